@@ -1,0 +1,159 @@
+package resources
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+// MaxDocumentSize bounds one decoded document (fuzz and abuse safety).
+const MaxDocumentSize = 4 << 20
+
+// Decode reads a stream of YAML documents (separated by ---) or JSON and
+// returns every resource in it, expanding `kind: List`. Each object is
+// decoded strictly (unknown fields are errors) and defaulted, not validated:
+// the caller validates before storing. Errors name the document number and
+// the field.
+func Decode(r io.Reader) ([]Resource, error) {
+	docs, err := splitDocuments(r)
+	if err != nil {
+		return nil, err
+	}
+	var out []Resource
+	for i, doc := range docs {
+		js, err := yaml.YAMLToJSON(doc)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: not valid YAML or JSON: %w", i+1, err)
+		}
+		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+			continue
+		}
+		objs, err := decodeJSON(js)
+		if err != nil {
+			return nil, fmt.Errorf("document %d: %w", i+1, err)
+		}
+		out = append(out, objs...)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no resources found: the input is empty")
+	}
+	return out, nil
+}
+
+// DecodeBytes is Decode over a byte slice.
+func DecodeBytes(b []byte) ([]Resource, error) { return Decode(bytes.NewReader(b)) }
+
+func splitDocuments(r io.Reader) ([][]byte, error) {
+	var docs [][]byte
+	var cur bytes.Buffer
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), MaxDocumentSize)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.TrimRight(line, " \t\r") == "---" {
+			docs = append(docs, bytes.Clone(cur.Bytes()))
+			cur.Reset()
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if cur.Len() > MaxDocumentSize {
+			return nil, fmt.Errorf("document %d is larger than %d bytes", len(docs)+1, MaxDocumentSize)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading input: %w", err)
+	}
+	docs = append(docs, cur.Bytes())
+	nonEmpty := docs[:0]
+	for _, d := range docs {
+		if len(bytes.TrimSpace(d)) > 0 {
+			nonEmpty = append(nonEmpty, d)
+		}
+	}
+	return nonEmpty, nil
+}
+
+type header struct {
+	Kind       string            `json:"kind"`
+	APIVersion string            `json:"apiVersion"`
+	Items      []json.RawMessage `json:"items"`
+}
+
+func decodeJSON(js []byte) ([]Resource, error) {
+	var h header
+	if err := json.Unmarshal(js, &h); err != nil {
+		return nil, fmt.Errorf("expected an object with apiVersion and kind: %w", err)
+	}
+	if h.Kind == "List" || strings.HasSuffix(h.Kind, "List") && h.Items != nil {
+		var out []Resource
+		for i, item := range h.Items {
+			objs, err := decodeJSON(item)
+			if err != nil {
+				return nil, fmt.Errorf("items[%d]: %w", i, err)
+			}
+			out = append(out, objs...)
+		}
+		return out, nil
+	}
+	obj, err := DecodeObject(js)
+	if err != nil {
+		return nil, err
+	}
+	return []Resource{obj}, nil
+}
+
+// DecodeObject strictly decodes one JSON object of a registered kind.
+func DecodeObject(js []byte) (Resource, error) {
+	var h header
+	if err := json.Unmarshal(js, &h); err != nil {
+		return nil, fmt.Errorf("expected an object with apiVersion and kind: %w", err)
+	}
+	if h.Kind == "" {
+		return nil, &FieldError{Field: "kind", Msg: "is required: set kind, e.g. kind: IPPool"}
+	}
+	if h.APIVersion != APIVersion {
+		return nil, &FieldError{Kind: h.Kind, Field: "apiVersion", Value: h.APIVersion, Msg: "must be " + APIVersion}
+	}
+	k, ok := kinds[h.Kind]
+	if !ok {
+		return nil, &FieldError{Field: "kind", Value: h.Kind, Msg: "is not a known kind: use one of " + strings.Join(KindNames(), ", ")}
+	}
+	obj := k.New()
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(obj); err != nil {
+		return nil, &FieldError{Kind: h.Kind, Field: fieldOfJSONError(err), Msg: strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	obj.Default()
+	return obj, nil
+}
+
+func fieldOfJSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return te.Field
+	}
+	if s := err.Error(); strings.HasPrefix(s, "json: unknown field ") {
+		return strings.Trim(strings.TrimPrefix(s, "json: unknown field "), `"`)
+	}
+	return "(object)"
+}
+
+// Encode writes r as JSON (indent) with its TypeMeta set.
+func EncodeJSON(r Resource) ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
+
+// EncodeYAML writes r as YAML.
+func EncodeYAML(r Resource) ([]byte, error) {
+	js, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	return yaml.JSONToYAML(js)
+}
