@@ -1,0 +1,215 @@
+package calc
+
+import (
+	"maps"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/calico-docker/calico-libnetwork/selector"
+)
+
+// Endpoint is one workload endpoint as the calculation sees it.
+type Endpoint struct {
+	Key       string // namespace/name of the WorkloadEndpoint
+	Name      string
+	Node      string
+	Workload  string
+	IfaceName string
+	MAC       net.HardwareAddr
+	Addrs     []netip.Prefix
+	Profiles  []string
+	Labels    map[string]string // effective labels
+	own       map[string]string // labels on the WorkloadEndpoint itself
+}
+
+// Model holds everything policy depends on.
+type Model struct {
+	endpoints map[string]*Endpoint
+	profiles  map[string]*Profile
+	policies  map[string]*Policy
+	byIP      map[netip.Addr]*Endpoint
+}
+
+// NewModel returns an empty model.
+func NewModel() *Model {
+	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{}, byIP: map[netip.Addr]*Endpoint{}}
+}
+
+// Kinds lists the resource kinds the model consumes (for datastore.Sync).
+var Kinds = []string{resources.KindWorkloadEndpoint, resources.KindProfile, resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy}
+
+// Apply feeds one datastore sync event into the model.
+func (m *Model) Apply(ev datastore.SyncEvent) {
+	if ev.Full {
+		*m = *NewModel()
+	}
+	for _, u := range ev.Updates {
+		m.Update(u)
+	}
+}
+
+// Update applies one change.
+func (m *Model) Update(u datastore.Update) {
+	switch u.Kind {
+	case resources.KindWorkloadEndpoint:
+		key := u.Namespace + "/" + u.Name
+		if u.Deleted() {
+			m.removeEndpoint(key)
+			return
+		}
+		m.SetEndpoint(u.Object.(*resources.WorkloadEndpoint))
+	case resources.KindProfile:
+		if u.Deleted() {
+			delete(m.profiles, u.Name)
+		} else {
+			m.profiles[u.Name] = compileProfile(u.Object.(*resources.Profile))
+		}
+		m.relabelAll()
+	case resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy:
+		key := PolicyKey(u.Kind, u.Namespace, u.Name)
+		if u.Deleted() {
+			delete(m.policies, key)
+			return
+		}
+		if p, err := compilePolicy(u.Object); err == nil {
+			m.policies[key] = p
+		}
+	}
+}
+
+// SetEndpoint adds or replaces an endpoint.
+func (m *Model) SetEndpoint(w *resources.WorkloadEndpoint) {
+	key := w.Namespace + "/" + w.Name
+	m.removeEndpoint(key)
+	ep := &Endpoint{
+		Key: key, Name: w.Name, Node: w.Spec.Node, Workload: w.Spec.Workload, IfaceName: w.Spec.InterfaceName,
+		Addrs: w.Addrs(), Profiles: slices.Clone(w.Spec.Profiles), own: maps.Clone(w.Labels),
+	}
+	if mac, err := net.ParseMAC(w.Spec.MAC); err == nil {
+		ep.MAC = mac
+	}
+	m.relabel(ep)
+	m.endpoints[key] = ep
+	for _, a := range ep.Addrs {
+		m.byIP[a.Addr()] = ep
+	}
+}
+
+func (m *Model) removeEndpoint(key string) {
+	ep, ok := m.endpoints[key]
+	if !ok {
+		return
+	}
+	for _, a := range ep.Addrs {
+		if m.byIP[a.Addr()] == ep {
+			delete(m.byIP, a.Addr())
+		}
+	}
+	delete(m.endpoints, key)
+}
+
+// relabel computes effective labels: profile labelsToApply (in profile
+// order, later profiles win), then the endpoint's own labels on top.
+func (m *Model) relabel(ep *Endpoint) {
+	labels := map[string]string{}
+	for _, name := range ep.Profiles {
+		if p := m.profiles[name]; p != nil {
+			maps.Copy(labels, p.LabelsToApply)
+		}
+	}
+	maps.Copy(labels, ep.own)
+	ep.Labels = labels
+}
+
+func (m *Model) relabelAll() {
+	for _, ep := range m.endpoints {
+		m.relabel(ep)
+	}
+}
+
+// Endpoint returns an endpoint by key (namespace/name).
+func (m *Model) Endpoint(key string) *Endpoint { return m.endpoints[key] }
+
+// EndpointByIP returns the endpoint owning addr, or nil.
+func (m *Model) EndpointByIP(addr netip.Addr) *Endpoint { return m.byIP[addr] }
+
+// Endpoints returns every endpoint, sorted by key.
+func (m *Model) Endpoints() []*Endpoint {
+	out := slices.Collect(maps.Values(m.endpoints))
+	slices.SortFunc(out, func(a, b *Endpoint) int { return strings.Compare(a.Key, b.Key) })
+	return out
+}
+
+// LocalEndpoints returns the endpoints on node, sorted by key.
+func (m *Model) LocalEndpoints(node string) []*Endpoint {
+	var out []*Endpoint
+	for _, ep := range m.Endpoints() {
+		if ep.Node == node {
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
+// Profile returns a compiled profile by name, or nil.
+func (m *Model) Profile(name string) *Profile { return m.profiles[name] }
+
+// Policies returns every policy in evaluation order.
+func (m *Model) Policies() []*Policy {
+	out := slices.Collect(maps.Values(m.policies))
+	slices.SortFunc(out, comparePolicies)
+	return out
+}
+
+// PoliciesFor returns, in evaluation order, the policies that select ep
+// for the direction.
+func (m *Model) PoliciesFor(ep *Endpoint, dir Direction) []*Policy {
+	var out []*Policy
+	for _, p := range m.policies {
+		if p.AppliesTo(dir) && p.Selector.Evaluate(ep.Labels) {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, comparePolicies)
+	return out
+}
+
+// Members returns the addresses of every endpoint sel matches, sorted.
+func (m *Model) Members(sel selector.Selector) []netip.Prefix {
+	var out []netip.Prefix
+	for _, ep := range m.endpoints {
+		if sel.Evaluate(ep.Labels) {
+			out = append(out, ep.Addrs...)
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	return out
+}
+
+// SelectorsInUse returns every rule selector of every policy and profile,
+// keyed by UniqueID, so one IP set serves each distinct selector.
+func (m *Model) SelectorsInUse() map[string]selector.Selector {
+	out := map[string]selector.Selector{}
+	add := func(rules []Rule) {
+		for _, r := range rules {
+			for _, s := range []selector.Selector{r.Src.Selector, r.Src.NotSelector, r.Dst.Selector, r.Dst.NotSelector} {
+				if s != nil {
+					out[s.UniqueID()] = s
+				}
+			}
+		}
+	}
+	for _, p := range m.policies {
+		add(p.Ingress)
+		add(p.Egress)
+	}
+	for _, p := range m.profiles {
+		add(p.Ingress)
+		add(p.Egress)
+	}
+	return out
+}

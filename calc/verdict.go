@@ -1,0 +1,194 @@
+package calc
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+// Packet is the first packet of a flow, as policy sees it.
+type Packet struct {
+	Src, Dst         netip.Addr
+	Protocol         uint8 // 6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6 ...
+	SrcPort, DstPort uint16
+	ICMPType         int // -1 when not ICMP
+	ICMPCode         int
+}
+
+// Step records one policy or profile consulted.
+type Step struct {
+	Direction Direction
+	Endpoint  string // endpoint key
+	Kind      string // "policy" or "profile"
+	Name      string // policy key or profile name
+	Rule      int    // index of the deciding rule, -1 when no rule matched
+	Action    string // Allow, Deny, Pass, Log, or "" when no rule matched
+}
+
+func (s Step) String() string {
+	if s.Rule < 0 {
+		return fmt.Sprintf("%s %s %s: no rule matched", s.Direction, s.Kind, s.Name)
+	}
+	return fmt.Sprintf("%s %s %s: rule %d matched: %s", s.Direction, s.Kind, s.Name, s.Rule, s.Action)
+}
+
+// Result is a verdict with the path that decided it.
+type Result struct {
+	Allowed bool
+	Steps   []Step
+	Reason  string
+}
+
+// Verdict evaluates pkt as the dataplane does: the egress policy of the
+// source endpoint (when the source is a workload), then the ingress policy
+// of the destination endpoint (when the destination is a workload).
+func (m *Model) Verdict(pkt Packet) Result {
+	var res Result
+	if ep := m.byIP[pkt.Src]; ep != nil {
+		ok, reason := m.evaluate(ep, Egress, pkt, &res.Steps)
+		if !ok {
+			res.Reason = reason
+			return res
+		}
+	}
+	if ep := m.byIP[pkt.Dst]; ep != nil {
+		ok, reason := m.evaluate(ep, Ingress, pkt, &res.Steps)
+		res.Allowed, res.Reason = ok, reason
+		return res
+	}
+	res.Allowed, res.Reason = true, "allowed: no workload policy applies at the destination"
+	return res
+}
+
+// EvaluateDirection evaluates one direction on one endpoint.
+func (m *Model) EvaluateDirection(ep *Endpoint, dir Direction, pkt Packet) (bool, []Step, string) {
+	var steps []Step
+	ok, reason := m.evaluate(ep, dir, pkt, &steps)
+	return ok, steps, reason
+}
+
+func (m *Model) evaluate(ep *Endpoint, dir Direction, pkt Packet, steps *[]Step) (bool, string) {
+	policies := m.PoliciesFor(ep, dir)
+	passed := false
+	for _, p := range policies {
+		action, idx := m.firstMatch(p.Rules(dir), pkt, dir, ep, "policy", p.Key, steps)
+		switch action {
+		case resources.ActionAllow:
+			return true, fmt.Sprintf("%s allowed by policy %s rule %d", dir, p.Key, idx)
+		case resources.ActionDeny:
+			return false, fmt.Sprintf("%s denied by policy %s rule %d", dir, p.Key, idx)
+		case resources.ActionPass:
+			passed = true
+		}
+		if passed {
+			break
+		}
+	}
+	if len(policies) > 0 && !passed {
+		return false, fmt.Sprintf("%s denied: policies select %s and none allowed the packet", dir, ep.Key)
+	}
+	for _, name := range ep.Profiles {
+		prof := m.profiles[name]
+		if prof == nil {
+			*steps = append(*steps, Step{Direction: dir, Endpoint: ep.Key, Kind: "profile", Name: name, Rule: -1})
+			continue
+		}
+		action, idx := m.firstMatch(prof.Rules(dir), pkt, dir, ep, "profile", name, steps)
+		switch action {
+		case resources.ActionAllow:
+			return true, fmt.Sprintf("%s allowed by profile %s rule %d", dir, name, idx)
+		case resources.ActionDeny:
+			return false, fmt.Sprintf("%s denied by profile %s rule %d", dir, name, idx)
+		}
+	}
+	return false, fmt.Sprintf("%s denied: no profile of %s allowed the packet", dir, ep.Key)
+}
+
+// firstMatch walks rules, recording Log matches and the deciding rule.
+func (m *Model) firstMatch(rules []Rule, pkt Packet, dir Direction, ep *Endpoint, kind, name string, steps *[]Step) (string, int) {
+	for i := range rules {
+		if !m.Matches(&rules[i], pkt) {
+			continue
+		}
+		*steps = append(*steps, Step{Direction: dir, Endpoint: ep.Key, Kind: kind, Name: name, Rule: i, Action: rules[i].Action})
+		if rules[i].Action != resources.ActionLog {
+			return rules[i].Action, i
+		}
+	}
+	*steps = append(*steps, Step{Direction: dir, Endpoint: ep.Key, Kind: kind, Name: name, Rule: -1})
+	return "", -1
+}
+
+// Matches reports whether a rule matches a packet. Selector matches are by
+// address membership, exactly as the dataplane's IP sets.
+func (m *Model) Matches(r *Rule, pkt Packet) bool {
+	v4 := pkt.Src.Is4()
+	if r.IPVersion != 0 && (r.IPVersion == 4) != v4 {
+		return false
+	}
+	if r.Protocol != nil && r.Protocol.Number != pkt.Protocol {
+		return false
+	}
+	if r.NotProtocol != nil && r.NotProtocol.Number == pkt.Protocol {
+		return false
+	}
+	if !icmpMatches(r.ICMP, pkt, true) || !icmpMatches(r.NotICMP, pkt, false) {
+		return false
+	}
+	return m.entityMatches(&r.Src, pkt.Src, pkt.SrcPort, v4) && m.entityMatches(&r.Dst, pkt.Dst, pkt.DstPort, v4)
+}
+
+func icmpMatches(im *resources.ICMPMatch, pkt Packet, positive bool) bool {
+	if im == nil || im.Type == nil {
+		return true
+	}
+	hit := pkt.ICMPType == *im.Type && (im.Code == nil || pkt.ICMPCode == *im.Code)
+	return hit == positive
+}
+
+func (m *Model) entityMatches(e *Entity, addr netip.Addr, port uint16, v4 bool) bool {
+	if len(e.Nets) > 0 && !inNets(e.Nets, addr) {
+		return false
+	}
+	if len(e.NotNets) > 0 && inNets(e.NotNets, addr) {
+		return false
+	}
+	// A rule whose nets are all of the other family can never match.
+	if len(e.Nets) > 0 && !slices.ContainsFunc(e.Nets, func(p netip.Prefix) bool { return p.Addr().Is4() == v4 }) {
+		return false
+	}
+	ep := m.byIP[addr]
+	if e.Selector != nil && (ep == nil || !e.Selector.Evaluate(ep.Labels)) {
+		return false
+	}
+	if e.NotSelector != nil && ep != nil && e.NotSelector.Evaluate(ep.Labels) {
+		return false
+	}
+	if len(e.Ports) > 0 && !inPorts(e.Ports, port) {
+		return false
+	}
+	if len(e.NotPorts) > 0 && inPorts(e.NotPorts, port) {
+		return false
+	}
+	return true
+}
+
+func inNets(nets []netip.Prefix, a netip.Addr) bool {
+	for _, n := range nets {
+		if n.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func inPorts(ports []resources.Port, p uint16) bool {
+	for _, r := range ports {
+		if p >= r.Min && p <= r.Max {
+			return true
+		}
+	}
+	return false
+}
