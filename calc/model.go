@@ -23,6 +23,9 @@ type Endpoint struct {
 	Addrs     []netip.Prefix
 	Profiles  []string
 	Labels    map[string]string // effective labels
+	// Pending is true until the endpoint's labels are known; the
+	// dataplane drops its traffic meanwhile (fail closed).
+	Pending bool
 	own       map[string]string // labels on the WorkloadEndpoint itself
 }
 
@@ -88,6 +91,7 @@ func (m *Model) SetEndpoint(w *resources.WorkloadEndpoint) {
 	ep := &Endpoint{
 		Key: key, Name: w.Name, Node: w.Spec.Node, Workload: w.Spec.Workload, IfaceName: w.Spec.InterfaceName,
 		Addrs: w.Addrs(), Profiles: slices.Clone(w.Spec.Profiles), own: maps.Clone(w.Labels),
+		Pending: w.Annotations[resources.AnnotationLabelsPending] == "true",
 	}
 	if mac, err := net.ParseMAC(w.Spec.MAC); err == nil {
 		ep.MAC = mac

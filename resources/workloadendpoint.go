@@ -18,6 +18,12 @@ const (
 	LabelProfile      = "projectcalico.org/profile"
 )
 
+// AnnotationLabelsPending marks an endpoint whose container labels have
+// not been read yet: the dataplane drops its traffic until it is removed,
+// so policy meant for the container is never bypassed.
+const AnnotationLabelsPending = "libnetwork.projectcalico.org/labels-pending"
+
+
 // WorkloadEndpoint is one interface of one container.
 type WorkloadEndpoint struct {
 	TypeMeta   `json:",inline"`

@@ -1,0 +1,24 @@
+// Package rules renders the policy calculation (package calc) into
+// iptables chains and the IP sets they match on. It is pure: no kernel
+// access; felix's dataplane applies what it returns.
+//
+// Chain layout (filter table, one family at a time):
+//
+//	FORWARD ─> cali-FORWARD   INPUT ─> cali-INPUT   OUTPUT ─> cali-OUTPUT
+//	cali-FORWARD: established/related accept, invalid drop, then
+//	   -i cali+ -> cali-from-wl-dispatch (returns only when egress allows)
+//	   -o cali+ -> cali-to-wl-dispatch   (returns only when ingress allows)
+//	   accept
+//	cali-from-wl-dispatch: -i <iface> -g cali-fw-<iface>, ..., then DROP
+//	cali-fw-<iface>: anti-spoofing (source MAC and source IPs), then -g the
+//	   endpoint's egress group chain
+//	cali-gi-/cali-ge-<hash>: one chain per distinct (ordered policies,
+//	   profiles) list, shared by every endpoint with that list, so the rule
+//	   count grows with policies + endpoints, not their product
+//	cali-pi-/cali-po-<hash>: one chain per policy and direction
+//	cali-pri-/cali-pro-<hash>: one chain per profile and direction
+//
+// Verdicts inside a group chain use two mark bits: accept and pass.
+// An interface with no known endpoint is dropped (fail closed), so a
+// container whose labels are not yet known never bypasses policy.
+package rules

@@ -1,0 +1,74 @@
+package rules
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"strings"
+)
+
+// Chain names and mark bits.
+const (
+	ChainForward      = "cali-FORWARD"
+	ChainInput        = "cali-INPUT"
+	ChainOutput       = "cali-OUTPUT"
+	ChainFromDispatch = "cali-from-wl-dispatch"
+	ChainToDispatch   = "cali-to-wl-dispatch"
+
+	MarkAccept = 0x10000
+	MarkPass   = 0x20000
+	markMask   = MarkAccept | MarkPass
+
+	// IfacePrefix is the host-side name prefix of workload interfaces.
+	IfacePrefix = "cali"
+)
+
+// maxChain is iptables' limit on chain name length.
+const maxChain = 28
+
+func hashName(prefix, id string) string {
+	sum := sha256.Sum256([]byte(id))
+	h := base64.RawURLEncoding.EncodeToString(sum[:])
+	return prefix + h[:maxChain-len(prefix)]
+}
+
+// PolicyChain names the chain of one policy and direction.
+func PolicyChain(policyKey string, ingress bool) string {
+	if ingress {
+		return hashName("cali-pi-", policyKey)
+	}
+	return hashName("cali-po-", policyKey)
+}
+
+// ProfileChain names the chain of one profile and direction.
+func ProfileChain(profile string, ingress bool) string {
+	if ingress {
+		return hashName("cali-pri-", profile)
+	}
+	return hashName("cali-pro-", profile)
+}
+
+func groupChain(sig string, ingress bool) string {
+	if ingress {
+		return hashName("cali-gi-", sig)
+	}
+	return hashName("cali-ge-", sig)
+}
+
+// EndpointChain names the per-endpoint chain (fw = from workload, tw = to).
+func EndpointChain(iface string, fromWorkload bool) string {
+	if fromWorkload {
+		return "cali-fw-" + iface
+	}
+	return "cali-tw-" + iface
+}
+
+// IPSetName names the IP set of a selector (by its UniqueID) for a family.
+// ipset names are at most 31 characters.
+func IPSetName(selectorID string, ipVersion int) string {
+	prefix := "cali40s:"
+	if ipVersion == 6 {
+		prefix = "cali60s:"
+	}
+	id := strings.NewReplacer("-", "_").Replace(selectorID)
+	return prefix + id[:min(len(id), 31-len(prefix))]
+}

@@ -1,0 +1,192 @@
+package rules
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/calico-docker/calico-libnetwork/calc"
+	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+)
+
+// Config says how to render.
+type Config struct {
+	IPVersion int // 4 or 6
+	// EndpointToHostAccept lets workloads reach the host itself (INPUT)
+	// after their egress policy allowed it; false (default) drops it.
+	EndpointToHostAccept bool
+	// LogPrefix is used by rules with action Log.
+	LogPrefix string
+}
+
+// Result is the desired filter-table state for one family.
+type Result struct {
+	Chains  []ipt.Chain
+	Inserts map[string][]ipt.Rule // built-in chain -> rules at its top
+	IPSets  map[string][]netip.Prefix
+}
+
+type renderer struct {
+	cfg      Config
+	m        *calc.Model
+	chains   map[string][]ipt.Rule
+	ipsets   map[string][]netip.Prefix
+	policies map[string]*calc.Policy // needed policy chains
+	profiles map[string]bool
+}
+
+// Render renders the policy of node's local endpoints.
+func Render(m *calc.Model, node string, cfg Config) Result {
+	if cfg.LogPrefix == "" {
+		cfg.LogPrefix = "calico-packet: "
+	}
+	r := &renderer{cfg: cfg, m: m, chains: map[string][]ipt.Rule{}, ipsets: map[string][]netip.Prefix{},
+		policies: map[string]*calc.Policy{}, profiles: map[string]bool{}}
+	r.topLevel()
+	var fromDispatch, toDispatch []ipt.Rule
+	for _, ep := range m.LocalEndpoints(node) {
+		if ep.IfaceName == "" {
+			continue
+		}
+		fromDispatch = append(fromDispatch, ipt.Rule{Match: "-i " + ep.IfaceName, Action: "goto " + EndpointChain(ep.IfaceName, true)})
+		toDispatch = append(toDispatch, ipt.Rule{Match: "-o " + ep.IfaceName, Action: "goto " + EndpointChain(ep.IfaceName, false)})
+		r.endpoint(ep)
+	}
+	drop := ipt.Rule{Action: "DROP"}
+	r.chains[ChainFromDispatch] = append(fromDispatch, drop)
+	r.chains[ChainToDispatch] = append(toDispatch, drop)
+	for key, p := range r.policies {
+		r.chains[PolicyChain(key, true)] = r.ruleChain(p.Ingress, false)
+		r.chains[PolicyChain(key, false)] = r.ruleChain(p.Egress, false)
+	}
+	for name := range r.profiles {
+		prof := m.Profile(name)
+		var in, out []calc.Rule
+		if prof != nil {
+			in, out = prof.Ingress, prof.Egress
+		}
+		r.chains[ProfileChain(name, true)] = r.ruleChain(in, true)
+		r.chains[ProfileChain(name, false)] = r.ruleChain(out, true)
+	}
+	res := Result{IPSets: r.ipsets, Inserts: map[string][]ipt.Rule{
+		"FORWARD": {{Action: ChainForward}},
+		"INPUT":   {{Action: ChainInput}},
+		"OUTPUT":  {{Action: ChainOutput}},
+	}}
+	names := make([]string, 0, len(r.chains))
+	for n := range r.chains {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		res.Chains = append(res.Chains, ipt.Chain{Name: n, Rules: fixGoto(r.chains[n])})
+	}
+	return res
+}
+
+// fixGoto turns the "goto X" action shorthand into "-g X" (Rule.Action is
+// rendered after -j, so gotos are carried in Match instead).
+func fixGoto(rules []ipt.Rule) []ipt.Rule {
+	out := make([]ipt.Rule, len(rules))
+	for i, r := range rules {
+		if target, ok := strings.CutPrefix(r.Action, "goto "); ok {
+			r.Match = strings.TrimSpace(r.Match + " -g " + target)
+			r.Action = ""
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func (r *renderer) topLevel() {
+	est := "-m conntrack --ctstate RELATED,ESTABLISHED"
+	inv := "-m conntrack --ctstate INVALID"
+	r.chains[ChainForward] = []ipt.Rule{
+		{Match: "-i cali+ " + est, Action: "ACCEPT"},
+		{Match: "-o cali+ " + est, Action: "ACCEPT"},
+		{Match: "-i cali+ " + inv, Action: "DROP"},
+		{Match: "-o cali+ " + inv, Action: "DROP"},
+		{Match: "-i cali+", Action: ChainFromDispatch},
+		{Match: "-o cali+", Action: ChainToDispatch},
+		{Match: "-i cali+", Action: "ACCEPT"},
+		{Match: "-o cali+", Action: "ACCEPT"},
+	}
+	hostAction := "DROP"
+	if r.cfg.EndpointToHostAccept {
+		hostAction = "ACCEPT"
+	}
+	r.chains[ChainInput] = []ipt.Rule{
+		{Match: "-i cali+ " + est, Action: "ACCEPT"},
+		{Match: "-i cali+ " + inv, Action: "DROP"},
+		{Match: "-i cali+", Action: ChainFromDispatch},
+		{Match: "-i cali+", Action: hostAction},
+	}
+	// Host to its own workloads: always allowed (health checks, docker exec
+	// style probes); replies come back through INPUT as ESTABLISHED.
+	r.chains[ChainOutput] = []ipt.Rule{
+		{Match: "-o cali+", Action: "ACCEPT"},
+	}
+}
+
+func (r *renderer) endpoint(ep *calc.Endpoint) {
+	fw, tw := EndpointChain(ep.IfaceName, true), EndpointChain(ep.IfaceName, false)
+	if ep.Pending {
+		r.chains[fw] = []ipt.Rule{{Action: "DROP"}}
+		r.chains[tw] = []ipt.Rule{{Action: "DROP"}}
+		return
+	}
+	// From the workload: anti-spoofing, then egress policy.
+	var fwRules []ipt.Rule
+	if len(ep.MAC) > 0 {
+		fwRules = append(fwRules, ipt.Rule{Match: "-m mac ! --mac-source " + ep.MAC.String(), Action: "DROP"})
+	}
+	egress := r.group(ep, calc.Egress)
+	for _, a := range ep.Addrs {
+		if a.Addr().Is4() == (r.cfg.IPVersion == 4) {
+			fwRules = append(fwRules, ipt.Rule{Match: "-s " + a.String(), Action: "goto " + egress})
+		}
+	}
+	r.chains[fw] = append(fwRules, ipt.Rule{Action: "DROP"})
+	r.chains[tw] = []ipt.Rule{{Action: "goto " + r.group(ep, calc.Ingress)}}
+}
+
+// group returns (and renders once) the chain for an endpoint's ordered
+// policy list and profile list in one direction. It returns to the caller
+// only when the packet is allowed.
+func (r *renderer) group(ep *calc.Endpoint, dir calc.Direction) string {
+	pols := r.m.PoliciesFor(ep, dir)
+	keys := make([]string, len(pols))
+	for i, p := range pols {
+		keys[i] = p.Key
+	}
+	sig := strings.Join(keys, ",") + "|" + strings.Join(ep.Profiles, ",")
+	ingress := dir == calc.Ingress
+	name := groupChain(sig, ingress)
+	if _, done := r.chains[name]; done {
+		return name
+	}
+	rules := []ipt.Rule{{Action: markAction(0, markMask)}}
+	for _, p := range pols {
+		r.policies[p.Key] = p
+		rules = append(rules, ipt.Rule{Match: markMatch(0, markMask), Action: PolicyChain(p.Key, ingress)})
+	}
+	if len(pols) > 0 {
+		rules = append(rules,
+			ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"},
+			ipt.Rule{Match: markMatch(0, MarkPass), Action: "DROP"},
+			ipt.Rule{Action: markAction(0, markMask)})
+	}
+	for _, prof := range ep.Profiles {
+		r.profiles[prof] = true
+		rules = append(rules, ipt.Rule{Match: markMatch(0, MarkAccept), Action: ProfileChain(prof, ingress)})
+	}
+	rules = append(rules,
+		ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"},
+		ipt.Rule{Action: "DROP"})
+	r.chains[name] = rules
+	return name
+}
+
+func markAction(value, mask uint32) string { return fmt.Sprintf("MARK --set-xmark %#x/%#x", value, mask) }
+func markMatch(value, mask uint32) string  { return fmt.Sprintf("-m mark --mark %#x/%#x", value, mask) }

@@ -1,0 +1,45 @@
+package rules
+
+import (
+	"fmt"
+
+	"github.com/calico-docker/calico-libnetwork/calc"
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+// ScaleModel builds a model with n local endpoints on node "h1" (labels
+// app=app<i>) and p policies, policy j selecting app=app<j mod n> and
+// allowing TCP 80 from app<j+1 mod n>. Used by scale tests and benchmarks.
+func ScaleModel(n, p int) (*calc.Model, error) {
+	var ups []datastore.Update
+	prof := resources.NewProfile("net1")
+	prof.Spec.Egress = []resources.Rule{{Action: resources.ActionAllow}}
+	ups = append(ups, datastore.Update{Kind: resources.KindProfile, Name: "net1", Object: prof})
+	for i := 0; i < n; i++ {
+		w := resources.NewWorkloadEndpoint(fmt.Sprintf("w%d", i))
+		w.Spec.Node, w.Spec.InterfaceName = "h1", fmt.Sprintf("cali%011d", i)
+		w.Spec.IPNetworks = []string{fmt.Sprintf("10.%d.%d.%d/32", i>>16&255, i>>8&255, i&255)}
+		w.Spec.Profiles = []string{"net1"}
+		w.Labels = map[string]string{"app": fmt.Sprintf("app%d", i)}
+		ups = append(ups, datastore.Update{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Object: w})
+	}
+	tcp, _ := resources.ParseProtocol("TCP")
+	for j := 0; j < p; j++ {
+		pol := resources.NewGlobalNetworkPolicy(fmt.Sprintf("p%d", j))
+		order := float64(j)
+		pol.Spec.Order = &order
+		pol.Spec.Selector = fmt.Sprintf("app == 'app%d'", j%max(n, 1))
+		pol.Spec.Ingress = []resources.Rule{{Action: resources.ActionAllow, Protocol: &tcp,
+			Source:      resources.EntityRule{Selector: fmt.Sprintf("app == 'app%d'", (j+1)%max(n, 1))},
+			Destination: resources.EntityRule{Ports: []resources.Port{{Min: 80, Max: 80}}}}}
+		pol.Default()
+		if err := pol.Validate(); err != nil {
+			return nil, err
+		}
+		ups = append(ups, datastore.Update{Kind: pol.Kind, Name: pol.Name, Object: pol})
+	}
+	m := calc.NewModel()
+	m.Apply(datastore.SyncEvent{Full: true, Updates: ups})
+	return m, nil
+}
