@@ -1,0 +1,260 @@
+package felix
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+)
+
+const (
+	// DefaultRouteProtocol is the rtnetlink protocol number marking our
+	// routes. 80 is not assigned in /etc/iproute2/rt_protos nor used by
+	// known routing daemons (bird 12, zebra 11, bgp 186, ...).
+	DefaultRouteProtocol = 80
+	// DefaultResyncInterval is how often the whole dataplane is re-read and
+	// repaired even when nothing changed.
+	DefaultResyncInterval = 60 * time.Second
+	// DefaultInterfacePrefix starts the name of every host-side workload veth.
+	DefaultInterfacePrefix = "cali"
+
+	retryMin = 100 * time.Millisecond
+	retryMax = 30 * time.Second
+)
+
+// Config configures a Dataplane. The zero value is usable.
+type Config struct {
+	// NetNS is the path of the network namespace to program (for example
+	// /run/netns/host1); empty means the process's own.
+	NetNS string
+	// ResyncInterval between full resyncs; default DefaultResyncInterval.
+	ResyncInterval time.Duration
+	// RouteProtocol marks our routes; default DefaultRouteProtocol. Routes
+	// with this protocol in the main table that we do not want are deleted.
+	RouteProtocol int
+	// InterfacePrefix of host-side workload interfaces; default "cali".
+	InterfacePrefix string
+	// EnableIPv6 programs IPv6 routes, sysctls and ip6tables. Off by default:
+	// net.ipv6.conf.all.forwarding=1 stops the host accepting router
+	// advertisements, which may cost it its own IPv6 default route.
+	EnableIPv6 bool
+	// IptablesBackend forces "legacy" or "nft"; empty detects it at Start.
+	IptablesBackend iptables.Backend
+	// Logger; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Endpoint is a local workload endpoint as the dataplane needs it.
+type Endpoint struct {
+	ID        string           // unique key, e.g. the Docker endpoint ID
+	IfaceName string           // host side of the veth, e.g. cali0123456789a
+	IPv4Nets  []netip.Prefix   // normally /32s
+	IPv6Nets  []netip.Prefix   // normally /128s
+	MAC       net.HardwareAddr // workload side MAC; nil if unknown
+}
+
+// Dataplane programs local endpoints into the kernel from one goroutine.
+// Its methods are safe for concurrent use.
+type Dataplane struct {
+	cfg  Config
+	log  *slog.Logger
+	kick chan struct{}
+	done chan struct{}
+
+	mu        sync.Mutex
+	started   bool
+	endpoints map[string]Endpoint
+	blocks    []netip.Prefix
+	// filterStates is the desired filter table by IP version (values are
+	// never mutated, only replaced).
+	filterStates map[int]*FilterState
+	gen          uint64 // bumped on every change of desired state
+	wantFull     bool   // Kick asked for a full resync
+	status       Status
+	syncedCh     chan struct{} // closed while in sync
+
+	kernel *kernelState // owned by the loop goroutine
+
+	// wrapRunner, set by tests before Start, wraps the command runner.
+	wrapRunner func(iptables.Runner) iptables.Runner
+}
+
+// New returns a Dataplane; nothing is programmed until Start.
+func New(cfg Config) *Dataplane {
+	if cfg.ResyncInterval <= 0 {
+		cfg.ResyncInterval = DefaultResyncInterval
+	}
+	if cfg.RouteProtocol == 0 {
+		cfg.RouteProtocol = DefaultRouteProtocol
+	}
+	if cfg.InterfacePrefix == "" {
+		cfg.InterfacePrefix = DefaultInterfacePrefix
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	base4, base6 := BaseFilterState(cfg.InterfacePrefix), BaseFilterState(cfg.InterfacePrefix)
+	return &Dataplane{
+		filterStates: map[int]*FilterState{4: &base4, 6: &base6},
+		cfg:          cfg,
+		log:          cfg.Logger.With("component", "felix"),
+		kick:         make(chan struct{}, 1),
+		done:         make(chan struct{}),
+		endpoints:    map[string]Endpoint{},
+		syncedCh:     make(chan struct{}),
+	}
+}
+
+// Start opens the namespace, detects the iptables backend and starts the
+// goroutine that owns the dataplane; it stops when ctx is cancelled (see
+// Done). The first apply is a full resync.
+func (d *Dataplane) Start(ctx context.Context) error {
+	d.mu.Lock()
+	already := d.started
+	d.started = true
+	d.mu.Unlock()
+	if already {
+		return errors.New("felix dataplane already started")
+	}
+	k, err := openKernel(ctx, d.cfg, d.log, d.wrapRunner)
+	if err != nil {
+		d.mu.Lock()
+		d.started = false
+		d.mu.Unlock()
+		return err
+	}
+	d.mu.Lock()
+	d.status.Backend = k.backend
+	d.mu.Unlock()
+	d.kernel = k // handed to the loop goroutine, its only user from now on
+	watching := d.watchKernel(ctx, k.ns)
+	go d.loop(ctx, watching)
+	return nil
+}
+
+// Done is closed when the goroutine started by Start has stopped.
+func (d *Dataplane) Done() <-chan struct{} { return d.done }
+
+// OnEndpointUpdate records the desired state of a local endpoint.
+func (d *Dataplane) OnEndpointUpdate(ep Endpoint) {
+	ep.IPv4Nets, ep.IPv6Nets = slices.Clone(ep.IPv4Nets), slices.Clone(ep.IPv6Nets)
+	ep.MAC = slices.Clone(ep.MAC)
+	d.change(func() { d.endpoints[ep.ID] = ep })
+}
+
+// OnEndpointRemove forgets a local endpoint; its routes go at the next apply.
+func (d *Dataplane) OnEndpointRemove(id string) {
+	d.change(func() { delete(d.endpoints, id) })
+}
+
+// SetLocalBlocks sets this host's affine IPAM blocks, each programmed as a
+// blackhole route.
+func (d *Dataplane) SetLocalBlocks(blocks []netip.Prefix) {
+	blocks = slices.Clone(blocks)
+	d.change(func() { d.blocks = blocks })
+}
+
+// Kick requests a full resync soon.
+func (d *Dataplane) Kick() {
+	d.mu.Lock()
+	d.wantFull = true
+	d.mu.Unlock()
+	d.poke()
+}
+
+// InSync reports whether the first full apply is done, the last apply
+// succeeded and every change recorded so far has been applied. Endpoints
+// whose interface does not exist yet do not hold it back: they are
+// programmed when the interface appears.
+func (d *Dataplane) InSync() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.status.InSync
+}
+
+// WaitSynced blocks until InSync or ctx ends.
+func (d *Dataplane) WaitSynced(ctx context.Context) error {
+	for {
+		d.mu.Lock()
+		in, ch := d.status.InSync, d.syncedCh
+		d.mu.Unlock()
+		if in {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// change applies a mutation of the desired state and wakes the loop.
+func (d *Dataplane) change(mutate func()) {
+	d.mu.Lock()
+	mutate()
+	d.gen++
+	d.setInSync(false)
+	d.mu.Unlock()
+	d.poke()
+}
+
+// setInSync updates the in-sync flag and its channel; d.mu must be held.
+func (d *Dataplane) setInSync(in bool) {
+	switch {
+	case in && !d.status.InSync:
+		close(d.syncedCh)
+	case !in && d.status.InSync:
+		d.syncedCh = make(chan struct{})
+	}
+	d.status.InSync = in
+}
+
+// poke wakes the loop without blocking; pending pokes coalesce.
+func (d *Dataplane) poke() {
+	select {
+	case d.kick <- struct{}{}:
+	default:
+	}
+}
+
+// loop is the only goroutine that programs the kernel.
+// It stops when ctx ends, once the kernel watcher (watching) has stopped too.
+func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
+	defer close(d.done)
+	defer d.kernel.close()
+	defer func() { <-watching }() // the watcher uses the namespace handle
+	resync := time.NewTicker(d.cfg.ResyncInterval)
+	defer resync.Stop()
+	var retry <-chan time.Time
+	backoff := retryMin
+	pending, full := true, true
+	for {
+		if pending {
+			if err := d.apply(ctx, full); err != nil {
+				d.log.Warn("Dataplane apply failed, will retry", "err", err, "retryIn", backoff)
+				retry = time.After(backoff)
+				backoff = min(2*backoff, retryMax)
+			} else {
+				retry, backoff = nil, retryMin
+			}
+			pending, full = false, false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.kick:
+			pending = true
+		case <-resync.C:
+			pending, full = true, true
+		case <-retry:
+			pending, full = true, true
+		}
+	}
+}

@@ -1,0 +1,73 @@
+// Package felix is the kernel side of Calico networking for Docker: it
+// creates workload veths and programs, for every local workload endpoint, the
+// routes, sysctls, neighbour entries and iptables rules that connect it.
+//
+// # Data flow
+//
+//	driver (Join/Leave) ──► CreateVeth / DeleteVeth          (synchronous)
+//	watcher (datastore) ──► Dataplane.OnEndpointUpdate / OnEndpointRemove /
+//	                        SetLocalBlocks                  (record intent, kick)
+//	Dataplane goroutine ──► read kernel back ─► diff ─► apply minimal delta
+//
+// Nothing here knows Docker or etcd.
+//
+// # Goals and invariants
+//
+//   - Desired versus actual. The Dataplane keeps the desired state (endpoints,
+//     local IPAM blocks) apart from the kernel's and converges them: every
+//     apply dumps what the kernel has (routes of our protocol, permanent
+//     neighbours on workload interfaces, our iptables chains) and writes only
+//     the difference. A full resync (sysctls re-read, iptables re-read) runs at
+//     start, every Config.ResyncInterval, on Kick and after any failure; a
+//     failed apply is retried with exponential backoff.
+//   - One owner. Only the goroutine started by Start touches the kernel.
+//     Update methods take a lock, record intent and send on a kick channel of
+//     buffer 1 without blocking, so bursts coalesce into one apply.
+//   - Ownership by tag. Routes we own carry Config.RouteProtocol (default
+//     DefaultRouteProtocol = 80, unused by known routing daemons); routes of
+//     that protocol in the main table that are not desired are deleted, so no
+//     other component may use that protocol number. iptables rules we own
+//     carry a "cali:<hash>" comment and chains we own start with "cali-";
+//     nothing else is modified (see package felix/iptables).
+//   - Idempotent steps. CreateVeth can run twice and rolls back a half-made
+//     pair; every reconcile step tolerates state that is already right.
+//
+// # What is programmed
+//
+// For each endpoint whose host-side interface exists: the interface is up;
+// IPv4 sysctls proxy_arp=1, neigh proxy_delay=0, forwarding=1, rp_filter=1
+// (strict, anti-spoofing), IPv6 accept_ra=0 and, with Config.EnableIPv6,
+// proxy_ndp=1, forwarding=1, disable_ipv6=0 (the set Calico felix applies,
+// minus route_localnet which only serves felix's NAT-to-host); a route
+// "<addr>/32 dev <iface> scope link proto 80" per IPv4 address (/128 per
+// IPv6 address); a permanent ARP entry per IPv4 address when the endpoint's
+// MAC is known (as felix does, sparing the host an ARP exchange). For each
+// local IPAM block: "blackhole <block> proto 80", so addresses of the block
+// that are not assigned here never leave the host. Globally:
+// net.ipv4.ip_forward=1 (and net.ipv6.conf.all.forwarding=1 with IPv6). In
+// the filter table (and ip6tables with IPv6): chain cali-FORWARD accepting
+// traffic from and to workload interfaces, jumped to from the top of
+// FORWARD, because Docker sets the FORWARD policy to DROP (BaseFilterState).
+// Policy replaces that state wholesale per IP version with SetFilterState;
+// the same diff-by-hash machinery (package felix/iptables) programs it.
+//
+// Status reports the last apply's duration and error, the number of routes
+// programmed and the iptables backend in use. Package felix/ns runs all of
+// this inside Config.NetNS, so tests and multi-host test beds can run one
+// Dataplane per namespace.
+//
+// # Workload side (done by Docker with the driver's Join answer)
+//
+// IPv4: the workload has its address as /32 and "default via 169.254.1.1"
+// with an on-link route to 169.254.1.1. Nothing owns 169.254.1.1: the host
+// answers the workload's ARP for it by proxy ARP, which the kernel only does
+// when the host has a route to 169.254.1.1 through another interface — in
+// practice its default route. A host without a default route needs one (the
+// tests give their "host" namespace one via a dummy interface).
+//
+// IPv6: as in Calico, the gateway is IPv6Gateway, fe80::ecee:eeff:feee:eeee,
+// the EUI-64 link-local address of HostSideMAC. Rather than rely on the
+// kernel's address generation mode and carrier timing, the Dataplane adds
+// that address (nodad) to the host side of every IPv6 endpoint, so no proxy
+// neighbour entry is needed: the host owns the gateway address outright.
+package felix

@@ -1,0 +1,15 @@
+// Package iptables programs our chains and rules into the kernel's iptables
+// tables, in the manner of Calico felix's iptables driver.
+//
+// A Table holds desired state: chains we own outright (named with a prefix,
+// "cali-") and rules we keep at the top of chains we do not own (FORWARD).
+// Every rule we write carries a comment "cali:<hash>", where the hash covers
+// the chain name, the rule and every rule above it. Applying reads the table
+// back with iptables-save, compares hash lists (no rule-text parsing), and
+// writes only the difference in one iptables-restore --noflush batch per
+// table. Rules without our tag are never touched, so Docker's chains and
+// rules are safe.
+//
+// DetectBackend chooses between the legacy (x_tables) and nft backends by
+// where rules already are, so our rules sit next to Docker's.
+package iptables

@@ -1,0 +1,146 @@
+package iptables
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netns"
+
+	"github.com/calico-docker/calico-libnetwork/felix/ns"
+)
+
+// newNS creates a throwaway named network namespace for one test.
+func newNS(t *testing.T) *ns.NS {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CALICO_TEST_REQUIRE_ROOT") == "1" {
+			t.Fatal("test needs root (CALICO_TEST_REQUIRE_ROOT=1)")
+		}
+		t.Skip("test needs root to create network namespaces")
+	}
+	name := fmt.Sprintf("fx-ipt-%d-%s", os.Getpid(), strings.NewReplacer("/", "-").Replace(t.Name()))
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	errCh := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		h, err := netns.NewNamed(name)
+		if err == nil {
+			h.Close()
+		}
+		errCh <- err
+	}()
+	if err := <-errCh; err != nil {
+		t.Fatalf("create netns %s: %v", name, err)
+	}
+	n, err := ns.Open("/var/run/netns/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		n.Close()
+		if err := netns.DeleteNamed(name); err != nil {
+			t.Errorf("delete netns %s: %v", name, err)
+		}
+	})
+	return n
+}
+
+func run(t *testing.T, n *ns.NS, stdin string, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var in []byte
+	if stdin != "" {
+		in = []byte(stdin)
+	}
+	out, err := n.Run(ctx, in, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func TestDetectBackend(t *testing.T) {
+	for _, b := range []Backend{BackendLegacy, BackendNFT} {
+		t.Run(string(b), func(t *testing.T) {
+			n := newNS(t)
+			// Another program's rules (as Docker's would be) decide the backend.
+			run(t, n, "", b.binary(4, "save")) // make sure the tool exists
+			run(t, n, "", "iptables-"+string(b), "-A", "INPUT", "-s", "192.0.2.1", "-j", "DROP")
+			if got := DetectBackend(context.Background(), n); got != b {
+				t.Errorf("DetectBackend = %s, want %s", got, b)
+			}
+		})
+	}
+}
+
+func TestTableApplyKernel(t *testing.T) {
+	for _, b := range []Backend{BackendLegacy, BackendNFT} {
+		for _, v := range []int{4, 6} {
+			t.Run(fmt.Sprintf("%s-v%d", b, v), func(t *testing.T) { testTableApply(t, b, v) })
+		}
+	}
+}
+
+func testTableApply(t *testing.T, b Backend, v int) {
+	n := newNS(t)
+	ctx := context.Background()
+	tool := b.binary(v, "save")
+	cli := strings.TrimSuffix(tool, "-save")
+	run(t, n, "", cli, "-P", "FORWARD", "DROP")
+	run(t, n, "", cli, "-A", "FORWARD", "-j", "DROP") // a foreign rule
+	tbl := NewTable(TableConfig{Name: "filter", IPVersion: v, Backend: b, Runner: n})
+	_ = tbl.SetChain(Chain{Name: "cali-FORWARD", Rules: []Rule{{Match: "-i cali+", Action: "ACCEPT"}}})
+	_ = tbl.SetInserts("FORWARD", []Rule{{Action: "cali-FORWARD"}})
+	if lines, err := tbl.Apply(ctx); err != nil || lines == 0 {
+		t.Fatalf("first apply: %d lines, %v", lines, err)
+	}
+	save := run(t, n, "", tool, "-t", "filter")
+	fwd := rulesOf(save, "FORWARD")
+	if len(fwd) != 2 || !strings.Contains(fwd[0], "-j cali-FORWARD") || fwd[1] != "-A FORWARD -j DROP" {
+		t.Fatalf("FORWARD rules %q, want our jump then the foreign DROP", fwd)
+	}
+	if !strings.Contains(save, ":FORWARD DROP") {
+		t.Error("FORWARD policy changed")
+	}
+	if lines, err := tbl.Apply(ctx); err != nil || lines != 0 {
+		t.Fatalf("second apply: %d lines, %v; want nothing to do", lines, err)
+	}
+	// Break it: delete our jump and flush our chain; apply heals.
+	run(t, n, "", cli, "-D", "FORWARD", "1")
+	run(t, n, "", cli, "-F", "cali-FORWARD")
+	if _, err := tbl.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	save = run(t, n, "", tool, "-t", "filter")
+	if fwd := rulesOf(save, "FORWARD"); len(fwd) != 2 || len(rulesOf(save, "cali-FORWARD")) != 1 {
+		t.Fatalf("not healed:\n%s", save)
+	}
+	// Nothing desired: everything of ours goes, the foreign rule stays.
+	tbl.RemoveChain("cali-FORWARD")
+	_ = tbl.SetInserts("FORWARD", nil)
+	if _, err := tbl.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	save = run(t, n, "", tool, "-t", "filter")
+	if strings.Contains(save, "cali") || len(rulesOf(save, "FORWARD")) != 1 {
+		t.Fatalf("cleanup left:\n%s", save)
+	}
+}
+
+func rulesOf(save, chain string) []string {
+	var rules []string
+	for _, l := range strings.Split(save, "\n") {
+		if strings.HasPrefix(l, "-A "+chain+" ") {
+			rules = append(rules, l)
+		}
+	}
+	return rules
+}

@@ -1,0 +1,202 @@
+package iptables
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func testTable(t *testing.T) *Table {
+	t.Helper()
+	tbl := NewTable(TableConfig{Name: "filter", IPVersion: 4})
+	if err := tbl.SetChain(Chain{Name: "cali-FORWARD", Rules: []Rule{
+		{Match: "-i cali+", Action: "ACCEPT"},
+		{Match: "-o cali+", Action: "ACCEPT"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tbl.SetInserts("FORWARD", []Rule{{Action: "cali-FORWARD"}}); err != nil {
+		t.Fatal(err)
+	}
+	return tbl
+}
+
+// rendered returns what iptables-save prints once tbl is applied, plus the
+// given foreign FORWARD rules (after ours).
+func rendered(tbl *Table, foreign ...string) string {
+	fwd := ruleHashes("FORWARD", tbl.inserts["FORWARD"])
+	cf := ruleHashes("cali-FORWARD", tbl.chains["cali-FORWARD"])
+	lines := []string{"*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]",
+		":DOCKER-USER - [0:0]", ":cali-FORWARD - [0:0]",
+		"-A FORWARD " + renderRule(Rule{Action: "cali-FORWARD"}, fwd[0])}
+	for _, f := range foreign {
+		lines = append(lines, "-A FORWARD "+f)
+	}
+	lines = append(lines, "-A DOCKER-USER -j RETURN",
+		"-A cali-FORWARD "+renderRule(tbl.chains["cali-FORWARD"][0], cf[0]),
+		"-A cali-FORWARD "+renderRule(tbl.chains["cali-FORWARD"][1], cf[1]), "COMMIT")
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// dropLine removes the line starting with prefix.
+func dropLine(s, prefix string) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) }), "\n")
+}
+
+func mustParse(t *testing.T, s string) *savedTable {
+	t.Helper()
+	st, err := parseSave("filter", []byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func TestPlan(t *testing.T) {
+	tbl := testTable(t)
+	inSync := rendered(tbl, "-j DOCKER-USER")
+	for _, tc := range []struct {
+		name  string
+		save  string
+		want  []string // prefixes of the planned lines, in order
+		empty bool
+	}{
+		{name: "empty table", save: "",
+			want: []string{":cali-FORWARD", "-A cali-FORWARD -i cali+", "-A cali-FORWARD -o cali+", "-I FORWARD 1 -m comment"}},
+		{name: "in sync", save: inSync, empty: true},
+		{name: "jump pushed down by docker",
+			save: strings.Replace(inSync, ":cali-FORWARD - [0:0]\n", ":cali-FORWARD - [0:0]\n-A FORWARD -j DOCKER-USER\n", 1),
+			want: []string{"-D FORWARD -m comment", "-I FORWARD 1 -m comment"}},
+		{name: "rule deleted from our chain",
+			save: dropLine(inSync, "-A cali-FORWARD -o cali+"),
+			want: []string{":cali-FORWARD", "-A cali-FORWARD -i cali+", "-A cali-FORWARD -o cali+"}},
+		{name: "foreign rule in our chain",
+			save: strings.Replace(inSync, "COMMIT", "-A cali-FORWARD -j DROP\nCOMMIT", 1),
+			want: []string{":cali-FORWARD", "-A cali-FORWARD -i cali+", "-A cali-FORWARD -o cali+"}},
+		{name: "stale chain of ours",
+			save: strings.Replace(inSync, ":DOCKER-USER", ":cali-old - [0:0]\n:DOCKER-USER", 1),
+			want: []string{":cali-old", "-X cali-old"}},
+		{name: "our rule in a docker chain",
+			save: strings.Replace(inSync, "-A DOCKER-USER -j RETURN",
+				`-A DOCKER-USER -m comment --comment "cali:AAAAAAAAAAAAAAAA" -j ACCEPT`+"\n-A DOCKER-USER -j RETURN", 1),
+			want: []string{`-D DOCKER-USER -m comment --comment "cali:AAAAAAAAAAAAAAAA" -j ACCEPT`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tbl.plan(mustParse(t, tc.save))
+			if tc.empty {
+				if len(got) != 0 {
+					t.Fatalf("plan %q, want nothing", got)
+				}
+				return
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("plan:\n%s\nwant %d lines starting %q", strings.Join(got, "\n"), len(tc.want), tc.want)
+			}
+			for i := range got {
+				if !strings.HasPrefix(got[i], tc.want[i]) {
+					t.Errorf("line %d: %q, want prefix %q", i, got[i], tc.want[i])
+				}
+			}
+			if slices.ContainsFunc(got, func(l string) bool { return strings.Contains(l, "DOCKER-USER -j RETURN") }) {
+				t.Error("plan touches a foreign rule")
+			}
+		})
+	}
+}
+
+func TestPlanRemovesEverythingWhenNothingDesired(t *testing.T) {
+	tbl := testTable(t)
+	save := rendered(tbl, "-j DOCKER-USER")
+	tbl.RemoveChain("cali-FORWARD")
+	if err := tbl.SetInserts("FORWARD", nil); err != nil {
+		t.Fatal(err)
+	}
+	got := tbl.plan(mustParse(t, save))
+	want := []string{":cali-FORWARD - [0:0]", "-D FORWARD -m comment", "-X cali-FORWARD"}
+	if len(got) != len(want) {
+		t.Fatalf("plan %q, want %q", got, want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("line %d: %q, want prefix %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestRuleHashesDependOnPosition(t *testing.T) {
+	a := ruleHashes("c", []Rule{{Action: "ACCEPT"}, {Action: "DROP"}})
+	b := ruleHashes("c", []Rule{{Action: "DROP"}, {Action: "ACCEPT"}})
+	c := ruleHashes("d", []Rule{{Action: "ACCEPT"}})
+	if a[0] == b[1] || a[0] == c[0] {
+		t.Errorf("hash ignores position or chain: %v %v %v", a, b, c)
+	}
+	if len(a[0]) != hashLen || ruleHash(renderRule(Rule{Action: "ACCEPT"}, a[0])) != a[0] {
+		t.Errorf("hash %q does not round-trip through rendering", a[0])
+	}
+	if h := ruleHash(`-A X -m comment --comment cali:abc -j ACCEPT`); h != "abc" {
+		t.Errorf("unquoted comment: hash %q", h)
+	}
+	if h := ruleHash(`-A X -m comment --comment "DOCKER thing" -j ACCEPT`); h != "" {
+		t.Errorf("foreign comment parsed as ours: %q", h)
+	}
+}
+
+func TestSetChainRejectsForeignNames(t *testing.T) {
+	tbl := NewTable(TableConfig{Name: "filter", IPVersion: 4})
+	if err := tbl.SetChain(Chain{Name: "FORWARD"}); err == nil {
+		t.Error("SetChain(FORWARD) accepted")
+	}
+	if err := tbl.SetInserts("cali-X", []Rule{{Action: "ACCEPT"}}); err == nil {
+		t.Error("SetInserts into our own chain accepted")
+	}
+}
+
+func TestParseSaveRejectsOtherTables(t *testing.T) {
+	if _, err := parseSave("filter", []byte("*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n")); err == nil {
+		t.Error("nat section accepted for filter")
+	}
+	if _, err := parseSave("filter", []byte("*filter\ngarbage\nCOMMIT\n")); err == nil {
+		t.Error("garbage accepted")
+	}
+}
+
+func FuzzParseSave(f *testing.F) {
+	f.Add([]byte("*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -m comment --comment \"cali:x\" -j ACCEPT\nCOMMIT\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st, err := parseSave("filter", data)
+		if err != nil {
+			return
+		}
+		tbl := NewTable(TableConfig{Name: "filter", IPVersion: 4})
+		_ = tbl.SetInserts("FORWARD", []Rule{{Action: "ACCEPT"}})
+		tbl.plan(st) // must not panic
+	})
+}
+
+func TestChooseBackend(t *testing.T) {
+	for _, tc := range []struct {
+		legacy, nft int
+		nftDefault  bool
+		want        Backend
+	}{
+		{0, 0, true, BackendNFT},
+		{0, 0, false, BackendLegacy},
+		{12, 0, true, BackendLegacy}, // Docker on legacy, distro default nft
+		{0, 12, false, BackendNFT},   // Docker on nft, distro default legacy
+		{3, 20, false, BackendNFT},
+		{20, 3, true, BackendLegacy},
+		{5, 5, true, BackendNFT},
+	} {
+		if got := ChooseBackend(tc.legacy, tc.nft, tc.nftDefault); got != tc.want {
+			t.Errorf("ChooseBackend(%d, %d, %v) = %s, want %s", tc.legacy, tc.nft, tc.nftDefault, got, tc.want)
+		}
+	}
+}
+
+func TestCountRules(t *testing.T) {
+	save := "# Warning: iptables-legacy tables present\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n-A FORWARD -j DROP\nCOMMIT\n"
+	if n := CountRules([]byte(save)); n != 2 {
+		t.Errorf("CountRules = %d, want 2", n)
+	}
+}

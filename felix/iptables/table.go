@@ -1,0 +1,208 @@
+package iptables
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// DefaultChainPrefix starts the name of every chain we own.
+const DefaultChainPrefix = "cali-"
+
+// TableConfig says which kernel table a Table programs and how.
+type TableConfig struct {
+	Name        string  // kernel table: "filter", "nat", "mangle", "raw"
+	IPVersion   int     // 4 or 6
+	Backend     Backend // which iptables flavour to use
+	Runner      Runner  // runs iptables-save / iptables-restore (in the right netns)
+	ChainPrefix string  // chains we own; default DefaultChainPrefix
+	Logger      *slog.Logger
+}
+
+// Table is the desired state of our part of one iptables table: chains we
+// own entirely and rules we insert at the top of other chains (built-in
+// chains such as FORWARD). Apply reads the kernel back, diffs by rule hash
+// and writes the difference with one iptables-restore --noflush.
+//
+// Rules and chains that are not ours (no CommentPrefix tag, no ChainPrefix)
+// are never touched. Chains with our prefix that are not desired are removed.
+// A Table is not safe for concurrent use: the dataplane goroutine owns it.
+type Table struct {
+	cfg     TableConfig
+	log     *slog.Logger
+	chains  map[string][]Rule // our chains, by name
+	inserts map[string][]Rule // other chain -> rules kept at its top, in order
+}
+
+// NewTable returns a Table with nothing desired: applying it removes every
+// chain and rule of ours from the kernel table.
+func NewTable(cfg TableConfig) *Table {
+	if cfg.ChainPrefix == "" {
+		cfg.ChainPrefix = DefaultChainPrefix
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("table", cfg.Name, "ipVersion", cfg.IPVersion)
+	return &Table{cfg: cfg, log: log, chains: map[string][]Rule{}, inserts: map[string][]Rule{}}
+}
+
+// SetChain sets the desired content of one of our chains. Its name must
+// start with the table's chain prefix.
+func (t *Table) SetChain(c Chain) error {
+	if !strings.HasPrefix(c.Name, t.cfg.ChainPrefix) {
+		return fmt.Errorf("chain %s: name must start with %q", c.Name, t.cfg.ChainPrefix)
+	}
+	t.chains[c.Name] = slices.Clone(c.Rules)
+	return nil
+}
+
+// Replace sets the whole desired state at once: exactly these chains of ours
+// and these inserts (other chain -> rules at its top). On error nothing
+// changes.
+func (t *Table) Replace(chains []Chain, inserts map[string][]Rule) error {
+	next := &Table{cfg: t.cfg, chains: map[string][]Rule{}, inserts: map[string][]Rule{}}
+	for _, c := range chains {
+		if err := next.SetChain(c); err != nil {
+			return err
+		}
+	}
+	for chain, rules := range inserts {
+		if err := next.SetInserts(chain, rules); err != nil {
+			return err
+		}
+	}
+	t.chains, t.inserts = next.chains, next.inserts
+	return nil
+}
+
+// RemoveChain stops desiring one of our chains; Apply deletes it.
+func (t *Table) RemoveChain(name string) { delete(t.chains, name) }
+
+// SetInserts sets the rules we keep, in this order, at the top of a chain we
+// do not own (typically a built-in chain such as FORWARD). An empty list
+// removes our rules from that chain.
+func (t *Table) SetInserts(chain string, rules []Rule) error {
+	if strings.HasPrefix(chain, t.cfg.ChainPrefix) {
+		return fmt.Errorf("inserts into %s: use SetChain for our own chains", chain)
+	}
+	if len(rules) == 0 {
+		delete(t.inserts, chain)
+		return nil
+	}
+	t.inserts[chain] = slices.Clone(rules)
+	return nil
+}
+
+// Apply brings the kernel table in line with the desired state and returns
+// the number of restore lines written (0: it already was).
+func (t *Table) Apply(ctx context.Context) (int, error) {
+	save := t.cfg.Backend.binary(t.cfg.IPVersion, "save")
+	out, err := t.cfg.Runner.Run(ctx, nil, save, "-t", t.cfg.Name)
+	if err != nil {
+		return 0, fmt.Errorf("read iptables table %s (IPv%d): %w", t.cfg.Name, t.cfg.IPVersion, err)
+	}
+	actual, err := parseSave(t.cfg.Name, out)
+	if err != nil {
+		return 0, fmt.Errorf("read iptables table %s (IPv%d): %w", t.cfg.Name, t.cfg.IPVersion, err)
+	}
+	lines := t.plan(actual)
+	if len(lines) == 0 {
+		return 0, nil
+	}
+	input := "*" + t.cfg.Name + "\n" + strings.Join(lines, "\n") + "\nCOMMIT\n"
+	args := []string{"--noflush"}
+	if t.cfg.Backend == BackendLegacy {
+		args = append(args, "--wait", "10") // legacy serialises on the xtables lock
+	}
+	restore := t.cfg.Backend.binary(t.cfg.IPVersion, "restore")
+	if _, err := t.cfg.Runner.Run(ctx, []byte(input), restore, args...); err != nil {
+		return 0, fmt.Errorf("write iptables table %s (IPv%d): %w; input was:\n%s",
+			t.cfg.Name, t.cfg.IPVersion, err, input)
+	}
+	t.log.Info("Programmed iptables", "lines", len(lines))
+	return len(lines), nil
+}
+
+// plan returns the restore lines (without the table header and COMMIT) that
+// turn actual into the desired state, or nothing when they already agree.
+// Order matters: declare (which flushes) chains, delete our stale inserted
+// rules, fill chains, insert at the top of other chains, and only then delete
+// chains nothing refers to any more.
+func (t *Table) plan(actual *savedTable) []string {
+	var decls, dels, adds, ins, drops []string
+	for _, name := range slices.Sorted(maps.Keys(t.chains)) {
+		want := ruleHashes(name, t.chains[name])
+		got, exists := actual.chains[name]
+		if exists && sameHashes(got, want) {
+			continue
+		}
+		decls = append(decls, ":"+name+" - [0:0]")
+		for i, r := range t.chains[name] {
+			adds = append(adds, "-A "+name+" "+renderRule(r, want[i]))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(actual.chains)) {
+		got := actual.chains[name]
+		if strings.HasPrefix(name, t.cfg.ChainPrefix) {
+			if _, ok := t.chains[name]; !ok {
+				decls = append(decls, ":"+name+" - [0:0]")
+				drops = append(drops, "-X "+name)
+			}
+			continue
+		}
+		want := ruleHashes(name, t.inserts[name])
+		if insertsInPlace(got, want) { // also true for chains we insert nothing into
+			continue
+		}
+		for _, r := range got {
+			if r.hash != "" {
+				dels = append(dels, "-D"+strings.TrimPrefix(r.line, "-A"))
+			}
+		}
+		ins = append(ins, renderInserts(name, t.inserts[name], want)...)
+	}
+	for _, name := range slices.Sorted(maps.Keys(t.inserts)) {
+		if _, ok := actual.chains[name]; !ok { // chain not there yet (fresh table)
+			ins = append(ins, renderInserts(name, t.inserts[name], ruleHashes(name, t.inserts[name]))...)
+		}
+	}
+	return slices.Concat(decls, dels, adds, ins, drops)
+}
+
+func renderInserts(chain string, rules []Rule, hashes []string) []string {
+	lines := make([]string, len(rules))
+	for i, r := range rules {
+		lines[i] = fmt.Sprintf("-I %s %d %s", chain, i+1, renderRule(r, hashes[i]))
+	}
+	return lines
+}
+
+func sameHashes(got []savedRule, want []string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if got[i].hash != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// insertsInPlace reports whether the chain starts with exactly our wanted
+// rules and holds no other rule of ours.
+func insertsInPlace(got []savedRule, want []string) bool {
+	if len(got) < len(want) || !sameHashes(got[:len(want)], want) {
+		return false
+	}
+	return !hasOurs(got[len(want):])
+}
+
+func hasOurs(rules []savedRule) bool {
+	return slices.ContainsFunc(rules, func(r savedRule) bool { return r.hash != "" })
+}

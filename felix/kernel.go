@@ -1,0 +1,114 @@
+package felix
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/ns"
+)
+
+// kernelState is the dataplane goroutine's handle on the kernel and its
+// memory of what it already did. Only that goroutine uses it.
+type kernelState struct {
+	cfg     Config
+	log     *slog.Logger
+	ns      *ns.NS
+	nl      *netlink.Handle
+	backend iptables.Backend
+	filters map[int]*iptables.Table // filter table by IP version
+	// appliedFilters are the states last handed to filters.
+	appliedFilters map[int]*FilterState
+
+	// configured maps each workload interface whose sysctls are set to its
+	// ifindex; a new ifindex (the interface was recreated) means redo.
+	configured map[string]int
+	// iptablesDirty means the iptables tables must be re-read and applied.
+	iptablesDirty bool
+}
+
+// openKernel opens the namespace, a netlink handle in it, and detects the
+// iptables backend unless configured. wrap, if set, wraps the command
+// runner (tests inject failures with it).
+func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
+	wrap func(iptables.Runner) iptables.Runner) (_ *kernelState, err error) {
+	switch cfg.IptablesBackend {
+	case "", iptables.BackendLegacy, iptables.BackendNFT:
+	default:
+		return nil, fmt.Errorf("iptables backend %q: want %q, %q or empty to detect",
+			cfg.IptablesBackend, iptables.BackendLegacy, iptables.BackendNFT)
+	}
+	n, err := ns.Open(cfg.NetNS)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	h, err := n.NetlinkHandle()
+	if err != nil {
+		return nil, err
+	}
+	var runner iptables.Runner = n
+	if wrap != nil {
+		runner = wrap(runner)
+	}
+	backend := cfg.IptablesBackend
+	if backend == "" {
+		dctx, cancel := context.WithTimeout(ctx, iptablesTimeout)
+		backend = iptables.DetectBackend(dctx, runner)
+		cancel()
+	}
+	log.Info("Dataplane starting", "netns", cfg.NetNS, "iptablesBackend", backend,
+		"routeProtocol", cfg.RouteProtocol, "ipv6", cfg.EnableIPv6)
+	k := &kernelState{
+		cfg: cfg, log: log, ns: n, nl: h, backend: backend,
+		configured: map[string]int{}, iptablesDirty: true,
+		filters: map[int]*iptables.Table{}, appliedFilters: map[int]*FilterState{},
+	}
+	versions := []int{4}
+	if cfg.EnableIPv6 {
+		versions = append(versions, 6)
+	}
+	for _, v := range versions {
+		k.filters[v] = iptables.NewTable(iptables.TableConfig{
+			Name: "filter", IPVersion: v, Backend: backend, Runner: runner, Logger: log,
+		})
+	}
+	return k, nil
+}
+
+func (k *kernelState) close() {
+	k.nl.Close()
+	k.ns.Close()
+}
+
+// listLinks dumps the namespace's interfaces, by name.
+func (k *kernelState) listLinks() (map[string]netlink.Link, error) {
+	links, err := retryDump("links", k.nl.LinkList)
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]netlink.Link, len(links))
+	for _, l := range links {
+		byName[l.Attrs().Name] = l
+	}
+	return byName, nil
+}
+
+// ensureUp brings an interface administratively up.
+func (k *kernelState) ensureUp(link netlink.Link) error {
+	if link.Attrs().Flags&net.FlagUp != 0 {
+		return nil
+	}
+	if err := k.nl.LinkSetUp(link); err != nil {
+		return fmt.Errorf("set %s up: %w", link.Attrs().Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,84 @@
+package felix
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/calico-docker/calico-libnetwork/felix/ns"
+)
+
+const (
+	rtmDelRoute = unix.RTM_DELROUTE
+	// resubscribeDelay spaces netlink re-subscriptions after a failure
+	// (for example ENOBUFS when events overflow the socket buffer).
+	resubscribeDelay = time.Second
+)
+
+// watchKernel kicks the loop when a workload interface changes or one of our
+// routes is deleted behind our back, so repairs need not wait for the resync
+// timer. A failed subscription is renewed; meanwhile the timer covers.
+// The returned channel is closed when the watcher has stopped (ctx ended).
+func (d *Dataplane) watchKernel(ctx context.Context, n *ns.NS) <-chan struct{} {
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			d.watchOnce(ctx, n)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(resubscribeDelay):
+				d.poke() // events may have been missed
+			}
+		}
+	}()
+	return stopped
+}
+
+// watchOnce subscribes to link and route events and forwards the relevant
+// ones until either subscription ends or ctx is done.
+func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS) {
+	subCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	logErr := func(err error) {
+		if subCtx.Err() == nil {
+			d.log.Warn("Netlink subscription error", "err", err)
+		}
+	}
+	links := make(chan netlink.LinkUpdate, 256)
+	routes := make(chan netlink.RouteUpdate, 256)
+	if err := netlink.LinkSubscribeWithOptions(links, subCtx.Done(),
+		netlink.LinkSubscribeOptions{Namespace: n.Handle(), ErrorCallback: logErr}); err != nil {
+		logErr(err)
+		close(links)
+	}
+	if err := netlink.RouteSubscribeWithOptions(routes, subCtx.Done(),
+		netlink.RouteSubscribeOptions{Namespace: n.Handle(), ErrorCallback: logErr}); err != nil {
+		logErr(err)
+		close(routes)
+	}
+	// Drain both channels until netlink closes them, so its goroutines never
+	// block on a send; the first to close ends the other via cancel.
+	for links != nil || routes != nil {
+		select {
+		case u, ok := <-links:
+			if !ok {
+				links = nil
+				cancel()
+			} else if u.Link != nil && strings.HasPrefix(u.Attrs().Name, d.cfg.InterfacePrefix) {
+				d.poke()
+			}
+		case u, ok := <-routes:
+			if !ok {
+				routes = nil
+				cancel()
+			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.RouteProtocol {
+				d.poke()
+			}
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package felix
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// routeKey identifies a route for diffing; anything else about our routes
+// (metric, flags) is left as the kernel chose.
+type routeKey struct {
+	dst     netip.Prefix
+	ifindex int
+	typ     int
+	scope   netlink.Scope
+}
+
+// desiredRoutes returns the routes the endpoints and blocks need:
+// "<addr> dev <iface> scope link" per endpoint address (IPv6 routes report
+// scope global) and "blackhole <block>" per local block.
+func (k *kernelState) desiredRoutes(eps []boundEndpoint, blocks []netip.Prefix) map[routeKey]*netlink.Route {
+	want := map[routeKey]*netlink.Route{}
+	add := func(dst netip.Prefix, ifindex, typ int, scope netlink.Scope) {
+		dst = dst.Masked()
+		want[routeKey{dst, ifindex, typ, scope}] = &netlink.Route{
+			Dst: prefixToIPNet(dst), LinkIndex: ifindex, Type: typ, Scope: scope,
+			Protocol: netlink.RouteProtocol(k.cfg.RouteProtocol), Table: unix.RT_TABLE_MAIN,
+		}
+	}
+	for _, ep := range eps {
+		idx := ep.link.Attrs().Index
+		for _, p := range ep.IPv4Nets {
+			if p.Addr().Is4() {
+				add(p, idx, unix.RTN_UNICAST, netlink.SCOPE_LINK)
+			}
+		}
+		for _, p := range ep.IPv6Nets {
+			if k.cfg.EnableIPv6 && p.Addr().Is6() && !p.Addr().Is4In6() {
+				add(p, idx, unix.RTN_UNICAST, netlink.SCOPE_UNIVERSE)
+			}
+		}
+	}
+	for _, b := range blocks {
+		if b.Addr().Is4() || k.cfg.EnableIPv6 {
+			add(b, 0, unix.RTN_BLACKHOLE, netlink.SCOPE_UNIVERSE)
+		}
+	}
+	return want
+}
+
+// listOurRoutes dumps the main-table routes carrying our protocol.
+func (k *kernelState) listOurRoutes() ([]netlink.Route, error) {
+	filter := &netlink.Route{Protocol: netlink.RouteProtocol(k.cfg.RouteProtocol), Table: unix.RT_TABLE_MAIN}
+	return retryDump("routes", func() ([]netlink.Route, error) {
+		return k.nl.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	})
+}
+
+// syncRoutes adds the desired routes the kernel lacks and deletes our
+// routes that are not desired (or duplicated). It returns how many desired
+// routes are in place.
+func (k *kernelState) syncRoutes(want map[routeKey]*netlink.Route) (int, error) {
+	actual, err := k.listOurRoutes()
+	if err != nil {
+		return 0, err
+	}
+	errs := errList{what: "program routes"}
+	present := make(map[routeKey]bool, len(want))
+	var stale []netlink.Route
+	for _, r := range actual {
+		key := routeKeyOf(r)
+		if _, ok := want[key]; ok && !present[key] {
+			present[key] = true
+			continue
+		}
+		stale = append(stale, r)
+	}
+	for key, r := range want {
+		if present[key] {
+			continue
+		}
+		if err := k.nl.RouteReplace(r); err != nil {
+			errs.add(fmt.Errorf("add route %s: %w", describeRoute(key), err))
+			continue
+		}
+		present[key] = true
+	}
+	// Delete after adding so an address moving to another interface is
+	// never unrouted; a route replaced meanwhile is already gone (ESRCH).
+	for _, r := range stale {
+		if err := k.nl.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
+			errs.add(fmt.Errorf("delete stale route %s: %w", describeRoute(routeKeyOf(r)), err))
+		} else {
+			k.log.Debug("Deleted route", "route", describeRoute(routeKeyOf(r)))
+		}
+	}
+	return len(present), errs.err()
+}
+
+func routeKeyOf(r netlink.Route) routeKey {
+	var dst netip.Prefix
+	if r.Dst != nil {
+		dst = ipNetToPrefix(r.Dst)
+	} else if r.Family == unix.AF_INET6 {
+		dst = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+	} else {
+		dst = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+	}
+	return routeKey{dst: dst, ifindex: r.LinkIndex, typ: r.Type, scope: r.Scope}
+}
+
+func describeRoute(k routeKey) string {
+	if k.typ == unix.RTN_BLACKHOLE {
+		return "blackhole " + k.dst.String()
+	}
+	return fmt.Sprintf("%s dev #%d", k.dst, k.ifindex)
+}
+
+func prefixToIPNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
+}
+
+func ipNetToPrefix(n *net.IPNet) netip.Prefix {
+	addr, _ := netip.AddrFromSlice(n.IP)
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(addr.Unmap(), ones).Masked()
+}

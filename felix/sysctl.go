@@ -1,0 +1,124 @@
+package felix
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// sysctl is one /proc/sys setting, path relative to /proc/sys.
+type sysctl struct {
+	path, value string
+	optional    bool // a missing file is fine (e.g. IPv6 disabled at boot)
+}
+
+// globalSysctls enables forwarding for the whole namespace.
+func globalSysctls(ipv6 bool) []sysctl {
+	s := []sysctl{{path: "net/ipv4/ip_forward", value: "1"}}
+	if ipv6 {
+		s = append(s, sysctl{path: "net/ipv6/conf/all/forwarding", value: "1"})
+	}
+	return s
+}
+
+// ifaceSysctls are the per-interface settings Calico felix applies to a
+// workload interface.
+func ifaceSysctls(name string, ipv6 bool) []sysctl {
+	v4, v6 := "net/ipv4/conf/"+name+"/", "net/ipv6/conf/"+name+"/"
+	s := []sysctl{
+		{path: v4 + "forwarding", value: "1"},
+		{path: v4 + "rp_filter", value: "1"},                          // strict: no spoofed sources
+		{path: v4 + "proxy_arp", value: "1"},                          // answer ARP for the gateway
+		{path: "net/ipv4/neigh/" + name + "/proxy_delay", value: "0"}, // and answer at once
+		// Never accept router advertisements from a workload, even without IPv6.
+		{path: v6 + "accept_ra", value: "0", optional: !ipv6},
+	}
+	if ipv6 {
+		s = append(s,
+			sysctl{path: v6 + "disable_ipv6", value: "0"},
+			sysctl{path: v6 + "proxy_ndp", value: "1"},
+			sysctl{path: v6 + "forwarding", value: "1"})
+	}
+	return s
+}
+
+// applySysctls writes each setting whose current value differs. It must
+// run inside the target namespace: /proc/sys/net is per namespace.
+func applySysctls(settings []sysctl) error {
+	for _, s := range settings {
+		err := writeSysctl(s.path, s.value)
+		if err != nil && !(s.optional && errors.Is(err, fs.ErrNotExist)) {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeSysctl(path, value string) error {
+	full := "/proc/sys/" + path
+	cur, err := os.ReadFile(full)
+	if err != nil {
+		return fmt.Errorf("read sysctl %s: %w", path, err)
+	}
+	if strings.TrimSpace(string(cur)) == value {
+		return nil
+	}
+	f, err := os.OpenFile(full, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("set sysctl %s=%s: %w", path, value, err)
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("set sysctl %s=%s: %w", path, value, err)
+	}
+	return nil
+}
+
+// ensureGlobalSysctls applies globalSysctls in the namespace.
+func (k *kernelState) ensureGlobalSysctls() error {
+	return k.ns.Do(func() error { return applySysctls(globalSysctls(k.cfg.EnableIPv6)) })
+}
+
+// configureIfaces brings workload interfaces up and applies their sysctls
+// once per interface instance (again after a full resync or if the
+// interface was recreated). A vanished interface is skipped.
+func (k *kernelState) configureIfaces(eps []boundEndpoint) error {
+	errs := errList{what: "configure interfaces"}
+	live := make(map[string]bool, len(eps))
+	var todo []boundEndpoint
+	for _, ep := range eps {
+		live[ep.IfaceName] = true
+		errs.add(k.ensureUp(ep.link))
+		if k.configured[ep.IfaceName] != ep.link.Attrs().Index {
+			todo = append(todo, ep)
+		}
+	}
+	for name := range k.configured {
+		if !live[name] {
+			delete(k.configured, name)
+		}
+	}
+	if len(todo) == 0 {
+		return errs.err()
+	}
+	errs.add(k.ns.Do(func() error {
+		for _, ep := range todo {
+			err := applySysctls(ifaceSysctls(ep.IfaceName, k.cfg.EnableIPv6))
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				k.log.Debug("Interface vanished before configuration", "iface", ep.IfaceName)
+			case err != nil:
+				errs.add(fmt.Errorf("interface %s: %w", ep.IfaceName, err))
+			default:
+				k.configured[ep.IfaceName] = ep.link.Attrs().Index
+			}
+		}
+		return nil
+	}))
+	return errs.err()
+}
