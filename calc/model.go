@@ -26,7 +26,7 @@ type Endpoint struct {
 	// Pending is true until the endpoint's labels are known; the
 	// dataplane drops its traffic meanwhile (fail closed).
 	Pending bool
-	own       map[string]string // labels on the WorkloadEndpoint itself
+	own     map[string]string // labels on the WorkloadEndpoint itself
 }
 
 // Model holds everything policy depends on.

@@ -54,7 +54,7 @@ func IsValidationError(err error) bool {
 // validator accumulates field errors for one object.
 type validator struct {
 	kind, objName string
-	errs       ValidationErrors
+	errs          ValidationErrors
 }
 
 func newValidator(r Resource) *validator {

@@ -23,7 +23,6 @@ const (
 // so policy meant for the container is never bypassed.
 const AnnotationLabelsPending = "libnetwork.projectcalico.org/labels-pending"
 
-
 // WorkloadEndpoint is one interface of one container.
 type WorkloadEndpoint struct {
 	TypeMeta   `json:",inline"`

@@ -188,5 +188,7 @@ func (r *renderer) group(ep *calc.Endpoint, dir calc.Direction) string {
 	return name
 }
 
-func markAction(value, mask uint32) string { return fmt.Sprintf("MARK --set-xmark %#x/%#x", value, mask) }
-func markMatch(value, mask uint32) string  { return fmt.Sprintf("-m mark --mark %#x/%#x", value, mask) }
+func markAction(value, mask uint32) string {
+	return fmt.Sprintf("MARK --set-xmark %#x/%#x", value, mask)
+}
+func markMatch(value, mask uint32) string { return fmt.Sprintf("-m mark --mark %#x/%#x", value, mask) }

@@ -1,0 +1,40 @@
+# calico-libnetwork: Calico network and IPAM drivers for Docker.
+# `make` alone lists the targets.
+
+GO       ?= go
+BIN      ?= bin
+FUZZTIME ?= 30s
+GOFILES   = $(shell find . -name '*.go' -not -path './vendor/*' -not -path '*/testdata/*')
+
+.DEFAULT_GOAL := help
+.PHONY: help build run test bench lint plugin fuzz clean
+
+help: ## List the targets
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+
+build: ## Build calico-libnetwork and calicoctl into bin/
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+run: build ## Run the daemon in the foreground (root; no config = embedded etcd)
+	@if [ "$$(id -u)" != 0 ]; then echo "make run: the daemon needs root; try: sudo make run" >&2; exit 1; fi
+	./$(BIN)/calico-libnetwork $(ARGS)
+
+test: ## Run all tests; installs deps, starts and stops a private dockerd (root)
+	bash hack/test.sh
+
+bench: ## Run all benchmarks in the test environment (root)
+	bash hack/bench.sh
+
+lint: ## Check gofmt and run go vet
+	@unformatted=$$(gofmt -l $(GOFILES)); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed on:" >&2; echo "$$unformatted" >&2; exit 1; fi
+	$(GO) vet ./...
+
+plugin: ## Build the Docker managed plugin (not yet: see issue 6)
+	@echo "see issue 6"
+
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
+	FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
+
+clean: ## Remove build output
+	rm -rf $(BIN)
