@@ -1,0 +1,145 @@
+package ipsets
+
+import (
+	"fmt"
+	"maps"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+)
+
+// setType is the type of every set we create.
+const setType = "hash:net"
+
+// updatePlan is what ApplyUpdates writes, with counts for the log.
+type updatePlan struct {
+	lines                      []string
+	created, updated, replaced int
+	errs                       []error // sets that cannot be fixed
+}
+
+// planUpdates returns the restore lines that give every desired set its
+// members with the right parameters. Sets of ours that are not desired are
+// left for planDeletions; sets not ours are never mentioned.
+func (m *Manager) planUpdates(actual map[string]*kernelSet) updatePlan {
+	var p updatePlan
+	var tmpErr error                      // why the temporary set cannot be used
+	if tmp, ok := actual[m.tmpName]; ok { // left over from an interrupted replace
+		if tmp.refs == 0 {
+			p.lines = append(p.lines, "destroy "+m.tmpName)
+		} else {
+			tmpErr = fmt.Errorf("temporary set %s is referenced %d times; remove the iptables rules that use it",
+				m.tmpName, tmp.refs)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.desired)) {
+		want := m.desired[name]
+		got, exists := actual[name]
+		switch {
+		case !exists:
+			p.created++
+			p.lines = m.fill(p.lines, name, want)
+		case m.matches(got):
+			n := len(p.lines)
+			m.diffMembers(&p, name, got, want)
+			if len(p.lines) > n {
+				p.updated++
+			}
+		case got.typ == setType && got.family == m.family && tmpErr != nil:
+			p.errs = append(p.errs, fmt.Errorf("ipset %s: cannot replace it: %w", name, tmpErr))
+		case got.typ == setType && got.family == m.family:
+			// Same type and family: the kernel can swap it with a correct set,
+			// so rules referencing the name never see it half-filled.
+			p.replaced++
+			p.lines = m.fill(p.lines, m.tmpName, want)
+			p.lines = append(p.lines, "swap "+m.tmpName+" "+name, "destroy "+m.tmpName)
+		case got.refs == 0:
+			// Another type or family cannot be swapped; unused, it can go.
+			p.replaced++
+			p.lines = append(p.lines, "destroy "+name)
+			p.lines = m.fill(p.lines, name, want)
+		default:
+			p.errs = append(p.errs, fmt.Errorf("ipset %s: is %s family %s, want %s family %s, and %d kernel "+
+				"references (iptables rules) keep it from being replaced; remove those rules or destroy the set",
+				name, got.typ, got.family, setType, m.family, got.refs))
+		}
+	}
+	return p
+}
+
+// matches reports whether a kernel set has exactly the parameters we create
+// sets with (sizing hints aside).
+func (m *Manager) matches(s *kernelSet) bool {
+	return s.typ == setType && s.family == m.family && s.maxElem == m.cfg.MaxSize && len(s.extras) == 0
+}
+
+// fill appends the lines that create set name and add every member.
+func (m *Manager) fill(lines []string, name string, want map[netip.Prefix]struct{}) []string {
+	lines = append(lines, fmt.Sprintf("create %s %s family %s maxelem %d", name, setType, m.family, m.cfg.MaxSize))
+	for _, p := range slices.SortedFunc(maps.Keys(want), netip.Prefix.Compare) {
+		lines = append(lines, "add "+name+" "+formatMember(p))
+	}
+	return lines
+}
+
+// diffMembers appends the del and add lines that turn got's members into
+// want: deletions first, so a set near its maxelem has room for the adds.
+// A member printed with flags (nomatch) is re-added: with -exist an add
+// overwrites the flags of an existing member.
+func (m *Manager) diffMembers(p *updatePlan, name string, got *kernelSet, want map[netip.Prefix]struct{}) {
+	var dels, adds []netip.Prefix
+	for member := range got.members {
+		if _, ok := want[member]; !ok {
+			dels = append(dels, member)
+		}
+	}
+	for member := range want {
+		if exact, ok := got.members[member]; !ok || !exact {
+			adds = append(adds, member)
+		}
+	}
+	for _, j := range slices.Sorted(slices.Values(got.junk)) {
+		p.lines = append(p.lines, "del "+name+" "+j)
+	}
+	slices.SortFunc(dels, netip.Prefix.Compare)
+	slices.SortFunc(adds, netip.Prefix.Compare)
+	for _, member := range dels {
+		p.lines = append(p.lines, "del "+name+" "+formatMember(member))
+	}
+	for _, member := range adds {
+		p.lines = append(p.lines, "add "+name+" "+formatMember(member))
+	}
+}
+
+// planDeletions returns the lines destroying our sets that are not desired
+// and not referenced, and the names of those still referenced.
+func (m *Manager) planDeletions(actual map[string]*kernelSet) (lines, busy []string) {
+	for _, name := range slices.Sorted(maps.Keys(actual)) {
+		if _, want := m.desired[name]; want || m.held[name] || !m.owns(name) {
+			continue
+		}
+		if actual[name].refs > 0 {
+			busy = append(busy, name)
+			continue
+		}
+		lines = append(lines, "destroy "+name)
+	}
+	return lines, busy
+}
+
+var errorLine = regexp.MustCompile(`Error in line (\d+):`)
+
+// failedLine quotes the batch line an `ipset restore` error names, so the
+// error says what was refused without dumping the whole batch.
+func failedLine(err error, lines []string) string {
+	match := errorLine.FindStringSubmatch(err.Error())
+	if match == nil {
+		return ""
+	}
+	n, convErr := strconv.Atoi(match[1])
+	if convErr != nil || n < 1 || n > len(lines) {
+		return ""
+	}
+	return fmt.Sprintf(", line %d %q", n, lines[n-1])
+}
