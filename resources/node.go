@@ -10,7 +10,7 @@ type Node struct {
 	TypeMeta   `json:",inline"`
 	ObjectMeta `json:"metadata"`
 	Spec       NodeSpec   `json:"spec"`
-	Status     NodeStatus `json:"status,omitempty"`
+	Status     NodeStatus `json:"status,omitzero"`
 }
 
 // NodeSpec is the desired state of a Node.

@@ -1,0 +1,166 @@
+package calicoctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// DefaultConfigFile is read when it exists and --config is not given.
+const DefaultConfigFile = "/etc/calico/calicoctl.cfg"
+
+// DefaultEtcdEndpoint is the daemon's embedded etcd.
+const DefaultEtcdEndpoint = "http://127.0.0.1:2379"
+
+// connFlags are the datastore flags every command accepts.
+type connFlags struct {
+	configFile string
+	endpoints  string
+	caCert     string
+	cert       string
+	key        string
+	flags      *pflag.FlagSet
+}
+
+func (c *connFlags) register(fs *pflag.FlagSet) {
+	c.flags = fs
+	fs.StringVarP(&c.configFile, "config", "c", DefaultConfigFile, "CalicoAPIConfig file (YAML or JSON) with the datastore settings; ignored when the default is absent")
+	fs.StringVar(&c.endpoints, "etcd-endpoints", "", "comma-separated etcd URLs (env ETCD_ENDPOINTS; default "+DefaultEtcdEndpoint+")")
+	fs.StringVar(&c.caCert, "etcd-ca-cert-file", "", "CA bundle to verify etcd (env ETCD_CA_CERT_FILE)")
+	fs.StringVar(&c.cert, "etcd-cert-file", "", "client certificate for etcd (env ETCD_CERT_FILE)")
+	fs.StringVar(&c.key, "etcd-key-file", "", "client key for etcd (env ETCD_KEY_FILE)")
+}
+
+// setting is one datastore setting and where each source keeps it.
+type setting struct {
+	flag, env, fileKey string
+	value              *string
+}
+
+// resolve merges the sources, highest precedence first: flag, environment,
+// config file, default.
+func (c *connFlags) resolve(lookupEnv func(string) (string, bool)) (datastore.EtcdConfig, error) {
+	file, err := c.readConfigFile()
+	if err != nil {
+		return datastore.EtcdConfig{}, err
+	}
+	if t, ok := lookupEnv("DATASTORE_TYPE"); ok && t != "" && t != "etcdv3" {
+		return datastore.EtcdConfig{}, fmt.Errorf("DATASTORE_TYPE=%q is not supported: calico-libnetwork stores its data in etcd; unset it or set etcdv3", t)
+	}
+	var eps, ca, cert, key string
+	for _, s := range []setting{
+		{"etcd-endpoints", "ETCD_ENDPOINTS", "spec.etcdendpoints", &eps},
+		{"etcd-ca-cert-file", "ETCD_CA_CERT_FILE", "spec.etcdcacertfile", &ca},
+		{"etcd-cert-file", "ETCD_CERT_FILE", "spec.etcdcertfile", &cert},
+		{"etcd-key-file", "ETCD_KEY_FILE", "spec.etcdkeyfile", &key},
+	} {
+		*s.value = c.pick(s, lookupEnv, file)
+	}
+	if eps == "" {
+		eps = DefaultEtcdEndpoint
+	}
+	cfg := datastore.EtcdConfig{Endpoints: datastore.ParseEndpoints(eps), CACertFile: ca, CertFile: cert, KeyFile: key}
+	for _, ep := range cfg.Endpoints {
+		if u, err := url.Parse(ep); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return cfg, fmt.Errorf("etcd endpoint %q is not a URL: use the form http(s)://host:port in ETCD_ENDPOINTS or --etcd-endpoints", ep)
+		}
+	}
+	if len(cfg.Endpoints) == 0 {
+		return cfg, fmt.Errorf("etcd endpoints %q name no URL: set ETCD_ENDPOINTS to e.g. %s", eps, DefaultEtcdEndpoint)
+	}
+	return cfg, nil
+}
+
+func (c *connFlags) pick(s setting, lookupEnv func(string) (string, bool), file *viper.Viper) string {
+	if f := c.flags.Lookup(s.flag); f != nil && f.Changed {
+		return f.Value.String()
+	}
+	if v, ok := lookupEnv(s.env); ok && v != "" {
+		return v
+	}
+	if file != nil {
+		return file.GetString(s.fileKey)
+	}
+	return ""
+}
+
+// knownConfigKeys are the CalicoAPIConfig keys this product understands
+// (viper lower-cases keys).
+var knownConfigKeys = map[string]bool{
+	"apiversion": true, "kind": true, "metadata": true,
+	"spec.datastoretype": true, "spec.etcdendpoints": true,
+	"spec.etcdcacertfile": true, "spec.etcdcertfile": true, "spec.etcdkeyfile": true,
+}
+
+// readConfigFile reads --config; a missing default file is not an error.
+func (c *connFlags) readConfigFile() (*viper.Viper, error) {
+	explicit := c.flags.Lookup("config").Changed
+	path := c.configFile
+	if path == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		if !explicit && errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	v := viper.New()
+	v.SetConfigFile(path)
+	v.SetConfigType("yaml") // JSON is YAML too
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("config file %s is not valid YAML or JSON: %w", path, err)
+	}
+	if err := checkConfig(v); err != nil {
+		return nil, fmt.Errorf("config file %s: %w", path, err)
+	}
+	return v, nil
+}
+
+func checkConfig(v *viper.Viper) error {
+	if av := v.GetString("apiVersion"); av != "projectcalico.org/v3" {
+		return fmt.Errorf("apiVersion %q: must be projectcalico.org/v3", av)
+	}
+	if k := v.GetString("kind"); k != "CalicoAPIConfig" {
+		return fmt.Errorf("kind %q: must be CalicoAPIConfig", k)
+	}
+	if t := v.GetString("spec.datastoreType"); t != "" && t != "etcdv3" {
+		return fmt.Errorf("spec.datastoreType %q: only etcdv3 is supported", t)
+	}
+	var unknown []string
+	for _, k := range v.AllKeys() {
+		if !knownConfigKeys[k] && !strings.HasPrefix(k, "metadata.") {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		return fmt.Errorf("unsupported settings %v: use spec.etcdEndpoints, spec.etcdCACertFile, spec.etcdCertFile and spec.etcdKeyFile", unknown)
+	}
+	return nil
+}
+
+// store connects to etcd once per invocation.
+func (a *app) store(ctx context.Context) (*datastore.Store, error) {
+	if a.st != nil {
+		return a.st, nil
+	}
+	cfg, err := a.conn.resolve(a.lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	cli, err := datastore.Connect(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach etcd at %s: is the calico-libnetwork daemon running? set ETCD_ENDPOINTS (or --etcd-endpoints) to your etcd\n  cause: %w",
+			strings.Join(cfg.Endpoints, ","), err)
+	}
+	a.closers = append(a.closers, func() { cli.Close() })
+	a.st = datastore.New(cli)
+	return a.st, nil
+}

@@ -1,0 +1,92 @@
+package calicoctl
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) deleteCommand() *cobra.Command {
+	var file string
+	var skipNotExists bool
+	act := &writeAction{verb: "delete", past: "deleted", level: checkIdentity,
+		check: func(obj, cur resources.Resource) (bool, error) {
+			if cur != nil {
+				return checkVersion(obj, cur)
+			}
+			if skipNotExists {
+				return true, nil
+			}
+			return false, fmt.Errorf("%s does not exist: list them with calicoctl get %s, or pass --skip-not-exists",
+				describe(obj), resources.InfoOf(obj).Plural)
+		},
+		write: func(ctx context.Context, st *datastore.Store, obj resources.Resource) error {
+			m := obj.Meta()
+			_, err := st.Delete(ctx, obj.GetTypeMeta().Kind, m.Namespace, m.Name, m.ResourceVersion)
+			return err
+		}}
+	cmd := &cobra.Command{
+		Use:   "delete (-f FILE | KIND NAME...)",
+		Short: "Delete resources by file or by kind and name",
+		Long: `Delete the resources named in FILE (only kind, metadata.name and, if present,
+metadata.resourceVersion matter), or the named objects of KIND. Every object is checked
+to exist first: if any does not, nothing is deleted (unless --skip-not-exists).
+
+KIND is a kind, its plural or an alias: ` + kindHelp() + writeNote,
+		Example: `  calicoctl delete ippool pool1
+  calicoctl delete profiles dev test
+  calicoctl delete -f policy.yaml`,
+		ValidArgsFunction: a.completeKindThenNames,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case file != "" && len(args) > 0:
+				return usagef("give either -f FILE or KIND NAME..., not both")
+			case file != "":
+				return a.runWrite(cmd.Context(), file, act)
+			case len(args) < 2:
+				return usagef("give -f FILE, or a kind and at least one name: calicoctl delete ippool NAME")
+			}
+			objs, err := a.objectsFromArgs(args[0], args[1:])
+			if err != nil {
+				return err
+			}
+			return a.writeObjects(cmd.Context(), objs, act)
+		},
+	}
+	cmd.Flags().StringVarP(&file, "filename", "f", "", fileFlagUsage)
+	cmd.Flags().BoolVar(&skipNotExists, "skip-not-exists", false, "succeed for objects that do not exist")
+	a.addNamespaceFlag(cmd)
+	return cmd
+}
+
+// objectsFromArgs builds empty objects of KIND named by the arguments.
+func (a *app) objectsFromArgs(kind string, names []string) ([]resources.Resource, error) {
+	if err := a.checkNamespaceFlag(); err != nil {
+		return nil, err
+	}
+	info, err := resources.Lookup(kind)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	objs := make([]resources.Resource, 0, len(names))
+	seen := map[string]bool{}
+	for _, n := range names {
+		if err := checkName(info.Kind, n); err != nil {
+			return nil, usagef("%v", err)
+		}
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		obj := info.New()
+		obj.Meta().Name = n
+		if info.Namespaced {
+			obj.Meta().Namespace = a.namespace
+		}
+		objs = append(objs, obj)
+	}
+	return objs, nil
+}

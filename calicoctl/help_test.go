@@ -1,0 +1,71 @@
+package calicoctl
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+func allCommands(c *cobra.Command) []*cobra.Command {
+	out := []*cobra.Command{c}
+	for _, sub := range c.Commands() {
+		out = append(out, allCommands(sub)...)
+	}
+	return out
+}
+
+func TestEveryCommandHasHelpWithExample(t *testing.T) {
+	root := (&app{}).rootCommand()
+	cmds := allCommands(root)
+	if len(cmds) < 9 {
+		t.Fatalf("only %d commands", len(cmds))
+	}
+	for _, c := range cmds {
+		if c.Hidden {
+			continue
+		}
+		path := strings.Fields(c.CommandPath())[1:]
+		t.Run(c.CommandPath(), func(t *testing.T) {
+			r := runCLI("", nil, append(path, "--help")...)
+			if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "Usage:") {
+				t.Errorf("help lacks an example: %v", r)
+			}
+		})
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		r := runCLI("", nil, "completion", shell)
+		if r.code != 0 || !strings.Contains(r.stdout, "calicoctl") {
+			t.Errorf("completion %s: %v", shell, r.code)
+		}
+	}
+	if r := runCLI("", nil, "completion", "tcsh"); r.code != 1 || !strings.Contains(r.stderr, "tcsh") {
+		t.Errorf("completion tcsh: %v", r)
+	}
+	r := runCLI("", nil, "__complete", "get", "ip")
+	if r.code != 0 || !strings.Contains(r.stdout, "ippools\n") {
+		t.Errorf("kind completion: %v", r)
+	}
+}
+
+func TestCompletionOfNames(t *testing.T) {
+	e := startEtcd(t)
+	e.mustRun(t, goodPool, "apply", "-f", "-")
+	r := e.run(t, "", "__complete", "delete", "ippool", "go")
+	if r.code != 0 || !strings.Contains(r.stdout, "good-pool\n") {
+		t.Errorf("name completion: %v", r)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := runCLI("", nil, "version")
+	if r.code != 0 || !strings.Contains(r.stdout, "Client Version:    "+Version) {
+		t.Errorf("version: %v", r)
+	}
+	if r := runCLI("", nil, "version", "extra"); r.code != 1 {
+		t.Errorf("version extra: %v", r)
+	}
+}

@@ -1,0 +1,170 @@
+package calicoctl
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/spf13/cobra"
+)
+
+// checkLevel says how much of each object read from a file is checked.
+type checkLevel int
+
+const (
+	checkIdentity checkLevel = iota // kind, namespace and name (get, delete)
+	checkFull                       // everything Validate checks (writes)
+)
+
+// inputError lists every problem found in one input before any write.
+type inputError struct {
+	source  string // the file, or the operation
+	problem string // "are invalid", "cannot be deleted"
+	total   int
+	errs    []objectError
+}
+
+// objectError is the problem with the index'th (1-based) object.
+type objectError struct {
+	index int
+	err   error
+}
+
+func (e *inputError) Error() string {
+	if e.total == 1 && len(e.errs) == 1 {
+		return fmt.Sprintf("%s: nothing was changed: %v", e.source, e.errs[0].err)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: nothing was changed: %d of %d resource(s) %s:", e.source, len(e.errs), e.total, e.problem)
+	for _, oe := range e.errs {
+		fmt.Fprintf(&b, "\n  resource %d: %v", oe.index, oe.err)
+	}
+	return b.String()
+}
+
+func (e *inputError) Unwrap() []error {
+	out := make([]error, len(e.errs))
+	for i, oe := range e.errs {
+		out[i] = oe.err
+	}
+	return out
+}
+
+// addNamespaceFlag registers -n/--namespace on cmd.
+func (a *app) addNamespaceFlag(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&a.namespace, "namespace", "n", resources.DefaultNamespace,
+		"namespace of namespaced kinds (WorkloadEndpoint, NetworkPolicy); Docker has only "+resources.DefaultNamespace)
+}
+
+// checkNamespaceFlag rejects any namespace but the default one.
+func (a *app) checkNamespaceFlag() error {
+	if a.namespace != resources.DefaultNamespace {
+		return usagef("namespace %q does not exist: Docker has only the %q namespace; drop -n or use -n %s",
+			a.namespace, resources.DefaultNamespace, resources.DefaultNamespace)
+	}
+	return nil
+}
+
+// openInput opens FILE, "-" meaning stdin.
+func (a *app) openInput(file string) (io.Reader, string, func(), error) {
+	if file == "-" {
+		return a.in, "stdin", func() {}, nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, file, nil, fmt.Errorf("cannot read %s: %w", file, err)
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, file, nil, fmt.Errorf("%s is a directory: give a YAML or JSON file, or - for stdin", file)
+	}
+	return f, file, func() { f.Close() }, nil
+}
+
+// readObjects decodes FILE and checks every object in it, returning all
+// problems at once so nothing is written when any object is bad.
+func (a *app) readObjects(file string, level checkLevel) ([]resources.Resource, error) {
+	if err := a.checkNamespaceFlag(); err != nil {
+		return nil, err
+	}
+	r, source, done, err := a.openInput(file)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	objs, err := resources.Decode(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: nothing was changed: %w", source, err)
+	}
+	var errs []objectError
+	seen := map[string]int{}
+	for i, obj := range objs {
+		if err := a.checkObject(obj, level); err != nil {
+			errs = append(errs, objectError{i + 1, err})
+			continue
+		}
+		id := objectID(obj)
+		if first, dup := seen[id]; dup {
+			errs = append(errs, objectError{i + 1, fmt.Errorf("%s is also resource %d: give each object once", describe(obj), first)})
+			continue
+		}
+		seen[id] = i + 1
+	}
+	if len(errs) > 0 {
+		return nil, &inputError{source: source, problem: "are invalid; fix them and run again", total: len(objs), errs: errs}
+	}
+	return objs, nil
+}
+
+// checkObject fills the namespace and checks one decoded object.
+func (a *app) checkObject(obj resources.Resource, level checkLevel) error {
+	info := resources.InfoOf(obj)
+	m := obj.Meta()
+	switch {
+	case !info.Namespaced && m.Namespace != "":
+		return &resources.FieldError{Kind: info.Kind, Name: m.Name, Field: "metadata.namespace", Value: m.Namespace,
+			Msg: info.Kind + " is not namespaced: remove metadata.namespace"}
+	case info.Namespaced && m.Namespace == "":
+		m.Namespace = a.namespace
+	}
+	if level == checkFull {
+		return obj.Validate()
+	}
+	if err := checkName(info.Kind, m.Name); err != nil {
+		return &resources.FieldError{Kind: info.Kind, Field: "metadata.name", Value: m.Name, Msg: err.Error()}
+	}
+	if info.Namespaced && m.Namespace != resources.DefaultNamespace {
+		return &resources.FieldError{Kind: info.Kind, Name: m.Name, Field: "metadata.namespace", Value: m.Namespace,
+			Msg: fmt.Sprintf("only namespace %q exists on Docker", resources.DefaultNamespace)}
+	}
+	return nil
+}
+
+// checkName rejects names that cannot be an object's name (used for
+// names given on the command line and for identity-only checks).
+func checkName(kind, name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("a %s name is required", kind)
+	case len(name) > 253:
+		return fmt.Errorf("%s name is longer than 253 characters", kind)
+	case strings.ContainsAny(name, "/ \t\r\n"):
+		return fmt.Errorf("%s name %q contains '/' or white space, which no name may", kind, name)
+	}
+	return nil
+}
+
+func objectID(obj resources.Resource) string {
+	m := obj.Meta()
+	return obj.GetTypeMeta().Kind + "/" + m.Namespace + "/" + m.Name
+}
+
+func describe(obj resources.Resource) string {
+	return fmt.Sprintf("%s %q", obj.GetTypeMeta().Kind, obj.Meta().Name)
+}
+
+// errorList joins errors one per line, for summaries.
+func errorList(errs []error) error { return errors.Join(errs...) }

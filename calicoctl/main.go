@@ -1,0 +1,134 @@
+package calicoctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/spf13/cobra"
+)
+
+// Exit codes: scripts may rely on these.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+)
+
+// Main runs calicoctl with args (without the program name) and returns
+// the process exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return run(ctx, args, stdio{in: stdin, out: stdout, err: stderr}, os.LookupEnv)
+}
+
+// stdio are the streams of one invocation.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+// app is the state of one invocation shared by every command.
+type app struct {
+	stdio
+	lookupEnv func(string) (string, bool)
+	conn      connFlags
+	namespace string
+	st        *datastore.Store
+	closers   []func()
+}
+
+func run(ctx context.Context, args []string, std stdio, lookupEnv func(string) (string, bool)) int {
+	a := &app{stdio: std, lookupEnv: lookupEnv}
+	defer a.close()
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(std.in)
+	root.SetOut(std.out)
+	root.SetErr(std.err)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var silent *silentError
+	if !errors.As(err, &silent) {
+		fmt.Fprintf(std.err, "Error: %v\n", err)
+	}
+	var usage *usageError
+	if (errors.As(err, &usage) || strings.HasPrefix(err.Error(), "unknown command")) && cmd != nil {
+		fmt.Fprintf(std.err, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	}
+	return ExitFailure
+}
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "calicoctl",
+		Short: "Manage Calico resources for the calico-libnetwork Docker plugin",
+		Long: `calicoctl manages Calico v3 resources (IP pools, profiles, policies,
+endpoints, nodes, BGP) stored in etcd.
+
+It reaches etcd like the calico-libnetwork daemon does: --etcd-endpoints,
+else ETCD_ENDPOINTS, else spec.etcdEndpoints of the --config file
+(/etc/calico/calicoctl.cfg), else http://127.0.0.1:2379 (the daemon's
+embedded etcd). TLS: ETCD_CA_CERT_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE.
+
+Exit status: 0 on success, 1 on any failure (the reason is on stderr).`,
+		Example: `  calicoctl apply -f pool.yaml
+  calicoctl get ippools -o wide
+  ETCD_ENDPOINTS=http://10.0.0.1:2379 calicoctl get profiles`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	a.conn.register(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	root.AddCommand(
+		a.applyCommand(), a.createCommand(), a.replaceCommand(),
+		a.deleteCommand(), a.getCommand(),
+		a.versionCommand(), a.completionCommand(root),
+	)
+	root.InitDefaultHelpCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "help" {
+			c.Example = "  calicoctl help get"
+		}
+	}
+	return root
+}
+
+// usageError is a mistake in the command line itself.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Errorf(format, args...)} }
+
+// silentError is a failure whose details were already printed.
+type silentError struct{ err error }
+
+func (e *silentError) Error() string { return e.err.Error() }
+func (e *silentError) Unwrap() error { return e.err }
+
+// argsWith turns cobra's argument errors into usage errors.
+func argsWith(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &usageError{err}
+		}
+		return nil
+	}
+}
