@@ -1,0 +1,186 @@
+package ipamdriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/resources"
+	dipam "github.com/docker/go-plugins-helpers/ipam"
+)
+
+// Driver serves Docker's IPAM requests from an ipam.Allocator and the
+// IPPools in the datastore. It is safe for concurrent use.
+type Driver struct {
+	alloc *ipam.Allocator
+	store *datastore.Store
+}
+
+// New returns a Driver allocating for alloc's node.
+func New(alloc *ipam.Allocator, store *datastore.Store) *Driver {
+	return &Driver{alloc: alloc, store: store}
+}
+
+// Capabilities answers GetCapabilities: no MAC address needed (Calico
+// allocates before the endpoint exists).
+func (d *Driver) Capabilities() *dipam.CapabilitiesResponse {
+	return &dipam.CapabilitiesResponse{RequiresMACAddress: false}
+}
+
+// AddressSpaces answers GetDefaultAddressSpaces.
+func (d *Driver) AddressSpaces() *dipam.AddressSpacesResponse {
+	return &dipam.AddressSpacesResponse{LocalDefaultAddressSpace: LocalAddressSpace, GlobalDefaultAddressSpace: GlobalAddressSpace}
+}
+
+// RequestPoolContext answers RequestPool (docker network create).
+func (d *Driver) RequestPoolContext(ctx context.Context, req *dipam.RequestPoolRequest) (*dipam.RequestPoolResponse, error) {
+	if err := checkPoolRequest(req); err != nil {
+		return nil, err
+	}
+	pools, _, err := datastore.ListAs[*resources.IPPool](ctx, d.store, "")
+	if err != nil {
+		return nil, fmt.Errorf("list IP pools: %w", err)
+	}
+	id := poolID{v6: req.V6}
+	if req.Pool == "" {
+		if err := requireEnabled(pools, req.V6); err != nil {
+			return nil, err
+		}
+	} else {
+		subnet, err := parseSubnet(req.Pool, req.V6)
+		if err != nil {
+			return nil, err
+		}
+		if err := d.ensureSubnetPool(ctx, pools, subnet); err != nil {
+			return nil, err
+		}
+		id.subnet = subnet
+	}
+	pool := anyPrefix(req.V6)
+	if id.subnet.IsValid() {
+		pool = id.subnet.String()
+	}
+	return &dipam.RequestPoolResponse{PoolID: id.String(), Pool: pool, Data: map[string]string{GatewayKey: anyPrefix(req.V6)}}, nil
+}
+
+// checkPoolRequest refuses what calico-ipam does not do.
+func checkPoolRequest(req *dipam.RequestPoolRequest) error {
+	switch req.AddressSpace {
+	case "", LocalAddressSpace, GlobalAddressSpace:
+	default:
+		return fmt.Errorf("unknown address space %q: calico-ipam serves %s and %s", req.AddressSpace, LocalAddressSpace, GlobalAddressSpace)
+	}
+	if req.SubPool != "" {
+		return fmt.Errorf("--ip-range %s is not supported by calico-ipam: it allocates from whole IP pools; drop --ip-range, or create a pool for that range (calicoctl apply -f, kind IPPool) and pass it as --subnet", req.SubPool)
+	}
+	if len(req.Options) > 0 {
+		return fmt.Errorf("unknown --ipam-opt %s: calico-ipam takes no IPAM options; remove them", optionKeys(req.Options))
+	}
+	return nil
+}
+
+func optionKeys(opts map[string]string) string {
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, fmt.Sprintf("%q", k))
+	}
+	slices.Sort(keys)
+	return strings.Join(keys, ", ")
+}
+
+func familyName(v6 bool) string {
+	if v6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+// requireEnabled checks that some enabled pool of the family exists.
+func requireEnabled(pools []*resources.IPPool, v6 bool) error {
+	for _, p := range pools {
+		if c, err := resources.ParseCIDR(p.Spec.CIDR); err == nil && c.Addr().Is6() == v6 && !p.Spec.Disabled {
+			return nil
+		}
+	}
+	example := "10.10.0.0/16"
+	if v6 {
+		example = "fd00:10::/64"
+	}
+	return fmt.Errorf("no enabled %s IP pool exists: create one first (calicoctl apply -f with kind IPPool, spec.cidr %s), or pass --subnet to create one", familyName(v6), example)
+}
+
+// parseSubnet checks the --subnet Docker passed.
+func parseSubnet(s string, v6 bool) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("--subnet %q is not a CIDR: give one such as 10.1.0.0/16", s)
+	}
+	if p != p.Masked() {
+		return netip.Prefix{}, fmt.Errorf("--subnet %s has host bits set: use --subnet %s", s, p.Masked())
+	}
+	if p.Addr().Is6() != v6 {
+		return netip.Prefix{}, fmt.Errorf("--subnet %s is not an %s subnet, but Docker asked for an %s pool", s, familyName(v6), familyName(v6))
+	}
+	return p, nil
+}
+
+// ensureSubnetPool accepts a subnet equal to a pool, refuses one that
+// overlaps a pool partially, and creates a pool for one in no pool.
+func (d *Driver) ensureSubnetPool(ctx context.Context, pools []*resources.IPPool, subnet netip.Prefix) error {
+	for _, p := range pools {
+		c, err := resources.ParseCIDR(p.Spec.CIDR)
+		if err != nil || !c.Overlaps(subnet) {
+			continue
+		}
+		if c != subnet {
+			return fmt.Errorf("--subnet %s overlaps IP pool %s (%s) without being equal to it: use --subnet %s to allocate from that pool, omit --subnet to use every pool, or choose a subnet outside all pools (calicoctl get ippools)", subnet, p.Name, c, c)
+		}
+		if p.Spec.Disabled {
+			return fmt.Errorf("--subnet %s is IP pool %s, which is disabled: enable it (spec.disabled: false, calicoctl apply) or choose another subnet", subnet, p.Name)
+		}
+		return nil
+	}
+	return d.createSubnetPool(ctx, subnet)
+}
+
+// createSubnetPool creates the pool for a --subnet in no pool.
+func (d *Driver) createSubnetPool(ctx context.Context, subnet netip.Prefix) error {
+	p := resources.NewIPPool(subnetPoolName(subnet))
+	p.Spec.CIDR = subnet.String()
+	p.Spec.NATOutgoing = true
+	p.Spec.BlockSize = resources.DefaultBlockSizeV4
+	if subnet.Addr().Is6() {
+		p.Spec.BlockSize = resources.DefaultBlockSizeV6
+	}
+	p.Spec.BlockSize = max(p.Spec.BlockSize, subnet.Bits())
+	p.Annotations = map[string]string{CreatedByAnnotation: "calico-ipam RequestPool (docker network create --subnet)"}
+	_, err := d.store.Create(ctx, p)
+	if errors.Is(err, datastore.ErrAlreadyExists) {
+		// Created concurrently (another host made the same network), or the
+		// name is taken by a pool with another CIDR.
+		got, gerr := datastore.GetAs[*resources.IPPool](ctx, d.store, "", p.Name)
+		if gerr == nil && got.Spec.CIDR == p.Spec.CIDR {
+			return nil
+		}
+		return fmt.Errorf("cannot create IP pool %s for --subnet %s: a pool of that name already exists with another CIDR; rename or delete it (calicoctl)", p.Name, subnet)
+	}
+	if err != nil {
+		return fmt.Errorf("create IP pool %s for --subnet %s: %w", p.Name, subnet, err)
+	}
+	slog.Info("ipamdriver: created an IP pool for a docker --subnet", "pool", p.Name, "cidr", subnet)
+	return nil
+}
+
+// ReleasePoolContext answers ReleasePool: pools are user data and stay.
+func (d *Driver) ReleasePoolContext(_ context.Context, req *dipam.ReleasePoolRequest) error {
+	if _, err := parsePoolID(req.PoolID); err != nil {
+		return err
+	}
+	return nil
+}
