@@ -1,0 +1,19 @@
+// Package daemon wires calico-libnetwork together: configuration (flags,
+// environment, optional YAML file, through viper; see Settings), etcd
+// (ETCD_ENDPOINTS, or an embedded single-node etcd under <data_dir>/etcd),
+// the IPAM allocator, the Node resource, the felix dataplane with the
+// watcher that feeds it, and the two plugin sockets.
+//
+// Start-up order: load and validate config -> etcd -> default IP pool ->
+// register/refresh the Node -> prime felix with the stored endpoints and
+// affine blocks, then start it (its first full resync must not delete the
+// routes of running workloads) -> watch WorkloadEndpoints -> driver
+// (resyncs source routing of multi-network containers) -> serve
+// <plugin_dir>/calico.sock and calico-ipam.sock (a stale socket from a
+// crash is replaced; a live one is an error).
+//
+// Shut-down (SIGINT/SIGTERM): close and remove the sockets, stop the
+// driver's background work, stop felix without undoing anything (workloads
+// keep their veths and routes; the next start resyncs), close etcd.
+// Nothing but etcd holds state, so a restart loses nothing.
+package daemon

@@ -1,0 +1,61 @@
+// Package driver is the calico network driver: a thin adapter from the
+// libnetwork remote-driver protocol (github.com/docker/go-plugins-helpers
+// network.Driver) to the datastore (WorkloadEndpoints, Profiles), the IPAM
+// allocator (address ownership) and felix (veths). Routes, proxy ARP and
+// iptables on the host are not programmed here: the daemon's watcher feeds
+// the stored WorkloadEndpoints to felix.
+//
+// # Requests (as Docker 20.10 sends them; verified on the test engine)
+//
+//	GetCapabilities  "local" scope: the same network is created on each host;
+//	                 "global" fails outside swarm ("not a swarm manager").
+//	CreateNetwork    check the pools came from calico-ipam (its gateway data
+//	                 is 0.0.0.0/0 or ::/0; Docker's IPAM would give a real
+//	                 gateway), accept only known --opt keys, create the
+//	                 --opt profile if missing, store the network record.
+//	CreateEndpoint   store the WorkloadEndpoint, re-own the addresses in IPAM
+//	                 to the endpoint's handle, answer a MAC if Docker gave none.
+//	Join             create the veth, answer interface name, gateway, routes.
+//	Leave            delete the veth (and the endpoint's source rule).
+//	DeleteEndpoint   delete the veth if left and the WorkloadEndpoint; Docker
+//	                 then calls calico-ipam's ReleaseAddress itself.
+//	DeleteNetwork    delete the network record; the profile stays (shared).
+//
+// Every request is validated before anything is written, so a rejected
+// request changes nothing. Deletes of things already gone succeed.
+//
+// # Network names and profiles
+//
+// Docker sends only the network ID and answers a NetworkInspect for it only
+// after CreateNetwork has returned. A network's profile is the --opt
+// org.projectcalico.profile value, else the network's name, learnt from the
+// Docker API by a background lookup right after CreateNetwork and, failing
+// that, at the first CreateEndpoint. A created profile gives its members the
+// label <profile> and admits ingress only from has(<profile>), with egress
+// open, so networks are isolated from each other once policy is enforced.
+// Profile names must therefore be valid label names. Records of networks
+// live in etcd under NetworkKeyPrefix, so a restarted daemon loses nothing.
+//
+// # Container side and several calico networks per container
+//
+// A container sees cali0 with a /32 (/128), an on-link route to
+// 169.254.1.1 and "default via 169.254.1.1"; the host answers ARP for it by
+// proxy ARP. Docker refuses a second interface whose on-link route repeats
+// 169.254.1.1/32 ("error setting interface routes ...: file exists"), so
+// the n-th calico interface of a sandbox gets gateway 169.254.1.n. Used
+// gateways are found from the sandbox's routes (running containers) and
+// from the endpoints recorded as joined to the sandbox (a starting
+// container's namespace does not exist yet at Join). Docker keeps one
+// default route, via its gateway endpoint. Each interface of a network made
+// with --subnet also gets routes to those subnets via its own gateway, and
+// in a sandbox with several calico interfaces every interface gets a source
+// rule (see srcroute.go), so traffic leaves by the interface that owns its
+// source address.
+//
+// Limits: traffic a container starts without choosing a source address
+// follows the main table: to a --subnet network's CIDR it leaves by that
+// network's interface, to anything else (including networks without
+// --subnet, whose addresses may come from any pool) by the default route.
+// IPv6 has the gateway fe80::ecee:eeff:feee:eeee on every interface and
+// gets neither subnet routes nor source rules.
+package driver

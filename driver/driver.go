@@ -1,0 +1,175 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/docker/go-plugins-helpers/network"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/felix"
+)
+
+// IPAM is what the driver needs of the IPAM allocator (*ipam.Allocator).
+type IPAM interface {
+	// SetHandle records ip, which calico-ipam allocated, against handle.
+	SetHandle(ctx context.Context, ip netip.Addr, handle string, attrs map[string]string) error
+}
+
+// Docker answers questions the plugin protocol leaves out
+// (*dockerapi.Client).
+type Docker interface {
+	// NetworkName returns a network's name; errors.Is(err,
+	// dockerapi.ErrNotFound) while Docker has not stored it yet.
+	NetworkName(ctx context.Context, id string) (string, error)
+}
+
+// Veths creates and deletes workload veth pairs in the host namespace.
+type Veths interface {
+	CreateVeth(hostIface, tmpContainerIface string, containerMAC net.HardwareAddr, mtu int) error
+	DeleteVeth(hostIface string) error
+}
+
+// hostVeths is Veths on the host namespace through package felix.
+type hostVeths struct{}
+
+func (hostVeths) CreateVeth(h, t string, mac net.HardwareAddr, mtu int) error {
+	return felix.CreateVeth(h, t, mac, mtu)
+}
+func (hostVeths) DeleteVeth(h string) error { return felix.DeleteVeth(h) }
+
+// Config configures a Driver.
+type Config struct {
+	Node   string           // this host's Calico node name (required)
+	Store  *datastore.Store // required
+	IPAM   IPAM             // required
+	Docker Docker           // required to default profiles to network names
+	Veths  Veths            // default: felix on the host namespace
+	MTU    int              // veth MTU; 0 = kernel default
+	// RequestTimeout bounds the work of one request (default 25s; Docker
+	// gives up on a plugin call after 30s... and some more).
+	RequestTimeout time.Duration
+	// NameWait bounds how long after CreateNetwork the driver keeps asking
+	// Docker for the new network's name (default 15s).
+	NameWait time.Duration
+	Logger   *slog.Logger
+}
+
+// Driver is the calico network driver. It implements the libnetwork
+// remote-driver protocol through go-plugins-helpers' network.Driver.
+type Driver struct {
+	node    string
+	store   *datastore.Store
+	records records
+	ipam    IPAM
+	docker  Docker
+	veths   Veths
+	mtu     int
+	timeout time.Duration
+	nameFor time.Duration
+	log     *slog.Logger
+
+	ctx    context.Context // ends at Close; parents background work
+	cancel context.CancelFunc
+	bg     sync.WaitGroup
+
+	mu       sync.Mutex
+	deleting map[string]bool // endpoint IDs whose veth is being deleted
+}
+
+var _ network.Driver = (*Driver)(nil)
+
+// New returns a Driver.
+func New(cfg Config) (*Driver, error) {
+	if cfg.Node == "" || cfg.Store == nil || cfg.IPAM == nil {
+		return nil, errors.New("calico driver: Node, Store and IPAM are required")
+	}
+	if cfg.Veths == nil {
+		cfg.Veths = hostVeths{}
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 25 * time.Second
+	}
+	if cfg.NameWait <= 0 {
+		cfg.NameWait = 15 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Driver{
+		node: cfg.Node, store: cfg.Store, records: records{cli: cfg.Store.Client()},
+		ipam: cfg.IPAM, docker: cfg.Docker, veths: cfg.Veths, mtu: cfg.MTU,
+		timeout: cfg.RequestTimeout, nameFor: cfg.NameWait,
+		log: cfg.Logger.With("component", "driver"), ctx: ctx, cancel: cancel,
+		deleting: map[string]bool{},
+	}, nil
+}
+
+// Close stops background work (name lookups) and waits for it.
+func (d *Driver) Close() {
+	d.cancel()
+	d.bg.Wait()
+}
+
+// reqCtx is the context of one request.
+func (d *Driver) reqCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(d.ctx, d.timeout)
+}
+
+// GetCapabilities answers "local": the same network is created on each
+// host (as the reference set-ups do) and shares state through etcd, not
+// through Docker. Docker 20.10 refuses "global" outside swarm mode
+// ("This node is not a swarm manager"), verified on this engine.
+func (d *Driver) GetCapabilities() (*network.CapabilitiesResponse, error) {
+	return &network.CapabilitiesResponse{Scope: network.LocalScope, ConnectivityScope: network.LocalScope}, nil
+}
+
+// AllocateNetwork is for swarm mode, which the driver does not support.
+func (d *Driver) AllocateNetwork(*network.AllocateNetworkRequest) (*network.AllocateNetworkResponse, error) {
+	return nil, errSwarm
+}
+
+// FreeNetwork is for swarm mode, which the driver does not support.
+func (d *Driver) FreeNetwork(*network.FreeNetworkRequest) error { return errSwarm }
+
+var errSwarm = errors.New("the calico driver does not support swarm-scoped networks; create a local network on each host")
+
+// DiscoverNew is a notification the driver does not need.
+func (d *Driver) DiscoverNew(*network.DiscoveryNotification) error { return nil }
+
+// DiscoverDelete is a notification the driver does not need.
+func (d *Driver) DiscoverDelete(*network.DiscoveryNotification) error { return nil }
+
+// ProgramExternalConnectivity is a no-op: workloads are routed, no ports
+// are published or NATed by the driver.
+func (d *Driver) ProgramExternalConnectivity(*network.ProgramExternalConnectivityRequest) error {
+	return nil
+}
+
+// RevokeExternalConnectivity is a no-op (see ProgramExternalConnectivity).
+func (d *Driver) RevokeExternalConnectivity(*network.RevokeExternalConnectivityRequest) error {
+	return nil
+}
+
+// EndpointInfo reports where an endpoint lives; it needs no lookup.
+func (d *Driver) EndpointInfo(req *network.InfoRequest) (*network.InfoResponse, error) {
+	if err := checkID("endpoint ID", req.EndpointID); err != nil {
+		return nil, err
+	}
+	return &network.InfoResponse{Value: map[string]string{
+		"hostInterface":    HostIface(req.EndpointID),
+		"workloadEndpoint": WorkloadEndpointName(d.node, req.EndpointID),
+	}}, nil
+}
+
+// fail logs a failed request and returns its error for Docker to show.
+func (d *Driver) fail(op string, err error, args ...any) error {
+	d.log.Warn(op+" failed", append(args, "err", err)...)
+	return err
+}

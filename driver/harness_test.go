@@ -1,0 +1,216 @@
+package driver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/go-plugins-helpers/network"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/dockerapi"
+	"github.com/calico-docker/calico-libnetwork/felix"
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+const testNode = "host1"
+
+// harness runs the driver behind its real unix-socket handler, against a
+// real etcd, the real IPAM allocator, a Docker API server that knows the
+// names the test registers, and veths made by felix in a namespace that
+// plays the host.
+type harness struct {
+	t      *testing.T
+	sock   string
+	cli    *clientv3.Client
+	store  *datastore.Store
+	alloc  *ipam.Allocator
+	docker *dockerAPI
+	drv    *Driver
+	hostNS string // path of the namespace standing in for the host
+}
+
+func newHarness(t *testing.T, veths Veths) *harness {
+	t.Helper()
+	_, cli := testenv.StartEtcd(t)
+	h := &harness{t: t, cli: cli, store: datastore.New(cli), docker: startDockerAPI(t)}
+	h.alloc = ipam.New(h.store, testNode)
+	if veths == nil {
+		testenv.RequireRoot(t)
+		_, name := testenv.NewNetNS(t)
+		h.hostNS = filepath.Join(testenv.NetNSDir, name)
+		v, err := felix.NewVeths(h.hostNS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(v.Close)
+		veths = v
+	}
+	dc, err := dockerapi.New(h.docker.host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	h.drv, err = New(Config{Node: testNode, Store: h.store, IPAM: h.alloc, Docker: dc, Veths: veths, MTU: 1500, NameWait: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.drv.Close)
+	h.sock = filepath.Join(t.TempDir(), "calico.sock")
+	l, err := net.Listen("unix", h.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go network.NewHandler(h.drv).Serve(l)
+	t.Cleanup(func() { l.Close() })
+	return h
+}
+
+func (h *harness) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	h.t.Cleanup(cancel)
+	return ctx
+}
+
+// call posts body to the driver exactly as Docker does and returns the
+// HTTP status and the response body.
+func (h *harness) call(path, body string) (int, string) {
+	h.t.Helper()
+	c := http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", h.sock)
+		}}}
+	resp, err := c.Post("http://plugin"+path, "application/vnd.docker.plugins.v1.2+json", strings.NewReader(body))
+	if err != nil {
+		h.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// mustCall is call that fails the test unless the driver answered 200; it
+// decodes the answer into out (if non-nil).
+func (h *harness) mustCall(path string, req any, out any) {
+	h.t.Helper()
+	b, err := json.Marshal(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	code, body := h.call(path, string(b))
+	if code != http.StatusOK {
+		h.t.Fatalf("%s: HTTP %d: %s", path, code, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal([]byte(body), out); err != nil {
+			h.t.Fatalf("%s: decode %s: %v", path, body, err)
+		}
+	}
+}
+
+// callErr expects an error answer and returns its message.
+func (h *harness) callErr(path string, req any) string {
+	h.t.Helper()
+	b, _ := json.Marshal(req)
+	code, body := h.call(path, string(b))
+	var e network.ErrorResponse
+	if code != http.StatusInternalServerError || json.Unmarshal([]byte(body), &e) != nil || e.Err == "" {
+		h.t.Fatalf("%s: want an error answer, got HTTP %d: %s", path, code, body)
+	}
+	return e.Err
+}
+
+// revision is etcd's current revision: unchanged means nothing was written.
+func (h *harness) revision() int64 {
+	h.t.Helper()
+	resp, err := h.cli.Get(h.ctx(), "/calico/none")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return resp.Header.Revision
+}
+
+func (h *harness) addPool(cidr string) {
+	h.t.Helper()
+	p := resources.NewIPPool("pool-" + strings.NewReplacer(".", "-", "/", "-", ":", "-").Replace(cidr))
+	p.Spec.CIDR = cidr
+	if _, err := h.store.Create(h.ctx(), p); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// allocate assigns an address as calico-ipam's RequestAddress would.
+func (h *harness) allocate(pool string) string {
+	h.t.Helper()
+	v4, _, err := h.alloc.AutoAssign(h.ctx(), ipam.AutoAssignArgs{Handle: "test-provisional", Num4: 1, Pools: prefixes(pool)})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return v4[0].String() + "/32"
+}
+
+// dockerAPI is a Docker Engine API server that answers the requests the
+// driver makes (ping and network inspect) for networks the test names.
+type dockerAPI struct {
+	host  string
+	mu    sync.Mutex
+	names map[string]string
+}
+
+func startDockerAPI(t *testing.T) *dockerAPI {
+	d := &dockerAPI{names: map[string]string{}}
+	path := filepath.Join(t.TempDir(), "docker.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.host = "unix://" + path
+	srv := &http.Server{Handler: http.HandlerFunc(d.serve)}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return d
+}
+
+func (d *dockerAPI) setName(id, name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.names[id] = name
+}
+
+func (d *dockerAPI) serve(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("API-Version", "1.41")
+	if strings.HasSuffix(r.URL.Path, "/_ping") {
+		fmt.Fprint(w, "OK")
+		return
+	}
+	i := strings.Index(r.URL.Path, "/networks/")
+	if i < 0 {
+		http.Error(w, `{"message":"page not found"}`, http.StatusNotFound)
+		return
+	}
+	id := r.URL.Path[i+len("/networks/"):]
+	d.mu.Lock()
+	name, ok := d.names[id]
+	d.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"message":"network %s not found"}`, id)
+		return
+	}
+	var buf bytes.Buffer
+	json.NewEncoder(&buf).Encode(map[string]any{"Name": name, "Id": id, "Scope": "local", "Driver": "calico"})
+	w.Write(buf.Bytes())
+}

@@ -1,0 +1,212 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/felix/ns"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+// Source routing for containers on several calico networks.
+//
+// Docker gives a sandbox one default route, through its gateway endpoint.
+// A reply from the address of another calico interface would follow it
+// and leave by the wrong interface, where the host's strict reverse-path
+// filter (set by felix against spoofing) drops it. So, in a sandbox with
+// two or more calico interfaces, each interface whose gateway is
+// 169.254.1.k gets a routing table sourceTableBase+k holding "default via
+// 169.254.1.k dev <iface>" and a rule "from <its address> lookup
+// <table>" at priority sourceTableBase+k: whatever the destination,
+// traffic leaves by the interface that owns its source address. (Traffic
+// a container starts without choosing a source follows the main table:
+// the network's --subnet routes, else the default route.)
+//
+// Docker creates the interface only after Join returns (and, for a
+// container that is starting, the namespace too), so the rules are added
+// by a background goroutine that waits for the interface to appear. Docker
+// never touches rules; a table's route goes with its interface, and Leave
+// removes the rule. IPv4 only.
+const sourceTableBase = 1000
+
+// sourceRoute is one calico interface's source-routing entry.
+type sourceRoute struct {
+	addr, gw netip.Addr
+}
+
+func (r sourceRoute) table() int { return sourceTableBase + int(r.gw.As4()[3]) }
+
+// sourceRouteOf reads the entry from a joined endpoint's record.
+func sourceRouteOf(wep *resources.WorkloadEndpoint) (sourceRoute, bool) {
+	gw, err := netip.ParseAddr(wep.Spec.IPv4Gateway)
+	if err != nil || !netip.MustParsePrefix("169.254.1.0/24").Contains(gw) {
+		return sourceRoute{}, false
+	}
+	for _, a := range wep.Addrs() {
+		if a.Addr().Is4() {
+			return sourceRoute{addr: a.Addr(), gw: gw}, true
+		}
+	}
+	return sourceRoute{}, false
+}
+
+// startSourceRouting programs source routing for the endpoints of one
+// sandbox in the background.
+func (d *Driver) startSourceRouting(sandbox string, weps []*resources.WorkloadEndpoint) {
+	var routes []sourceRoute
+	for _, w := range weps {
+		if r, ok := sourceRouteOf(w); ok {
+			routes = append(routes, r)
+		}
+	}
+	if len(routes) < 2 {
+		return
+	}
+	d.bg.Go(func() { d.ensureSourceRouting(sandbox, routes) })
+}
+
+// ensureSourceRouting retries until every interface is in place, for up to
+// a minute (a container that never starts leaves nothing to do).
+func (d *Driver) ensureSourceRouting(sandbox string, routes []sourceRoute) {
+	ctx, cancel := context.WithTimeout(d.ctx, time.Minute)
+	defer cancel()
+	for delay := 20 * time.Millisecond; ; delay = min(2*delay, 500*time.Millisecond) {
+		err := applySourceRoutes(sandbox, routes)
+		if err == nil {
+			d.log.Debug("Source routing in place", "sandbox", sandbox, "interfaces", len(routes))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			if d.ctx.Err() == nil {
+				d.log.Warn("Gave up adding source routing", "sandbox", sandbox, "err", err)
+			}
+			return
+		case <-time.After(delay):
+		}
+	}
+}
+
+func applySourceRoutes(sandbox string, routes []sourceRoute) error {
+	n, err := ns.Open(sandbox)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	h, err := n.NetlinkHandle()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	for _, r := range routes {
+		link, err := linkWithAddr(h, r.addr)
+		if err != nil {
+			return err
+		}
+		gw := net.IP(r.gw.AsSlice())
+		if err := h.RouteReplace(&netlink.Route{LinkIndex: link, Gw: gw, Table: r.table()}); err != nil {
+			return fmt.Errorf("default route via %s in table %d: %w", r.gw, r.table(), err)
+		}
+		if err := ensureRule(h, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// linkWithAddr returns the index of the interface holding addr.
+func linkWithAddr(h *netlink.Handle, addr netip.Addr) (int, error) {
+	addrs, err := h.AddrList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return 0, fmt.Errorf("list addresses: %w", err)
+	}
+	for _, a := range addrs {
+		if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == addr {
+			return a.LinkIndex, nil
+		}
+	}
+	return 0, fmt.Errorf("no interface holds %s yet", addr)
+}
+
+func ensureRule(h *netlink.Handle, r sourceRoute) error {
+	rules, err := h.RuleList(netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("list rules: %w", err)
+	}
+	for _, rule := range rules {
+		if rule.Table == r.table() && rule.Src != nil && rule.Src.IP.Equal(r.addr.AsSlice()) {
+			return nil
+		}
+	}
+	rule := netlink.NewRule()
+	rule.Family, rule.Table, rule.Priority = netlink.FAMILY_V4, r.table(), r.table()
+	rule.Src = &net.IPNet{IP: r.addr.AsSlice(), Mask: net.CIDRMask(32, 32)}
+	if err := h.RuleAdd(rule); err != nil {
+		return fmt.Errorf("rule from %s lookup %d: %w", r.addr, r.table(), err)
+	}
+	return nil
+}
+
+// removeSourceRouting deletes the endpoint's rule from its sandbox, if
+// both still exist.
+func removeSourceRouting(wep *resources.WorkloadEndpoint) error {
+	r, ok := sourceRouteOf(wep)
+	sandbox := wep.Annotations[AnnotationSandbox]
+	if !ok || sandbox == "" {
+		return nil
+	}
+	n, err := ns.Open(sandbox)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	h, err := n.NetlinkHandle()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	rules, err := h.RuleList(netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("list rules in %s: %w", sandbox, err)
+	}
+	for _, rule := range rules {
+		if rule.Table == r.table() && rule.Src != nil && rule.Src.IP.Equal(r.addr.AsSlice()) {
+			if err := h.RuleDel(&rule); err != nil {
+				return fmt.Errorf("delete rule from %s lookup %d in %s: %w", r.addr, r.table(), sandbox, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Resync restores source routing in every live sandbox that has several
+// calico endpoints of this node: work a previous run may not have finished.
+func (d *Driver) Resync(ctx context.Context) error {
+	weps, _, err := datastore.ListAs[*resources.WorkloadEndpoint](ctx, d.store, resources.DefaultNamespace)
+	if err != nil {
+		return fmt.Errorf("list endpoints: %w", err)
+	}
+	bySandbox := map[string][]*resources.WorkloadEndpoint{}
+	for _, w := range weps {
+		if key := w.Annotations[AnnotationSandbox]; key != "" && w.Spec.Node == d.node {
+			bySandbox[key] = append(bySandbox[key], w)
+		}
+	}
+	for key, group := range bySandbox {
+		if _, err := os.Stat(key); err == nil && len(group) > 1 {
+			d.startSourceRouting(key, group)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+)
+
+// BenchmarkDockerRun times `docker run --rm IMAGE true` on a calico
+// network, on the default bridge and with --network none: at least 20
+// rounds (CALICO_BENCH_ROUNDS) per b.N, the three modes interleaved in a
+// rotating order so drift hits them alike. It reports each mode's median
+// and the calico/bridge ratio (the goal is at most 1.05).
+//
+//	go test ./e2e -run '^$' -bench DockerRun -benchtime 1x
+func BenchmarkDockerRun(b *testing.B) {
+	e := newEngine(b)
+	requireFreeRanges(b, defaultPool)
+	startDaemon(b, e.host)
+	calicoNet := e.network("bench")
+	modes := []struct {
+		name string
+		args []string
+	}{
+		{"calico", []string{"--net", calicoNet}},
+		{"bridge", []string{"--net", "bridge"}},
+		{"none", []string{"--network", "none"}},
+	}
+	rounds := 20
+	if n, err := strconv.Atoi(os.Getenv("CALICO_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	run := func(args []string) time.Duration {
+		full := append(append([]string{"run", "--rm"}, args...), testenv.TestImage(), "true")
+		start := time.Now()
+		e.must(full...)
+		return time.Since(start)
+	}
+	for _, m := range modes { // warm up: image, plugin activation, first block
+		run(m.args)
+	}
+	times := make([][]time.Duration, len(modes))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for r := 0; r < rounds; r++ {
+			for j := range modes {
+				k := (r + j) % len(modes)
+				times[k] = append(times[k], run(modes[k].args))
+			}
+		}
+	}
+	b.StopTimer()
+	med := make([]float64, len(modes))
+	for k, m := range modes {
+		med[k] = median(times[k]).Seconds() * 1000
+		b.ReportMetric(med[k], m.name+"-ms")
+	}
+	b.ReportMetric(med[0]/med[1], "calico/bridge")
+	b.ReportMetric(0, "ns/op") // the per-mode medians are the result
+	b.Log(fmt.Sprintf("medians over %d runs each: calico %.1f ms, bridge %.1f ms, none %.1f ms; calico/bridge %.3f",
+		len(times[0]), med[0], med[1], med[2], med[0]/med[1]))
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

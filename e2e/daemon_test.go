@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+)
+
+// pluginDir is where dockerd looks for plugin sockets; it cannot be changed.
+const pluginDir = "/run/docker/plugins"
+
+// daemonBin is the calico-libnetwork binary TestMain builds.
+var daemonBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(buildAndRun(m))
+}
+
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "calico-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	daemonBin = filepath.Join(dir, "calico-libnetwork")
+	cmd := exec.Command("go", "build", "-o", daemonBin, "github.com/calico-docker/calico-libnetwork/cmd/calico-libnetwork")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: build calico-libnetwork: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// daemon is one calico-libnetwork process with its own embedded etcd.
+type daemon struct {
+	t          testing.TB
+	dataDir    string
+	logPath    string
+	clientPort int
+	env        []string
+	cmd        *exec.Cmd
+	exited     chan error
+}
+
+// startDaemon runs the daemon against the test engine; t.Cleanup stops it
+// by PID.
+func startDaemon(t testing.TB, dockerHost string) *daemon {
+	t.Helper()
+	testenv.RequireRoot(t)
+	for _, name := range []string{"calico", "calico-ipam"} {
+		if answers(filepath.Join(pluginDir, name+".sock")) {
+			t.Fatalf("%s/%s.sock is served by another process (a calico-libnetwork left running?); stop it first", pluginDir, name)
+		}
+	}
+	ports := freePorts(t, 2)
+	d := &daemon{t: t, dataDir: t.TempDir(), clientPort: ports[0]}
+	d.logPath = filepath.Join(d.dataDir, "daemon.log")
+	d.env = append(os.Environ(),
+		"DOCKER_HOST="+dockerHost, "NODENAME=calico-e2e", "ETCD_ENDPOINTS=",
+		"CALICO_DATA_DIR="+d.dataDir, "CALICO_PLUGIN_DIR="+pluginDir,
+		fmt.Sprintf("CALICO_ETCD_CLIENT_PORT=%d", ports[0]), fmt.Sprintf("CALICO_ETCD_PEER_PORT=%d", ports[1]),
+		"CALICO_LOG_LEVEL=debug", "CALICO_RESYNC_INTERVAL=10s")
+	if b := os.Getenv("CALICO_TEST_IPTABLES_BACKEND"); b == "legacy" || b == "nft" {
+		d.env = append(d.env, "CALICO_IPTABLES_BACKEND="+b)
+	}
+	d.start()
+	t.Cleanup(func() {
+		d.stop()
+		cleanHostDataplane(t, defaultPool, subnetPool)
+		if t.Failed() {
+			d.dumpLog()
+		} else {
+			d.logWarnings()
+		}
+	})
+	return d
+}
+
+func (d *daemon) start() {
+	d.t.Helper()
+	logf, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer logf.Close()
+	d.cmd = exec.Command(daemonBin)
+	d.cmd.Env, d.cmd.Stdout, d.cmd.Stderr = d.env, logf, logf
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatalf("start daemon: %v", err)
+	}
+	d.exited = make(chan error, 1)
+	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(d.cmd, d.exited)
+	deadline := time.Now().Add(60 * time.Second)
+	for !answers(filepath.Join(pluginDir, "calico.sock")) || !answers(filepath.Join(pluginDir, "calico-ipam.sock")) {
+		select {
+		case err := <-d.exited:
+			d.exited <- err
+			d.dumpLog()
+			d.t.Fatalf("daemon exited during start-up: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			d.dumpLog()
+			d.t.Fatal("daemon did not serve its plugin sockets within 60s")
+		}
+	}
+}
+
+// stop sends SIGTERM (SIGKILL after 30s) to the daemon's PID and waits.
+func (d *daemon) stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	select {
+	case err := <-d.exited:
+		d.exited <- err
+		return
+	default:
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(30 * time.Second):
+		d.t.Errorf("daemon (pid %d) ignored SIGTERM for 30s; killing it", d.cmd.Process.Pid)
+		_ = d.cmd.Process.Kill()
+		<-d.exited
+	}
+	d.exited <- nil
+}
+
+func (d *daemon) restart() {
+	d.t.Helper()
+	d.stop()
+	for _, name := range []string{"calico", "calico-ipam"} {
+		if _, err := os.Stat(filepath.Join(pluginDir, name+".sock")); !os.IsNotExist(err) {
+			d.t.Errorf("%s.sock left behind after SIGTERM (%v)", name, err)
+		}
+	}
+	d.start()
+}
+
+func (d *daemon) dumpLog() {
+	b, _ := os.ReadFile(d.logPath)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	d.t.Logf("daemon log (last %d lines of %s):\n%s", min(80, len(lines)), d.logPath, strings.Join(lines[max(0, len(lines)-80):], "\n"))
+}
+
+// logWarnings shows the daemon's warnings and errors, for diagnosis.
+func (d *daemon) logWarnings() {
+	b, _ := os.ReadFile(d.logPath)
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 0 {
+		d.t.Logf("daemon warnings and errors (%d):\n%s", len(lines), strings.Join(lines[:min(len(lines), 40)], "\n"))
+	}
+}
+
+// etcd returns a client of the daemon's embedded etcd.
+func (d *daemon) etcd() *clientv3.Client {
+	d.t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{fmt.Sprintf("http://127.0.0.1:%d", d.clientPort)}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.t.Cleanup(func() { cli.Close() })
+	return cli
+}
+
+// answers reports whether a plugin answers /Plugin.Activate on path.
+func answers(path string) bool {
+	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", path)
+		}}}
+	resp, err := c.Post("http://plugin/Plugin.Activate", "application/json", nil)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
