@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/spf13/cobra"
@@ -18,6 +19,9 @@ import (
 const (
 	ExitOK      = 0
 	ExitFailure = 1
+	// ExitDenied is calicoctl policy explain's answer "the packet would be
+	// denied" (the command itself worked).
+	ExitDenied = 3
 )
 
 // Main runs calicoctl with args (without the program name) and returns
@@ -42,19 +46,28 @@ type app struct {
 	namespace string
 	st        *datastore.Store
 	closers   []func()
+	// hostStatus reads this host's daemon status; nil until the daemon
+	// has a status endpoint (see HostStatusFunc).
+	hostStatus HostStatusFunc
+	// now is the clock (ipam check's grace period); tests may set it.
+	now func() time.Time
 }
 
 func run(ctx context.Context, args []string, std stdio, lookupEnv func(string) (string, bool)) int {
-	a := &app{stdio: std, lookupEnv: lookupEnv}
+	a := &app{stdio: std, lookupEnv: lookupEnv, now: time.Now}
 	defer a.close()
 	root := a.rootCommand()
-	root.SetArgs(args)
+	root.SetArgs(classicArgs(args))
 	root.SetIn(std.in)
 	root.SetOut(std.out)
 	root.SetErr(std.err)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	var code *exitCodeError
+	if errors.As(err, &code) {
+		return code.code
 	}
 	var silent *silentError
 	if !errors.As(err, &silent) {
@@ -85,7 +98,8 @@ else ETCD_ENDPOINTS, else spec.etcdEndpoints of the --config file
 (/etc/calico/calicoctl.cfg), else http://127.0.0.1:2379 (the daemon's
 embedded etcd). TLS: ETCD_CA_CERT_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE.
 
-Exit status: 0 on success, 1 on any failure (the reason is on stderr).`,
+Exit status: 0 on success, 1 on any failure (the reason is on stderr);
+calicoctl policy explain exits 3 when the packet would be denied.`,
 		Example: `  calicoctl apply -f pool.yaml
   calicoctl get ippools -o wide
   ETCD_ENDPOINTS=http://10.0.0.1:2379 calicoctl get profiles`,
@@ -100,6 +114,7 @@ Exit status: 0 on success, 1 on any failure (the reason is on stderr).`,
 		a.deleteCommand(), a.getCommand(),
 		a.versionCommand(), a.completionCommand(root),
 	)
+	a.addOperatorCommands(root)
 	root.InitDefaultHelpCmd()
 	for _, c := range root.Commands() {
 		if c.Name() == "help" {
@@ -122,6 +137,12 @@ type silentError struct{ err error }
 
 func (e *silentError) Error() string { return e.err.Error() }
 func (e *silentError) Unwrap() error { return e.err }
+
+// exitCodeError ends calicoctl with a specific exit code and no message
+// (the command printed its answer already).
+type exitCodeError struct{ code int }
+
+func (e *exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // argsWith turns cobra's argument errors into usage errors.
 func argsWith(check cobra.PositionalArgs) cobra.PositionalArgs {

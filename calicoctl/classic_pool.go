@@ -1,0 +1,302 @@
+package calicoctl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) poolCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pool",
+		Short: "Classic IP pool commands (show, add, remove)",
+		Long: `The pool commands of the original calicoctl, working on v3 IPPool resources. A pool
+added here is named from its CIDR: 10.1.0.0/16 becomes pool-10-1-0-0-16.`,
+		Example: `  calicoctl pool show
+  calicoctl pool add 10.1.0.0/16 --nat-outgoing
+  calicoctl pool remove 192.168.0.0/16`,
+	}
+	cmd.AddCommand(a.poolShowCommand(), a.poolAddCommand(), a.poolRemoveCommand())
+	return cmd
+}
+
+// poolName is the name pool add gives a pool: "pool-" and the CIDR with
+// '.', ':' and '/' as '-' (as the IPAM driver names pools "docker-...").
+func poolName(cidr netip.Prefix) string {
+	return "pool-" + strings.NewReplacer(".", "-", ":", "-", "/", "-").Replace(cidr.String())
+}
+
+// parsePoolCIDR parses a CIDR argument; host bits are cleared (as v0 did)
+// and reported in note.
+func parsePoolCIDR(s string) (cidr netip.Prefix, note string, err error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return p, "", usagef("%q is not a CIDR: give one such as 10.1.0.0/16 or fd00:10::/64", s)
+	}
+	if p.Masked() != p {
+		note = fmt.Sprintf("using %s (the network of %s)", p.Masked(), s)
+	}
+	return p.Masked(), note, nil
+}
+
+func (a *app) poolShowCommand() *cobra.Command {
+	var output string
+	var v4, v6 bool
+	cmd := &cobra.Command{
+		Use:   "show [--ipv4|--ipv6] [-o table|wide|yaml|json]",
+		Short: "List IP pools",
+		Long: `List the IP pools. Columns: CIDR, NAME, OPTIONS (ipip, nat-outgoing, disabled);
+-o wide adds BLOCKSIZE and SELECTOR; -o yaml|json prints the IPPool resources.`,
+		Example: `  calicoctl pool show
+  calicoctl pool show --ipv4 -o wide`,
+		Args: argsWith(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := parseFormatOf(output, "table", "wide", "yaml", "json")
+			if err != nil {
+				return err
+			}
+			if v4 && v6 {
+				return usagef("give --ipv4 or --ipv6, not both")
+			}
+			return a.runPoolShow(cmd.Context(), format, v4, v6)
+		},
+	}
+	cmd.Flags().BoolVar(&v4, "ipv4", false, "only IPv4 pools")
+	cmd.Flags().BoolVar(&v6, "ipv6", false, "only IPv6 pools")
+	addOutputFlag(cmd, &output, "table", "wide", "yaml", "json")
+	return cmd
+}
+
+func (a *app) runPoolShow(ctx context.Context, format outputFormat, v4, v6 bool) error {
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	pools, err := sortedPools(ctx, st)
+	if err != nil {
+		return err
+	}
+	var objs []resources.Resource
+	for _, p := range pools {
+		cidr, err := resources.ParseCIDR(p.Spec.CIDR)
+		if err == nil && (v4 && !cidr.Addr().Is4() || v6 && !cidr.Addr().Is6()) {
+			continue
+		}
+		objs = append(objs, p)
+	}
+	if format == formatYAML || format == formatJSON {
+		info, _ := resources.Lookup(resources.KindIPPool)
+		return printer{w: a.out, format: format, st: st}.print(ctx, info, objs, false)
+	}
+	t := table{header: []string{"CIDR", "NAME", "OPTIONS"}}
+	if format == formatWide {
+		t.header = append(t.header, "BLOCKSIZE", "SELECTOR")
+	}
+	for _, o := range objs {
+		p := o.(*resources.IPPool)
+		row := []string{p.Spec.CIDR, p.Name, poolOptions(p)}
+		if format == formatWide {
+			row = append(row, strconv.Itoa(p.Spec.BlockSize), p.Spec.NodeSelector)
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t.write(a.out)
+}
+
+// sortedPools lists the pools, IPv4 first, by address.
+func sortedPools(ctx context.Context, st *datastore.Store) ([]*resources.IPPool, error) {
+	pools, _, err := datastore.ListAs[*resources.IPPool](ctx, st, "")
+	if err != nil {
+		return nil, fmt.Errorf("list IP pools: %w", err)
+	}
+	slices.SortFunc(pools, func(x, y *resources.IPPool) int {
+		px, _ := resources.ParseCIDR(x.Spec.CIDR)
+		py, _ := resources.ParseCIDR(y.Spec.CIDR)
+		if c := px.Addr().Compare(py.Addr()); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	return pools, nil
+}
+
+func poolOptions(p *resources.IPPool) string {
+	var opts []string
+	if p.Spec.IPIPMode != "" && p.Spec.IPIPMode != resources.EncapNever {
+		opts = append(opts, "ipip")
+	}
+	if p.Spec.VXLANMode != "" && p.Spec.VXLANMode != resources.EncapNever {
+		opts = append(opts, "vxlan")
+	}
+	if p.Spec.NATOutgoing {
+		opts = append(opts, "nat-outgoing")
+	}
+	if p.Spec.Disabled {
+		opts = append(opts, "disabled")
+	}
+	return strings.Join(opts, ",")
+}
+
+func (a *app) poolAddCommand() *cobra.Command {
+	var nat, ipip bool
+	cmd := &cobra.Command{
+		Use:   "add CIDR [--nat-outgoing] [--ipip]",
+		Short: "Create an IP pool, or set the options of the pool with that CIDR",
+		Long: `Create IPPool pool-<CIDR> (e.g. pool-10-1-0-0-16) for CIDR. If a pool with exactly this
+CIDR exists, whatever its name, its options are set to the flags given (as the
+original calicoctl did: running the command again is harmless). A CIDR overlapping
+another pool is refused. --ipip sets ipipMode Always, --nat-outgoing natOutgoing.`,
+		Example: `  calicoctl pool add 10.1.0.0/16
+  calicoctl pool add 192.168.0.0/16 --ipip --nat-outgoing`,
+		Args: argsWith(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cidr, note, err := parsePoolCIDR(args[0])
+			if err != nil {
+				return err
+			}
+			if note != "" {
+				fmt.Fprintf(a.err, "Note: %s\n", note)
+			}
+			return a.runPoolAdd(cmd.Context(), cidr, nat, ipip)
+		},
+	}
+	cmd.Flags().BoolVar(&nat, "nat-outgoing", false, "masquerade traffic from the pool to destinations outside every pool")
+	cmd.Flags().BoolVar(&ipip, "ipip", false, "encapsulate traffic between hosts in IP-in-IP (ipipMode Always)")
+	return cmd
+}
+
+func (a *app) runPoolAdd(ctx context.Context, cidr netip.Prefix, nat, ipip bool) error {
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	pools, err := sortedPools(ctx, st)
+	if err != nil {
+		return err
+	}
+	p := resources.NewIPPool(poolName(cidr))
+	verb := "Created"
+	for _, other := range pools {
+		oc, err := resources.ParseCIDR(other.Spec.CIDR)
+		switch {
+		case err != nil:
+			continue
+		case oc == cidr:
+			p, verb = other, "Updated"
+		case oc.Overlaps(cidr):
+			return fmt.Errorf("%s overlaps pool %s (%s): nothing was changed; remove that pool first or choose another CIDR", cidr, other.Name, other.Spec.CIDR)
+		}
+	}
+	p.Spec.CIDR = cidr.String()
+	p.Spec.NATOutgoing = nat
+	p.Spec.IPIPMode = resources.EncapNever
+	if ipip {
+		p.Spec.IPIPMode = resources.EncapAlways
+	}
+	if verb == "Created" {
+		_, err = st.Create(ctx, p)
+	} else {
+		_, err = st.Update(ctx, p)
+	}
+	if err != nil {
+		return fmt.Errorf("nothing was changed: %w", err)
+	}
+	fmt.Fprintf(a.out, "%s pool %s (%s)\n", verb, p.Name, cidr)
+	return nil
+}
+
+func (a *app) poolRemoveCommand() *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "remove CIDR [--force]",
+		Short: "Delete the IP pool with this CIDR",
+		Long: `Delete the IPPool whose CIDR is exactly CIDR, whatever its name. While addresses of
+the pool are allocated to containers the removal is refused (list them with
+calicoctl ipam show --show-blocks); --force removes the pool anyway: those containers
+keep their addresses, but no new address is allocated from the range.`,
+		Example: `  calicoctl pool remove 192.168.0.0/16
+  calicoctl pool remove 10.1.0.0/16 --force`,
+		Args: argsWith(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cidr, _, err := parsePoolCIDR(args[0])
+			if err != nil {
+				return err
+			}
+			return a.runPoolRemove(cmd.Context(), cidr, force)
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "remove the pool even while addresses are allocated from it")
+	return cmd
+}
+
+func (a *app) runPoolRemove(ctx context.Context, cidr netip.Prefix, force bool) error {
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	pools, err := sortedPools(ctx, st)
+	if err != nil {
+		return err
+	}
+	var pool *resources.IPPool
+	for _, p := range pools {
+		if pc, err := resources.ParseCIDR(p.Spec.CIDR); err == nil && pc == cidr {
+			pool = p
+		}
+	}
+	if pool == nil {
+		return fmt.Errorf("no IP pool has CIDR %s: list them with calicoctl pool show", cidr)
+	}
+	inUse, err := allocatedIn(ctx, st, cidr)
+	if err != nil {
+		return err
+	}
+	if inUse > 0 && !force {
+		return fmt.Errorf("pool %s (%s) has %d address(es) allocated: nothing was changed; remove the containers using them (calicoctl ipam show --show-blocks), or use --force to remove the pool anyway", pool.Name, cidr, inUse)
+	}
+	if _, err := st.Delete(ctx, resources.KindIPPool, "", pool.Name, pool.ResourceVersion); err != nil {
+		if errors.Is(err, datastore.ErrConflict) {
+			return fmt.Errorf("pool %s changed meanwhile: nothing was changed; run the command again", pool.Name)
+		}
+		return err
+	}
+	fmt.Fprintf(a.out, "Removed pool %s (%s)\n", pool.Name, cidr)
+	if inUse > 0 {
+		fmt.Fprintf(a.out, "%d address(es) stay allocated to their containers until these are removed\n", inUse)
+	}
+	return nil
+}
+
+// allocatedIn counts the allocated addresses inside cidr.
+func allocatedIn(ctx context.Context, st *datastore.Store, cidr netip.Prefix) (int, error) {
+	blocks, err := newAllocator(st).Blocks(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read IPAM blocks: %w", err)
+	}
+	n := 0
+	for _, b := range blocks {
+		if cidr.Overlaps(b.CIDR) {
+			for _, al := range b.Allocations {
+				if cidr.Contains(al.IP) {
+					n++
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+// ipamNode is the node name calicoctl's Allocator carries; calicoctl only
+// reads and releases, it never claims a block.
+const ipamNode = "calicoctl"
+
+func newAllocator(st *datastore.Store) *ipam.Allocator { return ipam.New(st, ipamNode) }

@@ -1,0 +1,254 @@
+package calicoctl
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+func TestClassicShowGolden(t *testing.T) {
+	e := operatorEnv(t)
+	e.mustRun(t, "", "pool", "add", "fd00:10::/64")
+	e.mustRun(t, "", "bgppeer", "add", "192.168.1.1", "as", "64511")
+	e.mustRun(t, "", "bgppeer", "rr", "add", "192.168.1.254")
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"pool_show_table", []string{"pool", "show"}},
+		{"pool_show_wide", []string{"pool", "show", "-o", "wide"}},
+		{"pool_show_ipv6_yaml", []string{"pool", "show", "--ipv6", "-o", "yaml"}},
+		{"profile_show_table", []string{"profile", "show"}},
+		{"profile_show_detailed", []string{"profile", "show", "--detailed"}},
+		{"profile_show_json", []string{"profile", "show", "-o", "json"}},
+		{"endpoint_show_table", []string{"endpoint", "show"}},
+		{"endpoint_show_detailed", []string{"endpoint", "show", "--detailed"}},
+		{"endpoint_show_host2_yaml", []string{"endpoint", "show", "--host", "host2", "-o", "yaml"}},
+		{"bgppeer_show_table", []string{"bgppeer", "show"}},
+		{"bgppeer_show_yaml", []string{"bgppeer", "show", "-o", "yaml"}},
+		{"status_table", []string{"status"}},
+		{"status_json", []string{"status", "-o", "json"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.runCode(t, ExitOK, "", tc.args...)
+			if r.stderr != "" {
+				t.Errorf("stderr: %s", r.stderr)
+			}
+			checkGolden(t, tc.name, e.normalizeEtcd(r.stdout))
+		})
+	}
+	// --detailed is -o wide.
+	if a, b := e.mustRun(t, "", "endpoint", "show", "--detailed"), e.mustRun(t, "", "endpoint", "show", "-o", "wide"); a.stdout != b.stdout {
+		t.Errorf("--detailed differs from -o wide:\n%s\n%s", a.stdout, b.stdout)
+	}
+}
+
+func TestPoolAddRemove(t *testing.T) {
+	e := operatorEnv(t)
+	r := e.mustRun(t, "", "pool", "add", "10.1.0.0/16", "--nat-outgoing", "--ipip")
+	if !strings.Contains(r.stdout, "Created pool pool-10-1-0-0-16 (10.1.0.0/16)") {
+		t.Errorf("add: %v", r)
+	}
+	p := getPool(t, e, "pool-10-1-0-0-16")
+	if !p.Spec.NATOutgoing || p.Spec.IPIPMode != resources.EncapAlways {
+		t.Errorf("pool spec %+v", p.Spec)
+	}
+	// Again without flags: the same pool, options as given now (as v0).
+	r = e.mustRun(t, "", "pool", "add", "10.1.7.0/16")
+	if !strings.Contains(r.stdout, "Updated pool pool-10-1-0-0-16") || !strings.Contains(r.stderr, "using 10.1.0.0/16") {
+		t.Errorf("re-add: %v", r)
+	}
+	if p := getPool(t, e, "pool-10-1-0-0-16"); p.Spec.NATOutgoing || p.Spec.IPIPMode != resources.EncapNever {
+		t.Errorf("re-add spec %+v", p.Spec)
+	}
+	// Removal refused while addresses are allocated, unless --force.
+	e.allocate(t, "host1", "10.1.0.9", "test-holder", nil)
+	before := e.snapshot(t)
+	r = e.runCode(t, ExitFailure, "", "pool", "remove", "10.1.0.0/16")
+	if !strings.Contains(r.stderr, "1 address(es) allocated") {
+		t.Errorf("remove with allocations: %v", r)
+	}
+	e.assertUnchanged(t, before)
+	r = e.mustRun(t, "", "pool", "remove", "10.1.0.0/16", "--force")
+	if !strings.Contains(r.stdout, "Removed pool pool-10-1-0-0-16") || !strings.Contains(r.stdout, "stay allocated") {
+		t.Errorf("remove --force: %v", r)
+	}
+	// A pool without allocations goes at once, whatever its name.
+	r = e.mustRun(t, "", "pool", "remove", "10.0.0.0/16", "--force")
+	if !strings.Contains(r.stdout, "default-ipv4-ippool") {
+		t.Errorf("remove by CIDR: %v", r)
+	}
+}
+
+func getPool(t *testing.T, e *etcdEnv, name string) *resources.IPPool {
+	t.Helper()
+	p, err := datastore.GetAs[*resources.IPPool](context.Background(), datastore.New(e.cli), "", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestMemberAdd(t *testing.T) {
+	e := operatorEnv(t)
+	r := e.mustRun(t, "", "profile", "PROF_GROUP1", "member", "add", "bookstore-frontend")
+	if r.stdout != "Created profile PROF_GROUP1\nAdded bookstore-frontend to PROF_GROUP1\n" {
+		t.Errorf("member add: %v", r)
+	}
+	// By container ID prefix, with the cobra-native form.
+	e.mustRun(t, "", "profile", "member", "add", "PROF_GROUP1", "64a1389b")
+	r = e.mustRun(t, "", "profile", "PROF_GROUP1", "member", "add", "/bookstore-frontend")
+	if !strings.Contains(r.stdout, "already a member") {
+		t.Errorf("second add: %v", r)
+	}
+	ctx := context.Background()
+	st := datastore.New(e.cli)
+	w, err := datastore.GetAs[*resources.WorkloadEndpoint](ctx, st, "default", "host1-libnetwork-libnetwork-b2b2b2b2b2b2")
+	if err != nil || !slices.Equal(w.Spec.Profiles, []string{"calico", "PROF_GROUP1"}) {
+		t.Errorf("server profiles %v (%v)", w.Spec.Profiles, err)
+	}
+	p, err := datastore.GetAs[*resources.Profile](ctx, st, "", "PROF_GROUP1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := defaultProfile("PROF_GROUP1")
+	if p.Spec.LabelsToApply["PROF_GROUP1"] != "" || len(p.Spec.LabelsToApply) != 1 || len(p.Spec.Ingress) != 1 ||
+		p.Spec.Ingress[0].Source.Selector != want.Spec.Ingress[0].Source.Selector {
+		t.Errorf("created profile %+v", p.Spec)
+	}
+	// The two members now reach each other through the profile's tag.
+	e.runCode(t, ExitOK, "", "policy", "explain", "--from", "bookstore-server", "--to", "bookstore-frontend", "--port", "9")
+}
+
+func TestClassicErrorsChangeNothing(t *testing.T) {
+	e := operatorEnv(t)
+	e.mustRun(t, "", "profile", "add", "WEB")
+	before := e.snapshot(t)
+	tests := []struct {
+		name, stdin string
+		args        []string
+		wantErr     string
+	}{
+		{"member add unknown container", "", []string{"profile", "NEWPROF", "member", "add", "nope"}, `no container or endpoint "nope"`},
+		{"member add bad profile name", "", []string{"profile", "member", "add", "_bad_", "bookstore-server"}, "profile name"},
+		{"rule update bad json", "{", []string{"profile", "WEB", "rule", "update"}, "not valid"},
+		{"rule update unknown key", `{"id":"WEB","inbound_rules":[{"action":"allow","src_tags":"A"}],"outbound_rules":[]}`,
+			[]string{"profile", "WEB", "rule", "update"}, `unknown field "src_tags"`},
+		{"rule update bad action", `{"id":"WEB","inbound_rules":[{"action":"permit"}],"outbound_rules":[]}`,
+			[]string{"profile", "WEB", "rule", "update"}, `inbound_rules[0].action "permit"`},
+		{"rule update ports without protocol", `{"id":"WEB","inbound_rules":[],"outbound_rules":[{"action":"allow","dst_ports":[80]}]}`,
+			[]string{"profile", "WEB", "rule", "update"}, "outbound_rules[0].dst_ports needs"},
+		{"rule update bad net", `{"id":"WEB","inbound_rules":[{"action":"deny","src_net":"10.0.0/8"}],"outbound_rules":[]}`,
+			[]string{"profile", "WEB", "rule", "update"}, "src_net"},
+		{"rule update id mismatch", `{"id":"OTHER","inbound_rules":[],"outbound_rules":[]}`,
+			[]string{"profile", "WEB", "rule", "update"}, `for profile "OTHER"`},
+		{"rule update missing profile", `{"inbound_rules":[],"outbound_rules":[]}`,
+			[]string{"profile", "NOPE", "rule", "update"}, "profile NOPE does not exist"},
+		{"rule update empty", "", []string{"profile", "WEB", "rule", "update"}, "no rules on stdin"},
+		{"pool add bad cidr", "", []string{"pool", "add", "10.0.0.300/8"}, "not a CIDR"},
+		{"pool add overlap", "", []string{"pool", "add", "10.0.128.0/17"}, "overlaps pool default-ipv4-ippool"},
+		{"pool remove unknown", "", []string{"pool", "remove", "10.9.0.0/16"}, "no IP pool has CIDR 10.9.0.0/16"},
+		{"bgppeer bad ip", "", []string{"bgppeer", "add", "1.2.3", "as", "64511"}, "not an IP address"},
+		{"bgppeer bad as", "", []string{"bgppeer", "add", "1.2.3.4", "as", "0"}, "AS number"},
+		{"bgppeer missing as word", "", []string{"bgppeer", "add", "1.2.3.4", "AS", "64511"}, `"as"`},
+		{"bgppeer remove unknown", "", []string{"bgppeer", "remove", "1.2.3.4"}, "no global BGP peer"},
+		{"profile remove in use", "", []string{"profile", "remove", "calico"}, "used by 3 endpoint(s)"},
+		{"profile unknown verb", "", []string{"profile", "WEB", "tag", "show"}, "unknown profile command"},
+		{"endpoint show unknown workload", "", []string{"endpoint", "show", "--workload", "nope"}, "no container"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.run(t, tc.stdin, tc.args...)
+			if r.code != ExitFailure || !strings.Contains(r.stderr, tc.wantErr) {
+				t.Errorf("want exit 1 with %q, got %v", tc.wantErr, r)
+			}
+		})
+	}
+	e.assertUnchanged(t, before)
+}
+
+func TestBGPPeerClassic(t *testing.T) {
+	e := operatorEnv(t)
+	e.mustRun(t, "", "bgppeer", "add", "192.168.1.1", "as", "1.10")
+	r := e.mustRun(t, "", "bgppeer", "show", "-o", "json")
+	if !strings.Contains(r.stdout, `"asNumber": 65546`) {
+		t.Errorf("dotted AS: %s", r.stdout)
+	}
+	// The route reflector takes the cluster AS from BGPConfiguration default.
+	e.mustRun(t, `{"apiVersion":"projectcalico.org/v3","kind":"BGPConfiguration","metadata":{"name":"default"},"spec":{"asNumber":64511}}`, "apply", "-f", "-")
+	r = e.mustRun(t, "", "bgppeer", "rr", "add", "192.168.1.1")
+	if !strings.Contains(r.stdout, "Updated route-reflector peer bgppeer-192-168-1-1 (192.168.1.1, AS 64511)") {
+		t.Errorf("rr add over a peer: %v", r)
+	}
+	r = e.mustRun(t, "", "bgppeer", "remove", "192.168.1.1")
+	if !strings.Contains(r.stdout, "Removed BGP peer bgppeer-192-168-1-1") {
+		t.Errorf("remove: %v", r)
+	}
+	if r := e.mustRun(t, "", "bgppeer", "show"); strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("after remove: %s", r.stdout)
+	}
+}
+
+func TestStatusHook(t *testing.T) {
+	e := operatorEnv(t)
+	r := e.mustRun(t, "", "status")
+	if !strings.Contains(r.stdout, noHostStatus) {
+		t.Errorf("status without a daemon endpoint: %s", r.stdout)
+	}
+	if r := runCLI("", nil, "--etcd-endpoints", "http://127.0.0.1:1", "--config", "", "status"); r.code != 1 || !strings.Contains(r.stderr, "cannot reach etcd") {
+		t.Errorf("unreachable etcd: %v", r)
+	}
+}
+
+func TestClassicArgs(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"profile P member add C", "profile member add P C"},
+		{"profile P rule show -o json", "profile rule show P -o json"},
+		{"profile P rule update", "profile rule update P"},
+		{"--etcd-endpoints http://x:1 -c f profile P rule json", "--etcd-endpoints http://x:1 -c f profile rule json P"},
+		{"--config=f profile P member add C", "--config=f profile member add P C"},
+		{"profile show --detailed", "profile show --detailed"},
+		{"profile member add P C", "profile member add P C"},
+		{"profile P tag show", "profile P tag show"},
+		{"profile P rule", "profile rule P"},
+		{"pool show", "pool show"},
+	}
+	for _, tc := range tests {
+		if got := strings.Join(classicArgs(strings.Fields(tc.in)), " "); got != tc.want {
+			t.Errorf("classicArgs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestProfileNameCompletion(t *testing.T) {
+	e := operatorEnv(t)
+	r := e.run(t, "", "__complete", "profile", "rule", "show", "cal")
+	if r.code != 0 || !strings.Contains(r.stdout, "calico\n") {
+		t.Errorf("profile completion: %v", r)
+	}
+}
+
+// FuzzClassicArgs: the rewrite never panics, keeps every argument, and
+// leaves anything that is not the classic profile form alone.
+func FuzzClassicArgs(f *testing.F) {
+	f.Add("profile P member add C")
+	f.Add("--etcd-endpoints x profile P rule show -o json")
+	f.Add("-c")
+	f.Fuzz(func(t *testing.T, s string) {
+		in := strings.Fields(s)
+		out := classicArgs(in)
+		if len(out) != len(in) {
+			t.Fatalf("%q -> %q", in, out)
+		}
+		a, b := slices.Clone(in), slices.Clone(out)
+		slices.Sort(a)
+		slices.Sort(b)
+		if !slices.Equal(a, b) {
+			t.Fatalf("%q -> %q changed the arguments", in, out)
+		}
+	})
+}

@@ -1,0 +1,108 @@
+package calicoctl
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestExplainSeedBookstore(t *testing.T) {
+	e := operatorEnv(t)
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		verdict  string
+		contains []string
+	}{
+		{"frontend to server port 80 allowed by rule 0", []string{"--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "80"},
+			ExitOK, "allowed", []string{"rule 0: Allow", "NetworkPolicy/default/allow-bookstore-cliient-to-server"}},
+		{"fruitstore to server port 80 denied by rule 1", []string{"--from", "fruitstore-frontend", "--to", "bookstore-server", "--port", "80"},
+			ExitDenied, "denied", []string{"rule 1: Deny"}},
+		{"frontend to server other port denied, no rule matched", []string{"--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "8080"},
+			ExitDenied, "denied", []string{"no rule matched"}},
+		{"server to frontend falls to the profile", []string{"--from", "bookstore-server", "--to", "10.0.0.1", "--port", "80"},
+			ExitOK, "allowed", []string{"profile", "calico"}},
+		{"outside host to server", []string{"--from", "192.0.2.7", "--to", "64a1389bfc94", "--port", "80"},
+			ExitDenied, "denied", []string{"not a workload"}},
+		{"workload to outside host", []string{"--from", "bookstore-server", "--to", "192.0.2.7", "--protocol", "icmp"},
+			ExitOK, "allowed", []string{"ICMP type 8"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"policy", "explain"}, tc.args...)
+			r := e.runCode(t, tc.code, "", args...)
+			if !strings.Contains(r.stdout, "Verdict:  "+strings.ToUpper(tc.verdict)) {
+				t.Errorf("want verdict %s:\n%s", tc.verdict, r.stdout)
+			}
+			for _, c := range tc.contains {
+				if !strings.Contains(r.stdout, c) {
+					t.Errorf("output lacks %q:\n%s", c, r.stdout)
+				}
+			}
+			j := e.runCode(t, tc.code, "", append(args, "-o", "json")...)
+			var got explanation
+			if err := json.Unmarshal([]byte(j.stdout), &got); err != nil || got.Verdict != tc.verdict {
+				t.Errorf("json verdict %q (%v):\n%s", got.Verdict, err, j.stdout)
+			}
+		})
+	}
+}
+
+func TestExplainGolden(t *testing.T) {
+	e := operatorEnv(t)
+	base := []string{"policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "80"}
+	for _, format := range []string{"table", "wide", "yaml", "json"} {
+		r := e.runCode(t, ExitOK, "", append(base, "-o", format)...)
+		checkGolden(t, "explain_allowed_"+format, r.stdout)
+	}
+	r := e.runCode(t, ExitDenied, "", "policy", "explain", "--from", "fruitstore-frontend", "--to", "bookstore-server", "--port", "80")
+	checkGolden(t, "explain_denied_table", r.stdout)
+	r = e.runCode(t, ExitDenied, "", "policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "22", "-o", "wide")
+	checkGolden(t, "explain_nomatch_wide", r.stdout)
+}
+
+func TestExplainErrors(t *testing.T) {
+	e := operatorEnv(t)
+	before := e.snapshot(t)
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"unknown container", []string{"--from", "nope", "--to", "bookstore-server", "--port", "80"}, `no container or endpoint "nope"`},
+		{"bad IP", []string{"--from", "10.0.0.300", "--to", "bookstore-server", "--port", "80"}, "not a valid IP address"},
+		{"bad port", []string{"--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "70000"}, "between 0 and 65535"},
+		{"missing port", []string{"--from", "bookstore-frontend", "--to", "bookstore-server"}, "--port is required"},
+		{"port with ICMP", []string{"--from", "bookstore-frontend", "--to", "bookstore-server", "--protocol", "icmp", "--port", "1"}, "--port makes no sense"},
+		{"bad protocol", []string{"--from", "bookstore-frontend", "--to", "bookstore-server", "--protocol", "xtp", "--port", "1"}, `protocol "xtp"`},
+		{"no to", []string{"--from", "bookstore-frontend", "--port", "80"}, "give both --from and --to"},
+		{"same endpoint", []string{"--from", "bookstore-server", "--to", "10.0.0.2", "--port", "80"}, "both 10.0.0.2"},
+		{"ambiguous prefix", []string{"--from", "", "--to", "bookstore-server", "--port", "80"}, "give both"},
+		{"bad output", []string{"--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "80", "-o", "name"}, "not supported here"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.run(t, "", append([]string{"policy", "explain"}, tc.args...)...)
+			if r.code != ExitFailure || !strings.Contains(r.stderr, tc.wantErr) {
+				t.Errorf("want exit 1 with %q, got %v", tc.wantErr, r)
+			}
+		})
+	}
+	e.assertUnchanged(t, before)
+}
+
+func TestPolicyShowGolden(t *testing.T) {
+	e := operatorEnv(t)
+	for _, format := range []string{"table", "wide", "yaml", "json"} {
+		r := e.runCode(t, ExitOK, "", "policy", "show", "--endpoint", "bookstore-server", "-o", format)
+		checkGolden(t, "policy_show_"+format, r.stdout)
+	}
+	r := e.runCode(t, ExitOK, "", "policy", "show", "--endpoint", "10.0.0.1")
+	if !strings.Contains(r.stdout, "bookstore-frontend") || strings.Contains(r.stdout, "NetworkPolicy") {
+		t.Errorf("frontend is selected by no policy:\n%s", r.stdout)
+	}
+	if r := e.run(t, "", "policy", "show", "--endpoint", "192.0.2.1"); r.code != 1 || !strings.Contains(r.stderr, "no workload endpoint") {
+		t.Errorf("outside address: %v", r)
+	}
+}

@@ -1,0 +1,188 @@
+package calicoctl
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) ipamReleaseCommand() *cobra.Command {
+	var yes bool
+	var grace time.Duration
+	var ip string
+	cmd := &cobra.Command{
+		Use:   "release [--ip ADDR] [--yes] [--grace 10m]",
+		Short: "Free the leaked addresses ipam check finds, or one address",
+		Long: `Without --ip: run the checks of calicoctl ipam check again, list the leaked
+addresses and, once confirmed (answer yes on stdin, or pass --yes), free them. Each is
+freed only if the handle that leaked it still holds it, so an address re-allocated
+meanwhile is never taken from its new owner. Blocks of vanished nodes and endpoints
+without addresses are reported by ipam check and left alone.
+
+With --ip ADDR: free that one address, after confirmation. An address a workload
+endpoint uses is refused: remove its container instead.
+
+Exit status: 0 when everything listed was freed (or nothing needed freeing), 1 when
+not confirmed or on error.`,
+		Example: `  calicoctl ipam release
+  calicoctl ipam release --yes
+  calicoctl ipam release --ip 10.0.0.9 --yes`,
+		Args: argsWith(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if grace < 0 {
+				return usagef("--grace %s: give a duration of zero or more, e.g. 10m", grace)
+			}
+			if ip != "" {
+				addr, err := parseIPFlag(ip)
+				if err != nil {
+					return err
+				}
+				return a.releaseOne(cmd.Context(), addr, yes, grace)
+			}
+			return a.releaseLeaks(cmd.Context(), yes, grace)
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().DurationVar(&grace, "grace", DefaultGrace, "only addresses allocated longer ago than this are leaks")
+	cmd.Flags().StringVar(&ip, "ip", "", "release only this address")
+	return cmd
+}
+
+// confirm asks on stderr and reads the answer from stdin.
+func (a *app) confirm(yes bool, question string) error {
+	if yes {
+		return nil
+	}
+	fmt.Fprintf(a.err, "%s [y/N] ", question)
+	line, _ := bufio.NewReader(a.in).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	fmt.Fprintln(a.err)
+	return errNotConfirmed
+}
+
+func (a *app) releaseLeaks(ctx context.Context, yes bool, grace time.Duration) error {
+	rep, err := a.runAudit(ctx, grace)
+	if err != nil {
+		return err
+	}
+	if len(rep.Leaks) == 0 {
+		fmt.Fprintln(a.out, "No leaked addresses: nothing to release.")
+		return nil
+	}
+	fmt.Fprintf(a.out, "Leaked addresses (grace period %s):\n", rep.GracePeriod)
+	if err := writeLeaks(a.out, rep.Leaks); err != nil {
+		return err
+	}
+	if err := a.confirm(yes, fmt.Sprintf("Release these %d address(es)?", len(rep.Leaks))); err != nil {
+		return err
+	}
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	alloc := newAllocator(st)
+	var errs []error
+	released := 0
+	done := map[string]bool{}
+	for _, l := range rep.Leaks {
+		if l.Handle != "" && done[l.Handle] {
+			continue
+		}
+		n, err := a.releaseLeak(ctx, alloc, l, rep.Leaks)
+		released += n
+		done[l.Handle] = true
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	fmt.Fprintf(a.out, "Released %d of %d leaked address(es).\n", released, len(rep.Leaks))
+	return errors.Join(errs...)
+}
+
+// releaseLeak frees one leaked handle (all its addresses, only while the
+// handle holds them), or one address that has no handle.
+func (a *app) releaseLeak(ctx context.Context, alloc *ipam.Allocator, l leak, all []leak) (int, error) {
+	if l.Handle == "" {
+		missing, err := alloc.ReleaseIPs(ctx, l.addr)
+		if err != nil {
+			return 0, fmt.Errorf("release %s: %w", l.IP, err)
+		}
+		if len(missing) > 0 {
+			fmt.Fprintf(a.out, "%s was already released\n", l.IP)
+			return 0, nil
+		}
+		fmt.Fprintf(a.out, "Released %s\n", l.IP)
+		return 1, nil
+	}
+	err := alloc.ReleaseByHandle(ctx, l.Handle)
+	if errors.Is(err, ipam.ErrHandleNotFound) {
+		fmt.Fprintf(a.out, "Handle %s was already released\n", l.Handle)
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("release handle %s: %w", l.Handle, err)
+	}
+	n := 0
+	for _, o := range all {
+		if o.Handle == l.Handle {
+			fmt.Fprintf(a.out, "Released %s (handle %s)\n", o.IP, o.Handle)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (a *app) releaseOne(ctx context.Context, ip netip.Addr, yes bool, grace time.Duration) error {
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := readIPAMState(ctx, st)
+	if err != nil {
+		return err
+	}
+	h := holderOf(s, ip)
+	switch {
+	case !h.Allocated:
+		return fmt.Errorf("%s is not allocated: nothing to release", ip)
+	case h.Endpoint != "":
+		return fmt.Errorf("%s belongs to workload endpoint %s (container %s): nothing was released; remove the container to free it",
+			ip, h.Endpoint, firstSet(h.Container, "unknown"))
+	}
+	question := fmt.Sprintf("Release %s (handle %s)?", ip, firstSet(h.Handle, "none"))
+	if t, ok := allocationTime(h.Attributes); ok && a.now().Sub(t) < grace {
+		question = fmt.Sprintf("%s was allocated %s ago, within the grace period: a container may be being created with it. Release it anyway?",
+			ip, a.now().Sub(t).Round(time.Second))
+	}
+	if err := a.confirm(yes, question); err != nil {
+		return err
+	}
+	return a.releaseAddress(ctx, st, ip)
+}
+
+func allocationTime(attrs map[string]string) (time.Time, bool) {
+	return allocatedAt(ipam.Allocation{Attrs: attrs})
+}
+
+func (a *app) releaseAddress(ctx context.Context, st *datastore.Store, ip netip.Addr) error {
+	missing, err := newAllocator(st).ReleaseIPs(ctx, ip)
+	if err != nil {
+		return fmt.Errorf("release %s: %w", ip, err)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s was released meanwhile: nothing to do", ip)
+	}
+	fmt.Fprintf(a.out, "Released %s\n", ip)
+	return nil
+}
