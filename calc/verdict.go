@@ -70,6 +70,9 @@ func (m *Model) EvaluateDirection(ep *Endpoint, dir Direction, pkt Packet) (bool
 }
 
 func (m *Model) evaluate(ep *Endpoint, dir Direction, pkt Packet, steps *[]Step) (bool, string) {
+	if ep.Pending { // as the dataplane: fail closed until the labels are known
+		return false, fmt.Sprintf("%s denied: the labels of %s are not known yet", dir, ep.Key)
+	}
 	policies := m.PoliciesFor(ep, dir)
 	passed := false
 	for _, p := range policies {

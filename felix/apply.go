@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
 )
 
 // iptablesTimeout bounds one iptables-save/restore round for one table.
@@ -23,6 +25,10 @@ type snapshot struct {
 	endpoints []Endpoint
 	blocks    []netip.Prefix
 	filters   map[int]*FilterState
+	// endpointsDirty: the endpoint side needs a re-sync (see Dataplane).
+	endpointsDirty bool
+	events         []datastore.SyncEvent // policy mode: events to feed the model
+	since          time.Time             // when the oldest of events was recorded
 }
 
 // boundEndpoint is an endpoint whose host-side interface exists.
@@ -36,6 +42,9 @@ func (d *Dataplane) takeSnapshot() snapshot {
 	defer d.mu.Unlock()
 	s := snapshot{gen: d.gen, full: d.wantFull, blocks: d.blocks, filters: maps.Clone(d.filterStates)}
 	d.wantFull = false
+	s.endpointsDirty, d.endpointsDirty = d.endpointsDirty, false
+	s.events, s.since = d.events, d.eventsSince
+	d.events, d.eventsSince = nil, time.Time{}
 	s.endpoints = slices.SortedFunc(maps.Values(d.endpoints), func(a, b Endpoint) int {
 		return strings.Compare(a.ID, b.ID)
 	})
@@ -47,11 +56,27 @@ func (d *Dataplane) takeSnapshot() snapshot {
 func (d *Dataplane) apply(ctx context.Context, full bool) error {
 	start := time.Now()
 	snap := d.takeSnapshot()
+	var render time.Duration
+	if d.policy != nil {
+		var ready bool
+		if ready, render = d.policy.prepare(&snap); !ready {
+			d.log.Debug("Dataplane waiting for the first full datastore sync")
+			if full || snap.full { // keep the request for the first real apply
+				d.mu.Lock()
+				d.wantFull = true
+				d.mu.Unlock()
+			}
+			return nil // the full event's OnSyncEvent wakes the loop again
+		}
+	}
 	routes, err := d.kernel.program(ctx, snap, full || snap.full)
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	st := &d.status
+	if render > 0 {
+		st.LastRenderDuration = render
+	}
 	st.Applies++
 	st.LastApply, st.LastApplyDuration, st.LastError = start, time.Since(start), err
 	st.Endpoints, st.RoutesProgrammed = len(snap.endpoints), routes
@@ -61,6 +86,10 @@ func (d *Dataplane) apply(ctx context.Context, full bool) error {
 		return err
 	}
 	d.setInSync(snap.gen == d.gen)
+	if p := d.policy; p != nil && !p.pendingSince.IsZero() {
+		st.UpdateLatency.record(time.Since(p.pendingSince))
+		p.pendingSince = time.Time{}
+	}
 	d.log.Debug("Dataplane applied", "full", full || snap.full, "duration", st.LastApplyDuration,
 		"endpoints", st.Endpoints, "routes", routes)
 	return nil
@@ -69,27 +98,39 @@ func (d *Dataplane) apply(ctx context.Context, full bool) error {
 // program converges the kernel on snap. Every step runs even if an earlier
 // one failed; the errors are joined. It returns the number of our routes.
 func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (int, error) {
-	links, err := k.listLinks()
-	if err != nil {
-		return 0, err
-	}
 	var errs []error
 	if full {
 		clear(k.configured)
 		k.iptablesDirty = true
 		errs = append(errs, k.ensureGlobalSysctls())
 	}
-	eps := k.bindEndpoints(snap.endpoints, links)
-	errs = append(errs, k.configureIfaces(eps))
-	routes, err := k.syncRoutes(k.desiredRoutes(eps, snap.blocks))
-	errs = append(errs, err, k.syncNeighbours(eps, links), k.syncGateways(eps))
-	errs = append(errs, k.syncFilterStates(snap.filters))
+	if full || snap.endpointsDirty || k.endpointsFailed {
+		err := k.syncEndpoints(snap)
+		k.endpointsFailed = err != nil
+		errs = append(errs, err)
+	}
+	errs = append(errs, k.syncFilterStates(snap.filters, full))
 	if k.iptablesDirty {
-		err := k.syncIptables(ctx)
+		err := k.syncIptables(ctx, full)
 		k.iptablesDirty = err != nil
 		errs = append(errs, err)
 	}
-	return routes, errors.Join(errs...)
+	return k.routes, errors.Join(errs...)
+}
+
+// syncEndpoints converges the endpoint side: interfaces and their sysctls,
+// routes, neighbour entries, IPv6 gateway addresses.
+func (k *kernelState) syncEndpoints(snap snapshot) error {
+	links, err := k.listLinks()
+	if err != nil {
+		return err
+	}
+	eps := k.bindEndpoints(snap.endpoints, links)
+	errs := []error{k.configureIfaces(eps)}
+	routes, err := k.syncRoutes(k.desiredRoutes(eps, snap.blocks))
+	k.routes = routes
+	errs = append(errs, err, k.syncNeighbours(eps, links), k.syncGateways(eps))
+	return errors.Join(errs...)
 }
 
 // bindEndpoints pairs endpoints with their interfaces. An endpoint whose
@@ -108,16 +149,42 @@ func (k *kernelState) bindEndpoints(eps []Endpoint, links map[string]netlink.Lin
 	return bound
 }
 
-func (k *kernelState) syncIptables(ctx context.Context) error {
+// syncIptables programs the filter table of each IP version, with its IP
+// sets around it: sets are created and filled first (a rule may only name
+// an existing set), stale sets destroyed last (a set in use cannot be). A
+// full resync reads the kernel back; otherwise only the delta from the last
+// successful apply is written.
+func (k *kernelState) syncIptables(ctx context.Context, full bool) error {
 	var errs []error
 	for _, v := range slices.Sorted(maps.Keys(k.filters)) {
-		t := k.filters[v]
 		tctx, cancel := context.WithTimeout(ctx, iptablesTimeout)
-		_, err := t.Apply(tctx)
+		errs = append(errs, k.syncFamily(tctx, v, full))
 		cancel()
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+func (k *kernelState) syncFamily(ctx context.Context, v int, full bool) error {
+	t, sets := k.filters[v], k.sets[v]
+	var setErr error
+	if sets != nil && k.setsChanged[v] {
+		if setErr = sets.ApplyUpdates(ctx); setErr == nil {
+			k.setsChanged[v] = false
+		}
+	}
+	apply := t.ApplyIncremental
+	if full {
+		apply = t.Apply
+	}
+	if _, err := apply(ctx); err != nil {
+		return errors.Join(setErr, err) // old rules may still use stale sets
+	}
+	if sets != nil && k.setsShrunk[v] {
+		err := sets.ApplyDeletions(ctx)
+		k.setsShrunk[v] = err != nil
+		setErr = errors.Join(setErr, err)
+	}
+	return setErr
 }
 
 // errList collects per-object errors and summarises them.

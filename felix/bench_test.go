@@ -7,14 +7,16 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 )
 
 // BenchmarkApply1000 measures programming 1000 endpoints (veths already
 // present) from a cold dataplane: routes, ARP entries, sysctls, iptables.
 func BenchmarkApply1000(b *testing.B) {
 	const n = 1000
-	host := newTestNS(b, "bench")
-	v, err := NewVeths(host.path)
+	host := felixtest.NewNS(b, "bench")
+	v, err := NewVeths(host.Path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -35,7 +37,7 @@ func BenchmarkApply1000(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
-		d := New(Config{NetNS: host.path, ResyncInterval: time.Hour, Logger: quietLogger()})
+		d := New(Config{NetNS: host.Path, ResyncInterval: time.Hour, Logger: quietLogger()})
 		dctx, stop := context.WithCancel(ctx)
 		b.StartTimer()
 		if err := d.Start(dctx); err != nil {

@@ -3,8 +3,10 @@ package felix
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 
+	"github.com/calico-docker/calico-libnetwork/felix/ipsets"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 )
 
@@ -18,6 +20,10 @@ const ChainForward = "cali-FORWARD"
 type FilterState struct {
 	Chains  []iptables.Chain
 	Inserts map[string][]iptables.Rule // e.g. "FORWARD" -> jump to cali-FORWARD
+	// IPSets the chains match on: set name -> members. Once any state
+	// with IPSets was set, the Dataplane owns the family's IP sets (names
+	// starting "cali40s:"/"cali60s:") and destroys those no longer wanted.
+	IPSets map[string][]netip.Prefix
 }
 
 // BaseFilterState is the filter table without policy: FORWARD jumps first
@@ -38,7 +44,11 @@ func BaseFilterState(ifacePrefix string) FilterState {
 // version (4 or 6); the next apply programs it. Chains of ours missing from
 // st are deleted. st is copied.
 func (d *Dataplane) SetFilterState(ipVersion int, st FilterState) {
-	cp := FilterState{Chains: make([]iptables.Chain, len(st.Chains)), Inserts: maps.Clone(st.Inserts)}
+	cp := FilterState{Chains: make([]iptables.Chain, len(st.Chains)), Inserts: maps.Clone(st.Inserts),
+		IPSets: maps.Clone(st.IPSets)}
+	for name, members := range cp.IPSets {
+		cp.IPSets[name] = slices.Clone(members)
+	}
 	for i, c := range st.Chains {
 		cp.Chains[i] = iptables.Chain{Name: c.Name, Rules: slices.Clone(c.Rules)}
 	}
@@ -48,12 +58,18 @@ func (d *Dataplane) SetFilterState(ipVersion int, st FilterState) {
 	d.change(func() { d.filterStates[ipVersion] = &cp })
 }
 
-// syncFilterStates hands changed filter states to the tables. A state is
-// recognised by identity: every SetFilterState stores a new pointer.
-func (k *kernelState) syncFilterStates(states map[int]*FilterState) error {
+// syncFilterStates hands changed filter states to the tables and IP set
+// managers. A state is recognised by identity: every SetFilterState (and
+// every policy render) stores a new pointer. IP sets are marked for
+// programming only when their desired content changed, or on a full
+// resync (which also repairs what others changed).
+func (k *kernelState) syncFilterStates(states map[int]*FilterState, full bool) error {
 	for v, t := range k.filters {
-		st := states[v]
-		if st == nil || st == k.appliedFilters[v] {
+		if full && k.sets[v] != nil {
+			k.setsChanged[v], k.setsShrunk[v] = true, true
+		}
+		st, old := states[v], k.appliedFilters[v]
+		if st == nil || st == old {
 			continue
 		}
 		if err := t.Replace(st.Chains, st.Inserts); err != nil {
@@ -61,6 +77,35 @@ func (k *kernelState) syncFilterStates(states map[int]*FilterState) error {
 		}
 		k.appliedFilters[v] = st
 		k.iptablesDirty = true
+		if st.IPSets == nil && k.sets[v] == nil {
+			continue // no IP sets used, ever: leave the ipset tool alone
+		}
+		created := k.sets[v] == nil
+		if created {
+			// Only felix/rules' selector sets ("cali40s:..."): other cali40 sets
+			// (felix/nat's cali40masq-/cali40all-ipam-pools) are not ours to destroy.
+			k.sets[v] = ipsets.New(ipsets.Config{IPVersion: v, Prefix: fmt.Sprintf("cali%d0s:", v), Runner: k.runner, Logger: k.log})
+			k.setsChanged[v], k.setsShrunk[v] = true, true
+		}
+		var oldSets map[string][]netip.Prefix
+		if old != nil {
+			oldSets = old.IPSets
+		}
+		if created || !maps.EqualFunc(oldSets, st.IPSets, slices.Equal) {
+			k.sets[v].SetDesired(st.IPSets)
+			k.setsChanged[v] = true
+			k.setsShrunk[v] = k.setsShrunk[v] || shrunk(oldSets, st.IPSets)
+		}
 	}
 	return nil
+}
+
+// shrunk reports whether a set of old is missing from cur.
+func shrunk(old, cur map[string][]netip.Prefix) bool {
+	for name := range old {
+		if _, ok := cur[name]; !ok {
+			return true
+		}
+	}
+	return false
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 )
 
@@ -48,6 +49,25 @@ type Config struct {
 	IptablesBackend iptables.Backend
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+
+	// NodeName is this host's name in the datastore (WorkloadEndpoint
+	// spec.node). Setting it makes the Dataplane datastore-fed: OnSyncEvent
+	// takes sync events of calc.Kinds and this node's endpoints are
+	// programmed from them (see policy.go). Nothing is programmed until the
+	// first full sync event arrives.
+	NodeName string
+	// Policy enforces Calico policy on this node's endpoints (needs
+	// NodeName): chains and IP sets rendered by felix/rules replace
+	// BaseFilterState.
+	Policy bool
+	// EndpointToHostAccept lets workloads reach the host itself (once
+	// their egress policy allowed it). Default false: the host is protected
+	// from its workloads; the host may always reach its workloads.
+	EndpointToHostAccept bool
+	// IgnoreLooseRPF lets Start proceed with Policy when
+	// net.ipv4.conf.all.rp_filter is 2 (loose), which lets workloads spoof
+	// source addresses and so get past policy.
+	IgnoreLooseRPF bool
 }
 
 // Endpoint is a local workload endpoint as the dataplane needs it.
@@ -75,11 +95,21 @@ type Dataplane struct {
 	// never mutated, only replaced).
 	filterStates map[int]*FilterState
 	gen          uint64 // bumped on every change of desired state
-	wantFull     bool   // Kick asked for a full resync
-	status       Status
-	syncedCh     chan struct{} // closed while in sync
+	// endpointsDirty asks the next apply to re-sync the endpoint side
+	// (interfaces, sysctls, routes, neighbours); without it, and outside a
+	// full resync, an apply only programs the filter table.
+	endpointsDirty bool
+	wantFull       bool // Kick asked for a full resync
+	status         Status
+	syncedCh       chan struct{} // closed while in sync
 
 	kernel *kernelState // owned by the loop goroutine
+	policy *policyState // owned by the loop goroutine; nil without Config.Policy
+
+	// events are sync events recorded by OnSyncEvent and not yet taken by
+	// the loop; eventsSince is when the oldest of them was recorded.
+	events      []datastore.SyncEvent
+	eventsSince time.Time
 
 	// wrapRunner, set by tests before Start, wraps the command runner.
 	wrapRunner func(iptables.Runner) iptables.Runner
@@ -100,7 +130,7 @@ func New(cfg Config) *Dataplane {
 		cfg.Logger = slog.Default()
 	}
 	base4, base6 := BaseFilterState(cfg.InterfacePrefix), BaseFilterState(cfg.InterfacePrefix)
-	return &Dataplane{
+	d := &Dataplane{
 		filterStates: map[int]*FilterState{4: &base4, 6: &base6},
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "felix"),
@@ -108,7 +138,13 @@ func New(cfg Config) *Dataplane {
 		done:         make(chan struct{}),
 		endpoints:    map[string]Endpoint{},
 		syncedCh:     make(chan struct{}),
+		// The first apply is full anyway.
+		endpointsDirty: true,
 	}
+	if cfg.NodeName != "" {
+		d.policy = newPolicyState(cfg)
+	}
+	return d
 }
 
 // Start opens the namespace, detects the iptables backend and starts the
@@ -122,7 +158,18 @@ func (d *Dataplane) Start(ctx context.Context) error {
 	if already {
 		return errors.New("felix dataplane already started")
 	}
+	if err := checkPolicyConfig(d.cfg); err != nil {
+		d.mu.Lock()
+		d.started = false
+		d.mu.Unlock()
+		return err
+	}
 	k, err := openKernel(ctx, d.cfg, d.log, d.wrapRunner)
+	if err == nil && d.cfg.Policy {
+		if err = checkRPFilter(k.ns, d.cfg.IgnoreLooseRPF, d.log); err != nil {
+			k.close()
+		}
+	}
 	if err != nil {
 		d.mu.Lock()
 		d.started = false
@@ -145,19 +192,19 @@ func (d *Dataplane) Done() <-chan struct{} { return d.done }
 func (d *Dataplane) OnEndpointUpdate(ep Endpoint) {
 	ep.IPv4Nets, ep.IPv6Nets = slices.Clone(ep.IPv4Nets), slices.Clone(ep.IPv6Nets)
 	ep.MAC = slices.Clone(ep.MAC)
-	d.change(func() { d.endpoints[ep.ID] = ep })
+	d.change(func() { d.endpoints[ep.ID], d.endpointsDirty = ep, true })
 }
 
 // OnEndpointRemove forgets a local endpoint; its routes go at the next apply.
 func (d *Dataplane) OnEndpointRemove(id string) {
-	d.change(func() { delete(d.endpoints, id) })
+	d.change(func() { delete(d.endpoints, id); d.endpointsDirty = true })
 }
 
 // SetLocalBlocks sets this host's affine IPAM blocks, each programmed as a
 // blackhole route.
 func (d *Dataplane) SetLocalBlocks(blocks []netip.Prefix) {
 	blocks = slices.Clone(blocks)
-	d.change(func() { d.blocks = blocks })
+	d.change(func() { d.blocks, d.endpointsDirty = blocks, true })
 }
 
 // Kick requests a full resync soon.
@@ -216,6 +263,15 @@ func (d *Dataplane) setInSync(in bool) {
 	d.status.InSync = in
 }
 
+// pokeEndpoints wakes the loop to re-sync the endpoint side: the kernel
+// watcher saw an interface change or one of our routes go.
+func (d *Dataplane) pokeEndpoints() {
+	d.mu.Lock()
+	d.endpointsDirty = true
+	d.mu.Unlock()
+	d.poke()
+}
+
 // poke wakes the loop without blocking; pending pokes coalesce.
 func (d *Dataplane) poke() {
 	select {
@@ -237,7 +293,9 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	pending, full := true, true
 	for {
 		if pending {
-			if err := d.apply(ctx, full); err != nil {
+			if err := d.apply(ctx, full); err != nil && ctx.Err() != nil {
+				return // stopping: the apply was cut short
+			} else if err != nil {
 				d.log.Warn("Dataplane apply failed, will retry", "err", err, "retryIn", backoff)
 				retry = time.After(backoff)
 				backoff = min(2*backoff, retryMax)

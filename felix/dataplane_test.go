@@ -17,6 +17,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 )
 
@@ -25,7 +26,7 @@ const converge = 15 * time.Second
 // startDataplane runs a Dataplane in n until the test ends.
 func startDataplane(t testing.TB, n *testNS, cfg Config) *Dataplane {
 	t.Helper()
-	cfg.NetNS = n.path
+	cfg.NetNS = n.Path
 	if cfg.ResyncInterval == 0 {
 		cfg.ResyncInterval = 300 * time.Millisecond
 	}
@@ -61,7 +62,7 @@ func waitSynced(t testing.TB, d *Dataplane) {
 func ourRoutes(t testing.TB, n *testNS) []string {
 	t.Helper()
 	filter := &netlink.Route{Protocol: DefaultRouteProtocol, Table: unix.RT_TABLE_MAIN}
-	routes, err := n.nl.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	routes, err := n.NL.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func ourRoutes(t testing.TB, n *testNS) []string {
 			out = append(out, "blackhole "+r.Dst.String())
 			continue
 		}
-		l, err := n.nl.LinkByIndex(r.LinkIndex)
+		l, err := n.NL.LinkByIndex(r.LinkIndex)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +85,7 @@ func ourRoutes(t testing.TB, n *testNS) []string {
 func wantRoutes(t testing.TB, n *testNS, want ...string) {
 	t.Helper()
 	slices.Sort(want)
-	eventually(t, converge, "routes", func() error {
+	felixtest.Eventually(t, converge, "routes", func() error {
 		if got := ourRoutes(t, n); !slices.Equal(got, want) {
 			return fmt.Errorf("routes %q, want %q", got, want)
 		}
@@ -93,7 +94,7 @@ func wantRoutes(t testing.TB, n *testNS, want ...string) {
 }
 
 func TestDataplaneEndpointRoutesAndSysctls(t *testing.T) {
-	host := newTestNS(t, "dp")
+	host := felixtest.NewNS(t, "dp")
 	v := newTestVeths(t, host)
 	if err := v.CreateVeth("calidp0000001", "tmpdp0000001", testMAC, 1500); err != nil {
 		t.Fatal(err)
@@ -113,11 +114,11 @@ func TestDataplaneEndpointRoutesAndSysctls(t *testing.T) {
 		"net/ipv4/neigh/calidp0000001/proxy_delay": "0",
 		"net/ipv6/conf/calidp0000001/accept_ra":    "0",
 	} {
-		if got := host.sysctl(t, path); got != want {
+		if got := host.Sysctl(t, path); got != want {
 			t.Errorf("%s = %s, want %s", path, got, want)
 		}
 	}
-	neighs, err := host.nl.NeighList(host.link(t, "calidp0000001").Attrs().Index, netlink.FAMILY_V4)
+	neighs, err := host.NL.NeighList(host.Link(t, "calidp0000001").Attrs().Index, netlink.FAMILY_V4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func TestDataplaneEndpointRoutesAndSysctls(t *testing.T) {
 }
 
 func TestDataplaneHealsRoutes(t *testing.T) {
-	host := newTestNS(t, "dp")
+	host := felixtest.NewNS(t, "dp")
 	v := newTestVeths(t, host)
 	if err := v.CreateVeth("calidp0000002", "tmpdp0000002", testMAC, 1500); err != nil {
 		t.Fatal(err)
@@ -152,39 +153,39 @@ func TestDataplaneHealsRoutes(t *testing.T) {
 	// A stale route with our protocol is removed by the resync.
 	stale := &netlink.Route{Dst: prefixToIPNet(netip.MustParsePrefix("10.99.0.0/24")), Type: unix.RTN_BLACKHOLE,
 		Protocol: DefaultRouteProtocol}
-	if err := host.nl.RouteAdd(stale); err != nil {
+	if err := host.NL.RouteAdd(stale); err != nil {
 		t.Fatal(err)
 	}
 	// A route of someone else's is left alone.
 	foreign := &netlink.Route{Dst: prefixToIPNet(netip.MustParsePrefix("10.98.0.0/24")), Type: unix.RTN_BLACKHOLE,
 		Protocol: unix.RTPROT_STATIC}
-	if err := host.nl.RouteAdd(foreign); err != nil {
+	if err := host.NL.RouteAdd(foreign); err != nil {
 		t.Fatal(err)
 	}
 	wantRoutes(t, host, "10.65.0.2/32 dev calidp0000002 scope link")
-	routes, _ := host.nl.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: unix.RTPROT_STATIC},
+	routes, _ := host.NL.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: unix.RTPROT_STATIC},
 		netlink.RT_FILTER_PROTOCOL)
 	if len(routes) != 1 {
 		t.Errorf("foreign static routes %v, want the one we added", routes)
 	}
 
 	// A desired route deleted by hand comes back.
-	r, err := host.nl.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: DefaultRouteProtocol},
+	r, err := host.NL.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: DefaultRouteProtocol},
 		netlink.RT_FILTER_PROTOCOL)
 	if err != nil || len(r) != 1 {
 		t.Fatalf("routes %v, %v", r, err)
 	}
-	if err := host.nl.RouteDel(&r[0]); err != nil {
+	if err := host.NL.RouteDel(&r[0]); err != nil {
 		t.Fatal(err)
 	}
 	wantRoutes(t, host, "10.65.0.2/32 dev calidp0000002 scope link")
 
 	// An interface set down by hand is brought up again.
-	if err := host.nl.LinkSetDown(host.link(t, "calidp0000002")); err != nil {
+	if err := host.NL.LinkSetDown(host.Link(t, "calidp0000002")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, converge, "interface up", func() error {
-		if host.link(t, "calidp0000002").Attrs().Flags&net.FlagUp == 0 {
+	felixtest.Eventually(t, converge, "interface up", func() error {
+		if host.Link(t, "calidp0000002").Attrs().Flags&net.FlagUp == 0 {
 			return fmt.Errorf("still down")
 		}
 		return nil
@@ -193,7 +194,7 @@ func TestDataplaneHealsRoutes(t *testing.T) {
 }
 
 func TestDataplaneEndpointBeforeInterface(t *testing.T) {
-	host := newTestNS(t, "dp")
+	host := felixtest.NewNS(t, "dp")
 	d := startDataplane(t, host, Config{ResyncInterval: time.Hour}) // only the link event can help
 	d.OnEndpointUpdate(Endpoint{ID: "ep3", IfaceName: "calidp0000003",
 		IPv4Nets: []netip.Prefix{netip.MustParsePrefix("10.65.0.3/32")}})
@@ -206,7 +207,7 @@ func TestDataplaneEndpointBeforeInterface(t *testing.T) {
 }
 
 func TestDataplaneIPv6(t *testing.T) {
-	host := newTestNS(t, "dp")
+	host := felixtest.NewNS(t, "dp")
 	v := newTestVeths(t, host)
 	if err := v.CreateVeth("calidp0000004", "tmpdp0000004", testMAC, 1500); err != nil {
 		t.Fatal(err)
@@ -225,18 +226,18 @@ func TestDataplaneIPv6(t *testing.T) {
 		"net/ipv6/conf/calidp0000004/forwarding": "1",
 		"net/ipv6/conf/calidp0000004/accept_ra":  "0",
 	} {
-		if got := host.sysctl(t, path); got != want {
+		if got := host.Sysctl(t, path); got != want {
 			t.Errorf("%s = %s, want %s", path, got, want)
 		}
 	}
-	addrs, err := host.nl.AddrList(host.link(t, "calidp0000004"), netlink.FAMILY_V6)
+	addrs, err := host.NL.AddrList(host.Link(t, "calidp0000004"), netlink.FAMILY_V6)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return a.IP.Equal(IPv6Gateway.AsSlice()) }) {
 		t.Errorf("addresses %v lack the gateway %s", addrs, IPv6Gateway)
 	}
-	save := host.run(t, iptablesBinary(d, 6, "save"), "-t", "filter")
+	save := host.Run(t, iptablesBinary(d, 6, "save"), "-t", "filter")
 	if !strings.Contains(save, "-A FORWARD -m comment") || !strings.Contains(save, "-A cali-FORWARD -i cali+") {
 		t.Errorf("ip6tables lacks our chains:\n%s", save)
 	}
@@ -257,7 +258,7 @@ func iptablesBinary(d *Dataplane, version int, tool string) string {
 
 // forwardState returns FORWARD's rules and cali-FORWARD's rules.
 func forwardState(t testing.TB, n *testNS, d *Dataplane) (fwd, cali []string) {
-	save := n.run(t, iptablesBinary(d, 4, "save"), "-t", "filter")
+	save := n.Run(t, iptablesBinary(d, 4, "save"), "-t", "filter")
 	for _, l := range strings.Split(save, "\n") {
 		switch {
 		case strings.HasPrefix(l, "-A FORWARD "):
@@ -270,7 +271,7 @@ func forwardState(t testing.TB, n *testNS, d *Dataplane) (fwd, cali []string) {
 }
 
 func TestDataplaneIptablesHeal(t *testing.T) {
-	host := newTestNS(t, "dp")
+	host := felixtest.NewNS(t, "dp")
 	for _, b := range []iptables.Backend{iptables.BackendLegacy, iptables.BackendNFT} {
 		t.Run(string(b), func(t *testing.T) {
 			d := startDataplane(t, host, Config{IptablesBackend: b})
@@ -278,7 +279,7 @@ func TestDataplaneIptablesHeal(t *testing.T) {
 			cli := iptablesBinary(d, 4, "")
 			check := func(wantForeign int) {
 				t.Helper()
-				eventually(t, converge, "iptables", func() error {
+				felixtest.Eventually(t, converge, "iptables", func() error {
 					fwd, cali := forwardState(t, host, d)
 					if len(fwd) != 1+wantForeign || !strings.Contains(fwd[0], "-j "+ChainForward) || len(cali) != 2 {
 						return fmt.Errorf("FORWARD %q, %s %q", fwd, ChainForward, cali)
@@ -287,11 +288,11 @@ func TestDataplaneIptablesHeal(t *testing.T) {
 				})
 			}
 			check(0)
-			host.run(t, cli, "-D", "FORWARD", "1")
-			host.run(t, cli, "-F", ChainForward)
+			host.Run(t, cli, "-D", "FORWARD", "1")
+			host.Run(t, cli, "-F", ChainForward)
 			check(0)
 			// Docker inserting its own rule at the top: ours goes back on top, Docker's stays.
-			host.run(t, cli, "-I", "FORWARD", "1", "-j", "DROP")
+			host.Run(t, cli, "-I", "FORWARD", "1", "-j", "DROP")
 			check(1)
 		})
 	}
@@ -311,14 +312,14 @@ func (f *flakyRunner) Run(ctx context.Context, stdin []byte, name string, args .
 }
 
 func TestDataplaneRetriesFailures(t *testing.T) {
-	host := newTestNS(t, "dp")
+	host := felixtest.NewNS(t, "dp")
 	v := newTestVeths(t, host)
 	if err := v.CreateVeth("calidp0000005", "tmpdp0000005", testMAC, 1500); err != nil {
 		t.Fatal(err)
 	}
 	flaky := &flakyRunner{}
 	flaky.failing.Store(true)
-	cfg := Config{NetNS: host.path, ResyncInterval: time.Hour, Logger: quietLogger()} // only retries heal
+	cfg := Config{NetNS: host.Path, ResyncInterval: time.Hour, Logger: quietLogger()} // only retries heal
 	d := New(cfg)
 	d.wrapRunner = func(r iptables.Runner) iptables.Runner { flaky.Runner = r; return flaky }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -331,7 +332,7 @@ func TestDataplaneRetriesFailures(t *testing.T) {
 
 	// Other steps still run while iptables fails; the failure is reported.
 	wantRoutes(t, host, "10.65.0.5/32 dev calidp0000005 scope link")
-	eventually(t, converge, "failures retried", func() error {
+	felixtest.Eventually(t, converge, "failures retried", func() error {
 		if st := d.Status(); st.InSync || st.LastError == nil || st.Failures < 2 {
 			return fmt.Errorf("status %+v, want out of sync after 2+ failures", st)
 		}
@@ -352,7 +353,7 @@ func TestDataplaneRejectsUnknownBackend(t *testing.T) {
 }
 
 func TestDataplaneSetFilterState(t *testing.T) {
-	host := newTestNS(t, "dp")
+	host := felixtest.NewNS(t, "dp")
 	d := startDataplane(t, host, Config{})
 	waitSynced(t, d)
 	custom := FilterState{
@@ -365,7 +366,7 @@ func TestDataplaneSetFilterState(t *testing.T) {
 	d.SetFilterState(4, custom)
 	custom.Chains[1].Rules[0].Action = "DROP" // the dataplane holds its own copy
 	waitSynced(t, d)
-	save := host.run(t, iptablesBinary(d, 4, "save"), "-t", "filter")
+	save := host.Run(t, iptablesBinary(d, 4, "save"), "-t", "filter")
 	if !strings.Contains(save, "-A cali-test -m comment") || !strings.Contains(save, "-j ACCEPT") ||
 		strings.Contains(save, "-o cali+") {
 		t.Fatalf("custom state not programmed:\n%s", save)
@@ -375,7 +376,7 @@ func TestDataplaneSetFilterState(t *testing.T) {
 	if _, cali := forwardState(t, host, d); len(cali) != 2 {
 		t.Errorf("base state not restored: %q", cali)
 	}
-	if save := host.run(t, iptablesBinary(d, 4, "save"), "-t", "filter"); strings.Contains(save, "cali-test") {
+	if save := host.Run(t, iptablesBinary(d, 4, "save"), "-t", "filter"); strings.Contains(save, "cali-test") {
 		t.Errorf("stale chain left:\n%s", save)
 	}
 }

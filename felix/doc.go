@@ -5,11 +5,31 @@
 // # Data flow
 //
 //	driver (Join/Leave) ──► CreateVeth / DeleteVeth          (synchronous)
+//	datastore.Sync      ──► Dataplane.OnSyncEvent            (policy mode)
 //	watcher (datastore) ──► Dataplane.OnEndpointUpdate / OnEndpointRemove /
 //	                        SetLocalBlocks                  (record intent, kick)
 //	Dataplane goroutine ──► read kernel back ─► diff ─► apply minimal delta
 //
 // Nothing here knows Docker or etcd.
+//
+// # Policy mode
+//
+// With Config.NodeName set, the Dataplane is fed the datastore's sync
+// events of calc.Kinds (WorkloadEndpoints, Profiles, NetworkPolicies,
+// GlobalNetworkPolicies) through OnSyncEvent, and the loop goroutine keeps
+// the policy model (package felix/policy): this node's WorkloadEndpoints
+// are programmed as OnEndpointUpdate would, and with Config.Policy their
+// Calico policy replaces BaseFilterState: chains rendered by felix/rules
+// (see its package doc for the layout), IP sets per selector, anti-spoofing
+// (source MAC and addresses, on top of strict rp_filter), the host
+// protected from its workloads unless Config.EndpointToHostAccept. Nothing
+// is programmed before the first full sync event, so a restart never acts
+// on a partial model. Each apply programs IP sets before iptables (a rule
+// may only name an existing set) and destroys stale sets after it (a set in
+// use cannot go). With Policy, Start refuses loose reverse-path filtering
+// (net.ipv4.conf.all.rp_filter=2), which would let workloads spoof
+// addresses, unless Config.IgnoreLooseRPF. Status reports the render time
+// and the latency from OnSyncEvent to the change being programmed.
 //
 // # Goals and invariants
 //
@@ -17,9 +37,14 @@
 //     local IPAM blocks) apart from the kernel's and converges them: every
 //     apply dumps what the kernel has (routes of our protocol, permanent
 //     neighbours on workload interfaces, our iptables chains) and writes only
-//     the difference. A full resync (sysctls re-read, iptables re-read) runs at
-//     start, every Config.ResyncInterval, on Kick and after any failure; a
-//     failed apply is retried with exponential backoff.
+//     the difference. A full resync (sysctls re-read, iptables and IP sets
+//     re-read) runs at start, every Config.ResyncInterval, on Kick and after
+//     any failure; a failed apply is retried with exponential backoff. An
+//     apply between resyncs does only what changed: the endpoint side
+//     (links, routes, neighbours) only when endpoints, blocks or workload
+//     interfaces changed, IP sets only when their content changed, and
+//     iptables as a delta from the last successful apply (reading back
+//     thousands of policy rules would dominate a policy change's latency).
 //   - One owner. Only the goroutine started by Start touches the kernel.
 //     Update methods take a lock, record intent and send on a kick channel of
 //     buffer 1 without blocking, so bursts coalesce into one apply.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/calico-docker/calico-libnetwork/felix/ipsets"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/ns"
 )
@@ -21,6 +22,8 @@ type kernelState struct {
 	nl      *netlink.Handle
 	backend iptables.Backend
 	filters map[int]*iptables.Table // filter table by IP version
+	sets    map[int]*ipsets.Manager // IP sets by IP version, once a state uses them
+	runner  iptables.Runner         // runs iptables and ipset in the namespace
 	// appliedFilters are the states last handed to filters.
 	appliedFilters map[int]*FilterState
 
@@ -29,6 +32,14 @@ type kernelState struct {
 	configured map[string]int
 	// iptablesDirty means the iptables tables must be re-read and applied.
 	iptablesDirty bool
+	// endpointsFailed means the last endpoint sync failed: redo it.
+	endpointsFailed bool
+	// routes is the number of our routes after the last endpoint sync.
+	routes int
+	// setsChanged and setsShrunk, by IP version: the desired IP sets
+	// changed, and some set stopped being desired, since the last
+	// successful apply.
+	setsChanged, setsShrunk map[int]bool
 }
 
 // openKernel opens the namespace, a netlink handle in it, and detects the
@@ -71,6 +82,8 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 		cfg: cfg, log: log, ns: n, nl: h, backend: backend,
 		configured: map[string]int{}, iptablesDirty: true,
 		filters: map[int]*iptables.Table{}, appliedFilters: map[int]*FilterState{},
+		sets: map[int]*ipsets.Manager{}, runner: runner,
+		setsChanged: map[int]bool{}, setsShrunk: map[int]bool{},
 	}
 	versions := []int{4}
 	if cfg.EnableIPv6 {

@@ -32,7 +32,7 @@ func (d *Dataplane) watchKernel(ctx context.Context, n *ns.NS) <-chan struct{} {
 			case <-ctx.Done():
 				return
 			case <-time.After(resubscribeDelay):
-				d.poke() // events may have been missed
+				d.pokeEndpoints() // events may have been missed
 			}
 		}
 	}()
@@ -70,14 +70,14 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS) {
 				links = nil
 				cancel()
 			} else if u.Link != nil && strings.HasPrefix(u.Attrs().Name, d.cfg.InterfacePrefix) {
-				d.poke()
+				d.pokeEndpoints()
 			}
 		case u, ok := <-routes:
 			if !ok {
 				routes = nil
 				cancel()
 			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.RouteProtocol {
-				d.poke()
+				d.pokeEndpoints()
 			}
 		}
 	}

@@ -18,6 +18,27 @@ type Status struct {
 	LastError         error // of the last apply; nil if it succeeded
 	Endpoints         int   // endpoints desired at the last apply
 	RoutesProgrammed  int   // our routes in the kernel after the last apply
+
+	// Policy mode (Config.NodeName): how long the last policy render took
+	// and the latency from OnSyncEvent to the change being programmed.
+	LastRenderDuration time.Duration
+	UpdateLatency      LatencyStats
+}
+
+// LatencyStats summarises observed latencies (for metrics: Total/Count is
+// the mean).
+type LatencyStats struct {
+	Count uint64
+	Last  time.Duration
+	Max   time.Duration
+	Total time.Duration
+}
+
+func (l *LatencyStats) record(d time.Duration) {
+	l.Count++
+	l.Last = d
+	l.Max = max(l.Max, d)
+	l.Total += d
 }
 
 // Status returns the current status.

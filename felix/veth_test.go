@@ -8,13 +8,15 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 )
 
 var testMAC = net.HardwareAddr{0x02, 0x42, 0xac, 0x11, 0x00, 0x02}
 
 func newTestVeths(t *testing.T, n *testNS) *Veths {
 	t.Helper()
-	v, err := NewVeths(n.path)
+	v, err := NewVeths(n.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +27,7 @@ func newTestVeths(t *testing.T, n *testNS) *Veths {
 // checkVeth asserts the pair's names, MACs, MTUs and host-side state.
 func checkVeth(t *testing.T, n *testNS, host, peer string, mac net.HardwareAddr, mtu int) {
 	t.Helper()
-	h, p := n.link(t, host), n.link(t, peer)
+	h, p := n.Link(t, host), n.Link(t, peer)
 	if h.Type() != "veth" || p.Type() != "veth" {
 		t.Fatalf("types %s/%s, want veth", h.Type(), p.Type())
 	}
@@ -47,26 +49,26 @@ func checkVeth(t *testing.T, n *testNS, host, peer string, mac net.HardwareAddr,
 }
 
 func TestCreateVethIdempotentAndDelete(t *testing.T) {
-	n := newTestNS(t, "veth")
+	n := felixtest.NewNS(t, "veth")
 	v := newTestVeths(t, n)
 	if err := v.CreateVeth("calitest00001", "tmptest00001", testMAC, 1400); err != nil {
 		t.Fatal(err)
 	}
 	checkVeth(t, n, "calitest00001", "tmptest00001", testMAC, 1400)
-	index := n.link(t, "calitest00001").Attrs().Index
+	index := n.Link(t, "calitest00001").Attrs().Index
 
 	// Break it by hand; a second call reuses the pair and fixes it.
-	if err := n.nl.LinkSetDown(n.link(t, "calitest00001")); err != nil {
+	if err := n.NL.LinkSetDown(n.Link(t, "calitest00001")); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.nl.LinkSetMTU(n.link(t, "tmptest00001"), 1500); err != nil {
+	if err := n.NL.LinkSetMTU(n.Link(t, "tmptest00001"), 1500); err != nil {
 		t.Fatal(err)
 	}
 	if err := v.CreateVeth("calitest00001", "tmptest00001", testMAC, 1400); err != nil {
 		t.Fatalf("second create: %v", err)
 	}
 	checkVeth(t, n, "calitest00001", "tmptest00001", testMAC, 1400)
-	if got := n.link(t, "calitest00001").Attrs().Index; got != index {
+	if got := n.Link(t, "calitest00001").Attrs().Index; got != index {
 		t.Errorf("pair was recreated (ifindex %d -> %d), want reuse", index, got)
 	}
 
@@ -74,7 +76,7 @@ func TestCreateVethIdempotentAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"calitest00001", "tmptest00001"} {
-		if _, err := n.nl.LinkByName(name); !isLinkNotFound(err) {
+		if _, err := n.NL.LinkByName(name); !isLinkNotFound(err) {
 			t.Errorf("%s still exists after delete (err %v)", name, err)
 		}
 	}
@@ -84,20 +86,20 @@ func TestCreateVethIdempotentAndDelete(t *testing.T) {
 }
 
 func TestCreateVethRefusesOtherLinkType(t *testing.T) {
-	n := newTestNS(t, "veth")
+	n := felixtest.NewNS(t, "veth")
 	v := newTestVeths(t, n)
 	bridge := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "calitest00002"}}
-	if err := n.nl.LinkAdd(bridge); err != nil {
+	if err := n.NL.LinkAdd(bridge); err != nil {
 		t.Fatal(err)
 	}
 	err := v.CreateVeth("calitest00002", "tmptest00002", testMAC, 1500)
 	if err == nil || !strings.Contains(err.Error(), "bridge") {
 		t.Fatalf("create over a bridge: err %v, want an error naming the bridge", err)
 	}
-	if got := n.link(t, "calitest00002").Type(); got != "bridge" {
+	if got := n.Link(t, "calitest00002").Type(); got != "bridge" {
 		t.Errorf("existing link became a %s; it must be left alone", got)
 	}
-	if _, err := n.nl.LinkByName("tmptest00002"); !isLinkNotFound(err) {
+	if _, err := n.NL.LinkByName("tmptest00002"); !isLinkNotFound(err) {
 		t.Errorf("peer left behind after failure (err %v)", err)
 	}
 	if err := v.DeleteVeth("calitest00002"); err == nil {
@@ -113,26 +115,26 @@ type failingLinks struct {
 func (failingLinks) LinkSetUp(netlink.Link) error { return errors.New("injected failure") }
 
 func TestCreateVethRollsBackOnFailure(t *testing.T) {
-	n := newTestNS(t, "veth")
-	v := &Veths{nl: failingLinks{linkOps: n.nl}}
+	n := felixtest.NewNS(t, "veth")
+	v := &Veths{nl: failingLinks{linkOps: n.NL}}
 	err := v.CreateVeth("calitest00003", "tmptest00003", testMAC, 1500)
 	if err == nil || !strings.Contains(err.Error(), "injected") {
 		t.Fatalf("err %v, want the injected failure", err)
 	}
 	for _, name := range []string{"calitest00003", "tmptest00003"} {
-		if _, err := n.nl.LinkByName(name); !isLinkNotFound(err) {
+		if _, err := n.NL.LinkByName(name); !isLinkNotFound(err) {
 			t.Errorf("%s left behind after rollback (err %v)", name, err)
 		}
 	}
 }
 
 func TestCreateVethReplacesPairWhosePeerLeft(t *testing.T) {
-	host, other := newTestNS(t, "veth"), newTestNS(t, "vethpeer")
+	host, other := felixtest.NewNS(t, "veth"), felixtest.NewNS(t, "vethpeer")
 	v := newTestVeths(t, host)
 	if err := v.CreateVeth("calitest00004", "tmptest00004", testMAC, 1500); err != nil {
 		t.Fatal(err)
 	}
-	if err := host.nl.LinkSetNsFd(host.link(t, "tmptest00004"), int(*other.ns.Handle())); err != nil {
+	if err := host.NL.LinkSetNsFd(host.Link(t, "tmptest00004"), int(*other.NS.Handle())); err != nil {
 		t.Fatal(err)
 	}
 	if err := v.CreateVeth("calitest00004", "tmptest00004", testMAC, 1500); err != nil {

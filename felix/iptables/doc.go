@@ -10,6 +10,13 @@
 // table. Rules without our tag are never touched, so Docker's chains and
 // rules are safe.
 //
+// Reading back a large table (thousands of policy rules) costs far more
+// than writing a small change, so ApplyIncremental diffs against what the
+// previous successful apply left instead; callers use it for changes of the
+// desired state and Apply (which reads back, repairing what others changed)
+// for the periodic resync. Rule hashes are cached per chain while a chain's
+// rules do not change.
+//
 // DetectBackend chooses between the legacy (x_tables) and nft backends by
 // where rules already are, so our rules sit next to Docker's.
 package iptables

@@ -144,3 +144,56 @@ func rulesOf(save, chain string) []string {
 	}
 	return rules
 }
+
+// TestTableApplyIncremental: after a successful apply, ApplyIncremental
+// writes the delta of a desired change without reading the kernel back, so
+// it does not see (and does not repair) changes made by others; Apply does.
+func TestTableApplyIncremental(t *testing.T) {
+	for _, b := range []Backend{BackendLegacy, BackendNFT} {
+		t.Run(string(b), func(t *testing.T) {
+			n := newNS(t)
+			ctx := context.Background()
+			tool := b.binary(4, "save")
+			cli := strings.TrimSuffix(tool, "-save")
+			counting := &countingRunner{Runner: n}
+			tbl := NewTable(TableConfig{Name: "filter", IPVersion: 4, Backend: b, Runner: counting})
+			_ = tbl.SetChain(Chain{Name: "cali-a", Rules: []Rule{{Action: "ACCEPT"}}})
+			_ = tbl.SetInserts("FORWARD", []Rule{{Action: "cali-a"}})
+			if _, err := tbl.ApplyIncremental(ctx); err != nil { // no known state yet: reads back
+				t.Fatal(err)
+			}
+			_ = tbl.SetChain(Chain{Name: "cali-b", Rules: []Rule{{Action: "DROP"}}})
+			saves := counting.saves
+			if lines, err := tbl.ApplyIncremental(ctx); err != nil || lines != 2 {
+				t.Fatalf("incremental apply: %d lines, %v; want the new chain's 2", lines, err)
+			}
+			if counting.saves != saves {
+				t.Error("ApplyIncremental read the table back after a successful apply")
+			}
+			run(t, n, "", cli, "-D", "FORWARD", "1") // someone removes our jump
+			if lines, err := tbl.ApplyIncremental(ctx); err != nil || lines != 0 {
+				t.Fatalf("incremental apply after a foreign change: %d lines, %v; want 0 (not read back)", lines, err)
+			}
+			if lines, err := tbl.Apply(ctx); err != nil || lines == 0 {
+				t.Fatalf("full apply: %d lines, %v; want the jump restored", lines, err)
+			}
+			save := run(t, n, "", tool, "-t", "filter")
+			if fwd := rulesOf(save, "FORWARD"); len(fwd) != 1 || len(rulesOf(save, "cali-b")) != 1 {
+				t.Fatalf("not healed:\n%s", save)
+			}
+		})
+	}
+}
+
+// countingRunner counts the iptables-save runs.
+type countingRunner struct {
+	Runner
+	saves int
+}
+
+func (c *countingRunner) Run(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
+	if strings.HasSuffix(name, "-save") {
+		c.saves++
+	}
+	return c.Runner.Run(ctx, stdin, name, args...)
+}

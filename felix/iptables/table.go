@@ -25,7 +25,8 @@ type TableConfig struct {
 // Table is the desired state of our part of one iptables table: chains we
 // own entirely and rules we insert at the top of other chains (built-in
 // chains such as FORWARD). Apply reads the kernel back, diffs by rule hash
-// and writes the difference with one iptables-restore --noflush.
+// and writes the difference with one iptables-restore --noflush;
+// ApplyIncremental diffs against the result of the last successful apply.
 //
 // Rules and chains that are not ours (no CommentPrefix tag, no ChainPrefix)
 // are never touched. Chains with our prefix that are not desired are removed.
@@ -35,6 +36,12 @@ type Table struct {
 	log     *slog.Logger
 	chains  map[string][]Rule // our chains, by name
 	inserts map[string][]Rule // other chain -> rules kept at its top, in order
+	// hashes of the rules of every chain in chains and inserts (the two
+	// never share a name), kept while a chain's rules do not change.
+	hashes map[string][]string
+	// known is what the kernel held after our last successful Apply (our
+	// rules only), for ApplyIncremental; nil when unknown.
+	known *savedTable
 }
 
 // NewTable returns a Table with nothing desired: applying it removes every
@@ -48,16 +55,24 @@ func NewTable(cfg TableConfig) *Table {
 		log = slog.Default()
 	}
 	log = log.With("table", cfg.Name, "ipVersion", cfg.IPVersion)
-	return &Table{cfg: cfg, log: log, chains: map[string][]Rule{}, inserts: map[string][]Rule{}}
+	return &Table{cfg: cfg, log: log, chains: map[string][]Rule{}, inserts: map[string][]Rule{}, hashes: map[string][]string{}}
 }
 
 // SetChain sets the desired content of one of our chains. Its name must
 // start with the table's chain prefix.
-func (t *Table) SetChain(c Chain) error {
+func (t *Table) SetChain(c Chain) error { return t.setChain(c, t) }
+
+// setChain sets a chain, reusing prev's hashes when prev has the same rules.
+func (t *Table) setChain(c Chain, prev *Table) error {
 	if !strings.HasPrefix(c.Name, t.cfg.ChainPrefix) {
 		return fmt.Errorf("chain %s: name must start with %q", c.Name, t.cfg.ChainPrefix)
 	}
-	t.chains[c.Name] = slices.Clone(c.Rules)
+	if old, ok := prev.chains[c.Name]; ok && slices.Equal(old, c.Rules) {
+		t.chains[c.Name], t.hashes[c.Name] = old, prev.hashes[c.Name]
+		return nil
+	}
+	rules := slices.Clone(c.Rules)
+	t.chains[c.Name], t.hashes[c.Name] = rules, ruleHashes(c.Name, rules)
 	return nil
 }
 
@@ -65,53 +80,76 @@ func (t *Table) SetChain(c Chain) error {
 // and these inserts (other chain -> rules at its top). On error nothing
 // changes.
 func (t *Table) Replace(chains []Chain, inserts map[string][]Rule) error {
-	next := &Table{cfg: t.cfg, chains: map[string][]Rule{}, inserts: map[string][]Rule{}}
+	next := &Table{cfg: t.cfg, chains: map[string][]Rule{}, inserts: map[string][]Rule{}, hashes: map[string][]string{}}
 	for _, c := range chains {
-		if err := next.SetChain(c); err != nil {
+		if err := next.setChain(c, t); err != nil {
 			return err
 		}
 	}
 	for chain, rules := range inserts {
-		if err := next.SetInserts(chain, rules); err != nil {
+		if err := next.setInserts(chain, rules, t); err != nil {
 			return err
 		}
 	}
-	t.chains, t.inserts = next.chains, next.inserts
+	t.chains, t.inserts, t.hashes = next.chains, next.inserts, next.hashes
 	return nil
 }
 
 // RemoveChain stops desiring one of our chains; Apply deletes it.
-func (t *Table) RemoveChain(name string) { delete(t.chains, name) }
+func (t *Table) RemoveChain(name string) {
+	delete(t.chains, name)
+	delete(t.hashes, name)
+}
 
 // SetInserts sets the rules we keep, in this order, at the top of a chain we
 // do not own (typically a built-in chain such as FORWARD). An empty list
 // removes our rules from that chain.
-func (t *Table) SetInserts(chain string, rules []Rule) error {
+func (t *Table) SetInserts(chain string, rules []Rule) error { return t.setInserts(chain, rules, t) }
+
+func (t *Table) setInserts(chain string, rules []Rule, prev *Table) error {
 	if strings.HasPrefix(chain, t.cfg.ChainPrefix) {
 		return fmt.Errorf("inserts into %s: use SetChain for our own chains", chain)
 	}
 	if len(rules) == 0 {
 		delete(t.inserts, chain)
+		delete(t.hashes, chain)
 		return nil
 	}
-	t.inserts[chain] = slices.Clone(rules)
+	if old, ok := prev.inserts[chain]; ok && slices.Equal(old, rules) {
+		t.inserts[chain], t.hashes[chain] = old, prev.hashes[chain]
+		return nil
+	}
+	rules = slices.Clone(rules)
+	t.inserts[chain], t.hashes[chain] = rules, ruleHashes(chain, rules)
 	return nil
 }
 
 // Apply brings the kernel table in line with the desired state and returns
-// the number of restore lines written (0: it already was).
+// the number of restore lines written (0: it already was). It reads the
+// kernel table back first, so it also repairs changes made by others.
 func (t *Table) Apply(ctx context.Context) (int, error) {
-	save := t.cfg.Backend.binary(t.cfg.IPVersion, "save")
-	out, err := t.cfg.Runner.Run(ctx, nil, save, "-t", t.cfg.Name)
-	if err != nil {
-		return 0, fmt.Errorf("read iptables table %s (IPv%d): %w", t.cfg.Name, t.cfg.IPVersion, err)
-	}
-	actual, err := parseSave(t.cfg.Name, out)
-	if err != nil {
-		return 0, fmt.Errorf("read iptables table %s (IPv%d): %w", t.cfg.Name, t.cfg.IPVersion, err)
+	t.known = nil
+	return t.ApplyIncremental(ctx)
+}
+
+// ApplyIncremental is Apply without the read-back when the previous Apply
+// succeeded: it diffs against what that Apply left in the kernel. Reading
+// back a large table costs far more than writing a small delta, so callers
+// use it for changes of the desired state and Apply for periodic resyncs
+// (which repair what others changed meanwhile). Any failure makes the next
+// call read back.
+func (t *Table) ApplyIncremental(ctx context.Context) (int, error) {
+	actual := t.known
+	t.known = nil
+	if actual == nil {
+		var err error
+		if actual, err = t.read(ctx); err != nil {
+			return 0, err
+		}
 	}
 	lines := t.plan(actual)
 	if len(lines) == 0 {
+		t.known = actual
 		return 0, nil
 	}
 	input := "*" + t.cfg.Name + "\n" + strings.Join(lines, "\n") + "\nCOMMIT\n"
@@ -124,8 +162,47 @@ func (t *Table) Apply(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("write iptables table %s (IPv%d): %w; input was:\n%s",
 			t.cfg.Name, t.cfg.IPVersion, err, input)
 	}
+	t.known = t.expected()
 	t.log.Info("Programmed iptables", "lines", len(lines))
 	return len(lines), nil
+}
+
+func (t *Table) read(ctx context.Context) (*savedTable, error) {
+	save := t.cfg.Backend.binary(t.cfg.IPVersion, "save")
+	out, err := t.cfg.Runner.Run(ctx, nil, save, "-t", t.cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("read iptables table %s (IPv%d): %w", t.cfg.Name, t.cfg.IPVersion, err)
+	}
+	actual, err := parseSave(t.cfg.Name, out)
+	if err != nil {
+		return nil, fmt.Errorf("read iptables table %s (IPv%d): %w", t.cfg.Name, t.cfg.IPVersion, err)
+	}
+	return actual, nil
+}
+
+// expected is the kernel table, as far as plan looks at it, once the
+// desired state is programmed: our chains with our rules, and the chains we
+// insert into with our rules at the top (other software's rules are left
+// out; plan never touches them).
+func (t *Table) expected() *savedTable {
+	st := &savedTable{chains: make(map[string][]savedRule, len(t.chains)+len(t.inserts))}
+	for name := range t.chains {
+		hashes := t.hashes[name]
+		saved := make([]savedRule, len(hashes))
+		for i, h := range hashes {
+			saved[i] = savedRule{hash: h} // plan needs no text of our own chains' rules
+		}
+		st.chains[name] = saved
+	}
+	for name, rules := range t.inserts {
+		hashes := t.hashes[name]
+		saved := make([]savedRule, len(rules))
+		for i, r := range rules { // the text deletes them when they go
+			saved[i] = savedRule{line: "-A " + name + " " + renderRule(r, hashes[i]), hash: hashes[i]}
+		}
+		st.chains[name] = saved
+	}
+	return st
 }
 
 // plan returns the restore lines (without the table header and COMMIT) that
@@ -136,7 +213,7 @@ func (t *Table) Apply(ctx context.Context) (int, error) {
 func (t *Table) plan(actual *savedTable) []string {
 	var decls, dels, adds, ins, drops []string
 	for _, name := range slices.Sorted(maps.Keys(t.chains)) {
-		want := ruleHashes(name, t.chains[name])
+		want := t.hashes[name]
 		got, exists := actual.chains[name]
 		if exists && sameHashes(got, want) {
 			continue
@@ -155,7 +232,7 @@ func (t *Table) plan(actual *savedTable) []string {
 			}
 			continue
 		}
-		want := ruleHashes(name, t.inserts[name])
+		want := t.hashes[name]         // nil for chains we insert nothing into
 		if insertsInPlace(got, want) { // also true for chains we insert nothing into
 			continue
 		}
@@ -168,7 +245,7 @@ func (t *Table) plan(actual *savedTable) []string {
 	}
 	for _, name := range slices.Sorted(maps.Keys(t.inserts)) {
 		if _, ok := actual.chains[name]; !ok { // chain not there yet (fresh table)
-			ins = append(ins, renderInserts(name, t.inserts[name], ruleHashes(name, t.inserts[name]))...)
+			ins = append(ins, renderInserts(name, t.inserts[name], t.hashes[name])...)
 		}
 	}
 	return slices.Concat(decls, dels, adds, ins, drops)

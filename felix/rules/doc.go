@@ -18,6 +18,12 @@
 //	cali-pi-/cali-po-<hash>: one chain per policy and direction
 //	cali-pri-/cali-pro-<hash>: one chain per profile and direction
 //
+// cali-INPUT polices workload-to-host traffic like cali-FORWARD's
+// from-workload half, then drops it unless EndpointToHostAccept; for IPv6
+// it first accepts neighbour discovery (ICMPv6 types 130-133, 135, 136),
+// whose link-local sources anti-spoofing would drop. cali-OUTPUT accepts
+// host-to-workload traffic: the host always reaches its workloads.
+//
 // Verdicts inside a group chain use two mark bits: accept and pass.
 // An interface with no known endpoint is dropped (fail closed), so a
 // container whose labels are not yet known never bypasses policy.

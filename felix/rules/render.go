@@ -8,6 +8,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/selector"
 )
 
 // Config says how to render.
@@ -27,9 +28,25 @@ type Result struct {
 	IPSets  map[string][]netip.Prefix
 }
 
+// Source is what rendering reads. *calc.Model implements it; felix/policy
+// puts an incremental cache (policy.Index) in front of a model so a change
+// to one policy or endpoint does not re-evaluate every selector.
+type Source interface {
+	// LocalEndpoints returns node's endpoints, sorted by key.
+	LocalEndpoints(node string) []*calc.Endpoint
+	// PoliciesFor returns, in evaluation order, the policies selecting ep.
+	PoliciesFor(ep *calc.Endpoint, dir calc.Direction) []*calc.Policy
+	// Profile returns a profile by name, or nil.
+	Profile(name string) *calc.Profile
+	// Members returns the addresses of every endpoint sel matches, sorted.
+	Members(sel selector.Selector) []netip.Prefix
+}
+
+var _ Source = (*calc.Model)(nil)
+
 type renderer struct {
 	cfg      Config
-	m        *calc.Model
+	m        Source
 	chains   map[string][]ipt.Rule
 	ipsets   map[string][]netip.Prefix
 	policies map[string]*calc.Policy // needed policy chains
@@ -37,7 +54,7 @@ type renderer struct {
 }
 
 // Render renders the policy of node's local endpoints.
-func Render(m *calc.Model, node string, cfg Config) Result {
+func Render(m Source, node string, cfg Config) Result {
 	if cfg.LogPrefix == "" {
 		cfg.LogPrefix = "calico-packet: "
 	}
@@ -116,12 +133,24 @@ func (r *renderer) topLevel() {
 	if r.cfg.EndpointToHostAccept {
 		hostAction = "ACCEPT"
 	}
-	r.chains[ChainInput] = []ipt.Rule{
+	input := []ipt.Rule{
 		{Match: "-i cali+ " + est, Action: "ACCEPT"},
 		{Match: "-i cali+ " + inv, Action: "DROP"},
-		{Match: "-i cali+", Action: ChainFromDispatch},
-		{Match: "-i cali+", Action: hostAction},
 	}
+	if r.cfg.IPVersion == 6 {
+		// Neighbour discovery with the host (the workload's gateway is the
+		// host's link-local address) comes from link-local or unspecified
+		// sources that anti-spoofing would drop: allow it first, as felix
+		// does (router solicitation/advertisement, neighbour
+		// solicitation/advertisement, MLD).
+		for _, typ := range []int{130, 131, 132, 133, 135, 136} {
+			input = append(input, ipt.Rule{
+				Match: fmt.Sprintf("-i cali+ -p ipv6-icmp -m icmp6 --icmpv6-type %d", typ), Action: "ACCEPT"})
+		}
+	}
+	r.chains[ChainInput] = append(input,
+		ipt.Rule{Match: "-i cali+", Action: ChainFromDispatch},
+		ipt.Rule{Match: "-i cali+", Action: hostAction})
 	// Host to its own workloads: always allowed (health checks, docker exec
 	// style probes); replies come back through INPUT as ESTABLISHED.
 	r.chains[ChainOutput] = []ipt.Rule{

@@ -235,3 +235,30 @@ func BenchmarkRender1000x1000(b *testing.B) {
 		}
 	}
 }
+
+// TestRenderHostChains: the host is protected unless configured otherwise,
+// and IPv6 neighbour discovery with the host passes before anti-spoofing.
+func TestRenderHostChains(t *testing.T) {
+	m := buildModel(t, seed, wep("a", "h1", "10.0.0.1", nil))
+	for _, tc := range []struct {
+		cfg        Config
+		last       string
+		ndpAllowed bool
+	}{
+		{Config{IPVersion: 4}, "DROP", false},
+		{Config{IPVersion: 4, EndpointToHostAccept: true}, "ACCEPT", false},
+		{Config{IPVersion: 6}, "DROP", true},
+	} {
+		input := chain(Render(m, "h1", tc.cfg), ChainInput)
+		if got := input[len(input)-1]; got.Match != "-i cali+" || got.Action != tc.last {
+			t.Errorf("%+v: last INPUT rule %+v, want -i cali+ -j %s", tc.cfg, got, tc.last)
+		}
+		ndp := strings.Contains(text(input), "--icmpv6-type 135")
+		if ndp != tc.ndpAllowed {
+			t.Errorf("%+v: neighbour solicitation accepted=%v, want %v:\n%s", tc.cfg, ndp, tc.ndpAllowed, text(input))
+		}
+		if out := chain(Render(m, "h1", tc.cfg), ChainOutput); text(out) != "-o cali+ -j ACCEPT\n" {
+			t.Errorf("%+v: OUTPUT %q, want host-to-workload accepted", tc.cfg, text(out))
+		}
+	}
+}

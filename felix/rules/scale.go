@@ -12,6 +12,19 @@ import (
 // app=app<i>) and p policies, policy j selecting app=app<j mod n> and
 // allowing TCP 80 from app<j+1 mod n>. Used by scale tests and benchmarks.
 func ScaleModel(n, p int) (*calc.Model, error) {
+	ups, err := ScaleUpdates(n, p)
+	if err != nil {
+		return nil, err
+	}
+	m := calc.NewModel()
+	m.Apply(datastore.SyncEvent{Full: true, Updates: ups})
+	return m, nil
+}
+
+// ScaleUpdates returns ScaleModel's content as datastore updates (for
+// feeding a dataplane). Endpoint i has interface cali<i, 11 digits> and
+// address 10.<i>/32 spread over the last three octets.
+func ScaleUpdates(n, p int) ([]datastore.Update, error) {
 	var ups []datastore.Update
 	prof := resources.NewProfile("net1")
 	prof.Spec.Egress = []resources.Rule{{Action: resources.ActionAllow}}
@@ -39,7 +52,5 @@ func ScaleModel(n, p int) (*calc.Model, error) {
 		}
 		ups = append(ups, datastore.Update{Kind: pol.Kind, Name: pol.Name, Object: pol})
 	}
-	m := calc.NewModel()
-	m.Apply(datastore.SyncEvent{Full: true, Updates: ups})
-	return m, nil
+	return ups, nil
 }

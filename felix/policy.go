@@ -1,0 +1,164 @@
+package felix
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/felix/policy"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
+)
+
+// Policy mode: with Config.NodeName set the Dataplane is fed by the
+// datastore through OnSyncEvent (events of calc.Kinds, as datastore.Sync
+// delivers them). The loop goroutine keeps the policy model
+// (policy.Calculator): this node's WorkloadEndpoints become the endpoints
+// whose routes are programmed, exactly as OnEndpointUpdate would, and with
+// Config.Policy their policy is rendered into the filter table and IP sets.
+// Until the first full sync event nothing at all is programmed: a restart
+// never acts on a partial model (it would cut running workloads off).
+
+// checkPolicyConfig reports settings policy mode cannot work with.
+func checkPolicyConfig(cfg Config) error {
+	switch {
+	case cfg.Policy && cfg.NodeName == "":
+		return errors.New("felix: Policy needs NodeName (the node whose endpoints to police)")
+	case cfg.NodeName != "" && cfg.InterfacePrefix != rules.IfacePrefix:
+		return fmt.Errorf("felix: with NodeName set, InterfacePrefix must be %q (policy rules match it), not %q",
+			rules.IfacePrefix, cfg.InterfacePrefix)
+	}
+	return nil
+}
+
+// OnSyncEvent records one datastore sync event (kinds calc.Kinds; others
+// are ignored) and wakes the loop; events recorded before the loop takes
+// them are applied together, so bursts coalesce. A full event supersedes
+// the events queued before it. The event must not be modified afterwards.
+// Without Config.NodeName it is ignored.
+func (d *Dataplane) OnSyncEvent(ev datastore.SyncEvent) {
+	if d.policy == nil {
+		d.log.Warn("OnSyncEvent without Config.NodeName; ignored")
+		return
+	}
+	d.change(func() {
+		if d.eventsSince.IsZero() {
+			d.eventsSince = time.Now()
+		}
+		if ev.Full {
+			d.events = d.events[:0]
+		}
+		d.events = append(d.events, ev)
+	})
+}
+
+// policyState is the loop goroutine's policy model and its last render.
+type policyState struct {
+	calc      *policy.Calculator
+	enforce   bool
+	filters   map[int]*FilterState // rendered filter states (enforce only)
+	endpoints []Endpoint           // local endpoints from the model
+	// pendingSince is when the oldest change not yet programmed was
+	// recorded; zero when everything is programmed.
+	pendingSince time.Time
+}
+
+func newPolicyState(cfg Config) *policyState {
+	var versions []int // none: endpoints only
+	if cfg.Policy {
+		versions = []int{4}
+		if cfg.EnableIPv6 {
+			versions = append(versions, 6)
+		}
+	}
+	return &policyState{
+		enforce: cfg.Policy,
+		calc: policy.NewCalculator(policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
+			EndpointToHostAccept: cfg.EndpointToHostAccept}),
+	}
+}
+
+// prepare feeds the snapshot's events to the model, renders when anything
+// changed, and puts the model's endpoints and filter states into snap. It
+// returns false while no full sync has arrived: nothing may be programmed.
+// It returns the render's duration, zero if it did not render.
+func (p *policyState) prepare(snap *snapshot) (bool, time.Duration) {
+	for _, ev := range snap.events {
+		p.calc.Apply(ev)
+	}
+	if !snap.since.IsZero() && p.pendingSince.IsZero() {
+		p.pendingSince = snap.since
+	}
+	if !p.calc.Synced() {
+		return false, 0
+	}
+	var took time.Duration
+	if p.calc.Dirty() {
+		start := time.Now()
+		if p.render() {
+			snap.endpointsDirty = true
+		}
+		took = time.Since(start)
+	}
+	snap.endpoints = mergeEndpoints(snap.endpoints, p.endpoints)
+	for v, st := range p.filters {
+		snap.filters[v] = st
+	}
+	return true, took
+}
+
+// render renders the model; it reports whether the endpoints changed.
+func (p *policyState) render() bool {
+	results := p.calc.Render()
+	if p.enforce {
+		p.filters = make(map[int]*FilterState, len(results))
+		for v, res := range results {
+			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets}
+		}
+	}
+	local := p.calc.LocalEndpoints()
+	old := p.endpoints
+	p.endpoints = make([]Endpoint, 0, len(local))
+	for _, ep := range local {
+		if ep.IfaceName == "" {
+			continue
+		}
+		e := Endpoint{ID: ep.Key, IfaceName: ep.IfaceName, MAC: slices.Clone(ep.MAC)}
+		for _, a := range ep.Addrs {
+			if a.Addr().Is4() {
+				e.IPv4Nets = append(e.IPv4Nets, a)
+			} else {
+				e.IPv6Nets = append(e.IPv6Nets, a)
+			}
+		}
+		p.endpoints = append(p.endpoints, e)
+	}
+	return !slices.EqualFunc(old, p.endpoints, sameEndpoint)
+}
+
+func sameEndpoint(a, b Endpoint) bool {
+	return a.ID == b.ID && a.IfaceName == b.IfaceName && slices.Equal(a.MAC, b.MAC) &&
+		slices.Equal(a.IPv4Nets, b.IPv4Nets) && slices.Equal(a.IPv6Nets, b.IPv6Nets)
+}
+
+// mergeEndpoints returns a ∪ b by ID (b wins), sorted by ID.
+func mergeEndpoints(a, b []Endpoint) []Endpoint {
+	if len(a) == 0 {
+		return b
+	}
+	byID := make(map[string]Endpoint, len(a)+len(b))
+	for _, ep := range a {
+		byID[ep.ID] = ep
+	}
+	for _, ep := range b {
+		byID[ep.ID] = ep
+	}
+	out := make([]Endpoint, 0, len(byID))
+	for _, ep := range byID {
+		out = append(out, ep)
+	}
+	slices.SortFunc(out, func(x, y Endpoint) int { return strings.Compare(x.ID, y.ID) })
+	return out
+}

@@ -1,0 +1,92 @@
+package policy
+
+import (
+	"github.com/calico-docker/calico-libnetwork/calc"
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+// Config says whose policy a Calculator renders and how.
+type Config struct {
+	// NodeName is this host's name: endpoints with Spec.Node equal to it are
+	// the local ones, whose traffic the rendered chains police.
+	NodeName string
+	// IPVersions to render policy for: 4, and 6 when IPv6 is enabled. None:
+	// the Calculator only tracks the local endpoints (no enforcement).
+	IPVersions []int
+	// EndpointToHostAccept lets workloads reach the host itself once their
+	// egress policy allowed it; false (the default) drops such traffic.
+	EndpointToHostAccept bool
+}
+
+// Calculator turns datastore sync events into the desired filter-table
+// state (chains, inserts, IP sets) of each IP version and the list of local
+// endpoints. It is the policy half of felix's dataplane loop and, like the
+// loop, is owned by one goroutine.
+type Calculator struct {
+	cfg    Config
+	index  *Index
+	synced bool // a full sync event was applied
+	dirty  bool // something changed since the last Render
+}
+
+// NewCalculator returns a Calculator with an empty model.
+func NewCalculator(cfg Config) *Calculator {
+	return &Calculator{cfg: cfg, index: NewIndex(cfg.NodeName)}
+}
+
+// Apply feeds one sync event of calc.Kinds; other kinds are ignored.
+// It reports whether the event changed anything the dataplane renders.
+func (c *Calculator) Apply(ev datastore.SyncEvent) bool {
+	relevant := ev.Full
+	for _, u := range ev.Updates {
+		relevant = relevant || isPolicyKind(u.Kind)
+	}
+	if !relevant {
+		return false
+	}
+	c.index.Apply(ev)
+	c.synced = c.synced || ev.Full
+	c.dirty = true
+	return true
+}
+
+func isPolicyKind(kind string) bool {
+	switch kind {
+	case resources.KindWorkloadEndpoint, resources.KindProfile,
+		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy:
+		return true
+	}
+	return false
+}
+
+// Synced reports whether a full sync event has been applied: before it the
+// model is partial and nothing may be programmed from it.
+func (c *Calculator) Synced() bool { return c.synced }
+
+// Dirty reports whether something changed since the last Render.
+func (c *Calculator) Dirty() bool { return c.dirty }
+
+// Model returns the policy model (for Verdict). Read only.
+func (c *Calculator) Model() *calc.Model { return c.index.Model() }
+
+// Render renders the filter state of every configured IP version and
+// clears Dirty.
+func (c *Calculator) Render() map[int]rules.Result {
+	c.index.BeginRender()
+	out := make(map[int]rules.Result, len(c.cfg.IPVersions))
+	for _, v := range c.cfg.IPVersions {
+		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
+			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept,
+		})
+	}
+	c.index.EndRender()
+	c.dirty = false
+	return out
+}
+
+// LocalEndpoints returns this node's endpoints, sorted by key.
+func (c *Calculator) LocalEndpoints() []*calc.Endpoint {
+	return c.index.LocalEndpoints(c.cfg.NodeName)
+}

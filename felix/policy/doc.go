@@ -1,0 +1,33 @@
+// Package policy is the policy half of felix's dataplane loop: it keeps
+// the Calico policy model of one node (package calc) up to date from
+// datastore sync events and renders it (package felix/rules) into the
+// filter-table chains and IP sets felix programs.
+//
+// # Data flow
+//
+//	datastore.Sync ──► felix.Dataplane.OnSyncEvent   (record, kick; any goroutine)
+//	Dataplane loop ──► Calculator.Apply(events) ──► Index (calc.Model + caches)
+//	               ──► Calculator.Render ──► rules.Render(Index) per IP version
+//	               ──► IP set adds ─► iptables-restore ─► IP set deletions
+//
+// # Goals and invariants
+//
+//   - One owner. A Calculator (and its Index and model) belongs to the
+//     dataplane goroutine; nothing here touches the kernel.
+//   - Coalescing. Events recorded while an apply runs are fed together and
+//     rendered once.
+//   - Fail closed. Nothing is rendered before the first full sync event
+//     (Calculator.Synced); an endpoint whose labels are pending renders as
+//     drop-everything (rules.Render); an interface with no endpoint is
+//     dropped by the dispatch chains.
+//   - Incremental cost. Rendering from scratch evaluates every selector
+//     against every endpoint (endpoints × policies); Index re-evaluates
+//     only what a change can affect, so one changed policy costs about one
+//     pass over the local endpoints. Its answers always equal the model's
+//     (TestIndexAgreesWithModel renders both after random changes).
+//   - Verdict agreement. calc.Model.Verdict is the reference semantics; the
+//     kernel tests in this package send real packets and check every
+//     workload-to-workload outcome against it. Two things Verdict does not
+//     model, by design, are checked on their own: the host's protection
+//     from its workloads (and its own access to them), and anti-spoofing.
+package policy

@@ -1,0 +1,274 @@
+package policy
+
+import (
+	"maps"
+	"net/netip"
+	"slices"
+
+	"github.com/calico-docker/calico-libnetwork/calc"
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
+	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/calico-docker/calico-libnetwork/selector"
+)
+
+// Index is a calc.Model with incremental caches of the two questions
+// rendering asks most: which policies select a local endpoint
+// (PoliciesFor) and which addresses a selector stands for (Members).
+// Answering them from scratch costs endpoints × policies selector
+// evaluations per render; the Index re-evaluates only what a change can
+// affect: a changed policy against every local endpoint, a changed
+// endpoint against every policy and every cached selector.
+//
+// Its answers are always those of the underlying model (the tests check
+// this against calc.Model after random changes). Not safe for concurrent
+// use.
+type Index struct {
+	node  string
+	model *calc.Model
+
+	dirtyEndpoints map[string]bool // endpoint keys changed since the last settle
+	dirtyPolicies  map[string]bool // policy keys changed since the last settle
+	allDirty       bool            // a full resync: rebuild every cache
+
+	all      []*calc.Endpoint        // every endpoint, sorted by key
+	local    []*calc.Endpoint        // node's endpoints, sorted by key
+	policies map[string]*calc.Policy // every policy by key
+	rank     map[string]int          // evaluation position of every policy
+	polFor   map[string]*[2][]*calc.Policy
+	members  map[string]*memberSet // by selector UniqueID
+	gen      uint64                // render generation, for member-set GC
+}
+
+// memberSet caches the addresses one selector matches, by endpoint key.
+type memberSet struct {
+	sel     selector.Selector
+	byEP    map[string][]netip.Prefix
+	sorted  []netip.Prefix // nil when it must be rebuilt
+	usedGen uint64
+}
+
+var _ rules.Source = (*Index)(nil)
+
+// NewIndex returns an empty index for node's endpoints.
+func NewIndex(node string) *Index {
+	return &Index{node: node, model: calc.NewModel(), allDirty: true,
+		dirtyEndpoints: map[string]bool{}, dirtyPolicies: map[string]bool{},
+		polFor: map[string]*[2][]*calc.Policy{}, members: map[string]*memberSet{}}
+}
+
+// Model returns the underlying model (for Verdict and explain). Callers
+// must not change it except through Apply.
+func (x *Index) Model() *calc.Model { return x.model }
+
+// Apply feeds one sync event into the model and marks what it touches.
+func (x *Index) Apply(ev datastore.SyncEvent) {
+	x.model.Apply(ev)
+	if ev.Full {
+		x.allDirty = true
+		return
+	}
+	for _, u := range ev.Updates {
+		switch u.Kind {
+		case resources.KindWorkloadEndpoint:
+			x.dirtyEndpoints[u.Namespace+"/"+u.Name] = true
+		case resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy:
+			x.dirtyPolicies[calc.PolicyKey(u.Kind, u.Namespace, u.Name)] = true
+		case resources.KindProfile:
+			x.profileChanged(u.Name)
+		}
+	}
+}
+
+// profileChanged marks the endpoints whose effective labels a profile's
+// labelsToApply may have changed.
+func (x *Index) profileChanged(name string) {
+	for _, ep := range x.model.Endpoints() {
+		if slices.Contains(ep.Profiles, name) {
+			x.dirtyEndpoints[ep.Key] = true
+		}
+	}
+}
+
+// settle brings every cache up to date with the model. Rendering calls it
+// (through BeginRender) before asking anything.
+func (x *Index) settle() {
+	switch {
+	case x.allDirty:
+		x.rebuild()
+	case len(x.dirtyEndpoints) > 0 || len(x.dirtyPolicies) > 0:
+		x.update()
+	default:
+		return
+	}
+	x.allDirty = false
+	clear(x.dirtyEndpoints)
+	clear(x.dirtyPolicies)
+}
+
+func (x *Index) rebuild() {
+	x.refreshPolicies()
+	x.refreshEndpoints()
+	clear(x.polFor)
+	for _, ep := range x.local {
+		x.polFor[ep.Key] = x.computePolicies(ep)
+	}
+	for _, ms := range x.members {
+		ms.byEP, ms.sorted = nil, nil // recomputed on demand
+	}
+}
+
+func (x *Index) update() {
+	if len(x.dirtyPolicies) > 0 {
+		x.refreshPolicies()
+	}
+	if len(x.dirtyEndpoints) > 0 {
+		x.refreshEndpoints()
+	}
+	live := make(map[string]bool, len(x.local))
+	for _, ep := range x.local {
+		live[ep.Key] = true
+		if x.dirtyEndpoints[ep.Key] || x.polFor[ep.Key] == nil {
+			x.polFor[ep.Key] = x.computePolicies(ep)
+			continue
+		}
+		if len(x.dirtyPolicies) > 0 {
+			x.patchPolicies(ep)
+		}
+	}
+	for key := range x.polFor {
+		if !live[key] {
+			delete(x.polFor, key)
+		}
+	}
+	for key := range x.dirtyEndpoints {
+		ep := x.model.Endpoint(key) // nil when deleted
+		for _, ms := range x.members {
+			ms.updateEndpoint(key, ep)
+		}
+	}
+}
+
+// refreshEndpoints re-reads the endpoint lists.
+func (x *Index) refreshEndpoints() {
+	x.all = x.model.Endpoints()
+	x.local = x.local[:0:0]
+	for _, ep := range x.all {
+		if ep.Node == x.node {
+			x.local = append(x.local, ep)
+		}
+	}
+}
+
+// refreshPolicies re-reads every policy and its evaluation rank.
+func (x *Index) refreshPolicies() {
+	all := x.model.Policies()
+	x.policies = make(map[string]*calc.Policy, len(all))
+	x.rank = make(map[string]int, len(all))
+	for i, p := range all {
+		x.policies[p.Key], x.rank[p.Key] = p, i
+	}
+}
+
+// computePolicies evaluates every policy against ep.
+func (x *Index) computePolicies(ep *calc.Endpoint) *[2][]*calc.Policy {
+	var out [2][]*calc.Policy
+	for _, dir := range []calc.Direction{calc.Ingress, calc.Egress} {
+		out[dir] = x.model.PoliciesFor(ep, dir)
+	}
+	return &out
+}
+
+// patchPolicies re-evaluates only the changed policies against ep.
+func (x *Index) patchPolicies(ep *calc.Endpoint) {
+	lists := x.polFor[ep.Key]
+	for _, dir := range []calc.Direction{calc.Ingress, calc.Egress} {
+		list := slices.DeleteFunc(slices.Clone(lists[dir]), func(p *calc.Policy) bool {
+			return x.dirtyPolicies[p.Key]
+		})
+		for key := range x.dirtyPolicies {
+			if p := x.policies[key]; p != nil && p.AppliesTo(dir) && p.Selector.Evaluate(ep.Labels) {
+				list = append(list, p)
+			}
+		}
+		slices.SortFunc(list, func(a, b *calc.Policy) int { return x.rank[a.Key] - x.rank[b.Key] })
+		lists[dir] = list
+	}
+}
+
+// BeginRender settles the caches; call it before a render.
+func (x *Index) BeginRender() {
+	x.settle()
+	x.gen++
+}
+
+// EndRender forgets the member sets the last render did not use.
+func (x *Index) EndRender() {
+	maps.DeleteFunc(x.members, func(_ string, ms *memberSet) bool { return ms.usedGen != x.gen })
+}
+
+// LocalEndpoints implements rules.Source.
+func (x *Index) LocalEndpoints(node string) []*calc.Endpoint {
+	x.settle()
+	if node != x.node {
+		return x.model.LocalEndpoints(node)
+	}
+	return x.local
+}
+
+// PoliciesFor implements rules.Source.
+func (x *Index) PoliciesFor(ep *calc.Endpoint, dir calc.Direction) []*calc.Policy {
+	x.settle()
+	if lists := x.polFor[ep.Key]; lists != nil && x.model.Endpoint(ep.Key) == ep {
+		return lists[dir]
+	}
+	return x.model.PoliciesFor(ep, dir)
+}
+
+// Profile implements rules.Source.
+func (x *Index) Profile(name string) *calc.Profile { return x.model.Profile(name) }
+
+// Members implements rules.Source.
+func (x *Index) Members(sel selector.Selector) []netip.Prefix {
+	x.settle()
+	id := sel.UniqueID()
+	ms := x.members[id]
+	if ms == nil {
+		ms = &memberSet{sel: sel}
+		x.members[id] = ms
+	}
+	ms.usedGen = x.gen
+	if ms.byEP == nil {
+		ms.byEP = map[string][]netip.Prefix{}
+		for _, ep := range x.all {
+			ms.updateEndpoint(ep.Key, ep)
+		}
+	}
+	if ms.sorted == nil {
+		ms.sorted = make([]netip.Prefix, 0, len(ms.byEP))
+		for _, addrs := range ms.byEP {
+			ms.sorted = append(ms.sorted, addrs...)
+		}
+		slices.SortFunc(ms.sorted, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	}
+	return ms.sorted
+}
+
+// updateEndpoint re-evaluates one endpoint (nil: deleted) for the set.
+func (ms *memberSet) updateEndpoint(key string, ep *calc.Endpoint) {
+	if ms.byEP == nil {
+		return // not computed yet
+	}
+	old, had := ms.byEP[key]
+	if ep == nil || !ms.sel.Evaluate(ep.Labels) {
+		if had {
+			delete(ms.byEP, key)
+			ms.sorted = nil
+		}
+		return
+	}
+	if !had || !slices.Equal(old, ep.Addrs) {
+		ms.byEP[key] = ep.Addrs
+		ms.sorted = nil
+	}
+}
