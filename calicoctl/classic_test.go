@@ -30,8 +30,8 @@ func TestClassicShowGolden(t *testing.T) {
 		{"endpoint_show_host2_yaml", []string{"endpoint", "show", "--host", "host2", "-o", "yaml"}},
 		{"bgppeer_show_table", []string{"bgppeer", "show"}},
 		{"bgppeer_show_yaml", []string{"bgppeer", "show", "-o", "yaml"}},
-		{"status_table", []string{"status"}},
-		{"status_json", []string{"status", "-o", "json"}},
+		{"status_table", []string{"status", "--status-socket", noDaemonSocket}},
+		{"status_json", []string{"status", "-o", "json", "--status-socket", noDaemonSocket}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.runCode(t, ExitOK, "", tc.args...)
@@ -195,9 +195,9 @@ func TestBGPPeerClassic(t *testing.T) {
 
 func TestStatusHook(t *testing.T) {
 	e := operatorEnv(t)
-	r := e.mustRun(t, "", "status")
-	if !strings.Contains(r.stdout, noHostStatus) {
-		t.Errorf("status without a daemon endpoint: %s", r.stdout)
+	r := e.mustRun(t, "", "status", "--status-socket", noDaemonSocket)
+	if !strings.Contains(r.stdout, "This host:  calico-libnetwork is not running on this host: cannot reach "+noDaemonSocket) {
+		t.Errorf("status without a daemon: %s", r.stdout)
 	}
 	if r := runCLI("", nil, "--etcd-endpoints", "http://127.0.0.1:1", "--config", "", "status"); r.code != 1 || !strings.Contains(r.stderr, "cannot reach etcd") {
 		t.Errorf("unreachable etcd: %v", r)

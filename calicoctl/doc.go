@@ -15,8 +15,15 @@
 //     v0 profile rule JSON; operator.go rewrites the classic argument
 //     order "profile NAME member add C" / "profile NAME rule ..." into
 //     the tree's "profile member add NAME C" / "profile rule ... NAME".
-//   - status.go: datastore reachability and nodes; HostStatusFunc is the
-//     hook for the daemon's status endpoint (not there yet).
+//   - status.go: datastore reachability, nodes and this host's daemon
+//     (HostStatusFunc, read by node_status.go).
+//   - node_status.go: calicoctl node status, from the daemon's status
+//     socket (<data_dir>/status.sock, GET /status: daemon.HostStatus =
+//     routing/status.Status plus version, datastore and dataplane; decoded
+//     here without importing the daemon, a test serves the daemon's
+//     handler); node_diags.go: calicoctl node diags, one tar.gz of
+//     resources, host endpoints, iptables/ipset/ip state, the daemon's
+//     status and logs, each failing collector listed in errors.txt.
 //   - policy_model.go, explain.go, policy_show.go: policy explain and
 //     policy show, computed by package calc (felix's calculation).
 //   - ipam_audit.go (the checks), ipam_show.go, ipam_check.go,
@@ -53,8 +60,11 @@
 // (SetHandle refreshes the timestamp) and the WorkloadEndpoint write
 // just after. release frees a leaked handle with ReleaseByHandle, so an
 // address re-allocated meanwhile (to another handle) is never taken.
-// Blocks of vanished nodes are reported only: package ipam has no call to
-// release a block's affinity yet.
+// A block affine to a node without a Node resource is freed by release
+// (ipam.ReleaseAffinity: block record and affinity deleted in one
+// compare-and-swap, only while the block is empty) when every address in
+// it is a leak freed first; a block still holding live addresses is
+// listed and kept.
 //
 // Invariants:
 //   - Main never panics on user input and never calls os.Exit; it returns

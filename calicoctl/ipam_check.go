@@ -22,7 +22,8 @@ func (a *app) ipamCheckCommand() *cobra.Command {
     handle or is named in its attributes, and allocated longer ago than --grace
     (default 10m). Younger ones are counted, not flagged: the IPAM driver allocates
     an address before Docker creates its endpoint. calicoctl ipam release frees leaks.
-  - blocks whose affinity names a node that has no Node resource any more.
+  - blocks whose affinity names a node that has no Node resource any more
+    (calicoctl ipam release frees those that are empty).
   - workload endpoints whose addresses IPAM does not hold for them (another
     container could be given the same address).
 
@@ -109,8 +110,8 @@ func writeAudit(w io.Writer, r *ipamAudit) error {
 		return nil
 	}
 	fmt.Fprintf(w, "Found %d problem(s).", r.ProblemsTotal)
-	if len(r.Leaks) > 0 {
-		fmt.Fprint(w, " calicoctl ipam release frees the leaked addresses.")
+	if len(r.Leaks) > 0 || len(r.OrphanBlocks) > 0 {
+		fmt.Fprint(w, " calicoctl ipam release frees the leaked addresses and the blocks of vanished nodes once empty.")
 	}
 	fmt.Fprintln(w)
 	return nil

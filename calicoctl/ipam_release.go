@@ -22,10 +22,14 @@ func (a *app) ipamReleaseCommand() *cobra.Command {
 		Use:   "release [--ip ADDR] [--yes] [--grace 10m]",
 		Short: "Free the leaked addresses ipam check finds, or one address",
 		Long: `Without --ip: run the checks of calicoctl ipam check again, list the leaked
-addresses and, once confirmed (answer yes on stdin, or pass --yes), free them. Each is
-freed only if the handle that leaked it still holds it, so an address re-allocated
-meanwhile is never taken from its new owner. Blocks of vanished nodes and endpoints
-without addresses are reported by ipam check and left alone.
+addresses and the blocks affine to vanished nodes that are (or will be, once the leaks
+are freed) empty, and, once confirmed (answer yes on stdin, or pass --yes), free them.
+Each address is freed only if the handle that leaked it still holds it, so an address
+re-allocated meanwhile is never taken from its new owner. A block is freed (its record
+and its node's affinity deleted, so any node may claim it again) only while it is
+empty: a block of a vanished node that still holds addresses a workload endpoint uses
+is listed and left alone. Endpoints without addresses are reported by ipam check and
+left alone.
 
 With --ip ADDR: free that one address, after confirmation. An address a workload
 endpoint uses is refused: remove its container instead.
@@ -76,15 +80,13 @@ func (a *app) releaseLeaks(ctx context.Context, yes bool, grace time.Duration) e
 	if err != nil {
 		return err
 	}
-	if len(rep.Leaks) == 0 {
-		fmt.Fprintln(a.out, "No leaked addresses: nothing to release.")
+	blocks, kept := freeableBlocks(rep)
+	writeKeptBlocks(a, kept)
+	if len(rep.Leaks) == 0 && len(blocks) == 0 {
+		fmt.Fprintln(a.out, "No leaked addresses and no empty blocks of vanished nodes: nothing to release.")
 		return nil
 	}
-	fmt.Fprintf(a.out, "Leaked addresses (grace period %s):\n", rep.GracePeriod)
-	if err := writeLeaks(a.out, rep.Leaks); err != nil {
-		return err
-	}
-	if err := a.confirm(yes, fmt.Sprintf("Release these %d address(es)?", len(rep.Leaks))); err != nil {
+	if err := a.confirm(yes, a.planRelease(rep, blocks)); err != nil {
 		return err
 	}
 	st, err := a.store(ctx)
@@ -92,21 +94,103 @@ func (a *app) releaseLeaks(ctx context.Context, yes bool, grace time.Duration) e
 		return err
 	}
 	alloc := newAllocator(st)
+	errs := []error{a.releaseAllLeaks(ctx, alloc, rep.Leaks)}
+	errs = append(errs, a.releaseBlocks(ctx, alloc, blocks))
+	return errors.Join(errs...)
+}
+
+// planRelease prints what will be freed and returns the question to confirm it.
+func (a *app) planRelease(rep *ipamAudit, blocks []orphanBlock) string {
+	var what []string
+	if len(rep.Leaks) > 0 {
+		fmt.Fprintf(a.out, "Leaked addresses (grace period %s):\n", rep.GracePeriod)
+		_ = writeLeaks(a.out, rep.Leaks)
+		what = append(what, fmt.Sprintf("these %d address(es)", len(rep.Leaks)))
+	}
+	if len(blocks) > 0 {
+		fmt.Fprintln(a.out, "Blocks affine to vanished nodes, empty once the leaks are freed:")
+		t := table{header: []string{"BLOCK", "AFFINITY", "IPS IN USE"}}
+		for _, b := range blocks {
+			t.rows = append(t.rows, []string{b.CIDR, b.Affinity, fmt.Sprint(b.InUse)})
+		}
+		_ = t.write(a.out)
+		what = append(what, fmt.Sprintf("%d block(s) of vanished nodes", len(blocks)))
+	}
+	return "Release " + strings.Join(what, " and ") + "?"
+}
+
+func (a *app) releaseAllLeaks(ctx context.Context, alloc *ipam.Allocator, leaks []leak) error {
+	if len(leaks) == 0 {
+		return nil
+	}
 	var errs []error
 	released := 0
 	done := map[string]bool{}
-	for _, l := range rep.Leaks {
+	for _, l := range leaks {
 		if l.Handle != "" && done[l.Handle] {
 			continue
 		}
-		n, err := a.releaseLeak(ctx, alloc, l, rep.Leaks)
+		n, err := a.releaseLeak(ctx, alloc, l, leaks)
 		released += n
 		done[l.Handle] = true
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	fmt.Fprintf(a.out, "Released %d of %d leaked address(es).\n", released, len(rep.Leaks))
+	fmt.Fprintf(a.out, "Released %d of %d leaked address(es).\n", released, len(leaks))
+	return errors.Join(errs...)
+}
+
+// freeableBlocks splits the blocks of vanished nodes into those every
+// address of which is a leak (empty once the leaks are freed) and the
+// others.
+func freeableBlocks(rep *ipamAudit) (free, kept []orphanBlock) {
+	for _, b := range rep.OrphanBlocks {
+		cidr, err := netip.ParsePrefix(b.CIDR)
+		if err != nil {
+			continue
+		}
+		leaked := 0
+		for _, l := range rep.Leaks {
+			if cidr.Contains(l.addr) {
+				leaked++
+			}
+		}
+		if leaked == b.InUse {
+			free = append(free, b)
+		} else {
+			b.InUse -= leaked
+			kept = append(kept, b)
+		}
+	}
+	return free, kept
+}
+
+func writeKeptBlocks(a *app, kept []orphanBlock) {
+	for _, b := range kept {
+		fmt.Fprintf(a.out, "Keeping block %s of vanished node %s: %d address(es) in it are not leaked "+
+			"(calicoctl ipam show --show-blocks; remove their containers, then run this again).\n", b.CIDR, b.Affinity, b.InUse)
+	}
+}
+
+// releaseBlocks frees each block's affinity, only while it is empty.
+func (a *app) releaseBlocks(ctx context.Context, alloc *ipam.Allocator, blocks []orphanBlock) error {
+	if len(blocks) == 0 {
+		return nil
+	}
+	var errs []error
+	released := 0
+	for _, b := range blocks {
+		cidr, _ := netip.ParsePrefix(b.CIDR)
+		err := alloc.ReleaseAffinity(ctx, b.Affinity, cidr)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("free block %s of vanished node %s: %w", b.CIDR, b.Affinity, err))
+			continue
+		}
+		released++
+		fmt.Fprintf(a.out, "Released block %s of vanished node %s\n", b.CIDR, b.Affinity)
+	}
+	fmt.Fprintf(a.out, "Released %d of %d block(s) of vanished nodes.\n", released, len(blocks))
 	return errors.Join(errs...)
 }
 

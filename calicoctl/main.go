@@ -46,15 +46,17 @@ type app struct {
 	namespace string
 	st        *datastore.Store
 	closers   []func()
-	// hostStatus reads this host's daemon status; nil until the daemon
-	// has a status endpoint (see HostStatusFunc).
+	// hostStatus reads this host's daemon status (daemonHostStatus).
 	hostStatus HostStatusFunc
+	// statusSocket is --status-socket (node_status.go).
+	statusSocket string
 	// now is the clock (ipam check's grace period); tests may set it.
 	now func() time.Time
 }
 
 func run(ctx context.Context, args []string, std stdio, lookupEnv func(string) (string, bool)) int {
 	a := &app{stdio: std, lookupEnv: lookupEnv, now: time.Now}
+	a.hostStatus = a.daemonHostStatus
 	defer a.close()
 	root := a.rootCommand()
 	root.SetArgs(classicArgs(args))

@@ -12,7 +12,7 @@ import (
 func (a *app) addOperatorCommands(root *cobra.Command) {
 	root.AddCommand(
 		a.poolCommand(), a.profileCommand(), a.endpointCommand(), a.bgpPeerCommand(),
-		a.statusCommand(), a.policyCommand(), a.ipamCommand(),
+		a.statusCommand(), a.nodeCommand(), a.policyCommand(), a.ipamCommand(),
 	)
 }
 

@@ -23,10 +23,9 @@ type HostStatus struct {
 
 // HostStatusFunc reads this host's daemon status.
 //
-// HOOK: the daemon's status endpoint does not exist yet, so app.hostStatus
-// is nil and calicoctl status says so. When the endpoint lands (calicoctl
-// node status, issue 5 part 1), set app.hostStatus in run to a reader of
-// it; status then prints it with no other change.
+// run sets app.hostStatus to daemonHostStatus (node_status.go), which reads
+// the daemon's status socket; when it is nil, calicoctl status says the
+// host status is not available.
 type HostStatusFunc func(ctx context.Context) (*HostStatus, error)
 
 // statusReport is calicoctl status's answer.
@@ -60,7 +59,7 @@ func (a *app) statusCommand() *cobra.Command {
 		Use:   "status [-o table|yaml|json]",
 		Short: "Is the datastore reachable, and which nodes run calico-libnetwork",
 		Long: `The short status of the original calicoctl: whether the datastore (etcd) answers,
-this host's daemon status (when the daemon exposes it), and every node with the
+this host's daemon status (read from its status socket, as calicoctl node status), and every node with the
 daemon version it last started with, when, and how many workload endpoints it has.
 Exit status 1 when the datastore cannot be reached.`,
 		Example: `  calicoctl status
@@ -75,6 +74,7 @@ Exit status 1 when the datastore cannot be reached.`,
 		},
 	}
 	addOutputFlag(cmd, &output, "table", "yaml", "json")
+	cmd.Flags().StringVar(&a.statusSocket, "status-socket", "", "the daemon's status socket (as calicoctl node status)")
 	return cmd
 }
 

@@ -1,0 +1,122 @@
+package ipam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Releasing a block's affinity.
+//
+// A node keeps the affinity of its empty blocks (so it reuses them). When
+// the node is gone for good, its blocks stay claimed and no other node
+// claims them while the pool has unclaimed blocks. ReleaseAffinity gives
+// such a block back to the pool: it deletes the block record and the
+// node's affinity key in one transaction that also requires the block
+// unchanged since it was found empty, so an address allocated (or
+// borrowed) meanwhile is never lost. A block that still holds addresses
+// is refused: freeing it would let another node hand those addresses out
+// again.
+
+var (
+	// ErrBlockInUse: the block still holds allocated addresses.
+	ErrBlockInUse = errors.New("IPAM block still holds allocated addresses")
+	// ErrNotAffine: the block does not exist, or another node holds its affinity.
+	ErrNotAffine = errors.New("node does not hold the block's affinity")
+)
+
+// BlockInUseError says how many addresses keep a block from being freed.
+type BlockInUseError struct {
+	CIDR  netip.Prefix
+	Node  string
+	InUse int
+}
+
+func (e *BlockInUseError) Error() string {
+	return fmt.Sprintf("block %s of node %q still has %d allocated address(es): release them first "+
+		"(calicoctl ipam check lists leaked ones, calicoctl ipam release frees them), then free the block", e.CIDR, e.Node, e.InUse)
+}
+
+// Is makes errors.Is(err, ErrBlockInUse) true.
+func (e *BlockInUseError) Is(target error) bool { return target == ErrBlockInUse }
+
+// ReleaseAffinity frees an empty block node holds affinity for: the block
+// record and the affinity key are deleted together. It fails with a
+// *BlockInUseError when the block still holds addresses, and wraps
+// ErrNotAffine when the block does not exist or is affine to another
+// node. A stale affinity key whose block no longer exists is deleted
+// (and that is success).
+func (a *Allocator) ReleaseAffinity(ctx context.Context, node string, cidr netip.Prefix) error {
+	if err := checkID("node name", node); err != nil {
+		return err
+	}
+	if !cidr.IsValid() || cidr != cidr.Masked() || !validBlock(cidr) {
+		return fmt.Errorf("release affinity: %s is not an IPAM block (give a block CIDR as calicoctl ipam show --show-blocks lists): %w", cidr, ErrInvalid)
+	}
+	if err := a.lock(ctx); err != nil {
+		return err
+	}
+	defer a.unlock()
+	defer delete(a.cache, cidr) // whatever happened, re-read it next time
+	for range maxAttempts {
+		done, err := a.releaseAffinityOnce(ctx, node, cidr)
+		if done || err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("release affinity of block %s: %w", cidr, ErrConflict)
+}
+
+// releaseAffinityOnce reads the block and the affinity key, then deletes
+// both if the block is still empty; false when the block changed meanwhile.
+func (a *Allocator) releaseAffinityOnce(ctx context.Context, node string, cidr netip.Prefix) (bool, error) {
+	bkey, akey := blockKey(cidr), affinityKey(node, cidr)
+	resp, err := a.cli.Txn(ctx).Then(clientv3.OpGet(bkey), clientv3.OpGet(akey, clientv3.WithKeysOnly())).Commit()
+	if err != nil {
+		return false, fmt.Errorf("read block %s: %w", cidr, err)
+	}
+	bkvs, akvs := resp.Responses[0].GetResponseRange().Kvs, resp.Responses[1].GetResponseRange().Kvs
+	if len(bkvs) == 0 {
+		if len(akvs) == 0 {
+			return false, fmt.Errorf("block %s does not exist and node %q holds no affinity for it: nothing to free: %w", cidr, node, ErrNotAffine)
+		}
+		// The affinity outlived its block: drop it, unless it changed.
+		return a.deleteIfUnchanged(ctx, cidr, []string{akey}, clientv3.Compare(clientv3.CreateRevision(bkey), "=", 0),
+			clientv3.Compare(clientv3.ModRevision(akey), "=", akvs[0].ModRevision))
+	}
+	b, err := decodeBlock(bkvs[0].Value)
+	if err != nil {
+		return false, fmt.Errorf("block %s: %w", cidr, err)
+	}
+	if b.affinity != node {
+		holder := "no node"
+		if b.affinity != "" {
+			holder = fmt.Sprintf("node %q", b.affinity)
+		}
+		return false, fmt.Errorf("block %s is affine to %s, not to %q: nothing was freed: %w", cidr, holder, node, ErrNotAffine)
+	}
+	if n := len(b.alloc) - b.freeCount(); n > 0 {
+		return false, &BlockInUseError{CIDR: cidr, Node: node, InUse: n}
+	}
+	return a.deleteIfUnchanged(ctx, cidr, []string{bkey, akey}, clientv3.Compare(clientv3.ModRevision(bkey), "=", bkvs[0].ModRevision))
+}
+
+// deleteIfUnchanged deletes keys when cmps hold; false when they did not.
+func (a *Allocator) deleteIfUnchanged(ctx context.Context, cidr netip.Prefix, keys []string, cmps ...clientv3.Cmp) (bool, error) {
+	ops := make([]clientv3.Op, len(keys))
+	for i, k := range keys {
+		ops[i] = clientv3.OpDelete(k)
+	}
+	resp, err := a.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	if err != nil {
+		return false, fmt.Errorf("free block %s: %w", cidr, err)
+	}
+	if resp.Succeeded {
+		slog.Info("ipam: released block affinity", "block", cidr, "keys", keys)
+	}
+	return resp.Succeeded, nil
+}
