@@ -30,8 +30,8 @@ lint: ## Check gofmt and run go vet
 	if [ -n "$$unformatted" ]; then echo "gofmt needed on:" >&2; echo "$$unformatted" >&2; exit 1; fi
 	$(GO) vet ./...
 
-plugin: ## Build the Docker managed plugin (not yet: see issue 6)
-	@echo "see issue 6"
+plugin: ## Build the managed plugin PLUGIN (default calico:latest) and its image; see docs/install.md
+	bash packaging/plugin.sh
 
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 	FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh

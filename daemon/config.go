@@ -38,6 +38,9 @@ type Config struct {
 	IgnoreLooseRPF  bool
 	DockerHost      string
 	LogLevel        slog.Level
+	Observability   // log_format, log_file, ..., metrics_addr, single_socket (observability.go)
+	Enforcement     // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
+	Routing         // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
 }
 
 // errExit asks Main to stop without error (--help, --version).
@@ -173,6 +176,9 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		IgnoreLooseRPF:  p.boolean("ignore_loose_rpf"),
 		DockerHost:      p.str("docker_host"),
 		LogLevel:        p.level("log_level"),
+		Observability:   p.observability(),
+		Enforcement:     p.enforcement(),
+		Routing:         p.routing(),
 	}
 	if len(c.Etcd.Endpoints) == 0 && c.EtcdClientPort == c.EtcdPeerPort && p.err == nil {
 		p.fail(configError("etcd_peer_port", strconv.Itoa(c.EtcdPeerPort), "must differ from etcd_client_port"))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/docker/go-plugins-helpers/network"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
@@ -37,15 +37,16 @@ func Main(args []string) error {
 	if err != nil {
 		return err
 	}
-	log := newLogger(os.Stderr, cfg.LogLevel)
+	logger, err := openLogger(cfg) // stderr and the rotated log_file (observability.go)
+	if err != nil {
+		return err
+	}
+	defer logger.Close()
+	log := logger.Logger
 	slog.SetDefault(log) // for packages that log through slog.Default
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, cfg, log)
-}
-
-func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
 // Run starts everything, serves until ctx ends, then shuts down: the
@@ -53,13 +54,20 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 // is (running workloads keep their routes; the next start resyncs).
 func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	log.Info("Starting calico-libnetwork", "version", Version(), "node", cfg.NodeName)
-	cli, closeEtcd, err := openEtcd(ctx, cfg, log)
+	obs, err := startObserver(cfg, log) // metrics, health, systemd notify (observability.go)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
+	cli, closeEtcd, err := openEtcd(ctx, cfg, obs.etcdDialOptions(), log)
 	if err != nil {
 		return err
 	}
 	defer closeEtcd()
+	obs.watchDatastore(cli)
 	store := datastore.New(cli)
 	alloc := ipam.New(store, cfg.NodeName)
+	obs.watchStore(store, alloc, cfg.NodeName)
 	if err := alloc.EnsureDefaultPool(ctx, cfg.DefaultPool.String()); err != nil {
 		return fmt.Errorf("default pool %s (calico_network): %w", cfg.DefaultPool, err)
 	}
@@ -68,17 +76,36 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
+		return err
+	}
 	dp, err := startDataplane(runCtx, cfg, store, alloc, log)
 	if err != nil {
 		return err
 	}
-	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, log)
+	obs.watchDataplane(dp)
+	statusSrc := newStatusSources(cfg, cli, dp) // status.go: the status socket's document
+	if err := startIPAMGC(runCtx, cfg, store, alloc, log); err != nil {
+		cancel()
+		<-dp.Done()
+		return err
+	}
+	stopRouting, err := startRouting(runCtx, cfg, store, alloc, statusSrc, log) // routing.go
 	if err != nil {
 		cancel()
 		<-dp.Done()
 		return err
 	}
+	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
+	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, obs, log)
+	if err != nil {
+		cancel()
+		<-dp.Done()
+		stopRouting()
+		return err
+	}
 	log.Info("Ready", "pluginDir", cfg.PluginDir, "etcd", cli.Endpoints())
+	obs.ready()
 	<-ctx.Done()
 	log.Info("Shutting down")
 	for _, s := range socks {
@@ -89,14 +116,17 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	closeDrivers()
 	cancel()
 	<-dp.Done()
+	stopRouting()
 	log.Info("Stopped")
 	return nil
 }
 
 // openEtcd connects to ETCD_ENDPOINTS, or starts the embedded etcd.
-func openEtcd(ctx context.Context, cfg *Config, log *slog.Logger) (*clientv3.Client, func(), error) {
+func openEtcd(ctx context.Context, cfg *Config, opts []grpc.DialOption, log *slog.Logger) (*clientv3.Client, func(), error) {
 	if len(cfg.Etcd.Endpoints) > 0 {
-		cli, err := datastore.Connect(ctx, cfg.Etcd)
+		ecfg := cfg.Etcd
+		ecfg.DialOptions = opts
+		cli, err := datastore.Connect(ctx, ecfg)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -109,7 +139,7 @@ func openEtcd(ctx context.Context, cfg *Config, log *slog.Logger) (*clientv3.Cli
 	if err != nil {
 		return nil, nil, err
 	}
-	cli, err := datastore.Connect(ctx, datastore.EtcdConfig{Endpoints: emb.Endpoints})
+	cli, err := datastore.Connect(ctx, datastore.EtcdConfig{Endpoints: emb.Endpoints, DialOptions: opts})
 	if err != nil {
 		emb.Close()
 		return nil, nil, err
@@ -118,16 +148,17 @@ func openEtcd(ctx context.Context, cfg *Config, log *slog.Logger) (*clientv3.Cli
 	return cli, func() { cli.Close(); emb.Close() }, nil
 }
 
-// startDataplane primes felix with the stored endpoints and blocks, starts
-// it, then keeps it fed from a datastore watch.
+// startDataplane starts felix in policy mode, primed with this node's
+// blocks, then keeps it fed from a datastore watch (see watcher).
 func startDataplane(ctx context.Context, cfg *Config, store *datastore.Store, alloc *ipam.Allocator, log *slog.Logger) (*felix.Dataplane, error) {
 	dp := felix.New(felix.Config{
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
+		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
 	})
 	w := newWatcher(cfg.NodeName, store, alloc, dp, cfg.ResyncInterval, log)
 	if err := w.prime(ctx); err != nil {
-		return nil, fmt.Errorf("load endpoints and blocks: %w", err)
+		return nil, fmt.Errorf("load this node's IPAM blocks: %w", err)
 	}
 	if err := dp.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start dataplane: %w", err)
@@ -137,7 +168,7 @@ func startDataplane(ctx context.Context, cfg *Config, store *datastore.Store, al
 }
 
 // serveDrivers serves the network and IPAM drivers on their sockets.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, log *slog.Logger) ([]*socket, func(), error) {
+func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
@@ -148,20 +179,15 @@ func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, lo
 	if err != nil {
 		return nil, nil, err
 	}
-	closeAll := func() { drv.Close(); docker.Close() }
+	netHandler, stopNet := handlerOf(network.NewHandler(drv)) // pluginmux.go
+	closeAll := func() { stopNet(); drv.Close(); docker.Close() }
 	if err := drv.Resync(context.Background()); err != nil {
-		log.Warn("Could not resync source routing of multi-network containers", "err", err)
+		log.Warn("Could not resync the endpoints of this node (source routing of multi-network containers, pending container labels)", "err", err)
 	}
-	netSock, err := serveSocket(cfg.PluginDir, NetworkPluginName, network.NewHandler(drv), log)
+	socks, err := servePlugins(cfg, netHandler, newIPAMHandler(store, alloc), obs.metrics.Plugin, log)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
 	}
-	ipamSock, err := serveSocket(cfg.PluginDir, IPAMPluginName, newIPAMHandler(store, alloc), log)
-	if err != nil {
-		netSock.Close()
-		closeAll()
-		return nil, nil, err
-	}
-	return []*socket{netSock, ipamSock}, closeAll, nil
+	return socks, closeAll, nil
 }

@@ -5,12 +5,15 @@
 // watcher that feeds it, and the two plugin sockets.
 //
 // Start-up order: load and validate config -> etcd -> default IP pool ->
-// register/refresh the Node -> prime felix with the stored endpoints and
-// affine blocks, then start it (its first full resync must not delete the
-// routes of running workloads) -> watch WorkloadEndpoints -> driver
-// (resyncs source routing of multi-network containers) -> serve
-// <plugin_dir>/calico.sock and calico-ipam.sock (a stale socket from a
-// crash is replaced; a live one is an error).
+// register/refresh the Node -> start felix in policy mode, primed with
+// this node's affine blocks (it programs nothing until the watcher's first
+// full sync event, so a restart never cuts running workloads off) -> watch
+// WorkloadEndpoints, Profiles, NetworkPolicies and GlobalNetworkPolicies
+// into felix (calc.Kinds) -> IPAM garbage collector (ipamgc.go) -> driver
+// (resyncs source routing of multi-network containers and resumes reading
+// the labels of endpoints still pending) -> serve <plugin_dir>/calico.sock
+// and calico-ipam.sock (a stale socket from a crash is replaced; a live
+// one is an error).
 //
 // Shut-down (SIGINT/SIGTERM): close and remove the sockets, stop the
 // driver's background work, stop felix without undoing anything (workloads

@@ -3,19 +3,18 @@ package daemon
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/netip"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
-// dataplane is what the watcher drives (*felix.Dataplane).
+// dataplane is what the watcher drives (*felix.Dataplane in policy mode:
+// Config.NodeName and Config.Policy set).
 type dataplane interface {
-	OnEndpointUpdate(felix.Endpoint)
-	OnEndpointRemove(id string)
+	OnSyncEvent(datastore.SyncEvent)
 	SetLocalBlocks([]netip.Prefix)
 }
 
@@ -24,10 +23,12 @@ type blockLister interface {
 	AffineBlocks(ctx context.Context, node string) ([]netip.Prefix, error)
 }
 
-// watcher feeds the dataplane this node's WorkloadEndpoints (from a
-// datastore list+watch) and its affine IPAM blocks. It is the only path
-// from the datastore to the kernel: the driver's handlers only write the
-// datastore (and make veths).
+// watcher feeds the dataplane from the datastore: every WorkloadEndpoint,
+// Profile, NetworkPolicy and GlobalNetworkPolicy (calc.Kinds, one list
+// then a watch; felix picks this node's endpoints and renders their
+// policy), and this node's affine IPAM blocks (programmed as blackhole
+// routes). It is the only path from the datastore to the kernel: the
+// driver's handlers only write the datastore (and make veths).
 type watcher struct {
 	node   string
 	store  *datastore.Store
@@ -36,34 +37,25 @@ type watcher struct {
 	resync time.Duration
 	log    *slog.Logger
 
-	known map[string]bool // endpoint IDs given to the dataplane
-	kick  chan struct{}   // asks for a refresh of the blocks; buffer 1
+	kick chan struct{} // asks for a refresh of the blocks; buffer 1
 }
 
 func newWatcher(node string, s *datastore.Store, b blockLister, dp dataplane, resync time.Duration, log *slog.Logger) *watcher {
 	return &watcher{node: node, store: s, blocks: b, dp: dp, resync: resync, log: log.With("component", "watcher"),
-		known: map[string]bool{}, kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1)}
 }
 
-// prime loads the current endpoints and blocks once, so the dataplane's
-// first apply (a full resync that deletes routes nobody wants) already
-// knows every running workload: a restart must not cut them off.
+// prime gives the dataplane this node's blocks before it starts. Endpoints
+// need no priming: in policy mode felix programs nothing until the first
+// full sync event (the first thing run delivers), so a restart never acts
+// on a partial model and never cuts running workloads off.
 func (w *watcher) prime(ctx context.Context) error {
-	weps, _, err := datastore.ListAs[*resources.WorkloadEndpoint](ctx, w.store, "")
-	if err != nil {
-		return err
-	}
-	var ups []datastore.Update
-	for _, wep := range weps {
-		ups = append(ups, datastore.Update{Kind: resources.KindWorkloadEndpoint, Namespace: wep.Namespace, Name: wep.Name, Object: wep})
-	}
-	w.apply(datastore.SyncEvent{Full: true, Updates: ups})
 	return w.refreshBlocks(ctx)
 }
 
 // run watches until ctx ends.
 func (w *watcher) run(ctx context.Context) {
-	go func() { _ = w.store.Sync(ctx, []string{resources.KindWorkloadEndpoint}, w.apply) }()
+	go func() { _ = w.store.Sync(ctx, calc.Kinds, w.apply) }()
 	t := time.NewTicker(w.resync)
 	defer t.Stop()
 	for {
@@ -88,48 +80,25 @@ func (w *watcher) refreshBlocks(ctx context.Context) error {
 	return nil
 }
 
-// apply hands one sync event to the dataplane. Endpoints are keyed by
-// namespace/name; endpoints of other nodes are ignored.
+// apply hands one sync event to the dataplane and, when it carries a
+// local endpoint (which may come with a newly claimed block), refreshes
+// the blocks.
 func (w *watcher) apply(ev datastore.SyncEvent) {
-	seen := map[string]bool{}
-	for _, u := range ev.Updates {
-		id := u.Namespace + "/" + u.Name
-		wep, _ := u.Object.(*resources.WorkloadEndpoint)
-		if wep == nil || wep.Spec.Node != w.node {
-			if w.known[id] {
-				w.dp.OnEndpointRemove(id)
-				delete(w.known, id)
-			}
-			continue
-		}
-		w.dp.OnEndpointUpdate(endpointOf(id, wep))
-		w.known[id], seen[id] = true, true
+	w.dp.OnSyncEvent(ev)
+	if !ev.Full && !w.touchesLocalEndpoint(ev) {
+		return
 	}
-	if ev.Full {
-		for id := range w.known {
-			if !seen[id] {
-				w.dp.OnEndpointRemove(id)
-				delete(w.known, id)
-			}
-		}
-	}
-	select { // new endpoints usually mean a newly claimed block
+	select {
 	case w.kick <- struct{}{}:
 	default:
 	}
 }
 
-func endpointOf(id string, wep *resources.WorkloadEndpoint) felix.Endpoint {
-	ep := felix.Endpoint{ID: id, IfaceName: wep.Spec.InterfaceName}
-	for _, a := range wep.Addrs() {
-		if a.Addr().Is4() {
-			ep.IPv4Nets = append(ep.IPv4Nets, a)
-		} else {
-			ep.IPv6Nets = append(ep.IPv6Nets, a)
+func (w *watcher) touchesLocalEndpoint(ev datastore.SyncEvent) bool {
+	for _, u := range ev.Updates {
+		if wep, ok := u.Object.(*resources.WorkloadEndpoint); ok && wep.Spec.Node == w.node {
+			return true
 		}
 	}
-	if mac, err := net.ParseMAC(wep.Spec.MAC); err == nil {
-		ep.MAC = mac
-	}
-	return ep
+	return false
 }

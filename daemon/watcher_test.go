@@ -18,8 +18,9 @@ import (
 )
 
 // TestWatcherFeedsDataplane runs the watcher against a real etcd and a
-// real felix dataplane programming a namespace that plays the host: routes
-// follow this node's WorkloadEndpoints, including one stored before start.
+// real felix dataplane in policy mode programming a namespace that plays
+// the host: routes follow this node's WorkloadEndpoints, including one
+// stored before start.
 func TestWatcherFeedsDataplane(t *testing.T) {
 	testenv.RequireRoot(t)
 	_, cli := testenv.StartEtcd(t)
@@ -52,7 +53,7 @@ func TestWatcherFeedsDataplane(t *testing.T) {
 	}
 	early := mkEndpoint("00000000001", "host1", "10.99.0.1/32")
 
-	dp := felix.New(felix.Config{NetNS: path, ResyncInterval: time.Hour, Logger: quiet})
+	dp := felix.New(felix.Config{NetNS: path, ResyncInterval: time.Hour, Logger: quiet, NodeName: "host1", Policy: true})
 	w := newWatcher("host1", store, ipam.New(store, "host1"), dp, time.Hour, quiet)
 	if err := w.prime(ctx); err != nil {
 		t.Fatal(err)

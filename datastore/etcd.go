@@ -15,6 +15,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 )
 
 // EtcdConfig says how to reach an external etcd cluster.
@@ -24,6 +25,7 @@ type EtcdConfig struct {
 	CertFile    string   // ETCD_CERT_FILE
 	KeyFile     string   // ETCD_KEY_FILE
 	DialTimeout time.Duration
+	DialOptions []grpc.DialOption // extra gRPC options, e.g. the metrics interceptors
 }
 
 // Connect opens a client and checks the cluster answers.
@@ -53,7 +55,7 @@ func Connect(ctx context.Context, cfg EtcdConfig) (*clientv3.Client, error) {
 	}
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints: cfg.Endpoints, DialTimeout: cfg.DialTimeout, TLS: tlsCfg,
-		Logger: zap.NewNop(), DialKeepAliveTime: 10 * time.Second,
+		Logger: zap.NewNop(), DialKeepAliveTime: 10 * time.Second, DialOptions: cfg.DialOptions,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("etcd %v: %w", cfg.Endpoints, err)

@@ -12,13 +12,17 @@ import (
 	"github.com/docker/go-plugins-helpers/network"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/felix"
 )
 
 // IPAM is what the driver needs of the IPAM allocator (*ipam.Allocator).
 type IPAM interface {
-	// SetHandle records ip, which calico-ipam allocated, against handle.
+	// SetHandle records ip, which calico-ipam allocated, against handle;
+	// an error wrapping ipam.ErrNotAllocated when ip is not allocated.
 	SetHandle(ctx context.Context, ip netip.Addr, handle string, attrs map[string]string) error
+	// AssignIP allocates ip to handle; it fails if ip is in use.
+	AssignIP(ctx context.Context, ip netip.Addr, handle string, attrs map[string]string) error
 }
 
 // Docker answers questions the plugin protocol leaves out
@@ -27,6 +31,12 @@ type Docker interface {
 	// NetworkName returns a network's name; errors.Is(err,
 	// dockerapi.ErrNotFound) while Docker has not stored it yet.
 	NetworkName(ctx context.Context, id string) (string, error)
+	// NetworkEndpoints maps a network's endpoint IDs to their containers.
+	NetworkEndpoints(ctx context.Context, networkID string) (map[string]dockerapi.EndpointOwner, error)
+	// Container returns a container's name and labels.
+	Container(ctx context.Context, id string) (dockerapi.Container, error)
+	// WatchConnects streams network connect events until it fails or ctx ends.
+	WatchConnects(ctx context.Context, subscribed func(), fn func(dockerapi.Connect)) error
 }
 
 // Veths creates and deletes workload veth pairs in the host namespace.
@@ -45,12 +55,15 @@ func (hostVeths) DeleteVeth(h string) error { return felix.DeleteVeth(h) }
 
 // Config configures a Driver.
 type Config struct {
-	Node   string           // this host's Calico node name (required)
-	Store  *datastore.Store // required
-	IPAM   IPAM             // required
-	Docker Docker           // required to default profiles to network names
-	Veths  Veths            // default: felix on the host namespace
-	MTU    int              // veth MTU; 0 = kernel default
+	Node  string           // this host's Calico node name (required)
+	Store *datastore.Store // required
+	IPAM  IPAM             // required
+	// Docker is required to default profiles to network names and to
+	// read container labels. Without it endpoints get no container labels
+	// and are never marked pending.
+	Docker Docker
+	Veths  Veths // default: felix on the host namespace
+	MTU    int   // veth MTU; 0 = kernel default
 	// RequestTimeout bounds the work of one request (default 25s; Docker
 	// gives up on a plugin call after 30s... and some more).
 	RequestTimeout time.Duration
@@ -77,6 +90,7 @@ type Driver struct {
 	ctx    context.Context // ends at Close; parents background work
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
+	labels *labeler // nil without Docker
 
 	mu       sync.Mutex
 	deleting map[string]bool // endpoint IDs whose veth is being deleted
@@ -102,16 +116,22 @@ func New(cfg Config) (*Driver, error) {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Driver{
+	d := &Driver{
 		node: cfg.Node, store: cfg.Store, records: records{cli: cfg.Store.Client()},
 		ipam: cfg.IPAM, docker: cfg.Docker, veths: cfg.Veths, mtu: cfg.MTU,
 		timeout: cfg.RequestTimeout, nameFor: cfg.NameWait,
 		log: cfg.Logger.With("component", "driver"), ctx: ctx, cancel: cancel,
 		deleting: map[string]bool{},
-	}, nil
+	}
+	if d.docker != nil {
+		d.labels = newLabeler(d)
+		d.labels.start()
+	}
+	return d, nil
 }
 
-// Close stops background work (name lookups) and waits for it.
+// Close stops background work (name lookups, label resolution) and waits
+// for it.
 func (d *Driver) Close() {
 	d.cancel()
 	d.bg.Wait()

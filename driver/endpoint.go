@@ -12,6 +12,7 @@ import (
 	"github.com/docker/go-plugins-helpers/network"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -63,6 +64,12 @@ func parseCreateEndpoint(req *network.CreateEndpointRequest) (*endpointRequest, 
 // CreateEndpoint stores the endpoint's WorkloadEndpoint (the dataplane
 // watcher programs routes from it once Join has made the veth) and records
 // its addresses, which calico-ipam allocated, against the endpoint's handle.
+//
+// The endpoint is stored first, marked labels-pending (it drops all
+// traffic until its container's labels are known, see labeler.go), and
+// the addresses are re-owned after: an allocation held by an endpoint
+// handle then always has its WorkloadEndpoint, which is what lets the
+// IPAM garbage collector tell leaks from live endpoints without a race.
 func (d *Driver) CreateEndpoint(req *network.CreateEndpointRequest) (*network.CreateEndpointResponse, error) {
 	start := time.Now()
 	ep, err := parseCreateEndpoint(req)
@@ -80,22 +87,44 @@ func (d *Driver) CreateEndpoint(req *network.CreateEndpointRequest) (*network.Cr
 	if err := wep.Validate(); err != nil {
 		return nil, d.fail("CreateEndpoint", fmt.Errorf("endpoint %s: %w", ep.endpointID, err))
 	}
-	attrs := map[string]string{"endpoint": ep.endpointID, "network": netw.ID, "workloadEndpoint": wep.Name}
-	for _, a := range ep.addrs {
-		if err := d.ipam.SetHandle(ctx, a.Addr(), Handle(ep.endpointID), attrs); err != nil {
-			return nil, d.fail("CreateEndpoint", fmt.Errorf("endpoint %s: record address %s: %w", ep.endpointID, a.Addr(), err))
-		}
-	}
 	if err := d.storeEndpoint(ctx, wep); err != nil {
 		return nil, d.fail("CreateEndpoint", err, "endpoint", ep.endpointID)
 	}
-	d.log.Info("Created endpoint", "endpoint", ep.endpointID, "network", netw.ID, "addrs", wep.Spec.IPNetworks, "profile", netw.Profile, "took", time.Since(start))
+	if err := d.ownAddresses(ctx, ep, netw, wep.Name); err != nil {
+		if _, derr := d.store.Delete(ctx, resources.KindWorkloadEndpoint, resources.DefaultNamespace, wep.Name, ""); derr != nil &&
+			!errors.Is(derr, datastore.ErrNotFound) {
+			err = errors.Join(err, fmt.Errorf("undo: delete endpoint %s: %w", wep.Name, derr))
+		}
+		return nil, d.fail("CreateEndpoint", err, "endpoint", ep.endpointID)
+	}
+	d.log.Info("Created endpoint", "endpoint", ep.endpointID, "network", netw.ID, "addrs", wep.Spec.IPNetworks, "profile", netw.Profile,
+		"labelsPending", labelsPending(wep), "took", time.Since(start))
 	resp := &network.CreateEndpointResponse{Interface: &network.EndpointInterface{}}
 	if !ep.macFromDocker {
 		// Docker accepts a MAC from the driver only when it sent none.
 		resp.Interface.MacAddress = ep.mac.String()
 	}
 	return resp, nil
+}
+
+// ownAddresses records the endpoint's addresses against its handle. An
+// address that is no longer allocated (its provisional allocation was
+// garbage-collected, or released by an operator, between RequestAddress
+// and now) is allocated again, unless another endpoint has it by now.
+func (d *Driver) ownAddresses(ctx context.Context, ep *endpointRequest, netw *Network, wepName string) error {
+	attrs := map[string]string{"endpoint": ep.endpointID, "network": netw.ID, "workloadEndpoint": wepName}
+	for _, a := range ep.addrs {
+		err := d.ipam.SetHandle(ctx, a.Addr(), Handle(ep.endpointID), attrs)
+		if errors.Is(err, ipam.ErrNotAllocated) {
+			d.log.Warn("The endpoint's address was released before the endpoint was created; allocating it again",
+				"endpoint", ep.endpointID, "addr", a.Addr())
+			err = d.ipam.AssignIP(ctx, a.Addr(), Handle(ep.endpointID), attrs)
+		}
+		if err != nil {
+			return fmt.Errorf("endpoint %s: record address %s: %w", ep.endpointID, a.Addr(), err)
+		}
+	}
+	return nil
 }
 
 // storeEndpoint creates wep; a retried CreateEndpoint for the same
@@ -114,6 +143,9 @@ func (d *Driver) workloadEndpoint(netw *Network, ep *endpointRequest) *resources
 	wep.Labels = map[string]string{
 		resources.LabelOrchestrator: resources.OrchestratorLibnetwork,
 		resources.LabelProfile:      netw.Profile,
+	}
+	if d.labels != nil { // the container's labels are read after Join
+		wep.Annotations = map[string]string{resources.AnnotationLabelsPending: "true"}
 	}
 	if validLabelValue(netw.Name) {
 		wep.Labels[resources.LabelNetwork] = netw.Name
@@ -146,6 +178,9 @@ func (d *Driver) DeleteEndpoint(req *network.DeleteEndpointRequest) error {
 		return d.fail("DeleteEndpoint", err)
 	}
 	d.deleteVethLater(req.EndpointID)
+	if d.labels != nil {
+		d.labels.forget(req.EndpointID)
+	}
 	ctx, cancel := d.reqCtx()
 	defer cancel()
 	name := WorkloadEndpointName(d.node, req.EndpointID)

@@ -1,16 +1,13 @@
 package driver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,6 +36,7 @@ type harness struct {
 	alloc  *ipam.Allocator
 	docker *dockerAPI
 	drv    *Driver
+	veths  Veths
 	hostNS string // path of the namespace standing in for the host
 }
 
@@ -63,11 +61,8 @@ func newHarness(t *testing.T, veths Veths) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { dc.Close() })
-	h.drv, err = New(Config{Node: testNode, Store: h.store, IPAM: h.alloc, Docker: dc, Veths: veths, MTU: 1500, NameWait: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(h.drv.Close)
+	h.veths = veths
+	h.drv = h.newDriver(dc)
 	h.sock = filepath.Join(t.TempDir(), "calico.sock")
 	l, err := net.Listen("unix", h.sock)
 	if err != nil {
@@ -76,6 +71,19 @@ func newHarness(t *testing.T, veths Veths) *harness {
 	go network.NewHandler(h.drv).Serve(l)
 	t.Cleanup(func() { l.Close() })
 	return h
+}
+
+// newDriver returns another Driver on the harness's etcd, IPAM and veths
+// (a restarted daemon); it is closed at cleanup.
+func (h *harness) newDriver(dc Docker) *Driver {
+	h.t.Helper()
+	drv, err := New(Config{Node: testNode, Store: h.store, IPAM: h.alloc, Docker: dc, Veths: h.veths, MTU: 1500,
+		NameWait: 5 * time.Second})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(drv.Close)
+	return drv
 }
 
 func (h *harness) ctx() context.Context {
@@ -159,58 +167,4 @@ func (h *harness) allocate(pool string) string {
 		h.t.Fatal(err)
 	}
 	return v4[0].String() + "/32"
-}
-
-// dockerAPI is a Docker Engine API server that answers the requests the
-// driver makes (ping and network inspect) for networks the test names.
-type dockerAPI struct {
-	host  string
-	mu    sync.Mutex
-	names map[string]string
-}
-
-func startDockerAPI(t *testing.T) *dockerAPI {
-	d := &dockerAPI{names: map[string]string{}}
-	path := filepath.Join(t.TempDir(), "docker.sock")
-	l, err := net.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.host = "unix://" + path
-	srv := &http.Server{Handler: http.HandlerFunc(d.serve)}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	return d
-}
-
-func (d *dockerAPI) setName(id, name string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.names[id] = name
-}
-
-func (d *dockerAPI) serve(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("API-Version", "1.41")
-	if strings.HasSuffix(r.URL.Path, "/_ping") {
-		fmt.Fprint(w, "OK")
-		return
-	}
-	i := strings.Index(r.URL.Path, "/networks/")
-	if i < 0 {
-		http.Error(w, `{"message":"page not found"}`, http.StatusNotFound)
-		return
-	}
-	id := r.URL.Path[i+len("/networks/"):]
-	d.mu.Lock()
-	name, ok := d.names[id]
-	d.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	if !ok {
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, `{"message":"network %s not found"}`, id)
-		return
-	}
-	var buf bytes.Buffer
-	json.NewEncoder(&buf).Encode(map[string]any{"Name": name, "Id": id, "Scope": "local", "Driver": "calico"})
-	w.Write(buf.Bytes())
 }

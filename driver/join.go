@@ -140,6 +140,9 @@ func (d *Driver) Join(req *network.JoinRequest) (*network.JoinResponse, error) {
 	if len(sb.peers) > 0 {
 		d.startSourceRouting(req.SandboxKey, append(sb.peers, wep))
 	}
+	if d.labels != nil && labelsPending(wep) {
+		d.labels.add(req.EndpointID, req.NetworkID, time.Now())
+	}
 	d.log.Info("Joined endpoint", "endpoint", req.EndpointID, "sandbox", req.SandboxKey,
 		"gateway", plan.gw4, "routes", len(plan.routes), "otherCalicoEndpoints", len(sb.peers), "took", time.Since(start))
 	return joinResponse(req.EndpointID, plan), nil
@@ -218,6 +221,9 @@ func (d *Driver) Leave(req *network.LeaveRequest) error {
 		}
 	}
 	d.deleteVethLater(req.EndpointID)
+	if d.labels != nil {
+		d.labels.forget(req.EndpointID)
+	}
 	d.log.Info("Left endpoint", "endpoint", req.EndpointID, "took", time.Since(start))
 	return nil
 }

@@ -190,8 +190,10 @@ func removeSourceRouting(wep *resources.WorkloadEndpoint) error {
 	return nil
 }
 
-// Resync restores source routing in every live sandbox that has several
-// calico endpoints of this node: work a previous run may not have finished.
+// Resync finishes work a previous run may have left: it restores source
+// routing in every live sandbox that has several calico endpoints of this
+// node, and resumes reading the container labels of joined endpoints of
+// this node still marked labels-pending.
 func (d *Driver) Resync(ctx context.Context) error {
 	weps, _, err := datastore.ListAs[*resources.WorkloadEndpoint](ctx, d.store, resources.DefaultNamespace)
 	if err != nil {
@@ -206,6 +208,13 @@ func (d *Driver) Resync(ctx context.Context) error {
 	for key, group := range bySandbox {
 		if _, err := os.Stat(key); err == nil && len(group) > 1 {
 			d.startSourceRouting(key, group)
+		}
+		if d.labels != nil {
+			for _, w := range group {
+				if labelsPending(w) {
+					d.labels.add(w.Spec.Endpoint, w.Spec.Network, time.Time{})
+				}
+			}
 		}
 	}
 	return nil

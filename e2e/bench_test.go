@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,4 +77,67 @@ func median(ds []time.Duration) time.Duration {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// BenchmarkLabelWindow measures how long an endpoint drops all traffic
+// after Join because its container's labels are not stored yet (they are
+// read from the engine after Join): CALICO_BENCH_ROUNDS containers (default
+// 20) are started on one network, four at a time, and the daemon's
+// "sinceJoin" of each is read from its log. It reports the median and the
+// maximum.
+//
+//	go test ./e2e -run '^$' -bench LabelWindow -benchtime 1x
+func BenchmarkLabelWindow(b *testing.B) {
+	e := newEngine(b)
+	requireFreeRanges(b, defaultPool)
+	d := startDaemon(b, e.host)
+	n := e.network("labels")
+	rounds := 20
+	if r, err := strconv.Atoi(os.Getenv("CALICO_BENCH_ROUNDS")); err == nil && r > 0 {
+		rounds = r
+	}
+	var names []string
+	var mu sync.Mutex
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Four at a time: endpoints of one network waiting together.
+		var wg sync.WaitGroup
+		for w := range 4 {
+			wg.Go(func() {
+				for r := w; r < rounds; r += 4 {
+					c := e.name(fmt.Sprintf("l%d-%d", i, r))
+					b.Cleanup(func() { _, _ = e.try("rm", "-f", c) })
+					if _, err := e.try("run", "-d", "--name", c, "--net", n, "--label", "org.projectcalico.label.role=bench",
+						testenv.TestImage(), "sleep", "600"); err != nil {
+						b.Error(err) // not Fatal: this is not the benchmark's goroutine
+						return
+					}
+					mu.Lock()
+					names = append(names, c)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+	}
+	b.StopTimer()
+	var ws []time.Duration
+	testenv.Eventually(b, 30*time.Second, 100*time.Millisecond, func() error {
+		got := labelWindows(d)
+		ws = ws[:0]
+		for _, c := range names {
+			if w, ok := got[c]; ok {
+				ws = append(ws, w)
+			}
+		}
+		if len(ws) < len(names) {
+			return fmt.Errorf("labels stored for %d of %d containers", len(ws), len(names))
+		}
+		return nil
+	})
+	slices.Sort(ws)
+	b.ReportMetric(float64(median(ws).Microseconds())/1000, "median-ms")
+	b.ReportMetric(float64(ws[len(ws)-1].Microseconds())/1000, "max-ms")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("Join to labels stored over %d containers: median %v, max %v", len(ws), median(ws), ws[len(ws)-1])
 }

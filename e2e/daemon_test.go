@@ -21,8 +21,8 @@ import (
 // pluginDir is where dockerd looks for plugin sockets; it cannot be changed.
 const pluginDir = "/run/docker/plugins"
 
-// daemonBin is the calico-libnetwork binary TestMain builds.
-var daemonBin string
+// daemonBin and calicoctlBin are the binaries TestMain builds.
+var daemonBin, calicoctlBin string
 
 func TestMain(m *testing.M) {
 	os.Exit(buildAndRun(m))
@@ -35,11 +35,13 @@ func buildAndRun(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	daemonBin = filepath.Join(dir, "calico-libnetwork")
-	cmd := exec.Command("go", "build", "-o", daemonBin, "github.com/calico-docker/calico-libnetwork/cmd/calico-libnetwork")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: build calico-libnetwork: %v\n%s", err, out)
-		return 1
+	daemonBin, calicoctlBin = filepath.Join(dir, "calico-libnetwork"), filepath.Join(dir, "calicoctl")
+	for bin, pkg := range map[string]string{daemonBin: "cmd/calico-libnetwork", calicoctlBin: "cmd/calicoctl"} {
+		cmd := exec.Command("go", "build", "-o", bin, "github.com/calico-docker/calico-libnetwork/"+pkg)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: build %s: %v\n%s", pkg, err, out)
+			return 1
+		}
 	}
 	return m.Run()
 }
@@ -60,6 +62,7 @@ type daemon struct {
 func startDaemon(t testing.TB, dockerHost string) *daemon {
 	t.Helper()
 	testenv.RequireRoot(t)
+	lockPluginDir(t)
 	for _, name := range []string{"calico", "calico-ipam"} {
 		if answers(filepath.Join(pluginDir, name+".sock")) {
 			t.Fatalf("%s/%s.sock is served by another process (a calico-libnetwork left running?); stop it first", pluginDir, name)
@@ -72,7 +75,7 @@ func startDaemon(t testing.TB, dockerHost string) *daemon {
 		"DOCKER_HOST="+dockerHost, "NODENAME=calico-e2e", "ETCD_ENDPOINTS=",
 		"CALICO_DATA_DIR="+d.dataDir, "CALICO_PLUGIN_DIR="+pluginDir,
 		fmt.Sprintf("CALICO_ETCD_CLIENT_PORT=%d", ports[0]), fmt.Sprintf("CALICO_ETCD_PEER_PORT=%d", ports[1]),
-		"CALICO_LOG_LEVEL=debug", "CALICO_RESYNC_INTERVAL=10s")
+		"CALICO_LOG_LEVEL=debug", "CALICO_RESYNC_INTERVAL=10s", "CALICO_LOG_FILE=none")
 	if b := os.Getenv("CALICO_TEST_IPTABLES_BACKEND"); b == "legacy" || b == "nft" {
 		d.env = append(d.env, "CALICO_IPTABLES_BACKEND="+b)
 	}
@@ -181,6 +184,31 @@ func (d *daemon) etcd() *clientv3.Client {
 	}
 	d.t.Cleanup(func() { cli.Close() })
 	return cli
+}
+
+// lockPluginDir serializes the daemons of concurrent e2e runs (other
+// test binaries, other checkouts): they all need /run/docker/plugins. The
+// lock is held until the test ends; the kernel drops it if the test
+// process dies.
+func lockPluginDir(t testing.TB) {
+	t.Helper()
+	const path = "/run/calico-test/e2e-plugin-dir.lock"
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Minute)
+	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		if time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("%s is held by another e2e run for 15 minutes; is one stuck?", path)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Cleanup(func() { f.Close() }) // closing releases the lock
 }
 
 // answers reports whether a plugin answers /Plugin.Activate on path.

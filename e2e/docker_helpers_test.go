@@ -92,6 +92,17 @@ func (e *engine) pingFrom(container, dst string) {
 	})
 }
 
+// cannotReach checks that pings from a container to dst go unanswered:
+// policy (a profile, a NetworkPolicy) drops them. The dataplane has
+// converged already when this is called (the caller saw traffic allowed by
+// the same rules flow), so one round of three pings decides.
+func (e *engine) cannotReach(container, dst string) {
+	e.t.Helper()
+	if out, err := e.exec(container, "ping", "-c", "3", "-i", "0.2", "-W", "1", dst); err == nil {
+		e.t.Errorf("%s reached %s, which policy should drop:\n%s", container, dst, out)
+	}
+}
+
 // pingFromHost pings a container's address from the host.
 func pingFromHost(t testing.TB, dst string) {
 	t.Helper()

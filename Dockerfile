@@ -1,0 +1,46 @@
+# calico-libnetwork container image: the daemon and calicoctl on a minimal
+# base holding only the tools the daemon runs (iptables/ip6tables, nft and
+# legacy, and ipset). The managed plugin's rootfs is this image, exported
+# (make plugin), so both hold exactly the same files.
+#
+# No registry is needed. The base is built locally by packaging/base.sh
+# (docker import of the host's iptables/ipset with their libraries), and
+# the binaries come one of two ways:
+#
+#   prebuilt (no Go image needed): static binaries built on the host into
+#   bin/static/ of the build context (make plugin does all this in build/):
+#     CGO_ENABLED=0 go build -trimpath -o bin/static/ ./cmd/calico-libnetwork ./cmd/calicoctl
+#     packaging/base.sh calico-libnetwork-base:latest
+#     docker build --target image --build-arg BASE=calico-libnetwork-base:latest -t calico-libnetwork .
+#
+#   from source, where a Go image is available:
+#     docker build --target image-from-source --build-arg GO_IMAGE=golang:1.26-bookworm -t calico-libnetwork .
+#
+# Name a --target: the legacy builder (dockerd 20.10 without BuildKit)
+# builds every stage before its target, and the compile stage needs
+# GO_IMAGE, so it comes after the prebuilt image.
+
+ARG BASE=calico-libnetwork-base:latest
+ARG GO_IMAGE=golang:1.26-bookworm
+
+# The host's static binaries.
+FROM scratch AS prebuilt
+COPY bin/static/calico-libnetwork bin/static/calicoctl /
+
+# The image, from the prebuilt binaries.
+FROM ${BASE} AS image
+COPY --from=prebuilt /calico-libnetwork /calicoctl /usr/bin/
+ENTRYPOINT ["/usr/bin/calico-libnetwork"]
+
+# Compile in a Go image (optional).
+FROM ${GO_IMAGE} AS compile
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags=-s -o /out/ ./cmd/calico-libnetwork ./cmd/calicoctl
+
+# The image, from the compiled binaries.
+FROM ${BASE} AS image-from-source
+COPY --from=compile /out/calico-libnetwork /out/calicoctl /usr/bin/
+ENTRYPOINT ["/usr/bin/calico-libnetwork"]

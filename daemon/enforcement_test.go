@@ -1,0 +1,63 @@
+package daemon
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEnforcementSettings(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want Enforcement
+		err  string
+	}{
+		{"defaults", nil, Enforcement{IPAMGCInterval: 5 * time.Minute, IPAMGCGrace: 10 * time.Minute}, ""},
+		{"accept", map[string]string{"CALICO_ENDPOINT_TO_HOST_ACTION": "accept"},
+			Enforcement{EndpointToHostAccept: true, IPAMGCInterval: 5 * time.Minute, IPAMGCGrace: 10 * time.Minute}, ""},
+		{"gc off", map[string]string{"CALICO_IPAM_GC_INTERVAL": "0", "CALICO_IPAM_GC_GRACE": "1h"},
+			Enforcement{IPAMGCGrace: time.Hour}, ""},
+		{"bad action", map[string]string{"CALICO_ENDPOINT_TO_HOST_ACTION": "Return"}, Enforcement{},
+			`invalid endpoint_to_host_action "Return" (--endpoint-to-host-action, $CALICO_ENDPOINT_TO_HOST_ACTION`},
+		{"grace too short", map[string]string{"CALICO_IPAM_GC_GRACE": "5s"}, Enforcement{}, "at least 1m0s"},
+		{"grace zero", map[string]string{"CALICO_IPAM_GC_GRACE": "0"}, Enforcement{}, "ipam_gc_grace"},
+		{"bad interval", map[string]string{"CALICO_IPAM_GC_INTERVAL": "often"}, Enforcement{}, "or 0 to turn it off"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("NODENAME", "host1")
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			c, err := LoadConfig(nil, io.Discard)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want it to contain %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Enforcement != tc.want {
+				t.Errorf("Enforcement = %+v, want %+v", c.Enforcement, tc.want)
+			}
+		})
+	}
+}
+
+func TestCollectableHandles(t *testing.T) {
+	for h, want := range map[string]bool{
+		"docker-ipam-0123456789abcdef": true,
+		"libnetwork.0123456789ab":      true,
+		"k8s-pod-network.x":            false,
+		"calicoctl-reserved":           false,
+	} {
+		if got := collectableHandle(h); got != want {
+			t.Errorf("collectableHandle(%q) = %v, want %v", h, got, want)
+		}
+	}
+}

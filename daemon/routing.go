@@ -1,0 +1,147 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/nat"
+	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/calico-docker/calico-libnetwork/routing"
+	"github.com/calico-docker/calico-libnetwork/routing/autodetect"
+	"github.com/calico-docker/calico-libnetwork/routing/status"
+)
+
+// Routing holds the settings of routing across hosts (package routing)
+// and of the node's BGP identity, named as calico/node users know them.
+type Routing struct {
+	NetworkingBackend string               // networking_backend: bird (BGP), vxlan or none
+	BGPNode           routing.NodeSettings // ip, ip6, ip(6)_autodetection_method, as
+	VXLANVNI          int
+	VXLANPort         int
+	VXLANMTU          int
+	IPIPMTU           int
+}
+
+func (p *parser) routing() Routing {
+	r := Routing{
+		NetworkingBackend: p.str("networking_backend"),
+		BGPNode: routing.NodeSettings{IP: p.str("ip"), IP6: p.str("ip6"), IPMethod: p.str("ip_autodetection_method"),
+			IP6Method: p.str("ip6_autodetection_method"), AS: p.str("as")},
+		VXLANVNI:  p.intIn("vxlan_vni", 1, 1<<24-1),
+		VXLANPort: p.intIn("vxlan_port", 1, 65535),
+		VXLANMTU:  p.intIn("vxlan_mtu", 68, 65535),
+		IPIPMTU:   p.intIn("ipip_mtu", 68, 65535),
+	}
+	switch r.NetworkingBackend {
+	case routing.BackendBGP, routing.BackendVXLAN, routing.BackendNone:
+	default:
+		p.fail(configError("networking_backend", r.NetworkingBackend, "use bird (BGP), vxlan or none"))
+	}
+	for key, fam := range map[string]int{"ip": 4, "ip6": 6} {
+		if err := routing.ParseAddrSetting(p.str(key), fam); err != nil {
+			p.fail(configError(key, p.str(key), err.Error()))
+		}
+	}
+	for _, key := range []string{"ip_autodetection_method", "ip6_autodetection_method"} {
+		if _, err := autodetect.Parse(p.str(key)); err != nil {
+			p.fail(configError(key, p.str(key), err.Error()))
+		}
+	}
+	if _, err := routing.ParseAS(r.BGPNode.AS); err != nil {
+		p.fail(configError("as", r.BGPNode.AS, "use an AS number from 1 to 4294967295"))
+	}
+	return r
+}
+
+// startRouting sets this node's BGP identity, then runs natOutgoing, the
+// router and the status endpoint (<data_dir>/status.sock) until ctx ends.
+// The returned function waits for them to stop.
+func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, alloc *ipam.Allocator, src *StatusSources, log *slog.Logger) (func(), error) {
+	if cfg.NetworkingBackend != routing.BackendNone {
+		if _, err := routing.ConfigureNode(ctx, store, cfg.NodeName, cfg.BGPNode, log); err != nil {
+			return nil, err
+		}
+	}
+	nm := nat.New(nat.Config{Backend: iptables.Backend(cfg.IptablesBackend), EnableIPv6: cfg.IPv6,
+		ResyncInterval: cfg.ResyncInterval, Logger: log})
+	r, err := routing.New(routing.Config{
+		NodeName: cfg.NodeName, Store: store, IPAM: alloc, Backend: cfg.NetworkingBackend,
+		VXLANVNI: cfg.VXLANVNI, VXLANPort: cfg.VXLANPort, VXLANMTU: cfg.VXLANMTU, IPIPMTU: cfg.IPIPMTU,
+		ResyncInterval: cfg.ResyncInterval, OnPools: func(ps []*resources.IPPool) { nm.SetPools(natPools(ps)) },
+		Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	src.Routing = r.Status // status.go adds version, datastore and dataplane
+	srv, err := serveStatus(filepath.Join(cfg.DataDir, status.SocketName), StatusHandler(src), log)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		if err := nm.Run(ctx); err != nil {
+			log.Error("natOutgoing stopped", "err", err)
+		}
+	}()
+	go r.Run(ctx)
+	return func() {
+		<-r.Done()
+		<-nm.Done()
+		srv.Close()
+	}, nil
+}
+
+// natPools turns IP pools into what natOutgoing needs.
+func natPools(ps []*resources.IPPool) []nat.Pool {
+	out := make([]nat.Pool, 0, len(ps))
+	for _, p := range ps {
+		if cidr, err := resources.ParseCIDR(p.Spec.CIDR); err == nil {
+			out = append(out, nat.Pool{CIDR: cidr, NATOutgoing: p.Spec.NATOutgoing})
+		}
+	}
+	return out
+}
+
+// statusServer serves the status document on a unix socket.
+type statusServer struct {
+	path string
+	srv  *http.Server
+}
+
+// serveStatus listens on path (replacing a stale socket) and serves
+// package status's document there.
+func serveStatus(path string, h http.Handler, log *slog.Logger) (*statusServer, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("status socket dir: %w", err)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("another process serves %s: stop it first, or set data_dir", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale status socket %s: %w", path, err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("status socket: %w", err)
+	}
+	s := &statusServer{path: path, srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}}
+	go func() { _ = s.srv.Serve(l) }()
+	log.Info("Serving routing status", "socket", path)
+	return s, nil
+}
+
+func (s *statusServer) Close() {
+	_ = s.srv.Close()
+	_ = os.Remove(s.path)
+}

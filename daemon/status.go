@@ -1,0 +1,155 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/felix"
+	"github.com/calico-docker/calico-libnetwork/routing/status"
+)
+
+// The status endpoint: HTTP on the unix socket <data_dir>/status.sock
+// (status.SocketName), GET /status (status.Path), read by `calicoctl node
+// status`, `calicoctl status` and `calicoctl node diags`. Only local users
+// who may open the socket (root, with the default data_dir) can read it,
+// so it needs no port and no authentication.
+//
+// The document is routing's status.Status (node, time, networking backend,
+// BGP speaker and sessions, routes, tunnels) with, at the same level, what
+// the rest of the daemon knows:
+//
+//	{
+//	  "node": "host1", "time": "...", "backend": "bird", "bgp": {...}, "routes": {...}, "encapsulation": {...},
+//	  "version": "v1.2.3",
+//	  "datastore": {"reachable": true, "endpoints": ["http://127.0.0.1:2379"]},
+//	  "dataplane": {"inSync": true, "iptablesBackend": "nft", "applies": 12, "failures": 0,
+//	                "lastApply": "...", "lastApplyDuration": "3ms", "endpoints": 2, "routes": 2}
+//	}
+//
+// A reader that knows only status.Status (status.Fetch) reads the same
+// document and ignores the rest.
+
+// statusProbeTimeout bounds the datastore probe of one status request.
+const statusProbeTimeout = 2 * time.Second
+
+// HostStatus is the status document.
+type HostStatus struct {
+	status.Status
+	Version   string           `json:"version"`
+	Datastore DatastoreStatus  `json:"datastore"`
+	Dataplane *DataplaneStatus `json:"dataplane,omitempty"` // absent until felix runs
+}
+
+// DatastoreStatus says whether the daemon reaches etcd right now.
+type DatastoreStatus struct {
+	Reachable bool     `json:"reachable"`
+	Endpoints []string `json:"endpoints"`
+	Error     string   `json:"error,omitempty"`
+}
+
+// DataplaneStatus is felix's state (felix.Status).
+type DataplaneStatus struct {
+	InSync            bool       `json:"inSync"`
+	IptablesBackend   string     `json:"iptablesBackend,omitempty"` // legacy or nft
+	Applies           uint64     `json:"applies"`
+	Failures          uint64     `json:"failures"`
+	LastApply         *time.Time `json:"lastApply,omitempty"`
+	LastApplyDuration string     `json:"lastApplyDuration,omitempty"`
+	LastError         string     `json:"lastError,omitempty"`
+	Endpoints         int        `json:"endpoints"` // local endpoints programmed
+	Routes            int        `json:"routes"`    // workload routes in the kernel
+}
+
+// StatusSources are what the status document is made of. A nil func
+// leaves its part out. Set the fields before serving; they are read by
+// every request.
+type StatusSources struct {
+	Node      string
+	Version   string
+	Endpoints []string                        // etcd endpoints
+	Datastore func(ctx context.Context) error // nil when etcd answers
+	Dataplane func() felix.Status
+	// Routing is routing.Router.Status: BGP sessions, routes, tunnels.
+	Routing func() status.Status
+	Now     func() time.Time // default time.Now
+}
+
+// newStatusSources are the daemon's sources: its etcd client and felix.
+// The routing code fills Routing when the router exists.
+func newStatusSources(cfg *Config, cli *clientv3.Client, dp *felix.Dataplane) *StatusSources {
+	return &StatusSources{
+		Node: cfg.NodeName, Version: Version(), Endpoints: cli.Endpoints(), Dataplane: dp.Status,
+		Datastore: func(ctx context.Context) error {
+			_, err := cli.Get(ctx, datastore.Prefix+"/ping")
+			return err
+		},
+	}
+}
+
+// Snapshot builds the document now.
+func (s *StatusSources) Snapshot(ctx context.Context) HostStatus {
+	now := time.Now
+	if s.Now != nil {
+		now = s.Now
+	}
+	var h HostStatus
+	if s.Routing != nil {
+		h.Status = s.Routing()
+	}
+	if h.Node == "" {
+		h.Node = s.Node
+	}
+	if h.Time.IsZero() {
+		h.Time = now().UTC()
+	}
+	h.Version = s.Version
+	h.Datastore = DatastoreStatus{Endpoints: append([]string{}, s.Endpoints...)}
+	if s.Datastore != nil {
+		ctx, cancel := context.WithTimeout(ctx, statusProbeTimeout)
+		err := s.Datastore(ctx)
+		cancel()
+		h.Datastore.Reachable = err == nil
+		if err != nil {
+			h.Datastore.Error = fmt.Sprintf("etcd does not answer: %v", err)
+		}
+	}
+	if s.Dataplane != nil {
+		h.Dataplane = dataplaneStatusOf(s.Dataplane())
+	}
+	return h
+}
+
+func dataplaneStatusOf(st felix.Status) *DataplaneStatus {
+	d := &DataplaneStatus{
+		InSync: st.InSync, IptablesBackend: string(st.Backend), Applies: st.Applies, Failures: st.Failures,
+		Endpoints: st.Endpoints, Routes: st.RoutesProgrammed,
+	}
+	if !st.LastApply.IsZero() {
+		t := st.LastApply.UTC()
+		d.LastApply = &t
+		d.LastApplyDuration = st.LastApplyDuration.String()
+	}
+	if st.LastError != nil {
+		d.LastError = st.LastError.Error()
+	}
+	return d
+}
+
+// StatusHandler serves the document at GET status.Path.
+func StatusHandler(s *StatusSources) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+status.Path, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(s.Snapshot(r.Context()))
+	})
+	return mux
+}

@@ -1,0 +1,303 @@
+// Package testbed is a multi-host test bed on one machine: "hosts" that are
+// network namespaces on a shared "LAN" namespace, one shared etcd, and on
+// each host its own calico-libnetwork daemon process, driven through its
+// plugin sockets exactly as Docker drives it. Routing tests (and others)
+// build a Bed once per package and reuse it.
+//
+// # Layout
+//
+//	LAN namespace: bridges br0 10.99.0.254/24 and br1 10.99.1.254/24 (it
+//	routes between them), etcd on 10.99.0.254:2379.
+//	host i on subnet s: namespace with eth0 10.99.s.i/24 (a veth into
+//	br<s>), default route via 10.99.s.254; its daemon runs there
+//	(`ip netns exec`), with its own data and plugin directories and its own
+//	fake Docker engine (package dockerfake) answering network and
+//	container lookups.
+//	AddPeer attaches further namespaces to the LAN (a BIRD, an "outside"
+//	host).
+//
+// The test process reaches etcd through a dialer that connects from inside
+// the LAN namespace, and the daemons through their unix sockets.
+//
+// Everything the bed starts is stopped by PID and everything it creates is
+// deleted by exact name in Close (namespaces are named calt-<random>-<role>).
+package testbed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+)
+
+// Addresses of the LAN.
+var (
+	lanBase    = netip.MustParseAddr("10.99.0.0")
+	etcdPort   = 2379
+	DefaultNet = netip.MustParsePrefix("10.230.0.0/16") // the daemons' calico_network
+)
+
+// Subnet returns LAN subnet s (10.99.s.0/24).
+func Subnet(s int) netip.Prefix {
+	b := lanBase.As4()
+	b[2] = byte(s)
+	return netip.PrefixFrom(netip.AddrFrom4(b), 24)
+}
+
+// Gateway returns the LAN namespace's address on subnet s (10.99.s.254).
+func Gateway(s int) netip.Addr { return addrIn(s, 254) }
+
+func addrIn(s, host int) netip.Addr {
+	b := Subnet(s).Addr().As4()
+	b[3] = byte(host)
+	return netip.AddrFrom4(b)
+}
+
+// Config describes a bed.
+type Config struct {
+	Daemon string       // calico-libnetwork binary (see BuildDaemon); required
+	Hosts  []HostConfig // default: host1, host2, host3 on subnet 0
+	Pool   netip.Prefix // the daemons' calico_network; default DefaultNet
+	Env    []string     // extra environment of every daemon
+}
+
+// HostConfig describes one host.
+type HostConfig struct {
+	Name   string
+	Subnet int      // 0 or 1
+	Env    []string // extra environment of its daemon
+}
+
+// Bed is a running test bed.
+type Bed struct {
+	Dir    string
+	LAN    *NS
+	Hosts  []*Host
+	Client *clientv3.Client // etcd, for the test's own reads and writes
+	Store  *datastore.Store
+	// EtcdEndpoint is etcd's URL as the hosts reach it.
+	EtcdEndpoint string
+
+	cfg   Config
+	etcd  *exec.Cmd
+	mu    sync.Mutex
+	nss   []*NS   // every namespace made, deleted by Close
+	birds []*BIRD // stopped by Close
+}
+
+// BuildDaemon builds calico-libnetwork into dir and returns its path.
+func BuildDaemon(dir string) (string, error) {
+	bin := filepath.Join(dir, "calico-libnetwork")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/calico-docker/calico-libnetwork/cmd/calico-libnetwork")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build calico-libnetwork: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Start builds the LAN, starts etcd and every host's daemon, and waits
+// until each serves its plugin sockets. On failure nothing is left behind.
+func Start(cfg Config) (_ *Bed, err error) {
+	if cfg.Daemon == "" {
+		return nil, errors.New("testbed: Config.Daemon is required (see BuildDaemon)")
+	}
+	for _, tool := range []string{"ip", "etcd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, fmt.Errorf("testbed needs %q on PATH (hack/deps.sh installs it): %w", tool, err)
+		}
+	}
+	if len(cfg.Hosts) == 0 {
+		cfg.Hosts = []HostConfig{{Name: "host1"}, {Name: "host2"}, {Name: "host3"}}
+	}
+	if !cfg.Pool.IsValid() {
+		cfg.Pool = DefaultNet
+	}
+	dir, err := os.MkdirTemp("", "calico-testbed-")
+	if err != nil {
+		return nil, err
+	}
+	b := &Bed{Dir: dir, cfg: cfg, EtcdEndpoint: fmt.Sprintf("http://%s:%d", Gateway(0), etcdPort)}
+	defer func() {
+		if err != nil {
+			b.Close()
+		}
+	}()
+	if err := b.buildLAN(); err != nil {
+		return nil, err
+	}
+	if err := b.startEtcd(); err != nil {
+		return nil, err
+	}
+	for i, hc := range cfg.Hosts {
+		h, err := b.newHost(hc, i+1)
+		if err != nil {
+			return nil, err
+		}
+		b.Hosts = append(b.Hosts, h)
+	}
+	errs := make([]error, len(b.Hosts))
+	var wg sync.WaitGroup
+	for i, h := range b.Hosts {
+		wg.Go(func() { errs[i] = h.Start() })
+	}
+	wg.Wait()
+	return b, errors.Join(errs...)
+}
+
+// track remembers a namespace for Close.
+func (b *Bed) track(role string) (*NS, error) {
+	n, err := newNS(role)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.nss = append(b.nss, n)
+	b.mu.Unlock()
+	return n, nil
+}
+
+// buildLAN makes the LAN namespace with its two bridges, routing between them.
+func (b *Bed) buildLAN() error {
+	lan, err := b.track("lan")
+	if err != nil {
+		return err
+	}
+	b.LAN = lan
+	for s := range 2 {
+		name := fmt.Sprintf("br%d", s)
+		if err := lan.NL.LinkAdd(bridge(name)); err != nil {
+			return fmt.Errorf("LAN bridge %s: %w", name, err)
+		}
+		if err := errorsJoin(lan.setUp(name), lan.addAddr(name, netip.PrefixFrom(Gateway(s), 24))); err != nil {
+			return err
+		}
+	}
+	return lan.sysctl("net/ipv4/ip_forward", "1")
+}
+
+// attach connects a new namespace to LAN subnet s with address addr and a
+// default route via the LAN.
+func (b *Bed) attach(n *NS, s int, addr netip.Addr, lanSide string) error {
+	if err := veth(n, "eth0", b.LAN, lanSide); err != nil {
+		return err
+	}
+	br, err := b.LAN.NL.LinkByName(fmt.Sprintf("br%d", s))
+	if err != nil {
+		return err
+	}
+	side, err := b.LAN.NL.LinkByName(lanSide)
+	if err != nil {
+		return err
+	}
+	if err := b.LAN.NL.LinkSetMaster(side, br); err != nil {
+		return err
+	}
+	if err := n.addAddr("eth0", netip.PrefixFrom(addr, 24)); err != nil {
+		return err
+	}
+	_, err = n.Run("ip", "route", "add", "default", "via", Gateway(s).String())
+	return err
+}
+
+// startEtcd runs the etcd server in the LAN namespace and connects to it.
+func (b *Bed) startEtcd() error {
+	data := filepath.Join(b.Dir, "etcd")
+	logf, err := os.Create(filepath.Join(b.Dir, "etcd.log"))
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	peer := "http://127.0.0.1:2380"
+	b.etcd = exec.Command("ip", "netns", "exec", b.LAN.Name, "etcd", "--name", "bed", "--data-dir", data,
+		"--listen-client-urls", fmt.Sprintf("http://0.0.0.0:%d", etcdPort), "--advertise-client-urls", b.EtcdEndpoint,
+		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "bed="+peer,
+		"--unsafe-no-fsync", "--log-level", "error")
+	b.etcd.Stdout, b.etcd.Stderr = logf, logf
+	if err := b.etcd.Start(); err != nil {
+		return fmt.Errorf("start etcd: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dial := grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+		return b.LAN.Dial(ctx, "tcp", addr)
+	})
+	for {
+		cli, err := datastore.Connect(ctx, datastore.EtcdConfig{Endpoints: []string{b.EtcdEndpoint},
+			DialTimeout: time.Second, DialOptions: []grpc.DialOption{dial}})
+		if err == nil {
+			b.Client, b.Store = cli, datastore.New(cli)
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("etcd did not start: %w (log: %s)", err, filepath.Join(b.Dir, "etcd.log"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Host returns the host named name, or nil.
+func (b *Bed) Host(name string) *Host {
+	for _, h := range b.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+// Close stops every daemon and etcd by PID and deletes every namespace
+// and file the bed made.
+func (b *Bed) Close() error {
+	var errs []error
+	b.mu.Lock()
+	birds := b.birds
+	b.mu.Unlock()
+	for _, x := range birds {
+		x.Stop()
+	}
+	for _, h := range b.Hosts {
+		errs = append(errs, h.close())
+	}
+	if b.Client != nil {
+		b.Client.Close()
+	}
+	if b.etcd != nil && b.etcd.Process != nil {
+		_ = b.etcd.Process.Signal(syscall.SIGTERM)
+		waitOrKill(b.etcd, 10*time.Second)
+	}
+	b.mu.Lock()
+	nss := b.nss
+	b.nss = nil
+	b.mu.Unlock()
+	for i := len(nss) - 1; i >= 0; i-- {
+		errs = append(errs, nss[i].delete())
+	}
+	errs = append(errs, os.RemoveAll(b.Dir))
+	return errors.Join(errs...)
+}
+
+// waitOrKill waits for cmd to exit, killing it after timeout.
+func waitOrKill(cmd *exec.Cmd, timeout time.Duration) {
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+func errorsJoin(errs ...error) error { return errors.Join(errs...) }

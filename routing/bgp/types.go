@@ -1,0 +1,95 @@
+package bgp
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// DefaultPort is BGP's TCP port.
+const DefaultPort = 179
+
+// Global is the speaker's identity.
+type Global struct {
+	ASN uint32
+	// RouterID is the node's BGP IPv4 address: the router ID, the address
+	// the speaker listens on and the source of every session.
+	RouterID netip.Addr
+	// ListenPort is the TCP port to accept sessions on; 0 means 179 and -1
+	// means do not listen (only connect out).
+	ListenPort int
+}
+
+// PeerType says where a peering comes from, as `calicoctl node status`
+// shows it.
+type PeerType string
+
+// Peer types.
+const (
+	PeerMesh   PeerType = "mesh"   // node-to-node mesh
+	PeerGlobal PeerType = "global" // a BGPPeer for every node
+	PeerNode   PeerType = "node"   // a BGPPeer for this node (node, nodeSelector or peerSelector)
+)
+
+// Peer is one BGP session to configure.
+type Peer struct {
+	Address netip.Addr
+	Port    int // 0: 179
+	ASN     uint32
+	Type    PeerType
+	// Name says which object asked for the peer (a node or a BGPPeer).
+	Name string
+	// RRClient makes this speaker a route reflector for the peer, in
+	// cluster ClusterID.
+	RRClient  bool
+	ClusterID string
+	// Multihop allows an eBGP session to a peer more than one hop away.
+	Multihop bool
+	// Passive waits for the peer to connect. Between two speakers of this
+	// kind exactly one side must be passive (the one with the higher
+	// address): GoBGP refuses connections for 5s after a session ends, and
+	// two active sides can keep refusing each other's attempts for ever.
+	Passive bool
+}
+
+func (p Peer) key() netip.Addr { return p.Address }
+
+func (p Peer) String() string {
+	return fmt.Sprintf("%s %s (AS %d, %s)", p.Type, p.Address, p.ASN, p.Name)
+}
+
+// Desired is the whole configuration the speaker converges on. A nil
+// Global means no BGP: the server is stopped.
+type Desired struct {
+	Global  *Global
+	Peers   []Peer
+	Exports []netip.Prefix // announced with this node as next hop
+}
+
+// Route is the best path to a prefix learned from a peer.
+type Route struct {
+	Prefix  netip.Prefix
+	NextHop netip.Addr
+	Peer    netip.Addr // the neighbor it came from
+	Stale   bool       // kept for a restarting peer (graceful restart)
+}
+
+// PeerStatus is the state of one configured session.
+type PeerStatus struct {
+	Peer
+	State string    // Idle, Connect, Active, OpenSent, OpenConfirm, Established
+	Since time.Time // when State was entered (zero: never left Idle)
+	Info  string    // the last error or reason, if any
+	// EndOfRIB is true once the peer sent all its routes in this session.
+	EndOfRIB bool
+}
+
+// Status is a snapshot of the speaker.
+type Status struct {
+	Running   bool
+	Global    Global
+	Peers     []PeerStatus
+	Exported  int
+	Learned   int
+	LastError string
+}

@@ -1,0 +1,133 @@
+package routing
+
+import (
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+// watchedKinds are the resources routing follows.
+var watchedKinds = []string{resources.KindNode, resources.KindBGPPeer, resources.KindBGPConfiguration, resources.KindIPPool}
+
+// cluster is what routing knows of the datastore: the watched resources
+// and the IPAM blocks. It is plain data; the functions computing desired
+// state from it are pure.
+type cluster struct {
+	nodes   map[string]*resources.Node
+	peers   map[string]*resources.BGPPeer
+	configs map[string]*resources.BGPConfiguration
+	pools   map[string]*resources.IPPool
+	blocks  []ipam.BlockInfo
+}
+
+func newCluster() *cluster {
+	return &cluster{nodes: map[string]*resources.Node{}, peers: map[string]*resources.BGPPeer{},
+		configs: map[string]*resources.BGPConfiguration{}, pools: map[string]*resources.IPPool{}}
+}
+
+// apply folds one sync event into the model.
+func (c *cluster) apply(ev datastore.SyncEvent) {
+	if ev.Full {
+		clear(c.nodes)
+		clear(c.peers)
+		clear(c.configs)
+		clear(c.pools)
+	}
+	for _, u := range ev.Updates {
+		switch u.Kind {
+		case resources.KindNode:
+			setOrDelete(c.nodes, u)
+		case resources.KindBGPPeer:
+			setOrDelete(c.peers, u)
+		case resources.KindBGPConfiguration:
+			setOrDelete(c.configs, u)
+		case resources.KindIPPool:
+			setOrDelete(c.pools, u)
+		}
+	}
+}
+
+func setOrDelete[T resources.Resource](m map[string]T, u datastore.Update) {
+	if u.Deleted() {
+		delete(m, u.Name)
+		return
+	}
+	if obj, ok := u.Object.(T); ok {
+		m[u.Name] = obj
+	}
+}
+
+// nodeIPv4 is a node's BGP IPv4 address with its subnet; invalid when the
+// node has none.
+func nodeIPv4(n *resources.Node) netip.Prefix {
+	if n == nil || n.Spec.BGP == nil {
+		return netip.Prefix{}
+	}
+	return parseHostCIDR(n.Spec.BGP.IPv4Address)
+}
+
+// parseHostCIDR parses "10.0.0.1/24" (or a bare address, as /32).
+func parseHostCIDR(s string) netip.Prefix {
+	if s == "" {
+		return netip.Prefix{}
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits())
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a.Unmap(), a.BitLen())
+	}
+	return netip.Prefix{}
+}
+
+// clusterID is the route-reflector cluster ID of a node ("" if none).
+func clusterID(n *resources.Node) string {
+	if n == nil || n.Spec.BGP == nil {
+		return ""
+	}
+	return n.Spec.BGP.RouteReflectorClusterID
+}
+
+// vtepOf is a node's VXLAN tunnel endpoint, if it published a complete one.
+func vtepOf(n *resources.Node) (addr netip.Addr, mac net.HardwareAddr, ok bool) {
+	a, err := netip.ParseAddr(n.Spec.IPv4VXLANTunnelAddr)
+	if err != nil {
+		return netip.Addr{}, nil, false
+	}
+	m, err := net.ParseMAC(n.Spec.VXLANTunnelMACAddr)
+	if err != nil {
+		return netip.Addr{}, nil, false
+	}
+	return a, m, true
+}
+
+// sortedNodes returns the nodes in name order (stable plans and logs).
+func (c *cluster) sortedNodes() []*resources.Node {
+	out := make([]*resources.Node, 0, len(c.nodes))
+	for _, n := range c.nodes {
+		out = append(out, n)
+	}
+	slices.SortFunc(out, func(a, b *resources.Node) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// poolFor returns the pool containing p (the most specific), or nil.
+func (c *cluster) poolFor(p netip.Prefix) *resources.IPPool {
+	var best *resources.IPPool
+	bestBits := -1
+	for _, pool := range c.pools {
+		cidr, err := resources.ParseCIDR(pool.Spec.CIDR)
+		if err != nil || !cidr.Contains(p.Addr()) || cidr.Bits() > p.Bits() {
+			continue
+		}
+		if cidr.Bits() > bestBits {
+			best, bestBits = pool, cidr.Bits()
+		}
+	}
+	return best
+}

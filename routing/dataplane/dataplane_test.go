@@ -1,0 +1,236 @@
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// host is a namespace with an "uplink" bridge holding 10.99.0.1/24.
+type host struct {
+	path string
+	nl   *netlink.Handle
+}
+
+func newHost(t *testing.T) *host {
+	t.Helper()
+	testenv.RequireRoot(t)
+	nsh, name := testenv.NewNetNS(t)
+	nl, err := netlink.NewHandleAt(nsh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nl.Close)
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "uplink0"}}
+	if err := nl.LinkAdd(br); err != nil {
+		t.Fatal(err)
+	}
+	if err := nl.LinkSetUp(br); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := netlink.ParseAddr("10.99.0.1/24")
+	if err := nl.AddrAdd(br, addr); err != nil {
+		t.Fatal(err)
+	}
+	return &host{path: filepath.Join(testenv.NetNSDir, name), nl: nl}
+}
+
+func start(t *testing.T, h *host) (*Dataplane, context.CancelFunc) {
+	t.Helper()
+	d := New(Config{NetNS: h.path, Logger: quiet, ResyncInterval: time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-d.Done() })
+	return d, cancel
+}
+
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ourRoutes renders our routes as "dst via gw [dev] [onlink]".
+func (h *host) ourRoutes(t *testing.T) []string {
+	t.Helper()
+	rs, err := h.nl.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: DefaultRouteProtocol, Table: unix.RT_TABLE_MAIN},
+		netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rs {
+		s := fmt.Sprintf("%s via %s", r.Dst, r.Gw)
+		if l, err := h.nl.LinkByIndex(r.LinkIndex); err == nil && r.Flags&unix.RTNH_F_ONLINK != 0 {
+			s += " dev " + l.Attrs().Name + " onlink"
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func routesAre(t *testing.T, h *host, want ...string) func() error {
+	return func() error {
+		got := h.ourRoutes(t)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			return fmt.Errorf("routes %v, want %v", got, want)
+		}
+		return nil
+	}
+}
+
+func rt(dst, gw string) Route {
+	return Route{Dst: netip.MustParsePrefix(dst), Gw: netip.MustParseAddr(gw)}
+}
+
+func TestRoutesConvergeAndHeal(t *testing.T) {
+	h := newHost(t)
+	// A stale route of ours (from an earlier run) and someone else's route.
+	stale := &netlink.Route{Dst: prefixToIPNet(netip.MustParsePrefix("10.50.0.0/26")), Gw: net.ParseIP("10.99.0.9"), Protocol: DefaultRouteProtocol}
+	other := &netlink.Route{Dst: prefixToIPNet(netip.MustParsePrefix("10.60.0.0/26")), Gw: net.ParseIP("10.99.0.9"), Protocol: unix.RTPROT_BOOT}
+	for _, r := range []*netlink.Route{stale, other} {
+		if err := h.nl.RouteAdd(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, stop := start(t, h)
+	d.Set(Desired{KeepStale: true, Routes: []Route{rt("10.40.0.0/26", "10.99.0.2")}})
+	eventually(t, "new route added, stale one kept", routesAre(t, h, "10.40.0.0/26 via 10.99.0.2", "10.50.0.0/26 via 10.99.0.9"))
+
+	d.Set(Desired{Routes: []Route{rt("10.40.0.0/26", "10.99.0.3"), rt("10.60.0.0/26", "10.99.0.2")}})
+	eventually(t, "next hop changed, stale route deleted", routesAre(t, h, "10.40.0.0/26 via 10.99.0.3"))
+	if st := d.Status(); len(st.Conflicts) != 1 || !strings.Contains(st.Conflicts[0], "10.60.0.0/26") {
+		t.Errorf("conflicts = %v, want the route held by another protocol", st.Conflicts)
+	}
+	if rs, _ := h.nl.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: unix.RTPROT_BOOT}, netlink.RT_FILTER_PROTOCOL); len(rs) != 1 {
+		t.Errorf("the other protocol's route was touched: %v", rs)
+	}
+
+	// Deleted behind our back: put back.
+	if err := h.nl.RouteDel(&netlink.Route{Dst: prefixToIPNet(netip.MustParsePrefix("10.40.0.0/26")), Protocol: DefaultRouteProtocol}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "deleted route healed", routesAre(t, h, "10.40.0.0/26 via 10.99.0.3"))
+
+	stop()
+	<-d.Done()
+	if got := h.ourRoutes(t); len(got) != 0 {
+		t.Errorf("routes left after stop: %v", got)
+	}
+}
+
+func TestVXLANDeviceAndEntries(t *testing.T) {
+	h := newHost(t)
+	d, _ := start(t, h)
+	mac, _ := net.ParseMAC("66:aa:00:00:00:01")
+	peerMAC, _ := net.ParseMAC("66:aa:00:00:00:02")
+	vx := &VXLAN{VNI: 4096, Port: 4789, MTU: 1450, MAC: mac, Addr: netip.MustParseAddr("10.40.0.1"), Local: netip.MustParseAddr("10.99.0.1")}
+	vtep := VTEP{Node: "host2", MAC: peerMAC, Addr: netip.MustParseAddr("10.41.0.1"), IP: netip.MustParseAddr("10.99.0.2")}
+	d.Set(Desired{VXLAN: vx, VTEPs: []VTEP{vtep}, Routes: []Route{
+		{Dst: netip.MustParsePrefix("10.41.0.0/26"), Gw: vtep.Addr, Dev: DefaultVXLANDevice, OnLink: true},
+	}})
+	eventually(t, "route via the VXLAN device", routesAre(t, h, "10.41.0.0/26 via 10.41.0.1 dev vxlan.calico onlink"))
+	link, err := h.nl.LinkByName(DefaultVXLANDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := link.(*netlink.Vxlan)
+	if v.VxlanId != 4096 || v.Port != 4789 || v.MTU != 1450 || v.HardwareAddr.String() != mac.String() || v.Learning ||
+		addrOf(v.SrcAddr) != vx.Local || v.Flags&net.FlagUp == 0 {
+		t.Errorf("device = %+v", v)
+	}
+	addrs, _ := h.nl.AddrList(link, netlink.FAMILY_V4)
+	if len(addrs) != 1 || addrs[0].IPNet.String() != "10.40.0.1/32" {
+		t.Errorf("addresses = %v", addrs)
+	}
+	fdb, _ := h.nl.NeighList(link.Attrs().Index, unix.AF_BRIDGE)
+	if !hasNeigh(fdb, peerMAC, "10.99.0.2") {
+		t.Errorf("FDB = %v, want %s -> 10.99.0.2", fdb, peerMAC)
+	}
+	arp, _ := h.nl.NeighList(link.Attrs().Index, unix.AF_INET)
+	if !hasNeigh(arp, peerMAC, "10.41.0.1") {
+		t.Errorf("ARP = %v, want 10.41.0.1 -> %s", arp, peerMAC)
+	}
+
+	// A new VNI re-creates the device; the route comes back with it.
+	vx2 := *vx
+	vx2.VNI = 4097
+	d.Set(Desired{VXLAN: &vx2, VTEPs: []VTEP{vtep}, Routes: []Route{
+		{Dst: netip.MustParsePrefix("10.41.0.0/26"), Gw: vtep.Addr, Dev: DefaultVXLANDevice, OnLink: true},
+	}})
+	eventually(t, "device re-created with the new VNI", func() error {
+		l, err := h.nl.LinkByName(DefaultVXLANDevice)
+		if err != nil || l.(*netlink.Vxlan).VxlanId != 4097 {
+			return fmt.Errorf("device %v, err %v", l, err)
+		}
+		return routesAre(t, h, "10.41.0.0/26 via 10.41.0.1 dev vxlan.calico onlink")()
+	})
+
+	d.Set(Desired{})
+	eventually(t, "device removed when VXLAN is off", func() error {
+		if _, err := h.nl.LinkByName(DefaultVXLANDevice); err == nil {
+			return fmt.Errorf("still there")
+		}
+		return routesAre(t, h)()
+	})
+}
+
+func hasNeigh(ns []netlink.Neigh, mac net.HardwareAddr, ip string) bool {
+	for _, n := range ns {
+		if n.HardwareAddr.String() == mac.String() && n.IP.String() == ip && n.State&netlink.NUD_PERMANENT != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func TestIPIPProbe(t *testing.T) {
+	h := newHost(t)
+	ok, reason := ProbeIPIP(h.path)
+	t.Logf("IPIP available: %v %s", ok, reason)
+	if !ok && !strings.Contains(reason, "CONFIG_NET_IPIP") {
+		t.Errorf("reason %q does not say what is missing", reason)
+	}
+	d, _ := start(t, h)
+	d.Set(Desired{IPIP: &IPIP{MTU: 1480, Addr: netip.MustParseAddr("10.40.0.1")}})
+	eventually(t, "IPIP applied or reported", func() error {
+		st := d.Status()
+		if st.Applies == 0 || st.IPIPAvailable != ok {
+			return fmt.Errorf("status %+v", st)
+		}
+		if !ok && !strings.Contains(st.LastError, "IPIP") {
+			return fmt.Errorf("status %+v does not report missing IPIP", st)
+		}
+		return nil
+	})
+	if ok {
+		l, err := h.nl.LinkByName(IPIPDevice)
+		if err != nil || l.Attrs().MTU != 1480 {
+			t.Errorf("tunl0 = %v, %v", l, err)
+		}
+	}
+}
