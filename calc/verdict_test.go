@@ -1,6 +1,7 @@
 package calc
 
 import (
+	"github.com/calico-docker/calico-libnetwork/internal/seeds"
 	"net/netip"
 	"strings"
 	"testing"
@@ -64,31 +65,7 @@ spec:
   egress: [{action: Allow}]
 `
 
-const seedPolicy = `
-apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata:
-  name: allow-bookstore-cliient-to-server
-spec:
-  selector: biz_type == 'bookstore' && role == 'server'
-  types:
-  - Ingress
-  ingress:
-  - action: Allow
-    protocol: TCP
-    source:
-      selector:  biz_type == 'bookstore'
-    destination:
-      ports:
-      - 80
-  - action: Deny
-    protocol: TCP
-    source:
-      selector: biz_type == 'fruitstore'
-    destination:
-      ports:
-      - 80
-`
+var seedPolicy = "\n" + seeds.BookstorePolicy
 
 func tcp(src, dst string, port uint16) Packet {
 	return Packet{Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), Protocol: 6, SrcPort: 40000, DstPort: port, ICMPType: -1}

@@ -14,7 +14,7 @@ import (
 )
 
 // bookstorePolicy is the seed's NetworkPolicy (004), byte for byte.
-const bookstorePolicy = "testdata/allow-bookstore.yaml"
+const bookstorePolicy = "../internal/seeds/allow-bookstore.yaml" // seed 004, unchanged
 
 // TestBookstorePolicy is the seed 004 example on a real engine: three
 // containers on one network labelled as in the seed, the seed's policy

@@ -1,34 +1,12 @@
 package resources
 
 import (
+	"github.com/calico-docker/calico-libnetwork/internal/seeds"
 	"strings"
 	"testing"
 )
 
-const seedPolicy = `apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata:
-  name: allow-bookstore-cliient-to-server
-spec:
-  selector: biz_type == 'bookstore' && role == 'server'
-  types:
-  - Ingress
-  ingress:
-  - action: Allow
-    protocol: TCP
-    source:
-      selector:  biz_type == 'bookstore'
-    destination:
-      ports:
-      - 80
-  - action: Deny
-    protocol: TCP
-    source:
-      selector: biz_type == 'fruitstore'
-    destination:
-      ports:
-      - 80
-`
+var seedPolicy = seeds.BookstorePolicy
 
 func TestDecodeSeedPolicy(t *testing.T) {
 	objs, err := DecodeBytes([]byte(seedPolicy))

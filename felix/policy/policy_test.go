@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"github.com/calico-docker/calico-libnetwork/internal/seeds"
 	"strings"
 	"testing"
 
@@ -260,30 +261,7 @@ func testPending(b *bed) {
 
 // seedPolicy is the NetworkPolicy of the bookstore/fruitstore example in
 // ../shared/seeds/004_7ff30da9549411fb.txt, unchanged.
-const seedPolicy = `apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata:
-  name: allow-bookstore-cliient-to-server
-spec:
-  selector: biz_type == 'bookstore' && role == 'server'
-  types:
-  - Ingress
-  ingress:
-  - action: Allow
-    protocol: TCP
-    source:
-      selector:  biz_type == 'bookstore'
-    destination:
-      ports:
-      - 80
-  - action: Deny
-    protocol: TCP
-    source:
-      selector: biz_type == 'fruitstore'
-    destination:
-      ports:
-      - 80
-`
+var seedPolicy = seeds.BookstorePolicy
 
 func testSeedBookstore(b *bed) {
 	b.setPolicies("")

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/calico-docker/calico-libnetwork/internal/seeds"
 	"strings"
 	"testing"
 
@@ -44,7 +45,7 @@ func wep(name, node, ip string, labels map[string]string) *resources.WorkloadEnd
 	return w
 }
 
-const seed = `apiVersion: projectcalico.org/v3
+var seed = `apiVersion: projectcalico.org/v3
 kind: Profile
 metadata: {name: net1}
 spec:
@@ -52,30 +53,7 @@ spec:
   ingress: [{action: Allow, source: {selector: "has(pcn.net1)"}}]
   egress: [{action: Allow}]
 ---
-apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
-metadata:
-  name: allow-bookstore-cliient-to-server
-spec:
-  selector: biz_type == 'bookstore' && role == 'server'
-  types:
-  - Ingress
-  ingress:
-  - action: Allow
-    protocol: TCP
-    source:
-      selector:  biz_type == 'bookstore'
-    destination:
-      ports:
-      - 80
-  - action: Deny
-    protocol: TCP
-    source:
-      selector: biz_type == 'fruitstore'
-    destination:
-      ports:
-      - 80
-`
+` + seeds.BookstorePolicy
 
 func chain(res Result, name string) []ipt.Rule {
 	for _, c := range res.Chains {
