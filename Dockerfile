@@ -17,19 +17,16 @@
 #     docker build --target image-from-source --build-arg GO_IMAGE=golang:1.26-bookworm -t calico-libnetwork .
 #
 # Name a --target: the legacy builder (dockerd 20.10 without BuildKit)
-# builds every stage before its target, and the compile stage needs
-# GO_IMAGE, so it comes after the prebuilt image.
+# builds every stage up to its target, and the compile stage needs
+# GO_IMAGE, so the prebuilt image comes first (and, being the first stage,
+# leaves no intermediate stage image behind).
 
 ARG BASE=calico-libnetwork-base:latest
 ARG GO_IMAGE=golang:1.26-bookworm
 
-# The host's static binaries.
-FROM scratch AS prebuilt
-COPY bin/static/calico-libnetwork bin/static/calicoctl /
-
-# The image, from the prebuilt binaries.
+# The image, from the host's static binaries.
 FROM ${BASE} AS image
-COPY --from=prebuilt /calico-libnetwork /calicoctl /usr/bin/
+COPY bin/static/calico-libnetwork bin/static/calicoctl /usr/bin/
 ENTRYPOINT ["/usr/bin/calico-libnetwork"]
 
 # Compile in a Go image (optional).

@@ -37,4 +37,4 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 	FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh
 
 clean: ## Remove build output
-	rm -rf $(BIN)
+	rm -rf $(BIN) build
