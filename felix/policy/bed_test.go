@@ -42,7 +42,7 @@ const hostPort = 80
 // A reference calc.Model gets the same events, so every packet's fate can
 // be compared with calc.Model.Verdict.
 type bed struct {
-	t     *testing.T
+	t     testing.TB
 	host  *felixtest.NS
 	dp    *felix.Dataplane
 	veths *felix.Veths
@@ -54,7 +54,7 @@ type bed struct {
 
 // newBed starts a Dataplane for node in a fresh host namespace (FORWARD
 // policy DROP as Docker sets it) and feeds it a full sync of objs.
-func newBed(t *testing.T, cfg felix.Config, objs ...resources.Resource) *bed {
+func newBed(t testing.TB, cfg felix.Config, objs ...resources.Resource) *bed {
 	t.Helper()
 	testenv.RequireTools(t, "ipset", "ping", "iptables-legacy", "iptables-nft")
 	host := felixtest.NewNS(t, "host")
@@ -167,7 +167,7 @@ func (b *bed) setPolicies(yamls string) {
 	b.send(datastore.SyncEvent{Updates: append(b.updates(gone, true), b.updates(objs, false)...)})
 }
 
-func decode(t *testing.T, yamls string) []resources.Resource {
+func decode(t testing.TB, yamls string) []resources.Resource {
 	t.Helper()
 	objs, err := resources.DecodeBytes([]byte(yamls))
 	if err != nil {

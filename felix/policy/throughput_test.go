@@ -1,0 +1,120 @@
+package policy_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/calico-docker/calico-libnetwork/felix"
+	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+// throughputPort is where the receiving workload sinks a TCP stream.
+const throughputPort = 5001
+
+// BenchmarkThroughputWithPolicies measures TCP throughput between two
+// workloads on one host with nothing else installed, and with 1000 other
+// local endpoints and 1000 policies (each selecting one of those others)
+// installed, in interleaved rounds of the same run. It reports both rates
+// and their ratio (goal: with/without >= 0.95).
+//
+//	go test ./felix/policy -run '^$' -bench ThroughputWithPolicies -benchtime 1x
+func BenchmarkThroughputWithPolicies(b *testing.B) {
+	const rounds, bytesPerRound = 3, 256 << 20
+	bd := newBed(b, felix.Config{Policy: true}, decode(b, networkProfiles)...)
+	bd.addWorkload("sender", 1, []string{"net1"}, map[string]string{"role": "client"})
+	recv := bd.addWorkload("receiver", 2, []string{"net1"}, map[string]string{"role": "server"})
+	sink := sinkTCP(b, recv.NS, netip.AddrPortFrom(recv.V4, throughputPort))
+	others := otherObjects(1000)
+	var without, with []float64
+	for i := 0; i < rounds*b.N; i++ {
+		without = append(without, bd.streamRate(b, "sender", sink, bytesPerRound))
+		bd.put(others...)
+		with = append(with, bd.streamRate(b, "sender", sink, bytesPerRound))
+		bd.remove(others...)
+	}
+	wo, wi := median(without), median(with)
+	b.ReportMetric(wo, "MB/s-without")
+	b.ReportMetric(wi, "MB/s-with-1000-policies")
+	b.ReportMetric(wi/wo, "ratio")
+}
+
+// otherObjects returns n WorkloadEndpoints on this node (no interface:
+// they only add dispatch rules and group chains) and n policies, policy i
+// selecting endpoint i and allowing TCP 80 from endpoint i+1.
+func otherObjects(n int) []resources.Resource {
+	tcp, _ := resources.ParseProtocol("TCP")
+	var out []resources.Resource
+	for i := 0; i < n; i++ {
+		w := resources.NewWorkloadEndpoint(fmt.Sprintf("other-%d", i))
+		w.Spec.Node, w.Spec.InterfaceName = node, fmt.Sprintf("calio%010d", i)
+		w.Spec.IPNetworks = []string{fmt.Sprintf("10.77.%d.%d/32", i/250, i%250+1)}
+		w.Spec.Profiles = []string{"net1"}
+		w.Labels = map[string]string{"app": fmt.Sprintf("other-%d", i)}
+		p := resources.NewGlobalNetworkPolicy(fmt.Sprintf("other-%d", i))
+		order := float64(i)
+		p.Spec.Order = &order
+		p.Spec.Selector = fmt.Sprintf("app == 'other-%d'", i)
+		p.Spec.Ingress = []resources.Rule{{Action: resources.ActionAllow, Protocol: &tcp,
+			Source:      resources.EntityRule{Selector: fmt.Sprintf("app == 'other-%d'", (i+1)%n)},
+			Destination: resources.EntityRule{Ports: []resources.Port{{Min: 80, Max: 80}}}}}
+		out = append(out, w, p)
+	}
+	return out
+}
+
+// streamRate sends n bytes from a workload to addr over one TCP
+// connection and returns MB/s.
+func (b *bed) streamRate(tb testing.TB, from string, addr netip.AddrPort, n int64) float64 {
+	tb.Helper()
+	var c net.Conn
+	err := b.ns(from).NS.Do(func() (err error) {
+		c, err = net.DialTimeout("tcp", addr.String(), 5*time.Second)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("dial %s from %s: %v", addr, from, err)
+	}
+	defer c.Close()
+	buf := make([]byte, 256<<10)
+	start := time.Now()
+	if _, err := io.CopyN(c, zeros{buf}, n); err != nil {
+		tb.Fatalf("stream to %s: %v", addr, err)
+	}
+	return float64(n) / (1 << 20) / time.Since(start).Seconds()
+}
+
+// sinkTCP accepts connections on addr inside n and discards what they send.
+func sinkTCP(tb testing.TB, n *felixtest.NS, addr netip.AddrPort) netip.AddrPort {
+	tb.Helper()
+	var l net.Listener
+	if err := n.NS.Do(func() (err error) { l, err = net.Listen("tcp", addr.String()); return err }); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	return addr
+}
+
+type zeros struct{ buf []byte }
+
+func (z zeros) Read(p []byte) (int, error) { return copy(p, z.buf), nil }
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
