@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 )
 
@@ -82,6 +84,7 @@ type EmbeddedConfig struct {
 // Embedded is a running in-process etcd.
 type Embedded struct {
 	etcd      *embed.Etcd
+	closing   *atomic.Bool
 	Endpoints []string
 }
 
@@ -108,6 +111,8 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	ec.Dir = dir
 	ec.LogLevel = "error"
 	ec.Logger = "zap"
+	closing := new(atomic.Bool)
+	ec.ZapLoggerBuilder = quietOnClose(closing)
 	clientURL := url.URL{Scheme: "http", Host: fmt.Sprintf("%s:%d", cfg.ClientHost, cfg.ClientPort)}
 	adv := clientURL
 	if cfg.ClientHost == "0.0.0.0" {
@@ -130,11 +135,43 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
-	return &Embedded{etcd: e, Endpoints: []string{adv.String()}}, nil
+	return &Embedded{etcd: e, closing: closing, Endpoints: []string{adv.String()}}, nil
 }
 
 // Close stops the embedded etcd.
-func (e *Embedded) Close() { e.etcd.Close() }
+func (e *Embedded) Close() {
+	e.closing.Store(true)
+	e.etcd.Close()
+}
+
+// quietOnClose builds etcd's logger (errors only, to stderr) and silences
+// it once closing is set: on a normal stop etcd logs its listeners'
+// "use of closed network connection" as errors.
+func quietOnClose(closing *atomic.Bool) func(*embed.Config) error {
+	return func(c *embed.Config) error {
+		enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+		core := zapcore.NewCore(enc, zapcore.Lock(os.Stderr), zap.ErrorLevel)
+		logger := zap.New(&closingCore{Core: core, closing: closing})
+		return embed.NewZapLoggerBuilder(logger)(c)
+	}
+}
+
+// closingCore drops every entry once closing is set.
+type closingCore struct {
+	zapcore.Core
+	closing *atomic.Bool
+}
+
+func (c *closingCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.closing.Load() {
+		return ce
+	}
+	return c.Core.Check(e, ce)
+}
+
+func (c *closingCore) With(fields []zapcore.Field) zapcore.Core {
+	return &closingCore{Core: c.Core.With(fields), closing: c.closing}
+}
 
 // ParseEndpoints splits a comma-separated ETCD_ENDPOINTS value.
 func ParseEndpoints(s string) []string {
