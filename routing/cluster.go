@@ -71,6 +71,26 @@ func nodeIPv4(n *resources.Node) netip.Prefix {
 	return parseHostCIDR(n.Spec.BGP.IPv4Address)
 }
 
+// nodeIPv6 is a node's BGP IPv6 address with its subnet; invalid when the
+// node has none.
+func nodeIPv6(n *resources.Node) netip.Prefix {
+	if n == nil || n.Spec.BGP == nil {
+		return netip.Prefix{}
+	}
+	if p := parseHostCIDR(n.Spec.BGP.IPv6Address); p.Addr().Is6() {
+		return p
+	}
+	return netip.Prefix{}
+}
+
+// nodeIP is a node's BGP address of the family of a (IPv4 or IPv6).
+func nodeIP(n *resources.Node, a netip.Addr) netip.Prefix {
+	if a.Is6() {
+		return nodeIPv6(n)
+	}
+	return nodeIPv4(n)
+}
+
 // parseHostCIDR parses "10.0.0.1/24" (or a bare address, as /32).
 func parseHostCIDR(s string) netip.Prefix {
 	if s == "" {

@@ -30,8 +30,15 @@
 //     for its non-mesh iBGP peers. AS: the Node's, else the default
 //     BGPConfiguration's, else 64512. Port: BGPConfiguration listenPort
 //     (node.<name> over default), default 179.
-//   - Exports: this node's affine blocks as aggregates, and /32s of the
-//     addresses it borrowed from other nodes' blocks.
+//   - IPv6: a node with an IPv6 BGP address (Node spec.bgp.ipv6Address,
+//     from IP6 / IP6_AUTODETECTION_METHOD) also listens on it, and every
+//     node-to-node peering gets a second session between the two nodes'
+//     IPv6 addresses when both have one; BGPPeers with an IPv6 peerIP
+//     peer from it. IPv4 sessions carry IPv4 unicast, IPv6 sessions IPv6
+//     unicast. BGP still needs the IPv4 address (the router ID).
+//   - Exports: this node's affine blocks as aggregates, and /32s (/128s) of
+//     the addresses it borrowed from other nodes' blocks; IPv6 ones only
+//     when the node has an IPv6 address.
 //   - Routes: each learned route via its next hop, through tunl0 when its
 //     pool's ipipMode asks for it (Always, or CrossSubnet and the next hop
 //     is off our subnet) and the kernel has IPIP. Destinations in pools
@@ -39,9 +46,18 @@
 //     the Nodes' published VTEPs), so VXLAN works without BGP: via
 //     vxlan.calico to the node's tunnel address, or straight to the node
 //     for CrossSubnet pools when it shares our subnet. Our own blocks are
-//     never routed here (felix blackholes them).
+//     never routed here (felix blackholes them). IPv6 routes always go
+//     straight to their IPv6 next hop (no IPv6 encapsulation).
 //
-// Routes carry rtnetlink protocol 81 (dataplane.DefaultRouteProtocol).
+// Routes of both families carry rtnetlink protocol 81
+// (dataplane.DefaultRouteProtocol).
+//
+// # Log level
+//
+// BGPConfiguration spec.logSeverityScreen (node.<name> over default)
+// sets, as it changes, the level of every log of routing, GoBGP's
+// included: Debug (GoBGP's debug messages too), Info, Warning, Error,
+// Fatal (nothing short of fatal). Unset, the process's level applies.
 //
 // # Restarts
 //

@@ -15,6 +15,8 @@ type bgpSettings struct {
 	asn        uint32 // cluster default AS
 	mesh       bool
 	listenPort int
+	// logSeverity is logSeverityScreen ("" if unset).
+	logSeverity string
 }
 
 func (c *cluster) settingsFor(node string) bgpSettings {
@@ -27,9 +29,15 @@ func (c *cluster) settingsFor(node string) bgpSettings {
 		if def.Spec.ListenPort != 0 {
 			s.listenPort = int(def.Spec.ListenPort)
 		}
+		s.logSeverity = def.Spec.LogSeverityScreen
 	}
-	if own := c.configs["node."+node]; own != nil && own.Spec.ListenPort != 0 {
-		s.listenPort = int(own.Spec.ListenPort)
+	if own := c.configs["node."+node]; own != nil {
+		if own.Spec.ListenPort != 0 {
+			s.listenPort = int(own.Spec.ListenPort)
+		}
+		if own.Spec.LogSeverityScreen != "" {
+			s.logSeverity = own.Spec.LogSeverityScreen
+		}
 	}
 	return s
 }
@@ -51,13 +59,15 @@ type peerSet struct {
 	c      *cluster
 	self   *resources.Node
 	selfIP netip.Prefix
+	self6  netip.Prefix // invalid: no IPv6 sessions
 	asn    uint32
 	byAddr map[netip.Addr]bgp.Peer
 }
 
 // desiredPeers computes this node's BGP sessions, as Calico does:
 //   - the node-to-node mesh (BGPConfiguration default nodeToNodeMeshEnabled,
-//     default true): every other node with an IPv4 BGP address;
+//     default true): every other node with an IPv4 BGP address, and when
+//     both have one, its IPv6 address too (a second session, for IPv6);
 //   - every BGPPeer that applies to this node — spec.node names it,
 //     spec.nodeSelector selects it, or neither is set (a global peer) — to
 //     spec.peerIP, or to every node spec.peerSelector selects;
@@ -69,7 +79,8 @@ type peerSet struct {
 // non-mesh iBGP peers that are nodes outside its cluster are its clients.
 func (c *cluster) desiredPeers(me string) []bgp.Peer {
 	self := c.nodes[me]
-	ps := &peerSet{c: c, self: self, selfIP: nodeIPv4(self), asn: c.asnOf(self), byAddr: map[netip.Addr]bgp.Peer{}}
+	ps := &peerSet{c: c, self: self, selfIP: nodeIPv4(self), self6: nodeIPv6(self), asn: c.asnOf(self),
+		byAddr: map[netip.Addr]bgp.Peer{}}
 	if !ps.selfIP.IsValid() || !ps.selfIP.Addr().Is4() {
 		return nil
 	}
@@ -112,7 +123,7 @@ func (ps *peerSet) addForward(bp *resources.BGPPeer, typ bgp.PeerType, nodes []*
 			return
 		}
 		if n := ps.c.nodeByIP(addr); n != nil {
-			p := ps.nodePeer(n, typ, bp.Name)
+			p := ps.nodePeer(n, nodeIP(n, addr).Addr(), typ, bp.Name)
 			p.ASN = bp.Spec.ASNumber
 			if port != 0 {
 				p.Port = port
@@ -121,7 +132,7 @@ func (ps *peerSet) addForward(bp *resources.BGPPeer, typ bgp.PeerType, nodes []*
 			return
 		}
 		ps.add(bgp.Peer{Address: addr, Port: port, ASN: bp.Spec.ASNumber, Type: typ, Name: bp.Name,
-			Multihop: !ps.selfIP.Contains(addr)})
+			Multihop: !ps.local(addr).Contains(addr)})
 		return
 	}
 	for _, n := range nodes {
@@ -131,23 +142,36 @@ func (ps *peerSet) addForward(bp *resources.BGPPeer, typ bgp.PeerType, nodes []*
 	}
 }
 
-// addNode adds a session to another node (never to this one).
+// addNode adds the sessions to another node (never to this one): to its
+// IPv4 address and, when both have one, to its IPv6 address.
 func (ps *peerSet) addNode(n *resources.Node, typ bgp.PeerType, name string) {
 	if n == ps.self || n.Name == ps.self.Name {
 		return
 	}
 	if ip := nodeIPv4(n); ip.IsValid() && ip.Addr().Is4() {
-		ps.add(ps.nodePeer(n, typ, name))
+		ps.add(ps.nodePeer(n, ip.Addr(), typ, name))
+	}
+	if ip := nodeIPv6(n); ip.IsValid() && ps.self6.IsValid() {
+		ps.add(ps.nodePeer(n, ip.Addr(), typ, name))
 	}
 }
 
-// nodePeer is the session to another node running this speaker: its port,
-// its AS, route-reflector client if we reflect for it, and passive on the
-// side with the higher address (see bgp.Peer.Passive).
-func (ps *peerSet) nodePeer(n *resources.Node, typ bgp.PeerType, name string) bgp.Peer {
-	ip := nodeIPv4(n).Addr()
+// local is this node's BGP address (with its subnet) of ip's family.
+func (ps *peerSet) local(ip netip.Addr) netip.Prefix {
+	if ip.Is6() {
+		return ps.self6
+	}
+	return ps.selfIP
+}
+
+// nodePeer is the session to another node running this speaker, at its
+// address ip: its port, its AS, route-reflector client if we reflect for
+// it, and passive on the side with the higher address (see
+// bgp.Peer.Passive).
+func (ps *peerSet) nodePeer(n *resources.Node, ip netip.Addr, typ bgp.PeerType, name string) bgp.Peer {
+	local := ps.local(ip)
 	p := bgp.Peer{Address: ip, Port: ps.c.settingsFor(n.Name).listenPort, ASN: ps.c.asnOf(n), Type: typ, Name: name,
-		Passive: ps.selfIP.Addr().Compare(ip) > 0, Multihop: !ps.selfIP.Contains(ip)}
+		Passive: local.Addr().Compare(ip) > 0, Multihop: !local.Contains(ip)}
 	if p.Port == bgp.DefaultPort {
 		p.Port = 0
 	}
@@ -158,7 +182,7 @@ func (ps *peerSet) nodePeer(n *resources.Node, typ bgp.PeerType, name string) bg
 }
 
 func (ps *peerSet) add(p bgp.Peer) {
-	if p.Address == ps.selfIP.Addr() || !p.Address.Is4() || p.ASN == 0 {
+	if !p.Address.IsValid() || !ps.local(p.Address).IsValid() || p.Address == ps.local(p.Address).Addr() || p.ASN == 0 {
 		return
 	}
 	if old, ok := ps.byAddr[p.Address]; ok && peerPriority[old.Type] >= peerPriority[p.Type] {
@@ -193,7 +217,7 @@ func matches(sel string, n *resources.Node) bool {
 
 func (c *cluster) nodeByIP(a netip.Addr) *resources.Node {
 	for _, n := range c.nodes {
-		if ip := nodeIPv4(n); ip.IsValid() && ip.Addr() == a {
+		if ip := nodeIP(n, a); ip.IsValid() && ip.Addr() == a {
 			return n
 		}
 	}

@@ -18,12 +18,13 @@ type encapOptions struct {
 }
 
 // exports are the prefixes this node announces: its affine blocks
-// (aggregates) and, as /32s, the addresses it borrowed from blocks of
-// other nodes. IPv4 only.
+// (aggregates) and, as /32s (/128s), the addresses it borrowed from blocks
+// of other nodes. IPv6 ones only when the node has an IPv6 BGP address.
 func (c *cluster) exports(me string) []netip.Prefix {
+	has6 := nodeIPv6(c.nodes[me]).IsValid()
 	var out []netip.Prefix
 	for _, b := range c.blocks {
-		if !b.CIDR.Addr().Is4() {
+		if !b.CIDR.Addr().Is4() && !has6 {
 			continue
 		}
 		if b.Affinity == me {
@@ -32,7 +33,7 @@ func (c *cluster) exports(me string) []netip.Prefix {
 		}
 		for _, a := range b.Allocations {
 			if a.Attrs[ipam.AttrNode] == me {
-				out = append(out, netip.PrefixFrom(a.IP, 32))
+				out = append(out, netip.PrefixFrom(a.IP, a.IP.BitLen()))
 			}
 		}
 	}
@@ -127,8 +128,10 @@ func (c *cluster) vxlanRoutes(me string, device string) []dataplane.Route {
 // pools are left to vxlanRoutes, this node's own blocks to felix (its
 // blackholes), routes through this node are dropped; in IPIP pools the
 // route goes through tunl0 when the mode asks for it and the kernel can.
+// IPv6 routes go straight to their (IPv6) next hop: there is no IPv6
+// encapsulation.
 func (c *cluster) bgpRoutes(me string, learned map[netip.Prefix]bgp.Route, o encapOptions) []dataplane.Route {
-	self := nodeIPv4(c.nodes[me])
+	self, self6 := nodeIPv4(c.nodes[me]), nodeIPv6(c.nodes[me])
 	own := map[netip.Prefix]bool{}
 	for _, b := range c.blocks {
 		if b.Affinity == me {
@@ -138,10 +141,17 @@ func (c *cluster) bgpRoutes(me string, learned map[netip.Prefix]bgp.Route, o enc
 	var out []dataplane.Route
 	for pfx, r := range learned {
 		pool := c.poolFor(pfx)
-		if own[pfx] || vxlanPool(pool) || !r.NextHop.Is4() || r.NextHop == self.Addr() {
+		if own[pfx] || r.NextHop.Is4() != pfx.Addr().Is4() || r.NextHop == self.Addr() || r.NextHop == self6.Addr() {
 			continue
 		}
 		rt := dataplane.Route{Dst: pfx, Gw: r.NextHop}
+		if pfx.Addr().Is6() {
+			out = append(out, rt)
+			continue
+		}
+		if vxlanPool(pool) {
+			continue
+		}
 		if ipipPool(pool) && o.ipipAvailable && encapsulates(pool.Spec.IPIPMode, self, r.NextHop) {
 			rt.Dev, rt.OnLink = dataplane.IPIPDevice, true
 		}

@@ -67,6 +67,10 @@ type Router struct {
 	started time.Time
 	opts    encapOptions
 	ipipWhy string
+	// logLevel filters every log of routing (GoBGP's included) by
+	// BGPConfiguration logSeverityScreen; logSeverity is the value applied.
+	logLevel    *levelFilter
+	logSeverity string
 
 	mu        sync.Mutex
 	c         *cluster
@@ -105,7 +109,9 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	r := &Router{cfg: cfg, log: cfg.Logger.With("component", "routing"), kick: make(chan struct{}, 1),
+	filter := newLevelFilter(cfg.Logger.Handler())
+	cfg.Logger = slog.New(filter)
+	r := &Router{logLevel: filter, cfg: cfg, log: cfg.Logger.With("component", "routing"), kick: make(chan struct{}, 1),
 		done: make(chan struct{}), c: newCluster(),
 		opts: encapOptions{vxlanVNI: cfg.VXLANVNI, vxlanPort: cfg.VXLANPort, vxlanMTU: cfg.VXLANMTU, ipipMTU: cfg.IPIPMTU}}
 	if cfg.Backend == BackendBGP {
@@ -183,6 +189,7 @@ func (r *Router) onSync(ev datastore.SyncEvent) {
 	poolsChanged := ev.Full || slices.ContainsFunc(ev.Updates, func(u datastore.Update) bool { return u.Kind == resources.KindIPPool })
 	r.mu.Lock()
 	r.c.apply(ev)
+	r.applyLogSeverity()
 	r.synced = r.synced || ev.Full
 	pools := mapValues(r.c.pools)
 	r.mu.Unlock()
@@ -270,7 +277,8 @@ func (r *Router) bgpDesired(me string) bgp.Desired {
 	if !ip.IsValid() || !ip.Addr().Is4() {
 		return bgp.Desired{} // no IPv4 BGP address: BGP stays off
 	}
-	g := &bgp.Global{ASN: r.c.asnOf(self), RouterID: ip.Addr(), ListenPort: r.c.settingsFor(me).listenPort}
+	g := &bgp.Global{ASN: r.c.asnOf(self), RouterID: ip.Addr(), IPv6: nodeIPv6(self).Addr(),
+		ListenPort: r.c.settingsFor(me).listenPort}
 	return bgp.Desired{Global: g, Peers: r.c.desiredPeers(me), Exports: r.c.exports(me)}
 }
 

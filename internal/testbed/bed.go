@@ -56,6 +56,24 @@ func Subnet(s int) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4(b), 24)
 }
 
+// Subnet6 returns LAN subnet s's IPv6 prefix (fd00:99:0:s::/64; unique
+// local, test only) in beds with Config.IPv6.
+func Subnet6(s int) netip.Prefix {
+	b := netip.MustParseAddr("fd00:99::").As16()
+	b[7] = byte(s)
+	return netip.PrefixFrom(netip.AddrFrom16(b), 64)
+}
+
+// Gateway6 returns the LAN namespace's IPv6 address on subnet s
+// (fd00:99:0:s::fe).
+func Gateway6(s int) netip.Addr { return addr6In(s, 0xfe) }
+
+func addr6In(s, host int) netip.Addr {
+	b := Subnet6(s).Addr().As16()
+	b[15] = byte(host)
+	return netip.AddrFrom16(b)
+}
+
 // Gateway returns the LAN namespace's address on subnet s (10.99.s.254).
 func Gateway(s int) netip.Addr { return addrIn(s, 254) }
 
@@ -71,6 +89,9 @@ type Config struct {
 	Hosts  []HostConfig // default: host1, host2, host3 on subnet 0
 	Pool   netip.Prefix // the daemons' calico_network; default DefaultNet
 	Env    []string     // extra environment of every daemon
+	// IPv6 gives the LAN and every host IPv6 addresses too (Subnet6), and
+	// runs the daemons with CALICO_IPV6=true and IP6 set to the host's.
+	IPv6 bool
 }
 
 // HostConfig describes one host.
@@ -183,6 +204,16 @@ func (b *Bed) buildLAN() error {
 		if err := errorsJoin(lan.setUp(name), lan.addAddr(name, netip.PrefixFrom(Gateway(s), 24))); err != nil {
 			return err
 		}
+		if b.cfg.IPv6 {
+			if err := lan.addAddr6(name, netip.PrefixFrom(Gateway6(s), 64)); err != nil {
+				return err
+			}
+		}
+	}
+	if b.cfg.IPv6 {
+		if err := lan.sysctl("net/ipv6/conf/all/forwarding", "1"); err != nil {
+			return err
+		}
 	}
 	return lan.sysctl("net/ipv4/ip_forward", "1")
 }
@@ -207,7 +238,13 @@ func (b *Bed) attach(n *NS, s int, addr netip.Addr, lanSide string) error {
 	if err := n.addAddr("eth0", netip.PrefixFrom(addr, 24)); err != nil {
 		return err
 	}
-	_, err = n.Run("ip", "route", "add", "default", "via", Gateway(s).String())
+	if _, err = n.Run("ip", "route", "add", "default", "via", Gateway(s).String()); err != nil || !b.cfg.IPv6 {
+		return err
+	}
+	if err := n.addAddr6("eth0", netip.PrefixFrom(addr6In(s, int(addr.As4()[3])), 64)); err != nil {
+		return err
+	}
+	_, err = n.Run("ip", "-6", "route", "add", "default", "via", Gateway6(s).String())
 	return err
 }
 

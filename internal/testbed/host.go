@@ -24,6 +24,7 @@ type Host struct {
 	Name      string
 	NS        *NS
 	IP        netip.Prefix // its LAN address, e.g. 10.99.0.1/24
+	IP6       netip.Prefix // its IPv6 LAN address (Config.IPv6), e.g. fd00:99::1/64
 	Subnet    int
 	Docker    *dockerfake.Engine
 	DataDir   string
@@ -54,11 +55,16 @@ func (b *Bed) newHost(hc HostConfig, index int) (*Host, error) {
 	if h.Docker, err = dockerfake.Start(filepath.Join(b.Dir, hc.Name, "docker.sock")); err != nil {
 		return nil, err
 	}
-	h.env = append(append(append(os.Environ(), "ETCD_ENDPOINTS="+b.EtcdEndpoint, "NODENAME="+hc.Name,
+	h.env = append(append(os.Environ(), "ETCD_ENDPOINTS="+b.EtcdEndpoint, "NODENAME="+hc.Name,
 		"CALICO_DATA_DIR="+h.DataDir, "CALICO_PLUGIN_DIR="+h.PluginDir, "DOCKER_HOST="+h.Docker.Host(),
 		"CALICO_NETWORK="+b.cfg.Pool.String(), "CALICO_LOG_FILE=none", "CALICO_LOG_LEVEL=debug",
 		"CALICO_RESYNC_INTERVAL=10s", "CALICO_IPAM_GC_INTERVAL=0", "CALICO_METRICS_ADDR="),
-		b.cfg.Env...), hc.Env...)
+		b.cfg.Env...)
+	if b.cfg.IPv6 {
+		h.IP6 = netip.PrefixFrom(addr6In(hc.Subnet, index), 64)
+		h.env = append(h.env, "CALICO_IPV6=true", "IP6="+h.IP6.String())
+	}
+	h.env = append(h.env, hc.Env...)
 	return h, nil
 }
 

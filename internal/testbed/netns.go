@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/calico-docker/calico-libnetwork/felix/ns"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
@@ -115,6 +116,26 @@ func (n *NS) Routes() ([]string, error) {
 		return nil, err
 	}
 	return strings.Split(strings.TrimSpace(out), "\n"), nil
+}
+
+// Routes6 lists the namespace's IPv6 main-table routes as `ip -6 route`
+// does.
+func (n *NS) Routes6() ([]string, error) {
+	out, err := n.Run("ip", "-6", "route", "show", "table", "main")
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(strings.TrimSpace(out), "\n"), nil
+}
+
+// addAddr6 adds an IPv6 address usable at once (no duplicate address
+// detection: every address in the bed is unique).
+func (n *NS) addAddr6(link string, p netip.Prefix) error {
+	l, err := n.NL.LinkByName(link)
+	if err != nil {
+		return fmt.Errorf("netns %s: %s: %w", n.Name, link, err)
+	}
+	return n.NL.AddrAdd(l, &netlink.Addr{IPNet: ipNet(p), Flags: unix.IFA_F_NODAD})
 }
 
 // veth links namespace a (interface aName) with b (bName).

@@ -19,7 +19,7 @@ import (
 func (n *NS) Serve(port int) (addr netip.AddrPort, close func(), err error) {
 	var l net.Listener
 	err = n.NS.Do(func() (err error) {
-		l, err = net.Listen("tcp4", ":"+strconv.Itoa(port))
+		l, err = net.Listen("tcp", ":"+strconv.Itoa(port)) // IPv4 and IPv6
 		return err
 	})
 	if err != nil {
@@ -44,7 +44,7 @@ func (n *NS) Serve(port int) (addr netip.AddrPort, close func(), err error) {
 func (n *NS) Reach(dst netip.AddrPort, timeout time.Duration) (netip.Addr, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	c, err := n.Dial(ctx, "tcp4", dst.String())
+	c, err := n.Dial(ctx, "tcp", dst.String())
 	if err != nil {
 		return netip.Addr{}, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/docker/go-plugins-helpers/ipam"
 	"github.com/docker/go-plugins-helpers/network"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Network is a Docker network made with the calico drivers on every host
@@ -21,8 +22,10 @@ type Network struct {
 	Name    string
 	Profile string
 	Subnet  netip.Prefix // invalid: every pool
+	IPv6    bool         // dual-stack: an IPv6 address from every IPv6 pool too
 	ids     map[*Host]string
 	pools   map[*Host]string
+	pools6  map[*Host]string
 }
 
 // CreateNetwork does on every host what `docker network create --driver
@@ -30,7 +33,17 @@ type Network struct {
 // org.projectcalico.profile=P] name` does: RequestPool, the gateway
 // RequestAddress, CreateNetwork.
 func (b *Bed) CreateNetwork(name string, subnet netip.Prefix, profile string) (*Network, error) {
-	n := &Network{Name: name, Profile: profile, Subnet: subnet, ids: map[*Host]string{}, pools: map[*Host]string{}}
+	return b.createNetwork(&Network{Name: name, Profile: profile, Subnet: subnet})
+}
+
+// CreateDualStackNetwork is CreateNetwork with `--ipv6`: workloads get an
+// IPv4 address and an IPv6 one (from any enabled IPv6 pool).
+func (b *Bed) CreateDualStackNetwork(name string, subnet netip.Prefix, profile string) (*Network, error) {
+	return b.createNetwork(&Network{Name: name, Profile: profile, Subnet: subnet, IPv6: true})
+}
+
+func (b *Bed) createNetwork(n *Network) (*Network, error) {
+	n.ids, n.pools, n.pools6 = map[*Host]string{}, map[*Host]string{}, map[*Host]string{}
 	for _, h := range b.Hosts {
 		if err := h.createNetwork(n); err != nil {
 			return nil, err
@@ -54,6 +67,21 @@ func (h *Host) createNetwork(n *Network) error {
 		PoolID: pr.PoolID, Options: map[string]string{"RequestAddressType": "com.docker.network.gateway"}}, &gw); err != nil {
 		return err
 	}
+	var data6 []*network.IPAMData
+	if n.IPv6 {
+		var pr6 ipam.RequestPoolResponse
+		if err := h.call("calico-ipam", "/IpamDriver.RequestPool", ipam.RequestPoolRequest{
+			AddressSpace: "CalicoGlobalAddressSpace", V6: true, Options: map[string]string{}}, &pr6); err != nil {
+			return err
+		}
+		var gw6 ipam.RequestAddressResponse
+		if err := h.call("calico-ipam", "/IpamDriver.RequestAddress", ipam.RequestAddressRequest{
+			PoolID: pr6.PoolID, Options: map[string]string{"RequestAddressType": "com.docker.network.gateway"}}, &gw6); err != nil {
+			return err
+		}
+		n.pools6[h] = pr6.PoolID
+		data6 = []*network.IPAMData{{AddressSpace: "CalicoGlobalAddressSpace", Pool: pr6.Pool, Gateway: gw6.Address}}
+	}
 	generic := map[string]any{}
 	if n.Profile != "" {
 		generic["org.projectcalico.profile"] = n.Profile
@@ -61,8 +89,9 @@ func (h *Host) createNetwork(n *Network) error {
 	id := randomID()
 	h.Docker.AddNetwork(id, n.Name)
 	err := h.call("calico", "/NetworkDriver.CreateNetwork", network.CreateNetworkRequest{
-		NetworkID: id, Options: map[string]any{"com.docker.network.enable_ipv6": false, "com.docker.network.generic": generic},
+		NetworkID: id, Options: map[string]any{"com.docker.network.enable_ipv6": n.IPv6, "com.docker.network.generic": generic},
 		IPv4Data: []*network.IPAMData{{AddressSpace: "CalicoGlobalAddressSpace", Pool: pr.Pool, Gateway: gw.Address}},
+		IPv6Data: data6,
 	}, nil)
 	if err != nil {
 		return err
@@ -78,6 +107,7 @@ type Workload struct {
 	Net         *Network
 	NS          *NS
 	IP          netip.Addr
+	IP6         netip.Addr // on dual-stack networks
 	EndpointID  string
 	ContainerID string
 	// Joined is when Join returned (what Docker then starts from).
@@ -117,10 +147,17 @@ func (h *Host) AddWorkload(n *Network, labels map[string]string) (_ *Workload, e
 		return nil, fmt.Errorf("RequestAddress answered %q: %w", ar.Address, err)
 	}
 	w.IP = addr.Addr()
+	iface := &network.EndpointInterface{Address: ar.Address}
+	if n.IPv6 {
+		if iface.AddressIPv6, err = h.requestIPv6(n); err != nil {
+			return nil, err
+		}
+		w.IP6 = netip.MustParsePrefix(iface.AddressIPv6).Addr()
+	}
 	h.Docker.AddContainer(w.ContainerID, w.Name, labels)
 	var cr network.CreateEndpointResponse
 	if err := h.call("calico", "/NetworkDriver.CreateEndpoint", network.CreateEndpointRequest{NetworkID: n.ids[h], EndpointID: w.EndpointID,
-		Interface: &network.EndpointInterface{Address: ar.Address}, Options: map[string]any{}}, &cr); err != nil {
+		Interface: iface, Options: map[string]any{}}, &cr); err != nil {
 		return nil, err
 	}
 	var jr network.JoinResponse
@@ -134,6 +171,18 @@ func (h *Host) AddWorkload(n *Network, labels map[string]string) (_ *Workload, e
 	}
 	h.Docker.Connect(w.ContainerID, n.ids[h], w.EndpointID)
 	return w, nil
+}
+
+// requestIPv6 gets an address from the network's IPv6 pool.
+func (h *Host) requestIPv6(n *Network) (string, error) {
+	var ar ipam.RequestAddressResponse
+	if err := h.call("calico-ipam", "/IpamDriver.RequestAddress", ipam.RequestAddressRequest{PoolID: n.pools6[h], Options: map[string]string{}}, &ar); err != nil {
+		return "", err
+	}
+	if _, err := netip.ParsePrefix(ar.Address); err != nil {
+		return "", fmt.Errorf("RequestAddress (IPv6) answered %q: %w", ar.Address, err)
+	}
+	return ar.Address, nil
 }
 
 // plumb sets up the container side from Join's answer, as Docker does.
@@ -157,6 +206,11 @@ func (w *Workload) plumb(jr network.JoinResponse, addr netip.Prefix) error {
 	if err := nl.AddrAdd(link, &netlink.Addr{IPNet: ipNet(addr)}); err != nil {
 		return err
 	}
+	if w.IP6.IsValid() {
+		if err := nl.AddrAdd(link, &netlink.Addr{IPNet: ipNet(netip.PrefixFrom(w.IP6, 128)), Flags: unix.IFA_F_NODAD}); err != nil {
+			return err
+		}
+	}
 	for _, r := range jr.StaticRoutes {
 		dst, err := netip.ParsePrefix(r.Destination)
 		if err != nil {
@@ -171,7 +225,11 @@ func (w *Workload) plumb(jr network.JoinResponse, addr netip.Prefix) error {
 		}
 	}
 	def := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP(jr.Gateway), Dst: ipNet(netip.MustParsePrefix("0.0.0.0/0"))}
-	return nl.RouteAdd(def)
+	if err := nl.RouteAdd(def); err != nil || jr.GatewayIPv6 == "" {
+		return err
+	}
+	def6 := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: net.ParseIP(jr.GatewayIPv6), Dst: ipNet(netip.MustParsePrefix("::/0"))}
+	return nl.RouteAdd(def6)
 }
 
 // Remove does what `docker rm -f` does with the drivers (Leave,
@@ -184,6 +242,10 @@ func (w *Workload) Remove() error {
 			h.call("calico", "/NetworkDriver.Leave", network.LeaveRequest{NetworkID: w.Net.ids[h], EndpointID: w.EndpointID}, nil),
 			h.call("calico", "/NetworkDriver.DeleteEndpoint", network.DeleteEndpointRequest{NetworkID: w.Net.ids[h], EndpointID: w.EndpointID}, nil),
 			h.call("calico-ipam", "/IpamDriver.ReleaseAddress", ipam.ReleaseAddressRequest{PoolID: w.Net.pools[h], Address: w.IP.String()}, nil))
+	}
+	if w.IP6.IsValid() {
+		errs = append(errs, h.call("calico-ipam", "/IpamDriver.ReleaseAddress",
+			ipam.ReleaseAddressRequest{PoolID: w.Net.pools6[h], Address: w.IP6.String()}, nil))
 	}
 	h.Docker.RemoveContainer(w.ContainerID)
 	h.bed.mu.Lock()

@@ -19,7 +19,18 @@ const (
 	keepalive    = 30
 )
 
-var ipv4Unicast = &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}
+var (
+	ipv4Unicast = &api.Family{Afi: api.Family_AFI_IP, Safi: api.Family_SAFI_UNICAST}
+	ipv6Unicast = &api.Family{Afi: api.Family_AFI_IP6, Safi: api.Family_SAFI_UNICAST}
+)
+
+// familyOf is the unicast family of an address or prefix.
+func familyOf(a netip.Addr) *api.Family {
+	if a.Is4() {
+		return ipv4Unicast
+	}
+	return ipv6Unicast
+}
 
 // applier is Run's memory of what the GoBGP server holds. Only Run's
 // goroutine uses it.
@@ -54,9 +65,12 @@ func (a *applier) start(ctx context.Context, g Global) error {
 	if port == 0 {
 		port = DefaultPort
 	}
+	listen := []string{g.RouterID.String()}
+	if g.IPv6.IsValid() {
+		listen = append(listen, g.IPv6.String())
+	}
 	err := a.srv.StartBgp(ctx, &api.StartBgpRequest{Global: &api.Global{
-		Asn: g.ASN, RouterId: g.RouterID.String(), ListenPort: port,
-		ListenAddresses: []string{g.RouterID.String()},
+		Asn: g.ASN, RouterId: g.RouterID.String(), ListenPort: port, ListenAddresses: listen,
 	}})
 	if err != nil {
 		return fmt.Errorf("start BGP as AS %d, router %s, port %d: %w", g.ASN, g.RouterID, port, err)
@@ -78,7 +92,7 @@ func (a *applier) start(ctx context.Context, g Global) error {
 	a.s.mu.Lock()
 	a.s.running, a.s.applied = true, g
 	a.s.mu.Unlock()
-	a.s.log.Info("BGP started", "asNumber", g.ASN, "routerID", g.RouterID, "listenPort", port)
+	a.s.log.Info("BGP started", "asNumber", g.ASN, "routerID", g.RouterID, "ipv6Address", g.IPv6, "listenPort", port)
 	return nil
 }
 
@@ -94,6 +108,9 @@ func (a *applier) stop(graceful bool) {
 			ports[portOr179(p.Port)] = true
 		}
 		n := severSessions(a.global.RouterID, portOr179(a.global.ListenPort), ports)
+		if a.global.IPv6.IsValid() {
+			n += severSessions(a.global.IPv6, portOr179(a.global.ListenPort), ports)
+		}
 		a.s.log.Info("Closed BGP sessions for graceful restart", "sessions", n)
 	}
 	if err := a.srv.StopBgp(context.Background(), &api.StopBgpRequest{}); err != nil {
@@ -152,18 +169,23 @@ func (a *applier) syncPeers(ctx context.Context, want []Peer) error {
 	return errors.Join(errs...)
 }
 
-// apiPeer is the GoBGP configuration of a peer: IPv4 unicast with graceful
-// restart, sessions sourced from the router ID.
+// apiPeer is the GoBGP configuration of a peer with graceful restart: an
+// IPv4 peer gets IPv4 unicast over a session from the router ID, an IPv6
+// peer IPv6 unicast over a session from the node's IPv6 address.
 func (a *applier) apiPeer(p Peer) *api.Peer {
+	local := a.global.RouterID
+	if p.Address.Is6() {
+		local = a.global.IPv6
+	}
 	ap := &api.Peer{
 		Conf:      &api.PeerConf{NeighborAddress: p.Address.String(), PeerAsn: p.ASN, Description: string(p.Type) + " " + p.Name},
-		Transport: &api.Transport{LocalAddress: a.global.RouterID.String(), RemotePort: uint32(p.Port), PassiveMode: p.Passive},
+		Transport: &api.Transport{LocalAddress: local.String(), RemotePort: uint32(p.Port), PassiveMode: p.Passive},
 		Timers: &api.Timers{Config: &api.TimersConfig{
 			ConnectRetry: connectRetry, HoldTime: holdTime, KeepaliveInterval: keepalive,
 		}},
 		GracefulRestart: &api.GracefulRestart{Enabled: true, RestartTime: uint32(a.s.cfg.RestartTime.Seconds())},
 		AfiSafis: []*api.AfiSafi{{
-			Config:            &api.AfiSafiConfig{Family: ipv4Unicast, Enabled: true},
+			Config:            &api.AfiSafiConfig{Family: familyOf(p.Address), Enabled: true},
 			MpGracefulRestart: &api.MpGracefulRestart{Config: &api.MpGracefulRestartConfig{Enabled: true}},
 		}},
 	}
@@ -180,7 +202,7 @@ func (a *applier) apiPeer(p Peer) *api.Peer {
 func (a *applier) syncExports(ctx context.Context, want []netip.Prefix) error {
 	wanted := make(map[netip.Prefix]bool, len(want))
 	for _, p := range want {
-		if p.Addr().Is4() {
+		if p.Addr().Is4() || (p.Addr().Is6() && a.global.IPv6.IsValid()) {
 			wanted[p.Masked()] = true
 		}
 	}
@@ -189,7 +211,7 @@ func (a *applier) syncExports(ctx context.Context, want []netip.Prefix) error {
 		if wanted[pfx] {
 			continue
 		}
-		if err := a.srv.DeletePath(ctx, &api.DeletePathRequest{Family: ipv4Unicast, Uuid: uuid}); err != nil {
+		if err := a.srv.DeletePath(ctx, &api.DeletePathRequest{Family: familyOf(pfx.Addr()), Uuid: uuid}); err != nil {
 			errs = append(errs, fmt.Errorf("withdraw %s: %w", pfx, err))
 			continue
 		}
@@ -212,11 +234,17 @@ func (a *applier) syncExports(ctx context.Context, want []netip.Prefix) error {
 	return errors.Join(errs...)
 }
 
-// path is an IPv4 unicast path for pfx with origin IGP and this node as
-// next hop.
+// path is a unicast path for pfx with origin IGP and this node as next
+// hop: the router ID for IPv4, the node's IPv6 address (in MP_REACH_NLRI)
+// for IPv6.
 func (a *applier) path(pfx netip.Prefix) *api.Path {
 	nlri, _ := anypb.New(&api.IPAddressPrefix{Prefix: pfx.Addr().String(), PrefixLen: uint32(pfx.Bits())})
 	origin, _ := anypb.New(&api.OriginAttribute{Origin: 0})
+	if pfx.Addr().Is6() {
+		mp, _ := anypb.New(&api.MpReachNLRIAttribute{Family: ipv6Unicast, NextHops: []string{a.global.IPv6.String()},
+			Nlris: []*anypb.Any{nlri}})
+		return &api.Path{Family: ipv6Unicast, Nlri: nlri, Pattrs: []*anypb.Any{origin, mp}}
+	}
 	nh, _ := anypb.New(&api.NextHopAttribute{NextHop: a.global.RouterID.String()})
 	return &api.Path{Family: ipv4Unicast, Nlri: nlri, Pattrs: []*anypb.Any{origin, nh}}
 }

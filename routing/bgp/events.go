@@ -77,7 +77,8 @@ func (s *Speaker) onPath(p *api.Path) bool {
 		}
 		return true
 	}
-	if p.Family == nil || p.Family.Afi != api.Family_AFI_IP || p.Family.Safi != api.Family_SAFI_UNICAST {
+	if p.Family == nil || (p.Family.Afi != api.Family_AFI_IP && p.Family.Afi != api.Family_AFI_IP6) ||
+		p.Family.Safi != api.Family_SAFI_UNICAST {
 		return false
 	}
 	var nlri api.IPAddressPrefix
@@ -85,10 +86,13 @@ func (s *Speaker) onPath(p *api.Path) bool {
 		return false
 	}
 	addr, err := netip.ParseAddr(nlri.Prefix)
-	if err != nil || nlri.PrefixLen > 32 {
+	if p.Family.Afi == api.Family_AFI_IP {
+		addr = addr.Unmap()
+	}
+	if err != nil || int(nlri.PrefixLen) > addr.BitLen() || addr.Is4() != (p.Family.Afi == api.Family_AFI_IP) {
 		return false
 	}
-	pfx := netip.PrefixFrom(addr.Unmap(), int(nlri.PrefixLen)).Masked()
+	pfx := netip.PrefixFrom(addr, int(nlri.PrefixLen)).Masked()
 	_, had := s.learned[pfx]
 	if p.IsWithdraw || !from.IsValid() || from.IsUnspecified() {
 		// Withdrawn, or our own path is now the best: nothing learned.
@@ -96,7 +100,7 @@ func (s *Speaker) onPath(p *api.Path) bool {
 		return had
 	}
 	nh := nextHop(p)
-	if !nh.IsValid() {
+	if !nh.IsValid() || nh.Is4() != pfx.Addr().Is4() {
 		delete(s.learned, pfx)
 		return had
 	}
@@ -104,7 +108,8 @@ func (s *Speaker) onPath(p *api.Path) bool {
 	return true
 }
 
-// nextHop reads the next hop of an IPv4 path.
+// nextHop reads the next hop of a path (NEXT_HOP for IPv4, MP_REACH_NLRI's
+// first next hop for IPv6).
 func nextHop(p *api.Path) netip.Addr {
 	for _, a := range p.Pattrs {
 		var nh api.NextHopAttribute

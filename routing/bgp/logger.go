@@ -10,14 +10,15 @@ import (
 
 // logAdapter sends GoBGP's logs to slog. GoBGP's info messages are chatty
 // (every FSM step), so they are logged at debug level; warnings and
-// errors keep their level.
+// errors keep their level; its debug messages go below slog's debug level.
+// GoBGP's level is derived from what the slog handler enables, so a
+// handler whose level changes at run time changes GoBGP's too.
 type logAdapter struct {
-	log   *slog.Logger
-	level gobgplog.LogLevel
+	log *slog.Logger
 }
 
 func newLogAdapter(l *slog.Logger) *logAdapter {
-	return &logAdapter{log: l.With("gobgp", true), level: gobgplog.InfoLevel}
+	return &logAdapter{log: l.With("gobgp", true)}
 }
 
 func (l *logAdapter) emit(level slog.Level, msg string, fields gobgplog.Fields) {
@@ -46,5 +47,21 @@ func (l *logAdapter) Warn(msg string, f gobgplog.Fields)  { l.emit(slog.LevelWar
 func (l *logAdapter) Info(msg string, f gobgplog.Fields)  { l.emit(slog.LevelDebug, msg, f) }
 func (l *logAdapter) Debug(msg string, f gobgplog.Fields) { l.emit(slog.LevelDebug-4, msg, f) }
 
-func (l *logAdapter) SetLevel(level gobgplog.LogLevel) { l.level = level }
-func (l *logAdapter) GetLevel() gobgplog.LogLevel      { return l.level }
+// SetLevel is ignored: the slog handler decides (see GetLevel).
+func (l *logAdapter) SetLevel(gobgplog.LogLevel) {}
+
+// GetLevel is the most verbose GoBGP level the slog handler lets through.
+func (l *logAdapter) GetLevel() gobgplog.LogLevel {
+	ctx := context.Background()
+	switch {
+	case l.log.Enabled(ctx, slog.LevelDebug-4):
+		return gobgplog.DebugLevel
+	case l.log.Enabled(ctx, slog.LevelDebug):
+		return gobgplog.InfoLevel
+	case l.log.Enabled(ctx, slog.LevelWarn):
+		return gobgplog.WarnLevel
+	case l.log.Enabled(ctx, slog.LevelError):
+		return gobgplog.ErrorLevel
+	}
+	return gobgplog.FatalLevel
+}

@@ -15,6 +15,10 @@ type Global struct {
 	// RouterID is the node's BGP IPv4 address: the router ID, the address
 	// the speaker listens on and the source of every session.
 	RouterID netip.Addr
+	// IPv6 is the node's BGP IPv6 address, if it has one: the speaker
+	// listens on it too and sources the sessions to IPv6 peers from it,
+	// which carry IPv6 unicast routes with it as next hop.
+	IPv6 netip.Addr
 	// ListenPort is the TCP port to accept sessions on; 0 means 179 and -1
 	// means do not listen (only connect out).
 	ListenPort int
@@ -61,9 +65,11 @@ func (p Peer) String() string {
 // Desired is the whole configuration the speaker converges on. A nil
 // Global means no BGP: the server is stopped.
 type Desired struct {
-	Global  *Global
-	Peers   []Peer
-	Exports []netip.Prefix // announced with this node as next hop
+	Global *Global
+	Peers  []Peer
+	// Exports are announced with this node as next hop: IPv4 prefixes to
+	// IPv4 peers, IPv6 prefixes (only with Global.IPv6) to IPv6 peers.
+	Exports []netip.Prefix
 }
 
 // Route is the best path to a prefix learned from a peer.
