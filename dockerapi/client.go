@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 )
 
@@ -50,15 +49,12 @@ func (c *Client) Close() error { return c.c.Close() }
 
 // NetworkName returns the name of the network with the given ID.
 func (c *Client) NetworkName(ctx context.Context, id string) (string, error) {
-	res, err := c.c.NetworkInspect(ctx, id, client.NetworkInspectOptions{})
+	info, err := c.inspectNetwork(ctx, id)
 	if err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return "", fmt.Errorf("docker network %s: %w", id, ErrNotFound)
-		}
-		return "", fmt.Errorf("inspect docker network %s via %s: %w", id, c.host, err)
+		return "", err
 	}
-	if res.Network.Name == "" {
+	if info.Name == "" {
 		return "", fmt.Errorf("docker network %s: the engine returned no name", id)
 	}
-	return res.Network.Name, nil
+	return info.Name, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 )
 
@@ -30,15 +29,12 @@ type EndpointOwner struct {
 // container's lock, which Docker holds for the whole of a container's
 // start: it answers within milliseconds even while the container starts.
 func (c *Client) NetworkEndpoints(ctx context.Context, networkID string) (map[string]EndpointOwner, error) {
-	res, err := c.c.NetworkInspect(ctx, networkID, client.NetworkInspectOptions{})
+	info, err := c.inspectNetwork(ctx, networkID)
 	if err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return nil, fmt.Errorf("docker network %s: %w", networkID, ErrNotFound)
-		}
-		return nil, fmt.Errorf("inspect docker network %s via %s: %w", networkID, c.host, err)
+		return nil, err
 	}
-	out := make(map[string]EndpointOwner, len(res.Network.Containers))
-	for cid, ep := range res.Network.Containers {
+	out := make(map[string]EndpointOwner, len(info.Containers))
+	for cid, ep := range info.Containers {
 		if ep.EndpointID == "" {
 			continue
 		}

@@ -87,6 +87,8 @@
 // follows the main table: to a --subnet network's CIDR it leaves by that
 // network's interface, to anything else (including networks without
 // --subnet, whose addresses may come from any pool) by the default route.
-// IPv6 has the gateway fe80::ecee:eeff:feee:eeee on every interface and
-// gets neither subnet routes nor source rules.
+// IPv6 has the gateway fe80::ecee:eeff:feee:eeee on every interface; its
+// --subnet routes and source rules are added by the driver itself in the
+// background, with the IPv4 ones (srcroute.go), as Docker would put a
+// next-hop route via that address on the first interface.
 package driver

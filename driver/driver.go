@@ -92,8 +92,9 @@ type Driver struct {
 	bg     sync.WaitGroup
 	labels *labeler // nil without Docker
 
-	mu       sync.Mutex
-	deleting map[string]bool // endpoint IDs whose veth is being deleted
+	mu        sync.Mutex
+	deleting  map[string]bool      // endpoint IDs whose veth is being deleted
+	preparing map[string]*vethPrep // veths CreateEndpoint is creating (vethprep.go)
 }
 
 var _ network.Driver = (*Driver)(nil)
@@ -121,7 +122,7 @@ func New(cfg Config) (*Driver, error) {
 		ipam: cfg.IPAM, docker: cfg.Docker, veths: cfg.Veths, mtu: cfg.MTU,
 		timeout: cfg.RequestTimeout, nameFor: cfg.NameWait,
 		log: cfg.Logger.With("component", "driver"), ctx: ctx, cancel: cancel,
-		deleting: map[string]bool{},
+		deleting: map[string]bool{}, preparing: map[string]*vethPrep{},
 	}
 	if d.docker != nil {
 		d.labels = newLabeler(d)

@@ -87,10 +87,13 @@ func (d *Driver) CreateEndpoint(req *network.CreateEndpointRequest) (*network.Cr
 	if err := wep.Validate(); err != nil {
 		return nil, d.fail("CreateEndpoint", fmt.Errorf("endpoint %s: %w", ep.endpointID, err))
 	}
+	d.prepareVeth(ep.endpointID, ep.mac) // Join waits for it (vethprep.go)
 	if err := d.storeEndpoint(ctx, wep); err != nil {
+		d.deleteVethLater(ep.endpointID)
 		return nil, d.fail("CreateEndpoint", err, "endpoint", ep.endpointID)
 	}
 	if err := d.ownAddresses(ctx, ep, netw, wep.Name); err != nil {
+		d.deleteVethLater(ep.endpointID)
 		if _, derr := d.store.Delete(ctx, resources.KindWorkloadEndpoint, resources.DefaultNamespace, wep.Name, ""); derr != nil &&
 			!errors.Is(derr, datastore.ErrNotFound) {
 			err = errors.Join(err, fmt.Errorf("undo: delete endpoint %s: %w", wep.Name, derr))

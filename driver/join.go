@@ -127,7 +127,9 @@ func (d *Driver) Join(req *network.JoinRequest) (*network.JoinResponse, error) {
 	// creation (kernel work): both are on every container's start-up path.
 	recorded := make(chan error, 1)
 	go func() { recorded <- d.recordJoin(ctx, wep, req.SandboxKey, plan) }()
-	verr := d.veths.CreateVeth(HostIface(req.EndpointID), tmpIface(req.EndpointID), mac, d.mtu)
+	vethStart := time.Now()
+	verr := d.createVeth(req.EndpointID, mac)
+	vethWait := time.Since(vethStart)
 	if rerr := <-recorded; rerr != nil && verr == nil {
 		if derr := d.veths.DeleteVeth(HostIface(req.EndpointID)); derr != nil {
 			rerr = errors.Join(rerr, derr)
@@ -144,7 +146,7 @@ func (d *Driver) Join(req *network.JoinRequest) (*network.JoinResponse, error) {
 		d.labels.add(req.EndpointID, req.NetworkID, time.Now())
 	}
 	d.log.Info("Joined endpoint", "endpoint", req.EndpointID, "sandbox", req.SandboxKey,
-		"gateway", plan.gw4, "routes", len(plan.routes), "otherCalicoEndpoints", len(sb.peers), "took", time.Since(start))
+		"gateway", plan.gw4, "routes", len(plan.routes), "otherCalicoEndpoints", len(sb.peers), "vethWait", vethWait, "took", time.Since(start))
 	return joinResponse(req.EndpointID, plan), nil
 }
 
@@ -245,6 +247,7 @@ func (d *Driver) deleteVethLater(endpointID string) {
 			delete(d.deleting, endpointID)
 			d.mu.Unlock()
 		}()
+		d.takePrepared(endpointID, nil) // a pair still being created is deleted once made
 		if err := d.veths.DeleteVeth(HostIface(endpointID)); err != nil {
 			d.log.Warn("Could not delete the endpoint's veth", "endpoint", endpointID, "err", err)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -48,11 +49,11 @@ type Network struct {
 	rev int64 // etcd mod revision the record was read at
 }
 
-// subnets returns the network's own IPv4 CIDRs (from --subnet); the
-// catch-all pool is left out.
+// subnets returns the network's own CIDRs (from --subnet), IPv4 then
+// IPv6; the catch-all pools are left out.
 func (n *Network) subnets() []netip.Prefix {
 	var out []netip.Prefix
-	for _, s := range n.IPv4Pools {
+	for _, s := range append(slices.Clone(n.IPv4Pools), n.IPv6Pools...) {
 		if p, err := netip.ParsePrefix(s); err == nil && p.Bits() > 0 {
 			out = append(out, p.Masked())
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/ns"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -34,12 +35,22 @@ import (
 // container that is starting, the namespace too), so the rules are added
 // by a background goroutine that waits for the interface to appear. Docker
 // never touches rules; a table's route goes with its interface, and Leave
-// removes the rule. IPv4 only.
+// removes the rule.
+//
+// IPv6 is the same with the gateway felix.IPv6Gateway: the table (same
+// number) gets "default via fe80::ecee:eeff:feee:eeee dev <iface>" and a
+// rule "from <its IPv6 address>". The network's IPv6 --subnet routes are
+// added here too, in the main table by the interface: Docker cannot place
+// them, as it puts a next-hop route on the interface its kernel route to
+// the next hop uses, and the IPv6 gateway is the same link-local address
+// on every interface.
 const sourceTableBase = 1000
 
 // sourceRoute is one calico interface's source-routing entry.
 type sourceRoute struct {
 	addr, gw netip.Addr
+	addr6    netip.Addr     // invalid when the endpoint has no IPv6 address
+	subnets6 []netip.Prefix // the network's IPv6 --subnets
 }
 
 func (r sourceRoute) table() int { return sourceTableBase + int(r.gw.As4()[3]) }
@@ -50,20 +61,33 @@ func sourceRouteOf(wep *resources.WorkloadEndpoint) (sourceRoute, bool) {
 	if err != nil || !netip.MustParsePrefix("169.254.1.0/24").Contains(gw) {
 		return sourceRoute{}, false
 	}
+	r := sourceRoute{gw: gw}
 	for _, a := range wep.Addrs() {
-		if a.Addr().Is4() {
-			return sourceRoute{addr: a.Addr(), gw: gw}, true
+		switch {
+		case a.Addr().Is4() && !r.addr.IsValid():
+			r.addr = a.Addr()
+		case a.Addr().Is6() && !r.addr6.IsValid() && wep.Spec.IPv6Gateway != "":
+			r.addr6 = a.Addr()
 		}
 	}
-	return sourceRoute{}, false
+	return r, r.addr.IsValid()
 }
 
 // startSourceRouting programs source routing for the endpoints of one
 // sandbox in the background.
 func (d *Driver) startSourceRouting(sandbox string, weps []*resources.WorkloadEndpoint) {
+	ctx, cancel := d.reqCtx()
+	defer cancel()
 	var routes []sourceRoute
 	for _, w := range weps {
 		if r, ok := sourceRouteOf(w); ok {
+			if r.addr6.IsValid() {
+				for _, s := range d.subnetsOf(ctx, w.Spec.Network) {
+					if s.Addr().Is6() {
+						r.subnets6 = append(r.subnets6, s)
+					}
+				}
+			}
 			routes = append(routes, r)
 		}
 	}
@@ -115,16 +139,48 @@ func applySourceRoutes(sandbox string, routes []sourceRoute) error {
 		if err := h.RouteReplace(&netlink.Route{LinkIndex: link, Gw: gw, Table: r.table()}); err != nil {
 			return fmt.Errorf("default route via %s in table %d: %w", r.gw, r.table(), err)
 		}
-		if err := ensureRule(h, r); err != nil {
+		if err := ensureRule(h, r.addr, r.table()); err != nil {
 			return err
+		}
+		if r.addr6.IsValid() {
+			if err := applySourceRoute6(h, r); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+// applySourceRoute6 adds an interface's IPv6 table, rule and subnet routes.
+func applySourceRoute6(h *netlink.Handle, r sourceRoute) error {
+	link, err := linkWithAddr(h, r.addr6)
+	if err != nil {
+		return err
+	}
+	gw := net.IP(felix.IPv6Gateway.AsSlice())
+	if err := h.RouteReplace(&netlink.Route{LinkIndex: link, Gw: gw, Table: r.table(), Family: netlink.FAMILY_V6}); err != nil {
+		return fmt.Errorf("IPv6 default route via %s in table %d: %w", gw, r.table(), err)
+	}
+	for _, s := range r.subnets6 {
+		dst := &net.IPNet{IP: s.Addr().AsSlice(), Mask: net.CIDRMask(s.Bits(), 128)}
+		if err := h.RouteReplace(&netlink.Route{LinkIndex: link, Dst: dst, Gw: gw}); err != nil {
+			return fmt.Errorf("route to %s via %s: %w", s, gw, err)
+		}
+	}
+	return ensureRule(h, r.addr6, r.table())
+}
+
+// familyOf is addr's netlink address family.
+func familyOf(addr netip.Addr) int {
+	if addr.Is4() {
+		return netlink.FAMILY_V4
+	}
+	return netlink.FAMILY_V6
+}
+
 // linkWithAddr returns the index of the interface holding addr.
 func linkWithAddr(h *netlink.Handle, addr netip.Addr) (int, error) {
-	addrs, err := h.AddrList(nil, netlink.FAMILY_V4)
+	addrs, err := h.AddrList(nil, familyOf(addr))
 	if err != nil {
 		return 0, fmt.Errorf("list addresses: %w", err)
 	}
@@ -136,21 +192,22 @@ func linkWithAddr(h *netlink.Handle, addr netip.Addr) (int, error) {
 	return 0, fmt.Errorf("no interface holds %s yet", addr)
 }
 
-func ensureRule(h *netlink.Handle, r sourceRoute) error {
-	rules, err := h.RuleList(netlink.FAMILY_V4)
+// ensureRule adds "from addr lookup table" (priority table) if missing.
+func ensureRule(h *netlink.Handle, addr netip.Addr, table int) error {
+	rules, err := h.RuleList(familyOf(addr))
 	if err != nil {
 		return fmt.Errorf("list rules: %w", err)
 	}
 	for _, rule := range rules {
-		if rule.Table == r.table() && rule.Src != nil && rule.Src.IP.Equal(r.addr.AsSlice()) {
+		if rule.Table == table && rule.Src != nil && rule.Src.IP.Equal(addr.AsSlice()) {
 			return nil
 		}
 	}
 	rule := netlink.NewRule()
-	rule.Family, rule.Table, rule.Priority = netlink.FAMILY_V4, r.table(), r.table()
-	rule.Src = &net.IPNet{IP: r.addr.AsSlice(), Mask: net.CIDRMask(32, 32)}
+	rule.Family, rule.Table, rule.Priority = familyOf(addr), table, table
+	rule.Src = &net.IPNet{IP: addr.AsSlice(), Mask: net.CIDRMask(addr.BitLen(), addr.BitLen())}
 	if err := h.RuleAdd(rule); err != nil {
-		return fmt.Errorf("rule from %s lookup %d: %w", r.addr, r.table(), err)
+		return fmt.Errorf("rule from %s lookup %d: %w", addr, table, err)
 	}
 	return nil
 }
@@ -176,14 +233,19 @@ func removeSourceRouting(wep *resources.WorkloadEndpoint) error {
 		return err
 	}
 	defer h.Close()
-	rules, err := h.RuleList(netlink.FAMILY_V4)
-	if err != nil {
-		return fmt.Errorf("list rules in %s: %w", sandbox, err)
-	}
-	for _, rule := range rules {
-		if rule.Table == r.table() && rule.Src != nil && rule.Src.IP.Equal(r.addr.AsSlice()) {
-			if err := h.RuleDel(&rule); err != nil {
-				return fmt.Errorf("delete rule from %s lookup %d in %s: %w", r.addr, r.table(), sandbox, err)
+	for _, addr := range []netip.Addr{r.addr, r.addr6} {
+		if !addr.IsValid() {
+			continue
+		}
+		rules, err := h.RuleList(familyOf(addr))
+		if err != nil {
+			return fmt.Errorf("list rules in %s: %w", sandbox, err)
+		}
+		for _, rule := range rules {
+			if rule.Table == r.table() && rule.Src != nil && rule.Src.IP.Equal(addr.AsSlice()) {
+				if err := h.RuleDel(&rule); err != nil {
+					return fmt.Errorf("delete rule from %s lookup %d in %s: %w", addr, r.table(), sandbox, err)
+				}
 			}
 		}
 	}

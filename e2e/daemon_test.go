@@ -57,9 +57,9 @@ type daemon struct {
 	exited     chan error
 }
 
-// startDaemon runs the daemon against the test engine; t.Cleanup stops it
-// by PID.
-func startDaemon(t testing.TB, dockerHost string) *daemon {
+// startDaemon runs the daemon against the test engine, with extra
+// environment settings (NAME=value) if given; t.Cleanup stops it by PID.
+func startDaemon(t testing.TB, dockerHost string, extraEnv ...string) *daemon {
 	t.Helper()
 	testenv.RequireRoot(t)
 	lockPluginDir(t)
@@ -79,10 +79,11 @@ func startDaemon(t testing.TB, dockerHost string) *daemon {
 	if b := os.Getenv("CALICO_TEST_IPTABLES_BACKEND"); b == "legacy" || b == "nft" {
 		d.env = append(d.env, "CALICO_IPTABLES_BACKEND="+b)
 	}
+	d.env = append(d.env, extraEnv...)
 	d.start()
 	t.Cleanup(func() {
 		d.stop()
-		cleanHostDataplane(t, defaultPool, subnetPool)
+		cleanHostDataplane(t, defaultPool, subnetPool, ipv6Pool, ipv6SubnetPool, ipv6SubnetPool4)
 		if t.Failed() {
 			d.dumpLog()
 		} else {

@@ -117,16 +117,20 @@ func pingFromHost(t testing.TB, dst string) {
 
 var routeDst = regexp.MustCompile(`^(?:(?:unicast|blackhole|unreachable|prohibit|local|broadcast) )?(\S+)`)
 
-// requireFreeRanges fails unless no route of the host (other than the
-// daemon's own, proto 80) overlaps the test pools: the tests must never
+// requireFreeRanges fails unless no route of the host, IPv4 or IPv6 (other
+// than the daemon's own, proto 80), overlaps the test pools: the tests must never
 // send traffic to addresses that exist outside this machine.
 func requireFreeRanges(t testing.TB, pools ...string) {
 	t.Helper()
-	out, err := osexec.Command("ip", "-4", "-o", "route", "show", "table", "all").CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip route: %v: %s", err, out)
+	var lines []string
+	for _, family := range []string{"-4", "-6"} {
+		out, err := osexec.Command("ip", family, "-o", "route", "show", "table", "all").CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip %s route: %v: %s", family, err, out)
+		}
+		lines = append(lines, strings.Split(strings.TrimSpace(string(out)), "\n")...)
 	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, line := range lines {
 		m := routeDst.FindStringSubmatch(line)
 		if m == nil || m[1] == "default" || strings.Contains(line, "proto 80") {
 			continue
@@ -137,7 +141,7 @@ func requireFreeRanges(t testing.TB, pools ...string) {
 			if err2 != nil {
 				continue
 			}
-			dst = netip.PrefixFrom(a, 32)
+			dst = netip.PrefixFrom(a, a.BitLen())
 		}
 		for _, p := range pools {
 			if netip.MustParsePrefix(p).Overlaps(dst) {

@@ -14,10 +14,32 @@ import (
 // blackholes of its IPAM blocks), and the cali-* iptables chains with the
 // rules that jump to them, and cali* IP sets.
 
-// cleanHostDataplane removes the dataplane state left by the test daemon.
+// cleanHostDataplane removes the dataplane state left by the test daemon,
+// IPv4 and IPv6 (TestIPv6 runs the daemon with CALICO_IPV6).
 func cleanHostDataplane(t testing.TB, pools ...string) {
 	t.Helper()
-	out, err := hostCmd(t, "ip", "-4", "route", "show", "proto", "80")
+	for _, family := range []string{"-4", "-6"} {
+		cleanRoutes(t, family, pools)
+	}
+	for _, bin := range []string{"iptables", "ip6tables"} {
+		for _, table := range []string{"filter", "nat", "mangle", "raw"} {
+			cleanChains(t, bin, table)
+		}
+	}
+	if sets, err := hostCmd(t, "ipset", "list", "-n"); err == nil {
+		for _, s := range strings.Fields(sets) {
+			if strings.HasPrefix(s, "cali") {
+				_, _ = hostCmd(t, "ipset", "destroy", s)
+			}
+		}
+	}
+}
+
+// cleanRoutes deletes the routes of protocol 80 inside pools of one family
+// ("-4" or "-6").
+func cleanRoutes(t testing.TB, family string, pools []string) {
+	t.Helper()
+	out, err := hostCmd(t, "ip", family, "route", "show", "proto", "80")
 	if err != nil {
 		t.Errorf("list routes: %v: %s", err, out)
 	}
@@ -30,18 +52,8 @@ func cleanHostDataplane(t testing.TB, pools ...string) {
 		if err != nil || !insideAny(dst, pools) {
 			continue
 		}
-		if out, err := hostCmd(t, "ip", append([]string{"route", "del"}, strings.Fields(line)...)...); err != nil {
+		if out, err := hostCmd(t, "ip", append([]string{family, "route", "del"}, strings.Fields(line)...)...); err != nil {
 			t.Errorf("delete route %q: %v: %s", line, err, out)
-		}
-	}
-	for _, table := range []string{"filter", "nat", "mangle", "raw"} {
-		cleanChains(t, table)
-	}
-	if sets, err := hostCmd(t, "ipset", "list", "-n"); err == nil {
-		for _, s := range strings.Fields(sets) {
-			if strings.HasPrefix(s, "cali") {
-				_, _ = hostCmd(t, "ipset", "destroy", s)
-			}
 		}
 	}
 }
@@ -49,16 +61,17 @@ func cleanHostDataplane(t testing.TB, pools ...string) {
 func insideAny(p netip.Prefix, pools []string) bool {
 	for _, pool := range pools {
 		pp := netip.MustParsePrefix(pool)
-		if pp.Contains(p.Addr()) && p.Bits() >= pp.Bits() {
+		if pp.Addr().Is4() == p.Addr().Is4() && pp.Contains(p.Addr()) && p.Bits() >= pp.Bits() {
 			return true
 		}
 	}
 	return false
 }
 
-// cleanChains deletes rules jumping to cali-* chains, then those chains.
-func cleanChains(t testing.TB, table string) {
-	out, err := hostCmd(t, "iptables", "-t", table, "-S")
+// cleanChains deletes rules jumping to cali-* chains, then those chains,
+// with bin (iptables or ip6tables).
+func cleanChains(t testing.TB, bin, table string) {
+	out, err := hostCmd(t, bin, "-t", table, "-S")
 	if err != nil {
 		return
 	}
@@ -70,15 +83,15 @@ func cleanChains(t testing.TB, table string) {
 			chains = append(chains, f[1])
 		case len(f) >= 2 && f[0] == "-A" && !strings.HasPrefix(f[1], "cali-") && strings.Contains(line, " -j cali-"):
 			args := append([]string{"-t", table, "-D"}, unquote(f[1:])...)
-			if out, err := hostCmd(t, "iptables", args...); err != nil {
-				t.Errorf("iptables %v: %v: %s", args, err, out)
+			if out, err := hostCmd(t, bin, args...); err != nil {
+				t.Errorf("%s %v: %v: %s", bin, args, err, out)
 			}
 		}
 	}
 	for _, op := range []string{"-F", "-X"} {
 		for _, c := range chains {
-			if out, err := hostCmd(t, "iptables", "-t", table, op, c); err != nil {
-				t.Errorf("iptables -t %s %s %s: %v: %s", table, op, c, err, out)
+			if out, err := hostCmd(t, bin, "-t", table, op, c); err != nil {
+				t.Errorf("%s -t %s %s %s: %v: %s", bin, table, op, c, err, out)
 			}
 		}
 	}

@@ -33,6 +33,7 @@ const pluginPool = "10.233.0.0/16"
 func TestManagedPlugin(t *testing.T) {
 	e := newEngine(t)
 	testenv.RequireRoot(t)
+	lockPluginDir(t) // wait for the daemon of a concurrent e2e run to stop
 	if answers(filepath.Join(pluginDir, "calico.sock")) {
 		t.Fatalf("%s/calico.sock is served: a calico-libnetwork runs on this host; stop it first "+
 			"(two dataplanes in one network namespace fight over routes and chains)", pluginDir)
