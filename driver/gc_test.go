@@ -42,7 +42,7 @@ func TestGCNeverFreesLiveEndpoints(t *testing.T) {
 	if _, err := h.store.Create(h.ctx(), p); err != nil {
 		t.Fatal(err)
 	}
-	h.docker.setName(testNetID, "gcnet")
+	h.docker.AddNetwork(testNetID, "gcnet")
 	h.mustCall("/NetworkDriver.CreateNetwork", createNetReq(testNetID, "10.231.0.0/16", "dev"), nil)
 	idrv := ipamdriver.New(h.alloc, h.store)
 	ctx := h.ctx()

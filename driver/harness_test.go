@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"encoding/json"
+	"github.com/calico-docker/calico-libnetwork/internal/dockerfake"
 	"io"
 	"net"
 	"net/http"
@@ -34,7 +35,7 @@ type harness struct {
 	cli    *clientv3.Client
 	store  *datastore.Store
 	alloc  *ipam.Allocator
-	docker *dockerAPI
+	docker *dockerfake.Engine
 	drv    *Driver
 	veths  Veths
 	hostNS string // path of the namespace standing in for the host
@@ -43,7 +44,7 @@ type harness struct {
 func newHarness(t *testing.T, veths Veths) *harness {
 	t.Helper()
 	_, cli := testenv.StartEtcd(t)
-	h := &harness{t: t, cli: cli, store: datastore.New(cli), docker: startDockerAPI(t)}
+	h := &harness{t: t, cli: cli, store: datastore.New(cli), docker: startDockerFake(t)}
 	h.alloc = ipam.New(h.store, testNode)
 	if veths == nil {
 		testenv.RequireRoot(t)
@@ -56,7 +57,7 @@ func newHarness(t *testing.T, veths Veths) *harness {
 		t.Cleanup(v.Close)
 		veths = v
 	}
-	dc, err := dockerapi.New(h.docker.host)
+	dc, err := dockerapi.New(h.docker.Host())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,4 +168,16 @@ func (h *harness) allocate(pool string) string {
 		h.t.Fatal(err)
 	}
 	return v4[0].String() + "/32"
+}
+
+// startDockerFake serves a fake Docker Engine API (internal/dockerfake)
+// on a socket in the test's temp dir.
+func startDockerFake(t *testing.T) *dockerfake.Engine {
+	t.Helper()
+	e, err := dockerfake.Start(filepath.Join(t.TempDir(), "docker.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.SetEvents(false); e.Close() })
+	return e
 }

@@ -150,9 +150,9 @@ func newLabelHarness(t *testing.T) *harness {
 	h := newHarness(t, nil)
 	h.addPool("10.231.0.0/16")
 	h.mustCall("/NetworkDriver.CreateNetwork", createNetReq(testNetID, "10.231.0.0/16", "dev"), nil)
-	h.docker.setName(testNetID, "net1")
+	h.docker.AddNetwork(testNetID, "net1")
 	testenv.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
-		if !h.drv.LabelStatus().EventsSubscribed || h.docker.subscribers() == 0 {
+		if !h.drv.LabelStatus().EventsSubscribed || h.docker.Subscribers() == 0 {
 			return errors.New("driver not subscribed to events")
 		}
 		return nil
@@ -165,9 +165,9 @@ func newLabelHarness(t *testing.T) *harness {
 func TestLabelsFromConnectEvent(t *testing.T) {
 	h := newLabelHarness(t)
 	cid := strings.Repeat("c", 64)
-	h.docker.addContainer(cid, "bookstore-server", map[string]string{LabelPrefix + "biz_type": "bookstore", LabelPrefix + "role": "server"})
+	h.docker.AddContainer(cid, "bookstore-server", map[string]string{LabelPrefix + "biz_type": "bookstore", LabelPrefix + "role": "server"})
 	h.joinEndpoint(testEPID)
-	h.docker.connect(cid, testNetID, testEPID, true)
+	h.docker.Connect(cid, testNetID, testEPID)
 	h.waitLabels(testEPID, "bookstore-server", map[string]string{"biz_type": "bookstore", "role": "server",
 		resources.LabelProfile: "dev", resources.LabelOrchestrator: "libnetwork"})
 	if w := getEndpoint(t, h, testEPID); w.Spec.ContainerID != cid {
@@ -184,13 +184,13 @@ func TestLabelsFromConnectEvent(t *testing.T) {
 // container; the stream comes back by itself.
 func TestLabelsWithoutEvents(t *testing.T) {
 	h := newLabelHarness(t)
-	h.docker.setEvents(false)
+	h.docker.SetEvents(false)
 	cid := strings.Repeat("d", 64)
-	h.docker.addContainer(cid, "c1", map[string]string{LabelPrefix + "role": "client"})
+	h.docker.AddContainer(cid, "c1", map[string]string{LabelPrefix + "role": "client"})
 	h.joinEndpoint(testEPID)
-	h.docker.connect(cid, testNetID, testEPID, false)
+	h.docker.Attach(cid, testNetID, testEPID)
 	h.waitLabels(testEPID, "c1", map[string]string{"role": "client"})
-	h.docker.setEvents(true)
+	h.docker.SetEvents(true)
 	testenv.Eventually(t, 20*time.Second, 20*time.Millisecond, func() error {
 		if !h.drv.LabelStatus().EventsSubscribed {
 			return errors.New("events stream not resubscribed")
@@ -209,9 +209,9 @@ func TestLabelsResumedAfterRestart(t *testing.T) {
 		t.Fatal("endpoint lost its pending mark")
 	}
 	cid := strings.Repeat("e", 64)
-	h.docker.addContainer(cid, "late", map[string]string{LabelPrefix + "role": "db"})
-	h.docker.connect(cid, testNetID, testEPID, false)
-	dc, err := dockerapi.New(h.docker.host)
+	h.docker.AddContainer(cid, "late", map[string]string{LabelPrefix + "role": "db"})
+	h.docker.Attach(cid, testNetID, testEPID)
+	dc, err := dockerapi.New(h.docker.Host())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,9 +231,9 @@ func TestLabelsResumedAfterRestart(t *testing.T) {
 func TestInvalidLabelFailsClosed(t *testing.T) {
 	h := newLabelHarness(t)
 	cid := strings.Repeat("f", 64)
-	h.docker.addContainer(cid, "bad", map[string]string{LabelPrefix + "role": "not valid!"})
+	h.docker.AddContainer(cid, "bad", map[string]string{LabelPrefix + "role": "not valid!"})
 	h.joinEndpoint(testEPID)
-	h.docker.connect(cid, testNetID, testEPID, true)
+	h.docker.Connect(cid, testNetID, testEPID)
 	testenv.Eventually(t, 15*time.Second, 10*time.Millisecond, func() error {
 		if st := h.drv.LabelStatus(); st.Failed != 1 || st.Pending != 0 {
 			return fmt.Errorf("LabelStatus = %+v", st)

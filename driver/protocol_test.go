@@ -152,7 +152,7 @@ func TestProfileDefaultsToNetworkName(t *testing.T) {
 	if err != nil || rec.Profile != "" || !rec.ProfileFromName {
 		t.Fatalf("record before the name is known = %+v, %v", rec, err)
 	}
-	h.docker.setName(testNetID, "net1")
+	h.docker.AddNetwork(testNetID, "net1")
 	testenv.Eventually(t, 5*time.Second, 20*time.Millisecond, func() error {
 		if _, err := datastore.GetAs[*resources.Profile](h.ctx(), h.store, "", "net1"); err != nil {
 			return err
@@ -173,7 +173,7 @@ func TestProfileDefaultsToNetworkName(t *testing.T) {
 func TestUnusableNetworkNameNeedsProfileOption(t *testing.T) {
 	h := newHarness(t, nil)
 	h.addPool("10.231.0.0/16")
-	h.docker.setName(testNetID, "net_")
+	h.docker.AddNetwork(testNetID, "net_")
 	h.mustCall("/NetworkDriver.CreateNetwork", createNetReq(testNetID, "10.231.0.0/16", ""), nil)
 	addr := h.allocate("10.231.0.0/16")
 	msg := h.callErr("/NetworkDriver.CreateEndpoint", network.CreateEndpointRequest{

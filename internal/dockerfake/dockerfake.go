@@ -81,6 +81,16 @@ func (e *Engine) AddContainer(id, name string, labels map[string]string) {
 // Connect records that a container's endpoint joined a network, as Docker
 // does once Join has returned, and emits the network connect event.
 func (e *Engine) Connect(containerID, networkID, endpointID string) {
+	e.connect(containerID, networkID, endpointID, true)
+}
+
+// Attach records the endpoint like Connect but emits no event, as when a
+// subscriber missed it.
+func (e *Engine) Attach(containerID, networkID, endpointID string) {
+	e.connect(containerID, networkID, endpointID, false)
+}
+
+func (e *Engine) connect(containerID, networkID, endpointID string, event bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	c := e.containers[containerID]
@@ -88,6 +98,9 @@ func (e *Engine) Connect(containerID, networkID, endpointID string) {
 		return
 	}
 	c.endpoints[endpointID] = networkID
+	if !event {
+		return
+	}
 	now := time.Now()
 	b, _ := json.Marshal(map[string]any{
 		"Type": "network", "Action": "connect", "scope": "local", "time": now.Unix(), "timeNano": now.UnixNano(),
