@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -129,7 +130,11 @@ func DecodeObject(js []byte) (Resource, error) {
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(obj); err != nil {
-		return nil, &FieldError{Kind: h.Kind, Field: fieldOfJSONError(err), Msg: strings.TrimPrefix(err.Error(), "json: ")}
+		if path := unknownFieldPath(js, reflect.TypeOf(obj)); path != "" {
+			return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: path,
+				Msg: "is not a field of " + h.Kind + ": remove it or fix its spelling"}
+		}
+		return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: fieldOfJSONError(err), Msg: strings.TrimPrefix(err.Error(), "json: ")}
 	}
 	obj.Default()
 	return obj, nil
@@ -156,4 +161,15 @@ func EncodeYAML(r Resource) ([]byte, error) {
 		return nil, err
 	}
 	return yaml.JSONToYAML(js)
+}
+
+// nameOf returns metadata.name of a JSON object, for error messages.
+func nameOf(js []byte) string {
+	var m struct {
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	_ = json.Unmarshal(js, &m)
+	return m.Metadata.Name
 }

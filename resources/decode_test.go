@@ -65,6 +65,7 @@ spec: {cidr: 10.1.0.0/16, natOutgoing: true}
 func TestDecodeErrors(t *testing.T) {
 	cases := map[string]string{
 		"unknown field":   "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.0.0.0/8, natOutgoin: true}\n",
+		"unknown nested":  "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: g}\nspec: {ingress: [{action: Allow, sorce: {nets: [10.0.0.0/8]}}]}\n",
 		"bad apiVersion":  "apiVersion: v1\nkind: IPPool\nmetadata: {name: p}\n",
 		"unknown kind":    "apiVersion: projectcalico.org/v3\nkind: Pod\nmetadata: {name: p}\n",
 		"no kind":         "apiVersion: projectcalico.org/v3\nmetadata: {name: p}\n",
@@ -75,7 +76,7 @@ func TestDecodeErrors(t *testing.T) {
 		"empty":           "\n---\n",
 		"scalar document": "42\n",
 	}
-	wantIn := map[string]string{"unknown field": "natOutgoin", "bad apiVersion": "apiVersion", "unknown kind": "kind",
+	wantIn := map[string]string{"unknown field": `IPPool "p": spec.natOutgoin: is not a field of IPPool`, "unknown nested": "spec.ingress[0].sorce", "bad apiVersion": "apiVersion", "unknown kind": "kind",
 		"no kind": "kind", "bad protocol": "TCPP", "bad port": "named ports", "wrong type": "blockSize", "empty": "empty"}
 	for name, in := range cases {
 		_, err := DecodeBytes([]byte(in))

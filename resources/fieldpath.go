@@ -1,0 +1,93 @@
+package resources
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// unknownFieldPath finds the JSON path (e.g. "spec.ingress[0].sorce") of
+// the first field in js that t has no place for, or "" if there is none.
+// encoding/json reports only the field's own name.
+func unknownFieldPath(js []byte, t reflect.Type) string {
+	var v any
+	if json.Unmarshal(js, &v) != nil {
+		return ""
+	}
+	return walkUnknown(v, t, "")
+}
+
+func walkUnknown(v any, t reflect.Type, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			var ft reflect.Type
+			switch t.Kind() {
+			case reflect.Map:
+				ft = t.Elem()
+			case reflect.Struct:
+				var ok bool
+				if ft, ok = jsonField(t, k); !ok {
+					return joinPath(path, k)
+				}
+			default:
+				return ""
+			}
+			if p := walkUnknown(x[k], ft, joinPath(path, k)); p != "" {
+				return p
+			}
+		}
+	case []any:
+		if t.Kind() != reflect.Slice {
+			return ""
+		}
+		for i, e := range x {
+			if p := walkUnknown(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// jsonField finds the type of the struct field encoding/json would decode
+// key into (case-insensitively, through embedded structs).
+func jsonField(t reflect.Type, key string) (reflect.Type, bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && (name == "" || opts == "inline") {
+			if ft, ok := jsonField(f.Type, key); ok {
+				return ft, true
+			}
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if f.IsExported() && strings.EqualFold(name, key) {
+			return f.Type, true
+		}
+	}
+	return nil, false
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
