@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/calico-docker/calico-libnetwork/internal/udpprobe"
 	"io"
 	"net"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -66,59 +66,12 @@ func (n *NS) Ping(dst netip.Addr) error {
 }
 
 // Sink records the source address of each UDP datagram it receives.
-type Sink struct {
-	Addr netip.AddrPort
-	c    *net.UDPConn
-	mu   sync.Mutex
-	got  map[string]netip.Addr // payload -> source
-}
+type Sink = udpprobe.Sink
 
 // Sink listens for UDP on addr (port 0: any) inside the namespace.
-func (n *NS) Sink(addr netip.AddrPort) (*Sink, error) {
-	var c *net.UDPConn
-	err := n.NS.Do(func() (err error) {
-		c, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(addr))
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	s := &Sink{Addr: c.LocalAddr().(*net.UDPAddr).AddrPort(), c: c, got: map[string]netip.Addr{}}
-	go func() {
-		buf := make([]byte, 256)
-		for {
-			k, from, err := c.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.got[string(buf[:k])] = from.Addr().Unmap()
-			s.mu.Unlock()
-		}
-	}()
-	return s, nil
-}
-
-// Received reports the source of the datagram with this payload, if any.
-func (s *Sink) Received(payload string) (netip.Addr, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, ok := s.got[payload]
-	return a, ok
-}
-
-// Close stops the sink.
-func (s *Sink) Close() { s.c.Close() }
+func (n *NS) Sink(addr netip.AddrPort) (*Sink, error) { return udpprobe.Listen(n.NS, addr) }
 
 // SendUDP sends one datagram from inside the namespace.
 func (n *NS) SendUDP(dst netip.AddrPort, payload string) error {
-	return n.NS.Do(func() error {
-		c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(dst))
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		_, err = c.Write([]byte(payload))
-		return err
-	})
+	return udpprobe.Send(n.NS, netip.Addr{}, dst, payload)
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/calico-docker/calico-libnetwork/internal/udpprobe"
 	"io"
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -139,59 +139,21 @@ func Ping(n *NS, dst netip.Addr, timeout time.Duration) error {
 
 // Sink records the UDP datagrams that reach it: a spoofed packet's replies
 // go elsewhere, so only the receiving end can tell whether it got through.
-type Sink struct {
-	Addr netip.AddrPort
-	mu   sync.Mutex
-	got  map[string]netip.Addr // payload -> source address
-}
+type Sink = udpprobe.Sink
 
 // NewSink listens for UDP on addr inside n until the test ends.
 func NewSink(tb testing.TB, n *NS, addr netip.AddrPort) *Sink {
 	tb.Helper()
-	var c *net.UDPConn
-	err := n.NS.Do(func() (err error) {
-		c, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(addr))
-		return err
-	})
+	s, err := udpprobe.Listen(n.NS, addr)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { c.Close() })
-	s := &Sink{Addr: c.LocalAddr().(*net.UDPAddr).AddrPort(), got: map[string]netip.Addr{}}
-	go func() {
-		buf := make([]byte, 256)
-		for {
-			n, from, err := c.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.got[string(buf[:n])] = from.Addr().Unmap()
-			s.mu.Unlock()
-		}
-	}()
+	tb.Cleanup(s.Close)
 	return s
-}
-
-// Received reports whether a datagram with this payload arrived, and from
-// which source address.
-func (s *Sink) Received(payload string) (netip.Addr, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, ok := s.got[payload]
-	return a, ok
 }
 
 // SendUDP sends one datagram with payload from src (which must be an
 // address of n's) to dst.
 func SendUDP(n *NS, src netip.Addr, dst netip.AddrPort, payload string) error {
-	return n.NS.Do(func() error {
-		c, err := net.DialUDP("udp", &net.UDPAddr{IP: src.AsSlice()}, net.UDPAddrFromAddrPort(dst))
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		_, err = c.Write([]byte(payload))
-		return err
-	})
+	return udpprobe.Send(n.NS, src, dst, payload)
 }
