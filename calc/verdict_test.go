@@ -38,11 +38,11 @@ func model(t *testing.T, yamls string, weps ...*resources.WorkloadEndpoint) *Mod
 	var ups []datastore.Update
 	if yamls != "" {
 		for _, o := range mustDecode(t, yamls) {
-			ups = append(ups, datastore.Update{Kind: o.GetTypeMeta().Kind, Namespace: o.Meta().Namespace, Name: o.Meta().Name, Object: o})
+			ups = append(ups, datastore.UpdateOf(o))
 		}
 	}
 	for _, w := range weps {
-		ups = append(ups, datastore.Update{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Object: w})
+		ups = append(ups, datastore.UpdateOf(w))
 	}
 	m.Apply(datastore.SyncEvent{Full: true, Updates: ups})
 	return m

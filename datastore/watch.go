@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -18,6 +19,13 @@ type Update struct {
 	// Object is the new value; nil when the object was deleted.
 	Object   resources.Resource
 	Revision int64
+}
+
+// UpdateOf is the update that stores obj as it is.
+func UpdateOf(obj resources.Resource) Update {
+	m := obj.Meta()
+	rev, _ := strconv.ParseInt(m.ResourceVersion, 10, 64)
+	return Update{Kind: obj.GetTypeMeta().Kind, Namespace: m.Namespace, Name: m.Name, Object: obj, Revision: rev}
 }
 
 // Deleted reports whether the update removes the object.
@@ -83,7 +91,7 @@ func (s *Store) syncFull(ctx context.Context, kinds []string, fn func(SyncEvent)
 				slog.Warn("skipping undecodable object", "key", string(kv.Key), "err", err)
 				continue
 			}
-			ups = append(ups, Update{Kind: k.Kind, Namespace: obj.Meta().Namespace, Name: obj.Meta().Name, Object: obj, Revision: kv.ModRevision})
+			ups = append(ups, UpdateOf(obj))
 		}
 	}
 	fn(SyncEvent{Full: true, Updates: ups, Revision: rev})
@@ -134,7 +142,7 @@ func toUpdate(ev *clientv3.Event, wanted map[string]bool) (Update, bool) {
 		slog.Warn("skipping undecodable object", "key", string(ev.Kv.Key), "err", err)
 		return Update{}, false
 	}
-	return Update{Kind: kind, Namespace: obj.Meta().Namespace, Name: obj.Meta().Name, Object: obj, Revision: ev.Kv.ModRevision}, true
+	return UpdateOf(obj), true
 }
 
 func splitName(kind, key string) (namespace, name string) {

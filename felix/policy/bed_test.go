@@ -98,7 +98,7 @@ func key(o resources.Resource) string {
 func (b *bed) updates(objs []resources.Resource, deleted bool) []datastore.Update {
 	ups := make([]datastore.Update, len(objs))
 	for i, o := range objs {
-		ups[i] = datastore.Update{Kind: o.GetTypeMeta().Kind, Namespace: o.Meta().Namespace, Name: o.Meta().Name, Object: o}
+		ups[i] = datastore.UpdateOf(o)
 		if deleted {
 			ups[i].Object = nil
 		}

@@ -86,7 +86,7 @@ func (w *world) change() datastore.SyncEvent {
 		default:
 			obj = w.policy(i % 6)
 		}
-		u := datastore.Update{Kind: obj.GetTypeMeta().Kind, Namespace: obj.Meta().Namespace, Name: obj.Meta().Name, Object: obj}
+		u := datastore.UpdateOf(obj)
 		k := u.Kind + "/" + u.Name
 		if w.r.IntN(5) == 0 {
 			u.Object = nil

@@ -24,11 +24,11 @@ func buildModel(t testing.TB, yamls string, weps ...*resources.WorkloadEndpoint)
 			if err := o.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			ups = append(ups, datastore.Update{Kind: o.GetTypeMeta().Kind, Namespace: o.Meta().Namespace, Name: o.Meta().Name, Object: o})
+			ups = append(ups, datastore.UpdateOf(o))
 		}
 	}
 	for _, w := range weps {
-		ups = append(ups, datastore.Update{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Object: w})
+		ups = append(ups, datastore.UpdateOf(w))
 	}
 	m := calc.NewModel()
 	m.Apply(datastore.SyncEvent{Full: true, Updates: ups})

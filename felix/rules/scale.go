@@ -35,7 +35,7 @@ func ScaleUpdates(n, p int) ([]datastore.Update, error) {
 		w.Spec.IPNetworks = []string{fmt.Sprintf("10.%d.%d.%d/32", i>>16&255, i>>8&255, i&255)}
 		w.Spec.Profiles = []string{"net1"}
 		w.Labels = map[string]string{"app": fmt.Sprintf("app%d", i)}
-		ups = append(ups, datastore.Update{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name, Object: w})
+		ups = append(ups, datastore.UpdateOf(w))
 	}
 	tcp, _ := resources.ParseProtocol("TCP")
 	for j := 0; j < p; j++ {
