@@ -14,6 +14,10 @@ test_env_up() {
 		echo "$(basename "$0"): the tests need root (network namespaces, iptables, dockerd); try sudo" >&2
 		exit 1
 	fi
+	# One test run at a time on a machine: the tests share host-global
+	# state (see test.sh). Parallel worktrees queue here.
+	exec 9>"${CALICO_TEST_LOCK:-/tmp/calico-test.lock}"
+	flock 9
 	local t0=$SECONDS
 	bash "$HACK/deps.sh"
 	if bash "$HACK/dockerd.sh" status >/dev/null 2>&1; then
