@@ -28,7 +28,7 @@ test_env_up() {
 		fi
 		trap 'exit 130' INT
 		trap 'exit 143' TERM
-		bash "$HACK/dockerd.sh" up
+		bash "$HACK/dockerd.sh" up 9>&-
 	fi
 	set -a
 	# shellcheck disable=SC1091
