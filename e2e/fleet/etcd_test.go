@@ -19,12 +19,12 @@ import (
 
 // etcdMember is one real etcd process (Debian's etcd binary) on loopback.
 type etcdMember struct {
-	t                          testing.TB
-	name, dir                  string
-	client, peer, metricsPort  int
-	cmd                        *exec.Cmd
-	exited                     chan error
-	args                       []string
+	t                         testing.TB
+	name, dir                 string
+	client, peer, metricsPort int
+	cmd                       *exec.Cmd
+	exited                    chan error
+	args                      []string
 }
 
 func (m *etcdMember) clientURL() string { return fmt.Sprintf("http://127.0.0.1:%d", m.client) }
