@@ -158,3 +158,21 @@ func TestAddressesStayInThePool(t *testing.T) {
 		}
 	}
 }
+
+// TestMainCommand loads and churns through the command's entry point, and
+// refuses a missing endpoint or a bad config naming what to fix.
+func TestMainCommand(t *testing.T) {
+	eps, _ := testenv.StartEtcd(t)
+	var out, errb strings.Builder
+	err := Main(context.Background(), []string{"-etcd-endpoints", eps[0], "-hosts", "2", "-endpoints-per-host", "3",
+		"-churn-rate", "50", "-churn-for", "200ms"}, &out, &errb)
+	if err != nil || !strings.Contains(out.String(), "loaded 2 hosts × 3 endpoints") || !strings.Contains(out.String(), "churned") {
+		t.Fatalf("Main: %v\nstdout: %s\nstderr: %s", err, out.String(), errb.String())
+	}
+	if err := Main(context.Background(), nil, &out, &errb); err == nil || !strings.Contains(err.Error(), "-etcd-endpoints") {
+		t.Errorf("without endpoints: %v", err)
+	}
+	if err := Main(context.Background(), []string{"-etcd-endpoints", eps[0], "-pool", "nope"}, &out, &errb); err == nil || !strings.Contains(err.Error(), "PoolCIDR") {
+		t.Errorf("bad pool: %v", err)
+	}
+}
