@@ -11,6 +11,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/internal/fleetsim"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // Pools: the daemon's default pool (its own containers) and the fleet's.
@@ -57,6 +58,13 @@ func BenchmarkFleet(b *testing.B) {
 	store := storeOf(b, []string{etcd.clientURL()})
 	fl, err := fleetsim.New(store, fleetsim.Config{Hosts: hosts, EndpointsPerHost: eph, PoolCIDR: fleetPool, DisableMesh: true})
 	if err != nil {
+		b.Fatal(err)
+	}
+	// The daemon makes its default pool only when no pool exists; the
+	// fleet's pool would stop it, so store it first, as the daemon would.
+	dp := resources.NewIPPool("default-ipv4-ippool")
+	dp.Spec.CIDR, dp.Spec.NATOutgoing = defaultPool, true
+	if _, err := store.Apply(ctx, dp); err != nil {
 		b.Fatal(err)
 	}
 	if err := fl.Setup(ctx); err != nil { // the mesh is off before the daemon starts
