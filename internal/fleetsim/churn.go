@@ -34,8 +34,8 @@ const churnWorkers = 4
 
 // Churn replays container restarts on the loaded simulated hosts at rate
 // changes per second for d (or until ctx ends): each change deletes a
-// random present endpoint or re-creates a deleted one with the next
-// fleet-app label. It returns when every started change has finished.
+// random endpoint or re-creates a deleted one with the next fleet-app
+// label (see pick). It returns when every started change has finished.
 func (f *Fleet) Churn(ctx context.Context, rate float64, d time.Duration, seed uint64) (ChurnStats, error) {
 	if rate <= 0 || d <= 0 {
 		return ChurnStats{}, fmt.Errorf("fleetsim: churn at %v/s for %v: give a positive rate and duration", rate, d)
@@ -88,10 +88,7 @@ func (f *Fleet) Churn(ctx context.Context, rate float64, d time.Duration, seed u
 			break
 		}
 		mu.Lock()
-		k := rng.IntN(hosts * f.cfg.EndpointsPerHost)
-		for busy[k] {
-			k = rng.IntN(hosts * f.cfg.EndpointsPerHost)
-		}
+		k := f.pick(rng, hosts, busy)
 		busy[k] = true
 		mu.Unlock()
 		select {
@@ -103,6 +100,33 @@ func (f *Fleet) Churn(ctx context.Context, rate float64, d time.Duration, seed u
 	wg.Wait()
 	st.Duration = time.Since(start)
 	return st, firstErr
+}
+
+// pick chooses the next endpoint to change, not one in busy: half of the
+// time a deleted one (to re-create it), else any, so the fleet's size
+// stays near its loaded size, as with restarting containers.
+func (f *Fleet) pick(rng *rand.Rand, hosts int, busy map[int]bool) int {
+	f.mu.Lock()
+	var gone []int
+	if len(f.absent) > 0 && rng.IntN(2) == 0 {
+		for k := range f.absent { // map order is random enough; take a few
+			if !busy[k] {
+				gone = append(gone, k)
+			}
+			if len(gone) == 8 {
+				break
+			}
+		}
+	}
+	f.mu.Unlock()
+	if len(gone) > 0 {
+		return gone[rng.IntN(len(gone))]
+	}
+	for {
+		if k := rng.IntN(hosts * f.cfg.EndpointsPerHost); !busy[k] {
+			return k
+		}
+	}
 }
 
 // change flips endpoint k: delete it if present, else re-create it with
