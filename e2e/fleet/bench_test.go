@@ -72,7 +72,6 @@ func BenchmarkFleet(b *testing.B) {
 	}
 	e := newEngine(b)
 	d := startDaemon(b, "fleet-bench", pluginDir, []string{etcd.clientURL()}, "DOCKER_HOST="+e.host)
-	b.Cleanup(func() { cleanHostDataplane(b, fleetPool) })
 	bed := newBed(b, e, store)
 	bed.run() // warm up: image, plugin activation, first block
 	r := &report{b: b}
