@@ -36,7 +36,8 @@ const (
 //   - rss-empty-MiB, rss-fleet-MiB, rss-B/remote-ep;
 //   - churn-cpu-%: daemon CPU while the fleet churns CALICO_FLEET_CHURN
 //     (default 100) endpoint changes/s for CALICO_FLEET_CHURN_FOR (20s),
-//     with watch-msgs/s and etcd-writes/s seen meanwhile;
+//     with the watch messages, etcd writes and KB etcd sent per second
+//     meanwhile (this host's share of the fan-out);
 //   - policy-empty-p50-ms, policy-fleet-p50-ms: a NetworkPolicy change
 //     until iptables holds it, with local containers the fleet's policies
 //     select (so remote endpoints sit in their source IP sets);
@@ -115,6 +116,7 @@ func BenchmarkFleet(b *testing.B) {
 	r.add("churn-changes/s", st.Rate())
 	r.add("churn-watch-msgs/s", dc.WatchSent/st.Duration.Seconds())
 	r.add("churn-etcd-writes/s", (dc.ByMethod["Txn"]+dc.ByMethod["Put"]+dc.ByMethod["DeleteRange"])/st.Duration.Seconds())
+	r.add("churn-etcd-KB/s-out", dc.BytesOut/1024/st.Duration.Seconds())
 	requireNoRouteInto(b, fleetPool)
 	b.ReportMetric(0, "ns/op")
 	b.Logf("fleet %d hosts × %d endpoints (%d remote endpoints at the end):\n%s", hosts, eph, int(remote), r)
