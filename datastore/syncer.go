@@ -42,6 +42,9 @@ type Syncer struct {
 	s      *Store
 	cfg    SyncerConfig
 	spaces []keySpace
+	// beforeWatch, when set (tests), runs between a key space's list and
+	// its watch: the place to compact etcd past the watch's revision.
+	beforeWatch func(space string, rev int64)
 }
 
 // keySpace is one list+watch: a watched prefix, the prefixes listed (at
@@ -100,6 +103,9 @@ func (y *Syncer) runSpace(ctx context.Context, sp keySpace, fn func(model.SyncEv
 	for ctx.Err() == nil {
 		start := time.Now()
 		rev, err := y.list(ctx, sp, fn)
+		if err == nil && y.beforeWatch != nil {
+			y.beforeWatch(sp.name, rev)
+		}
 		if err == nil {
 			err = y.watch(ctx, sp, rev+1, fn)
 		}
