@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/driver"
 	"github.com/calico-docker/calico-libnetwork/felix"
@@ -133,7 +134,7 @@ func openEtcd(ctx context.Context, cfg *Config, opts []grpc.DialOption, log *slo
 		log.Info("Using etcd", "endpoints", cfg.Etcd.Endpoints)
 		return cli, func() { cli.Close() }, nil
 	}
-	emb, err := datastore.StartEmbedded(datastore.EmbeddedConfig{
+	emb, err := embedded.Start(embedded.Config{
 		DataDir: cfg.DataDir, ClientHost: cfg.EtcdClientHost, ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort,
 	})
 	if err != nil {
