@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
@@ -34,6 +35,7 @@ type Allocator struct {
 	now         func() time.Time
 	callTimeout time.Duration // bounds each etcd call
 	intents     *Intents      // releases not yet applied; nil: none kept
+	down        atomic.Bool   // the last etcd call got no answer (see probeTimeout)
 
 	sem     chan struct{} // held by the running mutation; guards the fields below
 	cache   map[netip.Prefix]*cachedBlock

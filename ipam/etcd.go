@@ -17,6 +17,12 @@ import (
 // DefaultCallTimeout bounds one etcd call of the allocator.
 const DefaultCallTimeout = 3 * time.Second
 
+// probeTimeout bounds a call while etcd is known not to answer (the last
+// call ran out of time): requests queued behind each other then fail in
+// well under a second each instead of DefaultCallTimeout, and the first
+// call that gets an answer ends that state.
+const probeTimeout = 500 * time.Millisecond
+
 // ErrUnavailable: etcd did not answer in time. For a write, the outcome
 // is unknown until read back.
 var ErrUnavailable = errors.New("etcd did not answer: check that etcd is running and reachable (ETCD_ENDPOINTS), then retry")
@@ -24,15 +30,22 @@ var ErrUnavailable = errors.New("etcd did not answer: check that etcd is running
 // call runs fn with the per-call deadline and names op in its error. A
 // call that ran out of its own time (not the caller's) wraps ErrUnavailable.
 func (a *Allocator) call(ctx context.Context, op string, fn func(context.Context) error) error {
-	cctx, cancel := context.WithTimeout(ctx, a.callTimeout)
+	timeout := a.callTimeout
+	if a.down.Load() {
+		timeout = min(timeout, probeTimeout)
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err := fn(cctx)
 	if err == nil {
+		a.down.Store(false)
 		return nil
 	}
 	if ctx.Err() == nil && (cctx.Err() != nil || datastore.Unreachable(err)) {
-		return fmt.Errorf("%s: no answer within %v: %w (%w)", op, a.callTimeout, ErrUnavailable, err)
+		a.down.Store(true)
+		return fmt.Errorf("%s: no answer within %v: %w (%w)", op, timeout, ErrUnavailable, err)
 	}
+	a.down.Store(false)
 	return fmt.Errorf("%s: %w", op, err)
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 )
@@ -31,8 +32,22 @@ func (a *Allocator) ReleaseIPsDurably(ctx context.Context, ips ...netip.Addr) (n
 		notAllocated, err = a.ReleaseIPs(ctx, ips...)
 		return notAllocated, false, err
 	}
-	if err := a.lock(ctx); err != nil {
-		return nil, false, err
+	lctx, cancel := context.WithTimeout(ctx, releaseLockWait)
+	err = a.lock(lctx)
+	cancel()
+	if err != nil {
+		if a.nodeErr != nil || ctx.Err() != nil {
+			return nil, false, err
+		}
+		// Queued behind requests that wait for etcd: record it instead.
+		intents := make([]Intent, len(ips))
+		for i, ip := range ips {
+			intents[i] = Intent{IP: ip.Unmap(), Before: a.now(), Reason: "release queued behind requests waiting for etcd"}
+		}
+		if qerr := a.intents.Add(intents...); qerr != nil {
+			return nil, false, fmt.Errorf("%w; and recording the release for later failed: %w", err, qerr)
+		}
+		return nil, true, nil
 	}
 	defer a.unlock()
 	intents := a.intentsFor(ips)
@@ -46,6 +61,10 @@ func (a *Allocator) ReleaseIPsDurably(ctx context.Context, ips ...netip.Addr) (n
 	slog.Warn("ipam: etcd does not answer; release recorded and applied when it does", "ips", ips, "err", err)
 	return nil, true, nil
 }
+
+// releaseLockWait bounds how long a durable release waits for the node's
+// other IPAM operations before it records an intent instead.
+const releaseLockWait = 4 * time.Second
 
 // intentsFor builds release intents for ips, naming the holder the cache
 // knows (the network driver re-owned them through this allocator).
