@@ -77,6 +77,9 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := startIPAMIntents(runCtx, cfg, alloc, log); err != nil { // ipamintents.go
+		return err
+	}
 	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
 		return err
 	}
@@ -182,7 +185,9 @@ func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, ob
 	}
 	netHandler, stopNet := handlerOf(network.NewHandler(drv)) // pluginmux.go
 	closeAll := func() { stopNet(); drv.Close(); docker.Close() }
-	if err := drv.Resync(context.Background()); err != nil {
+	rctx, rcancel := context.WithTimeout(context.Background(), startupTimeout)
+	defer rcancel()
+	if err := drv.Resync(rctx); err != nil {
 		log.Warn("Could not resync the endpoints of this node (source routing of multi-network containers, pending container labels)", "err", err)
 	}
 	socks, err := servePlugins(cfg, netHandler, newIPAMHandler(store, alloc), obs.metrics.Plugin, log)
