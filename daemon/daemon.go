@@ -16,6 +16,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/driver"
 	"github.com/calico-docker/calico-libnetwork/felix"
@@ -78,6 +79,9 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := startIPAMIntents(runCtx, cfg, alloc, log); err != nil { // ipamintents.go
+		return err
+	}
 	c, err := startCache(runCtx, cfg, store, log)
 	if err != nil {
 		return err
@@ -140,7 +144,7 @@ func openEtcd(ctx context.Context, cfg *Config, opts []grpc.DialOption, log *slo
 		log.Info("Using etcd", "endpoints", cfg.Etcd.Endpoints)
 		return cli, func() { cli.Close() }, nil
 	}
-	emb, err := datastore.StartEmbedded(datastore.EmbeddedConfig{
+	emb, err := embedded.Start(embedded.Config{
 		DataDir: cfg.DataDir, ClientHost: cfg.EtcdClientHost, ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort,
 	})
 	if err != nil {
@@ -205,7 +209,9 @@ func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, ob
 	}
 	netHandler, stopNet := handlerOf(network.NewHandler(drv)) // pluginmux.go
 	closeAll := func() { stopNet(); drv.Close(); docker.Close() }
-	if err := drv.Resync(context.Background()); err != nil {
+	rctx, rcancel := context.WithTimeout(context.Background(), startupTimeout)
+	defer rcancel()
+	if err := drv.Resync(rctx); err != nil {
 		log.Warn("Could not resync the endpoints of this node (source routing of multi-network containers, pending container labels)", "err", err)
 	}
 	socks, err := servePlugins(cfg, netHandler, newIPAMHandler(store, alloc), obs.metrics.Plugin, log)

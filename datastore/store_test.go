@@ -3,35 +3,21 @@ package datastore
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // newStore starts a real embedded etcd for one test.
 func newStore(t *testing.T) *Store {
 	t.Helper()
-	e, err := StartEmbedded(EmbeddedConfig{DataDir: t.TempDir(), ClientPort: freePort(t), PeerPort: freePort(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
+	endpoints, _ := testenv.StartEtcd(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cli, err := Connect(ctx, EtcdConfig{Endpoints: e.Endpoints})
+	cli, err := Connect(ctx, EtcdConfig{Endpoints: endpoints})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -227,7 +227,7 @@ func (g *GC) free(ctx context.Context, c candidate, newest time.Time, dated bool
 		if err := g.a.lock(ctx); err != nil {
 			return out, err
 		}
-		kept, err := g.a.release(ctx, []netip.Addr{al.IP}, c.handle)
+		kept, err := g.a.release(ctx, []netip.Addr{al.IP}, onlyHandle(c.handle))
 		g.a.unlock()
 		if err != nil {
 			return out, fmt.Errorf("ipam GC: release %s of handle %q: %w", al.IP, c.handle, err)
