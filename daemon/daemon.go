@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/go-plugins-helpers/network"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 
@@ -79,7 +78,8 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
 		return err
 	}
-	dp, err := startDataplane(runCtx, cfg, store, alloc, log)
+	sandboxes := newSandboxIndex(cfg.NodeName) // TEMP until cache
+	dp, err := startDataplane(runCtx, cfg, store, alloc, sandboxes, log)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
-	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, obs, log)
+	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, sandboxes, obs, log)
 	if err != nil {
 		cancel()
 		<-dp.Done()
@@ -150,13 +150,13 @@ func openEtcd(ctx context.Context, cfg *Config, opts []grpc.DialOption, log *slo
 
 // startDataplane starts felix in policy mode, primed with this node's
 // blocks, then keeps it fed from a datastore watch (see watcher).
-func startDataplane(ctx context.Context, cfg *Config, store *datastore.Store, alloc *ipam.Allocator, log *slog.Logger) (*felix.Dataplane, error) {
+func startDataplane(ctx context.Context, cfg *Config, store *datastore.Store, alloc *ipam.Allocator, sandboxes *sandboxIndex, log *slog.Logger) (*felix.Dataplane, error) {
 	dp := felix.New(felix.Config{
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
 	})
-	w := newWatcher(cfg.NodeName, store, alloc, dp, cfg.ResyncInterval, log)
+	w := newWatcher(cfg.NodeName, store, alloc, teeDataplane{dp, sandboxes}, cfg.ResyncInterval, log) // TEMP until cache
 	if err := w.prime(ctx); err != nil {
 		return nil, fmt.Errorf("load this node's IPAM blocks: %w", err)
 	}
@@ -167,24 +167,24 @@ func startDataplane(ctx context.Context, cfg *Config, store *datastore.Store, al
 	return dp, nil
 }
 
-// serveDrivers serves the network and IPAM drivers on their sockets.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
+// serveDrivers serves the network and IPAM drivers on their sockets. The
+// network driver asks endpoints for a sandbox's endpoints.
+func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
 	}
 	drv, err := driver.New(driver.Config{
-		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, MTU: cfg.VethMTU, Logger: log,
+		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, Endpoints: endpoints, MTU: cfg.VethMTU, Logger: log,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	netHandler, stopNet := handlerOf(network.NewHandler(drv)) // pluginmux.go
-	closeAll := func() { stopNet(); drv.Close(); docker.Close() }
+	closeAll := func() { drv.Close(); docker.Close() }
 	if err := drv.Resync(context.Background()); err != nil {
 		log.Warn("Could not resync the endpoints of this node (source routing of multi-network containers, pending container labels)", "err", err)
 	}
-	socks, err := servePlugins(cfg, netHandler, newIPAMHandler(store, alloc), obs.metrics.Plugin, log)
+	socks, err := servePlugins(cfg, drv.Handler(), newIPAMHandler(store, alloc), obs.metrics.Plugin, log) // pluginmux.go
 	if err != nil {
 		closeAll()
 		return nil, nil, err

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/docker/go-plugins-helpers/network"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
@@ -32,7 +31,6 @@ const testNode = "host1"
 type harness struct {
 	t      *testing.T
 	sock   string
-	cli    *clientv3.Client
 	store  *datastore.Store
 	alloc  *ipam.Allocator
 	docker *dockerfake.Engine
@@ -44,7 +42,7 @@ type harness struct {
 func newHarness(t *testing.T, veths Veths) *harness {
 	t.Helper()
 	_, cli := testenv.StartEtcd(t)
-	h := &harness{t: t, cli: cli, store: datastore.New(cli), docker: startDockerFake(t)}
+	h := &harness{t: t, store: datastore.New(cli), docker: startDockerFake(t)}
 	h.alloc = ipam.New(h.store, testNode)
 	if veths == nil {
 		testenv.RequireRoot(t)
@@ -69,8 +67,9 @@ func newHarness(t *testing.T, veths Veths) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go network.NewHandler(h.drv).Serve(l)
-	t.Cleanup(func() { l.Close() })
+	srv := &http.Server{Handler: h.drv.Handler()}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
 	return h
 }
 
@@ -104,6 +103,22 @@ func (h *harness) call(path, body string) (int, string) {
 	resp, err := c.Post("http://plugin"+path, "application/vnd.docker.plugins.v1.2+json", strings.NewReader(body))
 	if err != nil {
 		h.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// get sends a GET, which Docker never does.
+func (h *harness) get(path string) (int, string) {
+	h.t.Helper()
+	c := http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", h.sock)
+		}}}
+	resp, err := c.Get("http://plugin" + path)
+	if err != nil {
+		h.t.Fatalf("GET %s: %v", path, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -144,11 +159,11 @@ func (h *harness) callErr(path string, req any) string {
 // revision is etcd's current revision: unchanged means nothing was written.
 func (h *harness) revision() int64 {
 	h.t.Helper()
-	resp, err := h.cli.Get(h.ctx(), "/calico/none")
+	_, rev, err := h.store.ListKeys(h.ctx(), "/calico/none", true)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return resp.Header.Revision
+	return rev
 }
 
 func (h *harness) addPool(cidr string) {
