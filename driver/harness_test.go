@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker/go-plugins-helpers/network"
 
+	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/felix"
@@ -36,7 +37,10 @@ type harness struct {
 	docker *dockerfake.Engine
 	drv    *Driver
 	veths  Veths
-	hostNS string // path of the namespace standing in for the host
+	// endpoints is the daemon's cache of the datastore, fed by the real
+	// syncer, for Join's EndpointsOfSandbox.
+	endpoints *cache.Cache
+	hostNS    string // path of the namespace standing in for the host
 }
 
 func newHarness(t *testing.T, veths Veths) *harness {
@@ -61,6 +65,7 @@ func newHarness(t *testing.T, veths Veths) *harness {
 	}
 	t.Cleanup(func() { dc.Close() })
 	h.veths = veths
+	h.endpoints = startCache(t, h.store)
 	h.drv = h.newDriver(dc)
 	h.sock = filepath.Join(t.TempDir(), "calico.sock")
 	l, err := net.Listen("unix", h.sock)
@@ -77,7 +82,7 @@ func newHarness(t *testing.T, veths Veths) *harness {
 // (a restarted daemon); it is closed at cleanup.
 func (h *harness) newDriver(dc Docker) *Driver {
 	h.t.Helper()
-	drv, err := New(Config{Node: testNode, Store: h.store, IPAM: h.alloc, Docker: dc, Veths: h.veths, MTU: 1500,
+	drv, err := New(Config{Node: testNode, Store: h.store, IPAM: h.alloc, Docker: dc, Endpoints: h.endpoints, Veths: h.veths, MTU: 1500,
 		NameWait: 5 * time.Second})
 	if err != nil {
 		h.t.Fatal(err)
@@ -183,6 +188,17 @@ func (h *harness) allocate(pool string) string {
 		h.t.Fatal(err)
 	}
 	return v4[0].String() + "/32"
+}
+
+// startCache runs the datastore syncer into a cache until the test ends.
+func startCache(t *testing.T, store *datastore.Store) *cache.Cache {
+	t.Helper()
+	c := cache.New(cache.Config{Node: testNode})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = store.NewSyncer(datastore.SyncerConfig{}).Run(ctx, c.Apply) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return c
 }
 
 // startDockerFake serves a fake Docker Engine API (internal/dockerfake)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -23,7 +24,7 @@ const (
 
 // AnnotationSandbox records on a WorkloadEndpoint the sandbox (network
 // namespace path) its interface joined.
-const AnnotationSandbox = "libnetwork.projectcalico.org/sandbox"
+const AnnotationSandbox = model.AnnotationSandbox
 
 // gatewayBase is the first of the link-local gateways: the n-th calico
 // interface of one sandbox uses 169.254.1.n. Nothing owns these addresses;

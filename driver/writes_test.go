@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,15 +20,16 @@ import (
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	"github.com/calico-docker/calico-libnetwork/ipamdriver"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
-// wepWrites counts the writes of each WorkloadEndpoint, from a real watch
-// of etcd (each put or delete is one event).
+// wepWrites counts the writes of each WorkloadEndpoint, from the real
+// syncer's watch of etcd (each put or delete is one update).
 type wepWrites struct {
 	mu     sync.Mutex
 	counts map[string]int
-	rev    int64 // revision of the last event seen
+	rev    int64 // revision of the last endpoint update seen
 }
 
 func watchWEPWrites(t *testing.T, store *datastore.Store) *wepWrites {
@@ -36,15 +38,17 @@ func watchWEPWrites(t *testing.T, store *datastore.Store) *wepWrites {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = store.Sync(ctx, []string{resources.KindWorkloadEndpoint}, func(ev datastore.SyncEvent) {
+		_ = store.NewSyncer(datastore.SyncerConfig{}).Run(ctx, func(ev model.SyncEvent) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
-			w.rev = max(w.rev, ev.Revision)
-			if ev.Full {
-				return
-			}
 			for _, u := range ev.Updates {
-				w.counts[u.Name]++
+				if u.Kind != resources.KindWorkloadEndpoint {
+					continue
+				}
+				w.rev = max(w.rev, u.Revision)
+				if !ev.Full {
+					w.counts[u.Name]++
+				}
 			}
 		})
 	}()
@@ -52,7 +56,8 @@ func watchWEPWrites(t *testing.T, store *datastore.Store) *wepWrites {
 	return w
 }
 
-// of returns the writes of one endpoint seen once the watch has reached rev.
+// of returns the writes of one endpoint seen once the watch has seen the
+// endpoint updates up to revision rev.
 func (w *wepWrites) of(t *testing.T, name string, rev int64) int {
 	t.Helper()
 	testenv.Eventually(t, 10*time.Second, 10*time.Millisecond, func() error {
@@ -125,7 +130,8 @@ func TestContainerStartWrites(t *testing.T) {
 		h.docker.Connect(cid, testNetID, ep)
 		h.waitLabels(ep, fmt.Sprintf("web-%d", i), map[string]string{"role": "web"})
 		after := h.revision()
-		return writes.of(t, WorkloadEndpointName(testNode, ep), after), after - before
+		final, _ := strconv.ParseInt(getEndpoint(t, h, ep).ResourceVersion, 10, 64)
+		return writes.of(t, WorkloadEndpointName(testNode, ep), final), after - before
 	}
 	start(0) // claims the block
 	w1, all1 := start(1)
