@@ -15,6 +15,7 @@ import (
 	"github.com/docker/go-plugins-helpers/network"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/internal/pluginhttp"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	"github.com/calico-docker/calico-libnetwork/ipam"
 )
@@ -29,7 +30,7 @@ func FuzzCreateNetwork(f *testing.F) {
 	f.Add(`{"Options":{"com.docker.network.enable_ipv6":"yes"}}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var req network.CreateNetworkRequest
-		if decodeBody([]byte(body), &req) != nil {
+		if pluginhttp.DecodeBody([]byte(body), &req) != nil {
 			return
 		}
 		o, err := parseCreateNetwork(&req)
@@ -54,7 +55,7 @@ func FuzzCreateEndpoint(f *testing.F) {
 	f.Add(`{"NetworkID":"` + testNetID + `","EndpointID":"` + testEPID + `"}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var req network.CreateEndpointRequest
-		if decodeBody([]byte(body), &req) != nil {
+		if pluginhttp.DecodeBody([]byte(body), &req) != nil {
 			return
 		}
 		ep, err := parseCreateEndpoint(&req)

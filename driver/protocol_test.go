@@ -65,7 +65,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"empty", "/NetworkDriver.Leave", ``, "must be a JSON object", http.StatusBadRequest},
 		{"too large", "/NetworkDriver.CreateEndpoint", `{"NetworkID":"` + strings.Repeat("a", MaxRequestBytes) + `"}`, "larger than 65536 bytes", http.StatusBadRequest},
 		{"unknown method", "/NetworkDriver.Teleport", `{}`, "unknown plugin request POST /NetworkDriver.Teleport", http.StatusNotFound},
-		{"wrong HTTP method", "/NetworkDriver.CreateNetwork", "GET", "unknown plugin request GET", http.StatusNotFound},
+		{"wrong HTTP method", "/NetworkDriver.CreateNetwork", "GET", "unknown plugin request GET", http.StatusMethodNotAllowed},
 		// Missing required fields.
 		{"no network ID", "/NetworkDriver.CreateNetwork", `{"IPv4Data":[{"Pool":"10.231.0.0/16","Gateway":"0.0.0.0/0"}]}`, "NetworkID is missing", http.StatusInternalServerError},
 		{"no endpoint ID", "/NetworkDriver.CreateEndpoint", `{"NetworkID":"` + testNetID + `","Interface":{"Address":"10.231.0.1/32"}}`, "EndpointID is missing", http.StatusInternalServerError},
