@@ -44,6 +44,8 @@ type app struct {
 	lookupEnv func(string) (string, bool)
 	conn      connFlags
 	namespace string
+	// allNamespaces is get's -A: list namespaced kinds in every namespace.
+	allNamespaces bool
 	st        *datastore.Store
 	closers   []func()
 	// hostStatus reads this host's daemon status (daemonHostStatus).
