@@ -3,9 +3,9 @@ package calicoctl
 import (
 	"cmp"
 	"context"
-	"slices"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"

@@ -46,8 +46,8 @@ type app struct {
 	namespace string
 	// allNamespaces is get's -A: list namespaced kinds in every namespace.
 	allNamespaces bool
-	st        *datastore.Store
-	closers   []func()
+	st            *datastore.Store
+	closers       []func()
 	// hostStatus reads this host's daemon status (daemonHostStatus).
 	hostStatus HostStatusFunc
 	// statusSocket is --status-socket (node_status.go).
@@ -116,6 +116,7 @@ calicoctl policy explain exits 3 when the packet would be denied.`,
 	root.AddCommand(
 		a.applyCommand(), a.createCommand(), a.replaceCommand(),
 		a.deleteCommand(), a.getCommand(),
+		a.patchCommand(), a.labelCommand(), a.validateCommand(),
 		a.versionCommand(), a.completionCommand(root),
 	)
 	a.addOperatorCommands(root)
