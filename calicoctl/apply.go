@@ -177,6 +177,13 @@ func preflight(ctx context.Context, st *datastore.Store, objs []resources.Resour
 			todo = append(todo, obj)
 		}
 	}
+	if act.verb != "delete" {
+		poolErrs, err := checkPoolWrites(ctx, st, objs, todo) // pool_rules.go
+		if err != nil {
+			return nil, 0, err
+		}
+		errs = append(errs, poolErrs...)
+	}
 	if len(errs) > 0 {
 		return nil, 0, &inputError{source: act.verb, problem: "cannot be " + act.past, total: len(objs), errs: errs}
 	}

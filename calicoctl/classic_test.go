@@ -2,6 +2,7 @@ package calicoctl
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -65,21 +66,33 @@ func TestPoolAddRemove(t *testing.T) {
 	if p := getPool(t, e, "pool-10-1-0-0-16"); p.Spec.NATOutgoing || p.Spec.IPIPMode != resources.EncapNever {
 		t.Errorf("re-add spec %+v", p.Spec)
 	}
-	// Removal refused while addresses are allocated, unless --force.
+	// Removal refused while addresses are allocated, --force too, saying
+	// what to do; once released, the pool goes with its empty block.
 	e.allocate(t, "host1", "10.1.0.9", "test-holder", nil)
 	before := e.snapshot(t)
 	r = e.runCode(t, ExitFailure, "", "pool", "remove", "10.1.0.0/16")
-	if !strings.Contains(r.stderr, "1 address(es) allocated") {
+	if !strings.Contains(r.stderr, "1 allocated address(es)") || !strings.Contains(r.stderr, "disable it first") {
 		t.Errorf("remove with allocations: %v", r)
 	}
 	e.assertUnchanged(t, before)
-	r = e.mustRun(t, "", "pool", "remove", "10.1.0.0/16", "--force")
-	if !strings.Contains(r.stdout, "Removed pool pool-10-1-0-0-16") || !strings.Contains(r.stdout, "stay allocated") {
+	r = e.runCode(t, ExitFailure, "", "pool", "remove", "10.1.0.0/16", "--force")
+	if !strings.Contains(r.stderr, "--force no longer removes a pool in use") {
 		t.Errorf("remove --force: %v", r)
 	}
-	// A pool without allocations goes at once, whatever its name.
-	r = e.mustRun(t, "", "pool", "remove", "10.0.0.0/16", "--force")
-	if !strings.Contains(r.stdout, "default-ipv4-ippool") {
+	e.assertUnchanged(t, before)
+	if _, err := newAllocator(datastore.New(e.cli)).ReleaseIPs(context.Background(), netip.MustParseAddr("10.1.0.9")); err != nil {
+		t.Fatal(err)
+	}
+	r = e.mustRun(t, "", "pool", "remove", "10.1.0.0/16")
+	if !strings.Contains(r.stdout, "Removed pool pool-10-1-0-0-16") {
+		t.Errorf("remove: %v", r)
+	}
+	if r := e.mustRun(t, "", "ipam", "show", "--show-blocks"); strings.Contains(r.stdout, "10.1.0.0/26") {
+		t.Errorf("the removed pool's empty block stayed:\n%s", r.stdout)
+	}
+	// Found by CIDR whatever its name; in use, so refused.
+	r = e.runCode(t, ExitFailure, "", "pool", "remove", "10.0.0.0/16")
+	if !strings.Contains(r.stderr, "default-ipv4-ippool") {
 		t.Errorf("remove by CIDR: %v", r)
 	}
 }

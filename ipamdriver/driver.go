@@ -43,9 +43,13 @@ func (d *Driver) RequestPoolContext(ctx context.Context, req *dipam.RequestPoolR
 	if err := checkPoolRequest(req); err != nil {
 		return nil, err
 	}
-	pools, _, err := datastore.ListAs[*resources.IPPool](ctx, d.store, "")
+	var pools []*resources.IPPool
+	err := bounded(ctx, "list IP pools", func(c context.Context) (err error) {
+		pools, _, err = datastore.ListAs[*resources.IPPool](c, d.store, "")
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list IP pools: %w", err)
+		return nil, err
 	}
 	id := poolID{v6: req.V6}
 	if req.Pool == "" {
@@ -160,11 +164,18 @@ func (d *Driver) createSubnetPool(ctx context.Context, subnet netip.Prefix) erro
 	}
 	p.Spec.BlockSize = max(p.Spec.BlockSize, subnet.Bits())
 	p.Annotations = map[string]string{CreatedByAnnotation: "calico-ipam RequestPool (docker network create --subnet)"}
-	_, err := d.store.Create(ctx, p)
+	err := bounded(ctx, "create IP pool "+p.Name, func(c context.Context) error {
+		_, err := d.store.Create(c, p)
+		return err
+	})
 	if errors.Is(err, datastore.ErrAlreadyExists) {
 		// Created concurrently (another host made the same network), or the
 		// name is taken by a pool with another CIDR.
-		got, gerr := datastore.GetAs[*resources.IPPool](ctx, d.store, "", p.Name)
+		var got *resources.IPPool
+		gerr := bounded(ctx, "read IP pool "+p.Name, func(c context.Context) (err error) {
+			got, err = datastore.GetAs[*resources.IPPool](c, d.store, "", p.Name)
+			return err
+		})
 		if gerr == nil && got.Spec.CIDR == p.Spec.CIDR {
 			return nil
 		}
@@ -183,4 +194,19 @@ func (d *Driver) ReleasePoolContext(_ context.Context, req *dipam.ReleasePoolReq
 		return err
 	}
 	return nil
+}
+
+// bounded runs one datastore call under ipam.DefaultCallTimeout; when etcd
+// does not answer in time the error wraps ipam.ErrUnavailable.
+func bounded(ctx context.Context, op string, fn func(context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, ipam.DefaultCallTimeout)
+	defer cancel()
+	err := fn(cctx)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == nil && (cctx.Err() != nil || datastore.Unreachable(err)) {
+		return fmt.Errorf("%s: no answer within %v: %w (%w)", op, ipam.DefaultCallTimeout, ipam.ErrUnavailable, err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }

@@ -99,6 +99,7 @@ func (p *IPPool) Validate() error {
 	if pfx != pfx.Masked() {
 		v.add("spec.cidr", p.Spec.CIDR, "has host bits set: use %s", pfx.Masked())
 	}
+	checkSpecialRanges(v, "spec.cidr", pfx.Masked()) // ippool_ranges.go
 	minBlock, maxBlock := 20, 32
 	if pfx.Addr().Is6() {
 		minBlock, maxBlock = 116, 128
