@@ -11,6 +11,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/internal/fleetsim"
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -18,7 +19,6 @@ import (
 const (
 	defaultPool = "192.168.0.0/16"
 	fleetPool   = "198.18.0.0/15"
-	pluginDir   = "/run/docker/plugins" // the only place dockerd looks
 )
 
 // BenchmarkFleet runs the real daemon on this host, with the test
@@ -81,7 +81,7 @@ func newFixture(b *testing.B) *fixture {
 		churnRate: float64(envInt(b, "CALICO_FLEET_CHURN", 100)),
 		churnFor:  envDuration(b, "CALICO_FLEET_CHURN_FOR", 20*time.Second)}
 	requireFreeRanges(b, defaultPool, fleetPool)
-	lockPluginDir(b)
+	testenv.LockPluginDir(b)
 	fx.etcd = startEtcd(b, 1)[0]
 	fx.store = storeOf(b, []string{fx.etcd.clientURL()})
 	var err error
@@ -101,7 +101,7 @@ func newFixture(b *testing.B) *fixture {
 		b.Fatal(err)
 	}
 	e := newEngine(b)
-	fx.d = startDaemon(b, "fleet-bench", pluginDir, []string{fx.etcd.clientURL()}, "DOCKER_HOST="+e.host)
+	fx.d = startDaemon(b, "fleet-bench", testenv.PluginDir, []string{fx.etcd.clientURL()}, "DOCKER_HOST="+e.host)
 	fx.bed = newBed(b, e, fx.store)
 	fx.bed.run() // warm up: image, plugin activation, first block
 	return fx

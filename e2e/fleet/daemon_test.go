@@ -1,10 +1,7 @@
 package fleet
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,13 +71,13 @@ func startDaemon(t testing.TB, node, pluginDir string, endpoints []string, extra
 	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(d.cmd, d.exited)
 	t.Cleanup(func() {
 		d.stop()
-		cleanHostDataplane(t, defaultPool)
+		testenv.CleanHostDataplane(t, defaultPool)
 		if t.Failed() {
 			d.dumpLog()
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
-	for !answers(filepath.Join(pluginDir, "calico.sock")) || !answers(filepath.Join(pluginDir, "calico-ipam.sock")) {
+	for !testenv.PluginAnswers(filepath.Join(pluginDir, "calico.sock")) || !testenv.PluginAnswers(filepath.Join(pluginDir, "calico-ipam.sock")) {
 		select {
 		case err := <-d.exited:
 			d.exited <- err
@@ -175,59 +172,4 @@ func (d *daemon) settle(limit time.Duration) time.Duration {
 		d.t.Logf("daemon still busy after %v; measuring anyway", limit)
 	}
 	return time.Since(start)
-}
-
-// answers reports whether a plugin answers /Plugin.Activate on path.
-func answers(path string) bool {
-	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", path)
-		}}}
-	resp, err := c.Post("http://plugin/Plugin.Activate", "application/json", nil)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
-// lockPluginDir serializes daemons that need /run/docker/plugins with the
-// e2e package's (same lock file); released when the test ends.
-func lockPluginDir(t testing.TB) {
-	t.Helper()
-	const path = "/run/calico-test/e2e-plugin-dir.lock"
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(15 * time.Minute)
-	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-		if time.Now().After(deadline) {
-			f.Close()
-			t.Fatalf("%s is held by another e2e run for 15 minutes; is one stuck?", path)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Cleanup(func() { f.Close() })
 }
