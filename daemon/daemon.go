@@ -108,7 +108,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
-	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, obs, log)
+	socks, closeDrivers, err := serveDrivers(cfg, store, c, alloc, obs, log)
 	if err != nil {
 		cancel()
 		<-dp.Done()
@@ -196,7 +196,12 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 }
 
 // serveDrivers serves the network and IPAM drivers on their sockets.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
+//
+// c answers the driver's request-path questions (EndpointsOfSandbox,
+// EndpointsOfNode, EndpointsOfNetwork; see CONTRACT): hand it to
+// driver.Config once the driver declares that interface (its Join still
+// lists every endpoint from etcd until then).
+func serveDrivers(cfg *Config, store *datastore.Store, c *cache.Cache, alloc *ipam.Allocator, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
