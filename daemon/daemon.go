@@ -189,7 +189,7 @@ func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, ob
 	if err := drv.Resync(rctx); err != nil {
 		log.Warn("Could not resync the endpoints of this node (source routing of multi-network containers, pending container labels)", "err", err)
 	}
-	socks, err := servePlugins(cfg, netHandler, newIPAMHandler(store, alloc), obs.metrics.Plugin, log)
+	socks, err := servePlugins(cfg, netHandler, newIPAMHandler(store, alloc, cfg.IPv6), obs.metrics.Plugin, log)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
