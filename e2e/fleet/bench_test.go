@@ -34,7 +34,8 @@ const (
 //     etcd's own metrics, the daemon's idle traffic subtracted; "10k" is a
 //     fifth of the fleet;
 //   - rss-empty-MiB, rss-fleet-MiB, rss-B/remote-ep;
-//   - churn-cpu-%: daemon CPU while the fleet churns CALICO_FLEET_CHURN
+//   - churn-cpu-% (and -children-%: the tools it runs, iptables-restore,
+//     ipset): daemon CPU while the fleet churns CALICO_FLEET_CHURN
 //     (default 100) endpoint changes/s for CALICO_FLEET_CHURN_FOR (20s),
 //     with the watch messages, etcd writes and KB etcd sent per second
 //     meanwhile (this host's share of the fan-out);
@@ -137,7 +138,9 @@ func (fx *fixture) measureGrown(r *report) {
 	r.add("run-fleet/empty", r.get("run-fleet-ms")/r.get("run-empty-ms"))
 	r.perStart("full", per)
 	r.add("policy-fleet-p50-ms", ms(fx.bed.policyP50(fx.ctx, 20)))
-	r.add("idle-cpu-%", 100*fx.d.cpuShare(func() { time.Sleep(5 * time.Second) }))
+	self, kids := fx.d.cpuShare(func() { time.Sleep(5 * time.Second) })
+	r.add("idle-cpu-%", 100*self)
+	r.add("idle-cpu-children-%", 100*kids)
 }
 
 // measureChurn: the daemon's CPU and this host's share of etcd's
@@ -145,12 +148,14 @@ func (fx *fixture) measureGrown(r *report) {
 func (fx *fixture) measureChurn(r *report) {
 	c0 := fx.etcd.counters()
 	var st fleetsim.ChurnStats
-	r.add("churn-cpu-%", 100*fx.d.cpuShare(func() {
+	self, kids := fx.d.cpuShare(func() {
 		var err error
 		if st, err = fx.fl.Churn(fx.ctx, fx.churnRate, fx.churnFor, 1); err != nil {
 			fx.b.Error(err)
 		}
-	}))
+	})
+	r.add("churn-cpu-%", 100*self)
+	r.add("churn-cpu-children-%", 100*kids)
 	dc := fx.etcd.counters().sub(c0)
 	secs := st.Duration.Seconds()
 	r.add("churn-changes/s", st.Rate())

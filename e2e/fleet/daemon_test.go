@@ -134,8 +134,9 @@ func (d *daemon) rss() float64 {
 	return 0
 }
 
-// cpuTime is the daemon's user+system CPU time so far.
-func (d *daemon) cpuTime() time.Duration {
+// cpuTime is the daemon's user+system CPU time so far: its own, and its
+// children's that it waited for (iptables-restore, ipset and the like).
+func (d *daemon) cpuTime() (self, children time.Duration) {
 	d.t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
 	if err != nil {
@@ -143,17 +144,20 @@ func (d *daemon) cpuTime() time.Duration {
 	}
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 on
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	ticks := func(i int) int64 { v, _ := strconv.ParseInt(f[i], 10, 64); return v }
 	const clkTck = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / clkTck
+	return time.Duration(ticks(11)+ticks(12)) * time.Second / clkTck, time.Duration(ticks(13)+ticks(14)) * time.Second / clkTck
 }
 
-// cpuShare measures the daemon's CPU use over d as a share of one core.
-func (d *daemon) cpuShare(during func()) float64 {
-	c0, t0 := d.cpuTime(), time.Now()
+// cpuShare measures the daemon's CPU use while during runs, as shares of
+// one core: its own, and its children's.
+func (d *daemon) cpuShare(during func()) (self, children float64) {
+	s0, c0 := d.cpuTime()
+	t0 := time.Now()
 	during()
-	return float64(d.cpuTime()-c0) / float64(time.Since(t0))
+	s1, c1 := d.cpuTime()
+	wall := float64(time.Since(t0))
+	return float64(s1-s0) / wall, float64(c1-c0) / wall
 }
 
 // settle waits until the daemon has digested what it was given: its CPU
@@ -162,7 +166,7 @@ func (d *daemon) cpuShare(during func()) float64 {
 func (d *daemon) settle(limit time.Duration) time.Duration {
 	start := time.Now()
 	for quiet := 0; quiet < 3 && time.Since(start) < limit; {
-		if d.cpuShare(func() { time.Sleep(time.Second) }) < 0.05 {
+		if self, kids := d.cpuShare(func() { time.Sleep(time.Second) }); self+kids < 0.05 {
 			quiet++
 		} else {
 			quiet = 0
