@@ -20,6 +20,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/routing"
 )
 
 // Main runs the daemon with command-line arguments args (without the
@@ -90,14 +91,14 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
-	stopRouting, err := startRouting(runCtx, cfg, store, alloc, statusSrc, log) // routing.go
+	stopRouting, err := startRouting(runCtx, cfg, store, alloc, dp, statusSrc, log) // routing.go
 	if err != nil {
 		cancel()
 		<-dp.Done()
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
-	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, obs, log)
+	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, dp, obs, log)
 	if err != nil {
 		cancel()
 		<-dp.Done()
@@ -155,6 +156,7 @@ func startDataplane(ctx context.Context, cfg *Config, store *datastore.Store, al
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
+		ProbeIPIP: cfg.NetworkingBackend != routing.BackendNone,
 	})
 	w := newWatcher(cfg.NodeName, store, alloc, dp, cfg.ResyncInterval, log)
 	if err := w.prime(ctx); err != nil {
@@ -168,13 +170,14 @@ func startDataplane(ctx context.Context, cfg *Config, store *datastore.Store, al
 }
 
 // serveDrivers serves the network and IPAM drivers on their sockets.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
+func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, dp *felix.Dataplane, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
 	}
 	drv, err := driver.New(driver.Config{
 		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, MTU: cfg.VethMTU, Logger: log,
+		SourceRoutes: dp,
 	})
 	if err != nil {
 		return nil, nil, err

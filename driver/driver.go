@@ -71,6 +71,10 @@ type Config struct {
 	// Docker for the new network's name (default 15s).
 	NameWait time.Duration
 	Logger   *slog.Logger
+
+	// SourceRoutes takes the source routing of multi-network sandboxes
+	// (*felix.Dataplane); nil: none is programmed.
+	SourceRoutes SourceRoutes
 }
 
 // Driver is the calico network driver. It implements the libnetwork
@@ -82,6 +86,7 @@ type Driver struct {
 	ipam    IPAM
 	docker  Docker
 	veths   Veths
+	sources SourceRoutes // nil: no source routing
 	mtu     int
 	timeout time.Duration
 	nameFor time.Duration
@@ -119,7 +124,7 @@ func New(cfg Config) (*Driver, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Driver{
 		node: cfg.Node, store: cfg.Store, records: records{cli: cfg.Store.Client()},
-		ipam: cfg.IPAM, docker: cfg.Docker, veths: cfg.Veths, mtu: cfg.MTU,
+		ipam: cfg.IPAM, docker: cfg.Docker, veths: cfg.Veths, sources: cfg.SourceRoutes, mtu: cfg.MTU,
 		timeout: cfg.RequestTimeout, nameFor: cfg.NameWait,
 		log: cfg.Logger.With("component", "driver"), ctx: ctx, cancel: cancel,
 		deleting: map[string]bool{}, preparing: map[string]*vethPrep{},

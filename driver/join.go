@@ -98,8 +98,9 @@ func freeGateway(have map[netip.Prefix]bool) (netip.Addr, bool) {
 // container side: Docker moves the temporary end into the sandbox, names it
 // cali<N>, gives it the endpoint's /32 (/128), and installs the routes and
 // (for the sandbox's gateway endpoint) the default route answered here.
-// When the sandbox holds other calico endpoints, source routing is added in
-// the background once Docker has set the interface up (see srcroute.go).
+// When the sandbox holds other calico endpoints, source routing is recorded
+// for felix to program once Docker has moved the interface in (see
+// srcroute.go).
 func (d *Driver) Join(req *network.JoinRequest) (*network.JoinResponse, error) {
 	start := time.Now()
 	if err := checkID("endpoint ID", req.EndpointID); err != nil {
@@ -207,21 +208,15 @@ func (d *Driver) recordJoin(ctx context.Context, wep *resources.WorkloadEndpoint
 
 // Leave deletes the endpoint's veth (the container side goes with it) in
 // the background: the kernel takes 10-20 ms to destroy a veth, which would
-// otherwise lengthen every container's teardown. A source-routing rule the
-// driver added for the endpoint in a sandbox that lives on (docker network
-// disconnect) is removed first.
+// otherwise lengthen every container's teardown. The endpoint's source
+// routing is withdrawn: felix removes its rule from a sandbox that lives on
+// (docker network disconnect).
 func (d *Driver) Leave(req *network.LeaveRequest) error {
 	start := time.Now()
 	if err := checkID("endpoint ID", req.EndpointID); err != nil {
 		return d.fail("Leave", err)
 	}
-	ctx, cancel := d.reqCtx()
-	defer cancel()
-	if wep, err := d.endpoint(ctx, req.EndpointID); err == nil {
-		if err := removeSourceRouting(wep); err != nil {
-			d.log.Warn("Could not remove the endpoint's source-routing rule", "endpoint", req.EndpointID, "err", err)
-		}
-	}
+	d.removeSourceRouting(req.EndpointID)
 	d.deleteVethLater(req.EndpointID)
 	if d.labels != nil {
 		d.labels.forget(req.EndpointID)
