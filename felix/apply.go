@@ -12,9 +12,9 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/felix/routes"
+	"github.com/calico-docker/calico-libnetwork/model"
 )
 
 // iptablesTimeout bounds one iptables-save/restore round for one table.
@@ -29,8 +29,8 @@ type snapshot struct {
 	filters   map[int]*FilterState
 	// endpointsDirty: the endpoint side needs a re-sync (see Dataplane).
 	endpointsDirty bool
-	events         []datastore.SyncEvent // policy mode: events to feed the model
-	since          time.Time             // when the oldest of events was recorded
+	events         []model.SyncEvent // policy mode: events to feed the model
+	since          time.Time         // when the oldest of events was recorded
 	// Routing's state (nil until SetRoutes), natOutgoing's pools (natPrimed
 	// once SetNATPools was called) and sandbox source routes, each with
 	// whether it changed since the last apply.

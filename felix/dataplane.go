@@ -10,10 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/felix/routes"
+	"github.com/calico-docker/calico-libnetwork/model"
 )
 
 const (
@@ -120,7 +120,7 @@ type Dataplane struct {
 
 	// events are sync events recorded by OnSyncEvent and not yet taken by
 	// the loop; eventsSince is when the oldest of them was recorded.
-	events      []datastore.SyncEvent
+	events      []model.SyncEvent
 	eventsSince time.Time
 
 	// Desired state of the other managers (tunnels.go, natpools.go,

@@ -6,8 +6,8 @@
 //
 //	driver (Join/Leave) ──► CreateVeth / DeleteVeth          (synchronous)
 //	driver (Join/Leave) ──► SetSourceRoute / RemoveSourceRoute (sandboxes.go)
-//	datastore.Sync      ──► Dataplane.OnSyncEvent            (policy mode)
-//	watcher (datastore) ──► Dataplane.OnEndpointUpdate / OnEndpointRemove /
+//	cache.Subscribe     ──► Dataplane.OnSyncEvent            (policy mode)
+//	watcher (cache)     ──► Dataplane.OnEndpointUpdate / OnEndpointRemove /
 //	                        SetLocalBlocks                  (record intent, kick)
 //	routing             ──► SetRoutes (tunnels.go), SetNATPools (natpools.go)
 //	Dataplane goroutine ──► read kernel back ─► diff ─► apply minimal delta

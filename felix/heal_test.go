@@ -37,7 +37,7 @@ func newHealBed(t *testing.T) *healBed {
 	if err := v.CreateVeth("caliheal00001", "tmpheal00001", testMAC, 1500); err != nil {
 		t.Fatal(err)
 	}
-	addDummy(t, b.host, "uplink0", "10.99.0.1/24")
+	addIface(t, b.host, "uplink0", "10.99.0.1/24")
 	b.sandboxPath = filepath.Join(t.TempDir(), "sandbox")
 	if err := os.Symlink(b.sandbox.Path, b.sandboxPath); err != nil {
 		t.Fatal(err)
@@ -53,9 +53,15 @@ func newHealBed(t *testing.T) *healBed {
 	return b
 }
 
-func addDummy(t *testing.T, n *felixtest.NS, name, addr string) netlink.Link {
+// addIface adds an interface holding addr, up: one end of a veth pair
+// whose other end ("<name>p", also up) stays in the namespace (the kernel
+// may lack the dummy driver).
+func addIface(t *testing.T, n *felixtest.NS, name, addr string) netlink.Link {
 	t.Helper()
-	if err := n.NL.LinkAdd(&netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
+	if err := n.NL.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: name}, PeerName: name + "p"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.NL.LinkSetUp(n.Link(t, name+"p")); err != nil {
 		t.Fatal(err)
 	}
 	l := n.Link(t, name)
@@ -73,7 +79,7 @@ func addDummy(t *testing.T, n *felixtest.NS, name, addr string) netlink.Link {
 // answer: its address and an on-link route to its gateway.
 func sandboxIface(t *testing.T, n *felixtest.NS, name, addr, gw string) {
 	t.Helper()
-	l := addDummy(t, n, name, addr)
+	l := addIface(t, n, name, addr)
 	dst := &net.IPNet{IP: net.ParseIP(gw).To4(), Mask: net.CIDRMask(32, 32)}
 	if err := n.NL.RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Dst: dst, Scope: netlink.SCOPE_LINK}); err != nil {
 		t.Fatal(err)
@@ -210,10 +216,7 @@ func TestEverythingOwnedHeals(t *testing.T) {
 
 func routeDel(t *testing.T, n *felixtest.NS, dst string, proto int) {
 	t.Helper()
-	_, ipn, _ := net.ParseCIDR(dst)
-	if err := n.NL.RouteDel(&netlink.Route{Dst: ipn, Protocol: netlink.RouteProtocol(proto)}); err != nil {
-		t.Fatalf("delete route %s: %v", dst, err)
-	}
+	n.Run(t, "ip", "route", "del", dst, "proto", fmt.Sprint(proto))
 }
 
 // TestSetSourceRouteRefusesBadInput: each bad field is named and nothing

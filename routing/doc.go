@@ -5,8 +5,8 @@
 //
 // # Data flow
 //
-//	datastore.Sync (Node, BGPPeer, BGPConfiguration, IPPool) ─┐
-//	etcd watch of IPAM blocks ─> ipam.Allocator.Blocks ───────┤
+//	cache subscription (Node, BGPPeer, BGPConfiguration,    ─┐
+//	IPPool, IPAM blocks; one Full event, then changes)      │
 //	                                                          v
 //	                               cluster model (plain data, pure functions)
 //	                                   │                    │
@@ -17,14 +17,14 @@
 //	                                   │   learned routes   ^
 //	                                   └────────────────────┘
 //
-// The Router's loop is the only writer of desired state: every datastore
-// event, IPAM change or BGP change wakes it (coalesced), it recomputes the
-// whole desired state from the model and hands it over; the speaker
-// converges on it from its own goroutine, and felix's dataplane loop
-// programs the kernel side (routing never writes the kernel: it declares
-// the small Dataplane interface it needs, and felix implements it). The IP
-// pools also go to Config.OnPools, which the daemon wires to felix's
-// natOutgoing.
+// The Router's loop is the only writer of desired state: every cache
+// event (resources or IPAM blocks) or BGP change wakes it (coalesced), it
+// recomputes the whole desired state from the model and hands it over; the
+// speaker converges on it from its own goroutine, and felix's dataplane
+// loop programs the kernel side (routing never writes the kernel: it
+// declares the small Dataplane interface it needs, and felix implements
+// it). The IP pools also go to Config.OnPools, which the daemon wires to
+// felix's natOutgoing.
 //
 // # What is announced and installed
 //
@@ -72,8 +72,8 @@
 // loop stops. At start, routes of ours
 // already in the kernel (left by a crash) are kept until every peer has
 // sent End-of-RIB, or for Config.RestartHold at most, then the unwanted
-// ones go. Nothing is announced or programmed before the datastore and
-// IPAM have been read once.
+// ones go. Nothing is announced or programmed before the cache's first
+// Full event (the datastore and IPAM read once).
 //
 // # Tunnel addresses
 //

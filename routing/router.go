@@ -11,9 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/routes"
-	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
 )
@@ -32,10 +31,11 @@ const (
 
 // Config configures a Router.
 type Config struct {
-	NodeName string           // required
-	Store    *datastore.Store // required
-	IPAM     *ipam.Allocator  // required
-	Backend  string           // BackendBGP (default), BackendVXLAN or BackendNone
+	NodeName string     // required
+	Cache    Source     // required: the cluster's Nodes, BGP resources, pools and IPAM blocks
+	Nodes    NodeStore  // required: writes this node's tunnel addresses
+	IPAM     TunnelIPAM // required: allocates them
+	Backend  string     // BackendBGP (default), BackendVXLAN or BackendNone
 
 	VXLANVNI, VXLANPort, VXLANMTU int // defaults 4096, 4789, 1450
 	IPIPMTU                       int // default 1480
@@ -45,8 +45,7 @@ type Config struct {
 	Dataplane Dataplane
 	// RouteProtocol is the protocol of the routes the Dataplane programs
 	// for routing (reported in the status); default 81.
-	RouteProtocol  int
-	ResyncInterval time.Duration // IPAM resync; default 30s
+	RouteProtocol int
 	// RestartHold bounds how long routes from before a restart are kept
 	// while BGP re-learns them (see Desired.KeepStale). Default 30s.
 	RestartHold time.Duration
@@ -72,7 +71,7 @@ type Dataplane interface {
 }
 
 // Router runs routing for one node: it follows the datastore and IPAM,
-// and drives the BGP speaker and the routing dataplane. See the package
+// and drives the BGP speaker and, through the Dataplane, the kernel. See the package
 // documentation.
 type Router struct {
 	cfg     Config
@@ -91,8 +90,7 @@ type Router struct {
 
 	mu        sync.Mutex
 	c         *cluster
-	synced    bool // first full datastore sync seen
-	blocksIn  bool // IPAM blocks read at least once
+	synced    bool // first full event (resources and IPAM blocks) seen
 	keepStale bool
 	tunnelErr error
 	tunnelAt  time.Time // last tunnel address work; retried no sooner than 2s after
@@ -102,8 +100,8 @@ type Router struct {
 
 // New checks the configuration and returns a Router; nothing runs before Run.
 func New(cfg Config) (*Router, error) {
-	if cfg.NodeName == "" || cfg.Store == nil || cfg.IPAM == nil {
-		return nil, errors.New("routing: NodeName, Store and IPAM are required")
+	if cfg.NodeName == "" || cfg.Cache == nil || cfg.Nodes == nil || cfg.IPAM == nil {
+		return nil, errors.New("routing: NodeName, Cache, Nodes and IPAM are required")
 	}
 	if cfg.Dataplane == nil && cfg.Backend != BackendNone {
 		return nil, fmt.Errorf("routing: backend %q needs a Dataplane to program its routes", cfg.Backend)
@@ -120,9 +118,6 @@ func New(cfg Config) (*Router, error) {
 	setDefault(&cfg.VXLANMTU, routes.DefaultVXLANMTU)
 	setDefault(&cfg.IPIPMTU, routes.DefaultIPIPMTU)
 	setDefault(&cfg.RouteProtocol, routes.DefaultRouteProtocol)
-	if cfg.ResyncInterval <= 0 {
-		cfg.ResyncInterval = routes.DefaultResyncInterval // of IPAM only
-	}
 	if cfg.RestartHold <= 0 {
 		cfg.RestartHold = DefaultRestartHold
 	}
@@ -166,8 +161,8 @@ func (r *Router) Run(ctx context.Context) {
 		}
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = r.cfg.Store.Sync(ctx, watchedKinds, r.onSync) })
-	wg.Go(func() { r.followIPAM(ctx) })
+	cancelSub := r.cfg.Cache.Subscribe("routing", watchedKinds, r.onSync)
+	defer cancelSub()
 	var changes <-chan struct{}
 	if r.speaker != nil {
 		wg.Go(func() { r.speaker.Run(ctx) })
@@ -197,9 +192,9 @@ func (r *Router) poke() {
 	}
 }
 
-// onSync folds a datastore event into the model.
-func (r *Router) onSync(ev datastore.SyncEvent) {
-	poolsChanged := ev.Full || slices.ContainsFunc(ev.Updates, func(u datastore.Update) bool { return u.Kind == resources.KindIPPool })
+// onSync folds a cache event into the model.
+func (r *Router) onSync(ev model.SyncEvent) {
+	poolsChanged := ev.Full || slices.ContainsFunc(ev.Updates, func(u model.Update) bool { return u.Kind == resources.KindIPPool })
 	r.mu.Lock()
 	r.c.apply(ev)
 	r.applyLogSeverity()
@@ -250,7 +245,7 @@ type plan struct {
 func (r *Router) plan() (plan, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.synced || !r.blocksIn {
+	if !r.synced {
 		return plan{}, false
 	}
 	me := r.cfg.NodeName
