@@ -2,14 +2,9 @@ package routes
 
 import (
 	"log/slog"
-	"time"
 
 	"github.com/vishvananda/netlink"
 )
-
-// DefaultResyncInterval is how often routing's desired state is re-read
-// from the kernel and repaired when its owner has no interval of its own.
-const DefaultResyncInterval = 30 * time.Second
 
 // Config configures a Manager. The zero value is usable.
 type Config struct {
