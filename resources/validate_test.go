@@ -38,7 +38,8 @@ func TestValidate(t *testing.T) {
 		{"profile bad label", &Profile{TypeMeta: typeMeta(KindProfile), ObjectMeta: ObjectMeta{Name: "p"}, Spec: ProfileSpec{LabelsToApply: map[string]string{"bad key": ""}}}, "spec.labelsToApply"},
 		{"profile bad action", &Profile{TypeMeta: typeMeta(KindProfile), ObjectMeta: ObjectMeta{Name: "p"}, Spec: ProfileSpec{Ingress: []Rule{{Action: "allow"}}}}, "spec.ingress[0].action"},
 		{"policy ok", &NetworkPolicy{TypeMeta: typeMeta(KindNetworkPolicy), ObjectMeta: ObjectMeta{Name: "np", Namespace: "default"}, Spec: PolicySpec{Selector: "role == 'db'", Ingress: []Rule{{Action: "Allow", Protocol: &tcp, Destination: EntityRule{Ports: []Port{{80, 80}}}}}}}, ""},
-		{"policy other ns", &NetworkPolicy{TypeMeta: typeMeta(KindNetworkPolicy), ObjectMeta: ObjectMeta{Name: "np", Namespace: "prod"}}, "metadata.namespace"},
+		{"policy other ns", &NetworkPolicy{TypeMeta: typeMeta(KindNetworkPolicy), ObjectMeta: ObjectMeta{Name: "np", Namespace: "prod"}}, ""},
+		{"policy bad ns", &NetworkPolicy{TypeMeta: typeMeta(KindNetworkPolicy), ObjectMeta: ObjectMeta{Name: "np", Namespace: "Prod_1"}}, "metadata.namespace"},
 		{"policy ports without proto", &GlobalNetworkPolicy{TypeMeta: typeMeta(KindGlobalNetworkPolicy), ObjectMeta: ObjectMeta{Name: "g"}, Spec: PolicySpec{Ingress: []Rule{{Action: "Allow", Destination: EntityRule{Ports: []Port{{80, 80}}}}}}}, "spec.ingress[0].destination.ports"},
 		{"policy icmp without proto", &GlobalNetworkPolicy{TypeMeta: typeMeta(KindGlobalNetworkPolicy), ObjectMeta: ObjectMeta{Name: "g"}, Spec: PolicySpec{Ingress: []Rule{{Action: "Allow", ICMP: &ICMPMatch{Type: ptr(8)}}}}}, "spec.ingress[0].icmp"},
 		{"policy icmp ok", &GlobalNetworkPolicy{TypeMeta: typeMeta(KindGlobalNetworkPolicy), ObjectMeta: ObjectMeta{Name: "g"}, Spec: PolicySpec{Ingress: []Rule{{Action: "Allow", Protocol: &icmp, ICMP: &ICMPMatch{Type: ptr(8), Code: ptr(0)}}}}}, ""},
@@ -85,6 +86,13 @@ func TestPolicyTypesDefault(t *testing.T) {
 		t.Fatalf("types = %v, want [Ingress]", p.Spec.Types)
 	}
 	p = NewGlobalNetworkPolicy("g")
+	p.Spec.Egress = []Rule{{Action: ActionAllow}}
+	p.Default()
+	if len(p.Spec.Types) != 1 || p.Spec.Types[0] != PolicyTypeEgress {
+		t.Fatalf("types = %v, want [Egress] (Calico: egress rules only means Egress)", p.Spec.Types)
+	}
+	p = NewGlobalNetworkPolicy("g")
+	p.Spec.Ingress = []Rule{{Action: ActionAllow}}
 	p.Spec.Egress = []Rule{{Action: ActionAllow}}
 	p.Default()
 	if len(p.Spec.Types) != 2 {
