@@ -26,9 +26,11 @@ import (
 // allocator applies the intents once etcd answers again: at the next
 // request, and from RunIntents' loop. An intent is applied at most once
 // in effect: it frees an address only while the recorded handle holds it
-// (and, for a release by address alone, only an allocation made before
-// the intent), so an address freed meanwhile and handed to another
-// workload is never taken from it.
+// (and, for a release by address alone, only an allocation made no later
+// than the intent, to the second), so an address freed meanwhile and
+// handed to another workload is not taken from it (by address alone: not
+// unless that happened within the intent's second). A lost write that
+// may still land is fenced off before an intent counts as settled.
 
 // Intent is one release not yet applied.
 type Intent struct {
