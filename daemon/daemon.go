@@ -54,11 +54,18 @@ func Main(args []string) error {
 // is (running workloads keep their routes; the next start resyncs).
 func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	log.Info("Starting calico-libnetwork", "version", Version(), "node", cfg.NodeName)
+	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
+		return err
+	}
+	if err := checkSystem(ctx, cfg, log); err != nil { // fail fast (checks.go)
+		return err
+	}
 	obs, err := startObserver(cfg, log) // metrics, health, systemd notify (observability.go)
 	if err != nil {
 		return err
 	}
 	defer obs.close()
+	obs.watchSystem(cfg)
 	cli, closeEtcd, err := openEtcd(ctx, cfg, obs.etcdDialOptions(), log)
 	if err != nil {
 		return err
@@ -76,9 +83,6 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
-		return err
-	}
 	dp, err := startDataplane(runCtx, cfg, store, alloc, log)
 	if err != nil {
 		return err
