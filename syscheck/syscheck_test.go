@@ -38,7 +38,7 @@ func TestMissingToolsNamePackages(t *testing.T) {
 			rep := Check(context.Background(), Config{
 				IptablesBackend: "legacy", PluginDir: t.TempDir(), NetworkingBackend: "none",
 				LookPath: lookPathIn(dir),
-				Run: func(context.Context, string, ...string) ([]byte, error) { return nil, nil },
+				Run:      func(context.Context, string, ...string) ([]byte, error) { return nil, nil },
 			})
 			err := rep.Err()
 			if err == nil {
