@@ -15,9 +15,8 @@ help: ## List the targets
 build: ## Build calico-libnetwork and calicoctl into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-run: build ## Run the daemon in the foreground (root; no config = embedded etcd)
-	@if [ "$$(id -u)" != 0 ]; then echo "make run: the daemon needs root; try: sudo make run" >&2; exit 1; fi
-	./$(BIN)/calico-libnetwork $(ARGS)
+run: build ## Install iptables/ipset/Docker if missing, start Docker if down, run the daemon (root)
+	BIN=$(BIN) bash hack/run.sh $(ARGS)
 
 test: ## Run all tests; installs deps, starts and stops a private dockerd (root)
 	bash hack/test.sh

@@ -54,6 +54,9 @@ func Main(args []string) error {
 // is (running workloads keep their routes; the next start resyncs).
 func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	log.Info("Starting calico-libnetwork", "version", Version(), "node", cfg.NodeName)
+	for _, m := range cfg.Migrated {
+		log.Info("Old Calico variable: " + m)
+	}
 	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
 		return err
 	}
