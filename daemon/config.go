@@ -42,6 +42,7 @@ type Config struct {
 	Enforcement              // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
 	Routing                  // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
 	Migrated        []string // old variables honoured (migrate.go), logged at start
+	ConsulAddr      string   // consul_addr; "" = no Consul registration (consul.go)
 }
 
 // errExit asks Main to stop without error (--help, --version).
@@ -188,6 +189,7 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		Observability:   p.observability(),
 		Enforcement:     p.enforcement(),
 		Routing:         p.routing(),
+		ConsulAddr:      p.hostPort("consul_addr"),
 	}
 	if len(c.Etcd.Endpoints) == 0 && c.EtcdClientPort == c.EtcdPeerPort && p.err == nil {
 		p.fail(configError("etcd_peer_port", strconv.Itoa(c.EtcdPeerPort), "must differ from etcd_client_port"))

@@ -104,6 +104,12 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
+	if err := startConsul(runCtx, cfg, store, log); err != nil { // consul.go
+		cancel()
+		<-dp.Done()
+		stopRouting()
+		return err
+	}
 	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, obs, log)
 	if err != nil {
 		cancel()
