@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
-	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
+	obs.watchRouting(statusSrc.Routing)                          // BGP and route metrics (observability.go)
 	if err := startConsul(runCtx, cfg, store, log); err != nil { // consul.go
 		cancel()
 		<-dp.Done()
