@@ -103,8 +103,9 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
-	obs.watchRouting(statusSrc.Routing)                          // BGP and route metrics (observability.go)
-	if err := startConsul(runCtx, cfg, store, log); err != nil { // consul.go
+	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
+	// Consul registration of this node's workloads (consul.go).
+	if err := startConsul(runCtx, cfg, store, log); err != nil {
 		cancel()
 		<-dp.Done()
 		stopRouting()
