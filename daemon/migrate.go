@@ -25,11 +25,6 @@ type legacyVar struct {
 	translate func(string) (string, error)
 }
 
-// refuse is the translate of a variable with no equivalent.
-func refuse(use string) func(string) (string, error) {
-	return func(string) (string, error) { return "", fmt.Errorf("not supported: %s", use) }
-}
-
 // same passes a value through unchanged.
 func same(v string) (string, error) { return v, nil }
 
