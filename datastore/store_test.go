@@ -3,35 +3,21 @@ package datastore
 import (
 	"context"
 	"errors"
-	"net"
 	"testing"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // newStore starts a real embedded etcd for one test.
 func newStore(t *testing.T) *Store {
 	t.Helper()
-	e, err := StartEmbedded(EmbeddedConfig{DataDir: t.TempDir(), ClientPort: freePort(t), PeerPort: freePort(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
+	endpoints, _ := testenv.StartEtcd(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cli, err := Connect(ctx, EtcdConfig{Endpoints: e.Endpoints})
+	cli, err := Connect(ctx, EtcdConfig{Endpoints: endpoints})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,47 +138,6 @@ func TestNamespacedKeys(t *testing.T) {
 	}
 	if kindOfKey(k) != resources.KindGlobalNetworkPolicy {
 		t.Fatalf("kindOfKey(%q) = %q", k, kindOfKey(k))
-	}
-}
-
-func TestSync(t *testing.T) {
-	s := newStore(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, err := s.Create(ctx, pool("p1", "10.1.0.0/16")); err != nil {
-		t.Fatal(err)
-	}
-	events := make(chan SyncEvent, 16)
-	go s.Sync(ctx, []string{"IPPool", "NetworkPolicy"}, func(ev SyncEvent) { events <- ev })
-	next := func() SyncEvent {
-		select {
-		case ev := <-events:
-			return ev
-		case <-time.After(10 * time.Second):
-			t.Fatal("no sync event")
-		}
-		return SyncEvent{}
-	}
-	ev := next()
-	if !ev.Full || len(ev.Updates) != 1 || ev.Updates[0].Name != "p1" {
-		t.Fatalf("first event = %+v", ev)
-	}
-	if _, err := s.Create(ctx, resources.NewNetworkPolicy("np1")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Create(ctx, resources.NewProfile("ignored")); err != nil {
-		t.Fatal(err)
-	}
-	ev = next()
-	if ev.Full || len(ev.Updates) != 1 || ev.Updates[0].Kind != "NetworkPolicy" || ev.Updates[0].Namespace != "default" {
-		t.Fatalf("second event = %+v", ev)
-	}
-	if _, err := s.Delete(ctx, "IPPool", "", "p1", ""); err != nil {
-		t.Fatal(err)
-	}
-	ev = next()
-	if len(ev.Updates) != 1 || !ev.Updates[0].Deleted() || ev.Updates[0].Name != "p1" {
-		t.Fatalf("delete event = %+v", ev)
 	}
 }
 

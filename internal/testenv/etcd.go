@@ -4,15 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 )
 
 // EnvEtcdLog, set to a level (debug, info, warn, error), makes embedded
@@ -30,7 +30,7 @@ const etcdStartTimeout = 15 * time.Second
 func StartEtcd(t testing.TB) ([]string, *clientv3.Client) {
 	t.Helper()
 	var (
-		e   *embed.Etcd
+		e   *embedded.Server
 		err error
 	)
 	// embed cannot listen on port 0, so ports are picked free and then
@@ -45,18 +45,8 @@ func StartEtcd(t testing.TB) ([]string, *clientv3.Client) {
 	if err != nil {
 		t.Fatalf("start embedded etcd: %v", err)
 	}
-	t.Cleanup(func() {
-		e.Close()
-		select {
-		case <-e.Server.StopNotify():
-		case <-time.After(10 * time.Second):
-			t.Errorf("embedded etcd did not stop within 10s")
-		}
-	})
-	endpoints := []string{e.Clients[0].Addr().String()}
-	for i, ep := range endpoints {
-		endpoints[i] = "http://" + ep
-	}
+	t.Cleanup(e.Close)
+	endpoints := e.Endpoints
 	client, err := clientv3.New(clientv3.Config{
 		Endpoints:   endpoints,
 		DialTimeout: 5 * time.Second,
@@ -71,50 +61,16 @@ func StartEtcd(t testing.TB) ([]string, *clientv3.Client) {
 
 // startEmbeddedEtcd starts etcd in dir on two free loopback ports and waits
 // until it serves; on failure nothing is left running.
-func startEmbeddedEtcd(dir string) (*embed.Etcd, error) {
+func startEmbeddedEtcd(dir string) (*embedded.Server, error) {
 	ports, err := freePorts(2)
 	if err != nil {
 		return nil, err
 	}
-	clientURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", ports[0])}
-	peerURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", ports[1])}
-
-	cfg := embed.NewConfig()
-	cfg.Name = "calico-test"
-	cfg.Dir = dir
-	cfg.ListenClientUrls = []url.URL{clientURL}
-	cfg.AdvertiseClientUrls = []url.URL{clientURL}
-	cfg.ListenPeerUrls = []url.URL{peerURL}
-	cfg.AdvertisePeerUrls = []url.URL{peerURL}
-	cfg.InitialCluster = cfg.InitialClusterFromName(cfg.Name)
-	if level := os.Getenv(EnvEtcdLog); level != "" {
-		cfg.LogLevel = level
-		cfg.LogOutputs = []string{"stderr"}
-	} else {
-		// Even at level "error" etcd logs a stack per listener on a normal
-		// Close; start-up failures still reach the test as errors.
-		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	}
-	cfg.UnsafeNoFsync = true // throwaway data: no need to wait for disks
-	// A single member elects itself after one election timeout; keep it short.
-	cfg.TickMs = 10
-	cfg.ElectionMs = 100
-
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-e.Server.ReadyNotify():
-		return e, nil
-	case err := <-e.Err():
-		e.Close()
-		return nil, fmt.Errorf("embedded etcd failed while starting: %w", err)
-	case <-time.After(etcdStartTimeout):
-		e.Server.Stop()
-		e.Close()
-		return nil, fmt.Errorf("embedded etcd not ready after %v", etcdStartTimeout)
-	}
+	return embedded.Start(embedded.Config{
+		DataDir: dir, Name: "calico-test", ClientPort: ports[0], PeerPort: ports[1],
+		UnsafeNoFsync: true, FastElection: true, // throwaway data, one member
+		Quiet: os.Getenv(EnvEtcdLog) == "",
+	})
 }
 
 // freePorts returns n distinct loopback TCP ports that were free a moment
