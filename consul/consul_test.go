@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/calico-docker/calico-libnetwork/internal/consulagent"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -65,11 +66,11 @@ func TestServiceName(t *testing.T) {
 }
 
 // expect waits until the agent holds exactly want (service ID → "name address:port").
-func expect(t *testing.T, a *fakeAgent, want map[string]string) {
+func expect(t *testing.T, a *consulagent.Agent, want map[string]string) {
 	t.Helper()
 	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
 		got := map[string]string{}
-		for id, s := range a.snapshot() {
+		for id, s := range a.Services() {
 			got[id] = fmt.Sprintf("%s %s:%d", s.Service, s.Address, s.Port)
 		}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -83,19 +84,19 @@ func expect(t *testing.T, a *fakeAgent, want map[string]string) {
 // daemon restart that finds stale and foreign registrations, and an agent
 // outage during which containers come and go.
 func TestRegistrarFollowsEndpoints(t *testing.T) {
-	agent := newFakeAgent(t)
+	agent := consulagent.New(t) // stand-in: no Consul can be installed here
 	// Left by another node and by a hand: never touched.
-	agent.services["other"] = &api.AgentService{ID: "other", Service: "x-direct", Meta: map[string]string{MetaNode: "host2"}}
-	agent.services["manual"] = &api.AgentService{ID: "manual", Service: "db"}
+	agent.Put(&api.AgentService{ID: "other", Service: "x-direct", Meta: map[string]string{MetaNode: "host2"}})
+	agent.Put(&api.AgentService{ID: "manual", Service: "db"})
 	// Left by this node before a restart, for an endpoint that is gone.
-	agent.services["calico-dead"] = &api.AgentService{ID: "calico-dead", Service: "old-direct", Meta: map[string]string{MetaNode: "host1"}}
+	agent.Put(&api.AgentService{ID: "calico-dead", Service: "old-direct", Meta: map[string]string{MetaNode: "host1"}})
 	eps := &endpoints{weps: map[string]*resources.WorkloadEndpoint{}}
 	eps.set("ep-a", "host1", "192.168.0.5", "/testapp", "3000")
 	eps.set("ep-far", "host2", "192.168.64.5", "/testapp", "3000") // another node's
 	eps.set("ep-noapp", "host1", "192.168.0.6", "", "")
 
 	start := func() (*Registrar, context.CancelFunc) {
-		r, err := New(Config{Addr: agent.addr(), Node: "host1", Endpoints: eps, Resync: 200 * time.Millisecond, Logger: quiet})
+		r, err := New(Config{Addr: agent.Addr(), Node: "host1", Endpoints: eps, Resync: 200 * time.Millisecond, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,12 +133,12 @@ func TestRegistrarFollowsEndpoints(t *testing.T) {
 	r, _ = start()
 	expect(t, agent, with(map[string]string{"calico-ep-c": "testapp-direct 192.168.0.8:3000"}))
 
-	agent.setDown(true) // agent outage: changes meanwhile
+	agent.SetDown(true) // agent outage: changes meanwhile
 	eps.remove("ep-c")
 	eps.set("ep-d", "host1", "192.168.0.9", "/testapp", "")
 	r.Notify()
 	time.Sleep(300 * time.Millisecond) // the registrar fails at least once
-	agent.setDown(false)
+	agent.SetDown(false)
 	expect(t, agent, with(map[string]string{"calico-ep-d": "testapp-direct 192.168.0.9:0"}))
 }
 

@@ -1,4 +1,16 @@
-package consul
+// Package consulagent is a tiny stand-in for the Consul agent's HTTP API,
+// for tests: no Consul server or agent can be installed on these machines.
+// It speaks the three calls the consul registrar makes, as the agent
+// documents them (developer.hashicorp.com/consul/api-docs/agent/service):
+//
+//	GET /v1/agent/services?filter=...     map of service ID to service
+//	PUT /v1/agent/service/register        an AgentServiceRegistration
+//	PUT /v1/agent/service/deregister/:id
+//
+// The filter is honoured for the one expression the registrar sends
+// (Meta["calico-node"] == "NODE"). SetDown makes every call fail with 503,
+// as an agent that is restarting.
+package consulagent
 
 import (
 	"encoding/json"
@@ -11,43 +23,35 @@ import (
 	"github.com/hashicorp/consul/api"
 )
 
-// fakeAgent is a tiny stand-in for the Consul agent's HTTP API: no Consul
-// server or agent can be installed on these machines. It speaks the three
-// calls the registrar makes, as the agent documents them
-// (developer.hashicorp.com/consul/api-docs/agent/service):
-//
-//	GET /v1/agent/services?filter=...     map of service ID to service
-//	PUT /v1/agent/service/register        an AgentServiceRegistration
-//	PUT /v1/agent/service/deregister/:id
-//
-// The filter is honoured for the one expression the registrar sends
-// (Meta["calico-node"] == "NODE"). down makes every call fail with 503,
-// as an agent that is restarting.
-type fakeAgent struct {
+// Agent is the stand-in agent.
+type Agent struct {
 	srv *httptest.Server
 
 	mu       sync.Mutex
 	services map[string]*api.AgentService
 	down     bool
-	calls    int
 }
 
-func newFakeAgent(t *testing.T) *fakeAgent {
-	a := &fakeAgent{services: map[string]*api.AgentService{}}
+// New starts a stand-in agent; it stops with the test.
+func New(t testing.TB) *Agent {
+	a := &Agent{services: map[string]*api.AgentService{}}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
 	t.Cleanup(a.srv.Close)
 	return a
 }
 
-func (a *fakeAgent) addr() string { return strings.TrimPrefix(a.srv.URL, "http://") }
+// Addr is the agent address, host:port.
+func (a *Agent) Addr() string { return strings.TrimPrefix(a.srv.URL, "http://") }
 
-func (a *fakeAgent) setDown(down bool) {
+// SetDown makes the agent fail every call (true) or answer again.
+func (a *Agent) SetDown(down bool) {
 	a.mu.Lock()
 	a.down = down
 	a.mu.Unlock()
 }
 
-func (a *fakeAgent) snapshot() map[string]api.AgentService {
+// Services returns a copy of the registered services by ID.
+func (a *Agent) Services() map[string]api.AgentService {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	out := map[string]api.AgentService{}
@@ -57,10 +61,9 @@ func (a *fakeAgent) snapshot() map[string]api.AgentService {
 	return out
 }
 
-func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
+func (a *Agent) serve(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.calls++
 	if a.down {
 		http.Error(w, "agent restarting", http.StatusServiceUnavailable)
 		return
@@ -104,4 +107,11 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.Error(w, "not in the stand-in: "+r.Method+" "+r.URL.Path, http.StatusNotFound)
 	}
+}
+
+// Put registers a service directly, as another client of the agent would.
+func (a *Agent) Put(s *api.AgentService) {
+	a.mu.Lock()
+	a.services[s.ID] = s
+	a.mu.Unlock()
 }
