@@ -59,6 +59,9 @@ Exit status: 0 when nothing failed (warnings allowed), 1 otherwise.`,
 		},
 	}
 	env := func(name, def string) string {
+		if a.lookupEnv == nil { // a bare app, as help tests build
+			return def
+		}
 		if v, ok := a.lookupEnv(name); ok && v != "" {
 			return v
 		}
