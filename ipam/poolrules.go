@@ -204,4 +204,6 @@ func (a *Allocator) deleteEmptyBlocks(ctx context.Context, p *pool, t datastore.
 	return nil
 }
 
-func isBlockKey(k string) bool { return len(k) > len(assignmentPrefix) && k[:len(assignmentPrefix)] == assignmentPrefix }
+func isBlockKey(k string) bool {
+	return len(k) > len(assignmentPrefix) && k[:len(assignmentPrefix)] == assignmentPrefix
+}
