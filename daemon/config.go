@@ -41,6 +41,7 @@ type Config struct {
 	Observability   // log_format, log_file, ..., metrics_addr, single_socket (observability.go)
 	Enforcement     // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
 	Routing         // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
+	EtcdSettings    // etcd_compaction_retention, etcd_quota_bytes, etcd_maintenance_interval (etcd.go)
 }
 
 // errExit asks Main to stop without error (--help, --version).
@@ -179,6 +180,10 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		Observability:   p.observability(),
 		Enforcement:     p.enforcement(),
 		Routing:         p.routing(),
+		EtcdSettings:    p.etcdSettings(),
+	}
+	if p.err == nil {
+		p.fail(checkEtcdExposure(c.Etcd.Endpoints))
 	}
 	if len(c.Etcd.Endpoints) == 0 && c.EtcdClientPort == c.EtcdPeerPort && p.err == nil {
 		p.fail(configError("etcd_peer_port", strconv.Itoa(c.EtcdPeerPort), "must differ from etcd_client_port"))

@@ -40,6 +40,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded/pki"
 )
 
 // Addresses of the LAN.
@@ -111,11 +112,13 @@ type Bed struct {
 	// EtcdEndpoint is etcd's URL as the hosts reach it.
 	EtcdEndpoint string
 
-	cfg   Config
-	etcd  *exec.Cmd
-	mu    sync.Mutex
-	nss   []*NS   // every namespace made, deleted by Close
-	birds []*BIRD // stopped by Close
+	cfg  Config
+	etcd *exec.Cmd
+
+	etcdClientFiles pki.Files
+	mu              sync.Mutex
+	nss             []*NS   // every namespace made, deleted by Close
+	birds           []*BIRD // stopped by Close
 }
 
 // BuildDaemon builds calico-libnetwork into dir and returns its path.
@@ -149,7 +152,7 @@ func Start(cfg Config) (_ *Bed, err error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bed{Dir: dir, cfg: cfg, EtcdEndpoint: fmt.Sprintf("http://%s:%d", Gateway(0), etcdPort)}
+	b := &Bed{Dir: dir, cfg: cfg, EtcdEndpoint: fmt.Sprintf("https://%s:%d", Gateway(0), etcdPort)}
 	defer func() {
 		if err != nil {
 			b.Close()
@@ -248,8 +251,14 @@ func (b *Bed) attach(n *NS, s int, addr netip.Addr, lanSide string) error {
 	return err
 }
 
-// startEtcd runs the etcd server in the LAN namespace and connects to it.
+// startEtcd runs the etcd server (Debian's binary: an external etcd) in
+// the LAN namespace with TLS and client-certificate auth from a CA the bed
+// makes, and connects to it.
 func (b *Bed) startEtcd() error {
+	tlsFiles, err := b.makeEtcdPKI()
+	if err != nil {
+		return err
+	}
 	data := filepath.Join(b.Dir, "etcd")
 	logf, err := os.Create(filepath.Join(b.Dir, "etcd.log"))
 	if err != nil {
@@ -258,7 +267,9 @@ func (b *Bed) startEtcd() error {
 	defer logf.Close()
 	peer := "http://127.0.0.1:2380"
 	b.etcd = exec.Command("ip", "netns", "exec", b.LAN.Name, "etcd", "--name", "bed", "--data-dir", data,
-		"--listen-client-urls", fmt.Sprintf("http://0.0.0.0:%d", etcdPort), "--advertise-client-urls", b.EtcdEndpoint,
+		"--listen-client-urls", fmt.Sprintf("https://0.0.0.0:%d", etcdPort), "--advertise-client-urls", b.EtcdEndpoint,
+		"--cert-file", tlsFiles.server.Cert, "--key-file", tlsFiles.server.Key,
+		"--trusted-ca-file", tlsFiles.server.CA, "--client-cert-auth",
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "bed="+peer,
 		"--unsafe-no-fsync", "--log-level", "error")
 	b.etcd.Stdout, b.etcd.Stderr = logf, logf
@@ -267,12 +278,8 @@ func (b *Bed) startEtcd() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dial := grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-		return b.LAN.Dial(ctx, "tcp", addr)
-	})
 	for {
-		cli, err := datastore.Connect(ctx, datastore.EtcdConfig{Endpoints: []string{b.EtcdEndpoint},
-			DialTimeout: time.Second, DialOptions: []grpc.DialOption{dial}})
+		cli, err := datastore.Connect(ctx, b.EtcdConfig(time.Second))
 		if err == nil {
 			b.Client, b.Store = cli, datastore.New(cli)
 			return nil
@@ -282,6 +289,57 @@ func (b *Bed) startEtcd() error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// bedPKI are the bed etcd's certificate files: the server's, and the one
+// client certificate the hosts and the test share.
+type bedPKI struct{ server, client pki.Files }
+
+// makeEtcdPKI makes a CA, the server's certificate for the LAN address and
+// a client certificate, in b.Dir/pki.
+func (b *Bed) makeEtcdPKI() (bedPKI, error) {
+	dir := filepath.Join(b.Dir, "pki")
+	ca, _, err := pki.LoadOrCreateCA(dir, time.Now())
+	if err != nil {
+		return bedPKI{}, err
+	}
+	out := bedPKI{client: pki.NodeFiles(dir)}
+	if err := pki.EnsureNodeCert(dir, ca, "bed-client", nil, time.Now()); err != nil {
+		return bedPKI{}, err
+	}
+	sdir := filepath.Join(dir, "server")
+	if err := pki.WriteCA(sdir, ca.CertPEM(), nil); err != nil {
+		return bedPKI{}, err
+	}
+	certPEM, keyPEM, err := ca.Issue("bed-etcd", []net.IP{Gateway(0).AsSlice()}, time.Now())
+	if err != nil {
+		return bedPKI{}, err
+	}
+	if err := pki.WriteNodeCert(sdir, certPEM, keyPEM); err != nil {
+		return bedPKI{}, err
+	}
+	out.server = pki.NodeFiles(sdir)
+	b.etcdClientFiles = out.client
+	return out, nil
+}
+
+// EtcdConfig is how the test process reaches the bed's etcd: through a
+// dialer that connects from inside the LAN namespace, with the client
+// certificate.
+func (b *Bed) EtcdConfig(timeout time.Duration) datastore.EtcdConfig {
+	dial := grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+		return b.LAN.Dial(ctx, "tcp", addr)
+	})
+	f := b.etcdClientFiles
+	return datastore.EtcdConfig{Endpoints: []string{b.EtcdEndpoint}, CACertFile: f.CA, CertFile: f.Cert, KeyFile: f.Key,
+		DialTimeout: timeout, DialOptions: []grpc.DialOption{dial}}
+}
+
+// EtcdEnv are the settings a host's daemon or calicoctl needs for the
+// bed's etcd.
+func (b *Bed) EtcdEnv() []string {
+	f := b.etcdClientFiles
+	return []string{"ETCD_ENDPOINTS=" + b.EtcdEndpoint, "ETCD_CA_CERT_FILE=" + f.CA, "ETCD_CERT_FILE=" + f.Cert, "ETCD_KEY_FILE=" + f.Key}
 }
 
 // Host returns the host named name, or nil.
