@@ -42,6 +42,7 @@ type Config struct {
 	Enforcement     // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
 	Routing         // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
 	EtcdSettings    // etcd_compaction_retention, etcd_quota_bytes, etcd_maintenance_interval (etcd.go)
+	JoinSettings    // join_token, join_address, etcd_voters, etcd_join_port (join.go)
 }
 
 // errExit asks Main to stop without error (--help, --version).
@@ -181,6 +182,7 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		Enforcement:     p.enforcement(),
 		Routing:         p.routing(),
 		EtcdSettings:    p.etcdSettings(),
+		JoinSettings:    p.joinSettings(),
 	}
 	if p.err == nil {
 		p.fail(checkEtcdExposure(c.Etcd.Endpoints))

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,7 @@ type Server struct {
 	Endpoints []string // client URLs to dial
 	stop      chan struct{}
 	done      chan struct{} // closed when the maintenance loop has stopped
+	closeOnce sync.Once
 }
 
 // Start starts etcd in-process and waits until it serves.
@@ -120,6 +122,9 @@ func (cfg *Config) defaults() {
 	}
 	if cfg.PeerHost == "" {
 		cfg.PeerHost = "127.0.0.1"
+		if ip := net.ParseIP(cfg.ClientHost); ip != nil && !ip.IsLoopback() && !ip.IsUnspecified() {
+			cfg.PeerHost = cfg.ClientHost
+		}
 	}
 	cfg.Maintenance.defaults()
 }
@@ -146,14 +151,17 @@ func (cfg *Config) etcdConfig(dir string) (ec *embed.Config, closing *atomic.Boo
 	}
 	listen, advs := []url.URL{clientURL}, []url.URL{adv}
 	peerListen := cfg.PeerHost
-	if ip := net.ParseIP(cfg.PeerHost); ip == nil || !ip.IsLoopback() {
+	if !isLoopback(cfg.PeerHost) {
 		// Other hosts dial the client and peer URLs at the peer address;
 		// this host's own clients keep dialing adv.
 		public := url.URL{Scheme: scheme, Host: net.JoinHostPort(cfg.PeerHost, strconv.Itoa(cfg.ClientPort))}
 		advs = []url.URL{public}
-		if ip := net.ParseIP(cfg.ClientHost); ip == nil || !ip.IsUnspecified() {
+		if ip := net.ParseIP(cfg.ClientHost); cfg.ClientHost != cfg.PeerHost && (ip == nil || !ip.IsUnspecified()) {
 			listen = append(listen, public)
 		}
+	}
+	if !isLoopback(cfg.PeerHost) || !isLoopback(cfg.ClientHost) {
+		// Reachable from other hosts: peers may join (TLS only, see check).
 		peerListen = "0.0.0.0"
 	}
 	peerURL := url.URL{Scheme: scheme, Host: net.JoinHostPort(cfg.PeerHost, strconv.Itoa(cfg.PeerPort))}
@@ -172,12 +180,20 @@ func (cfg *Config) etcdConfig(dir string) (ec *embed.Config, closing *atomic.Boo
 	return ec, closing, adv
 }
 
+func isLoopback(h string) bool {
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Close stops the embedded etcd and waits for it to stop.
+// It may be called more than once.
 func (s *Server) Close() {
-	close(s.stop)
-	<-s.done
-	s.closing.Store(true)
-	s.etcd.Close()
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		s.closing.Store(true)
+		s.etcd.Close()
+	})
 }
 
 // quietOnClose builds etcd's logger (errors only, to stderr) and silences

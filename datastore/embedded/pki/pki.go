@@ -283,3 +283,9 @@ func writeFile(path string, b []byte) error {
 	}
 	return nil
 }
+
+// HasCAKey says whether dir holds the CA key (members do; clients don't).
+func HasCAKey(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, CAKeyFile))
+	return err == nil
+}
