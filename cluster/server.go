@@ -59,7 +59,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	mux.HandleFunc("POST "+JoinPath, s.handleJoin)
 	srv := &http.Server{Handler: mux, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(s.logger().Handler(), slog.LevelDebug), // failed handshakes: scanners, wrong tokens
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, localAddrKey{}, c.LocalAddr()) }}
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, localAddrKey{}, c.LocalAddr())
+		}}
 	go func() { <-ctx.Done(); _ = srv.Close() }()
 	if err := srv.ServeTLS(l, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("join endpoint on %s: %w", l.Addr(), err)

@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +43,7 @@ type Config struct {
 	// InitialCluster, when set, starts this member in an existing cluster
 	// whose members (this one included) it lists as name=peerURL,...
 	InitialCluster string
-	Maintenance // compaction, quota, defragmentation (maintain.go)
+	Maintenance    // compaction, quota, defragmentation (maintain.go)
 
 	// Test-only speed-ups: no fsync, and a short election tick so a
 	// single member elects itself at once.
