@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/selector"
 )
@@ -42,11 +42,11 @@ func NewModel() *Model {
 	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{}, byIP: map[netip.Addr]*Endpoint{}}
 }
 
-// Kinds lists the resource kinds the model consumes (for datastore.Sync).
+// Kinds lists the resource kinds the model consumes (for a cache subscription).
 var Kinds = []string{resources.KindWorkloadEndpoint, resources.KindProfile, resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy}
 
-// Apply feeds one datastore sync event into the model.
-func (m *Model) Apply(ev datastore.SyncEvent) {
+// Apply feeds one sync event into the model.
+func (m *Model) Apply(ev model.SyncEvent) {
 	if ev.Full {
 		*m = *NewModel()
 	}
@@ -56,7 +56,7 @@ func (m *Model) Apply(ev datastore.SyncEvent) {
 }
 
 // Update applies one change.
-func (m *Model) Update(u datastore.Update) {
+func (m *Model) Update(u model.Update) {
 	switch u.Kind {
 	case resources.KindWorkloadEndpoint:
 		key := u.Namespace + "/" + u.Name

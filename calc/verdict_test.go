@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -33,18 +33,18 @@ func wep(name, ip string, profiles []string, labels map[string]string) *resource
 	return w
 }
 
-func model(t *testing.T, yamls string, weps ...*resources.WorkloadEndpoint) *Model {
+func buildModel(t *testing.T, yamls string, weps ...*resources.WorkloadEndpoint) *Model {
 	m := NewModel()
-	var ups []datastore.Update
+	var ups []model.Update
 	if yamls != "" {
 		for _, o := range mustDecode(t, yamls) {
-			ups = append(ups, datastore.UpdateOf(o))
+			ups = append(ups, model.UpdateOf(o))
 		}
 	}
 	for _, w := range weps {
-		ups = append(ups, datastore.UpdateOf(w))
+		ups = append(ups, model.UpdateOf(w))
 	}
-	m.Apply(datastore.SyncEvent{Full: true, Updates: ups})
+	m.Apply(model.SyncEvent{Full: true, Updates: ups})
 	return m
 }
 
@@ -180,7 +180,7 @@ spec: {selector: all(), ingress: [{action: Allow, ipVersion: 6}]}`, tcp("10.0.0.
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m := model(t, tc.yaml, weps...)
+			m := buildModel(t, tc.yaml, weps...)
 			res := m.Verdict(tc.pkt)
 			if res.Allowed != tc.allowed || !strings.Contains(res.Reason, tc.reason) {
 				t.Fatalf("verdict = %v (%s), want %v containing %q; steps %v", res.Allowed, res.Reason, tc.allowed, tc.reason, res.Steps)
@@ -190,7 +190,7 @@ spec: {selector: all(), ingress: [{action: Allow, ipVersion: 6}]}`, tcp("10.0.0.
 }
 
 func TestOrderingAndSets(t *testing.T) {
-	m := model(t, netProfile+`---
+	m := buildModel(t, netProfile+`---
 apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
 metadata: {name: b}
@@ -232,7 +232,7 @@ spec: {order: 1, selector: all(), ingress: [{action: Allow}]}
 		}
 	}
 	// Relabel through a profile change.
-	m.Update(datastore.Update{Kind: resources.KindProfile, Name: "net1"})
+	m.Update(model.Update{Kind: resources.KindProfile, Name: "net1"})
 	if _, ok := m.Endpoint("default/x").Labels["pcn.net1"]; ok {
 		t.Fatal("profile label kept after profile deleted")
 	}

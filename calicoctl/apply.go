@@ -31,7 +31,7 @@ written in order. Should a write still fail (another client changed the object i
 between), the rest are still written, the output says "Partial success: <verb> N out of M"
 and lists each error ("Hit error: ..."), and the exit status is 1.`
 
-const fileFlagUsage = `YAML or JSON file of one or more resources ("---" separated documents or kind: List); - reads stdin`
+const fileFlagUsage = `YAML or JSON file of one or more resources ("---" separated documents, a kind: List or a top-level list), a directory (every .yaml, .yml and .json file in it, recursively), or - for stdin`
 
 func (a *app) fileCommand(use, short, long, example string, act *writeAction) *cobra.Command {
 	var file string
@@ -176,6 +176,13 @@ func preflight(ctx context.Context, st *datastore.Store, objs []resources.Resour
 		default:
 			todo = append(todo, obj)
 		}
+	}
+	if act.verb != "delete" {
+		poolErrs, err := checkPoolWrites(ctx, st, objs, todo) // pool_rules.go
+		if err != nil {
+			return nil, 0, err
+		}
+		errs = append(errs, poolErrs...)
 	}
 	if len(errs) > 0 {
 		return nil, 0, &inputError{source: act.verb, problem: "cannot be " + act.past, total: len(objs), errs: errs}

@@ -74,7 +74,11 @@ func TestRoundTripEveryKind(t *testing.T) {
 
 			obj.Meta().Labels = map[string]string{"changed": "yes"}
 			wantOK(t, e.run(t, encodeYAML(t, obj), "replace", "-f", "-"), "Successfully replaced 1 '"+kind+"' resource(s)")
-			got := e.mustRun(t, "", "get", plural, name, "-o", "yaml").stdout
+			ns := []string{}
+			if resources.InfoOf(obj).Namespaced {
+				ns = []string{"-n", obj.Meta().Namespace}
+			}
+			got := e.mustRun(t, "", append([]string{"get", plural, name, "-o", "yaml"}, ns...)...).stdout
 			if !strings.Contains(got, "changed: \"yes\"") {
 				t.Fatalf("replace did not store the label:\n%s", got)
 			}
@@ -86,13 +90,24 @@ func TestRoundTripEveryKind(t *testing.T) {
 			wantFail(t, e.run(t, got, "apply", "-f", "-"), "changed since resourceVersion")
 			e.assertUnchanged(t, before)
 
-			js2 := strings.Replace(string(js), `"name": "`+name+`"`, `"name": "other-`+strings.ToLower(kind)+`"`, 1)
-			wantOK(t, e.run(t, js2, "apply", "-f", "-"), "Successfully applied 1")
+			deleted := "2"
+			switch kind {
+			case resources.KindClusterInformation: // one per cluster
+				deleted = "1"
+			case resources.KindFelixConfiguration: // "default" or "node.<name>"
+				wantOK(t, e.run(t, strings.Replace(string(js), `"name": "`+name+`"`, `"name": "node.other"`, 1), "apply", "-f", "-"), "Successfully applied 1")
+			default:
+				js2 := strings.Replace(string(js), `"name": "`+name+`"`, `"name": "other-`+strings.ToLower(kind)+`"`, 1)
+				if p, ok := obj.(*resources.IPPool); ok { // pools may not overlap
+					js2 = strings.Replace(js2, `"`+p.Spec.CIDR+`"`, `"10.77.0.0/16"`, 1)
+				}
+				wantOK(t, e.run(t, js2, "apply", "-f", "-"), "Successfully applied 1")
+			}
 
 			// A List as printed by get, with current resourceVersions, deletes both.
-			all := e.mustRun(t, "", "get", plural, "-o", "yaml").stdout
-			wantOK(t, e.run(t, all, "delete", "-f", "-"), "Successfully deleted 2 '"+kind+"' resource(s)")
-			wantFail(t, e.run(t, "", "get", plural, name), "not found")
+			all := e.mustRun(t, "", append([]string{"get", plural, "-o", "yaml"}, ns...)...).stdout
+			wantOK(t, e.run(t, all, "delete", "-f", "-"), "Successfully deleted "+deleted+" '"+kind+"' resource(s)")
+			wantFail(t, e.run(t, "", append([]string{"get", plural, name}, ns...)...), "not found")
 			if s := e.snapshot(t); len(s) != 0 {
 				t.Errorf("store not empty after delete: %v", s)
 			}

@@ -66,27 +66,43 @@ func (a *app) bgpPeerRRCommand() *cobra.Command {
 		Example: `  calicoctl bgppeer rr add 192.168.1.1`,
 	}
 	rr.AddCommand(&cobra.Command{
-		Use:   "add IP",
-		Short: "Peer every host with a route reflector in the cluster's AS",
+		Use:   "add IP [as AS]",
+		Short: "Peer every host with a route reflector (in the cluster's AS unless given)",
 		Long: `Create a global BGPPeer (named rr-<IP>, labelled ` + labelRouteReflector + `)
 with peerIP IP and the cluster's AS number (BGPConfiguration default's asNumber, else
 64512): an iBGP session to a route reflector. Configure the reflector with the same
 AS and every host as a client. The node-to-node mesh stays as configured; turn it
 off in BGPConfiguration default (nodeToNodeMeshEnabled: false) to rely on the
-reflector alone.`,
-		Example: `  calicoctl bgppeer rr add 192.168.1.1`,
-		Args:    argsWith(cobra.ExactArgs(1)),
+reflector alone. "as AS" gives the reflector's AS explicitly (the classic form), for
+a reflector outside the cluster's AS.`,
+		Example: `  calicoctl bgppeer rr add 192.168.1.1
+  calicoctl bgppeer rr add 192.168.1.1 as 64512`,
+		Args: argsWith(func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 && len(args) != 3 {
+				return fmt.Errorf("give IP, or IP as AS: calicoctl bgppeer rr add 192.168.1.1 as 64512")
+			}
+			return nil
+		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ip, err := parsePeerIP(args[0])
 			if err != nil {
 				return err
 			}
+			var asn uint32
+			if len(args) == 3 {
+				if args[1] != "as" {
+					return usagef("write the AS number after the word \"as\": calicoctl bgppeer rr add %s as %s", args[0], args[2])
+				}
+				if asn, err = parseASN(args[2]); err != nil {
+					return err
+				}
+				return a.savePeer(cmd.Context(), ip, asn, true)
+			}
 			st, err := a.store(cmd.Context())
 			if err != nil {
 				return err
 			}
-			asn, err := clusterASN(cmd.Context(), st)
-			if err != nil {
+			if asn, err = clusterASN(cmd.Context(), st); err != nil {
 				return err
 			}
 			return a.savePeer(cmd.Context(), ip, asn, true)

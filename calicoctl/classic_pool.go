@@ -202,6 +202,10 @@ func (a *app) runPoolAdd(ctx context.Context, cidr netip.Prefix, nat, ipip bool)
 	if ipip {
 		p.Spec.IPIPMode = resources.EncapAlways
 	}
+	p.Default()
+	if err := newAllocator(st).CheckPoolWrite(ctx, p, nil); err != nil {
+		return fmt.Errorf("nothing was changed: %w", err)
+	}
 	if verb == "Created" {
 		_, err = st.Create(ctx, p)
 	} else {
@@ -219,10 +223,11 @@ func (a *app) poolRemoveCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "remove CIDR [--force]",
 		Short: "Delete the IP pool with this CIDR",
-		Long: `Delete the IPPool whose CIDR is exactly CIDR, whatever its name. While addresses of
-the pool are allocated to containers the removal is refused (list them with
-calicoctl ipam show --show-blocks); --force removes the pool anyway: those containers
-keep their addresses, but no new address is allocated from the range.`,
+		Long: `Delete the IPPool whose CIDR is exactly CIDR, whatever its name, with its empty
+blocks. While addresses of the pool are allocated to containers the removal is refused:
+disable the pool (calicoctl apply with spec.disabled: true), move or remove the
+containers using it (calicoctl ipam show --show-blocks lists them), then remove it.
+--force is refused: a pool removed under its containers leaves blocks in no pool.`,
 		Example: `  calicoctl pool remove 192.168.0.0/16
   calicoctl pool remove 10.1.0.0/16 --force`,
 		Args: argsWith(cobra.ExactArgs(1)),
@@ -256,43 +261,17 @@ func (a *app) runPoolRemove(ctx context.Context, cidr netip.Prefix, force bool) 
 	if pool == nil {
 		return fmt.Errorf("no IP pool has CIDR %s: list them with calicoctl pool show", cidr)
 	}
-	inUse, err := allocatedIn(ctx, st, cidr)
-	if err != nil {
-		return err
-	}
-	if inUse > 0 && !force {
-		return fmt.Errorf("pool %s (%s) has %d address(es) allocated: nothing was changed; remove the containers using them (calicoctl ipam show --show-blocks), or use --force to remove the pool anyway", pool.Name, cidr, inUse)
-	}
-	if _, err := st.Delete(ctx, resources.KindIPPool, "", pool.Name, pool.ResourceVersion); err != nil {
+	if _, err := newAllocator(st).DeletePool(ctx, pool.Name, pool.ResourceVersion); err != nil {
 		if errors.Is(err, datastore.ErrConflict) {
 			return fmt.Errorf("pool %s changed meanwhile: nothing was changed; run the command again", pool.Name)
+		}
+		if force && errors.Is(err, ipam.ErrPoolRule) {
+			return fmt.Errorf("--force no longer removes a pool in use (its blocks would stay in no pool): %w", err)
 		}
 		return err
 	}
 	fmt.Fprintf(a.out, "Removed pool %s (%s)\n", pool.Name, cidr)
-	if inUse > 0 {
-		fmt.Fprintf(a.out, "%d address(es) stay allocated to their containers until these are removed\n", inUse)
-	}
 	return nil
-}
-
-// allocatedIn counts the allocated addresses inside cidr.
-func allocatedIn(ctx context.Context, st *datastore.Store, cidr netip.Prefix) (int, error) {
-	blocks, err := newAllocator(st).Blocks(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("read IPAM blocks: %w", err)
-	}
-	n := 0
-	for _, b := range blocks {
-		if cidr.Overlaps(b.CIDR) {
-			for _, al := range b.Allocations {
-				if cidr.Contains(al.IP) {
-					n++
-				}
-			}
-		}
-	}
-	return n, nil
 }
 
 // ipamNode is the node name calicoctl's Allocator carries; calicoctl only

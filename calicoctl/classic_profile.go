@@ -25,8 +25,9 @@ src_tag/dst_tag T is the selector has(T). A profile created here carries its own
 name as tag and allows ingress from that tag and all egress, as v0's did (and as
 the profile calico-libnetwork creates for a Docker network).
 
-The classic forms "calicoctl profile NAME member add CONTAINER" and
-"calicoctl profile NAME rule show|json|update" work as written.`,
+The classic forms "calicoctl profile NAME member add CONTAINER",
+"calicoctl profile NAME rule show|json|update|add|remove" and
+"calicoctl profile NAME tag add|remove TAG" work as written.`,
 		Example: `  calicoctl profile show --detailed
   calicoctl profile PROF_GROUP1 member add group1-node1
   calicoctl profile PROF_GROUP1 rule update < prof_group1.json
@@ -36,11 +37,11 @@ The classic forms "calicoctl profile NAME member add CONTAINER" and
 			if len(args) == 0 {
 				return cmd.Help()
 			}
-			return usagef("unknown profile command %q: use profile show|add|remove, or profile NAME member add CONTAINER, or profile NAME rule show|json|update", strings.Join(args, " "))
+			return usagef("unknown profile command %q: use profile show|add|remove, or profile NAME member add CONTAINER, profile NAME rule show|json|update|add|remove, profile NAME tag add|remove TAG", strings.Join(args, " "))
 		},
 	}
 	cmd.AddCommand(a.profileShowCommand(), a.profileAddCommand(), a.profileRemoveCommand(),
-		a.profileMemberCommand(), a.profileRuleCommand())
+		a.profileMemberCommand(), a.profileRuleCommand(), a.profileTagCommand())
 	return cmd
 }
 

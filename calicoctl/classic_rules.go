@@ -15,13 +15,13 @@ func (a *app) profileRuleCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rule",
 		Short: "Show or replace a profile's rules in the v0 form",
-		Long: `calicoctl profile PROFILE rule show|json|update (the classic form) or
-calicoctl profile rule show|json|update PROFILE.`,
+		Long: `calicoctl profile PROFILE rule show|json|update|add|remove (the classic form) or
+calicoctl profile rule show|json|update|add|remove PROFILE.`,
 		Example: `  calicoctl profile WEB rule show
   calicoctl profile WEB rule json > web.json
   calicoctl profile WEB rule update < web.json`,
 	}
-	cmd.AddCommand(a.ruleShowCommand(), a.ruleJSONCommand(), a.ruleUpdateCommand())
+	cmd.AddCommand(a.ruleShowCommand(), a.ruleJSONCommand(), a.ruleUpdateCommand(), a.ruleAddCommand(), a.ruleRemoveCommand())
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package calicoctl
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -65,21 +66,33 @@ func TestPoolAddRemove(t *testing.T) {
 	if p := getPool(t, e, "pool-10-1-0-0-16"); p.Spec.NATOutgoing || p.Spec.IPIPMode != resources.EncapNever {
 		t.Errorf("re-add spec %+v", p.Spec)
 	}
-	// Removal refused while addresses are allocated, unless --force.
+	// Removal refused while addresses are allocated, --force too, saying
+	// what to do; once released, the pool goes with its empty block.
 	e.allocate(t, "host1", "10.1.0.9", "test-holder", nil)
 	before := e.snapshot(t)
 	r = e.runCode(t, ExitFailure, "", "pool", "remove", "10.1.0.0/16")
-	if !strings.Contains(r.stderr, "1 address(es) allocated") {
+	if !strings.Contains(r.stderr, "1 allocated address(es)") || !strings.Contains(r.stderr, "disable it first") {
 		t.Errorf("remove with allocations: %v", r)
 	}
 	e.assertUnchanged(t, before)
-	r = e.mustRun(t, "", "pool", "remove", "10.1.0.0/16", "--force")
-	if !strings.Contains(r.stdout, "Removed pool pool-10-1-0-0-16") || !strings.Contains(r.stdout, "stay allocated") {
+	r = e.runCode(t, ExitFailure, "", "pool", "remove", "10.1.0.0/16", "--force")
+	if !strings.Contains(r.stderr, "--force no longer removes a pool in use") {
 		t.Errorf("remove --force: %v", r)
 	}
-	// A pool without allocations goes at once, whatever its name.
-	r = e.mustRun(t, "", "pool", "remove", "10.0.0.0/16", "--force")
-	if !strings.Contains(r.stdout, "default-ipv4-ippool") {
+	e.assertUnchanged(t, before)
+	if _, err := newAllocator(datastore.New(e.cli)).ReleaseIPs(context.Background(), netip.MustParseAddr("10.1.0.9")); err != nil {
+		t.Fatal(err)
+	}
+	r = e.mustRun(t, "", "pool", "remove", "10.1.0.0/16")
+	if !strings.Contains(r.stdout, "Removed pool pool-10-1-0-0-16") {
+		t.Errorf("remove: %v", r)
+	}
+	if r := e.mustRun(t, "", "ipam", "show", "--show-blocks"); strings.Contains(r.stdout, "10.1.0.0/26") {
+		t.Errorf("the removed pool's empty block stayed:\n%s", r.stdout)
+	}
+	// Found by CIDR whatever its name; in use, so refused.
+	r = e.runCode(t, ExitFailure, "", "pool", "remove", "10.0.0.0/16")
+	if !strings.Contains(r.stderr, "default-ipv4-ippool") {
 		t.Errorf("remove by CIDR: %v", r)
 	}
 }
@@ -157,7 +170,22 @@ func TestClassicErrorsChangeNothing(t *testing.T) {
 		{"bgppeer missing as word", "", []string{"bgppeer", "add", "1.2.3.4", "AS", "64511"}, `"as"`},
 		{"bgppeer remove unknown", "", []string{"bgppeer", "remove", "1.2.3.4"}, "no global BGP peer"},
 		{"profile remove in use", "", []string{"profile", "remove", "calico"}, "used by 3 endpoint(s)"},
-		{"profile unknown verb", "", []string{"profile", "WEB", "tag", "show"}, "unknown profile command"},
+		{"profile unknown verb", "", []string{"profile", "WEB", "label", "show"}, "unknown profile command"},
+		{"tag unknown verb", "", []string{"profile", "WEB", "tag", "show"}, `unknown command "show"`},
+		{"tag remove missing", "", []string{"profile", "WEB", "tag", "remove", "NOPE"}, "has no tag NOPE"},
+		{"tag bad", "", []string{"profile", "WEB", "tag", "add", "a b"}, "tag"},
+		{"rule add no direction", "", []string{"profile", "WEB", "rule", "add", "sideways", "allow"}, "inbound or outbound"},
+		{"rule add bad action", "", []string{"profile", "WEB", "rule", "add", "inbound", "permit"}, `action "permit"`},
+		{"rule add ports without proto", "", []string{"profile", "WEB", "rule", "add", "inbound", "allow", "to", "ports", "80"}, "needs"},
+		{"rule add bad cidr", "", []string{"profile", "WEB", "rule", "add", "inbound", "deny", "from", "cidr", "10.0.0/8"}, "not a CIDR"},
+		{"rule add bad word", "", []string{"profile", "WEB", "rule", "add", "inbound", "allow", "tcp", "to", "port", "80"}, `unknown word "port"`},
+		{"rule add bad position", "", []string{"profile", "WEB", "rule", "add", "inbound", "--at", "9", "allow"}, "--at 9"},
+		{"rule add missing profile", "", []string{"profile", "NOPE", "rule", "add", "inbound", "allow"}, "profile NOPE does not exist"},
+		{"rule remove no match", "", []string{"profile", "WEB", "rule", "remove", "inbound", "deny", "tcp"}, "no inbound rule of profile WEB"},
+		{"rule remove bad position", "", []string{"profile", "WEB", "rule", "remove", "outbound", "--at", "5"}, "--at 5"},
+		{"rule remove both", "", []string{"profile", "WEB", "rule", "remove", "outbound", "--at", "1", "allow"}, "either --at"},
+		{"rr add bad as", "", []string{"bgppeer", "rr", "add", "1.2.3.4", "as", "x"}, "AS number"},
+		{"rr add missing as word", "", []string{"bgppeer", "rr", "add", "1.2.3.4", "asn", "64512"}, `"as"`},
 		{"endpoint show unknown workload", "", []string{"endpoint", "show", "--workload", "nope"}, "no container"},
 	}
 	for _, tc := range tests {
@@ -213,7 +241,9 @@ func TestClassicArgs(t *testing.T) {
 		{"--config=f profile P member add C", "--config=f profile member add P C"},
 		{"profile show --detailed", "profile show --detailed"},
 		{"profile member add P C", "profile member add P C"},
-		{"profile P tag show", "profile P tag show"},
+		{"profile P tag show", "profile tag show P"},
+		{"profile P tag add T", "profile tag add P T"},
+		{"profile P rule add inbound --at 1 allow", "profile rule add P inbound --at 1 allow"},
 		{"profile P rule", "profile rule P"},
 		{"pool show", "pool show"},
 	}
@@ -251,4 +281,33 @@ func FuzzClassicArgs(f *testing.F) {
 			t.Fatalf("%q -> %q changed the arguments", in, out)
 		}
 	})
+}
+
+func TestClassicRuleAndTagEdits(t *testing.T) {
+	e := operatorEnv(t)
+	e.mustRun(t, "", "profile", "add", "WEB")
+	e.mustRun(t, "", "profile", "add", "DB")
+	wantOK(t, e.run(t, "", "profile", "DB", "rule", "add", "inbound", "allow", "tcp", "from", "tag", "WEB", "to", "ports", "5432"), "Updated rules of profile DB: 2 inbound")
+	wantOK(t, e.run(t, "", "profile", "DB", "rule", "add", "inbound", "--at", "1", "deny", "from", "cidr", "10.9.0.0/16"), "3 inbound")
+	wantOK(t, e.run(t, "", "profile", "DB", "rule", "add", "outbound", "deny", "icmp", "type", "8"), "2 outbound")
+	show := e.mustRun(t, "", "profile", "DB", "rule", "show").stdout
+	for _, want := range []string{" 1 deny from cidr 10.9.0.0/16", " 3 allow tcp from tag WEB to ports 5432", " 2 deny icmp type 8"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("rule show lacks %q:\n%s", want, show)
+		}
+	}
+	// What rule show prints removes the rule again.
+	wantOK(t, e.run(t, "", "profile", "DB", "rule", "remove", "inbound", "allow", "tcp", "from", "tag", "WEB", "to", "ports", "5432"), "2 inbound")
+	wantOK(t, e.run(t, "", "profile", "DB", "rule", "remove", "inbound", "--at", "1"), "1 inbound")
+	wantOK(t, e.run(t, "", "profile", "rule", "remove", "DB", "outbound", "--at", "2"), "1 outbound")
+	wantOK(t, e.run(t, "", "profile", "WEB", "tag", "add", "FRONTEND"), "Added tag FRONTEND to profile WEB")
+	if got := e.mustRun(t, "", "get", "profile", "WEB", "-o", "yaml").stdout; !strings.Contains(got, `FRONTEND: ""`) {
+		t.Fatalf("tag not stored:\n%s", got)
+	}
+	wantOK(t, e.run(t, "", "profile", "WEB", "tag", "add", "FRONTEND"), "already has tag")
+	wantOK(t, e.run(t, "", "profile", "tag", "remove", "WEB", "FRONTEND"), "Removed tag FRONTEND from profile WEB")
+	wantOK(t, e.run(t, "", "bgppeer", "rr", "add", "192.0.2.9", "as", "65010"), "AS 65010")
+	if got := e.mustRun(t, "", "get", "bgppeers", "-o", "yaml").stdout; !strings.Contains(got, "asNumber: 65010") || !strings.Contains(got, "route-reflector") {
+		t.Fatalf("rr peer:\n%s", got)
+	}
 }

@@ -38,8 +38,8 @@ func col[T resources.Resource](name string, wide bool, f func(T) string) column 
 
 func name(r resources.Resource) string { return r.Meta().Name }
 
-// columnsFor returns the stable columns of a kind. Scripts rely on these
-// names and their order: only ever append new ones.
+// columnsFor returns the columns of a kind: calicoctl's, with its names
+// and order for the default and the wide table (scripts rely on them).
 func columnsFor(kind string) []column {
 	nameCol := column{name: "NAME", value: func(r resources.Resource, _ *tableContext) string { return name(r) }}
 	switch kind {
@@ -51,14 +51,24 @@ func columnsFor(kind string) []column {
 		return wepColumns()
 	case resources.KindNode:
 		return nodeColumns(nameCol)
-	case resources.KindNetworkPolicy:
+	case resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy,
+		resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy:
+		return policyColumns(nameCol)
+	case resources.KindHostEndpoint:
+		type H = *resources.HostEndpoint
 		return []column{nameCol,
-			col("ORDER", false, func(p *resources.NetworkPolicy) string { return orderString(p.Spec.Order) }),
-			col("SELECTOR", false, func(p *resources.NetworkPolicy) string { return p.Spec.Selector })}
-	case resources.KindGlobalNetworkPolicy:
-		return []column{nameCol,
-			col("ORDER", false, func(p *resources.GlobalNetworkPolicy) string { return orderString(p.Spec.Order) }),
-			col("SELECTOR", false, func(p *resources.GlobalNetworkPolicy) string { return p.Spec.Selector })}
+			col("NODE", false, func(h H) string { return h.Spec.Node }),
+			col("INTERFACE", true, func(h H) string { return h.Spec.InterfaceName }),
+			col("IPS", true, func(h H) string { return strings.Join(h.Spec.ExpectedIPs, ",") }),
+			col("PROFILES", true, func(h H) string { return strings.Join(h.Spec.Profiles, ",") })}
+	case resources.KindGlobalNetworkSet:
+		return []column{nameCol, col("NETS", true, func(n *resources.GlobalNetworkSet) string { return strings.Join(n.Spec.Nets, ",") })}
+	case resources.KindNetworkSet:
+		return []column{nameCol, col("NETS", true, func(n *resources.NetworkSet) string { return strings.Join(n.Spec.Nets, ",") })}
+	case resources.KindTier:
+		return []column{nameCol, col("ORDER", false, func(t *resources.Tier) string { return orderString(t.Spec.Order) })}
+	case resources.KindIPReservation:
+		return []column{nameCol, col("CIDRS", true, func(r *resources.IPReservation) string { return truncate(strings.Join(r.Spec.ReservedCIDRs, ","), 80) })}
 	case resources.KindBGPPeer:
 		return bgpPeerColumns(nameCol)
 	case resources.KindBGPConfiguration:
@@ -71,13 +81,46 @@ func ippoolColumns(nameCol column) []column {
 	type P = *resources.IPPool
 	return []column{nameCol,
 		col("CIDR", false, func(p P) string { return p.Spec.CIDR }),
-		col("SELECTOR", false, func(p P) string { return p.Spec.NodeSelector }),
-		col("IPIPMODE", true, func(p P) string { return p.Spec.IPIPMode }),
-		col("VXLANMODE", true, func(p P) string { return p.Spec.VXLANMode }),
 		col("NAT", true, func(p P) string { return strconv.FormatBool(p.Spec.NATOutgoing) }),
+		col("IPIPMODE", true, func(p P) string { return firstSet(p.Spec.IPIPMode, resources.EncapNever) }),
+		col("VXLANMODE", true, func(p P) string { return firstSet(p.Spec.VXLANMode, resources.EncapNever) }),
 		col("DISABLED", true, func(p P) string { return strconv.FormatBool(p.Spec.Disabled) }),
-		col("BLOCKSIZE", true, func(p P) string { return strconv.Itoa(p.Spec.BlockSize) }),
+		col("DISABLEBGPEXPORT", true, func(p P) string { return strconv.FormatBool(p.Spec.DisableBGPExport) }),
+		col("SELECTOR", false, func(p P) string { return p.Spec.NodeSelector }),
 	}
+}
+
+// policyColumns are calicoctl's for every policy kind: NAME TIER, and
+// ORDER SELECTOR when wide.
+func policyColumns(nameCol column) []column {
+	spec := func(r resources.Resource) *resources.PolicySpec {
+		switch p := r.(type) {
+		case *resources.NetworkPolicy:
+			return &p.Spec
+		case *resources.GlobalNetworkPolicy:
+			return &p.Spec
+		case *resources.StagedNetworkPolicy:
+			return &p.Spec.PolicySpec
+		case *resources.StagedGlobalNetworkPolicy:
+			return &p.Spec.PolicySpec
+		}
+		return &resources.PolicySpec{}
+	}
+	cell := func(name string, wide bool, f func(*resources.PolicySpec) string) column {
+		return column{name: name, wide: wide, value: func(r resources.Resource, _ *tableContext) string { return f(spec(r)) }}
+	}
+	return []column{nameCol,
+		cell("TIER", false, func(s *resources.PolicySpec) string { return s.TierName() }),
+		cell("ORDER", true, func(s *resources.PolicySpec) string { return orderString(s.Order) }),
+		cell("SELECTOR", true, func(s *resources.PolicySpec) string { return s.Selector }),
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
 }
 
 func wepColumns() []column {
@@ -89,7 +132,7 @@ func wepColumns() []column {
 		col("NETWORKS", false, func(w W) string { return strings.Join(w.Spec.IPNetworks, ",") }),
 		col("INTERFACE", false, func(w W) string { return w.Spec.InterfaceName }),
 		col("PROFILES", true, func(w W) string { return strings.Join(w.Spec.Profiles, ",") }),
-		col("MAC", true, func(w W) string { return w.Spec.MAC }),
+		col("NATS", true, func(w W) string { return "" }),
 	}
 }
 

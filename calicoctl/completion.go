@@ -66,7 +66,7 @@ func (a *app) completeKindThenNames(cmd *cobra.Command, args []string, toComplet
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	objs, err := a.list(ctx, st, info)
+	objs, _, err := a.list(ctx, st, info)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}

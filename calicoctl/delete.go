@@ -1,10 +1,8 @@
 package calicoctl
 
 import (
-	"context"
 	"fmt"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
 )
@@ -23,11 +21,7 @@ func (a *app) deleteCommand() *cobra.Command {
 			return false, fmt.Errorf("%s does not exist: list them with calicoctl get %s, or pass --skip-not-exists",
 				describe(obj), resources.InfoOf(obj).Plural)
 		},
-		write: func(ctx context.Context, st *datastore.Store, obj resources.Resource) error {
-			m := obj.Meta()
-			_, err := st.Delete(ctx, obj.GetTypeMeta().Kind, m.Namespace, m.Name, m.ResourceVersion)
-			return err
-		}}
+		write: deleteObject} // pool_rules.go
 	cmd := &cobra.Command{
 		Use:   "delete (-f FILE | KIND NAME...)",
 		Short: "Delete resources by file or by kind and name",

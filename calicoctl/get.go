@@ -1,9 +1,11 @@
 package calicoctl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -29,7 +31,7 @@ KIND is a kind, its plural or an alias: ` + kindHelp(),
   calicoctl get -f policy.yaml -o json`,
 		ValidArgsFunction: a.completeKindThenNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := parseFormat(output)
+			format, custom, err := parseGetFormat(output)
 			if err != nil {
 				return err
 			}
@@ -39,17 +41,18 @@ KIND is a kind, its plural or an alias: ` + kindHelp(),
 			if file == "" && len(args) == 0 {
 				return usagef("give a kind, e.g. calicoctl get ippools; kinds: %s", kindHelp())
 			}
-			return a.runGet(cmd.Context(), args, file, format)
+			return a.runGet(cmd.Context(), args, file, printer{format: format, custom: custom})
 		},
 	}
 	cmd.Flags().StringVarP(&file, "filename", "f", "", fileFlagUsage)
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: "+formatNames)
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: "+formatNames+", custom-columns=COL,... (table headings, or HEADING:.json.path), go-template=TEMPLATE, go-template-file=FILE")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(formatList, cobra.ShellCompDirectiveNoFileComp))
 	a.addNamespaceFlag(cmd)
+	cmd.Flags().BoolVarP(&a.allNamespaces, "all-namespaces", "A", false, "list namespaced kinds in every namespace (adds a NAMESPACE column)")
 	return cmd
 }
 
-func (a *app) runGet(ctx context.Context, args []string, file string, format outputFormat) error {
+func (a *app) runGet(ctx context.Context, args []string, file string, p printer) error {
 	var want []resources.Resource
 	var err error
 	list := false
@@ -72,11 +75,12 @@ func (a *app) runGet(ctx context.Context, args []string, file string, format out
 	var objs []resources.Resource
 	var missing []error
 	var info *resources.KindInfo
+	var rev int64
 	if list {
 		if info, err = resources.Lookup(args[0]); err != nil {
 			return usagef("%v", err)
 		}
-		if objs, err = a.list(ctx, st, info); err != nil {
+		if objs, rev, err = a.list(ctx, st, info); err != nil {
 			return err
 		}
 	} else {
@@ -86,7 +90,7 @@ func (a *app) runGet(ctx context.Context, args []string, file string, format out
 		}
 	}
 	if list || len(objs) > 0 {
-		p := printer{w: a.out, format: format, st: st}
+		p.w, p.st, p.allNamespaces, p.revision = a.out, st, a.allNamespaces, rev
 		if err := p.print(ctx, info, objs, !list && len(want) == 1); err != nil {
 			return err
 		}
@@ -94,16 +98,36 @@ func (a *app) runGet(ctx context.Context, args []string, file string, format out
 	return errors.Join(missing...)
 }
 
-func (a *app) list(ctx context.Context, st *datastore.Store, info *resources.KindInfo) ([]resources.Resource, error) {
+// list reads every object of a kind (of the -n namespace, or of all with
+// -A), in calicoctl's order: tiers by order, others by key.
+func (a *app) list(ctx context.Context, st *datastore.Store, info *resources.KindInfo) ([]resources.Resource, int64, error) {
 	ns := ""
-	if info.Namespaced {
+	if info.Namespaced && !a.allNamespaces {
 		ns = a.namespace
 	}
-	objs, _, err := st.List(ctx, info.Kind, ns)
+	objs, rev, err := st.List(ctx, info.Kind, ns)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", info.Plural, err)
+		return nil, 0, fmt.Errorf("list %s: %w", info.Plural, err)
 	}
-	return objs, nil
+	if info.Kind == resources.KindTier {
+		slices.SortStableFunc(objs, func(x, y resources.Resource) int {
+			return compareOrder(x.(*resources.Tier).Spec.Order, y.(*resources.Tier).Spec.Order)
+		})
+	}
+	return objs, rev, nil
+}
+
+// compareOrder orders by order ascending, unset last.
+func compareOrder(x, y *float64) int {
+	switch {
+	case x == nil && y == nil:
+		return 0
+	case x == nil:
+		return 1
+	case y == nil:
+		return -1
+	}
+	return cmp.Compare(*x, *y)
 }
 
 // fetch reads each wanted object; missing ones are returned as errors.

@@ -75,7 +75,7 @@ func TestGetErrors(t *testing.T) {
 		{"unknown kind", []string{"get", "bogus"}, "", `unknown resource kind "bogus"`},
 		{"no kind", []string{"get"}, "", "give a kind"},
 		{"bad output", []string{"get", "ippools", "-o", "xml"}, "", `output format "xml" is not supported`},
-		{"other namespace", []string{"get", "wep", "-n", "kube-system"}, "", `namespace "kube-system" does not exist`},
+		{"bad namespace", []string{"get", "wep", "-n", "Kube_System"}, "", `-n "Kube_System" is not a valid namespace`},
 		{"both file and kind", []string{"get", "ippools", "-f", "testdata/all-kinds.yaml"}, "", "not both"},
 		{"bad name", []string{"get", "ippool", "a/b"}, "", "contains '/'"},
 	}

@@ -69,3 +69,34 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version extra: %v", r)
 	}
 }
+
+// TestUnknownSubcommandsFail: a typo in a command never exits 0, in any
+// command group (cobra alone prints the group's help and exits 0).
+func TestUnknownSubcommandsFail(t *testing.T) {
+	root := (&app{}).rootCommand()
+	groups := 0
+	for _, c := range allCommands(root) {
+		if !c.HasSubCommands() || c.Hidden {
+			continue
+		}
+		groups++
+		path := strings.Fields(c.CommandPath())[1:]
+		t.Run(c.CommandPath(), func(t *testing.T) {
+			r := runCLI("", nil, append(path, "no-such-verb")...)
+			if r.code != ExitFailure || !strings.Contains(r.stderr, "unknown") || !strings.Contains(r.stderr, `"no-such-verb"`) {
+				t.Errorf("want exit 1 naming the unknown command, got %v", r)
+			}
+			if r := runCLI("", nil, path...); len(path) > 0 && (r.code != 0 || !strings.Contains(r.stdout, "Usage:")) {
+				t.Errorf("the group alone should print its help: %v", r)
+			}
+		})
+	}
+	if groups < 3 {
+		t.Fatalf("only %d command groups", groups)
+	}
+	for _, args := range [][]string{{"help", "nosuch"}, {"get", "--nosuchflag", "ippools"}, {"ipam", "split"}, {"node", "bgp", "peer", "add"}} {
+		if r := runCLI("", nil, args...); r.code != ExitFailure {
+			t.Errorf("%v: want exit 1, got %v", args, r)
+		}
+	}
+}

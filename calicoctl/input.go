@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -56,32 +58,93 @@ func (e *inputError) Unwrap() []error {
 // addNamespaceFlag registers -n/--namespace on cmd.
 func (a *app) addNamespaceFlag(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&a.namespace, "namespace", "n", resources.DefaultNamespace,
-		"namespace of namespaced kinds (WorkloadEndpoint, NetworkPolicy); Docker has only "+resources.DefaultNamespace)
+		"namespace of namespaced kinds (WorkloadEndpoint, NetworkPolicy, NetworkSet, StagedNetworkPolicy)")
 }
 
-// checkNamespaceFlag rejects any namespace but the default one.
+// checkNamespaceFlag rejects a namespace that no object could be in.
 func (a *app) checkNamespaceFlag() error {
-	if a.namespace != resources.DefaultNamespace {
-		return usagef("namespace %q does not exist: Docker has only the %q namespace; drop -n or use -n %s",
-			a.namespace, resources.DefaultNamespace, resources.DefaultNamespace)
+	v := resources.NewNetworkSet("x")
+	v.Namespace = a.namespace
+	if err := v.Validate(); err != nil {
+		return usagef("-n %q is not a valid namespace: use lower-case letters, digits and '-', e.g. -n %s", a.namespace, resources.DefaultNamespace)
 	}
 	return nil
 }
 
-// openInput opens FILE, "-" meaning stdin.
-func (a *app) openInput(file string) (io.Reader, string, func(), error) {
+// inputFile is one file (or stdin) of resources.
+type inputFile struct {
+	name string
+	r    io.Reader
+}
+
+// openInputs opens FILE ("-" is stdin) or every .yaml, .yml and .json
+// file under the directory FILE, recursively, in lexical order.
+func (a *app) openInputs(file string) ([]inputFile, func(), error) {
 	if file == "-" {
-		return a.in, "stdin", func() {}, nil
+		return []inputFile{{"stdin", a.in}}, func() {}, nil
 	}
-	f, err := os.Open(file)
+	st, err := os.Stat(file)
 	if err != nil {
-		return nil, file, nil, fmt.Errorf("cannot read %s: %w", file, err)
+		return nil, nil, fmt.Errorf("cannot read %s: %w", file, err)
 	}
-	if st, err := f.Stat(); err == nil && st.IsDir() {
-		f.Close()
-		return nil, file, nil, fmt.Errorf("%s is a directory: give a YAML or JSON file, or - for stdin", file)
+	paths := []string{file}
+	if st.IsDir() {
+		if paths, err = manifestFiles(file); err != nil {
+			return nil, nil, err
+		}
 	}
-	return f, file, func() { f.Close() }, nil
+	var out []inputFile
+	closeAll := func() {
+		for _, f := range out {
+			f.r.(*os.File).Close()
+		}
+	}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("cannot read %s: %w", p, err)
+		}
+		out = append(out, inputFile{p, f})
+	}
+	return out, closeAll, nil
+}
+
+// manifestFiles lists the YAML and JSON files under dir, recursively.
+func manifestFiles(dir string) ([]string, error) {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".yaml", ".yml", ".json":
+			if !d.IsDir() {
+				out = append(out, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cannot read directory %s: %w", dir, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s is a directory without .yaml, .yml or .json files: give a file, or - for stdin", dir)
+	}
+	return out, nil
+}
+
+// decodeInputs decodes every input; errors name the file.
+func decodeInputs(files []inputFile) ([]resources.Resource, error) {
+	var objs []resources.Resource
+	for _, f := range files {
+		got, err := resources.Decode(f.r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: nothing was changed: %w", f.name, err)
+		}
+		objs = append(objs, got...)
+	}
+	return objs, nil
 }
 
 // readObjects decodes FILE and checks every object in it, returning all
@@ -90,14 +153,18 @@ func (a *app) readObjects(file string, level checkLevel) ([]resources.Resource, 
 	if err := a.checkNamespaceFlag(); err != nil {
 		return nil, err
 	}
-	r, source, done, err := a.openInput(file)
+	files, done, err := a.openInputs(file)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	objs, err := resources.Decode(r)
+	source := files[0].name
+	if len(files) > 1 {
+		source = file
+	}
+	objs, err := decodeInputs(files)
 	if err != nil {
-		return nil, fmt.Errorf("%s: nothing was changed: %w", source, err)
+		return nil, err
 	}
 	var errs []objectError
 	seen := map[string]int{}
@@ -136,9 +203,13 @@ func (a *app) checkObject(obj resources.Resource, level checkLevel) error {
 	if err := checkName(info.Kind, m.Name); err != nil {
 		return &resources.FieldError{Kind: info.Kind, Field: "metadata.name", Value: m.Name, Msg: err.Error()}
 	}
-	if info.Namespaced && m.Namespace != resources.DefaultNamespace {
-		return &resources.FieldError{Kind: info.Kind, Name: m.Name, Field: "metadata.namespace", Value: m.Namespace,
-			Msg: fmt.Sprintf("only namespace %q exists on Docker", resources.DefaultNamespace)}
+	if info.Namespaced {
+		ns := resources.NewNetworkSet("x")
+		ns.Namespace = m.Namespace
+		if err := ns.Validate(); err != nil {
+			return &resources.FieldError{Kind: info.Kind, Name: m.Name, Field: "metadata.namespace", Value: m.Namespace,
+				Msg: "is not a valid namespace: use lower-case letters, digits and '-'"}
+		}
 	}
 	return nil
 }
@@ -168,3 +239,20 @@ func describe(obj resources.Resource) string {
 
 // errorList joins errors one per line, for summaries.
 func errorList(errs []error) error { return errors.Join(errs...) }
+
+// openInput opens one FILE, "-" meaning stdin (commands that read one
+// document that is not a resource, such as profile rules update).
+func (a *app) openInput(file string) (io.Reader, string, func(), error) {
+	if file == "-" {
+		return a.in, "stdin", func() {}, nil
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, file, nil, fmt.Errorf("cannot read %s: %w", file, err)
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, file, nil, fmt.Errorf("%s is a directory: give a JSON file, or - for stdin", file)
+	}
+	return f, file, func() { f.Close() }, nil
+}

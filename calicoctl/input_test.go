@@ -46,8 +46,12 @@ func TestBadInputChangesNothing(t *testing.T) {
 			[]string{"spec.blockSize"}},
 		{"namespace on a cluster kind", "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p, namespace: default}\nspec: {cidr: 10.2.0.0/16}\n",
 			[]string{"metadata.namespace", "not namespaced"}},
-		{"other namespace", "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: p, namespace: prod}\n",
-			[]string{"metadata.namespace", "prod"}},
+		{"bad namespace", "apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: p, namespace: Prod_1}\n",
+			[]string{"metadata.namespace", "Prod_1"}},
+		{"duplicate key", "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.2.0.0/16, cidr: 10.3.0.0/16}\n",
+			[]string{"given twice"}},
+		{"field that does not apply on Docker", "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec: {serviceAccountSelector: all()}\n",
+			[]string{"spec.serviceAccountSelector", "does not apply on Docker"}},
 		{"duplicate object", goodPool + "---\n" + goodPool, []string{"also resource 1"}},
 		{"bad selector", "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec: {selector: \"role ==\"}\n",
 			[]string{"spec.selector"}},
@@ -82,10 +86,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 func TestFileErrors(t *testing.T) {
 	e := startEtcd(t)
 	wantFail(t, e.run(t, "", "apply", "-f", "testdata/does-not-exist.yaml"), "cannot read testdata/does-not-exist.yaml")
-	wantFail(t, e.run(t, "", "apply", "-f", "testdata"), "is a directory")
+	wantFail(t, e.run(t, "", "apply", "-f", t.TempDir()), "is a directory without .yaml")
 	wantFail(t, e.run(t, "", "apply"), "give the resources with -f FILE")
 	wantFail(t, e.run(t, "", "apply", "-f", "x", "extra"), "unknown command")
-	wantFail(t, e.run(t, goodPool, "apply", "-f", "-", "-n", "prod"), `namespace "prod" does not exist`)
+	wantFail(t, e.run(t, goodPool, "apply", "-f", "-", "-n", "No_Such"), `-n "No_Such" is not a valid namespace`)
 }
 
 func TestSeedYAMLsApplyUnchanged(t *testing.T) {
@@ -131,7 +135,7 @@ func TestWriteSemantics(t *testing.T) {
 	wantOK(t, e.run(t, two+"---\n"+prof, "apply", "-f", "-"), "Successfully applied 3 resource(s)")
 
 	// create: all-or-nothing when one exists; --skip-exists leaves it alone.
-	third := strings.Replace(goodPool, "good-pool", "third", 1)
+	third := strings.Replace(strings.Replace(goodPool, "good-pool", "third", 1), "10.9.", "10.7.", 1)
 	before := e.snapshot(t)
 	wantFail(t, e.run(t, third+"---\n"+goodPool, "create", "-f", "-"), `IPPool "good-pool" already exists`)
 	e.assertUnchanged(t, before)
@@ -151,7 +155,7 @@ func TestWriteSemantics(t *testing.T) {
 	wantOK(t, e.run(t, "", "delete", "pools", "good-pool", "fourth", "good-pool", "--skip-not-exists"), "Successfully deleted 1 'IPPool' resource(s)")
 	wantOK(t, e.run(t, "", "delete", "profile", "prof"), "Successfully deleted 1 'Profile' resource(s)")
 	wantFail(t, e.run(t, "", "delete", "ippool"), "at least one name")
-	wantFail(t, e.run(t, "", "delete", "wep", "x", "-n", "kube-system"), `namespace "kube-system" does not exist`)
+	wantFail(t, e.run(t, "", "delete", "wep", "x", "-n", "kube-system"), `WorkloadEndpoint "x" does not exist`)
 	wantFail(t, e.run(t, "", "delete", "nosuchkind", "x"), `unknown resource kind "nosuchkind"`)
 }
 

@@ -44,8 +44,10 @@ type app struct {
 	lookupEnv func(string) (string, bool)
 	conn      connFlags
 	namespace string
-	st        *datastore.Store
-	closers   []func()
+	// allNamespaces is get's -A: list namespaced kinds in every namespace.
+	allNamespaces bool
+	st            *datastore.Store
+	closers       []func()
 	// hostStatus reads this host's daemon status (daemonHostStatus).
 	hostStatus HostStatusFunc
 	// statusSocket is --status-socket (node_status.go).
@@ -117,13 +119,23 @@ calicoctl policy explain exits 3 when the packet would be denied.`,
 	root.AddCommand(
 		a.applyCommand(), a.createCommand(), a.replaceCommand(),
 		a.deleteCommand(), a.getCommand(),
+		a.patchCommand(), a.labelCommand(), a.validateCommand(),
 		a.versionCommand(), a.completionCommand(root),
 	)
 	a.addOperatorCommands(root)
 	root.InitDefaultHelpCmd()
+	refuseUnknownSubcommands(root)
 	for _, c := range root.Commands() {
 		if c.Name() == "help" {
 			c.Example = "  calicoctl help get"
+			c.Run = nil
+			c.RunE = func(c *cobra.Command, args []string) error {
+				target, rest, err := root.Find(args)
+				if err != nil || len(rest) > 0 {
+					return usagef("unknown help topic %q: run calicoctl help for the commands", strings.Join(args, " "))
+				}
+				return target.Help()
+			}
 		}
 	}
 	return root
@@ -156,5 +168,31 @@ func argsWith(check cobra.PositionalArgs) cobra.PositionalArgs {
 			return &usageError{err}
 		}
 		return nil
+	}
+}
+
+// refuseUnknownSubcommands makes every command group (a command with
+// subcommands and nothing to run itself) fail on an unknown subcommand,
+// so scripts never mistake a typo for success. Cobra would print the
+// group's help and exit 0. With no arguments the group prints its help.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		refuseUnknownSubcommands(c)
+	}
+	if !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return c.Help()
+		}
+		var names []string
+		for _, sub := range c.Commands() {
+			if sub.IsAvailableCommand() {
+				names = append(names, sub.Name())
+			}
+		}
+		return usagef("unknown command %q for %q: use one of %s", args[0], c.CommandPath(), strings.Join(names, ", "))
 	}
 }

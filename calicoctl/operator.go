@@ -45,7 +45,7 @@ var rootValueFlags = map[string]bool{
 
 // profileSubcommands are the words that follow "profile" itself; anything
 // else there is a profile name (the classic form).
-var profileSubcommands = map[string]bool{"show": true, "add": true, "remove": true, "member": true, "rule": true, "help": true}
+var profileSubcommands = map[string]bool{"show": true, "add": true, "remove": true, "member": true, "rule": true, "tag": true, "help": true}
 
 // classicArgs rewrites the classic "calicoctl profile NAME member add C" and
 // "calicoctl profile NAME rule show|json|update" into the command tree's
@@ -63,14 +63,14 @@ func classicArgs(args []string) []string {
 		return args
 	}
 	verb := args[i+2]
-	if verb != "member" && verb != "rule" {
+	if verb != "member" && verb != "rule" && verb != "tag" {
 		return args
 	}
 	out := append([]string{}, args[:i+1]...)
 	out = append(out, verb)
 	rest := args[i+3:]
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		out = append(out, rest[0]) // add, show, json, update
+		out = append(out, rest[0]) // add, show, json, update, remove
 		rest = rest[1:]
 	}
 	out = append(out, args[i+1])

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -44,11 +45,41 @@ func parseFormat(s string) (outputFormat, error) {
 	return "", usagef("output format %q is not supported: use -o %s", s, formatNames)
 }
 
-// objectList is how several objects print as YAML or JSON; Decode reads it back.
+// objectList is how several objects print as YAML or JSON, as calicoctl
+// prints them (kind IPPoolList etc., List when kinds are mixed); Decode
+// reads it back.
 type objectList struct {
 	APIVersion string               `json:"apiVersion"`
 	Kind       string               `json:"kind"`
 	Items      []resources.Resource `json:"items"`
+	Metadata   *listMeta            `json:"metadata,omitempty"`
+}
+
+// listMeta is a list's metadata: the datastore revision it was read at.
+type listMeta struct {
+	ResourceVersion string `json:"resourceVersion,omitempty"`
+}
+
+// listKind is calicoctl's kind for a list of objs: <Kind>List when every
+// object is of kind (or of one kind), List otherwise.
+func listKind(info *resources.KindInfo, objs []resources.Resource) string {
+	kind := ""
+	if info != nil {
+		kind = info.Kind
+	}
+	for _, o := range objs {
+		k := o.GetTypeMeta().Kind
+		if kind == "" {
+			kind = k
+		}
+		if k != kind {
+			return "List"
+		}
+	}
+	if kind == "" {
+		return "List"
+	}
+	return kind + "List"
 }
 
 // printer prints objects in one format.
@@ -56,6 +87,12 @@ type printer struct {
 	w      io.Writer
 	format outputFormat
 	st     *datastore.Store // for columns that need more than the object
+	// allNamespaces prepends a NAMESPACE column to namespaced kinds (-A).
+	allNamespaces bool
+	// revision is the datastore revision a list was read at (0: unknown).
+	revision int64
+	// custom is -o custom-columns or go-template (custom.go).
+	custom customOutput
 }
 
 // print writes objs; info names the kind when objs may be empty (a list),
@@ -69,7 +106,13 @@ func (p printer) print(ctx context.Context, info *resources.KindInfo, objs []res
 		if objs == nil {
 			objs = []resources.Resource{}
 		}
-		return writeStructured(p.w, p.format, objectList{APIVersion: resources.APIVersion, Kind: "List", Items: objs})
+		l := objectList{APIVersion: resources.APIVersion, Kind: listKind(info, objs), Items: objs}
+		if p.revision > 0 {
+			l.Metadata = &listMeta{ResourceVersion: strconv.FormatInt(p.revision, 10)}
+		}
+		return writeStructured(p.w, p.format, l)
+	case formatCustomColumns, formatGoTemplate:
+		return p.custom.write(p.w, objs, single)
 	case formatName:
 		for _, o := range objs {
 			fmt.Fprintf(p.w, "%s/%s\n", strings.ToLower(o.GetTypeMeta().Kind), o.Meta().Name)
@@ -108,6 +151,9 @@ func (p printer) table(ctx context.Context, kind string, objs []resources.Resour
 	tc := &tableContext{ctx: ctx, st: p.st}
 	var t table
 	cols := columnsFor(kind)
+	if info, _ := resources.Lookup(kind); p.allNamespaces && info != nil && info.Namespaced {
+		cols = append([]column{{name: "NAMESPACE", value: func(r resources.Resource, _ *tableContext) string { return r.Meta().Namespace }}}, cols...)
+	}
 	for _, c := range cols {
 		if wide || !c.wide {
 			t.header = append(t.header, c.name)

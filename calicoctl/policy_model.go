@@ -8,6 +8,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -30,7 +31,7 @@ func loadPolicyView(ctx context.Context, st *datastore.Store) (*policyView, erro
 		}
 		for _, o := range objs {
 			m := o.Meta()
-			v.model.Update(datastore.Update{Kind: kind, Namespace: m.Namespace, Name: m.Name, Object: o})
+			v.model.Update(model.Update{Kind: kind, Namespace: m.Namespace, Name: m.Name, Object: o})
 			switch p := o.(type) {
 			case *resources.NetworkPolicy:
 				v.policies[calc.PolicyKey(kind, m.Namespace, m.Name)] = p.Spec

@@ -10,14 +10,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/go-plugins-helpers/network"
-
+	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/driver"
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/model"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // Main runs the daemon with command-line arguments args (without the
@@ -65,7 +66,6 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	obs.watchDatastore(cli)
 	store := datastore.New(cli)
 	alloc := ipam.New(store, cfg.NodeName)
-	obs.watchStore(store, alloc, cfg.NodeName)
 	if err := alloc.EnsureDefaultPool(ctx, cfg.DefaultPool.String()); err != nil {
 		return fmt.Errorf("default pool %s (calico_network): %w", cfg.DefaultPool, err)
 	}
@@ -74,28 +74,36 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := startIPAMIntents(runCtx, cfg, alloc, log); err != nil { // ipamintents.go
+		return err
+	}
+	c, err := startCache(runCtx, cfg, store, log)
+	if err != nil {
+		return err
+	}
+	obs.watchStore(c, cfg.NodeName)
 	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
 		return err
 	}
-	dp, err := startDataplane(runCtx, cfg, store, alloc, log)
+	dp, err := startDataplane(runCtx, cfg, c, log)
 	if err != nil {
 		return err
 	}
 	obs.watchDataplane(dp)
 	statusSrc := newStatusSources(cfg, cli, dp) // status.go: the status socket's document
-	if err := startIPAMGC(runCtx, cfg, store, alloc, log); err != nil {
+	if err := startIPAMGC(runCtx, cfg, c, alloc, log); err != nil {
 		cancel()
 		<-dp.Done()
 		return err
 	}
-	stopRouting, err := startRouting(runCtx, cfg, store, alloc, statusSrc, log) // routing.go
+	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, statusSrc, log) // routing.go
 	if err != nil {
 		cancel()
 		<-dp.Done()
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
-	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, obs, log)
+	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, c, obs, log)
 	if err != nil {
 		cancel()
 		<-dp.Done()
@@ -119,18 +127,35 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	return nil
 }
 
+// startCache runs the one datastore syncer into the cache every consumer
+// reads (felix, routing, the IPAM GC, metrics) until ctx ends, and waits
+// for its first full sync (bounded by cacheSyncTimeout).
+func startCache(ctx context.Context, cfg *Config, store *datastore.Store, log *slog.Logger) (*cache.Cache, error) {
+	c := cache.New(cache.Config{Node: cfg.NodeName, Logger: log})
+	go func() { _ = store.NewSyncer(datastore.SyncerConfig{Logger: log}).Run(ctx, c.Apply) }()
+	wctx, cancel := context.WithTimeout(ctx, cacheSyncTimeout)
+	defer cancel()
+	if err := c.WaitSynced(wctx); err != nil {
+		return nil, fmt.Errorf("first read of the datastore did not finish within %v: check that etcd answers: %w", cacheSyncTimeout, err)
+	}
+	log.Info("Datastore cache synced", "revision", c.Revision(),
+		"workloadEndpoints", c.Len(resources.KindWorkloadEndpoint), "blocks", c.Len(model.KindBlock))
+	return c, nil
+}
+
+// cacheSyncTimeout bounds the daemon's first read of the datastore.
+const cacheSyncTimeout = 2 * time.Minute
+
 // startDataplane starts felix in policy mode, primed with this node's
-// blocks, then keeps it fed from a datastore watch (see watcher).
-func startDataplane(ctx context.Context, cfg *Config, store *datastore.Store, alloc *ipam.Allocator, log *slog.Logger) (*felix.Dataplane, error) {
+// blocks, then keeps it fed from the cache (see watcher).
+func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.Logger) (*felix.Dataplane, error) {
 	dp := felix.New(felix.Config{
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
 	})
-	w := newWatcher(cfg.NodeName, store, alloc, dp, cfg.ResyncInterval, log)
-	if err := w.prime(ctx); err != nil {
-		return nil, fmt.Errorf("load this node's IPAM blocks: %w", err)
-	}
+	w := newWatcher(cfg.NodeName, c, dp, log)
+	w.prime()
 	if err := dp.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start dataplane: %w", err)
 	}
@@ -138,24 +163,26 @@ func startDataplane(ctx context.Context, cfg *Config, store *datastore.Store, al
 	return dp, nil
 }
 
-// serveDrivers serves the network and IPAM drivers on their sockets.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
+// serveDrivers serves the network and IPAM drivers on their sockets. The
+// network driver asks endpoints for a sandbox's endpoints.
+func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
 	}
 	drv, err := driver.New(driver.Config{
-		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, MTU: cfg.VethMTU, Logger: log,
+		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, Endpoints: endpoints, MTU: cfg.VethMTU, Logger: log,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	netHandler, stopNet := handlerOf(network.NewHandler(drv)) // pluginmux.go
-	closeAll := func() { stopNet(); drv.Close(); docker.Close() }
-	if err := drv.Resync(context.Background()); err != nil {
+	closeAll := func() { drv.Close(); docker.Close() }
+	rctx, rcancel := context.WithTimeout(context.Background(), startupTimeout)
+	defer rcancel()
+	if err := drv.Resync(rctx); err != nil {
 		log.Warn("Could not resync the endpoints of this node (source routing of multi-network containers, pending container labels)", "err", err)
 	}
-	socks, err := servePlugins(cfg, netHandler, newIPAMHandler(store, alloc), obs.metrics.Plugin, log)
+	socks, err := servePlugins(cfg, drv.Handler(), newIPAMHandler(store, alloc), obs.metrics.Plugin, log) // pluginmux.go
 	if err != nil {
 		closeAll()
 		return nil, nil, err

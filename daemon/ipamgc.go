@@ -3,13 +3,15 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/driver"
 	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/ipamdriver"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // startIPAMGC runs the IPAM garbage collector of this node every
@@ -17,7 +19,14 @@ import (
 // why it never frees a live endpoint's address). Only handles the Docker
 // drivers make are collected: provisional ones (calico-ipam) and
 // endpoint ones (the calico driver).
-func startIPAMGC(ctx context.Context, cfg *Config, store *datastore.Store, alloc *ipam.Allocator, log *slog.Logger) error {
+//
+// It reads the blocks and the endpoints from the cache, never by listing
+// the cluster; its releases stay compare-and-swaps in etcd. The two come
+// from two watches (IPAM, resources), which may be a moment apart: an
+// endpoint not yet seen makes its handle a suspect only, and a handle is
+// freed only when seen dead in two rounds an interval apart and older
+// than the grace period, so such a lag never frees a live address.
+func startIPAMGC(ctx context.Context, cfg *Config, c *cache.Cache, alloc *ipam.Allocator, log *slog.Logger) error {
 	if cfg.IPAMGCInterval == 0 {
 		log.Info("IPAM garbage collection is off (ipam_gc_interval 0)")
 		return nil
@@ -26,7 +35,8 @@ func startIPAMGC(ctx context.Context, cfg *Config, store *datastore.Store, alloc
 	gc, err := alloc.NewGC(ipam.GCConfig{
 		Grace:       cfg.IPAMGCGrace,
 		Collectable: collectableHandle,
-		Holders:     func(ctx context.Context) (ipam.Holders, error) { return driver.IPAMHolders(ctx, store) },
+		Blocks:      func(context.Context) ([]ipam.BlockInfo, error) { return nodeBlocks(c, cfg.NodeName), nil },
+		Holders:     func(context.Context) (ipam.Holders, error) { return holders(c), nil },
 		Reason:      leakReason,
 		Logger:      log,
 	})
@@ -55,6 +65,43 @@ func startIPAMGC(ctx context.Context, cfg *Config, store *datastore.Store, alloc
 	}()
 	log.Info("IPAM garbage collection on", "interval", cfg.IPAMGCInterval, "grace", cfg.IPAMGCGrace)
 	return nil
+}
+
+// nodeBlocks lists, from the cache, the blocks holding allocations of
+// node, each with those allocations only (all the GC looks at).
+func nodeBlocks(c *cache.Cache, node string) []ipam.BlockInfo {
+	var out []ipam.BlockInfo
+	for _, b := range c.Blocks() {
+		var mine []ipam.Allocation
+		for _, a := range b.Allocations {
+			if a.Node(b) == node {
+				mine = append(mine, ipam.Allocation{IP: a.IP, Handle: a.Handle, Attrs: a.Attrs})
+			}
+		}
+		if len(mine) > 0 {
+			out = append(out, ipam.BlockInfo{CIDR: b.CIDR, Affinity: b.Affinity, Size: b.Size, Free: b.Free(), Allocations: mine})
+		}
+	}
+	return out
+}
+
+// holders are the addresses and handles of every endpoint in the cache
+// (the whole cluster's, as driver.IPAMHolders reads them from etcd).
+func holders(c *cache.Cache) ipam.Holders {
+	h := ipam.Holders{IPs: map[netip.Addr]bool{}, Handles: map[string]bool{}}
+	for _, r := range c.Resources(resources.KindWorkloadEndpoint) {
+		w, ok := r.(*resources.WorkloadEndpoint)
+		if !ok {
+			continue
+		}
+		for _, p := range w.Addrs() {
+			h.IPs[p.Addr()] = true
+		}
+		if w.Spec.Endpoint != "" {
+			h.Handles[driver.Handle(w.Spec.Endpoint)] = true
+		}
+	}
+	return h
 }
 
 func collectableHandle(h string) bool {

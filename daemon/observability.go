@@ -16,9 +16,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 
+	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix"
-	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/logging"
 	"github.com/calico-docker/calico-libnetwork/metrics"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -159,29 +159,30 @@ func dataplaneStatus(st felix.Status) metrics.DataplaneStatus {
 	}
 }
 
-// watchStore reports pool usage and resource counts from the datastore.
-func (o *observer) watchStore(store *datastore.Store, alloc *ipam.Allocator, node string) {
-	o.metrics.SetIPAMSource(func(ctx context.Context) ([]metrics.PoolUsage, error) { return poolUsage(ctx, store, alloc, node) })
-	o.metrics.SetResourceSource(func(ctx context.Context) (metrics.ResourceCounts, error) { return resourceCounts(ctx, store, node) })
+// watchStore reports pool usage and resource counts from the cache.
+func (o *observer) watchStore(c *cache.Cache, node string) {
+	o.metrics.SetIPAMSource(func(context.Context) ([]metrics.PoolUsage, error) { return poolUsage(c, node), nil })
+	o.metrics.SetResourceSource(func(context.Context) (metrics.ResourceCounts, error) { return resourceCounts(c, node), nil })
 }
 
-func poolUsage(ctx context.Context, store *datastore.Store, alloc *ipam.Allocator, node string) ([]metrics.PoolUsage, error) {
-	pools, _, err := datastore.ListAs[*resources.IPPool](ctx, store, "")
-	if err != nil {
-		return nil, err
-	}
-	blocks, err := alloc.Blocks(ctx)
-	if err != nil {
-		return nil, err
-	}
+func poolUsage(c *cache.Cache, node string) []metrics.PoolUsage {
+	pools := c.Resources(resources.KindIPPool)
+	blocks := c.Blocks()
 	out := make([]metrics.PoolUsage, 0, len(pools))
-	for _, p := range pools {
-		u := metrics.PoolUsage{Name: p.Name, CIDR: p.Spec.CIDR}
-		if pfx, err := netip.ParsePrefix(p.Spec.CIDR); err == nil {
-			u.Addresses = math.Exp2(float64(pfx.Addr().BitLen() - pfx.Bits()))
+	for _, r := range pools {
+		p, ok := r.(*resources.IPPool)
+		if !ok {
+			continue
 		}
+		u := metrics.PoolUsage{Name: p.Name, CIDR: p.Spec.CIDR}
+		pfx, err := netip.ParsePrefix(p.Spec.CIDR)
+		if err != nil {
+			out = append(out, u)
+			continue
+		}
+		u.Addresses = math.Exp2(float64(pfx.Addr().BitLen() - pfx.Bits()))
 		for _, b := range blocks {
-			if b.Pool != p.Name {
+			if !pfx.Contains(b.CIDR.Addr()) || pfx.Bits() > b.CIDR.Bits() {
 				continue
 			}
 			u.Blocks++
@@ -193,32 +194,17 @@ func poolUsage(ctx context.Context, store *datastore.Store, alloc *ipam.Allocato
 		}
 		out = append(out, u)
 	}
-	return out, nil
+	return out
 }
 
-func resourceCounts(ctx context.Context, store *datastore.Store, node string) (metrics.ResourceCounts, error) {
-	var c metrics.ResourceCounts
-	weps, _, err := datastore.ListAs[*resources.WorkloadEndpoint](ctx, store, "")
-	if err != nil {
-		return c, err
+func resourceCounts(c *cache.Cache, node string) metrics.ResourceCounts {
+	return metrics.ResourceCounts{
+		WorkloadEndpoints:     c.Len(resources.KindWorkloadEndpoint),
+		NodeWorkloadEndpoints: len(c.EndpointsOfNode(node)),
+		NetworkPolicies:       c.Len(resources.KindNetworkPolicy),
+		GlobalNetworkPolicies: c.Len(resources.KindGlobalNetworkPolicy),
+		Profiles:              c.Len(resources.KindProfile),
 	}
-	c.WorkloadEndpoints = len(weps)
-	for _, w := range weps {
-		if w.Spec.Node == node {
-			c.NodeWorkloadEndpoints++
-		}
-	}
-	for kind, n := range map[string]*int{
-		resources.KindNetworkPolicy: &c.NetworkPolicies, resources.KindGlobalNetworkPolicy: &c.GlobalNetworkPolicies,
-		resources.KindProfile: &c.Profiles,
-	} {
-		objs, _, err := store.List(ctx, kind, "")
-		if err != nil {
-			return c, err
-		}
-		*n = len(objs)
-	}
-	return c, nil
 }
 
 // watchRouting reports BGP sessions and routing's routes from the

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
@@ -66,7 +68,7 @@ func (p *parser) routing() Routing {
 // startRouting sets this node's BGP identity, then runs natOutgoing, the
 // router and the status endpoint (<data_dir>/status.sock) until ctx ends.
 // The returned function waits for them to stop.
-func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, alloc *ipam.Allocator, src *StatusSources, log *slog.Logger) (func(), error) {
+func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *cache.Cache, alloc *ipam.Allocator, src *StatusSources, log *slog.Logger) (func(), error) {
 	if cfg.NetworkingBackend != routing.BackendNone {
 		if _, err := routing.ConfigureNode(ctx, store, cfg.NodeName, cfg.BGPNode, log); err != nil {
 			return nil, err
@@ -75,7 +77,7 @@ func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, allo
 	nm := nat.New(nat.Config{Backend: iptables.Backend(cfg.IptablesBackend), EnableIPv6: cfg.IPv6,
 		ResyncInterval: cfg.ResyncInterval, Logger: log})
 	r, err := routing.New(routing.Config{
-		NodeName: cfg.NodeName, Store: store, IPAM: alloc, Backend: cfg.NetworkingBackend,
+		NodeName: cfg.NodeName, Cache: c, Nodes: store, IPAM: tunnelIPAM{alloc}, Backend: cfg.NetworkingBackend,
 		VXLANVNI: cfg.VXLANVNI, VXLANPort: cfg.VXLANPort, VXLANMTU: cfg.VXLANMTU, IPIPMTU: cfg.IPIPMTU,
 		ResyncInterval: cfg.ResyncInterval, OnPools: func(ps []*resources.IPPool) { nm.SetPools(natPools(ps)) },
 		Logger: log,
@@ -99,6 +101,27 @@ func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, allo
 		<-nm.Done()
 		srv.Close()
 	}, nil
+}
+
+// tunnelIPAM gives routing the IPAM calls its tunnel addresses need.
+type tunnelIPAM struct{ *ipam.Allocator }
+
+func (t tunnelIPAM) AssignIPv4(ctx context.Context, handle string, pools []netip.Prefix, attrs map[string]string) (netip.Addr, error) {
+	v4, _, err := t.AutoAssign(ctx, ipam.AutoAssignArgs{Handle: handle, Num4: 1, Pools: pools, Attrs: attrs})
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(v4) == 0 {
+		return netip.Addr{}, fmt.Errorf("allocate an address for %s: IPAM returned none", handle)
+	}
+	return v4[0], nil
+}
+
+func (t tunnelIPAM) ReleaseHandle(ctx context.Context, handle string) error {
+	if err := t.ReleaseByHandle(ctx, handle); err != nil && !errors.Is(err, ipam.ErrHandleNotFound) {
+		return err
+	}
+	return nil
 }
 
 // natPools turns IP pools into what natOutgoing needs.

@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/driver"
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
-	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -54,10 +57,9 @@ func TestWatcherFeedsDataplane(t *testing.T) {
 	early := mkEndpoint("00000000001", "host1", "10.99.0.1/32")
 
 	dp := felix.New(felix.Config{NetNS: path, ResyncInterval: time.Hour, Logger: quiet, NodeName: "host1", Policy: true})
-	w := newWatcher("host1", store, ipam.New(store, "host1"), dp, time.Hour, quiet)
-	if err := w.prime(ctx); err != nil {
-		t.Fatal(err)
-	}
+	c := syncedCache(ctx, t, store, "host1")
+	w := newWatcher("host1", c, dp, quiet)
+	w.prime()
 	if err := dp.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -88,4 +90,42 @@ func TestWatcherFeedsDataplane(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, hasRoute("10.99.0.1/32", false))
+
+	// This node's affinities become blackholes; another node's do not.
+	affinity := func(node, cidr string) string {
+		return datastore.AffinityPrefix + node + "/ipv4/block/" + strings.Replace(cidr, "/", "-", 1)
+	}
+	for _, k := range []string{affinity("host1", "10.98.0.64/26"), affinity("host2", "10.98.0.128/26")} {
+		if _, err := store.Commit(ctx, datastore.Txn{Then: []datastore.Op{datastore.Put(k, []byte(`{"state":"confirmed"}`))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, hasRoute("10.98.0.64/26", true))
+	if err := hasRoute("10.98.0.128/26", false)(); err != nil {
+		t.Error(err)
+	}
+	if _, err := store.Commit(ctx, datastore.Txn{Then: []datastore.Op{datastore.Del(affinity("host1", "10.98.0.64/26"))}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, hasRoute("10.98.0.64/26", false))
+}
+
+// syncedCache runs a syncer into a new cache until ctx ends and waits for
+// its first sync.
+func syncedCache(ctx context.Context, t *testing.T, store *datastore.Store, node string) *cache.Cache {
+	t.Helper()
+	c := cache.New(cache.Config{Node: node, Logger: quiet})
+	go func() { _ = store.NewSyncer(datastore.SyncerConfig{Logger: quiet}).Run(ctx, c.Apply) }()
+	if err := c.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestSandboxAnnotationAgrees: the cache indexes endpoints by the
+// annotation the driver writes at Join.
+func TestSandboxAnnotationAgrees(t *testing.T) {
+	if driver.AnnotationSandbox != model.AnnotationSandbox {
+		t.Fatalf("driver writes %q, the cache indexes %q", driver.AnnotationSandbox, model.AnnotationSandbox)
+	}
 }

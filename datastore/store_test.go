@@ -141,47 +141,6 @@ func TestNamespacedKeys(t *testing.T) {
 	}
 }
 
-func TestSync(t *testing.T) {
-	s := newStore(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if _, err := s.Create(ctx, pool("p1", "10.1.0.0/16")); err != nil {
-		t.Fatal(err)
-	}
-	events := make(chan SyncEvent, 16)
-	go s.Sync(ctx, []string{"IPPool", "NetworkPolicy"}, func(ev SyncEvent) { events <- ev })
-	next := func() SyncEvent {
-		select {
-		case ev := <-events:
-			return ev
-		case <-time.After(10 * time.Second):
-			t.Fatal("no sync event")
-		}
-		return SyncEvent{}
-	}
-	ev := next()
-	if !ev.Full || len(ev.Updates) != 1 || ev.Updates[0].Name != "p1" {
-		t.Fatalf("first event = %+v", ev)
-	}
-	if _, err := s.Create(ctx, resources.NewNetworkPolicy("np1")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Create(ctx, resources.NewProfile("ignored")); err != nil {
-		t.Fatal(err)
-	}
-	ev = next()
-	if ev.Full || len(ev.Updates) != 1 || ev.Updates[0].Kind != "NetworkPolicy" || ev.Updates[0].Namespace != "default" {
-		t.Fatalf("second event = %+v", ev)
-	}
-	if _, err := s.Delete(ctx, "IPPool", "", "p1", ""); err != nil {
-		t.Fatal(err)
-	}
-	ev = next()
-	if len(ev.Updates) != 1 || !ev.Updates[0].Deleted() || ev.Updates[0].Name != "p1" {
-		t.Fatalf("delete event = %+v", ev)
-	}
-}
-
 func TestConnectErrors(t *testing.T) {
 	ctx := context.Background()
 	if _, err := Connect(ctx, EtcdConfig{}); err == nil {

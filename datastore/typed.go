@@ -2,6 +2,7 @@ package datastore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -46,4 +47,34 @@ func kindOf[T resources.Resource]() string {
 		}
 	}
 	panic(fmt.Sprintf("datastore: %T is not a registered resource type", *new(T)))
+}
+
+// Modify reads one object, applies change and stores it with
+// compare-and-swap, reading again and retrying while others change it
+// meanwhile. It returns the object as stored; change's error stops it.
+func Modify[T resources.Resource](ctx context.Context, s *Store, namespace, name string, change func(T) error) (T, error) {
+	var zero T
+	for range 5 {
+		obj, err := GetAs[T](ctx, s, namespace, name)
+		if err != nil {
+			return zero, err
+		}
+		if err := change(obj); err != nil {
+			return zero, err
+		}
+		stored, err := s.Update(ctx, obj)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return zero, err
+		}
+		return stored.(T), nil
+	}
+	return zero, fmt.Errorf("update %s %q: it kept changing under us; retry: %w", kindOf[T](), name, ErrConflict)
+}
+
+// ModifyNode is Modify for a Node (routing's NodeStore).
+func (s *Store) ModifyNode(ctx context.Context, name string, change func(*resources.Node) error) (*resources.Node, error) {
+	return Modify(ctx, s, "", name, change)
 }

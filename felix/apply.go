@@ -12,7 +12,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/model"
 )
 
 // iptablesTimeout bounds one iptables-save/restore round for one table.
@@ -27,8 +27,8 @@ type snapshot struct {
 	filters   map[int]*FilterState
 	// endpointsDirty: the endpoint side needs a re-sync (see Dataplane).
 	endpointsDirty bool
-	events         []datastore.SyncEvent // policy mode: events to feed the model
-	since          time.Time             // when the oldest of events was recorded
+	events         []model.SyncEvent // policy mode: events to feed the model
+	since          time.Time         // when the oldest of events was recorded
 }
 
 // boundEndpoint is an endpoint whose host-side interface exists.

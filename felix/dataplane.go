@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/model"
 )
 
 const (
@@ -108,7 +108,7 @@ type Dataplane struct {
 
 	// events are sync events recorded by OnSyncEvent and not yet taken by
 	// the loop; eventsSince is when the oldest of them was recorded.
-	events      []datastore.SyncEvent
+	events      []model.SyncEvent
 	eventsSince time.Time
 
 	// wrapRunner, set by tests before Start, wraps the command runner.

@@ -5,8 +5,8 @@
 // # Data flow
 //
 //	driver (Join/Leave) ──► CreateVeth / DeleteVeth          (synchronous)
-//	datastore.Sync      ──► Dataplane.OnSyncEvent            (policy mode)
-//	watcher (datastore) ──► Dataplane.OnEndpointUpdate / OnEndpointRemove /
+//	cache.Subscribe     ──► Dataplane.OnSyncEvent            (policy mode)
+//	watcher (cache)     ──► Dataplane.OnEndpointUpdate / OnEndpointRemove /
 //	                        SetLocalBlocks                  (record intent, kick)
 //	Dataplane goroutine ──► read kernel back ─► diff ─► apply minimal delta
 //

@@ -7,14 +7,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/policy"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
+	"github.com/calico-docker/calico-libnetwork/model"
 )
 
 // Policy mode: with Config.NodeName set the Dataplane is fed by the
-// datastore through OnSyncEvent (events of calc.Kinds, as datastore.Sync
-// delivers them). The loop goroutine keeps the policy model
+// cache through OnSyncEvent (a cache.Subscribe of calc.Kinds: one Full event,
+// then changes). The loop goroutine keeps the policy model
 // (policy.Calculator): this node's WorkloadEndpoints become the endpoints
 // whose routes are programmed, exactly as OnEndpointUpdate would, and with
 // Config.Policy their policy is rendered into the filter table and IP sets.
@@ -38,7 +38,7 @@ func checkPolicyConfig(cfg Config) error {
 // them are applied together, so bursts coalesce. A full event supersedes
 // the events queued before it. The event must not be modified afterwards.
 // Without Config.NodeName it is ignored.
-func (d *Dataplane) OnSyncEvent(ev datastore.SyncEvent) {
+func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
 	if d.policy == nil {
 		d.log.Warn("OnSyncEvent without Config.NodeName; ignored")
 		return

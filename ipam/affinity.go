@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
+	"github.com/calico-docker/calico-libnetwork/datastore"
 )
 
 // Releasing a block's affinity.
@@ -75,20 +75,20 @@ func (a *Allocator) ReleaseAffinity(ctx context.Context, node string, cidr netip
 // both if the block is still empty; false when the block changed meanwhile.
 func (a *Allocator) releaseAffinityOnce(ctx context.Context, node string, cidr netip.Prefix) (bool, error) {
 	bkey, akey := blockKey(cidr), affinityKey(node, cidr)
-	resp, err := a.cli.Txn(ctx).Then(clientv3.OpGet(bkey), clientv3.OpGet(akey, clientv3.WithKeysOnly())).Commit()
+	got, err := a.getKeys(ctx, []string{bkey, akey}, false)
 	if err != nil {
 		return false, fmt.Errorf("read block %s: %w", cidr, err)
 	}
-	bkvs, akvs := resp.Responses[0].GetResponseRange().Kvs, resp.Responses[1].GetResponseRange().Kvs
-	if len(bkvs) == 0 {
-		if len(akvs) == 0 {
+	bkv, bok := got[bkey]
+	akv, aok := got[akey]
+	if !bok {
+		if !aok {
 			return false, fmt.Errorf("block %s does not exist and node %q holds no affinity for it: nothing to free: %w", cidr, node, ErrNotAffine)
 		}
 		// The affinity outlived its block: drop it, unless it changed.
-		return a.deleteIfUnchanged(ctx, cidr, []string{akey}, clientv3.Compare(clientv3.CreateRevision(bkey), "=", 0),
-			clientv3.Compare(clientv3.ModRevision(akey), "=", akvs[0].ModRevision))
+		return a.deleteIfUnchanged(ctx, cidr, []string{akey}, datastore.Absent(bkey), datastore.At(akey, akv.ModRevision))
 	}
-	b, err := decodeBlock(bkvs[0].Value)
+	b, err := decodeBlock(bkv.Value)
 	if err != nil {
 		return false, fmt.Errorf("block %s: %w", cidr, err)
 	}
@@ -102,21 +102,58 @@ func (a *Allocator) releaseAffinityOnce(ctx context.Context, node string, cidr n
 	if n := len(b.alloc) - b.freeCount(); n > 0 {
 		return false, &BlockInUseError{CIDR: cidr, Node: node, InUse: n}
 	}
-	return a.deleteIfUnchanged(ctx, cidr, []string{bkey, akey}, clientv3.Compare(clientv3.ModRevision(bkey), "=", bkvs[0].ModRevision))
+	return a.deleteIfUnchanged(ctx, cidr, []string{bkey, akey}, datastore.At(bkey, bkv.ModRevision))
 }
 
 // deleteIfUnchanged deletes keys when cmps hold; false when they did not.
-func (a *Allocator) deleteIfUnchanged(ctx context.Context, cidr netip.Prefix, keys []string, cmps ...clientv3.Cmp) (bool, error) {
-	ops := make([]clientv3.Op, len(keys))
-	for i, k := range keys {
-		ops[i] = clientv3.OpDelete(k)
+func (a *Allocator) deleteIfUnchanged(ctx context.Context, cidr netip.Prefix, keys []string, cmps ...datastore.Cond) (bool, error) {
+	t := datastore.Txn{If: cmps}
+	for _, k := range keys {
+		t.Then = append(t.Then, datastore.Del(k))
 	}
-	resp, err := a.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	resp, err := a.commitTxn(ctx, "free block "+cidr.String(), t)
 	if err != nil {
-		return false, fmt.Errorf("free block %s: %w", cidr, err)
+		return false, err
 	}
 	if resp.Succeeded {
 		slog.Info("ipam: released block affinity", "block", cidr, "keys", keys)
 	}
 	return resp.Succeeded, nil
+}
+
+// FreeEmptyBlock deletes an empty block whatever node (if any) holds its
+// affinity, with that affinity, in one transaction that requires the
+// block unchanged (calicoctl ipam release frees blocks in no pool with
+// it). It fails with a *BlockInUseError when the block holds addresses.
+func (a *Allocator) FreeEmptyBlock(ctx context.Context, cidr netip.Prefix) error {
+	if !cidr.IsValid() || cidr != cidr.Masked() || !validBlock(cidr) {
+		return fmt.Errorf("free block: %s is not an IPAM block (give a block CIDR as calicoctl ipam show --show-blocks lists): %w", cidr, ErrInvalid)
+	}
+	if err := a.lock(ctx); err != nil {
+		return err
+	}
+	defer a.unlock()
+	defer delete(a.cache, cidr)
+	for range maxAttempts {
+		kv, ok, err := a.getKey(ctx, blockKey(cidr))
+		if err != nil || !ok {
+			return err // gone already: nothing to free
+		}
+		b, err := decodeBlock(kv.Value)
+		if err != nil {
+			return fmt.Errorf("block %s: %w", cidr, err)
+		}
+		if n := len(b.alloc) - b.freeCount(); n > 0 {
+			return &BlockInUseError{CIDR: cidr, Node: b.affinity, InUse: n}
+		}
+		keys := []string{blockKey(cidr)}
+		if b.affinity != "" {
+			keys = append(keys, affinityKey(b.affinity, cidr))
+		}
+		done, err := a.deleteIfUnchanged(ctx, cidr, keys, datastore.At(blockKey(cidr), kv.ModRevision))
+		if done || err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("free block %s: %w", cidr, ErrConflict)
 }

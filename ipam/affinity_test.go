@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/datastore"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -120,11 +121,10 @@ func TestReleaseAffinityLosesRaceSafely(t *testing.T) {
 // releaseAffinityOnceAfter is releaseAffinityOnce with hook run between
 // the read and the compare-and-swap (a fault injection point for tests).
 func (a *Allocator) releaseAffinityOnceAfter(ctx context.Context, node string, cidr netip.Prefix, hook func()) (bool, error) {
-	resp, err := a.cli.Get(ctx, blockKey(cidr))
-	if err != nil || len(resp.Kvs) == 0 {
+	kv, ok, err := a.getKey(ctx, blockKey(cidr))
+	if err != nil || !ok {
 		return false, err
 	}
 	hook()
-	return a.deleteIfUnchanged(ctx, cidr, []string{blockKey(cidr), affinityKey(node, cidr)},
-		clientv3.Compare(clientv3.ModRevision(blockKey(cidr)), "=", resp.Kvs[0].ModRevision))
+	return a.deleteIfUnchanged(ctx, cidr, []string{blockKey(cidr), affinityKey(node, cidr)}, datastore.At(blockKey(cidr), kv.ModRevision))
 }

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // maxAttempts bounds the compare-and-swap retries of one operation.
@@ -29,11 +29,13 @@ const (
 // other processes, may work on the same etcd: every write is a
 // compare-and-swap on the block's mod revision.
 type Allocator struct {
-	store   *datastore.Store
-	cli     *clientv3.Client
-	node    string
-	nodeErr error
-	now     func() time.Time
+	store       *datastore.Store
+	node        string
+	nodeErr     error
+	now         func() time.Time
+	callTimeout time.Duration // bounds each etcd call
+	intents     *Intents      // releases not yet applied; nil: none kept
+	down        atomic.Bool   // the last etcd call got no answer (see probeTimeout)
 
 	sem     chan struct{} // held by the running mutation; guards the fields below
 	cache   map[netip.Prefix]*cachedBlock
@@ -52,8 +54,8 @@ type cachedBlock struct {
 // New returns an Allocator that claims blocks for node.
 func New(store *datastore.Store, node string) *Allocator {
 	return &Allocator{
-		store: store, cli: store.Client(), node: node, nodeErr: checkID("node name", node),
-		now: time.Now, sem: make(chan struct{}, 1), cache: map[netip.Prefix]*cachedBlock{}, primed: map[string]bool{},
+		store: store, node: node, nodeErr: checkID("node name", node),
+		now: time.Now, callTimeout: DefaultCallTimeout, sem: make(chan struct{}, 1), cache: map[netip.Prefix]*cachedBlock{}, primed: map[string]bool{},
 	}
 }
 
@@ -92,15 +94,15 @@ func (a *Allocator) attrsFor(attrs map[string]string) map[string]string {
 
 // fetch reads a block from etcd into the cache; nil when it does not exist.
 func (a *Allocator) fetch(ctx context.Context, cidr netip.Prefix) (*cachedBlock, error) {
-	resp, err := a.cli.Get(ctx, blockKey(cidr))
+	kv, ok, err := a.getKey(ctx, blockKey(cidr))
 	if err != nil {
 		return nil, fmt.Errorf("read block %s: %w", cidr, err)
 	}
-	if len(resp.Kvs) == 0 {
+	if !ok {
 		delete(a.cache, cidr)
 		return nil, nil
 	}
-	return a.remember(cidr, resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+	return a.remember(cidr, kv.Value, kv.ModRevision)
 }
 
 // cached returns the cached block, reading it when absent.
@@ -133,41 +135,40 @@ func (a *Allocator) remember(cidr netip.Prefix, value []byte, rev int64) (*cache
 // It reports false when the block changed under us; the cache then holds
 // the block's current value (read in the same transaction), or nothing if
 // it no longer exists. It fails with errPoolChanged when guard changed.
-func (a *Allocator) commit(ctx context.Context, old *cachedBlock, nb *block, guard *pool, ops ...clientv3.Op) (bool, error) {
+// When etcd does not answer, the outcome is resolved by reading the block
+// back (see resolve).
+func (a *Allocator) commit(ctx context.Context, old *cachedBlock, nb *block, guard *pool, ops ...datastore.Op) (bool, error) {
 	key := blockKey(nb.cidr)
 	val, err := nb.encode()
 	if err != nil {
 		return false, fmt.Errorf("encode block %s: %w", nb.cidr, err)
 	}
-	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)}
+	t := datastore.Txn{If: []datastore.Cond{datastore.Absent(key)}, ReadOnFail: []string{key}}
 	if old != nil {
-		cmps[0] = clientv3.Compare(clientv3.ModRevision(key), "=", old.rev)
+		t.If[0] = datastore.At(key, old.rev)
 	} else if nb.affinity == a.node {
-		ops = append(ops, clientv3.OpPut(affinityKey(a.node, nb.cidr), affinityValue))
+		ops = append(ops, datastore.Put(affinityKey(a.node, nb.cidr), []byte(affinityValue)))
 	}
-	elseOps := []clientv3.Op{clientv3.OpGet(key)}
 	if guard != nil {
-		cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(guard.key), "=", guard.rev))
-		elseOps = append(elseOps, clientv3.OpGet(guard.key, clientv3.WithKeysOnly()))
+		t.If = append(t.If, datastore.At(guard.key, guard.rev))
+		t.ReadOnFail = append(t.ReadOnFail, guard.key)
 	}
-	then := append([]clientv3.Op{clientv3.OpPut(key, string(val))}, ops...)
-	resp, err := a.cli.Txn(ctx).If(cmps...).Then(then...).Else(elseOps...).Commit()
+	t.Then = append([]datastore.Op{datastore.Put(key, val)}, ops...)
+	res, err := a.commitTxn(ctx, "write block "+nb.cidr.String(), t)
 	if err != nil {
-		// The outcome is unknown: forget the block so the next use re-reads it.
-		delete(a.cache, nb.cidr)
-		return false, fmt.Errorf("write block %s: %w", nb.cidr, err)
+		return a.resolve(ctx, old, nb, val, err)
 	}
-	if resp.Succeeded {
-		a.cache[nb.cidr] = &cachedBlock{b: nb, rev: resp.Header.Revision}
+	if res.Succeeded {
+		a.cache[nb.cidr] = &cachedBlock{b: nb, rev: res.Revision}
 		return true, nil
 	}
-	if kvs := resp.Responses[0].GetResponseRange().Kvs; len(kvs) == 0 {
+	if kv, ok := res.Read[key]; !ok {
 		delete(a.cache, nb.cidr)
-	} else if _, err := a.remember(nb.cidr, kvs[0].Value, kvs[0].ModRevision); err != nil {
+	} else if _, err := a.remember(nb.cidr, kv.Value, kv.ModRevision); err != nil {
 		return false, err
 	}
 	if guard != nil {
-		if kvs := resp.Responses[1].GetResponseRange().Kvs; len(kvs) == 0 || kvs[0].ModRevision != guard.rev {
+		if kv, ok := res.Read[guard.key]; !ok || kv.ModRevision != guard.rev {
 			a.pools = nil
 			return false, fmt.Errorf("IP pool %s: %w", guard.Name, errPoolChanged)
 		}
@@ -176,11 +177,11 @@ func (a *Allocator) commit(ctx context.Context, old *cachedBlock, nb *block, gua
 }
 
 // handleOps returns the puts recording ips against handle.
-func handleOps(handle string, b netip.Prefix, ips []netip.Addr) []clientv3.Op {
-	val := `{"block":"` + b.String() + `"}`
-	ops := make([]clientv3.Op, len(ips))
+func handleOps(handle string, b netip.Prefix, ips []netip.Addr) []datastore.Op {
+	val := []byte(`{"block":"` + b.String() + `"}`)
+	ops := make([]datastore.Op, len(ips))
 	for i, ip := range ips {
-		ops[i] = clientv3.OpPut(handleKey(handle, ip), val)
+		ops[i] = datastore.Put(handleKey(handle, ip), val)
 	}
 	return ops
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
+	"github.com/calico-docker/calico-libnetwork/datastore"
 )
 
 // blockOf finds the existing block containing ip: from the cache, else by
@@ -166,7 +166,7 @@ func (a *Allocator) SetHandle(ctx context.Context, ip netip.Addr, handle string,
 		nb.setAttr(ord, attr)
 		ops := handleOps(handle, cidr, []netip.Addr{ip})
 		if old.handle() != handle && old.handle() != "" {
-			ops = append(ops, clientv3.OpDelete(handleKey(old.handle(), ip)))
+			ops = append(ops, datastore.Del(handleKey(old.handle(), ip)))
 		}
 		won, err := a.commit(ctx, c, nb, nil, ops...)
 		if won || err != nil {

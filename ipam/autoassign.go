@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"time"
 )
 
 // AutoAssignArgs asks for addresses chosen by the allocator.
@@ -19,6 +18,9 @@ type AutoAssignArgs struct {
 	// Pools restricts the assignment to the pools with exactly these CIDRs;
 	// empty means every enabled pool of the family that selects this node.
 	Pools []netip.Prefix
+	// Exclude leaves out the pools with these CIDRs when Pools is empty
+	// (the IPAM driver keeps subnet-less networks out of --subnet pools).
+	Exclude []netip.Prefix
 	// Attrs are free-form attributes stored with each address; "node" and
 	// "timestamp" are filled in when absent.
 	Attrs map[string]string
@@ -67,12 +69,12 @@ func (a *Allocator) autoAssignOnce(ctx context.Context, args AutoAssignArgs, for
 	// that cannot be met changes nothing.
 	var pools4, pools6 []pool
 	if args.Num4 > 0 {
-		if pools4, err = a.eligible(all, true, args.Pools); err != nil {
+		if pools4, err = a.eligible(all, true, args.Pools, args.Exclude); err != nil {
 			return nil, nil, fetched, err
 		}
 	}
 	if args.Num6 > 0 {
-		if pools6, err = a.eligible(all, false, args.Pools); err != nil {
+		if pools6, err = a.eligible(all, false, args.Pools, args.Exclude); err != nil {
 			return nil, nil, fetched, err
 		}
 	}
@@ -81,22 +83,34 @@ func (a *Allocator) autoAssignOnce(ctx context.Context, args AutoAssignArgs, for
 		v6, err = a.assignFamily(ctx, pools6, args.Num6, attr)
 	}
 	if err != nil {
-		a.rollback(ctx, append(v4, v6...))
+		a.rollback(ctx, args.Handle, append(v4, v6...))
 		return nil, nil, fetched, err
 	}
 	return v4, v6, fetched, nil
 }
 
 // rollback releases addresses a failed AutoAssign had assigned.
-func (a *Allocator) rollback(ctx context.Context, ips []netip.Addr) {
+func (a *Allocator) rollback(ctx context.Context, handle string, ips []netip.Addr) {
 	if len(ips) == 0 {
 		return
 	}
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*a.callTimeout)
 	defer cancel()
-	if _, err := a.release(rctx, ips, ""); err != nil {
-		slog.Error("ipam: could not roll back a failed assignment; the addresses leak until released", "ips", ips, "err", err)
+	_, err := a.release(rctx, ips, onlyHandle(handle))
+	if err == nil {
+		return
 	}
+	if a.intents != nil {
+		in := make([]Intent, len(ips))
+		for i, ip := range ips {
+			in[i] = Intent{IP: ip, Handle: handle, Before: a.now(), Reason: "roll-back of a failed assignment"}
+		}
+		if qerr := a.intents.Add(in...); qerr == nil {
+			slog.Warn("ipam: roll-back of a failed assignment recorded, to apply when etcd answers", "ips", ips, "err", err)
+			return
+		}
+	}
+	slog.Error("ipam: could not roll back a failed assignment; the addresses leak until released", "ips", ips, "err", err)
 }
 
 // assignFamily assigns n addresses of one family from pools.

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // maxTxnOps stays under etcd's default --max-txn-ops (128).
@@ -66,16 +64,16 @@ func (a *Allocator) claimOrBorrow(ctx context.Context, pools []pool, n int, attr
 // scanKeys lists every block of a family, sorted, with its mod revision.
 func (a *Allocator) scanKeys(ctx context.Context, fam string) ([]netip.Prefix, map[netip.Prefix]int64, error) {
 	prefix := blockFamilyPrefix(fam)
-	resp, err := a.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	kvs, err := a.listKeys(ctx, prefix, true)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list %s blocks: %w", fam, err)
 	}
-	out := make([]netip.Prefix, 0, len(resp.Kvs))
-	revs := make(map[netip.Prefix]int64, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		cidr, err := parseCIDRKey(string(kv.Key[len(prefix):]))
+	out := make([]netip.Prefix, 0, len(kvs))
+	revs := make(map[netip.Prefix]int64, len(kvs))
+	for _, kv := range kvs {
+		cidr, err := parseCIDRKey(kv.Key[len(prefix):])
 		if err != nil {
-			slog.Warn("ipam: ignoring a malformed block key", "key", string(kv.Key), "err", err)
+			slog.Warn("ipam: ignoring a malformed block key", "key", kv.Key, "err", err)
 			continue
 		}
 		out = append(out, cidr)
@@ -88,13 +86,13 @@ func (a *Allocator) scanKeys(ctx context.Context, fam string) ([]netip.Prefix, m
 // scanValues reads every block of a family into the cache and lists them, sorted.
 func (a *Allocator) scanValues(ctx context.Context, fam string) ([]netip.Prefix, error) {
 	prefix := blockFamilyPrefix(fam)
-	resp, err := a.cli.Get(ctx, prefix, clientv3.WithPrefix())
+	kvs, err := a.listKeys(ctx, prefix, false)
 	if err != nil {
 		return nil, fmt.Errorf("read %s blocks: %w", fam, err)
 	}
-	out := make([]netip.Prefix, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		cidr, err := parseCIDRKey(string(kv.Key[len(prefix):]))
+	out := make([]netip.Prefix, 0, len(kvs))
+	for _, kv := range kvs {
+		cidr, err := parseCIDRKey(kv.Key[len(prefix):])
 		if err != nil {
 			continue
 		}
@@ -169,13 +167,13 @@ func (a *Allocator) refreshAffine(ctx context.Context, fam string) ([]netip.Pref
 // loadAffine reads every block this node has affinity for in a family.
 func (a *Allocator) loadAffine(ctx context.Context, fam string) error {
 	prefix := affinityPrefix(a.node, fam)
-	resp, err := a.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	kvs, err := a.listKeys(ctx, prefix, true)
 	if err != nil {
 		return fmt.Errorf("list blocks of node %q: %w", a.node, err)
 	}
 	var cidrs []netip.Prefix
-	for _, kv := range resp.Kvs {
-		if cidr, err := parseCIDRKey(string(kv.Key[len(prefix):])); err == nil {
+	for _, kv := range kvs {
+		if cidr, err := parseCIDRKey(kv.Key[len(prefix):]); err == nil {
 			cidrs = append(cidrs, cidr)
 		}
 	}
@@ -189,29 +187,25 @@ func (a *Allocator) loadAffine(ctx context.Context, fam string) error {
 func (a *Allocator) readBlocks(ctx context.Context, cidrs []netip.Prefix, revsOnly bool) ([]netip.Prefix, error) {
 	var stale []netip.Prefix
 	for chunk := range slices.Chunk(cidrs, maxTxnOps) {
-		ops := make([]clientv3.Op, len(chunk))
+		keys := make([]string, len(chunk))
 		for i, c := range chunk {
-			if revsOnly {
-				ops[i] = clientv3.OpGet(blockKey(c), clientv3.WithKeysOnly())
-			} else {
-				ops[i] = clientv3.OpGet(blockKey(c))
-			}
+			keys[i] = blockKey(c)
 		}
-		resp, err := a.cli.Txn(ctx).Then(ops...).Commit()
+		got, err := a.getKeys(ctx, keys, revsOnly)
 		if err != nil {
 			return nil, fmt.Errorf("read blocks: %w", err)
 		}
-		for i, r := range resp.Responses {
-			cidr, kvs := chunk[i], r.GetResponseRange().Kvs
+		for i, cidr := range chunk {
+			kv, ok := got[keys[i]]
 			switch {
-			case len(kvs) == 0:
+			case !ok:
 				delete(a.cache, cidr)
 			case revsOnly:
-				if c := a.cache[cidr]; c == nil || c.rev != kvs[0].ModRevision {
+				if c := a.cache[cidr]; c == nil || c.rev != kv.ModRevision {
 					stale = append(stale, cidr)
 				}
 			default:
-				if _, err := a.remember(cidr, kvs[0].Value, kvs[0].ModRevision); err != nil {
+				if _, err := a.remember(cidr, kv.Value, kv.ModRevision); err != nil {
 					slog.Warn("ipam: ignoring a corrupt block", "block", cidr, "err", err)
 				}
 			}

@@ -52,6 +52,10 @@ type GCConfig struct {
 	Collectable func(handle string) bool
 	// Holders reads what is alive; called after the blocks are read, in
 	// every round. Required.
+	// Blocks, if set, reads the blocks instead of listing them from etcd
+	// (the daemon answers from its cache). It must list at least every
+	// allocation of this node.
+	Blocks func(ctx context.Context) ([]BlockInfo, error)
 	Holders func(ctx context.Context) (Holders, error)
 	// Reason describes why a dead handle's allocations are leaked, for
 	// the log (e.g. "provisional address never given to an endpoint");
@@ -106,7 +110,11 @@ type candidate struct {
 // those that qualify (see the rules above). It returns what it freed; on
 // an error, what it freed before it.
 func (g *GC) Run(ctx context.Context) ([]Freed, error) {
-	blocks, err := g.a.Blocks(ctx)
+	read := g.a.Blocks
+	if g.cfg.Blocks != nil {
+		read = g.cfg.Blocks
+	}
+	blocks, err := read(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("ipam GC: %w", err)
 	}
@@ -219,7 +227,7 @@ func (g *GC) free(ctx context.Context, c candidate, newest time.Time, dated bool
 		if err := g.a.lock(ctx); err != nil {
 			return out, err
 		}
-		kept, err := g.a.release(ctx, []netip.Addr{al.IP}, c.handle)
+		kept, err := g.a.release(ctx, []netip.Addr{al.IP}, onlyHandle(c.handle))
 		g.a.unlock()
 		if err != nil {
 			return out, fmt.Errorf("ipam GC: release %s of handle %q: %w", al.IP, c.handle, err)

@@ -9,12 +9,12 @@ import (
 	"github.com/calico-docker/calico-libnetwork/datastore"
 )
 
-// Key layout; see the package documentation.
+// Key layout (see the package documentation), under the prefixes package
+// datastore reserves for IPAM.
 const (
-	ipamPrefix       = datastore.Prefix + "/ipam/v2/"
-	assignmentPrefix = ipamPrefix + "assignment/"
-	hostPrefix       = ipamPrefix + "host/"
-	handlePrefix     = ipamPrefix + "handle/"
+	assignmentPrefix = datastore.BlockPrefix
+	hostPrefix       = datastore.AffinityPrefix
+	handlePrefix     = datastore.HandlePrefix
 )
 
 // blockFamilyPrefix is the prefix of every block of a family ("ipv4"/"ipv6").

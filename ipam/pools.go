@@ -70,9 +70,13 @@ func poolOf(b netip.Prefix, pools []pool) *pool {
 // listPools reads every pool, skipping (with a warning) any whose CIDR
 // does not parse; sorted by name.
 func (a *Allocator) listPools(ctx context.Context) ([]pool, error) {
-	ps, _, err := datastore.ListAs[*resources.IPPool](ctx, a.store, "")
+	var ps []*resources.IPPool
+	err := a.call(ctx, "list IP pools", func(c context.Context) (err error) {
+		ps, _, err = datastore.ListAs[*resources.IPPool](c, a.store, "")
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("list IP pools: %w", err)
+		return nil, err
 	}
 	out := make([]pool, 0, len(ps))
 	for _, p := range ps {
@@ -114,7 +118,7 @@ func poolContaining(pools []pool, ip netip.Addr) (pool, bool) {
 
 // eligible returns the pools of one family AutoAssign may use: enabled,
 // selecting this node, and within restrict when it is not empty.
-func (a *Allocator) eligible(all []pool, v4 bool, restrict []netip.Prefix) ([]pool, error) {
+func (a *Allocator) eligible(all []pool, v4 bool, restrict, exclude []netip.Prefix) ([]pool, error) {
 	fam := map[bool]string{true: "IPv4", false: "IPv6"}[v4]
 	var want []netip.Prefix
 	for _, r := range restrict {
@@ -138,7 +142,7 @@ func (a *Allocator) eligible(all []pool, v4 bool, restrict []netip.Prefix) ([]po
 		return out, nil
 	}
 	for _, p := range all {
-		if p.cidr.Addr().Is4() == v4 && usable(p, a.node, labels) == nil {
+		if p.cidr.Addr().Is4() == v4 && !slices.Contains(exclude, p.cidr) && usable(p, a.node, labels) == nil {
 			out = append(out, p)
 		}
 	}
@@ -176,7 +180,11 @@ func (a *Allocator) nodeLabels(ctx context.Context, pools []pool) (map[string]st
 	if !slices.ContainsFunc(pools, func(p pool) bool { return !trivialSelector(p.Spec.NodeSelector) }) {
 		return nil, nil
 	}
-	n, err := datastore.GetAs[*resources.Node](ctx, a.store, "", a.node)
+	var n *resources.Node
+	err := a.call(ctx, "read node "+a.node, func(c context.Context) (err error) {
+		n, err = datastore.GetAs[*resources.Node](c, a.store, "", a.node)
+		return err
+	})
 	if errors.Is(err, datastore.ErrNotFound) {
 		return map[string]string{}, nil
 	}
@@ -212,11 +220,11 @@ func (a *Allocator) EnsureDefaultPool(ctx context.Context, cidr string) error {
 	if err != nil {
 		return fmt.Errorf("default pool CIDR %q is not a CIDR: give one such as %s: %w", cidr, DefaultPoolCIDR, ErrInvalid)
 	}
-	pools, _, err := a.store.List(ctx, resources.KindIPPool, "")
+	n, err := a.countPools(ctx)
 	if err != nil {
-		return fmt.Errorf("list IP pools: %w", err)
+		return err
 	}
-	if len(pools) > 0 {
+	if n > 0 {
 		return nil
 	}
 	name := DefaultPoolNameV4
@@ -226,7 +234,11 @@ func (a *Allocator) EnsureDefaultPool(ctx context.Context, cidr string) error {
 	p := resources.NewIPPool(name)
 	p.Spec.CIDR = cidr
 	p.Spec.NATOutgoing = true
-	if _, err := a.store.Create(ctx, p); err != nil {
+	err = a.call(ctx, "create IP pool "+name, func(c context.Context) error {
+		_, err := a.store.Create(c, p)
+		return err
+	})
+	if err != nil {
 		if errors.Is(err, datastore.ErrAlreadyExists) {
 			return nil
 		}
@@ -234,4 +246,14 @@ func (a *Allocator) EnsureDefaultPool(ctx context.Context, cidr string) error {
 	}
 	slog.Info("ipam: created the default IP pool", "pool", name, "cidr", cidr)
 	return nil
+}
+
+// countPools counts the stored IP pools.
+func (a *Allocator) countPools(ctx context.Context) (int, error) {
+	var pools []resources.Resource
+	err := a.call(ctx, "list IP pools", func(c context.Context) (err error) {
+		pools, _, err = a.store.List(c, resources.KindIPPool, "")
+		return err
+	})
+	return len(pools), err
 }

@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // Allocation is one allocated address with its owner.
@@ -38,13 +36,13 @@ func (a *Allocator) IPsByHandle(ctx context.Context, handle string) ([]netip.Add
 	if err := checkID("handle", handle); err != nil {
 		return nil, err
 	}
-	resp, err := a.cli.Get(ctx, handleKeyPrefix(handle), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	kvs, err := a.listKeys(ctx, handleKeyPrefix(handle), true)
 	if err != nil {
 		return nil, fmt.Errorf("read handle %q: %w", handle, err)
 	}
 	var ips []netip.Addr
-	for _, kv := range resp.Kvs {
-		if _, ip, ok := parseHandleKey(string(kv.Key)); ok {
+	for _, kv := range kvs {
+		if _, ip, ok := parseHandleKey(kv.Key); ok {
 			ips = append(ips, ip)
 		}
 	}
@@ -54,13 +52,13 @@ func (a *Allocator) IPsByHandle(ctx context.Context, handle string) ([]netip.Add
 
 // Handles lists every handle with its addresses, sorted by handle.
 func (a *Allocator) Handles(ctx context.Context) ([]HandleInfo, error) {
-	resp, err := a.cli.Get(ctx, handlePrefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	kvs, err := a.listKeys(ctx, handlePrefix, true)
 	if err != nil {
 		return nil, fmt.Errorf("list IPAM handles: %w", err)
 	}
 	var out []HandleInfo
-	for _, kv := range resp.Kvs {
-		h, ip, ok := parseHandleKey(string(kv.Key))
+	for _, kv := range kvs {
+		h, ip, ok := parseHandleKey(kv.Key)
 		if !ok {
 			continue
 		}
@@ -93,12 +91,12 @@ func (a *Allocator) AffineBlocks(ctx context.Context, node string) ([]netip.Pref
 	var out []netip.Prefix
 	for _, fam := range []string{"ipv4", "ipv6"} {
 		prefix := affinityPrefix(node, fam)
-		resp, err := a.cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		kvs, err := a.listKeys(ctx, prefix, true)
 		if err != nil {
 			return nil, fmt.Errorf("list blocks of node %q: %w", node, err)
 		}
-		for _, kv := range resp.Kvs {
-			if cidr, err := parseCIDRKey(string(kv.Key[len(prefix):])); err == nil {
+		for _, kv := range kvs {
+			if cidr, err := parseCIDRKey(kv.Key[len(prefix):]); err == nil {
 				out = append(out, cidr)
 			}
 		}
@@ -120,12 +118,12 @@ func (a *Allocator) Blocks(ctx context.Context) ([]BlockInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := a.cli.Get(ctx, assignmentPrefix, clientv3.WithPrefix())
+	kvs, err := a.listKeys(ctx, assignmentPrefix, false)
 	if err != nil {
 		return nil, fmt.Errorf("list IPAM blocks: %w", err)
 	}
-	out := make([]BlockInfo, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
+	out := make([]BlockInfo, 0, len(kvs))
+	for _, kv := range kvs {
 		b, err := decodeBlock(kv.Value)
 		if err != nil {
 			return nil, fmt.Errorf("block key %s: %w", kv.Key, err)

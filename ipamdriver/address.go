@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"time"
 
@@ -49,6 +50,8 @@ func (d *Driver) RequestAddressContext(ctx context.Context, req *dipam.RequestAd
 	args := ipam.AutoAssignArgs{Handle: handle, Attrs: attrs}
 	if id.subnet.IsValid() {
 		args.Pools = []netip.Prefix{id.subnet}
+	} else if args.Exclude, err = d.boundPools(ctx, id.v6); err != nil { // bound.go
+		return nil, err
 	}
 	if id.v6 {
 		args.Num6 = 1
@@ -129,12 +132,15 @@ func (d *Driver) ReleaseAddressContext(ctx context.Context, req *dipam.ReleaseAd
 	if err != nil {
 		return err
 	}
-	notAllocated, err := d.alloc.ReleaseIPs(ctx, a)
-	if err != nil {
+	notAllocated, queued, err := d.alloc.ReleaseIPsDurably(ctx, a)
+	switch {
+	case err != nil:
 		return fmt.Errorf("release %s: %w", a, err)
-	}
-	if len(notAllocated) > 0 {
-		return fmt.Errorf("address %s is not allocated (already released?): nothing was changed", a)
+	case queued:
+		slog.Warn("ipamdriver: etcd does not answer; the release is recorded and applied when it does", "ip", a)
+	case len(notAllocated) > 0:
+		// Already free: a repeated release (its first answer lost) succeeds.
+		slog.Info("ipamdriver: released an address that was already free", "ip", a)
 	}
 	return nil
 }

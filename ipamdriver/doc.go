@@ -39,8 +39,12 @@
 //     at CreateEndpoint. A provisional handle that outlives its request
 //     (a crash between the two) is what a GC looks for.
 //   - ReleaseAddress of the dummy gateway succeeds; of an address that is
-//     not allocated it fails with a clear error and changes nothing
-//     (Docker only logs it). ReleasePool changes nothing: pools, including
+//     already free it succeeds and changes nothing (a repeat whose first
+//     answer was lost). Docker never retries a release, so one that etcd
+//     does not answer is recorded as a durable intent (ipam.Intents) and
+//     applied when etcd answers; the call then succeeds.
+//   - With etcd unreachable a request fails within a few seconds (each
+//     etcd call has ipam.DefaultCallTimeout) with an error saying so. ReleasePool changes nothing: pools, including
 //     those created for a --subnet, are user data, removed with calicoctl.
 //   - Requests are decoded strictly: malformed JSON, unknown fields,
 //     trailing data and bodies over 64 KiB are refused before anything is

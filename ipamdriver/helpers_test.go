@@ -38,7 +38,12 @@ func newEnvWith(t *testing.T, serve func(*Driver) server) *env {
 	t.Helper()
 	_, cli := testenv.StartEtcd(t)
 	store := datastore.New(cli)
-	alloc := ipam.New(store, "host1")
+	return serveEnv(t, cli, store, ipam.New(store, "host1"), serve)
+}
+
+// serveEnv serves a Driver over alloc on a unix socket.
+func serveEnv(t *testing.T, cli *clientv3.Client, store *datastore.Store, alloc *ipam.Allocator, serve func(*Driver) server) *env {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "calico-ipam.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {

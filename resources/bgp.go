@@ -26,6 +26,39 @@ type BGPPeerSpec struct {
 	PeerIP       string `json:"peerIP,omitempty"`
 	PeerSelector string `json:"peerSelector,omitempty"`
 	ASNumber     uint32 `json:"asNumber,omitempty"`
+	// LocalASNumber overrides the node's AS number for this peering.
+	LocalASNumber *uint32 `json:"localASNumber,omitempty"`
+	// Password authenticates the session (TCP MD5). On Docker the secret
+	// is read from a file, see BGPPassword.
+	Password *BGPPassword `json:"password,omitempty"`
+	// KeepOriginalNextHop keeps the next hop of routes sent to this peer.
+	KeepOriginalNextHop bool `json:"keepOriginalNextHop,omitempty"`
+	// NextHopMode: Auto (default), Self or Keep.
+	NextHopMode string `json:"nextHopMode,omitempty"`
+	// SourceAddress: UseNodeIP (default) or None.
+	SourceAddress string `json:"sourceAddress,omitempty"`
+	// Filters name the BGPFilters applied to this peer, in order.
+	Filters                  []string  `json:"filters,omitempty"`
+	MaxRestartTime           *Duration `json:"maxRestartTime,omitempty"`
+	KeepaliveTime            *Duration `json:"keepaliveTime,omitempty"`
+	NumAllowedLocalASNumbers *int      `json:"numAllowedLocalASNumbers,omitempty"`
+	TTLSecurity              *int      `json:"ttlSecurity,omitempty"`
+	ReachableBy              string    `json:"reachableBy,omitempty"`
+	LocalWorkloadSelector    string    `json:"localWorkloadSelector,omitempty"`
+	ReversePeering           string    `json:"reversePeering,omitempty"`
+}
+
+// BGPPassword is where a peer's password comes from. Calico names a
+// Kubernetes Secret; on Docker the same name and key name a file,
+// <secrets dir>/<name>/<key>, on each host.
+type BGPPassword struct {
+	SecretKeyRef *SecretKeyRef `json:"secretKeyRef,omitempty"`
+}
+
+// SecretKeyRef names a secret and the key within it.
+type SecretKeyRef struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
 }
 
 // NewBGPPeer returns an empty BGPPeer named name.
@@ -60,6 +93,7 @@ func (p *BGPPeer) Validate() error {
 			v.add("spec.asNumber", nil, "is required with spec.peerIP: the peer's AS number")
 		}
 	}
+	p.Spec.validateExtras(v)
 	return v.err()
 }
 
@@ -101,4 +135,34 @@ func (c *BGPConfiguration) Validate() error {
 // MeshEnabled reports nodeToNodeMeshEnabled with its default (true).
 func (c *BGPConfiguration) MeshEnabled() bool {
 	return c == nil || c.Spec.NodeToNodeMeshEnabled == nil || *c.Spec.NodeToNodeMeshEnabled
+}
+
+func (s *BGPPeerSpec) validateExtras(v *validator) {
+	if pw := s.Password; pw != nil {
+		switch ref := pw.SecretKeyRef; {
+		case ref == nil:
+			v.add("spec.password.secretKeyRef", nil, "is required with spec.password: name the secret and key holding the password")
+		default:
+			v.name("spec.password.secretKeyRef.name", ref.Name, true)
+			v.name("spec.password.secretKeyRef.key", ref.Key, true)
+		}
+	}
+	v.optOneOf("spec.nextHopMode", s.NextHopMode, "Auto", "Self", "Keep")
+	if s.KeepOriginalNextHop && s.NextHopMode != "" && s.NextHopMode != "Keep" {
+		v.add("spec.keepOriginalNextHop", true, "contradicts spec.nextHopMode %s: remove one of them", s.NextHopMode)
+	}
+	v.optOneOf("spec.sourceAddress", s.SourceAddress, "UseNodeIP", "None")
+	v.optOneOf("spec.reversePeering", s.ReversePeering, "Auto", "Manual")
+	for i, f := range s.Filters {
+		v.name(fieldIdx("spec.filters", i), f, false)
+	}
+	v.intRange("spec.numAllowedLocalASNumbers", s.NumAllowedLocalASNumbers, 1, 10)
+	v.intRange("spec.ttlSecurity", s.TTLSecurity, 0, 255)
+	v.asNumber("spec.localASNumber", s.LocalASNumber)
+	if s.ReachableBy != "" {
+		if _, err := netip.ParseAddr(s.ReachableBy); err != nil {
+			v.add("spec.reachableBy", s.ReachableBy, "is not an IP address: give the gateway through which the peer is reached")
+		}
+	}
+	v.selector("spec.localWorkloadSelector", s.LocalWorkloadSelector)
 }

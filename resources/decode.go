@@ -28,8 +28,11 @@ func Decode(r io.Reader) ([]Resource, error) {
 	}
 	var out []Resource
 	for i, doc := range docs {
-		js, err := yaml.YAMLToJSON(doc)
+		js, err := yaml.YAMLToJSONStrict(doc)
 		if err != nil {
+			if strings.Contains(err.Error(), "already set in map") {
+				return nil, fmt.Errorf("document %d: a key is given twice (%s): keep only one of them", i+1, strings.TrimSpace(strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:")))
+			}
 			return nil, fmt.Errorf("document %d: not valid YAML or JSON: %w", i+1, err)
 		}
 		if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
@@ -88,26 +91,39 @@ type header struct {
 }
 
 func decodeJSON(js []byte) ([]Resource, error) {
+	if t := bytes.TrimSpace(js); len(t) > 0 && t[0] == '[' {
+		var items []json.RawMessage
+		if err := json.Unmarshal(t, &items); err != nil {
+			return nil, fmt.Errorf("expected a list of resources: %w", err)
+		}
+		return decodeItems(items, "[%d]")
+	}
 	var h header
 	if err := json.Unmarshal(js, &h); err != nil {
 		return nil, fmt.Errorf("expected an object with apiVersion and kind: %w", err)
 	}
 	if h.Kind == "List" || strings.HasSuffix(h.Kind, "List") && h.Items != nil {
-		var out []Resource
-		for i, item := range h.Items {
-			objs, err := decodeJSON(item)
-			if err != nil {
-				return nil, fmt.Errorf("items[%d]: %w", i, err)
-			}
-			out = append(out, objs...)
-		}
-		return out, nil
+		return decodeItems(h.Items, "items[%d]")
 	}
 	obj, err := DecodeObject(js)
 	if err != nil {
 		return nil, err
 	}
 	return []Resource{obj}, nil
+}
+
+// decodeItems decodes the elements of a list; where names an element in
+// errors ("items[%d]").
+func decodeItems(items []json.RawMessage, where string) ([]Resource, error) {
+	var out []Resource
+	for i, item := range items {
+		objs, err := decodeJSON(item)
+		if err != nil {
+			return nil, fmt.Errorf(where+": %w", i, err)
+		}
+		out = append(out, objs...)
+	}
+	return out, nil
 }
 
 // DecodeObject strictly decodes one JSON object of a registered kind.

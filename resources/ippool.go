@@ -34,7 +34,22 @@ type IPPoolSpec struct {
 	NATOutgoing  bool   `json:"natOutgoing,omitempty"`
 	Disabled     bool   `json:"disabled,omitempty"`
 	NodeSelector string `json:"nodeSelector,omitempty"`
+	// DisableBGPExport keeps the pool's routes out of BGP.
+	DisableBGPExport bool `json:"disableBGPExport,omitempty"`
+	// AllowedUses: Workload and/or Tunnel (default both); LoadBalancer.
+	AllowedUses []string `json:"allowedUses,omitempty"`
+	// AssignmentMode: Automatic (default) or Manual (only explicit requests).
+	AssignmentMode string `json:"assignmentMode,omitempty"`
 }
+
+// IPPool uses and assignment modes.
+const (
+	IPPoolUseWorkload     = "Workload"
+	IPPoolUseTunnel       = "Tunnel"
+	IPPoolUseLoadBalancer = "LoadBalancer"
+	AssignmentAutomatic   = "Automatic"
+	AssignmentManual      = "Manual"
+)
 
 // NewIPPool returns an empty IPPool named name.
 func NewIPPool(name string) *IPPool {
@@ -52,6 +67,7 @@ func (p *IPPool) Default() {
 	if p.Spec.NodeSelector == "" {
 		p.Spec.NodeSelector = "all()"
 	}
+	p.defaultUses()
 	if p.Spec.BlockSize == 0 {
 		if pfx, err := ParseCIDR(p.Spec.CIDR); err == nil && pfx.Addr().Is6() {
 			p.Spec.BlockSize = DefaultBlockSizeV6
@@ -66,6 +82,7 @@ func (p *IPPool) Validate() error {
 	v := newValidator(p)
 	v.name("metadata.name", p.Name, false)
 	pfx, ok := v.cidr("spec.cidr", p.Spec.CIDR)
+	p.validateUses(v)
 	modes := []string{EncapNever, EncapAlways, EncapCrossSubnet}
 	if p.Spec.IPIPMode != "" {
 		v.oneOf("spec.ipipMode", p.Spec.IPIPMode, modes...)
@@ -82,6 +99,7 @@ func (p *IPPool) Validate() error {
 	if pfx != pfx.Masked() {
 		v.add("spec.cidr", p.Spec.CIDR, "has host bits set: use %s", pfx.Masked())
 	}
+	checkSpecialRanges(v, "spec.cidr", pfx.Masked()) // ippool_ranges.go
 	minBlock, maxBlock := 20, 32
 	if pfx.Addr().Is6() {
 		minBlock, maxBlock = 116, 128
@@ -108,3 +126,43 @@ func on(mode string) bool { return mode == EncapAlways || mode == EncapCrossSubn
 
 // String is a short description used in logs and errors.
 func (p *IPPool) String() string { return fmt.Sprintf("%s (%s)", p.Name, p.Spec.CIDR) }
+
+// defaultUses fills allowedUses and assignmentMode with Calico's defaults.
+func (p *IPPool) defaultUses() {
+	if len(p.Spec.AllowedUses) == 0 {
+		p.Spec.AllowedUses = []string{IPPoolUseWorkload, IPPoolUseTunnel}
+	}
+	if p.Spec.AssignmentMode == "" {
+		p.Spec.AssignmentMode = AssignmentAutomatic
+	}
+}
+
+// validateUses checks allowedUses and assignmentMode.
+func (p *IPPool) validateUses(v *validator) {
+	seen := map[string]bool{}
+	for i, u := range p.Spec.AllowedUses {
+		f := fieldIdx("spec.allowedUses", i)
+		v.oneOf(f, u, IPPoolUseWorkload, IPPoolUseTunnel, IPPoolUseLoadBalancer)
+		if seen[u] {
+			v.add(f, u, "is listed twice")
+		}
+		seen[u] = true
+	}
+	if seen[IPPoolUseLoadBalancer] && len(seen) > 1 {
+		v.add("spec.allowedUses", p.Spec.AllowedUses, "LoadBalancer cannot be combined with other uses: make a separate pool")
+	}
+	v.optOneOf("spec.assignmentMode", p.Spec.AssignmentMode, AssignmentAutomatic, AssignmentManual)
+}
+
+// AllowsUse reports whether the pool may serve use (defaults applied).
+func (p *IPPool) AllowsUse(use string) bool {
+	if len(p.Spec.AllowedUses) == 0 {
+		return use == IPPoolUseWorkload || use == IPPoolUseTunnel
+	}
+	for _, u := range p.Spec.AllowedUses {
+		if u == use {
+			return true
+		}
+	}
+	return false
+}

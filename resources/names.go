@@ -80,3 +80,50 @@ func (v *validator) asNumber(field string, asn *uint32) {
 		v.add(field, *asn, "must be a non-zero AS number (1-4294967295)")
 	}
 }
+
+// dnsLabel is the format of a namespace name (RFC 1123 label).
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// namespace checks a namespaced object's namespace. Any namespace is
+// accepted, as in Calico; empty means DefaultNamespace after defaulting.
+func (v *validator) namespace(ns string) {
+	if ns == "" {
+		return
+	}
+	if len(ns) > 63 || !dnsLabel.MatchString(ns) {
+		v.add("metadata.namespace", ns, "is not a valid namespace: at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit")
+	}
+}
+
+// annotations checks annotation keys as Kubernetes does (values are free).
+func (v *validator) annotations(field string, ann map[string]string) {
+	size := 0
+	for k, val := range ann {
+		size += len(k) + len(val)
+		if len(k) > 316 || !labelKey.MatchString(k) {
+			v.add(field, k, "is not a valid annotation key: use an optional DNS prefix and '/', then letters, digits, '-', '_' and '.'")
+		}
+	}
+	if size > 256*1024 {
+		v.add(field, nil, "are larger than 256 KiB in total: shorten them")
+	}
+}
+
+// notOnDocker refuses a real Calico field that has no meaning on Docker,
+// saying why and what to use instead.
+func (v *validator) notOnDocker(field, why, instead string) {
+	v.add(field, nil, "is a Calico field that does not apply on Docker: it %s; %s", why, instead)
+}
+
+// ParseNet parses a CIDR, or a bare address as a single-host prefix, and
+// returns it masked.
+func ParseNet(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}

@@ -22,13 +22,23 @@ func register(k *KindInfo) {
 }
 
 func init() {
-	register(&KindInfo{Kind: KindIPPool, Plural: "ippools", Aliases: []string{"ippool", "pool", "pools"}, New: func() Resource { return NewIPPool("") }})
+	register(&KindInfo{Kind: KindIPPool, Plural: "ippools", Aliases: []string{"ippool", "ipp", "ipps", "pool", "pools"}, New: func() Resource { return NewIPPool("") }})
 	register(&KindInfo{Kind: KindProfile, Plural: "profiles", Aliases: []string{"profile", "pro", "pros"}, New: func() Resource { return NewProfile("") }})
 	register(&KindInfo{Kind: KindWorkloadEndpoint, Plural: "workloadendpoints", Namespaced: true, Aliases: []string{"workloadendpoint", "wep", "weps", "endpoint", "endpoints"}, New: func() Resource { return NewWorkloadEndpoint("") }})
 	register(&KindInfo{Kind: KindNode, Plural: "nodes", Aliases: []string{"node", "no"}, New: func() Resource { return NewNode("") }})
-	register(&KindInfo{Kind: KindNetworkPolicy, Plural: "networkpolicies", Namespaced: true, Aliases: []string{"networkpolicy", "policy", "policies", "netpol", "netpols", "np"}, New: func() Resource { return NewNetworkPolicy("") }})
+	register(&KindInfo{Kind: KindNetworkPolicy, Plural: "networkpolicies", Namespaced: true, Aliases: []string{"networkpolicy", "policy", "policies", "pol", "pols", "netpol", "netpols", "np"}, New: func() Resource { return NewNetworkPolicy("") }})
 	register(&KindInfo{Kind: KindGlobalNetworkPolicy, Plural: "globalnetworkpolicies", Aliases: []string{"globalnetworkpolicy", "gnp", "gnps"}, New: func() Resource { return NewGlobalNetworkPolicy("") }})
 	register(&KindInfo{Kind: KindBGPPeer, Plural: "bgppeers", Aliases: []string{"bgppeer", "bgpp", "peer", "peers"}, New: func() Resource { return NewBGPPeer("") }})
+	register(&KindInfo{Kind: KindHostEndpoint, Plural: "hostendpoints", Aliases: []string{"hostendpoint", "hep", "heps"}, New: func() Resource { return NewHostEndpoint("") }})
+	register(&KindInfo{Kind: KindGlobalNetworkSet, Plural: "globalnetworksets", Aliases: []string{"globalnetworkset"}, New: func() Resource { return NewGlobalNetworkSet("") }})
+	register(&KindInfo{Kind: KindNetworkSet, Plural: "networksets", Namespaced: true, Aliases: []string{"networkset", "netset", "netsets"}, New: func() Resource { return NewNetworkSet("") }})
+	register(&KindInfo{Kind: KindTier, Plural: "tiers", Aliases: []string{"tier"}, New: func() Resource { return NewTier("") }})
+	register(&KindInfo{Kind: KindStagedNetworkPolicy, Plural: "stagednetworkpolicies", Namespaced: true, Aliases: []string{"stagednetworkpolicy", "stagedpolicy", "stagedpolicies", "snp", "snps", "spol", "spols"}, New: func() Resource { return NewStagedNetworkPolicy("") }})
+	register(&KindInfo{Kind: KindStagedGlobalNetworkPolicy, Plural: "stagedglobalnetworkpolicies", Aliases: []string{"stagedglobalnetworkpolicy", "sgnp", "sgnps"}, New: func() Resource { return NewStagedGlobalNetworkPolicy("") }})
+	register(&KindInfo{Kind: KindFelixConfiguration, Plural: "felixconfigurations", Aliases: []string{"felixconfiguration", "felixconfig", "felixconfigs"}, New: func() Resource { return NewFelixConfiguration("") }})
+	register(&KindInfo{Kind: KindClusterInformation, Plural: "clusterinformations", Aliases: []string{"clusterinformation", "clusterinfo", "clusterinfos"}, New: func() Resource { return NewClusterInformation("") }})
+	register(&KindInfo{Kind: KindIPReservation, Plural: "ipreservations", Aliases: []string{"ipreservation", "reservation", "reservations"}, New: func() Resource { return NewIPReservation("") }})
+	register(&KindInfo{Kind: KindBGPFilter, Plural: "bgpfilters", Aliases: []string{"bgpfilter"}, New: func() Resource { return NewBGPFilter("") }})
 	register(&KindInfo{Kind: KindBGPConfiguration, Plural: "bgpconfigurations", Aliases: []string{"bgpconfiguration", "bgpconfig", "bgpconfigs"}, New: func() Resource { return NewBGPConfiguration("") }})
 }
 

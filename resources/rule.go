@@ -16,14 +16,45 @@ const (
 
 // Rule is one policy or profile rule.
 type Rule struct {
-	Action      string     `json:"action"`
-	IPVersion   *int       `json:"ipVersion,omitempty"`
-	Protocol    *Protocol  `json:"protocol,omitempty"`
-	NotProtocol *Protocol  `json:"notProtocol,omitempty"`
-	ICMP        *ICMPMatch `json:"icmp,omitempty"`
-	NotICMP     *ICMPMatch `json:"notICMP,omitempty"`
-	Source      EntityRule `json:"source,omitempty"`
-	Destination EntityRule `json:"destination,omitempty"`
+	// Metadata is kept and shown, never interpreted (Calico's RuleMetadata).
+	Metadata    *RuleMetadata `json:"metadata,omitempty"`
+	Action      string        `json:"action"`
+	IPVersion   *int          `json:"ipVersion,omitempty"`
+	Protocol    *Protocol     `json:"protocol,omitempty"`
+	NotProtocol *Protocol     `json:"notProtocol,omitempty"`
+	ICMP        *ICMPMatch    `json:"icmp,omitempty"`
+	NotICMP     *ICMPMatch    `json:"notICMP,omitempty"`
+	Source      EntityRule    `json:"source,omitempty"`
+	Destination EntityRule    `json:"destination,omitempty"`
+	// HTTP is Calico's application-layer match; refused on Docker.
+	HTTP *HTTPMatch `json:"http,omitempty"`
+}
+
+// RuleMetadata is per-rule information for operators; it never changes
+// what a rule matches.
+type RuleMetadata struct {
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// HTTPMatch is Calico's application-layer (Envoy) match. It is decoded so
+// the error can say why it does not apply here.
+type HTTPMatch struct {
+	Methods []string            `json:"methods,omitempty"`
+	Paths   []map[string]string `json:"paths,omitempty"`
+}
+
+// ServiceAccountMatch is Calico's Kubernetes service-account match,
+// decoded only to be refused with a reason.
+type ServiceAccountMatch struct {
+	Names    []string `json:"names,omitempty"`
+	Selector string   `json:"selector,omitempty"`
+}
+
+// ServiceMatch is Calico's Kubernetes Service match, decoded only to be
+// refused with a reason.
+type ServiceMatch struct {
+	Name      string `json:"name,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
 }
 
 // ICMPMatch matches an ICMP type and optionally a code.
@@ -40,6 +71,12 @@ type EntityRule struct {
 	NotSelector string   `json:"notSelector,omitempty"`
 	Ports       []Port   `json:"ports,omitempty"`
 	NotPorts    []Port   `json:"notPorts,omitempty"`
+	// NamespaceSelector scopes Selector/NotSelector to the namespaces it
+	// matches (by the label projectcalico.org/name); global() selects the
+	// non-namespaced endpoints and network sets.
+	NamespaceSelector string               `json:"namespaceSelector,omitempty"`
+	ServiceAccounts   *ServiceAccountMatch `json:"serviceAccounts,omitempty"`
+	Services          *ServiceMatch        `json:"services,omitempty"`
 }
 
 func (v *validator) selector(field, s string) {
@@ -84,11 +121,27 @@ func (r *Rule) validate(v *validator, f string) {
 	}
 	r.Source.validate(v, f+".source", r)
 	r.Destination.validate(v, f+".destination", r)
+	if r.Metadata != nil {
+		v.annotations(f+".metadata.annotations", r.Metadata.Annotations)
+	}
+	if r.HTTP != nil {
+		v.notOnDocker(f+".http", "matches HTTP requests in Calico's application-layer policy (Envoy/Istio), which Docker hosts do not run",
+			"match on protocol TCP and destination ports instead, or remove the field")
+	}
 }
 
 func (e *EntityRule) validate(v *validator, f string, r *Rule) {
 	v.selector(f+".selector", e.Selector)
 	v.selector(f+".notSelector", e.NotSelector)
+	v.selector(f+".namespaceSelector", e.NamespaceSelector)
+	if e.ServiceAccounts != nil {
+		v.notOnDocker(f+".serviceAccounts", "matches Kubernetes service accounts, which Docker containers do not have",
+			"label the containers (docker run --label) and match them with a selector")
+	}
+	if e.Services != nil {
+		v.notOnDocker(f+".services", "matches Kubernetes Services, which do not exist on Docker",
+			"match the service's containers with a selector, or its addresses with nets")
+	}
 	for _, nets := range []struct {
 		name string
 		list []string

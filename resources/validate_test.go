@@ -27,12 +27,19 @@ func TestValidate(t *testing.T) {
 		{"pool block too big", &IPPool{TypeMeta: typeMeta(KindIPPool), ObjectMeta: ObjectMeta{Name: "p"}, Spec: IPPoolSpec{CIDR: "10.1.0.0/24", BlockSize: 22}}, "spec.blockSize"},
 		{"pool block out of range", &IPPool{TypeMeta: typeMeta(KindIPPool), ObjectMeta: ObjectMeta{Name: "p"}, Spec: IPPoolSpec{CIDR: "10.0.0.0/8", BlockSize: 12}}, "spec.blockSize"},
 		{"pool v6 ipip", &IPPool{TypeMeta: typeMeta(KindIPPool), ObjectMeta: ObjectMeta{Name: "p"}, Spec: IPPoolSpec{CIDR: "fd00::/64", IPIPMode: "Always"}}, "spec.ipipMode"},
+		{"pool v4-mapped", &IPPool{TypeMeta: typeMeta(KindIPPool), ObjectMeta: ObjectMeta{Name: "p"}, Spec: IPPoolSpec{CIDR: "::ffff:10.9.0.0/120"}}, "IPv4-mapped"},
+		{"pool link-local", &IPPool{TypeMeta: typeMeta(KindIPPool), ObjectMeta: ObjectMeta{Name: "p"}, Spec: IPPoolSpec{CIDR: "169.254.0.0/24"}}, "link-local"},
+		{"pool v6 link-local", &IPPool{TypeMeta: typeMeta(KindIPPool), ObjectMeta: ObjectMeta{Name: "p"}, Spec: IPPoolSpec{CIDR: "fe80::/64"}}, "link-local"},
+		{"pool loopback", &IPPool{TypeMeta: typeMeta(KindIPPool), ObjectMeta: ObjectMeta{Name: "p"}, Spec: IPPoolSpec{CIDR: "127.0.0.0/16"}}, "loopback"},
+		{"pool multicast", &IPPool{TypeMeta: typeMeta(KindIPPool), ObjectMeta: ObjectMeta{Name: "p"}, Spec: IPPoolSpec{CIDR: "224.1.0.0/16"}}, "multicast"},
+		{"pool everything", &IPPool{TypeMeta: typeMeta(KindIPPool), ObjectMeta: ObjectMeta{Name: "p"}, Spec: IPPoolSpec{CIDR: "0.0.0.0/0"}}, "spec.cidr"},
 		{"pool bad nodeSelector", &IPPool{TypeMeta: typeMeta(KindIPPool), ObjectMeta: ObjectMeta{Name: "p"}, Spec: IPPoolSpec{CIDR: "10.1.0.0/16", NodeSelector: "a =="}}, "spec.nodeSelector"},
 		{"profile classic name", &Profile{TypeMeta: typeMeta(KindProfile), ObjectMeta: ObjectMeta{Name: "PROF_GROUP1"}}, ""},
 		{"profile bad label", &Profile{TypeMeta: typeMeta(KindProfile), ObjectMeta: ObjectMeta{Name: "p"}, Spec: ProfileSpec{LabelsToApply: map[string]string{"bad key": ""}}}, "spec.labelsToApply"},
 		{"profile bad action", &Profile{TypeMeta: typeMeta(KindProfile), ObjectMeta: ObjectMeta{Name: "p"}, Spec: ProfileSpec{Ingress: []Rule{{Action: "allow"}}}}, "spec.ingress[0].action"},
 		{"policy ok", &NetworkPolicy{TypeMeta: typeMeta(KindNetworkPolicy), ObjectMeta: ObjectMeta{Name: "np", Namespace: "default"}, Spec: PolicySpec{Selector: "role == 'db'", Ingress: []Rule{{Action: "Allow", Protocol: &tcp, Destination: EntityRule{Ports: []Port{{80, 80}}}}}}}, ""},
-		{"policy other ns", &NetworkPolicy{TypeMeta: typeMeta(KindNetworkPolicy), ObjectMeta: ObjectMeta{Name: "np", Namespace: "prod"}}, "metadata.namespace"},
+		{"policy other ns", &NetworkPolicy{TypeMeta: typeMeta(KindNetworkPolicy), ObjectMeta: ObjectMeta{Name: "np", Namespace: "prod"}}, ""},
+		{"policy bad ns", &NetworkPolicy{TypeMeta: typeMeta(KindNetworkPolicy), ObjectMeta: ObjectMeta{Name: "np", Namespace: "Prod_1"}}, "metadata.namespace"},
 		{"policy ports without proto", &GlobalNetworkPolicy{TypeMeta: typeMeta(KindGlobalNetworkPolicy), ObjectMeta: ObjectMeta{Name: "g"}, Spec: PolicySpec{Ingress: []Rule{{Action: "Allow", Destination: EntityRule{Ports: []Port{{80, 80}}}}}}}, "spec.ingress[0].destination.ports"},
 		{"policy icmp without proto", &GlobalNetworkPolicy{TypeMeta: typeMeta(KindGlobalNetworkPolicy), ObjectMeta: ObjectMeta{Name: "g"}, Spec: PolicySpec{Ingress: []Rule{{Action: "Allow", ICMP: &ICMPMatch{Type: ptr(8)}}}}}, "spec.ingress[0].icmp"},
 		{"policy icmp ok", &GlobalNetworkPolicy{TypeMeta: typeMeta(KindGlobalNetworkPolicy), ObjectMeta: ObjectMeta{Name: "g"}, Spec: PolicySpec{Ingress: []Rule{{Action: "Allow", Protocol: &icmp, ICMP: &ICMPMatch{Type: ptr(8), Code: ptr(0)}}}}}, ""},
@@ -79,6 +86,13 @@ func TestPolicyTypesDefault(t *testing.T) {
 		t.Fatalf("types = %v, want [Ingress]", p.Spec.Types)
 	}
 	p = NewGlobalNetworkPolicy("g")
+	p.Spec.Egress = []Rule{{Action: ActionAllow}}
+	p.Default()
+	if len(p.Spec.Types) != 1 || p.Spec.Types[0] != PolicyTypeEgress {
+		t.Fatalf("types = %v, want [Egress] (Calico: egress rules only means Egress)", p.Spec.Types)
+	}
+	p = NewGlobalNetworkPolicy("g")
+	p.Spec.Ingress = []Rule{{Action: ActionAllow}}
 	p.Spec.Egress = []Rule{{Action: ActionAllow}}
 	p.Default()
 	if len(p.Spec.Types) != 2 {

@@ -6,37 +6,39 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // watchedKinds are the resources routing follows.
-var watchedKinds = []string{resources.KindNode, resources.KindBGPPeer, resources.KindBGPConfiguration, resources.KindIPPool}
+var watchedKinds = []string{resources.KindNode, resources.KindBGPPeer, resources.KindBGPConfiguration, resources.KindIPPool,
+	model.KindBlock}
 
 // cluster is what routing knows of the datastore: the watched resources
-// and the IPAM blocks. It is plain data; the functions computing desired
+// and the IPAM blocks (shared with the cache: never mutated). It is plain data; the functions computing desired
 // state from it are pure.
 type cluster struct {
 	nodes   map[string]*resources.Node
 	peers   map[string]*resources.BGPPeer
 	configs map[string]*resources.BGPConfiguration
 	pools   map[string]*resources.IPPool
-	blocks  []ipam.BlockInfo
+	blocks  map[netip.Prefix]*model.Block
 }
 
 func newCluster() *cluster {
 	return &cluster{nodes: map[string]*resources.Node{}, peers: map[string]*resources.BGPPeer{},
-		configs: map[string]*resources.BGPConfiguration{}, pools: map[string]*resources.IPPool{}}
+		configs: map[string]*resources.BGPConfiguration{}, pools: map[string]*resources.IPPool{},
+		blocks: map[netip.Prefix]*model.Block{}}
 }
 
 // apply folds one sync event into the model.
-func (c *cluster) apply(ev datastore.SyncEvent) {
+func (c *cluster) apply(ev model.SyncEvent) {
 	if ev.Full {
 		clear(c.nodes)
 		clear(c.peers)
 		clear(c.configs)
 		clear(c.pools)
+		clear(c.blocks)
 	}
 	for _, u := range ev.Updates {
 		switch u.Kind {
@@ -48,11 +50,26 @@ func (c *cluster) apply(ev datastore.SyncEvent) {
 			setOrDelete(c.configs, u)
 		case resources.KindIPPool:
 			setOrDelete(c.pools, u)
+		case model.KindBlock:
+			c.setBlock(u)
 		}
 	}
 }
 
-func setOrDelete[T resources.Resource](m map[string]T, u datastore.Update) {
+// setBlock keeps one IPAM block (u.Name is its CIDR).
+func (c *cluster) setBlock(u model.Update) {
+	cidr, err := netip.ParsePrefix(u.Name)
+	if err != nil {
+		return
+	}
+	if u.Block == nil {
+		delete(c.blocks, cidr)
+		return
+	}
+	c.blocks[cidr] = u.Block
+}
+
+func setOrDelete[T resources.Resource](m map[string]T, u model.Update) {
 	if u.Deleted() {
 		delete(m, u.Name)
 		return

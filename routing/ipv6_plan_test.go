@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
 )
@@ -51,7 +50,7 @@ func TestDesiredPeersIPv6(t *testing.T) {
 			"10.99.0.2/64512/node/rr fd00:99::2/64512/node/rr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := model(append(append([]resources.Resource{}, threeDual...), tc.objs...)...)
+			c := clusterOf(append(append([]resources.Resource{}, threeDual...), tc.objs...)...)
 			if got := describe(c.desiredPeers(tc.me)); got != tc.want {
 				t.Errorf("peers of %s:\n got %s\nwant %s", tc.me, got, tc.want)
 			}
@@ -60,11 +59,11 @@ func TestDesiredPeersIPv6(t *testing.T) {
 }
 
 func TestExportsIPv6(t *testing.T) {
-	blocks := []ipam.BlockInfo{
+	blocks := blockMap(
 		block("10.65.0.0/26", "host1"),
 		block("fd00:230::/122", "host1", "fd00:230::1@host1"),
 		block("fd00:230::40/122", "host2", "fd00:230::41@host2", "fd00:230::42@host1"),
-	}
+	)
 	for _, tc := range []struct {
 		me   string
 		want string
@@ -72,7 +71,7 @@ func TestExportsIPv6(t *testing.T) {
 		{"host1", "10.65.0.0/26 fd00:230::/122 fd00:230::42/128"},
 		{"host3", ""}, // no IPv6 address: no IPv6 exports
 	} {
-		c := model(threeDual...)
+		c := clusterOf(threeDual...)
 		c.blocks = blocks
 		var got []string
 		for _, p := range c.exports(tc.me) {
@@ -85,8 +84,8 @@ func TestExportsIPv6(t *testing.T) {
 }
 
 func TestBGPRoutesIPv6(t *testing.T) {
-	c := model(append(slices.Clone(threeDual), pool("v6", "fd00:230::/64", "", "", false))...)
-	c.blocks = []ipam.BlockInfo{block("fd00:230::/122", "host1")}
+	c := clusterOf(append(slices.Clone(threeDual), pool("v6", "fd00:230::/64", "", "", false))...)
+	c.blocks = blockMap(block("fd00:230::/122", "host1"))
 	learned := map[netip.Prefix]bgp.Route{}
 	for _, l := range []string{"fd00:230::40/122@fd00:99::2", "fd00:230::/122@fd00:99::2", "fd00:230::80/122@fd00:99::1",
 		"fd00:230::99/128@fd00:99::2", "fd00:231::/122@10.99.0.2", "10.65.0.0/26@fd00:99::2"} {

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -71,17 +72,18 @@ func TestSettingsLogSeverity(t *testing.T) {
 func TestLogSeverityLive(t *testing.T) {
 	var buf bytes.Buffer
 	base := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	r, err := New(Config{NodeName: "a", Store: &datastore.Store{}, IPAM: &ipam.Allocator{}, Logger: base})
+	// The test feeds onSync directly: nothing subscribes, writes or allocates.
+	r, err := New(Config{NodeName: "a", Cache: cache.New(cache.Config{}), Nodes: &datastore.Store{}, IPAM: unusedIPAM{}, Logger: base})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	set := func(severity string) {
-		u := datastore.Update{Kind: resources.KindBGPConfiguration, Name: "default"}
+		u := model.Update{Kind: resources.KindBGPConfiguration, Name: "default"}
 		if severity != "" {
 			u.Object = bgpConfig("default", severity)
 		}
-		r.onSync(datastore.SyncEvent{Updates: []datastore.Update{u}})
+		r.onSync(model.SyncEvent{Updates: []model.Update{u}})
 	}
 	steps := []struct {
 		severity        string
@@ -111,3 +113,7 @@ func TestLogSeverityLive(t *testing.T) {
 		t.Errorf("Debug severity did not let a debug message through the info-level handler: %q", buf.String())
 	}
 }
+
+// unusedIPAM satisfies Config.IPAM where a test never allocates (any call
+// would panic on the nil embedded interface).
+type unusedIPAM struct{ TunnelIPAM }

@@ -2,14 +2,12 @@ package routing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/autodetect"
 )
@@ -59,23 +57,20 @@ func ParseAS(s string) (*uint32, error) {
 // as calico/node does at start: the IPv4 and IPv6 addresses (given,
 // autodetected, or kept from the stored Node) and the AS number. The rest
 // of the Node is kept. It returns the Node as stored.
-func ConfigureNode(ctx context.Context, store *datastore.Store, name string, s NodeSettings, log *slog.Logger) (*resources.Node, error) {
+func ConfigureNode(ctx context.Context, store NodeStore, name string, s NodeSettings, log *slog.Logger) (*resources.Node, error) {
 	asn, err := ParseAS(s.AS)
 	if err != nil {
 		return nil, err
 	}
-	for range 5 {
-		n, err := datastore.GetAs[*resources.Node](ctx, store, "", name)
-		if err != nil {
-			return nil, fmt.Errorf("read node %q: %w", name, err)
-		}
+	n, err := store.ModifyNode(ctx, name, func(n *resources.Node) error {
 		if n.Spec.BGP == nil {
 			n.Spec.BGP = &resources.NodeBGPSpec{}
 		}
 		b := n.Spec.BGP
+		var err error
 		if b.IPv4Address, err = chooseAddr(s.IP, s.IPMethod, b.IPv4Address, 4, true); err != nil {
 			if s.IP != "" {
-				return nil, err
+				return err
 			}
 			// Nothing asked for BGP explicitly: run without it rather than
 			// refuse to start (a host with no usable address).
@@ -83,23 +78,20 @@ func ConfigureNode(ctx context.Context, store *datastore.Store, name string, s N
 			b.IPv4Address = ""
 		}
 		if b.IPv6Address, err = chooseAddr(s.IP6, s.IP6Method, b.IPv6Address, 6, false); err != nil {
-			return nil, err
+			return err
 		}
 		if asn != nil {
 			b.ASNumber = asn
 		}
-		_, err = store.Update(ctx, n)
-		if errors.Is(err, datastore.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store BGP settings of node %q: %w", name, err)
-		}
-		log.Info("Node BGP identity", "node", name, "ipv4Address", b.IPv4Address, "ipv6Address", b.IPv6Address,
-			"asNumber", asString(b.ASNumber))
-		return n, nil
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store BGP settings of node %q: %w", name, err)
 	}
-	return nil, fmt.Errorf("store BGP settings of node %q: it kept changing under us; retry", name)
+	b := n.Spec.BGP
+	log.Info("Node BGP identity", "node", name, "ipv4Address", b.IPv4Address, "ipv6Address", b.IPv6Address,
+		"asNumber", asString(b.ASNumber))
+	return n, nil
 }
 
 func asString(a *uint32) string {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
 )
@@ -43,13 +43,13 @@ func config(name string, mesh *bool, as *uint32, port uint16) *resources.BGPConf
 
 func ptr[T any](v T) *T { return &v }
 
-func model(objs ...resources.Resource) *cluster {
+func clusterOf(objs ...resources.Resource) *cluster {
 	c := newCluster()
-	var ups []datastore.Update
+	var ups []model.Update
 	for _, o := range objs {
-		ups = append(ups, datastore.Update{Kind: o.GetTypeMeta().Kind, Name: o.Meta().Name, Object: o})
+		ups = append(ups, model.Update{Kind: o.GetTypeMeta().Kind, Name: o.Meta().Name, Object: o})
 	}
-	c.apply(datastore.SyncEvent{Full: true, Updates: ups})
+	c.apply(model.SyncEvent{Full: true, Updates: ups})
 	return c
 }
 
@@ -133,7 +133,7 @@ func TestDesiredPeers(t *testing.T) {
 			[]resources.Resource{resources.NewNode("host4")}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := model(append(append([]resources.Resource{}, three...), tc.objs...)...)
+			c := clusterOf(append(append([]resources.Resource{}, three...), tc.objs...)...)
 			if got := describe(c.desiredPeers(tc.me)); got != tc.want {
 				t.Errorf("peers of %s:\n got %s\nwant %s", tc.me, got, tc.want)
 			}
@@ -142,11 +142,11 @@ func TestDesiredPeers(t *testing.T) {
 }
 
 func TestASNOf(t *testing.T) {
-	c := model(three...)
+	c := clusterOf(three...)
 	if got := c.asnOf(c.nodes["host1"]); got != 64512 {
 		t.Errorf("default AS = %d", got)
 	}
-	c = model(append(three, config("default", nil, ptr(uint32(64511)), 0))...)
+	c = clusterOf(append(three, config("default", nil, ptr(uint32(64511)), 0))...)
 	if got := c.asnOf(c.nodes["host1"]); got != 64511 {
 		t.Errorf("configured default AS = %d", got)
 	}

@@ -4,7 +4,7 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
 	"github.com/calico-docker/calico-libnetwork/routing/dataplane"
@@ -32,7 +32,7 @@ func (c *cluster) exports(me string) []netip.Prefix {
 			continue
 		}
 		for _, a := range b.Allocations {
-			if a.Attrs[ipam.AttrNode] == me {
+			if a.Attrs[model.AttrNode] == me {
 				out = append(out, netip.PrefixFrom(a.IP, a.IP.BitLen()))
 			}
 		}
@@ -87,7 +87,7 @@ func (c *cluster) remoteDests(me string) []remoteDest {
 			out = append(out, remoteDest{dst: b.CIDR, node: b.Affinity})
 		}
 		for _, a := range b.Allocations {
-			n := a.Attrs[ipam.AttrNode]
+			n := a.Attrs[model.AttrNode]
 			if n != "" && n != me && n != b.Affinity {
 				out = append(out, remoteDest{dst: netip.PrefixFrom(a.IP, 32), node: n})
 			}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
 	"github.com/calico-docker/calico-libnetwork/routing/dataplane"
@@ -19,13 +19,22 @@ func pool(name, cidr, ipip, vxlan string, nat bool) *resources.IPPool {
 	return p
 }
 
-func block(cidr, affinity string, allocs ...string) ipam.BlockInfo {
-	b := ipam.BlockInfo{CIDR: netip.MustParsePrefix(cidr), Affinity: affinity}
+func block(cidr, affinity string, allocs ...string) *model.Block {
+	b := &model.Block{CIDR: netip.MustParsePrefix(cidr), Affinity: affinity}
 	for _, a := range allocs { // "ip@node"
 		ip, n, _ := strings.Cut(a, "@")
-		b.Allocations = append(b.Allocations, ipam.Allocation{IP: netip.MustParseAddr(ip), Attrs: map[string]string{ipam.AttrNode: n}})
+		b.Allocations = append(b.Allocations, model.Allocation{IP: netip.MustParseAddr(ip), Attrs: map[string]string{model.AttrNode: n}})
 	}
 	return b
+}
+
+// blockMap is the cluster's form of a list of blocks.
+func blockMap(bs ...*model.Block) map[netip.Prefix]*model.Block {
+	m := map[netip.Prefix]*model.Block{}
+	for _, b := range bs {
+		m[b.CIDR] = b
+	}
+	return m
 }
 
 func withVTEP(addr, mac string) func(*resources.Node) {
@@ -42,13 +51,13 @@ func routeStrings(rs []dataplane.Route) string {
 }
 
 func TestExports(t *testing.T) {
-	c := model(three...)
-	c.blocks = []ipam.BlockInfo{
+	c := clusterOf(three...)
+	c.blocks = blockMap(
 		block("10.65.0.0/26", "host1", "10.65.0.1@host1", "10.65.0.2@host2"),
 		block("10.65.0.64/26", "host2", "10.65.0.65@host2", "10.65.0.66@host1"),
 		block("10.65.0.128/26", "", "10.65.0.129@host1"), // no affinity left
 		block("fd00::/122", "host1"),
-	}
+	)
 	got := c.exports("host1")
 	want := []netip.Prefix{netip.MustParsePrefix("10.65.0.0/26"), netip.MustParsePrefix("10.65.0.66/32"), netip.MustParsePrefix("10.65.0.129/32")}
 	if !slices.Equal(got, want) {
@@ -66,8 +75,8 @@ func TestVXLANRoutes(t *testing.T) {
 		pool("cross", "10.66.0.0/24", "Never", "CrossSubnet", false),
 		pool("bgp", "10.67.0.0/24", "Never", "Never", false),
 	}
-	c := model(objs...)
-	c.blocks = []ipam.BlockInfo{
+	c := clusterOf(objs...)
+	c.blocks = blockMap(
 		block("10.65.0.0/26", "host1", "10.65.0.1@host1", "10.65.0.5@host2"),
 		block("10.65.0.64/26", "host2"),
 		block("10.65.0.128/26", "host3"),
@@ -75,7 +84,7 @@ func TestVXLANRoutes(t *testing.T) {
 		block("10.66.0.0/26", "host2"),
 		block("10.66.0.64/26", "host3"),
 		block("10.67.0.0/26", "host2"),
-	}
+	)
 	got := routeStrings(c.vxlanRoutes("host1", "vxlan.calico"))
 	want := strings.Join([]string{
 		"10.65.0.128/26 via 10.65.0.129 dev vxlan.calico onlink",
@@ -94,12 +103,12 @@ func TestVXLANRoutes(t *testing.T) {
 }
 
 func TestBGPRoutes(t *testing.T) {
-	c := model(node("host1", "10.99.0.1/24", nil), node("host2", "10.99.0.2/24", nil),
+	c := clusterOf(node("host1", "10.99.0.1/24", nil), node("host2", "10.99.0.2/24", nil),
 		pool("plain", "10.67.0.0/24", "Never", "Never", false),
 		pool("ipip", "10.68.0.0/24", "Always", "Never", false),
 		pool("ipipx", "10.69.0.0/24", "CrossSubnet", "Never", false),
 		pool("vx", "10.65.0.0/24", "Never", "Always", false))
-	c.blocks = []ipam.BlockInfo{block("10.67.0.0/26", "host1")}
+	c.blocks = blockMap(block("10.67.0.0/26", "host1"))
 	learned := map[netip.Prefix]bgp.Route{}
 	for _, l := range []string{"10.67.0.0/26@10.99.0.2", "10.67.0.64/26@10.99.0.2", "10.68.0.0/26@10.99.0.2",
 		"10.69.0.0/26@10.99.0.2", "10.69.0.64/26@10.99.1.3", "10.65.0.0/26@10.99.0.2", "203.0.113.0/24@10.99.0.254",

@@ -11,8 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
 	"github.com/calico-docker/calico-libnetwork/routing/dataplane"
@@ -32,16 +31,17 @@ const (
 
 // Config configures a Router.
 type Config struct {
-	NodeName string           // required
-	Store    *datastore.Store // required
-	IPAM     *ipam.Allocator  // required
-	Backend  string           // BackendBGP (default), BackendVXLAN or BackendNone
+	NodeName string     // required
+	Cache    Source     // required: the cluster's Nodes, BGP resources, pools and IPAM blocks
+	Nodes    NodeStore  // required: writes this node's tunnel addresses
+	IPAM     TunnelIPAM // required: allocates them
+	Backend  string     // BackendBGP (default), BackendVXLAN or BackendNone
 
 	VXLANVNI, VXLANPort, VXLANMTU int // defaults 4096, 4789, 1450
 	IPIPMTU                       int // default 1480
 
 	RouteProtocol  int           // default dataplane.DefaultRouteProtocol (81)
-	ResyncInterval time.Duration // kernel and IPAM resync; default 30s
+	ResyncInterval time.Duration // kernel resync; default 30s
 	// RestartHold bounds how long routes from before a restart are kept
 	// while BGP re-learns them (see Desired.KeepStale). Default 30s.
 	RestartHold time.Duration
@@ -74,8 +74,7 @@ type Router struct {
 
 	mu        sync.Mutex
 	c         *cluster
-	synced    bool // first full datastore sync seen
-	blocksIn  bool // IPAM blocks read at least once
+	synced    bool // first full event (resources and IPAM blocks) seen
 	keepStale bool
 	tunnelErr error
 	tunnelAt  time.Time // last tunnel address work; retried no sooner than 2s after
@@ -85,8 +84,8 @@ type Router struct {
 
 // New checks the configuration and returns a Router; nothing runs before Run.
 func New(cfg Config) (*Router, error) {
-	if cfg.NodeName == "" || cfg.Store == nil || cfg.IPAM == nil {
-		return nil, errors.New("routing: NodeName, Store and IPAM are required")
+	if cfg.NodeName == "" || cfg.Cache == nil || cfg.Nodes == nil || cfg.IPAM == nil {
+		return nil, errors.New("routing: NodeName, Cache, Nodes and IPAM are required")
 	}
 	switch cfg.Backend {
 	case "":
@@ -146,8 +145,8 @@ func (r *Router) Run(ctx context.Context) {
 		}
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() { _ = r.cfg.Store.Sync(ctx, watchedKinds, r.onSync) })
-	wg.Go(func() { r.followIPAM(ctx) })
+	cancelSub := r.cfg.Cache.Subscribe("routing", watchedKinds, r.onSync)
+	defer cancelSub()
 	var changes <-chan struct{}
 	if r.speaker != nil {
 		wg.Go(func() { r.speaker.Run(ctx) })
@@ -184,9 +183,9 @@ func (r *Router) poke() {
 	}
 }
 
-// onSync folds a datastore event into the model.
-func (r *Router) onSync(ev datastore.SyncEvent) {
-	poolsChanged := ev.Full || slices.ContainsFunc(ev.Updates, func(u datastore.Update) bool { return u.Kind == resources.KindIPPool })
+// onSync folds a cache event into the model.
+func (r *Router) onSync(ev model.SyncEvent) {
+	poolsChanged := ev.Full || slices.ContainsFunc(ev.Updates, func(u model.Update) bool { return u.Kind == resources.KindIPPool })
 	r.mu.Lock()
 	r.c.apply(ev)
 	r.applyLogSeverity()
@@ -237,7 +236,7 @@ type plan struct {
 func (r *Router) plan() (plan, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.synced || !r.blocksIn {
+	if !r.synced {
 		return plan{}, false
 	}
 	me := r.cfg.NodeName

@@ -9,8 +9,6 @@ import (
 	"net/netip"
 	"slices"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -123,12 +121,11 @@ func (r *Router) assignTunnel(ctx context.Context, t tunnel, pools []netip.Prefi
 		}
 	}
 	if !addr.IsValid() {
-		v4, _, err := r.cfg.IPAM.AutoAssign(ctx, ipam.AutoAssignArgs{Handle: handle, Num4: 1, Pools: pools,
-			Attrs: map[string]string{attrType: t.typ}})
+		a, err := r.cfg.IPAM.AssignIPv4(ctx, handle, pools, map[string]string{attrType: t.typ})
 		if err != nil {
 			return fmt.Errorf("allocate %s: %w", t.typ, err)
 		}
-		addr = v4[0]
+		addr = a
 	}
 	return r.updateNode(ctx, func(n *resources.Node) {
 		t.set(n, addr.String())
@@ -140,7 +137,7 @@ func (r *Router) assignTunnel(ctx context.Context, t tunnel, pools []netip.Prefi
 
 // releaseTunnel frees the node's tunnel address of kind t and clears it.
 func (r *Router) releaseTunnel(ctx context.Context, t tunnel) error {
-	if err := r.cfg.IPAM.ReleaseByHandle(ctx, t.handle+r.cfg.NodeName); err != nil && !errors.Is(err, ipam.ErrHandleNotFound) {
+	if err := r.cfg.IPAM.ReleaseHandle(ctx, t.handle+r.cfg.NodeName); err != nil {
 		return fmt.Errorf("release %s: %w", t.typ, err)
 	}
 	return r.updateNode(ctx, func(n *resources.Node) {
@@ -153,18 +150,11 @@ func (r *Router) releaseTunnel(ctx context.Context, t tunnel) error {
 
 // updateNode applies change to this node's Node with compare-and-swap.
 func (r *Router) updateNode(ctx context.Context, change func(*resources.Node)) error {
-	for range 5 {
-		n, err := datastore.GetAs[*resources.Node](ctx, r.cfg.Store, "", r.cfg.NodeName)
-		if err != nil {
-			return err
-		}
+	_, err := r.cfg.Nodes.ModifyNode(ctx, r.cfg.NodeName, func(n *resources.Node) error {
 		change(n)
-		_, err = r.cfg.Store.Update(ctx, n)
-		if !errors.Is(err, datastore.ErrConflict) {
-			return err
-		}
-	}
-	return fmt.Errorf("update node %q: it kept changing under us", r.cfg.NodeName)
+		return nil
+	})
+	return err
 }
 
 // randomMAC is a random locally administered unicast MAC.

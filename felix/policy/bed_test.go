@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -83,7 +83,7 @@ func newBed(t testing.TB, cfg felix.Config, objs ...resources.Resource) *bed {
 	for _, o := range objs {
 		b.store[key(o)] = o
 	}
-	b.send(datastore.SyncEvent{Full: true, Updates: b.updates(slices.Collect(maps.Values(b.store)), false)})
+	b.send(model.SyncEvent{Full: true, Updates: b.updates(slices.Collect(maps.Values(b.store)), false)})
 	return b
 }
 
@@ -95,10 +95,10 @@ func key(o resources.Resource) string {
 	return o.GetTypeMeta().Kind + "/" + o.Meta().Namespace + "/" + o.Meta().Name
 }
 
-func (b *bed) updates(objs []resources.Resource, deleted bool) []datastore.Update {
-	ups := make([]datastore.Update, len(objs))
+func (b *bed) updates(objs []resources.Resource, deleted bool) []model.Update {
+	ups := make([]model.Update, len(objs))
 	for i, o := range objs {
-		ups[i] = datastore.UpdateOf(o)
+		ups[i] = model.UpdateOf(o)
 		if deleted {
 			ups[i].Object = nil
 		}
@@ -108,7 +108,7 @@ func (b *bed) updates(objs []resources.Resource, deleted bool) []datastore.Updat
 
 // send hands an event to the dataplane and the reference model, and waits
 // until the dataplane has programmed it.
-func (b *bed) send(ev datastore.SyncEvent) {
+func (b *bed) send(ev model.SyncEvent) {
 	b.t.Helper()
 	b.dp.OnSyncEvent(ev)
 	b.ref.Apply(ev)
@@ -129,7 +129,7 @@ func (b *bed) put(objs ...resources.Resource) {
 		}
 		b.store[key(o)] = o
 	}
-	b.send(datastore.SyncEvent{Updates: b.updates(objs, false)})
+	b.send(model.SyncEvent{Updates: b.updates(objs, false)})
 }
 
 // remove deletes objects.
@@ -138,7 +138,7 @@ func (b *bed) remove(objs ...resources.Resource) {
 	for _, o := range objs {
 		delete(b.store, key(o))
 	}
-	b.send(datastore.SyncEvent{Updates: b.updates(objs, true)})
+	b.send(model.SyncEvent{Updates: b.updates(objs, true)})
 }
 
 // setPolicies makes the policies of yamls (Calico v3 YAML documents) the
@@ -164,7 +164,7 @@ func (b *bed) setPolicies(yamls string) {
 	for _, o := range objs {
 		b.store[key(o)] = o
 	}
-	b.send(datastore.SyncEvent{Updates: append(b.updates(gone, true), b.updates(objs, false)...)})
+	b.send(model.SyncEvent{Updates: append(b.updates(gone, true), b.updates(objs, false)...)})
 }
 
 func decode(t testing.TB, yamls string) []resources.Resource {

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -47,7 +47,7 @@ func BenchmarkPolicyApply(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	full := datastore.SyncEvent{Full: true, Updates: ups}
+	full := model.SyncEvent{Full: true, Updates: ups}
 
 	b.Run("start-of-day", func(b *testing.B) {
 		for range b.N {
@@ -67,7 +67,7 @@ func BenchmarkPolicyApply(b *testing.B) {
 		b.StartTimer()
 		for i := range cap(latencies) {
 			start := time.Now()
-			dp.OnSyncEvent(datastore.SyncEvent{Updates: []datastore.Update{changedPolicy(i, n)}})
+			dp.OnSyncEvent(model.SyncEvent{Updates: []model.Update{changedPolicy(i, n)}})
 			waitSynced(b, dp)
 			latencies = append(latencies, time.Since(start))
 		}
@@ -92,7 +92,7 @@ func BenchmarkPolicyApply(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			dp, stop := startBench(b, host, datastore.SyncEvent{Full: true, Updates: small})
+			dp, stop := startBench(b, host, model.SyncEvent{Full: true, Updates: small})
 			few := ourRuleCount(b, host, dp)
 			dp.OnSyncEvent(full)
 			waitSynced(b, dp)
@@ -109,7 +109,7 @@ func BenchmarkPolicyApply(b *testing.B) {
 
 // startBench starts a policy-mode Dataplane for node h1 in host, feeds it
 // ev and waits until it is programmed.
-func startBench(b *testing.B, host *felixtest.NS, ev datastore.SyncEvent) (*felix.Dataplane, func()) {
+func startBench(b *testing.B, host *felixtest.NS, ev model.SyncEvent) (*felix.Dataplane, func()) {
 	b.Helper()
 	dp := felix.New(felix.Config{NetNS: host.Path, NodeName: "h1", Policy: true,
 		ResyncInterval: time.Hour, Logger: quietLogger()})
@@ -134,12 +134,12 @@ func waitSynced(b *testing.B, dp *felix.Dataplane) {
 
 // clean removes everything the dataplane programmed (an empty model).
 func clean(b *testing.B, dp *felix.Dataplane) {
-	dp.OnSyncEvent(datastore.SyncEvent{Full: true})
+	dp.OnSyncEvent(model.SyncEvent{Full: true})
 	waitSynced(b, dp)
 }
 
 // changedPolicy is policy i%n of rules.ScaleUpdates with another port.
-func changedPolicy(i, n int) datastore.Update {
+func changedPolicy(i, n int) model.Update {
 	j := i % n
 	pol := resources.NewGlobalNetworkPolicy(fmt.Sprintf("p%d", j))
 	order := float64(j)
@@ -151,7 +151,7 @@ func changedPolicy(i, n int) datastore.Update {
 		Source:      resources.EntityRule{Selector: fmt.Sprintf("app == 'app%d'", (j+1)%n)},
 		Destination: resources.EntityRule{Ports: []resources.Port{{Min: port, Max: port}}}}}
 	pol.Default()
-	return datastore.Update{Kind: pol.Kind, Name: pol.Name, Object: pol}
+	return model.Update{Kind: pol.Kind, Name: pol.Name, Object: pol}
 }
 
 // ourRuleCount counts our rules in host's IPv4 filter table.

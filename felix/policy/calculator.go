@@ -2,8 +2,8 @@ package policy
 
 import (
 	"github.com/calico-docker/calico-libnetwork/calc"
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -38,7 +38,7 @@ func NewCalculator(cfg Config) *Calculator {
 
 // Apply feeds one sync event of calc.Kinds; other kinds are ignored.
 // It reports whether the event changed anything the dataplane renders.
-func (c *Calculator) Apply(ev datastore.SyncEvent) bool {
+func (c *Calculator) Apply(ev model.SyncEvent) bool {
 	relevant := ev.Full
 	for _, u := range ev.Updates {
 		relevant = relevant || isPolicyKind(u.Kind)

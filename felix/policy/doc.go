@@ -5,7 +5,7 @@
 //
 // # Data flow
 //
-//	datastore.Sync ──► felix.Dataplane.OnSyncEvent   (record, kick; any goroutine)
+//	cache.Subscribe ──► felix.Dataplane.OnSyncEvent   (record, kick; any goroutine)
 //	Dataplane loop ──► Calculator.Apply(events) ──► Index (calc.Model + caches)
 //	               ──► Calculator.Render ──► rules.Render(Index) per IP version
 //	               ──► IP set adds ─► iptables-restore ─► IP set deletions

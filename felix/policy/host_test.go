@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/model"
 )
 
 // TestEndpointToHostAccept: with the host unprotected, workloads reach the
@@ -48,7 +48,7 @@ func TestNothingProgrammedBeforeFullSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	policies := decode(t, onServer("p", "  ingress: [{action: Allow}]"))
-	dp.OnSyncEvent(datastore.SyncEvent{Updates: []datastore.Update{{Kind: policies[0].GetTypeMeta().Kind,
+	dp.OnSyncEvent(model.SyncEvent{Updates: []model.Update{{Kind: policies[0].GetTypeMeta().Kind,
 		Namespace: "default", Name: "p", Object: policies[0]}}})
 	// A bounded wait for something that must not happen: several resyncs.
 	time.Sleep(500 * time.Millisecond)
@@ -56,7 +56,7 @@ func TestNothingProgrammedBeforeFullSync(t *testing.T) {
 	if dp.InSync() || strings.Contains(save, "cali") {
 		t.Fatalf("programmed before the first full sync (in sync %v):\n%s", dp.InSync(), save)
 	}
-	dp.OnSyncEvent(datastore.SyncEvent{Full: true})
+	dp.OnSyncEvent(model.SyncEvent{Full: true})
 	wctx, wcancel := context.WithTimeout(ctx, converge)
 	defer wcancel()
 	if err := dp.WaitSynced(wctx); err != nil {

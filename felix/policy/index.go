@@ -6,8 +6,8 @@ import (
 	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/selector"
 )
@@ -62,7 +62,7 @@ func NewIndex(node string) *Index {
 func (x *Index) Model() *calc.Model { return x.model }
 
 // Apply feeds one sync event into the model and marks what it touches.
-func (x *Index) Apply(ev datastore.SyncEvent) {
+func (x *Index) Apply(ev model.SyncEvent) {
 	x.model.Apply(ev)
 	if ev.Full {
 		x.allDirty = true

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -22,7 +22,7 @@ var testSelectors = []string{
 // profile labels, addresses, nodes, selectors, orders) happens often.
 type world struct {
 	r     *rand.Rand
-	state map[string]datastore.Update
+	state map[string]model.Update
 }
 
 func (w *world) pick(options ...string) string { return options[w.r.IntN(len(options))] }
@@ -74,8 +74,8 @@ func (w *world) policy(i int) resources.Resource {
 }
 
 // change returns a random batch of updates, applied to w.state.
-func (w *world) change() datastore.SyncEvent {
-	var ev datastore.SyncEvent
+func (w *world) change() model.SyncEvent {
+	var ev model.SyncEvent
 	for range 1 + w.r.IntN(3) {
 		var obj resources.Resource
 		switch i := w.r.IntN(10); w.r.IntN(3) {
@@ -86,7 +86,7 @@ func (w *world) change() datastore.SyncEvent {
 		default:
 			obj = w.policy(i % 6)
 		}
-		u := datastore.UpdateOf(obj)
+		u := model.UpdateOf(obj)
 		k := u.Kind + "/" + u.Name
 		if w.r.IntN(5) == 0 {
 			u.Object = nil
@@ -97,7 +97,7 @@ func (w *world) change() datastore.SyncEvent {
 		ev.Updates = append(ev.Updates, u)
 	}
 	if w.r.IntN(15) == 0 {
-		ev = datastore.SyncEvent{Full: true}
+		ev = model.SyncEvent{Full: true}
 		for _, u := range w.state {
 			ev.Updates = append(ev.Updates, u)
 		}
@@ -110,9 +110,9 @@ func (w *world) change() datastore.SyncEvent {
 // chains and IP sets, and that every answer of the Index is the model's.
 func TestIndexAgreesWithModel(t *testing.T) {
 	for seed := range uint64(20) {
-		w := &world{r: rand.New(rand.NewPCG(seed, 1)), state: map[string]datastore.Update{}}
+		w := &world{r: rand.New(rand.NewPCG(seed, 1)), state: map[string]model.Update{}}
 		x, m := NewIndex("h1"), calc.NewModel()
-		full := datastore.SyncEvent{Full: true}
+		full := model.SyncEvent{Full: true}
 		x.Apply(full)
 		m.Apply(full)
 		for step := range 60 {

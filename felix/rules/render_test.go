@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 func buildModel(t testing.TB, yamls string, weps ...*resources.WorkloadEndpoint) *calc.Model {
 	t.Helper()
-	var ups []datastore.Update
+	var ups []model.Update
 	if yamls != "" {
 		objs, err := resources.DecodeBytes([]byte(yamls))
 		if err != nil {
@@ -24,14 +24,14 @@ func buildModel(t testing.TB, yamls string, weps ...*resources.WorkloadEndpoint)
 			if err := o.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			ups = append(ups, datastore.UpdateOf(o))
+			ups = append(ups, model.UpdateOf(o))
 		}
 	}
 	for _, w := range weps {
-		ups = append(ups, datastore.UpdateOf(w))
+		ups = append(ups, model.UpdateOf(w))
 	}
 	m := calc.NewModel()
-	m.Apply(datastore.SyncEvent{Full: true, Updates: ups})
+	m.Apply(model.SyncEvent{Full: true, Updates: ups})
 	return m
 }
 

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
-	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -17,25 +17,25 @@ func ScaleModel(n, p int) (*calc.Model, error) {
 		return nil, err
 	}
 	m := calc.NewModel()
-	m.Apply(datastore.SyncEvent{Full: true, Updates: ups})
+	m.Apply(model.SyncEvent{Full: true, Updates: ups})
 	return m, nil
 }
 
 // ScaleUpdates returns ScaleModel's content as datastore updates (for
 // feeding a dataplane). Endpoint i has interface cali<i, 11 digits> and
 // address 10.<i>/32 spread over the last three octets.
-func ScaleUpdates(n, p int) ([]datastore.Update, error) {
-	var ups []datastore.Update
+func ScaleUpdates(n, p int) ([]model.Update, error) {
+	var ups []model.Update
 	prof := resources.NewProfile("net1")
 	prof.Spec.Egress = []resources.Rule{{Action: resources.ActionAllow}}
-	ups = append(ups, datastore.Update{Kind: resources.KindProfile, Name: "net1", Object: prof})
+	ups = append(ups, model.Update{Kind: resources.KindProfile, Name: "net1", Object: prof})
 	for i := 0; i < n; i++ {
 		w := resources.NewWorkloadEndpoint(fmt.Sprintf("w%d", i))
 		w.Spec.Node, w.Spec.InterfaceName = "h1", fmt.Sprintf("cali%011d", i)
 		w.Spec.IPNetworks = []string{fmt.Sprintf("10.%d.%d.%d/32", i>>16&255, i>>8&255, i&255)}
 		w.Spec.Profiles = []string{"net1"}
 		w.Labels = map[string]string{"app": fmt.Sprintf("app%d", i)}
-		ups = append(ups, datastore.UpdateOf(w))
+		ups = append(ups, model.UpdateOf(w))
 	}
 	tcp, _ := resources.ParseProtocol("TCP")
 	for j := 0; j < p; j++ {
@@ -50,7 +50,7 @@ func ScaleUpdates(n, p int) ([]datastore.Update, error) {
 		if err := pol.Validate(); err != nil {
 			return nil, err
 		}
-		ups = append(ups, datastore.Update{Kind: pol.Kind, Name: pol.Name, Object: pol})
+		ups = append(ups, model.Update{Kind: pol.Kind, Name: pol.Name, Object: pol})
 	}
 	return ups, nil
 }

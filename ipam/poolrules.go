@@ -1,0 +1,178 @@
+package ipam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strconv"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+// Calico's IP pool rules, for every path that writes pools (calicoctl
+// apply/create/replace/delete, the classic pool commands, the IPAM
+// driver). Per-object rules (a sound CIDR, no IPv4-mapped or other
+// special range, a block size that fits) are IPPool.Validate's; the rules
+// here need the other pools and the IPAM state:
+//
+//   - no two pools overlap;
+//   - an existing pool's CIDR and blockSize never change (its blocks were
+//     cut to them);
+//   - a pool with allocated addresses is not deleted: disable it, move or
+//     remove its workloads, then delete it;
+//   - deleting a pool deletes its (empty) blocks and their affinities in
+//     the same transaction, so no block, affinity or blackhole route of a
+//     pool outlives it.
+
+// ErrPoolRule: a pool write breaks one of the rules above.
+var ErrPoolRule = errors.New("IP pool rule")
+
+// CheckPoolWrite checks a create or replace of p against the stored pools
+// and against batch, the other pools written with it (e.g. in one file).
+// p must be defaulted (Store.Create/Apply do it; call p.Default() first).
+func (a *Allocator) CheckPoolWrite(ctx context.Context, p *resources.IPPool, batch []*resources.IPPool) error {
+	cidr, err := resources.ParseCIDR(p.Spec.CIDR)
+	if err != nil {
+		return fmt.Errorf("IP pool %s: spec.cidr %q is not a CIDR: %w", p.Name, p.Spec.CIDR, ErrInvalid)
+	}
+	stored, err := a.listPools(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range stored {
+		if o.Name == p.Name {
+			if err := checkImmutable(p, o); err != nil {
+				return err
+			}
+			continue
+		}
+		if o.cidr.Overlaps(cidr) {
+			return fmt.Errorf("IP pool %s: spec.cidr %s overlaps IP pool %s (%s): pools may not overlap; choose a CIDR outside it, or change that pool instead: %w", p.Name, cidr, o.Name, o.cidr, ErrPoolRule)
+		}
+	}
+	for _, o := range batch {
+		oc, err := resources.ParseCIDR(o.Spec.CIDR)
+		if o == p || o.Name == p.Name || err != nil {
+			continue
+		}
+		if oc.Overlaps(cidr) {
+			return fmt.Errorf("IP pool %s: spec.cidr %s overlaps IP pool %s (%s) written with it: pools may not overlap; keep one of them: %w", p.Name, cidr, o.Name, oc, ErrPoolRule)
+		}
+	}
+	return nil
+}
+
+// checkImmutable refuses a change of an existing pool's CIDR or block size.
+func checkImmutable(p *resources.IPPool, old pool) error {
+	cidr, _ := resources.ParseCIDR(p.Spec.CIDR)
+	if cidr != old.cidr {
+		return fmt.Errorf("IP pool %s: spec.cidr cannot change (%s -> %s): create a new pool with the new CIDR, disable this one (spec.disabled: true), move its workloads, then delete it: %w", p.Name, old.cidr, cidr, ErrPoolRule)
+	}
+	if p.Spec.BlockSize != 0 && p.Spec.BlockSize != old.blockSize {
+		return fmt.Errorf("IP pool %s: spec.blockSize cannot change (%d -> %d): its blocks are cut to it; create a new pool instead: %w", p.Name, old.blockSize, p.Spec.BlockSize, ErrPoolRule)
+	}
+	return nil
+}
+
+// PoolInUseError refuses the deletion of a pool with allocated addresses.
+type PoolInUseError struct {
+	Pool  string
+	CIDR  netip.Prefix
+	InUse int
+}
+
+func (e *PoolInUseError) Error() string {
+	return fmt.Sprintf("IP pool %s (%s) still has %d allocated address(es): nothing was deleted; disable it first "+
+		"(calicoctl apply with spec.disabled: true) so no new address is taken from it, move or remove the containers "+
+		"that use it (calicoctl ipam show --show-blocks lists them), then delete it", e.Pool, e.CIDR, e.InUse)
+}
+
+// Is makes errors.Is(err, ErrPoolRule) true.
+func (e *PoolInUseError) Is(target error) bool { return target == ErrPoolRule }
+
+// DeletePool deletes the pool name (only at resourceVersion, when given)
+// together with its blocks and their affinities, in one transaction that
+// requires the pool and every block unchanged and empty. It fails with a
+// *PoolInUseError while addresses of the pool are allocated, and wraps
+// datastore.ErrNotFound when there is no such pool.
+func (a *Allocator) DeletePool(ctx context.Context, name, resourceVersion string) (*resources.IPPool, error) {
+	for range maxAttempts {
+		p, done, err := a.deletePoolOnce(ctx, name, resourceVersion)
+		if done || err != nil {
+			return p, err
+		}
+	}
+	return nil, fmt.Errorf("delete IP pool %s: %w", name, ErrConflict)
+}
+
+// deletePoolOnce reads the pool and its blocks and deletes them all if
+// nothing changed meanwhile; done is false when something did.
+func (a *Allocator) deletePoolOnce(ctx context.Context, name, resourceVersion string) (*resources.IPPool, bool, error) {
+	pools, err := a.listPools(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	var p *pool
+	for i := range pools {
+		if pools[i].Name == name {
+			p = &pools[i]
+		}
+	}
+	if p == nil {
+		return nil, false, fmt.Errorf("IP pool %q: %w", name, datastore.ErrNotFound)
+	}
+	if resourceVersion != "" && resourceVersion != strconv.FormatInt(p.rev, 10) {
+		return nil, false, fmt.Errorf("delete IP pool %s: %w", name, datastore.ErrConflict)
+	}
+	kvs, err := a.listKeys(ctx, blockFamilyPrefix(family(p.cidr.Addr())), false)
+	if err != nil {
+		return nil, false, err
+	}
+	t := datastore.Txn{If: []datastore.Cond{datastore.At(p.key, p.rev)}, Then: []datastore.Op{datastore.Del(p.key)}}
+	inUse := 0
+	for _, kv := range kvs {
+		b, err := decodeBlock(kv.Value)
+		if err != nil || !p.cidr.Overlaps(b.cidr) || poolContainingBlock(pools, b.cidr) != p {
+			continue
+		}
+		inUse += len(b.alloc) - b.freeCount()
+		t.If = append(t.If, datastore.At(kv.Key, kv.ModRevision))
+		t.Then = append(t.Then, datastore.Del(kv.Key))
+		if b.affinity != "" {
+			t.Then = append(t.Then, datastore.Del(affinityKey(b.affinity, b.cidr)))
+		}
+	}
+	if inUse > 0 {
+		return nil, false, &PoolInUseError{Pool: name, CIDR: p.cidr, InUse: inUse}
+	}
+	if len(t.Then) > maxTxnOps {
+		return nil, false, fmt.Errorf("IP pool %s has %d empty blocks, more than one transaction takes: free them first (calicoctl ipam release), then delete it: %w", name, (len(t.Then)-1)/2, ErrPoolRule)
+	}
+	res, err := a.commitTxn(ctx, "delete IP pool "+name, t)
+	if err != nil || !res.Succeeded {
+		return nil, false, err
+	}
+	a.pools = nil
+	for _, kv := range kvs {
+		if c, err := parseCIDRKey(kv.Key[len(blockFamilyPrefix(family(p.cidr.Addr()))):]); err == nil && p.cidr.Overlaps(c) {
+			delete(a.cache, c)
+		}
+	}
+	slog.Info("ipam: deleted IP pool with its empty blocks", "pool", name, "cidr", p.cidr, "blocks", (len(t.Then)-1)/2)
+	return p.IPPool, true, nil
+}
+
+// poolContainingBlock returns the pool a block belongs to: the most
+// specific pool containing its first address.
+func poolContainingBlock(pools []pool, b netip.Prefix) *pool {
+	var best *pool
+	for i, p := range pools {
+		if p.cidr.Contains(b.Addr()) && (best == nil || p.cidr.Bits() > best.cidr.Bits()) {
+			best = &pools[i]
+		}
+	}
+	return best
+}

@@ -1,0 +1,245 @@
+package resources
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// KindFelixConfiguration is the Kind of FelixConfiguration.
+const KindFelixConfiguration = "FelixConfiguration"
+
+// FelixConfiguration holds dataplane settings for every node (name
+// "default") or one node (name "node.<nodename>", which wins field by
+// field). Unset fields take Calico's defaults (see the Effective*
+// methods); the daemon applies changes live.
+type FelixConfiguration struct {
+	TypeMeta   `json:",inline"`
+	ObjectMeta `json:"metadata"`
+	Spec       FelixConfigurationSpec `json:"spec"`
+}
+
+// FelixConfigurationSpec is the subset of Calico's Felix settings that has
+// a meaning for this daemon, with Calico's names.
+type FelixConfigurationSpec struct {
+	LogSeverityScreen string `json:"logSeverityScreen,omitempty"`
+	LogSeverityFile   string `json:"logSeverityFile,omitempty"`
+	LogSeveritySys    string `json:"logSeveritySys,omitempty"`
+	LogFilePath       string `json:"logFilePath,omitempty"`
+
+	// DefaultEndpointToHostAction: Drop (default), Accept or Return.
+	DefaultEndpointToHostAction string `json:"defaultEndpointToHostAction,omitempty"`
+	IPv6Support                 *bool  `json:"ipv6Support,omitempty"`
+	// WorkloadSourceSpoofing: Disabled (default) or Any.
+	WorkloadSourceSpoofing string `json:"workloadSourceSpoofing,omitempty"`
+	// IPForwarding: Enabled (default) or Disabled.
+	IPForwarding string `json:"ipForwarding,omitempty"`
+
+	VXLANEnabled    *bool  `json:"vxlanEnabled,omitempty"`
+	VXLANPort       *int   `json:"vxlanPort,omitempty"`
+	VXLANVNI        *int   `json:"vxlanVNI,omitempty"`
+	VXLANMTU        *int   `json:"vxlanMTU,omitempty"`
+	VXLANMTUV6      *int   `json:"vxlanMTUV6,omitempty"`
+	IPIPEnabled     *bool  `json:"ipipEnabled,omitempty"`
+	IPIPMTU         *int   `json:"ipipMTU,omitempty"`
+	MTUIfacePattern string `json:"mtuIfacePattern,omitempty"`
+
+	RouteRefreshInterval    *Duration `json:"routeRefreshInterval,omitempty"`
+	IptablesRefreshInterval *Duration `json:"iptablesRefreshInterval,omitempty"`
+	IpsetsRefreshInterval   *Duration `json:"ipsetsRefreshInterval,omitempty"`
+	ReportingInterval       *Duration `json:"reportingInterval,omitempty"`
+	ReportingTTL            *Duration `json:"reportingTTL,omitempty"`
+	IptablesLockTimeout     *Duration `json:"iptablesLockTimeout,omitempty"`
+
+	// Failsafe ports stay open through host endpoint policy so an operator
+	// cannot lock themselves out. Unset means Calico's defaults; an empty
+	// list means none.
+	FailsafeInboundHostPorts  *[]ProtoPort `json:"failsafeInboundHostPorts,omitempty"`
+	FailsafeOutboundHostPorts *[]ProtoPort `json:"failsafeOutboundHostPorts,omitempty"`
+
+	InterfacePrefix  string `json:"interfacePrefix,omitempty"`
+	InterfaceExclude string `json:"interfaceExclude,omitempty"`
+	// ChainInsertMode: Insert (default) or Append.
+	ChainInsertMode string `json:"chainInsertMode,omitempty"`
+	// IptablesBackend: Auto (default), Legacy or NFT.
+	IptablesBackend          string  `json:"iptablesBackend,omitempty"`
+	IptablesMarkMask         *uint32 `json:"iptablesMarkMask,omitempty"`
+	RemoveExternalRoutes     *bool   `json:"removeExternalRoutes,omitempty"`
+	NATOutgoingAddress       string  `json:"natOutgoingAddress,omitempty"`
+	NATPortRange             *Port   `json:"natPortRange,omitempty"`
+	DeviceRouteSourceAddress string  `json:"deviceRouteSourceAddress,omitempty"`
+	DeviceRouteProtocol      *int    `json:"deviceRouteProtocol,omitempty"`
+
+	HealthEnabled            *bool  `json:"healthEnabled,omitempty"`
+	HealthHost               string `json:"healthHost,omitempty"`
+	HealthPort               *int   `json:"healthPort,omitempty"`
+	PrometheusMetricsEnabled *bool  `json:"prometheusMetricsEnabled,omitempty"`
+	PrometheusMetricsHost    string `json:"prometheusMetricsHost,omitempty"`
+	PrometheusMetricsPort    *int   `json:"prometheusMetricsPort,omitempty"`
+	UsageReportingEnabled    *bool  `json:"usageReportingEnabled,omitempty"`
+
+	// Dataplanes this daemon does not have: accepted when off, refused on.
+	BPFEnabled         *bool `json:"bpfEnabled,omitempty"`
+	XDPEnabled         *bool `json:"xdpEnabled,omitempty"`
+	WireguardEnabled   *bool `json:"wireguardEnabled,omitempty"`
+	WireguardEnabledV6 *bool `json:"wireguardEnabledV6,omitempty"`
+}
+
+// ProtoPort is one failsafe port: protocol (tcp, udp or sctp), port, and
+// optionally the remote network it applies to.
+type ProtoPort struct {
+	Protocol string `json:"protocol"`
+	Port     uint16 `json:"port"`
+	Net      string `json:"net,omitempty"`
+}
+
+// DefaultFailsafeInboundHostPorts are Calico's: SSH, DHCP, BGP, etcd,
+// Typha, the Kubernetes API and Calico's health ports.
+func DefaultFailsafeInboundHostPorts() []ProtoPort {
+	return []ProtoPort{{"tcp", 22, ""}, {"udp", 68, ""}, {"tcp", 179, ""}, {"tcp", 2379, ""}, {"tcp", 2380, ""},
+		{"tcp", 5473, ""}, {"tcp", 6443, ""}, {"tcp", 6666, ""}, {"tcp", 6667, ""}}
+}
+
+// DefaultFailsafeOutboundHostPorts are Calico's: DNS, DHCP, BGP, etcd,
+// Typha, the Kubernetes API and Calico's health ports.
+func DefaultFailsafeOutboundHostPorts() []ProtoPort {
+	return []ProtoPort{{"udp", 53, ""}, {"udp", 67, ""}, {"tcp", 179, ""}, {"tcp", 2379, ""}, {"tcp", 2380, ""},
+		{"tcp", 5473, ""}, {"tcp", 6443, ""}, {"tcp", 6666, ""}, {"tcp", 6667, ""}}
+}
+
+// EffectiveFailsafeInbound returns the inbound failsafe ports, defaulted.
+func (s *FelixConfigurationSpec) EffectiveFailsafeInbound() []ProtoPort {
+	if s == nil || s.FailsafeInboundHostPorts == nil {
+		return DefaultFailsafeInboundHostPorts()
+	}
+	return *s.FailsafeInboundHostPorts
+}
+
+// EffectiveFailsafeOutbound returns the outbound failsafe ports, defaulted.
+func (s *FelixConfigurationSpec) EffectiveFailsafeOutbound() []ProtoPort {
+	if s == nil || s.FailsafeOutboundHostPorts == nil {
+		return DefaultFailsafeOutboundHostPorts()
+	}
+	return *s.FailsafeOutboundHostPorts
+}
+
+// NewFelixConfiguration returns an empty FelixConfiguration named name.
+func NewFelixConfiguration(name string) *FelixConfiguration {
+	return &FelixConfiguration{TypeMeta: typeMeta(KindFelixConfiguration), ObjectMeta: ObjectMeta{Name: name}}
+}
+
+// Default implements Resource. Unset fields stay unset: a node's
+// configuration must not hide the cluster's.
+func (c *FelixConfiguration) Default() {}
+
+var logSeverities = []string{"Trace", "Debug", "Info", "Warning", "Error", "Fatal", "None"}
+
+// Validate implements Resource.
+func (c *FelixConfiguration) Validate() error {
+	v := newValidator(c)
+	v.name("metadata.name", c.Name, false)
+	v.configName(c.Name)
+	s := &c.Spec
+	for _, f := range []struct{ name, val string }{{"logSeverityScreen", s.LogSeverityScreen}, {"logSeverityFile", s.LogSeverityFile}, {"logSeveritySys", s.LogSeveritySys}} {
+		if f.val != "" {
+			v.oneOf("spec."+f.name, f.val, logSeverities...)
+		}
+	}
+	v.optOneOf("spec.defaultEndpointToHostAction", s.DefaultEndpointToHostAction, "Drop", "Accept", "Return")
+	v.optOneOf("spec.workloadSourceSpoofing", s.WorkloadSourceSpoofing, "Disabled", "Any")
+	v.optOneOf("spec.ipForwarding", s.IPForwarding, "Enabled", "Disabled")
+	v.optOneOf("spec.chainInsertMode", s.ChainInsertMode, "Insert", "Append")
+	v.optOneOf("spec.iptablesBackend", s.IptablesBackend, "Auto", "Legacy", "NFT")
+	v.intRange("spec.vxlanPort", s.VXLANPort, 1, 65535)
+	v.intRange("spec.vxlanVNI", s.VXLANVNI, 1, 1<<24-1)
+	v.intRange("spec.vxlanMTU", s.VXLANMTU, 576, 9000)
+	v.intRange("spec.vxlanMTUV6", s.VXLANMTUV6, 1280, 9000)
+	v.intRange("spec.ipipMTU", s.IPIPMTU, 576, 9000)
+	v.intRange("spec.healthPort", s.HealthPort, 1, 65535)
+	v.intRange("spec.prometheusMetricsPort", s.PrometheusMetricsPort, 1, 65535)
+	v.intRange("spec.deviceRouteProtocol", s.DeviceRouteProtocol, 1, 255)
+	for _, d := range []struct {
+		name string
+		d    *Duration
+	}{{"routeRefreshInterval", s.RouteRefreshInterval}, {"iptablesRefreshInterval", s.IptablesRefreshInterval},
+		{"ipsetsRefreshInterval", s.IpsetsRefreshInterval}, {"reportingInterval", s.ReportingInterval},
+		{"reportingTTL", s.ReportingTTL}, {"iptablesLockTimeout", s.IptablesLockTimeout}} {
+		if d.d != nil && d.d.Duration < 0 {
+			v.add("spec."+d.name, d.d.String(), "must not be negative: use 0 to disable the timer, or a duration such as 90s")
+		}
+	}
+	if s.FailsafeInboundHostPorts != nil {
+		v.protoPorts("spec.failsafeInboundHostPorts", *s.FailsafeInboundHostPorts)
+	}
+	if s.FailsafeOutboundHostPorts != nil {
+		v.protoPorts("spec.failsafeOutboundHostPorts", *s.FailsafeOutboundHostPorts)
+	}
+	if s.IptablesMarkMask != nil && *s.IptablesMarkMask == 0 {
+		v.add("spec.iptablesMarkMask", 0, "must leave some mark bits to Calico: use Calico's default 0xffff0000")
+	}
+	for _, f := range []struct {
+		name, why string
+		on        *bool
+	}{{"bpfEnabled", "this daemon programs iptables, not eBPF", s.BPFEnabled}, {"xdpEnabled", "this daemon has no XDP dataplane", s.XDPEnabled},
+		{"wireguardEnabled", "this daemon does not run WireGuard", s.WireguardEnabled}, {"wireguardEnabledV6", "this daemon does not run WireGuard", s.WireguardEnabledV6}} {
+		if f.on != nil && *f.on {
+			v.add("spec."+f.name, true, "is not supported on Docker: %s; set it to false or remove it (use IPPool vxlanMode or ipipMode for encapsulation)", f.why)
+		}
+	}
+	return v.err()
+}
+
+func (v *validator) protoPorts(field string, ports []ProtoPort) {
+	for i, p := range ports {
+		f := fieldIdx(field, i)
+		if pr, err := ParseProtocol(p.Protocol); err != nil || !pr.HasPorts() {
+			v.add(f+".protocol", p.Protocol, "must be tcp, udp or sctp")
+		}
+		if p.Net != "" {
+			if _, err := ParseNet(p.Net); err != nil {
+				v.add(f+".net", p.Net, "is not a CIDR: give one such as 10.0.0.0/8")
+			}
+		}
+	}
+}
+
+// configName checks the name of a per-node-or-cluster configuration kind.
+func (v *validator) configName(name string) {
+	if name != "" && name != "default" && !strings.HasPrefix(name, "node.") {
+		v.add("metadata.name", name, "takes effect only as \"default\" (every node) or \"node.<nodename>\" (one node): rename it")
+	}
+}
+
+func (v *validator) optOneOf(field, val string, allowed ...string) {
+	if val != "" {
+		v.oneOf(field, val, allowed...)
+	}
+}
+
+func (v *validator) intRange(field string, n *int, lo, hi int) {
+	if n != nil && (*n < lo || *n > hi) {
+		v.add(field, *n, "must be between %d and %d", lo, hi)
+	}
+}
+
+// Duration is a time.Duration written as Go duration text ("90s"), as
+// Calico's (Kubernetes') Duration fields are.
+type Duration struct{ time.Duration }
+
+// MarshalJSON writes the duration as text.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.Duration.String()) }
+
+// UnmarshalJSON reads duration text such as "90s" or "1m30s".
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be text such as \"90s\", not %s", b)
+	}
+	parsed, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration %q: use a number with a unit, such as 90s or 5m", s)
+	}
+	d.Duration = parsed
+	return nil
+}
