@@ -21,7 +21,7 @@ var settings = []Setting{
 	{"etcd_client_host", "etcd-client-host", "CALICO_ETCD_CLIENT_HOST", "127.0.0.1",
 		"embedded etcd: address its client URL listens on (always TLS with client certificates from the cluster CA in <data_dir>/pki)"},
 	{"etcd_client_port", "etcd-client-port", "CALICO_ETCD_CLIENT_PORT", "2379", "embedded etcd: client port"},
-	{"etcd_peer_port", "etcd-peer-port", "CALICO_ETCD_PEER_PORT", "2380", "embedded etcd: peer port (on 127.0.0.1)"},
+	{"etcd_peer_port", "etcd-peer-port", "CALICO_ETCD_PEER_PORT", "2380", "embedded etcd: peer port (TLS; reachable from other hosts once etcd_client_host is not loopback or the host joined)"},
 	{"etcd_compaction_retention", "etcd-compaction-retention", "CALICO_ETCD_COMPACTION_RETENTION", "10m",
 		"embedded etcd: history kept; older revisions are compacted away at this period"},
 	{"etcd_quota_bytes", "etcd-quota-bytes", "CALICO_ETCD_QUOTA_BYTES", "2147483648",
