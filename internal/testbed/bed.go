@@ -93,6 +93,10 @@ type Config struct {
 	// IPv6 gives the LAN and every host IPv6 addresses too (Subnet6), and
 	// runs the daemons with CALICO_IPV6=true and IP6 set to the host's.
 	IPv6 bool
+	// Join runs the embedded etcd on the hosts instead of the bed's etcd:
+	// the first host starts the cluster and the others join it by token
+	// (join.go); b.Client and b.Store then reach the first host's member.
+	Join bool
 }
 
 // HostConfig describes one host.
@@ -100,6 +104,9 @@ type HostConfig struct {
 	Name   string
 	Subnet int      // 0 or 1
 	Env    []string // extra environment of its daemon
+	// Manual: Start creates the host but does not start its daemon (Join
+	// beds: the test joins it itself).
+	Manual bool
 }
 
 // Bed is a running test bed.
@@ -116,6 +123,7 @@ type Bed struct {
 	etcd *exec.Cmd
 
 	etcdClientFiles pki.Files
+	clusterCfg      datastore.EtcdConfig // Join beds: the first host's member
 	mu              sync.Mutex
 	nss             []*NS   // every namespace made, deleted by Close
 	birds           []*BIRD // stopped by Close
@@ -161,8 +169,10 @@ func Start(cfg Config) (_ *Bed, err error) {
 	if err := b.buildLAN(); err != nil {
 		return nil, err
 	}
-	if err := b.startEtcd(); err != nil {
-		return nil, err
+	if !cfg.Join {
+		if err := b.startEtcd(); err != nil {
+			return nil, err
+		}
 	}
 	for i, hc := range cfg.Hosts {
 		h, err := b.newHost(hc, i+1)
@@ -171,10 +181,15 @@ func Start(cfg Config) (_ *Bed, err error) {
 		}
 		b.Hosts = append(b.Hosts, h)
 	}
+	if cfg.Join {
+		return b, b.startJoined()
+	}
 	errs := make([]error, len(b.Hosts))
 	var wg sync.WaitGroup
 	for i, h := range b.Hosts {
-		wg.Go(func() { errs[i] = h.Start() })
+		if !cfg.Hosts[i].Manual {
+			wg.Go(func() { errs[i] = h.Start() })
+		}
 	}
 	wg.Wait()
 	return b, errors.Join(errs...)
