@@ -2,10 +2,12 @@ package calicoctl
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
@@ -70,7 +72,7 @@ func (c *connFlags) resolve(lookupEnv func(string) (string, bool)) (datastore.Et
 		*s.value = c.pick(s, lookupEnv, file)
 	}
 	if eps == "" {
-		eps = DefaultEtcdEndpoint
+		eps = clientEndpoints(lookupEnv)
 	}
 	cfg := datastore.EtcdConfig{Endpoints: datastore.ParseEndpoints(eps), CACertFile: ca, CertFile: cert, KeyFile: key}
 	for _, ep := range cfg.Endpoints {
@@ -89,14 +91,35 @@ func (c *connFlags) resolve(lookupEnv func(string) (string, bool)) (datastore.Et
 	return cfg, nil
 }
 
+// clientEndpoints are where this host's daemon reaches etcd: the members'
+// endpoints on a host that joined the cluster as a client (from
+// <data_dir>/cluster.json), else the local member's DefaultEtcdEndpoint.
+func clientEndpoints(lookupEnv func(string) (string, bool)) string {
+	b, err := os.ReadFile(filepath.Join(dataDir(lookupEnv), "cluster.json"))
+	if err != nil {
+		return DefaultEtcdEndpoint
+	}
+	var st struct {
+		Role      string   `json:"role"`
+		Endpoints []string `json:"endpoints"`
+	}
+	if json.Unmarshal(b, &st) != nil || st.Role != "client" || len(st.Endpoints) == 0 {
+		return DefaultEtcdEndpoint
+	}
+	return strings.Join(st.Endpoints, ",")
+}
+
+func dataDir(lookupEnv func(string) (string, bool)) string {
+	if d, ok := lookupEnv("CALICO_DATA_DIR"); ok && d != "" {
+		return d
+	}
+	return DefaultDataDir
+}
+
 // useNodeCert gives cfg the node's certificate from <data_dir>/pki when
 // it exists: the zero-config way for root on a host running the daemon.
 func useNodeCert(cfg *datastore.EtcdConfig, lookupEnv func(string) (string, bool)) error {
-	dir := DefaultDataDir
-	if d, ok := lookupEnv("CALICO_DATA_DIR"); ok && d != "" {
-		dir = d
-	}
-	files := pki.NodeFiles(pki.Dir(dir))
+	files := pki.NodeFiles(pki.Dir(dataDir(lookupEnv)))
 	if _, err := os.Stat(files.Cert); err != nil {
 		if errors.Is(err, os.ErrPermission) {
 			return fmt.Errorf("etcd needs a client certificate and %s is readable by root only: run calicoctl as root (sudo), "+

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
+
 	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
@@ -99,5 +101,28 @@ func TestFindsNodeCertificate(t *testing.T) {
 	env["CALICO_DATA_DIR"] = t.TempDir() // no pki there
 	if r := runCLI("", env, "--config", "", "get", "ippools"); r.code != 1 || !strings.Contains(r.stderr, "cannot reach etcd") {
 		t.Fatalf("without a certificate: want a refusal, got %v", r)
+	}
+}
+
+// On a host that joined as a client there is no local member: calicoctl
+// uses the members' endpoints the daemon keeps in <data_dir>/cluster.json.
+func TestClientHostUsesMembersEndpoints(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cluster.json"), []byte(`{"role":"client","endpoints":["https://10.0.0.1:2379","https://10.0.0.2:2379"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(k string) (string, bool) {
+		if k == "CALICO_DATA_DIR" {
+			return dir, true
+		}
+		return "", false
+	}
+	var c connFlags
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	c.register(fs)
+	c.configFile = ""
+	cfg, err := c.resolve(lookup)
+	if err != nil || strings.Join(cfg.Endpoints, ",") != "https://10.0.0.1:2379,https://10.0.0.2:2379" {
+		t.Fatalf("endpoints %v, err %v", cfg.Endpoints, err)
 	}
 }
