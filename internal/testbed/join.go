@@ -24,7 +24,7 @@ func (b *Bed) startJoined() error {
 	if err := first.Start(); err != nil {
 		return err
 	}
-	if err := b.connectCluster(first); err != nil {
+	if err := b.ConnectCluster(first); err != nil {
 		return err
 	}
 	tok, err := b.JoinToken(10 * time.Minute)
@@ -43,9 +43,9 @@ func (b *Bed) startJoined() error {
 	return nil
 }
 
-// connectCluster points b.Client and b.Store at the embedded cluster,
+// ConnectCluster points b.Client and b.Store at the embedded cluster,
 // through h's etcd with h's certificate, dialing from the LAN namespace.
-func (b *Bed) connectCluster(h *Host) error {
+func (b *Bed) ConnectCluster(h *Host) error {
 	f := pki.NodeFiles(pki.Dir(h.DataDir))
 	dial := grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
 		return b.LAN.Dial(ctx, "tcp", addr)
@@ -57,6 +57,9 @@ func (b *Bed) connectCluster(h *Host) error {
 	cli, err := datastore.Connect(ctx, b.clusterCfg)
 	if err != nil {
 		return fmt.Errorf("connect to the embedded cluster via %s: %w", h.Name, err)
+	}
+	if b.Client != nil {
+		b.Client.Close()
 	}
 	b.Client, b.Store = cli, datastore.New(cli)
 	return nil
