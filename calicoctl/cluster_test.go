@@ -3,7 +3,6 @@ package calicoctl
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,8 +153,8 @@ func TestBackupAndRestore(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(e.DataDir, "etcd")); err != nil {
 		t.Fatal(err)
 	}
-	cp, pp := freeTCPPort(t), freeTCPPort(t)
-	cfg := embedded.Config{DataDir: e.DataDir, Name: "restored", ClientPort: cp, PeerPort: pp, TLS: &e.Files, Quiet: true, UnsafeNoFsync: true}
+	ports := testenv.FreePorts(t, 2)
+	cfg := embedded.Config{DataDir: e.DataDir, Name: "restored", ClientPort: ports[0], PeerPort: ports[1], TLS: &e.Files, Quiet: true, UnsafeNoFsync: true}
 	if err := embedded.Restore(cfg, file); err != nil {
 		t.Fatal(err)
 	}
@@ -178,14 +177,4 @@ func TestBackupAndRestore(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "good-pool") {
 		t.Fatalf("get ippools after restore: %v", r)
 	}
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

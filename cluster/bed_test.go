@@ -39,31 +39,9 @@ func eventually(t *testing.T, what string, cond func() error) {
 // neither read nor write; a revoked token is refused with a clear error,
 // and a fourth host joins as a client with a good one.
 func TestThreeHostsFormAClusterByToken(t *testing.T) {
-	testenv.RequireRoot(t)
-	testenv.RequireTools(t, "ip", "etcdctl", "ping")
-	dir := t.TempDir()
-	bin, err := testbed.BuildDaemon(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := testbed.Start(testbed.Config{Daemon: bin, Join: true, Hosts: []testbed.HostConfig{
-		{Name: "host1"}, {Name: "host2"}, {Name: "host3"}, {Name: "host4", Manual: true},
-	}})
-	t.Cleanup(func() {
-		if t.Failed() && b != nil {
-			for _, h := range b.Hosts {
-				t.Logf("%s log:\n%s", h.Name, h.LogTail(40))
-			}
-		}
-		if b != nil {
-			if err := b.Close(); err != nil {
-				t.Errorf("close the bed: %v", err)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("bed: %v", err)
-	}
+	testenv.RequireTools(t, "etcdctl")
+	b := startJoinBed(t, testbed.HostConfig{Name: "host1"}, testbed.HostConfig{Name: "host2"},
+		testbed.HostConfig{Name: "host3"}, testbed.HostConfig{Name: "host4", Manual: true})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	checkMembers(ctx, t, b, 3)
@@ -97,6 +75,33 @@ func TestThreeHostsFormAClusterByToken(t *testing.T) {
 	})
 
 	joinFourthHost(ctx, t, b)
+}
+
+// startJoinBed starts a Join bed of hosts; t.Cleanup closes it (and
+// logs the daemons' last lines when the test failed).
+func startJoinBed(t *testing.T, hosts ...testbed.HostConfig) *testbed.Bed {
+	t.Helper()
+	testenv.RequireRoot(t)
+	testenv.RequireTools(t, "ip", "ping")
+	bin, err := testbed.BuildDaemon(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := testbed.Start(testbed.Config{Daemon: bin, Join: true, Hosts: hosts})
+	if err != nil {
+		t.Fatalf("bed: %v", err) // Start closed what it made; err has the daemons' last lines
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, h := range b.Hosts {
+				t.Logf("%s log:\n%s", h.Name, h.LogTail(40))
+			}
+		}
+		if err := b.Close(); err != nil {
+			t.Errorf("close the bed: %v", err)
+		}
+	})
+	return b
 }
 
 func addWorkload(t *testing.T, h *testbed.Host, n *testbed.Network) *testbed.Workload {
@@ -207,28 +212,7 @@ func joinFourthHost(ctx context.Context, t *testing.T, b *testbed.Bed) {
 // joins it with a new token; pools, policies, endpoints and IPAM
 // allocations are all there.
 func TestBackupWipeRestoreRejoin(t *testing.T) {
-	testenv.RequireRoot(t)
-	testenv.RequireTools(t, "ip", "ping")
-	bin, err := testbed.BuildDaemon(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := testbed.Start(testbed.Config{Daemon: bin, Join: true, Hosts: []testbed.HostConfig{{Name: "host1"}, {Name: "host2"}}})
-	t.Cleanup(func() {
-		if t.Failed() && b != nil {
-			for _, h := range b.Hosts {
-				t.Logf("%s log:\n%s", h.Name, h.LogTail(40))
-			}
-		}
-		if b != nil {
-			if err := b.Close(); err != nil {
-				t.Errorf("close the bed: %v", err)
-			}
-		}
-	})
-	if err != nil {
-		t.Fatalf("bed: %v", err)
-	}
+	b := startJoinBed(t, testbed.HostConfig{Name: "host1"}, testbed.HostConfig{Name: "host2"})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	netw, err := b.CreateNetwork("kept", netip.Prefix{}, "")

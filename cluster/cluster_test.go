@@ -10,6 +10,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/datastore/embedded/pki"
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
 
 // host is one simulated host: its data directory, etcd ports, member.
@@ -23,15 +24,7 @@ type host struct {
 
 func newHost(t *testing.T, name string) *host {
 	t.Helper()
-	var ports [2]int
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
+	ports := testenv.FreePorts(t, 2)
 	return &host{name: name, dir: t.TempDir(), clientPort: ports[0], peerPort: ports[1]}
 }
 

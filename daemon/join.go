@@ -184,12 +184,22 @@ func takeAddress(cfg *Config, ip net.IP) error {
 	return saveClusterState(cfg.DataDir, st)
 }
 
-// certIPs are the addresses this host's certificate must name.
+// certIPs are the addresses this host's certificate must name: where
+// etcd listens (every interface address when etcd_client_host is
+// 0.0.0.0) and the cluster address.
 func certIPs(cfg *Config, address string) []net.IP {
 	var ips []net.IP
 	for _, h := range []string{cfg.EtcdClientHost, address} {
 		if ip := net.ParseIP(h); ip != nil && !ip.IsUnspecified() {
 			ips = append(ips, ip)
+		}
+	}
+	if ip := net.ParseIP(cfg.EtcdClientHost); ip != nil && ip.IsUnspecified() {
+		addrs, _ := net.InterfaceAddrs()
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
+				ips = append(ips, n.IP.To4())
+			}
 		}
 	}
 	return ips

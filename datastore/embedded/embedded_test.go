@@ -1,9 +1,8 @@
-package embedded
+package embedded_test
 
 import (
 	"context"
 	"crypto/tls"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,44 +13,17 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/datastore/embedded/pki"
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
 
-func freePorts(t *testing.T) (int, int) {
+// startTLS starts a member laid out as the daemon's (CA and node
+// certificate in its data dir's pki/).
+func startTLS(t *testing.T, m embedded.Maintenance) (*embedded.Server, pki.Files) {
 	t.Helper()
-	var ports [2]int
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
-	return ports[0], ports[1]
-}
-
-// startTLS starts a member with a fresh CA in dir/pki.
-func startTLS(t *testing.T, m Maintenance) (*Server, pki.Files) {
-	t.Helper()
-	dir := t.TempDir()
-	pdir := pki.Dir(dir)
-	ca, _, err := pki.LoadOrCreateCA(pdir, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pki.EnsureNodeCert(pdir, ca, "node1", nil, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	files := pki.NodeFiles(pdir)
-	cp, pp := freePorts(t)
-	s, err := Start(Config{DataDir: dir, ClientPort: cp, PeerPort: pp, TLS: &files, Quiet: true,
-		UnsafeNoFsync: true, FastElection: true, Maintenance: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s, files
+	e := testenv.StartSecureEtcd(t, m)
+	return e.Server, e.Files
 }
 
 func client(t *testing.T, eps []string, tlsCfg *tls.Config) *clientv3.Client {
@@ -65,7 +37,7 @@ func client(t *testing.T, eps []string, tlsCfg *tls.Config) *clientv3.Client {
 }
 
 func TestTLSRequiresClientCertificate(t *testing.T) {
-	s, files := startTLS(t, Maintenance{})
+	s, files := startTLS(t, embedded.Maintenance{})
 	if !strings.HasPrefix(s.Endpoints[0], "https://127.0.0.1:") {
 		t.Fatalf("endpoint %s: want https on loopback", s.Endpoints[0])
 	}
@@ -98,15 +70,15 @@ func TestTLSRequiresClientCertificate(t *testing.T) {
 }
 
 func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
-	cp, pp := freePorts(t)
-	_, err := Start(Config{DataDir: t.TempDir(), ClientHost: "0.0.0.0", ClientPort: cp, PeerPort: pp, Quiet: true})
+	ports := testenv.FreePorts(t, 2)
+	_, err := embedded.Start(embedded.Config{DataDir: t.TempDir(), ClientHost: "0.0.0.0", ClientPort: ports[0], PeerPort: ports[1], Quiet: true})
 	if err == nil || !strings.Contains(err.Error(), "without TLS") {
 		t.Fatalf("err = %v, want a refusal naming TLS", err)
 	}
 }
 
 func TestPKIFilesAreRootOnly(t *testing.T) {
-	_, files := startTLS(t, Maintenance{})
+	_, files := startTLS(t, embedded.Maintenance{})
 	for _, f := range []string{filepath.Dir(files.CA), files.Key, filepath.Join(filepath.Dir(files.CA), pki.CAKeyFile)} {
 		st, err := os.Stat(f)
 		if err != nil {
@@ -122,7 +94,7 @@ func TestPKIFilesAreRootOnly(t *testing.T) {
 // raises NOSPACE, then one maintenance round compacts, defragments and
 // disarms, and writes succeed again.
 func TestRecoversFromNoSpace(t *testing.T) {
-	m := Maintenance{QuotaBytes: 4 << 20, CompactionRetention: time.Hour, CheckInterval: time.Hour}
+	m := embedded.Maintenance{QuotaBytes: 4 << 20, CompactionRetention: time.Hour, CheckInterval: time.Hour}
 	s, files := startTLS(t, m)
 	tlsCfg, err := transport.TLSInfo{CertFile: files.Cert, KeyFile: files.Key, TrustedCAFile: files.CA}.ClientConfig()
 	if err != nil {

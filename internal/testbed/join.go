@@ -44,13 +44,14 @@ func (b *Bed) startJoined() error {
 }
 
 // ConnectCluster points b.Client and b.Store at the embedded cluster,
-// through h's etcd with h's certificate, dialing from the LAN namespace.
+// through h's etcd with h's certificate, dialing 127.0.0.1 inside h's
+// namespace (as h's own calicoctl does).
 func (b *Bed) ConnectCluster(h *Host) error {
 	f := pki.NodeFiles(pki.Dir(h.DataDir))
 	dial := grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-		return b.LAN.Dial(ctx, "tcp", addr)
+		return h.NS.Dial(ctx, "tcp", addr)
 	})
-	b.clusterCfg = datastore.EtcdConfig{Endpoints: []string{fmt.Sprintf("https://%s:%d", h.IP.Addr(), etcdPort)},
+	b.clusterCfg = datastore.EtcdConfig{Endpoints: []string{fmt.Sprintf("https://127.0.0.1:%d", etcdPort)},
 		CACertFile: f.CA, CertFile: f.Cert, KeyFile: f.Key, DialTimeout: 5 * time.Second, DialOptions: []grpc.DialOption{dial}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -66,8 +67,7 @@ func (b *Bed) ConnectCluster(h *Host) error {
 }
 
 // ClusterConfig is how the test reaches the embedded cluster (Config.Join)
-// with the first host's certificate; Endpoints may be replaced by
-// another member's (https://<host IP>:2379).
+// with the first host's certificate.
 func (b *Bed) ClusterConfig() datastore.EtcdConfig { return b.clusterCfg }
 
 // JoinToken makes a join token on the cluster, as `calicoctl cluster

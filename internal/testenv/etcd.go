@@ -133,3 +133,14 @@ func StartSecureEtcd(t testing.TB, m embedded.Maintenance) *SecureEtcd {
 	t.Cleanup(s.Close)
 	return &SecureEtcd{Server: s, Endpoints: s.Endpoints, DataDir: dir, Files: files}
 }
+
+// FreePorts returns n distinct loopback TCP ports that were free a moment
+// ago (for servers that cannot listen on port 0, like etcd).
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports, err := freePorts(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ports
+}
