@@ -70,7 +70,11 @@ func ParseToken(s string) (Token, error) {
 		n       int
 	}{{"id", t.ID, 12}, {"secret", t.Secret, 32}, {"CA hash", t.CAFingerprint, 64}} {
 		if _, err := hex.DecodeString(f.v); err != nil || len(f.v) != f.n {
-			return Token{}, fmt.Errorf("join token's %s %q is not %d hex digits: copy the token whole from `calicoctl cluster token`", f.name, abbreviate(f.v), f.n)
+			shown := fmt.Sprintf(" %q", abbreviate(f.v))
+			if f.name == "secret" {
+				shown = "" // never echo a secret, even a broken one
+			}
+			return Token{}, fmt.Errorf("join token's %s%s is not %d hex digits: copy the token whole from `calicoctl cluster token`", f.name, shown, f.n)
 		}
 	}
 	return t, nil
