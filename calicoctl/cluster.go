@@ -31,8 +31,37 @@ func (a *app) clusterCommand() *cobra.Command {
   calicoctl cluster status
   calicoctl cluster remove-member host2`,
 	}
-	cmd.AddCommand(a.clusterTokenCommand(), a.clusterStatusCommand(), a.clusterRemoveCommand())
+	cmd.AddCommand(a.clusterTokenCommand(), a.clusterTokensCommand(), a.clusterRevokeCommand(),
+		a.clusterStatusCommand(), a.clusterRemoveCommand())
 	return cmd
+}
+
+func (a *app) clusterRevokeCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "revoke-token ID", Short: "Revoke a join token (its ID is the part after CALICOJOIN1-)",
+		Example: "  calicoctl cluster revoke-token 0123456789ab",
+		Args:    argsWith(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := st.RevokeJoinToken(cmd.Context(), args[0]); err != nil {
+				return fmt.Errorf("revoke join token %s: %w (see calicoctl cluster tokens)", args[0], err)
+			}
+			fmt.Fprintf(a.out, "Revoked join token %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+func (a *app) clusterTokensCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "tokens", Short: "List the live join tokens (IDs and expiry; never the secrets)",
+		Example: "  calicoctl cluster tokens",
+		Args:    argsWith(cobra.NoArgs),
+		RunE:    func(cmd *cobra.Command, _ []string) error { return a.runTokenList(cmd.Context()) },
+	}
 }
 
 func (a *app) clusterTokenCommand() *cobra.Command {
@@ -44,11 +73,9 @@ func (a *app) clusterTokenCommand() *cobra.Command {
 member it joins) and a secret (so the member trusts the new host); etcd keeps only a hash of
 the secret, under a lease that ends with the token. Start the new host's daemon with
 CALICO_JOIN_TOKEN=<token> and CALICO_JOIN_ADDRESS=<a member's address>. The token joins any
-number of hosts until it expires or is revoked (calicoctl cluster token revoke ID).`,
-		Example: `  calicoctl cluster token --ttl 30m
-  calicoctl cluster token list
-  calicoctl cluster token revoke 0123456789ab`,
-		Args: argsWith(cobra.NoArgs),
+number of hosts until it expires or is revoked (calicoctl cluster revoke-token ID).`,
+		Example: `  calicoctl cluster token --ttl 30m`,
+		Args:    argsWith(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if ttl < time.Minute || ttl > maxTokenTTL {
 				return usagef("--ttl %s: use a duration from 1m to %s", ttl, maxTokenTTL)
@@ -57,27 +84,6 @@ number of hosts until it expires or is revoked (calicoctl cluster token revoke I
 		},
 	}
 	cmd.Flags().DurationVar(&ttl, "ttl", time.Hour, "how long the token joins hosts (1m to 24h)")
-	cmd.AddCommand(&cobra.Command{
-		Use: "revoke ID", Short: "Revoke a join token (its ID is the part after CALICOJOIN1-)",
-		Example: "  calicoctl cluster token revoke 0123456789ab",
-		Args:    argsWith(cobra.ExactArgs(1)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := a.store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := st.RevokeJoinToken(cmd.Context(), args[0]); err != nil {
-				return fmt.Errorf("revoke join token %s: %w (see calicoctl cluster token list)", args[0], err)
-			}
-			fmt.Fprintf(a.out, "Revoked join token %s\n", args[0])
-			return nil
-		},
-	}, &cobra.Command{
-		Use: "list", Short: "List the live join tokens (IDs and expiry; never the secrets)",
-		Example: "  calicoctl cluster token list",
-		Args:    argsWith(cobra.NoArgs),
-		RunE:    func(cmd *cobra.Command, _ []string) error { return a.runTokenList(cmd.Context()) },
-	})
 	return cmd
 }
 

@@ -43,16 +43,16 @@ func TestClusterTokenIsStoredHashedAndRevocable(t *testing.T) {
 			t.Fatalf("key %s holds the token's secret in clear", k)
 		}
 	}
-	if r := runCLI("", env, "--config", "", "cluster", "token", "list"); r.code != 0 || !strings.Contains(r.stdout, tok.ID) {
+	if r := runCLI("", env, "--config", "", "cluster", "tokens"); r.code != 0 || !strings.Contains(r.stdout, tok.ID) {
 		t.Fatalf("token list: %v", r)
 	}
-	if r := runCLI("", env, "--config", "", "cluster", "token", "revoke", tok.ID); r.code != 0 {
+	if r := runCLI("", env, "--config", "", "cluster", "revoke-token", tok.ID); r.code != 0 {
 		t.Fatalf("revoke: %v", r)
 	}
-	if r := runCLI("", env, "--config", "", "cluster", "token", "list"); r.code != 0 || strings.Contains(r.stdout, tok.ID) {
+	if r := runCLI("", env, "--config", "", "cluster", "tokens"); r.code != 0 || strings.Contains(r.stdout, tok.ID) {
 		t.Fatalf("token list after revoke: %v", r)
 	}
-	if r := runCLI("", env, "--config", "", "cluster", "token", "revoke", tok.ID); r.code != 1 || !strings.Contains(r.stderr, "unknown, revoked or expired") {
+	if r := runCLI("", env, "--config", "", "cluster", "revoke-token", tok.ID); r.code != 1 || !strings.Contains(r.stderr, "unknown, revoked or expired") {
 		t.Fatalf("second revoke: %v", r)
 	}
 	if r := runCLI("", env, "--config", "", "cluster", "token", "--ttl", "48h"); r.code == 0 || !strings.Contains(r.stderr, "--ttl") {
