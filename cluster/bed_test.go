@@ -263,8 +263,12 @@ func TestBackupWipeRestoreRejoin(t *testing.T) {
 	checkMembers(ctx, t, b, 2)
 	after := keptKeys(ctx, t, b)
 	for k, v := range before {
-		if after[k] != v {
-			t.Errorf("after restore %s = %q, want %q", k, after[k], v)
+		got, ok := after[k]
+		switch {
+		case !ok:
+			t.Errorf("after restore %s is missing", k)
+		case got != v && !strings.Contains(k, "/workloadendpoints/"): // the daemons may refresh endpoints at start
+			t.Errorf("after restore %s = %q, want %q", k, got, v)
 		}
 	}
 	if len(before) == 0 {
