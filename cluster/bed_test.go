@@ -46,7 +46,7 @@ func TestThreeHostsFormAClusterByToken(t *testing.T) {
 	defer cancel()
 	checkMembers(ctx, t, b, 3)
 
-	netw, err := b.CreateNetwork("joined", netip.Prefix{}, "")
+	netw, err := b.CreateNetworkOn(b.Hosts[:3], "joined", netip.Prefix{}, "") // host4 joins later
 	if err != nil {
 		t.Fatal(err)
 	}
