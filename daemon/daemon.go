@@ -19,6 +19,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/calico-docker/calico-libnetwork/routing"
 )
 
 // Main runs the daemon with command-line arguments args (without the
@@ -96,14 +97,14 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
-	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, statusSrc, log) // routing.go
+	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, dp, statusSrc, log) // routing.go
 	if err != nil {
 		cancel()
 		<-dp.Done()
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
-	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, c, obs, log)
+	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, c, dp, obs, log)
 	if err != nil {
 		cancel()
 		<-dp.Done()
@@ -153,6 +154,7 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
+		ProbeIPIP: cfg.NetworkingBackend != routing.BackendNone,
 	})
 	w := newWatcher(cfg.NodeName, c, dp, log)
 	w.prime()
@@ -165,13 +167,14 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 
 // serveDrivers serves the network and IPAM drivers on their sockets. The
 // network driver asks endpoints for a sandbox's endpoints.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
+func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, dp *felix.Dataplane, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
 	}
 	drv, err := driver.New(driver.Config{
 		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, Endpoints: endpoints, MTU: cfg.VethMTU, Logger: log,
+		SourceRoutes: dp,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -101,8 +101,9 @@ func freeGateway(have map[netip.Prefix]bool) (netip.Addr, bool) {
 // (for the sandbox's gateway endpoint) the default route answered here.
 // Meanwhile it stores the WorkloadEndpoint, complete with its gateways and
 // sandbox and still labels-pending, and re-owns its addresses.
-// When the sandbox holds other calico endpoints, source routing is added in
-// the background once Docker has set the interface up (see srcroute.go).
+// When the sandbox holds other calico endpoints, source routing is recorded
+// for felix to program once Docker has moved the interface in (see
+// srcroute.go).
 func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (*network.JoinResponse, error) {
 	start := time.Now()
 	if err := checkID("EndpointID", req.EndpointID); err != nil {
@@ -263,23 +264,15 @@ func (d *Driver) undoJoin(ctx context.Context, ce *createdEndpoint, vethMade, re
 
 // Leave deletes the endpoint's veth (the container side goes with it) in
 // the background: the kernel takes 10-20 ms to destroy a veth, which would
-// otherwise lengthen every container's teardown. A source-routing rule the
-// driver added for the endpoint in a sandbox that lives on (docker network
-// disconnect) is removed first.
+// otherwise lengthen every container's teardown. The endpoint's source
+// routing is withdrawn: felix removes its rule from a sandbox that lives on
+// (docker network disconnect).
 func (d *Driver) Leave(ctx context.Context, req *network.LeaveRequest) error {
 	start := time.Now()
 	if err := checkID("EndpointID", req.EndpointID); err != nil {
 		return d.fail("Leave", err)
 	}
-	wep := d.local.joinedOf(req.EndpointID)
-	if wep == nil { // joined before a restart
-		wep, _ = d.endpoint(ctx, req.EndpointID)
-	}
-	if wep != nil {
-		if err := removeSourceRouting(wep); err != nil {
-			d.log.Warn("Could not remove the endpoint's source-routing rule", "endpoint", req.EndpointID, "err", err)
-		}
-	}
+	d.removeSourceRouting(req.EndpointID)
 	d.local.leave(req.EndpointID)
 	d.deleteVethLater(req.EndpointID)
 	if d.labels != nil {

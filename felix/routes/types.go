@@ -1,4 +1,4 @@
-package dataplane
+package routes
 
 import (
 	"fmt"
@@ -84,7 +84,8 @@ type Desired struct {
 	KeepStale bool
 }
 
-func (d Desired) clone() Desired {
+// Clone returns a deep copy of d.
+func (d Desired) Clone() Desired {
 	d.Routes, d.VTEPs = slices.Clone(d.Routes), slices.Clone(d.VTEPs)
 	if d.VXLAN != nil {
 		v := *d.VXLAN
