@@ -120,7 +120,7 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (*network.J
 	if err != nil {
 		return nil, d.fail("Join", err, "endpoint", req.EndpointID)
 	}
-	plan, err := planJoin(sb.routes, ce.wep.Addrs(), d.routedSubnets(ctx, ce, len(sb.peers) > 0)) // poolroutes.go
+	plan, err := planJoin(sb.routes, ce.wep.Addrs(), d.routedSubnets(ctx, ce, sb.peers)) // poolroutes.go
 	if err != nil {
 		return nil, d.fail("Join", fmt.Errorf("endpoint %s: %w", req.EndpointID, err))
 	}
