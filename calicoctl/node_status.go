@@ -250,6 +250,9 @@ func datastoreLine(st *daemonStatus) string {
 		return "unknown (the daemon did not say)"
 	}
 	where := "etcd " + strings.Join(d.Endpoints, ",")
+	if d.Reachable && d.Error != "" { // e.g. the NOSPACE alarm: reads work, writes fail
+		return fmt.Sprintf("reachable but REFUSING WRITES (%s): %s", where, d.Error)
+	}
 	if d.Reachable {
 		return "reachable (" + where + ")"
 	}

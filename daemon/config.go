@@ -41,6 +41,8 @@ type Config struct {
 	Observability            // log_format, log_file, ..., metrics_addr, single_socket (observability.go)
 	Enforcement              // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
 	Routing                  // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
+	EtcdSettings             // etcd_compaction_retention, etcd_quota_bytes, etcd_maintenance_interval (etcd.go)
+	JoinSettings             // join_token, join_address, etcd_voters, etcd_join_port (join.go)
 	Migrated        []string // old variables honoured (migrate.go), logged at start
 	ConsulAddr      string   // consul_addr; "" = no Consul registration (consul.go)
 }
@@ -190,6 +192,11 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		Enforcement:     p.enforcement(),
 		Routing:         p.routing(),
 		ConsulAddr:      p.hostPort("consul_addr"),
+		EtcdSettings:    p.etcdSettings(),
+		JoinSettings:    p.joinSettings(),
+	}
+	if p.err == nil {
+		p.fail(checkEtcdExposure(c.Etcd.Endpoints))
 	}
 	if len(c.Etcd.Endpoints) == 0 && c.EtcdClientPort == c.EtcdPeerPort && p.err == nil {
 		p.fail(configError("etcd_peer_port", strconv.Itoa(c.EtcdPeerPort), "must differ from etcd_client_port"))

@@ -10,12 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
-
 	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/driver"
 	"github.com/calico-docker/calico-libnetwork/felix"
@@ -144,33 +140,6 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	stopRouting()
 	log.Info("Stopped")
 	return nil
-}
-
-// openEtcd connects to ETCD_ENDPOINTS, or starts the embedded etcd.
-func openEtcd(ctx context.Context, cfg *Config, opts []grpc.DialOption, log *slog.Logger) (*clientv3.Client, func(), error) {
-	if len(cfg.Etcd.Endpoints) > 0 {
-		ecfg := cfg.Etcd
-		ecfg.DialOptions = opts
-		cli, err := datastore.Connect(ctx, ecfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		log.Info("Using etcd", "endpoints", cfg.Etcd.Endpoints)
-		return cli, func() { cli.Close() }, nil
-	}
-	emb, err := embedded.Start(embedded.Config{
-		DataDir: cfg.DataDir, ClientHost: cfg.EtcdClientHost, ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	cli, err := datastore.Connect(ctx, datastore.EtcdConfig{Endpoints: emb.Endpoints, DialOptions: opts})
-	if err != nil {
-		emb.Close()
-		return nil, nil, err
-	}
-	log.Info("Started embedded etcd", "endpoints", emb.Endpoints, "dataDir", cfg.DataDir)
-	return cli, func() { cli.Close(); emb.Close() }, nil
 }
 
 // startCache runs the one datastore syncer into the cache every consumer
