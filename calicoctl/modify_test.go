@@ -171,3 +171,30 @@ func FuzzRuleWords(f *testing.F) {
 		}
 	})
 }
+
+func TestTierRules(t *testing.T) {
+	e := startEtcd(t)
+	pol := "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: sec.p}\nspec: {tier: sec, selector: all()}\n"
+	tier := "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: sec}\nspec: {order: 10}\n"
+	before := e.snapshot(t)
+	wantFail(t, e.run(t, pol, "apply", "-f", "-"), `spec.tier (sec): names a tier that does not exist`)
+	e.assertUnchanged(t, before)
+	wantOK(t, e.run(t, pol+"---\n"+tier, "apply", "-f", "-"), "Successfully applied 2") // the tier in the same file
+	before = e.snapshot(t)
+	wantFail(t, e.run(t, "", "delete", "tier", "sec"), `tier "sec" still holds GlobalNetworkPolicy "sec.p"`)
+	wantFail(t, e.run(t, "", "patch", "gnp", "sec.p", "-p", `{"spec":{"tier":"nope"}}`), "names a tier that does not exist")
+	e.assertUnchanged(t, before)
+	wantOK(t, e.run(t, "", "delete", "gnp", "sec.p"), "Successfully deleted 1")
+	wantOK(t, e.run(t, "", "delete", "tier", "sec"), "Successfully deleted 1")
+	e.mustRun(t, "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: default}\n", "apply", "-f", "-")
+	wantFail(t, e.run(t, "", "delete", "tier", "default"), `tier "default" cannot be deleted`)
+	wantFail(t, e.run(t, "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: default}\nspec: {order: 5}\n", "apply", "-f", "-"), "fixed at")
+}
+
+func TestPatchKeepsPoolRules(t *testing.T) {
+	e := startEtcd(t)
+	loadAllKinds(t, e)
+	before := e.snapshot(t)
+	wantFail(t, e.run(t, "", "patch", "ippool", "net2", "-p", `{"spec":{"cidr":"10.2.0.0/16"}}`), "cidr")
+	e.assertUnchanged(t, before)
+}
