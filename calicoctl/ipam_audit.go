@@ -74,6 +74,7 @@ type ipamAudit struct {
 	GracePeriod   string            `json:"gracePeriod"`
 	Leaks         []leak            `json:"leakedAddresses"`
 	OrphanBlocks  []orphanBlock     `json:"blocksOfVanishedNodes"`
+	NoPoolBlocks  []orphanBlock     `json:"blocksInNoPool"`
 	Unallocated   []unallocatedAddr `json:"endpointsWithoutAllocation"`
 	WithinGrace   []leak            `json:"notYetFlagged"`
 	ProblemsTotal int               `json:"problems"`
@@ -157,14 +158,17 @@ func leakReason(handle string) string {
 // timestamp count as old.
 func audit(s *ipamState, now time.Time, grace time.Duration) *ipamAudit {
 	a := &ipamAudit{Pools: len(s.pools), Blocks: len(s.blocks), Endpoints: len(s.weps), Nodes: len(s.nodes),
-		GracePeriod: grace.String(), Leaks: []leak{}, OrphanBlocks: []orphanBlock{}, Unallocated: []unallocatedAddr{}, WithinGrace: []leak{}}
+		GracePeriod: grace.String(), Leaks: []leak{}, OrphanBlocks: []orphanBlock{}, NoPoolBlocks: []orphanBlock{}, Unallocated: []unallocatedAddr{}, WithinGrace: []leak{}}
 	l := newLiveness(s.weps)
 	byHandle := map[string][]ipam.Allocation{}
 	var handles []string
 	for _, b := range s.blocks {
 		a.Allocations += len(b.Allocations)
-		if b.Affinity != "" && !s.nodes[b.Affinity] {
-			a.OrphanBlocks = append(a.OrphanBlocks, orphanBlock{CIDR: b.CIDR.String(), Affinity: b.Affinity, InUse: len(b.Allocations)})
+		switch ob := (orphanBlock{CIDR: b.CIDR.String(), Affinity: b.Affinity, InUse: len(b.Allocations)}); {
+		case b.Pool == "":
+			a.NoPoolBlocks = append(a.NoPoolBlocks, ob)
+		case b.Affinity != "" && !s.nodes[b.Affinity]:
+			a.OrphanBlocks = append(a.OrphanBlocks, ob)
 		}
 		for _, al := range b.Allocations {
 			key := al.Handle
@@ -184,7 +188,7 @@ func audit(s *ipamState, now time.Time, grace time.Duration) *ipamAudit {
 	for _, list := range [][]leak{a.Leaks, a.WithinGrace} {
 		slices.SortFunc(list, func(x, y leak) int { return x.addr.Compare(y.addr) })
 	}
-	a.ProblemsTotal = len(a.Leaks) + len(a.OrphanBlocks) + len(a.Unallocated)
+	a.ProblemsTotal = len(a.Leaks) + len(a.OrphanBlocks) + len(a.NoPoolBlocks) + len(a.Unallocated)
 	return a
 }
 

@@ -91,6 +91,16 @@ func writeAudit(w io.Writer, r *ipamAudit) error {
 			return err
 		}
 	}
+	fmt.Fprintf(w, "\nBlocks in no IP pool (their pool was deleted): %d\n", len(r.NoPoolBlocks))
+	if len(r.NoPoolBlocks) > 0 {
+		t := table{header: []string{"BLOCK", "AFFINITY", "IPS IN USE"}}
+		for _, b := range r.NoPoolBlocks {
+			t.rows = append(t.rows, []string{b.CIDR, firstSet(b.Affinity, "(none)"), fmt.Sprint(b.InUse)})
+		}
+		if err := t.write(w); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(w, "\nWorkload endpoints whose addresses are not allocated to them: %d\n", len(r.Unallocated))
 	if len(r.Unallocated) > 0 {
 		t := table{header: []string{"ENDPOINT", "CONTAINER", "IP", "PROBLEM"}}
@@ -110,8 +120,11 @@ func writeAudit(w io.Writer, r *ipamAudit) error {
 		return nil
 	}
 	fmt.Fprintf(w, "Found %d problem(s).", r.ProblemsTotal)
-	if len(r.Leaks) > 0 || len(r.OrphanBlocks) > 0 {
-		fmt.Fprint(w, " calicoctl ipam release frees the leaked addresses and the blocks of vanished nodes once empty.")
+	if len(r.Leaks) > 0 || len(r.OrphanBlocks) > 0 || len(r.NoPoolBlocks) > 0 {
+		fmt.Fprint(w, " calicoctl ipam release frees the leaked addresses, and the blocks of vanished nodes and in no pool once empty.")
+	}
+	if len(r.NoPoolBlocks) > 0 {
+		fmt.Fprint(w, " Addresses in use in a block in no pool belong to running containers: remove them, or create a pool containing the block again.")
 	}
 	fmt.Fprintln(w)
 	return nil

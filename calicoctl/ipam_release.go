@@ -80,13 +80,15 @@ func (a *app) releaseLeaks(ctx context.Context, yes bool, grace time.Duration) e
 	if err != nil {
 		return err
 	}
-	blocks, kept := freeableBlocks(rep)
-	writeKeptBlocks(a, kept)
-	if len(rep.Leaks) == 0 && len(blocks) == 0 {
-		fmt.Fprintln(a.out, "No leaked addresses and no empty blocks of vanished nodes: nothing to release.")
+	blocks, kept := freeableBlocks(rep.OrphanBlocks, rep.Leaks)
+	writeKeptBlocks(a, kept, "of vanished node")
+	noPool, keptNP := freeableBlocks(rep.NoPoolBlocks, rep.Leaks)
+	writeKeptBlocks(a, keptNP, "in no pool, affine to")
+	if len(rep.Leaks) == 0 && len(blocks) == 0 && len(noPool) == 0 {
+		fmt.Fprintln(a.out, "No leaked addresses and no empty blocks of vanished nodes or in no pool: nothing to release.")
 		return nil
 	}
-	if err := a.confirm(yes, a.planRelease(rep, blocks)); err != nil {
+	if err := a.confirm(yes, a.planRelease(rep, blocks, noPool)); err != nil {
 		return err
 	}
 	st, err := a.store(ctx)
@@ -95,12 +97,12 @@ func (a *app) releaseLeaks(ctx context.Context, yes bool, grace time.Duration) e
 	}
 	alloc := newAllocator(st)
 	errs := []error{a.releaseAllLeaks(ctx, alloc, rep.Leaks)}
-	errs = append(errs, a.releaseBlocks(ctx, alloc, blocks))
+	errs = append(errs, a.releaseBlocks(ctx, alloc, blocks), a.releaseNoPoolBlocks(ctx, alloc, noPool))
 	return errors.Join(errs...)
 }
 
 // planRelease prints what will be freed and returns the question to confirm it.
-func (a *app) planRelease(rep *ipamAudit, blocks []orphanBlock) string {
+func (a *app) planRelease(rep *ipamAudit, blocks, noPool []orphanBlock) string {
 	var what []string
 	if len(rep.Leaks) > 0 {
 		fmt.Fprintf(a.out, "Leaked addresses (grace period %s):\n", rep.GracePeriod)
@@ -115,6 +117,15 @@ func (a *app) planRelease(rep *ipamAudit, blocks []orphanBlock) string {
 		}
 		_ = t.write(a.out)
 		what = append(what, fmt.Sprintf("%d block(s) of vanished nodes", len(blocks)))
+	}
+	if len(noPool) > 0 {
+		fmt.Fprintln(a.out, "Blocks in no IP pool, empty once the leaks are freed:")
+		t := table{header: []string{"BLOCK", "AFFINITY", "IPS IN USE"}}
+		for _, b := range noPool {
+			t.rows = append(t.rows, []string{b.CIDR, firstSet(b.Affinity, "(none)"), fmt.Sprint(b.InUse)})
+		}
+		_ = t.write(a.out)
+		what = append(what, fmt.Sprintf("%d block(s) in no pool", len(noPool)))
 	}
 	return "Release " + strings.Join(what, " and ") + "?"
 }
@@ -144,14 +155,14 @@ func (a *app) releaseAllLeaks(ctx context.Context, alloc *ipam.Allocator, leaks 
 // freeableBlocks splits the blocks of vanished nodes into those every
 // address of which is a leak (empty once the leaks are freed) and the
 // others.
-func freeableBlocks(rep *ipamAudit) (free, kept []orphanBlock) {
-	for _, b := range rep.OrphanBlocks {
+func freeableBlocks(list []orphanBlock, leaks []leak) (free, kept []orphanBlock) {
+	for _, b := range list {
 		cidr, err := netip.ParsePrefix(b.CIDR)
 		if err != nil {
 			continue
 		}
 		leaked := 0
-		for _, l := range rep.Leaks {
+		for _, l := range leaks {
 			if cidr.Contains(l.addr) {
 				leaked++
 			}
@@ -166,11 +177,31 @@ func freeableBlocks(rep *ipamAudit) (free, kept []orphanBlock) {
 	return free, kept
 }
 
-func writeKeptBlocks(a *app, kept []orphanBlock) {
+func writeKeptBlocks(a *app, kept []orphanBlock, what string) {
 	for _, b := range kept {
-		fmt.Fprintf(a.out, "Keeping block %s of vanished node %s: %d address(es) in it are not leaked "+
-			"(calicoctl ipam show --show-blocks; remove their containers, then run this again).\n", b.CIDR, b.Affinity, b.InUse)
+		fmt.Fprintf(a.out, "Keeping block %s %s %s: %d address(es) in it are not leaked "+
+			"(calicoctl ipam show --show-blocks; remove their containers, then run this again).\n", b.CIDR, what, firstSet(b.Affinity, "no node"), b.InUse)
 	}
+}
+
+// releaseNoPoolBlocks frees each block in no pool, only while it is empty.
+func (a *app) releaseNoPoolBlocks(ctx context.Context, alloc *ipam.Allocator, blocks []orphanBlock) error {
+	if len(blocks) == 0 {
+		return nil
+	}
+	var errs []error
+	released := 0
+	for _, b := range blocks {
+		cidr, _ := netip.ParsePrefix(b.CIDR)
+		if err := alloc.FreeEmptyBlock(ctx, cidr); err != nil {
+			errs = append(errs, fmt.Errorf("free block %s in no pool: %w", b.CIDR, err))
+			continue
+		}
+		released++
+		fmt.Fprintf(a.out, "Released block %s in no pool\n", b.CIDR)
+	}
+	fmt.Fprintf(a.out, "Released %d of %d block(s) in no pool.\n", released, len(blocks))
+	return errors.Join(errs...)
 }
 
 // releaseBlocks frees each block's affinity, only while it is empty.

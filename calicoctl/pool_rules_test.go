@@ -62,3 +62,28 @@ func TestPoolDeleteWithAllocations(t *testing.T) {
 		}
 	}
 }
+
+// Blocks left in no pool (a pool deleted before the rules held) are
+// reported by ipam check and freed by ipam release once empty.
+func TestBlocksInNoPool(t *testing.T) {
+	e := startEtcd(t)
+	wantOK(t, e.run(t, poolYAML("gone", "10.40.0.0/16", ""), "apply", "-f", "-"), "Successfully applied 1")
+	e.allocate(t, "host1", "10.40.0.5", "libnetwork.deadbeef0001", nil)
+	e.allocate(t, "host1", "10.40.0.6", "libnetwork.deadbeef0002", nil)
+	if _, err := datastore.New(e.cli).Delete(context.Background(), "IPPool", "", "gone", ""); err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(t, "", "ipam", "check", "--grace", "0s")
+	if !strings.Contains(r.stdout, "Blocks in no IP pool (their pool was deleted): 1") || strings.Contains(r.stdout, "No problems found") {
+		t.Fatalf("ipam check:\n%v", r)
+	}
+	r = e.mustRun(t, "", "ipam", "release", "--yes", "--grace", "0s")
+	if !strings.Contains(r.stdout, "Released 2 of 2 leaked") || !strings.Contains(r.stdout, "Released block 10.40.0.0/26 in no pool") {
+		t.Fatalf("ipam release:\n%v", r)
+	}
+	for k := range e.snapshot(t) {
+		if strings.Contains(k, "/ipam/") {
+			t.Errorf("left behind: %s", k)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/go-plugins-helpers/network"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc"
 
@@ -108,7 +107,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
-	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, obs, log)
+	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, c, obs, log)
 	if err != nil {
 		cancel()
 		<-dp.Done()
@@ -195,26 +194,26 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 	return dp, nil
 }
 
-// serveDrivers serves the network and IPAM drivers on their sockets.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
+// serveDrivers serves the network and IPAM drivers on their sockets. The
+// network driver asks endpoints for a sandbox's endpoints.
+func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
 	}
 	drv, err := driver.New(driver.Config{
-		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, MTU: cfg.VethMTU, Logger: log,
+		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, Endpoints: endpoints, MTU: cfg.VethMTU, Logger: log,
 	})
 	if err != nil {
 		return nil, nil, err
 	}
-	netHandler, stopNet := handlerOf(network.NewHandler(drv)) // pluginmux.go
-	closeAll := func() { stopNet(); drv.Close(); docker.Close() }
+	closeAll := func() { drv.Close(); docker.Close() }
 	rctx, rcancel := context.WithTimeout(context.Background(), startupTimeout)
 	defer rcancel()
 	if err := drv.Resync(rctx); err != nil {
 		log.Warn("Could not resync the endpoints of this node (source routing of multi-network containers, pending container labels)", "err", err)
 	}
-	socks, err := servePlugins(cfg, netHandler, newIPAMHandler(store, alloc), obs.metrics.Plugin, log)
+	socks, err := servePlugins(cfg, drv.Handler(), newIPAMHandler(store, alloc), obs.metrics.Plugin, log) // pluginmux.go
 	if err != nil {
 		closeAll()
 		return nil, nil, err

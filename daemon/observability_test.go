@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/go-plugins-helpers/network"
-
+	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/driver"
+	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/metrics"
 	"github.com/calico-docker/calico-libnetwork/routing/status"
 )
@@ -57,16 +58,17 @@ func TestObservabilitySettings(t *testing.T) {
 	}
 }
 
-// capsOnly answers GetCapabilities and fails CreateNetwork: enough to see
-// requests and errors cross the in-memory bridge to go-plugins-helpers.
-type capsOnly struct{ network.Driver }
-
-func (capsOnly) GetCapabilities() (*network.CapabilitiesResponse, error) {
-	return &network.CapabilitiesResponse{Scope: network.LocalScope}, nil
-}
-
-func (capsOnly) CreateNetwork(*network.CreateNetworkRequest) error {
-	return errors.New("pool not from calico-ipam")
+// networkHandler is the real network driver's handler; GetCapabilities
+// and a refused CreateNetwork need no etcd (the store has no client).
+func networkHandler(t *testing.T) http.Handler {
+	t.Helper()
+	store := datastore.New(nil)
+	drv, err := driver.New(driver.Config{Node: "host1", Store: store, IPAM: ipam.New(store, "host1"), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drv.Close)
+	return drv.Handler()
 }
 
 func post(t *testing.T, sock, path, body string) (int, string) {
@@ -86,8 +88,7 @@ func post(t *testing.T, sock, path, body string) (int, string) {
 // middleware, as the managed plugin does.
 func TestSingleSocket(t *testing.T) {
 	dir := t.TempDir()
-	netH, stop := handlerOf(network.NewHandler(capsOnly{}))
-	defer stop()
+	netH := networkHandler(t)
 	ipamH := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"RequiresMACAddress":false}`) })
 	m := metrics.New()
 	cfg := &Config{PluginDir: dir, Observability: Observability{SingleSocket: true}}
@@ -111,7 +112,7 @@ func TestSingleSocket(t *testing.T) {
 	}{
 		{"/Plugin.Activate", "", 200, `{"Implements": ["NetworkDriver", "IpamDriver"]}`},
 		{"/NetworkDriver.GetCapabilities", "", 200, `"Scope":"local"`},
-		{"/NetworkDriver.CreateNetwork", `{"NetworkID":"n1"}`, 500, `{"Err":"pool not from calico-ipam"}`},
+		{"/NetworkDriver.CreateNetwork", `{"NetworkID":"n1"}`, 500, `{"Err":"calico CreateNetwork: NetworkID \"n1\" is not a Docker ID`},
 		{"/IpamDriver.GetCapabilities", "", 200, `{"RequiresMACAddress":false}`},
 		{"/VolumeDriver.Create", "{}", 404, `unknown plugin request`},
 	} {
@@ -210,11 +211,10 @@ func TestReadyNotifiesSystemd(t *testing.T) {
 	}
 }
 
-// TestBridgeConcurrent: the in-memory bridge to go-plugins-helpers serves
-// concurrent requests, and stop ends its server.
-func TestBridgeConcurrent(t *testing.T) {
+// TestSocketConcurrent: the network socket serves concurrent requests.
+func TestSocketConcurrent(t *testing.T) {
 	dir := t.TempDir()
-	netH, stop := handlerOf(network.NewHandler(capsOnly{}))
+	netH := networkHandler(t)
 	s, err := serveSocket(dir, "calico", httpServer{netH}, quiet)
 	if err != nil {
 		t.Fatal(err)
@@ -242,5 +242,4 @@ func TestBridgeConcurrent(t *testing.T) {
 		}
 	}
 	s.Close()
-	stop() // returns once the in-memory server has stopped
 }

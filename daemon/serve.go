@@ -16,7 +16,7 @@ const (
 	IPAMPluginName    = "calico-ipam"
 )
 
-// server is a go-plugins-helpers handler (network.Handler, ipam.Handler).
+// server serves the plugin protocol on a listener (httpServer).
 type server interface{ Serve(net.Listener) error }
 
 // socket is one plugin socket being served.

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/docker/go-plugins-helpers/network"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -40,7 +38,7 @@ func TestServeSocketReplacesStaleSocket(t *testing.T) {
 	}
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
 	l.Close()
-	s, err := serveSocket(dir, "calico", network.NewHandler(nil), quiet)
+	s, err := serveSocket(dir, "calico", httpServer{networkHandler(t)}, quiet)
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
@@ -48,7 +46,7 @@ func TestServeSocketReplacesStaleSocket(t *testing.T) {
 		t.Errorf("activate answered %q", got)
 	}
 	// A second daemon must not steal the live socket.
-	if _, err := serveSocket(dir, "calico", network.NewHandler(nil), quiet); err == nil || !strings.Contains(err.Error(), "another process") {
+	if _, err := serveSocket(dir, "calico", httpServer{networkHandler(t)}, quiet); err == nil || !strings.Contains(err.Error(), "another process") {
 		t.Errorf("second serveSocket: %v", err)
 	}
 	if err := s.Close(); err != nil {
@@ -62,7 +60,7 @@ func TestServeSocketReplacesStaleSocket(t *testing.T) {
 func TestServeSocketRefusesNonSocket(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "calico.sock"), []byte("x"), 0o600)
-	if _, err := serveSocket(dir, "calico", network.NewHandler(nil), quiet); err == nil || !strings.Contains(err.Error(), "not a socket") {
+	if _, err := serveSocket(dir, "calico", httpServer{networkHandler(t)}, quiet); err == nil || !strings.Contains(err.Error(), "not a socket") {
 		t.Errorf("err = %v", err)
 	}
 }

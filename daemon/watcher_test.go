@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +13,10 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/driver"
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -87,6 +90,24 @@ func TestWatcherFeedsDataplane(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, hasRoute("10.99.0.1/32", false))
+
+	// This node's affinities become blackholes; another node's do not.
+	affinity := func(node, cidr string) string {
+		return datastore.AffinityPrefix + node + "/ipv4/block/" + strings.Replace(cidr, "/", "-", 1)
+	}
+	for _, k := range []string{affinity("host1", "10.98.0.64/26"), affinity("host2", "10.98.0.128/26")} {
+		if _, err := store.Commit(ctx, datastore.Txn{Then: []datastore.Op{datastore.Put(k, []byte(`{"state":"confirmed"}`))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, hasRoute("10.98.0.64/26", true))
+	if err := hasRoute("10.98.0.128/26", false)(); err != nil {
+		t.Error(err)
+	}
+	if _, err := store.Commit(ctx, datastore.Txn{Then: []datastore.Op{datastore.Del(affinity("host1", "10.98.0.64/26"))}}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, hasRoute("10.98.0.64/26", false))
 }
 
 // syncedCache runs a syncer into a new cache until ctx ends and waits for
@@ -99,4 +120,12 @@ func syncedCache(ctx context.Context, t *testing.T, store *datastore.Store, node
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestSandboxAnnotationAgrees: the cache indexes endpoints by the
+// annotation the driver writes at Join.
+func TestSandboxAnnotationAgrees(t *testing.T) {
+	if driver.AnnotationSandbox != model.AnnotationSandbox {
+		t.Fatalf("driver writes %q, the cache indexes %q", driver.AnnotationSandbox, model.AnnotationSandbox)
+	}
 }

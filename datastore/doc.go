@@ -10,8 +10,12 @@
 // on read, resourceVersion is the key's etcd ModRevision, so an Update
 // that carries it is a compare-and-swap (txn If ModRevision == rv).
 //
+// Reading: the Syncer (syncer.go) is the daemon's one reader of etcd's
+// state: one list+watch per key space (resources; IPAM blocks and
+// affinities) decoded once into model updates for package cache.
+//
 // Invariants: every write is validated (Default then Validate) before it
 // reaches etcd, so a rejected write leaves etcd unchanged; watches start at
-// an explicit revision so a List followed by a Watch from its revision
-// misses nothing.
+// an explicit revision so a list followed by a watch from its revision
+// misses nothing, and a failed watch is followed by a fresh list.
 package datastore

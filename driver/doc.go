@@ -1,9 +1,28 @@
 // Package driver is the calico network driver: a thin adapter from the
-// libnetwork remote-driver protocol (github.com/docker/go-plugins-helpers
-// network.Driver) to the datastore (WorkloadEndpoints, Profiles), the IPAM
-// allocator (address ownership) and felix (veths). Routes, proxy ARP and
-// iptables on the host are not programmed here: the daemon's watcher feeds
-// the stored WorkloadEndpoints to felix.
+// libnetwork remote-driver protocol (request and response types from
+// github.com/docker/go-plugins-helpers/network; served by this package's
+// own strict Handler) to the datastore (WorkloadEndpoints, Profiles,
+// network records), the IPAM allocator (address ownership) and felix
+// (veths). Routes, proxy ARP and iptables on the host are not programmed
+// here: the daemon's watcher feeds the stored WorkloadEndpoints to felix.
+//
+// # Handler (handler.go)
+//
+// One HTTP handler serves every request: a body is one JSON object of the
+// method's request type, at most 64 KiB, with no unknown field and nothing
+// after it; anything else, and any unknown method, is refused with
+// {"Err": ...} before the driver sees it. Each request runs under a
+// context with a deadline (Config.RequestTimeout); the undo work of a
+// failed request runs on a context of its own.
+//
+// # Request paths and the cluster's size
+//
+// No request lists the cluster. A request reads and writes single keys
+// (the network record, the endpoint, IPAM blocks and handles), and Join
+// learns the other endpoints of its sandbox from the daemon's cache of the
+// datastore (Config.Endpoints: EndpointsOfSandbox) and from the endpoints
+// this Driver joined itself (local.go), so the etcd work of a container
+// start does not grow with the number of hosts or endpoints.
 //
 // # Requests (as Docker 20.10 sends them; verified on the test engine)
 //
@@ -13,11 +32,14 @@
 //	                 is 0.0.0.0/0 or ::/0; Docker's IPAM would give a real
 //	                 gateway), accept only known --opt keys, create the
 //	                 --opt profile if missing, store the network record.
-//	CreateEndpoint   store the WorkloadEndpoint (labels pending), then re-own
-//	                 the addresses in IPAM to the endpoint's handle, answer a
-//	                 MAC if Docker gave none.
-//	Join             create the veth, answer interface name, gateway, routes;
-//	                 then, in the background, read the container's labels.
+//	CreateEndpoint   validate, work out the WorkloadEndpoint (labels
+//	                 pending) and remember it, start making the veth, answer
+//	                 a MAC if Docker gave none. Nothing is stored.
+//	Join             store the WorkloadEndpoint with its gateways and sandbox
+//	                 (still labels pending), then re-own the addresses in
+//	                 IPAM to the endpoint's handle, while the veth is made;
+//	                 answer interface name, gateway, routes; then, in the
+//	                 background, read the container's labels.
 //	Leave            delete the veth (and the endpoint's source rule).
 //	DeleteEndpoint   delete the veth if left and the WorkloadEndpoint; Docker
 //	                 then calls calico-ipam's ReleaseAddress itself.
@@ -44,7 +66,7 @@
 // endpoints' labels <name>=<value>, under the identity labels
 // projectcalico.org/orchestrator, /network and /profile, which a container
 // cannot override. The protocol never names the container, so
-// CreateEndpoint stores the endpoint with the annotation
+// Join stores the endpoint with the annotation
 // libnetwork.projectcalico.org/labels-pending and the dataplane drops all
 // its traffic (fail closed: policy meant for the container is never
 // bypassed). After Join the labeler learns the container from the
@@ -58,14 +80,19 @@
 // that is not a valid Calico label keeps its endpoint closed (logged as an
 // error). The daemon's Resync resumes endpoints left pending by a stop.
 //
+// A container start thus writes its WorkloadEndpoint twice: at Join
+// (pending) and with its labels. A daemon restart between CreateEndpoint
+// and Join forgets the endpoint; its Join fails saying to start the
+// container again.
+//
 // # IPAM ownership and garbage collection
 //
-// CreateEndpoint stores the endpoint before re-owning its addresses, so an
+// Join stores the endpoint before re-owning its addresses, so an
 // allocation held by an endpoint handle always has its endpoint in etcd
 // (IPAMHolders lists them for ipam.GC). If the provisional allocation was
 // freed meanwhile (a GC with a grace shorter than Docker's
-// RequestAddress-to-CreateEndpoint gap), CreateEndpoint allocates the
-// address again, failing only if another container has it by then.
+// RequestAddress-to-Join gap), Join allocates the address again, failing
+// only if another container has it by then.
 //
 // # Container side and several calico networks per container
 //

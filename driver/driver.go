@@ -14,6 +14,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/felix"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // IPAM is what the driver needs of the IPAM allocator (*ipam.Allocator).
@@ -39,6 +40,15 @@ type Docker interface {
 	WatchConnects(ctx context.Context, subscribed func(), fn func(dockerapi.Connect)) error
 }
 
+// Endpoints answers questions about stored endpoints from the daemon's
+// in-memory cache of the datastore, so a request never lists the cluster.
+type Endpoints interface {
+	// EndpointsOfSandbox returns this node's endpoints joined to the
+	// sandbox (network namespace path) sandboxKey. The caller does not
+	// modify what it gets.
+	EndpointsOfSandbox(sandboxKey string) []*resources.WorkloadEndpoint
+}
+
 // Veths creates and deletes workload veth pairs in the host namespace.
 type Veths interface {
 	CreateVeth(hostIface, tmpContainerIface string, containerMAC net.HardwareAddr, mtu int) error
@@ -62,8 +72,12 @@ type Config struct {
 	// read container labels. Without it endpoints get no container labels
 	// and are never marked pending.
 	Docker Docker
-	Veths  Veths // default: felix on the host namespace
-	MTU    int   // veth MTU; 0 = kernel default
+	// Endpoints is the cache Join asks for a sandbox's other endpoints.
+	// Without it only the endpoints this Driver joined are seen (and,
+	// for a running container, the sandbox's own routes).
+	Endpoints Endpoints
+	Veths     Veths // default: felix on the host namespace
+	MTU       int   // veth MTU; 0 = kernel default
 	// RequestTimeout bounds the work of one request (default 25s; Docker
 	// gives up on a plugin call after 30s... and some more).
 	RequestTimeout time.Duration
@@ -73,19 +87,21 @@ type Config struct {
 	Logger   *slog.Logger
 }
 
-// Driver is the calico network driver. It implements the libnetwork
-// remote-driver protocol through go-plugins-helpers' network.Driver.
+// Driver is the calico network driver. Handler serves it on the
+// libnetwork remote-driver protocol.
 type Driver struct {
-	node    string
-	store   *datastore.Store
-	records records
-	ipam    IPAM
-	docker  Docker
-	veths   Veths
-	mtu     int
-	timeout time.Duration
-	nameFor time.Duration
-	log     *slog.Logger
+	node      string
+	store     *datastore.Store
+	records   records
+	ipam      IPAM
+	docker    Docker
+	endpoints Endpoints // nil: only local
+	local     localEndpoints
+	veths     Veths
+	mtu       int
+	timeout   time.Duration
+	nameFor   time.Duration
+	log       *slog.Logger
 
 	ctx    context.Context // ends at Close; parents background work
 	cancel context.CancelFunc
@@ -96,8 +112,6 @@ type Driver struct {
 	deleting  map[string]bool      // endpoint IDs whose veth is being deleted
 	preparing map[string]*vethPrep // veths CreateEndpoint is creating (vethprep.go)
 }
-
-var _ network.Driver = (*Driver)(nil)
 
 // New returns a Driver.
 func New(cfg Config) (*Driver, error) {
@@ -118,8 +132,8 @@ func New(cfg Config) (*Driver, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Driver{
-		node: cfg.Node, store: cfg.Store, records: records{cli: cfg.Store.Client()},
-		ipam: cfg.IPAM, docker: cfg.Docker, veths: cfg.Veths, mtu: cfg.MTU,
+		node: cfg.Node, store: cfg.Store, records: records{store: cfg.Store},
+		ipam: cfg.IPAM, docker: cfg.Docker, endpoints: cfg.Endpoints, local: newLocalEndpoints(), veths: cfg.Veths, mtu: cfg.MTU,
 		timeout: cfg.RequestTimeout, nameFor: cfg.NameWait,
 		log: cfg.Logger.With("component", "driver"), ctx: ctx, cancel: cancel,
 		deleting: map[string]bool{}, preparing: map[string]*vethPrep{},
@@ -138,49 +152,33 @@ func (d *Driver) Close() {
 	d.bg.Wait()
 }
 
-// reqCtx is the context of one request.
+// reqCtx bounds background work started for a request (srcroute.go).
 func (d *Driver) reqCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(d.ctx, d.timeout)
+}
+
+// cleanupTimeout bounds the undo of a failed request.
+const cleanupTimeout = 10 * time.Second
+
+// cleanupCtx is the context of the undo work of a request that failed:
+// the request's own context may be what ran out.
+func cleanupCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 }
 
 // GetCapabilities answers "local": the same network is created on each
 // host (as the reference set-ups do) and shares state through etcd, not
 // through Docker. Docker 20.10 refuses "global" outside swarm mode
 // ("This node is not a swarm manager"), verified on this engine.
-func (d *Driver) GetCapabilities() (*network.CapabilitiesResponse, error) {
-	return &network.CapabilitiesResponse{Scope: network.LocalScope, ConnectivityScope: network.LocalScope}, nil
+func (d *Driver) GetCapabilities() *network.CapabilitiesResponse {
+	return &network.CapabilitiesResponse{Scope: network.LocalScope, ConnectivityScope: network.LocalScope}
 }
-
-// AllocateNetwork is for swarm mode, which the driver does not support.
-func (d *Driver) AllocateNetwork(*network.AllocateNetworkRequest) (*network.AllocateNetworkResponse, error) {
-	return nil, errSwarm
-}
-
-// FreeNetwork is for swarm mode, which the driver does not support.
-func (d *Driver) FreeNetwork(*network.FreeNetworkRequest) error { return errSwarm }
 
 var errSwarm = errors.New("the calico driver does not support swarm-scoped networks; create a local network on each host")
 
-// DiscoverNew is a notification the driver does not need.
-func (d *Driver) DiscoverNew(*network.DiscoveryNotification) error { return nil }
-
-// DiscoverDelete is a notification the driver does not need.
-func (d *Driver) DiscoverDelete(*network.DiscoveryNotification) error { return nil }
-
-// ProgramExternalConnectivity is a no-op: workloads are routed, no ports
-// are published or NATed by the driver.
-func (d *Driver) ProgramExternalConnectivity(*network.ProgramExternalConnectivityRequest) error {
-	return nil
-}
-
-// RevokeExternalConnectivity is a no-op (see ProgramExternalConnectivity).
-func (d *Driver) RevokeExternalConnectivity(*network.RevokeExternalConnectivityRequest) error {
-	return nil
-}
-
 // EndpointInfo reports where an endpoint lives; it needs no lookup.
-func (d *Driver) EndpointInfo(req *network.InfoRequest) (*network.InfoResponse, error) {
-	if err := checkID("endpoint ID", req.EndpointID); err != nil {
+func (d *Driver) EndpointInfo(_ context.Context, req *network.InfoRequest) (*network.InfoResponse, error) {
+	if err := checkID("EndpointID", req.EndpointID); err != nil {
 		return nil, err
 	}
 	return &network.InfoResponse{Value: map[string]string{

@@ -25,10 +25,10 @@ type endpointRequest struct {
 }
 
 func parseCreateEndpoint(req *network.CreateEndpointRequest) (*endpointRequest, error) {
-	if err := checkID("network ID", req.NetworkID); err != nil {
+	if err := checkID("NetworkID", req.NetworkID); err != nil {
 		return nil, err
 	}
-	if err := checkID("endpoint ID", req.EndpointID); err != nil {
+	if err := checkID("EndpointID", req.EndpointID); err != nil {
 		return nil, err
 	}
 	ep := &endpointRequest{networkID: req.NetworkID, endpointID: req.EndpointID}
@@ -61,23 +61,17 @@ func parseCreateEndpoint(req *network.CreateEndpointRequest) (*endpointRequest, 
 	return ep, nil
 }
 
-// CreateEndpoint stores the endpoint's WorkloadEndpoint (the dataplane
-// watcher programs routes from it once Join has made the veth) and records
-// its addresses, which calico-ipam allocated, against the endpoint's handle.
-//
-// The endpoint is stored first, marked labels-pending (it drops all
-// traffic until its container's labels are known, see labeler.go), and
-// the addresses are re-owned after: an allocation held by an endpoint
-// handle then always has its WorkloadEndpoint, which is what lets the
-// IPAM garbage collector tell leaks from live endpoints without a race.
-func (d *Driver) CreateEndpoint(req *network.CreateEndpointRequest) (*network.CreateEndpointResponse, error) {
+// CreateEndpoint validates the endpoint, works out its WorkloadEndpoint
+// (labels pending: it drops all traffic until its container's labels are
+// known, see labeler.go) and starts making its veth. Nothing is stored:
+// Join stores the endpoint complete with its gateways and sandbox, then
+// re-owns its addresses (see local.go).
+func (d *Driver) CreateEndpoint(ctx context.Context, req *network.CreateEndpointRequest) (*network.CreateEndpointResponse, error) {
 	start := time.Now()
 	ep, err := parseCreateEndpoint(req)
 	if err != nil {
 		return nil, d.fail("CreateEndpoint", err, "endpoint", req.EndpointID)
 	}
-	ctx, cancel := d.reqCtx()
-	defer cancel()
 	netw, err := d.network(ctx, ep.networkID)
 	if err != nil {
 		return nil, d.fail("CreateEndpoint", err, "endpoint", ep.endpointID)
@@ -88,18 +82,7 @@ func (d *Driver) CreateEndpoint(req *network.CreateEndpointRequest) (*network.Cr
 		return nil, d.fail("CreateEndpoint", fmt.Errorf("endpoint %s: %w", ep.endpointID, err))
 	}
 	d.prepareVeth(ep.endpointID, ep.mac) // Join waits for it (vethprep.go)
-	if err := d.storeEndpoint(ctx, wep); err != nil {
-		d.deleteVethLater(ep.endpointID)
-		return nil, d.fail("CreateEndpoint", err, "endpoint", ep.endpointID)
-	}
-	if err := d.ownAddresses(ctx, ep, netw, wep.Name); err != nil {
-		d.deleteVethLater(ep.endpointID)
-		if _, derr := d.store.Delete(ctx, resources.KindWorkloadEndpoint, resources.DefaultNamespace, wep.Name, ""); derr != nil &&
-			!errors.Is(derr, datastore.ErrNotFound) {
-			err = errors.Join(err, fmt.Errorf("undo: delete endpoint %s: %w", wep.Name, derr))
-		}
-		return nil, d.fail("CreateEndpoint", err, "endpoint", ep.endpointID)
-	}
+	d.local.create(ep.endpointID, &createdEndpoint{req: ep, netw: netw, wep: wep})
 	d.log.Info("Created endpoint", "endpoint", ep.endpointID, "network", netw.ID, "addrs", wep.Spec.IPNetworks, "profile", netw.Profile,
 		"labelsPending", labelsPending(wep), "took", time.Since(start))
 	resp := &network.CreateEndpointResponse{Interface: &network.EndpointInterface{}}
@@ -130,9 +113,10 @@ func (d *Driver) ownAddresses(ctx context.Context, ep *endpointRequest, netw *Ne
 	return nil
 }
 
-// storeEndpoint creates wep; a retried CreateEndpoint for the same
-// endpoint replaces its own record.
+// storeEndpoint creates wep; a retried Join of the same endpoint
+// replaces its own record.
 func (d *Driver) storeEndpoint(ctx context.Context, wep *resources.WorkloadEndpoint) error {
+	wep.ResourceVersion = ""
 	_, err := d.store.Create(ctx, wep)
 	if !errors.Is(err, datastore.ErrAlreadyExists) {
 		return err
@@ -175,17 +159,16 @@ func validLabelValue(s string) bool { return len(s) <= 63 && labelValuePattern.M
 // DeleteEndpoint removes the WorkloadEndpoint and the veth, should Leave
 // not have run (in the background, as Leave does). Addresses are not released here: Docker calls
 // calico-ipam's ReleaseAddress right after this.
-func (d *Driver) DeleteEndpoint(req *network.DeleteEndpointRequest) error {
+func (d *Driver) DeleteEndpoint(ctx context.Context, req *network.DeleteEndpointRequest) error {
 	start := time.Now()
-	if err := checkID("endpoint ID", req.EndpointID); err != nil {
+	if err := checkID("EndpointID", req.EndpointID); err != nil {
 		return d.fail("DeleteEndpoint", err)
 	}
 	d.deleteVethLater(req.EndpointID)
+	d.local.forget(req.EndpointID)
 	if d.labels != nil {
 		d.labels.forget(req.EndpointID)
 	}
-	ctx, cancel := d.reqCtx()
-	defer cancel()
 	name := WorkloadEndpointName(d.node, req.EndpointID)
 	_, err := d.store.Delete(ctx, resources.KindWorkloadEndpoint, resources.DefaultNamespace, name, "")
 	if err != nil && !errors.Is(err, datastore.ErrNotFound) {

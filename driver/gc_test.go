@@ -29,14 +29,15 @@ func gcCollectable(h string) bool {
 // TestGCNeverFreesLiveEndpoints runs the IPAM garbage collector with no
 // grace period at all, round after round, while endpoints are created in
 // a burst through the real calico-ipam driver and the network driver's
-// socket, alongside leaks made on purpose: a provisional address nobody
+// socket (CreateEndpoint, then Join, which stores the endpoint and
+// re-owns its address), alongside leaks made on purpose: a provisional address nobody
 // claims and an endpoint deleted behind the driver's back. No endpoint may
 // lose its address and the leaks must be freed. With no grace the GC may
 // free a provisional address still on its way to CreateEndpoint (that is
-// what the grace period is for); CreateEndpoint then takes it again, and
+// what the grace period is for); Join then takes it again, and
 // with a /24 block a freed address is not handed to anyone else first.
 func TestGCNeverFreesLiveEndpoints(t *testing.T) {
-	h := newHarness(t, failingVeths{errors.New("no veths in this test")})
+	h := newHarness(t, nil)
 	p := resources.NewIPPool("gc-pool")
 	p.Spec.CIDR, p.Spec.BlockSize = "10.231.0.0/16", 24
 	if _, err := h.store.Create(h.ctx(), p); err != nil {
@@ -100,7 +101,8 @@ func TestGCNeverFreesLiveEndpoints(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
-				ep := fmt.Sprintf("%032x%032x", w+1, i+1)
+				ep := fmt.Sprintf("%011x%053x", (w+1)*100+i+1, 0) // distinct veth names
+
 				a := h.createEndpoint(ep, requestAddress)
 				mu.Lock()
 				addrs[ep] = a
@@ -132,8 +134,10 @@ func TestGCNeverFreesLiveEndpoints(t *testing.T) {
 	checkOwned(t, h, addrs)
 }
 
-// createEndpoint requests an address and creates an endpoint with it; it
-// reports failures with t.Error (it runs on several goroutines).
+// createEndpoint requests an address and creates and joins an endpoint
+// with it (to a sandbox whose namespace does not exist yet, as for a
+// starting container); it reports failures with t.Error (it runs on
+// several goroutines).
 func (h *harness) createEndpoint(ep string, requestAddress func() (string, error)) string {
 	addr, err := requestAddress()
 	if err != nil {
@@ -143,12 +147,17 @@ func (h *harness) createEndpoint(ep string, requestAddress func() (string, error
 	b, _ := json.Marshal(network.CreateEndpointRequest{NetworkID: testNetID, EndpointID: ep, Interface: &network.EndpointInterface{Address: addr}})
 	if code, body := h.call("/NetworkDriver.CreateEndpoint", string(b)); code != http.StatusOK {
 		h.t.Errorf("CreateEndpoint %s with %s: HTTP %d: %s", ep, addr, code, body)
+		return addr
+	}
+	b, _ = json.Marshal(network.JoinRequest{NetworkID: testNetID, EndpointID: ep, SandboxKey: "/nonexistent/sandbox-" + ep})
+	if code, body := h.call("/NetworkDriver.Join", string(b)); code != http.StatusOK {
+		h.t.Errorf("Join %s with %s: HTTP %d: %s", ep, addr, code, body)
 	}
 	return addr
 }
 
 // checkFreed: the GC freed the leaks, and otherwise only provisional
-// addresses of endpoints being created (taken again by CreateEndpoint;
+// addresses of endpoints being created (taken again by Join;
 // checkOwned checks they were), never an endpoint's handle.
 func checkFreed(t *testing.T, freed []ipam.Freed, live map[string]string, leaks map[string]bool) {
 	t.Helper()
@@ -173,7 +182,7 @@ func checkFreed(t *testing.T, freed []ipam.Freed, live map[string]string, leaks 
 			t.Errorf("GC did not free the leaked %s", ip)
 		}
 	}
-	t.Logf("GC freed %d leaks and %d provisional addresses of endpoints being created (taken again by CreateEndpoint)", len(leaks), inFlight)
+	t.Logf("GC freed %d leaks and %d provisional addresses of endpoints being created (taken again by Join)", len(leaks), inFlight)
 }
 
 // checkOwned: each endpoint exists and its address is allocated to its handle.

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/docker/go-plugins-helpers/network"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/felix"
@@ -32,19 +32,21 @@ const testNode = "host1"
 type harness struct {
 	t      *testing.T
 	sock   string
-	cli    *clientv3.Client
 	store  *datastore.Store
 	alloc  *ipam.Allocator
 	docker *dockerfake.Engine
 	drv    *Driver
 	veths  Veths
-	hostNS string // path of the namespace standing in for the host
+	// endpoints is the daemon's cache of the datastore, fed by the real
+	// syncer, for Join's EndpointsOfSandbox.
+	endpoints *cache.Cache
+	hostNS    string // path of the namespace standing in for the host
 }
 
 func newHarness(t *testing.T, veths Veths) *harness {
 	t.Helper()
 	_, cli := testenv.StartEtcd(t)
-	h := &harness{t: t, cli: cli, store: datastore.New(cli), docker: startDockerFake(t)}
+	h := &harness{t: t, store: datastore.New(cli), docker: startDockerFake(t)}
 	h.alloc = ipam.New(h.store, testNode)
 	if veths == nil {
 		testenv.RequireRoot(t)
@@ -63,14 +65,16 @@ func newHarness(t *testing.T, veths Veths) *harness {
 	}
 	t.Cleanup(func() { dc.Close() })
 	h.veths = veths
+	h.endpoints = startCache(t, h.store)
 	h.drv = h.newDriver(dc)
 	h.sock = filepath.Join(t.TempDir(), "calico.sock")
 	l, err := net.Listen("unix", h.sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	go network.NewHandler(h.drv).Serve(l)
-	t.Cleanup(func() { l.Close() })
+	srv := &http.Server{Handler: h.drv.Handler()}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
 	return h
 }
 
@@ -78,7 +82,7 @@ func newHarness(t *testing.T, veths Veths) *harness {
 // (a restarted daemon); it is closed at cleanup.
 func (h *harness) newDriver(dc Docker) *Driver {
 	h.t.Helper()
-	drv, err := New(Config{Node: testNode, Store: h.store, IPAM: h.alloc, Docker: dc, Veths: h.veths, MTU: 1500,
+	drv, err := New(Config{Node: testNode, Store: h.store, IPAM: h.alloc, Docker: dc, Endpoints: h.endpoints, Veths: h.veths, MTU: 1500,
 		NameWait: 5 * time.Second})
 	if err != nil {
 		h.t.Fatal(err)
@@ -104,6 +108,22 @@ func (h *harness) call(path, body string) (int, string) {
 	resp, err := c.Post("http://plugin"+path, "application/vnd.docker.plugins.v1.2+json", strings.NewReader(body))
 	if err != nil {
 		h.t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// get sends a GET, which Docker never does.
+func (h *harness) get(path string) (int, string) {
+	h.t.Helper()
+	c := http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", h.sock)
+		}}}
+	resp, err := c.Get("http://plugin" + path)
+	if err != nil {
+		h.t.Fatalf("GET %s: %v", path, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -144,11 +164,11 @@ func (h *harness) callErr(path string, req any) string {
 // revision is etcd's current revision: unchanged means nothing was written.
 func (h *harness) revision() int64 {
 	h.t.Helper()
-	resp, err := h.cli.Get(h.ctx(), "/calico/none")
+	_, rev, err := h.store.ListKeys(h.ctx(), "/calico/none", true)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return resp.Header.Revision
+	return rev
 }
 
 func (h *harness) addPool(cidr string) {
@@ -168,6 +188,17 @@ func (h *harness) allocate(pool string) string {
 		h.t.Fatal(err)
 	}
 	return v4[0].String() + "/32"
+}
+
+// startCache runs the datastore syncer into a cache until the test ends.
+func startCache(t *testing.T, store *datastore.Store) *cache.Cache {
+	t.Helper()
+	c := cache.New(cache.Config{Node: testNode})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = store.NewSyncer(datastore.SyncerConfig{}).Run(ctx, c.Apply) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return c
 }
 
 // startDockerFake serves a fake Docker Engine API (internal/dockerfake)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix"
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -23,7 +24,7 @@ const (
 
 // AnnotationSandbox records on a WorkloadEndpoint the sandbox (network
 // namespace path) its interface joined.
-const AnnotationSandbox = "libnetwork.projectcalico.org/sandbox"
+const AnnotationSandbox = model.AnnotationSandbox
 
 // gatewayBase is the first of the link-local gateways: the n-th calico
 // interface of one sandbox uses 169.254.1.n. Nothing owns these addresses;
@@ -98,16 +99,19 @@ func freeGateway(have map[netip.Prefix]bool) (netip.Addr, bool) {
 // container side: Docker moves the temporary end into the sandbox, names it
 // cali<N>, gives it the endpoint's /32 (/128), and installs the routes and
 // (for the sandbox's gateway endpoint) the default route answered here.
+// Meanwhile it stores the WorkloadEndpoint, complete with its gateways and
+// sandbox and still labels-pending, and re-owns its addresses.
 // When the sandbox holds other calico endpoints, source routing is added in
 // the background once Docker has set the interface up (see srcroute.go).
-func (d *Driver) Join(req *network.JoinRequest) (*network.JoinResponse, error) {
+func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (*network.JoinResponse, error) {
 	start := time.Now()
-	if err := checkID("endpoint ID", req.EndpointID); err != nil {
+	if err := checkID("EndpointID", req.EndpointID); err != nil {
 		return nil, d.fail("Join", err)
 	}
-	ctx, cancel := d.reqCtx()
-	defer cancel()
-	wep, err := d.endpoint(ctx, req.EndpointID)
+	if req.SandboxKey == "" {
+		return nil, d.fail("Join", errors.New("SandboxKey is missing: Docker sends the path of the container's network namespace"))
+	}
+	ce, err := d.joining(ctx, req.EndpointID)
 	if err != nil {
 		return nil, d.fail("Join", err, "endpoint", req.EndpointID)
 	}
@@ -115,39 +119,59 @@ func (d *Driver) Join(req *network.JoinRequest) (*network.JoinResponse, error) {
 	if err != nil {
 		return nil, d.fail("Join", err, "endpoint", req.EndpointID)
 	}
-	plan, err := planJoin(sb.routes, wep.Addrs(), d.subnetsOf(ctx, req.NetworkID))
+	plan, err := planJoin(sb.routes, ce.wep.Addrs(), ce.netw.subnets())
 	if err != nil {
 		return nil, d.fail("Join", fmt.Errorf("endpoint %s: %w", req.EndpointID, err))
 	}
-	mac, err := net.ParseMAC(wep.Spec.MAC)
+	mac, err := net.ParseMAC(ce.wep.Spec.MAC)
 	if err != nil {
 		mac = macFor(req.EndpointID)
 	}
-	// The record write (an etcd round trip and fsync) overlaps the veth
+	// The record writes (etcd round trips and fsyncs) overlap the veth
 	// creation (kernel work): both are on every container's start-up path.
 	recorded := make(chan error, 1)
-	go func() { recorded <- d.recordJoin(ctx, wep, req.SandboxKey, plan) }()
+	go func() { recorded <- d.recordJoin(ctx, ce, req.SandboxKey, plan) }()
 	vethStart := time.Now()
 	verr := d.createVeth(req.EndpointID, mac)
 	vethWait := time.Since(vethStart)
-	if rerr := <-recorded; rerr != nil && verr == nil {
-		if derr := d.veths.DeleteVeth(HostIface(req.EndpointID)); derr != nil {
-			rerr = errors.Join(rerr, derr)
-		}
-		verr = rerr
+	if rerr := <-recorded; rerr != nil || verr != nil {
+		d.undoJoin(ctx, ce, verr == nil, rerr == nil)
+		return nil, d.fail("Join", errors.Join(verr, rerr), "endpoint", req.EndpointID)
 	}
-	if verr != nil {
-		return nil, d.fail("Join", verr, "endpoint", req.EndpointID)
-	}
+	wep := ce.wep
+	d.local.join(req.EndpointID, req.SandboxKey, wep)
 	if len(sb.peers) > 0 {
 		d.startSourceRouting(req.SandboxKey, append(sb.peers, wep))
 	}
 	if d.labels != nil && labelsPending(wep) {
-		d.labels.add(req.EndpointID, req.NetworkID, time.Now())
+		d.labels.add(req.EndpointID, wep.Spec.Network, time.Now(), wep)
 	}
 	d.log.Info("Joined endpoint", "endpoint", req.EndpointID, "sandbox", req.SandboxKey,
 		"gateway", plan.gw4, "routes", len(plan.routes), "otherCalicoEndpoints", len(sb.peers), "vethWait", vethWait, "took", time.Since(start))
 	return joinResponse(req.EndpointID, plan), nil
+}
+
+// joining returns what Join needs of an endpoint: the one CreateEndpoint
+// accepted, or (a Join repeated after a daemon restart) the stored one.
+func (d *Driver) joining(ctx context.Context, endpointID string) (*createdEndpoint, error) {
+	if c := d.local.createdOf(endpointID); c != nil {
+		return &createdEndpoint{req: c.req, netw: c.netw, wep: cloneEndpoint(c.wep)}, nil
+	}
+	name := WorkloadEndpointName(d.node, endpointID)
+	wep, err := datastore.GetAs[*resources.WorkloadEndpoint](ctx, d.store, resources.DefaultNamespace, name)
+	if errors.Is(err, datastore.ErrNotFound) {
+		return nil, fmt.Errorf("endpoint %s is unknown to the calico driver: it was not created through this daemon "+
+			"(was the daemon restarted between CreateEndpoint and Join?); start the container again: %w", endpointID, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read endpoint %s: %w", endpointID, err)
+	}
+	netw, err := d.records.get(ctx, wep.Spec.Network)
+	if err != nil {
+		d.log.Warn("No record of the network; adding no subnet routes", "network", wep.Spec.Network, "err", err)
+		netw = &Network{ID: wep.Spec.Network}
+	}
+	return &createdEndpoint{netw: netw, wep: wep}, nil
 }
 
 // endpoint reads an endpoint's WorkloadEndpoint.
@@ -186,8 +210,13 @@ func joinResponse(endpointID string, plan joinPlan) *network.JoinResponse {
 	return resp
 }
 
-// recordJoin notes the gateways and the sandbox on the WorkloadEndpoint.
-func (d *Driver) recordJoin(ctx context.Context, wep *resources.WorkloadEndpoint, sandbox string, plan joinPlan) error {
+// recordJoin stores the endpoint with its gateways and sandbox and, for an
+// endpoint CreateEndpoint accepted, records its addresses against its
+// handle. The endpoint is stored first: an allocation held by an endpoint
+// handle then always has its WorkloadEndpoint, which is what lets the IPAM
+// garbage collector tell leaks from live endpoints without a race.
+func (d *Driver) recordJoin(ctx context.Context, ce *createdEndpoint, sandbox string, plan joinPlan) error {
+	wep := ce.wep
 	wep.Spec.IPv4Gateway, wep.Spec.IPv6Gateway = "", ""
 	if plan.gw4.IsValid() {
 		wep.Spec.IPv4Gateway = plan.gw4.String()
@@ -199,10 +228,37 @@ func (d *Driver) recordJoin(ctx context.Context, wep *resources.WorkloadEndpoint
 		wep.Annotations = map[string]string{}
 	}
 	wep.Annotations[AnnotationSandbox] = sandbox
-	if _, err := d.store.Update(ctx, wep); err != nil {
-		return fmt.Errorf("record join of endpoint %s: %w", wep.Spec.Endpoint, err)
+	if err := d.storeEndpoint(ctx, wep); err != nil {
+		return fmt.Errorf("store endpoint %s: %w", wep.Spec.Endpoint, err)
 	}
-	return nil
+	if ce.req == nil {
+		return nil // stored before a restart: its addresses are owned
+	}
+	return d.ownAddresses(ctx, ce.req, ce.netw, wep.Name)
+}
+
+// undoJoin removes what a failed Join made, on a context of its own (the
+// request's may be what ran out): the veth if it was made and, for an
+// endpoint CreateEndpoint accepted, the WorkloadEndpoint if recording it
+// failed half-way (an endpoint recorded completely stays until Docker's
+// DeleteEndpoint, which follows a failed Join). A Join Docker retries
+// starts afresh.
+func (d *Driver) undoJoin(ctx context.Context, ce *createdEndpoint, vethMade, recorded bool) {
+	ctx, cancel := cleanupCtx(ctx)
+	defer cancel()
+	id := ce.wep.Spec.Endpoint
+	if vethMade {
+		if err := d.veths.DeleteVeth(HostIface(id)); err != nil {
+			d.log.Warn("Undo Join: could not delete the veth", "endpoint", id, "err", err)
+		}
+	}
+	if ce.req == nil || recorded {
+		return
+	}
+	_, err := d.store.Delete(ctx, resources.KindWorkloadEndpoint, resources.DefaultNamespace, ce.wep.Name, "")
+	if err != nil && !errors.Is(err, datastore.ErrNotFound) {
+		d.log.Warn("Undo Join: could not delete the endpoint", "endpoint", id, "err", err)
+	}
 }
 
 // Leave deletes the endpoint's veth (the container side goes with it) in
@@ -210,18 +266,21 @@ func (d *Driver) recordJoin(ctx context.Context, wep *resources.WorkloadEndpoint
 // otherwise lengthen every container's teardown. A source-routing rule the
 // driver added for the endpoint in a sandbox that lives on (docker network
 // disconnect) is removed first.
-func (d *Driver) Leave(req *network.LeaveRequest) error {
+func (d *Driver) Leave(ctx context.Context, req *network.LeaveRequest) error {
 	start := time.Now()
-	if err := checkID("endpoint ID", req.EndpointID); err != nil {
+	if err := checkID("EndpointID", req.EndpointID); err != nil {
 		return d.fail("Leave", err)
 	}
-	ctx, cancel := d.reqCtx()
-	defer cancel()
-	if wep, err := d.endpoint(ctx, req.EndpointID); err == nil {
+	wep := d.local.joinedOf(req.EndpointID)
+	if wep == nil { // joined before a restart
+		wep, _ = d.endpoint(ctx, req.EndpointID)
+	}
+	if wep != nil {
 		if err := removeSourceRouting(wep); err != nil {
 			d.log.Warn("Could not remove the endpoint's source-routing rule", "endpoint", req.EndpointID, "err", err)
 		}
 	}
+	d.local.leave(req.EndpointID)
 	d.deleteVethLater(req.EndpointID)
 	if d.labels != nil {
 		d.labels.forget(req.EndpointID)

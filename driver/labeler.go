@@ -83,6 +83,9 @@ type pendingEndpoint struct {
 	backoff     time.Duration
 	busy        bool // a resolution is running
 	again       bool // an event came while busy: retry at once if it fails
+	// stored is the endpoint as Join stored it (nil if found at
+	// start-up): the labels' compare-and-swap starts from it.
+	stored *resources.WorkloadEndpoint
 }
 
 // labeler tracks pending endpoints and resolves them.
@@ -118,14 +121,14 @@ func (d *Driver) LabelStatus() LabelStatus {
 	return st
 }
 
-// add starts resolving an endpoint (joined is zero for one found pending
-// at start-up).
-func (l *labeler) add(id, network string, joined time.Time) {
+// add starts resolving an endpoint (joined is zero and stored nil for one
+// found pending at start-up).
+func (l *labeler) add(id, network string, joined time.Time, stored *resources.WorkloadEndpoint) {
 	now := time.Now()
 	l.mu.Lock()
 	if _, ok := l.pending[id]; !ok {
 		l.pending[id] = &pendingEndpoint{id: id, network: network, joined: joined, added: now,
-			next: now.Add(labelFirstPoll), backoff: labelFirstPoll}
+			next: now.Add(labelFirstPoll), backoff: labelFirstPoll, stored: stored}
 		if joined.IsZero() {
 			l.pending[id].next = now
 		}
@@ -277,21 +280,33 @@ func (l *labeler) resolve(network string, ids []string) {
 				containers[o.ContainerID] = c
 			}
 			if rerr == nil {
-				applied, rerr = l.apply(ctx, id, c)
+				applied, rerr = l.apply(ctx, id, c, l.storedOf(id))
 			}
 		}
 		l.done(id, applied, rerr)
 	}
 }
 
+// storedOf returns the endpoint as Join stored it, if known.
+func (l *labeler) storedOf(id string) *resources.WorkloadEndpoint {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if p, ok := l.pending[id]; ok {
+		return p.stored
+	}
+	return nil
+}
+
 // apply stores a container's labels on its endpoint in one
-// compare-and-swap and returns the endpoint as stored. It returns nil and
-// no error when there was nothing to do: the endpoint is gone or no longer
-// pending.
-func (l *labeler) apply(ctx context.Context, id string, c dockerapi.Container) (*resources.WorkloadEndpoint, error) {
+// compare-and-swap, starting from stored (the endpoint as Join stored it;
+// read from etcd when nil or out of date), and returns the endpoint as
+// stored. It returns nil and no error when there was nothing to do: the
+// endpoint is gone or no longer pending.
+func (l *labeler) apply(ctx context.Context, id string, c dockerapi.Container, stored *resources.WorkloadEndpoint) (*resources.WorkloadEndpoint, error) {
 	name := WorkloadEndpointName(l.d.node, id)
 	for range 10 {
-		wep, err := datastore.GetAs[*resources.WorkloadEndpoint](ctx, l.d.store, resources.DefaultNamespace, name)
+		wep, err := l.current(ctx, name, stored)
+		stored = nil // after a conflict, read what is there
 		if errors.Is(err, datastore.ErrNotFound) {
 			return nil, nil
 		}
@@ -313,6 +328,15 @@ func (l *labeler) apply(ctx context.Context, id string, c dockerapi.Container) (
 		}
 	}
 	return nil, fmt.Errorf("store labels of endpoint %s: it kept changing meanwhile", name)
+}
+
+// current returns a copy of stored that may be modified, or reads the
+// endpoint when stored is nil.
+func (l *labeler) current(ctx context.Context, name string, stored *resources.WorkloadEndpoint) (*resources.WorkloadEndpoint, error) {
+	if stored != nil {
+		return cloneEndpoint(stored), nil
+	}
+	return datastore.GetAs[*resources.WorkloadEndpoint](ctx, l.d.store, resources.DefaultNamespace, name)
 }
 
 // done records the outcome of one endpoint's resolution.

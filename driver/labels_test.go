@@ -122,11 +122,11 @@ func (h *harness) joinEndpoint(epID string) {
 	addr := h.allocate("10.231.0.0/16")
 	h.mustCall("/NetworkDriver.CreateEndpoint", network.CreateEndpointRequest{NetworkID: testNetID, EndpointID: epID,
 		Interface: &network.EndpointInterface{Address: addr}}, nil)
-	if w := getEndpoint(h.t, h, epID); !labelsPending(w) {
-		h.t.Fatalf("new endpoint not marked labels-pending: %v", w.Annotations)
-	}
 	sb := newSandbox(h.t)
 	h.mustCall("/NetworkDriver.Join", network.JoinRequest{NetworkID: testNetID, EndpointID: epID, SandboxKey: sb.path}, nil)
+	if w := getEndpoint(h.t, h, epID); !labelsPending(w) || w.Annotations[AnnotationSandbox] != sb.path {
+		h.t.Fatalf("joined endpoint not stored labels-pending with its sandbox: %v", w.Annotations)
+	}
 }
 
 // waitLabels waits until the endpoint carries want and is no longer pending.

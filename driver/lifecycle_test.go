@@ -179,10 +179,13 @@ func TestEndpointLifecycle(t *testing.T) {
 	if cr.Interface == nil || cr.Interface.MacAddress != macFor(testEPID).String() {
 		t.Errorf("CreateEndpoint answer %+v lacks the generated MAC", cr.Interface)
 	}
-	checkEndpoint(t, h, testEPID, testNetID, addr1, "dev")
+	if _, err := h.store.Get(h.ctx(), resources.KindWorkloadEndpoint, "", WorkloadEndpointName(testNode, testEPID)); !errors.Is(err, datastore.ErrNotFound) {
+		t.Errorf("CreateEndpoint stored the endpoint (Join stores it): %v", err)
+	}
 
 	var jr network.JoinResponse
 	h.mustCall("/NetworkDriver.Join", network.JoinRequest{NetworkID: testNetID, EndpointID: testEPID, SandboxKey: sb.path}, &jr)
+	checkEndpoint(t, h, testEPID, testNetID, addr1, "dev")
 	if jr.Gateway != "169.254.1.1" || jr.InterfaceName.DstPrefix != "cali" || !jr.DisableGatewayService {
 		t.Errorf("first Join answer = %+v", jr)
 	}

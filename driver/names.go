@@ -28,9 +28,13 @@ const (
 // IDs (used by other engines and by tests) are accepted down to idChars.
 var endpointIDPattern = regexp.MustCompile(`^[0-9a-f]{11,64}$`)
 
-func checkID(what, id string) error {
+// checkID checks a request's ID field (NetworkID, EndpointID).
+func checkID(field, id string) error {
+	if id == "" {
+		return fmt.Errorf("%s is missing: the request must name the object by its Docker ID (64 lower-case hex digits)", field)
+	}
 	if !endpointIDPattern.MatchString(id) {
-		return fmt.Errorf("%s %q is not a Docker ID (11 to 64 lower-case hex digits)", what, id)
+		return fmt.Errorf("%s %q is not a Docker ID (11 to 64 lower-case hex digits)", field, id)
 	}
 	return nil
 }

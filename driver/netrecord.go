@@ -9,8 +9,6 @@ import (
 	"slices"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 )
 
@@ -21,7 +19,7 @@ import (
 // Docker itself keeps networks in its local store and replays nothing to a
 // restarted plugin, so the record is what lets a restarted daemon (or
 // another handler) know a network's profile and pools.
-const NetworkKeyPrefix = datastore.Prefix + "/libnetwork/v1/networks/"
+const NetworkKeyPrefix = datastore.LibnetworkPrefix + "networks/"
 
 // ErrUnknownNetwork is returned for a network ID with no record.
 var ErrUnknownNetwork = errors.New("network not known to the calico driver")
@@ -61,24 +59,25 @@ func (n *Network) subnets() []netip.Prefix {
 	return out
 }
 
-// records stores Network records in etcd.
-type records struct{ cli *clientv3.Client }
+// records stores Network records through the datastore's one
+// compare-and-swap path (datastore.Commit), under NetworkKeyPrefix.
+type records struct{ store *datastore.Store }
 
 func networkKey(id string) string { return NetworkKeyPrefix + id }
 
 func (r records) get(ctx context.Context, id string) (*Network, error) {
-	resp, err := r.cli.Get(ctx, networkKey(id))
+	kv, ok, err := r.store.GetKey(ctx, networkKey(id))
 	if err != nil {
 		return nil, fmt.Errorf("read record of network %s: %w", id, err)
 	}
-	if len(resp.Kvs) == 0 {
+	if !ok {
 		return nil, fmt.Errorf("network %s: %w", id, ErrUnknownNetwork)
 	}
 	var n Network
-	if err := json.Unmarshal(resp.Kvs[0].Value, &n); err != nil {
+	if err := json.Unmarshal(kv.Value, &n); err != nil {
 		return nil, fmt.Errorf("decode record of network %s (%s): %w", id, networkKey(id), err)
 	}
-	n.rev = resp.Kvs[0].ModRevision
+	n.rev = kv.ModRevision
 	return &n, nil
 }
 
@@ -92,15 +91,14 @@ func (r records) update(ctx context.Context, n *Network) error {
 		return fmt.Errorf("encode record of network %s: %w", n.ID, err)
 	}
 	key := networkKey(n.ID)
-	resp, err := r.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(key), "=", n.rev)).
-		Then(clientv3.OpPut(key, string(b))).Commit()
+	res, err := r.store.Commit(ctx, datastore.Txn{If: []datastore.Cond{datastore.At(key, n.rev)}, Then: []datastore.Op{datastore.Put(key, b)}})
 	if err != nil {
 		return fmt.Errorf("update record of network %s: %w", n.ID, err)
 	}
-	if !resp.Succeeded {
+	if !res.Succeeded {
 		return fmt.Errorf("update record of network %s: %w", n.ID, errRecordChanged)
 	}
-	n.rev = resp.Header.Revision
+	n.rev = res.Revision
 	return nil
 }
 
@@ -109,7 +107,7 @@ func (r records) put(ctx context.Context, n *Network) error {
 	if err != nil {
 		return fmt.Errorf("encode record of network %s: %w", n.ID, err)
 	}
-	if _, err := r.cli.Put(ctx, networkKey(n.ID), string(b)); err != nil {
+	if _, err := r.store.Commit(ctx, datastore.Txn{Then: []datastore.Op{datastore.Put(networkKey(n.ID), b)}}); err != nil {
 		return fmt.Errorf("store record of network %s: %w", n.ID, err)
 	}
 	return nil
@@ -117,20 +115,20 @@ func (r records) put(ctx context.Context, n *Network) error {
 
 // delete removes a record; a missing record is not an error.
 func (r records) delete(ctx context.Context, id string) error {
-	if _, err := r.cli.Delete(ctx, networkKey(id)); err != nil {
+	if _, err := r.store.Commit(ctx, datastore.Txn{Then: []datastore.Op{datastore.Del(networkKey(id))}}); err != nil {
 		return fmt.Errorf("delete record of network %s: %w", id, err)
 	}
 	return nil
 }
 
 // List returns every network record (for status commands and tests).
-func List(ctx context.Context, cli *clientv3.Client) ([]Network, error) {
-	resp, err := cli.Get(ctx, NetworkKeyPrefix, clientv3.WithPrefix())
+func List(ctx context.Context, store *datastore.Store) ([]Network, error) {
+	kvs, _, err := store.ListKeys(ctx, NetworkKeyPrefix, false)
 	if err != nil {
 		return nil, fmt.Errorf("list network records: %w", err)
 	}
-	out := make([]Network, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
+	out := make([]Network, 0, len(kvs))
+	for _, kv := range kvs {
 		var n Network
 		if err := json.Unmarshal(kv.Value, &n); err != nil {
 			return nil, fmt.Errorf("decode %s: %w", kv.Key, err)

@@ -17,13 +17,11 @@ import (
 // network's name, which Docker does not send and cannot tell before this
 // call returns: a background lookup (and, failing that, the first
 // CreateEndpoint) learns it and creates the profile then.
-func (d *Driver) CreateNetwork(req *network.CreateNetworkRequest) error {
+func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRequest) error {
 	opts, err := parseCreateNetwork(req)
 	if err != nil {
 		return d.fail("CreateNetwork", err, "network", req.NetworkID)
 	}
-	ctx, cancel := d.reqCtx()
-	defer cancel()
 	rec := &Network{
 		ID: req.NetworkID, Profile: opts.profile, ProfileFromName: opts.profile == "",
 		IPv4Pools: opts.ipv4Pools, IPv6Pools: opts.ipv6Pools, IPv6: opts.ipv6,
@@ -46,12 +44,10 @@ func (d *Driver) CreateNetwork(req *network.CreateNetworkRequest) error {
 
 // DeleteNetwork removes the network record. The profile stays: other
 // networks may share it, and users may have written rules into it.
-func (d *Driver) DeleteNetwork(req *network.DeleteNetworkRequest) error {
-	if err := checkID("network ID", req.NetworkID); err != nil {
+func (d *Driver) DeleteNetwork(ctx context.Context, req *network.DeleteNetworkRequest) error {
+	if err := checkID("NetworkID", req.NetworkID); err != nil {
 		return d.fail("DeleteNetwork", err)
 	}
-	ctx, cancel := d.reqCtx()
-	defer cancel()
 	if err := d.records.delete(ctx, req.NetworkID); err != nil {
 		return d.fail("DeleteNetwork", err, "network", req.NetworkID)
 	}

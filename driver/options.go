@@ -37,7 +37,7 @@ type netOptions struct {
 // parseCreateNetwork validates a CreateNetwork request and extracts what the
 // driver stores. It changes nothing.
 func parseCreateNetwork(req *network.CreateNetworkRequest) (*netOptions, error) {
-	if err := checkID("network ID", req.NetworkID); err != nil {
+	if err := checkID("NetworkID", req.NetworkID); err != nil {
 		return nil, err
 	}
 	o := &netOptions{}

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -40,15 +41,39 @@ func TestActivateAndCapabilities(t *testing.T) {
 }
 
 // TestBadRequestsChangeNothing sends malformed and invalid requests and
-// checks each gets a clear error and leaves etcd untouched.
+// checks each gets a clear error and leaves etcd untouched. The strict
+// decoding cases match the IPAM socket's (ipamdriver TestRequestPoolRefusals).
 func TestBadRequestsChangeNothing(t *testing.T) {
 	h := newHarness(t, nil)
+	h.mustCall("/NetworkDriver.CreateNetwork", createNetReq(testNetID, "10.231.0.0/16", "dev"), nil)
+	ep := `"NetworkID":"` + testNetID + `","EndpointID":"` + testEPID + `"`
 	tests := []struct {
 		name, path, body, want string
 		status                 int
 	}{
-		{"malformed JSON", "/NetworkDriver.CreateNetwork", `{"NetworkID":`, "unexpected EOF", http.StatusBadRequest},
-		{"wrong type", "/NetworkDriver.CreateNetwork", `{"NetworkID":7}`, "cannot unmarshal", http.StatusBadRequest},
+		// Decoding: refused before the driver sees the request.
+		{"malformed JSON", "/NetworkDriver.CreateNetwork", `{"NetworkID":`, "malformed request body: unexpected EOF", http.StatusBadRequest},
+		{"wrong type", "/NetworkDriver.CreateNetwork", `{"NetworkID":7}`, "CreateNetworkRequest.NetworkID of type string", http.StatusBadRequest},
+		{"wrong nested type", "/NetworkDriver.CreateEndpoint", `{` + ep + `,"Interface":{"Address":["10.231.0.1/32"]}}`,
+			"EndpointInterface.Interface.Address of type string", http.StatusBadRequest},
+		{"unknown field", "/NetworkDriver.CreateNetwork", `{"NetworkID":"` + testNetID + `","Future":{"x":1}}`, `unknown field "Future"`, http.StatusBadRequest},
+		{"unknown nested field", "/NetworkDriver.CreateNetwork",
+			`{"NetworkID":"` + testNetID + `","IPv4Data":[{"Pool":"10.231.0.0/16","Gateway":"0.0.0.0/0","Extra":true}]}`, `unknown field "Extra"`, http.StatusBadRequest},
+		{"trailing data", "/NetworkDriver.DeleteNetwork", `{"NetworkID":"` + testNetID + `"}{}`, "data after the JSON object", http.StatusBadRequest},
+		{"not an object", "/NetworkDriver.Join", `["NetworkID"]`, "must be a JSON object", http.StatusBadRequest},
+		{"null", "/NetworkDriver.DeleteEndpoint", `null`, "must be a JSON object", http.StatusBadRequest},
+		{"empty", "/NetworkDriver.Leave", ``, "must be a JSON object", http.StatusBadRequest},
+		{"too large", "/NetworkDriver.CreateEndpoint", `{"NetworkID":"` + strings.Repeat("a", MaxRequestBytes) + `"}`, "larger than 65536 bytes", http.StatusBadRequest},
+		{"unknown method", "/NetworkDriver.Teleport", `{}`, "unknown plugin request POST /NetworkDriver.Teleport", http.StatusNotFound},
+		{"wrong HTTP method", "/NetworkDriver.CreateNetwork", "GET", "unknown plugin request GET", http.StatusMethodNotAllowed},
+		// Missing required fields.
+		{"no network ID", "/NetworkDriver.CreateNetwork", `{"IPv4Data":[{"Pool":"10.231.0.0/16","Gateway":"0.0.0.0/0"}]}`, "NetworkID is missing", http.StatusInternalServerError},
+		{"no endpoint ID", "/NetworkDriver.CreateEndpoint", `{"NetworkID":"` + testNetID + `","Interface":{"Address":"10.231.0.1/32"}}`, "EndpointID is missing", http.StatusInternalServerError},
+		{"no interface", "/NetworkDriver.CreateEndpoint", `{` + ep + `}`, "has no address", http.StatusInternalServerError},
+		{"no sandbox", "/NetworkDriver.Join", `{` + ep + `}`, "SandboxKey is missing", http.StatusInternalServerError},
+		{"leave without endpoint", "/NetworkDriver.Leave", `{"NetworkID":"` + testNetID + `"}`, "EndpointID is missing", http.StatusInternalServerError},
+		{"delete without network", "/NetworkDriver.DeleteNetwork", `{}`, "NetworkID is missing", http.StatusInternalServerError},
+		// Valid JSON the driver refuses.
 		{"unknown --opt", "/NetworkDriver.CreateNetwork",
 			`{"NetworkID":"` + testNetID + `","Options":{"com.docker.network.generic":{"color":"blue"}},"IPv4Data":[{"Pool":"0.0.0.0/0","Gateway":"0.0.0.0/0"}]}`,
 			"does not know the option(s) color; accepted --opt keys: org.projectcalico.profile", http.StatusInternalServerError},
@@ -56,26 +81,28 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 			`{"NetworkID":"` + testNetID + `","IPv4Data":[{"AddressSpace":"LocalDefault","Pool":"172.18.0.0/16","Gateway":"172.18.0.1/16"}]}`,
 			"--ipam-driver calico-ipam", http.StatusInternalServerError},
 		{"endpoint of unknown network", "/NetworkDriver.CreateEndpoint",
-			`{"NetworkID":"` + testNetID + `","EndpointID":"` + testEPID + `","Interface":{"Address":"10.231.0.1/32"}}`,
+			`{"NetworkID":"b` + testNetID[1:] + `","EndpointID":"` + testEPID + `","Interface":{"Address":"10.231.0.1/32"}}`,
 			"was not created by this calico driver", http.StatusInternalServerError},
-		{"endpoint without address", "/NetworkDriver.CreateEndpoint",
-			`{"NetworkID":"` + testNetID + `","EndpointID":"` + testEPID + `","Interface":{}}`,
-			"has no address", http.StatusInternalServerError},
+		{"endpoint without address", "/NetworkDriver.CreateEndpoint", `{` + ep + `,"Interface":{}}`, "has no address", http.StatusInternalServerError},
+		{"bad address", "/NetworkDriver.CreateEndpoint", `{` + ep + `,"Interface":{"Address":"10.231.0.1"}}`, "is not an IPv4 CIDR", http.StatusInternalServerError},
+		{"bad MAC", "/NetworkDriver.CreateEndpoint", `{` + ep + `,"Interface":{"Address":"10.231.0.1/32","MacAddress":"zz"}}`, "not an Ethernet address", http.StatusInternalServerError},
 		{"bad endpoint ID", "/NetworkDriver.CreateEndpoint",
 			`{"NetworkID":"` + testNetID + `","EndpointID":"x/../y","Interface":{"Address":"10.231.0.1/32"}}`,
 			"not a Docker ID", http.StatusInternalServerError},
-		{"join unknown endpoint", "/NetworkDriver.Join",
-			`{"NetworkID":"` + testNetID + `","EndpointID":"` + testEPID + `","SandboxKey":"/var/run/docker/netns/x"}`,
+		{"join unknown endpoint", "/NetworkDriver.Join", `{` + ep + `,"SandboxKey":"/var/run/docker/netns/x"}`,
 			"is unknown to the calico driver", http.StatusInternalServerError},
-		{"swarm allocate", "/NetworkDriver.AllocateNetwork", `{"NetworkID":"` + testNetID + `"}`,
-			"swarm", http.StatusInternalServerError},
+		{"swarm allocate", "/NetworkDriver.AllocateNetwork", `{"NetworkID":"` + testNetID + `"}`, "swarm", http.StatusInternalServerError},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := h.revision()
 			code, body := h.call(tc.path, tc.body)
-			if code != tc.status || !strings.Contains(body, tc.want) {
-				t.Errorf("got HTTP %d %s, want %d containing %q", code, body, tc.status, tc.want)
+			if tc.body == "GET" {
+				code, body = h.get(tc.path)
+			}
+			var e network.ErrorResponse
+			if code != tc.status || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Err, tc.want) {
+				t.Errorf("got HTTP %d %s, want %d and an Err containing %q", code, body, tc.status, tc.want)
 			}
 			if after := h.revision(); after != before {
 				t.Errorf("etcd revision moved from %d to %d: the bad request wrote something", before, after)
@@ -92,16 +119,6 @@ func TestIdempotentDeletes(t *testing.T) {
 		h.mustCall("/NetworkDriver.Leave", network.LeaveRequest{NetworkID: testNetID, EndpointID: testEPID}, nil)
 		h.mustCall("/NetworkDriver.DeleteEndpoint", network.DeleteEndpointRequest{NetworkID: testNetID, EndpointID: testEPID}, nil)
 		h.mustCall("/NetworkDriver.DeleteNetwork", network.DeleteNetworkRequest{NetworkID: testNetID}, nil)
-	}
-}
-
-// TestUnknownFieldsAccepted: newer engines add fields; they are ignored.
-func TestUnknownFieldsAccepted(t *testing.T) {
-	h := newHarness(t, nil)
-	body := `{"NetworkID":"` + testNetID + `","Future":{"x":1},"Options":{"com.docker.network.generic":{"org.projectcalico.profile":"dev"}},` +
-		`"IPv4Data":[{"Pool":"10.231.0.0/16","Gateway":"0.0.0.0/0","Extra":true}]}`
-	if code, resp := h.call("/NetworkDriver.CreateNetwork", body); code != http.StatusOK {
-		t.Fatalf("HTTP %d: %s", code, resp)
 	}
 }
 

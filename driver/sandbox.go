@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/ns"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -37,10 +38,7 @@ func (d *Driver) sandboxState(ctx context.Context, key, endpointID string) (sand
 	case err != nil:
 		d.log.Warn("Cannot read the sandbox's routes; going by the recorded endpoints", "sandbox", key, "err", err)
 	}
-	peers, err := d.sandboxPeers(ctx, key, endpointID)
-	if err != nil {
-		return sandboxInfo{}, err
-	}
+	peers := d.sandboxPeers(key, endpointID)
 	for _, p := range peers {
 		for _, gw := range []string{p.Spec.IPv4Gateway, p.Spec.IPv6Gateway} {
 			if a, err := netip.ParseAddr(gw); err == nil {
@@ -54,23 +52,33 @@ func (d *Driver) sandboxState(ctx context.Context, key, endpointID string) (sand
 	return sandboxInfo{routes: routes, peers: peers}, nil
 }
 
-// sandboxPeers lists this node's endpoints, other than endpointID, that
-// joined the sandbox key.
-func (d *Driver) sandboxPeers(ctx context.Context, key, endpointID string) ([]*resources.WorkloadEndpoint, error) {
+// sandboxPeers returns this node's endpoints, other than endpointID,
+// joined to the sandbox key: those the cache of the datastore holds, and
+// those this Driver joined (which the cache may not have caught up with).
+// It reads no etcd: the answer costs O(endpoints of the sandbox).
+func (d *Driver) sandboxPeers(key, endpointID string) []*resources.WorkloadEndpoint {
 	if key == "" {
-		return nil, nil
+		return nil
 	}
-	weps, _, err := datastore.ListAs[*resources.WorkloadEndpoint](ctx, d.store, resources.DefaultNamespace)
-	if err != nil {
-		return nil, fmt.Errorf("list endpoints of sandbox %s: %w", key, err)
+	byName := map[string]*resources.WorkloadEndpoint{}
+	if d.endpoints != nil {
+		for _, w := range d.endpoints.EndpointsOfSandbox(key) {
+			if w.Spec.Node == d.node && w.Annotations[AnnotationSandbox] == key {
+				byName[w.Name] = w
+			}
+		}
 	}
-	var peers []*resources.WorkloadEndpoint
-	for _, w := range weps {
-		if w.Spec.Node == d.node && w.Spec.Endpoint != endpointID && w.Annotations[AnnotationSandbox] == key {
+	for _, w := range d.local.inSandbox(key) {
+		byName[w.Name] = w // this Driver's own write is the newest
+	}
+	peers := make([]*resources.WorkloadEndpoint, 0, len(byName))
+	for _, w := range byName {
+		if w.Spec.Endpoint != endpointID {
 			peers = append(peers, w)
 		}
 	}
-	return peers, nil
+	slices.SortFunc(peers, func(a, b *resources.WorkloadEndpoint) int { return strings.Compare(a.Name, b.Name) })
+	return peers
 }
 
 // sandboxRoutes returns the destinations routed in the main table of the

@@ -274,7 +274,7 @@ func (d *Driver) Resync(ctx context.Context) error {
 		if d.labels != nil {
 			for _, w := range group {
 				if labelsPending(w) {
-					d.labels.add(w.Spec.Endpoint, w.Spec.Network, time.Time{})
+					d.labels.add(w.Spec.Endpoint, w.Spec.Network, time.Time{}, nil)
 				}
 			}
 		}

@@ -207,7 +207,7 @@ func checkNothingLeft(t *testing.T, d *daemon) {
 		if err != nil || len(weps) > 0 {
 			return fmt.Errorf("workload endpoints left: %d (%v)", len(weps), err)
 		}
-		if nets, err := driver.List(ctx, cli); err != nil || len(nets) > 0 {
+		if nets, err := driver.List(ctx, store); err != nil || len(nets) > 0 {
 			return fmt.Errorf("network records left: %v (%v)", nets, err)
 		}
 		return nil

@@ -120,3 +120,40 @@ func (a *Allocator) deleteIfUnchanged(ctx context.Context, cidr netip.Prefix, ke
 	}
 	return resp.Succeeded, nil
 }
+
+// FreeEmptyBlock deletes an empty block whatever node (if any) holds its
+// affinity, with that affinity, in one transaction that requires the
+// block unchanged (calicoctl ipam release frees blocks in no pool with
+// it). It fails with a *BlockInUseError when the block holds addresses.
+func (a *Allocator) FreeEmptyBlock(ctx context.Context, cidr netip.Prefix) error {
+	if !cidr.IsValid() || cidr != cidr.Masked() || !validBlock(cidr) {
+		return fmt.Errorf("free block: %s is not an IPAM block (give a block CIDR as calicoctl ipam show --show-blocks lists): %w", cidr, ErrInvalid)
+	}
+	if err := a.lock(ctx); err != nil {
+		return err
+	}
+	defer a.unlock()
+	defer delete(a.cache, cidr)
+	for range maxAttempts {
+		kv, ok, err := a.getKey(ctx, blockKey(cidr))
+		if err != nil || !ok {
+			return err // gone already: nothing to free
+		}
+		b, err := decodeBlock(kv.Value)
+		if err != nil {
+			return fmt.Errorf("block %s: %w", cidr, err)
+		}
+		if n := len(b.alloc) - b.freeCount(); n > 0 {
+			return &BlockInUseError{CIDR: cidr, Node: b.affinity, InUse: n}
+		}
+		keys := []string{blockKey(cidr)}
+		if b.affinity != "" {
+			keys = append(keys, affinityKey(b.affinity, cidr))
+		}
+		done, err := a.deleteIfUnchanged(ctx, cidr, keys, datastore.At(blockKey(cidr), kv.ModRevision))
+		if done || err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("free block %s: %w", cidr, ErrConflict)
+}

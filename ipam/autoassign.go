@@ -18,6 +18,9 @@ type AutoAssignArgs struct {
 	// Pools restricts the assignment to the pools with exactly these CIDRs;
 	// empty means every enabled pool of the family that selects this node.
 	Pools []netip.Prefix
+	// Exclude leaves out the pools with these CIDRs when Pools is empty
+	// (the IPAM driver keeps subnet-less networks out of --subnet pools).
+	Exclude []netip.Prefix
 	// Attrs are free-form attributes stored with each address; "node" and
 	// "timestamp" are filled in when absent.
 	Attrs map[string]string
@@ -66,12 +69,12 @@ func (a *Allocator) autoAssignOnce(ctx context.Context, args AutoAssignArgs, for
 	// that cannot be met changes nothing.
 	var pools4, pools6 []pool
 	if args.Num4 > 0 {
-		if pools4, err = a.eligible(all, true, args.Pools); err != nil {
+		if pools4, err = a.eligible(all, true, args.Pools, args.Exclude); err != nil {
 			return nil, nil, fetched, err
 		}
 	}
 	if args.Num6 > 0 {
-		if pools6, err = a.eligible(all, false, args.Pools); err != nil {
+		if pools6, err = a.eligible(all, false, args.Pools, args.Exclude); err != nil {
 			return nil, nil, fetched, err
 		}
 	}

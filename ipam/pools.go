@@ -118,7 +118,7 @@ func poolContaining(pools []pool, ip netip.Addr) (pool, bool) {
 
 // eligible returns the pools of one family AutoAssign may use: enabled,
 // selecting this node, and within restrict when it is not empty.
-func (a *Allocator) eligible(all []pool, v4 bool, restrict []netip.Prefix) ([]pool, error) {
+func (a *Allocator) eligible(all []pool, v4 bool, restrict, exclude []netip.Prefix) ([]pool, error) {
 	fam := map[bool]string{true: "IPv4", false: "IPv6"}[v4]
 	var want []netip.Prefix
 	for _, r := range restrict {
@@ -142,7 +142,7 @@ func (a *Allocator) eligible(all []pool, v4 bool, restrict []netip.Prefix) ([]po
 		return out, nil
 	}
 	for _, p := range all {
-		if p.cidr.Addr().Is4() == v4 && usable(p, a.node, labels) == nil {
+		if p.cidr.Addr().Is4() == v4 && !slices.Contains(exclude, p.cidr) && usable(p, a.node, labels) == nil {
 			out = append(out, p)
 		}
 	}

@@ -50,6 +50,8 @@ func (d *Driver) RequestAddressContext(ctx context.Context, req *dipam.RequestAd
 	args := ipam.AutoAssignArgs{Handle: handle, Attrs: attrs}
 	if id.subnet.IsValid() {
 		args.Pools = []netip.Prefix{id.subnet}
+	} else if args.Exclude, err = d.boundPools(ctx, id.v6); err != nil { // bound.go
+		return nil, err
 	}
 	if id.v6 {
 		args.Num6 = 1

@@ -53,7 +53,11 @@ func (d *Driver) RequestPoolContext(ctx context.Context, req *dipam.RequestPoolR
 	}
 	id := poolID{v6: req.V6}
 	if req.Pool == "" {
-		if err := requireEnabled(pools, req.V6); err != nil {
+		bound, err := d.boundSubnets(ctx, pools) // bound.go
+		if err != nil {
+			return nil, err
+		}
+		if _, err := freePools(pools, bound, req.V6); err != nil {
 			return nil, err
 		}
 	} else {
@@ -105,20 +109,6 @@ func familyName(v6 bool) string {
 	return "IPv4"
 }
 
-// requireEnabled checks that some enabled pool of the family exists.
-func requireEnabled(pools []*resources.IPPool, v6 bool) error {
-	for _, p := range pools {
-		if c, err := resources.ParseCIDR(p.Spec.CIDR); err == nil && c.Addr().Is6() == v6 && !p.Spec.Disabled {
-			return nil
-		}
-	}
-	example := "10.10.0.0/16"
-	if v6 {
-		example = "fd00:10::/64"
-	}
-	return fmt.Errorf("no enabled %s IP pool exists: create one first (calicoctl apply -f with kind IPPool, spec.cidr %s), or pass --subnet to create one", familyName(v6), example)
-}
-
 // parseSubnet checks the --subnet Docker passed.
 func parseSubnet(s string, v6 bool) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
@@ -127,6 +117,9 @@ func parseSubnet(s string, v6 bool) (netip.Prefix, error) {
 	}
 	if p != p.Masked() {
 		return netip.Prefix{}, fmt.Errorf("--subnet %s has host bits set: use --subnet %s", s, p.Masked())
+	}
+	if p.Addr().Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("--subnet %s is an IPv4-mapped IPv6 range, which calico-ipam cannot serve: use an IPv4 --subnet (without --ipv6) or a real IPv6 range such as fd00:10::/64", s)
 	}
 	if p.Addr().Is6() != v6 {
 		return netip.Prefix{}, fmt.Errorf("--subnet %s is not an %s subnet, but Docker asked for an %s pool", s, familyName(v6), familyName(v6))
@@ -188,12 +181,15 @@ func (d *Driver) createSubnetPool(ctx context.Context, subnet netip.Prefix) erro
 	return nil
 }
 
-// ReleasePoolContext answers ReleasePool: pools are user data and stay.
-func (d *Driver) ReleasePoolContext(_ context.Context, req *dipam.ReleasePoolRequest) error {
-	if _, err := parsePoolID(req.PoolID); err != nil {
+// ReleasePoolContext answers ReleasePool (docker network rm, or a failed
+// create): the pool calico-ipam created for a --subnet goes with the last
+// network using it; other pools are the user's and stay.
+func (d *Driver) ReleasePoolContext(ctx context.Context, req *dipam.ReleasePoolRequest) error {
+	id, err := parsePoolID(req.PoolID)
+	if err != nil || !id.subnet.IsValid() {
 		return err
 	}
-	return nil
+	return d.releaseSubnetPool(ctx, id.subnet) // bound.go
 }
 
 // bounded runs one datastore call under ipam.DefaultCallTimeout; when etcd

@@ -5,8 +5,8 @@
 //
 // # Data flow
 //
-//	datastore.Sync (Node, BGPPeer, BGPConfiguration, IPPool) ─┐
-//	etcd watch of IPAM blocks ─> ipam.Allocator.Blocks ───────┤
+//	cache subscription (Node, BGPPeer, BGPConfiguration,    ─┐
+//	IPPool, IPAM blocks; one Full event, then changes)      │
 //	                                                          v
 //	                               cluster model (plain data, pure functions)
 //	                                   │                    │
@@ -16,8 +16,8 @@
 //	                                   │   learned routes   ^
 //	                                   └────────────────────┘
 //
-// The Router's loop is the only writer of desired state: every datastore
-// event, IPAM change or BGP change wakes it (coalesced), it recomputes the
+// The Router's loop is the only writer of desired state: every cache
+// event (resources or IPAM blocks) or BGP change wakes it (coalesced), it recomputes the
 // whole desired state from the model and hands it over; the speaker and
 // the dataplane each converge on it from their own goroutine.
 //
@@ -66,8 +66,8 @@
 // restarts, and removes the routes it installed. At start, routes of ours
 // already in the kernel (left by a crash) are kept until every peer has
 // sent End-of-RIB, or for Config.RestartHold at most, then the unwanted
-// ones go. Nothing is announced or programmed before the datastore and
-// IPAM have been read once.
+// ones go. Nothing is announced or programmed before the cache's first
+// Full event (the datastore and IPAM read once).
 //
 // # Tunnel addresses
 //

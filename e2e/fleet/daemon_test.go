@@ -1,0 +1,233 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+)
+
+// daemonBin is the binary TestMain builds.
+var daemonBin string
+
+func TestMain(m *testing.M) { os.Exit(buildAndRun(m)) }
+
+func buildAndRun(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "calico-fleet-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fleet:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	daemonBin = filepath.Join(dir, "calico-libnetwork")
+	cmd := exec.Command("go", "build", "-o", daemonBin, "github.com/calico-docker/calico-libnetwork/cmd/calico-libnetwork")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "fleet: build the daemon: %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+// daemon is one calico-libnetwork process against an external etcd.
+type daemon struct {
+	t         testing.TB
+	pluginDir string
+	logPath   string
+	cmd       *exec.Cmd
+	exited    chan error
+}
+
+// startDaemon runs the daemon with node name node against etcd
+// endpoints, serving its sockets in pluginDir, with extra NAME=value
+// settings; t.Cleanup stops it by PID (SIGTERM, SIGKILL after 30s).
+func startDaemon(t testing.TB, node, pluginDir string, endpoints []string, extraEnv ...string) *daemon {
+	t.Helper()
+	testenv.RequireRoot(t)
+	dataDir := t.TempDir()
+	d := &daemon{t: t, pluginDir: pluginDir, logPath: filepath.Join(dataDir, "daemon.log")}
+	env := append(os.Environ(), "NODENAME="+node, "ETCD_ENDPOINTS="+strings.Join(endpoints, ","),
+		"CALICO_DATA_DIR="+dataDir, "CALICO_PLUGIN_DIR="+pluginDir, "CALICO_LOG_FILE=none", "CALICO_LOG_LEVEL=info")
+	if b := os.Getenv("CALICO_TEST_IPTABLES_BACKEND"); b == "legacy" || b == "nft" {
+		env = append(env, "CALICO_IPTABLES_BACKEND="+b)
+	}
+	logf, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	d.cmd = exec.Command(daemonBin)
+	d.cmd.Env, d.cmd.Stdout, d.cmd.Stderr = append(env, extraEnv...), logf, logf
+	if err := d.cmd.Start(); err != nil {
+		t.Fatalf("start daemon: %v", err)
+	}
+	d.exited = make(chan error, 1)
+	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(d.cmd, d.exited)
+	t.Cleanup(func() {
+		d.stop()
+		cleanHostDataplane(t, defaultPool)
+		if t.Failed() {
+			d.dumpLog()
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for !answers(filepath.Join(pluginDir, "calico.sock")) || !answers(filepath.Join(pluginDir, "calico-ipam.sock")) {
+		select {
+		case err := <-d.exited:
+			d.exited <- err
+			t.Fatalf("daemon exited during start-up: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("daemon did not serve its plugin sockets within 60s")
+		}
+	}
+	return d
+}
+
+func (d *daemon) stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	select {
+	case err := <-d.exited:
+		d.exited <- err
+		return
+	default:
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(30 * time.Second):
+		d.t.Errorf("daemon (pid %d) ignored SIGTERM for 30s; killing it", d.cmd.Process.Pid)
+		_ = d.cmd.Process.Kill()
+		<-d.exited
+	}
+	d.exited <- nil
+}
+
+func (d *daemon) dumpLog() {
+	b, _ := os.ReadFile(d.logPath)
+	d.t.Logf("daemon log (last lines of %s):\n%s", d.logPath, tail(string(b), 60))
+}
+
+// rss is the daemon's resident set size in bytes.
+func (d *daemon) rss() float64 {
+	d.t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if err != nil {
+		d.t.Fatalf("read daemon status: %v", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb * 1024
+		}
+	}
+	d.t.Fatal("no VmRSS in /proc/<pid>/status")
+	return 0
+}
+
+// cpuTime is the daemon's user+system CPU time so far.
+func (d *daemon) cpuTime() time.Duration {
+	d.t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
+	if err != nil {
+		d.t.Fatalf("read daemon stat: %v", err)
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 on
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const clkTck = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / clkTck
+}
+
+// cpuShare measures the daemon's CPU use over d as a share of one core.
+func (d *daemon) cpuShare(during func()) float64 {
+	c0, t0 := d.cpuTime(), time.Now()
+	during()
+	return float64(d.cpuTime()-c0) / float64(time.Since(t0))
+}
+
+// settle waits until the daemon has digested what it was given: its CPU
+// use stays under 5% of a core for 3s in a row (at most limit). It
+// returns how long that took.
+func (d *daemon) settle(limit time.Duration) time.Duration {
+	start := time.Now()
+	for quiet := 0; quiet < 3 && time.Since(start) < limit; {
+		if d.cpuShare(func() { time.Sleep(time.Second) }) < 0.05 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+	}
+	if time.Since(start) >= limit {
+		d.t.Logf("daemon still busy after %v; measuring anyway", limit)
+	}
+	return time.Since(start)
+}
+
+// answers reports whether a plugin answers /Plugin.Activate on path.
+func answers(path string) bool {
+	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", path)
+		}}}
+	resp, err := c.Post("http://plugin/Plugin.Activate", "application/json", nil)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	var ls []net.Listener
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// lockPluginDir serializes daemons that need /run/docker/plugins with the
+// e2e package's (same lock file); released when the test ends.
+func lockPluginDir(t testing.TB) {
+	t.Helper()
+	const path = "/run/calico-test/e2e-plugin-dir.lock"
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Minute)
+	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+		if time.Now().After(deadline) {
+			f.Close()
+			t.Fatalf("%s is held by another e2e run for 15 minutes; is one stuck?", path)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Cleanup(func() { f.Close() })
+}
