@@ -1,7 +1,7 @@
 // Package calc is the policy calculation shared by the dataplane (felix)
 // and `calicoctl policy explain`: from WorkloadEndpoints, Profiles,
 // NetworkPolicies and GlobalNetworkPolicies (and, for the reference
-// verdict, Tiers and staged policies) it computes
+// verdict, Tiers, staged policies and network sets) it computes
 //
 //   - each endpoint's effective labels: its own labels (container labels
 //     and identity labels), over its profiles' labelsToApply, plus
@@ -24,10 +24,14 @@
 // is denied. A NetworkPolicy selects, and its rule selectors match, only
 // endpoints of its own namespace unless a rule's namespaceSelector widens
 // that. doNotTrack and preDNAT policies apply to host endpoints only, never
-// to workloads. Staged policies never change Verdict.
+// to workloads. Staged policies never change Verdict. Rule selectors match
+// the addresses of network sets with matching labels too (a NetworkSet for
+// its namespace's policies, a GlobalNetworkSet for global policies or
+// through namespaceSelector global()).
 //
-// The dataplane (felix) consumes Kinds only; tiers and staged policies are
-// evaluated here for explain until the dataplane enforces them.
+// The dataplane (felix) consumes Kinds only; tiers, staged policies and
+// network sets (ExplainKinds) are evaluated here for explain until the
+// dataplane enforces them.
 //
 // Model is not safe for concurrent use: one goroutine owns it.
 package calc

@@ -39,12 +39,13 @@ type Model struct {
 	byIP      map[netip.Addr]*Endpoint
 	tiers     map[string]*resources.Tier // by name; "default" is implied
 	staged    map[string]*stagedPolicy   // by the key of the policy it stages
+	netSets   map[string]*netSet         // by kind/namespace/name
 }
 
 // NewModel returns an empty model.
 func NewModel() *Model {
 	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{},
-		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}}
+		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*netSet{}}
 }
 
 // Kinds lists the resource kinds the dataplane's model consumes (for a
@@ -52,8 +53,10 @@ func NewModel() *Model {
 var Kinds = []string{resources.KindWorkloadEndpoint, resources.KindProfile, resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy}
 
 // ExplainKinds are Kinds plus what only the reference verdict reads so
-// far: tiers (their order and default action) and staged policies.
-var ExplainKinds = append(slices.Clone(Kinds), resources.KindTier, resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy)
+// far: tiers (their order and default action), staged policies and
+// network sets.
+var ExplainKinds = append(slices.Clone(Kinds), resources.KindTier, resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy,
+	resources.KindGlobalNetworkSet, resources.KindNetworkSet)
 
 // Apply feeds one sync event into the model.
 func (m *Model) Apply(ev model.SyncEvent) {
@@ -99,6 +102,8 @@ func (m *Model) Update(u model.Update) {
 		}
 	case resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy:
 		m.updateStaged(u)
+	case resources.KindGlobalNetworkSet, resources.KindNetworkSet:
+		m.updateNetSet(u)
 	}
 }
 

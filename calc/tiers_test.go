@@ -174,3 +174,39 @@ func TestHostOnlyPoliciesSkipWorkloads(t *testing.T) {
 		t.Fatalf("host-only policies applied to a workload: %s", res.Reason)
 	}
 }
+
+// TestNetworkSets: rule selectors match the addresses of labelled network
+// sets, with Calico's scoping (a NetworkSet for its namespace's policies,
+// a GlobalNetworkSet for global policies or namespaceSelector global()).
+func TestNetworkSets(t *testing.T) {
+	db := nsWep("db", "team-a", "10.0.0.2", map[string]string{"role": "db"})
+	gns := "kind: GlobalNetworkSet\nmetadata: {name: partners, labels: {role: partner}}\nspec: {nets: [198.51.100.0/24]}\n"
+	ns := "kind: NetworkSet\nmetadata: {name: office, namespace: team-a, labels: {role: office}}\nspec: {nets: [203.0.113.0/28]}\n"
+	nsOther := "kind: NetworkSet\nmetadata: {name: office, namespace: team-b, labels: {role: office}}\nspec: {nets: [192.0.2.0/28]}\n"
+	gnp := "kind: GlobalNetworkPolicy\nmetadata: {name: partners-in}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'partner'}}]}\n"
+	npOffice := "kind: NetworkPolicy\nmetadata: {name: office-in, namespace: team-a}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'office'}}]}\n"
+	npGlobal := "kind: NetworkPolicy\nmetadata: {name: partners-in, namespace: team-a}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'partner', namespaceSelector: global()}}]}\n"
+	npNoGlobal := "kind: NetworkPolicy\nmetadata: {name: partners-in, namespace: team-a}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'partner'}}]}\n"
+	notPartner := "kind: GlobalNetworkPolicy\nmetadata: {name: not-partners}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {notSelector: role == 'partner'}}]}\n"
+	cases := []struct {
+		name, yaml, src string
+		allowed         bool
+	}{
+		{"global set admits its CIDR", doc(gns, gnp), "198.51.100.7", true},
+		{"outside the set denied", doc(gns, gnp), "198.51.101.7", false},
+		{"namespaced set admits for its namespace", doc(ns, npOffice), "203.0.113.5", true},
+		{"another namespace's set does not", doc(nsOther, npOffice), "192.0.2.5", false},
+		{"global set needs namespaceSelector global() in a NetworkPolicy", doc(gns, npNoGlobal), "198.51.100.7", false},
+		{"namespaceSelector global() reaches the global set", doc(gns, npGlobal), "198.51.100.7", true},
+		{"notSelector excludes the set", doc(gns, notPartner), "198.51.100.7", false},
+		{"notSelector admits others", doc(gns, notPartner), "203.0.113.5", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := buildModel(t, netProfile+"---\n"+tc.yaml, db)
+			if res := m.Verdict(tcp(tc.src, "10.0.0.2", 80)); res.Allowed != tc.allowed {
+				t.Fatalf("allowed=%v (%s), want %v", res.Allowed, res.Reason, tc.allowed)
+			}
+		})
+	}
+}

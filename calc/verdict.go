@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/calico-docker/calico-libnetwork/selector"
 )
 
 // Packet is the first packet of a flow, as policy sees it.
@@ -179,11 +180,10 @@ func (m *Model) entityMatches(e *Entity, addr netip.Addr, port uint16, v4 bool) 
 	if len(e.Nets) > 0 && !slices.ContainsFunc(e.Nets, func(p netip.Prefix) bool { return p.Addr().Is4() == v4 }) {
 		return false
 	}
-	ep := m.byIP[addr]
-	if e.Selector != nil && (ep == nil || !e.Selector.Evaluate(ep.Labels)) {
+	if e.Selector != nil && !m.selected(e.Selector, addr) {
 		return false
 	}
-	if e.NotSelector != nil && ep != nil && e.NotSelector.Evaluate(ep.Labels) {
+	if e.NotSelector != nil && m.selected(e.NotSelector, addr) {
 		return false
 	}
 	if len(e.Ports) > 0 && !inPorts(e.Ports, port) {
@@ -193,6 +193,15 @@ func (m *Model) entityMatches(e *Entity, addr netip.Addr, port uint16, v4 bool) 
 		return false
 	}
 	return true
+}
+
+// selected reports whether sel matches the endpoint owning addr or a
+// network set containing it.
+func (m *Model) selected(sel selector.Selector, addr netip.Addr) bool {
+	if ep := m.byIP[addr]; ep != nil && sel.Evaluate(ep.Labels) {
+		return true
+	}
+	return m.netSetMatches(sel, addr)
 }
 
 func inNets(nets []netip.Prefix, a netip.Addr) bool {
