@@ -147,3 +147,26 @@ spec: {tier: security, selector: role == 'server', ingress: [{action: Pass, prot
 		t.Fatalf("end of tier drop:\n%s", r.stdout)
 	}
 }
+
+// TestExplainNetworkSet: a GlobalNetworkSet admits its CIDR by label.
+func TestExplainNetworkSet(t *testing.T) {
+	e := operatorEnv(t)
+	e.mustRun(t, `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata: {name: partners, labels: {role: partner}}
+spec: {nets: [198.51.100.0/24]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: partners-to-server}
+spec:
+  order: 1
+  selector: role == 'server'
+  ingress: [{action: Allow, protocol: TCP, source: {selector: role == 'partner'}, destination: {ports: [443]}}]
+`, "apply", "-f", "-")
+	r := e.runCode(t, ExitOK, "", "policy", "explain", "--from", "198.51.100.9", "--to", "bookstore-server", "--port", "443")
+	if !strings.Contains(r.stdout, "allowed by policy GlobalNetworkPolicy/partners-to-server rule 0") {
+		t.Fatalf("network set:\n%s", r.stdout)
+	}
+	e.runCode(t, ExitDenied, "", "policy", "explain", "--from", "198.51.101.9", "--to", "bookstore-server", "--port", "443")
+}
