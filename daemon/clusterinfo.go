@@ -49,3 +49,13 @@ func ensureClusterInformation(ctx context.Context, s *datastore.Store) error {
 	}
 	return errors.New("write ClusterInformation: it kept changing under us; retry")
 }
+
+// ensureDefaultTier creates the default tier, as Calico does, so that
+// calicoctl get tiers shows it; an existing one is left alone.
+func ensureDefaultTier(ctx context.Context, s *datastore.Store) error {
+	_, err := s.Create(ctx, resources.NewDefaultTier())
+	if err != nil && !errors.Is(err, datastore.ErrAlreadyExists) {
+		return fmt.Errorf("create the default tier: %w", err)
+	}
+	return nil
+}

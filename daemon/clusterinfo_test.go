@@ -36,3 +36,18 @@ func TestEnsureClusterInformation(t *testing.T) {
 		t.Fatalf("after restart %+v", again.Spec)
 	}
 }
+
+func TestEnsureDefaultTier(t *testing.T) {
+	_, cli := testenv.StartEtcd(t)
+	s := datastore.New(cli)
+	ctx := context.Background()
+	for range 2 { // idempotent
+		if err := ensureDefaultTier(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tier, err := datastore.GetAs[*resources.Tier](ctx, s, "", resources.DefaultTierName)
+	if err != nil || tier.Spec.Order == nil || *tier.Spec.Order != resources.DefaultTierOrder || tier.Spec.DefaultAction != resources.TierActionDeny {
+		t.Fatalf("default tier %+v, %v", tier, err)
+	}
+}
