@@ -40,12 +40,16 @@ type Model struct {
 	tiers     map[string]*resources.Tier // by name; "default" is implied
 	staged    map[string]*stagedPolicy   // by the key of the policy it stages
 	netSets   map[string]*netSet         // by kind/namespace/name
+	// defaultTier stands for the default tier until one is stored;
+	// unstoredTier for a tier a policy names that is not stored.
+	defaultTier, unstoredTier *resources.Tier
 }
 
 // NewModel returns an empty model.
 func NewModel() *Model {
 	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{},
-		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*netSet{}}
+		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*netSet{},
+		defaultTier: resources.NewDefaultTier(), unstoredTier: &resources.Tier{Spec: resources.TierSpec{DefaultAction: resources.TierActionDeny}}}
 }
 
 // Kinds lists the resource kinds the dataplane's model consumes (for a

@@ -14,15 +14,10 @@ func (m *Model) tierOf(name string) *resources.Tier {
 		return t
 	}
 	if name == resources.DefaultTierName {
-		return resources.NewDefaultTier()
+		return m.defaultTier
 	}
-	t := resources.NewTier(name)
-	t.Default()
-	return t
+	return m.unstoredTier
 }
-
-// Tier returns the tier a policy belongs to (for tools).
-func (m *Model) Tier(name string) *resources.Tier { return m.tierOf(name) }
 
 // compareTiered orders policies by their tier's order (ascending, unset
 // last, ties by tier name), then within a tier by comparePolicies.
