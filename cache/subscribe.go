@@ -104,7 +104,11 @@ func (s *sub) run() {
 		s.mu.Lock()
 		ev := model.SyncEvent{Full: s.full, Updates: s.queue, Revision: s.rev}
 		s.queue, s.full = nil, false
-		clear(s.pos)
+		if len(s.pos) > 1024 {
+			s.pos = map[model.Key]int{} // let a snapshot-sized map go
+		} else {
+			clear(s.pos)
+		}
 		s.mu.Unlock()
 		if ev.Full {
 			ev.Kinds = s.kindList

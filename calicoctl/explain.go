@@ -28,6 +28,7 @@ type explainFlags struct {
 	from, to, protocol, output string
 	port, srcPort              int
 	icmpType, icmpCode         int
+	hostAction                 string
 }
 
 func (a *app) explainCommand() *cobra.Command {
@@ -71,6 +72,7 @@ Exit status: 0 allowed, 3 denied, 1 error (unknown container, bad address or por
 	fl.IntVar(&f.srcPort, "src-port", 0, "source port (TCP, UDP, SCTP)")
 	fl.IntVar(&f.icmpType, "icmp-type", -1, "ICMP type (default 8, or 128 for ICMPv6: echo request)")
 	fl.IntVar(&f.icmpCode, "icmp-code", 0, "ICMP code")
+	fl.StringVar(&f.hostAction, "endpoint-to-host-action", "Drop", "the source host's endpoint_to_host_action (Drop or Accept): decides traffic to the workload's own host after policy")
 	addOutputFlag(cmd, &f.output, "table", "wide", "yaml", "json")
 	return cmd
 }
@@ -123,6 +125,9 @@ func (f *explainFlags) packet() (calc.Packet, error) {
 	var pkt calc.Packet
 	if f.from == "" || f.to == "" {
 		return pkt, usagef("give both --from and --to, e.g. --from web-1 --to db-1 --port 5432")
+	}
+	if f.hostAction != "Drop" && f.hostAction != "Accept" {
+		return pkt, usagef("--endpoint-to-host-action %q: give Drop or Accept, as the host's endpoint_to_host_action", f.hostAction)
 	}
 	proto, err := resources.ParseProtocol(f.protocol)
 	if err != nil {
@@ -219,6 +224,9 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*e
 		for _, s := range sr.Steps {
 			exp.Staged.Steps = append(exp.Staged.Steps, v.stepOf(s))
 		}
+	}
+	if err := hostVerdict(ctx, st, exp, from, to, f.hostAction); err != nil { // explain_host.go
+		return nil, err
 	}
 	return exp, nil
 }

@@ -170,3 +170,28 @@ spec:
 	}
 	e.runCode(t, ExitDenied, "", "policy", "explain", "--from", "198.51.101.9", "--to", "bookstore-server", "--port", "443")
 }
+
+// Traffic to link-local addresses and to the workload's own host gets the
+// verdict the dataplane applies after policy.
+func TestExplainHostAndLinkLocal(t *testing.T) {
+	e := operatorEnv(t)
+	node := "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: host1}\nspec:\n  bgp: {ipv4Address: 192.0.2.10/24}\n"
+	e.mustRun(t, node, "apply", "-f", "-")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--to", "169.254.1.1", "--port", "80"}, ExitDenied, "is link-local"},
+		{[]string{"--to", "169.254.169.254", "--port", "80"}, ExitDenied, "never leaves the host"},
+		{[]string{"--to", "192.0.2.10", "--protocol", "icmp"}, ExitDenied, "endpoint_to_host_action is Drop"},
+		{[]string{"--to", "192.0.2.10", "--protocol", "icmp", "--endpoint-to-host-action", "Accept"}, ExitOK, "endpoint_to_host_action Accept"},
+		{[]string{"--to", "192.0.2.11", "--protocol", "icmp"}, ExitOK, "ALLOWED"},
+	} {
+		r := e.runCode(t, tc.code, "", append([]string{"policy", "explain", "--from", "bookstore-server"}, tc.args...)...)
+		if !strings.Contains(r.stdout, tc.want) {
+			t.Errorf("explain %v: output lacks %q:\n%s", tc.args, tc.want, r.stdout)
+		}
+	}
+	e.runCode(t, ExitFailure, "", "policy", "explain", "--from", "bookstore-server", "--to", "192.0.2.10", "--protocol", "icmp", "--endpoint-to-host-action", "Maybe")
+}

@@ -186,26 +186,20 @@ func writeKeptBlocks(a *app, kept []orphanBlock, what string) {
 
 // releaseNoPoolBlocks frees each block in no pool, only while it is empty.
 func (a *app) releaseNoPoolBlocks(ctx context.Context, alloc *ipam.Allocator, blocks []orphanBlock) error {
-	if len(blocks) == 0 {
-		return nil
-	}
-	var errs []error
-	released := 0
-	for _, b := range blocks {
-		cidr, _ := netip.ParsePrefix(b.CIDR)
-		if err := alloc.FreeEmptyBlock(ctx, cidr); err != nil {
-			errs = append(errs, fmt.Errorf("free block %s in no pool: %w", b.CIDR, err))
-			continue
-		}
-		released++
-		fmt.Fprintf(a.out, "Released block %s in no pool\n", b.CIDR)
-	}
-	fmt.Fprintf(a.out, "Released %d of %d block(s) in no pool.\n", released, len(blocks))
-	return errors.Join(errs...)
+	return a.freeBlocks(blocks, "in no pool", func(b orphanBlock, cidr netip.Prefix) (string, error) {
+		return "in no pool", alloc.FreeEmptyBlock(ctx, cidr)
+	})
 }
 
 // releaseBlocks frees each block's affinity, only while it is empty.
 func (a *app) releaseBlocks(ctx context.Context, alloc *ipam.Allocator, blocks []orphanBlock) error {
+	return a.freeBlocks(blocks, "of vanished nodes", func(b orphanBlock, cidr netip.Prefix) (string, error) {
+		return "of vanished node " + b.Affinity, alloc.ReleaseAffinity(ctx, b.Affinity, cidr)
+	})
+}
+
+// freeBlocks frees each block with free, reporting each and a total.
+func (a *app) freeBlocks(blocks []orphanBlock, what string, free func(orphanBlock, netip.Prefix) (string, error)) error {
 	if len(blocks) == 0 {
 		return nil
 	}
@@ -213,15 +207,15 @@ func (a *app) releaseBlocks(ctx context.Context, alloc *ipam.Allocator, blocks [
 	released := 0
 	for _, b := range blocks {
 		cidr, _ := netip.ParsePrefix(b.CIDR)
-		err := alloc.ReleaseAffinity(ctx, b.Affinity, cidr)
+		desc, err := free(b, cidr)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("free block %s of vanished node %s: %w", b.CIDR, b.Affinity, err))
+			errs = append(errs, fmt.Errorf("free block %s %s: %w", b.CIDR, desc, err))
 			continue
 		}
 		released++
-		fmt.Fprintf(a.out, "Released block %s of vanished node %s\n", b.CIDR, b.Affinity)
+		fmt.Fprintf(a.out, "Released block %s %s\n", b.CIDR, desc)
 	}
-	fmt.Fprintf(a.out, "Released %d of %d block(s) of vanished nodes.\n", released, len(blocks))
+	fmt.Fprintf(a.out, "Released %d of %d block(s) %s.\n", released, len(blocks), what)
 	return errors.Join(errs...)
 }
 

@@ -219,7 +219,7 @@ func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, en
 	if err := drv.Resync(rctx); err != nil {
 		log.Warn("Could not resync the endpoints of this node (source routing of multi-network containers, pending container labels)", "err", err)
 	}
-	socks, err := servePlugins(cfg, drv.Handler(), newIPAMHandler(store, alloc), obs.metrics.Plugin, log) // pluginmux.go
+	socks, err := servePlugins(cfg, drv.Handler(), newIPAMHandler(store, alloc, cfg.IPv6), obs.metrics.Plugin, log) // pluginmux.go
 	if err != nil {
 		closeAll()
 		return nil, nil, err

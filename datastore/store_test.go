@@ -112,9 +112,9 @@ func TestInvalidWriteLeavesStoreUnchanged(t *testing.T) {
 		}
 	}
 	np := resources.NewNetworkPolicy("np")
-	np.Namespace = "kube-system"
+	np.Namespace = "Not_A/Namespace"
 	if _, err := s.Create(ctx, np); err == nil {
-		t.Fatal("policy in another namespace accepted")
+		t.Fatal("policy in an invalid namespace accepted")
 	}
 	after := dump(t, s)
 	if len(before) != len(after) {

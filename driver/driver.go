@@ -24,6 +24,8 @@ type IPAM interface {
 	SetHandle(ctx context.Context, ip netip.Addr, handle string, attrs map[string]string) error
 	// AssignIP allocates ip to handle; it fails if ip is in use.
 	AssignIP(ctx context.Context, ip netip.Addr, handle string, attrs map[string]string) error
+	// PoolFor returns the pool containing ip.
+	PoolFor(ctx context.Context, ip netip.Addr) (*resources.IPPool, error)
 }
 
 // Docker answers questions the plugin protocol leaves out

@@ -119,7 +119,7 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (*network.J
 	if err != nil {
 		return nil, d.fail("Join", err, "endpoint", req.EndpointID)
 	}
-	plan, err := planJoin(sb.routes, ce.wep.Addrs(), ce.netw.subnets())
+	plan, err := planJoin(sb.routes, ce.wep.Addrs(), d.routedSubnets(ctx, ce, len(sb.peers) > 0)) // poolroutes.go
 	if err != nil {
 		return nil, d.fail("Join", fmt.Errorf("endpoint %s: %w", req.EndpointID, err))
 	}

@@ -28,6 +28,16 @@
 // blocks look full, their revisions are re-read (one cheap round trip) in
 // case another process freed addresses in them, before a block is claimed.
 //
+// The allocator holds no etcd client: every call goes through package
+// datastore's one compare-and-swap path (Commit, GetKey, GetKeys,
+// ListKeys), each under its own deadline (etcd.go), so a request fails in
+// a few seconds with ErrUnavailable when etcd does not answer. A block
+// write whose answer is lost is read back and, if it has not applied,
+// fenced before it is retried (resolve.go); releases etcd does not answer
+// are kept as durable intents and applied later (intents.go). The pool
+// rules (no overlap, fixed CIDR and block size, delete only when empty,
+// with its blocks) are in poolrules.go.
+//
 // A transaction carries at most 98 addresses (etcd's default limit is 128
 // operations), so a larger request takes several.
 //

@@ -55,7 +55,7 @@ type GCConfig struct {
 	// Blocks, if set, reads the blocks instead of listing them from etcd
 	// (the daemon answers from its cache). It must list at least every
 	// allocation of this node.
-	Blocks func(ctx context.Context) ([]BlockInfo, error)
+	Blocks  func(ctx context.Context) ([]BlockInfo, error)
 	Holders func(ctx context.Context) (Holders, error)
 	// Reason describes why a dead handle's allocations are leaked, for
 	// the log (e.g. "provisional address never given to an endpoint");

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
 )
 
 // Release intents.
@@ -211,9 +213,30 @@ func (a *Allocator) applyIntent(ctx context.Context, in Intent) error {
 		return err != nil || t.Before(in.Before.Truncate(time.Second))
 	}
 	missing, err := a.release(ctx, []netip.Addr{in.IP}, match)
+	if err == nil && len(missing) > 0 {
+		// Nothing to free: fence the block, so that a write lost while
+		// etcd was away (still queued in it) can no longer apply.
+		err = a.touch(ctx, in.IP)
+	}
 	if err == nil {
 		slog.Info("ipam: applied a release intent", "intent", in.String(), "reason", in.Reason, "freed", len(missing) == 0)
 	}
+	return err
+}
+
+// touch rewrites the block holding ip unchanged, moving its revision on.
+func (a *Allocator) touch(ctx context.Context, ip netip.Addr) error {
+	cidr, found, err := a.blockOf(ctx, ip)
+	if err != nil || !found {
+		return err
+	}
+	delete(a.cache, cidr)
+	kv, ok, err := a.getKey(ctx, blockKey(cidr))
+	if err != nil || !ok {
+		return err
+	}
+	_, err = a.commitTxn(ctx, "fence block "+cidr.String(), datastore.Txn{
+		If: []datastore.Cond{datastore.At(kv.Key, kv.ModRevision)}, Then: []datastore.Op{datastore.Put(kv.Key, kv.Value)}})
 	return err
 }
 

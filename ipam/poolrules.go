@@ -149,7 +149,10 @@ func (a *Allocator) deletePoolOnce(ctx context.Context, name, resourceVersion st
 		return nil, false, &PoolInUseError{Pool: name, CIDR: p.cidr, InUse: inUse}
 	}
 	if len(t.Then) > maxTxnOps {
-		return nil, false, fmt.Errorf("IP pool %s has %d empty blocks, more than one transaction takes: free them first (calicoctl ipam release), then delete it: %w", name, (len(t.Then)-1)/2, ErrPoolRule)
+		// Too many for one transaction: delete the empty blocks in
+		// chunks (each only while the pool and its blocks are unchanged),
+		// then look again; what is left then fits.
+		return nil, false, a.deleteEmptyBlocks(ctx, p, t)
 	}
 	res, err := a.commitTxn(ctx, "delete IP pool "+name, t)
 	if err != nil || !res.Succeeded {
@@ -176,3 +179,29 @@ func poolContainingBlock(pools []pool, b netip.Prefix) *pool {
 	}
 	return best
 }
+
+// deleteEmptyBlocks deletes the blocks (and affinities) of t, a pool
+// deletion too large for one transaction, in chunks, each conditional on
+// the pool and the chunk's blocks being unchanged.
+func (a *Allocator) deleteEmptyBlocks(ctx context.Context, p *pool, t datastore.Txn) error {
+	conds, ops := t.If[1:], t.Then[1:] // after the pool's own
+	for len(conds) > 0 {
+		var c datastore.Txn
+		c.If = append(c.If, t.If[0])
+		for len(conds) > 0 && len(c.Then)+2 <= maxTxnOps-1 {
+			c.If = append(c.If, conds[0])
+			bkey := conds[0].Key
+			conds = conds[1:]
+			for len(ops) > 0 && (ops[0].Key == bkey || !isBlockKey(ops[0].Key)) {
+				c.Then = append(c.Then, ops[0])
+				ops = ops[1:]
+			}
+		}
+		if _, err := a.commitTxn(ctx, "delete empty blocks of IP pool "+p.Name, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isBlockKey(k string) bool { return len(k) > len(assignmentPrefix) && k[:len(assignmentPrefix)] == assignmentPrefix }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/calico-docker/calico-libnetwork/datastore"
 )
 
 // Outcome-uncertain writes.
@@ -13,9 +15,12 @@ import (
 // When a block write gets no answer (etcd stopped, killed, partitioned,
 // or the deadline passed), etcd may or may not have applied it. resolve
 // reads the block back, on a context of its own, and decides: if the
-// stored block carries every change the write made, it was applied;
-// otherwise it was not (a transaction is atomic) and the caller retries
-// against the block as now read. When the read-back fails too, the block
+// stored block carries every change the write made, it was applied.
+// Otherwise it has not applied yet, but it may still be queued in etcd
+// (a frozen or restarting server applies what it had received), so the
+// block is fenced: rewritten unchanged, which moves its revision on so
+// the lost compare-and-swap can never succeed; then the caller retries
+// against the block as now stored. When the read-back fails too, the block
 // is dropped from the cache and marked for a reload (so the allocator
 // re-reads it instead of abandoning it and claiming another), and the
 // changes that may have landed are recorded as release intents (see
@@ -25,23 +30,28 @@ import (
 
 // resolve settles a block write that failed with err.
 func (a *Allocator) resolve(ctx context.Context, old *cachedBlock, nb *block, val []byte, err error) (bool, error) {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.callTimeout)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*a.callTimeout)
 	defer cancel()
-	kv, ok, rerr := a.getKey(rctx, blockKey(nb.cidr))
-	if rerr == nil {
+	key := blockKey(nb.cidr)
+	for range 3 {
+		kv, ok, rerr := a.getKey(rctx, key)
+		if rerr != nil {
+			break
+		}
 		if ok && (bytes.Equal(kv.Value, val) || carries(kv.Value, old, nb)) {
 			a.cache[nb.cidr] = &cachedBlock{b: nb, rev: kv.ModRevision}
 			slog.Info("ipam: a block write whose answer was lost was applied", "block", nb.cidr, "err", err)
 			return true, nil
 		}
-		if !ok {
-			delete(a.cache, nb.cidr)
+		// Not applied yet. The lost write may still be queued in etcd:
+		// fence it off so it can never apply, then retry afresh.
+		fenced, ferr := a.fence(rctx, old, nb, kv, ok)
+		if ferr != nil {
+			break
+		}
+		if fenced {
 			return false, nil
 		}
-		if _, derr := a.remember(nb.cidr, kv.Value, kv.ModRevision); derr != nil {
-			return false, derr
-		}
-		return false, nil
 	}
 	delete(a.cache, nb.cidr)
 	a.primed[family(nb.cidr.Addr())] = false // reload this node's blocks, this one included
@@ -54,6 +64,47 @@ func (a *Allocator) resolve(ctx context.Context, old *cachedBlock, nb *block, va
 		}
 	}
 	return false, fmt.Errorf("write block %s (outcome unknown, recorded for release): %w", nb.cidr, err)
+}
+
+// fence makes sure a lost write (a compare-and-swap on old's revision, or
+// create-if-absent when old is nil) can no longer apply: true when it
+// cannot, with the cache holding the block as it now is. The block read
+// back is kv (absent when !ok). When the block still is where the lost
+// write expects it, fence rewrites it unchanged (or, for a create, creates
+// it empty with nb's affinity), which moves its revision on; false when
+// that write lost a race (the caller reads again).
+func (a *Allocator) fence(ctx context.Context, old *cachedBlock, nb *block, kv datastore.KV, ok bool) (bool, error) {
+	key := blockKey(nb.cidr)
+	var t datastore.Txn
+	switch {
+	case old != nil && (!ok || kv.ModRevision != old.rev), old == nil && ok:
+		// The block moved on: the lost write's condition can never hold.
+		if !ok {
+			delete(a.cache, nb.cidr)
+			return true, nil
+		}
+		_, err := a.remember(nb.cidr, kv.Value, kv.ModRevision)
+		return err == nil, err
+	case old != nil:
+		t = datastore.Txn{If: []datastore.Cond{datastore.At(key, old.rev)}, Then: []datastore.Op{datastore.Put(key, kv.Value)}}
+	default:
+		empty := newBlock(nb.cidr, nb.affinity)
+		val, err := empty.encode()
+		if err != nil {
+			return false, err
+		}
+		t = datastore.Txn{If: []datastore.Cond{datastore.Absent(key)}, Then: []datastore.Op{datastore.Put(key, val)}}
+		if nb.affinity == a.node {
+			t.Then = append(t.Then, datastore.Put(affinityKey(a.node, nb.cidr), []byte(affinityValue)))
+		}
+		kv.Value = val
+	}
+	res, err := a.commitTxn(ctx, "fence block "+nb.cidr.String(), t)
+	if err != nil || !res.Succeeded {
+		return false, err
+	}
+	_, err = a.remember(nb.cidr, kv.Value, res.Revision)
+	return err == nil, err
 }
 
 // carries reports whether the stored block holds every change from old

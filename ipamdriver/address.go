@@ -24,6 +24,9 @@ func (d *Driver) RequestAddressContext(ctx context.Context, req *dipam.RequestAd
 	if err != nil {
 		return nil, err
 	}
+	if id.v6 && d.ipv6Off && !gateway {
+		return nil, errIPv6Off
+	}
 	var want netip.Addr
 	if req.Address != "" {
 		if want, err = parseAddress(req.Address, id); err != nil {

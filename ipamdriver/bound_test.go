@@ -96,3 +96,16 @@ func TestIPv4MappedSubnetRefused(t *testing.T) {
 	e := newEnv(t)
 	e.fails("IpamDriver.RequestPool", poolReq("::ffff:10.9.0.0/120", "", true), "IPv4-mapped")
 }
+
+// With IPv6 off on the node, an IPv6 network is refused naming the setting
+// (its addresses would go nowhere); IPv4 is unaffected.
+func TestIPv6OffRefused(t *testing.T) {
+	e := newEnvWith(t, func(d *Driver) server { return d.RefuseIPv6() })
+	e.addPool("v6", "fd00:10::/64")
+	e.addPool("v4", "10.70.0.0/16")
+	e.fails("IpamDriver.RequestPool", poolReq("", "", true), "IPv6 is off on this node", "CALICO_IPV6=true")
+	e.fails("IpamDriver.RequestPool", poolReq("fd00:20::/64", "", true), "ipv6: true")
+	e.fails("IpamDriver.RequestAddress", addrReq(PoolIDV6, "", nil), "IPv6 is off")
+	e.ok("IpamDriver.RequestPool", poolReq("", "", false))
+	e.ok("IpamDriver.RequestAddress", addrReq(PoolIDV4, "", nil))
+}

@@ -18,9 +18,21 @@ import (
 // Driver serves Docker's IPAM requests from an ipam.Allocator and the
 // IPPools in the datastore. It is safe for concurrent use.
 type Driver struct {
-	alloc *ipam.Allocator
-	store *datastore.Store
+	alloc   *ipam.Allocator
+	store   *datastore.Store
+	ipv6Off bool // the node does not program IPv6: refuse IPv6 networks
 }
+
+// RefuseIPv6 makes the driver refuse IPv6 pools and addresses, naming the
+// setting to change: on a node whose dataplane does not program IPv6,
+// containers would get IPv6 addresses that silently go nowhere.
+func (d *Driver) RefuseIPv6() *Driver {
+	d.ipv6Off = true
+	return d
+}
+
+// errIPv6Off explains why an IPv6 request is refused.
+var errIPv6Off = errors.New("IPv6 is off on this node, so IPv6 addresses would not be routed: set ipv6: true in the calico daemon's config (CALICO_IPV6=true or --ipv6) on every host and restart it, or create the network without --ipv6")
 
 // New returns a Driver allocating for alloc's node.
 func New(alloc *ipam.Allocator, store *datastore.Store) *Driver {
@@ -42,6 +54,9 @@ func (d *Driver) AddressSpaces() *dipam.AddressSpacesResponse {
 func (d *Driver) RequestPoolContext(ctx context.Context, req *dipam.RequestPoolRequest) (*dipam.RequestPoolResponse, error) {
 	if err := checkPoolRequest(req); err != nil {
 		return nil, err
+	}
+	if req.V6 && d.ipv6Off {
+		return nil, errIPv6Off
 	}
 	var pools []*resources.IPPool
 	err := bounded(ctx, "list IP pools", func(c context.Context) (err error) {

@@ -15,9 +15,11 @@ import (
 // MaxRequestBytes bounds a request body; Docker's are a few hundred bytes.
 const MaxRequestBytes = pluginhttp.MaxRequestBytes
 
-// RequestTimeout bounds the work done for one request (Docker gives up on a
-// plugin call after 30s).
-const RequestTimeout = 25 * time.Second
+// RequestTimeout bounds the work done for one request. Each etcd call has
+// its own shorter deadline (ipam.DefaultCallTimeout), so with etcd down a
+// request fails in a few seconds saying so; this bounds the rest (waiting
+// behind the node's other IPAM requests). Docker gives up after 30s.
+const RequestTimeout = 10 * time.Second
 
 const manifest = `{"Implements": ["IpamDriver"]}`
 

@@ -119,16 +119,17 @@ func fixGoto(rules []ipt.Rule) []ipt.Rule {
 func (r *renderer) topLevel() {
 	est := "-m conntrack --ctstate RELATED,ESTABLISHED"
 	inv := "-m conntrack --ctstate INVALID"
-	r.chains[ChainForward] = []ipt.Rule{
+	r.chains[ChainForward] = append([]ipt.Rule{
 		{Match: "-i cali+ " + est, Action: "ACCEPT"},
 		{Match: "-o cali+ " + est, Action: "ACCEPT"},
 		{Match: "-i cali+ " + inv, Action: "DROP"},
 		{Match: "-o cali+ " + inv, Action: "DROP"},
-		{Match: "-i cali+", Action: ChainFromDispatch},
-		{Match: "-o cali+", Action: ChainToDispatch},
-		{Match: "-i cali+", Action: "ACCEPT"},
-		{Match: "-o cali+", Action: "ACCEPT"},
-	}
+	}, append(linkLocalDrops(r.cfg.IPVersion), // linklocal.go
+		ipt.Rule{Match: "-i cali+", Action: ChainFromDispatch},
+		ipt.Rule{Match: "-o cali+", Action: ChainToDispatch},
+		ipt.Rule{Match: "-i cali+", Action: "ACCEPT"},
+		ipt.Rule{Match: "-o cali+", Action: "ACCEPT"},
+	)...)
 	hostAction := "DROP"
 	if r.cfg.EndpointToHostAccept {
 		hostAction = "ACCEPT"

@@ -1,0 +1,109 @@
+package e2e
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+)
+
+// Pools of the multi-network tests: two --subnet networks; the subnet-less
+// ones take the default pool.
+const (
+	subnetPoolS1 = "10.233.0.0/24"
+	subnetPoolS2 = "10.234.0.0/24"
+)
+
+// TestTwoNetworksEveryOrder puts a container on two calico networks in
+// every order and mix of --subnet and subnet-less networks: the connect
+// succeeds, the subnet-less network's address comes from the default pool
+// (never from another network's --subnet), and the container reaches and
+// is reached by its peers on each network.
+func TestTwoNetworksEveryOrder(t *testing.T) {
+	e := newEngine(t)
+	requireFreeRanges(t, defaultPool, subnetPoolS1, subnetPoolS2)
+	d := startDaemon(t, e.host)
+	nets := map[string]string{
+		"S1": e.network("s1", "--subnet", subnetPoolS1),
+		"S2": e.network("s2", "--subnet", subnetPoolS2),
+		"D1": e.network("d1"),
+		"D2": e.network("d2"),
+	}
+	peers := map[string]string{}
+	for k, n := range nets {
+		peers[k] = e.run("peer-"+strings.ToLower(k), "--net", n)
+	}
+	pool := map[string]netip.Prefix{"S1": netip.MustParsePrefix(subnetPoolS1), "S2": netip.MustParsePrefix(subnetPoolS2),
+		"D1": netip.MustParsePrefix(defaultPool), "D2": netip.MustParsePrefix(defaultPool)}
+	for _, order := range [][2]string{{"S1", "D1"}, {"D1", "S1"}, {"S1", "S2"}, {"D1", "D2"}} {
+		t.Run(order[0]+"-then-"+order[1], func(t *testing.T) {
+			x := e.run("x-"+strings.ToLower(order[0]+order[1]), "--net", nets[order[0]])
+			e.must("network", "connect", nets[order[1]], x)
+			for _, k := range order {
+				ip := e.ip(x, nets[k])
+				if !pool[k].Contains(netip.MustParseAddr(ip)) {
+					t.Errorf("address %s on network %s is outside its pool %s", ip, k, pool[k])
+				}
+				peerIP := e.ip(peers[k], nets[k])
+				e.pingFrom(x, peerIP)
+				e.pingFrom(peers[k], ip)
+			}
+			e.must("rm", "-f", x)
+		})
+	}
+	_ = d
+}
+
+// TestRemoveManyThenNetwork removes 60 containers of one network at once
+// (as `docker rm -f $(docker ps -q)` does) and then the network: Docker
+// must see no active endpoint left. The issue saw "has active endpoints"
+// here; this checks the plugin's answers leave Docker nothing dangling.
+func TestRemoveManyThenNetwork(t *testing.T) {
+	e := newEngine(t)
+	requireFreeRanges(t, defaultPool)
+	d := startDaemon(t, e.host)
+	n := e.network("many")
+	const count = 60
+	names := make([]string, count)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 6)
+	var mu sync.Mutex
+	var errs []string
+	for i := range count {
+		names[i] = e.name(fmt.Sprintf("m%02d", i))
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			if _, err := e.try("run", "-d", "--name", names[i], "--net", n, testenv.TestImage(), "sleep", "600"); err != nil {
+				mu.Lock()
+				errs = append(errs, err.Error())
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for _, c := range names {
+			_, _ = e.try("rm", "-f", c)
+		}
+	})
+	if len(errs) > 0 {
+		t.Fatalf("starting %d containers: %v", count, errs)
+	}
+	// All at once: one goroutine per container, as the CLI does for a list.
+	for _, c := range names {
+		wg.Go(func() { _, _ = e.try("rm", "-f", c) })
+	}
+	wg.Wait()
+	start := time.Now()
+	testenv.Eventually(t, 30*time.Second, 500*time.Millisecond, func() error {
+		_, err := e.try("network", "rm", n)
+		return err
+	})
+	t.Logf("network removed %v after the containers", time.Since(start).Round(time.Millisecond))
+	checkNothingLeft(t, d)
+}
