@@ -23,6 +23,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/calico-docker/calico-libnetwork/routing"
 )
 
 // Main runs the daemon with command-line arguments args (without the
@@ -57,11 +58,21 @@ func Main(args []string) error {
 // is (running workloads keep their routes; the next start resyncs).
 func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	log.Info("Starting calico-libnetwork", "version", Version(), "node", cfg.NodeName)
+	for _, m := range cfg.Migrated {
+		log.Info("Old Calico variable: " + m)
+	}
+	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
+		return err
+	}
+	if err := checkSystem(ctx, cfg, log); err != nil { // fail fast (checks.go)
+		return err
+	}
 	obs, err := startObserver(cfg, log) // metrics, health, systemd notify (observability.go)
 	if err != nil {
 		return err
 	}
 	defer obs.close()
+	obs.watchSystem(cfg)
 	cli, closeEtcd, err := openEtcd(ctx, cfg, obs.etcdDialOptions(), log)
 	if err != nil {
 		return err
@@ -92,9 +103,6 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchStore(c, cfg.NodeName)
-	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
-		return err
-	}
 	dp, err := startDataplane(runCtx, cfg, c, log)
 	if err != nil {
 		return err
@@ -106,14 +114,21 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
-	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, statusSrc, log) // routing.go
+	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, dp, statusSrc, log) // routing.go
 	if err != nil {
 		cancel()
 		<-dp.Done()
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
-	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, c, obs, log)
+	// Consul registration of this node's workloads (consul.go).
+	if err := startConsul(runCtx, cfg, c, log); err != nil {
+		cancel()
+		<-dp.Done()
+		stopRouting()
+		return err
+	}
+	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, c, dp, obs, log)
 	if err != nil {
 		cancel()
 		<-dp.Done()
@@ -190,6 +205,7 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
+		ProbeIPIP: cfg.NetworkingBackend != routing.BackendNone,
 	})
 	w := newWatcher(cfg.NodeName, c, dp, log)
 	w.prime()
@@ -202,13 +218,14 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 
 // serveDrivers serves the network and IPAM drivers on their sockets. The
 // network driver asks endpoints for a sandbox's endpoints.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
+func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, dp *felix.Dataplane, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
 	}
 	drv, err := driver.New(driver.Config{
 		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, Endpoints: endpoints, MTU: cfg.VethMTU, Logger: log,
+		SourceRoutes: dp,
 	})
 	if err != nil {
 		return nil, nil, err

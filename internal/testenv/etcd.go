@@ -19,9 +19,6 @@ import (
 // etcd servers log to stderr; by default they are silent.
 const EnvEtcdLog = "CALICO_TEST_ETCD_LOG"
 
-// etcdStartTimeout bounds how long StartEtcd waits for the server to serve.
-const etcdStartTimeout = 15 * time.Second
-
 // StartEtcd starts a single-member embedded etcd on 127.0.0.1 with its data
 // in t.TempDir() and returns its client endpoints and a connected client.
 // t.Cleanup closes the client and stops the server. It needs no root and no
