@@ -83,6 +83,12 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	if err := registerNode(ctx, store, cfg.NodeName, time.Now()); err != nil {
 		return err
 	}
+	if err := ensureClusterInformation(ctx, store); err != nil { // clusterinfo.go
+		return err
+	}
+	if err := ensureDefaultTier(ctx, store); err != nil { // clusterinfo.go
+		return err
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := startIPAMIntents(runCtx, cfg, alloc, log); err != nil { // ipamintents.go
