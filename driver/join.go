@@ -175,17 +175,6 @@ func (d *Driver) joining(ctx context.Context, endpointID string) (*createdEndpoi
 	return &createdEndpoint{netw: netw, wep: wep}, nil
 }
 
-// endpoint reads an endpoint's WorkloadEndpoint.
-func (d *Driver) endpoint(ctx context.Context, endpointID string) (*resources.WorkloadEndpoint, error) {
-	name := WorkloadEndpointName(d.node, endpointID)
-	wep, err := datastore.GetAs[*resources.WorkloadEndpoint](ctx, d.store, resources.DefaultNamespace, name)
-	if errors.Is(err, datastore.ErrNotFound) {
-		return nil, fmt.Errorf("endpoint %s is unknown to the calico driver (its WorkloadEndpoint %s is missing): %w",
-			endpointID, name, err)
-	}
-	return wep, err
-}
-
 // subnetsOf returns the --subnet CIDRs of a network (none when unknown).
 func (d *Driver) subnetsOf(ctx context.Context, networkID string) []netip.Prefix {
 	netw, err := d.records.get(ctx, networkID)
