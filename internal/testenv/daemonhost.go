@@ -181,13 +181,3 @@ func LockPluginDir(t testing.TB) {
 	}
 	t.Cleanup(func() { f.Close() }) // closing releases the lock
 }
-
-// FreePorts returns n distinct loopback TCP ports that were free a moment ago.
-func FreePorts(t testing.TB, n int) []int {
-	t.Helper()
-	ports, err := freePorts(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ports
-}
