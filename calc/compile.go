@@ -26,20 +26,27 @@ func (d Direction) String() string {
 	return "egress"
 }
 
-// Policy is a compiled NetworkPolicy or GlobalNetworkPolicy.
+// Policy is a compiled NetworkPolicy or GlobalNetworkPolicy (or a staged
+// one, compiled as the policy it would become).
 type Policy struct {
-	Key      string // "NetworkPolicy/default/name" or "GlobalNetworkPolicy/name"
-	Kind     string
-	Name     string
-	Order    *float64
-	Selector selector.Selector
-	Types    [2]bool // indexed by Direction
-	Ingress  []Rule
-	Egress   []Rule
+	Key       string // "NetworkPolicy/default/name" or "GlobalNetworkPolicy/name"
+	Kind      string
+	Name      string
+	Namespace string // NetworkPolicy's namespace; "" for global policies
+	Tier      string // "default" unless spec.tier says otherwise
+	Order     *float64
+	Selector  selector.Selector // scoped to Namespace for a NetworkPolicy
+	Types     [2]bool           // indexed by Direction
+	Ingress   []Rule
+	Egress    []Rule
+	// HostOnly is set for doNotTrack and preDNAT policies: Calico applies
+	// them to host endpoints only, never to workloads.
+	HostOnly bool
 }
 
-// AppliesTo reports whether the policy has the direction in its types.
-func (p *Policy) AppliesTo(d Direction) bool { return p.Types[d] }
+// AppliesTo reports whether the policy applies to workload endpoints in
+// the direction.
+func (p *Policy) AppliesTo(d Direction) bool { return !p.HostOnly && p.Types[d] }
 
 // Rules returns the rules for a direction.
 func (p *Policy) Rules(d Direction) []Rule {
@@ -85,7 +92,7 @@ type Entity struct {
 
 // PolicyKey is the kind-qualified key of a policy.
 func PolicyKey(kind, namespace, name string) string {
-	if kind == resources.KindNetworkPolicy {
+	if kind == resources.KindNetworkPolicy || kind == resources.KindStagedNetworkPolicy {
 		if namespace == "" {
 			namespace = resources.DefaultNamespace
 		}
@@ -94,7 +101,8 @@ func PolicyKey(kind, namespace, name string) string {
 	return kind + "/" + name
 }
 
-// comparePolicies orders by order ascending, unset last, then name, then key.
+// comparePolicies orders within a tier: by order ascending, unset last,
+// then name, then key.
 func comparePolicies(a, b *Policy) int {
 	switch {
 	case a.Order != nil && b.Order != nil && *a.Order != *b.Order:
@@ -117,28 +125,37 @@ func compilePolicy(obj resources.Resource) (*Policy, error) {
 		spec = p.Spec
 	case *resources.GlobalNetworkPolicy:
 		spec = p.Spec
+	case *resources.StagedNetworkPolicy:
+		spec = p.Spec.PolicySpec
+	case *resources.StagedGlobalNetworkPolicy:
+		spec = p.Spec.PolicySpec
 	default:
 		return nil, fmt.Errorf("not a policy: %T", obj)
 	}
 	m := obj.Meta()
 	kind := obj.GetTypeMeta().Kind
-	sel, err := selector.Parse(spec.Selector)
+	sc := scope{}
+	if kind == resources.KindNetworkPolicy || kind == resources.KindStagedNetworkPolicy {
+		sc.namespace = cmp.Or(m.Namespace, resources.DefaultNamespace)
+	}
+	sel, err := policySelector(kind, sc.namespace, &spec)
 	if err != nil {
 		return nil, err
 	}
-	p := &Policy{Key: PolicyKey(kind, m.Namespace, m.Name), Kind: kind, Name: m.Name, Order: spec.Order, Selector: sel}
-	if len(spec.Types) == 0 {
-		p.Types[Ingress] = true
+	p := &Policy{Key: PolicyKey(kind, m.Namespace, m.Name), Kind: kind, Name: m.Name, Namespace: sc.namespace,
+		Tier: spec.TierName(), Order: spec.Order, Selector: sel, HostOnly: spec.DoNotTrack || spec.PreDNAT}
+	if len(spec.Types) == 0 { // Calico's defaults, as resources applies them
+		p.Types[Ingress] = len(spec.Ingress) > 0 || len(spec.Egress) == 0
 		p.Types[Egress] = len(spec.Egress) > 0
 	}
 	for _, t := range spec.Types {
 		p.Types[Ingress] = p.Types[Ingress] || t == resources.PolicyTypeIngress
 		p.Types[Egress] = p.Types[Egress] || t == resources.PolicyTypeEgress
 	}
-	if p.Ingress, err = compileRules(spec.Ingress); err != nil {
+	if p.Ingress, err = compileRules(spec.Ingress, sc); err != nil {
 		return nil, err
 	}
-	if p.Egress, err = compileRules(spec.Egress); err != nil {
+	if p.Egress, err = compileRules(spec.Egress, sc); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -147,10 +164,10 @@ func compilePolicy(obj resources.Resource) (*Policy, error) {
 func compileProfile(pr *resources.Profile) *Profile {
 	p := &Profile{Name: pr.Name, LabelsToApply: pr.Spec.LabelsToApply}
 	var err error
-	if p.Ingress, err = compileRules(pr.Spec.Ingress); err != nil {
+	if p.Ingress, err = compileRules(pr.Spec.Ingress, scope{}); err != nil {
 		p.Ingress = []Rule{{Action: resources.ActionDeny}} // fail closed on a rule we cannot read
 	}
-	if p.Egress, err = compileRules(pr.Spec.Egress); err != nil {
+	if p.Egress, err = compileRules(pr.Spec.Egress, scope{}); err != nil {
 		p.Egress = []Rule{{Action: resources.ActionDeny}}
 	}
 	return p
@@ -162,7 +179,7 @@ func CompileProfile(pr *resources.Profile) *Profile { return compileProfile(pr) 
 // CompilePolicy compiles a policy resource (exported for tools).
 func CompilePolicy(obj resources.Resource) (*Policy, error) { return compilePolicy(obj) }
 
-func compileRules(in []resources.Rule) ([]Rule, error) {
+func compileRules(in []resources.Rule, sc scope) ([]Rule, error) {
 	out := make([]Rule, 0, len(in))
 	for _, r := range in {
 		c := Rule{Action: r.Action, Protocol: r.Protocol, NotProtocol: r.NotProtocol, ICMP: r.ICMP, NotICMP: r.NotICMP}
@@ -170,10 +187,10 @@ func compileRules(in []resources.Rule) ([]Rule, error) {
 			c.IPVersion = *r.IPVersion
 		}
 		var err error
-		if c.Src, err = compileEntity(r.Source); err != nil {
+		if c.Src, err = compileEntity(r.Source, sc); err != nil {
 			return nil, err
 		}
-		if c.Dst, err = compileEntity(r.Destination); err != nil {
+		if c.Dst, err = compileEntity(r.Destination, sc); err != nil {
 			return nil, err
 		}
 		out = append(out, c)
@@ -181,7 +198,7 @@ func compileRules(in []resources.Rule) ([]Rule, error) {
 	return out, nil
 }
 
-func compileEntity(e resources.EntityRule) (Entity, error) {
+func compileEntity(e resources.EntityRule, sc scope) (Entity, error) {
 	var c Entity
 	var err error
 	if c.Nets, err = parseNets(e.Nets); err != nil {
@@ -190,13 +207,11 @@ func compileEntity(e resources.EntityRule) (Entity, error) {
 	if c.NotNets, err = parseNets(e.NotNets); err != nil {
 		return c, err
 	}
-	if e.Selector != "" {
-		if c.Selector, err = selector.Parse(e.Selector); err != nil {
-			return c, err
-		}
+	if c.Selector, err = sc.entitySelector(e.Selector, e.NamespaceSelector); err != nil {
+		return c, err
 	}
 	if e.NotSelector != "" {
-		if c.NotSelector, err = selector.Parse(e.NotSelector); err != nil {
+		if c.NotSelector, err = sc.entitySelector(e.NotSelector, e.NamespaceSelector); err != nil {
 			return c, err
 		}
 	}

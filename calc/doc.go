@@ -1,21 +1,37 @@
 // Package calc is the policy calculation shared by the dataplane (felix)
 // and `calicoctl policy explain`: from WorkloadEndpoints, Profiles,
-// NetworkPolicies and GlobalNetworkPolicies it computes
+// NetworkPolicies and GlobalNetworkPolicies (and, for the reference
+// verdict, Tiers, staged policies and network sets) it computes
 //
 //   - each endpoint's effective labels: its own labels (container labels
-//     and identity labels), over its profiles' labelsToApply;
-//   - for each endpoint and direction, the ordered policies that apply
-//     (order ascending, unset order last, ties by kind-qualified name);
+//     and identity labels), over its profiles' labelsToApply, plus
+//     projectcalico.org/namespace;
+//   - for each endpoint and direction, the ordered policies that apply:
+//     by tier (tier order ascending, unset last), then within a tier by
+//     order (ascending, unset last, ties by kind-qualified name);
 //   - the IP set each rule selector stands for (the addresses of every
 //     endpoint, on any host, that the selector matches);
 //   - and, for a given packet, Calico's verdict with the trace of every
-//     policy and profile consulted (Verdict).
+//     policy and profile consulted (Verdict), and the verdict the staged
+//     policies would give (StagedVerdict).
 //
-// Semantics (Calico's): for a direction, once any policy selects the
-// endpoint, traffic no policy allows is denied, and profiles are
-// consulted only after a Pass; an endpoint no policy selects falls to its
-// profiles; Deny ends evaluation; Log records and continues; with no
-// profile rule allowing, traffic is denied.
+// Semantics (Calico's): per direction, each tier with a policy selecting
+// the endpoint decides in turn: Allow and Deny end evaluation, Log records
+// and continues, Pass goes to the next tier; a tier whose policies do not
+// decide ends in its defaultAction (Deny: the end-of-tier drop; Pass: the
+// next tier). Passing the last tier, or no policy selecting the endpoint,
+// leads to the endpoint's profiles; with no profile rule allowing, traffic
+// is denied. A NetworkPolicy selects, and its rule selectors match, only
+// endpoints of its own namespace unless a rule's namespaceSelector widens
+// that. doNotTrack and preDNAT policies apply to host endpoints only, never
+// to workloads. Staged policies never change Verdict. Rule selectors match
+// the addresses of network sets with matching labels too (a NetworkSet for
+// its namespace's policies, a GlobalNetworkSet for global policies or
+// through namespaceSelector global()).
+//
+// The dataplane (felix) consumes Kinds only; tiers, staged policies and
+// network sets (ExplainKinds) are evaluated here for explain until the
+// dataplane enforces them.
 //
 // Model is not safe for concurrent use: one goroutine owns it.
 package calc

@@ -1,6 +1,7 @@
 package calc
 
 import (
+	"cmp"
 	"maps"
 	"net"
 	"net/netip"
@@ -16,6 +17,7 @@ import (
 type Endpoint struct {
 	Key       string // namespace/name of the WorkloadEndpoint
 	Name      string
+	Namespace string
 	Node      string
 	Workload  string
 	IfaceName string
@@ -35,15 +37,30 @@ type Model struct {
 	profiles  map[string]*Profile
 	policies  map[string]*Policy
 	byIP      map[netip.Addr]*Endpoint
+	tiers     map[string]*resources.Tier // by name; "default" is implied
+	staged    map[string]*stagedPolicy   // by the key of the policy it stages
+	netSets   map[string]*netSet         // by kind/namespace/name
+	// defaultTier stands for the default tier until one is stored;
+	// unstoredTier for a tier a policy names that is not stored.
+	defaultTier, unstoredTier *resources.Tier
 }
 
 // NewModel returns an empty model.
 func NewModel() *Model {
-	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{}, byIP: map[netip.Addr]*Endpoint{}}
+	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{},
+		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*netSet{},
+		defaultTier: resources.NewDefaultTier(), unstoredTier: &resources.Tier{Spec: resources.TierSpec{DefaultAction: resources.TierActionDeny}}}
 }
 
-// Kinds lists the resource kinds the model consumes (for a cache subscription).
+// Kinds lists the resource kinds the dataplane's model consumes (for a
+// cache subscription).
 var Kinds = []string{resources.KindWorkloadEndpoint, resources.KindProfile, resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy}
+
+// ExplainKinds are Kinds plus what only the reference verdict reads so
+// far: tiers (their order and default action), staged policies and
+// network sets.
+var ExplainKinds = append(slices.Clone(Kinds), resources.KindTier, resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy,
+	resources.KindGlobalNetworkSet, resources.KindNetworkSet)
 
 // Apply feeds one sync event into the model.
 func (m *Model) Apply(ev model.SyncEvent) {
@@ -81,6 +98,16 @@ func (m *Model) Update(u model.Update) {
 		if p, err := compilePolicy(u.Object); err == nil {
 			m.policies[key] = p
 		}
+	case resources.KindTier:
+		if u.Deleted() {
+			delete(m.tiers, u.Name)
+		} else {
+			m.tiers[u.Name] = u.Object.(*resources.Tier)
+		}
+	case resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy:
+		m.updateStaged(u)
+	case resources.KindGlobalNetworkSet, resources.KindNetworkSet:
+		m.updateNetSet(u)
 	}
 }
 
@@ -89,7 +116,7 @@ func (m *Model) SetEndpoint(w *resources.WorkloadEndpoint) {
 	key := w.Namespace + "/" + w.Name
 	m.removeEndpoint(key)
 	ep := &Endpoint{
-		Key: key, Name: w.Name, Node: w.Spec.Node, Workload: w.Spec.Workload, IfaceName: w.Spec.InterfaceName,
+		Key: key, Name: w.Name, Namespace: cmp.Or(w.Namespace, resources.DefaultNamespace), Node: w.Spec.Node, Workload: w.Spec.Workload, IfaceName: w.Spec.InterfaceName,
 		Addrs: w.Addrs(), Profiles: slices.Clone(w.Spec.Profiles), own: maps.Clone(w.Labels),
 		Pending: w.Annotations[resources.AnnotationLabelsPending] == "true",
 	}
@@ -117,7 +144,8 @@ func (m *Model) removeEndpoint(key string) {
 }
 
 // relabel computes effective labels: profile labelsToApply (in profile
-// order, later profiles win), then the endpoint's own labels on top.
+// order, later profiles win), then the endpoint's own labels on top, then
+// its namespace (projectcalico.org/namespace), which nothing overrides.
 func (m *Model) relabel(ep *Endpoint) {
 	labels := map[string]string{}
 	for _, name := range ep.Profiles {
@@ -126,6 +154,7 @@ func (m *Model) relabel(ep *Endpoint) {
 		}
 	}
 	maps.Copy(labels, ep.own)
+	labels[LabelNamespace] = ep.Namespace
 	ep.Labels = labels
 }
 
@@ -162,23 +191,28 @@ func (m *Model) LocalEndpoints(node string) []*Endpoint {
 // Profile returns a compiled profile by name, or nil.
 func (m *Model) Profile(name string) *Profile { return m.profiles[name] }
 
-// Policies returns every policy in evaluation order.
+// Policies returns every policy in evaluation order: by tier, then within
+// the tier by order.
 func (m *Model) Policies() []*Policy {
 	out := slices.Collect(maps.Values(m.policies))
-	slices.SortFunc(out, comparePolicies)
+	slices.SortFunc(out, m.compareTiered)
 	return out
 }
 
 // PoliciesFor returns, in evaluation order, the policies that select ep
 // for the direction.
 func (m *Model) PoliciesFor(ep *Endpoint, dir Direction) []*Policy {
+	return m.policiesFrom(m.policies, ep, dir)
+}
+
+func (m *Model) policiesFrom(policies map[string]*Policy, ep *Endpoint, dir Direction) []*Policy {
 	var out []*Policy
-	for _, p := range m.policies {
+	for _, p := range policies {
 		if p.AppliesTo(dir) && p.Selector.Evaluate(ep.Labels) {
 			out = append(out, p)
 		}
 	}
-	slices.SortFunc(out, comparePolicies)
+	slices.SortFunc(out, m.compareTiered)
 	return out
 }
 

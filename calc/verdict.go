@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/calico-docker/calico-libnetwork/selector"
 )
 
 // Packet is the first packet of a flow, as policy sees it.
@@ -44,17 +45,19 @@ type Result struct {
 // Verdict evaluates pkt as the dataplane does: the egress policy of the
 // source endpoint (when the source is a workload), then the ingress policy
 // of the destination endpoint (when the destination is a workload).
-func (m *Model) Verdict(pkt Packet) Result {
+func (m *Model) Verdict(pkt Packet) Result { return m.verdictWith(m.policies, pkt) }
+
+func (m *Model) verdictWith(policies map[string]*Policy, pkt Packet) Result {
 	var res Result
 	if ep := m.byIP[pkt.Src]; ep != nil {
-		ok, reason := m.evaluate(ep, Egress, pkt, &res.Steps)
+		ok, reason := m.evaluate(policies, ep, Egress, pkt, &res.Steps)
 		if !ok {
 			res.Reason = reason
 			return res
 		}
 	}
 	if ep := m.byIP[pkt.Dst]; ep != nil {
-		ok, reason := m.evaluate(ep, Ingress, pkt, &res.Steps)
+		ok, reason := m.evaluate(policies, ep, Ingress, pkt, &res.Steps)
 		res.Allowed, res.Reason = ok, reason
 		return res
 	}
@@ -65,32 +68,23 @@ func (m *Model) Verdict(pkt Packet) Result {
 // EvaluateDirection evaluates one direction on one endpoint.
 func (m *Model) EvaluateDirection(ep *Endpoint, dir Direction, pkt Packet) (bool, []Step, string) {
 	var steps []Step
-	ok, reason := m.evaluate(ep, dir, pkt, &steps)
+	ok, reason := m.evaluate(m.policies, ep, dir, pkt, &steps)
 	return ok, steps, reason
 }
 
-func (m *Model) evaluate(ep *Endpoint, dir Direction, pkt Packet, steps *[]Step) (bool, string) {
+// evaluate applies Calico's tiered semantics: tiers in order, each tier
+// that has a policy selecting ep decides (Allow, Deny), passes to the next
+// tier (a Pass rule, or defaultAction Pass when no rule matched) or ends
+// in a drop (defaultAction Deny). Passing the last tier, or no policy
+// selecting ep, leads to ep's profiles.
+func (m *Model) evaluate(policies map[string]*Policy, ep *Endpoint, dir Direction, pkt Packet, steps *[]Step) (bool, string) {
 	if ep.Pending { // as the dataplane: fail closed until the labels are known
 		return false, fmt.Sprintf("%s denied: the labels of %s are not known yet", dir, ep.Key)
 	}
-	policies := m.PoliciesFor(ep, dir)
-	passed := false
-	for _, p := range policies {
-		action, idx := m.firstMatch(p.Rules(dir), pkt, dir, ep, "policy", p.Key, steps)
-		switch action {
-		case resources.ActionAllow:
-			return true, fmt.Sprintf("%s allowed by policy %s rule %d", dir, p.Key, idx)
-		case resources.ActionDeny:
-			return false, fmt.Sprintf("%s denied by policy %s rule %d", dir, p.Key, idx)
-		case resources.ActionPass:
-			passed = true
+	for _, group := range tierGroups(m.policiesFrom(policies, ep, dir)) {
+		if decided, allowed, reason := m.evaluateTier(group, ep, dir, pkt, steps); decided {
+			return allowed, reason
 		}
-		if passed {
-			break
-		}
-	}
-	if len(policies) > 0 && !passed {
-		return false, fmt.Sprintf("%s denied: policies select %s and none allowed the packet", dir, ep.Key)
 	}
 	for _, name := range ep.Profiles {
 		prof := m.profiles[name]
@@ -107,6 +101,30 @@ func (m *Model) evaluate(ep *Endpoint, dir Direction, pkt Packet, steps *[]Step)
 		}
 	}
 	return false, fmt.Sprintf("%s denied: no profile of %s allowed the packet", dir, ep.Key)
+}
+
+// evaluateTier runs the policies of one tier; decided is false when the
+// packet passes to the next tier.
+func (m *Model) evaluateTier(group []*Policy, ep *Endpoint, dir Direction, pkt Packet, steps *[]Step) (decided, allowed bool, reason string) {
+	for _, p := range group {
+		action, idx := m.firstMatch(p.Rules(dir), pkt, dir, ep, "policy", p.Key, steps)
+		switch action {
+		case resources.ActionAllow:
+			return true, true, fmt.Sprintf("%s allowed by policy %s rule %d", dir, p.Key, idx)
+		case resources.ActionDeny:
+			return true, false, fmt.Sprintf("%s denied by policy %s rule %d", dir, p.Key, idx)
+		case resources.ActionPass:
+			return false, false, ""
+		}
+	}
+	tier := group[0].Tier
+	if m.tierOf(tier).Spec.DefaultAction == resources.TierActionPass {
+		return false, false, ""
+	}
+	if tier == resources.DefaultTierName {
+		return true, false, fmt.Sprintf("%s denied: policies select %s and none allowed the packet", dir, ep.Key)
+	}
+	return true, false, fmt.Sprintf("%s denied: policies of tier %s select %s and none decided (end of tier drop)", dir, tier, ep.Key)
 }
 
 // firstMatch walks rules, recording Log matches and the deciding rule.
@@ -162,11 +180,10 @@ func (m *Model) entityMatches(e *Entity, addr netip.Addr, port uint16, v4 bool) 
 	if len(e.Nets) > 0 && !slices.ContainsFunc(e.Nets, func(p netip.Prefix) bool { return p.Addr().Is4() == v4 }) {
 		return false
 	}
-	ep := m.byIP[addr]
-	if e.Selector != nil && (ep == nil || !e.Selector.Evaluate(ep.Labels)) {
+	if e.Selector != nil && !m.selected(e.Selector, addr) {
 		return false
 	}
-	if e.NotSelector != nil && ep != nil && e.NotSelector.Evaluate(ep.Labels) {
+	if e.NotSelector != nil && m.selected(e.NotSelector, addr) {
 		return false
 	}
 	if len(e.Ports) > 0 && !inPorts(e.Ports, port) {
@@ -176,6 +193,15 @@ func (m *Model) entityMatches(e *Entity, addr netip.Addr, port uint16, v4 bool) 
 		return false
 	}
 	return true
+}
+
+// selected reports whether sel matches the endpoint owning addr or a
+// network set containing it.
+func (m *Model) selected(sel selector.Selector, addr netip.Addr) bool {
+	if ep := m.byIP[addr]; ep != nil && sel.Evaluate(ep.Labels) {
+		return true
+	}
+	return m.netSetMatches(sel, addr)
 }
 
 func inNets(nets []netip.Prefix, a netip.Addr) bool {

@@ -197,7 +197,7 @@ metadata: {name: b}
 spec: {order: 10, selector: all(), ingress: [{action: Allow, source: {selector: "biz_type == 'bookstore'"}}]}
 ---
 apiVersion: projectcalico.org/v3
-kind: NetworkPolicy
+kind: GlobalNetworkPolicy
 metadata: {name: a}
 spec: {order: 10, selector: all(), ingress: [{action: Allow, source: {selector: 'biz_type=="bookstore"'}}]}
 ---
@@ -215,7 +215,7 @@ spec: {order: 1, selector: all(), ingress: [{action: Allow}]}
 	for _, p := range m.PoliciesFor(m.Endpoint("default/x"), Ingress) {
 		keys = append(keys, p.Key)
 	}
-	want := "GlobalNetworkPolicy/d,NetworkPolicy/default/a,GlobalNetworkPolicy/b,GlobalNetworkPolicy/c"
+	want := "GlobalNetworkPolicy/d,GlobalNetworkPolicy/a,GlobalNetworkPolicy/b,GlobalNetworkPolicy/c"
 	if strings.Join(keys, ",") != want {
 		t.Fatalf("order = %v, want %s", keys, want)
 	}

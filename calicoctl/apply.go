@@ -183,6 +183,17 @@ func preflight(ctx context.Context, st *datastore.Store, objs []resources.Resour
 			return nil, 0, err
 		}
 		errs = append(errs, poolErrs...)
+		tierErrs, err := checkTierWrites(ctx, st, objs, todo) // tier_rules.go
+		if err != nil {
+			return nil, 0, err
+		}
+		errs = append(errs, tierErrs...)
+	} else {
+		for i, obj := range objs {
+			if err := checkTierDelete(ctx, st, obj); err != nil && contains(todo, obj) {
+				errs = append(errs, objectError{i + 1, err})
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return nil, 0, &inputError{source: act.verb, problem: "cannot be " + act.past, total: len(objs), errs: errs}

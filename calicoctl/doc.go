@@ -3,18 +3,22 @@
 // exactly as the calico-libnetwork daemon does (ETCD_ENDPOINTS and friends,
 // flags, or a CalicoAPIConfig file).
 //
-// Layout: main.go builds the cobra tree and maps errors to exit codes;
+// Layout: main.go builds the cobra tree, maps errors to exit codes and
+// makes every command group refuse an unknown subcommand (exit 1);
 // connect.go resolves the datastore configuration; input.go reads and
-// checks -f files; one file per command group (apply.go, delete.go,
-// get.go, version.go, completion.go); output.go and columns.go print
-// objects as table, wide, yaml, json or name for every command.
+// checks -f FILE|DIR|-; one file per command group (apply.go, delete.go,
+// get.go, modify.go: patch, label and validate; version.go, completion.go);
+// output.go and columns.go print objects as table, wide (calicoctl's
+// columns per kind), yaml, json (lists as <Kind>List) or name, and
+// custom.go as -o custom-columns or go-template.
 //
 // Operator commands (operator.go registers them):
 //   - classic_*.go: the original calicoctl's pool, profile, endpoint and
 //     bgppeer commands mapped onto v3 resources; v0rules.go converts the
-//     v0 profile rule JSON; operator.go rewrites the classic argument
-//     order "profile NAME member add C" / "profile NAME rule ..." into
-//     the tree's "profile member add NAME C" / "profile rule ... NAME".
+//     v0 profile rule JSON; classic_ruleedit.go: profile rule add/remove
+//     (the classic rule text) and profile tag add/remove; operator.go
+//     rewrites the classic argument order "profile NAME member|rule|tag
+//     ..." into the tree's "profile member|rule|tag VERB NAME ...".
 //   - status.go: datastore reachability, nodes and this host's daemon
 //     (HostStatusFunc, read by node_status.go).
 //   - node_status.go: calicoctl node status, from the daemon's status

@@ -86,6 +86,16 @@ type explanation struct {
 	From    *party        `json:"from"`
 	To      *party        `json:"to"`
 	Steps   []explainStep `json:"steps"`
+	// Staged is the verdict with the staged policies enforced, when any
+	// exist: what they would change. It never affects Verdict.
+	Staged *stagedExplanation `json:"staged,omitempty"`
+}
+
+// stagedExplanation is the verdict the staged policies would give.
+type stagedExplanation struct {
+	Verdict string        `json:"verdict"`
+	Reason  string        `json:"reason"`
+	Steps   []explainStep `json:"steps"`
 }
 
 type packetView struct {
@@ -208,6 +218,13 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*e
 	for _, s := range res.Steps {
 		exp.Steps = append(exp.Steps, v.stepOf(s))
 	}
+	if v.model.HasStaged() {
+		sr := v.model.StagedVerdict(pkt)
+		exp.Staged = &stagedExplanation{Verdict: map[bool]string{true: "allowed", false: "denied"}[sr.Allowed], Reason: sr.Reason}
+		for _, s := range sr.Steps {
+			exp.Staged.Steps = append(exp.Staged.Steps, v.stepOf(s))
+		}
+	}
 	if err := hostVerdict(ctx, st, exp, from, to, f.hostAction); err != nil { // explain_host.go
 		return nil, err
 	}
@@ -252,7 +269,11 @@ func writeExplanation(w io.Writer, e *explanation, wide bool) error {
 	fmt.Fprintf(w, "Packet:   %s\n", e.Packet)
 	fmt.Fprintf(w, "From:     %s\n", e.From.describe())
 	fmt.Fprintf(w, "To:       %s\n", e.To.describe())
-	fmt.Fprintf(w, "Verdict:  %s (%s)\n\n", strings.ToUpper(e.Verdict), e.Reason)
+	fmt.Fprintf(w, "Verdict:  %s (%s)\n", strings.ToUpper(e.Verdict), e.Reason)
+	if e.Staged != nil {
+		fmt.Fprintf(w, "Staged:   would be %s (%s)\n", strings.ToUpper(e.Staged.Verdict), e.Staged.Reason)
+	}
+	fmt.Fprintln(w)
 	if len(e.Steps) == 0 {
 		fmt.Fprintln(w, "No policy or profile was consulted.")
 		return nil

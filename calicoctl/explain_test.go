@@ -107,6 +107,70 @@ func TestPolicyShowGolden(t *testing.T) {
 	}
 }
 
+// TestExplainStagedAndTiers: a staged Deny changes no verdict but shows
+// what it would decide; a tier's Pass reaches the next tier.
+func TestExplainStagedAndTiers(t *testing.T) {
+	e := operatorEnv(t)
+	e.mustRun(t, `apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata: {name: deny-frontend}
+spec:
+  order: 1
+  selector: role == 'server'
+  ingress: [{action: Deny, source: {selector: biz_type == 'bookstore'}}]
+`, "apply", "-f", "-")
+	args := []string{"policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "80"}
+	r := e.runCode(t, ExitOK, "", args...)
+	if !strings.Contains(r.stdout, "Verdict:  ALLOWED") || !strings.Contains(r.stdout, "Staged:   would be DENIED (ingress denied by policy StagedGlobalNetworkPolicy/deny-frontend rule 0)") {
+		t.Fatalf("staged verdict:\n%s", r.stdout)
+	}
+	e.mustRun(t, "", "delete", "sgnp", "deny-frontend")
+	e.mustRun(t, `apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: security}
+spec: {order: 10}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: security.pass-servers}
+spec: {tier: security, selector: role == 'server', ingress: [{action: Pass, protocol: TCP}]}
+`, "apply", "-f", "-")
+	r = e.runCode(t, ExitOK, "", args...)
+	if !strings.Contains(r.stdout, "security.pass-servers") || !strings.Contains(r.stdout, "rule 0: Pass") || !strings.Contains(r.stdout, "allowed by policy NetworkPolicy/default/allow-bookstore-cliient-to-server") {
+		t.Fatalf("pass to the next tier:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "Staged:") {
+		t.Fatalf("no staged policy is left:\n%s", r.stdout)
+	}
+	r = e.runCode(t, ExitDenied, "", "policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--protocol", "udp", "--port", "80")
+	if !strings.Contains(r.stdout, "tier security") || !strings.Contains(r.stdout, "end of tier drop") {
+		t.Fatalf("end of tier drop:\n%s", r.stdout)
+	}
+}
+
+// TestExplainNetworkSet: a GlobalNetworkSet admits its CIDR by label.
+func TestExplainNetworkSet(t *testing.T) {
+	e := operatorEnv(t)
+	e.mustRun(t, `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata: {name: partners, labels: {role: partner}}
+spec: {nets: [198.51.100.0/24]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: partners-to-server}
+spec:
+  order: 1
+  selector: role == 'server'
+  ingress: [{action: Allow, protocol: TCP, source: {selector: role == 'partner'}, destination: {ports: [443]}}]
+`, "apply", "-f", "-")
+	r := e.runCode(t, ExitOK, "", "policy", "explain", "--from", "198.51.100.9", "--to", "bookstore-server", "--port", "443")
+	if !strings.Contains(r.stdout, "allowed by policy GlobalNetworkPolicy/partners-to-server rule 0") {
+		t.Fatalf("network set:\n%s", r.stdout)
+	}
+	e.runCode(t, ExitDenied, "", "policy", "explain", "--from", "198.51.101.9", "--to", "bookstore-server", "--port", "443")
+}
+
 // Traffic to link-local addresses and to the workload's own host gets the
 // verdict the dataplane applies after policy.
 func TestExplainHostAndLinkLocal(t *testing.T) {

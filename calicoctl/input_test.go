@@ -178,3 +178,36 @@ func TestReportPartialFailure(t *testing.T) {
 		t.Errorf("err %v, stdout %q, stderr %q", err, out.String(), errb.String())
 	}
 }
+
+// TestBadInputPerKind: one bad object of each v3 kind is refused by apply,
+// naming the field, and nothing is stored.
+func TestBadInputPerKind(t *testing.T) {
+	e := startEtcd(t)
+	loadAllKinds(t, e)
+	h := "apiVersion: projectcalico.org/v3\n"
+	cases := map[string][2]string{
+		"HostEndpoint":              {"kind: HostEndpoint\nmetadata: {name: h}\nspec: {node: host1, expectedIPs: [10.0.0.0/24]}\n", "spec.expectedIPs[0]"},
+		"GlobalNetworkSet":          {"kind: GlobalNetworkSet\nmetadata: {name: s}\nspec: {nets: [nope]}\n", "spec.nets[0]"},
+		"NetworkSet":                {"kind: NetworkSet\nmetadata: {name: s, namespace: team-a}\nspec: {nets: [10.0.0.0/40]}\n", "spec.nets[0]"},
+		"Tier":                      {"kind: Tier\nmetadata: {name: t}\nspec: {defaultAction: Allow}\n", "spec.defaultAction"},
+		"StagedNetworkPolicy":       {"kind: StagedNetworkPolicy\nmetadata: {name: p}\nspec: {stagedAction: Maybe}\n", "spec.stagedAction"},
+		"StagedGlobalNetworkPolicy": {"kind: StagedGlobalNetworkPolicy\nmetadata: {name: p}\nspec: {ingress: [{action: Allow, http: {methods: [GET]}}]}\n", "spec.ingress[0].http"},
+		"FelixConfiguration":        {"kind: FelixConfiguration\nmetadata: {name: default}\nspec: {failsafeInboundHostPorts: [{protocol: icmp, port: 1}]}\n", "spec.failsafeInboundHostPorts[0].protocol"},
+		"ClusterInformation":        {"kind: ClusterInformation\nmetadata: {name: mine}\nspec: {}\n", "metadata.name"},
+		"IPReservation":             {"kind: IPReservation\nmetadata: {name: r}\nspec: {reservedCIDRs: [10.0.0.300]}\n", "spec.reservedCIDRs[0]"},
+		"BGPFilter":                 {"kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Accept, cidr: 10.0.0.0/8}]}\n", "spec.importV4[0].matchOperator"},
+		"BGPPeer":                   {"kind: BGPPeer\nmetadata: {name: p}\nspec: {peerIP: 10.0.0.1, asNumber: 1, sourceAddress: Mine}\n", "spec.sourceAddress"},
+		"GlobalNetworkPolicy":       {"kind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec: {preDNAT: true, applyOnForward: true, egress: [{action: Allow}]}\n", "spec.egress"},
+		"NetworkPolicy":             {"kind: NetworkPolicy\nmetadata: {name: p, namespace: team-a}\nspec: {applyOnForward: true}\n", "spec.applyOnForward"},
+	}
+	for kind, c := range cases {
+		t.Run(kind, func(t *testing.T) {
+			before := e.snapshot(t)
+			r := e.run(t, h+c[0], "apply", "-f", "-")
+			if r.code != 1 || !strings.Contains(r.stderr, c[1]) || !strings.Contains(r.stderr, "nothing was changed") {
+				t.Errorf("want exit 1 naming %s: %v", c[1], r)
+			}
+			e.assertUnchanged(t, before)
+		})
+	}
+}

@@ -40,6 +40,16 @@ func (a *app) modify(ctx context.Context, kind, name string, change func(resourc
 	if err := cur.Validate(); err != nil {
 		return nil, fmt.Errorf("nothing was changed: %w", err)
 	}
+	batch := []resources.Resource{cur}
+	for _, check := range []func(context.Context, *datastore.Store, []resources.Resource, []resources.Resource) ([]objectError, error){checkPoolWrites, checkTierWrites} {
+		errs, err := check(ctx, st, batch, batch)
+		if err != nil {
+			return nil, err
+		}
+		if len(errs) > 0 {
+			return nil, fmt.Errorf("nothing was changed: %w", errs[0].err)
+		}
+	}
 	if _, err := st.Update(ctx, cur); err != nil {
 		return nil, fmt.Errorf("nothing was changed: %w", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 func TestPatch(t *testing.T) {
@@ -130,4 +132,69 @@ func TestGetCustomOutputs(t *testing.T) {
 	if got := e.mustRun(t, "", "get", "networksets").stdout; strings.Contains(got, "partners") {
 		t.Fatalf("default namespace shows team-a's set:\n%s", got)
 	}
+}
+
+// FuzzPatch: any patch text either fails with an error or yields an object
+// that is still of its kind and name (the identity cannot be patched).
+func FuzzPatch(f *testing.F) {
+	for _, s := range []string{`{"spec":{"natOutgoing":true}}`, `spec: {cidr: null}`, `{"metadata":{"labels":{"a":"b"}}}`, `[]`, `{"kind":"Tier"}`, "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, patch string) {
+		p := resources.NewIPPool("p1")
+		p.Spec.CIDR = "10.1.0.0/16"
+		p.Default()
+		if err := applyPatch(p, patch); err != nil {
+			return
+		}
+		if p.Kind != resources.KindIPPool || p.Name != "p1" {
+			t.Fatalf("patch %q changed the identity: %s %s", patch, p.Kind, p.Name)
+		}
+	})
+}
+
+// FuzzRuleWords: the classic rule text parser never panics, and what it
+// accepts validates.
+func FuzzRuleWords(f *testing.F) {
+	for _, s := range []string{"allow tcp to ports 80,443", "deny from cidr 10.0.0.0/8", "allow icmp type 8 code 0", "allow udp from ports 1:2 tag A to tag B", "deny to"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		r, err := parseRuleWords(strings.Fields(text))
+		if err != nil {
+			return
+		}
+		p := resources.NewProfile("p")
+		p.Spec.Ingress = []resources.Rule{r}
+		if err := p.Validate(); err != nil {
+			t.Fatalf("%q parsed into an invalid rule: %v", text, err)
+		}
+	})
+}
+
+func TestTierRules(t *testing.T) {
+	e := startEtcd(t)
+	pol := "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: sec.p}\nspec: {tier: sec, selector: all()}\n"
+	tier := "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: sec}\nspec: {order: 10}\n"
+	before := e.snapshot(t)
+	wantFail(t, e.run(t, pol, "apply", "-f", "-"), `spec.tier (sec): names a tier that does not exist`)
+	e.assertUnchanged(t, before)
+	wantOK(t, e.run(t, pol+"---\n"+tier, "apply", "-f", "-"), "Successfully applied 2") // the tier in the same file
+	before = e.snapshot(t)
+	wantFail(t, e.run(t, "", "delete", "tier", "sec"), `tier "sec" still holds GlobalNetworkPolicy "sec.p"`)
+	wantFail(t, e.run(t, "", "patch", "gnp", "sec.p", "-p", `{"spec":{"tier":"nope"}}`), "names a tier that does not exist")
+	e.assertUnchanged(t, before)
+	wantOK(t, e.run(t, "", "delete", "gnp", "sec.p"), "Successfully deleted 1")
+	wantOK(t, e.run(t, "", "delete", "tier", "sec"), "Successfully deleted 1")
+	e.mustRun(t, "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: default}\n", "apply", "-f", "-")
+	wantFail(t, e.run(t, "", "delete", "tier", "default"), `tier "default" cannot be deleted`)
+	wantFail(t, e.run(t, "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: default}\nspec: {order: 5}\n", "apply", "-f", "-"), "fixed at")
+}
+
+func TestPatchKeepsPoolRules(t *testing.T) {
+	e := startEtcd(t)
+	loadAllKinds(t, e)
+	before := e.snapshot(t)
+	wantFail(t, e.run(t, "", "patch", "ippool", "net2", "-p", `{"spec":{"cidr":"10.2.0.0/16"}}`), "cidr")
+	e.assertUnchanged(t, before)
 }

@@ -24,7 +24,7 @@ type policyView struct {
 
 func loadPolicyView(ctx context.Context, st *datastore.Store) (*policyView, error) {
 	v := &policyView{model: calc.NewModel(), policies: map[string]resources.PolicySpec{}, profiles: map[string]*resources.Profile{}}
-	for _, kind := range calc.Kinds {
+	for _, kind := range calc.ExplainKinds {
 		objs, _, err := st.List(ctx, kind, "")
 		if err != nil {
 			return nil, fmt.Errorf("list %s: %w", kind, err)
@@ -37,6 +37,10 @@ func loadPolicyView(ctx context.Context, st *datastore.Store) (*policyView, erro
 				v.policies[calc.PolicyKey(kind, m.Namespace, m.Name)] = p.Spec
 			case *resources.GlobalNetworkPolicy:
 				v.policies[calc.PolicyKey(kind, m.Namespace, m.Name)] = p.Spec
+			case *resources.StagedNetworkPolicy:
+				v.policies[calc.PolicyKey(kind, m.Namespace, m.Name)] = p.Spec.PolicySpec
+			case *resources.StagedGlobalNetworkPolicy:
+				v.policies[calc.PolicyKey(kind, m.Namespace, m.Name)] = p.Spec.PolicySpec
 			case *resources.Profile:
 				v.profiles[p.Name] = p
 			}

@@ -10,12 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
-
 	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/driver"
 	"github.com/calico-docker/calico-libnetwork/felix"
@@ -23,6 +19,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/calico-docker/calico-libnetwork/routing"
 )
 
 // Main runs the daemon with command-line arguments args (without the
@@ -57,11 +54,21 @@ func Main(args []string) error {
 // is (running workloads keep their routes; the next start resyncs).
 func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	log.Info("Starting calico-libnetwork", "version", Version(), "node", cfg.NodeName)
+	for _, m := range cfg.Migrated {
+		log.Info("Old Calico variable: " + m)
+	}
+	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
+		return err
+	}
+	if err := checkSystem(ctx, cfg, log); err != nil { // fail fast (checks.go)
+		return err
+	}
 	obs, err := startObserver(cfg, log) // metrics, health, systemd notify (observability.go)
 	if err != nil {
 		return err
 	}
 	defer obs.close()
+	obs.watchSystem(cfg)
 	cli, closeEtcd, err := openEtcd(ctx, cfg, obs.etcdDialOptions(), log)
 	if err != nil {
 		return err
@@ -76,6 +83,12 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	if err := registerNode(ctx, store, cfg.NodeName, time.Now()); err != nil {
 		return err
 	}
+	if err := ensureClusterInformation(ctx, store); err != nil { // clusterinfo.go
+		return err
+	}
+	if err := ensureDefaultTier(ctx, store); err != nil { // clusterinfo.go
+		return err
+	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if err := startIPAMIntents(runCtx, cfg, alloc, log); err != nil { // ipamintents.go
@@ -86,9 +99,6 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchStore(c, cfg.NodeName)
-	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
-		return err
-	}
 	dp, err := startDataplane(runCtx, cfg, c, log)
 	if err != nil {
 		return err
@@ -100,14 +110,21 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
-	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, statusSrc, log) // routing.go
+	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, dp, statusSrc, log) // routing.go
 	if err != nil {
 		cancel()
 		<-dp.Done()
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
-	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, c, obs, log)
+	// Consul registration of this node's workloads (consul.go).
+	if err := startConsul(runCtx, cfg, c, log); err != nil {
+		cancel()
+		<-dp.Done()
+		stopRouting()
+		return err
+	}
+	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, c, dp, obs, log)
 	if err != nil {
 		cancel()
 		<-dp.Done()
@@ -129,33 +146,6 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	stopRouting()
 	log.Info("Stopped")
 	return nil
-}
-
-// openEtcd connects to ETCD_ENDPOINTS, or starts the embedded etcd.
-func openEtcd(ctx context.Context, cfg *Config, opts []grpc.DialOption, log *slog.Logger) (*clientv3.Client, func(), error) {
-	if len(cfg.Etcd.Endpoints) > 0 {
-		ecfg := cfg.Etcd
-		ecfg.DialOptions = opts
-		cli, err := datastore.Connect(ctx, ecfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		log.Info("Using etcd", "endpoints", cfg.Etcd.Endpoints)
-		return cli, func() { cli.Close() }, nil
-	}
-	emb, err := embedded.Start(embedded.Config{
-		DataDir: cfg.DataDir, ClientHost: cfg.EtcdClientHost, ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	cli, err := datastore.Connect(ctx, datastore.EtcdConfig{Endpoints: emb.Endpoints, DialOptions: opts})
-	if err != nil {
-		emb.Close()
-		return nil, nil, err
-	}
-	log.Info("Started embedded etcd", "endpoints", emb.Endpoints, "dataDir", cfg.DataDir)
-	return cli, func() { cli.Close(); emb.Close() }, nil
 }
 
 // startCache runs the one datastore syncer into the cache every consumer
@@ -184,6 +174,7 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
+		ProbeIPIP: cfg.NetworkingBackend != routing.BackendNone,
 	})
 	w := newWatcher(cfg.NodeName, c, dp, log)
 	w.prime()
@@ -196,13 +187,14 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 
 // serveDrivers serves the network and IPAM drivers on their sockets. The
 // network driver asks endpoints for a sandbox's endpoints.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
+func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, dp *felix.Dataplane, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
 	}
 	drv, err := driver.New(driver.Config{
 		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, Endpoints: endpoints, MTU: cfg.VethMTU, Logger: log,
+		SourceRoutes: dp,
 	})
 	if err != nil {
 		return nil, nil, err

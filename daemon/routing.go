@@ -14,7 +14,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -65,22 +65,26 @@ func (p *parser) routing() Routing {
 	return r
 }
 
-// startRouting sets this node's BGP identity, then runs natOutgoing, the
-// router and the status endpoint (<data_dir>/status.sock) until ctx ends.
+// startRouting sets this node's BGP identity, then runs the router and the
+// status endpoint (<data_dir>/status.sock) until ctx ends. The router and
+// natOutgoing hand their desired state to dp, the one owner of the kernel.
 // The returned function waits for them to stop.
-func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *cache.Cache, alloc *ipam.Allocator, src *StatusSources, log *slog.Logger) (func(), error) {
+func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *cache.Cache, alloc *ipam.Allocator, dp *felix.Dataplane,
+	src *StatusSources, log *slog.Logger) (func(), error) {
 	if cfg.NetworkingBackend != routing.BackendNone {
 		if _, err := routing.ConfigureNode(ctx, store, cfg.NodeName, cfg.BGPNode, log); err != nil {
 			return nil, err
 		}
 	}
-	nm := nat.New(nat.Config{Backend: iptables.Backend(cfg.IptablesBackend), EnableIPv6: cfg.IPv6,
-		ResyncInterval: cfg.ResyncInterval, Logger: log})
+	onPools := func(ps []*resources.IPPool) {
+		if err := dp.SetNATPools(natPools(ps)); err != nil {
+			log.Error("natOutgoing pools refused", "err", err)
+		}
+	}
 	r, err := routing.New(routing.Config{
-		NodeName: cfg.NodeName, Cache: c, Nodes: store, IPAM: tunnelIPAM{alloc}, Backend: cfg.NetworkingBackend,
+		NodeName: cfg.NodeName, Cache: c, Nodes: store, IPAM: tunnelIPAM{alloc}, Backend: cfg.NetworkingBackend, Dataplane: dp,
 		VXLANVNI: cfg.VXLANVNI, VXLANPort: cfg.VXLANPort, VXLANMTU: cfg.VXLANMTU, IPIPMTU: cfg.IPIPMTU,
-		ResyncInterval: cfg.ResyncInterval, OnPools: func(ps []*resources.IPPool) { nm.SetPools(natPools(ps)) },
-		Logger: log,
+		OnPools: onPools, Logger: log,
 	})
 	if err != nil {
 		return nil, err
@@ -90,15 +94,9 @@ func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *c
 	if err != nil {
 		return nil, err
 	}
-	go func() {
-		if err := nm.Run(ctx); err != nil {
-			log.Error("natOutgoing stopped", "err", err)
-		}
-	}()
 	go r.Run(ctx)
 	return func() {
 		<-r.Done()
-		<-nm.Done()
 		srv.Close()
 	}, nil
 }
@@ -128,7 +126,7 @@ func (t tunnelIPAM) ReleaseHandle(ctx context.Context, handle string) error {
 func natPools(ps []*resources.IPPool) []nat.Pool {
 	out := make([]nat.Pool, 0, len(ps))
 	for _, p := range ps {
-		if cidr, err := resources.ParseCIDR(p.Spec.CIDR); err == nil {
+		if cidr, err := resources.ParseCIDR(p.Spec.CIDR); err == nil && cidr == cidr.Masked() {
 			out = append(out, nat.Pool{CIDR: cidr, NATOutgoing: p.Spec.NATOutgoing})
 		}
 	}

@@ -107,15 +107,15 @@
 // default route, via its gateway endpoint. Each interface of a network made
 // with --subnet also gets routes to those subnets via its own gateway, and
 // in a sandbox with several calico interfaces every interface gets a source
-// rule (see srcroute.go), so traffic leaves by the interface that owns its
-// source address.
+// rule, recorded by the driver and programmed by felix (see srcroute.go),
+// so traffic leaves by the interface that owns its source address.
 //
 // Limits: traffic a container starts without choosing a source address
 // follows the main table: to a --subnet network's CIDR it leaves by that
 // network's interface, to anything else (including networks without
 // --subnet, whose addresses may come from any pool) by the default route.
 // IPv6 has the gateway fe80::ecee:eeff:feee:eeee on every interface; its
-// --subnet routes and source rules are added by the driver itself in the
-// background, with the IPv4 ones (srcroute.go), as Docker would put a
-// next-hop route via that address on the first interface.
+// --subnet routes and source rules are programmed by felix with the IPv4
+// ones (srcroute.go), as Docker would put a next-hop route via that address
+// on the first interface.
 package driver

@@ -87,6 +87,10 @@ type Config struct {
 	// Docker for the new network's name (default 15s).
 	NameWait time.Duration
 	Logger   *slog.Logger
+
+	// SourceRoutes takes the source routing of multi-network sandboxes
+	// (*felix.Dataplane); nil: none is programmed.
+	SourceRoutes SourceRoutes
 }
 
 // Driver is the calico network driver. Handler serves it on the
@@ -100,6 +104,7 @@ type Driver struct {
 	endpoints Endpoints // nil: only local
 	local     localEndpoints
 	veths     Veths
+	sources   SourceRoutes // nil: no source routing
 	mtu       int
 	timeout   time.Duration
 	nameFor   time.Duration
@@ -135,7 +140,8 @@ func New(cfg Config) (*Driver, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Driver{
 		node: cfg.Node, store: cfg.Store, records: records{store: cfg.Store},
-		ipam: cfg.IPAM, docker: cfg.Docker, endpoints: cfg.Endpoints, local: newLocalEndpoints(), veths: cfg.Veths, mtu: cfg.MTU,
+		ipam: cfg.IPAM, docker: cfg.Docker, endpoints: cfg.Endpoints, local: newLocalEndpoints(), veths: cfg.Veths,
+		sources: cfg.SourceRoutes, mtu: cfg.MTU,
 		timeout: cfg.RequestTimeout, nameFor: cfg.NameWait,
 		log: cfg.Logger.With("component", "driver"), ctx: ctx, cancel: cancel,
 		deleting: map[string]bool{}, preparing: map[string]*vethPrep{},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"github.com/calico-docker/calico-libnetwork/internal/dockerfake"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -41,6 +42,9 @@ type harness struct {
 	// syncer, for Join's EndpointsOfSandbox.
 	endpoints *cache.Cache
 	hostNS    string // path of the namespace standing in for the host
+	// sources is felix's dataplane on hostNS, programming sandbox source
+	// routes (nil with fake veths).
+	sources SourceRoutes
 }
 
 func newHarness(t *testing.T, veths Veths) *harness {
@@ -58,6 +62,7 @@ func newHarness(t *testing.T, veths Veths) *harness {
 		}
 		t.Cleanup(v.Close)
 		veths = v
+		h.sources = startFelix(t, h.hostNS)
 	}
 	dc, err := dockerapi.New(h.docker.Host())
 	if err != nil {
@@ -83,12 +88,27 @@ func newHarness(t *testing.T, veths Veths) *harness {
 func (h *harness) newDriver(dc Docker) *Driver {
 	h.t.Helper()
 	drv, err := New(Config{Node: testNode, Store: h.store, IPAM: h.alloc, Docker: dc, Endpoints: h.endpoints, Veths: h.veths, MTU: 1500,
-		NameWait: 5 * time.Second})
+		NameWait: 5 * time.Second, SourceRoutes: h.sources})
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(drv.Close)
 	return drv
+}
+
+// startFelix runs the dataplane owner on the host namespace, as the daemon
+// does, with a short resync.
+func startFelix(t *testing.T, hostNS string) *felix.Dataplane {
+	t.Helper()
+	dp := felix.New(felix.Config{NetNS: hostNS, ResyncInterval: time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := dp.Start(ctx); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); <-dp.Done() })
+	return dp
 }
 
 func (h *harness) ctx() context.Context {

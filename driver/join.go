@@ -101,8 +101,9 @@ func freeGateway(have map[netip.Prefix]bool) (netip.Addr, bool) {
 // (for the sandbox's gateway endpoint) the default route answered here.
 // Meanwhile it stores the WorkloadEndpoint, complete with its gateways and
 // sandbox and still labels-pending, and re-owns its addresses.
-// When the sandbox holds other calico endpoints, source routing is added in
-// the background once Docker has set the interface up (see srcroute.go).
+// When the sandbox holds other calico endpoints, source routing is recorded
+// for felix to program once Docker has moved the interface in (see
+// srcroute.go).
 func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (*network.JoinResponse, error) {
 	start := time.Now()
 	if err := checkID("EndpointID", req.EndpointID); err != nil {
@@ -119,7 +120,7 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (*network.J
 	if err != nil {
 		return nil, d.fail("Join", err, "endpoint", req.EndpointID)
 	}
-	plan, err := planJoin(sb.routes, ce.wep.Addrs(), d.routedSubnets(ctx, ce, len(sb.peers) > 0)) // poolroutes.go
+	plan, err := planJoin(sb.routes, ce.wep.Addrs(), d.routedSubnets(ctx, ce, sb.peers)) // poolroutes.go
 	if err != nil {
 		return nil, d.fail("Join", fmt.Errorf("endpoint %s: %w", req.EndpointID, err))
 	}
@@ -172,17 +173,6 @@ func (d *Driver) joining(ctx context.Context, endpointID string) (*createdEndpoi
 		netw = &Network{ID: wep.Spec.Network}
 	}
 	return &createdEndpoint{netw: netw, wep: wep}, nil
-}
-
-// endpoint reads an endpoint's WorkloadEndpoint.
-func (d *Driver) endpoint(ctx context.Context, endpointID string) (*resources.WorkloadEndpoint, error) {
-	name := WorkloadEndpointName(d.node, endpointID)
-	wep, err := datastore.GetAs[*resources.WorkloadEndpoint](ctx, d.store, resources.DefaultNamespace, name)
-	if errors.Is(err, datastore.ErrNotFound) {
-		return nil, fmt.Errorf("endpoint %s is unknown to the calico driver (its WorkloadEndpoint %s is missing): %w",
-			endpointID, name, err)
-	}
-	return wep, err
 }
 
 // subnetsOf returns the --subnet CIDRs of a network (none when unknown).
@@ -263,23 +253,15 @@ func (d *Driver) undoJoin(ctx context.Context, ce *createdEndpoint, vethMade, re
 
 // Leave deletes the endpoint's veth (the container side goes with it) in
 // the background: the kernel takes 10-20 ms to destroy a veth, which would
-// otherwise lengthen every container's teardown. A source-routing rule the
-// driver added for the endpoint in a sandbox that lives on (docker network
-// disconnect) is removed first.
+// otherwise lengthen every container's teardown. The endpoint's source
+// routing is withdrawn: felix removes its rule from a sandbox that lives on
+// (docker network disconnect).
 func (d *Driver) Leave(ctx context.Context, req *network.LeaveRequest) error {
 	start := time.Now()
 	if err := checkID("EndpointID", req.EndpointID); err != nil {
 		return d.fail("Leave", err)
 	}
-	wep := d.local.joinedOf(req.EndpointID)
-	if wep == nil { // joined before a restart
-		wep, _ = d.endpoint(ctx, req.EndpointID)
-	}
-	if wep != nil {
-		if err := removeSourceRouting(wep); err != nil {
-			d.log.Warn("Could not remove the endpoint's source-routing rule", "endpoint", req.EndpointID, "err", err)
-		}
-	}
+	d.removeSourceRouting(req.EndpointID)
 	d.local.leave(req.EndpointID)
 	d.deleteVethLater(req.EndpointID)
 	if d.labels != nil {

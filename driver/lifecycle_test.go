@@ -234,9 +234,12 @@ func TestEndpointLifecycle(t *testing.T) {
 
 	for _, ep := range []string{testEPID, ep2} {
 		h.mustCall("/NetworkDriver.Leave", network.LeaveRequest{EndpointID: ep}, nil)
-		if sb.hasRuleFrom(t, map[string]string{testEPID: addr1, ep2: addr2}[ep]) {
-			t.Errorf("source rule of %s left after Leave", ep)
-		}
+		testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
+			if sb.hasRuleFrom(t, map[string]string{testEPID: addr1, ep2: addr2}[ep]) {
+				return fmt.Errorf("source rule of %s left after Leave", ep)
+			}
+			return nil
+		})
 		testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
 			if hostLinkExists(t, h.hostNS, HostIface(ep)) {
 				return fmt.Errorf("veth %s still exists after Leave", HostIface(ep))

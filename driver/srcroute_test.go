@@ -32,8 +32,8 @@ func TestSourceRouteOf(t *testing.T) {
 			if !ok {
 				return
 			}
-			if r.addr.String() != tc.addr || (tc.addr6 == "" && r.addr6.IsValid()) || (tc.addr6 != "" && r.addr6 != netip.MustParseAddr(tc.addr6)) || r.table() != tc.table {
-				t.Errorf("sourceRouteOf = %+v (table %d), want addr %s addr6 %q table %d", r, r.table(), tc.addr, tc.addr6, tc.table)
+			if r.Addr.String() != tc.addr || (tc.addr6 == "" && r.Addr6.IsValid()) || (tc.addr6 != "" && r.Addr6 != netip.MustParseAddr(tc.addr6)) || r.Table() != tc.table {
+				t.Errorf("sourceRouteOf = %+v (table %d), want addr %s addr6 %q table %d", r, r.Table(), tc.addr, tc.addr6, tc.table)
 			}
 		})
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/calico-docker/calico-libnetwork/felix/nat"
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 	"github.com/calico-docker/calico-libnetwork/model"
 )
 
@@ -29,6 +31,19 @@ type snapshot struct {
 	endpointsDirty bool
 	events         []model.SyncEvent // policy mode: events to feed the model
 	since          time.Time         // when the oldest of events was recorded
+	// Routing's state (nil until SetRoutes), natOutgoing's pools (natPrimed
+	// once SetNATPools was called) and sandbox source routes, each with
+	// whether it changed since the last apply.
+	remote       *routes.Desired
+	remoteDirty  bool
+	remoteGen    uint64
+	natPools     []nat.Pool
+	natPrimed    bool
+	natDirty     bool
+	sources      []sourceEntry
+	sourcesDirty bool
+	sourceSeq    uint64 // the newest entry in sources
+	taken        time.Time
 }
 
 // boundEndpoint is an endpoint whose host-side interface exists.
@@ -45,6 +60,10 @@ func (d *Dataplane) takeSnapshot() snapshot {
 	s.endpointsDirty, d.endpointsDirty = d.endpointsDirty, false
 	s.events, s.since = d.events, d.eventsSince
 	d.events, d.eventsSince = nil, time.Time{}
+	s.remote, s.natPools, s.natPrimed, s.sourceSeq, s.taken = d.remote, d.natPools, d.natPrimed, d.sourceSeq, time.Now()
+	s.remoteDirty, s.natDirty, s.sourcesDirty, s.remoteGen = d.remoteDirty, d.natDirty, d.sourcesDirty, d.remoteGen
+	d.remoteDirty, d.natDirty, d.sourcesDirty = false, false, false
+	s.sources = slices.SortedFunc(maps.Values(d.sources), func(a, b sourceEntry) int { return strings.Compare(a.id, b.id) })
 	s.endpoints = slices.SortedFunc(maps.Values(d.endpoints), func(a, b Endpoint) int {
 		return strings.Compare(a.ID, b.ID)
 	})
@@ -70,9 +89,11 @@ func (d *Dataplane) apply(ctx context.Context, full bool) error {
 		}
 	}
 	routes, err := d.kernel.program(ctx, snap, full || snap.full)
+	d.forgetSandboxes(d.kernel.sandboxesGone, snap.sourceSeq)
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.remoteStatus, d.remoteStatusGen = d.kernel.remoteStatus, d.kernel.remoteGen
 	st := &d.status
 	if render > 0 {
 		st.LastRenderDuration = render
@@ -115,7 +136,31 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 		k.iptablesDirty = err != nil
 		errs = append(errs, err)
 	}
-	return k.routes, errors.Join(errs...)
+	return k.routes, errors.Join(append(errs, k.programOthers(ctx, snap, full))...)
+}
+
+// programOthers converges what other components hand over: routing's
+// routes and tunnels, natOutgoing, sandbox source routes. Each is applied
+// when it changed, after its own failure and at every full resync.
+func (k *kernelState) programOthers(ctx context.Context, snap snapshot, full bool) error {
+	var errs []error
+	if snap.remote != nil && (full || snap.remoteDirty || k.remoteFailed) {
+		err := k.syncTunnels(*snap.remote, snap.remoteGen)
+		k.remoteFailed = err != nil
+		errs = append(errs, err)
+	}
+	if snap.natPrimed && (full || snap.natDirty || k.natFailed) {
+		err := k.syncNAT(ctx, snap.natPools)
+		k.natFailed = err != nil
+		errs = append(errs, err)
+	}
+	k.sandboxesGone = nil
+	if full || snap.sourcesDirty || k.sourcesFailed {
+		gone, err := k.syncSandboxes(snap.sources, snap.taken)
+		k.sandboxesGone, k.sourcesFailed = gone, err != nil
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // syncEndpoints converges the endpoint side: interfaces and their sysctls,

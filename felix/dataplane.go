@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/nat"
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 	"github.com/calico-docker/calico-libnetwork/model"
 )
 
@@ -68,6 +70,16 @@ type Config struct {
 	// net.ipv4.conf.all.rp_filter is 2 (loose), which lets workloads spoof
 	// source addresses and so get past policy.
 	IgnoreLooseRPF bool
+
+	// TunnelRouteProtocol marks the routes routing hands over (SetRoutes):
+	// routes to other hosts' workloads and through tunnels; default
+	// routes.DefaultRouteProtocol (81). Only touched once SetRoutes was
+	// called; removed when the Dataplane stops.
+	TunnelRouteProtocol int
+	// ProbeIPIP makes Start check whether the kernel supports IPIP
+	// (creating and deleting a probe device) for IPIPSupport; routing asks
+	// before it plans IPIP tunnels.
+	ProbeIPIP bool
 }
 
 // Endpoint is a local workload endpoint as the dataplane needs it.
@@ -111,6 +123,23 @@ type Dataplane struct {
 	events      []model.SyncEvent
 	eventsSince time.Time
 
+	// Desired state of the other managers (tunnels.go, natpools.go,
+	// sandboxes.go): nil until first set.
+	remote       *routes.Desired
+	remoteDirty  bool
+	remoteGen    uint64 // bumped by SetRoutes
+	remoteStatus routes.Status
+	// remoteStatusGen is the remoteGen remoteStatus applied.
+	remoteStatusGen uint64
+	ipipOK          bool
+	ipipReason      string
+	natPools        []nat.Pool
+	natPrimed       bool
+	natDirty        bool
+	sources         map[string]sourceEntry // by endpoint ID
+	sourcesDirty    bool
+	sourceSeq       uint64
+
 	// wrapRunner, set by tests before Start, wraps the command runner.
 	wrapRunner func(iptables.Runner) iptables.Runner
 }
@@ -122,6 +151,9 @@ func New(cfg Config) *Dataplane {
 	}
 	if cfg.RouteProtocol == 0 {
 		cfg.RouteProtocol = DefaultRouteProtocol
+	}
+	if cfg.TunnelRouteProtocol == 0 {
+		cfg.TunnelRouteProtocol = routes.DefaultRouteProtocol
 	}
 	if cfg.InterfacePrefix == "" {
 		cfg.InterfacePrefix = DefaultInterfacePrefix
@@ -137,6 +169,7 @@ func New(cfg Config) *Dataplane {
 		kick:         make(chan struct{}, 1),
 		done:         make(chan struct{}),
 		endpoints:    map[string]Endpoint{},
+		sources:      map[string]sourceEntry{},
 		syncedCh:     make(chan struct{}),
 		// The first apply is full anyway.
 		endpointsDirty: true,
@@ -178,6 +211,9 @@ func (d *Dataplane) Start(ctx context.Context) error {
 	}
 	d.mu.Lock()
 	d.status.Backend = k.backend
+	if d.cfg.ProbeIPIP { // before the loop starts: still the only writer
+		d.ipipOK, d.ipipReason = routes.ProbeIPIPWith(k.nl)
+	}
 	d.mu.Unlock()
 	d.kernel = k // handed to the loop goroutine, its only user from now on
 	watching := d.watchKernel(ctx, k.ns)
@@ -286,10 +322,11 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	defer close(d.done)
 	defer d.kernel.close()
 	defer func() { <-watching }() // the watcher uses the namespace handle
+	defer d.kernel.removeTunnelRoutes()
 	resync := time.NewTicker(d.cfg.ResyncInterval)
 	defer resync.Stop()
-	var retry <-chan time.Time
-	backoff := retryMin
+	var retry, sandboxRetry <-chan time.Time
+	backoff, sandboxDelay := retryMin, sandboxRetryMin
 	pending, full := true, true
 	for {
 		if pending {
@@ -303,6 +340,14 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 				retry, backoff = nil, retryMin
 			}
 			pending, full = false, false
+			// A sandbox whose interface Docker has not moved in yet is
+			// looked at again soon (no netlink event tells us).
+			switch {
+			case !d.kernel.sandboxesPending:
+				sandboxRetry, sandboxDelay = nil, sandboxRetryMin
+			case sandboxRetry == nil:
+				sandboxRetry, sandboxDelay = time.After(sandboxDelay), min(2*sandboxDelay, sandboxRetryMax)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -313,6 +358,12 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 			pending, full = true, true
 		case <-retry:
 			pending, full = true, true
+		case <-sandboxRetry:
+			sandboxRetry = nil
+			d.mu.Lock()
+			d.sourcesDirty = true
+			d.mu.Unlock()
+			pending = true
 		}
 	}
 }

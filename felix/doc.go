@@ -5,12 +5,27 @@
 // # Data flow
 //
 //	driver (Join/Leave) ──► CreateVeth / DeleteVeth          (synchronous)
+//	driver (Join/Leave) ──► SetSourceRoute / RemoveSourceRoute (sandboxes.go)
 //	cache.Subscribe     ──► Dataplane.OnSyncEvent            (policy mode)
 //	watcher (cache)     ──► Dataplane.OnEndpointUpdate / OnEndpointRemove /
 //	                        SetLocalBlocks                  (record intent, kick)
+//	routing             ──► SetRoutes (tunnels.go), SetNATPools (natpools.go)
 //	Dataplane goroutine ──► read kernel back ─► diff ─► apply minimal delta
 //
 // Nothing here knows Docker or etcd.
+//
+// # One dataplane owner
+//
+// The Dataplane's loop is the only writer of kernel state (apart from the
+// veth a Join creates synchronously). Each apply runs the managers in turn:
+// endpoints (interfaces, sysctls, workload routes of Config.RouteProtocol,
+// neighbours), filter IP sets and iptables, then what other components
+// hand over as desired state — routing's routes, VXLAN device, FDB and
+// tunl0 (felix/routes, routes of Config.TunnelRouteProtocol), natOutgoing
+// (felix/nat, the nat table and pool sets) and the source rules and routes
+// inside multi-network sandboxes (sandboxes.go). Each runs when its input
+// changed, after its own failure, and at every full resync, which reads it
+// back from the kernel and repairs it.
 //
 // # Policy mode
 //
@@ -45,7 +60,8 @@
 //     interfaces changed, IP sets only when their content changed, and
 //     iptables as a delta from the last successful apply (reading back
 //     thousands of policy rules would dominate a policy change's latency).
-//   - One owner. Only the goroutine started by Start touches the kernel.
+//   - One owner. Only the goroutine started by Start touches the kernel
+//     (Start itself probes IPIP support before it starts the goroutine).
 //     Update methods take a lock, record intent and send on a kick channel of
 //     buffer 1 without blocking, so bursts coalesce into one apply.
 //   - Ownership by tag. Routes we own carry Config.RouteProtocol (default

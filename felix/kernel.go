@@ -10,7 +10,9 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/felix/ipsets"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/felix/ns"
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 )
 
 // kernelState is the dataplane goroutine's handle on the kernel and its
@@ -40,6 +42,22 @@ type kernelState struct {
 	// changed, and some set stopped being desired, since the last
 	// successful apply.
 	setsChanged, setsShrunk map[int]bool
+
+	// Managers of what other components hand over, made on first use.
+	remote        *routes.Manager      // routing's routes and tunnels (tunnels.go)
+	remoteStatus  routes.Status        // its last apply
+	remoteApplies int                  // how many applies it had
+	remoteGen     uint64               // the Dataplane.remoteGen last applied
+	remoteFailed  bool                 // its last apply failed: redo it
+	nat           map[int]*nat.Manager // natOutgoing by IP version (natpools.go)
+	natFailed     bool
+	// sandboxes are the sandboxes programmed (namespace seen) with entries
+	// (sandboxes.go); sandboxesPending: some entry waits for its interface
+	// or namespace; sandboxesGone: namespaces found gone by the last apply.
+	sandboxes        map[string]bool
+	sandboxesPending bool
+	sandboxesGone    map[string]bool
+	sourcesFailed    bool
 }
 
 // openKernel opens the namespace, a netlink handle in it, and detects the
@@ -83,7 +101,7 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 		configured: map[string]int{}, iptablesDirty: true,
 		filters: map[int]*iptables.Table{}, appliedFilters: map[int]*FilterState{},
 		sets: map[int]*ipsets.Manager{}, runner: runner,
-		setsChanged: map[int]bool{}, setsShrunk: map[int]bool{},
+		setsChanged: map[int]bool{}, setsShrunk: map[int]bool{}, sandboxes: map[string]bool{},
 	}
 	versions := []int{4}
 	if cfg.EnableIPv6 {

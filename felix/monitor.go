@@ -19,7 +19,7 @@ const (
 )
 
 // watchKernel kicks the loop when a workload interface changes or one of our
-// routes is deleted behind our back, so repairs need not wait for the resync
+// routes (workload or routing's) is deleted behind our back, so repairs need not wait for the resync
 // timer. A failed subscription is renewed; meanwhile the timer covers.
 // The returned channel is closed when the watcher has stopped (ctx ended).
 func (d *Dataplane) watchKernel(ctx context.Context, n *ns.NS) <-chan struct{} {
@@ -78,6 +78,8 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS) {
 				cancel()
 			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.RouteProtocol {
 				d.pokeEndpoints()
+			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.TunnelRouteProtocol {
+				d.pokeRemote()
 			}
 		}
 	}

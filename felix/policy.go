@@ -29,6 +29,9 @@ func checkPolicyConfig(cfg Config) error {
 	case cfg.NodeName != "" && cfg.InterfacePrefix != rules.IfacePrefix:
 		return fmt.Errorf("felix: with NodeName set, InterfacePrefix must be %q (policy rules match it), not %q",
 			rules.IfacePrefix, cfg.InterfacePrefix)
+	case cfg.RouteProtocol == cfg.TunnelRouteProtocol:
+		return fmt.Errorf("felix: RouteProtocol and TunnelRouteProtocol are both %d: each deletes the other's routes; "+
+			"give them different values (defaults 80 and 81)", cfg.RouteProtocol)
 	}
 	return nil
 }

@@ -1,9 +1,12 @@
 package resources
 
 import (
-	"github.com/calico-docker/calico-libnetwork/internal/seeds"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/calico-docker/calico-libnetwork/internal/seeds"
 )
 
 var seedPolicy = seeds.BookstorePolicy
@@ -113,6 +116,16 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(seedPolicy))
 	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: List\nitems: [{kind: IPPool}]\n"))
 	f.Add([]byte(`{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{"name":"p"},"spec":{"cidr":"10.0.0.0/8"}}`))
+	f.Add([]byte(`[{"apiVersion":"projectcalico.org/v3","kind":"Tier","metadata":{"name":"t"},"spec":{"order":1}}]`))
+	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: default}\nspec: {routeRefreshInterval: 90s, failsafeInboundHostPorts: [{protocol: tcp, port: 22}]}\n"))
+	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: f}\nspec: {exportV4: [{action: Accept, matchOperator: In, cidr: 10.0.0.0/8, operations: [{prependASPath: {prefix: [1]}}]}]}\n"))
+	if files, err := filepath.Glob("testdata/calico-docs/*.yaml"); err == nil {
+		for _, name := range files {
+			if b, err := os.ReadFile(name); err == nil {
+				f.Add(b)
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		objs, err := DecodeBytes(b)
 		if err != nil {

@@ -149,3 +149,14 @@ func TestFelixDefaults(t *testing.T) {
 		t.Fatalf("an empty list must mean none: %v", out)
 	}
 }
+
+func TestIPPoolAllowedUses(t *testing.T) {
+	p := NewIPPool("p")
+	if !p.AllowsUse(IPPoolUseWorkload) || !p.AllowsUse(IPPoolUseTunnel) || p.AllowsUse(IPPoolUseLoadBalancer) {
+		t.Fatal("default uses are Workload and Tunnel")
+	}
+	p.Spec.AllowedUses = []string{IPPoolUseTunnel}
+	if p.AllowsUse(IPPoolUseWorkload) {
+		t.Fatal("a Tunnel-only pool must not serve workloads")
+	}
+}

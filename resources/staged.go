@@ -94,25 +94,3 @@ func (s *StagedPolicySpec) validate(v *validator, global bool) {
 	}
 	s.PolicySpec.validate(v, global)
 }
-
-// Enforced returns the policy the staged one would become when enforced
-// (Set), or nil for Delete.
-func (p *StagedNetworkPolicy) Enforced() *NetworkPolicy {
-	if p.Spec.StagedAction == StagedActionDelete {
-		return nil
-	}
-	np := NewNetworkPolicy(p.Name)
-	np.Namespace, np.Labels, np.Annotations, np.Spec = p.Namespace, p.Labels, p.Annotations, p.Spec.PolicySpec
-	return np
-}
-
-// Enforced returns the policy the staged one would become when enforced
-// (Set), or nil for Delete.
-func (p *StagedGlobalNetworkPolicy) Enforced() *GlobalNetworkPolicy {
-	if p.Spec.StagedAction == StagedActionDelete {
-		return nil
-	}
-	gp := NewGlobalNetworkPolicy(p.Name)
-	gp.Labels, gp.Annotations, gp.Spec = p.Labels, p.Annotations, p.Spec.PolicySpec
-	return gp
-}

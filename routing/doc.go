@@ -11,15 +11,20 @@
 //	                               cluster model (plain data, pure functions)
 //	                                   │                    │
 //	         peers, exports, identity  v                    v  routes, VXLAN, tunl0
-//	                            routing/bgp.Speaker    routing/dataplane.Dataplane
-//	                            (owns one GoBGP)       (owns the kernel side)
+//	                            routing/bgp.Speaker    Config.Dataplane.SetRoutes
+//	                            (owns one GoBGP)       (felix: the one owner of
+//	                                   │               the kernel, felix/routes)
 //	                                   │   learned routes   ^
 //	                                   └────────────────────┘
 //
 // The Router's loop is the only writer of desired state: every cache
-// event (resources or IPAM blocks) or BGP change wakes it (coalesced), it recomputes the
-// whole desired state from the model and hands it over; the speaker and
-// the dataplane each converge on it from their own goroutine.
+// event (resources or IPAM blocks) or BGP change wakes it (coalesced), it
+// recomputes the whole desired state from the model and hands it over; the
+// speaker converges on it from its own goroutine, and felix's dataplane
+// loop programs the kernel side (routing never writes the kernel: it
+// declares the small Dataplane interface it needs, and felix implements
+// it). The IP pools also go to Config.OnPools, which the daemon wires to
+// felix's natOutgoing.
 //
 // # What is announced and installed
 //
@@ -50,7 +55,7 @@
 //     straight to their IPv6 next hop (no IPv6 encapsulation).
 //
 // Routes of both families carry rtnetlink protocol 81
-// (dataplane.DefaultRouteProtocol).
+// (routes.DefaultRouteProtocol).
 //
 // # Log level
 //
@@ -63,7 +68,8 @@
 //
 // Sessions negotiate graceful restart; a stopping Router closes them
 // without a NOTIFICATION, so peers keep this node's routes while it
-// restarts, and removes the routes it installed. At start, routes of ours
+// restarts, and felix removes the routes it installed for routing when its
+// loop stops. At start, routes of ours
 // already in the kernel (left by a crash) are kept until every peer has
 // sent End-of-RIB, or for Config.RestartHold at most, then the unwanted
 // ones go. Nothing is announced or programmed before the cache's first

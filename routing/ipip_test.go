@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 	"github.com/calico-docker/calico-libnetwork/internal/testbed"
 	"github.com/calico-docker/calico-libnetwork/resources"
-	"github.com/calico-docker/calico-libnetwork/routing/dataplane"
 )
 
 // TestIPIPAcrossHosts: an IPIP Always pool's routes go through tunl0.
@@ -16,7 +16,7 @@ import (
 // (and the daemon's status says why, which is checked).
 func TestIPIPAcrossHosts(t *testing.T) {
 	b := sharedBed(t)
-	ok, reason := dataplane.ProbeIPIP(b.Hosts[0].NS.Path)
+	ok, reason := routes.ProbeIPIP(b.Hosts[0].NS.Path)
 	pool := resources.NewIPPool("ipip")
 	pool.Spec.CIDR, pool.Spec.IPIPMode = "10.242.0.0/16", resources.EncapAlways
 	apply(t, b, pool)

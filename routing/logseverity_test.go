@@ -9,6 +9,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -73,7 +74,8 @@ func TestLogSeverityLive(t *testing.T) {
 	var buf bytes.Buffer
 	base := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	// The test feeds onSync directly: nothing subscribes, writes or allocates.
-	r, err := New(Config{NodeName: "a", Cache: cache.New(cache.Config{}), Nodes: &datastore.Store{}, IPAM: unusedIPAM{}, Logger: base})
+	r, err := New(Config{NodeName: "a", Cache: cache.New(cache.Config{}), Nodes: &datastore.Store{}, IPAM: unusedIPAM{},
+		Dataplane: unusedDataplane{}, Logger: base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,3 +119,11 @@ func TestLogSeverityLive(t *testing.T) {
 // unusedIPAM satisfies Config.IPAM where a test never allocates (any call
 // would panic on the nil embedded interface).
 type unusedIPAM struct{ TunnelIPAM }
+
+// unusedDataplane stands in for felix where a test never runs the Router's
+// loop: nothing is handed over.
+type unusedDataplane struct{}
+
+func (unusedDataplane) SetRoutes(routes.Desired)    {}
+func (unusedDataplane) RoutesStatus() routes.Status { return routes.Status{} }
+func (unusedDataplane) IPIPSupport() (bool, string) { return false, "not probed in this test" }

@@ -4,10 +4,10 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
-	"github.com/calico-docker/calico-libnetwork/routing/dataplane"
 )
 
 // encapOptions are the node-local tunnel settings.
@@ -100,9 +100,9 @@ func (c *cluster) remoteDests(me string) []remoteDest {
 // from the datastore alone (no BGP needed): through vxlan.calico to the
 // node's tunnel address, or straight to the node when the pool is
 // CrossSubnet and the node is on our subnet.
-func (c *cluster) vxlanRoutes(me string, device string) []dataplane.Route {
+func (c *cluster) vxlanRoutes(me string, device string) []routes.Route {
 	self := nodeIPv4(c.nodes[me])
-	var out []dataplane.Route
+	var out []routes.Route
 	for _, d := range c.remoteDests(me) {
 		pool := c.poolFor(d.dst)
 		n := c.nodes[d.node]
@@ -114,11 +114,11 @@ func (c *cluster) vxlanRoutes(me string, device string) []dataplane.Route {
 			continue
 		}
 		if !encapsulates(pool.Spec.VXLANMode, self, ip.Addr()) {
-			out = append(out, dataplane.Route{Dst: d.dst, Gw: ip.Addr()})
+			out = append(out, routes.Route{Dst: d.dst, Gw: ip.Addr()})
 			continue
 		}
 		if vtep, _, ok := vtepOf(n); ok {
-			out = append(out, dataplane.Route{Dst: d.dst, Gw: vtep, Dev: device, OnLink: true})
+			out = append(out, routes.Route{Dst: d.dst, Gw: vtep, Dev: device, OnLink: true})
 		}
 	}
 	return out
@@ -130,7 +130,7 @@ func (c *cluster) vxlanRoutes(me string, device string) []dataplane.Route {
 // route goes through tunl0 when the mode asks for it and the kernel can.
 // IPv6 routes go straight to their (IPv6) next hop: there is no IPv6
 // encapsulation.
-func (c *cluster) bgpRoutes(me string, learned map[netip.Prefix]bgp.Route, o encapOptions) []dataplane.Route {
+func (c *cluster) bgpRoutes(me string, learned map[netip.Prefix]bgp.Route, o encapOptions) []routes.Route {
 	self, self6 := nodeIPv4(c.nodes[me]), nodeIPv6(c.nodes[me])
 	own := map[netip.Prefix]bool{}
 	for _, b := range c.blocks {
@@ -138,13 +138,13 @@ func (c *cluster) bgpRoutes(me string, learned map[netip.Prefix]bgp.Route, o enc
 			own[b.CIDR] = true
 		}
 	}
-	var out []dataplane.Route
+	var out []routes.Route
 	for pfx, r := range learned {
 		pool := c.poolFor(pfx)
 		if own[pfx] || r.NextHop.Is4() != pfx.Addr().Is4() || r.NextHop == self.Addr() || r.NextHop == self6.Addr() {
 			continue
 		}
-		rt := dataplane.Route{Dst: pfx, Gw: r.NextHop}
+		rt := routes.Route{Dst: pfx, Gw: r.NextHop}
 		if pfx.Addr().Is6() {
 			out = append(out, rt)
 			continue
@@ -153,7 +153,7 @@ func (c *cluster) bgpRoutes(me string, learned map[netip.Prefix]bgp.Route, o enc
 			continue
 		}
 		if ipipPool(pool) && o.ipipAvailable && encapsulates(pool.Spec.IPIPMode, self, r.NextHop) {
-			rt.Dev, rt.OnLink = dataplane.IPIPDevice, true
+			rt.Dev, rt.OnLink = routes.IPIPDevice, true
 		}
 		out = append(out, rt)
 	}
@@ -163,7 +163,7 @@ func (c *cluster) bgpRoutes(me string, learned map[netip.Prefix]bgp.Route, o enc
 // vxlanDevice is this node's VXLAN endpoint when some pool uses VXLAN and
 // the node has published its tunnel address and MAC; and the other nodes'
 // endpoints.
-func (c *cluster) vxlanDevice(me string, o encapOptions) (*dataplane.VXLAN, []dataplane.VTEP) {
+func (c *cluster) vxlanDevice(me string, o encapOptions) (*routes.VXLAN, []routes.VTEP) {
 	if !slices.ContainsFunc(mapValues(c.pools), vxlanPool) {
 		return nil, nil
 	}
@@ -176,15 +176,15 @@ func (c *cluster) vxlanDevice(me string, o encapOptions) (*dataplane.VXLAN, []da
 	if !ok || !ip.IsValid() {
 		return nil, nil
 	}
-	dev := &dataplane.VXLAN{VNI: o.vxlanVNI, Port: o.vxlanPort, MTU: o.vxlanMTU, MAC: mac, Addr: addr, Local: ip.Addr()}
-	var vteps []dataplane.VTEP
+	dev := &routes.VXLAN{VNI: o.vxlanVNI, Port: o.vxlanPort, MTU: o.vxlanMTU, MAC: mac, Addr: addr, Local: ip.Addr()}
+	var vteps []routes.VTEP
 	for _, n := range c.sortedNodes() {
 		if n.Name == me {
 			continue
 		}
 		a, m, ok := vtepOf(n)
 		if nip := nodeIPv4(n); ok && nip.IsValid() {
-			vteps = append(vteps, dataplane.VTEP{Node: n.Name, MAC: m, Addr: a, IP: nip.Addr()})
+			vteps = append(vteps, routes.VTEP{Node: n.Name, MAC: m, Addr: a, IP: nip.Addr()})
 		}
 	}
 	return dev, vteps
@@ -192,7 +192,7 @@ func (c *cluster) vxlanDevice(me string, o encapOptions) (*dataplane.VXLAN, []da
 
 // ipipDevice is tunl0's configuration when some pool uses IPIP, the
 // kernel can, and this node has an IPIP tunnel address.
-func (c *cluster) ipipDevice(me string, o encapOptions) *dataplane.IPIP {
+func (c *cluster) ipipDevice(me string, o encapOptions) *routes.IPIP {
 	if !o.ipipAvailable || !slices.ContainsFunc(mapValues(c.pools), ipipPool) {
 		return nil
 	}
@@ -204,7 +204,7 @@ func (c *cluster) ipipDevice(me string, o encapOptions) *dataplane.IPIP {
 	if err != nil {
 		return nil
 	}
-	return &dataplane.IPIP{MTU: o.ipipMTU, Addr: a}
+	return &routes.IPIP{MTU: o.ipipMTU, Addr: a}
 }
 
 func mapValues[K comparable, V any](m map[K]V) []V {

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
-	"github.com/calico-docker/calico-libnetwork/routing/dataplane"
 )
 
 func pool(name, cidr, ipip, vxlan string, nat bool) *resources.IPPool {
@@ -41,7 +41,7 @@ func withVTEP(addr, mac string) func(*resources.Node) {
 	return func(n *resources.Node) { n.Spec.IPv4VXLANTunnelAddr, n.Spec.VXLANTunnelMACAddr = addr, mac }
 }
 
-func routeStrings(rs []dataplane.Route) string {
+func routeStrings(rs []routes.Route) string {
 	var out []string
 	for _, r := range rs {
 		out = append(out, r.String())

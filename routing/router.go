@@ -11,10 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
-	"github.com/calico-docker/calico-libnetwork/routing/dataplane"
 )
 
 // Networking backends, as calico/node's CALICO_NETWORKING_BACKEND.
@@ -40,8 +40,12 @@ type Config struct {
 	VXLANVNI, VXLANPort, VXLANMTU int // defaults 4096, 4789, 1450
 	IPIPMTU                       int // default 1480
 
-	RouteProtocol  int           // default dataplane.DefaultRouteProtocol (81)
-	ResyncInterval time.Duration // kernel resync; default 30s
+	// Dataplane programs what routing computes (*felix.Dataplane, the one
+	// owner of the kernel); required unless Backend is BackendNone.
+	Dataplane Dataplane
+	// RouteProtocol is the protocol of the routes the Dataplane programs
+	// for routing (reported in the status); default 81.
+	RouteProtocol int
 	// RestartHold bounds how long routes from before a restart are kept
 	// while BGP re-learns them (see Desired.KeepStale). Default 30s.
 	RestartHold time.Duration
@@ -50,18 +54,30 @@ type Config struct {
 	// OnPools, if set, is called with every IP pool whenever they change
 	// (natOutgoing is fed this way).
 	OnPools func([]*resources.IPPool)
-	NetNS   string // namespace to program; empty: the process's own
 	Logger  *slog.Logger
 }
 
+// Dataplane is what routing needs of the owner of the kernel
+// (*felix.Dataplane): routing computes its desired state and hands it
+// over; it never writes the kernel itself.
+type Dataplane interface {
+	// SetRoutes replaces the desired routes, tunnel devices, FDB and
+	// neighbour entries; the owner converges the kernel on them soon.
+	SetRoutes(routes.Desired)
+	// RoutesStatus reports the owner's last apply of them.
+	RoutesStatus() routes.Status
+	// IPIPSupport reports whether the kernel supports IPIP, and if not why.
+	IPIPSupport() (bool, string)
+}
+
 // Router runs routing for one node: it follows the datastore and IPAM,
-// and drives the BGP speaker and the routing dataplane. See the package
+// and drives the BGP speaker and, through the Dataplane, the kernel. See the package
 // documentation.
 type Router struct {
 	cfg     Config
 	log     *slog.Logger
-	speaker *bgp.Speaker         // nil without BGP
-	dp      *dataplane.Dataplane // nil with BackendNone
+	speaker *bgp.Speaker // nil without BGP
+	dp      Dataplane    // nil with BackendNone
 	kick    chan struct{}
 	done    chan struct{}
 	started time.Time
@@ -79,13 +95,16 @@ type Router struct {
 	tunnelErr error
 	tunnelAt  time.Time // last tunnel address work; retried no sooner than 2s after
 	lastBGP   *bgp.Desired
-	lastDP    *dataplane.Desired
+	lastDP    *routes.Desired
 }
 
 // New checks the configuration and returns a Router; nothing runs before Run.
 func New(cfg Config) (*Router, error) {
 	if cfg.NodeName == "" || cfg.Cache == nil || cfg.Nodes == nil || cfg.IPAM == nil {
 		return nil, errors.New("routing: NodeName, Cache, Nodes and IPAM are required")
+	}
+	if cfg.Dataplane == nil && cfg.Backend != BackendNone {
+		return nil, fmt.Errorf("routing: backend %q needs a Dataplane to program its routes", cfg.Backend)
 	}
 	switch cfg.Backend {
 	case "":
@@ -94,14 +113,11 @@ func New(cfg Config) (*Router, error) {
 	default:
 		return nil, fmt.Errorf("networking backend %q: use %s, %s or %s", cfg.Backend, BackendBGP, BackendVXLAN, BackendNone)
 	}
-	setDefault(&cfg.VXLANVNI, dataplane.DefaultVXLANVNI)
-	setDefault(&cfg.VXLANPort, dataplane.DefaultVXLANPort)
-	setDefault(&cfg.VXLANMTU, dataplane.DefaultVXLANMTU)
-	setDefault(&cfg.IPIPMTU, dataplane.DefaultIPIPMTU)
-	setDefault(&cfg.RouteProtocol, dataplane.DefaultRouteProtocol)
-	if cfg.ResyncInterval <= 0 {
-		cfg.ResyncInterval = dataplane.DefaultResyncInterval
-	}
+	setDefault(&cfg.VXLANVNI, routes.DefaultVXLANVNI)
+	setDefault(&cfg.VXLANPort, routes.DefaultVXLANPort)
+	setDefault(&cfg.VXLANMTU, routes.DefaultVXLANMTU)
+	setDefault(&cfg.IPIPMTU, routes.DefaultIPIPMTU)
+	setDefault(&cfg.RouteProtocol, routes.DefaultRouteProtocol)
 	if cfg.RestartHold <= 0 {
 		cfg.RestartHold = DefaultRestartHold
 	}
@@ -117,8 +133,7 @@ func New(cfg Config) (*Router, error) {
 		r.speaker = bgp.New(bgp.Config{RestartTime: cfg.GracefulRestartTime, Logger: cfg.Logger})
 	}
 	if cfg.Backend != BackendNone {
-		r.dp = dataplane.New(dataplane.Config{NetNS: cfg.NetNS, RouteProtocol: cfg.RouteProtocol,
-			ResyncInterval: cfg.ResyncInterval, Logger: cfg.Logger})
+		r.dp = cfg.Dataplane
 	}
 	return r, nil
 }
@@ -132,14 +147,15 @@ func setDefault(v *int, def int) {
 // Done is closed when Run has returned.
 func (r *Router) Done() <-chan struct{} { return r.done }
 
-// Run follows the datastore and programs routing until ctx ends; then the
-// BGP speaker stops gracefully (peers keep this node's routes for the
-// graceful-restart time) and the routes it installed are removed.
+// Run follows the datastore and hands routing's desired state to the
+// Dataplane until ctx ends; then the BGP speaker stops gracefully (peers
+// keep this node's routes for the graceful-restart time). The Dataplane
+// removes the routes it installed for routing when it stops.
 func (r *Router) Run(ctx context.Context) {
 	defer close(r.done)
 	r.started = time.Now()
 	if r.dp != nil {
-		r.opts.ipipAvailable, r.ipipWhy = dataplane.ProbeIPIP(r.cfg.NetNS)
+		r.opts.ipipAvailable, r.ipipWhy = r.dp.IPIPSupport()
 		if !r.opts.ipipAvailable {
 			r.log.Warn("IPIP is not available; pools with ipipMode get routes without encapsulation", "reason", r.ipipWhy)
 		}
@@ -151,13 +167,6 @@ func (r *Router) Run(ctx context.Context) {
 	if r.speaker != nil {
 		wg.Go(func() { r.speaker.Run(ctx) })
 		changes = r.speaker.Changes()
-	}
-	if r.dp != nil {
-		wg.Go(func() {
-			if err := r.dp.Run(ctx); err != nil {
-				r.log.Error("Routing dataplane stopped", "err", err)
-			}
-		})
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -210,7 +219,7 @@ func (r *Router) reconcile(ctx context.Context) {
 		r.speaker.SetDesired(*p.bgp)
 	}
 	if p.dp != nil {
-		r.dp.Set(*p.dp)
+		r.dp.SetRoutes(*p.dp)
 	}
 	if p.tunnels == nil {
 		return
@@ -227,7 +236,7 @@ func (r *Router) reconcile(ctx context.Context) {
 // plan is what one reconcile hands over: nil where nothing changed.
 type plan struct {
 	bgp     *bgp.Desired
-	dp      *dataplane.Desired
+	dp      *routes.Desired
 	tunnels func(context.Context) error
 }
 
@@ -282,15 +291,15 @@ func (r *Router) bgpDesired(me string) bgp.Desired {
 }
 
 // dataplaneDesired is the routing dataplane's state; r.mu is held.
-func (r *Router) dataplaneDesired(me string, learned map[netip.Prefix]bgp.Route) dataplane.Desired {
-	var d dataplane.Desired
+func (r *Router) dataplaneDesired(me string, learned map[netip.Prefix]bgp.Route) routes.Desired {
+	var d routes.Desired
 	d.VXLAN, d.VTEPs = r.c.vxlanDevice(me, r.opts)
 	d.IPIP = r.c.ipipDevice(me, r.opts)
-	dev := dataplane.DefaultVXLANDevice
+	dev := routes.DefaultVXLANDevice
 	if d.VXLAN != nil {
 		d.Routes = append(d.Routes, r.c.vxlanRoutes(me, dev)...)
 	}
 	d.Routes = append(d.Routes, r.c.bgpRoutes(me, learned, r.opts)...)
-	slices.SortFunc(d.Routes, func(a, b dataplane.Route) int { return comparePrefix(a.Dst, b.Dst) })
+	slices.SortFunc(d.Routes, func(a, b routes.Route) int { return comparePrefix(a.Dst, b.Dst) })
 	return d
 }

@@ -3,8 +3,8 @@ package routing
 import (
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
-	"github.com/calico-docker/calico-libnetwork/routing/dataplane"
 	"github.com/calico-docker/calico-libnetwork/routing/status"
 )
 
@@ -28,17 +28,17 @@ func (r *Router) Status() status.Status {
 		}
 	}
 	if r.dp != nil {
-		ds := r.dp.Status()
+		ds := r.dp.RoutesStatus()
 		st.Routes = status.Routes{InSync: ds.InSync, Programmed: ds.Routes, Protocol: r.cfg.RouteProtocol,
 			KeepingStale: keep, Conflicts: ds.Conflicts, LastError: ds.LastError}
 	}
-	st.Encapsulation.VXLAN = status.VXLAN{Enabled: vx != nil, Device: dataplane.DefaultVXLANDevice,
+	st.Encapsulation.VXLAN = status.VXLAN{Enabled: vx != nil, Device: routes.DefaultVXLANDevice,
 		VNI: r.opts.vxlanVNI, Port: r.opts.vxlanPort, MTU: r.opts.vxlanMTU, Peers: len(vteps)}
 	if vx != nil {
 		st.Encapsulation.VXLAN.TunnelAddress, st.Encapsulation.VXLAN.MAC = vx.Addr.String(), vx.MAC.String()
 	}
 	st.Encapsulation.IPIP = status.IPIP{Enabled: ipipWanted, Available: r.opts.ipipAvailable, Reason: r.ipipWhy,
-		Device: dataplane.IPIPDevice, MTU: r.opts.ipipMTU}
+		Device: routes.IPIPDevice, MTU: r.opts.ipipMTU}
 	if ipip != nil {
 		st.Encapsulation.IPIP.TunnelAddress = ipip.Addr.String()
 	}

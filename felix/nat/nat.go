@@ -11,16 +11,17 @@
 //	cali-nat-outgoing -m set --match-set cali40masq-ipam-pools src
 //	                  -m set ! --match-set cali40all-ipam-pools dst -j MASQUERADE
 //
-// A Manager converges the kernel on the pools given to SetPools from one
-// goroutine (Run), with the same machinery as the rest of felix: IP sets
-// through felix/ipsets (one Manager per set, so it owns exactly that set
-// and never touches felix's policy sets), rules through a felix/iptables
-// Table of the nat table (every chain starting "cali-" in the nat table is
-// ours). Sets are filled before the rule that uses them is written; both
-// sets always exist (possibly empty) while the Manager runs. The state is
-// re-read and repaired every ResyncInterval and after any failure. Rules
-// and sets stay when Run returns: running workloads keep working while
-// the daemon restarts.
+// A Manager programs one IP version with the same machinery as the rest
+// of felix: IP sets through felix/ipsets (one ipsets.Manager per set, so it
+// owns exactly that set and never touches felix's policy sets), rules
+// through a felix/iptables Table of the nat table (every chain starting
+// "cali-" in the nat table is ours). It has no goroutine: felix's
+// Dataplane loop, the one owner of the kernel, calls Apply with the pools
+// given to Dataplane.SetNATPools, at every full resync and whenever they
+// change. Each Apply reads the kernel back, fills the sets before writing
+// the rule that uses them, and repairs what others changed; both sets
+// always exist (possibly empty) once applied. Rules and sets stay when the
+// daemon stops: running workloads keep working while it restarts.
 package nat
 
 import (
@@ -29,13 +30,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
-	"sync"
-	"time"
 
 	"github.com/calico-docker/calico-libnetwork/felix/ipsets"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
-	"github.com/calico-docker/calico-libnetwork/felix/ns"
 )
 
 // Chain and set names, as Calico's.
@@ -55,130 +52,9 @@ type Pool struct {
 	NATOutgoing bool
 }
 
-// Config configures a Manager. The zero value is usable (IPv4, the
-// process's namespace, backend detected).
-type Config struct {
-	NetNS          string           // namespace path; empty: the process's own
-	Backend        iptables.Backend // empty: detect
-	EnableIPv6     bool
-	ResyncInterval time.Duration // default 60s
-	Logger         *slog.Logger
-}
-
-// Manager programs natOutgoing. SetPools may be called from any goroutine.
+// Manager programs natOutgoing of one IP version. It is not safe for
+// concurrent use: its owner calls Apply from one goroutine.
 type Manager struct {
-	cfg  Config
-	log  *slog.Logger
-	kick chan struct{}
-	done chan struct{}
-
-	mu      sync.Mutex
-	pools   []Pool
-	gen     uint64
-	inSync  bool
-	lastErr error
-}
-
-// New returns a Manager; nothing is programmed until Run.
-func New(cfg Config) *Manager {
-	if cfg.ResyncInterval <= 0 {
-		cfg.ResyncInterval = 60 * time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Manager{cfg: cfg, log: cfg.Logger.With("component", "nat"), kick: make(chan struct{}, 1), done: make(chan struct{})}
-}
-
-// SetPools replaces the pools; Run applies them soon.
-func (m *Manager) SetPools(pools []Pool) {
-	pools = slices.Clone(pools)
-	m.mu.Lock()
-	m.pools, m.inSync = pools, false
-	m.gen++
-	m.mu.Unlock()
-	select {
-	case m.kick <- struct{}{}:
-	default:
-	}
-}
-
-// InSync reports whether the last apply succeeded and nothing changed since.
-func (m *Manager) InSync() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.inSync
-}
-
-// Err returns the last apply's error.
-func (m *Manager) Err() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.lastErr
-}
-
-// Done is closed when Run has returned.
-func (m *Manager) Done() <-chan struct{} { return m.done }
-
-// Run programs the kernel until ctx ends. It fails only if the namespace
-// cannot be opened.
-func (m *Manager) Run(ctx context.Context) error {
-	defer close(m.done)
-	n, err := ns.Open(m.cfg.NetNS)
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	backend := m.cfg.Backend
-	if backend == "" {
-		dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		backend = iptables.DetectBackend(dctx, n)
-		cancel()
-	}
-	fams := []*family{newFamily(4, backend, n, m.log)}
-	if m.cfg.EnableIPv6 {
-		fams = append(fams, newFamily(6, backend, n, m.log))
-	}
-	resync := time.NewTicker(m.cfg.ResyncInterval)
-	defer resync.Stop()
-	var retry <-chan time.Time
-	backoff := 100 * time.Millisecond
-	for {
-		if err := m.applyOnce(ctx, fams); err != nil && ctx.Err() == nil {
-			m.log.Warn("natOutgoing not programmed; will retry", "err", err, "retryIn", backoff)
-			retry, backoff = time.After(backoff), min(2*backoff, 30*time.Second)
-		} else {
-			retry, backoff = nil, 100*time.Millisecond
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-m.kick:
-		case <-resync.C:
-		case <-retry:
-		}
-	}
-}
-
-func (m *Manager) applyOnce(ctx context.Context, fams []*family) error {
-	m.mu.Lock()
-	pools, gen := m.pools, m.gen
-	m.mu.Unlock()
-	var errs []error
-	for _, f := range fams {
-		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		errs = append(errs, f.apply(actx, pools))
-		cancel()
-	}
-	err := errors.Join(errs...)
-	m.mu.Lock()
-	m.lastErr, m.inSync = err, err == nil && gen == m.gen
-	m.mu.Unlock()
-	return err
-}
-
-// family is the kernel state of one IP version.
-type family struct {
 	version   int
 	masq, all string
 	masqSet   *ipsets.Manager
@@ -186,9 +62,11 @@ type family struct {
 	table     *iptables.Table
 }
 
-func newFamily(v int, backend iptables.Backend, runner *ns.NS, log *slog.Logger) *family {
+// New returns the Manager of IP version v, running ipset and iptables
+// through runner (in the right namespace) with the given backend.
+func New(v int, backend iptables.Backend, runner iptables.Runner, log *slog.Logger) *Manager {
 	masq, all := SetNames(v)
-	f := &family{version: v, masq: masq, all: all,
+	m := &Manager{version: v, masq: masq, all: all,
 		masqSet: ipsets.New(ipsets.Config{IPVersion: v, Prefix: masq, Runner: runner, Logger: log}),
 		allSet:  ipsets.New(ipsets.Config{IPVersion: v, Prefix: all, Runner: runner, Logger: log}),
 		table:   iptables.NewTable(iptables.TableConfig{Name: "nat", IPVersion: v, Backend: backend, Runner: runner, Logger: log}),
@@ -197,19 +75,19 @@ func newFamily(v int, backend iptables.Backend, runner *ns.NS, log *slog.Logger)
 		Match:  fmt.Sprintf("-m set --match-set %s src -m set ! --match-set %s dst", masq, all),
 		Action: "MASQUERADE",
 	}
-	_ = f.table.Replace([]iptables.Chain{
+	_ = m.table.Replace([]iptables.Chain{
 		{Name: ChainPostrouting, Rules: []iptables.Rule{{Action: ChainNATOutgoing}}},
 		{Name: ChainNATOutgoing, Rules: []iptables.Rule{rule}},
 	}, map[string][]iptables.Rule{"POSTROUTING": {{Action: ChainPostrouting}}})
-	return f
+	return m
 }
 
-// apply fills the sets, then (re)writes the rules; every call reads the
-// kernel back, so it also repairs what others changed.
-func (f *family) apply(ctx context.Context, pools []Pool) error {
+// Apply fills the sets from pools (those of the Manager's IP version),
+// then (re)writes the rules; every call reads the kernel back.
+func (m *Manager) Apply(ctx context.Context, pools []Pool) error {
 	var masq, all []netip.Prefix
 	for _, p := range pools {
-		if !p.CIDR.IsValid() || p.CIDR.Addr().Is4() != (f.version == 4) {
+		if !p.CIDR.IsValid() || p.CIDR.Addr().Is4() != (m.version == 4) {
 			continue
 		}
 		all = append(all, p.CIDR)
@@ -217,11 +95,13 @@ func (f *family) apply(ctx context.Context, pools []Pool) error {
 			masq = append(masq, p.CIDR)
 		}
 	}
-	f.masqSet.SetDesired(map[string][]netip.Prefix{f.masq: masq})
-	f.allSet.SetDesired(map[string][]netip.Prefix{f.all: all})
-	if err := errors.Join(f.masqSet.ApplyUpdates(ctx), f.allSet.ApplyUpdates(ctx)); err != nil {
-		return err // the rule must not name a set that is not there
+	m.masqSet.SetDesired(map[string][]netip.Prefix{m.masq: masq})
+	m.allSet.SetDesired(map[string][]netip.Prefix{m.all: all})
+	if err := errors.Join(m.masqSet.ApplyUpdates(ctx), m.allSet.ApplyUpdates(ctx)); err != nil {
+		return fmt.Errorf("natOutgoing IP sets: %w", err) // the rule must not name a set that is not there
 	}
-	_, err := f.table.Apply(ctx)
-	return err
+	if _, err := m.table.Apply(ctx); err != nil {
+		return fmt.Errorf("natOutgoing rules: %w", err)
+	}
+	return nil
 }

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
-	"github.com/calico-docker/calico-libnetwork/selector"
 )
 
 // testDisruption breaks the programmed policy the way other software or an
@@ -22,7 +22,8 @@ func testDisruption(b *bed) {
 
 	server := b.wls["server"].HostSide
 	toServer := rules.EndpointChain(server, false)
-	clients := rules.IPSetName(selector.MustParse("role == 'client'").UniqueID(), 4)
+	clientSel, _ := calc.InNamespace("role == 'client'", "default") // a NetworkPolicy's rules see its namespace
+	clients := rules.IPSetName(clientSel.UniqueID(), 4)
 	for _, tc := range []struct {
 		name   string
 		breakf func()

@@ -79,8 +79,9 @@ func TestRenderSeed(t *testing.T) {
 		wep("ff", "h2", "10.0.0.3", map[string]string{"biz_type": "fruitstore"}))
 	res := Render(m, "h1", Config{IPVersion: 4})
 	pol := text(chain(res, PolicyChain("NetworkPolicy/default/allow-bookstore-cliient-to-server", true)))
-	bookSet := IPSetName(mustSel(t, "biz_type == 'bookstore'"), 4)
-	fruitSet := IPSetName(mustSel(t, "biz_type == 'fruitstore'"), 4)
+	bookSel, _ := calc.InNamespace("biz_type == 'bookstore'", "default") // a NetworkPolicy's rules see its namespace
+	fruitSel, _ := calc.InNamespace("biz_type == 'fruitstore'", "default")
+	bookSet, fruitSet := IPSetName(bookSel.UniqueID(), 4), IPSetName(fruitSel.UniqueID(), 4)
 	for _, want := range []string{
 		"-p tcp -m set --match-set " + bookSet + " src -m multiport --dports 80 -j MARK --set-xmark 0x10000/0x10000",
 		"-p tcp -m set --match-set " + fruitSet + " src -m multiport --dports 80 -j DROP",

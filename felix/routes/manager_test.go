@@ -1,7 +1,6 @@
-package dataplane
+package routes
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,14 +48,26 @@ func newHost(t *testing.T) *host {
 	return &host{path: filepath.Join(testenv.NetNSDir, name), nl: nl}
 }
 
-func start(t *testing.T, h *host) (*Dataplane, context.CancelFunc) {
+// applier is a Manager driven the way felix's loop drives it: Set applies
+// at once, Resync re-applies the last state (the owner's resync timer).
+type applier struct {
+	m    *Manager
+	last Desired
+	st   Status
+}
+
+func (a *applier) Set(d Desired)  { a.last = d; a.st, _ = a.m.Apply(d) }
+func (a *applier) Resync()        { a.Set(a.last) }
+func (a *applier) Status() Status { return a.st }
+
+func start(t *testing.T, h *host) (*applier, func()) {
 	t.Helper()
-	d := New(Config{NetNS: h.path, Logger: quiet, ResyncInterval: time.Second})
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-d.Done() })
-	return d, cancel
+	a := &applier{m: NewManager(Config{Logger: quiet}, h.nl)}
+	return a, func() {
+		if _, err := a.m.RemoveOurRoutes(); err != nil {
+			t.Errorf("remove our routes: %v", err)
+		}
+	}
 }
 
 func eventually(t *testing.T, what string, cond func() error) {
@@ -134,10 +145,10 @@ func TestRoutesConvergeAndHeal(t *testing.T) {
 	if err := h.nl.RouteDel(&netlink.Route{Dst: prefixToIPNet(netip.MustParsePrefix("10.40.0.0/26")), Protocol: DefaultRouteProtocol}); err != nil {
 		t.Fatal(err)
 	}
+	d.Resync()
 	eventually(t, "deleted route healed", routesAre(t, h, "10.40.0.0/26 via 10.99.0.3"))
 
 	stop()
-	<-d.Done()
 	if got := h.ourRoutes(t); len(got) != 0 {
 		t.Errorf("routes left after stop: %v", got)
 	}
@@ -219,7 +230,7 @@ func TestIPIPProbe(t *testing.T) {
 	d.Set(Desired{IPIP: &IPIP{MTU: 1480, Addr: netip.MustParseAddr("10.40.0.1")}})
 	eventually(t, "IPIP applied or reported", func() error {
 		st := d.Status()
-		if st.Applies == 0 || st.IPIPAvailable != ok {
+		if st.IPIPAvailable != ok {
 			return fmt.Errorf("status %+v", st)
 		}
 		if !ok && !strings.Contains(st.LastError, "IPIP") {

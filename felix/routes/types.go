@@ -1,4 +1,4 @@
-package dataplane
+package routes
 
 import (
 	"fmt"
@@ -49,14 +49,6 @@ type VXLAN struct {
 	Local netip.Addr // this node's underlay address (source of the tunnel)
 }
 
-func (v *VXLAN) equal(o *VXLAN) bool {
-	if v == nil || o == nil {
-		return v == o
-	}
-	return v.VNI == o.VNI && v.Port == o.Port && v.MTU == o.MTU && slices.Equal(v.MAC, o.MAC) &&
-		v.Addr == o.Addr && v.Local == o.Local
-}
-
 // VTEP is another node's tunnel endpoint.
 type VTEP struct {
 	Node string
@@ -84,7 +76,8 @@ type Desired struct {
 	KeepStale bool
 }
 
-func (d Desired) clone() Desired {
+// Clone returns a deep copy of d.
+func (d Desired) Clone() Desired {
 	d.Routes, d.VTEPs = slices.Clone(d.Routes), slices.Clone(d.VTEPs)
 	if d.VXLAN != nil {
 		v := *d.VXLAN

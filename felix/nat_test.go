@@ -1,4 +1,4 @@
-package nat
+package felix
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/felix/nat"
 )
 
 // router is a host namespace routing between three networks: a pool
@@ -22,7 +23,7 @@ type router struct {
 	host, client, peer, outside *felixtest.NS
 }
 
-func link(t *testing.T, a *felixtest.NS, aName, aAddr string, b *felixtest.NS, bName, bAddr string) {
+func natLink(t *testing.T, a *felixtest.NS, aName, aAddr string, b *felixtest.NS, bName, bAddr string) {
 	t.Helper()
 	v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: aName}, PeerName: bName}
 	if err := a.NL.LinkAdd(v); err != nil {
@@ -54,30 +55,44 @@ func defaultVia(t *testing.T, n *felixtest.NS, gw string) {
 func newRouter(t *testing.T) *router {
 	r := &router{host: felixtest.NewNS(t, "host"), client: felixtest.NewNS(t, "client"),
 		peer: felixtest.NewNS(t, "peer"), outside: felixtest.NewNS(t, "outside")}
-	link(t, r.host, "cl0", "10.70.0.1/24", r.client, "eth0", "10.70.0.5/24")
-	link(t, r.host, "pe0", "10.71.0.1/24", r.peer, "eth0", "10.71.0.5/24")
-	link(t, r.host, "out0", "10.98.0.1/24", r.outside, "eth0", "10.98.0.2/24")
+	natLink(t, r.host, "cl0", "10.70.0.1/24", r.client, "eth0", "10.70.0.5/24")
+	natLink(t, r.host, "pe0", "10.71.0.1/24", r.peer, "eth0", "10.71.0.5/24")
+	natLink(t, r.host, "out0", "10.98.0.1/24", r.outside, "eth0", "10.98.0.2/24")
 	defaultVia(t, r.client, "10.70.0.1")
 	defaultVia(t, r.peer, "10.71.0.1")
 	r.host.SetSysctl(t, "net/ipv4/ip_forward", "1")
 	return r
 }
 
-func start(t *testing.T, r *router) *Manager {
+// startNAT runs a Dataplane on the router's host namespace with a short
+// resync, so repairs are seen without waiting long.
+func startNAT(t *testing.T, r *router) *Dataplane {
 	t.Helper()
-	m := New(Config{NetNS: r.host.Path, ResyncInterval: 300 * time.Millisecond,
+	d := New(Config{NetNS: r.host.Path, ResyncInterval: 300 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
-	go m.Run(ctx)
-	t.Cleanup(func() { cancel(); <-m.Done() })
-	return m
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); <-d.Done() })
+	return d
+}
+
+func waitInSync(t *testing.T, d *Dataplane) {
+	t.Helper()
+	felixtest.Eventually(t, 10*time.Second, "in sync", func() error {
+		if !d.InSync() {
+			return fmt.Errorf("not in sync: %v", d.Status().LastError)
+		}
+		return nil
+	})
 }
 
 var client = netip.MustParseAddr("10.70.0.5")
 
 // sourceSeen sends datagrams from the client to sink until one arrives
 // and returns the source address the sink saw.
-func sourceSeen(t *testing.T, r *router, sink *felixtest.Sink, payload string) netip.Addr {
+func natSourceSeen(t *testing.T, r *router, sink *felixtest.Sink, payload string) netip.Addr {
 	t.Helper()
 	var src netip.Addr
 	felixtest.Eventually(t, 10*time.Second, "datagram "+payload, func() error {
@@ -98,26 +113,23 @@ func TestNATOutgoing(t *testing.T) {
 	r := newRouter(t)
 	out := felixtest.NewSink(t, r.outside, netip.MustParseAddrPort("10.98.0.2:0"))
 	other := felixtest.NewSink(t, r.peer, netip.MustParseAddrPort("10.71.0.5:0"))
-	m := start(t, r)
-	m.SetPools([]Pool{
+	d := startNAT(t, r)
+	if err := d.SetNATPools([]nat.Pool{
 		{CIDR: netip.MustParsePrefix("10.70.0.0/24"), NATOutgoing: true},
 		{CIDR: netip.MustParsePrefix("10.71.0.0/24")},
-	})
-	felixtest.Eventually(t, 10*time.Second, "in sync", func() error {
-		if !m.InSync() {
-			return fmt.Errorf("not in sync: %v", m.Err())
-		}
-		return nil
-	})
-	if got := sourceSeen(t, r, out, "to-outside-1"); got != netip.MustParseAddr("10.98.0.1") {
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitInSync(t, d)
+	if got := natSourceSeen(t, r, out, "to-outside-1"); got != netip.MustParseAddr("10.98.0.1") {
 		t.Errorf("outside saw %s, want the host's 10.98.0.1 (masqueraded)", got)
 	}
-	if got := sourceSeen(t, r, other, "to-pool-1"); got != client {
+	if got := natSourceSeen(t, r, other, "to-pool-1"); got != client {
 		t.Errorf("the other pool saw %s, want the workload's own %s", got, client)
 	}
 
-	// Rules deleted behind our back come back.
-	r.host.Run(t, "iptables-"+detect(t, r), "-t", "nat", "-F", ChainNATOutgoing)
+	// Rules deleted behind our back come back at the next resync.
+	r.host.Run(t, "iptables-"+detect(t, r), "-t", "nat", "-F", nat.ChainNATOutgoing)
 	felixtest.Eventually(t, 10*time.Second, "rule restored", func() error {
 		save := r.host.Run(t, "iptables-"+detect(t, r)+"-save", "-t", "nat")
 		if !strings.Contains(save, "cali40masq-ipam-pools src") {
@@ -127,14 +139,15 @@ func TestNATOutgoing(t *testing.T) {
 	})
 
 	// natOutgoing off: the outside sees the workload's own address.
-	m.SetPools([]Pool{{CIDR: netip.MustParsePrefix("10.70.0.0/24")}, {CIDR: netip.MustParsePrefix("10.71.0.0/24")}})
-	felixtest.Eventually(t, 10*time.Second, "in sync", func() error {
-		if !m.InSync() {
-			return fmt.Errorf("not in sync: %v", m.Err())
-		}
-		return nil
-	})
-	if got := sourceSeen(t, r, out, "to-outside-2"); got != client {
+	if err := d.SetNATPools([]nat.Pool{{CIDR: netip.MustParsePrefix("10.70.0.0/24")}, {CIDR: netip.MustParsePrefix("10.71.0.0/24")}}); err != nil {
+		t.Fatal(err)
+	}
+	waitInSync(t, d)
+	// A bad pool is refused and changes nothing.
+	if err := d.SetNATPools([]nat.Pool{{CIDR: netip.MustParsePrefix("10.70.0.5/24")}}); err == nil || !strings.Contains(err.Error(), "10.70.0.5/24") {
+		t.Errorf("SetNATPools with a host address: err %v, want one naming the CIDR", err)
+	}
+	if got := natSourceSeen(t, r, out, "to-outside-2"); got != client {
 		t.Errorf("outside saw %s, want the workload's own %s", got, client)
 	}
 }
@@ -143,7 +156,7 @@ func TestNATOutgoing(t *testing.T) {
 // fresh namespace are empty, so it is the distribution's default).
 func detect(t *testing.T, r *router) string {
 	t.Helper()
-	if out, err := r.host.TryRun("iptables-nft-save", "-t", "nat"); err == nil && strings.Contains(out, ChainPostrouting) {
+	if out, err := r.host.TryRun("iptables-nft-save", "-t", "nat"); err == nil && strings.Contains(out, nat.ChainPostrouting) {
 		return "nft"
 	}
 	return "legacy"

@@ -1,4 +1,4 @@
-package dataplane
+package routes
 
 import (
 	"errors"
@@ -79,3 +79,6 @@ func (k *kernel) syncIPIP(i *IPIP) error {
 	}
 	return k.ensureOnlyAddr(link, i.Addr)
 }
+
+// ProbeIPIPWith is ProbeIPIP through an open handle on the namespace.
+func ProbeIPIPWith(h *netlink.Handle) (bool, string) { return probeIPIP(h) }

@@ -1,4 +1,4 @@
-package dataplane
+package routes
 
 import (
 	"errors"
@@ -9,37 +9,17 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
-
-	"github.com/calico-docker/calico-libnetwork/felix/ns"
 )
 
-// kernel is Run's handle on the namespace. Only Run's goroutine uses it.
+// kernel is a Manager's handle on the namespace and its memory of the
+// IPIP probe.
 type kernel struct {
 	cfg        Config
 	log        *slog.Logger
-	ns         *ns.NS
 	nl         *netlink.Handle
 	ipipOK     bool
 	ipipReason string
 	ipipProbed bool
-}
-
-func openKernel(cfg Config, log *slog.Logger) (*kernel, error) {
-	n, err := ns.Open(cfg.NetNS)
-	if err != nil {
-		return nil, err
-	}
-	h, err := n.NetlinkHandle()
-	if err != nil {
-		n.Close()
-		return nil, err
-	}
-	return &kernel{cfg: cfg, log: log, ns: n, nl: h}, nil
-}
-
-func (k *kernel) close() {
-	k.nl.Close()
-	k.ns.Close()
 }
 
 // applyResult is what one apply achieved.
@@ -58,27 +38,6 @@ func (k *kernel) apply(d Desired) applyResult {
 	routes, conflicts, err := k.syncRoutes(d.Routes, d.KeepStale)
 	errs = append(errs, err)
 	return applyResult{routes: routes, conflicts: conflicts, err: errors.Join(errs...)}
-}
-
-// watchRoutes calls kick whenever a route of our protocol is deleted, so
-// the next apply puts it back. It stops when done is closed.
-func (k *kernel) watchRoutes(done <-chan struct{}, kick func()) {
-	ch := make(chan netlink.RouteUpdate, 64)
-	err := netlink.RouteSubscribeWithOptions(ch, done, netlink.RouteSubscribeOptions{
-		Namespace:     k.ns.Handle(),
-		ErrorCallback: func(err error) { k.log.Debug("Route watch error", "err", err) },
-	})
-	if err != nil {
-		k.log.Warn("Cannot watch routes; relying on the periodic resync", "err", err)
-		return
-	}
-	go func() {
-		for u := range ch {
-			if u.Type == unix.RTM_DELROUTE && int(u.Protocol) == k.cfg.RouteProtocol {
-				kick()
-			}
-		}
-	}()
 }
 
 // retryDump repeats a netlink dump interrupted by a concurrent change.
