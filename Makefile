@@ -4,7 +4,6 @@
 GO       ?= go
 BIN      ?= bin
 FUZZTIME ?= 30s
-GOFILES   = $(shell find . -name '*.go' -not -path './vendor/*' -not -path '*/testdata/*')
 
 .DEFAULT_GOAL := help
 .PHONY: help build run test bench lint plugin fuzz clean
@@ -15,20 +14,17 @@ help: ## List the targets
 build: ## Build calico-libnetwork and calicoctl into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-run: build ## Run the daemon in the foreground (root; no config = embedded etcd)
-	@if [ "$$(id -u)" != 0 ]; then echo "make run: the daemon needs root; try: sudo make run" >&2; exit 1; fi
-	./$(BIN)/calico-libnetwork $(ARGS)
+run: build ## Install iptables/ipset/Docker if missing, start Docker if down, run the daemon (root)
+	BIN=$(BIN) bash hack/run.sh $(ARGS)
 
-test: ## Run all tests; installs deps, starts and stops a private dockerd (root)
+test: lint ## Lint, then run all tests; installs deps, starts and stops a private dockerd (root)
 	bash hack/test.sh
 
 bench: ## Run all benchmarks in the test environment (root)
 	bash hack/bench.sh
 
-lint: ## Check gofmt and run go vet
-	@unformatted=$$(gofmt -l $(GOFILES)); \
-	if [ -n "$$unformatted" ]; then echo "gofmt needed on:" >&2; echo "$$unformatted" >&2; exit 1; fi
-	$(GO) vet ./...
+lint: ## gofmt, go vet and staticcheck (pinned in hack/lint.sh, installed on first use)
+	bash hack/lint.sh
 
 plugin: ## Build the managed plugin PLUGIN (default calico:latest) and its image; see docs/install.md
 	bash packaging/plugin.sh

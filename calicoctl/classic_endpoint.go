@@ -94,9 +94,16 @@ func (a *app) runEndpointShow(ctx context.Context, format outputFormat, host, wo
 	return t.write(a.out)
 }
 
+// annotationEnvNotApplied is driver.AnnotationEnvNotApplied (calicoctl does
+// not import the driver).
+const annotationEnvNotApplied = "libnetwork.projectcalico.org/env-not-applied"
+
 func endpointState(w *resources.WorkloadEndpoint) string {
 	if w.Annotations[resources.AnnotationLabelsPending] == "true" {
 		return "pending"
+	}
+	if p := w.Annotations[annotationEnvNotApplied]; p != "" {
+		return "active (" + p + ")" // the container's CALICO_IP or CALICO_PROFILE could not be honoured
 	}
 	return "active"
 }

@@ -2,13 +2,16 @@ package calicoctl
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded/pki"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 )
@@ -17,7 +20,12 @@ import (
 const DefaultConfigFile = "/etc/calico/calicoctl.cfg"
 
 // DefaultEtcdEndpoint is the daemon's embedded etcd.
-const DefaultEtcdEndpoint = "http://127.0.0.1:2379"
+const DefaultEtcdEndpoint = "https://127.0.0.1:2379"
+
+// DefaultDataDir is the daemon's data_dir; its pki/ holds the node's
+// certificate, which calicoctl run as root uses when no other is given.
+// CALICO_DATA_DIR overrides it, as for the daemon.
+const DefaultDataDir = "/var/lib/calico"
 
 // connFlags are the datastore flags every command accepts.
 type connFlags struct {
@@ -64,7 +72,7 @@ func (c *connFlags) resolve(lookupEnv func(string) (string, bool)) (datastore.Et
 		*s.value = c.pick(s, lookupEnv, file)
 	}
 	if eps == "" {
-		eps = DefaultEtcdEndpoint
+		eps = clientEndpoints(lookupEnv)
 	}
 	cfg := datastore.EtcdConfig{Endpoints: datastore.ParseEndpoints(eps), CACertFile: ca, CertFile: cert, KeyFile: key}
 	for _, ep := range cfg.Endpoints {
@@ -75,7 +83,52 @@ func (c *connFlags) resolve(lookupEnv func(string) (string, bool)) (datastore.Et
 	if len(cfg.Endpoints) == 0 {
 		return cfg, fmt.Errorf("etcd endpoints %q name no URL: set ETCD_ENDPOINTS to e.g. %s", eps, DefaultEtcdEndpoint)
 	}
+	if ca == "" && cert == "" && key == "" && strings.HasPrefix(cfg.Endpoints[0], "https://") {
+		if err := useNodeCert(&cfg, lookupEnv); err != nil {
+			return cfg, err
+		}
+	}
 	return cfg, nil
+}
+
+// clientEndpoints are where this host's daemon reaches etcd: the members'
+// endpoints on a host that joined the cluster as a client (from
+// <data_dir>/cluster.json), else the local member's DefaultEtcdEndpoint.
+func clientEndpoints(lookupEnv func(string) (string, bool)) string {
+	b, err := os.ReadFile(filepath.Join(dataDir(lookupEnv), "cluster.json"))
+	if err != nil {
+		return DefaultEtcdEndpoint
+	}
+	var st struct {
+		Role      string   `json:"role"`
+		Endpoints []string `json:"endpoints"`
+	}
+	if json.Unmarshal(b, &st) != nil || st.Role != "client" || len(st.Endpoints) == 0 {
+		return DefaultEtcdEndpoint
+	}
+	return strings.Join(st.Endpoints, ",")
+}
+
+func dataDir(lookupEnv func(string) (string, bool)) string {
+	if d, ok := lookupEnv("CALICO_DATA_DIR"); ok && d != "" {
+		return d
+	}
+	return DefaultDataDir
+}
+
+// useNodeCert gives cfg the node's certificate from <data_dir>/pki when
+// it exists: the zero-config way for root on a host running the daemon.
+func useNodeCert(cfg *datastore.EtcdConfig, lookupEnv func(string) (string, bool)) error {
+	files := pki.NodeFiles(pki.Dir(dataDir(lookupEnv)))
+	if _, err := os.Stat(files.Cert); err != nil {
+		if errors.Is(err, os.ErrPermission) {
+			return fmt.Errorf("etcd needs a client certificate and %s is readable by root only: run calicoctl as root (sudo), "+
+				"or set ETCD_CA_CERT_FILE, ETCD_CERT_FILE and ETCD_KEY_FILE", files.Cert)
+		}
+		return nil // no daemon here: connect without, and say so if etcd refuses
+	}
+	cfg.CACertFile, cfg.CertFile, cfg.KeyFile = files.CA, files.Cert, files.Key
+	return nil
 }
 
 func (c *connFlags) pick(s setting, lookupEnv func(string) (string, bool), file *viper.Viper) string {

@@ -5,6 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -82,5 +87,42 @@ func TestValidationNeedsNoEtcd(t *testing.T) {
 	r := runCLI("kind: IPPool\n", map[string]string{"ETCD_ENDPOINTS": "http://127.0.0.1:1"}, "--config", "", "apply", "-f", "-")
 	if r.code != 1 || !strings.Contains(r.stderr, "apiVersion") || strings.Contains(r.stderr, "cannot reach etcd") {
 		t.Errorf("got %v", r)
+	}
+}
+
+// Root on a host running the daemon needs no settings: calicoctl finds the
+// node's certificate in <data_dir>/pki; without it the TLS etcd refuses.
+func TestFindsNodeCertificate(t *testing.T) {
+	e := testenv.StartSecureEtcd(t, embedded.Maintenance{})
+	env := map[string]string{"ETCD_ENDPOINTS": e.Endpoints[0], "CALICO_DATA_DIR": e.DataDir}
+	if r := runCLI(goodPool, env, "--config", "", "apply", "-f", "-"); r.code != 0 {
+		t.Fatalf("with the node certificate found in CALICO_DATA_DIR: %v", r)
+	}
+	env["CALICO_DATA_DIR"] = t.TempDir() // no pki there
+	if r := runCLI("", env, "--config", "", "get", "ippools"); r.code != 1 || !strings.Contains(r.stderr, "cannot reach etcd") {
+		t.Fatalf("without a certificate: want a refusal, got %v", r)
+	}
+}
+
+// On a host that joined as a client there is no local member: calicoctl
+// uses the members' endpoints the daemon keeps in <data_dir>/cluster.json.
+func TestClientHostUsesMembersEndpoints(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cluster.json"), []byte(`{"role":"client","endpoints":["https://10.0.0.1:2379","https://10.0.0.2:2379"]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lookup := func(k string) (string, bool) {
+		if k == "CALICO_DATA_DIR" {
+			return dir, true
+		}
+		return "", false
+	}
+	var c connFlags
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	c.register(fs)
+	c.configFile = ""
+	cfg, err := c.resolve(lookup)
+	if err != nil || strings.Join(cfg.Endpoints, ",") != "https://10.0.0.1:2379,https://10.0.0.2:2379" {
+		t.Fatalf("endpoints %v, err %v", cfg.Endpoints, err)
 	}
 }

@@ -99,14 +99,17 @@ endpoints, nodes, BGP) stored in etcd.
 
 It reaches etcd like the calico-libnetwork daemon does: --etcd-endpoints,
 else ETCD_ENDPOINTS, else spec.etcdEndpoints of the --config file
-(/etc/calico/calicoctl.cfg), else http://127.0.0.1:2379 (the daemon's
-embedded etcd). TLS: ETCD_CA_CERT_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE.
+(/etc/calico/calicoctl.cfg), else https://127.0.0.1:2379 (the daemon's
+embedded etcd). TLS: ETCD_CA_CERT_FILE, ETCD_CERT_FILE, ETCD_KEY_FILE; for an
+https endpoint without them, run as root calicoctl uses the node's
+certificate in /var/lib/calico/pki (or $CALICO_DATA_DIR/pki).
 
 Exit status: 0 on success, 1 on any failure (the reason is on stderr);
 calicoctl policy explain exits 3 when the packet would be denied.`,
 		Example: `  calicoctl apply -f pool.yaml
   calicoctl get ippools -o wide
-  ETCD_ENDPOINTS=http://10.0.0.1:2379 calicoctl get profiles`,
+  ETCD_ENDPOINTS=https://10.0.0.1:2379 ETCD_CA_CERT_FILE=ca.crt \\
+    ETCD_CERT_FILE=me.crt ETCD_KEY_FILE=me.key calicoctl get profiles`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}

@@ -57,11 +57,12 @@ func (a *app) nodeCommand() *cobra.Command {
 		Use:   "node",
 		Short: "This host's calico-libnetwork daemon: status and diagnostics",
 		Example: `  calicoctl node status
-  calicoctl node diags`,
+  calicoctl node diags
+  calicoctl node checksystem`,
 	}
 	cmd.PersistentFlags().StringVar(&a.statusSocket, "status-socket", "",
 		"the daemon's status socket (default <data_dir>/status.sock: $CALICO_DATA_DIR/status.sock, else "+status.DefaultSocket+")")
-	cmd.AddCommand(a.nodeStatusCommand(), a.nodeDiagsCommand())
+	cmd.AddCommand(a.nodeStatusCommand(), a.nodeDiagsCommand(), a.nodeChecksystemCommand())
 	return cmd
 }
 
@@ -249,6 +250,9 @@ func datastoreLine(st *daemonStatus) string {
 		return "unknown (the daemon did not say)"
 	}
 	where := "etcd " + strings.Join(d.Endpoints, ",")
+	if d.Reachable && d.Error != "" { // e.g. the NOSPACE alarm: reads work, writes fail
+		return fmt.Sprintf("reachable but REFUSING WRITES (%s): %s", where, d.Error)
+	}
 	if d.Reachable {
 		return "reachable (" + where + ")"
 	}

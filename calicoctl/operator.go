@@ -13,6 +13,7 @@ func (a *app) addOperatorCommands(root *cobra.Command) {
 	root.AddCommand(
 		a.poolCommand(), a.profileCommand(), a.endpointCommand(), a.bgpPeerCommand(),
 		a.statusCommand(), a.nodeCommand(), a.policyCommand(), a.ipamCommand(),
+		a.clusterCommand(), a.datastoreCommand(),
 	)
 }
 

@@ -38,9 +38,13 @@ type Config struct {
 	IgnoreLooseRPF  bool
 	DockerHost      string
 	LogLevel        slog.Level
-	Observability   // log_format, log_file, ..., metrics_addr, single_socket (observability.go)
-	Enforcement     // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
-	Routing         // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
+	Observability            // log_format, log_file, ..., metrics_addr, single_socket (observability.go)
+	Enforcement              // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
+	Routing                  // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
+	EtcdSettings             // etcd_compaction_retention, etcd_quota_bytes, etcd_maintenance_interval (etcd.go)
+	JoinSettings             // join_token, join_address, etcd_voters, etcd_join_port (join.go)
+	Migrated        []string // old variables honoured (migrate.go), logged at start
+	ConsulAddr      string   // consul_addr; "" = no Consul registration (consul.go)
 }
 
 // errExit asks Main to stop without error (--help, --version).
@@ -57,8 +61,8 @@ func LoadConfig(args []string, out io.Writer) (*Config, error) {
 	fs.SetOutput(out)
 	v := viper.New()
 	for _, s := range settings {
-		fs.String(s.Flag, s.Default, s.Help+" [$"+s.Env+"]")
-		if s.Default == "false" {
+		fs.Var(&settingValue{val: s.Default, typ: settingType(s)}, s.Flag, s.Help+" [$"+s.Env+"]") // flagtypes.go
+		if settingType(s) == "bool" {
 			fs.Lookup(s.Flag).NoOptDefVal = "true" // --ipv6 alone means true
 		}
 		v.SetDefault(s.Key, s.Default)
@@ -79,6 +83,10 @@ func LoadConfig(args []string, out io.Writer) (*Config, error) {
 	if *version {
 		return nil, errExit{msg: "calico-libnetwork " + Version()}
 	}
+	migrated, err := applyLegacyEnv(v, os.Environ()) // old variables (migrate.go)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range settings {
 		if f := fs.Lookup(s.Flag); f.Changed {
 			v.Set(s.Key, f.Value.String())
@@ -93,7 +101,11 @@ func LoadConfig(args []string, out io.Writer) (*Config, error) {
 			return nil, err
 		}
 	}
-	return parseConfig(v)
+	c, err := parseConfig(v)
+	if c != nil {
+		c.Migrated = migrated
+	}
+	return c, err
 }
 
 func usage(out io.Writer, fs *pflag.FlagSet) {
@@ -179,6 +191,12 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		Observability:   p.observability(),
 		Enforcement:     p.enforcement(),
 		Routing:         p.routing(),
+		ConsulAddr:      p.hostPort("consul_addr"),
+		EtcdSettings:    p.etcdSettings(),
+		JoinSettings:    p.joinSettings(),
+	}
+	if p.err == nil {
+		p.fail(checkEtcdExposure(c.Etcd.Endpoints))
 	}
 	if len(c.Etcd.Endpoints) == 0 && c.EtcdClientPort == c.EtcdPeerPort && p.err == nil {
 		p.fail(configError("etcd_peer_port", strconv.Itoa(c.EtcdPeerPort), "must differ from etcd_client_port"))

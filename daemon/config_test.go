@@ -41,7 +41,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 	}
 	t.Setenv("CALICO_VETH_MTU", "1300")
 	t.Setenv("NODENAME", "fromenv")
-	t.Setenv("ETCD_ENDPOINTS", "http://10.0.0.1:2379, http://10.0.0.2:2379")
+	t.Setenv("ETCD_ENDPOINTS", "https://10.0.0.1:2379, https://10.0.0.2:2379")
 	c, err := LoadConfig([]string{"--config", file, "--nodename=fromflag", "--ignore-loose-rpf"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 	if !c.IgnoreLooseRPF {
 		t.Error("--ignore-loose-rpf alone should mean true")
 	}
-	if len(c.Etcd.Endpoints) != 2 || c.Etcd.Endpoints[1] != "http://10.0.0.2:2379" {
+	if len(c.Etcd.Endpoints) != 2 || c.Etcd.Endpoints[1] != "https://10.0.0.2:2379" {
 		t.Errorf("etcd endpoints = %v", c.Etcd.Endpoints)
 	}
 }
@@ -87,6 +87,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"bad node name", map[string]string{"NODENAME": "Host_1"}, nil, "set NODENAME"},
 		{"bad backend", map[string]string{"CALICO_IPTABLES_BACKEND": "ebpf"}, nil, "legacy, nft"},
 		{"half TLS", map[string]string{"ETCD_CERT_FILE": "/x.pem"}, nil, "set both etcd_cert_file"},
+		{"plain http off host", map[string]string{"ETCD_ENDPOINTS": "https://10.0.0.1:2379,http://10.0.0.2:2379"}, nil,
+			`invalid etcd_endpoints "http://10.0.0.2:2379"`},
+		{"quota too small", map[string]string{"CALICO_ETCD_QUOTA_BYTES": "1000"}, nil, "etcd_quota_bytes"},
+		{"bad compaction", map[string]string{"CALICO_ETCD_COMPACTION_RETENTION": "often"}, nil, "etcd_compaction_retention"},
 		{"unknown file key", nil, []string{"--config", badFile}, "unknown setting(s) vethmtu"},
 		{"file not YAML", nil, []string{"--config", notYAML}, "is not YAML"},
 		{"missing file", nil, []string{"--config", filepath.Join(dir, "none.yaml")}, "no such file"},

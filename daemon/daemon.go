@@ -10,12 +10,8 @@ import (
 	"syscall"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"google.golang.org/grpc"
-
 	"github.com/calico-docker/calico-libnetwork/cache"
 	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/driver"
 	"github.com/calico-docker/calico-libnetwork/felix"
@@ -58,11 +54,21 @@ func Main(args []string) error {
 // is (running workloads keep their routes; the next start resyncs).
 func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	log.Info("Starting calico-libnetwork", "version", Version(), "node", cfg.NodeName)
+	for _, m := range cfg.Migrated {
+		log.Info("Old Calico variable: " + m)
+	}
+	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
+		return err
+	}
+	if err := checkSystem(ctx, cfg, log); err != nil { // fail fast (checks.go)
+		return err
+	}
 	obs, err := startObserver(cfg, log) // metrics, health, systemd notify (observability.go)
 	if err != nil {
 		return err
 	}
 	defer obs.close()
+	obs.watchSystem(cfg)
 	cli, closeEtcd, err := openEtcd(ctx, cfg, obs.etcdDialOptions(), log)
 	if err != nil {
 		return err
@@ -87,9 +93,6 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchStore(c, cfg.NodeName)
-	if err := ensureWritableSysctls(log); err != nil { // managed plugin (plugin.go)
-		return err
-	}
 	dp, err := startDataplane(runCtx, cfg, c, log)
 	if err != nil {
 		return err
@@ -108,6 +111,13 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
+	// Consul registration of this node's workloads (consul.go).
+	if err := startConsul(runCtx, cfg, c, log); err != nil {
+		cancel()
+		<-dp.Done()
+		stopRouting()
+		return err
+	}
 	socks, closeDrivers, err := serveDrivers(cfg, store, alloc, c, dp, obs, log)
 	if err != nil {
 		cancel()
@@ -130,33 +140,6 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	stopRouting()
 	log.Info("Stopped")
 	return nil
-}
-
-// openEtcd connects to ETCD_ENDPOINTS, or starts the embedded etcd.
-func openEtcd(ctx context.Context, cfg *Config, opts []grpc.DialOption, log *slog.Logger) (*clientv3.Client, func(), error) {
-	if len(cfg.Etcd.Endpoints) > 0 {
-		ecfg := cfg.Etcd
-		ecfg.DialOptions = opts
-		cli, err := datastore.Connect(ctx, ecfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		log.Info("Using etcd", "endpoints", cfg.Etcd.Endpoints)
-		return cli, func() { cli.Close() }, nil
-	}
-	emb, err := embedded.Start(embedded.Config{
-		DataDir: cfg.DataDir, ClientHost: cfg.EtcdClientHost, ClientPort: cfg.EtcdClientPort, PeerPort: cfg.EtcdPeerPort,
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	cli, err := datastore.Connect(ctx, datastore.EtcdConfig{Endpoints: emb.Endpoints, DialOptions: opts})
-	if err != nil {
-		emb.Close()
-		return nil, nil, err
-	}
-	log.Info("Started embedded etcd", "endpoints", emb.Endpoints, "dataDir", cfg.DataDir)
-	return cli, func() { cli.Close(); emb.Close() }, nil
 }
 
 // startCache runs the one datastore syncer into the cache every consumer

@@ -116,13 +116,11 @@ func startObserver(cfg *Config, log *slog.Logger) (*observer, error) {
 // etcdDialOptions time and count every etcd request.
 func (o *observer) etcdDialOptions() []grpc.DialOption { return o.metrics.EtcdDialOptions() }
 
-// watchDatastore: ready while etcd answers a linearizable read.
+// watchDatastore: ready while etcd answers a linearizable read and
+// raises no alarm (NOSPACE: writes fail).
 func (o *observer) watchDatastore(cli *clientv3.Client) {
 	o.metrics.AddReadyCheck("datastore", func(ctx context.Context) error {
-		if _, err := cli.Get(ctx, datastore.Prefix+"/ping"); err != nil {
-			return fmt.Errorf("etcd %v does not answer: %w", cli.Endpoints(), err)
-		}
-		return nil
+		return datastore.Health(ctx, cli)
 	})
 }
 

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -74,7 +75,9 @@ func networkHandler(t *testing.T) http.Handler {
 func post(t *testing.T, sock, path, body string) (int, string) {
 	t.Helper()
 	c := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		Dial: func(_, _ string) (net.Conn, error) { return net.Dial("unix", sock) }}}
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}
 	resp, err := c.Post("http://plugin"+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -224,7 +227,9 @@ func TestSocketConcurrent(t *testing.T) {
 	for range 50 {
 		go func() {
 			c := http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-				Dial: func(_, _ string) (net.Conn, error) { return net.Dial("unix", sock) }}}
+				DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+				}}}
 			resp, err := c.Post("http://plugin/NetworkDriver.GetCapabilities", "application/json", nil)
 			if err == nil {
 				b, _ := io.ReadAll(resp.Body)

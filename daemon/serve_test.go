@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -18,7 +19,9 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func activate(t *testing.T, path string) string {
 	t.Helper()
 	c := http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		Dial: func(_, _ string) (net.Conn, error) { return net.Dial("unix", path) }}}
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", path)
+		}}}
 	resp, err := c.Post("http://plugin/Plugin.Activate", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -85,10 +86,7 @@ type StatusSources struct {
 func newStatusSources(cfg *Config, cli *clientv3.Client, dp *felix.Dataplane) *StatusSources {
 	return &StatusSources{
 		Node: cfg.NodeName, Version: Version(), Endpoints: cli.Endpoints(), Dataplane: dp.Status,
-		Datastore: func(ctx context.Context) error {
-			_, err := cli.Get(ctx, datastore.Prefix+"/ping")
-			return err
-		},
+		Datastore: func(ctx context.Context) error { return datastore.Health(ctx, cli) },
 	}
 }
 
@@ -114,8 +112,11 @@ func (s *StatusSources) Snapshot(ctx context.Context) HostStatus {
 		ctx, cancel := context.WithTimeout(ctx, statusProbeTimeout)
 		err := s.Datastore(ctx)
 		cancel()
-		h.Datastore.Reachable = err == nil
-		if err != nil {
+		h.Datastore.Reachable = err == nil || errors.Is(err, datastore.ErrNoSpace)
+		switch {
+		case errors.Is(err, datastore.ErrNoSpace):
+			h.Datastore.Error = err.Error() // reachable, but refusing writes
+		case err != nil:
 			h.Datastore.Error = fmt.Sprintf("etcd does not answer: %v", err)
 		}
 	}

@@ -120,7 +120,7 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (*network.J
 	if err != nil {
 		return nil, d.fail("Join", err, "endpoint", req.EndpointID)
 	}
-	plan, err := planJoin(sb.routes, ce.wep.Addrs(), d.routedSubnets(ctx, ce, len(sb.peers) > 0)) // poolroutes.go
+	plan, err := planJoin(sb.routes, ce.wep.Addrs(), d.routedSubnets(ctx, ce, sb.peers)) // poolroutes.go
 	if err != nil {
 		return nil, d.fail("Join", fmt.Errorf("endpoint %s: %w", req.EndpointID, err))
 	}
@@ -173,17 +173,6 @@ func (d *Driver) joining(ctx context.Context, endpointID string) (*createdEndpoi
 		netw = &Network{ID: wep.Spec.Network}
 	}
 	return &createdEndpoint{netw: netw, wep: wep}, nil
-}
-
-// endpoint reads an endpoint's WorkloadEndpoint.
-func (d *Driver) endpoint(ctx context.Context, endpointID string) (*resources.WorkloadEndpoint, error) {
-	name := WorkloadEndpointName(d.node, endpointID)
-	wep, err := datastore.GetAs[*resources.WorkloadEndpoint](ctx, d.store, resources.DefaultNamespace, name)
-	if errors.Is(err, datastore.ErrNotFound) {
-		return nil, fmt.Errorf("endpoint %s is unknown to the calico driver (its WorkloadEndpoint %s is missing): %w",
-			endpointID, name, err)
-	}
-	return wep, err
 }
 
 // subnetsOf returns the --subnet CIDRs of a network (none when unknown).

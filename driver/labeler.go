@@ -282,6 +282,9 @@ func (l *labeler) resolve(network string, ids []string) {
 			if rerr == nil {
 				applied, rerr = l.apply(ctx, id, c, l.storedOf(id))
 			}
+			if rerr == nil && applied != nil {
+				l.d.readEnvLater(id, c.ID) // CALICO_PROFILE, CALICO_IP, ... (containerenv.go)
+			}
 		}
 		l.done(id, applied, rerr)
 	}

@@ -69,13 +69,6 @@ func (l *localEndpoints) join(id, sandbox string, wep *resources.WorkloadEndpoin
 	l.sandboxOf[id] = sandbox
 }
 
-// joinedOf returns the endpoint as Join stored it (nil if not joined here).
-func (l *localEndpoints) joinedOf(id string) *resources.WorkloadEndpoint {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.joined[l.sandboxOf[id]][id]
-}
-
 // inSandbox returns the endpoints joined to sandbox.
 func (l *localEndpoints) inSandbox(sandbox string) []*resources.WorkloadEndpoint {
 	l.mu.Lock()

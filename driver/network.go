@@ -91,7 +91,7 @@ func (d *Driver) network(ctx context.Context, id string) (*Network, error) {
 		}
 		return nil, err
 	}
-	return d.completeNetwork(ctx, rec)
+	return d.nameOptional(d.completeNetwork(ctx, rec))
 }
 
 // completeNetwork learns the network's name from Docker when the record
@@ -101,11 +101,10 @@ func (d *Driver) completeNetwork(ctx context.Context, rec *Network) (*Network, e
 	if rec.Name != "" && rec.Profile != "" {
 		return rec, nil
 	}
-	name, err := d.networkName(ctx, rec.ID)
+	name, err := d.networkName(ctx, rec.ID, rec.Profile == "")
 	if err != nil {
-		if rec.Profile != "" {
-			d.log.Warn("Network name unknown; endpoints get no network label", "network", rec.ID, "err", err)
-			return rec, nil
+		if rec.Profile != "" { // usable without its name: the caller decides (netname.go)
+			return rec, fmt.Errorf("%w: %w", errNameUnknown, err)
 		}
 		return nil, err
 	}
@@ -130,15 +129,19 @@ func (d *Driver) completeNetwork(ctx context.Context, rec *Network) (*Network, e
 	return rec, nil
 }
 
-func (d *Driver) networkName(ctx context.Context, id string) (string, error) {
+// networkName asks Docker for a network's name; forProfile says the name
+// is needed for the default profile (the error then says how to do without).
+func (d *Driver) networkName(ctx context.Context, id string, forProfile bool) (string, error) {
+	hint := ""
+	if forProfile {
+		hint = fmt.Sprintf(" (needed for its default profile; or create the network with --opt %s=NAME)", OptProfile)
+	}
 	if d.docker == nil {
-		return "", fmt.Errorf("network %s: no Docker API client to learn its name; "+
-			"set DOCKER_HOST or create the network with --opt %s=NAME", id, OptProfile)
+		return "", fmt.Errorf("network %s: no Docker API client to learn its name; set DOCKER_HOST%s", id, hint)
 	}
 	name, err := d.docker.NetworkName(ctx, id)
 	if err != nil {
-		return "", fmt.Errorf("learn the name of network %s (needed for its default profile; "+
-			"or create the network with --opt %s=NAME): %w", id, OptProfile, err)
+		return "", fmt.Errorf("learn the name of network %s%s: %w", id, hint, err)
 	}
 	return name, nil
 }

@@ -71,8 +71,8 @@ func BenchmarkDockerRun(b *testing.B) {
 	b.ReportMetric(med[0]/med[1], "calico/bridge")
 	b.ReportMetric(med[0]/med[3], "calico/userbridge")
 	b.ReportMetric(0, "ns/op") // the per-mode medians are the result
-	b.Log(fmt.Sprintf("medians over %d runs each: calico %.1f ms, bridge %.1f ms, user bridge %.1f ms, none %.1f ms; calico/bridge %.3f, calico/userbridge %.3f",
-		len(times[0]), med[0], med[1], med[3], med[2], med[0]/med[1], med[0]/med[3]))
+	b.Logf("medians over %d runs each: calico %.1f ms, bridge %.1f ms, user bridge %.1f ms, none %.1f ms; calico/bridge %.3f, calico/userbridge %.3f",
+		len(times[0]), med[0], med[1], med[3], med[2], med[0]/med[1], med[0]/med[3])
 }
 
 func median(ds []time.Duration) time.Duration {

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded/pki"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
 
@@ -179,7 +181,12 @@ func (d *daemon) logWarnings() {
 // etcd returns a client of the daemon's embedded etcd.
 func (d *daemon) etcd() *clientv3.Client {
 	d.t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{fmt.Sprintf("http://127.0.0.1:%d", d.clientPort)}, DialTimeout: 5 * time.Second})
+	f := pki.NodeFiles(pki.Dir(d.dataDir)) // the daemon's own certificate
+	tlsCfg, err := transport.TLSInfo{CertFile: f.Cert, KeyFile: f.Key, TrustedCAFile: f.CA}.ClientConfig()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{fmt.Sprintf("https://127.0.0.1:%d", d.clientPort)}, DialTimeout: 5 * time.Second, TLS: tlsCfg})
 	if err != nil {
 		d.t.Fatal(err)
 	}

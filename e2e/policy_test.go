@@ -81,7 +81,7 @@ func (e *engine) fetch(container, url string, want bool) {
 func ctl(t *testing.T, d *daemon, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(calicoctlBin, args...)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("ETCD_ENDPOINTS=http://127.0.0.1:%d", d.clientPort))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("ETCD_ENDPOINTS=https://127.0.0.1:%d", d.clientPort), "CALICO_DATA_DIR="+d.dataDir)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("calicoctl %s: %v\n%s", strings.Join(args, " "), err, out)

@@ -105,14 +105,6 @@ func (a *Allocator) fetch(ctx context.Context, cidr netip.Prefix) (*cachedBlock,
 	return a.remember(cidr, kv.Value, kv.ModRevision)
 }
 
-// cached returns the cached block, reading it when absent.
-func (a *Allocator) cached(ctx context.Context, cidr netip.Prefix) (*cachedBlock, error) {
-	if c := a.cache[cidr]; c != nil {
-		return c, nil
-	}
-	return a.fetch(ctx, cidr)
-}
-
 // remember decodes a stored block into the cache.
 func (a *Allocator) remember(cidr netip.Prefix, value []byte, rev int64) (*cachedBlock, error) {
 	b, err := decodeBlock(value)

@@ -26,9 +26,11 @@ import (
 // allocator applies the intents once etcd answers again: at the next
 // request, and from RunIntents' loop. An intent is applied at most once
 // in effect: it frees an address only while the recorded handle holds it
-// (and, for a release by address alone, only an allocation made before
-// the intent), so an address freed meanwhile and handed to another
-// workload is never taken from it.
+// (and, for a release by address alone, only an allocation made no later
+// than the intent, to the second), so an address freed meanwhile and
+// handed to another workload is not taken from it (by address alone: not
+// unless that happened within the intent's second). A lost write that
+// may still land is fenced off before an intent counts as settled.
 
 // Intent is one release not yet applied.
 type Intent struct {
@@ -207,10 +209,12 @@ func (a *Allocator) applyIntent(ctx context.Context, in Intent) error {
 		if in.Handle != "" {
 			return at.handle() == in.Handle
 		}
-		// By address alone: only an allocation from a second before the
-		// intent's (timestamps are kept to the second).
+		// By address alone: only an allocation made no later than the
+		// intent (timestamps are kept to the second, so one made later in
+		// the same second counts too: that needs the address freed by
+		// someone else and handed out again within that second).
 		t, err := time.Parse(time.RFC3339Nano, at.Secondary[AttrTimestamp])
-		return err != nil || t.Before(in.Before.Truncate(time.Second))
+		return err != nil || !t.After(in.Before)
 	}
 	missing, err := a.release(ctx, []netip.Addr{in.IP}, match)
 	if err == nil && len(missing) > 0 {
@@ -235,8 +239,13 @@ func (a *Allocator) touch(ctx context.Context, ip netip.Addr) error {
 	if err != nil || !ok {
 		return err
 	}
-	_, err = a.commitTxn(ctx, "fence block "+cidr.String(), datastore.Txn{
+	res, err := a.commitTxn(ctx, "fence block "+cidr.String(), datastore.Txn{
 		If: []datastore.Cond{datastore.At(kv.Key, kv.ModRevision)}, Then: []datastore.Op{datastore.Put(kv.Key, kv.Value)}})
+	if err == nil && !res.Succeeded {
+		// The block changed meanwhile (perhaps a lost write landing):
+		// keep the intent and look again.
+		err = fmt.Errorf("fence block %s: it changed meanwhile: %w", cidr, ErrConflict)
+	}
 	return err
 }
 

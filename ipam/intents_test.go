@@ -51,7 +51,7 @@ func TestIntentsCorruptFileRefused(t *testing.T) {
 }
 
 // An intent frees only what it names: the handle that held the address,
-// or (by address alone) an allocation older than the intent.
+// or (by address alone) an allocation no newer than the intent.
 func TestIntentsApplyOnlyToTheirAllocation(t *testing.T) {
 	s := newStore(t)
 	addPool(t, s, "p", "10.1.0.0/24", 26)

@@ -122,7 +122,17 @@ func (a *Allocator) deletePoolOnce(ctx context.Context, name, resourceVersion st
 		}
 	}
 	if p == nil {
-		return nil, false, fmt.Errorf("IP pool %q: %w", name, datastore.ErrNotFound)
+		// No such pool, or one listPools skips (an unusable CIDR): no
+		// block was ever allocated from it, so it goes alone.
+		var del resources.Resource
+		err := a.call(ctx, "delete IP pool "+name, func(c context.Context) (err error) {
+			del, err = a.store.Delete(c, resources.KindIPPool, "", name, resourceVersion)
+			return err
+		})
+		if err != nil {
+			return nil, false, err
+		}
+		return del.(*resources.IPPool), true, nil
 	}
 	if resourceVersion != "" && resourceVersion != strconv.FormatInt(p.rev, 10) {
 		return nil, false, fmt.Errorf("delete IP pool %s: %w", name, datastore.ErrConflict)
@@ -204,4 +214,6 @@ func (a *Allocator) deleteEmptyBlocks(ctx context.Context, p *pool, t datastore.
 	return nil
 }
 
-func isBlockKey(k string) bool { return len(k) > len(assignmentPrefix) && k[:len(assignmentPrefix)] == assignmentPrefix }
+func isBlockKey(k string) bool {
+	return len(k) > len(assignmentPrefix) && k[:len(assignmentPrefix)] == assignmentPrefix
+}

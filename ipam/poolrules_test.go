@@ -74,3 +74,22 @@ func TestDeletePoolManyBlocks(t *testing.T) {
 		t.Fatalf("second delete: %v", err)
 	}
 }
+
+// An IPv4-mapped pool stored before the rules refused them is never
+// allocated from, and can be deleted.
+func TestStoredMappedPoolSkippedAndDeletable(t *testing.T) {
+	s := newStore(t)
+	ctx := testCtx(t)
+	key, _ := datastore.KeyFor(resources.KindIPPool, "", "mapped")
+	val := `{"kind":"IPPool","apiVersion":"projectcalico.org/v3","metadata":{"name":"mapped"},"spec":{"cidr":"::ffff:10.9.0.0/120","blockSize":122}}`
+	if _, err := s.Commit(ctx, datastore.Txn{Then: []datastore.Op{datastore.Put(key, []byte(val))}}); err != nil {
+		t.Fatal(err)
+	}
+	a := New(s, "n1")
+	if _, _, err := a.AutoAssign(ctx, AutoAssignArgs{Handle: "h", Num6: 1}); !errors.Is(err, ErrNoPool) {
+		t.Fatalf("AutoAssign from only a mapped pool: %v, want ErrNoPool", err)
+	}
+	if _, err := a.DeletePool(ctx, "mapped", ""); err != nil {
+		t.Fatalf("delete the mapped pool: %v", err)
+	}
+}

@@ -81,8 +81,10 @@ func (a *Allocator) listPools(ctx context.Context) ([]pool, error) {
 	out := make([]pool, 0, len(ps))
 	for _, p := range ps {
 		cidr, err := resources.ParseCIDR(p.Spec.CIDR)
-		if err != nil {
-			slog.Warn("ipam: skipping IP pool with an invalid CIDR", "pool", p.Name, "cidr", p.Spec.CIDR)
+		if err != nil || cidr.Addr().Is4In6() {
+			// An IPv4-mapped pool (stored before Validate refused them)
+			// hands out addresses that could never be released.
+			slog.Warn("ipam: skipping IP pool with an invalid or IPv4-mapped CIDR; delete it with calicoctl", "pool", p.Name, "cidr", p.Spec.CIDR)
 			continue
 		}
 		bs := p.Spec.BlockSize

@@ -39,7 +39,11 @@ func (a *Allocator) resolve(ctx context.Context, old *cachedBlock, nb *block, va
 			break
 		}
 		if ok && (bytes.Equal(kv.Value, val) || carries(kv.Value, old, nb)) {
-			a.cache[nb.cidr] = &cachedBlock{b: nb, rev: kv.ModRevision}
+			// Cache what is stored: later writers may have changed
+			// other addresses of the block since.
+			if _, derr := a.remember(nb.cidr, kv.Value, kv.ModRevision); derr != nil {
+				return false, derr
+			}
 			slog.Info("ipam: a block write whose answer was lost was applied", "block", nb.cidr, "err", err)
 			return true, nil
 		}

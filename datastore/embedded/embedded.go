@@ -7,15 +7,21 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded/pki"
 )
 
 // Config configures the etcd member the daemon runs when no ETCD_ENDPOINTS
@@ -26,6 +32,18 @@ type Config struct {
 	ClientPort int    // default 2379 (etcd_client_port)
 	PeerPort   int    // default 2380
 	Name       string // member name, default "calico"
+	// PeerHost is the address other members reach this one at; default
+	// 127.0.0.1 (a single member).
+	PeerHost string
+	// TLS are the CA and this member's certificate (package pki). With
+	// them the client and peer URLs are https and every client and peer
+	// must show a certificate from the CA. Without them the URLs are plain
+	// http, which Start allows on loopback only (tests).
+	TLS *pki.Files
+	// InitialCluster, when set, starts this member in an existing cluster
+	// whose members (this one included) it lists as name=peerURL,...
+	InitialCluster string
+	Maintenance    // compaction, quota, defragmentation (maintain.go)
 
 	// Test-only speed-ups: no fsync, and a short election tick so a
 	// single member elects itself at once.
@@ -40,11 +58,17 @@ type Server struct {
 	etcd      *embed.Etcd
 	closing   *atomic.Bool
 	Endpoints []string // client URLs to dial
+	stop      chan struct{}
+	done      chan struct{} // closed when the maintenance loop has stopped
+	closeOnce sync.Once
 }
 
 // Start starts etcd in-process and waits until it serves.
 func Start(cfg Config) (*Server, error) {
 	cfg.defaults()
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(cfg.DataDir, "etcd")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("embedded etcd data dir %s: %w", dir, err)
@@ -64,7 +88,23 @@ func Start(cfg Config) (*Server, error) {
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
-	return &Server{etcd: e, closing: closing, Endpoints: []string{adv.String()}}, nil
+	s := &Server{etcd: e, closing: closing, Endpoints: []string{adv.String()}, stop: make(chan struct{}), done: make(chan struct{})}
+	go s.maintain(cfg.Maintenance)
+	return s, nil
+}
+
+// check refuses a configuration that would expose etcd without TLS.
+func (cfg *Config) check() error {
+	if cfg.TLS != nil {
+		return nil
+	}
+	for _, h := range []string{cfg.ClientHost, cfg.PeerHost} {
+		if ip := net.ParseIP(h); h != "" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("embedded etcd on %s without TLS would let anyone who reaches it rewrite policy: "+
+				"give it the cluster's certificates (the daemon does so by itself from <data_dir>/pki)", h)
+		}
+	}
+	return nil
 }
 
 func (cfg *Config) defaults() {
@@ -80,6 +120,13 @@ func (cfg *Config) defaults() {
 	if cfg.Name == "" {
 		cfg.Name = "calico"
 	}
+	if cfg.PeerHost == "" {
+		cfg.PeerHost = "127.0.0.1"
+		if ip := net.ParseIP(cfg.ClientHost); ip != nil && !ip.IsLoopback() && !ip.IsUnspecified() {
+			cfg.PeerHost = cfg.ClientHost
+		}
+	}
+	cfg.Maintenance.defaults()
 }
 
 // etcdConfig builds etcd's configuration; adv is the client URL to dial.
@@ -91,15 +138,41 @@ func (cfg *Config) etcdConfig(dir string) (ec *embed.Config, closing *atomic.Boo
 	ec.Logger = "zap"
 	closing = new(atomic.Bool)
 	ec.ZapLoggerBuilder = quietOnClose(closing, cfg.Quiet)
-	clientURL := url.URL{Scheme: "http", Host: fmt.Sprintf("%s:%d", cfg.ClientHost, cfg.ClientPort)}
-	adv = clientURL
-	if cfg.ClientHost == "0.0.0.0" {
-		adv.Host = fmt.Sprintf("127.0.0.1:%d", cfg.ClientPort)
+	scheme := "http"
+	if cfg.TLS != nil {
+		scheme = "https"
+		tls := transport.TLSInfo{CertFile: cfg.TLS.Cert, KeyFile: cfg.TLS.Key, TrustedCAFile: cfg.TLS.CA, ClientCertAuth: true}
+		ec.ClientTLSInfo, ec.PeerTLSInfo = tls, tls
 	}
-	peerURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", cfg.PeerPort)}
-	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{adv}
-	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peerURL}, []url.URL{peerURL}
+	clientURL := url.URL{Scheme: scheme, Host: net.JoinHostPort(cfg.ClientHost, strconv.Itoa(cfg.ClientPort))}
+	adv = clientURL
+	if ip := net.ParseIP(cfg.ClientHost); ip != nil && ip.IsUnspecified() {
+		adv.Host = net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.ClientPort))
+	}
+	listen, advs := []url.URL{clientURL}, []url.URL{adv}
+	peerListen := cfg.PeerHost
+	if !isLoopback(cfg.PeerHost) {
+		// Other hosts dial the client and peer URLs at the peer address;
+		// this host's own clients keep dialing adv.
+		public := url.URL{Scheme: scheme, Host: net.JoinHostPort(cfg.PeerHost, strconv.Itoa(cfg.ClientPort))}
+		advs = []url.URL{public}
+		if ip := net.ParseIP(cfg.ClientHost); cfg.ClientHost != cfg.PeerHost && (ip == nil || !ip.IsUnspecified()) {
+			listen = append(listen, public)
+		}
+	}
+	if !isLoopback(cfg.PeerHost) || !isLoopback(cfg.ClientHost) {
+		// Reachable from other hosts: peers may join (TLS only, see check).
+		peerListen = "0.0.0.0"
+	}
+	peerURL := url.URL{Scheme: scheme, Host: net.JoinHostPort(cfg.PeerHost, strconv.Itoa(cfg.PeerPort))}
+	ec.ListenClientUrls, ec.AdvertiseClientUrls = listen, advs
+	ec.ListenPeerUrls = []url.URL{{Scheme: scheme, Host: net.JoinHostPort(peerListen, strconv.Itoa(cfg.PeerPort))}}
+	ec.AdvertisePeerUrls = []url.URL{peerURL}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	if cfg.InitialCluster != "" {
+		ec.InitialCluster, ec.ClusterState = cfg.InitialCluster, embed.ClusterStateFlagExisting
+	}
+	cfg.Maintenance.apply(ec)
 	ec.UnsafeNoFsync = cfg.UnsafeNoFsync
 	if cfg.FastElection {
 		ec.TickMs, ec.ElectionMs = 10, 100
@@ -107,10 +180,20 @@ func (cfg *Config) etcdConfig(dir string) (ec *embed.Config, closing *atomic.Boo
 	return ec, closing, adv
 }
 
+func isLoopback(h string) bool {
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Close stops the embedded etcd and waits for it to stop.
+// It may be called more than once.
 func (s *Server) Close() {
-	s.closing.Store(true)
-	s.etcd.Close()
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+		s.closing.Store(true)
+		s.etcd.Close()
+	})
 }
 
 // quietOnClose builds etcd's logger (errors only, to stderr) and silences

@@ -49,14 +49,6 @@ type VXLAN struct {
 	Local netip.Addr // this node's underlay address (source of the tunnel)
 }
 
-func (v *VXLAN) equal(o *VXLAN) bool {
-	if v == nil || o == nil {
-		return v == o
-	}
-	return v.VNI == o.VNI && v.Port == o.Port && v.MTU == o.MTU && slices.Equal(v.MAC, o.MAC) &&
-		v.Addr == o.Addr && v.Local == o.Local
-}
-
 // VTEP is another node's tunnel endpoint.
 type VTEP struct {
 	Node string

@@ -40,6 +40,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded/pki"
 )
 
 // Addresses of the LAN.
@@ -92,6 +93,10 @@ type Config struct {
 	// IPv6 gives the LAN and every host IPv6 addresses too (Subnet6), and
 	// runs the daemons with CALICO_IPV6=true and IP6 set to the host's.
 	IPv6 bool
+	// Join runs the embedded etcd on the hosts instead of the bed's etcd:
+	// the first host starts the cluster and the others join it by token
+	// (join.go); b.Client and b.Store then reach the first host's member.
+	Join bool
 }
 
 // HostConfig describes one host.
@@ -99,6 +104,9 @@ type HostConfig struct {
 	Name   string
 	Subnet int      // 0 or 1
 	Env    []string // extra environment of its daemon
+	// Manual: Start creates the host but does not start its daemon (Join
+	// beds: the test joins it itself).
+	Manual bool
 }
 
 // Bed is a running test bed.
@@ -111,11 +119,14 @@ type Bed struct {
 	// EtcdEndpoint is etcd's URL as the hosts reach it.
 	EtcdEndpoint string
 
-	cfg   Config
-	etcd  *exec.Cmd
-	mu    sync.Mutex
-	nss   []*NS   // every namespace made, deleted by Close
-	birds []*BIRD // stopped by Close
+	cfg  Config
+	etcd *exec.Cmd
+
+	etcdClientFiles pki.Files
+	clusterCfg      datastore.EtcdConfig // Join beds: the first host's member
+	mu              sync.Mutex
+	nss             []*NS   // every namespace made, deleted by Close
+	birds           []*BIRD // stopped by Close
 }
 
 // BuildDaemon builds calico-libnetwork into dir and returns its path.
@@ -149,7 +160,7 @@ func Start(cfg Config) (_ *Bed, err error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bed{Dir: dir, cfg: cfg, EtcdEndpoint: fmt.Sprintf("http://%s:%d", Gateway(0), etcdPort)}
+	b := &Bed{Dir: dir, cfg: cfg, EtcdEndpoint: fmt.Sprintf("https://%s:%d", Gateway(0), etcdPort)}
 	defer func() {
 		if err != nil {
 			b.Close()
@@ -158,8 +169,10 @@ func Start(cfg Config) (_ *Bed, err error) {
 	if err := b.buildLAN(); err != nil {
 		return nil, err
 	}
-	if err := b.startEtcd(); err != nil {
-		return nil, err
+	if !cfg.Join {
+		if err := b.startEtcd(); err != nil {
+			return nil, err
+		}
 	}
 	for i, hc := range cfg.Hosts {
 		h, err := b.newHost(hc, i+1)
@@ -168,10 +181,15 @@ func Start(cfg Config) (_ *Bed, err error) {
 		}
 		b.Hosts = append(b.Hosts, h)
 	}
+	if cfg.Join {
+		return b, b.startJoined()
+	}
 	errs := make([]error, len(b.Hosts))
 	var wg sync.WaitGroup
 	for i, h := range b.Hosts {
-		wg.Go(func() { errs[i] = h.Start() })
+		if !cfg.Hosts[i].Manual {
+			wg.Go(func() { errs[i] = h.Start() })
+		}
 	}
 	wg.Wait()
 	return b, errors.Join(errs...)
@@ -248,8 +266,14 @@ func (b *Bed) attach(n *NS, s int, addr netip.Addr, lanSide string) error {
 	return err
 }
 
-// startEtcd runs the etcd server in the LAN namespace and connects to it.
+// startEtcd runs the etcd server (Debian's binary: an external etcd) in
+// the LAN namespace with TLS and client-certificate auth from a CA the bed
+// makes, and connects to it.
 func (b *Bed) startEtcd() error {
+	tlsFiles, err := b.makeEtcdPKI()
+	if err != nil {
+		return err
+	}
 	data := filepath.Join(b.Dir, "etcd")
 	logf, err := os.Create(filepath.Join(b.Dir, "etcd.log"))
 	if err != nil {
@@ -258,7 +282,9 @@ func (b *Bed) startEtcd() error {
 	defer logf.Close()
 	peer := "http://127.0.0.1:2380"
 	b.etcd = exec.Command("ip", "netns", "exec", b.LAN.Name, "etcd", "--name", "bed", "--data-dir", data,
-		"--listen-client-urls", fmt.Sprintf("http://0.0.0.0:%d", etcdPort), "--advertise-client-urls", b.EtcdEndpoint,
+		"--listen-client-urls", fmt.Sprintf("https://0.0.0.0:%d", etcdPort), "--advertise-client-urls", b.EtcdEndpoint,
+		"--cert-file", tlsFiles.server.Cert, "--key-file", tlsFiles.server.Key,
+		"--trusted-ca-file", tlsFiles.server.CA, "--client-cert-auth",
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "bed="+peer,
 		"--unsafe-no-fsync", "--log-level", "error")
 	b.etcd.Stdout, b.etcd.Stderr = logf, logf
@@ -267,12 +293,8 @@ func (b *Bed) startEtcd() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dial := grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
-		return b.LAN.Dial(ctx, "tcp", addr)
-	})
 	for {
-		cli, err := datastore.Connect(ctx, datastore.EtcdConfig{Endpoints: []string{b.EtcdEndpoint},
-			DialTimeout: time.Second, DialOptions: []grpc.DialOption{dial}})
+		cli, err := datastore.Connect(ctx, b.EtcdConfig(time.Second))
 		if err == nil {
 			b.Client, b.Store = cli, datastore.New(cli)
 			return nil
@@ -282,6 +304,57 @@ func (b *Bed) startEtcd() error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// bedPKI are the bed etcd's certificate files: the server's, and the one
+// client certificate the hosts and the test share.
+type bedPKI struct{ server, client pki.Files }
+
+// makeEtcdPKI makes a CA, the server's certificate for the LAN address and
+// a client certificate, in b.Dir/pki.
+func (b *Bed) makeEtcdPKI() (bedPKI, error) {
+	dir := filepath.Join(b.Dir, "pki")
+	ca, _, err := pki.LoadOrCreateCA(dir, time.Now())
+	if err != nil {
+		return bedPKI{}, err
+	}
+	out := bedPKI{client: pki.NodeFiles(dir)}
+	if err := pki.EnsureNodeCert(dir, ca, "bed-client", nil, time.Now()); err != nil {
+		return bedPKI{}, err
+	}
+	sdir := filepath.Join(dir, "server")
+	if err := pki.WriteCA(sdir, ca.CertPEM(), nil); err != nil {
+		return bedPKI{}, err
+	}
+	certPEM, keyPEM, err := ca.Issue("bed-etcd", []net.IP{Gateway(0).AsSlice()}, time.Now())
+	if err != nil {
+		return bedPKI{}, err
+	}
+	if err := pki.WriteNodeCert(sdir, certPEM, keyPEM); err != nil {
+		return bedPKI{}, err
+	}
+	out.server = pki.NodeFiles(sdir)
+	b.etcdClientFiles = out.client
+	return out, nil
+}
+
+// EtcdConfig is how the test process reaches the bed's etcd: through a
+// dialer that connects from inside the LAN namespace, with the client
+// certificate.
+func (b *Bed) EtcdConfig(timeout time.Duration) datastore.EtcdConfig {
+	dial := grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+		return b.LAN.Dial(ctx, "tcp", addr)
+	})
+	f := b.etcdClientFiles
+	return datastore.EtcdConfig{Endpoints: []string{b.EtcdEndpoint}, CACertFile: f.CA, CertFile: f.Cert, KeyFile: f.Key,
+		DialTimeout: timeout, DialOptions: []grpc.DialOption{dial}}
+}
+
+// EtcdEnv are the settings a host's daemon or calicoctl needs for the
+// bed's etcd.
+func (b *Bed) EtcdEnv() []string {
+	f := b.etcdClientFiles
+	return []string{"ETCD_ENDPOINTS=" + b.EtcdEndpoint, "ETCD_CA_CERT_FILE=" + f.CA, "ETCD_CERT_FILE=" + f.Cert, "ETCD_KEY_FILE=" + f.Key}
 }
 
 // Host returns the host named name, or nil.

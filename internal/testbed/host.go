@@ -55,7 +55,11 @@ func (b *Bed) newHost(hc HostConfig, index int) (*Host, error) {
 	if h.Docker, err = dockerfake.Start(filepath.Join(b.Dir, hc.Name, "docker.sock")); err != nil {
 		return nil, err
 	}
-	h.env = append(append(os.Environ(), "ETCD_ENDPOINTS="+b.EtcdEndpoint, "NODENAME="+hc.Name,
+	etcdEnv := b.EtcdEnv()
+	if b.cfg.Join {
+		etcdEnv = []string{"ETCD_ENDPOINTS="}
+	}
+	h.env = append(append(append(os.Environ(), etcdEnv...), "NODENAME="+hc.Name,
 		"CALICO_DATA_DIR="+h.DataDir, "CALICO_PLUGIN_DIR="+h.PluginDir, "DOCKER_HOST="+h.Docker.Host(),
 		"CALICO_NETWORK="+b.cfg.Pool.String(), "CALICO_LOG_FILE=none", "CALICO_LOG_LEVEL=debug",
 		"CALICO_RESYNC_INTERVAL=10s", "CALICO_IPAM_GC_INTERVAL=0", "CALICO_METRICS_ADDR="),

@@ -190,7 +190,7 @@ func (w *Workload) plumb(jr network.JoinResponse, addr netip.Prefix) error {
 	host := w.Host.NS
 	tmp, err := host.NL.LinkByName(jr.InterfaceName.SrcName)
 	if err != nil {
-		return fmt.Errorf("Join's interface %s: %w", jr.InterfaceName.SrcName, err)
+		return fmt.Errorf("interface %s from Join: %w", jr.InterfaceName.SrcName, err)
 	}
 	if err := host.NL.LinkSetNsFd(tmp, int(*w.NS.NS.Handle())); err != nil {
 		return err

@@ -13,14 +13,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
+	"github.com/calico-docker/calico-libnetwork/datastore/embedded/pki"
 )
 
 // EnvEtcdLog, set to a level (debug, info, warn, error), makes embedded
 // etcd servers log to stderr; by default they are silent.
 const EnvEtcdLog = "CALICO_TEST_ETCD_LOG"
-
-// etcdStartTimeout bounds how long StartEtcd waits for the server to serve.
-const etcdStartTimeout = 15 * time.Second
 
 // StartEtcd starts a single-member embedded etcd on 127.0.0.1 with its data
 // in t.TempDir() and returns its client endpoints and a connected client.
@@ -86,4 +84,60 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// SecureEtcd is an embedded etcd laid out as the daemon lays its own:
+// the cluster CA and the node's certificate in DataDir/pki, https client
+// URLs on loopback that demand a client certificate from that CA.
+type SecureEtcd struct {
+	Server    *embedded.Server
+	Endpoints []string
+	DataDir   string
+	Files     pki.Files // CA, node certificate and key
+}
+
+// StartSecureEtcd starts a SecureEtcd with maintenance settings m;
+// t.Cleanup stops it.
+func StartSecureEtcd(t testing.TB, m embedded.Maintenance) *SecureEtcd {
+	t.Helper()
+	dir := t.TempDir()
+	pdir := pki.Dir(dir)
+	ca, _, err := pki.LoadOrCreateCA(pdir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pki.EnsureNodeCert(pdir, ca, "calico-test", nil, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	files := pki.NodeFiles(pdir)
+	var s *embedded.Server
+	for attempt := 0; attempt < 5; attempt++ {
+		var ports []int
+		if ports, err = freePorts(2); err != nil {
+			break
+		}
+		s, err = embedded.Start(embedded.Config{
+			DataDir: dir, Name: "calico-test", ClientPort: ports[0], PeerPort: ports[1], TLS: &files,
+			UnsafeNoFsync: true, FastElection: true, Quiet: os.Getenv(EnvEtcdLog) == "", Maintenance: m,
+		})
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("start embedded etcd with TLS: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return &SecureEtcd{Server: s, Endpoints: s.Endpoints, DataDir: dir, Files: files}
+}
+
+// FreePorts returns n distinct loopback TCP ports that were free a moment
+// ago (for servers that cannot listen on port 0, like etcd).
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports, err := freePorts(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ports
 }
