@@ -33,6 +33,7 @@ type Observability struct {
 	LogMaxSizeMB int
 	LogMaxFiles  int
 	MetricsAddr  string // "" = no metrics server
+	Pprof        bool   // serve /debug/pprof/ on MetricsAddr too
 	SingleSocket bool
 }
 
@@ -42,6 +43,10 @@ func (p *parser) observability() Observability {
 		LogMaxFiles:  p.intIn("log_max_files", 2, 1000),
 		MetricsAddr:  p.hostPort("metrics_addr"),
 		SingleSocket: p.boolean("single_socket"),
+		Pprof:        p.boolean("pprof"),
+	}
+	if o.Pprof && o.MetricsAddr == "" {
+		p.fail(configError("pprof", "true", "set metrics_addr too: the profiler is served on the metrics listener"))
 	}
 	switch o.LogFormat = p.str("log_format"); o.LogFormat {
 	case logging.FormatText, logging.FormatJSON:
@@ -103,12 +108,16 @@ func startObserver(cfg *Config, log *slog.Logger) (*observer, error) {
 		return nil
 	})
 	if cfg.MetricsAddr != "" {
-		s, err := o.metrics.Serve(cfg.MetricsAddr)
+		serve, paths := o.metrics.Serve, "/metrics /healthz /readyz"
+		if cfg.Pprof {
+			serve, paths = o.metrics.ServeWithPprof, paths+" /debug/pprof/"
+		}
+		s, err := serve(cfg.MetricsAddr)
 		if err != nil {
 			return nil, err
 		}
 		o.server = s
-		log.Info("Serving metrics and health", "addr", s.Addr().String(), "paths", "/metrics /healthz /readyz")
+		log.Info("Serving metrics and health", "addr", s.Addr().String(), "paths", paths)
 	}
 	return o, nil
 }

@@ -32,11 +32,11 @@ func TestObservabilitySettings(t *testing.T) {
 	t.Setenv("CALICO_LOG_FILE", "none")
 	t.Setenv("CALICO_METRICS_ADDR", "localhost:9091")
 	t.Setenv("CALICO_SINGLE_SOCKET", "true")
-	c, err = LoadConfig([]string{"--log-format=json", "--log-max-files=3"}, io.Discard)
+	c, err = LoadConfig([]string{"--log-format=json", "--log-max-files=3", "--pprof"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = Observability{LogFormat: "json", LogMaxSizeMB: 1, LogMaxFiles: 3, MetricsAddr: "localhost:9091", SingleSocket: true}
+	want = Observability{LogFormat: "json", LogMaxSizeMB: 1, LogMaxFiles: 3, MetricsAddr: "localhost:9091", SingleSocket: true, Pprof: true}
 	if c.Observability != want {
 		t.Errorf("settings = %+v, want %+v", c.Observability, want)
 	}
@@ -47,6 +47,7 @@ func TestObservabilitySettings(t *testing.T) {
 		{"CALICO_LOG_MAX_SIZE_MB", "0", "from 1 to 1024"},
 		{"CALICO_METRICS_ADDR", "9091", "use host:port"},
 		{"CALICO_SINGLE_SOCKET", "yes please", "use true or false"},
+		{"CALICO_PPROF", "true", "set metrics_addr too"},
 	} {
 		t.Run(tc.env, func(t *testing.T) {
 			clearEnv(t)
@@ -139,6 +140,34 @@ func TestSingleSocket(t *testing.T) {
 	}
 	if rec.Len() > 0 {
 		t.Errorf("metrics lack:\n%s", rec)
+	}
+}
+
+// TestPprofOptIn: the profiler is served only when asked for.
+func TestPprofOptIn(t *testing.T) {
+	m := metrics.New()
+	for _, tc := range []struct {
+		serve func(string) (*metrics.Server, error)
+		want  int
+	}{{m.Serve, http.StatusNotFound}, {m.ServeWithPprof, http.StatusOK}} {
+		s, err := tc.serve("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get("http://" + s.Addr().String() + "/debug/pprof/heap?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("/debug/pprof/heap = %d, want %d", resp.StatusCode, tc.want)
+		}
+		if resp, err := http.Get("http://" + s.Addr().String() + "/healthz"); err != nil || resp.StatusCode != 200 {
+			t.Errorf("/healthz = %v %v", resp, err)
+		} else {
+			resp.Body.Close()
+		}
+		s.Close()
 	}
 }
 

@@ -69,6 +69,8 @@ var settings = []Setting{
 		"log files kept, the current one included (at least 2); the oldest are deleted"},
 	{"metrics_addr", "metrics-addr", "CALICO_METRICS_ADDR", "",
 		"host:port serving Prometheus /metrics, /healthz and /readyz (e.g. localhost:9091); empty: off"},
+	{"pprof", "pprof", "CALICO_PPROF", "false",
+		"also serve Go's profiler, /debug/pprof/, on metrics_addr (needs it set); for diagnosing CPU and memory use"},
 	{"single_socket", "single-socket", "CALICO_SINGLE_SOCKET", "false",
 		"serve the network and IPAM drivers on one socket, <plugin_dir>/calico.sock (the managed plugin does)"},
 	// Routing across hosts (routing.go), named as calico/node's.

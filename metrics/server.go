@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 )
 
@@ -18,13 +19,29 @@ type Server struct {
 
 // Serve listens on addr (host:port; use localhost:9091 to keep it on the
 // host) and serves m.Handler() until Close.
-func (m *Metrics) Serve(addr string) (*Server, error) {
+func (m *Metrics) Serve(addr string) (*Server, error) { return m.serve(addr, m.Handler()) }
+
+// ServeWithPprof is Serve plus Go's profiler under /debug/pprof/ (CPU and
+// heap profiles, goroutine dumps). Profiles reveal internals and cost CPU
+// while taken: serve them only on an address the operator trusts.
+func (m *Metrics) ServeWithPprof(addr string) (*Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/", m.Handler())
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m.serve(addr, mux)
+}
+
+func (m *Metrics) serve(addr string, h http.Handler) (*Server, error) {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics address %s: %w (set metrics_addr to a free host:port, or empty to turn metrics off)", addr, err)
 	}
 	s := &Server{
-		srv:  &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second},
+		srv:  &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second},
 		l:    l,
 		done: make(chan error, 1),
 	}
