@@ -28,7 +28,14 @@ const (
 	DefaultInterfacePrefix = "cali"
 
 	retryMin = 100 * time.Millisecond
-	retryMax = 30 * time.Second
+	// applyHoldoff is the least time between the end of one apply and the
+	// start of the next one a change asks for. A change on a quiet
+	// dataplane is applied at once; while changes keep coming (remote
+	// endpoints churning across a fleet) they are batched into at most
+	// one apply per holdoff, as Calico's felix batches its dataplane
+	// updates, instead of one iptables-restore and ipset exec per change.
+	applyHoldoff = 100 * time.Millisecond
+	retryMax     = 30 * time.Second
 )
 
 // Config configures a Dataplane. The zero value is usable.
@@ -325,12 +332,16 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	defer d.kernel.removeTunnelRoutes()
 	resync := time.NewTicker(d.cfg.ResyncInterval)
 	defer resync.Stop()
-	var retry, sandboxRetry <-chan time.Time
+	var retry, sandboxRetry, hold <-chan time.Time
 	backoff, sandboxDelay := retryMin, sandboxRetryMin
 	pending, full := true, true
+	var lastApply time.Time // when the last apply ended
 	for {
 		if pending {
-			if err := d.apply(ctx, full); err != nil && ctx.Err() != nil {
+			hold = nil // this apply takes whatever the held kick was for
+			err := d.apply(ctx, full)
+			lastApply = time.Now()
+			if err != nil && ctx.Err() != nil {
 				return // stopping: the apply was cut short
 			} else if err != nil {
 				d.log.Warn("Dataplane apply failed, will retry", "err", err, "retryIn", backoff)
@@ -353,7 +364,15 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-d.kick:
-			pending = true
+			// Apply at once when idle; else wait out the holdoff, taking
+			// every change made meanwhile in one apply.
+			if wait := applyHoldoff - time.Since(lastApply); wait <= 0 {
+				pending = true
+			} else if hold == nil {
+				hold = time.After(wait)
+			}
+		case <-hold:
+			hold, pending = nil, true
 		case <-resync.C:
 			pending, full = true, true
 		case <-retry:

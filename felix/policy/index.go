@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
@@ -31,7 +32,6 @@ type Index struct {
 	dirtyPolicies  map[string]bool // policy keys changed since the last settle
 	allDirty       bool            // a full resync: rebuild every cache
 
-	all      []*calc.Endpoint        // every endpoint, sorted by key
 	local    []*calc.Endpoint        // node's endpoints, sorted by key
 	policies map[string]*calc.Policy // every policy by key
 	rank     map[string]int          // evaluation position of every policy
@@ -122,8 +122,8 @@ func (x *Index) update() {
 	if len(x.dirtyPolicies) > 0 {
 		x.refreshPolicies()
 	}
-	if len(x.dirtyEndpoints) > 0 {
-		x.refreshEndpoints()
+	for key := range x.dirtyEndpoints {
+		x.refreshLocal(key)
 	}
 	live := make(map[string]bool, len(x.local))
 	for _, ep := range x.local {
@@ -149,14 +149,26 @@ func (x *Index) update() {
 	}
 }
 
-// refreshEndpoints re-reads the endpoint lists.
+// refreshEndpoints re-reads the local endpoint list.
 func (x *Index) refreshEndpoints() {
-	x.all = x.model.Endpoints()
-	x.local = x.local[:0:0]
-	for _, ep := range x.all {
-		if ep.Node == x.node {
-			x.local = append(x.local, ep)
-		}
+	x.local = x.model.LocalEndpoints(x.node)
+}
+
+// refreshLocal brings one endpoint's entry in the local list up to date:
+// a remote endpoint's change costs a binary search, not a walk and sort of
+// every endpoint of the cluster.
+func (x *Index) refreshLocal(key string) {
+	i, found := slices.BinarySearchFunc(x.local, key, func(ep *calc.Endpoint, k string) int {
+		return strings.Compare(ep.Key, k)
+	})
+	ep := x.model.Endpoint(key)
+	switch local := ep != nil && ep.Node == x.node; {
+	case local && found:
+		x.local[i] = ep
+	case local:
+		x.local = slices.Insert(x.local, i, ep)
+	case found:
+		x.local = slices.Delete(x.local, i, i+1)
 	}
 }
 
@@ -240,7 +252,7 @@ func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 	ms.usedGen = x.gen
 	if ms.byEP == nil {
 		ms.byEP = map[string][]netip.Prefix{}
-		for _, ep := range x.all {
+		for _, ep := range x.model.Endpoints() {
 			ms.updateEndpoint(ep.Key, ep)
 		}
 	}
