@@ -213,7 +213,11 @@ func (k *kernelState) syncFamily(ctx context.Context, v int, full bool) error {
 	t, sets := k.filters[v], k.sets[v]
 	var setErr error
 	if sets != nil && k.setsChanged[v] {
-		if setErr = sets.ApplyUpdates(ctx); setErr == nil {
+		applySets := sets.ApplyUpdatesIncremental
+		if full {
+			applySets = sets.ApplyUpdates
+		}
+		if setErr = applySets(ctx); setErr == nil {
 			k.setsChanged[v] = false
 		}
 	}

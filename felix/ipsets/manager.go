@@ -44,6 +44,9 @@ type Manager struct {
 	desired map[string]map[netip.Prefix]struct{}
 	held    map[string]bool // desired but not programmable: never destroyed
 	invalid error           // what SetDesired had to drop, returned by ApplyUpdates
+	// known is what the last successful update batch left in the kernel
+	// (nil: read it back next time); see ApplyUpdatesIncremental.
+	known map[string]*kernelSet
 }
 
 // New returns a Manager with nothing desired: ApplyDeletions removes every
@@ -166,10 +169,17 @@ func (m *Manager) ApplyUpdates(ctx context.Context) error {
 	if m.cfgErr != nil {
 		return m.cfgErr
 	}
+	m.known = nil
 	actual, err := m.read(ctx, "list")
 	if err != nil {
 		return err
 	}
+	return m.applyUpdates(ctx, actual)
+}
+
+// applyUpdates converges the kernel, whose state is actual, on the desired
+// sets, and remembers the result for ApplyUpdatesIncremental.
+func (m *Manager) applyUpdates(ctx context.Context, actual map[string]*kernelSet) error {
 	p := m.planUpdates(actual)
 	var writeErr error
 	if len(p.lines) > 0 {
@@ -178,6 +188,7 @@ func (m *Manager) ApplyUpdates(ctx context.Context) error {
 				"replaced", p.replaced, "lines", len(p.lines))
 		}
 	}
+	m.remember(actual, p, writeErr)
 	return errors.Join(append([]error{m.invalid, writeErr}, p.errs...)...)
 }
 
@@ -201,7 +212,9 @@ func (m *Manager) ApplyDeletions(ctx context.Context) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	if err := m.restore(ctx, lines); err != nil {
+	err = m.restore(ctx, lines)
+	m.forgetDestroyed(lines, err)
+	if err != nil {
 		return err
 	}
 	m.log.Info("Destroyed stale IP sets", "sets", len(lines))

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -133,11 +134,17 @@ func (r *renderer) entity(e *calc.Entity, dir, _ string, rangeFlag, portFlag str
 func (r *renderer) ipset(sel selector.Selector) string {
 	name := IPSetName(sel.UniqueID(), r.cfg.IPVersion)
 	if _, done := r.ipsets[name]; !done {
-		var members []netip.Prefix
-		for _, p := range r.m.Members(sel) {
-			if p.Addr().Is4() == (r.cfg.IPVersion == 4) {
-				members = append(members, p)
-			}
+		// Shared when every member is of this version (the usual case):
+		// Source lists are never mutated, and copying a large set on
+		// every render was most of a remote endpoint change's cost.
+		all := r.m.Members(sel)
+		other := func(p netip.Prefix) bool { return p.Addr().Is4() != (r.cfg.IPVersion == 4) }
+		members := all
+		if slices.ContainsFunc(all, other) {
+			members = slices.DeleteFunc(slices.Clone(all), other)
+		}
+		if len(members) == 0 {
+			members = nil
 		}
 		r.ipsets[name] = members
 	}

@@ -39,6 +39,8 @@ type Source interface {
 	// Profile returns a profile by name, or nil.
 	Profile(name string) *calc.Profile
 	// Members returns the addresses of every endpoint sel matches, sorted.
+	// The result may end up in the rendered IP sets: the Source must not
+	// modify it afterwards (return a new slice when the members change).
 	Members(sel selector.Selector) []netip.Prefix
 }
 

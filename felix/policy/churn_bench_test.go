@@ -1,0 +1,41 @@
+package policy_test
+
+import (
+	"testing"
+
+	"github.com/calico-docker/calico-libnetwork/felix/policy"
+	"github.com/calico-docker/calico-libnetwork/internal/fleetsim"
+	"github.com/calico-docker/calico-libnetwork/model"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+// BenchmarkRemoteChurn is the Calculator's share of one remote endpoint
+// change in a simulated fleet (fleetsim's 200 hosts × 50 endpoints and 20
+// policies, one local endpoint): the change applied and the filter state
+// rendered, as felix's loop does when it applies each change alone. No
+// kernel, no root. Run with -cpuprofile to see where it goes.
+func BenchmarkRemoteChurn(b *testing.B) {
+	cfg := fleetsim.Config{Hosts: 200, EndpointsPerHost: 50}.Defaults()
+	local := cfg.Endpoint(0, 0, 0)
+	local.Spec.Node = "local"
+	ev := model.SyncEvent{Full: true, Kinds: []string{resources.KindWorkloadEndpoint, resources.KindProfile,
+		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy}}
+	ev.Updates = append(ev.Updates, model.UpdateOf(cfg.Profile()), model.UpdateOf(local))
+	for i := range cfg.Policies {
+		ev.Updates = append(ev.Updates, model.UpdateOf(cfg.Policy(i)))
+	}
+	for h := 1; h < cfg.Hosts; h++ {
+		for i := range cfg.EndpointsPerHost {
+			ev.Updates = append(ev.Updates, model.UpdateOf(cfg.Endpoint(h, i, h*cfg.EndpointsPerHost+i)))
+		}
+	}
+	c := policy.NewCalculator(policy.Config{NodeName: "local", IPVersions: []int{4}})
+	c.Apply(ev)
+	c.Render()
+	b.ResetTimer()
+	for n := range b.N {
+		h, i := 1+n%(cfg.Hosts-1), (n/cfg.Hosts)%cfg.EndpointsPerHost
+		c.Apply(model.SyncEvent{Updates: []model.Update{model.UpdateOf(cfg.Endpoint(h, i, n))}})
+		c.Render()
+	}
+}
