@@ -111,13 +111,15 @@ func (m *Model) Update(u model.Update) {
 	}
 }
 
-// SetEndpoint adds or replaces an endpoint.
+// SetEndpoint adds or replaces an endpoint. The model keeps w's labels
+// map (the cache's objects are shared and never mutated: one copy per
+// endpoint fewer); w must not be modified afterwards.
 func (m *Model) SetEndpoint(w *resources.WorkloadEndpoint) {
 	key := w.Namespace + "/" + w.Name
 	m.removeEndpoint(key)
 	ep := &Endpoint{
 		Key: key, Name: w.Name, Namespace: cmp.Or(w.Namespace, resources.DefaultNamespace), Node: w.Spec.Node, Workload: w.Spec.Workload, IfaceName: w.Spec.InterfaceName,
-		Addrs: w.Addrs(), Profiles: slices.Clone(w.Spec.Profiles), own: maps.Clone(w.Labels),
+		Addrs: w.Addrs(), Profiles: slices.Clone(w.Spec.Profiles), own: w.Labels,
 		Pending: w.Annotations[resources.AnnotationLabelsPending] == "true",
 	}
 	if mac, err := net.ParseMAC(w.Spec.MAC); err == nil {
