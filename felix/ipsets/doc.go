@@ -35,9 +35,12 @@
 //     of the same type and family; a set of another type or family is
 //     destroyed and re-created when nothing references it, and reported as
 //     an error (naming the set) when something does.
-//   - Every apply reads the kernel back, so members added, deleted or
+//   - ApplyUpdates reads the kernel back, so members added, deleted or
 //     flushed by hand and sets destroyed by hand are healed by the next
-//     ApplyUpdates.
+//     one (felix calls it on every full resync). ApplyUpdatesIncremental,
+//     used for changes in between, plans against what the last successful
+//     batch left and reads back only when nothing is known (at first, or
+//     after any failure).
 //   - Batches use -exist, so a member that appeared or vanished between the
 //     read and the write (or a create racing an identical create) is not an
 //     error. A batch is not a transaction: ipset restore stops at the first
