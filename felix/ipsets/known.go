@@ -36,6 +36,9 @@ func (m *Manager) remember(actual map[string]*kernelSet, p updatePlan, err error
 	delete(actual, m.tmpName) // destroyed by the batch if it was there
 	for name, want := range m.desired {
 		got := actual[name]
+		if got != nil && got.gen != 0 && got.gen == m.gens[name] && m.matches(got) {
+			continue // unchanged since the batch that brought it here
+		}
 		if got == nil || !m.matches(got) {
 			got = &kernelSet{name: name, typ: setType, family: m.family, maxElem: m.cfg.MaxSize}
 			if old := actual[name]; old != nil {
@@ -55,6 +58,7 @@ func (m *Manager) remember(actual map[string]*kernelSet, p updatePlan, err error
 		for member := range want {
 			got.members[member] = true
 		}
+		got.gen = m.gens[name]
 	}
 	m.known = actual
 }

@@ -71,13 +71,20 @@ func TestIncrementalReadsBackOnlyWhenUnknown(t *testing.T) {
 }
 
 // TestIncrementalMatchesKernel: random desired states applied
-// incrementally leave the kernel exactly as desired.
+// incrementally, some sets given the same slice again, leave the kernel
+// exactly as desired.
 func TestIncrementalMatchesKernel(t *testing.T) {
 	m := New(Config{IPVersion: 4, Runner: newNS(t)})
 	rng := rand.New(rand.NewPCG(1, 2))
+	var want map[string][]netip.Prefix
 	for round := range 30 {
-		want := map[string][]netip.Prefix{}
+		prev := want
+		want = map[string][]netip.Prefix{}
 		for s := range 1 + rng.IntN(3) {
+			if ps, ok := prev[fmt.Sprintf("cali40s:%d", s)]; ok && rng.IntN(2) == 0 {
+				want[fmt.Sprintf("cali40s:%d", s)] = ps // the very same slice: known unchanged
+				continue
+			}
 			var ps []netip.Prefix
 			for range rng.IntN(6) {
 				ps = append(ps, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(s), byte(rng.IntN(8))}), 32))

@@ -47,6 +47,12 @@ type Manager struct {
 	// known is what the last successful update batch left in the kernel
 	// (nil: read it back next time); see ApplyUpdatesIncremental.
 	known map[string]*kernelSet
+	// input is the member slice each desired set was last given; gens
+	// numbers each desired member map (a new number whenever it is
+	// rebuilt), lastGen is the last number handed out.
+	input   map[string][]netip.Prefix
+	gens    map[string]uint64
+	lastGen uint64
 }
 
 // New returns a Manager with nothing desired: ApplyDeletions removes every
@@ -98,11 +104,20 @@ func (m *Manager) owns(name string) bool { return strings.HasPrefix(name, m.cfg.
 // ApplyUpdates reports them; an oversized set keeps its current kernel
 // content (it is neither updated nor destroyed), so rules never see a
 // truncated set.
+//
+// The member slices must not be modified after the call: a set given the
+// very same slice as last time (same array and length) is known unchanged,
+// which spares normalizing and diffing large unchanged sets on every apply.
 func (m *Manager) SetDesired(sets map[string][]netip.Prefix) {
 	desired := make(map[string]map[netip.Prefix]struct{}, len(sets))
+	input, gens := make(map[string][]netip.Prefix, len(sets)), make(map[string]uint64, len(sets))
 	held := map[string]bool{}
 	var problems []error
 	for name, members := range sets {
+		if want, ok := m.desired[name]; ok && sameSlice(m.input[name], members) {
+			desired[name], input[name], gens[name] = want, members, m.gens[name]
+			continue
+		}
 		if err := m.checkName(name); err != nil {
 			problems = append(problems, err)
 			continue
@@ -119,8 +134,18 @@ func (m *Manager) SetDesired(sets map[string][]netip.Prefix) {
 			continue
 		}
 		desired[name] = want
+		m.lastGen++
+		gens[name] = m.lastGen
+		if len(bad) == 0 {
+			input[name] = members // reusable: it raised no problem
+		}
 	}
-	m.desired, m.held, m.invalid = desired, held, errors.Join(problems...)
+	m.desired, m.input, m.gens, m.held, m.invalid = desired, input, gens, held, errors.Join(problems...)
+}
+
+// sameSlice reports whether a and b are the same slice (not merely equal).
+func sameSlice(a, b []netip.Prefix) bool {
+	return a != nil && len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 func (m *Manager) checkName(name string) error {

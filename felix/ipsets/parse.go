@@ -21,6 +21,9 @@ type kernelSet struct {
 	// sets, and not with `ipset list -t`); the value is false for a member
 	// printed with flags (for example "nomatch"), which must be re-added.
 	members map[netip.Prefix]bool
+	// gen is the Manager's number of the desired member map the set was
+	// last brought to (known state only); 0 when read from the kernel.
+	gen uint64
 	// junk holds the first token of member lines that are not prefixes.
 	junk []string
 }

@@ -40,6 +40,8 @@ func (m *Manager) planUpdates(actual map[string]*kernelSet) updatePlan {
 		case !exists:
 			p.created++
 			p.lines = m.fill(p.lines, name, want)
+		case m.matches(got) && got.gen != 0 && got.gen == m.gens[name]:
+			// Known to hold exactly this desired map already.
 		case m.matches(got):
 			n := len(p.lines)
 			m.diffMembers(&p, name, got, want)
