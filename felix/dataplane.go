@@ -28,17 +28,7 @@ const (
 	DefaultInterfacePrefix = "cali"
 
 	retryMin = 100 * time.Millisecond
-	// applyHoldoff is, while batching, the least time between the end of
-	// one apply and the start of the next. Batching starts when a change
-	// arrives while an apply runs (changes come faster than they are
-	// applied: remote endpoints churning across a fleet) and ends after a
-	// holdoff with no change. Then changes are batched into at most one
-	// apply per holdoff, as Calico's felix batches its dataplane updates,
-	// instead of one render and ipset run per change. Otherwise a change
-	// is applied at once: one policy change, or a writer that waits for
-	// each change to be programmed, never waits for the holdoff.
-	applyHoldoff = 100 * time.Millisecond
-	retryMax     = 30 * time.Second
+	retryMax = 30 * time.Second
 )
 
 // Config configures a Dataplane. The zero value is usable.
@@ -335,22 +325,12 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	defer d.kernel.removeTunnelRoutes()
 	resync := time.NewTicker(d.cfg.ResyncInterval)
 	defer resync.Stop()
-	var retry, sandboxRetry, hold <-chan time.Time
+	var retry, sandboxRetry <-chan time.Time
 	backoff, sandboxDelay := retryMin, sandboxRetryMin
 	pending, full := true, true
-	var lastApply time.Time // when the last apply ended
-	batching := false       // changes arrive faster than they are applied
 	for {
 		if pending {
-			hold = nil // this apply takes whatever the held kick was for
-			err := d.apply(ctx, full)
-			lastApply = time.Now()
-			select {
-			case <-d.kick: // changed while applying: nobody waits for each one
-				batching, hold = true, time.After(applyHoldoff)
-			default:
-			}
-			if err != nil && ctx.Err() != nil {
+			if err := d.apply(ctx, full); err != nil && ctx.Err() != nil {
 				return // stopping: the apply was cut short
 			} else if err != nil {
 				d.log.Warn("Dataplane apply failed, will retry", "err", err, "retryIn", backoff)
@@ -373,16 +353,7 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-d.kick:
-			// Apply at once unless batching; a batch waits out the holdoff,
-			// taking every change made meanwhile in one apply. A quiet
-			// holdoff ends batching.
-			if wait := applyHoldoff - time.Since(lastApply); !batching || wait <= 0 {
-				batching, pending = false, true
-			} else if hold == nil {
-				hold = time.After(wait)
-			}
-		case <-hold:
-			hold, pending = nil, true
+			pending = true
 		case <-resync.C:
 			pending, full = true, true
 		case <-retry:
