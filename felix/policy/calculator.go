@@ -55,7 +55,7 @@ func (c *Calculator) Apply(ev model.SyncEvent) bool {
 func isPolicyKind(kind string) bool {
 	switch kind {
 	case resources.KindWorkloadEndpoint, resources.KindProfile,
-		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy:
+		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy, resources.KindTier:
 		return true
 	}
 	return false
