@@ -36,7 +36,8 @@ func NewCalculator(cfg Config) *Calculator {
 	return &Calculator{cfg: cfg, index: NewIndex(cfg.NodeName)}
 }
 
-// Apply feeds one sync event of calc.Kinds; other kinds are ignored.
+// Apply feeds one sync event of calc.Kinds (Tiers included: they order
+// policies and end each tier); other kinds are ignored.
 // It reports whether the event changed anything the dataplane renders.
 func (c *Calculator) Apply(ev model.SyncEvent) bool {
 	relevant := ev.Full
