@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -194,59 +191,9 @@ func (d *daemon) etcd() *clientv3.Client {
 	return cli
 }
 
-// lockPluginDir serializes the daemons of concurrent e2e runs (other
-// test binaries, other checkouts): they all need /run/docker/plugins. The
-// lock is held until the test ends; the kernel drops it if the test
-// process dies.
-func lockPluginDir(t testing.TB) {
-	t.Helper()
-	const path = "/run/calico-test/e2e-plugin-dir.lock"
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(15 * time.Minute)
-	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-		if time.Now().After(deadline) {
-			f.Close()
-			t.Fatalf("%s is held by another e2e run for 15 minutes; is one stuck?", path)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Cleanup(func() { f.Close() }) // closing releases the lock
-}
+// lockPluginDir, answers and freePorts: see package testenv.
+func lockPluginDir(t testing.TB) { t.Helper(); testenv.LockPluginDir(t) }
 
-// answers reports whether a plugin answers /Plugin.Activate on path.
-func answers(path string) bool {
-	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", path)
-		}}}
-	resp, err := c.Post("http://plugin/Plugin.Activate", "application/json", nil)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
+func answers(path string) bool { return testenv.PluginAnswers(path) }
 
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
+func freePorts(t testing.TB, n int) []int { t.Helper(); return testenv.FreePorts(t, n) }

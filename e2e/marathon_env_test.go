@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -43,13 +42,7 @@ func TestMarathonSeedEnv(t *testing.T) {
 		}
 		return nil
 	})
-	calicoctl := func(args ...string) string {
-		out, err := exec.Command(calicoctlBin, append(args, "--etcd-endpoints", fmt.Sprintf("http://127.0.0.1:%d", d.clientPort))...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("calicoctl %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	calicoctl := func(args ...string) string { return ctl(t, d, args...) }
 	if out := calicoctl("endpoint", "show", "--detailed"); !strings.Contains(out, network+",dev") {
 		t.Errorf("endpoint show --detailed lacks PROFILES %s,dev:\n%s", network, out)
 	}

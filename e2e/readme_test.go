@@ -136,7 +136,7 @@ func TestREADMETour(t *testing.T) {
 	if err := os.Symlink(calicoctlBin, filepath.Join(dir, "bin", "calicoctl")); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "DOCKER_HOST="+e.host, fmt.Sprintf("ETCD_ENDPOINTS=http://127.0.0.1:%d", d.clientPort))
+	env := append(os.Environ(), "DOCKER_HOST="+e.host, fmt.Sprintf("ETCD_ENDPOINTS=https://127.0.0.1:%d", d.clientPort), "CALICO_DATA_DIR="+d.dataDir)
 	image := testenv.TestImage()
 	var exports []string
 	for _, block := range readmeSection(t, filepath.Join("..", "README.md"), "A five-minute tour") {
@@ -160,8 +160,9 @@ func TestREADMETour(t *testing.T) {
 			}
 		}
 	}
-	_, _ = exec.Command(calicoctlBin, "delete", "networkpolicy", "only-clients-to-web",
-		"--etcd-endpoints", fmt.Sprintf("http://127.0.0.1:%d", d.clientPort)).CombinedOutput()
+	cmd := exec.Command(calicoctlBin, "delete", "networkpolicy", "only-clients-to-web")
+	cmd.Env = env
+	_, _ = cmd.CombinedOutput()
 }
 
 // TestMakeRunScript runs hack/run.sh (what `make run` runs after the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -22,15 +23,19 @@ type ruleKey struct {
 // rules). It reports whether some entry's interface is not there yet; an
 // error wrapping os.ErrNotExist means the namespace is gone (or not made).
 func syncSandbox(path string, es []sourceEntry) (pending bool, err error) {
+	// Docker bind-mounts the namespace on the path after creating the file,
+	// and unmounts it before removing the file: in between it is no
+	// namespace (netlink's EINVAL is not wrapped, so ask the filesystem).
+	var fs unix.Statfs_t
+	if err := unix.Statfs(path, &fs); err == nil && fs.Type != unix.NSFS_MAGIC {
+		return false, fmt.Errorf("%s is not a network namespace (yet, or any more): %w", path, os.ErrNotExist)
+	}
 	n, err := ns.Open(path)
 	if err != nil {
 		return false, err
 	}
 	defer n.Close()
 	h, err := n.NetlinkHandle()
-	if errors.Is(err, unix.EINVAL) {
-		return true, nil // the path exists but is not a namespace yet (Docker is mounting it)
-	}
 	if err != nil {
 		return false, err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -179,7 +180,7 @@ func hostRoutes(t testing.TB) []string {
 }
 
 func overlapping(line string, pool netip.Prefix) bool {
-	m := routeDst.FindStringSubmatch(line)
+	m := testenv.RouteDst.FindStringSubmatch(line)
 	if m == nil || m[1] == "default" {
 		return false
 	}
@@ -216,4 +217,11 @@ func requireNoRouteInto(t testing.TB, pool string) {
 			t.Errorf("route %q leads into the simulated fleet's pool %s: simulated hosts must never be reachable", line, pool)
 		}
 	}
+}
+
+// hostCmd runs a host command and returns its combined output, trimmed.
+func hostCmd(t testing.TB, name string, args ...string) (string, error) {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
 }

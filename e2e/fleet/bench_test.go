@@ -11,6 +11,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/internal/fleetsim"
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -18,7 +19,6 @@ import (
 const (
 	defaultPool = "192.168.0.0/16"
 	fleetPool   = "198.18.0.0/15"
-	pluginDir   = "/run/docker/plugins" // the only place dockerd looks
 )
 
 // BenchmarkFleet runs the real daemon on this host, with the test
@@ -34,9 +34,11 @@ const (
 //     etcd's own metrics, the daemon's idle traffic subtracted; "10k" is a
 //     fifth of the fleet;
 //   - rss-empty-MiB, rss-fleet-MiB, rss-B/remote-ep;
-//   - churn-cpu-%: daemon CPU while the fleet churns CALICO_FLEET_CHURN
+//   - churn-cpu-% (and -children-%: the tools it runs, iptables-restore,
+//     ipset): daemon CPU while the fleet churns CALICO_FLEET_CHURN
 //     (default 100) endpoint changes/s for CALICO_FLEET_CHURN_FOR (20s),
-//     with watch-msgs/s and etcd-writes/s seen meanwhile;
+//     with the watch messages, etcd writes and KB etcd sent per second
+//     meanwhile (this host's share of the fan-out);
 //   - policy-empty-p50-ms, policy-fleet-p50-ms: a NetworkPolicy change
 //     until iptables holds it, with local containers the fleet's policies
 //     select (so remote endpoints sit in their source IP sets);
@@ -45,18 +47,47 @@ const (
 // Quick try: CALICO_FLEET_HOSTS=40 CALICO_BENCH_ROUNDS=5
 // CALICO_FLEET_CHURN_FOR=5s go test ./e2e/fleet -run '^$' -bench Fleet
 func BenchmarkFleet(b *testing.B) {
-	hosts := envInt(b, "CALICO_FLEET_HOSTS", 1000)
-	eph := envInt(b, "CALICO_FLEET_ENDPOINTS", 50)
-	rounds := envInt(b, "CALICO_BENCH_ROUNDS", 15)
-	churnRate := float64(envInt(b, "CALICO_FLEET_CHURN", 100))
-	churnFor := envDuration(b, "CALICO_FLEET_CHURN_FOR", 20*time.Second)
-	ctx := context.Background()
+	fx := newFixture(b)
+	r := &report{b: b}
+	fx.measureEmpty(r)
+	fx.measureGrown(r)
+	fx.measureChurn(r)
+	requireNoRouteInto(b, fleetPool)
+	b.ReportMetric(0, "ns/op")
+	b.Logf("fleet %d hosts × %d endpoints (%d remote endpoints at the end):\n%s",
+		fx.hosts, fx.fl.Config().EndpointsPerHost, fx.fl.Present(), r)
+}
 
+// fixture is one BenchmarkFleet run: etcd, the store, the fleet, the
+// daemon, the local bed, and the settings read from the environment.
+type fixture struct {
+	b         *testing.B
+	ctx       context.Context
+	etcd      *etcdMember
+	store     *datastore.Store
+	fl        *fleetsim.Fleet
+	d         *daemon
+	bed       *bed
+	hosts     int
+	rounds    int
+	churnRate float64
+	churnFor  time.Duration
+	stored0   float64 // bytes under /calico before the fleet was loaded
+}
+
+func newFixture(b *testing.B) *fixture {
+	fx := &fixture{b: b, ctx: context.Background(),
+		hosts:     envInt(b, "CALICO_FLEET_HOSTS", 1000),
+		rounds:    envInt(b, "CALICO_BENCH_ROUNDS", 15),
+		churnRate: float64(envInt(b, "CALICO_FLEET_CHURN", 100)),
+		churnFor:  envDuration(b, "CALICO_FLEET_CHURN_FOR", 20*time.Second)}
 	requireFreeRanges(b, defaultPool, fleetPool)
-	lockPluginDir(b)
-	etcd := startEtcd(b, 1)[0]
-	store := storeOf(b, []string{etcd.clientURL()})
-	fl, err := fleetsim.New(store, fleetsim.Config{Hosts: hosts, EndpointsPerHost: eph, PoolCIDR: fleetPool, DisableMesh: true})
+	testenv.LockPluginDir(b)
+	fx.etcd = startEtcd(b, 1)[0]
+	fx.store = storeOf(b, []string{fx.etcd.clientURL()})
+	var err error
+	fx.fl, err = fleetsim.New(fx.store, fleetsim.Config{Hosts: fx.hosts, EndpointsPerHost: envInt(b, "CALICO_FLEET_ENDPOINTS", 50),
+		PoolCIDR: fleetPool, DisableMesh: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,60 +95,73 @@ func BenchmarkFleet(b *testing.B) {
 	// fleet's pool would stop it, so store it first, as the daemon would.
 	dp := resources.NewIPPool("default-ipv4-ippool")
 	dp.Spec.CIDR, dp.Spec.NATOutgoing = defaultPool, true
-	if _, err := store.Apply(ctx, dp); err != nil {
+	if _, err := fx.store.Apply(fx.ctx, dp); err != nil {
 		b.Fatal(err)
 	}
-	if err := fl.Setup(ctx); err != nil { // the mesh is off before the daemon starts
+	if err := fx.fl.Setup(fx.ctx); err != nil { // the mesh is off before the daemon starts
 		b.Fatal(err)
 	}
 	e := newEngine(b)
-	d := startDaemon(b, "fleet-bench", pluginDir, []string{etcd.clientURL()}, "DOCKER_HOST="+e.host)
-	bed := newBed(b, e, store)
-	bed.run() // warm up: image, plugin activation, first block
-	r := &report{b: b}
+	fx.d = startDaemon(b, "fleet-bench", testenv.PluginDir, []string{fx.etcd.clientURL()}, "DOCKER_HOST="+e.host)
+	fx.bed = newBed(b, e, fx.store)
+	fx.bed.run() // warm up: image, plugin activation, first block
+	return fx
+}
 
-	d.settle(2 * time.Minute)
-	r.add("rss-empty-MiB", d.rss()/(1<<20))
-	runs0, per0 := bed.starts(etcd, rounds)
-	r.add("run-empty-ms", ms(median(runs0)))
-	r.perStart("0", per0)
-	r.add("policy-empty-p50-ms", ms(bed.policyP50(ctx, 20)))
-	before := storedBytes(b, store)
+// measureEmpty: RSS, container starts and policy latency with no fleet.
+func (fx *fixture) measureEmpty(r *report) {
+	fx.d.settle(2 * time.Minute)
+	r.add("rss-empty-MiB", fx.d.rss()/(1<<20))
+	runs, per := fx.bed.starts(fx.etcd, fx.rounds)
+	r.add("run-empty-ms", ms(median(runs)))
+	r.perStart("0", per)
+	r.add("policy-empty-p50-ms", ms(fx.bed.policyP50(fx.ctx, 20)))
+	fx.stored0 = storedBytes(fx.b, fx.store)
+}
 
-	tenth := max(1, hosts/5)
-	r.timed("load-10k-s", func() { mustLoad(b, fl, tenth) })
-	r.add("settle-10k-s", d.settle(5*time.Minute).Seconds())
-	_, per10 := bed.starts(etcd, max(3, rounds/3))
+// measureGrown loads a fifth of the fleet (per-start etcd traffic), then
+// all of it (everything again, plus stored bytes and RSS per endpoint).
+func (fx *fixture) measureGrown(r *report) {
+	r.timed("load-10k-s", func() { mustLoad(fx.b, fx.fl, max(1, fx.hosts/5)) })
+	r.add("settle-10k-s", fx.d.settle(5*time.Minute).Seconds())
+	_, per10 := fx.bed.starts(fx.etcd, max(3, fx.rounds/3))
 	r.perStart("10k", per10)
 
-	r.timed("load-full-s", func() { mustLoad(b, fl, hosts) })
-	r.add("settle-full-s", d.settle(10*time.Minute).Seconds())
-	remote := float64(fl.Present())
-	r.add("stored-B/host", (storedBytes(b, store)-before)/float64(hosts))
-	rss := d.rss()
+	r.timed("load-full-s", func() { mustLoad(fx.b, fx.fl, fx.hosts) })
+	r.add("settle-full-s", fx.d.settle(10*time.Minute).Seconds())
+	r.add("stored-B/host", (storedBytes(fx.b, fx.store)-fx.stored0)/float64(fx.hosts))
+	rss := fx.d.rss()
 	r.add("rss-fleet-MiB", rss/(1<<20))
-	r.add("rss-B/remote-ep", (rss-r.get("rss-empty-MiB")*(1<<20))/remote)
-	runs1, per1 := bed.starts(etcd, rounds)
-	r.add("run-fleet-ms", ms(median(runs1)))
+	r.add("rss-B/remote-ep", (rss-r.get("rss-empty-MiB")*(1<<20))/float64(fx.fl.Present()))
+	runs, per := fx.bed.starts(fx.etcd, fx.rounds)
+	r.add("run-fleet-ms", ms(median(runs)))
 	r.add("run-fleet/empty", r.get("run-fleet-ms")/r.get("run-empty-ms"))
-	r.perStart("full", per1)
-	r.add("policy-fleet-p50-ms", ms(bed.policyP50(ctx, 20)))
-	r.add("idle-cpu-%", 100*d.cpuShare(func() { time.Sleep(5 * time.Second) }))
+	r.perStart("full", per)
+	r.add("policy-fleet-p50-ms", ms(fx.bed.policyP50(fx.ctx, 20)))
+	self, kids := fx.d.cpuShare(func() { time.Sleep(5 * time.Second) })
+	r.add("idle-cpu-%", 100*self)
+	r.add("idle-cpu-children-%", 100*kids)
+}
 
-	c0 := etcd.counters()
+// measureChurn: the daemon's CPU and this host's share of etcd's
+// fan-out while the fleet churns.
+func (fx *fixture) measureChurn(r *report) {
+	c0 := fx.etcd.counters()
 	var st fleetsim.ChurnStats
-	r.add("churn-cpu-%", 100*d.cpuShare(func() {
-		if st, err = fl.Churn(ctx, churnRate, churnFor, 1); err != nil {
-			b.Error(err)
+	self, kids := fx.d.cpuShare(func() {
+		var err error
+		if st, err = fx.fl.Churn(fx.ctx, fx.churnRate, fx.churnFor, 1); err != nil {
+			fx.b.Error(err)
 		}
-	}))
-	dc := etcd.counters().sub(c0)
+	})
+	r.add("churn-cpu-%", 100*self)
+	r.add("churn-cpu-children-%", 100*kids)
+	dc := fx.etcd.counters().sub(c0)
+	secs := st.Duration.Seconds()
 	r.add("churn-changes/s", st.Rate())
-	r.add("churn-watch-msgs/s", dc.WatchSent/st.Duration.Seconds())
-	r.add("churn-etcd-writes/s", (dc.ByMethod["Txn"]+dc.ByMethod["Put"]+dc.ByMethod["DeleteRange"])/st.Duration.Seconds())
-	requireNoRouteInto(b, fleetPool)
-	b.ReportMetric(0, "ns/op")
-	b.Logf("fleet %d hosts × %d endpoints (%d remote endpoints at the end):\n%s", hosts, eph, int(remote), r)
+	r.add("churn-watch-msgs/s", dc.WatchSent/secs)
+	r.add("churn-etcd-writes/s", (dc.ByMethod["Txn"]+dc.ByMethod["Put"]+dc.ByMethod["DeleteRange"])/secs)
+	r.add("churn-etcd-KB/s-out", dc.BytesOut/1024/secs)
 }
 
 func mustLoad(b *testing.B, fl *fleetsim.Fleet, hosts int) {

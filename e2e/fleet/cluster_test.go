@@ -162,13 +162,16 @@ func ipamLoad(ctx context.Context, c *ipamClient, poolID string, st *loadStats, 
 			i := rng.IntN(len(mine))
 			a := mine[i]
 			mine = append(mine[:i], mine[i+1:]...)
-			err := c.call("ReleaseAddress", map[string]string{"PoolID": poolID, "Address": a.String()}, nil)
+			// The client lets go of the address before asking: once the
+			// daemon has freed it, another request may get it at once.
 			st.mu.Lock()
 			delete(st.held, a)
-			if err != nil {
-				st.relFailed = append(st.relFailed, a)
-			}
 			st.mu.Unlock()
+			if err := c.call("ReleaseAddress", map[string]string{"PoolID": poolID, "Address": a.String()}, nil); err != nil {
+				st.mu.Lock()
+				st.relFailed = append(st.relFailed, a)
+				st.mu.Unlock()
+			}
 			continue
 		}
 		var r ipamAnswer

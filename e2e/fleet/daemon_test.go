@@ -1,10 +1,7 @@
 package fleet
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,13 +71,13 @@ func startDaemon(t testing.TB, node, pluginDir string, endpoints []string, extra
 	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(d.cmd, d.exited)
 	t.Cleanup(func() {
 		d.stop()
-		cleanHostDataplane(t, defaultPool)
+		testenv.CleanHostDataplane(t, defaultPool)
 		if t.Failed() {
 			d.dumpLog()
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
-	for !answers(filepath.Join(pluginDir, "calico.sock")) || !answers(filepath.Join(pluginDir, "calico-ipam.sock")) {
+	for !testenv.PluginAnswers(filepath.Join(pluginDir, "calico.sock")) || !testenv.PluginAnswers(filepath.Join(pluginDir, "calico-ipam.sock")) {
 		select {
 		case err := <-d.exited:
 			d.exited <- err
@@ -137,8 +134,9 @@ func (d *daemon) rss() float64 {
 	return 0
 }
 
-// cpuTime is the daemon's user+system CPU time so far.
-func (d *daemon) cpuTime() time.Duration {
+// cpuTime is the daemon's user+system CPU time so far: its own, and its
+// children's that it waited for (iptables-restore, ipset and the like).
+func (d *daemon) cpuTime() (self, children time.Duration) {
 	d.t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
 	if err != nil {
@@ -146,17 +144,20 @@ func (d *daemon) cpuTime() time.Duration {
 	}
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:]) // fields from 3 on
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	ticks := func(i int) int64 { v, _ := strconv.ParseInt(f[i], 10, 64); return v }
 	const clkTck = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / clkTck
+	return time.Duration(ticks(11)+ticks(12)) * time.Second / clkTck, time.Duration(ticks(13)+ticks(14)) * time.Second / clkTck
 }
 
-// cpuShare measures the daemon's CPU use over d as a share of one core.
-func (d *daemon) cpuShare(during func()) float64 {
-	c0, t0 := d.cpuTime(), time.Now()
+// cpuShare measures the daemon's CPU use while during runs, as shares of
+// one core: its own, and its children's.
+func (d *daemon) cpuShare(during func()) (self, children float64) {
+	s0, c0 := d.cpuTime()
+	t0 := time.Now()
 	during()
-	return float64(d.cpuTime()-c0) / float64(time.Since(t0))
+	s1, c1 := d.cpuTime()
+	wall := float64(time.Since(t0))
+	return float64(s1-s0) / wall, float64(c1-c0) / wall
 }
 
 // settle waits until the daemon has digested what it was given: its CPU
@@ -165,7 +166,7 @@ func (d *daemon) cpuShare(during func()) float64 {
 func (d *daemon) settle(limit time.Duration) time.Duration {
 	start := time.Now()
 	for quiet := 0; quiet < 3 && time.Since(start) < limit; {
-		if d.cpuShare(func() { time.Sleep(time.Second) }) < 0.05 {
+		if self, kids := d.cpuShare(func() { time.Sleep(time.Second) }); self+kids < 0.05 {
 			quiet++
 		} else {
 			quiet = 0
@@ -175,59 +176,4 @@ func (d *daemon) settle(limit time.Duration) time.Duration {
 		d.t.Logf("daemon still busy after %v; measuring anyway", limit)
 	}
 	return time.Since(start)
-}
-
-// answers reports whether a plugin answers /Plugin.Activate on path.
-func answers(path string) bool {
-	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", path)
-		}}}
-	resp, err := c.Post("http://plugin/Plugin.Activate", "application/json", nil)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
-}
-
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
-
-// lockPluginDir serializes daemons that need /run/docker/plugins with the
-// e2e package's (same lock file); released when the test ends.
-func lockPluginDir(t testing.TB) {
-	t.Helper()
-	const path = "/run/calico-test/e2e-plugin-dir.lock"
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(15 * time.Minute)
-	for syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-		if time.Now().After(deadline) {
-			f.Close()
-			t.Fatalf("%s is held by another e2e run for 15 minutes; is one stuck?", path)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Cleanup(func() { f.Close() })
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
 
 // etcdMember is one real etcd process (Debian's etcd binary) on loopback.
@@ -37,7 +38,7 @@ func startEtcd(t testing.TB, n int) []*etcdMember {
 	if _, err := exec.LookPath("etcd"); err != nil {
 		t.Fatalf("no etcd binary: install Debian's etcd-server (hack/deps.sh does): %v", err)
 	}
-	ports := freePorts(t, 3*n)
+	ports := testenv.FreePorts(t, 3*n)
 	ms := make([]*etcdMember, n)
 	var initial []string
 	for i := range n {
