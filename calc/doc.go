@@ -1,7 +1,7 @@
 // Package calc is the policy calculation shared by the dataplane (felix)
 // and `calicoctl policy explain`: from WorkloadEndpoints, Profiles,
-// NetworkPolicies and GlobalNetworkPolicies (and, for the reference
-// verdict, Tiers, staged policies and network sets) it computes
+// NetworkPolicies, GlobalNetworkPolicies and Tiers (and, for the reference
+// verdict, staged policies and network sets) it computes
 //
 //   - each endpoint's effective labels: its own labels (container labels
 //     and identity labels), over its profiles' labelsToApply, plus
@@ -29,7 +29,8 @@
 // its namespace's policies, a GlobalNetworkSet for global policies or
 // through namespaceSelector global()).
 //
-// The dataplane (felix) consumes Kinds only; tiers, staged policies and
+// The dataplane (felix) consumes Kinds only and renders tiers from the
+// same ordering (PoliciesFor, TierGroups, Tier); staged policies and
 // network sets (ExplainKinds) are evaluated here for explain until the
 // dataplane enforces them.
 //

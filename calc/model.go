@@ -53,13 +53,14 @@ func NewModel() *Model {
 }
 
 // Kinds lists the resource kinds the dataplane's model consumes (for a
-// cache subscription).
-var Kinds = []string{resources.KindWorkloadEndpoint, resources.KindProfile, resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy}
+// cache subscription); tiers give policies their evaluation order and
+// each tier's end its defaultAction.
+var Kinds = []string{resources.KindWorkloadEndpoint, resources.KindProfile, resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy,
+	resources.KindTier}
 
 // ExplainKinds are Kinds plus what only the reference verdict reads so
-// far: tiers (their order and default action), staged policies and
-// network sets.
-var ExplainKinds = append(slices.Clone(Kinds), resources.KindTier, resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy,
+// far: staged policies and network sets.
+var ExplainKinds = append(slices.Clone(Kinds), resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy,
 	resources.KindGlobalNetworkSet, resources.KindNetworkSet)
 
 // Apply feeds one sync event into the model.

@@ -7,6 +7,11 @@ import (
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
+// Tier returns the tier named name as evaluation uses it: stored, or
+// Calico's default tier, or for a tier not (yet) stored an unordered tier
+// that ends in Deny. Never nil; read only.
+func (m *Model) Tier(name string) *resources.Tier { return m.tierOf(name) }
+
 // tierOf returns the tier named name: stored, or Calico's default tier, or
 // for a tier not (yet) stored an unordered tier that ends in Deny.
 func (m *Model) tierOf(name string) *resources.Tier {
@@ -37,8 +42,9 @@ func (m *Model) compareTiered(a, b *Policy) int {
 	return comparePolicies(a, b)
 }
 
-// tierGroups splits policies (in evaluation order) into runs of one tier.
-func tierGroups(policies []*Policy) [][]*Policy {
+// TierGroups splits policies (in evaluation order, as PoliciesFor returns
+// them) into runs of one tier: the dataplane renders one block per run.
+func TierGroups(policies []*Policy) [][]*Policy {
 	var out [][]*Policy
 	for i := 0; i < len(policies); {
 		j := i + 1

@@ -81,7 +81,7 @@ func (m *Model) evaluate(policies map[string]*Policy, ep *Endpoint, dir Directio
 	if ep.Pending { // as the dataplane: fail closed until the labels are known
 		return false, fmt.Sprintf("%s denied: the labels of %s are not known yet", dir, ep.Key)
 	}
-	for _, group := range tierGroups(m.policiesFrom(policies, ep, dir)) {
+	for _, group := range TierGroups(m.policiesFrom(policies, ep, dir)) {
 		if decided, allowed, reason := m.evaluateTier(group, ep, dir, pkt, steps); decided {
 			return allowed, reason
 		}

@@ -87,7 +87,7 @@ func (a *Allocator) attrsFor(attrs map[string]string) map[string]string {
 		out[AttrNode] = a.node
 	}
 	if _, ok := out[AttrTimestamp]; !ok {
-		out[AttrTimestamp] = a.now().UTC().Format(time.RFC3339)
+		out[AttrTimestamp] = a.now().UTC().Format(time.RFC3339Nano)
 	}
 	return out
 }

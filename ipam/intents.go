@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -209,12 +210,23 @@ func (a *Allocator) applyIntent(ctx context.Context, in Intent) error {
 		if in.Handle != "" {
 			return at.handle() == in.Handle
 		}
-		// By address alone: only an allocation made no later than the
-		// intent (timestamps are kept to the second, so one made later in
-		// the same second counts too: that needs the address freed by
-		// someone else and handed out again within that second).
-		t, err := time.Parse(time.RFC3339Nano, at.Secondary[AttrTimestamp])
-		return err != nil || !t.After(in.Before)
+		// By address alone: only an allocation made before the intent.
+		// One made after it may be a new holder's (the address freed by a
+		// write whose answer was lost and handed out again at once):
+		// freeing it would hand the address out twice. Allocations carry
+		// nanosecond timestamps from this node's clock, the clock the
+		// intent was taken from; an older second-precision timestamp
+		// counts only from an earlier second, and one that can't be read
+		// never: those are left to the GC, which frees them if orphaned.
+		ts := at.Secondary[AttrTimestamp]
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return false
+		}
+		if !strings.Contains(ts, ".") {
+			return t.Before(in.Before.Truncate(time.Second))
+		}
+		return t.Before(in.Before)
 	}
 	missing, err := a.release(ctx, []netip.Addr{in.IP}, match)
 	if err == nil && len(missing) > 0 {

@@ -141,8 +141,8 @@ func (b *bed) remove(objs ...resources.Resource) {
 	b.send(model.SyncEvent{Updates: b.updates(objs, true)})
 }
 
-// setPolicies makes the policies of yamls (Calico v3 YAML documents) the
-// only policies in the datastore, in one event.
+// setPolicies makes the policies and tiers of yamls (Calico v3 YAML
+// documents) the only ones in the datastore, in one event.
 func (b *bed) setPolicies(yamls string) {
 	b.t.Helper()
 	var objs []resources.Resource
@@ -156,7 +156,8 @@ func (b *bed) setPolicies(yamls string) {
 	var gone []resources.Resource
 	for k, o := range b.store {
 		kind := o.GetTypeMeta().Kind
-		if (kind == resources.KindNetworkPolicy || kind == resources.KindGlobalNetworkPolicy) && !want[k] {
+		policyKind := kind == resources.KindNetworkPolicy || kind == resources.KindGlobalNetworkPolicy || kind == resources.KindTier
+		if policyKind && !want[k] {
 			gone = append(gone, o)
 			delete(b.store, k)
 		}

@@ -36,7 +36,8 @@ func NewCalculator(cfg Config) *Calculator {
 	return &Calculator{cfg: cfg, index: NewIndex(cfg.NodeName)}
 }
 
-// Apply feeds one sync event of calc.Kinds; other kinds are ignored.
+// Apply feeds one sync event of calc.Kinds (Tiers included: they order
+// policies and end each tier); other kinds are ignored.
 // It reports whether the event changed anything the dataplane renders.
 func (c *Calculator) Apply(ev model.SyncEvent) bool {
 	relevant := ev.Full
@@ -55,7 +56,7 @@ func (c *Calculator) Apply(ev model.SyncEvent) bool {
 func isPolicyKind(kind string) bool {
 	switch kind {
 	case resources.KindWorkloadEndpoint, resources.KindProfile,
-		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy:
+		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy, resources.KindTier:
 		return true
 	}
 	return false

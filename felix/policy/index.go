@@ -34,7 +34,7 @@ type Index struct {
 
 	local    []*calc.Endpoint        // node's endpoints, sorted by key
 	policies map[string]*calc.Policy // every policy by key
-	rank     map[string]int          // evaluation position of every policy
+	rank     map[string]int          // position in calc's evaluation order (tier, then order)
 	polFor   map[string]*[2][]*calc.Policy
 	members  map[string]*memberSet // by selector UniqueID
 	gen      uint64                // render generation, for member-set GC
@@ -76,6 +76,10 @@ func (x *Index) Apply(ev model.SyncEvent) {
 			x.dirtyPolicies[calc.PolicyKey(u.Kind, u.Namespace, u.Name)] = true
 		case resources.KindProfile:
 			x.profileChanged(u.Name)
+		case resources.KindTier:
+			// A tier's order reorders every list that holds one of its
+			// policies; tiers change rarely, so rebuild.
+			x.allDirty = true
 		}
 	}
 }
@@ -239,6 +243,9 @@ func (x *Index) PoliciesFor(ep *calc.Endpoint, dir calc.Direction) []*calc.Polic
 
 // Profile implements rules.Source.
 func (x *Index) Profile(name string) *calc.Profile { return x.model.Profile(name) }
+
+// Tier implements rules.Source.
+func (x *Index) Tier(name string) *resources.Tier { return x.model.Tier(name) }
 
 // Members implements rules.Source.
 func (x *Index) Members(sel selector.Selector) []netip.Prefix {

@@ -19,7 +19,8 @@ var testSelectors = []string{
 
 // world generates random datastore changes over a small universe of
 // endpoints, profiles and policies, so that every kind of change (labels,
-// profile labels, addresses, nodes, selectors, orders) happens often.
+// profile labels, addresses, nodes, selectors, orders, tiers) happens
+// often.
 type world struct {
 	r     *rand.Rand
 	state map[string]model.Update
@@ -62,6 +63,7 @@ func (w *world) policy(i int) resources.Resource {
 		p.Spec.Order = &o
 	}
 	p.Spec.Selector = w.pick(testSelectors...)
+	p.Spec.Tier = w.pick("", "t1", "t2")
 	rule := resources.Rule{Action: w.pick(resources.ActionAllow, resources.ActionDeny, resources.ActionPass),
 		Source: resources.EntityRule{Selector: w.pick(testSelectors...)}}
 	p.Spec.Ingress = []resources.Rule{rule}
@@ -73,16 +75,29 @@ func (w *world) policy(i int) resources.Resource {
 	return p
 }
 
+// tier is tier t1 or t2, with a random order (or none) and defaultAction.
+func (w *world) tier(i int) resources.Resource {
+	t := resources.NewTier(fmt.Sprintf("t%d", i))
+	if w.r.IntN(3) > 0 {
+		o := float64(w.r.IntN(3)) * 1e6 // before, at and after the default tier
+		t.Spec.Order = &o
+	}
+	t.Spec.DefaultAction = w.pick(resources.TierActionDeny, resources.TierActionPass)
+	return t
+}
+
 // change returns a random batch of updates, applied to w.state.
 func (w *world) change() model.SyncEvent {
 	var ev model.SyncEvent
 	for range 1 + w.r.IntN(3) {
 		var obj resources.Resource
-		switch i := w.r.IntN(10); w.r.IntN(3) {
+		switch i := w.r.IntN(10); w.r.IntN(4) {
 		case 0:
 			obj = w.endpoint(i)
 		case 1:
 			obj = w.profile(i % 2)
+		case 2:
+			obj = w.tier(1 + i%2)
 		default:
 			obj = w.policy(i % 6)
 		}

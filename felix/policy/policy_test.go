@@ -188,6 +188,13 @@ func TestPolicyMatrix(t *testing.T) {
 			b.check(tc.probes...)
 		})
 	}
+	for _, tc := range tierMatrix { // tiers_test.go
+		t.Run(tc.name, func(t *testing.T) {
+			b.t = t
+			b.setPolicies(tc.policies)
+			b.check(tc.probes...)
+		})
+	}
 	t.Run("log rule programmed", func(t *testing.T) {
 		b.t = t
 		b.setPolicies(matrix[5].policies)

@@ -12,9 +12,12 @@
 //	cali-from-wl-dispatch: -i <iface> -g cali-fw-<iface>, ..., then DROP
 //	cali-fw-<iface>: anti-spoofing (source MAC and source IPs), then -g the
 //	   endpoint's egress group chain
-//	cali-gi-/cali-ge-<hash>: one chain per distinct (ordered policies,
-//	   profiles) list, shared by every endpoint with that list, so the rule
-//	   count grows with policies + endpoints, not their product
+//	cali-gi-/cali-ge-<hash>: one chain per distinct (tiers with their
+//	   ordered policies, profiles) list, shared by every endpoint with that
+//	   list, so the rule count grows with policies + endpoints, not their
+//	   product. Per tier (calc's order): clear the marks, jump to each
+//	   policy while no mark is set, return if accepted, drop unless passed
+//	   (the tier's defaultAction Deny; nothing for Pass); then the profiles
 //	cali-pi-/cali-po-<hash>: one chain per policy and direction
 //	cali-pri-/cali-pro-<hash>: one chain per profile and direction
 //
@@ -24,7 +27,9 @@
 // whose link-local sources anti-spoofing would drop. cali-OUTPUT accepts
 // host-to-workload traffic: the host always reaches its workloads.
 //
-// Verdicts inside a group chain use two mark bits: accept and pass.
+// Verdicts inside a group chain use two mark bits: accept (a policy's
+// Allow) and pass (its Pass: the rest of the tier is skipped and the next
+// tier, or the profiles after the last, decide).
 // An interface with no known endpoint is dropped (fail closed), so a
 // container whose labels are not yet known never bypasses policy.
 package rules

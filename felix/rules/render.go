@@ -8,6 +8,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/selector"
 )
 
@@ -38,6 +39,8 @@ type Source interface {
 	PoliciesFor(ep *calc.Endpoint, dir calc.Direction) []*calc.Policy
 	// Profile returns a profile by name, or nil.
 	Profile(name string) *calc.Profile
+	// Tier returns a tier (order, defaultAction) by name; never nil.
+	Tier(name string) *resources.Tier
 	// Members returns the addresses of every endpoint sel matches, sorted.
 	// The result may end up in the rendered IP sets: the Source must not
 	// modify it afterwards (return a new slice when the members change).
@@ -186,29 +189,37 @@ func (r *renderer) endpoint(ep *calc.Endpoint) {
 // group returns (and renders once) the chain for an endpoint's ordered
 // policy list and profile list in one direction. It returns to the caller
 // only when the packet is allowed.
+//
+// As Calico's felix: one block per tier that has a policy selecting ep,
+// in tier order. A block clears the marks and jumps to its policies in
+// order while neither mark is set (Allow sets the accept mark, Pass the
+// pass mark, Deny drops); an accepted packet returns; one no policy passed
+// meets the tier's defaultAction (Deny: the end-of-tier drop; Pass: the
+// next block). Profiles come after the last block, reached only when no
+// tier selected ep or the last one passed. Rules: linear in policies,
+// tiers and profiles.
 func (r *renderer) group(ep *calc.Endpoint, dir calc.Direction) string {
-	pols := r.m.PoliciesFor(ep, dir)
-	keys := make([]string, len(pols))
-	for i, p := range pols {
-		keys[i] = p.Key
+	tiers := calc.TierGroups(r.m.PoliciesFor(ep, dir))
+	var sig strings.Builder
+	for _, pols := range tiers {
+		t := r.m.Tier(pols[0].Tier)
+		fmt.Fprintf(&sig, "%s:%s[", t.Name, t.Spec.DefaultAction)
+		for _, p := range pols {
+			sig.WriteString(p.Key + ",")
+		}
+		sig.WriteString("]")
 	}
-	sig := strings.Join(keys, ",") + "|" + strings.Join(ep.Profiles, ",")
+	sig.WriteString("|" + strings.Join(ep.Profiles, ","))
 	ingress := dir == calc.Ingress
-	name := groupChain(sig, ingress)
+	name := groupChain(sig.String(), ingress)
 	if _, done := r.chains[name]; done {
 		return name
 	}
-	rules := []ipt.Rule{{Action: markAction(0, markMask)}}
-	for _, p := range pols {
-		r.policies[p.Key] = p
-		rules = append(rules, ipt.Rule{Match: markMatch(0, markMask), Action: PolicyChain(p.Key, ingress)})
+	var rules []ipt.Rule
+	for _, pols := range tiers {
+		rules = append(rules, r.tierBlock(pols, ingress)...)
 	}
-	if len(pols) > 0 {
-		rules = append(rules,
-			ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"},
-			ipt.Rule{Match: markMatch(0, MarkPass), Action: "DROP"},
-			ipt.Rule{Action: markAction(0, markMask)})
-	}
+	rules = append(rules, ipt.Rule{Action: markAction(0, markMask)})
 	for _, prof := range ep.Profiles {
 		r.profiles[prof] = true
 		rules = append(rules, ipt.Rule{Match: markMatch(0, MarkAccept), Action: ProfileChain(prof, ingress)})
@@ -218,6 +229,21 @@ func (r *renderer) group(ep *calc.Endpoint, dir calc.Direction) string {
 		ipt.Rule{Action: "DROP"})
 	r.chains[name] = rules
 	return name
+}
+
+// tierBlock renders one tier's policies (pols, in order, all of one tier)
+// for a group chain.
+func (r *renderer) tierBlock(pols []*calc.Policy, ingress bool) []ipt.Rule {
+	rules := []ipt.Rule{{Action: markAction(0, markMask)}}
+	for _, p := range pols {
+		r.policies[p.Key] = p
+		rules = append(rules, ipt.Rule{Match: markMatch(0, markMask), Action: PolicyChain(p.Key, ingress)})
+	}
+	rules = append(rules, ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
+	if r.m.Tier(pols[0].Tier).Spec.DefaultAction != resources.TierActionPass {
+		rules = append(rules, ipt.Rule{Match: markMatch(0, MarkPass), Action: "DROP"})
+	}
+	return rules
 }
 
 func markAction(value, mask uint32) string {
