@@ -189,14 +189,6 @@ func b2i(b bool) int {
 	return 0
 }
 
-func mustSel(t *testing.T, s string) string {
-	sel, err := calc.CompilePolicy(&resources.GlobalNetworkPolicy{TypeMeta: resources.TypeMeta{Kind: resources.KindGlobalNetworkPolicy}, Spec: resources.PolicySpec{Selector: s}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sel.Selector.UniqueID()
-}
-
 func BenchmarkRender1000x1000(b *testing.B) {
 	m, err := ScaleModel(1000, 1000)
 	if err != nil {
