@@ -9,7 +9,6 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )

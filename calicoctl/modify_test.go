@@ -8,7 +8,6 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/resource"
-
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 

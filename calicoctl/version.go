@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
-	"runtime"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
-
 	"github.com/spf13/cobra"
 )
 

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/spf13/cobra"
 )
 

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/routing/status"
 	"github.com/spf13/cobra"
 )
