@@ -3,6 +3,7 @@ package calicoctl
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -109,7 +110,11 @@ func TestVersionShowsCluster(t *testing.T) {
 	if !strings.Contains(r.stdout, "Client Version:") || !strings.Contains(r.stdout, "Cluster Version:   v3.28.0") || !strings.Contains(r.stdout, "Cluster Type:      docker,bgp") {
 		t.Fatalf("version: %v", r)
 	}
+	// calicoctl's lines and alignment; the build's own values vary.
+	checkGolden(t, "version_cluster", buildValuesRE.ReplaceAllString(r.stdout, "$1<build>"))
 }
+
+var buildValuesRE = regexp.MustCompile(`(?m)^((?:Client Version|Git commit|Go version): +).*$`)
 
 func TestGetCustomOutputs(t *testing.T) {
 	e := startEtcd(t)
