@@ -226,7 +226,7 @@ func writeNodeStatus(w io.Writer, st *daemonStatus, now time.Time) error {
 		var rows [][]string
 		for _, p := range st.BGP.Peers {
 			if addr, err := netip.ParseAddr(p.PeerIP); err == nil && addr.Unmap().Is6() == fam.is6 {
-				rows = append(rows, PeerRow(p, now))
+				rows = append(rows, peerRow(p, now))
 			}
 		}
 		if len(rows) == 0 {
@@ -308,8 +308,8 @@ func bgpLine(st *daemonStatus) string {
 	return line
 }
 
-// PeerRow is a BGP session as BIRD-era calicoctl showed it.
-func PeerRow(p status.Peer, now time.Time) []string {
+// peerRow is a BGP session as BIRD-era calicoctl showed it.
+func peerRow(p status.Peer, now time.Time) []string {
 	state, info := "start", p.State
 	if p.State == "Established" {
 		state = "up"
