@@ -39,6 +39,15 @@ type ipamState struct {
 	nodes  map[string]bool
 }
 
+// ipamState connects and reads the IPAM state.
+func (a *app) ipamState(ctx context.Context) (*ipamState, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return readIPAMState(ctx, st)
+}
+
 // readIPAMState reads the blocks first and the endpoints after, so an
 // endpoint created meanwhile is seen (and its address not called leaked).
 func readIPAMState(ctx context.Context, st *datastore.Store) (*ipamState, error) {

@@ -30,19 +30,7 @@ type borrowedReport struct {
 }
 
 func (a *app) runShowBorrowed(ctx context.Context, format cli.OutputFormat) error {
-	st, err := a.Store(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := readIPAMState(ctx, st)
-	if err != nil {
-		return err
-	}
-	rep := borrowedOf(s)
-	if format == cli.FormatYAML || format == cli.FormatJSON {
-		return cli.WriteStructured(a.Out, format, rep)
-	}
-	return writeBorrowed(a.Out, rep)
+	return show(ctx, a, format, borrowedOf, writeBorrowed)
 }
 
 // borrowedOf lists, block by block in address order, every allocation

@@ -138,19 +138,22 @@ type ipamUsage struct {
 }
 
 func (a *app) runIPAMShow(ctx context.Context, format cli.OutputFormat, showBlocks bool) error {
-	st, err := a.Store(ctx)
+	return show(ctx, a, format, func(s *ipamState) *ipamUsage { return usageOf(s, showBlocks) },
+		func(w io.Writer, u *ipamUsage) error { return writeUsage(w, u, format == cli.FormatWide, showBlocks) })
+}
+
+// show prints what answer makes of the IPAM state: as YAML or JSON, else
+// with write.
+func show[T any](ctx context.Context, a *app, format cli.OutputFormat, answer func(*ipamState) T, write func(io.Writer, T) error) error {
+	s, err := a.ipamState(ctx)
 	if err != nil {
 		return err
 	}
-	s, err := readIPAMState(ctx, st)
-	if err != nil {
-		return err
-	}
-	u := usageOf(s, showBlocks)
+	v := answer(s)
 	if format == cli.FormatYAML || format == cli.FormatJSON {
-		return cli.WriteStructured(a.Out, format, u)
+		return cli.WriteStructured(a.Out, format, v)
 	}
-	return writeUsage(a.Out, u, format == cli.FormatWide, showBlocks)
+	return write(a.Out, v)
 }
 
 func usageOf(s *ipamState, withBlocks bool) *ipamUsage {
@@ -227,20 +230,8 @@ type addressHolder struct {
 }
 
 func (a *app) runIPAMShowIP(ctx context.Context, ip netip.Addr, format cli.OutputFormat) error {
-	st, err := a.Store(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := readIPAMState(ctx, st)
-	if err != nil {
-		return err
-	}
-	h := holderOf(s, ip)
-	if format == cli.FormatYAML || format == cli.FormatJSON {
-		return cli.WriteStructured(a.Out, format, h)
-	}
-	writeHolder(a.Out, h)
-	return nil
+	return show(ctx, a, format, func(s *ipamState) *addressHolder { return holderOf(s, ip) },
+		func(w io.Writer, h *addressHolder) error { writeHolder(w, h); return nil })
 }
 
 func holderOf(s *ipamState, ip netip.Addr) *addressHolder {
