@@ -176,7 +176,7 @@ route-reflector), NAME. -o yaml|json prints the BGPPeer resources.`,
 					objs[i] = p
 				}
 				info, _ := resources.Lookup(resources.KindBGPPeer)
-				return cli.Printer{W: a.Out, Format: format, St: st}.Print(ctx, info, objs, false)
+				return cli.Printer{Out: a.Out, Format: format, Store: st}.Print(ctx, info, objs, false)
 			}
 			t := cli.Table{Header: []string{"PEER IP", "AS NUM", "TYPE", "NAME"}}
 			for _, p := range peers {

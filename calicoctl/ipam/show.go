@@ -53,7 +53,7 @@ node (when its own blocks were full and no block was free): IP, BORROWING-NODE,
 BLOCK, BLOCK OWNER, TYPE and ALLOCATED-TO (namespace/container).
 
 --show-configuration prints the IPAM configuration as Calico's PROPERTY/VALUE
-table: StrictAffinity, AutoAllocateBlocks, MaxBlocksPerHost (this allocator's
+table: StrictAffinity, AutoAllocateBlocks, MaxBlocksPerHost (0: no limit; this allocator's
 fixed behaviour).`,
 		Example: `  calicoctl ipam show
   calicoctl ipam show --show-blocks

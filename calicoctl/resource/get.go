@@ -89,7 +89,7 @@ func (a *app) runGet(ctx context.Context, args []string, file string, p cli.Prin
 		}
 	}
 	if list || len(objs) > 0 {
-		p.W, p.St, p.AllNamespaces, p.Revision = a.Out, st, a.AllNamespaces, rev
+		p.Out, p.Store, p.AllNamespaces, p.Revision = a.Out, st, a.AllNamespaces, rev
 		if err := p.Print(ctx, info, objs, !list && len(want) == 1); err != nil {
 			return err
 		}
