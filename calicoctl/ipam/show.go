@@ -53,8 +53,8 @@ node (when its own blocks were full and no block was free): IP, BORROWING-NODE,
 BLOCK, BLOCK OWNER, TYPE and ALLOCATED-TO (namespace/container).
 
 --show-configuration prints the IPAM configuration as Calico's PROPERTY/VALUE
-table: StrictAffinity, AutoAllocateBlocks, MaxBlocksPerHost (0: no limit; this allocator's
-fixed behaviour).`,
+table: StrictAffinity, AutoAllocateBlocks, MaxBlocksPerHost (0: no limit). This
+allocator's behaviour is fixed: no IPAMConfiguration is stored.`,
 		Example: `  calicoctl ipam show
   calicoctl ipam show --show-blocks
   calicoctl ipam show --show-borrowed
