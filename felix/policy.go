@@ -113,8 +113,14 @@ func (p *policyState) prepare(snap *snapshot) (bool, time.Duration) {
 }
 
 // render renders the model; it reports whether the endpoints changed.
+// When nothing a render shows changed (remote endpoints outside every used
+// IP set), the last filter states and endpoints stay, as the same
+// pointers: the apply then programs nothing.
 func (p *policyState) render() bool {
-	results := p.calc.Render()
+	results, changed := p.calc.RenderIfChanged()
+	if !changed {
+		return false
+	}
 	if p.enforce {
 		p.filters = make(map[int]*FilterState, len(results))
 		for v, res := range results {

@@ -29,6 +29,9 @@ type Calculator struct {
 	index  *Index
 	synced bool // a full sync event was applied
 	dirty  bool // something changed since the last Render
+	// rendered: RenderIfChanged has rendered once (its skip compares
+	// against the last render).
+	rendered bool
 }
 
 // NewCalculator returns a Calculator with an empty model.
@@ -85,6 +88,19 @@ func (c *Calculator) Render() map[int]rules.Result {
 	c.index.EndRender()
 	c.dirty = false
 	return out
+}
+
+// RenderIfChanged is Render when a render could differ from the last one
+// (see Index.Changed); otherwise it clears Dirty and returns nil, false:
+// the last render's filter states still hold. A remote endpoint change
+// that moves no address in or out of a used IP set renders nothing.
+func (c *Calculator) RenderIfChanged() (map[int]rules.Result, bool) {
+	if c.rendered && !c.index.Changed() {
+		c.dirty = false
+		return nil, false
+	}
+	c.rendered = true
+	return c.Render(), true
 }
 
 // LocalEndpoints returns this node's endpoints, sorted by key.
