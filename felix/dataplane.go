@@ -1,6 +1,7 @@
 package felix
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -29,6 +30,9 @@ const (
 
 	retryMin = 100 * time.Millisecond
 	retryMax = 30 * time.Second
+	// applyHoldoff is, while changes arrive during applies, the least time
+	// between the end of one apply and the start of the next (see loop).
+	applyHoldoff = 100 * time.Millisecond
 )
 
 // Config configures a Dataplane. The zero value is usable.
@@ -318,6 +322,15 @@ func (d *Dataplane) poke() {
 
 // loop is the only goroutine that programs the kernel.
 // It stops when ctx ends, once the kernel watcher (watching) has stopped too.
+//
+// A change on a quiet dataplane is applied at once. A change recorded
+// while an apply runs means changes come faster than they are applied
+// (remote endpoints churning across a fleet): the next apply then waits
+// applyHoldoff after the end of this one and takes every change made
+// meanwhile, as Calico's felix batches dataplane updates. Batching lasts
+// only while changes keep arriving during applies: a writer that waits
+// for each change to be programmed (a policy edit, the latency benchmark)
+// never waits for the holdoff.
 func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	defer close(d.done)
 	defer d.kernel.close()
@@ -325,45 +338,66 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	defer d.kernel.removeTunnelRoutes()
 	resync := time.NewTicker(d.cfg.ResyncInterval)
 	defer resync.Stop()
-	var retry, sandboxRetry <-chan time.Time
-	backoff, sandboxDelay := retryMin, sandboxRetryMin
+	var t loopTimers
 	pending, full := true, true
 	for {
 		if pending {
-			if err := d.apply(ctx, full); err != nil && ctx.Err() != nil {
+			err := d.apply(ctx, full)
+			if err != nil && ctx.Err() != nil {
 				return // stopping: the apply was cut short
-			} else if err != nil {
-				d.log.Warn("Dataplane apply failed, will retry", "err", err, "retryIn", backoff)
-				retry = time.After(backoff)
-				backoff = min(2*backoff, retryMax)
-			} else {
-				retry, backoff = nil, retryMin
 			}
+			t.afterApply(d, err)
 			pending, full = false, false
-			// A sandbox whose interface Docker has not moved in yet is
-			// looked at again soon (no netlink event tells us).
-			switch {
-			case !d.kernel.sandboxesPending:
-				sandboxRetry, sandboxDelay = nil, sandboxRetryMin
-			case sandboxRetry == nil:
-				sandboxRetry, sandboxDelay = time.After(sandboxDelay), min(2*sandboxDelay, sandboxRetryMax)
-			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.kick:
-			pending = true
+			pending = t.hold == nil // held: the holdoff takes it
+		case <-t.hold:
+			t.hold, pending = nil, true
 		case <-resync.C:
 			pending, full = true, true
-		case <-retry:
+		case <-t.retry:
 			pending, full = true, true
-		case <-sandboxRetry:
-			sandboxRetry = nil
+		case <-t.sandboxRetry:
+			t.sandboxRetry = nil
 			d.mu.Lock()
 			d.sourcesDirty = true
 			d.mu.Unlock()
 			pending = true
 		}
+	}
+}
+
+// loopTimers are the loop's timers: nil channels when not running.
+type loopTimers struct {
+	retry, sandboxRetry, hold <-chan time.Time
+	backoff, sandboxDelay     time.Duration
+}
+
+// afterApply sets the timers after an apply that ended with err.
+func (t *loopTimers) afterApply(d *Dataplane, err error) {
+	t.hold = nil
+	select {
+	case <-d.kick: // changed while applying: batch the next changes
+		t.hold = time.After(applyHoldoff)
+	default:
+	}
+	t.backoff, t.sandboxDelay = cmp.Or(t.backoff, retryMin), cmp.Or(t.sandboxDelay, sandboxRetryMin)
+	if err != nil {
+		d.log.Warn("Dataplane apply failed, will retry", "err", err, "retryIn", t.backoff)
+		t.retry = time.After(t.backoff)
+		t.backoff = min(2*t.backoff, retryMax)
+	} else {
+		t.retry, t.backoff = nil, retryMin
+	}
+	// A sandbox whose interface Docker has not moved in yet is looked at
+	// again soon (no netlink event tells us).
+	switch {
+	case !d.kernel.sandboxesPending:
+		t.sandboxRetry, t.sandboxDelay = nil, sandboxRetryMin
+	case t.sandboxRetry == nil:
+		t.sandboxRetry, t.sandboxDelay = time.After(t.sandboxDelay), min(2*t.sandboxDelay, sandboxRetryMax)
 	}
 }
