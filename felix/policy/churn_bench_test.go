@@ -14,8 +14,10 @@ import (
 // change in a simulated fleet (fleetsim's 200 hosts × 50 endpoints and 20
 // policies, one local endpoint): the change applied and the filter state
 // rendered when a render could show it (RenderIfChanged), as felix's loop
-// does when it applies each change alone. No kernel, no root. Run with -cpuprofile to see where it goes. heap-B/ep is
-// the Calculator's live heap per endpoint after its first render.
+// does when it applies each change alone. No kernel, no root. Run with
+// -cpuprofile to see where it goes. heap-B/ep is the Calculator's live
+// heap per endpoint after its first render; rendered-% the share of
+// changes that needed a render.
 func BenchmarkRemoteChurn(b *testing.B) {
 	cfg := fleetsim.Config{Hosts: 200, EndpointsPerHost: 50}.Defaults()
 	local := cfg.Endpoint(0, 0, 0)
