@@ -1,0 +1,130 @@
+// The endpoint graph: endpoints are nodes, and each ordered pair of
+// endpoints that exchanged traffic is an edge with what was allowed and
+// what was denied between them.
+
+import type { Endpoint, Flow } from './types';
+
+export interface Totals {
+  packets: number;
+  bytes: number;
+  flows: number;
+}
+
+export interface Edge {
+  src: string; // endpoint keys
+  dst: string;
+  allowed: Totals;
+  denied: Totals;
+  policies: string[]; // deciding policies, sorted
+}
+
+export interface Graph {
+  nodes: Map<string, Endpoint>;
+  edges: Edge[];
+}
+
+/** endpointKey identifies an endpoint across flows: outside addresses by IP, others by node/namespace/name. */
+export function endpointKey(e: Endpoint): string {
+  if (e.kind === 'net' || !e.name) return `${e.kind}:${e.ip ?? e.name ?? '?'}`;
+  return `${e.kind}:${e.node ?? ''}/${e.namespace ?? ''}/${e.name}`;
+}
+
+/** endpointLabel: what a person calls the endpoint. */
+export function endpointLabel(e: Endpoint): string {
+  if (e.kind === 'net') return e.ip ? `${e.ip} (${e.name || 'net'})` : e.name || 'net';
+  return e.name || e.ip || '?';
+}
+
+export function policyLabel(f: Flow): string {
+  const p = f.policy;
+  if (!p || (!p.name && p.trigger === 'default-deny')) return 'default deny';
+  const tier = p.tier && p.kind !== 'Profile' ? `${p.tier}/` : '';
+  const ns = p.namespace ? `${p.namespace}/` : '';
+  return `${tier}${ns}${p.name || '(none)'}`;
+}
+
+const zero = (): Totals => ({ packets: 0, bytes: 0, flows: 0 });
+
+function add(t: Totals, f: Flow): void {
+  t.packets += f.packets;
+  t.bytes += f.bytes;
+  t.flows += f.flows;
+}
+
+function maxOf(a: Totals, b: Totals): Totals {
+  return { packets: Math.max(a.packets, b.packets), bytes: Math.max(a.bytes, b.bytes), flows: Math.max(a.flows, b.flows) };
+}
+
+/**
+ * aggregateEdges folds flows into the graph. Both ends of a connection may
+ * report it (reporter src for egress policy, dst for ingress), so each
+ * action's totals are the larger of the two reporters' sums rather than
+ * their sum: traffic is counted once. Known endpoints without traffic
+ * become nodes without edges.
+ */
+export function aggregateEdges(flows: Flow[], known: Endpoint[] = []): Graph {
+  const nodes = new Map<string, Endpoint>();
+  for (const e of known) nodes.set(endpointKey(e), e);
+  type Acc = { src: string; dst: string; by: Record<string, Totals>; policies: Set<string> };
+  const acc = new Map<string, Acc>();
+  for (const f of flows) {
+    const s = endpointKey(f.src);
+    const d = endpointKey(f.dst);
+    if (!nodes.has(s)) nodes.set(s, f.src);
+    if (!nodes.has(d)) nodes.set(d, f.dst);
+    const k = `${s}\u0000${d}`;
+    let a = acc.get(k);
+    if (!a) {
+      a = { src: s, dst: d, by: {}, policies: new Set() };
+      acc.set(k, a);
+    }
+    const slot = `${f.action === 'deny' ? 'deny' : 'allow'}/${f.reporter === 'dst' ? 'dst' : 'src'}`;
+    add((a.by[slot] ??= zero()), f);
+    a.policies.add(policyLabel(f));
+  }
+  const edges: Edge[] = [];
+  for (const a of acc.values()) {
+    const z = zero();
+    edges.push({
+      src: a.src,
+      dst: a.dst,
+      allowed: maxOf(a.by['allow/src'] ?? z, a.by['allow/dst'] ?? z),
+      denied: maxOf(a.by['deny/src'] ?? z, a.by['deny/dst'] ?? z),
+      policies: [...a.policies].sort(),
+    });
+  }
+  edges.sort((x, y) => (x.src + x.dst < y.src + y.dst ? -1 : x.src + x.dst > y.src + y.dst ? 1 : 0));
+  return { nodes, edges };
+}
+
+export interface Point {
+  x: number;
+  y: number;
+}
+
+/**
+ * layoutCircle places nodes on a circle, grouped by network then name, so
+ * the picture stays put as flows arrive. One node sits in the centre.
+ */
+export function layoutCircle(nodes: Map<string, Endpoint>, width: number, height: number): Map<string, Point> {
+  const keys = [...nodes.keys()].sort((a, b) => {
+    const ea = nodes.get(a)!;
+    const eb = nodes.get(b)!;
+    const ka = `${ea.network ?? '~'}\u0000${endpointLabel(ea)}\u0000${a}`;
+    const kb = `${eb.network ?? '~'}\u0000${endpointLabel(eb)}\u0000${b}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  const out = new Map<string, Point>();
+  const cx = width / 2;
+  const cy = height / 2;
+  if (keys.length === 1) {
+    out.set(keys[0], { x: cx, y: cy });
+    return out;
+  }
+  const r = Math.max(10, Math.min(width, height) / 2 - 60);
+  keys.forEach((k, i) => {
+    const a = (2 * Math.PI * i) / keys.length - Math.PI / 2;
+    out.set(k, { x: Math.round(cx + r * Math.cos(a)), y: Math.round(cy + r * Math.sin(a)) });
+  });
+  return out;
+}
