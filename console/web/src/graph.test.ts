@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateEdges, endpointKey, layoutCircle, policyLabel } from './graph';
+import { aggregateEdges, endpointKey, layoutCircle, policyLabel, policyTitle } from './graph';
 import type { Endpoint, Flow } from './types';
 
 const ep = (name: string, extra: Partial<Endpoint> = {}): Endpoint => ({ kind: 'wep', name, namespace: 'default', network: 'net1', node: 'host-a', ...extra });
@@ -61,10 +61,16 @@ describe('policyLabel', () => {
     f.policy = { tier: '', kind: '', name: '', rule: -1, direction: 'ingress', trigger: 'default-deny' };
     expect(policyLabel(f)).toBe('default deny');
   });
-  it('shows a namespaced policy with its tier', () => {
+  it('names a policy by tier/name, as the policy filter takes it, and says the rest in the title', () => {
     const f = flow(ep('a'), ep('b'), 'allow', 'dst', 1);
-    f.policy = { ...f.policy, kind: 'NetworkPolicy', namespace: 'shop', name: 'web', tier: 'security' };
-    expect(policyLabel(f)).toBe('security/shop/web');
+    f.policy = { ...f.policy, kind: 'NetworkPolicy', namespace: 'shop', name: 'web', tier: 'security', rule: 2 };
+    expect(policyLabel(f)).toBe('security/web');
+    expect(policyTitle(f)).toBe('NetworkPolicy security/web in namespace shop, rule 2 (ingress)');
+  });
+  it('names a profile', () => {
+    const f = flow(ep('a'), ep('b'), 'allow', 'src', 1);
+    f.policy = { ...f.policy, kind: 'Profile', name: 'shop', tier: '' };
+    expect(policyLabel(f)).toBe('profile shop');
   });
 });
 

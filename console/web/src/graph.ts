@@ -35,12 +35,24 @@ export function endpointLabel(e: Endpoint): string {
   return e.name || e.ip || '?';
 }
 
+/**
+ * policyLabel names the deciding policy as the API's policy filter takes it
+ * (tier/name), a profile as "profile NAME", and no policy as the default deny.
+ */
 export function policyLabel(f: Flow): string {
   const p = f.policy;
   if (!p || (!p.name && p.trigger === 'default-deny')) return 'default deny';
-  const tier = p.tier && p.kind !== 'Profile' ? `${p.tier}/` : '';
-  const ns = p.namespace ? `${p.namespace}/` : '';
-  return `${tier}${ns}${p.name || '(none)'}`;
+  if (p.kind === 'Profile') return `profile ${p.name}`;
+  return p.tier ? `${p.tier}/${p.name}` : p.name || '(none)';
+}
+
+/** policyTitle: the full identity of the deciding rule, for tooltips. */
+export function policyTitle(f: Flow): string {
+  const p = f.policy;
+  if (!p || !p.name) return policyLabel(f);
+  const ns = p.namespace ? ` in namespace ${p.namespace}` : '';
+  const rule = p.trigger === 'rule' ? `rule ${p.rule}` : p.trigger;
+  return `${p.kind} ${policyLabel(f)}${ns}, ${rule} (${p.direction})`;
 }
 
 const zero = (): Totals => ({ packets: 0, bytes: 0, flows: 0 });

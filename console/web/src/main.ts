@@ -7,7 +7,7 @@ import { apiBase, getPolicy, listEndpoints, listFlows, streamFlows } from './api
 import { el } from './dom';
 import { checkFilter, DEFAULT_LIMIT, FILTER_KEYS, parseFilters, toQuery, type FilterKey, type Filters } from './filters';
 import { endpointCell, flowKey, formatBytes, formatTime, mergeFlows, portCell } from './format';
-import { aggregateEdges, policyLabel } from './graph';
+import { aggregateEdges, endpointLabel, policyLabel, policyTitle } from './graph';
 import { renderGraph } from './graphview';
 import { describeDecision, policyQuery } from './policy';
 import type { Endpoint, Flow } from './types';
@@ -134,11 +134,13 @@ function row(f: Flow): HTMLTableRowElement {
   const tr = el('tr', { class: `flow ${f.action}${k === state.selected ? ' selected' : ''}`, 'data-testid': 'flow-row', 'data-action': f.action, tabindex: 0,
     title: 'show the policy that decided this flow' },
     el('td', {}, formatTime(f.end)),
-    el('td', {}, endpointCell(f.src)),
-    el('td', {}, endpointCell(f.dst)),
+    endpointTd(f.src),
+    endpointTd(f.dst),
     el('td', {}, portCell(f)),
     el('td', {}, el('span', { class: `badge ${f.action}` }, f.action)),
-    el('td', { class: 'policy' }, policyLabel(f), f.staged?.length ? el('span', { class: 'staged', title: 'staged policies would decide too' }, ' +staged') : null),
+    el('td', { class: 'policy', title: policyTitle(f) }, policyLabel(f),
+      f.policy?.trigger === 'rule' && f.policy.kind !== 'Profile' ? el('span', { class: 'muted' }, ` #${f.policy.rule}`) : null,
+      f.staged?.length ? el('span', { class: 'staged', title: 'staged policies would decide too' }, ' +staged') : null),
     el('td', { class: 'num' }, String(f.packets)),
     el('td', { class: 'num' }, formatBytes(f.bytes)),
     el('td', {}, f.node));
@@ -148,6 +150,11 @@ function row(f: Flow): HTMLTableRowElement {
     if (ev.key === 'Enter') pick();
   });
   return tr;
+}
+
+function endpointTd(e: Endpoint): HTMLTableCellElement {
+  return el('td', { title: [e.kind, e.ip, e.node && `node ${e.node}`].filter(Boolean).join(' · ') }, endpointLabel(e),
+    e.network ? el('span', { class: 'muted' }, ` ${e.network}`) : null);
 }
 
 async function showFlow(f: Flow): Promise<void> {
