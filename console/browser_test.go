@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -40,14 +41,23 @@ type e2eReport struct {
 // artifact directory, kept with go test -artifacts).
 func TestConsoleInBrowser(t *testing.T) {
 	testenv.RequireTools(t, chromium)
-	deps := webDeps(t)
 	api := newBookstoreFixture(time.Now())
 	mux := http.NewServeMux()
 	mux.Handle(Prefix, Handler())
 	mux.Handle("/api/v1/", api)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
+	rep := runBrowser(t, srv.URL+Prefix, func() string { return fmt.Sprintf("API requests: %q", api.asked()) })
+	checkReport(t, rep, api.asked())
+}
 
+// runBrowser runs web/e2e/console.e2e.mjs against the console at url
+// (any listener serving the page and the flows API: the stand-in here,
+// the daemon's console_addr later) and returns what it saw; debug adds
+// to the failure message.
+func runBrowser(t *testing.T, url string, debug func() string) e2eReport {
+	t.Helper()
+	deps := webDeps(t)
 	dir := t.TempDir()
 	script, err := os.ReadFile(filepath.Join(webDir, "e2e", "console.e2e.mjs"))
 	if err != nil {
@@ -61,11 +71,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	shot := filepath.Join(artifactDir(t), "console.png")
 	out, err := run(2*time.Minute, dir, []string{
-		"CONSOLE_URL=" + srv.URL + Prefix, "CHROMIUM=" + chromium,
+		"CONSOLE_URL=" + url, "CHROMIUM=" + chromium,
 		"USER_DATA_DIR=" + filepath.Join(dir, "profile"), "SCREENSHOT=" + shot,
 	}, "node", "console.e2e.mjs")
 	if err != nil {
-		t.Fatalf("the browser script failed: %v\n%s\nAPI requests: %q", err, out, api.asked())
+		t.Fatalf("the browser script failed: %v\n%s\n%s", err, out, debug())
 	}
 	t.Logf("screenshot: %s", shot)
 	var rep e2eReport
@@ -73,7 +83,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rep); err != nil || !rep.OK {
 		t.Fatalf("no report from the browser script (%v):\n%s", err, out)
 	}
-	checkReport(t, rep, api.asked())
+	return rep
 }
 
 func checkReport(t *testing.T, rep e2eReport, asked []string) {

@@ -44,10 +44,12 @@ export const listEndpoints = (base: string, signal?: AbortSignal) =>
 export const getPolicy = (base: string, query: string, signal?: AbortSignal) => getText(`${base}/policy?${query}`, signal);
 
 /** streamFlows follows the SSE stream; it returns a function that stops it. */
-export function streamFlows(base: string, query: string, onFlow: (f: Flow) => void, onState: (s: 'live' | 'reconnecting') => void): () => void {
+export function streamFlows(base: string, query: string, onFlow: (f: Flow) => void, onState: (s: 'live' | 'reconnecting' | 'stream closed') => void): () => void {
   const es = new EventSource(`${base}/flows/stream?${query}`);
   es.onopen = () => onState('live');
-  es.onerror = () => onState('reconnecting');
+  // The browser retries a dropped stream by itself, but gives up on an
+  // answer that is not a stream (an error status): say which.
+  es.onerror = () => onState(es.readyState === EventSource.CLOSED ? 'stream closed' : 'reconnecting');
   es.onmessage = (ev: MessageEvent<string>) => {
     try {
       onFlow(JSON.parse(ev.data) as Flow);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aggregateEdges, endpointKey, layoutCircle, policyLabel, policyTitle } from './graph';
+import { aggregateEdges, busiest, endpointKey, layoutCircle, policyLabel, policyTitle } from './graph';
 import type { Endpoint, Flow } from './types';
 
 const ep = (name: string, extra: Partial<Endpoint> = {}): Endpoint => ({ kind: 'wep', name, namespace: 'default', network: 'net1', node: 'host-a', ...extra });
@@ -86,5 +86,20 @@ describe('layoutCircle', () => {
       expect(p.y).toBeGreaterThanOrEqual(0);
       expect(p.y).toBeLessThanOrEqual(400);
     }
+  });
+});
+
+describe('busiest', () => {
+  it('keeps the endpoints with the most traffic and the edges between them', () => {
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => ep(n));
+    const g = aggregateEdges([flow(a, b, 'allow', 'src', 100), flow(c, b, 'deny', 'dst', 50), flow(d, a, 'allow', 'src', 1)]);
+    const { graph, hidden } = busiest(g, 3);
+    expect(hidden).toBe(1);
+    expect([...graph.nodes.keys()].sort()).toEqual([a, b, c].map(endpointKey).sort());
+    expect(graph.edges.map((e) => `${e.src}>${e.dst}`)).toEqual([`${endpointKey(a)}>${endpointKey(b)}`, `${endpointKey(c)}>${endpointKey(b)}`]);
+  });
+  it('leaves a small graph alone', () => {
+    const g = aggregateEdges([flow(ep('a'), ep('b'), 'allow', 'src', 1)]);
+    expect(busiest(g, 40)).toEqual({ graph: g, hidden: 0 });
   });
 });

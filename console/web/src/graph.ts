@@ -140,3 +140,23 @@ export function layoutCircle(nodes: Map<string, Endpoint>, width: number, height
   });
   return out;
 }
+
+/**
+ * busiest keeps the max endpoints with the most traffic (allowed and
+ * denied packets, in and out; ties by key) and the edges between them, so a
+ * busy node's graph stays readable. It returns how many were left out.
+ */
+export function busiest(g: Graph, max: number): { graph: Graph; hidden: number } {
+  if (g.nodes.size <= max) return { graph: g, hidden: 0 };
+  const load = new Map<string, number>();
+  for (const k of g.nodes.keys()) load.set(k, 0);
+  for (const e of g.edges) {
+    const n = e.allowed.packets + e.denied.packets + e.allowed.flows + e.denied.flows;
+    load.set(e.src, (load.get(e.src) ?? 0) + n);
+    load.set(e.dst, (load.get(e.dst) ?? 0) + n);
+  }
+  const keep = new Set([...load.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, max).map(([k]) => k));
+  const nodes = new Map([...g.nodes].filter(([k]) => keep.has(k)));
+  const edges = g.edges.filter((e) => keep.has(e.src) && keep.has(e.dst));
+  return { graph: { nodes, edges }, hidden: g.nodes.size - nodes.size };
+}

@@ -7,12 +7,14 @@ import { apiBase, getPolicy, listEndpoints, listFlows, streamFlows } from './api
 import { el } from './dom';
 import { checkFilter, DEFAULT_LIMIT, FILTER_KEYS, parseFilters, toQuery, type FilterKey, type Filters } from './filters';
 import { endpointCell, flowKey, formatBytes, formatTime, mergeFlows, portCell } from './format';
-import { aggregateEdges, endpointLabel, policyLabel, policyTitle } from './graph';
+import { aggregateEdges, busiest, endpointLabel, policyLabel, policyTitle } from './graph';
 import { renderGraph } from './graphview';
 import { describeDecision, policyQuery } from './policy';
 import type { Endpoint, Flow } from './types';
 
 const base = apiBase(location.pathname);
+/** Endpoints drawn at most; the busiest are kept. */
+const MAX_GRAPH_NODES = 40;
 
 const state = {
   filters: {} as Filters,
@@ -122,9 +124,10 @@ function render(): void {
   tbody.replaceChildren(...state.flows.map(row));
   if (state.flows.length === 0) tbody.append(el('tr', {}, el('td', { colspan: 9, class: 'empty' }, 'No flows match.')));
   const local = state.endpoints.filter((e) => !state.filters.node || e.node === state.filters.node);
-  graphBox.replaceChildren(renderGraph(aggregateEdges(state.flows, hasFilters() ? [] : local), (name) => {
+  const { graph, hidden } = busiest(aggregateEdges(state.flows, hasFilters() ? [] : local), MAX_GRAPH_NODES);
+  graphBox.replaceChildren(renderGraph(graph, (name) => {
     if (name) setFilters({ ...state.filters, endpoint: name });
-  }));
+  }), ...(hidden ? [el('p', { class: 'muted note' }, `${hidden} quieter endpoints not drawn; filter to see them`)] : []));
 }
 
 const hasFilters = () => Object.keys(state.filters).length > 0;
