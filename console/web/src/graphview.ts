@@ -45,6 +45,9 @@ export function renderGraph(g: Graph, onPick: (name: string) => void): SVGElemen
   const pos = layoutCircle(g.nodes, W, H);
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'endpoints and the traffic between them', class: 'graph' },
     svg('defs', {}, marker('arrow-allow', 'arrow allow'), marker('arrow-deny', 'arrow deny')));
+  root.append(svg('g', { class: 'legend', transform: 'translate(10,16)' },
+    svg('path', { d: 'M0,-4 H22', class: 'edge allow' }), svg('text', { x: 28 }, 'allowed'),
+    svg('path', { d: 'M0,12 H22', class: 'edge deny' }), svg('text', { x: 28, y: 16 }, 'denied')));
   for (const e of g.edges) for (const p of edgePaths(e, pos)) root.append(p);
   for (const [k, ep] of g.nodes) {
     const p = pos.get(k)!;
