@@ -212,6 +212,13 @@ func fxFilter(q url.Values) (func(fxFlow) bool, int, error) {
 		}
 		limit = n
 	}
+	if s := q.Get("since"); s != "" {
+		if _, err := time.ParseDuration(s); err != nil {
+			if _, err := time.Parse(time.RFC3339, s); err != nil {
+				return nil, 0, fmt.Errorf("since: %q is neither a duration nor an RFC 3339 time; use e.g. 5m or 2026-12-06T09:00:00Z", s)
+			}
+		}
+	}
 	action := q.Get("action")
 	if action != "" && action != "allow" && action != "deny" {
 		return nil, 0, fmt.Errorf("action: %q is not an action; use allow or deny", action)

@@ -80,6 +80,12 @@ func TestConsoleServesPageAndAPI(t *testing.T) {
 	if r, b := get("/api/v1/flows?action=deny", "localhost:9099"); r.StatusCode != 200 || b != `{"flows":[]}` {
 		t.Errorf("/api/v1/flows: %d %q", r.StatusCode, b)
 	}
+	if r, _ := get("/console/?selector="+strings.Repeat("x", 100<<10), ""); r.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("a 100 KiB query: %d, want 431", r.StatusCode)
+	}
+	if r, b := get("/console/?selector="+strings.Repeat("x", 20<<10), ""); r.StatusCode != http.StatusRequestURITooLong || !strings.Contains(b, "query string") {
+		t.Errorf("a 20 KiB query: %d %q, want 414 naming the query string", r.StatusCode, b)
+	}
 	if r, b := get("/console/", "attacker.example:9099"); r.StatusCode != http.StatusMisdirectedRequest || !strings.Contains(b, "listens on loopback only") {
 		t.Errorf("a foreign Host name: %d %q, want 421", r.StatusCode, b)
 	}

@@ -30,6 +30,11 @@ describe('parseFilters', () => {
     expect(p.errors[0]).toMatch(/^endpoint: 1025 characters is too long; use at most 1024/);
   });
 
+  it('takes since as a Go duration or an RFC 3339 time', () => {
+    for (const ok of ['5m', '1h30m', '1.5h', '2026-12-06T09:00:00Z', '2026-12-06T09:00:00.5+01:00']) expect(checkFilter('since', ok)).toBe('');
+    for (const bad of ['5', 'yesterday', '5 m', '2026-12-06', '-5m']) expect(checkFilter('since', bad)).toMatch(/^since: .* use e\.g\. 5m/);
+  });
+
   it('catches a half-typed selector', () => {
     expect(checkFilter('selector', "role == 'db")).toMatch(/^selector: unbalanced/);
     expect(checkFilter('selector', '(a == "b"')).toMatch(/^selector: unbalanced/);

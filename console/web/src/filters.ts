@@ -3,7 +3,7 @@
 // applies them. Validation here mirrors the API's, to say what is wrong
 // before asking; the API's 400 answer is shown when it disagrees.
 
-export const FILTER_KEYS = ['action', 'policy', 'endpoint', 'network', 'selector', 'node'] as const;
+export const FILTER_KEYS = ['action', 'policy', 'endpoint', 'network', 'selector', 'node', 'since'] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
 export type Filters = Partial<Record<FilterKey, string>>;
 
@@ -11,6 +11,10 @@ export type Filters = Partial<Record<FilterKey, string>>;
 export const MAX_VALUE_LENGTH = 1024;
 /** Rows kept in the table and asked of the API. */
 export const DEFAULT_LIMIT = 500;
+
+// since takes a Go duration (5m, 1h30m) or an RFC 3339 time.
+const GO_DURATION = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 export interface ParsedFilters {
   filters: Filters;
@@ -28,6 +32,9 @@ export function checkFilter(key: FilterKey, value: string): string {
   }
   if (key === 'action' && value !== 'allow' && value !== 'deny') {
     return `action: "${value}" is not an action; use allow or deny`;
+  }
+  if (key === 'since' && !GO_DURATION.test(value) && !RFC3339.test(value)) {
+    return `since: "${value}" is neither a duration nor a time; use e.g. 5m, 1h30m or 2026-12-06T09:00:00Z`;
   }
   if (key === 'selector' && !balanced(value)) {
     return `selector: unbalanced parentheses or quotes in "${value}"; use a Calico selector such as role == 'db'`;

@@ -38,13 +38,15 @@ function showErrors(msgs: string[]): void {
   errors.replaceChildren(...msgs.map((m) => el('div', {}, m)));
 }
 
+const PLACEHOLDERS: Partial<Record<FilterKey, string>> = { selector: "role == 'db'", policy: 'tier/name or part', since: '5m or a time' };
+
 function filterForm(): HTMLFormElement {
   const fields = FILTER_KEYS.map((k) => {
     const input =
       k === 'action'
         ? el('select', { name: k, id: `f-${k}` }, el('option', { value: '' }, 'any'), el('option', { value: 'allow' }, 'allow'), el('option', { value: 'deny' }, 'deny'))
         : el('input', { name: k, id: `f-${k}`, type: 'text', spellcheck: 'false', maxlength: 1024,
-            placeholder: k === 'selector' ? "role == 'db'" : k === 'policy' ? 'tier/name or part' : '' });
+            placeholder: PLACEHOLDERS[k] ?? '' });
     inputs[k] = input;
     return el('label', { for: `f-${k}` }, el('span', {}, k), input);
   });
