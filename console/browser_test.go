@@ -28,6 +28,8 @@ type e2eReport struct {
 	ServerError  string   `json:"serverError"`
 	Decision     string   `json:"decision"`
 	PolicyYAML   string   `json:"policyYAML"`
+	Staged       []string `json:"staged"`
+	StagedYAML   string   `json:"stagedYAML"`
 	Graph        struct{ Nodes, Allow, Deny int }
 	Console      []string `json:"console"`
 }
@@ -36,8 +38,8 @@ type e2eReport struct {
 // against the flows API stand-in (fixture_test.go) until the real API
 // lands: the denied fruitstore → server flow appears, the stream adds a
 // flow, filtering to deny keeps only denied flows, bad filters are
-// errors, and clicking the denied flow shows the policy that decided it.
-// The screenshot is kept in $CALICO_TEST_ARTIFACTS (else the test's
+// errors, and clicking the denied flow shows the policy that decided it
+// (and a staged policy's verdict and YAML). The screenshot is kept in $CALICO_TEST_ARTIFACTS (else the test's
 // artifact directory, kept with go test -artifacts).
 func TestConsoleInBrowser(t *testing.T) {
 	testenv.RequireTools(t, chromium)
@@ -114,6 +116,10 @@ func checkReport(t *testing.T, rep e2eReport, asked []string) {
 	}
 	if !strings.Contains(rep.PolicyYAML, "name: allow-bookstore-cliient-to-server") || !strings.Contains(rep.PolicyYAML, "action: Deny") {
 		t.Errorf("policy shown: %q", rep.PolicyYAML)
+	}
+	if len(rep.Staged) != 1 || !strings.Contains(rep.Staged[0], "StagedNetworkPolicy default/server-only-from-bookstore would deny") ||
+		!strings.Contains(rep.StagedYAML, "name: server-only-from-bookstore") {
+		t.Errorf("staged verdicts %q, staged YAML %q", rep.Staged, rep.StagedYAML)
 	}
 	if !containsPrefix(asked, "/api/v1/policy?kind=NetworkPolicy&namespace=default&name=allow-bookstore-cliient-to-server") {
 		t.Errorf("the page did not ask for the policy: %q", asked)

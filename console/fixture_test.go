@@ -93,9 +93,25 @@ spec:
       - 80
 `
 
+const stagedPolicyYAML = `apiVersion: projectcalico.org/v3
+kind: StagedNetworkPolicy
+metadata:
+  name: server-only-from-bookstore
+  namespace: default
+spec:
+  tier: default
+  selector: role == 'server'
+  types:
+  - Ingress
+  ingress:
+  - action: Deny
+    source:
+      selector: biz_type != 'bookstore'
+`
+
 // newBookstoreFixture: the bookstore client's connections to the server
 // allowed by rule 0 of allow-bookstore-cliient-to-server, the fruitstore's
-// denied by its rule 1, and traffic to an outside address allowed by the
+// denied by its rule 1 (and by a staged policy), and traffic to an outside address allowed by the
 // client's profile. The stream later brings a denied flow from "intruder".
 func newBookstoreFixture(now time.Time) *fixtureAPI {
 	ep := func(name, role, biz, ip string) fxEndpoint {
@@ -114,18 +130,24 @@ func newBookstoreFixture(now time.Time) *fixtureAPI {
 			Proto: "tcp", DstPort: 80, Action: action, Policy: p, Staged: []any{}, Packets: packets, Bytes: packets * 74, Flows: 1}
 	}
 	profile := fxPolicy{Kind: "Profile", Name: "shop", Direction: "egress", Trigger: "rule"}
+	denied := flow(fruit, server, "deny", "dst", denyRule, 3)
+	denied.Staged = []any{map[string]any{"tier": "default", "kind": "StagedNetworkPolicy", "namespace": "default",
+		"name": "server-only-from-bookstore", "rule": 0, "direction": "ingress", "action": "deny"}}
 	intruder := ep("intruder", "client", "fruitstore", "192.168.0.9")
 	return &fixtureAPI{
 		flows: []fxFlow{
 			flow(client, server, "allow", "dst", bookstore, 12),
 			flow(client, server, "allow", "src", profile, 12),
-			flow(fruit, server, "deny", "dst", denyRule, 3),
+			denied,
 			flow(fruit, server, "allow", "src", profile, 3),
 			flow(client, outside, "allow", "src", profile, 8),
 		},
 		live:      []fxFlow{flow(intruder, server, "deny", "dst", denyRule, 2)},
 		endpoints: []fxEndpoint{client, server, fruit, intruder},
-		policies:  map[string]string{"NetworkPolicy/default/allow-bookstore-cliient-to-server": bookstorePolicyYAML},
+		policies: map[string]string{
+			"NetworkPolicy/default/allow-bookstore-cliient-to-server": bookstorePolicyYAML,
+			"StagedNetworkPolicy/default/server-only-from-bookstore":  stagedPolicyYAML,
+		},
 	}
 }
 

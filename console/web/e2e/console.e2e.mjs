@@ -69,6 +69,14 @@ try {
   await page.waitForFunction(() => /kind:/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));
   report.decision = (await page.locator('[data-testid=decision]').innerText()).trim();
   report.policyYAML = await yaml.innerText();
+
+  step("a staged policy's verdict, and its YAML");
+  report.staged = (await page.locator('.staged-list li').allInnerTexts()).map((t) => t.trim());
+  await page.locator('.staged-list button').first().click();
+  await page.waitForFunction(() => /kind: StagedNetworkPolicy/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));
+  report.stagedYAML = await yaml.innerText();
+  await page.locator('[data-testid=flow-row].selected').click();
+  await page.waitForFunction(() => /kind: NetworkPolicy/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));
   await page.locator('[data-testid=flow-row]', { hasText: 'intruder' }).waitFor();
   await page.screenshot({ path: env('SCREENSHOT'), fullPage: true });
   report.ok = true;

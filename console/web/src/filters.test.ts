@@ -27,7 +27,8 @@ describe('parseFilters', () => {
   it('refuses huge values instead of truncating them', () => {
     const p = parseFilters('endpoint=' + 'x'.repeat(MAX_VALUE_LENGTH + 1));
     expect(p.filters).toEqual({});
-    expect(p.errors[0]).toMatch(/^endpoint: 1025 characters is too long; use at most 1024/);
+    expect(p.errors[0]).toMatch(/^endpoint: 1025 bytes is too long; use at most 1024/);
+    expect(checkFilter('endpoint', 'é'.repeat(513))).toMatch(/^endpoint: 1026 bytes is too long/);
   });
 
   it('takes since as a Go duration or an RFC 3339 time', () => {

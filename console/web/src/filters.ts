@@ -7,7 +7,7 @@ export const FILTER_KEYS = ['action', 'policy', 'endpoint', 'network', 'selector
 export type FilterKey = (typeof FILTER_KEYS)[number];
 export type Filters = Partial<Record<FilterKey, string>>;
 
-/** Longest filter value accepted; longer ones are errors, not truncated. */
+/** Longest filter value accepted, in UTF-8 bytes as the API counts; longer ones are errors, not truncated. */
 export const MAX_VALUE_LENGTH = 1024;
 /** Rows kept in the table and asked of the API. */
 export const DEFAULT_LIMIT = 500;
@@ -27,8 +27,9 @@ function isFilterKey(k: string): k is FilterKey {
 
 /** checkFilter returns the error of one value ("field: what; fix"), or "". */
 export function checkFilter(key: FilterKey, value: string): string {
-  if (value.length > MAX_VALUE_LENGTH) {
-    return `${key}: ${value.length} characters is too long; use at most ${MAX_VALUE_LENGTH}`;
+  const bytes = new TextEncoder().encode(value).length;
+  if (bytes > MAX_VALUE_LENGTH) {
+    return `${key}: ${bytes} bytes is too long; use at most ${MAX_VALUE_LENGTH}`;
   }
   if (key === 'action' && value !== 'allow' && value !== 'deny') {
     return `action: "${value}" is not an action; use allow or deny`;

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { apiBase } from './api';
 import { formatBytes, mergeFlows } from './format';
 import { describeDecision, policyQuery } from './policy';
-import type { Flow } from './types';
+import type { Flow, PolicyRef } from './types';
+
+const ref = (p: PolicyRef): PolicyRef => p;
 
 const f = (start: string, name: string): Flow => ({
   start, end: start, node: 'n', reporter: 'src', proto: 'tcp', dstPort: 80, action: 'allow', packets: 1, bytes: 1, flows: 1,
@@ -20,15 +22,18 @@ describe('mergeFlows', () => {
 
 describe('policyQuery', () => {
   it('asks for global policies without a namespace', () => {
-    expect(policyQuery({ tier: 'default', kind: 'GlobalNetworkPolicy', namespace: 'x', name: 'allow-x', rule: 0, direction: 'ingress', trigger: 'rule' }))
+    expect(policyQuery(ref({ tier: 'default', kind: 'GlobalNetworkPolicy', namespace: 'x', name: 'allow-x', rule: 0, direction: 'ingress', trigger: 'rule' })))
       .toBe('kind=GlobalNetworkPolicy&namespace=&name=allow-x');
   });
   it('keeps the namespace of a NetworkPolicy', () => {
-    expect(policyQuery({ tier: 'default', kind: 'NetworkPolicy', namespace: 'shop', name: 'a b', rule: 1, direction: 'egress', trigger: 'rule' }))
+    expect(policyQuery(ref({ tier: 'default', kind: 'NetworkPolicy', namespace: 'shop', name: 'a b', rule: 1, direction: 'egress', trigger: 'rule' })))
       .toBe('kind=NetworkPolicy&namespace=shop&name=a+b');
   });
+  it('keeps the namespace of a StagedNetworkPolicy', () => {
+    expect(policyQuery({ kind: 'StagedNetworkPolicy', namespace: 'shop', name: 'tighten' })).toBe('kind=StagedNetworkPolicy&namespace=shop&name=tighten');
+  });
   it('has nothing to fetch for the default deny', () => {
-    expect(policyQuery({ tier: '', kind: '', name: '', rule: -1, direction: 'ingress', trigger: 'default-deny' })).toBeNull();
+    expect(policyQuery(ref({ tier: '', kind: '', name: '', rule: -1, direction: 'ingress', trigger: 'default-deny' }))).toBeNull();
     expect(describeDecision(undefined, 'deny')).toMatch(/default deny/);
   });
 });

@@ -167,7 +167,8 @@ async function showFlow(f: Flow): Promise<void> {
   for (const tr of tbody.querySelectorAll('tr.selected')) tr.classList.remove('selected');
   render();
   const yaml = el('pre', { class: 'yaml', 'data-testid': 'policy-yaml' }, 'loading…');
-  const staged = (f.staged ?? []).map((s) => el('li', {}, `${s.kind} ${s.tier}/${s.name} would ${s.action} (rule ${s.rule}, ${s.direction})`));
+  const staged = (f.staged ?? []).map((s) => el('li', {}, `${s.kind} ${s.tier}/${s.name} would ${s.action} (rule ${s.rule}, ${s.direction}) `,
+    el('button', { type: 'button', class: 'link', onclick: () => void loadPolicy(yaml, policyQuery(s)) }, 'show')));
   detail.replaceChildren(
     el('header', {}, el('h2', {}, `${endpointCell(f.src)} → ${endpointCell(f.dst)} ${portCell(f)}`),
       el('button', { type: 'button', class: 'secondary', onclick: () => { detail.hidden = true; state.selected = ''; render(); } }, 'Close')),
@@ -175,16 +176,22 @@ async function showFlow(f: Flow): Promise<void> {
     ...(staged.length ? [el('ul', { class: 'staged-list' }, ...staged)] : []),
     yaml);
   detail.hidden = false;
-  const q = policyQuery(f.policy);
+  await loadPolicy(yaml, policyQuery(f.policy));
+}
+
+/** loadPolicy shows the YAML of the policy q names in pre. */
+async function loadPolicy(pre: HTMLElement, q: string | null): Promise<void> {
+  pre.classList.remove('error');
   if (!q) {
-    yaml.textContent = '# No stored policy decided this flow.';
+    pre.textContent = '# No stored policy decided this flow.';
     return;
   }
+  pre.textContent = 'loading…';
   try {
-    yaml.textContent = await getPolicy(base, q);
+    pre.textContent = await getPolicy(base, q);
   } catch (e) {
-    yaml.textContent = `# ${(e as Error).message}`;
-    yaml.classList.add('error');
+    pre.textContent = `# ${(e as Error).message}`;
+    pre.classList.add('error');
   }
 }
 

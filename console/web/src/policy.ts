@@ -7,11 +7,12 @@ import type { PolicyRef } from './types';
  * or null when no stored resource decided (the default deny of an endpoint
  * with no policy, or a flow without attribution).
  */
-export function policyQuery(p: PolicyRef | undefined): string | null {
+export function policyQuery(p: Pick<PolicyRef, 'kind' | 'name' | 'namespace'> | undefined): string | null {
   if (!p || !p.name || !p.kind) return null;
   const q = new URLSearchParams();
   q.set('kind', p.kind);
-  q.set('namespace', p.kind === 'NetworkPolicy' ? (p.namespace ?? '') : '');
+  const namespaced = p.kind === 'NetworkPolicy' || p.kind === 'StagedNetworkPolicy';
+  q.set('namespace', namespaced ? (p.namespace ?? '') : '');
   q.set('name', p.name);
   return q.toString();
 }
