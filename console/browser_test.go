@@ -23,6 +23,7 @@ type e2eReport struct {
 	InitialRows  []string `json:"initialRows"`
 	FilteredRows []string `json:"filteredRows"`
 	FilteredURL  string   `json:"filteredURL"`
+	EndpointRows []string `json:"endpointRows"`
 	Streamed     bool     `json:"streamed"`
 	ClientError  string   `json:"clientError"`
 	ServerError  string   `json:"serverError"`
@@ -37,10 +38,11 @@ type e2eReport struct {
 // TestConsoleInBrowser opens the embedded console in headless chromium,
 // against the flows API stand-in (fixture_test.go) until the real API
 // lands: the denied fruitstore → server flow appears, the stream adds a
-// flow, filtering to deny keeps only denied flows, bad filters are
-// errors, and clicking the denied flow shows the policy that decided it
-// (and a staged policy's verdict and YAML). The screenshot is kept in $CALICO_TEST_ARTIFACTS (else the test's
-// artifact directory, kept with go test -artifacts).
+// flow, filtering to deny (or to an endpoint clicked in the graph) keeps
+// only those flows, bad filters are errors, and clicking the denied flow
+// shows the policy that decided it (and a staged policy's verdict and
+// YAML). The screenshot is kept in $CALICO_TEST_ARTIFACTS (else the
+// test's artifact directory, kept with go test -artifacts).
 func TestConsoleInBrowser(t *testing.T) {
 	testenv.RequireTools(t, chromium)
 	api := newBookstoreFixture(time.Now())
@@ -107,6 +109,9 @@ func checkReport(t *testing.T, rep e2eReport, asked []string) {
 	if !strings.Contains(rep.FilteredURL, "?action=deny") || !containsPrefix(asked, "/api/v1/flows?action=deny&limit=500") ||
 		!containsPrefix(asked, "/api/v1/flows/stream?action=deny") {
 		t.Errorf("the filter did not reach the URL (%s) or the API: %q", rep.FilteredURL, asked)
+	}
+	if len(rep.EndpointRows) != 3 || !containsPrefix(asked, "/api/v1/flows?endpoint=bookstore-client&limit=500") {
+		t.Errorf("clicking bookstore-client in the graph: rows %q; want its 3 flows, asked of the API", rep.EndpointRows)
 	}
 	if !strings.Contains(rep.ClientError, "selector: unbalanced") || !strings.Contains(rep.ServerError, "selector:") {
 		t.Errorf("bad selectors: page said %q, API said %q", rep.ClientError, rep.ServerError)

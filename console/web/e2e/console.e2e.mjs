@@ -61,9 +61,19 @@ try {
   await page.locator('[data-testid=errors]', { hasText: 'selector:' }).waitFor();
   report.serverError = (await page.locator('[data-testid=errors]').innerText()).trim();
 
+  step('clicking an endpoint in the graph filters the table to it');
+  await page.click('text=Clear');
+  await page.locator('[data-testid=graph-node]', { hasText: 'bookstore-client' }).click();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('endpoint') === 'bookstore-client');
+  await page.waitForFunction(() => {
+    const r = [...document.querySelectorAll('[data-testid=flow-row]')];
+    return r.length > 0 && r.every((x) => x.textContent.includes('bookstore-client'));
+  });
+  report.endpointRows = await rowTexts();
+
   step('clear the filters, click the denied fruitstore flow, see its policy');
   await page.click('text=Clear');
-  await page.locator('[data-testid=flow-row][data-action=allow]').first().waitFor();
+  await page.locator('[data-testid=flow-row][data-action=deny]', { hasText: 'fruitstore' }).first().waitFor();
   await page.locator('[data-testid=flow-row][data-action=deny]', { hasText: 'fruitstore' }).first().click();
   const yaml = page.locator('[data-testid=policy-yaml]');
   await page.waitForFunction(() => /kind:/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));

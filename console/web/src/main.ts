@@ -197,7 +197,7 @@ async function loadPolicy(pre: HTMLElement, q: string | null): Promise<void> {
 
 function page(): void {
   const table = el('table', { class: 'flows', 'data-testid': 'flows' },
-    el('thead', {}, el('tr', {}, ...['time', 'source', 'destination', 'port', 'action', 'policy', 'packets', 'bytes', 'node'].map((h) => el('th', {}, h)))),
+    el('thead', {}, el('tr', {}, ...['time (UTC)', 'source', 'destination', 'port', 'action', 'policy', 'packets', 'bytes', 'node'].map((h) => el('th', {}, h)))),
     tbody);
   document.body.replaceChildren(
     el('header', { class: 'top' }, el('h1', {}, 'Calico flows'), el('span', { 'data-testid': 'node' }), status, el('span', { class: 'dropped', 'data-testid': 'dropped' })),
