@@ -73,7 +73,9 @@ try {
 
   step('clear the filters, click the denied fruitstore flow, see its policy');
   await page.click('text=Clear');
-  await page.locator('[data-testid=flow-row][data-action=deny]', { hasText: 'fruitstore' }).first().waitFor();
+  // The stand-in streams one flow after a moment; wait for it, so no row
+  // moves under the click.
+  await page.locator('[data-testid=flow-row]', { hasText: 'intruder' }).waitFor();
   await page.locator('[data-testid=flow-row][data-action=deny]', { hasText: 'fruitstore' }).first().click();
   const yaml = page.locator('[data-testid=policy-yaml]');
   await page.waitForFunction(() => /kind:/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));
@@ -87,7 +89,6 @@ try {
   report.stagedYAML = await yaml.innerText();
   await page.locator('[data-testid=flow-row].selected').click();
   await page.waitForFunction(() => /kind: NetworkPolicy/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));
-  await page.locator('[data-testid=flow-row]', { hasText: 'intruder' }).waitFor();
   await page.screenshot({ path: env('SCREENSHOT'), fullPage: true });
   report.ok = true;
 } finally {
