@@ -1,7 +1,6 @@
 package datastore
 
 import (
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,8 +83,15 @@ func (in *interner) labelMap(m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return m
 	}
+	var buf [16]string // no allocation for the usual few labels
+	keys, n := buf[:0], 0
+	for k, v := range m {
+		keys, n = append(keys, k), n+len(k)+len(v)+8
+	}
+	slices.Sort(keys)
 	var b strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	b.Grow(n)
+	for _, k := range keys {
 		writeKey(&b, k)
 		writeKey(&b, m[k])
 	}
