@@ -101,7 +101,10 @@ type Dataplane struct {
 	cfg  Config
 	log  *slog.Logger
 	kick chan struct{}
-	done chan struct{}
+	// lazyKick asks for an apply within applyHoldoff: only other nodes'
+	// endpoints changed (see OnSyncEvent).
+	lazyKick chan struct{}
+	done     chan struct{}
 
 	mu        sync.Mutex
 	started   bool
@@ -126,6 +129,9 @@ type Dataplane struct {
 	// the loop; eventsSince is when the oldest of them was recorded.
 	events      []model.SyncEvent
 	eventsSince time.Time
+	// localKeys are the keys (namespace/name) of this node's
+	// WorkloadEndpoints as OnSyncEvent last saw them.
+	localKeys map[string]bool
 
 	// Desired state of the other managers (tunnels.go, natpools.go,
 	// sandboxes.go): nil until first set.
@@ -171,6 +177,8 @@ func New(cfg Config) *Dataplane {
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "felix"),
 		kick:         make(chan struct{}, 1),
+		lazyKick:     make(chan struct{}, 1),
+		localKeys:    map[string]bool{},
 		done:         make(chan struct{}),
 		endpoints:    map[string]Endpoint{},
 		sources:      map[string]sourceEntry{},
@@ -284,12 +292,17 @@ func (d *Dataplane) WaitSynced(ctx context.Context) error {
 
 // change applies a mutation of the desired state and wakes the loop.
 func (d *Dataplane) change(mutate func()) {
+	d.record(mutate)
+	d.poke()
+}
+
+// record applies a mutation of the desired state.
+func (d *Dataplane) record(mutate func()) {
 	d.mu.Lock()
 	mutate()
 	d.gen++
 	d.setInSync(false)
 	d.mu.Unlock()
-	d.poke()
 }
 
 // setInSync updates the in-sync flag and its channel; d.mu must be held.
@@ -320,6 +333,14 @@ func (d *Dataplane) poke() {
 	}
 }
 
+// pokeLazy asks the loop for an apply within applyHoldoff.
+func (d *Dataplane) pokeLazy() {
+	select {
+	case d.lazyKick <- struct{}{}:
+	default:
+	}
+}
+
 // loop is the only goroutine that programs the kernel.
 // It stops when ctx ends, once the kernel watcher (watching) has stopped too.
 //
@@ -330,7 +351,10 @@ func (d *Dataplane) poke() {
 // meanwhile, as Calico's felix batches dataplane updates. Batching lasts
 // only while changes keep arriving during applies: a writer that waits
 // for each change to be programmed (a policy edit, the latency benchmark)
-// never waits for the holdoff.
+// never waits for the holdoff. A change of other nodes' endpoints only
+// (a fleet's churn: IP set members) waits for the holdoff too, so such
+// changes are applied together, at most one apply per holdoff; any other
+// change applies them at once with it.
 func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	defer close(d.done)
 	defer d.kernel.close()
@@ -342,6 +366,10 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	pending, full := true, true
 	for {
 		if pending {
+			select {
+			case <-d.lazyKick: // this apply takes what it asked for
+			default:
+			}
 			err := d.apply(ctx, full)
 			if err != nil && ctx.Err() != nil {
 				return // stopping: the apply was cut short
@@ -353,7 +381,15 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-d.kick:
-			pending = t.hold == nil // held: the holdoff takes it
+			// Held while batching: the holdoff takes it. A lazy hold
+			// gives way: this apply takes the lazy changes too.
+			if pending = t.hold == nil || !t.batching; pending {
+				t.hold = nil
+			}
+		case <-d.lazyKick:
+			if t.hold == nil {
+				t.hold, t.batching = time.After(applyHoldoff), false
+			}
 		case <-t.hold:
 			t.hold, pending = nil, true
 		case <-resync.C:
@@ -374,14 +410,15 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 type loopTimers struct {
 	retry, sandboxRetry, hold <-chan time.Time
 	backoff, sandboxDelay     time.Duration
+	batching                  bool // hold is for changes made during an apply
 }
 
 // afterApply sets the timers after an apply that ended with err.
 func (t *loopTimers) afterApply(d *Dataplane, err error) {
-	t.hold = nil
+	t.hold, t.batching = nil, false
 	select {
 	case <-d.kick: // changed while applying: batch the next changes
-		t.hold = time.After(applyHoldoff)
+		t.hold, t.batching = time.After(applyHoldoff), true
 	default:
 	}
 	t.backoff, t.sandboxDelay = cmp.Or(t.backoff, retryMin), cmp.Or(t.sandboxDelay, sandboxRetryMin)

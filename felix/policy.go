@@ -10,6 +10,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/policy"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // Policy mode: with Config.NodeName set the Dataplane is fed by the
@@ -38,7 +39,10 @@ func checkPolicyConfig(cfg Config) error {
 
 // OnSyncEvent records one datastore sync event (kinds calc.Kinds; others
 // are ignored) and wakes the loop; events recorded before the loop takes
-// them are applied together, so bursts coalesce. A full event supersedes
+// them are applied together, so bursts coalesce. An event that only changes
+// other nodes' WorkloadEndpoints (what a fleet's churn is made of: IP set
+// members at most) is applied within the loop's holdoff (100 ms) rather
+// than at once, so such changes share applies. A full event supersedes
 // the events queued before it. The event must not be modified afterwards.
 // Without Config.NodeName it is ignored.
 func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
@@ -46,7 +50,8 @@ func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
 		d.log.Warn("OnSyncEvent without Config.NodeName; ignored")
 		return
 	}
-	d.change(func() {
+	var lazy bool
+	d.record(func() {
 		if d.eventsSince.IsZero() {
 			d.eventsSince = time.Now()
 		}
@@ -54,7 +59,37 @@ func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
 			d.events = d.events[:0]
 		}
 		d.events = append(d.events, ev)
+		lazy = d.remoteOnly(ev)
 	})
+	if lazy {
+		d.pokeLazy()
+	} else {
+		d.poke()
+	}
+}
+
+// remoteOnly reports whether ev changes nothing but other nodes'
+// WorkloadEndpoints, and keeps localKeys; d.mu is held. A deletion (it
+// carries no object) is remote unless the key was seen on this node.
+func (d *Dataplane) remoteOnly(ev model.SyncEvent) bool {
+	if ev.Full {
+		clear(d.localKeys)
+	}
+	remote := !ev.Full
+	for _, u := range ev.Updates {
+		if u.Kind != resources.KindWorkloadEndpoint {
+			remote = false
+			continue
+		}
+		key := u.Namespace + "/" + u.Name
+		if w, ok := u.Object.(*resources.WorkloadEndpoint); ok && w.Spec.Node == d.cfg.NodeName {
+			d.localKeys[key], remote = true, false
+		} else if d.localKeys[key] { // deleted, or moved off this node
+			delete(d.localKeys, key)
+			remote = false
+		}
+	}
+	return remote
 }
 
 // policyState is the loop goroutine's policy model and its last render.
