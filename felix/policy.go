@@ -2,6 +2,7 @@ package felix
 
 import (
 	"errors"
+	"maps"
 	"fmt"
 	"slices"
 	"strings"
@@ -62,6 +63,7 @@ type policyState struct {
 	calc      *policy.Calculator
 	enforce   bool
 	filters   map[int]*FilterState // rendered filter states (enforce only)
+	ruleIDs   map[string]rules.RuleID // NFLOG prefixes of the last render (flow logs)
 	endpoints []Endpoint           // local endpoints from the model
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
@@ -79,7 +81,7 @@ func newPolicyState(cfg Config) *policyState {
 	return &policyState{
 		enforce: cfg.Policy,
 		calc: policy.NewCalculator(policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
-			EndpointToHostAccept: cfg.EndpointToHostAccept}),
+			EndpointToHostAccept: cfg.EndpointToHostAccept, FlowLogGroup: flowLogGroup(cfg)}),
 	}
 }
 
@@ -117,8 +119,10 @@ func (p *policyState) render() bool {
 	results := p.calc.Render()
 	if p.enforce {
 		p.filters = make(map[int]*FilterState, len(results))
+		p.ruleIDs = map[string]rules.RuleID{}
 		for v, res := range results {
 			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets}
+			maps.Copy(p.ruleIDs, res.RuleIDs)
 		}
 	}
 	local := p.calc.LocalEndpoints()

@@ -18,6 +18,9 @@ type Config struct {
 	// EndpointToHostAccept lets workloads reach the host itself once their
 	// egress policy allowed it; false (the default) drops such traffic.
 	EndpointToHostAccept bool
+	// FlowLogGroup, when not 0, makes verdict rules log each new
+	// connection's first packet to this NFLOG group (rules.Config).
+	FlowLogGroup uint16
 }
 
 // Calculator turns datastore sync events into the desired filter-table
@@ -79,7 +82,7 @@ func (c *Calculator) Render() map[int]rules.Result {
 	out := make(map[int]rules.Result, len(c.cfg.IPVersions))
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
-			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept,
+			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, FlowLogGroup: c.cfg.FlowLogGroup,
 		})
 	}
 	c.index.EndRender()
