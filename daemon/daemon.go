@@ -105,6 +105,11 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	obs.watchDataplane(dp)
 	statusSrc := newStatusSources(cfg, cli, dp) // status.go: the status socket's document
+	if statusSrc.Flows, err = startFlows(runCtx, cfg, c, dp, obs, log); err != nil { // flows.go
+		cancel()
+		<-dp.Done()
+		return err
+	}
 	if err := startIPAMGC(runCtx, cfg, c, alloc, log); err != nil {
 		cancel()
 		<-dp.Done()
@@ -117,6 +122,9 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
+	if err := annotateFlowsAPI(ctx, store, cfg); err != nil { // flows.go; after routing stored the node's address
+		log.Warn("Could not record the flows API address on the node; calicoctl flows --node will not find it", "err", err)
+	}
 	// Consul registration of this node's workloads (consul.go).
 	if err := startConsul(runCtx, cfg, c, log); err != nil {
 		cancel()
@@ -173,7 +181,7 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 	dp := felix.New(felix.Config{
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
-		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
+		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept, FlowLogs: cfg.FlowLogs,
 		ProbeIPIP: cfg.NetworkingBackend != routing.BackendNone,
 	})
 	w := newWatcher(cfg.NodeName, c, dp, log)

@@ -2,8 +2,8 @@ package felix
 
 import (
 	"errors"
-	"maps"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -62,9 +62,9 @@ func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
 type policyState struct {
 	calc      *policy.Calculator
 	enforce   bool
-	filters   map[int]*FilterState // rendered filter states (enforce only)
+	filters   map[int]*FilterState    // rendered filter states (enforce only)
 	ruleIDs   map[string]rules.RuleID // NFLOG prefixes of the last render (flow logs)
-	endpoints []Endpoint           // local endpoints from the model
+	endpoints []Endpoint              // local endpoints from the model
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
 	pendingSince time.Time

@@ -107,7 +107,7 @@ func (iv *interval) sealed(end time.Time) []Flow {
 		out = append(out, *r)
 	}
 	slices.SortFunc(out, func(a, b Flow) int {
-		return cmp.Or(cmp.Compare(a.Action, b.Action) * -1, cmp.Compare(b.Packets, a.Packets),
+		return cmp.Or(cmp.Compare(a.Action, b.Action)*-1, cmp.Compare(b.Packets, a.Packets),
 			cmp.Compare(a.Src.Name, b.Src.Name), cmp.Compare(a.Dst.Name, b.Dst.Name), cmp.Compare(a.DstPort, b.DstPort))
 	})
 	return out

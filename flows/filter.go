@@ -45,6 +45,9 @@ var filterParams = map[string]bool{"action": true, "policy": true, "endpoint": t
 func ParseFilter(q url.Values, now time.Time) (Filter, error) {
 	f := Filter{Limit: DefaultLimit}
 	for k, v := range q {
+		if k == "" {
+			return f, &FilterError{"query", "a parameter without a name", "write name=value pairs joined by &"}
+		}
 		if !filterParams[k] {
 			return f, &FilterError{k, "unknown parameter", "use action, policy, endpoint, network, selector, node, limit or since"}
 		}
