@@ -104,7 +104,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchDataplane(dp)
-	statusSrc := newStatusSources(cfg, cli, dp) // status.go: the status socket's document
+	statusSrc := newStatusSources(cfg, cli, dp)                                      // status.go: the status socket's document
 	if statusSrc.Flows, err = startFlows(runCtx, cfg, c, dp, obs, log); err != nil { // flows.go
 		cancel()
 		<-dp.Done()
@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
-	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
+	obs.watchRouting(statusSrc.Routing)                       // BGP and route metrics (observability.go)
 	if err := annotateFlowsAPI(ctx, store, cfg); err != nil { // flows.go; after routing stored the node's address
 		log.Warn("Could not record the flows API address on the node; calicoctl flows --node will not find it", "err", err)
 	}
