@@ -42,10 +42,6 @@ func (p *parser) flowLogSettings() FlowLogSettings {
 	return s
 }
 
-// AnnotationFlowsAPI on a Node is the URL of its daemon's flows API
-// (metrics_addr), for `calicoctl flows --node`.
-const AnnotationFlowsAPI = "projectcalico.org/flows-api"
-
 // startFlows runs flow-log collection (felix reads NFLOG and conntrack;
 // package flows aggregates, with endpoints from a cache subscription)
 // until ctx ends, and returns the flows API handler; nil when flow_logs is
@@ -152,16 +148,16 @@ func annotateFlowsAPI(ctx context.Context, s *datastore.Store, cfg *Config) erro
 			}
 			url = flowsAPIURL(cfg.MetricsAddr, nodeIP)
 		}
-		if n.Annotations[AnnotationFlowsAPI] == url {
+		if n.Annotations[flows.AnnotationAPI] == url {
 			return nil
 		}
 		if url == "" {
-			delete(n.Annotations, AnnotationFlowsAPI)
+			delete(n.Annotations, flows.AnnotationAPI)
 		} else {
 			if n.Annotations == nil {
 				n.Annotations = map[string]string{}
 			}
-			n.Annotations[AnnotationFlowsAPI] = url
+			n.Annotations[flows.AnnotationAPI] = url
 		}
 		if _, err = s.Update(ctx, n); err == nil {
 			return nil

@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// AnnotationAPI on a Node is the URL of its daemon's flows API (its
+// metrics_addr): `calicoctl flows --node` reads it.
+const AnnotationAPI = "projectcalico.org/flows-api"
+
 // Flow is one aggregated row: connections of one interval with the same
 // source, destination, protocol, destination port, action and deciding
 // rule, as reported by one side (the API's Flow).
