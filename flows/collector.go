@@ -179,7 +179,8 @@ func (c *Collector) Close(now time.Time) {
 }
 
 // account adds each tracked connection's counters since the last close
-// to its row and forgets connections conntrack no longer has.
+// to its row and forgets connections that ended or conntrack no longer
+// has.
 func (c *Collector) account(iv *interval, counts map[flowlogs.Tuple]flowlogs.Counts) {
 	for ck, cn := range c.conns {
 		now, ok := counts[ck.Tuple]
@@ -187,11 +188,14 @@ func (c *Collector) account(iv *interval, counts map[flowlogs.Tuple]flowlogs.Cou
 			delete(c.conns, ck)
 			continue
 		}
-		d := now
+		d := flowlogs.Counts{Packets: now.Packets, Bytes: now.Bytes}
 		if now.Packets >= cn.last.Packets && now.Bytes >= cn.last.Bytes {
 			d = flowlogs.Counts{Packets: now.Packets - cn.last.Packets, Bytes: now.Bytes - cn.last.Bytes}
 		}
 		cn.last = now
+		if now.Done {
+			delete(c.conns, ck) // final counts: accounted below, never again
+		}
 		if d.Packets == 0 && iv.rows[cn.key] == nil {
 			continue // idle and not new this interval: no row
 		}

@@ -135,3 +135,19 @@ spec:
 		t.Fatalf("rows %+v", rows)
 	}
 }
+
+// TestEndedConnectionsForgotten: a connection conntrack reports ended
+// (TIME_WAIT) has its final counts accounted and is no longer tracked.
+func TestEndedConnectionsForgotten(t *testing.T) {
+	ct := counters{}
+	c, table := setup(t, Config{Counters: ct}, "")
+	allow := prefixOf(t, table, "allow", "ingress", "allow-bookstore-cliient-to-server", 0)
+	p := pkt("10.0.0.3", "10.0.0.2", 41000, 80, allow)
+	c.Observe(p)
+	ct[p.Tuple] = flowlogs.Counts{Packets: 10, Bytes: 1000, Done: true}
+	c.Close(time.Now())
+	rows, _ := c.Ring().Query(Filter{Limit: 10})
+	if st := c.Stats(); st.Conns != 0 || len(rows) != 1 || rows[0].Packets != 10 {
+		t.Fatalf("stats %+v rows %+v", st, rows)
+	}
+}

@@ -26,6 +26,9 @@ type Packet struct {
 // Counts are a connection's packets and bytes, both directions.
 type Counts struct {
 	Packets, Bytes uint64
+	// Done: the connection has ended (TCP TIME_WAIT or CLOSE); its counts
+	// are final.
+	Done bool
 }
 
 // ParsePacket decodes the IP and transport headers of a logged packet.

@@ -107,7 +107,8 @@ func (r *Reader) Counters() (map[Tuple]Counts, error) {
 	}
 	out := make(map[Tuple]Counts, len(flows))
 	for _, f := range flows {
-		c := Counts{Packets: f.CountersOrig.Packets + f.CountersReply.Packets, Bytes: f.CountersOrig.Bytes + f.CountersReply.Bytes}
+		c := Counts{Packets: f.CountersOrig.Packets + f.CountersReply.Packets, Bytes: f.CountersOrig.Bytes + f.CountersReply.Bytes,
+			Done: f.ProtoInfo.TCP != nil && f.ProtoInfo.TCP.State >= tcpTimeWait}
 		o, rp := f.TupleOrig, f.TupleReply
 		out[Tuple{Src: o.IP.SourceAddress, Dst: o.IP.DestinationAddress, Proto: o.Proto.Protocol,
 			SrcPort: ports(o.Proto.Protocol, o.Proto.SourcePort), DstPort: ports(o.Proto.Protocol, o.Proto.DestinationPort)}] = c
@@ -119,6 +120,9 @@ func (r *Reader) Counters() (map[Tuple]Counts, error) {
 	}
 	return out, nil
 }
+
+// tcpTimeWait is conntrack's TCP state TIME_WAIT; CLOSE (8) follows it.
+const tcpTimeWait = 7
 
 func ports(proto uint8, p uint16) uint16 {
 	if hasPorts(proto) {
