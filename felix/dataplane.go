@@ -66,6 +66,10 @@ type Config struct {
 	// their egress policy allowed it). Default false: the host is protected
 	// from its workloads; the host may always reach its workloads.
 	EndpointToHostAccept bool
+	// HostEndpoints configures the protection of this node's HostEndpoints
+	// (hosttables.go): the failsafe ports. Its zero value has Calico's
+	// defaults. FelixConfiguration's failsafe ports map onto it.
+	HostEndpoints HostEndpointConfig
 	// IgnoreLooseRPF lets Start proceed with Policy when
 	// net.ipv4.conf.all.rp_filter is 2 (loose), which lets workloads spoof
 	// source addresses and so get past policy.

@@ -79,7 +79,7 @@ func newPolicyState(cfg Config) *policyState {
 	return &policyState{
 		enforce: cfg.Policy,
 		calc: policy.NewCalculator(policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
-			EndpointToHostAccept: cfg.EndpointToHostAccept}),
+			EndpointToHostAccept: cfg.EndpointToHostAccept, HostEndpoints: cfg.HostEndpoints}),
 	}
 }
 
@@ -118,7 +118,7 @@ func (p *policyState) render() bool {
 	if p.enforce {
 		p.filters = make(map[int]*FilterState, len(results))
 		for v, res := range results {
-			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets}
+			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets, Raw: res.Raw, Mangle: res.Mangle}
 		}
 	}
 	local := p.calc.LocalEndpoints()

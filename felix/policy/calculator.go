@@ -18,6 +18,8 @@ type Config struct {
 	// EndpointToHostAccept lets workloads reach the host itself once their
 	// egress policy allowed it; false (the default) drops such traffic.
 	EndpointToHostAccept bool
+	// HostEndpoints configures host endpoint protection (failsafe ports).
+	HostEndpoints rules.HostEndpointConfig
 }
 
 // Calculator turns datastore sync events into the desired filter-table
@@ -56,7 +58,8 @@ func (c *Calculator) Apply(ev model.SyncEvent) bool {
 func isPolicyKind(kind string) bool {
 	switch kind {
 	case resources.KindWorkloadEndpoint, resources.KindProfile,
-		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy, resources.KindTier:
+		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy, resources.KindTier,
+		resources.KindHostEndpoint:
 		return true
 	}
 	return false
@@ -79,7 +82,7 @@ func (c *Calculator) Render() map[int]rules.Result {
 	out := make(map[int]rules.Result, len(c.cfg.IPVersions))
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
-			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept,
+			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, HostEndpoints: c.cfg.HostEndpoints,
 		})
 	}
 	c.index.EndRender()
