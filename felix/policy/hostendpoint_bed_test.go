@@ -132,4 +132,6 @@ func (b *bed) notracked() int {
 
 // containsCali reports whether iptables-save output has a rule or chain
 // of ours.
-func containsCali(save string) bool { return strings.Contains(save, "cali-") || strings.Contains(save, "cali:") }
+func containsCali(save string) bool {
+	return strings.Contains(save, "cali-") || strings.Contains(save, "cali:")
+}
