@@ -170,3 +170,30 @@ func TestNoHostEndpointsNoChange(t *testing.T) {
 		}
 	}
 }
+
+func TestHostEndpointIPv6(t *testing.T) {
+	m := buildModel(t, hepDocs)
+	res := Render(m, "h1", Config{IPVersion: 6, HostEndpoints: HostEndpointConfig{
+		FailsafeInbound: []resources.ProtoPort{{Protocol: "tcp", Port: 22, Net: "10.0.0.0/8"}, {Protocol: "tcp", Port: 22, Net: "fd00::/64"}}}})
+	if fs := chain(res, ChainFailsafeIn); len(fs) != 1 || fs[0].Match != "-s fd00::/64 -p tcp -m tcp --dport 22" {
+		t.Errorf("IPv6 failsafe-in: want the IPv6 entry only: %v", fs)
+	}
+	for _, c := range []string{"cali-fh-eth0", "cali-th-eth0"} {
+		if !has(chain(res, c), "--icmpv6-type 135", "ACCEPT") {
+			t.Errorf("%s: neighbour solicitation not accepted before policy: %v", c, chain(res, c))
+		}
+	}
+	if has(chain(res, "cali-fhfw-eth0"), "icmpv6", "") {
+		t.Error("neighbour discovery accepted on the forward path")
+	}
+}
+
+func TestHostEndpointsWithoutHostSource(t *testing.T) {
+	res := Render(sourceOnly{buildModel(t, hepDocs)}, "h1", Config{IPVersion: 4})
+	if chain(res, ChainFromHostEndpoint) != nil || len(res.Raw.Chains) != 0 {
+		t.Error("host endpoints rendered from a Source that is not a HostSource")
+	}
+}
+
+// sourceOnly hides the model's HostSource methods.
+type sourceOnly struct{ Source }
