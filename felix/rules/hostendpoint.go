@@ -24,11 +24,6 @@ const (
 	ChainPrerouting = "cali-PREROUTING"
 	// ChainRawOutput is ours in the raw table's OUTPUT.
 	ChainRawOutput = "cali-OUTPUT"
-
-	prefixFromHost    = "cali-fh-"
-	prefixToHost      = "cali-th-"
-	prefixFromHostFwd = "cali-fhfw-"
-	prefixToHostFwd   = "cali-thfw-"
 )
 
 // HostEndpointConfig configures host endpoint protection: the failsafe
