@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	clustercmd "github.com/calico-docker/calico-libnetwork/calicoctl/cluster"
+
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/calico-docker/calico-libnetwork/cluster"
@@ -88,7 +90,7 @@ func TestClusterStatusSingleMember(t *testing.T) {
 		t.Fatalf("cluster status: %v", r)
 	}
 	r = runCLI("", env, "--config", "", "cluster", "status", "-o", "json")
-	var rep clusterReport
+	var rep clustercmd.Report
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rep) != nil || len(rep.Members) != 1 || rep.Members[0].DBSize == 0 {
 		t.Fatalf("cluster status -o json: %v", r)
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
+
 	"github.com/spf13/cobra"
 )
 
@@ -16,7 +18,7 @@ func allCommands(c *cobra.Command) []*cobra.Command {
 }
 
 func TestEveryCommandHasHelpWithExample(t *testing.T) {
-	root := (&app{}).rootCommand()
+	root := (&app{&cli.App{}}).rootCommand()
 	cmds := allCommands(root)
 	if len(cmds) < 9 {
 		t.Fatalf("only %d commands", len(cmds))
@@ -62,7 +64,7 @@ func TestCompletionOfNames(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	r := runCLI("", nil, "version")
-	if r.code != 0 || !strings.Contains(r.stdout, "Client Version:    "+Version) {
+	if r.code != 0 || !strings.Contains(r.stdout, "Client Version:    "+cli.Version) {
 		t.Errorf("version: %v", r)
 	}
 	if r := runCLI("", nil, "version", "extra"); r.code != 1 {
@@ -73,7 +75,7 @@ func TestVersion(t *testing.T) {
 // TestUnknownSubcommandsFail: a typo in a command never exits 0, in any
 // command group (cobra alone prints the group's help and exits 0).
 func TestUnknownSubcommandsFail(t *testing.T) {
-	root := (&app{}).rootCommand()
+	root := (&app{&cli.App{}}).rootCommand()
 	groups := 0
 	for _, c := range allCommands(root) {
 		if !c.HasSubCommands() || c.Hidden {
@@ -83,7 +85,7 @@ func TestUnknownSubcommandsFail(t *testing.T) {
 		path := strings.Fields(c.CommandPath())[1:]
 		t.Run(c.CommandPath(), func(t *testing.T) {
 			r := runCLI("", nil, append(path, "no-such-verb")...)
-			if r.code != ExitFailure || !strings.Contains(r.stderr, "unknown") || !strings.Contains(r.stderr, `"no-such-verb"`) {
+			if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "unknown") || !strings.Contains(r.stderr, `"no-such-verb"`) {
 				t.Errorf("want exit 1 naming the unknown command, got %v", r)
 			}
 			if r := runCLI("", nil, path...); len(path) > 0 && (r.code != 0 || !strings.Contains(r.stdout, "Usage:")) {
@@ -95,7 +97,7 @@ func TestUnknownSubcommandsFail(t *testing.T) {
 		t.Fatalf("only %d command groups", groups)
 	}
 	for _, args := range [][]string{{"help", "nosuch"}, {"get", "--nosuchflag", "ippools"}, {"ipam", "split"}, {"node", "bgp", "peer", "add"}} {
-		if r := runCLI("", nil, args...); r.code != ExitFailure {
+		if r := runCLI("", nil, args...); r.code != cli.ExitFailure {
 			t.Errorf("%v: want exit 1, got %v", args, r)
 		}
 	}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
+	ipamcmd "github.com/calico-docker/calico-libnetwork/calicoctl/ipam"
+
 	"github.com/calico-docker/calico-libnetwork/ipam"
 )
 
@@ -62,11 +65,11 @@ func ipamProblemEnv(t *testing.T) *etcdEnv {
 func TestIPAMCheckGolden(t *testing.T) {
 	e := ipamProblemEnv(t)
 	before := e.snapshot(t)
-	r := e.runCode(t, ExitFailure, "", "ipam", "check")
+	r := e.runCode(t, cli.ExitFailure, "", "ipam", "check")
 	checkGolden(t, "ipam_check_table", r.stdout)
-	r = e.runCode(t, ExitFailure, "", "ipam", "check", "-o", "json")
+	r = e.runCode(t, cli.ExitFailure, "", "ipam", "check", "-o", "json")
 	checkGolden(t, "ipam_check_json", normalizeNow(r.stdout))
-	var rep ipamAudit
+	var rep ipamcmd.Audit
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +86,7 @@ func TestIPAMCheckGolden(t *testing.T) {
 		t.Errorf("endpoints without allocation %+v", rep.Unallocated)
 	}
 	// --grace 0 flags the fresh one too.
-	r = e.runCode(t, ExitFailure, "", "ipam", "check", "--grace", "0s", "-o", "json")
+	r = e.runCode(t, cli.ExitFailure, "", "ipam", "check", "--grace", "0s", "-o", "json")
 	if !strings.Contains(r.stdout, `"ip": "10.0.0.52"`) || strings.Contains(r.stdout, `"notYetFlagged": [
     {`) {
 		t.Errorf("--grace 0: %s", r.stdout)
@@ -93,11 +96,11 @@ func TestIPAMCheckGolden(t *testing.T) {
 
 func TestIPAMCheckClean(t *testing.T) {
 	e := operatorEnv(t)
-	r := e.runCode(t, ExitOK, "", "ipam", "check")
+	r := e.runCode(t, cli.ExitOK, "", "ipam", "check")
 	if !strings.Contains(r.stdout, "No problems found.") {
 		t.Errorf("clean check: %s", r.stdout)
 	}
-	r = e.runCode(t, ExitOK, "", "ipam", "release", "--yes")
+	r = e.runCode(t, cli.ExitOK, "", "ipam", "release", "--yes")
 	if !strings.Contains(r.stdout, "nothing to release") {
 		t.Errorf("release with nothing leaked: %v", r)
 	}
@@ -108,14 +111,14 @@ func TestIPAMReleaseFreesExactlyTheLeaks(t *testing.T) {
 	before := e.allocations(t)
 	snap := e.snapshot(t)
 	// Not confirmed: nothing changes.
-	r := e.runCode(t, ExitFailure, "no\n", "ipam", "release")
+	r := e.runCode(t, cli.ExitFailure, "no\n", "ipam", "release")
 	if !strings.Contains(r.stderr, "Release these 2 address(es)?") || !strings.Contains(r.stderr, "nothing was released") {
 		t.Errorf("unconfirmed release: %v", r)
 	}
-	e.runCode(t, ExitFailure, "", "ipam", "release") // EOF is no
+	e.runCode(t, cli.ExitFailure, "", "ipam", "release") // EOF is no
 	e.assertUnchanged(t, snap)
 	// Confirmed on stdin.
-	r = e.runCode(t, ExitOK, "yes\n", "ipam", "release")
+	r = e.runCode(t, cli.ExitOK, "yes\n", "ipam", "release")
 	if !strings.Contains(r.stdout, "Released 2 of 2 leaked address(es).") {
 		t.Errorf("release: %v", r)
 	}
@@ -126,7 +129,7 @@ func TestIPAMReleaseFreesExactlyTheLeaks(t *testing.T) {
 	if !maps.Equal(after, want) {
 		t.Errorf("after release:\n%v\nwant\n%v", after, want)
 	}
-	r = e.runCode(t, ExitFailure, "", "ipam", "check", "-o", "json")
+	r = e.runCode(t, cli.ExitFailure, "", "ipam", "check", "-o", "json")
 	if !strings.Contains(r.stdout, `"leakedAddresses": []`) {
 		t.Errorf("leaks remain: %s", r.stdout)
 	}
@@ -146,13 +149,13 @@ func TestIPAMReleaseOne(t *testing.T) {
 		{[]string{"--grace", "-1s"}, "--grace"},
 	} {
 		r := e.run(t, "", append([]string{"ipam", "release"}, tc.args...)...)
-		if r.code != ExitFailure || !strings.Contains(r.stderr, tc.wantErr) {
+		if r.code != cli.ExitFailure || !strings.Contains(r.stderr, tc.wantErr) {
 			t.Errorf("release %v: want exit 1 with %q, got %v", tc.args, tc.wantErr, r)
 		}
 	}
 	e.assertUnchanged(t, snap)
 	before := e.allocations(t)
-	r := e.runCode(t, ExitOK, "", "ipam", "release", "--ip", "10.0.0.52", "--yes")
+	r := e.runCode(t, cli.ExitOK, "", "ipam", "release", "--ip", "10.0.0.52", "--yes")
 	if r.stdout != "Released 10.0.0.52\n" {
 		t.Errorf("release one: %v", r)
 	}
@@ -180,7 +183,7 @@ func TestIPAMShowGolden(t *testing.T) {
 		{"ipam_show_ip_nopool", []string{"ipam", "show", "--ip", "192.0.2.1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			checkGolden(t, tc.name, e.runCode(t, ExitOK, "", tc.args...).stdout)
+			checkGolden(t, tc.name, e.runCode(t, cli.ExitOK, "", tc.args...).stdout)
 		})
 	}
 	if r := e.run(t, "", "ipam", "show", "--ip", "nope"); r.code != 1 || !strings.Contains(r.stderr, "not an IP address") {

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/resource"
+
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -144,7 +147,7 @@ func FuzzPatch(f *testing.F) {
 		p := resources.NewIPPool("p1")
 		p.Spec.CIDR = "10.1.0.0/16"
 		p.Default()
-		if err := applyPatch(p, patch); err != nil {
+		if err := resource.ApplyPatch(p, patch); err != nil {
 			return
 		}
 		if p.Kind != resources.KindIPPool || p.Name != "p1" {
@@ -160,7 +163,7 @@ func FuzzRuleWords(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		r, err := parseRuleWords(strings.Fields(text))
+		r, err := classic.ParseRuleWords(strings.Fields(text))
 		if err != nil {
 			return
 		}

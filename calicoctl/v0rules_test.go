@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/policy"
+
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -64,9 +68,9 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-func decodeRules(t *testing.T, s string) *v0Rules {
+func decodeRules(t *testing.T, s string) *classic.V0Rules {
 	t.Helper()
-	r, err := decodeV0Rules(strings.NewReader(s))
+	r, err := classic.DecodeV0Rules(strings.NewReader(s))
 	if err != nil {
 		t.Fatalf("decode %s: %v", s, err)
 	}
@@ -120,7 +124,7 @@ spec:
   - action: Allow
 `, "apply", "-f", "-")
 	checkGolden(t, "rule_show_v3only", e.mustRun(t, "", "profile", "WEB", "rule", "show").stdout)
-	r := e.runCode(t, ExitFailure, "", "profile", "WEB", "rule", "json")
+	r := e.runCode(t, cli.ExitFailure, "", "profile", "WEB", "rule", "json")
 	if !strings.Contains(r.stderr, "ingress rule 0: action Log") || !strings.Contains(r.stderr, "get profile WEB -o yaml") {
 		t.Errorf("rule json of v3-only rules: %v", r)
 	}
@@ -147,7 +151,7 @@ func TestV0TagOwnerGetsLabel(t *testing.T) {
 func TestV0RulesVerdicts(t *testing.T) {
 	e := v0Env(t)
 	files := map[string]string{"PROF_GROUP1": "testdata/seed003-prof_group1.json", "WEB": "testdata/v0-web.json"}
-	v0 := &v0World{profiles: map[string]*v0Rules{}, members: map[netip.Addr][]string{
+	v0 := &v0World{profiles: map[string]*classic.V0Rules{}, members: map[netip.Addr][]string{
 		netip.MustParseAddr("10.0.0.1"): {"PROF_GROUP1"}, netip.MustParseAddr("10.0.64.1"): {"PROF_GROUP1"},
 		netip.MustParseAddr("10.0.0.10"): {"WEB"}, netip.MustParseAddr("10.0.64.10"): {"WEB"},
 	}}
@@ -156,7 +160,7 @@ func TestV0RulesVerdicts(t *testing.T) {
 		e.mustRun(t, data, "profile", name, "rule", "update")
 		v0.profiles[name] = decodeRules(t, data)
 	}
-	view, err := loadPolicyView(context.Background(), datastore.New(e.cli))
+	view, err := policy.LoadPolicyView(context.Background(), datastore.New(e.cli))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +173,7 @@ func TestV0RulesVerdicts(t *testing.T) {
 			}
 			for _, pkt := range testPackets(netip.MustParseAddr(src), netip.MustParseAddr(dst)) {
 				want := v0.allowed(pkt)
-				got := view.model.Verdict(pkt)
+				got := view.Model.Verdict(pkt)
 				if got.Allowed != want {
 					t.Errorf("%+v: calc says %v (%s), v0 rules say %v", pkt, got.Allowed, got.Reason, want)
 				}
@@ -206,7 +210,7 @@ func testPackets(src, dst netip.Addr) []calc.Packet {
 // per endpoint its profiles in order, first matching rule decides, no
 // match in any profile drops. A profile carries its own name as tag.
 type v0World struct {
-	profiles map[string]*v0Rules
+	profiles map[string]*classic.V0Rules
 	members  map[netip.Addr][]string
 }
 
@@ -244,7 +248,7 @@ func (w *v0World) hasTag(a netip.Addr, tag string) bool {
 	return false
 }
 
-func (w *v0World) matches(r *v0Rule, pkt calc.Packet) bool {
+func (w *v0World) matches(r *classic.V0Rule, pkt calc.Packet) bool {
 	numbers := map[string]uint8{"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
 	switch {
 	case r.Protocol != "" && numbers[r.Protocol] != pkt.Protocol,
@@ -293,9 +297,9 @@ func TestV0RuleErrors(t *testing.T) {
 		{`{"inbound_rules":[{"action":"allow"},{"action":"x"},{"action":"y"}],"outbound_rules":[]}`, "inbound_rules[2].action"},
 	}
 	for _, tc := range tests {
-		r, err := decodeV0Rules(strings.NewReader(tc.json))
+		r, err := classic.DecodeV0Rules(strings.NewReader(tc.json))
 		if err == nil {
-			_, _, _, err = r.toV3()
+			_, _, _, err = r.ToV3()
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: want error with %q, got %v", tc.json, tc.want, err)
@@ -314,11 +318,11 @@ func FuzzV0Rules(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rules, err := decodeV0Rules(bytes.NewReader(data))
+		rules, err := classic.DecodeV0Rules(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
-		in, eg, _, err := rules.toV3()
+		in, eg, _, err := rules.ToV3()
 		if err != nil {
 			return
 		}
@@ -327,16 +331,16 @@ func FuzzV0Rules(f *testing.F) {
 		if err := p.Validate(); err != nil {
 			t.Fatalf("converted rules are invalid: %v\n%s", err, data)
 		}
-		back, err := v0RulesOf(p)
+		back, err := classic.V0RulesOf(p)
 		if err != nil {
 			t.Fatalf("converted rules have no v0 form: %v\n%s", err, data)
 		}
 		js, _ := json.Marshal(back)
-		again, err := decodeV0Rules(bytes.NewReader(js))
+		again, err := classic.DecodeV0Rules(bytes.NewReader(js))
 		if err != nil {
 			t.Fatalf("printed rules do not decode: %v\n%s", err, js)
 		}
-		in2, eg2, _, err := again.toV3()
+		in2, eg2, _, err := again.ToV3()
 		before, _ := json.Marshal([][]resources.Rule{in, eg})
 		after, _ := json.Marshal([][]resources.Rule{in2, eg2})
 		if err != nil || !bytes.Equal(before, after) {

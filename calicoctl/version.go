@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
+
+	"runtime"
+
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
-	"runtime"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
-
-// Version is the client version, set at build time with
-// -ldflags "-X github.com/calico-docker/calico-libnetwork/calicoctl.Version=v1.2.3".
-var Version = "dev"
 
 func (a *app) versionCommand() *cobra.Command {
 	return &cobra.Command{
@@ -26,17 +24,17 @@ func (a *app) versionCommand() *cobra.Command {
 the cluster's version and type from ClusterInformation "default" (which the daemon
 writes), or "unknown" when the datastore cannot be reached or has none.`,
 		Example: "  calicoctl version",
-		Args:    argsWith(cobra.NoArgs),
+		Args:    cli.ArgsWith(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprintf(a.out, "Client Version:    %s\n", Version)
-			fmt.Fprintf(a.out, "Git commit:        %s\n", gitCommit())
-			fmt.Fprintf(a.out, "Go version:        %s\n", runtime.Version())
+			fmt.Fprintf(a.Out, "Client Version:    %s\n", cli.Version)
+			fmt.Fprintf(a.Out, "Git commit:        %s\n", cli.GitCommit())
+			fmt.Fprintf(a.Out, "Go version:        %s\n", runtime.Version())
 			ver, typ, err := a.clusterVersion(cmd.Context())
 			if err != nil {
-				fmt.Fprintf(a.err, "Unable to retrieve Cluster Version or Type: %v\n", err)
+				fmt.Fprintf(a.Err, "Unable to retrieve Cluster Version or Type: %v\n", err)
 			}
-			fmt.Fprintf(a.out, "Cluster Version:   %s\n", ver)
-			fmt.Fprintf(a.out, "Cluster Type:      %s\n", typ)
+			fmt.Fprintf(a.Out, "Cluster Version:   %s\n", ver)
+			fmt.Fprintf(a.Out, "Cluster Type:      %s\n", typ)
 			return nil
 		},
 	}
@@ -46,7 +44,7 @@ writes), or "unknown" when the datastore cannot be reached or has none.`,
 func (a *app) clusterVersion(ctx context.Context) (version, clusterType string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	st, err := a.store(ctx)
+	st, err := a.Store(ctx)
 	if err != nil {
 		return "unknown", "unknown", err
 	}
@@ -57,26 +55,5 @@ func (a *app) clusterVersion(ctx context.Context) (version, clusterType string, 
 		}
 		return "unknown", "unknown", err
 	}
-	return firstSet(ci.Spec.CalicoVersion, "unknown"), firstSet(ci.Spec.ClusterType, "unknown"), nil
-}
-
-// gitCommit is the VCS revision the binary was built from, if recorded.
-func gitCommit() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	rev, dirty := "unknown", false
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			dirty = s.Value == "true"
-		}
-	}
-	if dirty {
-		rev += "-dirty"
-	}
-	return rev
+	return cli.FirstSet(ci.Spec.CalicoVersion, "unknown"), cli.FirstSet(ci.Spec.ClusterType, "unknown"), nil
 }
