@@ -66,6 +66,9 @@ type policyState struct {
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
 	pendingSince time.Time
+	// kernel reads the host's addresses for host endpoints given by
+	// expectedIPs only; set by Start (nil in tests of the render alone).
+	kernel *kernelState
 }
 
 func newPolicyState(cfg Config) *policyState {
@@ -91,6 +94,7 @@ func (p *policyState) prepare(snap *snapshot) (bool, time.Duration) {
 	for _, ev := range snap.events {
 		p.calc.Apply(ev)
 	}
+	p.refreshHostAddrs() // hostaddrs.go
 	if !snap.since.IsZero() && p.pendingSince.IsZero() {
 		p.pendingSince = snap.since
 	}

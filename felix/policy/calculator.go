@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"net/netip"
+
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
@@ -31,6 +33,8 @@ type Calculator struct {
 	index  *Index
 	synced bool // a full sync event was applied
 	dirty  bool // something changed since the last Render
+	// hostAddrs are the host's addresses by interface (hostendpoints.go).
+	hostAddrs map[netip.Addr]string
 }
 
 // NewCalculator returns a Calculator with an empty model.
@@ -83,6 +87,7 @@ func (c *Calculator) Render() map[int]rules.Result {
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
 			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, HostEndpoints: c.cfg.HostEndpoints,
+			HostAddrs: c.hostAddrs,
 		})
 	}
 	c.index.EndRender()

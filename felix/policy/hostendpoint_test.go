@@ -3,6 +3,7 @@ package policy_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/felix"
@@ -178,4 +179,20 @@ spec:
 	b.hepCheck(toWL("forwarded, not policed", 8080, true), toHost("host, still denied", 8080, false),
 		toHost("host, allowed", 80, true))
 	b.check(tcp("w", "w2", 8080, true))
+}
+
+// TestHostEndpointByExpectedIPs: a host endpoint without interfaceName
+// protects the interface that has one of its expectedIPs, as in Calico.
+func TestHostEndpointByExpectedIPs(t *testing.T) {
+	b := newBed(t, felix.Config{Policy: true})
+	remote := b.addRemote()
+	b.put(hostEndpoint("by-ip", "", map[string]string{"role": "k8s-worker"}, "192.0.2.99", hostHEP.String()))
+	b.setPolicies(denyAllHost)
+	in := func(name string, port uint16, want bool) hepProbe {
+		return hepProbe{name: name, from: remote, src: remoteAddr, dst: hostHEP, port: port, want: want}
+	}
+	b.hepCheck(in("denied on hep0", 8080, false), in("failsafe ssh", 22, true))
+	if save := b.iptables(4, "save", "-t", "filter"); !containsCali(save) || !strings.Contains(save, "-i "+hepIface+" ") {
+		t.Errorf("no dispatch to %s:\n%s", hepIface, save)
+	}
 }

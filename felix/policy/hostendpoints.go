@@ -1,6 +1,9 @@
 package policy
 
 import (
+	"maps"
+	"net/netip"
+
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/selector"
@@ -35,3 +38,19 @@ func (ms *memberSet) addHostEndpoints(m *calc.Model) {
 // hostKey keys a host endpoint among the workload endpoints' keys
 // (namespace/name) of a member set.
 func hostKey(h *calc.HostEndpoint) string { return "HostEndpoint//" + h.Name }
+
+// NeedsHostAddrs reports whether a local host endpoint is given by its
+// expectedIPs only: rendering it needs the host's addresses (SetHostAddrs).
+func (c *Calculator) NeedsHostAddrs() bool {
+	return rules.NeedsHostAddrs(c.index.LocalHostEndpoints(c.cfg.NodeName))
+}
+
+// SetHostAddrs sets the host's addresses with their interfaces; a change
+// makes the Calculator dirty.
+func (c *Calculator) SetHostAddrs(addrs map[netip.Addr]string) {
+	if maps.Equal(addrs, c.hostAddrs) {
+		return
+	}
+	c.hostAddrs = addrs
+	c.dirty = true
+}

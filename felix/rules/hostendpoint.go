@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -86,14 +87,18 @@ func HostEndpointChain(kind, iface string) string {
 
 // usableHostEndpoints returns the host endpoints the dataplane can bind
 // to an interface: one per interface name (the first by name), named
-// interfaces sorted, the all-interfaces endpoint last. A workload
-// interface is never a host endpoint; one with expectedIPs only is not
-// rendered (no interface to match).
-func usableHostEndpoints(heps []*calc.HostEndpoint) []*calc.HostEndpoint {
+// interfaces sorted, the all-interfaces endpoint last. One with
+// expectedIPs only binds to the interface that has the first of them
+// found in addrs (none: not rendered). A workload interface is never a
+// host endpoint.
+func usableHostEndpoints(heps []*calc.HostEndpoint, addrs map[netip.Addr]string) []*calc.HostEndpoint {
 	seen := map[string]bool{}
 	var out []*calc.HostEndpoint
 	for _, h := range heps {
-		if h.IfaceName == "" || strings.HasPrefix(h.IfaceName, IfacePrefix) || seen[h.IfaceName] {
+		if h.IfaceName == "" {
+			h = boundByAddress(h, addrs)
+		}
+		if h == nil || strings.HasPrefix(h.IfaceName, IfacePrefix) || seen[h.IfaceName] {
 			continue
 		}
 		seen[h.IfaceName] = true
@@ -111,6 +116,25 @@ func usableHostEndpoints(heps []*calc.HostEndpoint) []*calc.HostEndpoint {
 	return out
 }
 
+// boundByAddress returns a copy of h bound to the interface that has one
+// of its expected IPs, or nil.
+func boundByAddress(h *calc.HostEndpoint, addrs map[netip.Addr]string) *calc.HostEndpoint {
+	for _, p := range h.ExpectedIPs {
+		if iface := addrs[p.Addr()]; iface != "" {
+			cp := *h
+			cp.IfaceName = iface
+			return &cp
+		}
+	}
+	return nil
+}
+
+// NeedsHostAddrs reports whether a host endpoint of heps is given by its
+// expectedIPs only, so rendering needs Config.HostAddrs.
+func NeedsHostAddrs(heps []*calc.HostEndpoint) bool {
+	return slices.ContainsFunc(heps, func(h *calc.HostEndpoint) bool { return h.IfaceName == "" })
+}
+
 // hostTables are the raw and mangle tables of a render.
 type hostTables struct{ raw, mangle *hostTable }
 
@@ -122,7 +146,7 @@ func (r *renderer) hostEndpoints(node string) hostTables {
 	if !ok {
 		return hostTables{}
 	}
-	heps := usableHostEndpoints(hs.LocalHostEndpoints(node))
+	heps := usableHostEndpoints(hs.LocalHostEndpoints(node), r.cfg.HostAddrs)
 	if len(heps) == 0 {
 		return hostTables{}
 	}

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -197,3 +198,22 @@ func TestHostEndpointsWithoutHostSource(t *testing.T) {
 
 // sourceOnly hides the model's HostSource methods.
 type sourceOnly struct{ Source }
+
+func TestHostEndpointByAddress(t *testing.T) {
+	m := buildModel(t, `apiVersion: projectcalico.org/v3
+kind: HostEndpoint
+metadata: {name: by-ip}
+spec: {node: h1, expectedIPs: [10.0.0.9, 10.0.0.1]}
+`)
+	res := Render(m, "h1", Config{IPVersion: 4})
+	if chain(res, ChainFromHostEndpoint) != nil {
+		t.Error("rendered without knowing the host's addresses")
+	}
+	res = Render(m, "h1", Config{IPVersion: 4, HostAddrs: map[netip.Addr]string{netip.MustParseAddr("10.0.0.1"): "eth1"}})
+	if from := chain(res, ChainFromHostEndpoint); len(from) != 1 || from[0].Match != "-i eth1 -g cali-fh-eth1" {
+		t.Errorf("dispatch = %v, want eth1 (the interface with an expected IP)", from)
+	}
+	if !NeedsHostAddrs(m.LocalHostEndpoints("h1")) {
+		t.Error("NeedsHostAddrs = false")
+	}
+}

@@ -23,6 +23,10 @@ type Config struct {
 	LogPrefix string
 	// HostEndpoints configures host endpoint protection (hostendpoint.go).
 	HostEndpoints HostEndpointConfig
+	// HostAddrs maps this host's addresses to their interfaces: a host
+	// endpoint given by expectedIPs only protects the interface that has
+	// one of them (the dataplane reads the map from the kernel).
+	HostAddrs map[netip.Addr]string
 }
 
 // Result is the desired filter-table state for one family.
