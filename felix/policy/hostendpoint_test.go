@@ -1,12 +1,15 @@
 package policy_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/felix"
+	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -89,8 +92,15 @@ func TestHostEndpointFailsafeConfig(t *testing.T) {
 // (memcached-server) to the host: the client, another host's endpoint
 // (its expectedIPs fill the rule selector's IP set), reaches port 12211
 // without connection tracking; the rest stays denied, failsafe open.
+// It runs on both iptables backends: raw and mangle differ most between them.
 func TestHostEndpointDoNotTrack(t *testing.T) {
-	b := newBed(t, felix.Config{Policy: true})
+	for _, backend := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
+		t.Run(string(backend), func(t *testing.T) { testDoNotTrack(t, backend) })
+	}
+}
+
+func testDoNotTrack(t *testing.T, backend iptables.Backend) {
+	b := newBed(t, felix.Config{Policy: true, IptablesBackend: backend})
 	remote := b.addRemote()
 	client := hostEndpoint("client", "eth0", map[string]string{"role": "memcached-client"}, remoteAddr.String())
 	client.Spec.Node = "other-host"
@@ -104,6 +114,19 @@ func TestHostEndpointDoNotTrack(t *testing.T) {
 	if after := b.notracked(); after <= before {
 		t.Errorf("NOTRACK counter %d -> %d: the allowed flow was tracked", before, after)
 	}
+	// Someone flushes the raw and mangle PREROUTING chains: the resync
+	// puts our jumps back.
+	b.iptables(4, "", "-t", "raw", "-F", "PREROUTING")
+	b.iptables(4, "", "-t", "mangle", "-F", "PREROUTING")
+	felixtest.Eventually(t, converge, "raw and mangle repaired", func() error {
+		for _, table := range []string{"raw", "mangle"} {
+			if !strings.Contains(b.iptables(4, "save", "-t", table), "-A PREROUTING -m comment") {
+				return fmt.Errorf("no jump to cali-PREROUTING in %s", table)
+			}
+		}
+		return nil
+	})
+	b.hepCheck(in("memcached after repair", 12211, true))
 }
 
 // TestHostEndpointPreDNAT applies Calico's pre-DNAT example
