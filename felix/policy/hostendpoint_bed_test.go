@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -26,6 +27,9 @@ var (
 	hostHEP     = netip.MustParseAddr("192.168.100.1")
 	remoteAddr  = netip.MustParseAddr("192.168.100.2")
 	outsideAddr = netip.MustParseAddr("203.0.113.2")
+	// IPv6 (beds with EnableIPv6): hostHEP6/64 and remoteAddr6/64.
+	hostHEP6    = netip.MustParseAddr("fd00:100::1")
+	remoteAddr6 = netip.MustParseAddr("fd00:100::2")
 	// Ports the host serves on hostHEP and the remote on remoteAddr.
 	hepPorts = []uint16{22, 80, 179, 8080, 10250, 12211}
 )
@@ -56,9 +60,22 @@ func (b *bed) addRemote() *felixtest.NS {
 		Dst: felixtest.PrefixToIPNet(netip.MustParsePrefix("10.65.0.0/16"))}))
 	must(b.host.NL.RouteAdd(&netlink.Route{LinkIndex: hep0.Attrs().Index, Gw: net.IP(remoteAddr.AsSlice()),
 		Dst: felixtest.PrefixToIPNet(netip.PrefixFrom(outsideAddr, 32))}))
+	if b.v6 {
+		// No duplicate address detection: the addresses are usable at once,
+		// and neighbour discovery is what the test needs to work.
+		nodad := func(a netip.Addr) *netlink.Addr {
+			return &netlink.Addr{IPNet: felixtest.PrefixToIPNet(netip.PrefixFrom(a, 64)), Flags: unix.IFA_F_NODAD}
+		}
+		must(remote.NL.AddrAdd(eth0, nodad(remoteAddr6)))
+		must(b.host.NL.AddrAdd(hep0, nodad(hostHEP6)))
+	}
 	for _, p := range hepPorts {
 		felixtest.Serve(t, b.host, netip.AddrPortFrom(hostHEP, p))
 		felixtest.Serve(t, remote, netip.AddrPortFrom(remoteAddr, p))
+		if b.v6 {
+			felixtest.Serve(t, b.host, netip.AddrPortFrom(hostHEP6, p))
+			felixtest.Serve(t, remote, netip.AddrPortFrom(remoteAddr6, p))
+		}
 	}
 	return remote
 }

@@ -219,3 +219,20 @@ func TestHostEndpointByExpectedIPs(t *testing.T) {
 		t.Errorf("no dispatch to %s:\n%s", hepIface, save)
 	}
 }
+
+// TestHostEndpointIPv6: a deny-all host endpoint policy on IPv6 too: the
+// failsafe port stays open, which needs neighbour discovery through the
+// host endpoint (accepted before policy); other ports are denied both
+// ways.
+func TestHostEndpointIPv6(t *testing.T) {
+	b := newBed(t, felix.Config{Policy: true, EnableIPv6: true})
+	remote := b.addRemote()
+	b.put(hostEndpoint("h", hepIface, map[string]string{"role": "k8s-worker"}, hostHEP6.String()))
+	b.setPolicies(denyAllHost)
+	in := func(name string, port uint16, want bool) hepProbe {
+		return hepProbe{name: name, from: remote, src: remoteAddr6, dst: hostHEP6, port: port, want: want}
+	}
+	b.hepCheck(in("v6 failsafe ssh", 22, true), in("v6 denied", 8080, false),
+		hepProbe{name: "v6 out denied", from: b.host, src: hostHEP6, dst: remoteAddr6, port: 8080, want: false},
+		hepProbe{name: "v6 out failsafe bgp", from: b.host, src: hostHEP6, dst: remoteAddr6, port: 179, want: true})
+}
