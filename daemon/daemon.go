@@ -179,7 +179,8 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
-		ProbeIPIP: cfg.NetworkingBackend != routing.BackendNone,
+		HostEndpoints: cfg.HostProtection.felixConfig(),
+		ProbeIPIP:     cfg.NetworkingBackend != routing.BackendNone,
 	})
 	w := newWatcher(cfg.NodeName, c, dp, log)
 	w.prime()

@@ -1,5 +1,7 @@
 package daemon
 
+import "github.com/calico-docker/calico-libnetwork/resources"
+
 // Setting is one configuration value: a key (as written in the config
 // file), its command-line flag, its environment variable, its default and
 // what it means. Settings() lists them for --help and the README.
@@ -53,6 +55,13 @@ var settings = []Setting{
 		"start even when net.ipv4.conf.all.rp_filter is 2 (loose), which lets workloads with CAP_NET_RAW spoof addresses"},
 	{"endpoint_to_host_action", "endpoint-to-host-action", "CALICO_ENDPOINT_TO_HOST_ACTION", "Drop",
 		"traffic from workloads to this host itself, once their egress policy allowed it: Drop (the host is protected from its workloads) or Accept"},
+	// Host endpoint protection (hostprotection.go), with Calico's defaults.
+	{"failsafe_inbound_host_ports", "failsafe-inbound-host-ports", "CALICO_FAILSAFE_INBOUND_HOST_PORTS",
+		resources.FormatProtoPorts(resources.DefaultFailsafeInboundHostPorts()),
+		"ports always open into this host through HostEndpoint policy (Calico's failsafeInboundHostPorts): [protocol:][net:]port,... such as tcp:22,udp:68, or none"},
+	{"failsafe_outbound_host_ports", "failsafe-outbound-host-ports", "CALICO_FAILSAFE_OUTBOUND_HOST_PORTS",
+		resources.FormatProtoPorts(resources.DefaultFailsafeOutboundHostPorts()),
+		"ports this host can always reach through HostEndpoint policy (Calico's failsafeOutboundHostPorts): [protocol:][net:]port,... such as udp:53,tcp:179, or none"},
 	{"ipam_gc_interval", "ipam-gc-interval", "CALICO_IPAM_GC_INTERVAL", "5m",
 		"how often to free leaked IPAM allocations of this node (addresses no endpoint holds); 0 turns the collector off"},
 	{"ipam_gc_grace", "ipam-gc-grace", "CALICO_IPAM_GC_GRACE", "10m",
