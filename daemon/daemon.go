@@ -69,6 +69,11 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	defer obs.close()
 	obs.watchSystem(cfg)
+	cons, err := startConsole(cfg, log) // the web console, when on (console.go)
+	if err != nil {
+		return err
+	}
+	defer cons.close()
 	cli, closeEtcd, err := openEtcd(ctx, cfg, obs.etcdDialOptions(), log)
 	if err != nil {
 		return err
@@ -110,6 +115,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
+	cons.setAPI(statusSrc.Flows) // the console's page reads the same API on its origin
 	if err := startIPAMGC(runCtx, cfg, c, alloc, log); err != nil {
 		cancel()
 		<-dp.Done()
@@ -182,7 +188,8 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept, FlowLogs: cfg.FlowLogs,
-		ProbeIPIP: cfg.NetworkingBackend != routing.BackendNone,
+		HostEndpoints: cfg.HostProtection.felixConfig(),
+		ProbeIPIP:     cfg.NetworkingBackend != routing.BackendNone,
 	})
 	w := newWatcher(cfg.NodeName, c, dp, log)
 	w.prime()
