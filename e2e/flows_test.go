@@ -18,21 +18,14 @@ import (
 // the fruitstore → server connections appear as denied by
 // allow-bookstore-cliient-to-server's Deny rule (1) and the bookstore ones
 // as allowed by its Allow rule (0), in the flows API on metrics_addr and
-// in `calicoctl flows` (the daemon's status socket).
+// in `calicoctl flows`: through the daemon's status socket, and through
+// the flows API URL the daemon records on its Node (--node NAME, --node all).
 func TestBookstoreFlows(t *testing.T) {
 	e := newEngine(t)
 	requireFreeRanges(t, defaultPool, subnetPool)
 	metrics := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
 	d := startDaemon(t, e.host, "CALICO_METRICS_ADDR="+metrics)
-	net := e.network("flows")
-	server := e.name("bookstore-server")
-	t.Cleanup(func() { _, _ = e.try("rm", "-f", server) })
-	e.must("run", "-d", "--name", server, "--net", net,
-		"--label", "org.projectcalico.label.biz_type=bookstore", "--label", "org.projectcalico.label.role=server",
-		testenv.TestImage(), "sh", "-c", "mkdir -p /www && echo hubfeu2yculh > /www/id && exec httpd -f -p 80 -h /www")
-	book := e.run("bookstore-frontend", "--net", net, "--label", "org.projectcalico.label.biz_type=bookstore")
-	fruit := e.run("fruitstore-frontend", "--net", net, "--label", "org.projectcalico.label.biz_type=fruitstore")
-	url := "http://" + e.ip(server, net) + ":80/id"
+	server, book, fruit, url := e.bookstore("flows")
 	e.fetch(book, url, true)
 	ctl(t, d, "apply", "-f", bookstorePolicy)
 	e.fetch(fruit, url, false)
@@ -69,6 +62,16 @@ func TestBookstoreFlows(t *testing.T) {
 	var doc struct{ Flows []flows.Flow }
 	if err := json.Unmarshal([]byte(js), &doc); err != nil || !hasFlow(doc.Flows, fruit, server, "deny", 1) {
 		t.Errorf("calicoctl flows -o json (%v):\n%s", err, js)
+	}
+	// Through the URL the daemon records on its Node (as for another host).
+	if y := ctl(t, d, "get", "node", "calico-e2e", "-o", "yaml"); !strings.Contains(y, flows.AnnotationAPI+": http://"+metrics) {
+		t.Errorf("the Node does not record the flows API http://%s:\n%s", metrics, y)
+	}
+	for _, node := range []string{"calico-e2e", "all"} {
+		js = ctl(t, d, "flows", "--node", node, "-o", "json", "--action", "deny")
+		if err := json.Unmarshal([]byte(js), &doc); err != nil || !hasFlow(doc.Flows, fruit, server, "deny", 1) {
+			t.Errorf("calicoctl flows --node %s (%v):\n%s", node, err, js)
+		}
 	}
 	code, body := httpGet("http://" + metrics + "/api/v1/flows?action=reject")
 	if code != http.StatusBadRequest || !strings.Contains(body, "action:") {
