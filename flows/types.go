@@ -1,8 +1,10 @@
 package flows
 
 import (
-	"strconv"
+	"strings"
 	"time"
+
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // AnnotationAPI on a Node is the URL of its daemon's flows API (its
@@ -62,19 +64,6 @@ type Staged struct {
 	Action    string `json:"action"` // allow, deny or pass
 }
 
-// ProtoName is the API's name of an IP protocol number.
-func ProtoName(p uint8) string {
-	switch p {
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 1:
-		return "icmp"
-	case 58:
-		return "icmpv6"
-	case 132:
-		return "sctp"
-	}
-	return strconv.Itoa(int(p))
-}
+// ProtoName is the API's name of an IP protocol number: Calico's name in
+// lower case (tcp, udp, icmp, icmpv6, sctp, udplite), else the number.
+func ProtoName(p uint8) string { return strings.ToLower(resources.ProtocolFromNumber(p).String()) }
