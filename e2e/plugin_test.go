@@ -41,7 +41,7 @@ func TestManagedPlugin(t *testing.T) {
 	requireFreeRanges(t, pluginPool)
 	plugin := "calico-e2e-" + e.sfx + ":latest"
 	image, base := "calico-e2e-image:"+e.sfx, "calico-e2e-base:"+e.sfx
-	linksBefore := caliLinks(t)
+	linksBefore := testenv.WorkloadLinks(t)
 	buildPlugin(t, e, plugin, image, base)
 	t.Run("image", func(t *testing.T) { checkImage(t, e, image) })
 	t.Run("config", func(t *testing.T) { checkPluginConfig(t, e, plugin) })
@@ -194,23 +194,6 @@ func dumpPluginLog(t *testing.T, data string) {
 	t.Logf("plugin log (last %d lines):\n%s", min(80, len(lines)), strings.Join(lines[max(0, len(lines)-80):], "\n"))
 }
 
-// caliLinks lists the host's interfaces named cali*.
-func caliLinks(t *testing.T) []string {
-	t.Helper()
-	out, err := hostCmd(t, "ip", "-o", "link", "show")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, l := range strings.Split(out, "\n") {
-		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], "cali") {
-			names = append(names, strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0])
-		}
-	}
-	slices.Sort(names)
-	return names
-}
-
 // removeBlockRoutes deletes the routes the plugin's dataplane left in the
 // pool (the blackholes of its blocks: the daemon keeps routes when it
 // stops, so workloads survive a restart).
@@ -249,8 +232,8 @@ func checkPluginGone(t *testing.T, e *engine, plugin, id string, linksBefore []s
 		}
 	}
 	testenv.Eventually(t, 10*time.Second, 200*time.Millisecond, func() error {
-		if now := caliLinks(t); !slices.Equal(now, linksBefore) {
-			return fmt.Errorf("cali links %v, before the test %v", now, linksBefore)
+		if now := testenv.WorkloadLinks(t); !slices.Equal(now, linksBefore) {
+			return fmt.Errorf("workload links %v, before the test %v", now, linksBefore)
 		}
 		return nil
 	})

@@ -130,6 +130,9 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 		k.endpointsFailed = err != nil
 		errs = append(errs, err)
 	}
+	if full && k.cfg.StrayVethGrace > 0 {
+		errs = append(errs, k.reapStrayVeths(k.ownedInterfaces(snap.endpoints), time.Now()))
+	}
 	errs = append(errs, k.syncFilterStates(snap.filters, full))
 	if k.iptablesDirty {
 		err := k.syncIptables(ctx, full)

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -180,4 +182,74 @@ func LockPluginDir(t testing.TB) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
+// StopDaemon stops a daemon process a test started: SIGTERM to its PID,
+// SIGKILL after 30s, and waits for it. exited receives cmd.Wait's result
+// (buffered, 1); it holds a value again afterwards, so StopDaemon may be
+// called twice.
+func StopDaemon(t testing.TB, cmd *exec.Cmd, exited chan error) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	select {
+	case err := <-exited:
+		exited <- err
+		return
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Errorf("daemon (pid %d) ignored SIGTERM for 30s; killing it", cmd.Process.Pid)
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	exited <- nil
+}
+
+// WorkloadLinks lists the host namespace's workload interfaces: host ends
+// of workload veths (cali*) and container ends not moved into a sandbox
+// (tmp*), sorted.
+func WorkloadLinks(t testing.TB) []string {
+	t.Helper()
+	out, err := hostCmd("ip", "-o", "link", "show")
+	if err != nil {
+		t.Fatalf("ip link show: %v: %s", err, out)
+	}
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		name := strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0]
+		if strings.HasPrefix(name, "cali") || strings.HasPrefix(name, "tmp") {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// CheckNoNewWorkloadLinks fails the test if the host namespace has a
+// workload interface that is not in before (WorkloadLinks taken when the
+// test began), naming them: every veth a test's daemon made must be gone
+// once its containers were removed and the daemon stopped.
+func CheckNoNewWorkloadLinks(t testing.TB, before []string) {
+	t.Helper()
+	var left []string
+	Eventually(t, 10*time.Second, 200*time.Millisecond, func() error {
+		left = nil
+		for _, name := range WorkloadLinks(t) {
+			if !slices.Contains(before, name) {
+				left = append(left, name)
+			}
+		}
+		if len(left) > 0 {
+			return fmt.Errorf("workload veths left in the host namespace: %v", left)
+		}
+		return nil
+	})
 }
