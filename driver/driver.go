@@ -49,6 +49,8 @@ type Endpoints interface {
 	// sandbox (network namespace path) sandboxKey. The caller does not
 	// modify what it gets.
 	EndpointsOfSandbox(sandboxKey string) []*resources.WorkloadEndpoint
+	// EndpointsOfNode returns the endpoints of one node (Resync).
+	EndpointsOfNode(node string) []*resources.WorkloadEndpoint
 }
 
 // Veths creates and deletes workload veth pairs in the host namespace.

@@ -1,0 +1,40 @@
+package e2e
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+)
+
+// TestRemovedWhileDaemonDown: a container removed while the daemon is
+// stopped. Docker tears the sandbox down anyway: it moves the container
+// end of the veth back to the host as tmp<id> (down), and its Leave and
+// DeleteEndpoint calls find no plugin. That left a cali<id>/tmp<id> pair
+// in the host namespace for good (the leak seen after CI runs). The next
+// daemon forgets the endpoint at start-up: no veth and no
+// WorkloadEndpoint are left.
+func TestRemovedWhileDaemonDown(t *testing.T) {
+	e := newEngine(t)
+	requireFreeRanges(t, defaultPool)
+	d := startDaemon(t, e.host)
+	n := e.network("down")
+	before := testenv.WorkloadLinks(t)
+	c := e.run("gone", "--net", n)
+	ep := strings.TrimSpace(e.must("inspect", "-f", "{{(index .NetworkSettings.Networks \""+n+"\").EndpointID}}", c))
+	host, tmp := "cali"+ep[:11], "tmp"+ep[:11]
+
+	d.stop()
+	start := time.Now()
+	e.must("rm", "-f", c) // Docker retries the plugin for a while, then gives up
+	t.Logf("docker rm -f with the daemon down took %v", time.Since(start).Round(time.Second))
+	now := testenv.WorkloadLinks(t)
+	if !slices.Contains(now, host) || !slices.Contains(now, tmp) {
+		t.Logf("after the removal the host has %v (Docker did not hand the pair back this time)", now)
+	}
+	d.start()
+	checkNoEndpoints(t, d)
+	testenv.CheckNoNewWorkloadLinks(t, before)
+}
