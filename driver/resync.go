@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
@@ -52,7 +53,9 @@ func (d *Driver) Resync(ctx context.Context) error {
 // moved the container end of the veth back to the host as tmp<id>, and its
 // Leave and DeleteEndpoint calls failed) and returns the others. An
 // endpoint is an orphan when its sandbox (network namespace) is gone and
-// Docker does not list it in its network; then its veth pair and its
+// Docker does not list it in its network, or lists it for a container
+// that no longer exists (Docker keeps such a stale endpoint record after a
+// failed DeleteEndpoint; `docker network disconnect -f` clears it); then its veth pair and its
 // WorkloadEndpoint are deleted here, and the IPAM garbage collector frees
 // its addresses (an allocation with no endpoint). Without Docker, or when
 // Docker does not answer, nothing is forgotten.
@@ -79,7 +82,7 @@ func (d *Driver) forgetOrphans(ctx context.Context, weps []*resources.WorkloadEn
 			}
 			listed[w.Spec.Network] = owners
 		}
-		if _, known := owners[w.Spec.Endpoint]; owners == nil || known {
+		if o, known := owners[w.Spec.Endpoint]; owners == nil || (known && d.containerExists(ctx, o.ContainerID)) {
 			kept = append(kept, w)
 			continue
 		}
@@ -101,4 +104,14 @@ func (d *Driver) forgetOrphan(ctx context.Context, w *resources.WorkloadEndpoint
 	}
 	d.log.Warn("Resync: forgot an endpoint Docker removed while the daemon was down (its container and sandbox are gone)",
 		"endpoint", id, "network", w.Spec.Network, "iface", HostIface(id))
+}
+
+// containerExists tells whether Docker knows the container; when Docker
+// does not answer, it is assumed to.
+func (d *Driver) containerExists(ctx context.Context, id string) bool {
+	if strings.HasPrefix(id, "ep-") { // how Docker lists an endpoint with no container
+		return false
+	}
+	_, err := d.docker.Container(ctx, id)
+	return !errors.Is(err, dockerapi.ErrNotFound)
 }

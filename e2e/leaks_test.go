@@ -13,9 +13,10 @@ import (
 // stopped. Docker tears the sandbox down anyway: it moves the container
 // end of the veth back to the host as tmp<id> (down), and its Leave and
 // DeleteEndpoint calls find no plugin. That left a cali<id>/tmp<id> pair
-// in the host namespace for good (the leak seen after CI runs). The next
-// daemon forgets the endpoint at start-up: no veth and no
-// WorkloadEndpoint are left.
+// in the host namespace for good (the leak seen after CI runs, from
+// TestREADMETour, whose containers were removed after its daemon stopped).
+// The next daemon forgets the endpoint at start-up: no veth and no
+// WorkloadEndpoint are left, and the network can be removed.
 func TestRemovedWhileDaemonDown(t *testing.T) {
 	e := newEngine(t)
 	requireFreeRanges(t, defaultPool)
@@ -37,4 +38,11 @@ func TestRemovedWhileDaemonDown(t *testing.T) {
 	d.start()
 	checkNoEndpoints(t, d)
 	testenv.CheckNoNewWorkloadLinks(t, before)
+	// Docker itself may keep a record of the endpoint its failed
+	// DeleteEndpoint left ("has active endpoints" at network rm); the
+	// documented way out clears it, and the driver answers it.
+	if _, err := e.try("network", "disconnect", "-f", n, c); err != nil {
+		t.Logf("docker network disconnect -f %s %s: %v", n, c, err)
+	}
+	e.must("network", "rm", n)
 }
