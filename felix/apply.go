@@ -123,7 +123,7 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 	if full {
 		clear(k.configured)
 		k.iptablesDirty = true
-		errs = append(errs, k.ensureGlobalSysctls())
+		errs = append(errs, k.ensureGlobalSysctls(), k.ensureGatewayLocal()) // gateway.go
 	}
 	if full || snap.endpointsDirty || k.endpointsFailed {
 		err := k.syncEndpoints(snap)

@@ -24,8 +24,8 @@ import (
 // workloads keep their connectivity across a restart. A test's daemon is
 // the only calico-libnetwork on the machine, so once it has stopped the
 // test removes what its dataplane made in the host namespace: routes of
-// protocol 80 inside the test's pools (the blackholes of its IPAM blocks),
-// and the cali-* iptables chains with the rules that jump to them, and
+// protocol 80 inside the test's pools (the blackholes of its IPAM blocks)
+// and the local route of the gateway range, and the cali-* iptables chains with the rules that jump to them, and
 // cali* IP sets.
 
 // PluginDir is where dockerd looks for plugin sockets; it cannot be changed.
@@ -43,6 +43,8 @@ func CleanHostDataplane(t testing.TB, pools ...string) {
 			cleanChains(t, bin, table)
 		}
 	}
+	// The workloads' gateway range felix makes local (felix/gateway.go).
+	_, _ = hostCmd("ip", "route", "del", "local", "169.254.1.0/24", "dev", "lo", "table", "local", "proto", "80")
 	if sets, err := hostCmd("ipset", "list", "-n"); err == nil {
 		for _, s := range strings.Fields(sets) {
 			if strings.HasPrefix(s, "cali") {
