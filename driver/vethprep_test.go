@@ -64,15 +64,22 @@ func hostLinkIndex(t *testing.T, nsPath, name string) int {
 	return l.Attrs().Index
 }
 
-// TestUnjoinedVethsGoWithTheDriver: the veth of an endpoint Docker created
-// but never joined nor deleted is deleted when the driver closes (the
-// daemon stops): after a restart that endpoint can never join.
-func TestUnjoinedVethsGoWithTheDriver(t *testing.T) {
+// createdEndpointHarness is a harness with a network and the endpoint
+// testEPID created (its veth on the way), not joined.
+func createdEndpointHarness(t *testing.T) *harness {
 	h := newHarness(t, nil)
 	h.addPool("10.231.0.0/16")
 	h.mustCall("/NetworkDriver.CreateNetwork", createNetReq(testNetID, "10.231.0.0/16", "dev"), nil)
 	h.mustCall("/NetworkDriver.CreateEndpoint", network.CreateEndpointRequest{NetworkID: testNetID, EndpointID: testEPID,
 		Interface: &network.EndpointInterface{Address: h.allocate("10.231.0.0/16")}}, nil)
+	return h
+}
+
+// TestUnjoinedVethsGoWithTheDriver: the veth of an endpoint Docker created
+// but never joined nor deleted is deleted when the driver closes (the
+// daemon stops): after a restart that endpoint can never join.
+func TestUnjoinedVethsGoWithTheDriver(t *testing.T) {
+	h := createdEndpointHarness(t)
 	testenv.Eventually(t, 10*time.Second, 20*time.Millisecond, func() error {
 		if !hostLinkExists(t, h.hostNS, tmpIface(testEPID)) {
 			return fmt.Errorf("no veth %s yet", tmpIface(testEPID))
@@ -91,11 +98,7 @@ func TestUnjoinedVethsGoWithTheDriver(t *testing.T) {
 // than preparedFresh again (a new ifindex), so felix, which counts a
 // stray's age by ifindex, never reaps the pair Docker is about to move.
 func TestJoinRemakesAnOldPreparedVeth(t *testing.T) {
-	h := newHarness(t, nil)
-	h.addPool("10.231.0.0/16")
-	h.mustCall("/NetworkDriver.CreateNetwork", createNetReq(testNetID, "10.231.0.0/16", "dev"), nil)
-	h.mustCall("/NetworkDriver.CreateEndpoint", network.CreateEndpointRequest{NetworkID: testNetID, EndpointID: testEPID,
-		Interface: &network.EndpointInterface{Address: h.allocate("10.231.0.0/16")}}, nil)
+	h := createdEndpointHarness(t)
 	h.drv.mu.Lock()
 	p := h.drv.preparing[testEPID]
 	p.started = p.started.Add(-2 * preparedFresh) // as if Docker took that long to join

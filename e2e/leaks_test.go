@@ -36,6 +36,8 @@ func TestRemovedWhileDaemonDown(t *testing.T) {
 		t.Logf("after the removal the host has %v (Docker did not hand the pair back this time)", now)
 	}
 	d.start()
+	out, _ := e.try("network", "inspect", "-f", "{{json .Containers}}", n)
+	t.Logf("Docker's endpoints of %s after the removal: %s", n, out)
 	checkNoEndpoints(t, d)
 	testenv.CheckNoNewWorkloadLinks(t, before)
 	// Docker itself may keep a record of the endpoint its failed

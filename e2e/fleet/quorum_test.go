@@ -2,13 +2,11 @@ package fleet
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
-	"github.com/calico-docker/calico-libnetwork/ipamdriver"
 )
 
 // TestEtcdQuorumLostFailsFast runs the daemon against a 3-member etcd
@@ -17,20 +15,7 @@ import (
 // before the client (Docker) would give up, instead of hanging. When the
 // two members come back the cluster heals and the same calls succeed.
 func TestEtcdQuorumLostFailsFast(t *testing.T) {
-	testenv.RequireRoot(t)
-	requireFreeRanges(t, defaultPool)
-	ms := startEtcd(t, 3)
-	var eps []string
-	for _, m := range ms {
-		eps = append(eps, m.clientURL())
-	}
-	dir := t.TempDir()
-	startDaemon(t, "quorum-test", dir, eps, "DOCKER_HOST="+testenv.Docker(t), "CALICO_NETWORKING_BACKEND=none")
-	c := newIPAMClient(filepath.Join(dir, "calico-ipam.sock")) // gives up after 20s, as Docker after 30s
-	var pool ipamAnswer
-	if err := c.call("RequestPool", map[string]any{"AddressSpace": ipamdriver.GlobalAddressSpace, "Options": map[string]string{}}, &pool); err != nil {
-		t.Fatal(err)
-	}
+	ms, c, pool := startClusterDaemon(t, "quorum-test")
 	request := func() (time.Duration, error) {
 		start := time.Now()
 		err := c.call("RequestAddress", map[string]any{"PoolID": pool.PoolID, "Options": map[string]string{}}, nil)

@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -235,23 +234,27 @@ func WorkloadLinks(t testing.TB) []string {
 	return names
 }
 
-// CheckNoNewWorkloadLinks fails the test if the host namespace has a
-// workload interface that is not in before (WorkloadLinks taken when the
-// test began), naming them: every veth a test's daemon made must be gone
-// once its containers were removed and the daemon stopped.
+// CheckNoNewWorkloadLinks fails the test (without stopping it) if the
+// host namespace has a workload interface that is not in before
+// (WorkloadLinks taken when the test began), naming them: every veth a
+// test's daemon made must be gone once its containers were removed and
+// the daemon stopped. It waits up to 10s for background deletions.
 func CheckNoNewWorkloadLinks(t testing.TB, before []string) {
 	t.Helper()
 	var left []string
-	Eventually(t, 10*time.Second, 200*time.Millisecond, func() error {
-		left = nil
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		left = left[:0]
 		for _, name := range WorkloadLinks(t) {
 			if !slices.Contains(before, name) {
 				left = append(left, name)
 			}
 		}
-		if len(left) > 0 {
-			return fmt.Errorf("workload veths left in the host namespace: %v", left)
+		if len(left) == 0 {
+			return
 		}
-		return nil
-	})
+		if time.Now().After(deadline) {
+			t.Errorf("workload veths left in the host namespace: %v", left)
+			return
+		}
+	}
 }
