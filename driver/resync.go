@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -34,7 +36,7 @@ func (d *Driver) Resync(ctx context.Context) error {
 		}
 	}
 	for key, group := range bySandbox {
-		if _, err := os.Stat(key); err == nil && len(group) > 1 {
+		if len(group) > 1 && sandboxAlive(key) {
 			d.startSourceRouting(key, group)
 		}
 		if d.labels != nil {
@@ -52,7 +54,8 @@ func (d *Driver) Resync(ctx context.Context) error {
 // answered (the container was removed while the daemon was stopped: Docker
 // moved the container end of the veth back to the host as tmp<id>, and its
 // Leave and DeleteEndpoint calls failed) and returns the others. An
-// endpoint is an orphan when its sandbox (network namespace) is gone and
+// endpoint is an orphan when its sandbox (network namespace) is no longer
+// a live namespace and
 // Docker does not list it in its network, or lists it for a container
 // that no longer exists (Docker keeps such a stale endpoint record after a
 // failed DeleteEndpoint; `docker network disconnect -f` clears it); then its veth pair and its
@@ -66,7 +69,7 @@ func (d *Driver) forgetOrphans(ctx context.Context, weps []*resources.WorkloadEn
 	listed := map[string]map[string]dockerapi.EndpointOwner{} // by network; nil: Docker did not answer
 	kept := make([]*resources.WorkloadEndpoint, 0, len(weps))
 	for _, w := range weps {
-		if _, err := os.Stat(w.Annotations[AnnotationSandbox]); err == nil || !errors.Is(err, os.ErrNotExist) {
+		if sandboxAlive(w.Annotations[AnnotationSandbox]) {
 			kept = append(kept, w)
 			continue
 		}
@@ -114,4 +117,16 @@ func (d *Driver) containerExists(ctx context.Context, id string) bool {
 	}
 	_, err := d.docker.Container(ctx, id)
 	return !errors.Is(err, dockerapi.ErrNotFound)
+}
+
+// sandboxAlive tells whether path is a live network namespace: a file
+// bind-mounted from nsfs. Docker unmounts a deleted sandbox's file at once
+// but removes it up to a minute later, so existing is not enough. When
+// that cannot be told, the sandbox is assumed alive.
+func sandboxAlive(path string) bool {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(path, &fs); err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	return fs.Type == unix.NSFS_MAGIC
 }

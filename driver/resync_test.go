@@ -3,6 +3,8 @@ package driver
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,10 +35,16 @@ func (h *harness) waitCached(n int) {
 func TestResyncForgetsOrphans(t *testing.T) {
 	h := newLabelHarness(t)
 	listed, orphan, live := "a"+testEPID[1:], "b"+testEPID[1:], "c"+testEPID[1:]
-	for _, ep := range []string{listed, orphan} {
+	// Docker unmounts a removed sandbox's namespace file at once but
+	// deletes the file up to a minute later: the orphan's is such a file.
+	unmounted := filepath.Join(t.TempDir(), "netns-unmounted")
+	if err := os.WriteFile(unmounted, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for ep, sb := range map[string]string{listed: "/nonexistent/" + listed, orphan: unmounted} {
 		h.mustCall("/NetworkDriver.CreateEndpoint", network.CreateEndpointRequest{NetworkID: testNetID, EndpointID: ep,
 			Interface: &network.EndpointInterface{Address: h.allocate("10.231.0.0/16")}}, nil)
-		h.mustCall("/NetworkDriver.Join", network.JoinRequest{NetworkID: testNetID, EndpointID: ep, SandboxKey: "/nonexistent/" + ep}, nil)
+		h.mustCall("/NetworkDriver.Join", network.JoinRequest{NetworkID: testNetID, EndpointID: ep, SandboxKey: sb}, nil)
 	}
 	h.joinEndpoint(live) // a real sandbox
 	h.docker.AddContainer(strings.Repeat("a", 64), "listed", nil)
