@@ -39,6 +39,7 @@ type Config struct {
 	DockerHost      string
 	LogLevel        slog.Level
 	Observability            // log_format, log_file, ..., metrics_addr, single_socket (observability.go)
+	ConsoleSettings          // console, console_addr (console.go)
 	Enforcement              // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
 	Routing                  // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
 	EtcdSettings             // etcd_compaction_retention, etcd_quota_bytes, etcd_maintenance_interval (etcd.go)
@@ -189,6 +190,7 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		DockerHost:      p.str("docker_host"),
 		LogLevel:        p.level("log_level"),
 		Observability:   p.observability(),
+		ConsoleSettings: p.consoleSettings(),
 		Enforcement:     p.enforcement(),
 		Routing:         p.routing(),
 		ConsulAddr:      p.hostPort("consul_addr"),

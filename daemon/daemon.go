@@ -69,6 +69,11 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	defer obs.close()
 	obs.watchSystem(cfg)
+	cons, err := startConsole(cfg, log) // the web console, when on (console.go)
+	if err != nil {
+		return err
+	}
+	defer cons.close()
 	cli, closeEtcd, err := openEtcd(ctx, cfg, obs.etcdDialOptions(), log)
 	if err != nil {
 		return err
