@@ -72,7 +72,9 @@ func TestManagedPlugin(t *testing.T) {
 	e.must("network", "rm", net)
 	e.must("plugin", "disable", plugin)
 	e.must("plugin", "rm", plugin)
-	removeBlockRoutes(t, pluginPool) // what the plugin's dataplane keeps for a restart
+	// What the plugin's dataplane keeps for a restart: its blocks'
+	// blackholes, the gateway range's local route, its chains and sets.
+	cleanHostDataplane(t, pluginPool)
 	t.Run("nothing left", func(t *testing.T) { checkPluginGone(t, e, plugin, id, linksBefore) })
 }
 
@@ -192,26 +194,6 @@ func dumpPluginLog(t *testing.T, data string) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	t.Logf("plugin log (last %d lines):\n%s", min(80, len(lines)), strings.Join(lines[max(0, len(lines)-80):], "\n"))
-}
-
-// removeBlockRoutes deletes the routes the plugin's dataplane left in the
-// pool (the blackholes of its blocks: the daemon keeps routes when it
-// stops, so workloads survive a restart).
-func removeBlockRoutes(t *testing.T, pool string) {
-	t.Helper()
-	p := netip.MustParsePrefix(pool)
-	out, _ := hostCmd(t, "ip", "-4", "-o", "route", "show", "proto", "80")
-	for _, line := range strings.Split(out, "\n") {
-		m := routeDst.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		if dst, err := netip.ParsePrefix(m[1]); err == nil && p.Overlaps(dst) {
-			if out, err := hostCmd(t, "ip", append([]string{"route", "del"}, strings.Fields(line)...)...); err != nil {
-				t.Errorf("ip route del %s: %v: %s", line, err, out)
-			}
-		}
-	}
 }
 
 // checkPluginGone: no plugin, no socket, no mount of it, no new cali link.
