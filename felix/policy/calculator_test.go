@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"testing"
 
@@ -63,4 +64,21 @@ func (w *world) endpointChange() model.Update {
 		w.state[k] = u
 	}
 	return u
+}
+
+// TestRenderIfChangedAfterHostAddrs: new host addresses (which the Index
+// does not see) make the next RenderIfChanged render.
+func TestRenderIfChangedAfterHostAddrs(t *testing.T) {
+	c := NewCalculator(Config{NodeName: "h1", IPVersions: []int{4}})
+	c.Apply(model.SyncEvent{Full: true})
+	if _, changed := c.RenderIfChanged(); !changed {
+		t.Fatal("the first RenderIfChanged did not render")
+	}
+	if _, changed := c.RenderIfChanged(); changed {
+		t.Fatal("RenderIfChanged rendered with nothing changed")
+	}
+	c.SetHostAddrs(map[netip.Addr]string{netip.MustParseAddr("10.9.0.1"): "eth0"})
+	if _, changed := c.RenderIfChanged(); !changed {
+		t.Fatal("RenderIfChanged skipped after the host's addresses changed")
+	}
 }
