@@ -9,6 +9,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // TestRenderIfChangedSkipsOnlyUnseenChanges applies random changes (mostly
@@ -54,8 +55,12 @@ func TestRenderIfChangedSkipsOnlyUnseenChanges(t *testing.T) {
 }
 
 // endpointChange changes, creates or deletes one random endpoint.
-func (w *world) endpointChange() model.Update {
-	u := model.UpdateOf(w.endpoint(w.r.IntN(10)))
+func (w *world) endpointChange() model.Update { return w.setOrDelete(w.endpoint(w.r.IntN(10))) }
+
+// setOrDelete returns the update storing obj, or one time in five
+// deleting it, and records it in w.state.
+func (w *world) setOrDelete(obj resources.Resource) model.Update {
+	u := model.UpdateOf(obj)
 	k := u.Kind + "/" + u.Name
 	if w.r.IntN(5) == 0 {
 		u.Object = nil
