@@ -35,6 +35,8 @@ type Calculator struct {
 	dirty  bool // something changed since the last Render
 	// hostAddrs are the host's addresses by interface (hostendpoints.go).
 	hostAddrs map[netip.Addr]string
+	// tunnels are the tunnel peers host endpoints accept (hostendpoints.go).
+	tunnels rules.TunnelPeers
 }
 
 // NewCalculator returns a Calculator with an empty model.
@@ -87,7 +89,7 @@ func (c *Calculator) Render() map[int]rules.Result {
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
 			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, HostEndpoints: c.cfg.HostEndpoints,
-			HostAddrs: c.hostAddrs,
+			HostAddrs: c.hostAddrs, Tunnels: c.tunnels,
 		})
 	}
 	c.index.EndRender()

@@ -54,3 +54,13 @@ func (c *Calculator) SetHostAddrs(addrs map[netip.Addr]string) {
 	c.hostAddrs = addrs
 	c.dirty = true
 }
+
+// SetTunnelPeers sets the other hosts whose tunnel packets host endpoints
+// accept; a change makes the Calculator dirty.
+func (c *Calculator) SetTunnelPeers(tp rules.TunnelPeers) {
+	if tp.Equal(c.tunnels) {
+		return
+	}
+	c.tunnels = tp
+	c.dirty = true
+}
