@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/resource"
-
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -235,55 +234,12 @@ func TestStatusHook(t *testing.T) {
 	}
 }
 
-func TestClassicArgs(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"profile P member add C", "profile member add P C"},
-		{"profile P rule show -o json", "profile rule show P -o json"},
-		{"profile P rule update", "profile rule update P"},
-		{"--etcd-endpoints http://x:1 -c f profile P rule json", "--etcd-endpoints http://x:1 -c f profile rule json P"},
-		{"--config=f profile P member add C", "--config=f profile member add P C"},
-		{"profile show --detailed", "profile show --detailed"},
-		{"profile member add P C", "profile member add P C"},
-		{"profile P tag show", "profile tag show P"},
-		{"profile P tag add T", "profile tag add P T"},
-		{"profile P rule add inbound --at 1 allow", "profile rule add P inbound --at 1 allow"},
-		{"profile P rule", "profile rule P"},
-		{"pool show", "pool show"},
-	}
-	for _, tc := range tests {
-		if got := strings.Join(classic.Args(strings.Fields(tc.in)), " "); got != tc.want {
-			t.Errorf("classicArgs(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestProfileNameCompletion(t *testing.T) {
 	e := operatorEnv(t)
 	r := e.run(t, "", "__complete", "profile", "rule", "show", "cal")
 	if r.code != 0 || !strings.Contains(r.stdout, "calico\n") {
 		t.Errorf("profile completion: %v", r)
 	}
-}
-
-// FuzzClassicArgs: the rewrite never panics, keeps every argument, and
-// leaves anything that is not the classic profile form alone.
-func FuzzClassicArgs(f *testing.F) {
-	f.Add("profile P member add C")
-	f.Add("--etcd-endpoints x profile P rule show -o json")
-	f.Add("-c")
-	f.Fuzz(func(t *testing.T, s string) {
-		in := strings.Fields(s)
-		out := classic.Args(in)
-		if len(out) != len(in) {
-			t.Fatalf("%q -> %q", in, out)
-		}
-		a, b := slices.Clone(in), slices.Clone(out)
-		slices.Sort(a)
-		slices.Sort(b)
-		if !slices.Equal(a, b) {
-			t.Fatalf("%q -> %q changed the arguments", in, out)
-		}
-	})
 }
 
 func TestClassicRuleAndTagEdits(t *testing.T) {

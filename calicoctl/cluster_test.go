@@ -10,13 +10,11 @@ import (
 	"time"
 
 	clustercmd "github.com/calico-docker/calico-libnetwork/calicoctl/cluster"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/calico-docker/calico-libnetwork/cluster"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // secureEnv runs calicoctl as root on a member would: the node's

@@ -7,7 +7,6 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/ipam"
-
 	"github.com/calico-docker/calico-libnetwork/driver"
 	"github.com/calico-docker/calico-libnetwork/ipamdriver"
 )

@@ -7,11 +7,9 @@ import (
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
-	"github.com/spf13/pflag"
-
 	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+	"github.com/spf13/pflag"
 )
 
 func writeConfig(t *testing.T, body string) string {

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/spf13/cobra"
 )
 
@@ -97,6 +96,48 @@ func TestUnknownSubcommandsFail(t *testing.T) {
 		t.Fatalf("only %d command groups", groups)
 	}
 	for _, args := range [][]string{{"help", "nosuch"}, {"get", "--nosuchflag", "ippools"}, {"ipam", "split"}, {"node", "bgp", "peer", "add"}} {
+		if r := runCLI("", nil, args...); r.code != cli.ExitFailure {
+			t.Errorf("%v: want exit 1, got %v", args, r)
+		}
+	}
+}
+
+// TestUnknownFlagsFail: an unknown flag fails every command, group or
+// verb, in every group (exit 1, naming the flag), before anything runs;
+// so do stray arguments to the classic forms.
+func TestUnknownFlagsFail(t *testing.T) {
+	root := (&app{&cli.App{}}).rootCommand()
+	n := 0
+	for _, c := range allCommands(root) {
+		if c.Hidden {
+			continue
+		}
+		n++
+		path := strings.Fields(c.CommandPath())[1:]
+		t.Run(c.CommandPath(), func(t *testing.T) {
+			r := runCLI("", nil, append(path, "--no-such-flag")...)
+			if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "unknown flag: --no-such-flag") {
+				t.Errorf("want exit 1 naming the flag, got %v", r)
+			}
+			r = runCLI("", nil, append(path, "-Z")...)
+			if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "unknown shorthand flag: 'Z'") {
+				t.Errorf("want exit 1 naming the shorthand, got %v", r)
+			}
+		})
+	}
+	if n < 40 {
+		t.Fatalf("only %d commands", n)
+	}
+	for _, args := range [][]string{
+		{"profile", "WEB", "rule", "nosuch"},
+		{"profile", "WEB", "tag", "nosuch", "T"},
+		{"profile", "WEB", "member", "nosuch"},
+		{"bgppeer", "rr", "add", "192.0.2.1", "as"},
+		{"bgppeer", "rr", "add", "192.0.2.1", "is", "65000"},
+		{"bgppeer", "rr", "nosuch"},
+		{"pool", "add", "10.0.0.0/8", "extra"},
+		{"ipam", "show", "extra"},
+	} {
 		if r := runCLI("", nil, args...); r.code != cli.ExitFailure {
 			t.Errorf("%v: want exit 1, got %v", args, r)
 		}

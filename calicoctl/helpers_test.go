@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )

@@ -10,7 +10,6 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	ipamcmd "github.com/calico-docker/calico-libnetwork/calicoctl/ipam"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/ipam"
 )

@@ -9,7 +9,6 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	ipamcmd "github.com/calico-docker/calico-libnetwork/calicoctl/ipam"
-
 	"github.com/calico-docker/calico-libnetwork/ipam"
 )
 
@@ -188,5 +187,55 @@ func TestIPAMShowGolden(t *testing.T) {
 	}
 	if r := e.run(t, "", "ipam", "show", "--ip", "nope"); r.code != 1 || !strings.Contains(r.stderr, "not an IP address") {
 		t.Errorf("bad --ip: %v", r)
+	}
+}
+
+// borrowedEnv adds to ipamProblemEnv what --show-borrowed reports: host2
+// took addresses from host1's block (a container's, a tunnel address) and
+// one allocation carries no node (unclassified).
+func borrowedEnv(t *testing.T) *etcdEnv {
+	t.Helper()
+	e := ipamProblemEnv(t)
+	e.mustRun(t, `apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {name: host2-libnetwork-libnetwork-b0b0b0b0b0b0}
+spec: {node: host2, workload: borrower-app, endpoint: b0b0b0b0b0b0, ipNetworks: [10.0.0.40/32], interfaceName: calib0b0b0b0b0b}
+`, "apply", "-f", "-")
+	e.allocate(t, "host2", "10.0.0.40", "libnetwork.b0b0b0b0b0b0", map[string]string{attrWEP: "host2-libnetwork-libnetwork-b0b0b0b0b0b0", ipam.AttrTimestamp: oldTime})
+	e.allocate(t, "host2", "10.0.0.41", "vxlan-tunnel-addr-host2", map[string]string{"type": "vxlanTunnelAddress", ipam.AttrTimestamp: oldTime})
+	e.allocate(t, "host1", "10.0.0.42", "legacy", map[string]string{ipam.AttrNode: "", ipam.AttrTimestamp: oldTime})
+	return e
+}
+
+const attrWEP = "workloadEndpoint"
+
+func TestIPAMShowBorrowedAndConfiguration(t *testing.T) {
+	e := borrowedEnv(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"ipam_show_borrowed", []string{"ipam", "show", "--show-borrowed"}},
+		{"ipam_show_borrowed_json", []string{"ipam", "show", "--show-borrowed", "-o", "json"}},
+		{"ipam_show_configuration", []string{"ipam", "show", "--show-configuration"}},
+		{"ipam_show_configuration_yaml", []string{"ipam", "show", "--show-configuration", "-o", "yaml"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkGolden(t, tc.name, e.runCode(t, cli.ExitOK, "", tc.args...).stdout)
+		})
+	}
+	for _, args := range [][]string{
+		{"ipam", "show", "--show-borrowed", "--show-blocks"},
+		{"ipam", "show", "--ip", "10.0.0.40", "--show-configuration"},
+	} {
+		r := e.run(t, "", args...)
+		if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "cannot be combined: give one of --ip, --show-blocks, --show-borrowed, --show-configuration") {
+			t.Errorf("%v: %v", args, r)
+		}
+	}
+	// Nothing borrowed: the header alone, as for an empty get.
+	e.clear(t)
+	if got := e.runCode(t, cli.ExitOK, "", "ipam", "show", "--show-borrowed").stdout; got != "IP   BORROWING-NODE   BLOCK   BLOCK OWNER   TYPE   ALLOCATED-TO\n" {
+		t.Errorf("nothing borrowed: %q", got)
 	}
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/spf13/cobra"
 )
 

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
 

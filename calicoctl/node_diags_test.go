@@ -12,7 +12,6 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/node"
-
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 

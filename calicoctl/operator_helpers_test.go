@@ -8,7 +8,6 @@ import (
 	"time"
 
 	ipamcmd "github.com/calico-docker/calico-libnetwork/calicoctl/ipam"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/ipam"
 )

@@ -69,6 +69,11 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	defer obs.close()
 	obs.watchSystem(cfg)
+	cons, err := startConsole(cfg, log) // the web console, when on (console.go)
+	if err != nil {
+		return err
+	}
+	defer cons.close()
 	cli, closeEtcd, err := openEtcd(ctx, cfg, obs.etcdDialOptions(), log)
 	if err != nil {
 		return err
@@ -174,8 +179,9 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
-		HostEndpoints: cfg.HostProtection.felixConfig(),
-		ProbeIPIP:     cfg.NetworkingBackend != routing.BackendNone,
+		HostEndpoints:   cfg.HostProtection.felixConfig(),
+		ProbeIPIP:       cfg.NetworkingBackend != routing.BackendNone,
+		OwnedInterfaces: func() []string { return ownedInterfaces(c, cfg.NodeName) },
 	})
 	w := newWatcher(cfg.NodeName, c, dp, log)
 	w.prime()
@@ -184,6 +190,17 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 	}
 	go w.run(ctx)
 	return dp, nil
+}
+
+// ownedInterfaces lists the host-side interfaces of the node's endpoints
+// in the cache: felix keeps these veths whatever their state.
+func ownedInterfaces(c *cache.Cache, node string) []string {
+	weps := c.EndpointsOfNode(node)
+	names := make([]string, 0, len(weps))
+	for _, w := range weps {
+		names = append(names, w.Spec.InterfaceName)
+	}
+	return names
 }
 
 // serveDrivers serves the network and IPAM drivers on their sockets. The

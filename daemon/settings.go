@@ -80,6 +80,10 @@ var settings = []Setting{
 		"host:port serving Prometheus /metrics, /healthz and /readyz (e.g. localhost:9091); empty: off"},
 	{"pprof", "pprof", "CALICO_PPROF", "false",
 		"also serve Go's profiler, /debug/pprof/, on metrics_addr (needs it set); for diagnosing CPU and memory use"},
+	{"console", "console", "CALICO_CONSOLE", "false",
+		"serve the web console (live flows, endpoints, the policy that decided each flow) and its flows API on console_addr"},
+	{"console_addr", "console-addr", "CALICO_CONSOLE_ADDR", "127.0.0.1:9099",
+		"host:port of the web console when console is true; it has no login, so keep it on localhost unless others must reach it"},
 	{"single_socket", "single-socket", "CALICO_SINGLE_SOCKET", "false",
 		"serve the network and IPAM drivers on one socket, <plugin_dir>/calico.sock (the managed plugin does)"},
 	// Routing across hosts (routing.go), named as calico/node's.

@@ -80,6 +80,15 @@ type Config struct {
 	// routes.DefaultRouteProtocol (81). Only touched once SetRoutes was
 	// called; removed when the Dataplane stops.
 	TunnelRouteProtocol int
+	// OwnedInterfaces, if set, returns the host-side interfaces of this
+	// node's endpoints from the freshest view there is (the daemon passes
+	// its datastore cache); felix also counts its own endpoints. A workload
+	// veth with both ends on the host that neither names is a stray,
+	// deleted after StrayVethGrace (strays.go).
+	OwnedInterfaces func() []string
+	// StrayVethGrace is how long a stray workload veth pair is left alone
+	// (default DefaultStrayVethGrace); negative: never reaped.
+	StrayVethGrace time.Duration
 	// ProbeIPIP makes Start check whether the kernel supports IPIP
 	// (creating and deleting a probe device) for IPIPSupport; routing asks
 	// before it plans IPIP tunnels.
@@ -164,6 +173,9 @@ func New(cfg Config) *Dataplane {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.StrayVethGrace == 0 {
+		cfg.StrayVethGrace = DefaultStrayVethGrace
 	}
 	base4, base6 := BaseFilterState(cfg.InterfacePrefix), BaseFilterState(cfg.InterfacePrefix)
 	d := &Dataplane{

@@ -23,7 +23,10 @@
 // hand over as desired state — routing's routes, VXLAN device, FDB and
 // tunl0 (felix/routes, routes of Config.TunnelRouteProtocol), natOutgoing
 // (felix/nat, the nat table and pool sets) and the source rules and routes
-// inside multi-network sandboxes (sandboxes.go). Each runs when its input
+// inside multi-network sandboxes (sandboxes.go). A full resync also
+// reaps stray workload veths: pairs made ahead of a Join that never came,
+// both ends still on the host, owned by no endpoint of this node for
+// Config.StrayVethGrace (strays.go). Each runs when its input
 // changed, after its own failure, and at every full resync, which reads it
 // back from the kernel and repairs it.
 //

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
@@ -177,7 +176,7 @@ route-reflector), NAME. -o yaml|json prints the BGPPeer resources.`,
 					objs[i] = p
 				}
 				info, _ := resources.Lookup(resources.KindBGPPeer)
-				return cli.Printer{W: a.Out, Format: format, St: st}.Print(ctx, info, objs, false)
+				return cli.Printer{Out: a.Out, Format: format, Store: st}.Print(ctx, info, objs, false)
 			}
 			t := cli.Table{Header: []string{"PEER IP", "AS NUM", "TYPE", "NAME"}}
 			for _, p := range peers {

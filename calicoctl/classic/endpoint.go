@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
 )
@@ -78,7 +77,7 @@ func (a *app) runEndpointShow(ctx context.Context, format cli.OutputFormat, host
 	})
 	if format == cli.FormatYAML || format == cli.FormatJSON {
 		info, _ := resources.Lookup(resources.KindWorkloadEndpoint)
-		return cli.Printer{W: a.Out, Format: format, St: st}.Print(ctx, info, objs, false)
+		return cli.Printer{Out: a.Out, Format: format, Store: st}.Print(ctx, info, objs, false)
 	}
 	t := cli.Table{Header: []string{"HOSTNAME", "ORCHESTRATOR ID", "WORKLOAD ID", "ENDPOINT ID", "ADDRESSES", "MAC", "PROFILES", "STATE"}}
 	if format == cli.FormatWide {

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -96,7 +95,7 @@ func (a *app) runPoolShow(ctx context.Context, format cli.OutputFormat, v4, v6 b
 	}
 	if format == cli.FormatYAML || format == cli.FormatJSON {
 		info, _ := resources.Lookup(resources.KindIPPool)
-		return cli.Printer{W: a.Out, Format: format, St: st}.Print(ctx, info, objs, false)
+		return cli.Printer{Out: a.Out, Format: format, Store: st}.Print(ctx, info, objs, false)
 	}
 	t := cli.Table{Header: []string{"CIDR", "NAME", "OPTIONS"}}
 	if format == cli.FormatWide {

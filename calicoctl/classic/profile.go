@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/selector"
@@ -93,7 +92,7 @@ func (a *app) runProfileShow(ctx context.Context, format cli.OutputFormat) error
 			objs[i] = p
 		}
 		info, _ := resources.Lookup(resources.KindProfile)
-		return cli.Printer{W: a.Out, Format: format, St: st}.Print(ctx, info, objs, false)
+		return cli.Printer{Out: a.Out, Format: format, Store: st}.Print(ctx, info, objs, false)
 	}
 	ix, err := cli.LoadEndpoints(ctx, st)
 	if err != nil {

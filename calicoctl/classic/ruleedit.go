@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
 )
@@ -38,7 +37,7 @@ Classic form: calicoctl profile PROFILE rule add inbound allow tcp to ports 80.
 		ValidArgsFunction: a.CompleteFirstName(resources.KindProfile),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.editRules(cmd.Context(), args[0], args[1], func(rules []resources.Rule) ([]resources.Rule, error) {
-				rule, err := ParseRuleWords(args[2:])
+				rule, err := parseRuleWords(args[2:])
 				if err != nil {
 					return nil, err
 				}
@@ -84,7 +83,7 @@ Classic form: calicoctl profile PROFILE rule remove inbound --at 2.
 					}
 					return slices.Delete(rules, at-1, at), nil
 				}
-				rule, err := ParseRuleWords(args[2:])
+				rule, err := parseRuleWords(args[2:])
 				if err != nil {
 					return nil, err
 				}
@@ -138,8 +137,8 @@ func ruleTags(lists ...[]resources.Rule) []string {
 	return slices.DeleteFunc(tags, func(t string) bool { return t == "" })
 }
 
-// ParseRuleWords reads the classic rule text into a v3 rule.
-func ParseRuleWords(words []string) (resources.Rule, error) {
+// parseRuleWords reads the classic rule text into a v3 rule.
+func parseRuleWords(words []string) (resources.Rule, error) {
 	var r V0Rule
 	if len(words) == 0 {
 		return resources.Rule{}, cli.Usagef("give the rule, e.g. allow tcp to ports 80")

@@ -7,7 +7,6 @@ import (
 	"maps"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
@@ -94,7 +93,7 @@ func (a *app) runRuleShow(ctx context.Context, name string, format cli.OutputFor
 		return err
 	}
 	if format == cli.FormatJSON || format == cli.FormatYAML {
-		rules, err := V0RulesOf(p)
+		rules, err := v0RulesOf(p)
 		if err != nil {
 			return err
 		}
@@ -167,7 +166,7 @@ func (a *app) runRuleUpdate(ctx context.Context, name, file string) error {
 	if rules.ID != "" && rules.ID != name {
 		return fmt.Errorf(`%s: nothing was changed: the rules are for profile %q ("id"), not %q: fix "id" or the profile name`, source, rules.ID, name)
 	}
-	ingress, egress, tags, err := rules.ToV3()
+	ingress, egress, tags, err := rules.toV3()
 	if err != nil {
 		return fmt.Errorf("%s: nothing was changed: %w", source, err)
 	}

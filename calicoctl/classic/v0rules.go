@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/selector"
 )
@@ -94,9 +93,9 @@ func checkTag(field, tag string) error {
 	return nil
 }
 
-// ToV3 converts v0 rules to v3 ingress and egress rules and returns the
+// toV3 converts v0 rules to v3 ingress and egress rules and returns the
 // tags they reference.
-func (r *V0Rules) ToV3() (ingress, egress []resources.Rule, tags []string, err error) {
+func (r *V0Rules) toV3() (ingress, egress []resources.Rule, tags []string, err error) {
 	var errs []error
 	convert := func(field string, in []V0Rule) []resources.Rule {
 		out := make([]resources.Rule, 0, len(in))
@@ -218,9 +217,9 @@ func parseV0Net(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// V0RulesOf converts a profile's v3 rules back to the v0 form. It fails,
+// v0RulesOf converts a profile's v3 rules back to the v0 form. It fails,
 // naming the rule, when a rule uses something v0 could not express.
-func V0RulesOf(p *resources.Profile) (*V0Rules, error) {
+func v0RulesOf(p *resources.Profile) (*V0Rules, error) {
 	out := &V0Rules{ID: p.Name, InboundRules: []V0Rule{}, OutboundRules: []V0Rule{}}
 	var errs []error
 	for _, d := range []struct {

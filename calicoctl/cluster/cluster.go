@@ -13,13 +13,11 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
-	"github.com/spf13/cobra"
-
 	"github.com/calico-docker/calico-libnetwork/cluster"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/datastore/embedded/pki"
 	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/spf13/cobra"
 )
 
 // maxTokenTTL bounds a join token's life: it is a credential.

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/spf13/cobra"
 )
 

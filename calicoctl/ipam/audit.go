@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -38,6 +37,15 @@ type ipamState struct {
 	blocks []ipam.BlockInfo
 	weps   []*resources.WorkloadEndpoint
 	nodes  map[string]bool
+}
+
+// ipamState connects and reads the IPAM state.
+func (a *app) ipamState(ctx context.Context) (*ipamState, error) {
+	st, err := a.Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return readIPAMState(ctx, st)
 }
 
 // readIPAMState reads the blocks first and the endpoints after, so an

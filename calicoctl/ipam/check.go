@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/spf13/cobra"
 )
 
@@ -65,11 +64,7 @@ Exit status: 0 when nothing is found, 1 when problems are found (or on error).`,
 }
 
 func (a *app) runAudit(ctx context.Context, grace time.Duration) (*Audit, error) {
-	st, err := a.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, err := readIPAMState(ctx, st)
+	s, err := a.ipamState(ctx)
 	if err != nil {
 		return nil, err
 	}

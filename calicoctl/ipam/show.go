@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/ipam"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
@@ -31,41 +30,77 @@ func (a *app) ipamCommand() *cobra.Command {
 	return cmd
 }
 
+// showFlags are ipam show's choices; at most one of them is given.
+type showFlags struct {
+	output, ip                      string
+	blocks, borrowed, configuration bool
+}
+
 func (a *app) ipamShowCommand() *cobra.Command {
-	var output, ip string
-	var showBlocks bool
+	var f showFlags
 	cmd := &cobra.Command{
-		Use:   "show [--show-blocks] [--ip ADDR] [-o table|wide|yaml|json]",
+		Use:   "show [--ip ADDR | --show-blocks | --show-borrowed | --show-configuration] [-o table|wide|yaml|json]",
 		Short: "Address usage per pool and block, or who holds an address",
 		Long: `Per IP pool: NAME, CIDR, IPS TOTAL, IPS IN USE, IPS FREE (-o wide adds BLOCKS, the
 number of blocks claimed, and DISABLED). --show-blocks adds one row per block: BLOCK,
 POOL, AFFINITY (the node that claimed it), IPS TOTAL, IPS IN USE, IPS FREE.
 
 --ip ADDR tells who holds an address: its pool and block, the IPAM handle and
-attributes, and the workload endpoint and container it belongs to.`,
+attributes, and the workload endpoint and container it belongs to.
+
+--show-borrowed lists the addresses a node took from a block affine to another
+node (when its own blocks were full and no block was free): IP, BORROWING-NODE,
+BLOCK, BLOCK OWNER, TYPE and ALLOCATED-TO (namespace/container).
+
+--show-configuration prints the IPAM configuration as Calico's PROPERTY/VALUE
+table: StrictAffinity, AutoAllocateBlocks, MaxBlocksPerHost (0: no limit). This
+allocator's behaviour is fixed: no IPAMConfiguration is stored.`,
 		Example: `  calicoctl ipam show
   calicoctl ipam show --show-blocks
+  calicoctl ipam show --show-borrowed
+  calicoctl ipam show --show-configuration
   calicoctl ipam show --ip 10.0.0.5 -o json`,
 		Args: cli.ArgsWith(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			format, err := cli.ParseFormatOf(output, "table", "wide", "yaml", "json")
-			if err != nil {
-				return err
-			}
-			if ip != "" {
-				addr, err := parseIPFlag(ip)
-				if err != nil {
-					return err
-				}
-				return a.runIPAMShowIP(cmd.Context(), addr, format)
-			}
-			return a.runIPAMShow(cmd.Context(), format, showBlocks)
-		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runShowFlags(cmd.Context(), &f) },
 	}
-	cmd.Flags().BoolVar(&showBlocks, "show-blocks", false, "also list every block with its affinity and usage")
-	cmd.Flags().StringVar(&ip, "ip", "", "show who holds this address")
-	cli.AddOutputFlag(cmd, &output, "table", "wide", "yaml", "json")
+	cmd.Flags().BoolVar(&f.blocks, "show-blocks", false, "also list every block with its affinity and usage")
+	cmd.Flags().BoolVar(&f.borrowed, "show-borrowed", false, "list the addresses borrowed from other nodes' blocks")
+	cmd.Flags().BoolVar(&f.configuration, "show-configuration", false, "show the IPAM configuration")
+	cmd.Flags().StringVar(&f.ip, "ip", "", "show who holds this address")
+	cli.AddOutputFlag(cmd, &f.output, "table", "wide", "yaml", "json")
 	return cmd
+}
+
+func (a *app) runShowFlags(ctx context.Context, f *showFlags) error {
+	format, err := cli.ParseFormatOf(f.output, "table", "wide", "yaml", "json")
+	if err != nil {
+		return err
+	}
+	var given []string
+	for _, o := range []struct {
+		name string
+		set  bool
+	}{{"--ip", f.ip != ""}, {"--show-blocks", f.blocks}, {"--show-borrowed", f.borrowed}, {"--show-configuration", f.configuration}} {
+		if o.set {
+			given = append(given, o.name)
+		}
+	}
+	if len(given) > 1 {
+		return cli.Usagef("%s cannot be combined: give one of --ip, --show-blocks, --show-borrowed, --show-configuration", strings.Join(given, " and "))
+	}
+	switch {
+	case f.ip != "":
+		addr, err := parseIPFlag(f.ip)
+		if err != nil {
+			return err
+		}
+		return a.runIPAMShowIP(ctx, addr, format)
+	case f.borrowed:
+		return a.runShowBorrowed(ctx, format)
+	case f.configuration:
+		return a.runShowConfiguration(format)
+	}
+	return a.runIPAMShow(ctx, format, f.blocks)
 }
 
 func parseIPFlag(s string) (netip.Addr, error) {
@@ -103,19 +138,22 @@ type ipamUsage struct {
 }
 
 func (a *app) runIPAMShow(ctx context.Context, format cli.OutputFormat, showBlocks bool) error {
-	st, err := a.Store(ctx)
+	return show(ctx, a, format, func(s *ipamState) *ipamUsage { return usageOf(s, showBlocks) },
+		func(w io.Writer, u *ipamUsage) error { return writeUsage(w, u, format == cli.FormatWide, showBlocks) })
+}
+
+// show prints what answer makes of the IPAM state: as YAML or JSON, else
+// with write.
+func show[T any](ctx context.Context, a *app, format cli.OutputFormat, answer func(*ipamState) T, write func(io.Writer, T) error) error {
+	s, err := a.ipamState(ctx)
 	if err != nil {
 		return err
 	}
-	s, err := readIPAMState(ctx, st)
-	if err != nil {
-		return err
-	}
-	u := usageOf(s, showBlocks)
+	v := answer(s)
 	if format == cli.FormatYAML || format == cli.FormatJSON {
-		return cli.WriteStructured(a.Out, format, u)
+		return cli.WriteStructured(a.Out, format, v)
 	}
-	return writeUsage(a.Out, u, format == cli.FormatWide, showBlocks)
+	return write(a.Out, v)
 }
 
 func usageOf(s *ipamState, withBlocks bool) *ipamUsage {
@@ -192,20 +230,8 @@ type addressHolder struct {
 }
 
 func (a *app) runIPAMShowIP(ctx context.Context, ip netip.Addr, format cli.OutputFormat) error {
-	st, err := a.Store(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := readIPAMState(ctx, st)
-	if err != nil {
-		return err
-	}
-	h := holderOf(s, ip)
-	if format == cli.FormatYAML || format == cli.FormatJSON {
-		return cli.WriteStructured(a.Out, format, h)
-	}
-	writeHolder(a.Out, h)
-	return nil
+	return show(ctx, a, format, func(s *ipamState) *addressHolder { return holderOf(s, ip) },
+		func(w io.Writer, h *addressHolder) error { writeHolder(w, h); return nil })
 }
 
 func holderOf(s *ipamState, ip netip.Addr) *addressHolder {

@@ -4,10 +4,8 @@ import (
 	"strconv"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
-	"github.com/spf13/cobra"
-
 	"github.com/calico-docker/calico-libnetwork/syscheck"
+	"github.com/spf13/cobra"
 )
 
 // checksystemOptions are node checksystem's flags; each defaults to the

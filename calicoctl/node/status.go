@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/routing/status"
 	"github.com/spf13/cobra"
 )
@@ -227,7 +226,7 @@ func writeNodeStatus(w io.Writer, st *daemonStatus, now time.Time) error {
 		var rows [][]string
 		for _, p := range st.BGP.Peers {
 			if addr, err := netip.ParseAddr(p.PeerIP); err == nil && addr.Unmap().Is6() == fam.is6 {
-				rows = append(rows, PeerRow(p, now))
+				rows = append(rows, peerRow(p, now))
 			}
 		}
 		if len(rows) == 0 {
@@ -309,8 +308,8 @@ func bgpLine(st *daemonStatus) string {
 	return line
 }
 
-// PeerRow is a BGP session as BIRD-era calicoctl showed it.
-func PeerRow(p status.Peer, now time.Time) []string {
+// peerRow is a BGP session as BIRD-era calicoctl showed it.
+func peerRow(p status.Peer, now time.Time) []string {
 	state, info := "start", p.State
 	if p.State == "Established" {
 		state = "up"

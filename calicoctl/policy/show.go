@@ -7,9 +7,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/calc"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
 )

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
 )

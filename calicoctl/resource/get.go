@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
@@ -90,7 +89,7 @@ func (a *app) runGet(ctx context.Context, args []string, file string, p cli.Prin
 		}
 	}
 	if list || len(objs) > 0 {
-		p.W, p.St, p.AllNamespaces, p.Revision = a.Out, st, a.AllNamespaces, rev
+		p.Out, p.Store, p.AllNamespaces, p.Revision = a.Out, st, a.AllNamespaces, rev
 		if err := p.Print(ctx, info, objs, !list && len(want) == 1); err != nil {
 			return err
 		}

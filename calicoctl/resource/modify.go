@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
@@ -78,7 +77,7 @@ KIND is a kind, its plural or an alias: ` + cli.KindHelp(),
 			if patch == "" {
 				return cli.Usagef("give the patch with -p, e.g. -p '{\"spec\":{\"natOutgoing\":true}}'")
 			}
-			obj, err := a.modify(cmd.Context(), args[0], args[1], func(cur resources.Resource) error { return ApplyPatch(cur, patch) })
+			obj, err := a.modify(cmd.Context(), args[0], args[1], func(cur resources.Resource) error { return applyPatch(cur, patch) })
 			if err != nil {
 				return err
 			}
@@ -91,9 +90,9 @@ KIND is a kind, its plural or an alias: ` + cli.KindHelp(),
 	return cmd
 }
 
-// ApplyPatch merges patch into obj in place, decoding the result strictly
+// applyPatch merges patch into obj in place, decoding the result strictly
 // so a misspelt field is named.
-func ApplyPatch(obj resources.Resource, patch string) error {
+func applyPatch(obj resources.Resource, patch string) error {
 	pjs, err := yaml.YAMLToJSONStrict([]byte(patch))
 	if err != nil {
 		return fmt.Errorf("the patch is not valid JSON or YAML: %w", err)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
-
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )

@@ -84,9 +84,9 @@ func listKind(info *resources.KindInfo, objs []resources.Resource) string {
 
 // Printer prints objects in one format.
 type Printer struct {
-	W      io.Writer
+	Out    io.Writer
 	Format OutputFormat
-	St     *datastore.Store // for columns that need more than the object
+	Store  *datastore.Store // for columns that need more than the object
 	// AllNamespaces prepends a NAMESPACE column to namespaced kinds (-A).
 	AllNamespaces bool
 	// Revision is the datastore revision a list was read at (0: unknown).
@@ -101,7 +101,7 @@ func (p Printer) Print(ctx context.Context, info *resources.KindInfo, objs []res
 	switch p.Format {
 	case FormatYAML, FormatJSON:
 		if single && len(objs) == 1 {
-			return WriteStructured(p.W, p.Format, objs[0])
+			return WriteStructured(p.Out, p.Format, objs[0])
 		}
 		if objs == nil {
 			objs = []resources.Resource{}
@@ -110,12 +110,12 @@ func (p Printer) Print(ctx context.Context, info *resources.KindInfo, objs []res
 		if p.Revision > 0 {
 			l.Metadata = &listMeta{ResourceVersion: strconv.FormatInt(p.Revision, 10)}
 		}
-		return WriteStructured(p.W, p.Format, l)
+		return WriteStructured(p.Out, p.Format, l)
 	case formatCustomColumns, formatGoTemplate:
-		return p.Custom.write(p.W, objs, single)
+		return p.Custom.write(p.Out, objs, single)
 	case formatName:
 		for _, o := range objs {
-			fmt.Fprintf(p.W, "%s/%s\n", strings.ToLower(o.GetTypeMeta().Kind), o.Meta().Name)
+			fmt.Fprintf(p.Out, "%s/%s\n", strings.ToLower(o.GetTypeMeta().Kind), o.Meta().Name)
 		}
 		return nil
 	}
@@ -136,7 +136,7 @@ func (p Printer) tables(ctx context.Context, info *resources.KindInfo, objs []re
 			continue
 		}
 		if start > 0 {
-			fmt.Fprintln(p.W)
+			fmt.Fprintln(p.Out)
 		}
 		if err := p.table(ctx, objs[start].GetTypeMeta().Kind, objs[start:i]); err != nil {
 			return err
@@ -148,7 +148,7 @@ func (p Printer) tables(ctx context.Context, info *resources.KindInfo, objs []re
 
 func (p Printer) table(ctx context.Context, kind string, objs []resources.Resource) error {
 	wide := p.Format == FormatWide
-	tc := &tableContext{ctx: ctx, st: p.St}
+	tc := &tableContext{ctx: ctx, st: p.Store}
 	var t Table
 	cols := columnsFor(kind)
 	if info, _ := resources.Lookup(kind); p.AllNamespaces && info != nil && info.Namespaced {
@@ -168,7 +168,7 @@ func (p Printer) table(ctx context.Context, kind string, objs []resources.Resour
 		}
 		t.Rows = append(t.Rows, row)
 	}
-	return t.Write(p.W)
+	return t.Write(p.Out)
 }
 
 // Table is a header and rows printed in aligned columns.
