@@ -87,6 +87,9 @@ func (d *Dataplane) apply(ctx context.Context, full bool) error {
 			}
 			return nil // the full event's OnSyncEvent wakes the loop again
 		}
+		if render > 0 {
+			d.publishRuleIDs(d.policy.ruleIDs)
+		}
 	}
 	routes, err := d.kernel.program(ctx, snap, full || snap.full)
 	d.forgetSandboxes(d.kernel.sandboxesGone, snap.sourceSeq)

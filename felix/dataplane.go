@@ -13,6 +13,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/felix/routes"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
 )
 
@@ -93,7 +94,15 @@ type Config struct {
 	// (creating and deleting a probe device) for IPIPSupport; routing asks
 	// before it plans IPIP tunnels.
 	ProbeIPIP bool
+	// FlowLogs makes policy log the first packet of every connection it
+	// decides to NFLOG group FlowLogGroup, with the deciding rule's
+	// identifier (felix/rules/nflog.go; RuleID maps it back), and turns on
+	// conntrack accounting; OpenFlowLogs reads them.
+	FlowLogs bool
 }
+
+// FlowLogGroup is the NFLOG group flow logs use (felix's own choice).
+const FlowLogGroup = 1
 
 // Endpoint is a local workload endpoint as the dataplane needs it.
 type Endpoint struct {
@@ -127,6 +136,11 @@ type Dataplane struct {
 	wantFull       bool // Kick asked for a full resync
 	status         Status
 	syncedCh       chan struct{} // closed while in sync
+
+	// ruleIDs maps the NFLOG prefixes of the last render to their rules;
+	// prevRuleIDs those of the render before (packets logged just before a
+	// change still resolve). Replaced, never mutated.
+	ruleIDs, prevRuleIDs map[string]rules.RuleID
 
 	kernel *kernelState // owned by the loop goroutine
 	policy *policyState // owned by the loop goroutine; nil without Config.Policy

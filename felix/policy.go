@@ -3,6 +3,7 @@ package felix
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -61,8 +62,9 @@ func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
 type policyState struct {
 	calc      *policy.Calculator
 	enforce   bool
-	filters   map[int]*FilterState // rendered filter states (enforce only)
-	endpoints []Endpoint           // local endpoints from the model
+	filters   map[int]*FilterState    // rendered filter states (enforce only)
+	ruleIDs   map[string]rules.RuleID // NFLOG prefixes of the last render (flow logs)
+	endpoints []Endpoint              // local endpoints from the model
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
 	pendingSince time.Time
@@ -82,7 +84,7 @@ func newPolicyState(cfg Config) *policyState {
 	return &policyState{
 		enforce: cfg.Policy,
 		calc: policy.NewCalculator(policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
-			EndpointToHostAccept: cfg.EndpointToHostAccept, HostEndpoints: cfg.HostEndpoints}),
+			EndpointToHostAccept: cfg.EndpointToHostAccept, HostEndpoints: cfg.HostEndpoints, FlowLogGroup: flowLogGroup(cfg)}),
 	}
 }
 
@@ -122,8 +124,10 @@ func (p *policyState) render() bool {
 	results := p.calc.Render()
 	if p.enforce {
 		p.filters = make(map[int]*FilterState, len(results))
+		p.ruleIDs = map[string]rules.RuleID{}
 		for v, res := range results {
 			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets, Raw: res.Raw, Mangle: res.Mangle}
+			maps.Copy(p.ruleIDs, res.RuleIDs)
 		}
 	}
 	local := p.calc.LocalEndpoints()

@@ -20,6 +20,9 @@ type Config struct {
 	// EndpointToHostAccept lets workloads reach the host itself once their
 	// egress policy allowed it; false (the default) drops such traffic.
 	EndpointToHostAccept bool
+	// FlowLogGroup, when not 0, makes verdict rules log each new
+	// connection's first packet to this NFLOG group (rules.Config).
+	FlowLogGroup uint16
 	// HostEndpoints configures host endpoint protection (failsafe ports).
 	HostEndpoints rules.HostEndpointConfig
 }
@@ -89,7 +92,7 @@ func (c *Calculator) Render() map[int]rules.Result {
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
 			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, HostEndpoints: c.cfg.HostEndpoints,
-			HostAddrs: c.hostAddrs, Tunnels: c.tunnels,
+			HostAddrs: c.hostAddrs, Tunnels: c.tunnels, FlowLogGroup: c.cfg.FlowLogGroup,
 		})
 	}
 	c.index.EndRender()

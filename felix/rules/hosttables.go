@@ -30,8 +30,8 @@ func (t *hostTable) table() Table {
 // chains jump to.
 func (r *renderer) policyChains(t *hostTable) {
 	for key, p := range t.policies {
-		t.chains[PolicyChain(key, true)] = r.ruleChain(p.Ingress, false)
-		t.chains[PolicyChain(key, false)] = r.ruleChain(p.Egress, false)
+		t.chains[PolicyChain(key, true)] = r.ruleChain(p.Ingress, false, nil) // untracked: no flow logs
+		t.chains[PolicyChain(key, false)] = r.ruleChain(p.Egress, false, nil)
 	}
 }
 
