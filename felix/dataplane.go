@@ -259,7 +259,7 @@ func (d *Dataplane) Start(ctx context.Context) error {
 	d.mu.Unlock()
 	d.kernel = k // handed to the loop goroutine, its only user from now on
 	if d.policy != nil {
-		d.policy.kernel = k // host endpoints by address (hostaddrs.go)
+		d.policy.kernel = k // host endpoints by address (hostinputs.go)
 	}
 	watching := d.watchKernel(ctx, k.ns)
 	go d.loop(ctx, watching)

@@ -131,7 +131,8 @@ func (p *policyState) prepare(snap *snapshot) (bool, time.Duration) {
 	for _, ev := range snap.events {
 		p.calc.Apply(ev)
 	}
-	p.refreshHostAddrs() // hostaddrs.go
+	p.refreshHostAddrs() // hostinputs.go
+	p.calc.SetTunnelPeers(tunnelPeersOf(snap.remote))
 	if !snap.since.IsZero() && p.pendingSince.IsZero() {
 		p.pendingSince = snap.since
 	}

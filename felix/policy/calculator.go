@@ -41,6 +41,8 @@ type Calculator struct {
 	rendered bool
 	// hostAddrs are the host's addresses by interface (hostendpoints.go).
 	hostAddrs map[netip.Addr]string
+	// tunnels are the tunnel peers host endpoints accept (hostendpoints.go).
+	tunnels rules.TunnelPeers
 }
 
 // NewCalculator returns a Calculator with an empty model.
@@ -93,7 +95,7 @@ func (c *Calculator) Render() map[int]rules.Result {
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
 			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, HostEndpoints: c.cfg.HostEndpoints,
-			HostAddrs: c.hostAddrs, FlowLogGroup: c.cfg.FlowLogGroup,
+			HostAddrs: c.hostAddrs, Tunnels: c.tunnels, FlowLogGroup: c.cfg.FlowLogGroup,
 		})
 	}
 	c.index.EndRender()

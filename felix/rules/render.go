@@ -30,6 +30,9 @@ type Config struct {
 	// endpoint given by expectedIPs only protects the interface that has
 	// one of them (the dataplane reads the map from the kernel).
 	HostAddrs map[netip.Addr]string
+	// Tunnels are the peers whose VXLAN and IPIP packets host endpoints
+	// accept before policy (hosttunnels.go).
+	Tunnels TunnelPeers
 }
 
 // Result is the desired filter-table state for one family.
