@@ -64,4 +64,5 @@ func (c *Calculator) SetTunnelPeers(tp rules.TunnelPeers) {
 	}
 	c.tunnels = tp
 	c.dirty = true
+	c.rendered = false // RenderIfChanged must render: the Index does not see tunnel peers
 }
