@@ -69,18 +69,24 @@ type policyState struct {
 }
 
 func newPolicyState(cfg Config) *policyState {
+	return &policyState{
+		enforce: cfg.Policy,
+		calc:    policy.NewCalculator(policyConfig(cfg.NodeName, cfg.Policy, settingsFrom(cfg))),
+	}
+}
+
+// policyConfig is the policy model's configuration under settings s.
+func policyConfig(node string, enforce bool, s Settings) policy.Config {
 	var versions []int // none: endpoints only
-	if cfg.Policy {
+	if enforce {
 		versions = []int{4}
-		if cfg.EnableIPv6 {
+		if s.EnableIPv6 {
 			versions = append(versions, 6)
 		}
 	}
-	return &policyState{
-		enforce: cfg.Policy,
-		calc: policy.NewCalculator(policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
-			EndpointToHostAccept: cfg.EndpointToHostAccept}),
-	}
+	return policy.Config{NodeName: node, IPVersions: versions,
+		EndpointToHostAccept: s.EndpointToHostAction == EndpointToHostAccept,
+		EndpointToHostReturn: s.EndpointToHostAction == EndpointToHostReturn}
 }
 
 // prepare feeds the snapshot's events to the model, renders when anything

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"slices"
+
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
@@ -18,6 +20,9 @@ type Config struct {
 	// EndpointToHostAccept lets workloads reach the host itself once their
 	// egress policy allowed it; false (the default) drops such traffic.
 	EndpointToHostAccept bool
+	// EndpointToHostReturn returns such traffic to the INPUT chain's later
+	// rules instead (Calico's Return); it wins over EndpointToHostAccept.
+	EndpointToHostReturn bool
 }
 
 // Calculator turns datastore sync events into the desired filter-table
@@ -62,6 +67,16 @@ func isPolicyKind(kind string) bool {
 	return false
 }
 
+// SetConfig changes how the model renders (the node stays); the next
+// Render uses it.
+func (c *Calculator) SetConfig(cfg Config) {
+	cfg.NodeName = c.cfg.NodeName
+	if !slices.Equal(cfg.IPVersions, c.cfg.IPVersions) || cfg.EndpointToHostAccept != c.cfg.EndpointToHostAccept ||
+		cfg.EndpointToHostReturn != c.cfg.EndpointToHostReturn {
+		c.cfg, c.dirty = cfg, true
+	}
+}
+
 // Synced reports whether a full sync event has been applied: before it the
 // model is partial and nothing may be programmed from it.
 func (c *Calculator) Synced() bool { return c.synced }
@@ -79,7 +94,7 @@ func (c *Calculator) Render() map[int]rules.Result {
 	out := make(map[int]rules.Result, len(c.cfg.IPVersions))
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
-			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept,
+			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, EndpointToHostReturn: c.cfg.EndpointToHostReturn,
 		})
 	}
 	c.index.EndRender()
