@@ -43,6 +43,7 @@ func Main(args []string) error {
 	}
 	defer logger.Close()
 	log := logger.Logger
+	cfg.LogLevels = logger.Level // FelixConfiguration logSeverityScreen changes it (felixconfig.go)
 	slog.SetDefault(log) // for packages that log through slog.Default
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -99,7 +100,8 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchStore(c, cfg.NodeName)
-	dp, err := startDataplane(runCtx, cfg, c, log)
+	live := newLiveConfig(cfg, c, log) // FelixConfiguration, applied live (felixconfig.go)
+	dp, err := startDataplane(runCtx, cfg, live, c, log)
 	if err != nil {
 		return err
 	}
@@ -110,12 +112,13 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
-	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, dp, statusSrc, log) // routing.go
+	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, dp, live, statusSrc, log) // routing.go
 	if err != nil {
 		cancel()
 		<-dp.Done()
 		return err
 	}
+	go live.run(runCtx)
 	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
 	// Consul registration of this node's workloads (consul.go).
 	if err := startConsul(runCtx, cfg, c, log); err != nil {
@@ -168,14 +171,17 @@ func startCache(ctx context.Context, cfg *Config, store *datastore.Store, log *s
 const cacheSyncTimeout = 2 * time.Minute
 
 // startDataplane starts felix in policy mode, primed with this node's
-// blocks, then keeps it fed from the cache (see watcher).
-func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.Logger) (*felix.Dataplane, error) {
+// blocks and with the settings FelixConfiguration gives (live), then keeps
+// it fed from the cache (see watcher).
+func startDataplane(ctx context.Context, cfg *Config, live *liveConfig, c *cache.Cache, log *slog.Logger) (*felix.Dataplane, error) {
+	s := live.resolve().Settings
 	dp := felix.New(felix.Config{
-		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
+		ResyncInterval: s.ResyncInterval(), EnableIPv6: s.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
-		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
+		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: s.EndpointToHostAction == felix.EndpointToHostAccept,
 		ProbeIPIP: cfg.NetworkingBackend != routing.BackendNone,
 	})
+	live.attach(dp, nil) // routing attaches when it starts
 	w := newWatcher(cfg.NodeName, c, dp, log)
 	w.prime()
 	if err := dp.Start(ctx); err != nil {

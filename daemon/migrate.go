@@ -170,6 +170,16 @@ func legacyEnv(environ []string) (map[string]string, []string, error) {
 // applyLegacyEnv sets the values of honoured old variables at the
 // environment's precedence (over the config file, under flags: flags are
 // set afterwards) unless the setting's own variable is set.
+// legacyKeys are the settings old variables in environ give.
+func legacyKeys(environ []string) []string {
+	vals, _, _ := legacyEnv(environ)
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
 func applyLegacyEnv(v *viper.Viper, environ []string) ([]string, error) {
 	vals, notes, err := legacyEnv(environ)
 	if err != nil {

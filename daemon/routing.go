@@ -70,7 +70,7 @@ func (p *parser) routing() Routing {
 // natOutgoing hand their desired state to dp, the one owner of the kernel.
 // The returned function waits for them to stop.
 func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *cache.Cache, alloc *ipam.Allocator, dp *felix.Dataplane,
-	src *StatusSources, log *slog.Logger) (func(), error) {
+	live *liveConfig, src *StatusSources, log *slog.Logger) (func(), error) {
 	if cfg.NetworkingBackend != routing.BackendNone {
 		if _, err := routing.ConfigureNode(ctx, store, cfg.NodeName, cfg.BGPNode, log); err != nil {
 			return nil, err
@@ -81,14 +81,16 @@ func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *c
 			log.Error("natOutgoing pools refused", "err", err)
 		}
 	}
+	t := tunnelSettingsOf(live.resolve().Settings)
 	r, err := routing.New(routing.Config{
 		NodeName: cfg.NodeName, Cache: c, Nodes: store, IPAM: tunnelIPAM{alloc}, Backend: cfg.NetworkingBackend, Dataplane: dp,
-		VXLANVNI: cfg.VXLANVNI, VXLANPort: cfg.VXLANPort, VXLANMTU: cfg.VXLANMTU, IPIPMTU: cfg.IPIPMTU,
+		VXLANVNI: t.VXLANVNI, VXLANPort: t.VXLANPort, VXLANMTU: t.VXLANMTU, IPIPMTU: t.IPIPMTU,
 		OnPools: onPools, Logger: log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	live.attach(dp, r) // FelixConfiguration's tunnel settings, live (felixconfig.go)
 	src.Routing = r.Status // status.go adds version, datastore and dataplane
 	srv, err := serveStatus(filepath.Join(cfg.DataDir, status.SocketName), StatusHandler(src), log)
 	if err != nil {

@@ -52,7 +52,7 @@ var settings = []Setting{
 	{"ignore_loose_rpf", "ignore-loose-rpf", "CALICO_IGNORE_LOOSE_RPF", "false",
 		"start even when net.ipv4.conf.all.rp_filter is 2 (loose), which lets workloads with CAP_NET_RAW spoof addresses"},
 	{"endpoint_to_host_action", "endpoint-to-host-action", "CALICO_ENDPOINT_TO_HOST_ACTION", "Drop",
-		"traffic from workloads to this host itself, once their egress policy allowed it: Drop (the host is protected from its workloads) or Accept"},
+		"traffic from workloads to this host itself, once their egress policy allowed it: Drop (the host is protected from its workloads), Accept, or Return (to the INPUT chain's later rules); when given, it wins over FelixConfiguration defaultEndpointToHostAction"},
 	{"ipam_gc_interval", "ipam-gc-interval", "CALICO_IPAM_GC_INTERVAL", "5m",
 		"how often to free leaked IPAM allocations of this node (addresses no endpoint holds); 0 turns the collector off"},
 	{"ipam_gc_grace", "ipam-gc-grace", "CALICO_IPAM_GC_GRACE", "10m",
