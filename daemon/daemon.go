@@ -44,7 +44,7 @@ func Main(args []string) error {
 	defer logger.Close()
 	log := logger.Logger
 	cfg.LogLevels = logger.Level // FelixConfiguration logSeverityScreen changes it (felixconfig.go)
-	slog.SetDefault(log) // for packages that log through slog.Default
+	slog.SetDefault(log)         // for packages that log through slog.Default
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, cfg, log)

@@ -90,7 +90,7 @@ func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *c
 	if err != nil {
 		return nil, err
 	}
-	live.attach(dp, r) // FelixConfiguration's tunnel settings, live (felixconfig.go)
+	live.attach(dp, r)     // FelixConfiguration's tunnel settings, live (felixconfig.go)
 	src.Routing = r.Status // status.go adds version, datastore and dataplane
 	srv, err := serveStatus(filepath.Join(cfg.DataDir, status.SocketName), StatusHandler(src), log)
 	if err != nil {
