@@ -30,6 +30,9 @@ func (c *cluster) exports(me string) []netip.Prefix {
 		if !b.CIDR.Addr().Is4() && !has6 {
 			continue
 		}
+		if pool := c.poolFor(b.CIDR); pool != nil && pool.Spec.DisableBGPExport {
+			continue // the pool's routes stay out of BGP
+		}
 		if b.Affinity == me {
 			out = append(out, b.CIDR)
 			continue
