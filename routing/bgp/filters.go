@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"reflect"
 	"slices"
+	"strconv"
 
 	api "github.com/osrg/gobgp/v3/api"
+	"golang.org/x/sys/unix"
 )
 
 // Filter operators, Calico's BGPFilter matchOperator.
@@ -53,8 +56,10 @@ type policyNames struct {
 // conditioned on a neighbor set holding that peer (export policies see the
 // peer a route is sent to, import policies the peer it came from). A change
 // installs a new generation, switches the assignments over, deletes the
-// old one and soft-resets every session so that routes already exchanged
-// are filtered anew.
+// old one and has routes already exchanged filtered anew: a soft reset
+// re-reads what peers sent (GoBGP keeps it), and the sessions of peers
+// whose export side changed are dropped silently (see severPeer), because
+// GoBGP does not withdraw what a new export policy rejects.
 func (a *applier) syncPolicies(ctx context.Context, want map[netip.Addr]PeerPolicy) error {
 	if reflect.DeepEqual(a.policies, want) || (len(a.policies) == 0 && len(want) == 0) {
 		return nil
@@ -70,10 +75,21 @@ func (a *applier) syncPolicies(ctx context.Context, want map[netip.Addr]PeerPoli
 		return fmt.Errorf("BGP filters: %w", err)
 	}
 	a.deletePolicies(ctx, a.installed)
+	old := a.policies
 	a.installed, a.policies = next, clonePolicies(want)
 	if len(a.peers) > 0 {
-		if err := a.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: "all", Soft: true, Direction: api.ResetPeerRequest_BOTH}); err != nil {
+		if err := a.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: "all", Soft: true, Direction: api.ResetPeerRequest_IN}); err != nil {
 			a.s.log.Warn("Soft reset after a BGP filter change", "err", err)
+		}
+	}
+	for addr, p := range a.peers {
+		o, w := old[addr], want[addr]
+		if o.KeepNextHop != w.KeepNextHop || !slices.Equal(o.Export, w.Export) {
+			n := severPeer(a.global.RouterID, addr)
+			if a.global.IPv6.IsValid() {
+				n += severPeer(a.global.IPv6, addr)
+			}
+			a.s.log.Info("BGP session restarted gracefully for its new export filter", "peer", p.String(), "sockets", n)
 		}
 	}
 	a.s.log.Info("BGP filters applied", "peers", len(want))
@@ -194,4 +210,32 @@ func clonePolicies(m map[netip.Addr]PeerPolicy) map[netip.Addr]PeerPolicy {
 		out[k] = PeerPolicy{Import: slices.Clone(v.Import), Export: slices.Clone(v.Export), KeepNextHop: v.KeepNextHop}
 	}
 	return out
+}
+
+// severPeer drops the sessions between local and peer without a
+// NOTIFICATION (see severSessions): the peer keeps our routes as stale
+// (graceful restart), the session comes back, we send what the export
+// policy accepts now and End-of-RIB, and the peer removes the rest. A
+// peer without graceful restart sees our routes go and come back.
+func severPeer(local, peer netip.Addr) int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || !isSocket(fd) {
+			continue
+		}
+		if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_STREAM {
+			continue
+		}
+		la, _, ok := inetAddr(unix.Getsockname(fd))
+		ra, _, ok2 := inetAddr(unix.Getpeername(fd))
+		if ok && ok2 && la == local && ra == peer && unix.Shutdown(fd, unix.SHUT_RDWR) == nil {
+			n++
+		}
+	}
+	return n
 }
