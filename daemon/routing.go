@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/cache"
@@ -32,6 +33,7 @@ type Routing struct {
 	VXLANPort         int
 	VXLANMTU          int
 	IPIPMTU           int
+	BGPSecretsDir     string // bgp_secrets_dir; "" = <data_dir>/bgp-secrets
 }
 
 func (p *parser) routing() Routing {
@@ -39,10 +41,14 @@ func (p *parser) routing() Routing {
 		NetworkingBackend: p.str("networking_backend"),
 		BGPNode: routing.NodeSettings{IP: p.str("ip"), IP6: p.str("ip6"), IPMethod: p.str("ip_autodetection_method"),
 			IP6Method: p.str("ip6_autodetection_method"), AS: p.str("as")},
-		VXLANVNI:  p.intIn("vxlan_vni", 1, 1<<24-1),
-		VXLANPort: p.intIn("vxlan_port", 1, 65535),
-		VXLANMTU:  p.intIn("vxlan_mtu", 68, 65535),
-		IPIPMTU:   p.intIn("ipip_mtu", 68, 65535),
+		VXLANVNI:      p.intIn("vxlan_vni", 1, 1<<24-1),
+		VXLANPort:     p.intIn("vxlan_port", 1, 65535),
+		VXLANMTU:      p.intIn("vxlan_mtu", 68, 65535),
+		IPIPMTU:       p.intIn("ipip_mtu", 68, 65535),
+		BGPSecretsDir: p.str("bgp_secrets_dir"),
+	}
+	if r.BGPSecretsDir != "" && !strings.HasPrefix(r.BGPSecretsDir, "/") {
+		p.fail(configError("bgp_secrets_dir", r.BGPSecretsDir, "use an absolute directory path, or leave it empty for <data_dir>/bgp-secrets"))
 	}
 	switch r.NetworkingBackend {
 	case routing.BackendBGP, routing.BackendVXLAN, routing.BackendNone:
@@ -85,7 +91,7 @@ func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *c
 	r, err := routing.New(routing.Config{
 		NodeName: cfg.NodeName, Cache: c, Nodes: store, IPAM: tunnelIPAM{alloc}, Backend: cfg.NetworkingBackend, Dataplane: dp,
 		VXLANVNI: t.VXLANVNI, VXLANPort: t.VXLANPort, VXLANMTU: t.VXLANMTU, IPIPMTU: t.IPIPMTU,
-		OnPools: onPools, Logger: log,
+		OnPools: onPools, Logger: log, SecretsDir: secretsDir(cfg),
 	})
 	if err != nil {
 		return nil, err
@@ -101,6 +107,14 @@ func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *c
 		<-r.Done()
 		srv.Close()
 	}, nil
+}
+
+// secretsDir is where BGP passwords are read from.
+func secretsDir(cfg *Config) string {
+	if cfg.BGPSecretsDir != "" {
+		return cfg.BGPSecretsDir
+	}
+	return filepath.Join(cfg.DataDir, "bgp-secrets")
 }
 
 // tunnelIPAM gives routing the IPAM calls its tunnel addresses need.

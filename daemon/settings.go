@@ -88,6 +88,8 @@ var settings = []Setting{
 	{"vxlan_port", "vxlan-port", "CALICO_VXLAN_PORT", "4789", "UDP port of VXLAN"},
 	{"vxlan_mtu", "vxlan-mtu", "CALICO_VXLAN_MTU", "1450", "MTU of vxlan.calico"},
 	{"ipip_mtu", "ipip-mtu", "CALICO_IPINIP_MTU", "1480", "MTU of tunl0 (IPIP)"},
+	{"bgp_secrets_dir", "bgp-secrets-dir", "CALICO_BGP_SECRETS_DIR", "",
+		"directory of BGP passwords: a BGPPeer's password.secretKeyRef {name, key} is the file <dir>/<name>/<key>; empty: <data_dir>/bgp-secrets"},
 	// Service registration (consul.go).
 	{"consul_addr", "consul-addr", "CALICO_CONSUL_ADDR", "",
 		"host:port of the local Consul agent (e.g. 127.0.0.1:8500): register each workload as <app>-direct at its Calico address; empty: off"},
