@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -193,13 +194,13 @@ func startDataplane(ctx context.Context, cfg *Config, live *liveConfig, c *cache
 
 // serveDrivers serves the network and IPAM drivers on their sockets. The
 // network driver asks endpoints for a sandbox's endpoints.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, dp *felix.Dataplane, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
+func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, c *cache.Cache, dp *felix.Dataplane, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
 	}
 	drv, err := driver.New(driver.Config{
-		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, Endpoints: endpoints, MTU: cfg.VethMTU, Logger: log,
+		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, Endpoints: c, MTU: cfg.VethMTU, Logger: log,
 		SourceRoutes: dp,
 	})
 	if err != nil {
@@ -211,7 +212,9 @@ func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, en
 	if err := drv.Resync(rctx); err != nil {
 		log.Warn("Could not resync the endpoints of this node (source routing of multi-network containers, pending container labels)", "err", err)
 	}
-	socks, err := servePlugins(cfg, drv.Handler(), newIPAMHandler(store, alloc, cfg.IPv6), obs.metrics.Plugin, log) // pluginmux.go
+	gate := readyGate(c) // datastoreready.go: ClusterInformation datastoreReady
+	wrap := func(h http.Handler) http.Handler { return obs.metrics.Plugin(gate(h)) }
+	socks, err := servePlugins(cfg, drv.Handler(), newIPAMHandler(store, alloc, cfg.IPv6), wrap, log) // pluginmux.go
 	if err != nil {
 		closeAll()
 		return nil, nil, err
