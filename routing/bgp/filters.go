@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"reflect"
 	"slices"
-	"strconv"
 
 	api "github.com/osrg/gobgp/v3/api"
 	"golang.org/x/sys/unix"
@@ -218,24 +216,12 @@ func clonePolicies(m map[netip.Addr]PeerPolicy) map[netip.Addr]PeerPolicy {
 // policy accepts now and End-of-RIB, and the peer removes the rest. A
 // peer without graceful restart sees our routes go and come back.
 func severPeer(local, peer netip.Addr) int {
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, e := range entries {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil || !isSocket(fd) {
-			continue
-		}
+	return severSockets(func(fd int) bool {
 		if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err != nil || typ != unix.SOCK_STREAM {
-			continue
+			return false
 		}
 		la, _, ok := inetAddr(unix.Getsockname(fd))
 		ra, _, ok2 := inetAddr(unix.Getpeername(fd))
-		if ok && ok2 && la == local && ra == peer && unix.Shutdown(fd, unix.SHUT_RDWR) == nil {
-			n++
-		}
-	}
-	return n
+		return ok && ok2 && la == local && ra == peer
+	})
 }
