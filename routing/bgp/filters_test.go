@@ -115,3 +115,41 @@ func TestFiltersWithBIRD(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestKeepOriginalNextHopWithBIRD: a route learned from one BIRD (eBGP)
+// reaches another BIRD with this speaker as next hop, and with the first
+// BIRD's address once the receiving peer has KeepNextHop.
+func TestKeepOriginalNextHopWithBIRD(t *testing.T) {
+	testenv.RequireRoot(t)
+	testenv.RequireTools(t, "bird", "birdc")
+	ours, recvAddr, srcAddr := netip.MustParseAddr("127.0.12.1"), netip.MustParseAddr("127.0.12.2"), netip.MustParseAddr("127.0.12.3")
+	oursPort := freePort(t, ours.String())
+	recv, recvPort := birdPeer(t, recvAddr, ours, oursPort, 64511, "")
+	_, srcPort := birdPeer(t, srcAddr, ours, oursPort, 64513, "", "10.201.0.0/24")
+	s, _ := startSpeaker(t, Config{})
+	desired := func(keep bool) Desired {
+		d := Desired{Global: &Global{ASN: 64512, RouterID: ours, ListenPort: oursPort}, Peers: []Peer{
+			{Address: recvAddr, Port: recvPort, ASN: 64511, Type: PeerGlobal, Name: "recv", Multihop: true},
+			{Address: srcAddr, Port: srcPort, ASN: 64513, Type: PeerGlobal, Name: "src", Multihop: true}}}
+		if keep {
+			d.Policies = map[netip.Addr]PeerPolicy{recvAddr: {KeepNextHop: true}}
+		}
+		return d
+	}
+	nextHop := func(want netip.Addr) func() error {
+		return func() error {
+			out, err := recv.Show("route", "all", "10.201.0.0/24")
+			if err != nil {
+				return fmt.Errorf("%v: %s", err, out)
+			}
+			if !strings.Contains(out, "BGP.next_hop: "+want.String()) {
+				return fmt.Errorf("want next hop %s:\n%s", want, out)
+			}
+			return nil
+		}
+	}
+	s.SetDesired(desired(false))
+	eventually(t, "next hop self", nextHop(ours))
+	s.SetDesired(desired(true))
+	eventually(t, "next hop kept", nextHop(srcAddr))
+}
