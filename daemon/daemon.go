@@ -108,6 +108,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	obs.watchDataplane(dp)
 	statusSrc := newStatusSources(cfg, cli, dp) // status.go: the status socket's document
+	statusSrc.Felix = live.Result
 	if err := startIPAMGC(runCtx, cfg, c, alloc, log); err != nil {
 		cancel()
 		<-dp.Done()

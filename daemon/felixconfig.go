@@ -218,3 +218,29 @@ func settingsText(s felixconfig.Settings) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// FelixConfigStatus is the status document's view of the live
+// FelixConfiguration: the effective values, where each came from (only
+// those not at their default), and what is set but not applied.
+type FelixConfigStatus struct {
+	LogLevel             string            `json:"logLevel"`
+	EndpointToHostAction string            `json:"endpointToHostAction"`
+	IPv6Support          bool              `json:"ipv6Support"`
+	ResyncInterval       string            `json:"resyncInterval"`
+	Sources              map[string]string `json:"sources,omitempty"`
+	NotApplied           []string          `json:"notApplied,omitempty"`
+}
+
+func felixConfigStatusOf(res felixconfig.Result) *FelixConfigStatus {
+	st := &FelixConfigStatus{LogLevel: res.Settings.LogLevel.String(), EndpointToHostAction: res.Settings.EndpointToHostAction,
+		IPv6Support: res.Settings.IPv6, ResyncInterval: res.Settings.ResyncInterval().String(), NotApplied: res.NotApplied}
+	for f, src := range res.Sources {
+		if src != felixconfig.SourceBuiltin {
+			if st.Sources == nil {
+				st.Sources = map[string]string{}
+			}
+			st.Sources[f] = src
+		}
+	}
+	return st
+}

@@ -78,6 +78,11 @@ func TestFelixConfigurationLive(t *testing.T) {
 	if res, _ := live.Result(); res.Sources["defaultEndpointToHostAction"] != felixconfig.SourceDefault {
 		t.Errorf("sources %v", res.Sources)
 	}
+	// The status document shows it (calicoctl node status, diags).
+	st := (&StatusSources{Felix: live.Result}).Snapshot(ctx).FelixConfiguration
+	if st == nil || st.EndpointToHostAction != "Accept" || st.LogLevel != "DEBUG" || st.Sources["logSeverityScreen"] != felixconfig.SourceDefault {
+		t.Errorf("status %+v", st)
+	}
 }
 
 // hasHostRule reports whether cali-INPUT's rule for workload traffic to
