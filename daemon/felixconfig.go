@@ -24,14 +24,16 @@ import (
 // Calico's environment and felix config file do; left at its default, the
 // datastore decides.
 var felixFieldsOfSetting = map[string][]string{
-	"log_level":               {"logSeverityScreen"},
-	"endpoint_to_host_action": {"defaultEndpointToHostAction"},
-	"ipv6":                    {"ipv6Support"},
-	"vxlan_vni":               {"vxlanVNI"},
-	"vxlan_port":              {"vxlanPort"},
-	"vxlan_mtu":               {"vxlanMTU"},
-	"ipip_mtu":                {"ipipMTU"},
-	"resync_interval":         {"routeRefreshInterval", "iptablesRefreshInterval"},
+	"log_level":                    {"logSeverityScreen"},
+	"endpoint_to_host_action":      {"defaultEndpointToHostAction"},
+	"ipv6":                         {"ipv6Support"},
+	"vxlan_vni":                    {"vxlanVNI"},
+	"vxlan_port":                   {"vxlanPort"},
+	"vxlan_mtu":                    {"vxlanMTU"},
+	"ipip_mtu":                     {"ipipMTU"},
+	"resync_interval":              {"routeRefreshInterval", "iptablesRefreshInterval"},
+	"failsafe_inbound_host_ports":  {"failsafeInboundHostPorts"},
+	"failsafe_outbound_host_ports": {"failsafeOutboundHostPorts"},
 }
 
 // explicitSettings returns the keys of the settings given by flag,
@@ -65,7 +67,7 @@ func felixBase(cfg *Config) (felixconfig.Settings, map[string]bool) {
 	base := felixconfig.Settings{LogLevel: cfg.LogLevel, EndpointToHostAction: action, IPv6: cfg.IPv6,
 		VXLANVNI: cfg.VXLANVNI, VXLANPort: cfg.VXLANPort, VXLANMTU: cfg.VXLANMTU, IPIPMTU: cfg.IPIPMTU,
 		RouteRefreshInterval: cfg.ResyncInterval, IptablesRefreshInterval: cfg.ResyncInterval,
-		FailsafeInbound: resources.DefaultFailsafeInboundHostPorts(), FailsafeOutbound: resources.DefaultFailsafeOutboundHostPorts()}
+		FailsafeInbound: cfg.HostProtection.FailsafeInbound, FailsafeOutbound: cfg.HostProtection.FailsafeOutbound}
 	explicit := map[string]bool{}
 	for key, fields := range felixFieldsOfSetting {
 		if cfg.Explicit[key] {

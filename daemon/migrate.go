@@ -104,7 +104,9 @@ var legacyVars = map[string]legacyVar{
 	"FELIX_DATASTORETYPE":               {"", onlyValue("etcdv3", "the datastore is always etcd (etcd_endpoints)")},
 	"FELIX_IPTABLESREFRESHINTERVAL":     {"resync_interval", seconds},
 	"FELIX_ROUTEREFRESHINTERVAL":        {"resync_interval", seconds},
-	"FELIX_DEFAULTENDPOINTTOHOSTACTION": {"endpoint_to_host_action", oneOfMap(map[string]string{"drop": "Drop", "accept": "Accept"})},
+	"FELIX_DEFAULTENDPOINTTOHOSTACTION": {"endpoint_to_host_action", oneOfMap(map[string]string{"drop": "Drop", "accept": "Accept", "return": "Return"})},
+	"FELIX_FAILSAFEINBOUNDHOSTPORTS":    {"failsafe_inbound_host_ports", same},
+	"FELIX_FAILSAFEOUTBOUNDHOSTPORTS":   {"failsafe_outbound_host_ports", same},
 	"FELIX_PROMETHEUSMETRICSENABLED": {"", onlyValue("false",
 		"set metrics_addr (--metrics-addr, $CALICO_METRICS_ADDR), e.g. localhost:9091, to serve /metrics")},
 }

@@ -3,6 +3,7 @@ package felix
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -61,32 +62,38 @@ func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
 type policyState struct {
 	calc      *policy.Calculator
 	enforce   bool
-	filters   map[int]*FilterState // rendered filter states (enforce only)
-	endpoints []Endpoint           // local endpoints from the model
+	filters   map[int]*FilterState    // rendered filter states (enforce only)
+	ruleIDs   map[string]rules.RuleID // NFLOG prefixes of the last render (flow logs)
+	endpoints []Endpoint              // local endpoints from the model
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
 	pendingSince time.Time
+	// kernel reads the host's addresses for host endpoints given by
+	// expectedIPs only; set by Start (nil in tests of the render alone).
+	kernel *kernelState
 }
 
 func newPolicyState(cfg Config) *policyState {
 	return &policyState{
 		enforce: cfg.Policy,
-		calc:    policy.NewCalculator(policyConfig(cfg.NodeName, cfg.Policy, settingsFrom(cfg))),
+		calc:    policy.NewCalculator(policyConfig(cfg, settingsFrom(cfg))),
 	}
 }
 
 // policyConfig is the policy model's configuration under settings s.
-func policyConfig(node string, enforce bool, s Settings) policy.Config {
+func policyConfig(cfg Config, s Settings) policy.Config {
 	var versions []int // none: endpoints only
-	if enforce {
+	if cfg.Policy {
 		versions = []int{4}
 		if s.EnableIPv6 {
 			versions = append(versions, 6)
 		}
 	}
-	return policy.Config{NodeName: node, IPVersions: versions,
+	return policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
 		EndpointToHostAccept: s.EndpointToHostAction == EndpointToHostAccept,
-		EndpointToHostReturn: s.EndpointToHostAction == EndpointToHostReturn}
+		EndpointToHostReturn: s.EndpointToHostAction == EndpointToHostReturn,
+		HostEndpoints:        HostEndpointConfig{FailsafeInbound: s.FailsafeInbound, FailsafeOutbound: s.FailsafeOutbound},
+		FlowLogGroup:         flowLogGroup(cfg)}
 }
 
 // prepare feeds the snapshot's events to the model, renders when anything
@@ -97,6 +104,7 @@ func (p *policyState) prepare(snap *snapshot) (bool, time.Duration) {
 	for _, ev := range snap.events {
 		p.calc.Apply(ev)
 	}
+	p.refreshHostAddrs() // hostaddrs.go
 	if !snap.since.IsZero() && p.pendingSince.IsZero() {
 		p.pendingSince = snap.since
 	}
@@ -123,8 +131,10 @@ func (p *policyState) render() bool {
 	results := p.calc.Render()
 	if p.enforce {
 		p.filters = make(map[int]*FilterState, len(results))
+		p.ruleIDs = map[string]rules.RuleID{}
 		for v, res := range results {
-			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets}
+			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets, Raw: res.Raw, Mangle: res.Mangle}
+			maps.Copy(p.ruleIDs, res.RuleIDs)
 		}
 	}
 	local := p.calc.LocalEndpoints()

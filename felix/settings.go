@@ -34,8 +34,8 @@ type Settings struct {
 	// and Kick still apply).
 	ResyncInterval time.Duration
 	// FailsafeInbound and FailsafeOutbound are the host ports that host
-	// endpoint policy never closes. Hook for host endpoint enforcement:
-	// nothing renders them yet on this branch.
+	// endpoint policy never closes (Config.HostEndpoints at start; nil:
+	// Calico's defaults, empty: none).
 	FailsafeInbound, FailsafeOutbound []resources.ProtoPort
 }
 
@@ -46,7 +46,7 @@ func settingsFrom(cfg Config) Settings {
 		a = EndpointToHostAccept
 	}
 	return Settings{EndpointToHostAction: a, EnableIPv6: cfg.EnableIPv6, ResyncInterval: cfg.ResyncInterval,
-		FailsafeInbound: resources.DefaultFailsafeInboundHostPorts(), FailsafeOutbound: resources.DefaultFailsafeOutboundHostPorts()}
+		FailsafeInbound: cfg.HostEndpoints.FailsafeInbound, FailsafeOutbound: cfg.HostEndpoints.FailsafeOutbound}
 }
 
 // SetSettings replaces the live settings; the loop applies them next. An
@@ -86,7 +86,7 @@ func (d *Dataplane) applySettings(ctx context.Context) bool {
 	}
 	d.appliedSettingsGen = gen
 	if d.policy != nil {
-		d.policy.calc.SetConfig(policyConfig(d.cfg.NodeName, d.cfg.Policy, s))
+		d.policy.calc.SetConfig(policyConfig(d.cfg, s))
 	}
 	d.kernel.setIPv6(ctx, s.EnableIPv6)
 	d.resyncEvery = s.ResyncInterval

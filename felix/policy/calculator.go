@@ -1,7 +1,8 @@
 package policy
 
 import (
-	"slices"
+	"net/netip"
+	"reflect"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
@@ -23,6 +24,11 @@ type Config struct {
 	// EndpointToHostReturn returns such traffic to the INPUT chain's later
 	// rules instead (Calico's Return); it wins over EndpointToHostAccept.
 	EndpointToHostReturn bool
+	// FlowLogGroup, when not 0, makes verdict rules log each new
+	// connection's first packet to this NFLOG group (rules.Config).
+	FlowLogGroup uint16
+	// HostEndpoints configures host endpoint protection (failsafe ports).
+	HostEndpoints rules.HostEndpointConfig
 }
 
 // Calculator turns datastore sync events into the desired filter-table
@@ -34,6 +40,8 @@ type Calculator struct {
 	index  *Index
 	synced bool // a full sync event was applied
 	dirty  bool // something changed since the last Render
+	// hostAddrs are the host's addresses by interface (hostendpoints.go).
+	hostAddrs map[netip.Addr]string
 }
 
 // NewCalculator returns a Calculator with an empty model.
@@ -61,7 +69,8 @@ func (c *Calculator) Apply(ev model.SyncEvent) bool {
 func isPolicyKind(kind string) bool {
 	switch kind {
 	case resources.KindWorkloadEndpoint, resources.KindProfile,
-		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy, resources.KindTier:
+		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy, resources.KindTier,
+		resources.KindHostEndpoint:
 		return true
 	}
 	return false
@@ -71,8 +80,7 @@ func isPolicyKind(kind string) bool {
 // Render uses it.
 func (c *Calculator) SetConfig(cfg Config) {
 	cfg.NodeName = c.cfg.NodeName
-	if !slices.Equal(cfg.IPVersions, c.cfg.IPVersions) || cfg.EndpointToHostAccept != c.cfg.EndpointToHostAccept ||
-		cfg.EndpointToHostReturn != c.cfg.EndpointToHostReturn {
+	if !reflect.DeepEqual(cfg, c.cfg) {
 		c.cfg, c.dirty = cfg, true
 	}
 }
@@ -95,6 +103,7 @@ func (c *Calculator) Render() map[int]rules.Result {
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
 			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, EndpointToHostReturn: c.cfg.EndpointToHostReturn,
+			HostEndpoints: c.cfg.HostEndpoints, HostAddrs: c.hostAddrs, FlowLogGroup: c.cfg.FlowLogGroup,
 		})
 	}
 	c.index.EndRender()
