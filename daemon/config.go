@@ -48,6 +48,13 @@ type Config struct {
 	FlowLogSettings          // flow_logs, flow_logs_interval, flow_logs_max, flow_logs_intervals (flows.go)
 	Migrated        []string // old variables honoured (migrate.go), logged at start
 	ConsulAddr      string   // consul_addr; "" = no Consul registration (consul.go)
+	// Explicit holds the keys of the settings given by flag, environment or
+	// config file (not left at their default): those with a
+	// FelixConfiguration counterpart win over it (felixconfig.go).
+	Explicit map[string]bool
+	// LogLevels, set by Main, is the running logger's level, which
+	// FelixConfiguration logSeverityScreen changes live; nil: it is not.
+	LogLevels *slog.LevelVar
 }
 
 // errExit asks Main to stop without error (--help, --version).
@@ -99,14 +106,16 @@ func LoadConfig(args []string, out io.Writer) (*Config, error) {
 	if path == "" {
 		path = os.Getenv("CALICO_CONFIG_FILE")
 	}
+	var fileKeys []string
 	if path != "" {
-		if err := readConfigFile(v, path); err != nil {
+		if fileKeys, err = readConfigFile(v, path); err != nil {
 			return nil, err
 		}
 	}
 	c, err := parseConfig(v)
 	if c != nil {
 		c.Migrated = migrated
+		c.Explicit = explicitSettings(fs, fileKeys, legacyKeys(os.Environ())) // felixconfig.go
 	}
 	return c, err
 }
@@ -120,14 +129,14 @@ func usage(out io.Writer, fs *pflag.FlagSet) {
 
 // readConfigFile loads a YAML file; unknown keys are errors, so a typo
 // never silently leaves a default in place.
-func readConfigFile(v *viper.Viper, path string) error {
+func readConfigFile(v *viper.Viper, path string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("config file: %w", err)
+		return nil, fmt.Errorf("config file: %w", err)
 	}
 	var m map[string]any
 	if err := yaml.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("config file %s is not YAML: %w", path, err)
+		return nil, fmt.Errorf("config file %s is not YAML: %w", path, err)
 	}
 	known := map[string]bool{}
 	for _, s := range settings {
@@ -141,14 +150,18 @@ func readConfigFile(v *viper.Viper, path string) error {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return fmt.Errorf("config file %s: unknown setting(s) %s; known settings: %s",
+		return nil, fmt.Errorf("config file %s: unknown setting(s) %s; known settings: %s",
 			path, strings.Join(unknown, ", "), strings.Join(settingKeys(), ", "))
 	}
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
+		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
-	return nil
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 func settingKeys() []string {

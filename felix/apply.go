@@ -74,6 +74,9 @@ func (d *Dataplane) takeSnapshot() snapshot {
 // records the outcome.
 func (d *Dataplane) apply(ctx context.Context, full bool) error {
 	start := time.Now()
+	if d.applySettings(ctx) { // settings.go
+		full = true
+	}
 	snap := d.takeSnapshot()
 	var render time.Duration
 	if d.policy != nil {

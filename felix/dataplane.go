@@ -177,6 +177,13 @@ type Dataplane struct {
 	sourcesDirty    bool
 	sourceSeq       uint64
 
+	// settings are the live settings (settings.go), bumped settingsGen on
+	// every SetSettings; appliedSettingsGen and resyncEvery are the loop's.
+	settings           Settings
+	settingsGen        uint64
+	appliedSettingsGen uint64
+	resyncEvery        time.Duration
+
 	// wrapRunner, set by tests before Start, wraps the command runner.
 	wrapRunner func(iptables.Runner) iptables.Runner
 }
@@ -215,6 +222,8 @@ func New(cfg Config) *Dataplane {
 		syncedCh:     make(chan struct{}),
 		// The first apply is full anyway.
 		endpointsDirty: true,
+		settings:       settingsFrom(cfg),
+		resyncEvery:    cfg.ResyncInterval,
 	}
 	if cfg.NodeName != "" {
 		d.policy = newPolicyState(cfg)
@@ -393,7 +402,8 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	defer d.kernel.close()
 	defer func() { <-watching }() // the watcher uses the namespace handle
 	defer d.kernel.removeTunnelRoutes()
-	resync := time.NewTicker(d.cfg.ResyncInterval)
+	every := d.cfg.ResyncInterval
+	resync := time.NewTicker(every)
 	defer resync.Stop()
 	var t loopTimers
 	pending, full := true, true
@@ -409,6 +419,7 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 			}
 			t.afterApply(d, err)
 			pending, full = false, false
+			d.retime(resync, &every) // settings.go
 		}
 		select {
 		case <-ctx.Done():

@@ -109,18 +109,26 @@ type policyState struct {
 }
 
 func newPolicyState(cfg Config) *policyState {
+	return &policyState{
+		enforce: cfg.Policy,
+		calc:    policy.NewCalculator(policyConfig(cfg, settingsFrom(cfg))),
+	}
+}
+
+// policyConfig is the policy model's configuration under settings s.
+func policyConfig(cfg Config, s Settings) policy.Config {
 	var versions []int // none: endpoints only
 	if cfg.Policy {
 		versions = []int{4}
-		if cfg.EnableIPv6 {
+		if s.EnableIPv6 {
 			versions = append(versions, 6)
 		}
 	}
-	return &policyState{
-		enforce: cfg.Policy,
-		calc: policy.NewCalculator(policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
-			EndpointToHostAccept: cfg.EndpointToHostAccept, HostEndpoints: cfg.HostEndpoints, FlowLogGroup: flowLogGroup(cfg)}),
-	}
+	return policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
+		EndpointToHostAccept: s.EndpointToHostAction == EndpointToHostAccept,
+		EndpointToHostReturn: s.EndpointToHostAction == EndpointToHostReturn,
+		HostEndpoints:        HostEndpointConfig{FailsafeInbound: s.FailsafeInbound, FailsafeOutbound: s.FailsafeOutbound},
+		FlowLogGroup:         flowLogGroup(cfg)}
 }
 
 // prepare feeds the snapshot's events to the model, renders when anything

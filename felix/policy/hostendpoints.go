@@ -52,8 +52,7 @@ func (c *Calculator) SetHostAddrs(addrs map[netip.Addr]string) {
 		return
 	}
 	c.hostAddrs = addrs
-	c.dirty = true
-	c.rendered = false // RenderIfChanged must render: the Index does not see addresses
+	c.invalidate()
 }
 
 // SetTunnelPeers sets the other hosts whose tunnel packets host endpoints
@@ -63,6 +62,5 @@ func (c *Calculator) SetTunnelPeers(tp rules.TunnelPeers) {
 		return
 	}
 	c.tunnels = tp
-	c.dirty = true
-	c.rendered = false // RenderIfChanged must render: the Index does not see tunnel peers
+	c.invalidate()
 }

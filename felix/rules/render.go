@@ -19,6 +19,9 @@ type Config struct {
 	// EndpointToHostAccept lets workloads reach the host itself (INPUT)
 	// after their egress policy allowed it; false (default) drops it.
 	EndpointToHostAccept bool
+	// EndpointToHostReturn returns that traffic to the INPUT chain instead
+	// (its later rules decide); it wins over EndpointToHostAccept.
+	EndpointToHostReturn bool
 	// LogPrefix is used by rules with action Log.
 	LogPrefix string
 	// FlowLogGroup, when not 0, is the NFLOG group verdict rules log the
@@ -162,7 +165,10 @@ func (r *renderer) topLevel() {
 		ipt.Rule{Match: "-o cali+", Action: "ACCEPT"},
 	)...)
 	hostAction := "DROP"
-	if r.cfg.EndpointToHostAccept {
+	switch {
+	case r.cfg.EndpointToHostReturn:
+		hostAction = "RETURN"
+	case r.cfg.EndpointToHostAccept:
 		hostAction = "ACCEPT"
 	}
 	input := []ipt.Rule{
