@@ -172,7 +172,7 @@ const cacheSyncTimeout = 2 * time.Minute
 func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.Logger) (*felix.Dataplane, error) {
 	dp := felix.New(felix.Config{
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
-		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
+		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Dataplane: cfg.Dataplane, Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
 		ProbeIPIP: cfg.NetworkingBackend != routing.BackendNone,
 	})

@@ -49,6 +49,11 @@ type Config struct {
 	EnableIPv6 bool
 	// IptablesBackend forces "legacy" or "nft"; empty detects it at Start.
 	IptablesBackend iptables.Backend
+	// Dataplane chooses how filtering and natOutgoing are programmed:
+	// DataplaneIptables (default: iptables-restore and ipset) or
+	// DataplaneNftables (our own nftables tables over netlink, see
+	// felix/nft; nftables.go).
+	Dataplane string
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 
