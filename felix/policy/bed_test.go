@@ -50,6 +50,7 @@ type bed struct {
 	store map[string]resources.Resource // what the "datastore" holds, by key
 	wls   map[string]*felixtest.Workload
 	v6    bool
+	nft   bool // the nftables dataplane (else iptables)
 }
 
 // newBed starts a Dataplane for node in a fresh host namespace (FORWARD
@@ -79,7 +80,8 @@ func newBed(t testing.TB, cfg felix.Config, objs ...resources.Resource) *bed {
 	felixtest.ForwardDrop(t, host, string(dp.Status().Backend))
 	felixtest.Serve(t, host, netip.AddrPortFrom(felixtest.HostV4, hostPort))
 	b := &bed{t: t, host: host, dp: dp, veths: veths, ref: calc.NewModel(),
-		store: map[string]resources.Resource{}, wls: map[string]*felixtest.Workload{}, v6: cfg.EnableIPv6}
+		store: map[string]resources.Resource{}, wls: map[string]*felixtest.Workload{}, v6: cfg.EnableIPv6,
+		nft: cfg.Dataplane == felix.DataplaneNftables}
 	for _, o := range objs {
 		b.store[key(o)] = o
 	}
@@ -389,8 +391,12 @@ func (b *bed) iptablesName(v int) string {
 	return name + "-" + string(b.dp.Status().Backend)
 }
 
-// ourRules returns our rules of the IPv4 filter table.
+// ourRules returns our rules of the IPv4 filter table (nftables: of our
+// IPv4 table, one line per rule, see nftRules).
 func (b *bed) ourRules() []string {
+	if b.nft {
+		return nftRules(b.t, b.host, 4)
+	}
 	var out []string
 	for _, l := range strings.Split(b.iptables(4, "save", "-t", "filter"), "\n") {
 		if strings.Contains(l, "cali:") {
