@@ -1,6 +1,8 @@
 package nft
 
 import (
+	"fmt"
+
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 )
@@ -20,10 +22,13 @@ func dockerForward(v int) (*nftables.Table, *nftables.Chain) {
 // queueDockerAccepts keeps (want) or removes (!want) our two accepts in
 // iptables-nft's FORWARD chain of IP version v, when that chain exists.
 func (d *Driver) queueDockerAccepts(v int, want bool) error {
+	if !d.HasDockerForward(v) {
+		return nil // no iptables-nft filter FORWARD chain: nothing drops our traffic there
+	}
 	t, c := dockerForward(v)
 	rules, err := d.conn.GetRules(t, c)
 	if err != nil {
-		return nil // no iptables-nft filter FORWARD chain: nothing drops our traffic there
+		return fmt.Errorf("read IPv%d filter FORWARD: %w", v, err)
 	}
 	have := map[string]bool{}
 	for _, r := range rules {
@@ -62,7 +67,16 @@ func (d *Driver) queueDockerAccepts(v int, want bool) error {
 // HasDockerForward reports whether iptables-nft's filter table has a
 // FORWARD chain in IP version v (Docker's rules are in nftables).
 func (d *Driver) HasDockerForward(v int) bool {
-	t, c := dockerForward(v)
-	_, err := d.conn.GetRules(t, c)
-	return err == nil
+	// A listing, not a read of the chain: a failed netlink request would
+	// leave its error on our lasting connection.
+	chains, err := d.conn.ListChainsOfTableFamily(family(v))
+	if err != nil {
+		return false
+	}
+	for _, c := range chains {
+		if c.Table.Name == "filter" && c.Name == "FORWARD" {
+			return true
+		}
+	}
+	return false
 }

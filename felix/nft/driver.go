@@ -53,9 +53,9 @@ type chainState struct {
 
 type setState struct {
 	vmap bool
-	src  []netip.Prefix    // address set: the prefixes it was filled from; nil when read back
+	src  []netip.Prefix               // address set: the prefixes it was filled from; nil when read back
 	ivs  map[string]nftrules.Interval // address set: its elements, by key (nil: compute from src)
-	dst  map[string]string // verdict map: iface -> chain; nil when read back
+	dst  map[string]string            // verdict map: iface -> chain; nil when read back
 }
 
 // New opens a netlink connection in the namespace nsFD refers to (-1: the
@@ -120,6 +120,7 @@ func (d *Driver) Apply(desired map[int]*nftrules.Table, full, docker bool) error
 		if full || d.known[v] == nil {
 			st, err := d.readBack(v)
 			if err != nil {
+				d.abort()
 				return err
 			}
 			d.known[v] = st
