@@ -215,7 +215,10 @@ func (d *Dataplane) Start(ctx context.Context) error {
 		return err
 	}
 	d.mu.Lock()
-	d.status.Backend = k.backend
+	d.status.Backend, d.status.Dataplane = k.backend, DataplaneIptables
+	if k.nft != nil {
+		d.status.Dataplane = DataplaneNftables
+	}
 	if d.cfg.ProbeIPIP { // before the loop starts: still the only writer
 		d.ipipOK, d.ipipReason = routes.ProbeIPIPWith(k.nl)
 	}
