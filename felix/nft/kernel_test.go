@@ -50,7 +50,7 @@ func TestApplyReadBackConverges(t *testing.T) {
 		netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("10.1.2.0/24"), // nested: one interval
 		netip.MustParsePrefix("10.2.0.0/31"), netip.MustParsePrefix("10.2.0.2/32"), // adjacent
 		netip.MustParsePrefix("192.168.0.0/16")}}
-	want := map[int]*nftrules.Table{4: scaleTable(t, 20, cidrs)}
+	want := map[int]*nftrules.Table{4: scaleTable(t, 600, cidrs)} // maps and sets over one message
 	if err := d.Apply(want, true, false); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestApplyReadBackConverges(t *testing.T) {
 	if err := d2.Apply(want, true, false); err != nil || d2.Rewrites() != 0 {
 		t.Errorf("a fresh driver rewrote %d chains (err %v), want 0", d2.Rewrites(), err)
 	}
-	changed := scaleTable(t, 21, nil) // one more endpoint and policy, the CIDR set gone
+	changed := scaleTable(t, 601, nil) // one more endpoint and policy, the CIDR set gone
 	if err := d.Apply(map[int]*nftrules.Table{4: changed}, false, false); err != nil {
 		t.Fatal(err)
 	}

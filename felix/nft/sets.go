@@ -2,7 +2,6 @@ package nft
 
 import (
 	"maps"
-	"net/netip"
 	"slices"
 
 	"github.com/google/nftables"
@@ -31,7 +30,7 @@ func (d *Driver) planSet(table *nftables.Table, name string, want nftrules.Set, 
 	}
 	set := &nftables.Set{Table: table, Name: name, KeyType: keyType, Interval: true}
 	if known == nil {
-		return st, d.conn.AddSet(set, elements(slices.Collect(maps.Values(st.ivs))))
+		return st, d.addSet(set, elements(slices.Collect(maps.Values(st.ivs))))
 	}
 	old := known.ivs
 	if old == nil {
@@ -53,12 +52,12 @@ func (d *Driver) planSet(table *nftables.Table, name string, want nftrules.Set, 
 	}
 	// Deletions first: an added interval may overlap a deleted one.
 	if len(gone) > 0 {
-		if err := d.conn.SetDeleteElements(set, elements(gone)); err != nil {
+		if err := d.delElements(set, elements(gone)); err != nil {
 			return nil, err
 		}
 	}
 	if len(added) > 0 {
-		if err := d.conn.SetAddElements(set, elements(added)); err != nil {
+		if err := d.addElements(set, elements(added)); err != nil {
 			return nil, err
 		}
 	}
@@ -84,12 +83,12 @@ func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]st
 	set := &nftables.Set{Table: table, Name: name, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
 	st := &setState{vmap: true, dst: want}
 	if known == nil {
-		return st, d.conn.AddSet(set, vmapElements(want, slices.Collect(maps.Keys(want))))
+		return st, d.addSet(set, vmapElements(want, slices.Collect(maps.Keys(want))))
 	}
 	old := known.dst
 	if old == nil || !known.vmap {
 		d.conn.FlushSet(set)
-		return st, d.conn.SetAddElements(set, vmapElements(want, slices.Collect(maps.Keys(want))))
+		return st, d.addElements(set, vmapElements(want, slices.Collect(maps.Keys(want))))
 	}
 	var gone, changed []string
 	for iface, chain := range old {
@@ -103,12 +102,12 @@ func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]st
 		}
 	}
 	if len(gone) > 0 {
-		if err := d.conn.SetDeleteElements(set, vmapElements(old, gone)); err != nil {
+		if err := d.delElements(set, vmapElements(old, gone)); err != nil {
 			return nil, err
 		}
 	}
 	if len(changed) > 0 {
-		return st, d.conn.SetAddElements(set, vmapElements(want, changed))
+		return st, d.addElements(set, vmapElements(want, changed))
 	}
 	return st, nil
 }
@@ -129,4 +128,34 @@ func ifnameKey(name string) []byte {
 	return b
 }
 
-var _ = netip.Prefix{}
+// maxElems bounds the elements of one netlink message: an element list is
+// one attribute, whose length field has 16 bits (64 KiB), and an element
+// of a verdict map takes ~80 bytes.
+const maxElems = 256
+
+// addSet creates a set with its elements, in messages of maxElems.
+func (d *Driver) addSet(s *nftables.Set, elems []nftables.SetElement) error {
+	n := min(len(elems), maxElems)
+	if err := d.conn.AddSet(s, elems[:n]); err != nil {
+		return err
+	}
+	return d.addElements(s, elems[n:])
+}
+
+func (d *Driver) addElements(s *nftables.Set, elems []nftables.SetElement) error {
+	for c := range slices.Chunk(elems, maxElems) {
+		if err := d.conn.SetAddElements(s, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Driver) delElements(s *nftables.Set, elems []nftables.SetElement) error {
+	for c := range slices.Chunk(elems, maxElems) {
+		if err := d.conn.SetDeleteElements(s, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
