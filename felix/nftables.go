@@ -123,7 +123,10 @@ func (k *kernelState) syncNft(ctx context.Context, snap snapshot, full bool) err
 	}
 	desired, err := s.desired(snap)
 	if err == nil {
-		err = s.drv.Apply(desired, full || s.failed, s.backend == iptables.BackendNFT)
+		// Docker's FORWARD accepts are read back and repaired with the rest at
+		// a full resync; a change between them does not touch Docker's chain.
+		repair := full || s.failed
+		err = s.drv.Apply(desired, repair, repair && s.backend == iptables.BackendNFT)
 	}
 	s.failed = err != nil
 	if err != nil {

@@ -24,40 +24,41 @@ func (d *Driver) plan(t *nftrules.Table, known *state) (*state, error) {
 	if !known.exists {
 		d.conn.AddTable(table)
 	}
-	next := &state{exists: true, chains: map[string]*chainState{}, sets: map[string]*setState{}}
-	chains := map[string]*nftables.Chain{}
+	next := &state{exists: true, chains: make(map[string]*chainState, len(t.Chains)+len(t.Hooks)),
+		sets: make(map[string]*setState, len(t.Sets))}
+	// Map order is fine: within a batch only existence matters, and the
+	// commit is atomic.
 	for name := range t.Chains {
-		chains[name] = &nftables.Chain{Name: name, Table: table}
-	}
-	for _, h := range t.Hooks {
-		chains[h.Name] = baseChain(table, h)
-	}
-	for _, name := range slices.Sorted(maps.Keys(chains)) {
 		if known.chains[name] == nil {
-			d.conn.AddChain(chains[name])
+			d.conn.AddChain(&nftables.Chain{Name: name, Table: table})
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(t.Sets)) {
-		st, err := d.planSet(table, name, t.Sets[name], known.sets[name])
+	for _, h := range t.Hooks {
+		if known.chains[h.Name] == nil {
+			d.conn.AddChain(baseChain(table, h))
+		}
+	}
+	for name, want := range t.Sets {
+		st, err := d.planSet(table, name, want, known.sets[name])
 		if err != nil {
 			return nil, err
 		}
 		next.sets[name] = st
 	}
-	for _, name := range slices.Sorted(maps.Keys(chains)) {
-		src := t.Chains[name]
-		base := false
-		for _, h := range t.Hooks {
-			if h.Name == name {
-				src, base = h.Rules, true
-			}
-		}
-		st, err := d.planChain(v, chains[name], src, known.chains[name])
+	for name, src := range t.Chains {
+		st, err := d.planChain(v, table, name, src, known.chains[name])
 		if err != nil {
 			return nil, err
 		}
-		st.base = base
 		next.chains[name] = st
+	}
+	for _, h := range t.Hooks {
+		st, err := d.planChain(v, table, h.Name, h.Rules, known.chains[h.Name])
+		if err != nil {
+			return nil, err
+		}
+		st.base = true
+		next.chains[h.Name] = st
 	}
 	d.removeStale(table, known, next)
 	return next, nil
@@ -76,10 +77,11 @@ func baseChain(table *nftables.Table, h nftrules.Hook) *nftables.Chain {
 }
 
 // planChain rewrites a chain whose rules differ from the kernel's.
-func (d *Driver) planChain(v int, c *nftables.Chain, src []iptables.Rule, known *chainState) (*chainState, error) {
+func (d *Driver) planChain(v int, table *nftables.Table, name string, src []iptables.Rule, known *chainState) (*chainState, error) {
 	if known != nil && known.src != nil && slices.Equal(known.src, src) {
 		return known, nil
 	}
+	c := &nftables.Chain{Name: name, Table: table}
 	var expanded []iptables.Rule
 	for _, r := range src {
 		expanded = append(expanded, nftrules.Expand(r)...)
