@@ -40,6 +40,8 @@ type Model struct {
 	tiers     map[string]*resources.Tier // by name; "default" is implied
 	staged    map[string]*stagedPolicy   // by the key of the policy it stages
 	netSets   map[string]*netSet         // by kind/namespace/name
+	// hostEndpoints by name (hostendpoints.go).
+	hostEndpoints map[string]*HostEndpoint
 	// defaultTier stands for the default tier until one is stored;
 	// unstoredTier for a tier a policy names that is not stored.
 	defaultTier, unstoredTier *resources.Tier
@@ -49,14 +51,15 @@ type Model struct {
 func NewModel() *Model {
 	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{},
 		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*netSet{},
-		defaultTier: resources.NewDefaultTier(), unstoredTier: &resources.Tier{Spec: resources.TierSpec{DefaultAction: resources.TierActionDeny}}}
+		hostEndpoints: map[string]*HostEndpoint{},
+		defaultTier:   resources.NewDefaultTier(), unstoredTier: &resources.Tier{Spec: resources.TierSpec{DefaultAction: resources.TierActionDeny}}}
 }
 
 // Kinds lists the resource kinds the dataplane's model consumes (for a
 // cache subscription); tiers give policies their evaluation order and
 // each tier's end its defaultAction.
 var Kinds = []string{resources.KindWorkloadEndpoint, resources.KindProfile, resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy,
-	resources.KindTier}
+	resources.KindTier, resources.KindHostEndpoint}
 
 // ExplainKinds are Kinds plus what only the reference verdict reads so
 // far: staged policies and network sets.
@@ -109,6 +112,8 @@ func (m *Model) Update(u model.Update) {
 		m.updateStaged(u)
 	case resources.KindGlobalNetworkSet, resources.KindNetworkSet:
 		m.updateNetSet(u)
+	case resources.KindHostEndpoint:
+		m.updateHostEndpoint(u)
 	}
 }
 
@@ -164,6 +169,9 @@ func (m *Model) relabel(ep *Endpoint) {
 func (m *Model) relabelAll() {
 	for _, ep := range m.endpoints {
 		m.relabel(ep)
+	}
+	for _, h := range m.hostEndpoints {
+		m.relabelHost(h)
 	}
 }
 
@@ -227,6 +235,7 @@ func (m *Model) Members(sel selector.Selector) []netip.Prefix {
 			out = append(out, ep.Addrs...)
 		}
 	}
+	out = append(out, m.hostMembers(sel)...)
 	slices.SortFunc(out, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
 	return out
 }

@@ -216,6 +216,7 @@ func TestLabelsResumedAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dc.Close()
+	h.waitCached(1)
 	drv := h.newDriver(dc)
 	if err := drv.Resync(h.ctx()); err != nil {
 		t.Fatal(err)

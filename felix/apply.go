@@ -87,6 +87,9 @@ func (d *Dataplane) apply(ctx context.Context, full bool) error {
 			}
 			return nil // the full event's OnSyncEvent wakes the loop again
 		}
+		if render > 0 {
+			d.publishRuleIDs(d.policy.ruleIDs)
+		}
 	}
 	routes, err := d.kernel.program(ctx, snap, full || snap.full)
 	d.forgetSandboxes(d.kernel.sandboxesGone, snap.sourceSeq)
@@ -123,12 +126,15 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 	if full {
 		clear(k.configured)
 		k.iptablesDirty = true
-		errs = append(errs, k.ensureGlobalSysctls(), k.removeNftDataplane())
+		errs = append(errs, k.ensureGlobalSysctls(), k.ensureGatewayLocal(), k.removeNftDataplane()) // gateway.go, nftables.go
 	}
 	if full || snap.endpointsDirty || k.endpointsFailed {
 		err := k.syncEndpoints(snap)
 		k.endpointsFailed = err != nil
 		errs = append(errs, err)
+	}
+	if full && k.cfg.StrayVethGrace > 0 {
+		errs = append(errs, k.reapStrayVeths(k.ownedInterfaces(snap.endpoints), time.Now()))
 	}
 	errs = append(errs, k.syncFilterStates(snap.filters, full))
 	if k.iptablesDirty {
@@ -230,6 +236,9 @@ func (k *kernelState) syncFamily(ctx context.Context, v int, full bool) error {
 	}
 	if _, err := apply(ctx); err != nil {
 		return errors.Join(setErr, err) // old rules may still use stale sets
+	}
+	if err := k.applyHostTables(ctx, v, full); err != nil { // hosttables.go
+		return errors.Join(setErr, err)
 	}
 	if sets != nil && k.setsShrunk[v] {
 		err := sets.ApplyDeletions(ctx)

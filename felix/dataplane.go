@@ -13,6 +13,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/felix/routes"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
 )
 
@@ -71,6 +72,10 @@ type Config struct {
 	// their egress policy allowed it). Default false: the host is protected
 	// from its workloads; the host may always reach its workloads.
 	EndpointToHostAccept bool
+	// HostEndpoints configures the protection of this node's HostEndpoints
+	// (hosttables.go): the failsafe ports. Its zero value has Calico's
+	// defaults. FelixConfiguration's failsafe ports map onto it.
+	HostEndpoints HostEndpointConfig
 	// IgnoreLooseRPF lets Start proceed with Policy when
 	// net.ipv4.conf.all.rp_filter is 2 (loose), which lets workloads spoof
 	// source addresses and so get past policy.
@@ -81,11 +86,28 @@ type Config struct {
 	// routes.DefaultRouteProtocol (81). Only touched once SetRoutes was
 	// called; removed when the Dataplane stops.
 	TunnelRouteProtocol int
+	// OwnedInterfaces, if set, returns the host-side interfaces of this
+	// node's endpoints from the freshest view there is (the daemon passes
+	// its datastore cache); felix also counts its own endpoints. A workload
+	// veth with both ends on the host that neither names is a stray,
+	// deleted after StrayVethGrace (strays.go).
+	OwnedInterfaces func() []string
+	// StrayVethGrace is how long a stray workload veth pair is left alone
+	// (default DefaultStrayVethGrace); negative: never reaped.
+	StrayVethGrace time.Duration
 	// ProbeIPIP makes Start check whether the kernel supports IPIP
 	// (creating and deleting a probe device) for IPIPSupport; routing asks
 	// before it plans IPIP tunnels.
 	ProbeIPIP bool
+	// FlowLogs makes policy log the first packet of every connection it
+	// decides to NFLOG group FlowLogGroup, with the deciding rule's
+	// identifier (felix/rules/nflog.go; RuleID maps it back), and turns on
+	// conntrack accounting; OpenFlowLogs reads them.
+	FlowLogs bool
 }
+
+// FlowLogGroup is the NFLOG group flow logs use (felix's own choice).
+const FlowLogGroup = 1
 
 // Endpoint is a local workload endpoint as the dataplane needs it.
 type Endpoint struct {
@@ -119,6 +141,11 @@ type Dataplane struct {
 	wantFull       bool // Kick asked for a full resync
 	status         Status
 	syncedCh       chan struct{} // closed while in sync
+
+	// ruleIDs maps the NFLOG prefixes of the last render to their rules;
+	// prevRuleIDs those of the render before (packets logged just before a
+	// change still resolve). Replaced, never mutated.
+	ruleIDs, prevRuleIDs map[string]rules.RuleID
 
 	kernel *kernelState // owned by the loop goroutine
 	policy *policyState // owned by the loop goroutine; nil without Config.Policy
@@ -165,6 +192,9 @@ func New(cfg Config) *Dataplane {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.StrayVethGrace == 0 {
+		cfg.StrayVethGrace = DefaultStrayVethGrace
 	}
 	base4, base6 := BaseFilterState(cfg.InterfacePrefix), BaseFilterState(cfg.InterfacePrefix)
 	d := &Dataplane{
@@ -224,6 +254,9 @@ func (d *Dataplane) Start(ctx context.Context) error {
 	}
 	d.mu.Unlock()
 	d.kernel = k // handed to the loop goroutine, its only user from now on
+	if d.policy != nil {
+		d.policy.kernel = k // host endpoints by address (hostaddrs.go)
+	}
 	watching := d.watchKernel(ctx, k.ns)
 	go d.loop(ctx, watching)
 	return nil

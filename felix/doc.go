@@ -23,7 +23,10 @@
 // hand over as desired state — routing's routes, VXLAN device, FDB and
 // tunl0 (felix/routes, routes of Config.TunnelRouteProtocol), natOutgoing
 // (felix/nat, the nat table and pool sets) and the source rules and routes
-// inside multi-network sandboxes (sandboxes.go). Each runs when its input
+// inside multi-network sandboxes (sandboxes.go). A full resync also
+// reaps stray workload veths: pairs made ahead of a Join that never came,
+// both ends still on the host, owned by no endpoint of this node for
+// Config.StrayVethGrace (strays.go). Each runs when its input
 // changed, after its own failure, and at every full resync, which reads it
 // back from the kernel and repairs it.
 //
@@ -31,13 +34,15 @@
 //
 // With Config.NodeName set, the Dataplane is fed the datastore's sync
 // events of calc.Kinds (WorkloadEndpoints, Profiles, NetworkPolicies,
-// GlobalNetworkPolicies, Tiers) through OnSyncEvent, and the loop goroutine keeps
+// GlobalNetworkPolicies, Tiers, HostEndpoints) through OnSyncEvent, and the loop goroutine keeps
 // the policy model (package felix/policy): this node's WorkloadEndpoints
 // are programmed as OnEndpointUpdate would, and with Config.Policy their
 // Calico policy replaces BaseFilterState: chains rendered by felix/rules
 // (see its package doc for the layout), IP sets per selector, anti-spoofing
 // (source MAC and addresses, on top of strict rp_filter), the host
-// protected from its workloads unless Config.EndpointToHostAccept. Nothing
+// protected from its workloads unless Config.EndpointToHostAccept, and
+// this node's HostEndpoints protected as Calico does (hosttables.go: the
+// raw and mangle tables too; failsafe ports from Config.HostEndpoints). Nothing
 // is programmed before the first full sync event, so a restart never acts
 // on a partial model. Each apply programs IP sets before iptables (a rule
 // may only name an existing set) and destroys stale sets after it (a set in

@@ -150,6 +150,11 @@ func (s *nftState) desired(snap snapshot) (map[int]*nftrules.Table, error) {
 	for _, v := range s.versions {
 		var inputs []nftrules.Input
 		if st := snap.filters[v]; st != nil {
+			if len(st.Raw.Chains)+len(st.Raw.Inserts)+len(st.Mangle.Chains)+len(st.Mangle.Inserts) > 0 {
+				// Fail loudly: the old ruleset stays and the error says why.
+				return nil, fmt.Errorf("IPv%d: host endpoints' raw and mangle policy (doNotTrack, preDNAT) "+
+					"is not programmed by the nftables dataplane yet: remove those policies or use dataplane: iptables", v)
+			}
 			inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: st.Chains, Inserts: st.Inserts, IPSets: st.IPSets})
 		}
 		if snap.natPrimed {

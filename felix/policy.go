@@ -3,6 +3,7 @@ package felix
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -61,11 +62,15 @@ func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
 type policyState struct {
 	calc      *policy.Calculator
 	enforce   bool
-	filters   map[int]*FilterState // rendered filter states (enforce only)
-	endpoints []Endpoint           // local endpoints from the model
+	filters   map[int]*FilterState    // rendered filter states (enforce only)
+	ruleIDs   map[string]rules.RuleID // NFLOG prefixes of the last render (flow logs)
+	endpoints []Endpoint              // local endpoints from the model
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
 	pendingSince time.Time
+	// kernel reads the host's addresses for host endpoints given by
+	// expectedIPs only; set by Start (nil in tests of the render alone).
+	kernel *kernelState
 }
 
 func newPolicyState(cfg Config) *policyState {
@@ -79,7 +84,7 @@ func newPolicyState(cfg Config) *policyState {
 	return &policyState{
 		enforce: cfg.Policy,
 		calc: policy.NewCalculator(policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
-			EndpointToHostAccept: cfg.EndpointToHostAccept}),
+			EndpointToHostAccept: cfg.EndpointToHostAccept, HostEndpoints: cfg.HostEndpoints, FlowLogGroup: flowLogGroup(cfg)}),
 	}
 }
 
@@ -91,6 +96,7 @@ func (p *policyState) prepare(snap *snapshot) (bool, time.Duration) {
 	for _, ev := range snap.events {
 		p.calc.Apply(ev)
 	}
+	p.refreshHostAddrs() // hostaddrs.go
 	if !snap.since.IsZero() && p.pendingSince.IsZero() {
 		p.pendingSince = snap.since
 	}
@@ -117,8 +123,10 @@ func (p *policyState) render() bool {
 	results := p.calc.Render()
 	if p.enforce {
 		p.filters = make(map[int]*FilterState, len(results))
+		p.ruleIDs = map[string]rules.RuleID{}
 		for v, res := range results {
-			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets}
+			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets, Raw: res.Raw, Mangle: res.Mangle}
+			maps.Copy(p.ruleIDs, res.RuleIDs)
 		}
 	}
 	local := p.calc.LocalEndpoints()

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"net/netip"
+
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
@@ -18,6 +20,11 @@ type Config struct {
 	// EndpointToHostAccept lets workloads reach the host itself once their
 	// egress policy allowed it; false (the default) drops such traffic.
 	EndpointToHostAccept bool
+	// FlowLogGroup, when not 0, makes verdict rules log each new
+	// connection's first packet to this NFLOG group (rules.Config).
+	FlowLogGroup uint16
+	// HostEndpoints configures host endpoint protection (failsafe ports).
+	HostEndpoints rules.HostEndpointConfig
 }
 
 // Calculator turns datastore sync events into the desired filter-table
@@ -29,6 +36,8 @@ type Calculator struct {
 	index  *Index
 	synced bool // a full sync event was applied
 	dirty  bool // something changed since the last Render
+	// hostAddrs are the host's addresses by interface (hostendpoints.go).
+	hostAddrs map[netip.Addr]string
 }
 
 // NewCalculator returns a Calculator with an empty model.
@@ -56,7 +65,8 @@ func (c *Calculator) Apply(ev model.SyncEvent) bool {
 func isPolicyKind(kind string) bool {
 	switch kind {
 	case resources.KindWorkloadEndpoint, resources.KindProfile,
-		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy, resources.KindTier:
+		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy, resources.KindTier,
+		resources.KindHostEndpoint:
 		return true
 	}
 	return false
@@ -79,7 +89,8 @@ func (c *Calculator) Render() map[int]rules.Result {
 	out := make(map[int]rules.Result, len(c.cfg.IPVersions))
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
-			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept,
+			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, HostEndpoints: c.cfg.HostEndpoints,
+			HostAddrs: c.hostAddrs, FlowLogGroup: c.cfg.FlowLogGroup,
 		})
 	}
 	c.index.EndRender()

@@ -76,9 +76,10 @@ func (x *Index) Apply(ev model.SyncEvent) {
 			x.dirtyPolicies[calc.PolicyKey(u.Kind, u.Namespace, u.Name)] = true
 		case resources.KindProfile:
 			x.profileChanged(u.Name)
-		case resources.KindTier:
+		case resources.KindTier, resources.KindHostEndpoint:
 			// A tier's order reorders every list that holds one of its
-			// policies; tiers change rarely, so rebuild.
+			// policies; host endpoints' expected IPs are in selectors' sets.
+			// Both change rarely, so rebuild.
 			x.allDirty = true
 		}
 	}
@@ -262,6 +263,7 @@ func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 		for _, ep := range x.model.Endpoints() {
 			ms.updateEndpoint(ep.Key, ep)
 		}
+		ms.addHostEndpoints(x.model) // hostendpoints.go
 	}
 	if ms.sorted == nil {
 		ms.sorted = make([]netip.Prefix, 0, len(ms.byEP))
