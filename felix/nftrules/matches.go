@@ -260,6 +260,16 @@ func (c *compiler) target(a string) error {
 		c.emit(&expr.Log{Level: expr.LogLevel(lv), Key: 1<<unix.NFTA_LOG_PREFIX | 1<<unix.NFTA_LOG_LEVEL, Data: []byte(prefix)})
 		return nil
 	}
+	if rest, ok := strings.CutPrefix(a, "NFLOG --nflog-group "); ok { // flow logs (felix/rules/nflog.go)
+		group, prefix, ok := strings.Cut(rest, ` --nflog-prefix "`)
+		g, err := strconv.ParseUint(group, 10, 16)
+		if !ok || err != nil || !strings.HasSuffix(prefix, `"`) {
+			return fmt.Errorf("NFLOG target %q", a)
+		}
+		c.emit(&expr.Log{Group: uint16(g), Key: 1<<unix.NFTA_LOG_GROUP | 1<<unix.NFTA_LOG_PREFIX,
+			Data: []byte(strings.TrimSuffix(prefix, `"`))})
+		return nil
+	}
 	if strings.ContainsAny(a, " \t") || a == "" {
 		return fmt.Errorf("unsupported target %q", a)
 	}

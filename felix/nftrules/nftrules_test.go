@@ -75,7 +75,10 @@ func TestCompile(t *testing.T) {
 		{4, ipt.Rule{Match: "-m conntrack --ctstate RELATED,ESTABLISHED", Action: "ACCEPT"}, []string{"Ct", "Bitwise", "Cmp", "Counter", "Verdict"}, ""},
 		{4, ipt.Rule{Match: "-m physdev --physdev-in x", Action: "DROP"}, nil, `unsupported match module "physdev"`},
 		{4, ipt.Rule{Match: "-s fd00::/64", Action: "DROP"}, nil, "not IPv4"},
-		{4, ipt.Rule{Action: "NFLOG --nflog-group 1"}, nil, "unsupported target"},
+		{4, ipt.Rule{Match: "-m conntrack --ctstate NEW", Action: `NFLOG --nflog-group 1 --nflog-prefix "AI0|pro:net1"`},
+			[]string{"Ct", "Bitwise", "Cmp", "Log", "Counter"}, ""},
+		{4, ipt.Rule{Action: "NFLOG --nflog-group 1"}, nil, "NFLOG target"},
+		{4, ipt.Rule{Action: "TPROXY --on-port 1"}, nil, "unsupported target"},
 	} {
 		exprs, err := Compile(tc.v, tc.rule)
 		if tc.err != "" {
