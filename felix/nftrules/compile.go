@@ -128,6 +128,8 @@ func (c *compiler) module(mod string) error {
 		return c.iprange()
 	case "multiport":
 		return c.ports()
+	case "tcp", "udp", "sctp": // one port (failsafe rules, felix/rules/hostendpoint.go)
+		return c.port()
 	case "icmp", "icmp6":
 		return c.icmp()
 	case "mac":

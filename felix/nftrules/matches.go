@@ -180,6 +180,25 @@ func (c *compiler) ports() error {
 	return nil
 }
 
+// port: "[!] --dport|--sport N" after -m tcp/udp/sctp.
+func (c *compiler) port() error {
+	flag, arg, err := c.flagArg("--dport", "--sport")
+	if err != nil {
+		return err
+	}
+	p, err := strconv.ParseUint(arg, 10, 16)
+	if err != nil {
+		return fmt.Errorf("port %q", arg)
+	}
+	var off uint32 = 2
+	if flag == "--sport" {
+		off = 0
+	}
+	c.emit(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: off, Len: 2},
+		&expr.Cmp{Op: c.op(), Register: 1, Data: be16(p)})
+	return nil
+}
+
 func be16(v uint64) []byte { return binary.BigEndian.AppendUint16(nil, uint16(v)) }
 
 // icmp: "[!] --icmp-type T[/C]" or "--icmpv6-type".

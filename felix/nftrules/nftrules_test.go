@@ -78,6 +78,8 @@ func TestCompile(t *testing.T) {
 		{4, ipt.Rule{Match: "-m conntrack --ctstate NEW", Action: `NFLOG --nflog-group 1 --nflog-prefix "AI0|pro:net1"`},
 			[]string{"Ct", "Bitwise", "Cmp", "Log", "Counter"}, ""},
 		{4, ipt.Rule{Action: "NFLOG --nflog-group 1"}, nil, "NFLOG target"},
+		{4, ipt.Rule{Match: "-s 10.0.0.0/8 -p tcp -m tcp --dport 22", Action: "ACCEPT"},
+			[]string{"Payload", "Bitwise", "Cmp", "Meta", "Cmp", "Payload", "Cmp", "Counter", "Verdict"}, ""},
 		{4, ipt.Rule{Action: "TPROXY --on-port 1"}, nil, "unsupported target"},
 	} {
 		exprs, err := Compile(tc.v, tc.rule)
