@@ -21,7 +21,7 @@ func TestBuildRenderedTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, v := range []int{4, 6} {
-		res := rules.Render(m, "h1", rules.Config{IPVersion: v})
+		res := rules.Render(m, "h1", rules.Config{IPVersion: v, FlowLogGroup: 1}) // flow logs' NFLOG rules too
 		chains, inserts := nat.Chains(v)
 		tab, err := Build(v, Input{IPVersion: v, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets},
 			Input{IPVersion: v, Chains: chains, Inserts: inserts})
