@@ -34,6 +34,7 @@ type Config struct {
 	VethMTU         int
 	IPv6            bool
 	IptablesBackend string
+	Dataplane       string // "iptables" or "nftables"
 	ResyncInterval  time.Duration
 	IgnoreLooseRPF  bool
 	DockerHost      string
@@ -200,6 +201,7 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		VethMTU:         p.intIn("veth_mtu", 68, 65535),
 		IPv6:            p.boolean("ipv6"),
 		IptablesBackend: p.oneOf("iptables_backend", "", "legacy", "nft"),
+		Dataplane:       p.dataplane(),
 		ResyncInterval:  p.duration("resync_interval"),
 		IgnoreLooseRPF:  p.boolean("ignore_loose_rpf"),
 		DockerHost:      p.str("docker_host"),
@@ -270,6 +272,16 @@ func (p *parser) oneOf(key string, allowed ...string) string {
 	}
 	p.fail(configError(key, s, "use one of "+strings.Join(allowed[1:], ", ")+" (or leave it empty)"))
 	return ""
+}
+
+// dataplane reads the policy dataplane: iptables or nftables.
+func (p *parser) dataplane() string {
+	s := strings.ToLower(p.str("dataplane"))
+	if s != "iptables" && s != "nftables" {
+		p.fail(configError("dataplane", p.str("dataplane"),
+			"use iptables (iptables-restore and ipset) or nftables (native nftables over netlink)"))
+	}
+	return s
 }
 
 func (p *parser) duration(key string) time.Duration {

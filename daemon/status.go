@@ -62,7 +62,8 @@ type DatastoreStatus struct {
 // DataplaneStatus is felix's state (felix.Status).
 type DataplaneStatus struct {
 	InSync            bool       `json:"inSync"`
-	IptablesBackend   string     `json:"iptablesBackend,omitempty"` // legacy or nft
+	Dataplane         string     `json:"dataplane,omitempty"`       // iptables or nftables
+	IptablesBackend   string     `json:"iptablesBackend,omitempty"` // legacy or nft (nftables: where Docker's rules are)
 	Applies           uint64     `json:"applies"`
 	Failures          uint64     `json:"failures"`
 	LastApply         *time.Time `json:"lastApply,omitempty"`
@@ -143,7 +144,7 @@ func (s *StatusSources) Snapshot(ctx context.Context) HostStatus {
 
 func dataplaneStatusOf(st felix.Status) *DataplaneStatus {
 	d := &DataplaneStatus{
-		InSync: st.InSync, IptablesBackend: string(st.Backend), Applies: st.Applies, Failures: st.Failures,
+		InSync: st.InSync, Dataplane: st.Dataplane, IptablesBackend: string(st.Backend), Applies: st.Applies, Failures: st.Failures,
 		Endpoints: st.Endpoints, Routes: st.RoutesProgrammed,
 	}
 	if !st.LastApply.IsZero() {

@@ -129,7 +129,7 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 	if full {
 		clear(k.configured)
 		k.iptablesDirty = true
-		errs = append(errs, k.ensureGlobalSysctls(), k.ensureGatewayLocal()) // gateway.go
+		errs = append(errs, k.ensureGlobalSysctls(), k.ensureGatewayLocal(), k.removeNftDataplane()) // gateway.go, nftables.go
 	}
 	if full || snap.endpointsDirty || k.endpointsFailed {
 		err := k.syncEndpoints(snap)
@@ -144,6 +144,9 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 		err := k.syncIptables(ctx, full)
 		k.iptablesDirty = err != nil
 		errs = append(errs, err)
+	}
+	if k.nft != nil { // nftables mode: filter and natOutgoing in one transaction
+		errs = append(errs, k.syncNft(ctx, snap, full))
 	}
 	return k.routes, errors.Join(append(errs, k.programOthers(ctx, snap, full))...)
 }

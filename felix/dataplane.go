@@ -54,6 +54,11 @@ type Config struct {
 	EnableIPv6 bool
 	// IptablesBackend forces "legacy" or "nft"; empty detects it at Start.
 	IptablesBackend iptables.Backend
+	// Dataplane chooses how filtering and natOutgoing are programmed:
+	// DataplaneIptables (default: iptables-restore and ipset) or
+	// DataplaneNftables (our own nftables tables over netlink, see
+	// felix/nft; nftables.go).
+	Dataplane string
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 
@@ -261,7 +266,10 @@ func (d *Dataplane) Start(ctx context.Context) error {
 		return err
 	}
 	d.mu.Lock()
-	d.status.Backend = k.backend
+	d.status.Backend, d.status.Dataplane = k.backend, DataplaneIptables
+	if k.nft != nil {
+		d.status.Dataplane = DataplaneNftables
+	}
 	if d.cfg.ProbeIPIP { // before the loop starts: still the only writer
 		d.ipipOK, d.ipipReason = routes.ProbeIPIPWith(k.nl)
 	}
