@@ -41,7 +41,7 @@ spec:
 // "allowed" one is not. Traffic goes only to the test's own container.
 func TestCrossHostDocker(t *testing.T) {
 	testenv.RequireRoot(t)
-	testenv.RequireTools(t, "ip", "unshare", "dockerd", "etcd")
+	testenv.RequireTools(t, "ip", "nsenter", "unshare", "dockerd", "etcd")
 	from := testenv.Docker(t) // the test image comes from the test engine
 	b, err := testbed.Start(testbed.Config{Daemon: daemonBin, Join: true,
 		Hosts: []testbed.HostConfig{{Name: "hosta", Docker: true}, {Name: "hostb", Docker: true}}})

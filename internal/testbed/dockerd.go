@@ -13,7 +13,7 @@ import (
 )
 
 // Dockerd is a real Docker engine of one bed host (HostConfig.Docker):
-// dockerd in the host's network namespace and in a mount namespace of its
+// dockerd in the host's network namespace (nsenter) and in a mount namespace of its
 // own, where
 //   - a private tmpfs covers /run/docker and the host's plugin directory is
 //     bind-mounted on /run/docker/plugins, so the engine finds that host's
@@ -37,8 +37,9 @@ type Dockerd struct {
 	exited chan error
 }
 
-// dockerdScript runs as root inside `ip netns exec NS unshare -m
-// --propagation private`: $1 is the plugin directory, the rest dockerd's
+// dockerdScript runs as root inside `nsenter --net=NS unshare -m
+// --propagation private` (not `ip netns exec`: that mounts a sysfs of the
+// namespace over /sys and so hides the cgroup mounts dockerd needs): $1 is the plugin directory, the rest dockerd's
 // arguments. /run/docker and /run/containerd exist on a machine with
 // Docker; mkdir -p only covers one without.
 const dockerdScript = `set -e
@@ -74,7 +75,7 @@ func (h *Host) startDockerd() error {
 	defer logf.Close()
 	// --bridge=none: no default bridge network; the host's containers use
 	// calico networks only.
-	d.cmd = exec.Command("ip", "netns", "exec", h.NS.Name, "unshare", "-m", "--propagation", "private",
+	d.cmd = exec.Command("nsenter", "--net="+h.NS.Path, "unshare", "-m", "--propagation", "private",
 		"sh", "-c", dockerdScript, "dockerd-testbed", h.PluginDir,
 		"--config-file", filepath.Join(dir, "daemon.json"), "--data-root", filepath.Join(dir, "data"),
 		"--exec-root", filepath.Join(dir, "exec"), "--pidfile", filepath.Join(dir, "dockerd.pid"),
