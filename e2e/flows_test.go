@@ -97,7 +97,10 @@ const policyName = "allow-bookstore-cliient-to-server"
 func checkConsole(t *testing.T, url, book, fruit, server string) {
 	t.Helper()
 	rep := consoletest.Run(t, consoletest.Scenario{URL: url, ClickEndpoint: book, Denied: fruit, Screenshot: "console-bookstore.png"},
-		func() string { _, body := httpGet(strings.Replace(url, console.Prefix, "/api/v1/flows", 1)); return "flows API: " + body })
+		func() string {
+			_, body := httpGet(strings.Replace(url, console.Prefix, "/api/v1/flows", 1))
+			return "flows API: " + body
+		})
 	if !consoletest.ContainsAll(rep.InitialRows, fruit, server, "deny", "default/"+policyName) {
 		t.Errorf("the console does not list the denied %s → %s flow: %q", fruit, server, rep.InitialRows)
 	}
