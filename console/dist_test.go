@@ -8,14 +8,16 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/calico-docker/calico-libnetwork/console/consoletest"
 )
 
 // TestCommittedBuildMatchesSources rebuilds the console from web/ in a
 // temporary directory (npm run build: type check, then Vite) and compares
 // it with the committed dist/, which the binary embeds.
 func TestCommittedBuildMatchesSources(t *testing.T) {
-	web := webCopy(t, webDeps(t))
-	if out, err := run(3*time.Minute, web, nil, "npm", "run", "build"); err != nil {
+	web := consoletest.WebCopy(t, consoletest.WebDeps(t))
+	if out, err := consoletest.Command(3*time.Minute, web, nil, "npm", "run", "build"); err != nil {
 		t.Fatalf("npm run build: %v\n%s", err, out)
 	}
 	want, got := readTree(t, filepath.Join(web, "..", "dist")), readTree(t, "dist")
@@ -37,8 +39,8 @@ func TestCommittedBuildMatchesSources(t *testing.T) {
 // TestWebUnitTests runs the front end's Vitest tests (filter parsing,
 // edge aggregation, formatting).
 func TestWebUnitTests(t *testing.T) {
-	web := webCopy(t, webDeps(t))
-	out, err := run(3*time.Minute, web, []string{"CI=true", "NO_COLOR=1"}, "npm", "test")
+	web := consoletest.WebCopy(t, consoletest.WebDeps(t))
+	out, err := consoletest.Command(3*time.Minute, web, []string{"CI=true", "NO_COLOR=1"}, "npm", "test")
 	if err != nil {
 		t.Fatalf("npm test: %v\n%s", err, out)
 	}

@@ -15,10 +15,12 @@ import (
 
 // fixtureAPI is a STAND-IN for the daemon's flows API (the contract in
 // docs/console.md), fed with fixture flows from the seed's bookstore
-// example. It exists ONLY until the real API lands on main: the browser
-// test then runs against the real daemon's listener and this file goes.
-// It answers the same paths, filters and errors as the contract says, so
-// the page is tested against what it will meet.
+// example. The real daemon's console is tested end to end in e2e
+// (TestBookstoreFlows); this stand-in exists only for the edge cases a
+// real daemon cannot produce on demand in a bounded test: a flow streamed
+// at a known moment, a staged policy's verdict, and a record of the exact
+// queries the page sends. It answers the same paths, filters and errors
+// as the contract says.
 type fixtureAPI struct {
 	flows     []fxFlow
 	live      []fxFlow // sent on each stream a moment after it opens

@@ -9,22 +9,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/console"
+	"github.com/calico-docker/calico-libnetwork/console/consoletest"
 	"github.com/calico-docker/calico-libnetwork/flows"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
 
 // TestBookstoreFlows is the seed 004 example on a real engine with flow
-// logs at their defaults (on, 15 s intervals): within 20 s of the traffic
-// the fruitstore → server connections appear as denied by
-// allow-bookstore-cliient-to-server's Deny rule (1) and the bookstore ones
-// as allowed by its Allow rule (0), in the flows API on metrics_addr and
-// in `calicoctl flows`: through the daemon's status socket, and through
-// the flows API URL the daemon records on its Node (--node NAME, --node all).
+// logs at their defaults (on, 15 s intervals) and the web console on:
+// within 20 s of the traffic the fruitstore → server connections appear as
+// denied by allow-bookstore-cliient-to-server's Deny rule (1) and the
+// bookstore ones as allowed by its Allow rule (0), in the flows API on
+// metrics_addr, in `calicoctl flows` (through the daemon's status socket,
+// and through the flows API URL the daemon records on its Node: --node
+// NAME, --node all) and in the console on console_addr, in Debian's
+// chromium: the denied flow is listed and clicking it shows the policy's
+// YAML (screenshot: $CALICO_TEST_ARTIFACTS/console/console-bookstore.png).
 func TestBookstoreFlows(t *testing.T) {
 	e := newEngine(t)
 	requireFreeRanges(t, defaultPool, subnetPool)
-	metrics := fmt.Sprintf("127.0.0.1:%d", freePorts(t, 1)[0])
-	d := startDaemon(t, e.host, "CALICO_METRICS_ADDR="+metrics)
+	ports := freePorts(t, 2)
+	metrics, consoleAddr := fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1])
+	d := startDaemon(t, e.host, "CALICO_METRICS_ADDR="+metrics, "CALICO_CONSOLE=true", "CALICO_CONSOLE_ADDR="+consoleAddr)
 	server, book, fruit, url := e.bookstore("flows")
 	e.fetch(book, url, true)
 	ctl(t, d, "apply", "-f", bookstorePolicy)
@@ -44,6 +50,7 @@ func TestBookstoreFlows(t *testing.T) {
 		return nil
 	})
 	t.Logf("flows in the API %.1f s after the traffic", time.Since(sent).Seconds())
+	checkConsole(t, "http://"+consoleAddr+console.Prefix, book, fruit, server)
 
 	out := ctl(t, d, "flows", "--policy", policyName)
 	var denied, allowed bool
@@ -83,6 +90,44 @@ func TestBookstoreFlows(t *testing.T) {
 }
 
 const policyName = "allow-bookstore-cliient-to-server"
+
+// checkConsole drives the daemon's console at url in the browser: the
+// denied fruit → server flow is listed, filters work against the real API,
+// and clicking the flow shows the policy that denied it.
+func checkConsole(t *testing.T, url, book, fruit, server string) {
+	t.Helper()
+	rep := consoletest.Run(t, consoletest.Scenario{URL: url, ClickEndpoint: book, Denied: fruit, Screenshot: "console-bookstore.png"},
+		func() string {
+			_, body := httpGet(strings.Replace(url, console.Prefix, "/api/v1/flows", 1))
+			return "flows API: " + body
+		})
+	if !consoletest.ContainsAll(rep.InitialRows, fruit, server, "deny", "default/"+policyName) {
+		t.Errorf("the console does not list the denied %s → %s flow: %q", fruit, server, rep.InitialRows)
+	}
+	if rep.Graph.Nodes < 3 || rep.Graph.Allow < 1 || rep.Graph.Deny < 1 {
+		t.Errorf("graph: %+v, want the three containers with allowed and denied edges", rep.Graph)
+	}
+	for _, r := range rep.FilteredRows {
+		if !strings.Contains(r, "deny") || strings.Contains(r, " allow ") {
+			t.Errorf("filtered to deny, the console shows %q", r)
+		}
+	}
+	if !consoletest.ContainsAll(rep.EndpointRows, book, server) {
+		t.Errorf("clicking %s in the graph: rows %q", book, rep.EndpointRows)
+	}
+	if !strings.Contains(rep.ClientError, "selector:") || !strings.Contains(rep.ServerError, "selector:") {
+		t.Errorf("bad selectors: page said %q, API said %q", rep.ClientError, rep.ServerError)
+	}
+	if !strings.Contains(rep.Decision, "rule 1 (ingress) of NetworkPolicy default/"+policyName) {
+		t.Errorf("decision: %q", rep.Decision)
+	}
+	if !strings.Contains(rep.PolicyYAML, "name: "+policyName) || !strings.Contains(rep.PolicyYAML, "action: Deny") {
+		t.Errorf("policy shown: %q", rep.PolicyYAML)
+	}
+	for _, m := range rep.ConsoleErrors() {
+		t.Errorf("browser console: %s", m)
+	}
+}
 
 func getFlows(url string) ([]flows.Flow, error) {
 	code, body := httpGet(url)

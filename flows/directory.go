@@ -24,7 +24,15 @@ type Directory struct {
 	mu          sync.RWMutex
 	model       *calc.Model
 	networks    map[netip.Addr]string // address -> Docker network ID of its endpoint
+	netSets     map[string]netSet     // "kind/namespace/name" -> (Global)NetworkSet
 	networkName func(id string) string
+}
+
+// netSet is a GlobalNetworkSet or NetworkSet, to name outside addresses.
+type netSet struct {
+	name, namespace string
+	nets            []netip.Prefix
+	labels          map[string]string
 }
 
 // NewDirectory returns an empty Directory; networkName (may be nil) turns
@@ -33,7 +41,7 @@ func NewDirectory(networkName func(id string) string) *Directory {
 	if networkName == nil {
 		networkName = func(id string) string { return id }
 	}
-	return &Directory{model: calc.NewModel(), networks: map[netip.Addr]string{}, networkName: networkName}
+	return &Directory{model: calc.NewModel(), networks: map[netip.Addr]string{}, netSets: map[string]netSet{}, networkName: networkName}
 }
 
 // OnSyncEvent applies one cache event (kinds Kinds).
@@ -42,8 +50,12 @@ func (d *Directory) OnSyncEvent(ev model.SyncEvent) {
 	defer d.mu.Unlock()
 	if ev.Full {
 		d.networks = map[netip.Addr]string{}
+		d.netSets = map[string]netSet{}
 	}
 	for _, u := range ev.Updates {
+		if u.Kind == resources.KindGlobalNetworkSet || u.Kind == resources.KindNetworkSet {
+			d.updateNetSet(u)
+		}
 		if u.Kind != resources.KindWorkloadEndpoint {
 			continue
 		}
@@ -61,13 +73,46 @@ func (d *Directory) OnSyncEvent(ev model.SyncEvent) {
 	d.model.Apply(ev)
 }
 
-// Endpoint describes the owner of addr: a workload endpoint, or an
-// outside address ("net", named pvt or pub as Calico does).
+func (d *Directory) updateNetSet(u model.Update) {
+	key := u.Kind + "/" + u.Namespace + "/" + u.Name
+	if u.Deleted() {
+		delete(d.netSets, key)
+		return
+	}
+	var spec resources.NetworkSetSpec
+	switch o := u.Object.(type) {
+	case *resources.GlobalNetworkSet:
+		spec = o.Spec
+	case *resources.NetworkSet:
+		spec = o.Spec
+	default:
+		return
+	}
+	ns := netSet{name: u.Name, namespace: u.Namespace, labels: u.Object.Meta().Labels}
+	for _, n := range spec.Nets {
+		if p, err := resources.ParseNet(n); err == nil {
+			ns.nets = append(ns.nets, p)
+		}
+	}
+	d.netSets[key] = ns
+}
+
+// Endpoint describes the owner of addr, as Calico's flow logs do: a
+// workload endpoint ("wep"), a host endpoint by its expected IPs ("hep"),
+// the network set with the most specific net holding it ("netset"), or
+// else an outside address ("net", named pvt or pub).
 func (d *Directory) Endpoint(addr netip.Addr) Endpoint {
 	d.mu.RLock()
 	ep := d.model.EndpointByIP(addr)
 	netID := d.networks[addr]
+	var named *Endpoint
+	if ep == nil {
+		named = d.namedLocked(addr)
+	}
 	d.mu.RUnlock()
+	if named != nil {
+		return *named
+	}
 	if ep == nil {
 		name := "pub"
 		if addr.IsPrivate() || addr.IsLoopback() || addr.IsLinkLocalUnicast() {
@@ -85,6 +130,32 @@ func (d *Directory) Endpoint(addr netip.Addr) Endpoint {
 	}
 	return Endpoint{Kind: "wep", Name: name, Namespace: ep.Namespace, Network: network, Node: ep.Node,
 		IP: addr.String(), Labels: ep.Labels}
+}
+
+// namedLocked finds the host endpoint or network set of addr (nil: none).
+func (d *Directory) namedLocked(addr netip.Addr) *Endpoint {
+	for _, h := range d.model.HostEndpoints() {
+		for _, p := range h.ExpectedIPs {
+			if p.Addr() == addr {
+				return &Endpoint{Kind: "hep", Name: h.Name, Node: h.Node, IP: addr.String(), Labels: h.Labels}
+			}
+		}
+	}
+	var best *netSet
+	bits := -1
+	for key := range d.netSets {
+		ns := d.netSets[key]
+		for _, p := range ns.nets {
+			better := p.Bits() > bits || p.Bits() == bits && ns.namespace+"/"+ns.name < best.namespace+"/"+best.name
+			if p.Contains(addr) && better {
+				best, bits = &ns, p.Bits()
+			}
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	return &Endpoint{Kind: "netset", Name: best.name, Namespace: best.namespace, IP: addr.String(), Labels: best.labels}
 }
 
 // Endpoints lists every workload endpoint known, sorted by namespace and

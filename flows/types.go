@@ -50,7 +50,7 @@ type PolicyRef struct {
 	Name      string `json:"name"`
 	Rule      int    `json:"rule"` // -1 when no rule decided
 	Direction string `json:"direction"`
-	Trigger   string `json:"trigger"` // rule, end-of-tier or default-deny
+	Trigger   string `json:"trigger"` // rule, end-of-tier, default-deny or pre-policy
 }
 
 // Staged is a staged policy's would-be verdict on a flow.

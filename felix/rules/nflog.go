@@ -21,8 +21,9 @@ import (
 //
 // Prefix format (at most MaxPrefixLen bytes): <A|D><I|E><rule>|<ident>
 // where rule is the rule index or "t" (end of tier) or "d" (default
-// drop), and ident is <kind code>:<key> (kind codes gnp, np, pro, tier,
-// dd), or "#" and a hash of it when it would not fit.
+// drop) or "p" (dropped before policy), and ident is <kind code>:<key>
+// (kind codes gnp, np, pro, tier, dd, pp), or "#" and a hash of it when it
+// would not fit.
 
 // MaxPrefixLen is the longest NFLOG prefix the kernel keeps (64 bytes
 // with the terminating NUL).
@@ -33,6 +34,19 @@ const (
 	TriggerRule        = "rule"
 	TriggerEndOfTier   = "end-of-tier"
 	TriggerDefaultDeny = "default-deny"
+	// TriggerPrePolicy: dropped before any policy, for the reason in
+	// RuleID.Name (PrePolicyAntiSpoofing, PrePolicyPending).
+	TriggerPrePolicy = "pre-policy"
+)
+
+// Reasons for a pre-policy drop (RuleID.Name with TriggerPrePolicy).
+const (
+	// PrePolicyAntiSpoofing: a workload sent from an address or MAC that
+	// is not its own.
+	PrePolicyAntiSpoofing = "anti-spoofing"
+	// PrePolicyPending: the endpoint's labels are not known yet, so no
+	// policy can be applied: all its traffic is dropped until they are.
+	PrePolicyPending = "endpoint-pending"
 )
 
 // RuleID is what an NFLOG prefix names: the rule that decided a packet's
@@ -45,7 +59,7 @@ type RuleID struct {
 	Rule      int    `json:"rule"`      // index in the direction's rules; -1 when no rule decided
 	Direction string `json:"direction"` // ingress or egress
 	Action    string `json:"action"`    // allow or deny
-	Trigger   string `json:"trigger"`   // TriggerRule, TriggerEndOfTier or TriggerDefaultDeny
+	Trigger   string `json:"trigger"`   // TriggerRule, TriggerEndOfTier, TriggerDefaultDeny or TriggerPrePolicy
 }
 
 // Prefix renders id's NFLOG prefix.
@@ -58,6 +72,8 @@ func (id RuleID) Prefix() string {
 		b.WriteByte('t')
 	case TriggerDefaultDeny:
 		b.WriteByte('d')
+	case TriggerPrePolicy:
+		b.WriteByte('p')
 	default:
 		b.WriteString(strconv.Itoa(id.Rule))
 	}
@@ -80,8 +96,11 @@ func (id RuleID) ident() string {
 	case resources.KindProfile:
 		return "pro:" + id.Name
 	}
-	if id.Trigger == TriggerEndOfTier {
+	switch id.Trigger {
+	case TriggerEndOfTier:
 		return "tier:" + id.Tier
+	case TriggerPrePolicy:
+		return "pp:" + id.Name
 	}
 	return "dd"
 }
@@ -95,6 +114,10 @@ func direction(ingress bool) string {
 
 func policyRuleID(p *calc.Policy, ingress bool) RuleID {
 	return RuleID{Tier: p.Tier, Kind: p.Kind, Namespace: p.Namespace, Name: p.Name, Direction: direction(ingress), Trigger: TriggerRule}
+}
+
+func prePolicyRuleID(reason string, ingress bool) *RuleID {
+	return &RuleID{Name: reason, Rule: -1, Direction: direction(ingress), Trigger: TriggerPrePolicy}
 }
 
 func profileRuleID(name string, ingress bool) RuleID {

@@ -77,3 +77,31 @@ func hasNFLOG(res Result) bool {
 	}
 	return false
 }
+
+// TestRenderFlowLogsPrePolicy: drops before policy are logged too, with
+// trigger pre-policy and the reason as name: anti-spoofing (a wrong MAC
+// or source address from a workload) and a pending endpoint (labels not
+// known yet) in both directions.
+func TestRenderFlowLogsPrePolicy(t *testing.T) {
+	p := wep("p", "h1", "10.0.0.9", nil)
+	p.Annotations = map[string]string{resources.AnnotationLabelsPending: "true"}
+	m := buildModel(t, seed0, wep("db", "h1", "10.0.0.2", nil), p)
+	res := Render(m, "h1", Config{IPVersion: 4, FlowLogGroup: 7})
+	want := map[string]RuleID{
+		"DEp|pp:anti-spoofing":    {Name: PrePolicyAntiSpoofing, Rule: -1, Direction: "egress", Action: "deny", Trigger: TriggerPrePolicy},
+		"DEp|pp:endpoint-pending": {Name: PrePolicyPending, Rule: -1, Direction: "egress", Action: "deny", Trigger: TriggerPrePolicy},
+		"DIp|pp:endpoint-pending": {Name: PrePolicyPending, Rule: -1, Direction: "ingress", Action: "deny", Trigger: TriggerPrePolicy},
+	}
+	for prefix, id := range want {
+		if got, ok := res.RuleIDs[prefix]; !ok || got != id {
+			t.Errorf("RuleIDs[%q] = %+v, %v; want %+v", prefix, got, ok, id)
+		}
+	}
+	fw := text(chain(res, EndpointChain("calidb", true)))
+	if strings.Count(fw, `--nflog-prefix "DEp|pp:anti-spoofing"`) != 2 {
+		t.Errorf("the MAC and the source address checks are not both logged:\n%s", fw)
+	}
+	if tw := text(chain(res, EndpointChain("calip", false))); !strings.Contains(tw, `"DIp|pp:endpoint-pending"`) || !strings.HasSuffix(tw, " -j DROP\n") {
+		t.Errorf("pending endpoint's chain:\n%s", tw)
+	}
+}

@@ -199,14 +199,15 @@ func (r *renderer) topLevel() {
 func (r *renderer) endpoint(ep *calc.Endpoint) {
 	fw, tw := EndpointChain(ep.IfaceName, true), EndpointChain(ep.IfaceName, false)
 	if ep.Pending {
-		r.chains[fw] = []ipt.Rule{{Action: "DROP"}}
-		r.chains[tw] = []ipt.Rule{{Action: "DROP"}}
+		r.chains[fw] = r.logged(prePolicyRuleID(PrePolicyPending, false), false, ipt.Rule{Action: "DROP"})
+		r.chains[tw] = r.logged(prePolicyRuleID(PrePolicyPending, true), false, ipt.Rule{Action: "DROP"})
 		return
 	}
 	// From the workload: anti-spoofing, then egress policy.
+	spoofed := prePolicyRuleID(PrePolicyAntiSpoofing, false)
 	var fwRules []ipt.Rule
 	if len(ep.MAC) > 0 {
-		fwRules = append(fwRules, ipt.Rule{Match: "-m mac ! --mac-source " + ep.MAC.String(), Action: "DROP"})
+		fwRules = r.logged(spoofed, false, ipt.Rule{Match: "-m mac ! --mac-source " + ep.MAC.String(), Action: "DROP"})
 	}
 	egress := r.group(ep, calc.Egress)
 	for _, a := range ep.Addrs {
@@ -214,7 +215,7 @@ func (r *renderer) endpoint(ep *calc.Endpoint) {
 			fwRules = append(fwRules, ipt.Rule{Match: "-s " + a.String(), Action: "goto " + egress})
 		}
 	}
-	r.chains[fw] = append(fwRules, ipt.Rule{Action: "DROP"})
+	r.chains[fw] = append(fwRules, r.logged(spoofed, false, ipt.Rule{Action: "DROP"})...)
 	r.chains[tw] = []ipt.Rule{{Action: "goto " + r.group(ep, calc.Ingress)}}
 }
 

@@ -1,10 +1,14 @@
 // The console in a real browser: Debian's chromium driven by playwright-core.
-// Run by console/browser_test.go, which serves the page and the API and
-// checks the report this script prints as its last line (JSON). Steps that
-// fail throw; the script then exits 1 with the error.
+// Run by console/consoletest (for console/browser_test.go's stand-in API
+// and for e2e's real daemon), which checks the report this script prints
+// as its last line (JSON). Steps that fail throw; the script then exits 1
+// with the error.
 //
 // Environment: CONSOLE_URL (the page), CHROMIUM (the browser binary),
-// USER_DATA_DIR (a fresh profile), SCREENSHOT (where to save the picture).
+// USER_DATA_DIR (a fresh profile), SCREENSHOT (where to save the picture),
+// CLICK_ENDPOINT (a source endpoint to click in the graph), DENIED (part of
+// the denied flow's source name), LIVE (non-empty: the API streams a flow
+// from "intruder" and the denied flow has a staged verdict).
 import { chromium } from 'playwright-core';
 
 const env = (k) => {
@@ -12,6 +16,9 @@ const env = (k) => {
   return process.env[k];
 };
 const url = env('CONSOLE_URL');
+const clickEndpoint = env('CLICK_ENDPOINT');
+const denied = env('DENIED');
+const live = !!process.env.LIVE;
 const report = { console: [] };
 const step = (name) => console.error(`e2e: ${name}`);
 
@@ -37,9 +44,11 @@ try {
   report.initialRows = await rowTexts();
   report.graph = { nodes: await page.locator('[data-testid=graph-node]').count(), allow: await page.locator('[data-testid=edge-allow]').count(), deny: await page.locator('[data-testid=edge-deny]').count() };
 
-  step('the stream brings a new flow');
-  await page.locator('[data-testid=flow-row]', { hasText: 'intruder' }).waitFor();
-  report.streamed = true;
+  if (live) {
+    step('the stream brings a new flow');
+    await page.locator('[data-testid=flow-row]', { hasText: 'intruder' }).waitFor();
+    report.streamed = true;
+  }
 
   step('filter to denied flows');
   await page.selectOption('#f-action', 'deny');
@@ -48,7 +57,7 @@ try {
     const r = [...document.querySelectorAll('[data-testid=flow-row]')];
     return r.length > 0 && r.every((x) => x.getAttribute('data-action') === 'deny');
   });
-  await page.locator('[data-testid=flow-row]', { hasText: 'intruder' }).waitFor();
+  if (live) await page.locator('[data-testid=flow-row]', { hasText: 'intruder' }).waitFor();
   report.filteredRows = await rowTexts();
   report.filteredURL = page.url();
 
@@ -63,32 +72,35 @@ try {
 
   step('clicking an endpoint in the graph filters the table to it');
   await page.click('text=Clear');
-  await page.locator('[data-testid=graph-node]', { hasText: 'bookstore-client' }).click();
-  await page.waitForFunction(() => new URL(location.href).searchParams.get('endpoint') === 'bookstore-client');
-  await page.waitForFunction(() => {
+  // By the node's title, which holds the full name (the label may be cut).
+  await page.locator('[data-testid=graph-node]').filter({ has: page.locator('title', { hasText: clickEndpoint }) }).click();
+  await page.waitForFunction((ep) => new URL(location.href).searchParams.get('endpoint') === ep, clickEndpoint);
+  await page.waitForFunction((ep) => {
     const r = [...document.querySelectorAll('[data-testid=flow-row]')];
-    return r.length > 0 && r.every((x) => x.textContent.includes('bookstore-client'));
-  });
+    return r.length > 0 && r.every((x) => x.textContent.includes(ep));
+  }, clickEndpoint);
   report.endpointRows = await rowTexts();
 
   step('clear the filters, click the denied fruitstore flow, see its policy');
   await page.click('text=Clear');
   // The stand-in streams one flow after a moment; wait for it, so no row
   // moves under the click.
-  await page.locator('[data-testid=flow-row]', { hasText: 'intruder' }).waitFor();
-  await page.locator('[data-testid=flow-row][data-action=deny]', { hasText: 'fruitstore' }).first().click();
+  if (live) await page.locator('[data-testid=flow-row]', { hasText: 'intruder' }).waitFor();
+  await page.locator('[data-testid=flow-row][data-action=deny]', { hasText: denied }).first().click();
   const yaml = page.locator('[data-testid=policy-yaml]');
   await page.waitForFunction(() => /kind:/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));
   report.decision = (await page.locator('[data-testid=decision]').innerText()).trim();
   report.policyYAML = await yaml.innerText();
 
-  step("a staged policy's verdict, and its YAML");
-  report.staged = (await page.locator('.staged-list li').allInnerTexts()).map((t) => t.trim());
-  await page.locator('.staged-list button').first().click();
-  await page.waitForFunction(() => /kind: StagedNetworkPolicy/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));
-  report.stagedYAML = await yaml.innerText();
-  await page.locator('[data-testid=flow-row].selected').click();
-  await page.waitForFunction(() => /kind: NetworkPolicy/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));
+  if (live) {
+    step("a staged policy's verdict, and its YAML");
+    report.staged = (await page.locator('.staged-list li').allInnerTexts()).map((t) => t.trim());
+    await page.locator('.staged-list button').first().click();
+    await page.waitForFunction(() => /kind: StagedNetworkPolicy/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));
+    report.stagedYAML = await yaml.innerText();
+    await page.locator('[data-testid=flow-row].selected').click();
+    await page.waitForFunction(() => /kind: NetworkPolicy/.test(document.querySelector('[data-testid=policy-yaml]')?.textContent ?? ''));
+  }
   await page.screenshot({ path: env('SCREENSHOT'), fullPage: true });
   report.ok = true;
 } finally {

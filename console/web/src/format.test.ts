@@ -36,6 +36,11 @@ describe('policyQuery', () => {
     expect(policyQuery(ref({ tier: '', kind: '', name: '', rule: -1, direction: 'ingress', trigger: 'default-deny' }))).toBeNull();
     expect(describeDecision(undefined, 'deny')).toMatch(/default deny/);
   });
+  it('says why traffic was dropped before policy, with nothing to fetch', () => {
+    const p = ref({ tier: '', kind: '', name: 'endpoint-pending', rule: -1, direction: 'ingress', trigger: 'pre-policy' });
+    expect(policyQuery(p)).toBeNull();
+    expect(describeDecision(p, 'deny')).toBe("deny: dropped before policy (ingress): the endpoint's labels are not known yet, so its traffic is dropped until they are");
+  });
 });
 
 describe('apiBase', () => {

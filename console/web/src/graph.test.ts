@@ -72,6 +72,12 @@ describe('policyLabel', () => {
     f.policy = { ...f.policy, kind: 'Profile', name: 'shop', tier: '' };
     expect(policyLabel(f)).toBe('profile shop');
   });
+  it('names a drop before policy by its reason', () => {
+    const f = flow(ep('a'), ep('b'), 'deny', 'src', 1);
+    f.policy = { tier: '', kind: '', name: 'anti-spoofing', rule: -1, direction: 'egress', trigger: 'pre-policy' };
+    expect(policyLabel(f)).toBe('pre-policy (anti-spoofing)');
+    expect(policyTitle(f)).toBe('dropped before policy: anti-spoofing (egress)');
+  });
 });
 
 describe('layoutCircle', () => {

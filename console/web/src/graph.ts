@@ -37,12 +37,14 @@ export function endpointLabel(e: Endpoint): string {
 
 /**
  * policyLabel names the deciding policy as the API's policy filter takes it
- * (tier/name), a profile as "profile NAME", and no policy as the default deny.
+ * (tier/name), a profile as "profile NAME", a drop before policy as
+ * "pre-policy (REASON)", and no policy as the default deny.
  */
 export function policyLabel(f: Flow): string {
   const p = f.policy;
   if (!p || (!p.name && p.trigger === 'default-deny')) return 'default deny';
   if (p.kind === 'Profile') return `profile ${p.name}`;
+  if (p.trigger === 'pre-policy') return `pre-policy (${p.name})`;
   return p.tier ? `${p.tier}/${p.name}` : p.name || '(none)';
 }
 
@@ -50,6 +52,7 @@ export function policyLabel(f: Flow): string {
 export function policyTitle(f: Flow): string {
   const p = f.policy;
   if (!p || !p.name) return policyLabel(f);
+  if (p.trigger === 'pre-policy') return `dropped before policy: ${p.name} (${p.direction})`;
   const ns = p.namespace ? ` in namespace ${p.namespace}` : '';
   const rule = p.trigger === 'rule' ? `rule ${p.rule}` : p.trigger;
   return `${p.kind} ${policyLabel(f)}${ns}, ${rule} (${p.direction})`;

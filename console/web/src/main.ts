@@ -158,7 +158,7 @@ function row(f: Flow): HTMLTableRowElement {
 }
 
 function endpointTd(e: Endpoint): HTMLTableCellElement {
-  return el('td', { title: [e.kind, e.ip, e.node && `node ${e.node}`].filter(Boolean).join(' · ') }, endpointLabel(e),
+  return el('td', { class: 'ep', title: [e.kind, e.ip, e.node && `node ${e.node}`].filter(Boolean).join(' · ') }, endpointLabel(e),
     e.network ? el('span', { class: 'muted' }, ` ${e.network}`) : null);
 }
 

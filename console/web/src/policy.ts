@@ -17,6 +17,12 @@ export function policyQuery(p: Pick<PolicyRef, 'kind' | 'name' | 'namespace'> | 
   return q.toString();
 }
 
+// Why traffic was dropped before any policy (trigger pre-policy).
+const prePolicyReasons: Record<string, string> = {
+  'anti-spoofing': 'the workload sent from an address or MAC that is not its own (anti-spoofing)',
+  'endpoint-pending': "the endpoint's labels are not known yet, so its traffic is dropped until they are",
+};
+
 /** describeDecision says in words which rule decided. */
 export function describeDecision(p: PolicyRef | undefined, action: string): string {
   if (!p || (!p.name && p.trigger === 'default-deny')) {
@@ -28,6 +34,8 @@ export function describeDecision(p: PolicyRef | undefined, action: string): stri
       return `${action}: no rule matched in tier ${p.tier}; the end of tier ${p.tier}${where} after ${p.kind} ${p.name} decided`;
     case 'default-deny':
       return `${action}: ${p.kind} ${p.name} selected the endpoint but none of its rules matched${where}`;
+    case 'pre-policy':
+      return `${action}: dropped before policy${where}: ${prePolicyReasons[p.name] ?? p.name}`;
     default:
       return `${action}: rule ${p.rule}${where} of ${p.kind} ${p.tier && p.kind !== 'Profile' ? p.tier + '/' : ''}${p.name}`;
   }

@@ -17,7 +17,7 @@ export interface PolicyRef {
   name: string;
   rule: number;
   direction: 'ingress' | 'egress' | string;
-  trigger: 'rule' | 'end-of-tier' | 'default-deny' | string;
+  trigger: 'rule' | 'end-of-tier' | 'default-deny' | 'pre-policy' | string;
 }
 
 export interface StagedVerdict extends PolicyRef {

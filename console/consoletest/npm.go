@@ -1,4 +1,4 @@
-package console
+package consoletest
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,8 +18,12 @@ import (
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
 
-// The web sources and their lock file, relative to this package.
-const webDir = "web"
+// WebDir is the console's web sources (console/web), found from this
+// file's location so tests in any package can use it.
+var WebDir = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "web")
+}()
 
 var depsOnce struct {
 	sync.Once
@@ -26,11 +31,11 @@ var depsOnce struct {
 	err error
 }
 
-// webDeps returns a directory whose node_modules holds the console's npm
+// WebDeps returns a directory whose node_modules holds the console's npm
 // packages, exactly as package-lock.json pins them (npm ci). It is cached
 // under the user's cache directory by the lock file's hash, so only the
 // first run (or a changed lock file) installs; never in web/ itself.
-func webDeps(t *testing.T) string {
+func WebDeps(t testing.TB) string {
 	t.Helper()
 	testenv.RequireTools(t, "node", "npm")
 	depsOnce.Do(func() { depsOnce.dir, depsOnce.err = installDeps() })
@@ -41,11 +46,11 @@ func webDeps(t *testing.T) string {
 }
 
 func installDeps() (string, error) {
-	lock, err := os.ReadFile(filepath.Join(webDir, "package-lock.json"))
+	lock, err := os.ReadFile(filepath.Join(WebDir, "package-lock.json"))
 	if err != nil {
 		return "", err
 	}
-	pkg, err := os.ReadFile(filepath.Join(webDir, "package.json"))
+	pkg, err := os.ReadFile(filepath.Join(WebDir, "package.json"))
 	if err != nil {
 		return "", err
 	}
@@ -73,7 +78,7 @@ func installDeps() (string, error) {
 			return "", err
 		}
 	}
-	if out, err := run(5*time.Minute, tmp, nil, "npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"); err != nil {
+	if out, err := Command(5*time.Minute, tmp, nil, "npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"); err != nil {
 		return "", errors.New(err.Error() + "\n" + out)
 	}
 	_ = os.RemoveAll(dir)
@@ -83,18 +88,18 @@ func installDeps() (string, error) {
 	return dir, nil
 }
 
-// webCopy copies web/ (without node_modules) into a temporary directory,
+// WebCopy copies web/ (without node_modules) into a temporary directory,
 // as <tmp>/web with node_modules linked from deps, so a build there writes
 // <tmp>/dist and never touches the committed dist.
-func webCopy(t *testing.T, deps string) string {
+func WebCopy(t testing.TB, deps string) string {
 	t.Helper()
 	root := t.TempDir()
 	dst := filepath.Join(root, "web")
-	err := filepath.WalkDir(webDir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(WebDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(webDir, p)
+		rel, _ := filepath.Rel(WebDir, p)
 		if d.IsDir() && d.Name() == "node_modules" {
 			return filepath.SkipDir
 		}
@@ -117,8 +122,8 @@ func webCopy(t *testing.T, deps string) string {
 	return dst
 }
 
-// run runs a command in dir with a time limit; it returns its output.
-func run(limit time.Duration, dir string, env []string, name string, args ...string) (string, error) {
+// Command runs a command in dir with a time limit; it returns its output.
+func Command(limit time.Duration, dir string, env []string, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
