@@ -17,8 +17,11 @@ import (
 // two or more calico interfaces, each interface gets a routing table and a
 // rule "from <its address> lookup <table>": traffic leaves by the
 // interface that owns its source address (IPv6 too, with the network's
-// IPv6 --subnet routes, which Docker cannot place). See felix.SourceRoute
-// for what is programmed.
+// IPv6 --subnet routes, which Docker cannot place). An interface whose
+// address shares a pool with another interface's (two networks without
+// --subnet) also has its network's peers routed by /32 through it, with
+// its address as source, so each peer sees the address it knows. See
+// felix.SourceRoute for what is programmed.
 //
 // The driver only records the intent: at Join (and at start-up, Resync)
 // it hands the dataplane owner (felix) a felix.SourceRoute per interface of
