@@ -24,6 +24,16 @@
 ARG BASE=calico-libnetwork-base:latest
 ARG GO_IMAGE=golang:1.26-bookworm
 
+# The nftables-mode image (DATAPLANE=nftables make plugin): only our two
+# static binaries. With dataplane: nftables the daemon programs nftables
+# over netlink and runs no iptables, ipset or nft binary where Docker's
+# rules are in iptables-nft; it needs iptables only where Docker uses the
+# legacy backend, which this image therefore does not serve (use the image
+# above). First, so that building it needs neither BASE nor GO_IMAGE.
+FROM scratch AS image-nftables
+COPY bin/static/calico-libnetwork bin/static/calicoctl /usr/bin/
+ENTRYPOINT ["/usr/bin/calico-libnetwork"]
+
 # The image, from the host's static binaries.
 FROM ${BASE} AS image
 COPY bin/static/calico-libnetwork bin/static/calicoctl /usr/bin/

@@ -7,6 +7,7 @@ require (
 	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/docker/go-plugins-helpers v0.0.0-20240701071450-45e2431495c8
 	github.com/florianl/go-nflog/v2 v2.3.0
+	github.com/google/nftables v0.3.0
 	github.com/hashicorp/consul/api v1.33.0
 	github.com/mdlayher/netlink v1.9.1-0.20260312172110-2a932c0fc1ae
 	github.com/moby/moby/api v1.56.1

@@ -13,7 +13,7 @@ import (
 // systemConfig is what the system checks need to know of the settings.
 func systemConfig(cfg *Config) syscheck.Config {
 	return syscheck.Config{
-		IptablesBackend: cfg.IptablesBackend, IPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
+		IptablesBackend: cfg.IptablesBackend, Dataplane: cfg.Dataplane, IPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		PluginDir: cfg.PluginDir, NetworkingBackend: cfg.NetworkingBackend, FlowLogs: cfg.FlowLogs,
 	}
 }

@@ -11,8 +11,13 @@ import (
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
-// clusterType is what ClusterInformation says this cluster is.
-const clusterType = "docker,bgp"
+// clusterType is what ClusterInformation says this cluster is; variant
+// is Calico's name for the open-source product, which calicoctl version
+// shows as the cluster type's companion.
+const (
+	clusterType = "docker,bgp"
+	variant     = "Calico"
+)
 
 // ensureClusterInformation creates ClusterInformation "default" (a new
 // cluster GUID, this daemon's version, datastore ready) or brings its
@@ -30,7 +35,7 @@ func ensureClusterInformation(ctx context.Context, s *datastore.Store) error {
 			}
 			ready := true
 			ci.Spec = resources.ClusterInformationSpec{ClusterGUID: hex.EncodeToString(guid), ClusterType: clusterType,
-				CalicoVersion: Version(), DatastoreReady: &ready}
+				CalicoVersion: Version(), DatastoreReady: &ready, Variant: variant}
 			_, err = s.Create(ctx, ci)
 		case err != nil:
 			return fmt.Errorf("read ClusterInformation: %w", err)

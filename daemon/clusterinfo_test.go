@@ -20,7 +20,8 @@ func TestEnsureClusterInformation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ci.Spec.ClusterGUID) != 32 || ci.Spec.CalicoVersion != Version() || !ci.Ready() || ci.Spec.ClusterType != clusterType {
+	if len(ci.Spec.ClusterGUID) != 32 || ci.Spec.CalicoVersion != Version() || !ci.Ready() || ci.Spec.ClusterType != clusterType ||
+		ci.Spec.Variant != "Calico" {
 		t.Fatalf("created %+v", ci.Spec)
 	}
 	// A restart (or a newer daemon) keeps the GUID and what users set.

@@ -34,6 +34,7 @@ type Config struct {
 	VethMTU         int
 	IPv6            bool
 	IptablesBackend string
+	Dataplane       string // "iptables" or "nftables"
 	ResyncInterval  time.Duration
 	IgnoreLooseRPF  bool
 	DockerHost      string
@@ -48,6 +49,13 @@ type Config struct {
 	FlowLogSettings          // flow_logs, flow_logs_interval, flow_logs_max, flow_logs_intervals (flows.go)
 	Migrated        []string // old variables honoured (migrate.go), logged at start
 	ConsulAddr      string   // consul_addr; "" = no Consul registration (consul.go)
+	// Explicit holds the keys of the settings given by flag, environment or
+	// config file (not left at their default): those with a
+	// FelixConfiguration counterpart win over it (felixconfig.go).
+	Explicit map[string]bool
+	// LogLevels, set by Main, is the running logger's level, which
+	// FelixConfiguration logSeverityScreen changes live; nil: it is not.
+	LogLevels *slog.LevelVar
 }
 
 // errExit asks Main to stop without error (--help, --version).
@@ -99,14 +107,16 @@ func LoadConfig(args []string, out io.Writer) (*Config, error) {
 	if path == "" {
 		path = os.Getenv("CALICO_CONFIG_FILE")
 	}
+	var fileKeys []string
 	if path != "" {
-		if err := readConfigFile(v, path); err != nil {
+		if fileKeys, err = readConfigFile(v, path); err != nil {
 			return nil, err
 		}
 	}
 	c, err := parseConfig(v)
 	if c != nil {
 		c.Migrated = migrated
+		c.Explicit = explicitSettings(fs, fileKeys, legacyKeys(os.Environ())) // felixconfig.go
 	}
 	return c, err
 }
@@ -120,14 +130,14 @@ func usage(out io.Writer, fs *pflag.FlagSet) {
 
 // readConfigFile loads a YAML file; unknown keys are errors, so a typo
 // never silently leaves a default in place.
-func readConfigFile(v *viper.Viper, path string) error {
+func readConfigFile(v *viper.Viper, path string) ([]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("config file: %w", err)
+		return nil, fmt.Errorf("config file: %w", err)
 	}
 	var m map[string]any
 	if err := yaml.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("config file %s is not YAML: %w", path, err)
+		return nil, fmt.Errorf("config file %s is not YAML: %w", path, err)
 	}
 	known := map[string]bool{}
 	for _, s := range settings {
@@ -141,14 +151,18 @@ func readConfigFile(v *viper.Viper, path string) error {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		return fmt.Errorf("config file %s: unknown setting(s) %s; known settings: %s",
+		return nil, fmt.Errorf("config file %s: unknown setting(s) %s; known settings: %s",
 			path, strings.Join(unknown, ", "), strings.Join(settingKeys(), ", "))
 	}
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
+		return nil, fmt.Errorf("config file %s: %w", path, err)
 	}
-	return nil
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 func settingKeys() []string {
@@ -187,6 +201,7 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		VethMTU:         p.intIn("veth_mtu", 68, 65535),
 		IPv6:            p.boolean("ipv6"),
 		IptablesBackend: p.oneOf("iptables_backend", "", "legacy", "nft"),
+		Dataplane:       p.dataplane(),
 		ResyncInterval:  p.duration("resync_interval"),
 		IgnoreLooseRPF:  p.boolean("ignore_loose_rpf"),
 		DockerHost:      p.str("docker_host"),
@@ -257,6 +272,16 @@ func (p *parser) oneOf(key string, allowed ...string) string {
 	}
 	p.fail(configError(key, s, "use one of "+strings.Join(allowed[1:], ", ")+" (or leave it empty)"))
 	return ""
+}
+
+// dataplane reads the policy dataplane: iptables or nftables.
+func (p *parser) dataplane() string {
+	s := strings.ToLower(p.str("dataplane"))
+	if s != "iptables" && s != "nftables" {
+		p.fail(configError("dataplane", p.str("dataplane"),
+			"use iptables (iptables-restore and ipset) or nftables (native nftables over netlink)"))
+	}
+	return s
 }
 
 func (p *parser) duration(key string) time.Duration {

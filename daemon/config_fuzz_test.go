@@ -17,7 +17,7 @@ func FuzzConfigFile(f *testing.F) {
 		"etcd_endpoints: http://127.0.0.1:2379\nlog_level: debug\n",
 		"ipv6: true\nveth_mtu: 1400\ncalico_network: 10.0.0.0/16\n",
 		"veth_mtu: 99999\n", "nonsense: 1\n", "ipv6: [1, 2]\n", ": :\n", "- a\n- b\n", "", "\x00",
-		"resync_interval: -5s\n", "endpoint_to_host_action: Accept\n",
+		"resync_interval: -5s\n", "endpoint_to_host_action: Accept\n", "dataplane: nftables\n", "dataplane: ebpf\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -44,7 +45,8 @@ func Main(args []string) error {
 	}
 	defer logger.Close()
 	log := logger.Logger
-	slog.SetDefault(log) // for packages that log through slog.Default
+	cfg.LogLevels = logger.Level // FelixConfiguration logSeverityScreen changes it (felixconfig.go)
+	slog.SetDefault(log)         // for packages that log through slog.Default
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, cfg, log)
@@ -105,12 +107,14 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchStore(c, cfg.NodeName)
-	dp, err := startDataplane(runCtx, cfg, c, log)
+	live := newLiveConfig(cfg, c, log) // FelixConfiguration, applied live (felixconfig.go)
+	dp, err := startDataplane(runCtx, cfg, live, c, log)
 	if err != nil {
 		return err
 	}
 	obs.watchDataplane(dp)
-	statusSrc := newStatusSources(cfg, cli, dp)                                      // status.go: the status socket's document
+	statusSrc := newStatusSources(cfg, cli, dp) // status.go: the status socket's document
+	statusSrc.Felix = live.Result
 	if statusSrc.Flows, err = startFlows(runCtx, cfg, c, dp, obs, log); err != nil { // flows.go
 		cancel()
 		<-dp.Done()
@@ -122,12 +126,13 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
-	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, dp, statusSrc, log) // routing.go
+	stopRouting, err := startRouting(runCtx, cfg, store, c, alloc, dp, live, statusSrc, log) // routing.go
 	if err != nil {
 		cancel()
 		<-dp.Done()
 		return err
 	}
+	go live.run(runCtx)
 	obs.watchRouting(statusSrc.Routing)                       // BGP and route metrics (observability.go)
 	if err := annotateFlowsAPI(ctx, store, cfg); err != nil { // flows.go; after routing stored the node's address
 		log.Warn("Could not record the flows API address on the node; calicoctl flows --node will not find it", "err", err)
@@ -183,17 +188,20 @@ func startCache(ctx context.Context, cfg *Config, store *datastore.Store, log *s
 const cacheSyncTimeout = 2 * time.Minute
 
 // startDataplane starts felix in policy mode, primed with this node's
-// blocks, then keeps it fed from the cache (see watcher).
-func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.Logger) (*felix.Dataplane, error) {
+// blocks and with the settings FelixConfiguration gives (live), then keeps
+// it fed from the cache (see watcher).
+func startDataplane(ctx context.Context, cfg *Config, live *liveConfig, c *cache.Cache, log *slog.Logger) (*felix.Dataplane, error) {
+	s := live.resolve().Settings
 	dp := felix.New(felix.Config{
-		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
-		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
-		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept, FlowLogs: cfg.FlowLogs,
-		HostEndpoints:   cfg.HostProtection.felixConfig(),
+		ResyncInterval: s.ResyncInterval(), EnableIPv6: s.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
+		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Dataplane: cfg.Dataplane, Logger: log,
+		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: s.EndpointToHostAction == felix.EndpointToHostAccept, FlowLogs: cfg.FlowLogs,
+		HostEndpoints:   felix.HostEndpointConfig{FailsafeInbound: s.FailsafeInbound, FailsafeOutbound: s.FailsafeOutbound},
 		ProbeIPIP:       cfg.NetworkingBackend != routing.BackendNone,
 		OwnedInterfaces: func() []string { return ownedInterfaces(c, cfg.NodeName) },
 		NetworkPeers:    func(network string) []netip.Addr { return networkPeers(c, network) },
 	})
+	live.attach(dp, nil) // routing attaches when it starts
 	w := newWatcher(cfg.NodeName, c, dp, log)
 	w.prime()
 	if err := dp.Start(ctx); err != nil {
@@ -231,13 +239,13 @@ func networkPeers(c *cache.Cache, network string) []netip.Addr {
 
 // serveDrivers serves the network and IPAM drivers on their sockets. The
 // network driver asks endpoints for a sandbox's endpoints.
-func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, endpoints driver.Endpoints, dp *felix.Dataplane, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
+func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, c *cache.Cache, dp *felix.Dataplane, obs *observer, log *slog.Logger) ([]*socket, func(), error) {
 	docker, err := dockerapi.New(cfg.DockerHost)
 	if err != nil {
 		return nil, nil, configError("docker_host", cfg.DockerHost, err.Error())
 	}
 	drv, err := driver.New(driver.Config{
-		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, Endpoints: endpoints, MTU: cfg.VethMTU, Logger: log,
+		Node: cfg.NodeName, Store: store, IPAM: alloc, Docker: docker, Endpoints: c, MTU: cfg.VethMTU, Logger: log,
 		SourceRoutes: dp,
 	})
 	if err != nil {
@@ -249,7 +257,9 @@ func serveDrivers(cfg *Config, store *datastore.Store, alloc *ipam.Allocator, en
 	if err := drv.Resync(rctx); err != nil {
 		log.Warn("Could not resync the endpoints of this node (source routing of multi-network containers, pending container labels)", "err", err)
 	}
-	socks, err := servePlugins(cfg, drv.Handler(), newIPAMHandler(store, alloc, cfg.IPv6), obs.metrics.Plugin, log) // pluginmux.go
+	gate := readyGate(c) // datastoreready.go: ClusterInformation datastoreReady
+	wrap := func(h http.Handler) http.Handler { return obs.metrics.Plugin(gate(h)) }
+	socks, err := servePlugins(cfg, drv.Handler(), newIPAMHandler(store, alloc, cfg.IPv6), wrap, log) // pluginmux.go
 	if err != nil {
 		closeAll()
 		return nil, nil, err

@@ -13,6 +13,10 @@ type Enforcement struct {
 	// egress policy allowed it (endpoint_to_host_action Accept); by default
 	// (Drop) the host is protected from its workloads.
 	EndpointToHostAccept bool
+	// EndpointToHostAction is the setting as given: Drop, Accept or Return
+	// (to the INPUT chain's later rules), as Calico's
+	// defaultEndpointToHostAction.
+	EndpointToHostAction string
 	// IPAMGCInterval is the period of the IPAM garbage collector; 0 = off.
 	IPAMGCInterval time.Duration
 	// IPAMGCGrace is how old a leaked allocation must be to be freed.
@@ -30,10 +34,13 @@ func (p *parser) enforcement() Enforcement {
 	}
 	switch a := p.str("endpoint_to_host_action"); {
 	case strings.EqualFold(a, "Accept"):
-		e.EndpointToHostAccept = true
+		e.EndpointToHostAccept, e.EndpointToHostAction = true, "Accept"
 	case strings.EqualFold(a, "Drop"):
+		e.EndpointToHostAction = "Drop"
+	case strings.EqualFold(a, "Return"):
+		e.EndpointToHostAction = "Return"
 	default:
-		p.fail(configError("endpoint_to_host_action", a, "use Drop (protect the host from its workloads) or Accept"))
+		p.fail(configError("endpoint_to_host_action", a, "use Drop (protect the host from its workloads), Accept, or Return (to the INPUT chain's later rules)"))
 	}
 	return e
 }

@@ -14,13 +14,15 @@ func TestEnforcementSettings(t *testing.T) {
 		want Enforcement
 		err  string
 	}{
-		{"defaults", nil, Enforcement{IPAMGCInterval: 5 * time.Minute, IPAMGCGrace: 10 * time.Minute}, ""},
+		{"defaults", nil, Enforcement{EndpointToHostAction: "Drop", IPAMGCInterval: 5 * time.Minute, IPAMGCGrace: 10 * time.Minute}, ""},
 		{"accept", map[string]string{"CALICO_ENDPOINT_TO_HOST_ACTION": "accept"},
-			Enforcement{EndpointToHostAccept: true, IPAMGCInterval: 5 * time.Minute, IPAMGCGrace: 10 * time.Minute}, ""},
+			Enforcement{EndpointToHostAccept: true, EndpointToHostAction: "Accept", IPAMGCInterval: 5 * time.Minute, IPAMGCGrace: 10 * time.Minute}, ""},
+		{"return", map[string]string{"CALICO_ENDPOINT_TO_HOST_ACTION": "Return"},
+			Enforcement{EndpointToHostAction: "Return", IPAMGCInterval: 5 * time.Minute, IPAMGCGrace: 10 * time.Minute}, ""},
 		{"gc off", map[string]string{"CALICO_IPAM_GC_INTERVAL": "0", "CALICO_IPAM_GC_GRACE": "1h"},
-			Enforcement{IPAMGCGrace: time.Hour}, ""},
-		{"bad action", map[string]string{"CALICO_ENDPOINT_TO_HOST_ACTION": "Return"}, Enforcement{},
-			`invalid endpoint_to_host_action "Return" (--endpoint-to-host-action, $CALICO_ENDPOINT_TO_HOST_ACTION`},
+			Enforcement{EndpointToHostAction: "Drop", IPAMGCGrace: time.Hour}, ""},
+		{"bad action", map[string]string{"CALICO_ENDPOINT_TO_HOST_ACTION": "Allow"}, Enforcement{},
+			`invalid endpoint_to_host_action "Allow" (--endpoint-to-host-action, $CALICO_ENDPOINT_TO_HOST_ACTION`},
 		{"grace too short", map[string]string{"CALICO_IPAM_GC_GRACE": "5s"}, Enforcement{}, "at least 1m0s"},
 		{"grace zero", map[string]string{"CALICO_IPAM_GC_GRACE": "0"}, Enforcement{}, "ipam_gc_grace"},
 		{"bad interval", map[string]string{"CALICO_IPAM_GC_INTERVAL": "often"}, Enforcement{}, "or 0 to turn it off"},

@@ -104,7 +104,7 @@ var legacyVars = map[string]legacyVar{
 	"FELIX_DATASTORETYPE":               {"", onlyValue("etcdv3", "the datastore is always etcd (etcd_endpoints)")},
 	"FELIX_IPTABLESREFRESHINTERVAL":     {"resync_interval", seconds},
 	"FELIX_ROUTEREFRESHINTERVAL":        {"resync_interval", seconds},
-	"FELIX_DEFAULTENDPOINTTOHOSTACTION": {"endpoint_to_host_action", oneOfMap(map[string]string{"drop": "Drop", "accept": "Accept"})},
+	"FELIX_DEFAULTENDPOINTTOHOSTACTION": {"endpoint_to_host_action", oneOfMap(map[string]string{"drop": "Drop", "accept": "Accept", "return": "Return"})},
 	"FELIX_FAILSAFEINBOUNDHOSTPORTS":    {"failsafe_inbound_host_ports", same},
 	"FELIX_FAILSAFEOUTBOUNDHOSTPORTS":   {"failsafe_outbound_host_ports", same},
 	"FELIX_PROMETHEUSMETRICSENABLED": {"", onlyValue("false",
@@ -172,6 +172,16 @@ func legacyEnv(environ []string) (map[string]string, []string, error) {
 // applyLegacyEnv sets the values of honoured old variables at the
 // environment's precedence (over the config file, under flags: flags are
 // set afterwards) unless the setting's own variable is set.
+// legacyKeys are the settings old variables in environ give.
+func legacyKeys(environ []string) []string {
+	vals, _, _ := legacyEnv(environ)
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
 func applyLegacyEnv(v *viper.Viper, environ []string) ([]string, error) {
 	vals, notes, err := legacyEnv(environ)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/cache"
@@ -32,6 +33,7 @@ type Routing struct {
 	VXLANPort         int
 	VXLANMTU          int
 	IPIPMTU           int
+	BGPSecretsDir     string // bgp_secrets_dir; "" = <data_dir>/bgp-secrets
 }
 
 func (p *parser) routing() Routing {
@@ -39,10 +41,14 @@ func (p *parser) routing() Routing {
 		NetworkingBackend: p.str("networking_backend"),
 		BGPNode: routing.NodeSettings{IP: p.str("ip"), IP6: p.str("ip6"), IPMethod: p.str("ip_autodetection_method"),
 			IP6Method: p.str("ip6_autodetection_method"), AS: p.str("as")},
-		VXLANVNI:  p.intIn("vxlan_vni", 1, 1<<24-1),
-		VXLANPort: p.intIn("vxlan_port", 1, 65535),
-		VXLANMTU:  p.intIn("vxlan_mtu", 68, 65535),
-		IPIPMTU:   p.intIn("ipip_mtu", 68, 65535),
+		VXLANVNI:      p.intIn("vxlan_vni", 1, 1<<24-1),
+		VXLANPort:     p.intIn("vxlan_port", 1, 65535),
+		VXLANMTU:      p.intIn("vxlan_mtu", 68, 65535),
+		IPIPMTU:       p.intIn("ipip_mtu", 68, 65535),
+		BGPSecretsDir: p.str("bgp_secrets_dir"),
+	}
+	if r.BGPSecretsDir != "" && !strings.HasPrefix(r.BGPSecretsDir, "/") {
+		p.fail(configError("bgp_secrets_dir", r.BGPSecretsDir, "use an absolute directory path, or leave it empty for <data_dir>/bgp-secrets"))
 	}
 	switch r.NetworkingBackend {
 	case routing.BackendBGP, routing.BackendVXLAN, routing.BackendNone:
@@ -70,7 +76,7 @@ func (p *parser) routing() Routing {
 // natOutgoing hand their desired state to dp, the one owner of the kernel.
 // The returned function waits for them to stop.
 func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *cache.Cache, alloc *ipam.Allocator, dp *felix.Dataplane,
-	src *StatusSources, log *slog.Logger) (func(), error) {
+	live *liveConfig, src *StatusSources, log *slog.Logger) (func(), error) {
 	if cfg.NetworkingBackend != routing.BackendNone {
 		if _, err := routing.ConfigureNode(ctx, store, cfg.NodeName, cfg.BGPNode, log); err != nil {
 			return nil, err
@@ -81,14 +87,16 @@ func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *c
 			log.Error("natOutgoing pools refused", "err", err)
 		}
 	}
+	t := tunnelSettingsOf(live.resolve().Settings)
 	r, err := routing.New(routing.Config{
 		NodeName: cfg.NodeName, Cache: c, Nodes: store, IPAM: tunnelIPAM{alloc}, Backend: cfg.NetworkingBackend, Dataplane: dp,
-		VXLANVNI: cfg.VXLANVNI, VXLANPort: cfg.VXLANPort, VXLANMTU: cfg.VXLANMTU, IPIPMTU: cfg.IPIPMTU,
-		OnPools: onPools, Logger: log,
+		VXLANVNI: t.VXLANVNI, VXLANPort: t.VXLANPort, VXLANMTU: t.VXLANMTU, IPIPMTU: t.IPIPMTU,
+		OnPools: onPools, Logger: log, SecretsDir: secretsDir(cfg),
 	})
 	if err != nil {
 		return nil, err
 	}
+	live.attach(dp, r)     // FelixConfiguration's tunnel settings, live (felixconfig.go)
 	src.Routing = r.Status // status.go adds version, datastore and dataplane
 	srv, err := serveStatus(filepath.Join(cfg.DataDir, status.SocketName), StatusHandler(src), log)
 	if err != nil {
@@ -99,6 +107,14 @@ func startRouting(ctx context.Context, cfg *Config, store *datastore.Store, c *c
 		<-r.Done()
 		srv.Close()
 	}, nil
+}
+
+// secretsDir is where BGP passwords are read from.
+func secretsDir(cfg *Config) string {
+	if cfg.BGPSecretsDir != "" {
+		return cfg.BGPSecretsDir
+	}
+	return filepath.Join(cfg.DataDir, "bgp-secrets")
 }
 
 // tunnelIPAM gives routing the IPAM calls its tunnel addresses need.

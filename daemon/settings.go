@@ -50,11 +50,13 @@ var settings = []Setting{
 	{"ipv6", "ipv6", "CALICO_IPV6", "false", "program IPv6 routes, sysctls and ip6tables for workloads"},
 	{"iptables_backend", "iptables-backend", "CALICO_IPTABLES_BACKEND", "",
 		"iptables backend: legacy or nft; empty: detect (must match Docker's)"},
+	{"dataplane", "dataplane", "CALICO_DATAPLANE", "iptables",
+		"policy dataplane: iptables (iptables-restore and ipset) or nftables (the daemon's own nftables tables over netlink; no iptables, ipset or nft binaries needed)"},
 	{"resync_interval", "resync-interval", "CALICO_RESYNC_INTERVAL", "60s", "period of the dataplane's full resync"},
 	{"ignore_loose_rpf", "ignore-loose-rpf", "CALICO_IGNORE_LOOSE_RPF", "false",
 		"start even when net.ipv4.conf.all.rp_filter is 2 (loose), which lets workloads with CAP_NET_RAW spoof addresses"},
 	{"endpoint_to_host_action", "endpoint-to-host-action", "CALICO_ENDPOINT_TO_HOST_ACTION", "Drop",
-		"traffic from workloads to this host itself, once their egress policy allowed it: Drop (the host is protected from its workloads) or Accept"},
+		"traffic from workloads to this host itself (its addresses, and the workloads' gateway 169.254.1.1, which is the host), once their egress policy allowed it: Drop (the host is protected from its workloads), Accept, or Return (to the INPUT chain's later rules); when given, it wins over FelixConfiguration defaultEndpointToHostAction. Any other link-local destination is dropped: it never leaves the host"},
 	// Host endpoint protection (hostprotection.go), with Calico's defaults.
 	{"failsafe_inbound_host_ports", "failsafe-inbound-host-ports", "CALICO_FAILSAFE_INBOUND_HOST_PORTS",
 		resources.FormatProtoPorts(resources.DefaultFailsafeInboundHostPorts()),
@@ -108,6 +110,8 @@ var settings = []Setting{
 	{"vxlan_port", "vxlan-port", "CALICO_VXLAN_PORT", "4789", "UDP port of VXLAN"},
 	{"vxlan_mtu", "vxlan-mtu", "CALICO_VXLAN_MTU", "1450", "MTU of vxlan.calico"},
 	{"ipip_mtu", "ipip-mtu", "CALICO_IPINIP_MTU", "1480", "MTU of tunl0 (IPIP)"},
+	{"bgp_secrets_dir", "bgp-secrets-dir", "CALICO_BGP_SECRETS_DIR", "",
+		"directory of BGP passwords: a BGPPeer's password.secretKeyRef {name, key} is the file <dir>/<name>/<key>; empty: <data_dir>/bgp-secrets"},
 	// Service registration (consul.go).
 	{"consul_addr", "consul-addr", "CALICO_CONSUL_ADDR", "",
 		"host:port of the local Consul agent (e.g. 127.0.0.1:8500): register each workload as <app>-direct at its Calico address; empty: off"},

@@ -12,6 +12,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix"
+	"github.com/calico-docker/calico-libnetwork/felixconfig"
 	"github.com/calico-docker/calico-libnetwork/routing/status"
 )
 
@@ -30,7 +31,9 @@ import (
 //	  "version": "v1.2.3",
 //	  "datastore": {"reachable": true, "endpoints": ["http://127.0.0.1:2379"]},
 //	  "dataplane": {"inSync": true, "iptablesBackend": "nft", "applies": 12, "failures": 0,
-//	                "lastApply": "...", "lastApplyDuration": "3ms", "endpoints": 2, "routes": 2}
+//	                "lastApply": "...", "lastApplyDuration": "3ms", "endpoints": 2, "routes": 2},
+//	  "felixConfiguration": {"logLevel": "INFO", "endpointToHostAction": "Drop", "ipv6Support": false,
+//	                         "resyncInterval": "1m0s", "sources": {...}, "notApplied": [...]}
 //	}
 //
 // A reader that knows only status.Status (status.Fetch) reads the same
@@ -45,6 +48,8 @@ type HostStatus struct {
 	Version   string           `json:"version"`
 	Datastore DatastoreStatus  `json:"datastore"`
 	Dataplane *DataplaneStatus `json:"dataplane,omitempty"` // absent until felix runs
+	// FelixConfiguration is what the daemon applies of it (felixconfig.go).
+	FelixConfiguration *FelixConfigStatus `json:"felixConfiguration,omitempty"`
 }
 
 // DatastoreStatus says whether the daemon reaches etcd right now.
@@ -57,7 +62,8 @@ type DatastoreStatus struct {
 // DataplaneStatus is felix's state (felix.Status).
 type DataplaneStatus struct {
 	InSync            bool       `json:"inSync"`
-	IptablesBackend   string     `json:"iptablesBackend,omitempty"` // legacy or nft
+	Dataplane         string     `json:"dataplane,omitempty"`       // iptables or nftables
+	IptablesBackend   string     `json:"iptablesBackend,omitempty"` // legacy or nft (nftables: where Docker's rules are)
 	Applies           uint64     `json:"applies"`
 	Failures          uint64     `json:"failures"`
 	LastApply         *time.Time `json:"lastApply,omitempty"`
@@ -78,7 +84,9 @@ type StatusSources struct {
 	Dataplane func() felix.Status
 	// Routing is routing.Router.Status: BGP sessions, routes, tunnels.
 	Routing func() status.Status
-	Now     func() time.Time // default time.Now
+	// Felix is the live FelixConfiguration's last result (liveConfig.Result).
+	Felix func() (felixconfig.Result, bool)
+	Now   func() time.Time // default time.Now
 	// Flows serves the flows API (/api/v1/...) on the socket too; nil
 	// when flow logs are off.
 	Flows http.Handler
@@ -126,12 +134,17 @@ func (s *StatusSources) Snapshot(ctx context.Context) HostStatus {
 	if s.Dataplane != nil {
 		h.Dataplane = dataplaneStatusOf(s.Dataplane())
 	}
+	if s.Felix != nil {
+		if res, ok := s.Felix(); ok {
+			h.FelixConfiguration = felixConfigStatusOf(res)
+		}
+	}
 	return h
 }
 
 func dataplaneStatusOf(st felix.Status) *DataplaneStatus {
 	d := &DataplaneStatus{
-		InSync: st.InSync, IptablesBackend: string(st.Backend), Applies: st.Applies, Failures: st.Failures,
+		InSync: st.InSync, Dataplane: st.Dataplane, IptablesBackend: string(st.Backend), Applies: st.Applies, Failures: st.Failures,
 		Endpoints: st.Endpoints, Routes: st.RoutesProgrammed,
 	}
 	if !st.LastApply.IsZero() {

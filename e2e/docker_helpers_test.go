@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/internal/testbed"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
 
@@ -19,7 +20,8 @@ import (
 type engine struct {
 	t    testing.TB
 	host string
-	sfx  string // random suffix of every name
+	sfx  string           // random suffix of every name
+	at   *testbed.Dockerd // a bed host's engine instead of the test engine
 }
 
 func newEngine(t testing.TB) *engine {
@@ -34,6 +36,9 @@ func (e *engine) name(base string) string { return fmt.Sprintf("cal-e2e-%s-%s", 
 
 func (e *engine) try(args ...string) (string, error) {
 	e.t.Helper()
+	if e.at != nil {
+		return e.at.Output(args...)
+	}
 	return testenv.DockerCmd(e.t, args...)
 }
 

@@ -20,9 +20,15 @@ const bookstorePolicy = "../internal/seeds/allow-bookstore.yaml" // seed 004, un
 // containers on one network labelled as in the seed, the seed's policy
 // applied with calicoctl, then deleted.
 func TestBookstorePolicy(t *testing.T) {
+	for _, dp := range []string{"iptables", "nftables"} { // one test body, both dataplanes
+		t.Run(dp, func(t *testing.T) { testBookstorePolicy(t, dp) })
+	}
+}
+
+func testBookstorePolicy(t *testing.T, dataplane string) {
 	e := newEngine(t)
 	requireFreeRanges(t, defaultPool, subnetPool)
-	d := startDaemon(t, e.host)
+	d := startDaemon(t, e.host, "CALICO_DATAPLANE="+dataplane)
 	_, book, fruit, url := e.bookstore("store")
 	logLabelWindows(t, d)
 

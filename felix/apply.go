@@ -74,6 +74,9 @@ func (d *Dataplane) takeSnapshot() snapshot {
 // records the outcome.
 func (d *Dataplane) apply(ctx context.Context, full bool) error {
 	start := time.Now()
+	if d.applySettings(ctx) { // settings.go
+		full = true
+	}
 	snap := d.takeSnapshot()
 	var render time.Duration
 	if d.policy != nil {
@@ -126,7 +129,7 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 	if full {
 		clear(k.configured)
 		k.iptablesDirty = true
-		errs = append(errs, k.ensureGlobalSysctls(), k.ensureGatewayLocal()) // gateway.go
+		errs = append(errs, k.ensureGlobalSysctls(), k.ensureGatewayLocal(), k.removeNftDataplane()) // gateway.go, nftables.go
 	}
 	if full || snap.endpointsDirty || k.endpointsFailed {
 		err := k.syncEndpoints(snap)
@@ -141,6 +144,9 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 		err := k.syncIptables(ctx, full)
 		k.iptablesDirty = err != nil
 		errs = append(errs, err)
+	}
+	if k.nft != nil { // nftables mode: filter and natOutgoing in one transaction
+		errs = append(errs, k.syncNft(ctx, snap, full))
 	}
 	return k.routes, errors.Join(append(errs, k.programOthers(ctx, snap, full))...)
 }

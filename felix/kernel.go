@@ -54,6 +54,10 @@ type kernelState struct {
 	remoteFailed  bool                 // its last apply failed: redo it
 	nat           map[int]*nat.Manager // natOutgoing by IP version (natpools.go)
 	natFailed     bool
+	// nft is the nftables dataplane (nftables.go), nil in iptables mode;
+	// nftGone: iptables mode removed what an nftables run left.
+	nft     *nftState
+	nftGone bool
 	// sandboxes are the sandboxes programmed (namespace seen) with entries
 	// (sandboxes.go); sandboxesPending: some entry waits for its interface
 	// or namespace; sandboxesGone: namespaces found gone by the last apply.
@@ -77,6 +81,9 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 		return nil, fmt.Errorf("iptables backend %q: want %q, %q or empty to detect",
 			cfg.IptablesBackend, iptables.BackendLegacy, iptables.BackendNFT)
 	}
+	if err := checkDataplane(cfg); err != nil {
+		return nil, err
+	}
 	n, err := ns.Open(cfg.NetNS)
 	if err != nil {
 		return nil, err
@@ -95,7 +102,7 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 		runner = wrap(runner)
 	}
 	backend := cfg.IptablesBackend
-	if backend == "" {
+	if backend == "" && !nftMode(cfg) { // nftables mode finds Docker's backend without iptables (openNft)
 		dctx, cancel := context.WithTimeout(ctx, iptablesTimeout)
 		backend = iptables.DetectBackend(dctx, runner)
 		cancel()
@@ -113,6 +120,9 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 	if cfg.EnableIPv6 {
 		versions = append(versions, 6)
 	}
+	if nftMode(cfg) {
+		return k, k.openNft(versions)
+	}
 	for _, v := range versions {
 		k.filters[v] = iptables.NewTable(iptables.TableConfig{
 			Name: "filter", IPVersion: v, Backend: backend, Runner: runner, Logger: log,
@@ -122,6 +132,9 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 }
 
 func (k *kernelState) close() {
+	if k.nft != nil {
+		_ = k.nft.drv.Close()
+	}
 	k.nl.Close()
 	k.ns.Close()
 }

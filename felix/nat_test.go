@@ -66,9 +66,9 @@ func newRouter(t *testing.T) *router {
 
 // startNAT runs a Dataplane on the router's host namespace with a short
 // resync, so repairs are seen without waiting long.
-func startNAT(t *testing.T, r *router) *Dataplane {
+func startNAT(t *testing.T, r *router, dataplane string) *Dataplane {
 	t.Helper()
-	d := New(Config{NetNS: r.host.Path, ResyncInterval: 300 * time.Millisecond,
+	d := New(Config{NetNS: r.host.Path, ResyncInterval: 300 * time.Millisecond, Dataplane: dataplane,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := d.Start(ctx); err != nil {
@@ -110,10 +110,16 @@ func natSourceSeen(t *testing.T, r *router, sink *felixtest.Sink, payload string
 }
 
 func TestNATOutgoing(t *testing.T) {
+	for _, dp := range []string{DataplaneIptables, DataplaneNftables} {
+		t.Run(dp, func(t *testing.T) { testNATOutgoing(t, dp) })
+	}
+}
+
+func testNATOutgoing(t *testing.T, dataplane string) {
 	r := newRouter(t)
 	out := felixtest.NewSink(t, r.outside, netip.MustParseAddrPort("10.98.0.2:0"))
 	other := felixtest.NewSink(t, r.peer, netip.MustParseAddrPort("10.71.0.5:0"))
-	d := startNAT(t, r)
+	d := startNAT(t, r, dataplane)
 	if err := d.SetNATPools([]nat.Pool{
 		{CIDR: netip.MustParsePrefix("10.70.0.0/24"), NATOutgoing: true},
 		{CIDR: netip.MustParsePrefix("10.71.0.0/24")},
@@ -129,8 +135,18 @@ func TestNATOutgoing(t *testing.T) {
 	}
 
 	// Rules deleted behind our back come back at the next resync.
-	r.host.Run(t, "iptables-"+detect(t, r), "-t", "nat", "-F", nat.ChainNATOutgoing)
+	if dataplane == DataplaneNftables {
+		flushNftChain(t, r.host, nat.ChainNATOutgoing) // nftables_test.go
+	} else {
+		r.host.Run(t, "iptables-"+detect(t, r), "-t", "nat", "-F", nat.ChainNATOutgoing)
+	}
 	felixtest.Eventually(t, 10*time.Second, "rule restored", func() error {
+		if dataplane == DataplaneNftables {
+			if n := nftRuleCount(t, r.host, nat.ChainNATOutgoing); n != 1 {
+				return fmt.Errorf("%d rules in %s, want the masquerade rule", n, nat.ChainNATOutgoing)
+			}
+			return nil
+		}
 		save := r.host.Run(t, "iptables-"+detect(t, r)+"-save", "-t", "nat")
 		if !strings.Contains(save, "cali40masq-ipam-pools src") {
 			return fmt.Errorf("no masquerade rule in:\n%s", save)

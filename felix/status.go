@@ -10,7 +10,8 @@ import (
 // commands.
 type Status struct {
 	InSync            bool             // see Dataplane.InSync
-	Backend           iptables.Backend // iptables backend in use
+	Backend           iptables.Backend // iptables backend in use (nftables mode: where Docker's rules are)
+	Dataplane         string           // DataplaneIptables or DataplaneNftables
 	Applies           uint64           // applies attempted
 	Failures          uint64           // applies that failed
 	LastApply         time.Time        // start of the last apply

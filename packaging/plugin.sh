@@ -9,7 +9,10 @@
 #
 # Settings (environment): PLUGIN (default calico:latest; its name is the
 # driver name for both network and IPAM), IMAGE (calico-libnetwork:latest),
-# BASE_IMAGE (calico-libnetwork-base:latest), BUILD (build/), DOCKER_HOST.
+# BASE_IMAGE (calico-libnetwork-base:latest), BUILD (build/), DOCKER_HOST,
+# DATAPLANE (iptables, or nftables: the image holds only our binaries, from
+# the Dockerfile's image-nftables stage, and the plugin's CALICO_DATAPLANE
+# defaults to nftables; for hosts whose Docker uses iptables-nft).
 # An existing plugin of the same name is an error: disable and remove it
 # first (docker plugin disable PLUGIN && docker plugin rm PLUGIN).
 set -euo pipefail
@@ -33,19 +36,36 @@ mkdir -p "$ctx/bin/static" "$BUILD/plugin/rootfs"
 log "building static binaries"
 CGO_ENABLED=0 "$GO" build -trimpath -ldflags=-s -o "$ctx/bin/static/" ./cmd/calico-libnetwork ./cmd/calicoctl
 
-if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
-	bash packaging/base.sh "$BASE_IMAGE"
-fi
-
-log "building image $IMAGE from $BASE_IMAGE"
-# The legacy builder: dockerd 20.10 needs no BuildKit for this Dockerfile.
-DOCKER_BUILDKIT=0 docker build -q --target image --build-arg "BASE=$BASE_IMAGE" -t "$IMAGE" -f Dockerfile "$ctx" >/dev/null
+DATAPLANE=${DATAPLANE:-iptables}
+case $DATAPLANE in
+iptables)
+	if ! docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+		bash packaging/base.sh "$BASE_IMAGE"
+	fi
+	log "building image $IMAGE from $BASE_IMAGE"
+	# The legacy builder: dockerd 20.10 needs no BuildKit for this Dockerfile.
+	DOCKER_BUILDKIT=0 docker build -q --target image --build-arg "BASE=$BASE_IMAGE" -t "$IMAGE" -f Dockerfile "$ctx" >/dev/null
+	;;
+nftables)
+	log "building image $IMAGE: our binaries only (nftables dataplane)"
+	DOCKER_BUILDKIT=0 docker build -q --target image-nftables -t "$IMAGE" -f Dockerfile "$ctx" >/dev/null
+	;;
+*)
+	log "DATAPLANE=$DATAPLANE: use iptables or nftables"
+	exit 1
+	;;
+esac
 
 log "exporting $IMAGE as the plugin's rootfs"
 cid=$(docker create "$IMAGE")
 trap 'docker rm -f "$cid" >/dev/null 2>&1 || true' EXIT
 docker export "$cid" | tar -x -C "$BUILD/plugin/rootfs"
-cp plugin.json "$BUILD/plugin/config.json"
+if [[ $DATAPLANE == nftables ]]; then
+	sed -E 's/("name": "CALICO_DATAPLANE".*"value": )"iptables"/\1"nftables"/' plugin.json >"$BUILD/plugin/config.json"
+	grep -q '"CALICO_DATAPLANE".*"value": "nftables"' "$BUILD/plugin/config.json"
+else
+	cp plugin.json "$BUILD/plugin/config.json"
+fi
 
 docker plugin create "$PLUGIN" "$BUILD/plugin" >/dev/null
 log "created plugin $PLUGIN (disabled). Next: docker plugin set / docker plugin enable $PLUGIN (see docs/install.md)"

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/daemon"
@@ -86,5 +87,30 @@ func TestPluginEnvCoversSettings(t *testing.T) {
 	}
 	for name := range env {
 		t.Errorf("plugin.json env %s is no daemon setting", name)
+	}
+}
+
+// TestNftablesImageHoldsOnlyOurBinaries: the nftables-mode image
+// (DATAPLANE=nftables make plugin) is built from scratch with nothing but
+// the daemon and calicoctl.
+func TestNftablesImageHoldsOnlyOurBinaries(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stage []string
+	in := false
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "FROM ") {
+			in = l == "FROM scratch AS image-nftables"
+			continue
+		}
+		if in && l != "" && !strings.HasPrefix(l, "#") {
+			stage = append(stage, l)
+		}
+	}
+	want := []string{"COPY bin/static/calico-libnetwork bin/static/calicoctl /usr/bin/", `ENTRYPOINT ["/usr/bin/calico-libnetwork"]`}
+	if strings.Join(stage, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("image-nftables stage (FROM scratch) is\n%s\nwant\n%s", strings.Join(stage, "\n"), strings.Join(want, "\n"))
 	}
 }

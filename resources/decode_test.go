@@ -118,6 +118,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"apiVersion":"projectcalico.org/v3","kind":"IPPool","metadata":{"name":"p"},"spec":{"cidr":"10.0.0.0/8"}}`))
 	f.Add([]byte(`[{"apiVersion":"projectcalico.org/v3","kind":"Tier","metadata":{"name":"t"},"spec":{"order":1}}]`))
 	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: default}\nspec: {routeRefreshInterval: 90s, failsafeInboundHostPorts: [{protocol: tcp, port: 22}]}\n"))
+	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: node.h1}\nspec: {bpfLogLevel: Debug, wireguardMTU: 1400, flowLogsFlushInterval: 10s, ipv6Support: true}\n"))
 	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: f}\nspec: {exportV4: [{action: Accept, matchOperator: In, cidr: 10.0.0.0/8, operations: [{prependASPath: {prefix: [1]}}]}]}\n"))
 	if files, err := filepath.Glob("testdata/calico-docs/*.yaml"); err == nil {
 		for _, name := range files {

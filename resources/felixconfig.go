@@ -84,6 +84,11 @@ type FelixConfigurationSpec struct {
 	XDPEnabled         *bool `json:"xdpEnabled,omitempty"`
 	WireguardEnabled   *bool `json:"wireguardEnabled,omitempty"`
 	WireguardEnabledV6 *bool `json:"wireguardEnabledV6,omitempty"`
+
+	// CalicoOnly keeps the Calico fields this daemon has no counterpart for
+	// (see IsCalicoOnlyFelixField), as written; they are stored and shown,
+	// and reported as not applicable on Docker.
+	CalicoOnly map[string]json.RawMessage `json:"-"`
 }
 
 // ProtoPort is one failsafe port: protocol (tcp, udp or sctp), port, and
@@ -135,59 +140,102 @@ func (c *FelixConfiguration) Default() {}
 
 var logSeverities = []string{"Trace", "Debug", "Info", "Warning", "Error", "Fatal", "None"}
 
-// Validate implements Resource.
+// Validate implements Resource. Each kind of check is one table, so a
+// new setting is one row.
 func (c *FelixConfiguration) Validate() error {
 	v := newValidator(c)
 	v.name("metadata.name", c.Name, false)
 	v.configName(c.Name)
 	s := &c.Spec
-	for _, f := range []struct{ name, val string }{{"logSeverityScreen", s.LogSeverityScreen}, {"logSeverityFile", s.LogSeverityFile}, {"logSeveritySys", s.LogSeveritySys}} {
-		if f.val != "" {
-			v.oneOf("spec."+f.name, f.val, logSeverities...)
+	for _, f := range s.enumFields() {
+		v.optOneOf("spec."+f.name, f.val, f.allowed...)
+	}
+	for _, f := range s.rangeFields() {
+		v.intRange("spec."+f.name, f.val, f.lo, f.hi)
+	}
+	for _, f := range s.durationFields() {
+		if f.val != nil && f.val.Duration < 0 {
+			v.add("spec."+f.name, f.val.String(), "must not be negative: use 0 to disable the timer, or a duration such as 90s")
 		}
 	}
-	v.optOneOf("spec.defaultEndpointToHostAction", s.DefaultEndpointToHostAction, "Drop", "Accept", "Return")
-	v.optOneOf("spec.workloadSourceSpoofing", s.WorkloadSourceSpoofing, "Disabled", "Any")
-	v.optOneOf("spec.ipForwarding", s.IPForwarding, "Enabled", "Disabled")
-	v.optOneOf("spec.chainInsertMode", s.ChainInsertMode, "Insert", "Append")
-	v.optOneOf("spec.iptablesBackend", s.IptablesBackend, "Auto", "Legacy", "NFT")
-	v.intRange("spec.vxlanPort", s.VXLANPort, 1, 65535)
-	v.intRange("spec.vxlanVNI", s.VXLANVNI, 1, 1<<24-1)
-	v.intRange("spec.vxlanMTU", s.VXLANMTU, 576, 9000)
-	v.intRange("spec.vxlanMTUV6", s.VXLANMTUV6, 1280, 9000)
-	v.intRange("spec.ipipMTU", s.IPIPMTU, 576, 9000)
-	v.intRange("spec.healthPort", s.HealthPort, 1, 65535)
-	v.intRange("spec.prometheusMetricsPort", s.PrometheusMetricsPort, 1, 65535)
-	v.intRange("spec.deviceRouteProtocol", s.DeviceRouteProtocol, 1, 255)
-	for _, d := range []struct {
-		name string
-		d    *Duration
-	}{{"routeRefreshInterval", s.RouteRefreshInterval}, {"iptablesRefreshInterval", s.IptablesRefreshInterval},
-		{"ipsetsRefreshInterval", s.IpsetsRefreshInterval}, {"reportingInterval", s.ReportingInterval},
-		{"reportingTTL", s.ReportingTTL}, {"iptablesLockTimeout", s.IptablesLockTimeout}} {
-		if d.d != nil && d.d.Duration < 0 {
-			v.add("spec."+d.name, d.d.String(), "must not be negative: use 0 to disable the timer, or a duration such as 90s")
+	for _, f := range []struct {
+		name  string
+		ports *[]ProtoPort
+	}{{"failsafeInboundHostPorts", s.FailsafeInboundHostPorts}, {"failsafeOutboundHostPorts", s.FailsafeOutboundHostPorts}} {
+		if f.ports != nil {
+			v.protoPorts("spec."+f.name, *f.ports)
 		}
-	}
-	if s.FailsafeInboundHostPorts != nil {
-		v.protoPorts("spec.failsafeInboundHostPorts", *s.FailsafeInboundHostPorts)
-	}
-	if s.FailsafeOutboundHostPorts != nil {
-		v.protoPorts("spec.failsafeOutboundHostPorts", *s.FailsafeOutboundHostPorts)
 	}
 	if s.IptablesMarkMask != nil && *s.IptablesMarkMask == 0 {
 		v.add("spec.iptablesMarkMask", 0, "must leave some mark bits to Calico: use Calico's default 0xffff0000")
 	}
-	for _, f := range []struct {
-		name, why string
-		on        *bool
-	}{{"bpfEnabled", "this daemon programs iptables, not eBPF", s.BPFEnabled}, {"xdpEnabled", "this daemon has no XDP dataplane", s.XDPEnabled},
-		{"wireguardEnabled", "this daemon does not run WireGuard", s.WireguardEnabled}, {"wireguardEnabledV6", "this daemon does not run WireGuard", s.WireguardEnabledV6}} {
+	for _, f := range s.dataplaneFields() {
 		if f.on != nil && *f.on {
 			v.add("spec."+f.name, true, "is not supported on Docker: %s; set it to false or remove it (use IPPool vxlanMode or ipipMode for encapsulation)", f.why)
 		}
 	}
 	return v.err()
+}
+
+type enumField struct {
+	name, val string
+	allowed   []string
+}
+
+func (s *FelixConfigurationSpec) enumFields() []enumField {
+	return []enumField{
+		{"logSeverityScreen", s.LogSeverityScreen, logSeverities},
+		{"logSeverityFile", s.LogSeverityFile, logSeverities},
+		{"logSeveritySys", s.LogSeveritySys, logSeverities},
+		{"defaultEndpointToHostAction", s.DefaultEndpointToHostAction, []string{"Drop", "Accept", "Return"}},
+		{"workloadSourceSpoofing", s.WorkloadSourceSpoofing, []string{"Disabled", "Any"}},
+		{"ipForwarding", s.IPForwarding, []string{"Enabled", "Disabled"}},
+		{"chainInsertMode", s.ChainInsertMode, []string{"Insert", "Append"}},
+		{"iptablesBackend", s.IptablesBackend, []string{"Auto", "Legacy", "NFT"}},
+	}
+}
+
+type rangeField struct {
+	name   string
+	val    *int
+	lo, hi int
+}
+
+func (s *FelixConfigurationSpec) rangeFields() []rangeField {
+	return []rangeField{
+		{"vxlanPort", s.VXLANPort, 1, 65535}, {"vxlanVNI", s.VXLANVNI, 1, 1<<24 - 1},
+		{"vxlanMTU", s.VXLANMTU, 576, 9000}, {"vxlanMTUV6", s.VXLANMTUV6, 1280, 9000}, {"ipipMTU", s.IPIPMTU, 576, 9000},
+		{"healthPort", s.HealthPort, 1, 65535}, {"prometheusMetricsPort", s.PrometheusMetricsPort, 1, 65535},
+		{"deviceRouteProtocol", s.DeviceRouteProtocol, 1, 255},
+	}
+}
+
+type durationField struct {
+	name string
+	val  *Duration
+}
+
+func (s *FelixConfigurationSpec) durationFields() []durationField {
+	return []durationField{
+		{"routeRefreshInterval", s.RouteRefreshInterval}, {"iptablesRefreshInterval", s.IptablesRefreshInterval},
+		{"ipsetsRefreshInterval", s.IpsetsRefreshInterval}, {"reportingInterval", s.ReportingInterval},
+		{"reportingTTL", s.ReportingTTL}, {"iptablesLockTimeout", s.IptablesLockTimeout},
+	}
+}
+
+type dataplaneField struct {
+	name, why string
+	on        *bool
+}
+
+// dataplaneFields are the switches of dataplanes this daemon does not have.
+func (s *FelixConfigurationSpec) dataplaneFields() []dataplaneField {
+	return []dataplaneField{
+		{"bpfEnabled", "this daemon programs iptables, not eBPF", s.BPFEnabled},
+		{"xdpEnabled", "this daemon has no XDP dataplane", s.XDPEnabled},
+		{"wireguardEnabled", "this daemon does not run WireGuard", s.WireguardEnabled},
+		{"wireguardEnabledV6", "this daemon does not run WireGuard", s.WireguardEnabledV6},
+	}
 }
 
 func (v *validator) protoPorts(field string, ports []ProtoPort) {

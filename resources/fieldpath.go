@@ -37,6 +37,9 @@ func walkUnknown(v any, t reflect.Type, path string) string {
 				ft = t.Elem()
 			case reflect.Struct:
 				var ok bool
+				if acceptsExtra(t, k) {
+					continue
+				}
 				if ft, ok = jsonField(t, k); !ok {
 					return joinPath(path, k)
 				}

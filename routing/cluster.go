@@ -12,7 +12,7 @@ import (
 
 // watchedKinds are the resources routing follows.
 var watchedKinds = []string{resources.KindNode, resources.KindBGPPeer, resources.KindBGPConfiguration, resources.KindIPPool,
-	model.KindBlock}
+	resources.KindBGPFilter, model.KindBlock}
 
 // cluster is what routing knows of the datastore: the watched resources
 // and the IPAM blocks (shared with the cache: never mutated). It is plain data; the functions computing desired
@@ -22,13 +22,14 @@ type cluster struct {
 	peers   map[string]*resources.BGPPeer
 	configs map[string]*resources.BGPConfiguration
 	pools   map[string]*resources.IPPool
+	filters map[string]*resources.BGPFilter
 	blocks  map[netip.Prefix]*model.Block
 }
 
 func newCluster() *cluster {
 	return &cluster{nodes: map[string]*resources.Node{}, peers: map[string]*resources.BGPPeer{},
 		configs: map[string]*resources.BGPConfiguration{}, pools: map[string]*resources.IPPool{},
-		blocks: map[netip.Prefix]*model.Block{}}
+		filters: map[string]*resources.BGPFilter{}, blocks: map[netip.Prefix]*model.Block{}}
 }
 
 // apply folds one sync event into the model.
@@ -38,6 +39,7 @@ func (c *cluster) apply(ev model.SyncEvent) {
 		clear(c.peers)
 		clear(c.configs)
 		clear(c.pools)
+		clear(c.filters)
 		clear(c.blocks)
 	}
 	for _, u := range ev.Updates {
@@ -50,6 +52,8 @@ func (c *cluster) apply(ev model.SyncEvent) {
 			setOrDelete(c.configs, u)
 		case resources.KindIPPool:
 			setOrDelete(c.pools, u)
+		case resources.KindBGPFilter:
+			setOrDelete(c.filters, u)
 		case model.KindBlock:
 			c.setBlock(u)
 		}

@@ -15,6 +15,9 @@ type encapOptions struct {
 	vxlanVNI, vxlanPort, vxlanMTU int
 	ipipMTU                       int
 	ipipAvailable                 bool
+	// vxlanOff, ipipOff: FelixConfiguration turned the device off
+	// (settings.go).
+	vxlanOff, ipipOff bool
 }
 
 // exports are the prefixes this node announces: its affine blocks
@@ -26,6 +29,9 @@ func (c *cluster) exports(me string) []netip.Prefix {
 	for _, b := range c.blocks {
 		if !b.CIDR.Addr().Is4() && !has6 {
 			continue
+		}
+		if pool := c.poolFor(b.CIDR); pool != nil && pool.Spec.DisableBGPExport {
+			continue // the pool's routes stay out of BGP
 		}
 		if b.Affinity == me {
 			out = append(out, b.CIDR)
@@ -152,7 +158,7 @@ func (c *cluster) bgpRoutes(me string, learned map[netip.Prefix]bgp.Route, o enc
 		if vxlanPool(pool) {
 			continue
 		}
-		if ipipPool(pool) && o.ipipAvailable && encapsulates(pool.Spec.IPIPMode, self, r.NextHop) {
+		if ipipPool(pool) && o.ipip() && encapsulates(pool.Spec.IPIPMode, self, r.NextHop) {
 			rt.Dev, rt.OnLink = routes.IPIPDevice, true
 		}
 		out = append(out, rt)
@@ -164,7 +170,7 @@ func (c *cluster) bgpRoutes(me string, learned map[netip.Prefix]bgp.Route, o enc
 // the node has published its tunnel address and MAC; and the other nodes'
 // endpoints.
 func (c *cluster) vxlanDevice(me string, o encapOptions) (*routes.VXLAN, []routes.VTEP) {
-	if !slices.ContainsFunc(mapValues(c.pools), vxlanPool) {
+	if o.vxlanOff || !slices.ContainsFunc(mapValues(c.pools), vxlanPool) {
 		return nil, nil
 	}
 	self := c.nodes[me]
@@ -193,7 +199,7 @@ func (c *cluster) vxlanDevice(me string, o encapOptions) (*routes.VXLAN, []route
 // ipipDevice is tunl0's configuration when some pool uses IPIP, the
 // kernel can, and this node has an IPIP tunnel address.
 func (c *cluster) ipipDevice(me string, o encapOptions) *routes.IPIP {
-	if !o.ipipAvailable || !slices.ContainsFunc(mapValues(c.pools), ipipPool) {
+	if !o.ipip() || !slices.ContainsFunc(mapValues(c.pools), ipipPool) {
 		return nil
 	}
 	self := c.nodes[me]

@@ -51,6 +51,8 @@ type Config struct {
 	RestartHold time.Duration
 	// GracefulRestartTime is announced to peers; default 120s.
 	GracefulRestartTime time.Duration
+	// SecretsDir holds BGP passwords (secrets.go); default DefaultSecretsDir.
+	SecretsDir string
 	// OnPools, if set, is called with every IP pool whenever they change
 	// (natOutgoing is fed this way).
 	OnPools func([]*resources.IPPool)
@@ -96,6 +98,8 @@ type Router struct {
 	tunnelAt  time.Time // last tunnel address work; retried no sooner than 2s after
 	lastBGP   *bgp.Desired
 	lastDP    *routes.Desired
+	// secretErrs are the password errors of the last plan, by peer.
+	secretErrs map[string]string
 }
 
 // New checks the configuration and returns a Router; nothing runs before Run.
@@ -118,6 +122,9 @@ func New(cfg Config) (*Router, error) {
 	setDefault(&cfg.VXLANMTU, routes.DefaultVXLANMTU)
 	setDefault(&cfg.IPIPMTU, routes.DefaultIPIPMTU)
 	setDefault(&cfg.RouteProtocol, routes.DefaultRouteProtocol)
+	if cfg.SecretsDir == "" {
+		cfg.SecretsDir = DefaultSecretsDir
+	}
 	if cfg.RestartHold <= 0 {
 		cfg.RestartHold = DefaultRestartHold
 	}
@@ -287,7 +294,8 @@ func (r *Router) bgpDesired(me string) bgp.Desired {
 	}
 	g := &bgp.Global{ASN: r.c.asnOf(self), RouterID: ip.Addr(), IPv6: nodeIPv6(self).Addr(),
 		ListenPort: r.c.settingsFor(me).listenPort}
-	return bgp.Desired{Global: g, Peers: r.c.desiredPeers(me), Exports: r.c.exports(me)}
+	peers := r.withPasswords(r.c.desiredPeers(me)) // secrets.go
+	return bgp.Desired{Global: g, Peers: peers, Exports: r.c.exports(me), Policies: r.c.peerPolicies(me, peers)}
 }
 
 // dataplaneDesired is the routing dataplane's state; r.mu is held.

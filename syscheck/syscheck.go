@@ -28,6 +28,10 @@ type Config struct {
 	// IptablesBackend is legacy, nft, or "" to detect it as the daemon
 	// does (the one Docker's rules are in).
 	IptablesBackend string
+	// Dataplane "nftables" programs nftables over netlink: the ipset and
+	// iptables tools are not needed (the daemon runs iptables only for
+	// Docker's legacy tables, see felix/nft), so they are not checked.
+	Dataplane string
 	// IPv6 also needs ip6tables and the IPv6 sysctls.
 	IPv6 bool
 	// IgnoreLooseRPF accepts net.ipv4.conf.all.rp_filter=2.
@@ -128,8 +132,10 @@ func Check(ctx context.Context, cfg Config) Report {
 	}
 	var rep Report
 	add := func(rs ...Result) { rep.Results = append(rep.Results, rs...) }
-	add(c.ipset(ctx))
-	add(c.iptables(ctx)...)
+	if c.cfg.Dataplane != "nftables" {
+		add(c.ipset(ctx))
+		add(c.iptables(ctx)...)
+	}
 	add(c.conntrack())
 	add(c.sysctls()...)
 	add(c.tunnels()...)

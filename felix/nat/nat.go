@@ -71,23 +71,29 @@ func New(v int, backend iptables.Backend, runner iptables.Runner, log *slog.Logg
 		allSet:  ipsets.New(ipsets.Config{IPVersion: v, Prefix: all, Runner: runner, Logger: log}),
 		table:   iptables.NewTable(iptables.TableConfig{Name: "nat", IPVersion: v, Backend: backend, Runner: runner, Logger: log}),
 	}
+	chains, inserts := Chains(v)
+	_ = m.table.Replace(chains, inserts)
+	return m
+}
+
+// Chains returns the nat-table chains of IP version v and the rules kept at
+// the top of POSTROUTING (the nftables dataplane programs the same ones).
+func Chains(v int) ([]iptables.Chain, map[string][]iptables.Rule) {
+	masq, all := SetNames(v)
 	rule := iptables.Rule{
 		Match:  fmt.Sprintf("-m set --match-set %s src -m set ! --match-set %s dst", masq, all),
 		Action: "MASQUERADE",
 	}
-	_ = m.table.Replace([]iptables.Chain{
+	return []iptables.Chain{
 		{Name: ChainPostrouting, Rules: []iptables.Rule{{Action: ChainNATOutgoing}}},
 		{Name: ChainNATOutgoing, Rules: []iptables.Rule{rule}},
-	}, map[string][]iptables.Rule{"POSTROUTING": {{Action: ChainPostrouting}}})
-	return m
+	}, map[string][]iptables.Rule{"POSTROUTING": {{Action: ChainPostrouting}}}
 }
 
-// Apply fills the sets from pools (those of the Manager's IP version),
-// then (re)writes the rules; every call reads the kernel back.
-func (m *Manager) Apply(ctx context.Context, pools []Pool) error {
-	var masq, all []netip.Prefix
+// Members returns the masquerade and all-pools set members of IP version v.
+func Members(v int, pools []Pool) (masq, all []netip.Prefix) {
 	for _, p := range pools {
-		if !p.CIDR.IsValid() || p.CIDR.Addr().Is4() != (m.version == 4) {
+		if !p.CIDR.IsValid() || p.CIDR.Addr().Is4() != (v == 4) {
 			continue
 		}
 		all = append(all, p.CIDR)
@@ -95,6 +101,13 @@ func (m *Manager) Apply(ctx context.Context, pools []Pool) error {
 			masq = append(masq, p.CIDR)
 		}
 	}
+	return masq, all
+}
+
+// Apply fills the sets from pools (those of the Manager's IP version),
+// then (re)writes the rules; every call reads the kernel back.
+func (m *Manager) Apply(ctx context.Context, pools []Pool) error {
+	masq, all := Members(m.version, pools)
 	m.masqSet.SetDesired(map[string][]netip.Prefix{m.masq: masq})
 	m.allSet.SetDesired(map[string][]netip.Prefix{m.all: all})
 	if err := errors.Join(m.masqSet.ApplyUpdates(ctx), m.allSet.ApplyUpdates(ctx)); err != nil {

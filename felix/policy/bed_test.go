@@ -50,6 +50,8 @@ type bed struct {
 	store map[string]resources.Resource // what the "datastore" holds, by key
 	wls   map[string]*felixtest.Workload
 	v6    bool
+	nft   bool   // the nftables dataplane (else iptables)
+	stop  func() // stops dp
 }
 
 // newBed starts a Dataplane for node in a fresh host namespace (FORWARD
@@ -69,22 +71,43 @@ func newBed(t testing.TB, cfg felix.Config, objs ...resources.Resource) *bed {
 		cfg.ResyncInterval = 500 * time.Millisecond
 	}
 	cfg.Logger = quietLogger()
-	dp := felix.New(cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := dp.Start(ctx); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); <-dp.Done() })
-	felixtest.ForwardDrop(t, host, string(dp.Status().Backend))
-	felixtest.Serve(t, host, netip.AddrPortFrom(felixtest.HostV4, hostPort))
-	b := &bed{t: t, host: host, dp: dp, veths: veths, ref: calc.NewModel(),
+	b := &bed{t: t, host: host, veths: veths, ref: calc.NewModel(),
 		store: map[string]resources.Resource{}, wls: map[string]*felixtest.Workload{}, v6: cfg.EnableIPv6}
+	b.start(cfg)
+	felixtest.ForwardDrop(t, host, string(b.dp.Status().Backend))
+	felixtest.Serve(t, host, netip.AddrPortFrom(felixtest.HostV4, hostPort))
 	for _, o := range objs {
 		b.store[key(o)] = o
 	}
 	b.send(model.SyncEvent{Full: true, Updates: b.updates(slices.Collect(maps.Values(b.store)), false)})
 	return b
+}
+
+// start starts a Dataplane with cfg (the bed's namespace and node) as
+// b.dp; the test's end stops it.
+func (b *bed) start(cfg felix.Config) {
+	b.t.Helper()
+	dp := felix.New(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := dp.Start(ctx); err != nil {
+		cancel()
+		b.t.Fatal(err)
+	}
+	b.t.Cleanup(func() { cancel(); <-dp.Done() })
+	b.dp, b.nft, b.stop = dp, cfg.Dataplane == felix.DataplaneNftables, func() { cancel(); <-dp.Done() }
+}
+
+// restart stops the Dataplane and starts one with cfg in its place (the
+// daemon restarted with other settings), fed the datastore's full sync.
+func (b *bed) restart(cfg felix.Config) {
+	b.t.Helper()
+	b.stop()
+	cfg.NetNS, cfg.NodeName, cfg.Logger = b.host.Path, node, quietLogger()
+	if cfg.ResyncInterval == 0 {
+		cfg.ResyncInterval = 500 * time.Millisecond
+	}
+	b.start(cfg)
+	b.send(model.SyncEvent{Full: true, Updates: b.updates(slices.Collect(maps.Values(b.store)), false)})
 }
 
 func quietLogger() *slog.Logger {
@@ -389,8 +412,12 @@ func (b *bed) iptablesName(v int) string {
 	return name + "-" + string(b.dp.Status().Backend)
 }
 
-// ourRules returns our rules of the IPv4 filter table.
+// ourRules returns our rules of the IPv4 filter table (nftables: of our
+// IPv4 table, one line per rule, see nftRules).
 func (b *bed) ourRules() []string {
+	if b.nft {
+		return nftRules(b.t, b.host, 4)
+	}
 	var out []string
 	for _, l := range strings.Split(b.iptables(4, "save", "-t", "filter"), "\n") {
 		if strings.Contains(l, "cali:") {

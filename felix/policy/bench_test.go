@@ -30,6 +30,12 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkPolicyApply ./felix/policy
 func BenchmarkPolicyApply(b *testing.B) {
+	for _, dp := range dataplanes { // side by side, each in its own namespace
+		b.Run(dp, func(b *testing.B) { benchPolicyApply(b, dp) })
+	}
+}
+
+func benchPolicyApply(b *testing.B, dataplane string) {
 	const n = 1000
 	host := felixtest.NewNS(b, "bench")
 	veths, err := felix.NewVeths(host.Path)
@@ -51,7 +57,7 @@ func BenchmarkPolicyApply(b *testing.B) {
 
 	b.Run("start-of-day", func(b *testing.B) {
 		for range b.N {
-			dp, stop := startBench(b, host, full)
+			dp, stop := startBench(b, host, dataplane, full)
 			b.StopTimer()
 			b.ReportMetric(float64(dp.Status().LastRenderDuration.Microseconds())/1000, "render-ms")
 			clean(b, dp) // back to an empty kernel for the next round
@@ -61,7 +67,7 @@ func BenchmarkPolicyApply(b *testing.B) {
 	})
 	b.Run("one-policy-change", func(b *testing.B) {
 		b.StopTimer()
-		dp, stop := startBench(b, host, full)
+		dp, stop := startBench(b, host, dataplane, full)
 		defer stop()
 		latencies := make([]time.Duration, 0, max(b.N, 50))
 		b.StartTimer()
@@ -92,7 +98,7 @@ func BenchmarkPolicyApply(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			dp, stop := startBench(b, host, model.SyncEvent{Full: true, Updates: small})
+			dp, stop := startBench(b, host, dataplane, model.SyncEvent{Full: true, Updates: small})
 			few := ourRuleCount(b, host, dp)
 			dp.OnSyncEvent(full)
 			waitSynced(b, dp)
@@ -101,7 +107,7 @@ func BenchmarkPolicyApply(b *testing.B) {
 			stop()
 			b.ReportMetric(float64(few), "rules-100+100")
 			b.ReportMetric(float64(many), "rules-1000+1000")
-			b.Logf("iptables rules of ours: %d for 100 policies + 100 endpoints, %d for 1000 + 1000 (x%.1f; "+
+			b.Logf("rules of ours: %d for 100 policies + 100 endpoints, %d for 1000 + 1000 (x%.1f; "+
 				"policies x endpoints would be x100)", few, many, float64(many)/float64(few))
 		}
 	})
@@ -109,9 +115,9 @@ func BenchmarkPolicyApply(b *testing.B) {
 
 // startBench starts a policy-mode Dataplane for node h1 in host, feeds it
 // ev and waits until it is programmed.
-func startBench(b *testing.B, host *felixtest.NS, ev model.SyncEvent) (*felix.Dataplane, func()) {
+func startBench(b *testing.B, host *felixtest.NS, dataplane string, ev model.SyncEvent) (*felix.Dataplane, func()) {
 	b.Helper()
-	dp := felix.New(felix.Config{NetNS: host.Path, NodeName: "h1", Policy: true,
+	dp := felix.New(felix.Config{NetNS: host.Path, NodeName: "h1", Policy: true, Dataplane: dataplane,
 		ResyncInterval: time.Hour, Logger: quietLogger()})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := dp.Start(ctx); err != nil {
@@ -154,8 +160,12 @@ func changedPolicy(i, n int) model.Update {
 	return model.Update{Kind: pol.Kind, Name: pol.Name, Object: pol}
 }
 
-// ourRuleCount counts our rules in host's IPv4 filter table.
+// ourRuleCount counts our rules in host's IPv4 filter table (nftables:
+// in our IPv4 table).
 func ourRuleCount(b *testing.B, host *felixtest.NS, dp *felix.Dataplane) int {
+	if dp.Status().Dataplane == felix.DataplaneNftables {
+		return len(nftRules(b, host, 4))
+	}
 	save := host.Run(b, "iptables-"+string(dp.Status().Backend)+"-save", "-t", "filter")
 	return strings.Count(save, "--comment \"cali:") + strings.Count(save, "--comment cali:")
 }

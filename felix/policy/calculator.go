@@ -2,6 +2,7 @@ package policy
 
 import (
 	"net/netip"
+	"reflect"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
@@ -20,6 +21,9 @@ type Config struct {
 	// EndpointToHostAccept lets workloads reach the host itself once their
 	// egress policy allowed it; false (the default) drops such traffic.
 	EndpointToHostAccept bool
+	// EndpointToHostReturn returns such traffic to the INPUT chain's later
+	// rules instead (Calico's Return); it wins over EndpointToHostAccept.
+	EndpointToHostReturn bool
 	// FlowLogGroup, when not 0, makes verdict rules log each new
 	// connection's first packet to this NFLOG group (rules.Config).
 	FlowLogGroup uint16
@@ -36,8 +40,13 @@ type Calculator struct {
 	index  *Index
 	synced bool // a full sync event was applied
 	dirty  bool // something changed since the last Render
+	// rendered: RenderIfChanged has rendered once (its skip compares
+	// against the last render).
+	rendered bool
 	// hostAddrs are the host's addresses by interface (hostendpoints.go).
 	hostAddrs map[netip.Addr]string
+	// tunnels are the tunnel peers host endpoints accept (hostendpoints.go).
+	tunnels rules.TunnelPeers
 }
 
 // NewCalculator returns a Calculator with an empty model.
@@ -72,6 +81,24 @@ func isPolicyKind(kind string) bool {
 	return false
 }
 
+// SetConfig changes how the model renders (the node stays); the next
+// Render uses it.
+func (c *Calculator) SetConfig(cfg Config) {
+	cfg.NodeName = c.cfg.NodeName
+	if !reflect.DeepEqual(cfg, c.cfg) {
+		c.cfg = cfg
+		c.invalidate()
+	}
+}
+
+// invalidate marks the model dirty and makes the next RenderIfChanged
+// render: for inputs the Index does not see (configuration, host
+// addresses, tunnel peers).
+func (c *Calculator) invalidate() {
+	c.dirty = true
+	c.rendered = false
+}
+
 // Synced reports whether a full sync event has been applied: before it the
 // model is partial and nothing may be programmed from it.
 func (c *Calculator) Synced() bool { return c.synced }
@@ -89,13 +116,26 @@ func (c *Calculator) Render() map[int]rules.Result {
 	out := make(map[int]rules.Result, len(c.cfg.IPVersions))
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
-			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, HostEndpoints: c.cfg.HostEndpoints,
-			HostAddrs: c.hostAddrs, FlowLogGroup: c.cfg.FlowLogGroup,
+			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, EndpointToHostReturn: c.cfg.EndpointToHostReturn,
+			HostEndpoints: c.cfg.HostEndpoints, HostAddrs: c.hostAddrs, Tunnels: c.tunnels, FlowLogGroup: c.cfg.FlowLogGroup,
 		})
 	}
 	c.index.EndRender()
 	c.dirty = false
 	return out
+}
+
+// RenderIfChanged is Render when a render could differ from the last one
+// (see Index.Changed); otherwise it clears Dirty and returns nil, false:
+// the last render's filter states still hold. A remote endpoint change
+// that moves no address in or out of a used IP set renders nothing.
+func (c *Calculator) RenderIfChanged() (map[int]rules.Result, bool) {
+	if c.rendered && !c.index.Changed() {
+		c.dirty = false
+		return nil, false
+	}
+	c.rendered = true
+	return c.Render(), true
 }
 
 // LocalEndpoints returns this node's endpoints, sorted by key.

@@ -24,11 +24,13 @@ func testDisruption(b *bed) {
 	toServer := rules.EndpointChain(server, false)
 	clientSel, _ := calc.InNamespace("role == 'client'", "default") // a NetworkPolicy's rules see its namespace
 	clients := rules.IPSetName(clientSel.UniqueID(), 4)
-	for _, tc := range []struct {
-		name   string
-		breakf func()
-		intact func() error // the kernel state the break destroyed is back
-	}{
+	if b.nft {
+		for _, tc := range nftDisruptions(b, server, toServer, clients) { // disrupt_nft_test.go
+			healed(b, tc)
+		}
+		return
+	}
+	for _, tc := range []disruption{
 		{"delete an endpoint chain", func() {
 			n := ruleNumber(b, rules.ChainToDispatch, "-o "+server+" ")
 			b.iptables(4, "", "-D", rules.ChainToDispatch, strconv.Itoa(n))
@@ -67,19 +69,32 @@ func testDisruption(b *bed) {
 			return nil
 		}},
 	} {
-		tc.breakf()
-		felixtest.Eventually(b.t, converge, tc.name+": healed", func() error {
-			if err := tc.intact(); err != nil {
-				return err
-			}
-			if err := felixtest.TCP(b.wls["client"].NS, netip.AddrPort{}, netip.AddrPortFrom(b.addr("server", false), 80), 2*time.Second); err != nil {
-				return fmt.Errorf("client cannot reach the server: %w", err)
-			}
-			return nil
-		})
-		b.check(tcp("client", "server", 80, true), tcp("other", "server", 80, false))
+		healed(b, tc)
 	}
 	b.iptables(4, "", "-D", "FORWARD", "-j", "DROP") // the foreign rule stays ours to clean up
+}
+
+// disruption is one way of breaking the programmed policy.
+type disruption struct {
+	name   string
+	breakf func()
+	intact func() error // the kernel state the break destroyed is back
+}
+
+// healed breaks, then waits for the kernel state and the traffic to be
+// repaired.
+func healed(b *bed, tc disruption) {
+	tc.breakf()
+	felixtest.Eventually(b.t, converge, tc.name+": healed", func() error {
+		if err := tc.intact(); err != nil {
+			return err
+		}
+		if err := felixtest.TCP(b.wls["client"].NS, netip.AddrPort{}, netip.AddrPortFrom(b.addr("server", false), 80), 2*time.Second); err != nil {
+			return fmt.Errorf("client cannot reach the server: %w", err)
+		}
+		return nil
+	})
+	b.check(tcp("client", "server", 80, true), tcp("other", "server", 80, false))
 }
 
 // ruleNumber returns the 1-based position of the first rule of chain whose

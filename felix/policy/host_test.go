@@ -16,8 +16,11 @@ import (
 // TestEndpointToHostAccept: with the host unprotected, workloads reach the
 // host itself once their egress policy allows it (the default, protected
 // case is in TestPolicyMatrix).
-func TestEndpointToHostAccept(t *testing.T) {
-	b := newBed(t, felix.Config{Policy: true, EndpointToHostAccept: true}, decode(t, allowAll)...)
+func TestEndpointToHostAccept(t *testing.T) { eachDataplane(t, testEndpointToHostAccept) }
+
+func testEndpointToHostAccept(t *testing.T, cfg felix.Config) {
+	cfg.Policy, cfg.EndpointToHostAccept = true, true
+	b := newBed(t, cfg, decode(t, allowAll)...)
 	b.addWorkload("w", 1, []string{"calico"}, nil)
 	b.check(tcp("w", "host", hostPort, true), icmp("w", "host", true))
 	b.setPolicies(`
@@ -39,8 +42,12 @@ spec:
 // on a partial model (it would drop every running workload's traffic and
 // routes): until the first full sync event it programs nothing.
 func TestNothingProgrammedBeforeFullSync(t *testing.T) {
+	eachDataplane(t, testNothingProgrammedBeforeFullSync)
+}
+
+func testNothingProgrammedBeforeFullSync(t *testing.T, cfg felix.Config) {
 	host := felixtest.NewNS(t, "host")
-	dp := felix.New(felix.Config{NetNS: host.Path, NodeName: node, Policy: true,
+	dp := felix.New(felix.Config{NetNS: host.Path, NodeName: node, Policy: true, Dataplane: cfg.Dataplane,
 		ResyncInterval: 100 * time.Millisecond, Logger: quietLogger()})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer func() { cancel(); <-dp.Done() }()
@@ -52,7 +59,7 @@ func TestNothingProgrammedBeforeFullSync(t *testing.T) {
 		Namespace: "default", Name: "p", Object: policies[0]}}})
 	// A bounded wait for something that must not happen: several resyncs.
 	time.Sleep(500 * time.Millisecond)
-	save := host.Run(t, "iptables-"+string(dp.Status().Backend)+"-save", "-t", "filter")
+	save := programmed(t, host, dp, cfg)
 	if dp.InSync() || strings.Contains(save, "cali") {
 		t.Fatalf("programmed before the first full sync (in sync %v):\n%s", dp.InSync(), save)
 	}
@@ -62,8 +69,11 @@ func TestNothingProgrammedBeforeFullSync(t *testing.T) {
 	if err := dp.WaitSynced(wctx); err != nil {
 		t.Fatal(err)
 	}
-	save = host.Run(t, "iptables-"+string(dp.Status().Backend)+"-save", "-t", "filter")
-	if !strings.Contains(save, "-A FORWARD -m comment") || !strings.Contains(save, ":cali-FORWARD") {
+	save = programmed(t, host, dp, cfg)
+	if cfg.Dataplane == felix.DataplaneNftables && !strings.Contains(save, "ip calico") {
+		t.Fatalf("not programmed after the full sync: tables %s", save)
+	}
+	if cfg.Dataplane != felix.DataplaneNftables && (!strings.Contains(save, "-A FORWARD -m comment") || !strings.Contains(save, ":cali-FORWARD")) {
 		t.Fatalf("not programmed after the full sync:\n%s", save)
 	}
 	if ip := host.Sysctl(t, "net/ipv4/ip_forward"); ip != "1" {
@@ -71,10 +81,25 @@ func TestNothingProgrammedBeforeFullSync(t *testing.T) {
 	}
 }
 
-// TestPolicyLegacyBackend runs the seed example on the legacy (x_tables)
-// backend; everything else runs on whichever backend the host defaults to.
-func TestPolicyLegacyBackend(t *testing.T) {
-	b := newBed(t, felix.Config{Policy: true, IptablesBackend: iptables.BackendLegacy})
+// programmed returns what of ours the dataplane programmed: the filter
+// table's iptables-save (iptables), the names of the nftables tables
+// (nftables).
+func programmed(t *testing.T, host *felixtest.NS, dp *felix.Dataplane, cfg felix.Config) string {
+	if cfg.Dataplane == felix.DataplaneNftables {
+		return strings.Join(nftTables(t, host), ", ")
+	}
+	return host.Run(t, "iptables-"+string(dp.Status().Backend)+"-save", "-t", "filter")
+}
+
+// TestPolicyLegacyBackend runs the seed example with Docker's rules in the
+// legacy (x_tables) backend; everything else runs on whichever backend the
+// host defaults to. The nftables dataplane keeps its accepts in the legacy
+// FORWARD chain then.
+func TestPolicyLegacyBackend(t *testing.T) { eachDataplane(t, testPolicyLegacyBackend) }
+
+func testPolicyLegacyBackend(t *testing.T, cfg felix.Config) {
+	cfg.Policy, cfg.IptablesBackend = true, iptables.BackendLegacy
+	b := newBed(t, cfg)
 	if got := b.dp.Status().Backend; got != iptables.BackendLegacy {
 		t.Fatalf("backend %s, want legacy", got)
 	}
@@ -84,8 +109,10 @@ func TestPolicyLegacyBackend(t *testing.T) {
 // TestEndpointsOnly: with NodeName but without Policy, the sync events
 // drive the endpoints (routes) and traffic is not policed: a policy that
 // would deny everything changes nothing.
-func TestEndpointsOnly(t *testing.T) {
-	b := newBed(t, felix.Config{}, decode(t, networkProfiles)...)
+func TestEndpointsOnly(t *testing.T) { eachDataplane(t, testEndpointsOnly) }
+
+func testEndpointsOnly(t *testing.T, cfg felix.Config) {
+	b := newBed(t, cfg, decode(t, networkProfiles)...)
 	b.addWorkload("a", 1, []string{"net1"}, nil)
 	b.addWorkload("b", 2, []string{"net2"}, nil) // another network: isolated, were policy on
 	b.setPolicies(`

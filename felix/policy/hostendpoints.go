@@ -52,5 +52,15 @@ func (c *Calculator) SetHostAddrs(addrs map[netip.Addr]string) {
 		return
 	}
 	c.hostAddrs = addrs
-	c.dirty = true
+	c.invalidate()
+}
+
+// SetTunnelPeers sets the other hosts whose tunnel packets host endpoints
+// accept; a change makes the Calculator dirty.
+func (c *Calculator) SetTunnelPeers(tp rules.TunnelPeers) {
+	if tp.Equal(c.tunnels) {
+		return
+	}
+	c.tunnels = tp
+	c.invalidate()
 }

@@ -32,8 +32,9 @@ spec:
 
 // matrixBed has four workloads: client, server and other on network net1
 // (labels role=<name>), and outsider on net2 with role=client.
-func matrixBed(t *testing.T) *bed {
-	b := newBed(t, felix.Config{Policy: true, EnableIPv6: true}, decode(t, networkProfiles)...)
+func matrixBed(t *testing.T, cfg felix.Config) *bed {
+	cfg.Policy, cfg.EnableIPv6 = true, true
+	b := newBed(t, cfg, decode(t, networkProfiles)...)
 	b.addWorkload("client", 1, []string{"net1"}, map[string]string{"role": "client"})
 	b.addWorkload("server", 2, []string{"net1"}, map[string]string{"role": "server"})
 	b.addWorkload("other", 3, []string{"net1"}, map[string]string{"role": "other"})
@@ -179,8 +180,10 @@ spec:
 	}},
 }
 
-func TestPolicyMatrix(t *testing.T) {
-	b := matrixBed(t)
+func TestPolicyMatrix(t *testing.T) { eachDataplane(t, testPolicyMatrix) }
+
+func testPolicyMatrix(t *testing.T, cfg felix.Config) {
+	b := matrixBed(t, cfg)
 	for _, tc := range matrix {
 		t.Run(tc.name, func(t *testing.T) {
 			b.t = t
@@ -198,7 +201,7 @@ func TestPolicyMatrix(t *testing.T) {
 	t.Run("log rule programmed", func(t *testing.T) {
 		b.t = t
 		b.setPolicies(matrix[5].policies)
-		if !strings.Contains(strings.Join(b.ourRules(), "\n"), "-j LOG") {
+		if !strings.Contains(strings.Join(b.ourRules(), "\n"), "-j LOG") && !strings.Contains(strings.Join(b.ourRules(), "\n"), " log") {
 			t.Errorf("no LOG rule among ours:\n%s", strings.Join(b.ourRules(), "\n"))
 		}
 	})

@@ -45,9 +45,12 @@ spec:
 // from-endpoint chain (their DROP counters grow). MAC spoofing only
 // iptables stops.
 // Verdict is not consulted: it trusts source addresses by design.
-func TestAntiSpoofing(t *testing.T) {
+func TestAntiSpoofing(t *testing.T) { eachDataplane(t, testAntiSpoofing) }
+
+func testAntiSpoofing(t *testing.T, cfg felix.Config) {
 	// No periodic resync: it would put back the rp_filter the test removes.
-	b := newBed(t, felix.Config{Policy: true, ResyncInterval: time.Hour}, decode(t, allowAll)...)
+	cfg.Policy, cfg.ResyncInterval = true, time.Hour
+	b := newBed(t, cfg, decode(t, allowAll)...)
 	a := b.addWorkload("a", 1, []string{"calico"}, nil)
 	dst := b.addWorkload("b", 2, []string{"calico"}, nil)
 	b.addWorkload("c", 3, []string{"calico"}, nil)
@@ -130,6 +133,9 @@ var counterRE = regexp.MustCompile(`^\[(\d+):\d+\] -A (\S+) .*-j DROP`)
 // from-workload chain.
 func dropCount(b *bed, iface string) int {
 	chain := rules.EndpointChain(iface, true)
+	if b.nft {
+		return nftDropCount(b.t, b.host, chain)
+	}
 	n := 0
 	for _, l := range strings.Split(b.iptables(4, "save", "-c", "-t", "filter"), "\n") {
 		if m := counterRE.FindStringSubmatch(l); m != nil && m[2] == chain {

@@ -25,10 +25,16 @@ const throughputPort = 5001
 //
 //	go test ./felix/policy -run '^$' -bench ThroughputWithPolicies -benchtime 1x
 func BenchmarkThroughputWithPolicies(b *testing.B) {
+	for _, dp := range dataplanes {
+		b.Run(dp, func(b *testing.B) { benchThroughput(b, dp) })
+	}
+}
+
+func benchThroughput(b *testing.B, dataplane string) {
 	const rounds, bytesPerRound = 5, 256 << 20
 	// A production-like resync interval: the bed's 500 ms default would run a
 	// full read-back of 15k rules during the "with" rounds and steal the CPU.
-	bd := newBed(b, felix.Config{Policy: true, ResyncInterval: time.Hour}, decode(b, networkProfiles)...)
+	bd := newBed(b, felix.Config{Policy: true, ResyncInterval: time.Hour, Dataplane: dataplane}, decode(b, networkProfiles)...)
 	bd.addWorkload("sender", 1, []string{"net1"}, map[string]string{"role": "client"})
 	recv := bd.addWorkload("receiver", 2, []string{"net1"}, map[string]string{"role": "server"})
 	sink := sinkTCP(b, recv.NS, netip.AddrPortFrom(recv.V4, throughputPort))

@@ -19,6 +19,9 @@ type Config struct {
 	// EndpointToHostAccept lets workloads reach the host itself (INPUT)
 	// after their egress policy allowed it; false (default) drops it.
 	EndpointToHostAccept bool
+	// EndpointToHostReturn returns that traffic to the INPUT chain instead
+	// (its later rules decide); it wins over EndpointToHostAccept.
+	EndpointToHostReturn bool
 	// LogPrefix is used by rules with action Log.
 	LogPrefix string
 	// FlowLogGroup, when not 0, is the NFLOG group verdict rules log the
@@ -30,6 +33,9 @@ type Config struct {
 	// endpoint given by expectedIPs only protects the interface that has
 	// one of them (the dataplane reads the map from the kernel).
 	HostAddrs map[netip.Addr]string
+	// Tunnels are the peers whose VXLAN and IPIP packets host endpoints
+	// accept before policy (hosttunnels.go).
+	Tunnels TunnelPeers
 }
 
 // Result is the desired filter-table state for one family.
@@ -159,7 +165,10 @@ func (r *renderer) topLevel() {
 		ipt.Rule{Match: "-o cali+", Action: "ACCEPT"},
 	)...)
 	hostAction := "DROP"
-	if r.cfg.EndpointToHostAccept {
+	switch {
+	case r.cfg.EndpointToHostReturn:
+		hostAction = "RETURN"
+	case r.cfg.EndpointToHostAccept:
 		hostAction = "ACCEPT"
 	}
 	input := []ipt.Rule{

@@ -107,6 +107,10 @@ type HostConfig struct {
 	// Manual: Start creates the host but does not start its daemon (Join
 	// beds: the test joins it itself).
 	Manual bool
+	// Docker runs a real Docker engine for the host (Host.Engine, see
+	// Dockerd), started before its daemon, which then talks to it; the
+	// fake engine stays unused.
+	Docker bool
 }
 
 // Bed is a running test bed.

@@ -27,6 +27,7 @@ type Host struct {
 	IP6       netip.Prefix // its IPv6 LAN address (Config.IPv6), e.g. fd00:99::1/64
 	Subnet    int
 	Docker    *dockerfake.Engine
+	Engine    *Dockerd // a real Docker engine (HostConfig.Docker), else nil
 	DataDir   string
 	PluginDir string
 	LogPath   string
@@ -67,6 +68,12 @@ func (b *Bed) newHost(hc HostConfig, index int) (*Host, error) {
 	if b.cfg.IPv6 {
 		h.IP6 = netip.PrefixFrom(addr6In(hc.Subnet, index), 64)
 		h.env = append(h.env, "CALICO_IPV6=true", "IP6="+h.IP6.String())
+	}
+	if hc.Docker {
+		if err := h.startDockerd(); err != nil {
+			return nil, err
+		}
+		h.env = append(h.env, "DOCKER_HOST="+h.Engine.Host) // the last value wins
 	}
 	h.env = append(h.env, hc.Env...)
 	return h, nil
@@ -169,7 +176,8 @@ func (h *Host) signal(sig syscall.Signal, timeout time.Duration) error {
 }
 
 func (h *Host) close() error {
-	err := h.Stop()
+	// The engine first: removing its containers calls the daemon.
+	err := errors.Join(h.Engine.Stop(), h.Stop())
 	if h.Docker != nil {
 		err = errors.Join(err, h.Docker.Close())
 	}
@@ -194,11 +202,4 @@ func (h *Host) RSS() (int64, error) {
 }
 
 // LogTail returns the last n lines of the daemon's log.
-func (h *Host) LogTail(n int) string {
-	b, _ := os.ReadFile(h.LogPath)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (h *Host) LogTail(n int) string { return tail(h.LogPath, n) }

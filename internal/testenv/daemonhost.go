@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/calico-docker/calico-libnetwork/felix/nft"
 )
 
 // Helpers for tests that run the daemon binary on the host (packages e2e
@@ -25,7 +28,8 @@ import (
 // test removes what its dataplane made in the host namespace: routes of
 // protocol 80 inside the test's pools (the blackholes of its IPAM blocks)
 // and the local route of the gateway range, and the cali-* iptables chains with the rules that jump to them, and
-// cali* IP sets.
+// cali* IP sets, and the nftables dataplane's calico tables and Docker
+// FORWARD accepts.
 
 // PluginDir is where dockerd looks for plugin sockets; it cannot be changed.
 const PluginDir = "/run/docker/plugins"
@@ -41,6 +45,13 @@ func CleanHostDataplane(t testing.TB, pools ...string) {
 		for _, table := range []string{"filter", "nat", "mangle", "raw"} {
 			cleanChains(t, bin, table)
 		}
+	}
+	// The nftables dataplane's tables and Docker FORWARD accepts.
+	if d, err := nft.New(-1, slog.Default()); err == nil {
+		if err := d.RemoveAll(); err != nil {
+			t.Errorf("remove the nftables dataplane: %v", err)
+		}
+		_ = d.Close()
 	}
 	// The workloads' gateway range felix makes local (felix/gateway.go).
 	_, _ = hostCmd("ip", "route", "del", "local", "169.254.1.0/24", "dev", "lo", "table", "local", "proto", "80")

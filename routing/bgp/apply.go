@@ -41,6 +41,11 @@ type applier struct {
 	unwatch context.CancelFunc
 	peers   map[netip.Addr]Peer
 	exports map[netip.Prefix][]byte // prefix -> path UUID
+	// policies are the peers' filters GoBGP holds (filters.go), installed
+	// the GoBGP objects of their generation policyGen.
+	policies  map[netip.Addr]PeerPolicy
+	installed policyNames
+	policyGen int
 }
 
 // apply converges the server on d. Every step runs; errors are joined.
@@ -54,6 +59,10 @@ func (a *applier) apply(ctx context.Context, d Desired) error {
 		if err := a.start(ctx, *d.Global); err != nil {
 			return err
 		}
+	}
+	// Filters first, so a new peer's first routes are already filtered.
+	if err := a.syncPolicies(ctx, d.Policies); err != nil {
+		return err // no session without its filters
 	}
 	return errors.Join(a.syncPeers(ctx, d.Peers), a.syncExports(ctx, d.Exports))
 }
@@ -120,6 +129,7 @@ func (a *applier) stop(graceful bool) {
 	a.global, a.unwatch = nil, nil
 	clear(a.peers)
 	clear(a.exports)
+	a.policies, a.installed = nil, policyNames{} // StartBgp starts with no policies
 	a.s.mu.Lock()
 	a.s.running, a.s.exported = false, 0
 	clear(a.s.learned)
@@ -178,7 +188,8 @@ func (a *applier) apiPeer(p Peer) *api.Peer {
 		local = a.global.IPv6
 	}
 	ap := &api.Peer{
-		Conf:      &api.PeerConf{NeighborAddress: p.Address.String(), PeerAsn: p.ASN, Description: string(p.Type) + " " + p.Name},
+		Conf: &api.PeerConf{NeighborAddress: p.Address.String(), PeerAsn: p.ASN, Description: string(p.Type) + " " + p.Name,
+			AuthPassword: p.Password},
 		Transport: &api.Transport{LocalAddress: local.String(), RemotePort: uint32(p.Port), PassiveMode: p.Passive},
 		Timers: &api.Timers{Config: &api.TimersConfig{
 			ConnectRetry: connectRetry, HoldTime: holdTime, KeepaliveInterval: keepalive,

@@ -20,6 +20,12 @@ import (
 // /proc/self/fd. A descriptor closed and reused meanwhile is re-checked,
 // so nothing else is touched.
 func severSessions(local netip.Addr, listenPort int, peerPorts map[int]bool) int {
+	return severSockets(func(fd int) bool { return bgpSession(fd, local, listenPort, peerPorts) })
+}
+
+// severSockets shuts down every socket of this process that match
+// accepts and returns how many.
+func severSockets(match func(fd int) bool) int {
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		return 0
@@ -30,7 +36,7 @@ func severSessions(local netip.Addr, listenPort int, peerPorts map[int]bool) int
 		if err != nil || !isSocket(fd) {
 			continue
 		}
-		if bgpSession(fd, local, listenPort, peerPorts) && unix.Shutdown(fd, unix.SHUT_RDWR) == nil {
+		if match(fd) && unix.Shutdown(fd, unix.SHUT_RDWR) == nil {
 			n++
 		}
 	}

@@ -54,6 +54,9 @@ type Peer struct {
 	// address): GoBGP refuses connections for 5s after a session ends, and
 	// two active sides can keep refusing each other's attempts for ever.
 	Passive bool
+	// Password authenticates the session with TCP MD5 (RFC 2385); empty:
+	// none. It is never logged.
+	Password string
 }
 
 func (p Peer) key() netip.Addr { return p.Address }
@@ -70,6 +73,10 @@ type Desired struct {
 	// Exports are announced with this node as next hop: IPv4 prefixes to
 	// IPv4 peers, IPv6 prefixes (only with Global.IPv6) to IPv6 peers.
 	Exports []netip.Prefix
+	// Policies are the import and export filters of peers, by address
+	// (BGPFilter, keepOriginalNextHop); a peer without one exchanges every
+	// route.
+	Policies map[netip.Addr]PeerPolicy
 }
 
 // Route is the best path to a prefix learned from a peer.

@@ -1,0 +1,90 @@
+package nft_test
+
+import (
+	"log/slog"
+	"net/netip"
+	"testing"
+
+	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/felix/nft"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
+)
+
+// scaleTable renders rules.ScaleModel(n, n) for IPv4 as our table.
+func scaleTable(t *testing.T, n int, extra map[string][]netip.Prefix) *nftrules.Table {
+	t.Helper()
+	m, err := rules.ScaleModel(n, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rules.Render(m, "h1", rules.Config{IPVersion: 4})
+	for k, v := range extra {
+		res.IPSets[k] = v
+	}
+	tab, err := nftrules.Build(4, nftrules.Input{IPVersion: 4, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+func newDriver(t *testing.T) (*nft.Driver, *felixtest.NS) {
+	t.Helper()
+	host := felixtest.NewNS(t, "nft")
+	d, err := nft.New(int(*host.NS.Handle()), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return d, host
+}
+
+// TestApplyReadBackConverges: a table written, read back by a full apply
+// of the same desired state, needs no rewrite; a fresh driver (a restart)
+// agrees; a change rewrites only what changed; an empty desired state
+// removes the table.
+func TestApplyReadBackConverges(t *testing.T) {
+	d, host := newDriver(t)
+	cidrs := map[string][]netip.Prefix{"cali40s:nets": {
+		netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("10.1.2.0/24"), // nested: one interval
+		netip.MustParsePrefix("10.2.0.0/31"), netip.MustParsePrefix("10.2.0.2/32"), // adjacent
+		netip.MustParsePrefix("192.168.0.0/16")}}
+	want := map[int]*nftrules.Table{4: scaleTable(t, 600, cidrs)} // maps and sets over one message
+	if err := d.Apply(want, true, false); err != nil {
+		t.Fatal(err)
+	}
+	first := d.Rewrites()
+	if first == 0 {
+		t.Fatal("nothing written on the first apply")
+	}
+	for _, full := range []bool{true, false} {
+		if err := d.Apply(want, full, false); err != nil {
+			t.Fatal(err)
+		}
+		if n := d.Rewrites(); n != 0 {
+			t.Errorf("re-apply (full=%v) rewrote %d chains, want 0", full, n)
+		}
+	}
+	d2, err := nft.New(int(*host.NS.Handle()), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	if err := d2.Apply(want, true, false); err != nil || d2.Rewrites() != 0 {
+		t.Errorf("a fresh driver rewrote %d chains (err %v), want 0", d2.Rewrites(), err)
+	}
+	changed := scaleTable(t, 601, nil) // one more endpoint and policy, the CIDR set gone
+	if err := d.Apply(map[int]*nftrules.Table{4: changed}, false, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := d.Rewrites(); n == 0 || n > first/2 {
+		t.Errorf("one more endpoint and policy rewrote %d chains (first apply: %d)", n, first)
+	}
+	if err := d.Apply(map[int]*nftrules.Table{}, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := nftTables(t, host); len(got) != 0 {
+		t.Errorf("tables left after an empty apply: %v", got)
+	}
+}

@@ -1,0 +1,139 @@
+package nft
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+
+	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+)
+
+// plan queues the messages that turn known into t and returns the state
+// the kernel will hold once they are committed. Order matters for the
+// kernel's checks within the batch (the commit itself is atomic): chains
+// before the set elements and rules that refer to them, rules rewritten
+// before stale chains and sets they referred to go.
+func (d *Driver) plan(t *nftrules.Table, known *state) (*state, error) {
+	v := t.IPVersion
+	table := ourTable(v)
+	if !known.exists {
+		d.conn.AddTable(table)
+	}
+	next := &state{exists: true, chains: make(map[string]*chainState, len(t.Chains)+len(t.Hooks)),
+		sets: make(map[string]*setState, len(t.Sets))}
+	// Map order is fine: within a batch only existence matters, and the
+	// commit is atomic.
+	for name := range t.Chains {
+		if known.chains[name] == nil {
+			d.conn.AddChain(&nftables.Chain{Name: name, Table: table})
+		}
+	}
+	for _, h := range t.Hooks {
+		if known.chains[h.Name] == nil {
+			d.conn.AddChain(baseChain(table, h))
+		}
+	}
+	for name, want := range t.Sets {
+		st, err := d.planSet(table, name, want, known.sets[name])
+		if err != nil {
+			return nil, err
+		}
+		next.sets[name] = st
+	}
+	for name, src := range t.Chains {
+		st, err := d.planChain(v, table, name, src, known.chains[name])
+		if err != nil {
+			return nil, err
+		}
+		next.chains[name] = st
+	}
+	for _, h := range t.Hooks {
+		st, err := d.planChain(v, table, h.Name, h.Rules, known.chains[h.Name])
+		if err != nil {
+			return nil, err
+		}
+		st.base = true
+		next.chains[h.Name] = st
+	}
+	d.removeStale(table, known, next)
+	return next, nil
+}
+
+func baseChain(table *nftables.Table, h nftrules.Hook) *nftables.Chain {
+	hooks := map[string]*nftables.ChainHook{"forward": nftables.ChainHookForward, "input": nftables.ChainHookInput,
+		"output": nftables.ChainHookOutput, "postrouting": nftables.ChainHookPostrouting}
+	typ := nftables.ChainTypeFilter
+	if h.NAT {
+		typ = nftables.ChainTypeNAT
+	}
+	accept := nftables.ChainPolicyAccept
+	return &nftables.Chain{Name: h.Name, Table: table, Hooknum: hooks[h.Hook], Type: typ,
+		Priority: nftables.ChainPriorityRef(nftables.ChainPriority(h.Priority)), Policy: &accept}
+}
+
+// planChain rewrites a chain whose rules differ from the kernel's.
+func (d *Driver) planChain(v int, table *nftables.Table, name string, src []iptables.Rule, known *chainState) (*chainState, error) {
+	if known != nil && known.src != nil && slices.Equal(known.src, src) {
+		return known, nil
+	}
+	c := &nftables.Chain{Name: name, Table: table}
+	var expanded []iptables.Rule
+	for _, r := range src {
+		expanded = append(expanded, nftrules.Expand(r)...)
+	}
+	compiled := make([][]expr.Any, len(expanded))
+	hashes := make([]string, len(expanded))
+	for i, r := range expanded {
+		exprs, err := nftrules.Compile(v, r)
+		if err != nil {
+			return nil, fmt.Errorf("chain %s: %w", c.Name, err)
+		}
+		compiled[i], hashes[i] = exprs, ruleTag(r)+"/"+fingerprint(exprs)
+	}
+	st := &chainState{src: src, hashes: hashes}
+	if known != nil && slices.Equal(known.hashes, hashes) {
+		return st, nil
+	}
+	d.rewrites++
+	if known != nil {
+		d.conn.FlushChain(c)
+	}
+	for i := range expanded {
+		tag, _, _ := strings.Cut(hashes[i], "/")
+		d.conn.AddRule(&nftables.Rule{Table: c.Table, Chain: c, Exprs: compiled[i], UserData: tagData(tag)})
+	}
+	return st, nil
+}
+
+// removeStale flushes and deletes our chains and sets that are no longer
+// desired (all chains flushed first: they may refer to each other).
+func (d *Driver) removeStale(table *nftables.Table, known, next *state) {
+	var stale []*nftables.Chain
+	for _, name := range slices.Sorted(maps.Keys(known.chains)) {
+		if next.chains[name] == nil {
+			stale = append(stale, &nftables.Chain{Name: name, Table: table})
+		}
+	}
+	d.rewrites += len(stale)
+	for _, c := range stale {
+		d.conn.FlushChain(c)
+	}
+	for _, name := range slices.Sorted(maps.Keys(known.sets)) {
+		if next.sets[name] == nil && known.sets[name].vmap {
+			d.conn.FlushSet(&nftables.Set{Name: name, Table: table}) // its entries name stale chains
+		}
+	}
+	for _, c := range stale {
+		d.conn.DelChain(c)
+	}
+	for _, name := range slices.Sorted(maps.Keys(known.sets)) {
+		if next.sets[name] == nil {
+			d.conn.DelSet(&nftables.Set{Name: name, Table: table})
+		}
+	}
+}

@@ -1,0 +1,226 @@
+package felix
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/nat"
+	"github.com/calico-docker/calico-libnetwork/felix/nft"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+)
+
+// Dataplanes (Config.Dataplane).
+const (
+	DataplaneIptables = "iptables"
+	DataplaneNftables = "nftables"
+)
+
+// nftState is the nftables dataplane of the loop goroutine: filter state
+// and natOutgoing become our nftables tables (felix/nftrules, felix/nft),
+// programmed in one transaction per apply. It replaces the iptables
+// tables, the IP set managers and felix/nat's managers, which stay unmade
+// in this mode.
+type nftState struct {
+	drv      *nft.Driver
+	versions []int
+	backend  iptables.Backend // where Docker's rules are: nft, or legacy
+	// legacy holds our accepts in Docker's legacy FORWARD chain (and
+	// removes the iptables dataplane's legacy leftovers), legacy only.
+	legacy     []*iptables.Table
+	applied    map[int]*FilterState
+	natApplied []nat.Pool
+	natOn      bool
+	failed     bool
+	cleaned    bool // the iptables dataplane's leftovers are gone
+}
+
+func nftMode(cfg Config) bool { return cfg.Dataplane == DataplaneNftables }
+
+func checkDataplane(cfg Config) error {
+	switch cfg.Dataplane {
+	case "", DataplaneIptables, DataplaneNftables:
+		return nil
+	}
+	return fmt.Errorf("felix: Dataplane %q: want %q or %q", cfg.Dataplane, DataplaneIptables, DataplaneNftables)
+}
+
+// openNft opens the nftables driver in the namespace and finds where
+// Docker's iptables rules are without running iptables: iptables-nft's
+// FORWARD chain over netlink, else the legacy tables in /proc.
+func (k *kernelState) openNft(versions []int) error {
+	fd := -1
+	if h := k.ns.Handle(); h != nil {
+		fd = int(*h)
+	}
+	drv, err := nft.New(fd, k.log)
+	if err != nil {
+		return err
+	}
+	s := &nftState{drv: drv, versions: versions, backend: k.cfg.IptablesBackend, applied: map[int]*FilterState{}}
+	if s.backend == "" {
+		s.backend = iptables.BackendNFT
+		if !drv.HasDockerForward(4) && k.legacyTablesInUse() {
+			s.backend = iptables.BackendLegacy
+		}
+	}
+	if s.backend == iptables.BackendLegacy {
+		base := BaseFilterState(k.cfg.InterfacePrefix)
+		for _, v := range versions {
+			for _, name := range []string{"filter", "nat"} {
+				t := iptables.NewTable(iptables.TableConfig{Name: name, IPVersion: v, Backend: s.backend, Runner: k.runner, Logger: k.log})
+				if name == "filter" {
+					_ = t.Replace(base.Chains, base.Inserts)
+				}
+				s.legacy = append(s.legacy, t)
+			}
+		}
+	}
+	k.backend, k.nft = s.backend, s
+	return nil
+}
+
+// legacyTablesInUse reports whether the namespace has legacy iptables
+// filter tables (Docker's rules would be there).
+func (k *kernelState) legacyTablesInUse() bool {
+	var names []byte
+	_ = k.ns.Do(func() error {
+		var err error
+		names, err = os.ReadFile("/proc/thread-self/net/ip_tables_names")
+		return err
+	})
+	return slices.Contains(strings.Fields(string(names)), "filter")
+}
+
+// syncNft programs the filter states and natOutgoing into our tables when
+// they changed, at every full resync and after a failure. The first full
+// one also removes what the iptables dataplane left.
+func (k *kernelState) syncNft(ctx context.Context, snap snapshot, full bool) error {
+	s := k.nft
+	natChanged := snap.natPrimed && (!s.natOn || !slices.Equal(s.natApplied, snap.natPools))
+	dirty := full || s.failed || natChanged
+	for _, v := range s.versions {
+		dirty = dirty || snap.filters[v] != s.applied[v]
+	}
+	if !dirty {
+		return nil
+	}
+	var errs []error
+	if full || s.failed {
+		errs = append(errs, k.syncLegacyAccepts(ctx))
+	}
+	if !s.cleaned && (full || s.failed) {
+		n, err := s.drv.RemoveIptablesLeftovers()
+		if n > 0 {
+			k.log.Info("Removed the iptables dataplane's chains and rules", "count", n)
+		}
+		errs = append(errs, err)
+	}
+	desired, err := s.desired(snap)
+	if err == nil {
+		// Docker's FORWARD accepts are read back and repaired with the rest at
+		// a full resync; a change between them does not touch Docker's chain.
+		repair := full || s.failed
+		err = s.drv.Apply(desired, repair, repair && s.backend == iptables.BackendNFT)
+	}
+	s.failed = err != nil
+	if err != nil {
+		return errors.Join(append(errs, err)...)
+	}
+	for _, v := range s.versions {
+		s.applied[v] = snap.filters[v]
+	}
+	s.natApplied, s.natOn = snap.natPools, snap.natPrimed
+	if !s.cleaned && errors.Join(errs...) == nil {
+		err := k.destroyOurIPSets()
+		s.cleaned = err == nil
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// desired builds each family's table from the snapshot.
+func (s *nftState) desired(snap snapshot) (map[int]*nftrules.Table, error) {
+	out := map[int]*nftrules.Table{}
+	for _, v := range s.versions {
+		var inputs []nftrules.Input
+		if st := snap.filters[v]; st != nil {
+			if len(st.Raw.Chains)+len(st.Raw.Inserts)+len(st.Mangle.Chains)+len(st.Mangle.Inserts) > 0 {
+				// Fail loudly: the old ruleset stays and the error says why.
+				return nil, fmt.Errorf("IPv%d: host endpoints' raw and mangle policy (doNotTrack, preDNAT) "+
+					"is not programmed by the nftables dataplane yet: remove those policies or use dataplane: iptables", v)
+			}
+			inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: st.Chains, Inserts: st.Inserts, IPSets: st.IPSets})
+		}
+		if snap.natPrimed {
+			chains, inserts := nat.Chains(v)
+			masqName, allName := nat.SetNames(v)
+			masq, all := nat.Members(v, snap.natPools)
+			inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: chains, Inserts: inserts,
+				IPSets: map[string][]netip.Prefix{masqName: masq, allName: all}})
+		}
+		t, err := nftrules.Build(v, inputs...)
+		if err != nil {
+			return nil, err
+		}
+		out[v] = t
+	}
+	return out, nil
+}
+
+// syncLegacyAccepts keeps our accepts in Docker's legacy FORWARD chains.
+func (k *kernelState) syncLegacyAccepts(ctx context.Context) error {
+	var errs []error
+	for _, t := range k.nft.legacy {
+		tctx, cancel := context.WithTimeout(ctx, iptablesTimeout)
+		_, err := t.Apply(tctx)
+		cancel()
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// destroyOurIPSets destroys the iptables dataplane's IP sets (names
+// starting "cali") over netlink, once no rule uses them.
+func (k *kernelState) destroyOurIPSets() error {
+	sets, err := k.nl.IpsetListAll()
+	if err != nil {
+		return nil // no ip_set support: no sets of ours either
+	}
+	var errs []error
+	for _, s := range sets {
+		if strings.HasPrefix(s.SetName, "cali") {
+			if err := k.nl.IpsetDestroy(s.SetName); err != nil {
+				errs = append(errs, fmt.Errorf("destroy IP set %s: %w", s.SetName, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeNftDataplane removes what the nftables dataplane left (a switch
+// back to iptables): our tables and Docker accepts. Once per run.
+func (k *kernelState) removeNftDataplane() error {
+	if k.nft != nil || k.nftGone {
+		return nil
+	}
+	fd := -1
+	if h := k.ns.Handle(); h != nil {
+		fd = int(*h)
+	}
+	drv, err := nft.New(fd, k.log)
+	if err != nil {
+		return err
+	}
+	defer drv.Close()
+	if err := drv.RemoveAll(); err != nil {
+		return err
+	}
+	k.nftGone = true
+	return nil
+}

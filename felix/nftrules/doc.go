@@ -1,0 +1,39 @@
+// Package nftrules turns the policy rendering that felix/rules produces
+// (one chain model, shared by both dataplanes) into the desired content of
+// our nftables tables, and compiles each rule into nftables expressions.
+// It is pure: no kernel access; felix/nft programs what it returns.
+//
+// Why translate rather than render twice: felix/rules is the single place
+// where the calculation (package calc, through felix/policy's Calculator)
+// becomes chains — tiers, group chains, policy and profile chains,
+// anti-spoofing, endpoint_to_host_action, link-local drops. Both backends
+// consume that one result, so their semantics are the same by
+// construction and one test body proves both. What nftables does better
+// is done here, structurally:
+//
+//   - endpoint dispatch: the dispatch chains (one "-i <iface> -g
+//     cali-fw-<iface>" rule per endpoint) become one rule each, a verdict
+//     map lookup keyed by interface name (cali-from-wl-dispatch and
+//     cali-to-wl-dispatch, maps of the same name), so a new endpoint is a
+//     map element, not a chain rewrite, and dispatch is O(1);
+//   - selector and network-set IP sets become nftables interval sets of
+//     the table (prefixes: CIDRs welcome), updated element by element;
+//   - the top-level inserts (FORWARD, INPUT, OUTPUT; POSTROUTING for
+//     natOutgoing) become base chains of our own table.
+//
+// Table layout, one table per family ("ip calico", "ip6 calico"):
+//
+//	forward  filter hook forward  priority -5 -> jump cali-FORWARD
+//	input    filter hook input    priority -5 -> jump cali-INPUT
+//	output   filter hook output   priority -5 -> jump cali-OUTPUT
+//	postrouting nat hook postrouting priority 100 -> jump cali-POSTROUTING
+//	cali-*   the chains of felix/rules and felix/nat, same names
+//	sets     cali40s-<selector id> (":" of the ipset name becomes "-"),
+//	         cali40masq-ipam-pools, cali40all-ipam-pools; maps
+//	         cali-from-wl-dispatch, cali-to-wl-dispatch (ifname : verdict)
+//
+// The rule vocabulary compiled (Compile) is exactly what felix/rules and
+// felix/nat emit; anything else is an error naming the token, so a new
+// match in felix/rules fails loudly in nftables mode instead of being
+// silently dropped from a rule.
+package nftrules

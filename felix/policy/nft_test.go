@@ -1,0 +1,120 @@
+package policy_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+
+	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+)
+
+// Inspection of the nftables dataplane's kernel state, for the tests that
+// look inside the kernel (the iptables ones read iptables-save).
+
+// nftConn opens an nftables netlink connection in n.
+func nftConn(t testing.TB, n *felixtest.NS) *nftables.Conn {
+	t.Helper()
+	c, err := nftables.New(nftables.WithNetNSFd(int(*n.NS.Handle())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func nftFamily(v int) nftables.TableFamily {
+	if v == 6 {
+		return nftables.TableFamilyIPv6
+	}
+	return nftables.TableFamilyIPv4
+}
+
+// nftRules returns every rule of our table of IP version v, one line each:
+// "<chain>:" then the kind of each expression (log, drop, jump X, ...).
+func nftRules(t testing.TB, n *felixtest.NS, v int) []string {
+	t.Helper()
+	c := nftConn(t, n)
+	table := &nftables.Table{Name: nftrules.TableName, Family: nftFamily(v)}
+	chains, err := c.ListChainsOfTableFamily(nftFamily(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ch := range chains {
+		if ch.Table.Name != table.Name {
+			continue
+		}
+		rules, err := c.GetRules(table, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rules {
+			out = append(out, ch.Name+":"+describe(r.Exprs))
+		}
+	}
+	return out
+}
+
+func describe(exprs []expr.Any) string {
+	var b strings.Builder
+	for _, e := range exprs {
+		switch e := e.(type) {
+		case *expr.Log:
+			b.WriteString(" log")
+		case *expr.Verdict:
+			fmt.Fprintf(&b, " verdict(%d)%s", e.Kind, e.Chain)
+		case *expr.Lookup:
+			b.WriteString(" @" + e.SetName)
+		case *expr.Counter:
+			fmt.Fprintf(&b, " counter(%d)", e.Packets)
+		}
+	}
+	return b.String()
+}
+
+// nftDropCount sums the packet counters of the drop rules of one chain of
+// our IPv4 table.
+func nftDropCount(t testing.TB, n *felixtest.NS, chain string) int {
+	t.Helper()
+	c := nftConn(t, n)
+	table := &nftables.Table{Name: nftrules.TableName, Family: nftables.TableFamilyIPv4}
+	rules, err := c.GetRules(table, &nftables.Chain{Name: chain, Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, r := range rules {
+		var packets uint64
+		drop := false
+		for _, e := range r.Exprs {
+			switch e := e.(type) {
+			case *expr.Counter:
+				packets = e.Packets
+			case *expr.Verdict:
+				drop = e.Kind == expr.VerdictDrop
+			}
+		}
+		if drop {
+			total += int(packets)
+		}
+	}
+	return total
+}
+
+// nftTables lists the names ("ip calico", ...) of n's nftables tables.
+func nftTables(t testing.TB, n *felixtest.NS) []string {
+	t.Helper()
+	tables, err := nftConn(t, n).ListTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, tb := range tables {
+		fam := map[nftables.TableFamily]string{nftables.TableFamilyIPv4: "ip", nftables.TableFamilyIPv6: "ip6"}[tb.Family]
+		out = append(out, fam+" "+tb.Name)
+	}
+	return out
+}

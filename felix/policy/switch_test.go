@@ -1,0 +1,97 @@
+package policy_test
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/calico-docker/calico-libnetwork/felix"
+	"github.com/calico-docker/calico-libnetwork/felix/nat"
+)
+
+// TestSwitchDataplane switches a running host from the iptables dataplane
+// to nftables and back (the daemon restarted with another `dataplane`),
+// with policy and natOutgoing programmed: after each switch the policy
+// holds and nothing of the other dataplane is left — no cali chains or
+// rules in iptables and no cali IP sets after the switch to nftables, no
+// calico nftables table and no accept of ours in Docker's FORWARD after
+// the switch back.
+func TestSwitchDataplane(t *testing.T) {
+	b := newBed(t, felix.Config{Policy: true, Dataplane: felix.DataplaneIptables}, decode(t, networkProfiles)...)
+	b.addWorkload("client", 1, []string{"net1"}, map[string]string{"role": "client"})
+	b.addWorkload("server", 2, []string{"net1"}, map[string]string{"role": "server"})
+	b.addWorkload("other", 3, []string{"net1"}, map[string]string{"role": "other"})
+	b.setPolicies(onServer("from-clients", `
+  ingress: [{action: Allow, source: {selector: "role == 'client'"}}]`))
+	pools := []nat.Pool{{CIDR: netip.MustParsePrefix("10.65.0.0/16"), NATOutgoing: true}}
+	probes := []probe{tcp("client", "server", 80, true), tcp("other", "server", 80, false), tcp("server", "other", 80, true)}
+	withNAT := func() {
+		t.Helper()
+		if err := b.dp.SetNATPools(pools); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), converge)
+		defer cancel()
+		if err := b.dp.WaitSynced(ctx); err != nil {
+			t.Fatalf("not in sync: %v (%+v)", err, b.dp.Status())
+		}
+	}
+	withNAT()
+	b.check(probes...)
+	if ipt := iptablesOurs(b); len(ipt) == 0 || len(ipsetsOurs(b)) == 0 {
+		t.Fatalf("iptables dataplane: chains %v, sets %v", ipt, ipsetsOurs(b))
+	}
+
+	b.restart(felix.Config{Policy: true, Dataplane: felix.DataplaneNftables})
+	withNAT()
+	b.check(probes...)
+	if left := iptablesOurs(b); len(left) > 0 {
+		t.Errorf("after the switch to nftables, iptables still has:\n%s", strings.Join(left, "\n"))
+	}
+	if left := ipsetsOurs(b); len(left) > 0 {
+		t.Errorf("after the switch to nftables, IP sets left: %v", left)
+	}
+	if tables := nftTables(t, b.host); !slices.Contains(tables, "ip calico") {
+		t.Errorf("nftables tables %v, want ip calico", tables)
+	}
+
+	b.restart(felix.Config{Policy: true, Dataplane: felix.DataplaneIptables})
+	withNAT()
+	b.check(probes...)
+	if tables := nftTables(t, b.host); slices.Contains(tables, "ip calico") || slices.Contains(tables, "ip6 calico") {
+		t.Errorf("after the switch back, nftables tables %v", tables)
+	}
+	if fwd := b.iptables(4, "", "-S", "FORWARD"); strings.Contains(fwd, "nft-accept") {
+		t.Errorf("after the switch back, Docker's FORWARD keeps our nftables accepts:\n%s", fwd)
+	}
+	if len(iptablesOurs(b)) == 0 {
+		t.Error("after the switch back, no iptables chains of ours")
+	}
+}
+
+// iptablesOurs lists the iptables-nft lines (filter and nat, both
+// families) naming a cali chain or carrying a cali: comment.
+func iptablesOurs(b *bed) []string {
+	var out []string
+	for _, tool := range []string{"iptables-nft-save", "ip6tables-nft-save"} {
+		for _, l := range strings.Split(b.host.Run(b.t, tool), "\n") {
+			if strings.Contains(l, "cali-") || (strings.Contains(l, "cali:") && !strings.Contains(l, "nft-accept")) {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// ipsetsOurs lists the IP sets whose names start with cali.
+func ipsetsOurs(b *bed) []string {
+	var out []string
+	for _, n := range strings.Fields(b.host.Run(b.t, "ipset", "list", "-n")) {
+		if strings.HasPrefix(n, "cali") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
