@@ -174,8 +174,8 @@ spec:
 	e.runCode(t, cli.ExitDenied, "", "policy", "explain", "--from", "198.51.101.9", "--to", "bookstore-server", "--port", "443")
 }
 
-// Traffic to link-local addresses and to the workload's own host gets the
-// verdict the dataplane applies after policy.
+// Traffic to link-local addresses, to the workload's gateway and to its own
+// host gets the verdict the dataplane applies after policy.
 func TestExplainHostAndLinkLocal(t *testing.T) {
 	e := operatorEnv(t)
 	node := "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: host1}\nspec:\n  bgp: {ipv4Address: 192.0.2.10/24}\n"
@@ -185,8 +185,10 @@ func TestExplainHostAndLinkLocal(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--to", "169.254.1.1", "--port", "80"}, cli.ExitDenied, "is link-local"},
+		{[]string{"--to", "169.254.1.1", "--port", "80"}, cli.ExitDenied, "is the workload's gateway, its own host (node host1) and endpoint_to_host_action is Drop"},
+		{[]string{"--to", "169.254.1.2", "--port", "80", "--endpoint-to-host-action", "Accept"}, cli.ExitOK, "gateway, its own host (node host1), and endpoint_to_host_action Accept"},
 		{[]string{"--to", "169.254.169.254", "--port", "80"}, cli.ExitDenied, "never leaves the host"},
+		{[]string{"--to", "169.254.2.1", "--port", "80"}, cli.ExitDenied, "never leaves the host"},
 		{[]string{"--to", "192.0.2.10", "--protocol", "icmp"}, cli.ExitDenied, "endpoint_to_host_action is Drop"},
 		{[]string{"--to", "192.0.2.10", "--protocol", "icmp", "--endpoint-to-host-action", "Accept"}, cli.ExitOK, "endpoint_to_host_action Accept"},
 		{[]string{"--to", "192.0.2.11", "--protocol", "icmp"}, cli.ExitOK, "ALLOWED"},

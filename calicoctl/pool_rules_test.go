@@ -2,12 +2,15 @@ package calicoctl
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 func poolYAML(name, cidr, extra string) string {
@@ -85,6 +88,34 @@ func TestBlocksInNoPool(t *testing.T) {
 	for k := range e.snapshot(t) {
 		if strings.Contains(k, "/ipam/") {
 			t.Errorf("left behind: %s", k)
+		}
+	}
+}
+
+// Concurrent applies and creates of overlapping pools (different names)
+// leave exactly one: the pool's create is one compare-and-swap against
+// the pools at commit, not only the check before the write.
+func TestConcurrentOverlappingPools(t *testing.T) {
+	e := startEtcd(t)
+	for round, verb := range []string{"apply", "create", "apply"} {
+		cidr := fmt.Sprintf("10.%d.0.0/16", 50+round)
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Go(func() { e.run(t, poolYAML(fmt.Sprintf("r%d-%d", round, i), cidr, ""), verb, "-f", "-") })
+		}
+		wg.Wait()
+		pools, _, err := datastore.ListAs[*resources.IPPool](context.Background(), datastore.New(e.cli), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, p := range pools {
+			if p.Spec.CIDR == cidr {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("round %d (%s): %d pools with CIDR %s stored, want 1", round, verb, n, cidr)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -198,6 +199,7 @@ func startDataplane(ctx context.Context, cfg *Config, live *liveConfig, c *cache
 		HostEndpoints:   felix.HostEndpointConfig{FailsafeInbound: s.FailsafeInbound, FailsafeOutbound: s.FailsafeOutbound},
 		ProbeIPIP:       cfg.NetworkingBackend != routing.BackendNone,
 		OwnedInterfaces: func() []string { return ownedInterfaces(c, cfg.NodeName) },
+		NetworkPeers:    func(network string) []netip.Addr { return networkPeers(c, network) },
 	})
 	live.attach(dp, nil) // routing attaches when it starts
 	w := newWatcher(cfg.NodeName, c, dp, log)
@@ -218,6 +220,21 @@ func ownedInterfaces(c *cache.Cache, node string) []string {
 		names = append(names, w.Spec.InterfaceName)
 	}
 	return names
+}
+
+// networkPeers lists the IPv4 addresses of a network's endpoints in the
+// cache (its index: O(endpoints of the network)); felix routes them in
+// sandboxes whose networks share address space.
+func networkPeers(c *cache.Cache, network string) []netip.Addr {
+	var out []netip.Addr
+	for _, w := range c.EndpointsOfNetwork(network) {
+		for _, a := range w.Addrs() {
+			if a.Addr().Is4() {
+				out = append(out, a.Addr())
+			}
+		}
+	}
+	return out
 }
 
 // serveDrivers serves the network and IPAM drivers on their sockets. The

@@ -17,10 +17,8 @@ import (
 // leave with this interface's address instead of by the first
 // interface's default route (where the peers' profile would refuse it).
 // Two subnet-less networks on one container share those pools, so no
-// route can tell their peers apart: traffic to both leaves by the first
-// interface's default route and the second network's peers are reached
-// only from them (replies leave by the right interface, see srcroute.go).
-// Give one of the two networks a --subnet to reach both sets of peers.
+// pool route can tell their peers apart: felix routes each of their
+// peers by /32 instead (SourceRoute.Peers, see srcroute.go).
 func (d *Driver) routedSubnets(ctx context.Context, ce *createdEndpoint, peers []*resources.WorkloadEndpoint) []netip.Prefix {
 	subnets := ce.netw.subnets()
 	if len(subnets) > 0 || len(peers) == 0 {

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"net/netip"
 
 	"github.com/calico-docker/calico-libnetwork/felix"
@@ -16,8 +17,11 @@ import (
 // two or more calico interfaces, each interface gets a routing table and a
 // rule "from <its address> lookup <table>": traffic leaves by the
 // interface that owns its source address (IPv6 too, with the network's
-// IPv6 --subnet routes, which Docker cannot place). See felix.SourceRoute
-// for what is programmed.
+// IPv6 --subnet routes, which Docker cannot place). An interface whose
+// address shares a pool with another interface's (two networks without
+// --subnet) also has its network's peers routed by /32 through it, with
+// its address as source, so each peer sees the address it knows. See
+// felix.SourceRoute for what is programmed.
 //
 // The driver only records the intent: at Join (and at start-up, Resync)
 // it hands the dataplane owner (felix) a felix.SourceRoute per interface of
@@ -81,6 +85,9 @@ func (d *Driver) startSourceRouting(sandbox string, weps []*resources.WorkloadEn
 				}
 			}
 		}
+		if len(weps) > 1 && d.sharesPool(ctx, r.Addr, weps) {
+			r.Peers = w.Spec.Network
+		}
 		entries = append(entries, entry{w.Spec.Endpoint, r})
 	}
 	if len(entries) < 2 {
@@ -91,6 +98,31 @@ func (d *Driver) startSourceRouting(sandbox string, weps []*resources.WorkloadEn
 			d.log.Warn("Source routing not recorded", "sandbox", sandbox, "endpoint", e.id, "err", err)
 		}
 	}
+}
+
+// sharesPool reports whether the pool of addr (an interface's address)
+// holds an address of another of the sandbox's endpoints: the two
+// networks share address space (both without --subnet), so no subnet
+// route tells their peers apart and felix routes each peer by /32
+// (SourceRoute.Peers).
+func (d *Driver) sharesPool(ctx context.Context, addr netip.Addr, weps []*resources.WorkloadEndpoint) bool {
+	p, err := d.ipam.PoolFor(ctx, addr)
+	if err != nil {
+		d.log.Warn("No pool found for the endpoint's address; adding no peer routes", "ip", addr, "err", err)
+		return false
+	}
+	pool, err := resources.ParseCIDR(p.Spec.CIDR)
+	if err != nil {
+		return false
+	}
+	for _, w := range weps {
+		for _, a := range w.Addrs() {
+			if a.Addr() != addr && pool.Contains(a.Addr()) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // removeSourceRouting withdraws an endpoint's source routing; felix

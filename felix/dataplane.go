@@ -96,6 +96,11 @@ type Config struct {
 	// veth with both ends on the host that neither names is a stray,
 	// deleted after StrayVethGrace (strays.go).
 	OwnedInterfaces func() []string
+	// NetworkPeers, if set, returns the IPv4 addresses of the endpoints
+	// of one network (the daemon passes its datastore cache's index): a
+	// SourceRoute with Peers routes them in its sandbox (sandboxes.go).
+	// Without it no peer route is programmed.
+	NetworkPeers func(network string) []netip.Addr
 	// StrayVethGrace is how long a stray workload veth pair is left alone
 	// (default DefaultStrayVethGrace); negative: never reaped.
 	StrayVethGrace time.Duration

@@ -30,7 +30,7 @@ type healBed struct {
 	stop          func()
 }
 
-func newHealBed(t *testing.T) *healBed {
+func newHealBed(t *testing.T, peers func(string) []netip.Addr) *healBed {
 	t.Helper()
 	b := &healBed{host: felixtest.NewNS(t, "host"), sandbox: felixtest.NewNS(t, "sandbox")}
 	v := newTestVeths(t, b.host)
@@ -42,7 +42,7 @@ func newHealBed(t *testing.T) *healBed {
 	if err := os.Symlink(b.sandbox.Path, b.sandboxPath); err != nil {
 		t.Fatal(err)
 	}
-	b.d = New(Config{NetNS: b.host.Path, ResyncInterval: 300 * time.Millisecond, Logger: quietLogger()})
+	b.d = New(Config{NetNS: b.host.Path, ResyncInterval: 300 * time.Millisecond, Logger: quietLogger(), NetworkPeers: peers})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := b.d.Start(ctx); err != nil {
 		cancel()
@@ -147,7 +147,7 @@ func wantEqual(t *testing.T, what string, get func() []string, want ...string) {
 // resync; a withdrawn source route goes; a sandbox whose namespace is gone
 // is forgotten; routing's routes go when the loop stops.
 func TestEverythingOwnedHeals(t *testing.T) {
-	b := newHealBed(t)
+	b := newHealBed(t, nil)
 	d, host, sb := b.d, b.host, b.sandbox
 	d.OnEndpointUpdate(Endpoint{ID: "ep0", IfaceName: "caliheal00001", MAC: testMAC,
 		IPv4Nets: []netip.Prefix{netip.MustParsePrefix("10.65.0.1/32")}})

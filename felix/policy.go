@@ -60,6 +60,7 @@ func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
 			d.events = d.events[:0]
 		}
 		d.events = append(d.events, ev)
+		d.peersChanged(ev) // sandboxes.go
 		lazy = d.remoteOnly(ev)
 	})
 	if lazy {

@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/calico-docker/calico-libnetwork/model"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // Source routing inside multi-network sandboxes.
@@ -25,6 +28,20 @@ import (
 // gateway IPv6Gateway, plus the network's IPv6 subnets routed in the main
 // table by the interface (Docker cannot place them: the IPv6 gateway is
 // the same link-local address on every interface).
+//
+// Two interfaces whose networks share address space (two networks
+// without --subnet draw from the same pools) cannot be told apart by a
+// subnet route: traffic to the peers of both would leave by the default
+// route, with the first interface's address, and the second network's
+// profile would refuse it. The driver then sets Peers on each such
+// interface's SourceRoute, and every IPv4 address of that network's
+// other endpoints (Config.NetworkPeers) gets a /32 route in the sandbox's
+// main table, "via 169.254.1.n dev <iface> src <address>", with
+// protocol DefaultRouteProtocol: the peer sees the address it knows on
+// its network. Should a peer be on two such networks, the interface with
+// the lower table wins. Peer routes follow the network's endpoints: a
+// datastore change to a WorkloadEndpoint of such a network (OnSyncEvent)
+// marks the sandboxes for re-sync, and each resync re-reads them.
 //
 // Docker creates the interface (and, for a starting container, the
 // namespace) only after Join returns, so a SourceRoute whose interface or
@@ -58,6 +75,10 @@ type SourceRoute struct {
 	Gateway  netip.Addr     // its IPv4 gateway, 169.254.1.n
 	Addr6    netip.Addr     // its IPv6 address; invalid when it has none
 	Subnets6 []netip.Prefix // its network's IPv6 subnets, routed by the interface
+	// Peers is the network whose other endpoints get /32 routes via this
+	// interface (its addresses share a pool with another interface's);
+	// empty: none.
+	Peers string
 }
 
 // Table is the routing table and rule priority of the interface.
@@ -114,6 +135,31 @@ func (d *Dataplane) SetSourceRoute(endpointID string, r SourceRoute) error {
 // from the sandbox at the next apply, if the sandbox still exists.
 func (d *Dataplane) RemoveSourceRoute(endpointID string) {
 	d.change(func() { delete(d.sources, endpointID); d.sourcesDirty = true })
+}
+
+// peersChanged marks the sandboxes for re-sync when ev changes an
+// endpoint of a network some SourceRoute routes the peers of (a deleted
+// endpoint's network is unknown: any deletion counts); d.mu must be held.
+func (d *Dataplane) peersChanged(ev model.SyncEvent) {
+	nets := map[string]bool{}
+	for _, e := range d.sources {
+		if e.Peers != "" {
+			nets[e.Peers] = true
+		}
+	}
+	if len(nets) == 0 || d.sourcesDirty {
+		return
+	}
+	for _, u := range ev.Updates {
+		if u.Kind != resources.KindWorkloadEndpoint {
+			continue
+		}
+		w, ok := u.Object.(*resources.WorkloadEndpoint)
+		if ev.Full || !ok || nets[w.Spec.Network] {
+			d.sourcesDirty = true
+			return
+		}
+	}
 }
 
 // SourceRoutes returns the recorded source routes by endpoint ID.
@@ -175,7 +221,7 @@ func (k *kernelState) syncSandboxes(entries []sourceEntry, now time.Time) (map[s
 	})
 	for _, path := range paths {
 		es := want[path]
-		pending, err := syncSandbox(path, es)
+		pending, err := syncSandbox(path, es, k.cfg.NetworkPeers)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			if len(es) == 0 || k.sandboxes[path] || !waiting(es, now) {

@@ -22,7 +22,9 @@ type ruleKey struct {
 // syncSandbox converges one sandbox on its entries (none: remove our
 // rules). It reports whether some entry's interface is not there yet; an
 // error wrapping os.ErrNotExist means the namespace is gone (or not made).
-func syncSandbox(path string, es []sourceEntry) (pending bool, err error) {
+// peersOf gives the addresses of a network's endpoints (Config.NetworkPeers;
+// nil: no peer routes).
+func syncSandbox(path string, es []sourceEntry, peersOf func(string) []netip.Addr) (pending bool, err error) {
 	// Docker bind-mounts the namespace on the path after creating the file,
 	// and unmounts it before removing the file: in between it is no
 	// namespace (netlink's EINVAL is not wrapped, so ask the filesystem).
@@ -54,6 +56,7 @@ func syncSandbox(path string, es []sourceEntry) (pending bool, err error) {
 	for _, fam := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
 		errs.add(syncRules(h, fam, want))
 	}
+	errs.add(syncPeerRoutes(h, es, peersOf)) // sandboxpeers.go
 	return pending, errs.err()
 }
 

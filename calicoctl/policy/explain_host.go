@@ -5,20 +5,28 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // What the dataplane does after policy, which policy explain must say
-// too: a workload's packet to a link-local address (its gateway
-// 169.254.1.1 included) is dropped in cali-FORWARD before policy; one to
-// an address of its own host goes through cali-INPUT, where
-// endpoint_to_host_action (a setting of each host's daemon, Drop by
-// default, not stored in etcd: hence --endpoint-to-host-action) decides
-// after egress policy allowed it.
+// too: a workload's gateway (169.254.1.n, one per calico interface; the
+// host side's fe80:: address for IPv6) is its own host: felix makes the
+// gateway range 169.254.1.0/24 local, so a packet to it goes through cali-INPUT like one
+// to any address of the host, where endpoint_to_host_action (a setting of
+// each host's daemon, Drop by default, not stored in etcd: hence
+// --endpoint-to-host-action) decides after egress policy allowed it. A
+// packet to any other link-local address is dropped in cali-FORWARD
+// before policy.
 
-var linkLocal = []netip.Prefix{netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/10")}
+var (
+	linkLocal = []netip.Prefix{netip.MustParsePrefix("169.254.0.0/16"), netip.MustParsePrefix("fe80::/10")}
+	// gateways and gateway6 are felix's gateway range and IPv6 gateway.
+	gateways = netip.MustParsePrefix("169.254.1.0/24")
+	gateway6 = netip.MustParseAddr("fe80::ecee:eeff:feee:eeee")
+)
 
 // hostVerdict overrides a verdict the way the dataplane does for a
 // workload's traffic to link-local addresses and to its own host.
@@ -26,24 +34,31 @@ func hostVerdict(ctx context.Context, st *datastore.Store, exp *Explanation, fro
 	if from.wep == nil || !to.Outside {
 		return nil
 	}
-	for _, ll := range linkLocal {
-		if ll.Contains(to.addr) {
-			exp.Allowed, exp.Verdict = false, "denied"
-			exp.Reason = fmt.Sprintf("%s is link-local: workload traffic to link-local addresses (its gateway included) never leaves the host; the dataplane drops it before policy", to.addr)
-			return nil
+	host := fmt.Sprintf("the workload's own host (node %s)", from.Node)
+	own := gateways.Contains(to.addr) || to.addr == gateway6
+	if own {
+		host = "the workload's gateway, its own host (node " + from.Node + ")"
+	} else if slices.ContainsFunc(linkLocal, func(ll netip.Prefix) bool { return ll.Contains(to.addr) }) {
+		exp.Allowed, exp.Verdict = false, "denied"
+		exp.Reason = fmt.Sprintf("%s is link-local and not the workload's gateway: workload traffic to link-local addresses never leaves the host; the dataplane drops it before policy", to.addr)
+		return nil
+	}
+	if !own {
+		var err error
+		if own, err = nodeOwns(ctx, st, from.Node, to.addr); err != nil {
+			return err
 		}
 	}
-	own, err := nodeOwns(ctx, st, from.Node, to.addr)
-	if err != nil || !own || !exp.Allowed {
-		return err
+	if !own || !exp.Allowed {
+		return nil
 	}
 	to.Outside = false
 	if hostAction == "Accept" {
-		exp.Reason += fmt.Sprintf("; %s is the workload's own host (node %s), and endpoint_to_host_action Accept lets it in", to.addr, from.Node)
+		exp.Reason += fmt.Sprintf("; %s is %s, and endpoint_to_host_action Accept lets it in", to.addr, host)
 		return nil
 	}
 	exp.Allowed, exp.Verdict = false, "denied"
-	exp.Reason = fmt.Sprintf("egress policy allows it, but %s is the workload's own host (node %s) and endpoint_to_host_action is Drop (the default; set endpoint_to_host_action: Accept on that host to let workloads reach it)", to.addr, from.Node)
+	exp.Reason = fmt.Sprintf("egress policy allows it, but %s is %s and endpoint_to_host_action is Drop (the default; set endpoint_to_host_action: Accept on that host to let workloads reach it)", to.addr, host)
 	return nil
 }
 

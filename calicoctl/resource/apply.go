@@ -55,6 +55,9 @@ func (a *app) applyCommand() *cobra.Command {
 	act := &writeAction{verb: "apply", past: "applied", level: cli.CheckFull,
 		check: checkVersion,
 		write: func(ctx context.Context, st *datastore.Store, obj resources.Resource) error {
+			if p, ok := obj.(*resources.IPPool); ok {
+				return writePool(ctx, st, p, true) // pool_rules.go
+			}
 			_, err := st.Apply(ctx, obj)
 			return err
 		}}
@@ -80,6 +83,9 @@ func (a *app) createCommand() *cobra.Command {
 			return false, fmt.Errorf("%s already exists: use calicoctl apply -f or replace -f to change it, or --skip-exists", cli.Describe(obj))
 		},
 		write: func(ctx context.Context, st *datastore.Store, obj resources.Resource) error {
+			if p, ok := obj.(*resources.IPPool); ok {
+				return writePool(ctx, st, p, false) // pool_rules.go
+			}
 			_, err := st.Create(ctx, obj)
 			return err
 		}}

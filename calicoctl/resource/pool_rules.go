@@ -2,6 +2,7 @@ package resource
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
@@ -37,6 +38,19 @@ func checkPoolWrites(ctx context.Context, st *datastore.Store, objs, todo []reso
 		}
 	}
 	return errs, nil
+}
+
+// writePool writes an IPPool of calicoctl create (upsert false) or apply
+// (upsert true). A new pool goes through ipam's CreatePool, whose one
+// compare-and-swap re-checks overlap against the pools as they are at
+// commit: of two concurrent writes of overlapping pools one is refused.
+// apply replaces an existing pool (checkPoolWrites kept its CIDR).
+func writePool(ctx context.Context, st *datastore.Store, p *resources.IPPool, upsert bool) error {
+	_, err := cli.NewAllocator(st).CreatePool(ctx, p)
+	if upsert && errors.Is(err, datastore.ErrAlreadyExists) {
+		_, err = st.Apply(ctx, p)
+	}
+	return err
 }
 
 // deleteObject deletes one object; an IPPool goes through the pool rules.
