@@ -39,7 +39,7 @@ type Model struct {
 	byIP      map[netip.Addr]*Endpoint
 	tiers     map[string]*resources.Tier // by name; "default" is implied
 	staged    map[string]*stagedPolicy   // by the key of the policy it stages
-	netSets   map[string]*netSet         // by kind/namespace/name
+	netSets   map[string]*NetSet         // by kind/namespace/name
 	// defaultTier stands for the default tier until one is stored;
 	// unstoredTier for a tier a policy names that is not stored.
 	defaultTier, unstoredTier *resources.Tier
@@ -48,20 +48,20 @@ type Model struct {
 // NewModel returns an empty model.
 func NewModel() *Model {
 	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{},
-		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*netSet{},
+		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*NetSet{},
 		defaultTier: resources.NewDefaultTier(), unstoredTier: &resources.Tier{Spec: resources.TierSpec{DefaultAction: resources.TierActionDeny}}}
 }
 
 // Kinds lists the resource kinds the dataplane's model consumes (for a
 // cache subscription); tiers give policies their evaluation order and
-// each tier's end its defaultAction.
+// each tier's end its defaultAction; network sets add their CIDRs to the
+// selectors (IP sets) that match them.
 var Kinds = []string{resources.KindWorkloadEndpoint, resources.KindProfile, resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy,
-	resources.KindTier}
+	resources.KindTier, resources.KindGlobalNetworkSet, resources.KindNetworkSet}
 
-// ExplainKinds are Kinds plus what only the reference verdict reads so
-// far: staged policies and network sets.
-var ExplainKinds = append(slices.Clone(Kinds), resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy,
-	resources.KindGlobalNetworkSet, resources.KindNetworkSet)
+// ExplainKinds are Kinds plus what only the reference verdict reads:
+// staged policies (evaluated, never enforced).
+var ExplainKinds = append(slices.Clone(Kinds), resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy)
 
 // Apply feeds one sync event into the model.
 func (m *Model) Apply(ev model.SyncEvent) {
@@ -219,7 +219,10 @@ func (m *Model) policiesFrom(policies map[string]*Policy, ep *Endpoint, dir Dire
 	return out
 }
 
-// Members returns the addresses of every endpoint sel matches, sorted.
+// Members returns what sel stands for in the dataplane, sorted
+// (ComparePrefixes): the addresses of every endpoint it matches and the
+// CIDRs of every network set it matches. A packet's address is in one of
+// them exactly when Verdict's selector match holds for it.
 func (m *Model) Members(sel selector.Selector) []netip.Prefix {
 	var out []netip.Prefix
 	for _, ep := range m.endpoints {
@@ -227,7 +230,12 @@ func (m *Model) Members(sel selector.Selector) []netip.Prefix {
 			out = append(out, ep.Addrs...)
 		}
 	}
-	slices.SortFunc(out, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	for _, ns := range m.netSets {
+		if ns.Matches(sel) {
+			out = append(out, ns.Nets...)
+		}
+	}
+	slices.SortFunc(out, ComparePrefixes)
 	return out
 }
 

@@ -30,6 +30,7 @@ type Index struct {
 
 	dirtyEndpoints map[string]bool // endpoint keys changed since the last settle
 	dirtyPolicies  map[string]bool // policy keys changed since the last settle
+	dirtyNetSets   map[string]bool // network set keys changed since the last settle
 	allDirty       bool            // a full resync: rebuild every cache
 
 	local    []*calc.Endpoint        // node's endpoints, sorted by key
@@ -40,10 +41,12 @@ type Index struct {
 	gen      uint64                // render generation, for member-set GC
 }
 
-// memberSet caches the addresses one selector matches, by endpoint key.
+// memberSet caches the addresses one selector matches, by endpoint key,
+// and the CIDRs of the network sets it matches, by network set key.
 type memberSet struct {
 	sel     selector.Selector
 	byEP    map[string][]netip.Prefix
+	byNet   map[string][]netip.Prefix
 	sorted  []netip.Prefix // nil when it must be rebuilt
 	usedGen uint64
 }
@@ -53,7 +56,7 @@ var _ rules.Source = (*Index)(nil)
 // NewIndex returns an empty index for node's endpoints.
 func NewIndex(node string) *Index {
 	return &Index{node: node, model: calc.NewModel(), allDirty: true,
-		dirtyEndpoints: map[string]bool{}, dirtyPolicies: map[string]bool{},
+		dirtyEndpoints: map[string]bool{}, dirtyPolicies: map[string]bool{}, dirtyNetSets: map[string]bool{},
 		polFor: map[string]*[2][]*calc.Policy{}, members: map[string]*memberSet{}}
 }
 
@@ -74,6 +77,8 @@ func (x *Index) Apply(ev model.SyncEvent) {
 			x.dirtyEndpoints[u.Namespace+"/"+u.Name] = true
 		case resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy:
 			x.dirtyPolicies[calc.PolicyKey(u.Kind, u.Namespace, u.Name)] = true
+		case resources.KindGlobalNetworkSet, resources.KindNetworkSet:
+			x.dirtyNetSets[calc.NetSetKey(u.Kind, u.Namespace, u.Name)] = true
 		case resources.KindProfile:
 			x.profileChanged(u.Name)
 		case resources.KindTier:
@@ -100,7 +105,7 @@ func (x *Index) settle() {
 	switch {
 	case x.allDirty:
 		x.rebuild()
-	case len(x.dirtyEndpoints) > 0 || len(x.dirtyPolicies) > 0:
+	case len(x.dirtyEndpoints) > 0 || len(x.dirtyPolicies) > 0 || len(x.dirtyNetSets) > 0:
 		x.update()
 	default:
 		return
@@ -108,6 +113,7 @@ func (x *Index) settle() {
 	x.allDirty = false
 	clear(x.dirtyEndpoints)
 	clear(x.dirtyPolicies)
+	clear(x.dirtyNetSets)
 }
 
 func (x *Index) rebuild() {
@@ -118,7 +124,7 @@ func (x *Index) rebuild() {
 		x.polFor[ep.Key] = x.computePolicies(ep)
 	}
 	for _, ms := range x.members {
-		ms.byEP, ms.sorted = nil, nil // recomputed on demand
+		ms.byEP, ms.byNet, ms.sorted = nil, nil, nil // recomputed on demand
 	}
 }
 
@@ -151,6 +157,7 @@ func (x *Index) update() {
 			ms.updateEndpoint(key, ep)
 		}
 	}
+	x.updateNetSets() // index_netsets.go
 }
 
 // refreshEndpoints re-reads the local endpoint list.
@@ -262,13 +269,17 @@ func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 		for _, ep := range x.model.Endpoints() {
 			ms.updateEndpoint(ep.Key, ep)
 		}
+		x.fillNetSets(ms)
 	}
 	if ms.sorted == nil {
-		ms.sorted = make([]netip.Prefix, 0, len(ms.byEP))
+		ms.sorted = make([]netip.Prefix, 0, len(ms.byEP)+len(ms.byNet))
 		for _, addrs := range ms.byEP {
 			ms.sorted = append(ms.sorted, addrs...)
 		}
-		slices.SortFunc(ms.sorted, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+		for _, nets := range ms.byNet {
+			ms.sorted = append(ms.sorted, nets...)
+		}
+		slices.SortFunc(ms.sorted, calc.ComparePrefixes)
 	}
 	return ms.sorted
 }
