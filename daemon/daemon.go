@@ -98,6 +98,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
+	useCachedReservations(alloc, c) // reservations.go
 	obs.watchStore(c, cfg.NodeName)
 	dp, err := startDataplane(runCtx, cfg, c, log)
 	if err != nil {
