@@ -112,7 +112,7 @@ func (d *Driver) removeSourceRouting(endpointID string) {
 // node, and resumes reading the container labels of joined endpoints of
 // this node still marked labels-pending.
 func (d *Driver) Resync(ctx context.Context) error {
-	weps, _, err := datastore.ListAs[*resources.WorkloadEndpoint](ctx, d.store, resources.DefaultNamespace)
+	weps, _, err := datastore.ListAs[*resources.WorkloadEndpoint](ctx, d.store, "") // every namespace
 	if err != nil {
 		return fmt.Errorf("list endpoints: %w", err)
 	}
