@@ -18,7 +18,7 @@ type dataplane interface {
 }
 
 // watcher feeds the dataplane from the cache: every WorkloadEndpoint,
-// Profile, NetworkPolicy, GlobalNetworkPolicy and Tier (calc.Kinds: one Full
+// Profile, NetworkPolicy, GlobalNetworkPolicy, Tier and (Global)NetworkSet (calc.Kinds: one Full
 // event, then changes; felix picks this node's endpoints and renders
 // their policy), and this node's affine IPAM blocks (programmed as
 // blackhole routes), re-read from the cache's index whenever one of this

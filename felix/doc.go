@@ -31,7 +31,7 @@
 //
 // With Config.NodeName set, the Dataplane is fed the datastore's sync
 // events of calc.Kinds (WorkloadEndpoints, Profiles, NetworkPolicies,
-// GlobalNetworkPolicies, Tiers) through OnSyncEvent, and the loop goroutine keeps
+// GlobalNetworkPolicies, Tiers, GlobalNetworkSets, NetworkSets) through OnSyncEvent, and the loop goroutine keeps
 // the policy model (package felix/policy): this node's WorkloadEndpoints
 // are programmed as OnEndpointUpdate would, and with Config.Policy their
 // Calico policy replaces BaseFilterState: chains rendered by felix/rules
