@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/resource"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -67,7 +68,7 @@ func TestRoundTripEveryKind(t *testing.T) {
 				t.Fatal(err)
 			}
 			tier := ""
-			if spec := policySpecOf(obj); spec != nil && spec.TierName() != resources.DefaultTierName {
+			if spec := resource.PolicySpecOf(obj); spec != nil && spec.TierName() != resources.DefaultTierName {
 				tier = spec.Tier // a policy's tier must exist first
 				e.mustRun(t, "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: "+tier+"}\n", "apply", "-f", "-")
 				defer e.mustRun(t, "", "delete", "tier", tier)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -35,7 +37,7 @@ func TestClassicShowGolden(t *testing.T) {
 		{"status_json", []string{"status", "-o", "json", "--status-socket", noDaemonSocket}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.runCode(t, ExitOK, "", tc.args...)
+			r := e.runCode(t, cli.ExitOK, "", tc.args...)
 			if r.stderr != "" {
 				t.Errorf("stderr: %s", r.stderr)
 			}
@@ -70,17 +72,17 @@ func TestPoolAddRemove(t *testing.T) {
 	// what to do; once released, the pool goes with its empty block.
 	e.allocate(t, "host1", "10.1.0.9", "test-holder", nil)
 	before := e.snapshot(t)
-	r = e.runCode(t, ExitFailure, "", "pool", "remove", "10.1.0.0/16")
+	r = e.runCode(t, cli.ExitFailure, "", "pool", "remove", "10.1.0.0/16")
 	if !strings.Contains(r.stderr, "1 allocated address(es)") || !strings.Contains(r.stderr, "disable it first") {
 		t.Errorf("remove with allocations: %v", r)
 	}
 	e.assertUnchanged(t, before)
-	r = e.runCode(t, ExitFailure, "", "pool", "remove", "10.1.0.0/16", "--force")
+	r = e.runCode(t, cli.ExitFailure, "", "pool", "remove", "10.1.0.0/16", "--force")
 	if !strings.Contains(r.stderr, "--force no longer removes a pool in use") {
 		t.Errorf("remove --force: %v", r)
 	}
 	e.assertUnchanged(t, before)
-	if _, err := newAllocator(datastore.New(e.cli)).ReleaseIPs(context.Background(), netip.MustParseAddr("10.1.0.9")); err != nil {
+	if _, err := cli.NewAllocator(datastore.New(e.cli)).ReleaseIPs(context.Background(), netip.MustParseAddr("10.1.0.9")); err != nil {
 		t.Fatal(err)
 	}
 	r = e.mustRun(t, "", "pool", "remove", "10.1.0.0/16")
@@ -91,7 +93,7 @@ func TestPoolAddRemove(t *testing.T) {
 		t.Errorf("the removed pool's empty block stayed:\n%s", r.stdout)
 	}
 	// Found by CIDR whatever its name; in use, so refused.
-	r = e.runCode(t, ExitFailure, "", "pool", "remove", "10.0.0.0/16")
+	r = e.runCode(t, cli.ExitFailure, "", "pool", "remove", "10.0.0.0/16")
 	if !strings.Contains(r.stderr, "default-ipv4-ippool") {
 		t.Errorf("remove by CIDR: %v", r)
 	}
@@ -128,13 +130,13 @@ func TestMemberAdd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := defaultProfile("PROF_GROUP1")
+	want := classic.DefaultProfile("PROF_GROUP1")
 	if p.Spec.LabelsToApply["PROF_GROUP1"] != "" || len(p.Spec.LabelsToApply) != 1 || len(p.Spec.Ingress) != 1 ||
 		p.Spec.Ingress[0].Source.Selector != want.Spec.Ingress[0].Source.Selector {
 		t.Errorf("created profile %+v", p.Spec)
 	}
 	// The two members now reach each other through the profile's tag.
-	e.runCode(t, ExitOK, "", "policy", "explain", "--from", "bookstore-server", "--to", "bookstore-frontend", "--port", "9")
+	e.runCode(t, cli.ExitOK, "", "policy", "explain", "--from", "bookstore-server", "--to", "bookstore-frontend", "--port", "9")
 }
 
 func TestClassicErrorsChangeNothing(t *testing.T) {
@@ -191,7 +193,7 @@ func TestClassicErrorsChangeNothing(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.run(t, tc.stdin, tc.args...)
-			if r.code != ExitFailure || !strings.Contains(r.stderr, tc.wantErr) {
+			if r.code != cli.ExitFailure || !strings.Contains(r.stderr, tc.wantErr) {
 				t.Errorf("want exit 1 with %q, got %v", tc.wantErr, r)
 			}
 		})
@@ -232,55 +234,12 @@ func TestStatusHook(t *testing.T) {
 	}
 }
 
-func TestClassicArgs(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"profile P member add C", "profile member add P C"},
-		{"profile P rule show -o json", "profile rule show P -o json"},
-		{"profile P rule update", "profile rule update P"},
-		{"--etcd-endpoints http://x:1 -c f profile P rule json", "--etcd-endpoints http://x:1 -c f profile rule json P"},
-		{"--config=f profile P member add C", "--config=f profile member add P C"},
-		{"profile show --detailed", "profile show --detailed"},
-		{"profile member add P C", "profile member add P C"},
-		{"profile P tag show", "profile tag show P"},
-		{"profile P tag add T", "profile tag add P T"},
-		{"profile P rule add inbound --at 1 allow", "profile rule add P inbound --at 1 allow"},
-		{"profile P rule", "profile rule P"},
-		{"pool show", "pool show"},
-	}
-	for _, tc := range tests {
-		if got := strings.Join(classicArgs(strings.Fields(tc.in)), " "); got != tc.want {
-			t.Errorf("classicArgs(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestProfileNameCompletion(t *testing.T) {
 	e := operatorEnv(t)
 	r := e.run(t, "", "__complete", "profile", "rule", "show", "cal")
 	if r.code != 0 || !strings.Contains(r.stdout, "calico\n") {
 		t.Errorf("profile completion: %v", r)
 	}
-}
-
-// FuzzClassicArgs: the rewrite never panics, keeps every argument, and
-// leaves anything that is not the classic profile form alone.
-func FuzzClassicArgs(f *testing.F) {
-	f.Add("profile P member add C")
-	f.Add("--etcd-endpoints x profile P rule show -o json")
-	f.Add("-c")
-	f.Fuzz(func(t *testing.T, s string) {
-		in := strings.Fields(s)
-		out := classicArgs(in)
-		if len(out) != len(in) {
-			t.Fatalf("%q -> %q", in, out)
-		}
-		a, b := slices.Clone(in), slices.Clone(out)
-		slices.Sort(a)
-		slices.Sort(b)
-		if !slices.Equal(a, b) {
-			t.Fatalf("%q -> %q changed the arguments", in, out)
-		}
-	})
 }
 
 func TestClassicRuleAndTagEdits(t *testing.T) {

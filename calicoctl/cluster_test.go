@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
+	clustercmd "github.com/calico-docker/calico-libnetwork/calicoctl/cluster"
 	"github.com/calico-docker/calico-libnetwork/cluster"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // secureEnv runs calicoctl as root on a member would: the node's
@@ -88,7 +88,7 @@ func TestClusterStatusSingleMember(t *testing.T) {
 		t.Fatalf("cluster status: %v", r)
 	}
 	r = runCLI("", env, "--config", "", "cluster", "status", "-o", "json")
-	var rep clusterReport
+	var rep clustercmd.Report
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rep) != nil || len(rep.Members) != 1 || rep.Members[0].DBSize == 0 {
 		t.Fatalf("cluster status -o json: %v", r)
 	}

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/spf13/pflag"
-
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/datastore/embedded"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
+	"github.com/spf13/pflag"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -117,11 +117,11 @@ func TestClientHostUsesMembersEndpoints(t *testing.T) {
 		}
 		return "", false
 	}
-	var c connFlags
+	var c cli.ConnFlags
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
-	c.register(fs)
-	c.configFile = ""
-	cfg, err := c.resolve(lookup)
+	c.Register(fs)
+	c.ConfigFile = ""
+	cfg, err := c.Resolve(lookup)
 	if err != nil || strings.Join(cfg.Endpoints, ",") != "https://10.0.0.1:2379,https://10.0.0.2:2379" {
 		t.Fatalf("endpoints %v, err %v", cfg.Endpoints, err)
 	}

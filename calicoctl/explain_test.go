@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/policy"
 )
 
 func TestExplainSeedBookstore(t *testing.T) {
@@ -16,17 +19,17 @@ func TestExplainSeedBookstore(t *testing.T) {
 		contains []string
 	}{
 		{"frontend to server port 80 allowed by rule 0", []string{"--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "80"},
-			ExitOK, "allowed", []string{"rule 0: Allow", "NetworkPolicy/default/allow-bookstore-cliient-to-server"}},
+			cli.ExitOK, "allowed", []string{"rule 0: Allow", "NetworkPolicy/default/allow-bookstore-cliient-to-server"}},
 		{"fruitstore to server port 80 denied by rule 1", []string{"--from", "fruitstore-frontend", "--to", "bookstore-server", "--port", "80"},
-			ExitDenied, "denied", []string{"rule 1: Deny"}},
+			cli.ExitDenied, "denied", []string{"rule 1: Deny"}},
 		{"frontend to server other port denied, no rule matched", []string{"--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "8080"},
-			ExitDenied, "denied", []string{"no rule matched"}},
+			cli.ExitDenied, "denied", []string{"no rule matched"}},
 		{"server to frontend falls to the profile", []string{"--from", "bookstore-server", "--to", "10.0.0.1", "--port", "80"},
-			ExitOK, "allowed", []string{"profile", "calico"}},
+			cli.ExitOK, "allowed", []string{"profile", "calico"}},
 		{"outside host to server", []string{"--from", "192.0.2.7", "--to", "64a1389bfc94", "--port", "80"},
-			ExitDenied, "denied", []string{"not a workload"}},
+			cli.ExitDenied, "denied", []string{"not a workload"}},
 		{"workload to outside host", []string{"--from", "bookstore-server", "--to", "192.0.2.7", "--protocol", "icmp"},
-			ExitOK, "allowed", []string{"ICMP type 8"}},
+			cli.ExitOK, "allowed", []string{"ICMP type 8"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -41,7 +44,7 @@ func TestExplainSeedBookstore(t *testing.T) {
 				}
 			}
 			j := e.runCode(t, tc.code, "", append(args, "-o", "json")...)
-			var got explanation
+			var got policy.Explanation
 			if err := json.Unmarshal([]byte(j.stdout), &got); err != nil || got.Verdict != tc.verdict {
 				t.Errorf("json verdict %q (%v):\n%s", got.Verdict, err, j.stdout)
 			}
@@ -53,12 +56,12 @@ func TestExplainGolden(t *testing.T) {
 	e := operatorEnv(t)
 	base := []string{"policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "80"}
 	for _, format := range []string{"table", "wide", "yaml", "json"} {
-		r := e.runCode(t, ExitOK, "", append(base, "-o", format)...)
+		r := e.runCode(t, cli.ExitOK, "", append(base, "-o", format)...)
 		checkGolden(t, "explain_allowed_"+format, r.stdout)
 	}
-	r := e.runCode(t, ExitDenied, "", "policy", "explain", "--from", "fruitstore-frontend", "--to", "bookstore-server", "--port", "80")
+	r := e.runCode(t, cli.ExitDenied, "", "policy", "explain", "--from", "fruitstore-frontend", "--to", "bookstore-server", "--port", "80")
 	checkGolden(t, "explain_denied_table", r.stdout)
-	r = e.runCode(t, ExitDenied, "", "policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "22", "-o", "wide")
+	r = e.runCode(t, cli.ExitDenied, "", "policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "22", "-o", "wide")
 	checkGolden(t, "explain_nomatch_wide", r.stdout)
 }
 
@@ -84,7 +87,7 @@ func TestExplainErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.run(t, "", append([]string{"policy", "explain"}, tc.args...)...)
-			if r.code != ExitFailure || !strings.Contains(r.stderr, tc.wantErr) {
+			if r.code != cli.ExitFailure || !strings.Contains(r.stderr, tc.wantErr) {
 				t.Errorf("want exit 1 with %q, got %v", tc.wantErr, r)
 			}
 		})
@@ -95,10 +98,10 @@ func TestExplainErrors(t *testing.T) {
 func TestPolicyShowGolden(t *testing.T) {
 	e := operatorEnv(t)
 	for _, format := range []string{"table", "wide", "yaml", "json"} {
-		r := e.runCode(t, ExitOK, "", "policy", "show", "--endpoint", "bookstore-server", "-o", format)
+		r := e.runCode(t, cli.ExitOK, "", "policy", "show", "--endpoint", "bookstore-server", "-o", format)
 		checkGolden(t, "policy_show_"+format, r.stdout)
 	}
-	r := e.runCode(t, ExitOK, "", "policy", "show", "--endpoint", "10.0.0.1")
+	r := e.runCode(t, cli.ExitOK, "", "policy", "show", "--endpoint", "10.0.0.1")
 	if !strings.Contains(r.stdout, "bookstore-frontend") || strings.Contains(r.stdout, "NetworkPolicy") {
 		t.Errorf("frontend is selected by no policy:\n%s", r.stdout)
 	}
@@ -120,7 +123,7 @@ spec:
   ingress: [{action: Deny, source: {selector: biz_type == 'bookstore'}}]
 `, "apply", "-f", "-")
 	args := []string{"policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "80"}
-	r := e.runCode(t, ExitOK, "", args...)
+	r := e.runCode(t, cli.ExitOK, "", args...)
 	if !strings.Contains(r.stdout, "Verdict:  ALLOWED") || !strings.Contains(r.stdout, "Staged:   would be DENIED (ingress denied by policy StagedGlobalNetworkPolicy/deny-frontend rule 0)") {
 		t.Fatalf("staged verdict:\n%s", r.stdout)
 	}
@@ -135,14 +138,14 @@ kind: GlobalNetworkPolicy
 metadata: {name: security.pass-servers}
 spec: {tier: security, selector: role == 'server', ingress: [{action: Pass, protocol: TCP}]}
 `, "apply", "-f", "-")
-	r = e.runCode(t, ExitOK, "", args...)
+	r = e.runCode(t, cli.ExitOK, "", args...)
 	if !strings.Contains(r.stdout, "security.pass-servers") || !strings.Contains(r.stdout, "rule 0: Pass") || !strings.Contains(r.stdout, "allowed by policy NetworkPolicy/default/allow-bookstore-cliient-to-server") {
 		t.Fatalf("pass to the next tier:\n%s", r.stdout)
 	}
 	if strings.Contains(r.stdout, "Staged:") {
 		t.Fatalf("no staged policy is left:\n%s", r.stdout)
 	}
-	r = e.runCode(t, ExitDenied, "", "policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--protocol", "udp", "--port", "80")
+	r = e.runCode(t, cli.ExitDenied, "", "policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--protocol", "udp", "--port", "80")
 	if !strings.Contains(r.stdout, "tier security") || !strings.Contains(r.stdout, "end of tier drop") {
 		t.Fatalf("end of tier drop:\n%s", r.stdout)
 	}
@@ -164,11 +167,11 @@ spec:
   selector: role == 'server'
   ingress: [{action: Allow, protocol: TCP, source: {selector: role == 'partner'}, destination: {ports: [443]}}]
 `, "apply", "-f", "-")
-	r := e.runCode(t, ExitOK, "", "policy", "explain", "--from", "198.51.100.9", "--to", "bookstore-server", "--port", "443")
+	r := e.runCode(t, cli.ExitOK, "", "policy", "explain", "--from", "198.51.100.9", "--to", "bookstore-server", "--port", "443")
 	if !strings.Contains(r.stdout, "allowed by policy GlobalNetworkPolicy/partners-to-server rule 0") {
 		t.Fatalf("network set:\n%s", r.stdout)
 	}
-	e.runCode(t, ExitDenied, "", "policy", "explain", "--from", "198.51.101.9", "--to", "bookstore-server", "--port", "443")
+	e.runCode(t, cli.ExitDenied, "", "policy", "explain", "--from", "198.51.101.9", "--to", "bookstore-server", "--port", "443")
 }
 
 // Traffic to link-local addresses and to the workload's own host gets the
@@ -182,16 +185,16 @@ func TestExplainHostAndLinkLocal(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--to", "169.254.1.1", "--port", "80"}, ExitDenied, "is link-local"},
-		{[]string{"--to", "169.254.169.254", "--port", "80"}, ExitDenied, "never leaves the host"},
-		{[]string{"--to", "192.0.2.10", "--protocol", "icmp"}, ExitDenied, "endpoint_to_host_action is Drop"},
-		{[]string{"--to", "192.0.2.10", "--protocol", "icmp", "--endpoint-to-host-action", "Accept"}, ExitOK, "endpoint_to_host_action Accept"},
-		{[]string{"--to", "192.0.2.11", "--protocol", "icmp"}, ExitOK, "ALLOWED"},
+		{[]string{"--to", "169.254.1.1", "--port", "80"}, cli.ExitDenied, "is link-local"},
+		{[]string{"--to", "169.254.169.254", "--port", "80"}, cli.ExitDenied, "never leaves the host"},
+		{[]string{"--to", "192.0.2.10", "--protocol", "icmp"}, cli.ExitDenied, "endpoint_to_host_action is Drop"},
+		{[]string{"--to", "192.0.2.10", "--protocol", "icmp", "--endpoint-to-host-action", "Accept"}, cli.ExitOK, "endpoint_to_host_action Accept"},
+		{[]string{"--to", "192.0.2.11", "--protocol", "icmp"}, cli.ExitOK, "ALLOWED"},
 	} {
 		r := e.runCode(t, tc.code, "", append([]string{"policy", "explain", "--from", "bookstore-server"}, tc.args...)...)
 		if !strings.Contains(r.stdout, tc.want) {
 			t.Errorf("explain %v: output lacks %q:\n%s", tc.args, tc.want, r.stdout)
 		}
 	}
-	e.runCode(t, ExitFailure, "", "policy", "explain", "--from", "bookstore-server", "--to", "192.0.2.10", "--protocol", "icmp", "--endpoint-to-host-action", "Maybe")
+	e.runCode(t, cli.ExitFailure, "", "policy", "explain", "--from", "bookstore-server", "--to", "192.0.2.10", "--protocol", "icmp", "--endpoint-to-host-action", "Maybe")
 }

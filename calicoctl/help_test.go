@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/spf13/cobra"
 )
 
@@ -16,7 +17,7 @@ func allCommands(c *cobra.Command) []*cobra.Command {
 }
 
 func TestEveryCommandHasHelpWithExample(t *testing.T) {
-	root := (&app{}).rootCommand()
+	root := (&app{&cli.App{}}).rootCommand()
 	cmds := allCommands(root)
 	if len(cmds) < 9 {
 		t.Fatalf("only %d commands", len(cmds))
@@ -62,7 +63,7 @@ func TestCompletionOfNames(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	r := runCLI("", nil, "version")
-	if r.code != 0 || !strings.Contains(r.stdout, "Client Version:    "+Version) {
+	if r.code != 0 || !strings.Contains(r.stdout, "Client Version:    "+cli.Version) {
 		t.Errorf("version: %v", r)
 	}
 	if r := runCLI("", nil, "version", "extra"); r.code != 1 {
@@ -73,7 +74,7 @@ func TestVersion(t *testing.T) {
 // TestUnknownSubcommandsFail: a typo in a command never exits 0, in any
 // command group (cobra alone prints the group's help and exits 0).
 func TestUnknownSubcommandsFail(t *testing.T) {
-	root := (&app{}).rootCommand()
+	root := (&app{&cli.App{}}).rootCommand()
 	groups := 0
 	for _, c := range allCommands(root) {
 		if !c.HasSubCommands() || c.Hidden {
@@ -83,7 +84,7 @@ func TestUnknownSubcommandsFail(t *testing.T) {
 		path := strings.Fields(c.CommandPath())[1:]
 		t.Run(c.CommandPath(), func(t *testing.T) {
 			r := runCLI("", nil, append(path, "no-such-verb")...)
-			if r.code != ExitFailure || !strings.Contains(r.stderr, "unknown") || !strings.Contains(r.stderr, `"no-such-verb"`) {
+			if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "unknown") || !strings.Contains(r.stderr, `"no-such-verb"`) {
 				t.Errorf("want exit 1 naming the unknown command, got %v", r)
 			}
 			if r := runCLI("", nil, path...); len(path) > 0 && (r.code != 0 || !strings.Contains(r.stdout, "Usage:")) {
@@ -95,7 +96,49 @@ func TestUnknownSubcommandsFail(t *testing.T) {
 		t.Fatalf("only %d command groups", groups)
 	}
 	for _, args := range [][]string{{"help", "nosuch"}, {"get", "--nosuchflag", "ippools"}, {"ipam", "split"}, {"node", "bgp", "peer", "add"}} {
-		if r := runCLI("", nil, args...); r.code != ExitFailure {
+		if r := runCLI("", nil, args...); r.code != cli.ExitFailure {
+			t.Errorf("%v: want exit 1, got %v", args, r)
+		}
+	}
+}
+
+// TestUnknownFlagsFail: an unknown flag fails every command, group or
+// verb, in every group (exit 1, naming the flag), before anything runs;
+// so do stray arguments to the classic forms.
+func TestUnknownFlagsFail(t *testing.T) {
+	root := (&app{&cli.App{}}).rootCommand()
+	n := 0
+	for _, c := range allCommands(root) {
+		if c.Hidden {
+			continue
+		}
+		n++
+		path := strings.Fields(c.CommandPath())[1:]
+		t.Run(c.CommandPath(), func(t *testing.T) {
+			r := runCLI("", nil, append(path, "--no-such-flag")...)
+			if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "unknown flag: --no-such-flag") {
+				t.Errorf("want exit 1 naming the flag, got %v", r)
+			}
+			r = runCLI("", nil, append(path, "-Z")...)
+			if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "unknown shorthand flag: 'Z'") {
+				t.Errorf("want exit 1 naming the shorthand, got %v", r)
+			}
+		})
+	}
+	if n < 40 {
+		t.Fatalf("only %d commands", n)
+	}
+	for _, args := range [][]string{
+		{"profile", "WEB", "rule", "nosuch"},
+		{"profile", "WEB", "tag", "nosuch", "T"},
+		{"profile", "WEB", "member", "nosuch"},
+		{"bgppeer", "rr", "add", "192.0.2.1", "as"},
+		{"bgppeer", "rr", "add", "192.0.2.1", "is", "65000"},
+		{"bgppeer", "rr", "nosuch"},
+		{"pool", "add", "10.0.0.0/8", "extra"},
+		{"ipam", "show", "extra"},
+	} {
+		if r := runCLI("", nil, args...); r.code != cli.ExitFailure {
 			t.Errorf("%v: want exit 1, got %v", args, r)
 		}
 	}

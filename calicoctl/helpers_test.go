@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -47,7 +48,7 @@ func (e *etcdEnv) run(tb testing.TB, stdin string, args ...string) result {
 func runCLI(stdin string, env map[string]string, args ...string) result {
 	var out, errb bytes.Buffer
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
-	code := run(context.Background(), args, stdio{in: strings.NewReader(stdin), out: &out, err: &errb}, lookup)
+	code := run(context.Background(), args, cli.Stdio{In: strings.NewReader(stdin), Out: &out, Err: &errb}, lookup)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
 }
 

@@ -1,13 +1,9 @@
 package calicoctl
 
 import (
-	"bytes"
-	"errors"
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 const goodPool = `apiVersion: projectcalico.org/v3
@@ -157,26 +153,6 @@ func TestWriteSemantics(t *testing.T) {
 	wantFail(t, e.run(t, "", "delete", "ippool"), "at least one name")
 	wantFail(t, e.run(t, "", "delete", "wep", "x", "-n", "kube-system"), `WorkloadEndpoint "x" does not exist`)
 	wantFail(t, e.run(t, "", "delete", "nosuchkind", "x"), `unknown resource kind "nosuchkind"`)
-}
-
-// A write can still fail after the checks (another writer got in between);
-// the summary then says what was written and lists each error.
-func TestReportPartialFailure(t *testing.T) {
-	objs := []resources.Resource{resources.NewIPPool("a"), resources.NewIPPool("b"), resources.NewIPPool("c")}
-	act := &writeAction{verb: "apply", past: "applied"}
-	var out, errb bytes.Buffer
-	a := &app{stdio: stdio{out: &out, err: &errb}}
-	err := a.report(act, objs, 0, []error{errors.New(`update IPPool "b": update conflict`)})
-	if err == nil || out.String() != "Partial success: applied 2 out of 3 'IPPool' resource(s)\n" ||
-		errb.String() != "Hit error: update IPPool \"b\": update conflict\n" {
-		t.Errorf("err %v, stdout %q, stderr %q", err, out.String(), errb.String())
-	}
-	out.Reset()
-	errb.Reset()
-	err = a.report(act, objs[:1], 0, []error{errors.New("boom")})
-	if err == nil || out.Len() != 0 || errb.String() != "Failed to apply 1 'IPPool' resource(s)\nHit error: boom\n" {
-		t.Errorf("err %v, stdout %q, stderr %q", err, out.String(), errb.String())
-	}
 }
 
 // TestBadInputPerKind: one bad object of each v3 kind is refused by apply,

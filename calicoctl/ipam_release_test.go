@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
+	ipamcmd "github.com/calico-docker/calico-libnetwork/calicoctl/ipam"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/ipam"
 )
@@ -30,8 +32,8 @@ func vanishedNodesEnv(t *testing.T) *etcdEnv {
 
 func TestIPAMReleaseFreesBlocksOfVanishedNodes(t *testing.T) {
 	e := vanishedNodesEnv(t)
-	r := e.runCode(t, ExitFailure, "", "ipam", "check", "-o", "json")
-	var rep ipamAudit
+	r := e.runCode(t, cli.ExitFailure, "", "ipam", "check", "-o", "json")
+	var rep ipamcmd.Audit
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -39,13 +41,13 @@ func TestIPAMReleaseFreesBlocksOfVanishedNodes(t *testing.T) {
 		t.Fatalf("check finds %d blocks of vanished nodes, want 3 (host7, host8, host9): %+v", len(rep.OrphanBlocks), rep.OrphanBlocks)
 	}
 	snap := e.snapshot(t)
-	r = e.runCode(t, ExitFailure, "no\n", "ipam", "release")
+	r = e.runCode(t, cli.ExitFailure, "no\n", "ipam", "release")
 	if !strings.Contains(r.stderr, "Release these 3 address(es) and 2 block(s) of vanished nodes?") {
 		t.Errorf("question: %v", r)
 	}
 	e.assertUnchanged(t, snap)
 
-	r = e.runCode(t, ExitOK, "", "ipam", "release", "--yes")
+	r = e.runCode(t, cli.ExitOK, "", "ipam", "release", "--yes")
 	for _, want := range []string{
 		"Keeping block 10.0.128.0/26 of vanished node host9: 1 address(es) in it are not leaked",
 		"Released 3 of 3 leaked address(es).",
@@ -57,8 +59,8 @@ func TestIPAMReleaseFreesBlocksOfVanishedNodes(t *testing.T) {
 			t.Errorf("release output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	r = e.runCode(t, ExitFailure, "", "ipam", "check", "-o", "json")
-	rep = ipamAudit{}
+	r = e.runCode(t, cli.ExitFailure, "", "ipam", "check", "-o", "json")
+	rep = ipamcmd.Audit{}
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +77,7 @@ func TestIPAMReleaseFreesBlocksOfVanishedNodes(t *testing.T) {
 	if err := ipam.New(datastore.New(e.cli), "host1").AssignIP(ctx, netip.MustParseAddr("10.0.192.9"), "h", nil); err != nil {
 		t.Errorf("claim the freed block: %v", err)
 	}
-	r = e.runCode(t, ExitOK, "", "ipam", "release", "--yes")
+	r = e.runCode(t, cli.ExitOK, "", "ipam", "release", "--yes")
 	if !strings.Contains(r.stdout, "Keeping block 10.0.128.0/26") || !strings.Contains(r.stdout, "nothing to release") {
 		t.Errorf("second release: %v", r)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
+	ipamcmd "github.com/calico-docker/calico-libnetwork/calicoctl/ipam"
 	"github.com/calico-docker/calico-libnetwork/ipam"
 )
 
@@ -62,11 +64,11 @@ func ipamProblemEnv(t *testing.T) *etcdEnv {
 func TestIPAMCheckGolden(t *testing.T) {
 	e := ipamProblemEnv(t)
 	before := e.snapshot(t)
-	r := e.runCode(t, ExitFailure, "", "ipam", "check")
+	r := e.runCode(t, cli.ExitFailure, "", "ipam", "check")
 	checkGolden(t, "ipam_check_table", r.stdout)
-	r = e.runCode(t, ExitFailure, "", "ipam", "check", "-o", "json")
+	r = e.runCode(t, cli.ExitFailure, "", "ipam", "check", "-o", "json")
 	checkGolden(t, "ipam_check_json", normalizeNow(r.stdout))
-	var rep ipamAudit
+	var rep ipamcmd.Audit
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func TestIPAMCheckGolden(t *testing.T) {
 		t.Errorf("endpoints without allocation %+v", rep.Unallocated)
 	}
 	// --grace 0 flags the fresh one too.
-	r = e.runCode(t, ExitFailure, "", "ipam", "check", "--grace", "0s", "-o", "json")
+	r = e.runCode(t, cli.ExitFailure, "", "ipam", "check", "--grace", "0s", "-o", "json")
 	if !strings.Contains(r.stdout, `"ip": "10.0.0.52"`) || strings.Contains(r.stdout, `"notYetFlagged": [
     {`) {
 		t.Errorf("--grace 0: %s", r.stdout)
@@ -93,11 +95,11 @@ func TestIPAMCheckGolden(t *testing.T) {
 
 func TestIPAMCheckClean(t *testing.T) {
 	e := operatorEnv(t)
-	r := e.runCode(t, ExitOK, "", "ipam", "check")
+	r := e.runCode(t, cli.ExitOK, "", "ipam", "check")
 	if !strings.Contains(r.stdout, "No problems found.") {
 		t.Errorf("clean check: %s", r.stdout)
 	}
-	r = e.runCode(t, ExitOK, "", "ipam", "release", "--yes")
+	r = e.runCode(t, cli.ExitOK, "", "ipam", "release", "--yes")
 	if !strings.Contains(r.stdout, "nothing to release") {
 		t.Errorf("release with nothing leaked: %v", r)
 	}
@@ -108,14 +110,14 @@ func TestIPAMReleaseFreesExactlyTheLeaks(t *testing.T) {
 	before := e.allocations(t)
 	snap := e.snapshot(t)
 	// Not confirmed: nothing changes.
-	r := e.runCode(t, ExitFailure, "no\n", "ipam", "release")
+	r := e.runCode(t, cli.ExitFailure, "no\n", "ipam", "release")
 	if !strings.Contains(r.stderr, "Release these 2 address(es)?") || !strings.Contains(r.stderr, "nothing was released") {
 		t.Errorf("unconfirmed release: %v", r)
 	}
-	e.runCode(t, ExitFailure, "", "ipam", "release") // EOF is no
+	e.runCode(t, cli.ExitFailure, "", "ipam", "release") // EOF is no
 	e.assertUnchanged(t, snap)
 	// Confirmed on stdin.
-	r = e.runCode(t, ExitOK, "yes\n", "ipam", "release")
+	r = e.runCode(t, cli.ExitOK, "yes\n", "ipam", "release")
 	if !strings.Contains(r.stdout, "Released 2 of 2 leaked address(es).") {
 		t.Errorf("release: %v", r)
 	}
@@ -126,7 +128,7 @@ func TestIPAMReleaseFreesExactlyTheLeaks(t *testing.T) {
 	if !maps.Equal(after, want) {
 		t.Errorf("after release:\n%v\nwant\n%v", after, want)
 	}
-	r = e.runCode(t, ExitFailure, "", "ipam", "check", "-o", "json")
+	r = e.runCode(t, cli.ExitFailure, "", "ipam", "check", "-o", "json")
 	if !strings.Contains(r.stdout, `"leakedAddresses": []`) {
 		t.Errorf("leaks remain: %s", r.stdout)
 	}
@@ -146,13 +148,13 @@ func TestIPAMReleaseOne(t *testing.T) {
 		{[]string{"--grace", "-1s"}, "--grace"},
 	} {
 		r := e.run(t, "", append([]string{"ipam", "release"}, tc.args...)...)
-		if r.code != ExitFailure || !strings.Contains(r.stderr, tc.wantErr) {
+		if r.code != cli.ExitFailure || !strings.Contains(r.stderr, tc.wantErr) {
 			t.Errorf("release %v: want exit 1 with %q, got %v", tc.args, tc.wantErr, r)
 		}
 	}
 	e.assertUnchanged(t, snap)
 	before := e.allocations(t)
-	r := e.runCode(t, ExitOK, "", "ipam", "release", "--ip", "10.0.0.52", "--yes")
+	r := e.runCode(t, cli.ExitOK, "", "ipam", "release", "--ip", "10.0.0.52", "--yes")
 	if r.stdout != "Released 10.0.0.52\n" {
 		t.Errorf("release one: %v", r)
 	}
@@ -180,10 +182,60 @@ func TestIPAMShowGolden(t *testing.T) {
 		{"ipam_show_ip_nopool", []string{"ipam", "show", "--ip", "192.0.2.1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			checkGolden(t, tc.name, e.runCode(t, ExitOK, "", tc.args...).stdout)
+			checkGolden(t, tc.name, e.runCode(t, cli.ExitOK, "", tc.args...).stdout)
 		})
 	}
 	if r := e.run(t, "", "ipam", "show", "--ip", "nope"); r.code != 1 || !strings.Contains(r.stderr, "not an IP address") {
 		t.Errorf("bad --ip: %v", r)
+	}
+}
+
+// borrowedEnv adds to ipamProblemEnv what --show-borrowed reports: host2
+// took addresses from host1's block (a container's, a tunnel address) and
+// one allocation carries no node (unclassified).
+func borrowedEnv(t *testing.T) *etcdEnv {
+	t.Helper()
+	e := ipamProblemEnv(t)
+	e.mustRun(t, `apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {name: host2-libnetwork-libnetwork-b0b0b0b0b0b0}
+spec: {node: host2, workload: borrower-app, endpoint: b0b0b0b0b0b0, ipNetworks: [10.0.0.40/32], interfaceName: calib0b0b0b0b0b}
+`, "apply", "-f", "-")
+	e.allocate(t, "host2", "10.0.0.40", "libnetwork.b0b0b0b0b0b0", map[string]string{attrWEP: "host2-libnetwork-libnetwork-b0b0b0b0b0b0", ipam.AttrTimestamp: oldTime})
+	e.allocate(t, "host2", "10.0.0.41", "vxlan-tunnel-addr-host2", map[string]string{"type": "vxlanTunnelAddress", ipam.AttrTimestamp: oldTime})
+	e.allocate(t, "host1", "10.0.0.42", "legacy", map[string]string{ipam.AttrNode: "", ipam.AttrTimestamp: oldTime})
+	return e
+}
+
+const attrWEP = "workloadEndpoint"
+
+func TestIPAMShowBorrowedAndConfiguration(t *testing.T) {
+	e := borrowedEnv(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"ipam_show_borrowed", []string{"ipam", "show", "--show-borrowed"}},
+		{"ipam_show_borrowed_json", []string{"ipam", "show", "--show-borrowed", "-o", "json"}},
+		{"ipam_show_configuration", []string{"ipam", "show", "--show-configuration"}},
+		{"ipam_show_configuration_yaml", []string{"ipam", "show", "--show-configuration", "-o", "yaml"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkGolden(t, tc.name, e.runCode(t, cli.ExitOK, "", tc.args...).stdout)
+		})
+	}
+	for _, args := range [][]string{
+		{"ipam", "show", "--show-borrowed", "--show-blocks"},
+		{"ipam", "show", "--ip", "10.0.0.40", "--show-configuration"},
+	} {
+		r := e.run(t, "", args...)
+		if r.code != cli.ExitFailure || !strings.Contains(r.stderr, "cannot be combined: give one of --ip, --show-blocks, --show-borrowed, --show-configuration") {
+			t.Errorf("%v: %v", args, r)
+		}
+	}
+	// Nothing borrowed: the header alone, as for an empty get.
+	e.clear(t)
+	if got := e.runCode(t, cli.ExitOK, "", "ipam", "show", "--show-borrowed").stdout; got != "IP   BORROWING-NODE   BLOCK   BLOCK OWNER   TYPE   ALLOCATED-TO\n" {
+		t.Errorf("nothing borrowed: %q", got)
 	}
 }

@@ -11,17 +11,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/spf13/cobra"
-)
-
-// Exit codes: scripts may rely on these.
-const (
-	ExitOK      = 0
-	ExitFailure = 1
-	// ExitDenied is calicoctl policy explain's answer "the packet would be
-	// denied" (the command itself worked).
-	ExitDenied = 3
 )
 
 // Main runs calicoctl with args (without the program name) and returns
@@ -29,66 +21,39 @@ const (
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return run(ctx, args, stdio{in: stdin, out: stdout, err: stderr}, os.LookupEnv)
+	return run(ctx, args, cli.Stdio{In: stdin, Out: stdout, Err: stderr}, os.LookupEnv)
 }
 
-// stdio are the streams of one invocation.
-type stdio struct {
-	in       io.Reader
-	out, err io.Writer
-}
-
-// app is the state of one invocation shared by every command.
-type app struct {
-	stdio
-	lookupEnv func(string) (string, bool)
-	conn      connFlags
-	namespace string
-	// allNamespaces is get's -A: list namespaced kinds in every namespace.
-	allNamespaces bool
-	st            *datastore.Store
-	closers       []func()
-	// hostStatus reads this host's daemon status (daemonHostStatus).
-	hostStatus HostStatusFunc
-	// statusSocket is --status-socket (node_status.go).
-	statusSocket string
-	// now is the clock (ipam check's grace period); tests may set it.
-	now func() time.Time
-}
-
-func run(ctx context.Context, args []string, std stdio, lookupEnv func(string) (string, bool)) int {
-	a := &app{stdio: std, lookupEnv: lookupEnv, now: time.Now}
-	a.hostStatus = a.daemonHostStatus
-	defer a.close()
+func run(ctx context.Context, args []string, std cli.Stdio, lookupEnv func(string) (string, bool)) int {
+	a := &app{&cli.App{Stdio: std, LookupEnv: lookupEnv, Now: time.Now}}
+	defer a.Close()
 	root := a.rootCommand()
-	root.SetArgs(classicArgs(args))
-	root.SetIn(std.in)
-	root.SetOut(std.out)
-	root.SetErr(std.err)
+	root.SetArgs(classic.Args(args))
+	root.SetIn(std.In)
+	root.SetOut(std.Out)
+	root.SetErr(std.Err)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
-		return ExitOK
+		return cli.ExitOK
 	}
-	var code *exitCodeError
+	var code *cli.ExitCodeError
 	if errors.As(err, &code) {
-		return code.code
+		return code.Code
 	}
-	var silent *silentError
+	var silent *cli.SilentError
 	if !errors.As(err, &silent) {
-		fmt.Fprintf(std.err, "Error: %v\n", err)
+		fmt.Fprintf(std.Err, "Error: %v\n", err)
 	}
-	var usage *usageError
+	var usage *cli.UsageError
 	if (errors.As(err, &usage) || strings.HasPrefix(err.Error(), "unknown command")) && cmd != nil {
-		fmt.Fprintf(std.err, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		fmt.Fprintf(std.Err, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
-	return ExitFailure
+	return cli.ExitFailure
 }
 
-func (a *app) close() {
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		a.closers[i]()
-	}
-}
+// app is one invocation's shared state; the root's commands (version,
+// completion, help) are its methods.
+type app struct{ *cli.App }
 
 func (a *app) rootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -114,15 +79,10 @@ calicoctl policy explain exits 3 when the packet would be denied.`,
 		SilenceUsage:  true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	a.conn.register(root.PersistentFlags())
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
-	root.AddCommand(
-		a.applyCommand(), a.createCommand(), a.replaceCommand(),
-		a.deleteCommand(), a.getCommand(),
-		a.patchCommand(), a.labelCommand(), a.validateCommand(),
-		a.versionCommand(), a.completionCommand(root),
-	)
-	a.addOperatorCommands(root)
+	a.Conn.Register(root.PersistentFlags())
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.UsageError{Err: err} })
+	root.AddCommand(a.versionCommand(), a.completionCommand(root))
+	root.AddCommand(groupCommands(a.App)...)
 	root.InitDefaultHelpCmd()
 	refuseUnknownSubcommands(root)
 	for _, c := range root.Commands() {
@@ -132,43 +92,13 @@ calicoctl policy explain exits 3 when the packet would be denied.`,
 			c.RunE = func(c *cobra.Command, args []string) error {
 				target, rest, err := root.Find(args)
 				if err != nil || len(rest) > 0 {
-					return usagef("unknown help topic %q: run calicoctl help for the commands", strings.Join(args, " "))
+					return cli.Usagef("unknown help topic %q: run calicoctl help for the commands", strings.Join(args, " "))
 				}
 				return target.Help()
 			}
 		}
 	}
 	return root
-}
-
-// usageError is a mistake in the command line itself.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error { return &usageError{fmt.Errorf(format, args...)} }
-
-// silentError is a failure whose details were already printed.
-type silentError struct{ err error }
-
-func (e *silentError) Error() string { return e.err.Error() }
-func (e *silentError) Unwrap() error { return e.err }
-
-// exitCodeError ends calicoctl with a specific exit code and no message
-// (the command printed its answer already).
-type exitCodeError struct{ code int }
-
-func (e *exitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-
-// argsWith turns cobra's argument errors into usage errors.
-func argsWith(check cobra.PositionalArgs) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if err := check(cmd, args); err != nil {
-			return &usageError{err}
-		}
-		return nil
-	}
 }
 
 // refuseUnknownSubcommands makes every command group (a command with
@@ -193,6 +123,6 @@ func refuseUnknownSubcommands(cmd *cobra.Command) {
 				names = append(names, sub.Name())
 			}
 		}
-		return usagef("unknown command %q for %q: use one of %s", args[0], c.CommandPath(), strings.Join(names, ", "))
+		return cli.Usagef("unknown command %q for %q: use one of %s", args[0], c.CommandPath(), strings.Join(names, ", "))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
 
@@ -15,13 +16,13 @@ func TestNodeChecksystem(t *testing.T) {
 	testenv.RequireTools(t, "ipset", "iptables")
 	plugins := t.TempDir()
 	r := runCLI("", map[string]string{"CALICO_PLUGIN_DIR": plugins}, "node", "checksystem")
-	if r.code != ExitOK || !strings.Contains(r.stdout, "CHECK") || !strings.Contains(r.stdout, plugins) {
+	if r.code != cli.ExitOK || !strings.Contains(r.stdout, "CHECK") || !strings.Contains(r.stdout, plugins) {
 		t.Fatalf("checksystem on a complete host: %s", r)
 	}
 	t.Setenv("PATH", testenv.PathWithout(t, "ipset"))
 	r = runCLI("", nil, "node", "checksystem", "--plugin-dir", plugins)
-	if r.code != ExitFailure {
-		t.Errorf("exit %d without ipset, want %d: %s", r.code, ExitFailure, r)
+	if r.code != cli.ExitFailure {
+		t.Errorf("exit %d without ipset, want %d: %s", r.code, cli.ExitFailure, r)
 	}
 	for _, want := range []string{"ipset not found", "apt-get install ipset", "FAILED"} {
 		if !strings.Contains(r.stdout, want) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/node"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -107,9 +109,9 @@ func TestNodeDiags(t *testing.T) {
 		t.Errorf("summary.txt: %s", files["summary.txt"])
 	}
 	// Each command's output is there, or errors.txt says why not.
-	for _, c := range diagsCommands("nft") {
-		if _, ok := files[c.file]; !ok && !strings.Contains(errs, c.file+": ") {
-			t.Errorf("neither %s nor its failure is in the archive; errors.txt:\n%s", c.file, errs)
+	for _, c := range node.DiagsCommands("nft") {
+		if _, ok := files[c.File]; !ok && !strings.Contains(errs, c.File+": ") {
+			t.Errorf("neither %s nor its failure is in the archive; errors.txt:\n%s", c.File, errs)
 		}
 	}
 }
@@ -121,7 +123,7 @@ func TestNodeDiagsCollectorsFailing(t *testing.T) {
 	r := runCLI("", nil, "--etcd-endpoints", "http://127.0.0.1:1", "--config", "",
 		"node", "diags", "--status-socket", noDaemonSocket, "--log-file", filepath.Join(dir, "none.log"),
 		"--iptables-backend", "legacy", "--output", out)
-	if r.code != ExitOK || !strings.Contains(r.stdout, "collector(s) failed; the archive's errors.txt says why.") {
+	if r.code != cli.ExitOK || !strings.Contains(r.stdout, "collector(s) failed; the archive's errors.txt says why.") {
 		t.Fatalf("diags with nothing reachable: %v", r)
 	}
 	files := readArchive(t, out)
@@ -138,10 +140,10 @@ func TestNodeDiagsCollectorsFailing(t *testing.T) {
 	if !strings.Contains(files["summary.txt"], "iptables backend: legacy (--iptables-backend)") {
 		t.Errorf("summary.txt: %s", files["summary.txt"])
 	}
-	if r := runCLI("", nil, "node", "diags", "--iptables-backend", "bogus"); r.code != ExitFailure || !strings.Contains(r.stderr, "use legacy or nft") {
+	if r := runCLI("", nil, "node", "diags", "--iptables-backend", "bogus"); r.code != cli.ExitFailure || !strings.Contains(r.stderr, "use legacy or nft") {
 		t.Errorf("bad backend: %v", r)
 	}
-	if r := runCLI("", nil, "node", "diags", "--status-socket", noDaemonSocket, "--output", filepath.Join(dir, "no/such/dir.tgz")); r.code != ExitFailure ||
+	if r := runCLI("", nil, "node", "diags", "--status-socket", noDaemonSocket, "--output", filepath.Join(dir, "no/such/dir.tgz")); r.code != cli.ExitFailure ||
 		!strings.Contains(r.stderr, "create the diagnostics archive") {
 		t.Errorf("unwritable output: %v", r)
 	}

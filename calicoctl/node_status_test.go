@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/daemon"
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
@@ -85,7 +86,7 @@ func TestNodeStatusGolden(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI("", nil, append([]string{"node", "status", "--status-socket", tc.socket}, tc.args...)...)
-			if r.code != ExitOK || r.stderr != "" {
+			if r.code != cli.ExitOK || r.stderr != "" {
 				t.Fatalf("node status: %v", r)
 			}
 			checkGolden(t, tc.name, r.stdout)
@@ -108,7 +109,7 @@ func TestNodeStatusDaemonNotRunning(t *testing.T) {
 		for _, args := range [][]string{{"node", "status"}, {"node", "status", "-o", "json"}} {
 			r := runCLI("", nil, append(args, "--status-socket", tc.socket)...)
 			want := "calico-libnetwork is not running on this host: cannot reach " + tc.socket + " (" + tc.cause + ")"
-			if r.code != ExitFailure || r.stdout != "" || !strings.Contains(r.stderr, want) {
+			if r.code != cli.ExitFailure || r.stdout != "" || !strings.Contains(r.stderr, want) {
 				t.Errorf("%v on %s: want exit 1 and %q, got %v", args, tc.socket, want, r)
 			}
 		}
@@ -119,7 +120,7 @@ func TestNodeStatusDaemonNotRunning(t *testing.T) {
 func TestNodeStatusSocketFromDataDir(t *testing.T) {
 	sock := serveStatus(t, healthySources())
 	r := runCLI("", map[string]string{"CALICO_DATA_DIR": filepath.Dir(sock)}, "node", "status")
-	if r.code != ExitOK || !strings.Contains(r.stdout, "Version:    v1.2.3") {
+	if r.code != cli.ExitOK || !strings.Contains(r.stdout, "Version:    v1.2.3") {
 		t.Errorf("node status with CALICO_DATA_DIR: %v", r)
 	}
 }
@@ -130,25 +131,6 @@ func TestStatusWithDaemon(t *testing.T) {
 	sock := serveStatus(t, healthySources())
 	r := e.mustRun(t, "", "status", "--status-socket", sock)
 	checkGolden(t, "status_daemon_table", e.normalizeEtcd(r.stdout))
-}
-
-func TestPeerRow(t *testing.T) {
-	now := time.Date(2026, 3, 4, 20, 0, 0, 0, time.UTC)
-	at := func(s string) *time.Time { v, _ := time.Parse(time.RFC3339, s); return &v }
-	for _, tc := range []struct {
-		peer status.Peer
-		want string
-	}{
-		{status.Peer{PeerIP: "10.0.0.2", Type: "mesh", State: "Established", Info: "Established", Since: at("2026-03-04T08:30:04Z")},
-			"10.0.0.2|node-to-node mesh|up|08:30:04|Established"},
-		{status.Peer{PeerIP: "10.0.0.3", Type: "global", State: "Active", Info: "Socket: Connection refused", Since: at("2026-03-03T23:00:00Z")},
-			"10.0.0.3|global|start|2026-03-03|Active Socket: Connection refused"},
-		{status.Peer{PeerIP: "fd00::3", Type: "node", State: "Idle"}, "fd00::3|node specific|start||Idle"},
-	} {
-		if got := strings.Join(peerRow(tc.peer, now), "|"); got != tc.want {
-			t.Errorf("peerRow(%+v) = %q, want %q", tc.peer, got, tc.want)
-		}
-	}
 }
 
 // The routing package's own client reads the daemon's document too.

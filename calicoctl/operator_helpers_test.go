@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	ipamcmd "github.com/calico-docker/calico-libnetwork/calicoctl/ipam"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/ipam"
 )
@@ -28,7 +29,7 @@ func operatorEnv(t *testing.T) *etcdEnv {
 		{"host1", "10.0.0.2", "b2b2b2b2b2b2", "host1-libnetwork-libnetwork-b2b2b2b2b2b2"},
 		{"host2", "10.0.64.1", "c3c3c3c3c3c3", "host2-libnetwork-libnetwork-c3c3c3c3c3c3"},
 	} {
-		e.allocate(t, a.node, a.ip, endpointHandlePrefix+a.endpoint, map[string]string{
+		e.allocate(t, a.node, a.ip, ipamcmd.EndpointHandlePrefix+a.endpoint, map[string]string{
 			"endpoint": a.endpoint, "workloadEndpoint": a.wep, ipam.AttrTimestamp: fixedTime,
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 )
 
@@ -49,7 +50,7 @@ func TestPoolDeleteWithAllocations(t *testing.T) {
 	wantFail(t, r, "still has 2 allocated address(es)")
 	wantFail(t, r, "disable it first")
 	e.assertUnchanged(t, before)
-	alloc := newAllocator(datastore.New(e.cli))
+	alloc := cli.NewAllocator(datastore.New(e.cli))
 	for _, ip := range []string{"10.30.0.5", "10.30.1.5"} {
 		if _, err := alloc.ReleaseIPs(context.Background(), netip.MustParseAddr(ip)); err != nil {
 			t.Fatal(err)

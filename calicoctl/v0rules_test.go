@@ -1,9 +1,7 @@
 package calicoctl
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/netip"
 	"os"
 	"reflect"
@@ -11,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/policy"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -64,9 +65,9 @@ func readFile(t *testing.T, path string) string {
 	return string(b)
 }
 
-func decodeRules(t *testing.T, s string) *v0Rules {
+func decodeRules(t *testing.T, s string) *classic.V0Rules {
 	t.Helper()
-	r, err := decodeV0Rules(strings.NewReader(s))
+	r, err := classic.DecodeV0Rules(strings.NewReader(s))
 	if err != nil {
 		t.Fatalf("decode %s: %v", s, err)
 	}
@@ -120,7 +121,7 @@ spec:
   - action: Allow
 `, "apply", "-f", "-")
 	checkGolden(t, "rule_show_v3only", e.mustRun(t, "", "profile", "WEB", "rule", "show").stdout)
-	r := e.runCode(t, ExitFailure, "", "profile", "WEB", "rule", "json")
+	r := e.runCode(t, cli.ExitFailure, "", "profile", "WEB", "rule", "json")
 	if !strings.Contains(r.stderr, "ingress rule 0: action Log") || !strings.Contains(r.stderr, "get profile WEB -o yaml") {
 		t.Errorf("rule json of v3-only rules: %v", r)
 	}
@@ -147,7 +148,7 @@ func TestV0TagOwnerGetsLabel(t *testing.T) {
 func TestV0RulesVerdicts(t *testing.T) {
 	e := v0Env(t)
 	files := map[string]string{"PROF_GROUP1": "testdata/seed003-prof_group1.json", "WEB": "testdata/v0-web.json"}
-	v0 := &v0World{profiles: map[string]*v0Rules{}, members: map[netip.Addr][]string{
+	v0 := &v0World{profiles: map[string]*classic.V0Rules{}, members: map[netip.Addr][]string{
 		netip.MustParseAddr("10.0.0.1"): {"PROF_GROUP1"}, netip.MustParseAddr("10.0.64.1"): {"PROF_GROUP1"},
 		netip.MustParseAddr("10.0.0.10"): {"WEB"}, netip.MustParseAddr("10.0.64.10"): {"WEB"},
 	}}
@@ -156,7 +157,7 @@ func TestV0RulesVerdicts(t *testing.T) {
 		e.mustRun(t, data, "profile", name, "rule", "update")
 		v0.profiles[name] = decodeRules(t, data)
 	}
-	view, err := loadPolicyView(context.Background(), datastore.New(e.cli))
+	view, err := policy.LoadPolicyView(context.Background(), datastore.New(e.cli))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +170,7 @@ func TestV0RulesVerdicts(t *testing.T) {
 			}
 			for _, pkt := range testPackets(netip.MustParseAddr(src), netip.MustParseAddr(dst)) {
 				want := v0.allowed(pkt)
-				got := view.model.Verdict(pkt)
+				got := view.Model.Verdict(pkt)
 				if got.Allowed != want {
 					t.Errorf("%+v: calc says %v (%s), v0 rules say %v", pkt, got.Allowed, got.Reason, want)
 				}
@@ -206,7 +207,7 @@ func testPackets(src, dst netip.Addr) []calc.Packet {
 // per endpoint its profiles in order, first matching rule decides, no
 // match in any profile drops. A profile carries its own name as tag.
 type v0World struct {
-	profiles map[string]*v0Rules
+	profiles map[string]*classic.V0Rules
 	members  map[netip.Addr][]string
 }
 
@@ -244,7 +245,7 @@ func (w *v0World) hasTag(a netip.Addr, tag string) bool {
 	return false
 }
 
-func (w *v0World) matches(r *v0Rule, pkt calc.Packet) bool {
+func (w *v0World) matches(r *classic.V0Rule, pkt calc.Packet) bool {
 	numbers := map[string]uint8{"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58}
 	switch {
 	case r.Protocol != "" && numbers[r.Protocol] != pkt.Protocol,
@@ -276,71 +277,4 @@ func portIn(ports []resources.Port, p uint16) bool {
 		}
 	}
 	return false
-}
-
-func TestV0RuleErrors(t *testing.T) {
-	tests := []struct{ json, want string }{
-		{`{"inbound_rules":[{"action":"allow","protocol":"icmp","icmp_code":1}],"outbound_rules":[]}`, "icmp_code needs an icmp_type"},
-		{`{"inbound_rules":[{"action":"allow","icmp_type":8}],"outbound_rules":[]}`, `icmp_type needs "protocol": "icmp"`},
-		{`{"inbound_rules":[{"action":"allow","protocol":"icmp","icmp_type":300}],"outbound_rules":[]}`, "icmp_type 300"},
-		{`{"inbound_rules":[{"action":"allow","protocol":"tcp","dst_ports":[70000]}],"outbound_rules":[]}`, "out of range"},
-		{`{"inbound_rules":[{"action":"allow","src_tag":"a b"}],"outbound_rules":[]}`, "src_tag"},
-		{`{"inbound_rules":[{"action":"allow","src_tag":"_x"}],"outbound_rules":[]}`, "cannot become a v3 label"},
-		{`{"inbound_rules":[{"action":"allow","ip_version":5}],"outbound_rules":[]}`, "ip_version 5"},
-		{`{"inbound_rules":[{"action":"allow","ip_version":6,"src_net":"10.0.0.0/8"}],"outbound_rules":[]}`, "does not match ip_version 6"},
-		{`{"inbound_rules":[{"action":"allow","protocol":"gre"}],"outbound_rules":[]}`, "protocol"},
-		{`{"inbound_rules":[{"action":"allow"}],"outbound_rules":[]} {}`, "unexpected data"},
-		{`{"inbound_rules":[{"action":"allow"},{"action":"x"},{"action":"y"}],"outbound_rules":[]}`, "inbound_rules[2].action"},
-	}
-	for _, tc := range tests {
-		r, err := decodeV0Rules(strings.NewReader(tc.json))
-		if err == nil {
-			_, _, _, err = r.toV3()
-		}
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: want error with %q, got %v", tc.json, tc.want, err)
-		}
-	}
-}
-
-// FuzzV0Rules: any input either fails cleanly or converts to a valid v3
-// profile whose v0 form converts back to the same v3 rules.
-func FuzzV0Rules(f *testing.F) {
-	for _, s := range []string{
-		`{"id":"P","inbound_rules":[{"action":"allow","src_tag":"P"}],"outbound_rules":[{"action":"allow"}]}`,
-		`{"inbound_rules":[{"action":"deny","protocol":"tcp","src_net":"10.0.0.1","dst_ports":[80,"1:2"]}],"outbound_rules":[]}`,
-		`{"inbound_rules":[{"action":"allow","protocol":"icmp","icmp_type":8,"icmp_code":0,"ip_version":4}]}`,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		rules, err := decodeV0Rules(bytes.NewReader(data))
-		if err != nil {
-			return
-		}
-		in, eg, _, err := rules.toV3()
-		if err != nil {
-			return
-		}
-		p := resources.NewProfile("P")
-		p.Spec.Ingress, p.Spec.Egress = in, eg
-		if err := p.Validate(); err != nil {
-			t.Fatalf("converted rules are invalid: %v\n%s", err, data)
-		}
-		back, err := v0RulesOf(p)
-		if err != nil {
-			t.Fatalf("converted rules have no v0 form: %v\n%s", err, data)
-		}
-		js, _ := json.Marshal(back)
-		again, err := decodeV0Rules(bytes.NewReader(js))
-		if err != nil {
-			t.Fatalf("printed rules do not decode: %v\n%s", err, js)
-		}
-		in2, eg2, _, err := again.toV3()
-		before, _ := json.Marshal([][]resources.Rule{in, eg})
-		after, _ := json.Marshal([][]resources.Rule{in2, eg2})
-		if err != nil || !bytes.Equal(before, after) {
-			t.Fatalf("round trip changed the rules (%v):\n%s\n%s", err, before, after)
-		}
-	})
 }
