@@ -9,7 +9,6 @@ import (
 	"github.com/docker/go-plugins-helpers/network"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/dockerapi"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -83,18 +82,7 @@ func TestNamespacedNetwork(t *testing.T) {
 
 	// A restart: the new driver knows the endpoint by ID and network only.
 	h.drv.Close()
-	cid := strings.Repeat("d", 64)
-	h.docker.AddContainer(cid, "db", map[string]string{LabelPrefix + "role": "database"})
-	h.docker.Attach(cid, testNetID, testEPID)
-	dc, err := dockerapi.New(h.docker.Host())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dc.Close()
-	drv := h.newDriver(dc)
-	if err := drv.Resync(h.ctx()); err != nil {
-		t.Fatal(err)
-	}
+	drv := h.restartWithContainer(strings.Repeat("d", 64), "db", map[string]string{LabelPrefix + "role": "database"})
 	testenv.Eventually(t, 15*time.Second, 10*time.Millisecond, func() error {
 		w, err := getEndpointIn(t, h, "production", testEPID)
 		if err != nil {

@@ -289,16 +289,27 @@ func (ms *memberSet) updateEndpoint(key string, ep *calc.Endpoint) {
 	if ms.byEP == nil {
 		return // not computed yet
 	}
-	old, had := ms.byEP[key]
-	if ep == nil || !ms.sel.Evaluate(ep.Labels) {
-		if had {
-			delete(ms.byEP, key)
-			ms.sorted = nil
-		}
-		return
+	in := ep != nil && ms.sel.Evaluate(ep.Labels)
+	var addrs []netip.Prefix
+	if in {
+		addrs = ep.Addrs
 	}
-	if !had || !slices.Equal(old, ep.Addrs) {
-		ms.byEP[key] = ep.Addrs
+	if setEntry(ms.byEP, key, addrs, in) {
 		ms.sorted = nil
 	}
+}
+
+// setEntry records val under key (in) or removes key (!in) and reports
+// whether m changed.
+func setEntry(m map[string][]netip.Prefix, key string, val []netip.Prefix, in bool) bool {
+	old, had := m[key]
+	switch {
+	case !in && had:
+		delete(m, key)
+		return true
+	case in && (!had || !slices.Equal(old, val)):
+		m[key] = val
+		return true
+	}
+	return false
 }

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"net/netip"
-	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 )
@@ -37,16 +36,12 @@ func (ms *memberSet) updateNetSet(key string, ns *calc.NetSet) {
 	if ms.byNet == nil {
 		return // not computed yet
 	}
-	old, had := ms.byNet[key]
-	if ns == nil || !ns.Matches(ms.sel) {
-		if had {
-			delete(ms.byNet, key)
-			ms.sorted = nil
-		}
-		return
+	in := ns != nil && ns.Matches(ms.sel)
+	var nets []netip.Prefix
+	if in {
+		nets = ns.Nets
 	}
-	if !had || !slices.Equal(old, ns.Nets) {
-		ms.byNet[key] = ns.Nets
+	if setEntry(ms.byNet, key, nets, in) {
 		ms.sorted = nil
 	}
 }
