@@ -65,3 +65,29 @@ spec:
 		t.Errorf("the server's WorkloadEndpoint is not in namespace staging:\n%s", out)
 	}
 }
+
+// TestIPReservation: on a real engine, `docker run --ip` of a reserved
+// address fails with Docker showing the reservation's name, and automatic
+// assignment passes over the reserved addresses.
+func TestIPReservation(t *testing.T) {
+	e := newEngine(t)
+	requireFreeRanges(t, defaultPool, subnetPool)
+	d := startDaemon(t, e.host)
+	f := filepath.Join(t.TempDir(), "r.yaml")
+	yaml := "apiVersion: projectcalico.org/v3\nkind: IPReservation\nmetadata: {name: keep-out}\nspec: {reservedCIDRs: [10.231.0.0/30]}\n"
+	if err := os.WriteFile(f, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctl(t, d, "apply", "-f", f)
+	net := e.network("res", "--subnet", subnetPool)
+	name := e.name("reserved")
+	t.Cleanup(func() { _, _ = e.try("rm", "-f", name) })
+	out, err := e.try("run", "-d", "--name", name, "--net", net, "--ip", "10.231.0.1", testenv.TestImage(), "sleep", "600")
+	if err == nil || !strings.Contains(out+err.Error(), `IPReservation "keep-out"`) {
+		t.Fatalf("docker run --ip of a reserved address: %v\n%s", err, out)
+	}
+	c := e.run("auto", "--net", net)
+	if ip := e.ip(c, net); ip == "10.231.0.0" || ip == "10.231.0.1" || ip == "10.231.0.2" || ip == "10.231.0.3" {
+		t.Errorf("automatic assignment handed out reserved %s", ip)
+	}
+}
