@@ -6,7 +6,7 @@ BIN      ?= bin
 FUZZTIME ?= 30s
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test bench lint plugin fuzz clean
+.PHONY: help build run test bench lint plugin fuzz clean console
 
 help: ## List the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -28,6 +28,9 @@ lint: ## gofmt, go vet and staticcheck (pinned in hack/lint.sh, installed on fir
 
 plugin: ## Build the managed plugin PLUGIN (default calico:latest) and its image; see docs/install.md
 	bash packaging/plugin.sh
+
+console: ## Rebuild the web console (console/dist, embedded in the binary) from console/web with npm
+	cd console/web && npm ci --no-audit --no-fund --ignore-scripts && npm run build
 
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s)
 	FUZZTIME=$(FUZZTIME) bash hack/fuzz.sh

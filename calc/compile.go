@@ -42,6 +42,8 @@ type Policy struct {
 	// HostOnly is set for doNotTrack and preDNAT policies: Calico applies
 	// them to host endpoints only, never to workloads.
 	HostOnly bool
+	// The host endpoint fields (see AppliesToHost).
+	DoNotTrack, PreDNAT, ApplyOnForward bool
 }
 
 // AppliesTo reports whether the policy applies to workload endpoints in
@@ -143,7 +145,8 @@ func compilePolicy(obj resources.Resource) (*Policy, error) {
 		return nil, err
 	}
 	p := &Policy{Key: PolicyKey(kind, m.Namespace, m.Name), Kind: kind, Name: m.Name, Namespace: sc.namespace,
-		Tier: spec.TierName(), Order: spec.Order, Selector: sel, HostOnly: spec.DoNotTrack || spec.PreDNAT}
+		Tier: spec.TierName(), Order: spec.Order, Selector: sel, HostOnly: spec.DoNotTrack || spec.PreDNAT,
+		DoNotTrack: spec.DoNotTrack, PreDNAT: spec.PreDNAT, ApplyOnForward: spec.ApplyOnForward}
 	if len(spec.Types) == 0 { // Calico's defaults, as resources applies them
 		p.Types[Ingress] = len(spec.Ingress) > 0 || len(spec.Egress) == 0
 		p.Types[Egress] = len(spec.Egress) > 0

@@ -1,7 +1,8 @@
 // Package calc is the policy calculation shared by the dataplane (felix)
-// and `calicoctl policy explain`: from WorkloadEndpoints, Profiles,
-// NetworkPolicies, GlobalNetworkPolicies, Tiers and (Global)NetworkSets
-// (and, for the reference verdict, staged policies) it computes
+// and `calicoctl policy explain`: from WorkloadEndpoints, HostEndpoints,
+// Profiles, NetworkPolicies, GlobalNetworkPolicies, Tiers and
+// (Global)NetworkSets (and, for the reference verdict, staged policies) it
+// computes
 //
 //   - each endpoint's effective labels: its own labels (container labels
 //     and identity labels), over its profiles' labelsToApply, plus
@@ -29,6 +30,15 @@
 // the addresses of network sets with matching labels too (a NetworkSet for
 // its namespace's policies, a GlobalNetworkSet for global policies or
 // through namespaceSelector global()).
+//
+// HostEndpoints (hostendpoints.go) are endpoints too: effective labels
+// (profiles' labelsToApply, then their own; no namespace, so only global
+// policies select them and namespaceSelector global() matches them), their
+// expectedIPs in the IP sets of matching rule selectors, and, per kind of
+// traffic (AppliesToHost), the policies that apply: normal (to and from
+// the host), applyOnForward (forwarded), preDNAT (ingress, before DNAT),
+// doNotTrack (untracked), each list in tier order (HostPoliciesFor).
+// Verdict does not trace host endpoint policy; felix enforces it.
 //
 // The dataplane (felix) consumes Kinds only and renders tiers from the
 // same ordering (PoliciesFor, TierGroups, Tier) and IP sets from Members,

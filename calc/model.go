@@ -40,6 +40,8 @@ type Model struct {
 	tiers     map[string]*resources.Tier // by name; "default" is implied
 	staged    map[string]*stagedPolicy   // by the key of the policy it stages
 	netSets   map[string]*NetSet         // by kind/namespace/name
+	// hostEndpoints by name (hostendpoints.go).
+	hostEndpoints map[string]*HostEndpoint
 	// defaultTier stands for the default tier until one is stored;
 	// unstoredTier for a tier a policy names that is not stored.
 	defaultTier, unstoredTier *resources.Tier
@@ -49,7 +51,8 @@ type Model struct {
 func NewModel() *Model {
 	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{},
 		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*NetSet{},
-		defaultTier: resources.NewDefaultTier(), unstoredTier: &resources.Tier{Spec: resources.TierSpec{DefaultAction: resources.TierActionDeny}}}
+		hostEndpoints: map[string]*HostEndpoint{},
+		defaultTier:   resources.NewDefaultTier(), unstoredTier: &resources.Tier{Spec: resources.TierSpec{DefaultAction: resources.TierActionDeny}}}
 }
 
 // Kinds lists the resource kinds the dataplane's model consumes (for a
@@ -57,7 +60,7 @@ func NewModel() *Model {
 // each tier's end its defaultAction; network sets add their CIDRs to the
 // selectors (IP sets) that match them.
 var Kinds = []string{resources.KindWorkloadEndpoint, resources.KindProfile, resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy,
-	resources.KindTier, resources.KindGlobalNetworkSet, resources.KindNetworkSet}
+	resources.KindTier, resources.KindHostEndpoint, resources.KindGlobalNetworkSet, resources.KindNetworkSet}
 
 // ExplainKinds are Kinds plus what only the reference verdict reads:
 // staged policies (evaluated, never enforced).
@@ -109,6 +112,8 @@ func (m *Model) Update(u model.Update) {
 		m.updateStaged(u)
 	case resources.KindGlobalNetworkSet, resources.KindNetworkSet:
 		m.updateNetSet(u)
+	case resources.KindHostEndpoint:
+		m.updateHostEndpoint(u)
 	}
 }
 
@@ -165,6 +170,9 @@ func (m *Model) relabelAll() {
 	for _, ep := range m.endpoints {
 		m.relabel(ep)
 	}
+	for _, h := range m.hostEndpoints {
+		m.relabelHost(h)
+	}
 }
 
 // Endpoint returns an endpoint by key (namespace/name).
@@ -220,9 +228,11 @@ func (m *Model) policiesFrom(policies map[string]*Policy, ep *Endpoint, dir Dire
 }
 
 // Members returns what sel stands for in the dataplane, sorted
-// (ComparePrefixes): the addresses of every endpoint it matches and the
-// CIDRs of every network set it matches. A packet's address is in one of
-// them exactly when Verdict's selector match holds for it.
+// (ComparePrefixes): the addresses of every workload endpoint it matches,
+// the expectedIPs of every host endpoint it matches and the CIDRs of every
+// network set it matches. For workload and network set addresses, a
+// packet's address is in one of them exactly when Verdict's selector
+// match holds for it (Verdict does not trace host endpoints).
 func (m *Model) Members(sel selector.Selector) []netip.Prefix {
 	var out []netip.Prefix
 	for _, ep := range m.endpoints {
@@ -235,6 +245,7 @@ func (m *Model) Members(sel selector.Selector) []netip.Prefix {
 			out = append(out, ns.Nets...)
 		}
 	}
+	out = append(out, m.hostMembers(sel)...)
 	slices.SortFunc(out, ComparePrefixes)
 	return out
 }

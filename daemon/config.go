@@ -39,7 +39,9 @@ type Config struct {
 	DockerHost      string
 	LogLevel        slog.Level
 	Observability            // log_format, log_file, ..., metrics_addr, single_socket (observability.go)
+	ConsoleSettings          // console, console_addr (console.go)
 	Enforcement              // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
+	HostProtection           // failsafe_inbound_host_ports, failsafe_outbound_host_ports (hostprotection.go)
 	Routing                  // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
 	EtcdSettings             // etcd_compaction_retention, etcd_quota_bytes, etcd_maintenance_interval (etcd.go)
 	JoinSettings             // join_token, join_address, etcd_voters, etcd_join_port (join.go)
@@ -189,7 +191,9 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		DockerHost:      p.str("docker_host"),
 		LogLevel:        p.level("log_level"),
 		Observability:   p.observability(),
+		ConsoleSettings: p.consoleSettings(),
 		Enforcement:     p.enforcement(),
+		HostProtection:  p.hostProtection(),
 		Routing:         p.routing(),
 		ConsulAddr:      p.hostPort("consul_addr"),
 		EtcdSettings:    p.etcdSettings(),

@@ -69,6 +69,11 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	}
 	defer obs.close()
 	obs.watchSystem(cfg)
+	cons, err := startConsole(cfg, log) // the web console, when on (console.go)
+	if err != nil {
+		return err
+	}
+	defer cons.close()
 	cli, closeEtcd, err := openEtcd(ctx, cfg, obs.etcdDialOptions(), log)
 	if err != nil {
 		return err
@@ -175,7 +180,8 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
-		ProbeIPIP: cfg.NetworkingBackend != routing.BackendNone,
+		HostEndpoints: cfg.HostProtection.felixConfig(),
+		ProbeIPIP:     cfg.NetworkingBackend != routing.BackendNone,
 	})
 	w := newWatcher(cfg.NodeName, c, dp, log)
 	w.prime()

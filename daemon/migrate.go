@@ -105,6 +105,8 @@ var legacyVars = map[string]legacyVar{
 	"FELIX_IPTABLESREFRESHINTERVAL":     {"resync_interval", seconds},
 	"FELIX_ROUTEREFRESHINTERVAL":        {"resync_interval", seconds},
 	"FELIX_DEFAULTENDPOINTTOHOSTACTION": {"endpoint_to_host_action", oneOfMap(map[string]string{"drop": "Drop", "accept": "Accept"})},
+	"FELIX_FAILSAFEINBOUNDHOSTPORTS":    {"failsafe_inbound_host_ports", same},
+	"FELIX_FAILSAFEOUTBOUNDHOSTPORTS":   {"failsafe_outbound_host_ports", same},
 	"FELIX_PROMETHEUSMETRICSENABLED": {"", onlyValue("false",
 		"set metrics_addr (--metrics-addr, $CALICO_METRICS_ADDR), e.g. localhost:9091, to serve /metrics")},
 }

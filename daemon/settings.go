@@ -1,5 +1,7 @@
 package daemon
 
+import "github.com/calico-docker/calico-libnetwork/resources"
+
 // Setting is one configuration value: a key (as written in the config
 // file), its command-line flag, its environment variable, its default and
 // what it means. Settings() lists them for --help and the README.
@@ -53,6 +55,13 @@ var settings = []Setting{
 		"start even when net.ipv4.conf.all.rp_filter is 2 (loose), which lets workloads with CAP_NET_RAW spoof addresses"},
 	{"endpoint_to_host_action", "endpoint-to-host-action", "CALICO_ENDPOINT_TO_HOST_ACTION", "Drop",
 		"traffic from workloads to this host itself, once their egress policy allowed it: Drop (the host is protected from its workloads) or Accept"},
+	// Host endpoint protection (hostprotection.go), with Calico's defaults.
+	{"failsafe_inbound_host_ports", "failsafe-inbound-host-ports", "CALICO_FAILSAFE_INBOUND_HOST_PORTS",
+		resources.FormatProtoPorts(resources.DefaultFailsafeInboundHostPorts()),
+		"ports always open into this host through HostEndpoint policy (Calico's failsafeInboundHostPorts): [protocol:][net:]port,... such as tcp:22,udp:68, or none"},
+	{"failsafe_outbound_host_ports", "failsafe-outbound-host-ports", "CALICO_FAILSAFE_OUTBOUND_HOST_PORTS",
+		resources.FormatProtoPorts(resources.DefaultFailsafeOutboundHostPorts()),
+		"ports this host can always reach through HostEndpoint policy (Calico's failsafeOutboundHostPorts): [protocol:][net:]port,... such as udp:53,tcp:179, or none"},
 	{"ipam_gc_interval", "ipam-gc-interval", "CALICO_IPAM_GC_INTERVAL", "5m",
 		"how often to free leaked IPAM allocations of this node (addresses no endpoint holds); 0 turns the collector off"},
 	{"ipam_gc_grace", "ipam-gc-grace", "CALICO_IPAM_GC_GRACE", "10m",
@@ -71,6 +80,10 @@ var settings = []Setting{
 		"host:port serving Prometheus /metrics, /healthz and /readyz (e.g. localhost:9091); empty: off"},
 	{"pprof", "pprof", "CALICO_PPROF", "false",
 		"also serve Go's profiler, /debug/pprof/, on metrics_addr (needs it set); for diagnosing CPU and memory use"},
+	{"console", "console", "CALICO_CONSOLE", "false",
+		"serve the web console (live flows, endpoints, the policy that decided each flow) and its flows API on console_addr"},
+	{"console_addr", "console-addr", "CALICO_CONSOLE_ADDR", "127.0.0.1:9099",
+		"host:port of the web console when console is true; it has no login, so keep it on localhost unless others must reach it"},
 	{"single_socket", "single-socket", "CALICO_SINGLE_SOCKET", "false",
 		"serve the network and IPAM drivers on one socket, <plugin_dir>/calico.sock (the managed plugin does)"},
 	// Routing across hosts (routing.go), named as calico/node's.

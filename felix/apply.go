@@ -228,6 +228,9 @@ func (k *kernelState) syncFamily(ctx context.Context, v int, full bool) error {
 	if _, err := apply(ctx); err != nil {
 		return errors.Join(setErr, err) // old rules may still use stale sets
 	}
+	if err := k.applyHostTables(ctx, v, full); err != nil { // hosttables.go
+		return errors.Join(setErr, err)
+	}
 	if sets != nil && k.setsShrunk[v] {
 		err := sets.ApplyDeletions(ctx)
 		k.setsShrunk[v] = err != nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/felix/ipsets"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
 // ChainForward is our filter chain for forwarded workload traffic.
@@ -24,6 +25,10 @@ type FilterState struct {
 	// with IPSets was set, the Dataplane owns the family's IP sets (names
 	// starting "cali40s:"/"cali60s:") and destroys those no longer wanted.
 	IPSets map[string][]netip.Prefix
+	// Raw and Mangle are our part of the raw and mangle tables (host
+	// endpoints' untracked and pre-DNAT policy; hosttables.go). Empty:
+	// ours removed; the tables are left alone until a state has some.
+	Raw, Mangle rules.Table
 }
 
 // BaseFilterState is the filter table without policy: FORWARD jumps first
@@ -45,7 +50,7 @@ func BaseFilterState(ifacePrefix string) FilterState {
 // st are deleted. st is copied.
 func (d *Dataplane) SetFilterState(ipVersion int, st FilterState) {
 	cp := FilterState{Chains: make([]iptables.Chain, len(st.Chains)), Inserts: maps.Clone(st.Inserts),
-		IPSets: maps.Clone(st.IPSets)}
+		IPSets: maps.Clone(st.IPSets), Raw: cloneTable(st.Raw), Mangle: cloneTable(st.Mangle)}
 	for name, members := range cp.IPSets {
 		cp.IPSets[name] = slices.Clone(members)
 	}
@@ -74,6 +79,9 @@ func (k *kernelState) syncFilterStates(states map[int]*FilterState, full bool) e
 		}
 		if err := t.Replace(st.Chains, st.Inserts); err != nil {
 			return fmt.Errorf("IPv%d filter state: %w", v, err)
+		}
+		if err := k.setHostTables(v, st); err != nil { // hosttables.go
+			return fmt.Errorf("IPv%d host endpoint tables: %w", v, err)
 		}
 		k.appliedFilters[v] = st
 		k.iptablesDirty = true

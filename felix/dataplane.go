@@ -66,6 +66,10 @@ type Config struct {
 	// their egress policy allowed it). Default false: the host is protected
 	// from its workloads; the host may always reach its workloads.
 	EndpointToHostAccept bool
+	// HostEndpoints configures the protection of this node's HostEndpoints
+	// (hosttables.go): the failsafe ports. Its zero value has Calico's
+	// defaults. FelixConfiguration's failsafe ports map onto it.
+	HostEndpoints HostEndpointConfig
 	// IgnoreLooseRPF lets Start proceed with Policy when
 	// net.ipv4.conf.all.rp_filter is 2 (loose), which lets workloads spoof
 	// source addresses and so get past policy.
@@ -216,6 +220,9 @@ func (d *Dataplane) Start(ctx context.Context) error {
 	}
 	d.mu.Unlock()
 	d.kernel = k // handed to the loop goroutine, its only user from now on
+	if d.policy != nil {
+		d.policy.kernel = k // host endpoints by address (hostaddrs.go)
+	}
 	watching := d.watchKernel(ctx, k.ns)
 	go d.loop(ctx, watching)
 	return nil

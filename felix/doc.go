@@ -31,13 +31,16 @@
 //
 // With Config.NodeName set, the Dataplane is fed the datastore's sync
 // events of calc.Kinds (WorkloadEndpoints, Profiles, NetworkPolicies,
-// GlobalNetworkPolicies, Tiers, GlobalNetworkSets, NetworkSets) through OnSyncEvent, and the loop goroutine keeps
+// GlobalNetworkPolicies, Tiers, HostEndpoints, GlobalNetworkSets,
+// NetworkSets) through OnSyncEvent, and the loop goroutine keeps
 // the policy model (package felix/policy): this node's WorkloadEndpoints
 // are programmed as OnEndpointUpdate would, and with Config.Policy their
 // Calico policy replaces BaseFilterState: chains rendered by felix/rules
 // (see its package doc for the layout), IP sets per selector, anti-spoofing
 // (source MAC and addresses, on top of strict rp_filter), the host
-// protected from its workloads unless Config.EndpointToHostAccept. Nothing
+// protected from its workloads unless Config.EndpointToHostAccept, and
+// this node's HostEndpoints protected as Calico does (hosttables.go: the
+// raw and mangle tables too; failsafe ports from Config.HostEndpoints). Nothing
 // is programmed before the first full sync event, so a restart never acts
 // on a partial model. Each apply programs IP sets before iptables (a rule
 // may only name an existing set) and destroys stale sets after it (a set in

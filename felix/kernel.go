@@ -28,6 +28,9 @@ type kernelState struct {
 	runner  iptables.Runner         // runs iptables and ipset in the namespace
 	// appliedFilters are the states last handed to filters.
 	appliedFilters map[int]*FilterState
+	// host are the raw and mangle tables by IP version, made when a state
+	// first has host endpoint rules (hosttables.go).
+	host map[int]*hostTables
 
 	// configured maps each workload interface whose sysctls are set to its
 	// ifindex; a new ifindex (the interface was recreated) means redo.
@@ -99,7 +102,7 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 	k := &kernelState{
 		cfg: cfg, log: log, ns: n, nl: h, backend: backend,
 		configured: map[string]int{}, iptablesDirty: true,
-		filters: map[int]*iptables.Table{}, appliedFilters: map[int]*FilterState{},
+		filters: map[int]*iptables.Table{}, appliedFilters: map[int]*FilterState{}, host: map[int]*hostTables{},
 		sets: map[int]*ipsets.Manager{}, runner: runner,
 		setsChanged: map[int]bool{}, setsShrunk: map[int]bool{}, sandboxes: map[string]bool{},
 	}

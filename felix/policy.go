@@ -66,6 +66,9 @@ type policyState struct {
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
 	pendingSince time.Time
+	// kernel reads the host's addresses for host endpoints given by
+	// expectedIPs only; set by Start (nil in tests of the render alone).
+	kernel *kernelState
 }
 
 func newPolicyState(cfg Config) *policyState {
@@ -79,7 +82,7 @@ func newPolicyState(cfg Config) *policyState {
 	return &policyState{
 		enforce: cfg.Policy,
 		calc: policy.NewCalculator(policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
-			EndpointToHostAccept: cfg.EndpointToHostAccept}),
+			EndpointToHostAccept: cfg.EndpointToHostAccept, HostEndpoints: cfg.HostEndpoints}),
 	}
 }
 
@@ -91,6 +94,7 @@ func (p *policyState) prepare(snap *snapshot) (bool, time.Duration) {
 	for _, ev := range snap.events {
 		p.calc.Apply(ev)
 	}
+	p.refreshHostAddrs() // hostaddrs.go
 	if !snap.since.IsZero() && p.pendingSince.IsZero() {
 		p.pendingSince = snap.since
 	}
@@ -118,7 +122,7 @@ func (p *policyState) render() bool {
 	if p.enforce {
 		p.filters = make(map[int]*FilterState, len(results))
 		for v, res := range results {
-			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets}
+			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets, Raw: res.Raw, Mangle: res.Mangle}
 		}
 	}
 	local := p.calc.LocalEndpoints()

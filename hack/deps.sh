@@ -18,9 +18,12 @@ set -euo pipefail
 #   busybox-static       the static busybox the test image is built from
 #   make                 CI images with only Go have no make
 #   procps               ps/pgrep, used when tearing down
+#   chromium             /usr/bin/chromium, the browser of the console's
+#                        browser test (driven by playwright-core from npm;
+#                        node and npm themselves come with the machine)
 packages=(
 	docker.io etcd-server etcd-client bird2 iproute2 iptables ipset
-	busybox-static conntrack kmod iputils-ping make procps
+	busybox-static conntrack kmod iputils-ping make procps chromium
 	$(apparmor_package)
 )
 install_missing "${packages[@]}" "$@"

@@ -11,7 +11,7 @@ staticcheck=$tools/staticcheck-$STATICCHECK_VERSION
 
 status=0
 echo "== gofmt" >&2
-unformatted=$(find . -name '*.go' -not -path './vendor/*' -not -path '*/testdata/*' -not -path './build/*' -print0 |
+unformatted=$(find . -name '*.go' -not -path './vendor/*' -not -path '*/testdata/*' -not -path './build/*' -not -path '*/node_modules/*' -print0 |
 	xargs -0 gofmt -l)
 if [[ -n $unformatted ]]; then
 	echo "gofmt needed on:" >&2

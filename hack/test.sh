@@ -21,6 +21,11 @@ cd "$(dirname "$0")/.."
 
 test_env_up
 
+# Files tests keep for people to look at (the console's screenshot, ...).
+export CALICO_TEST_ARTIFACTS=${CALICO_TEST_ARTIFACTS:-$PWD/build/test-artifacts}
+mkdir -p "$CALICO_TEST_ARTIFACTS"
+echo "test artifacts: $CALICO_TEST_ARTIFACTS" >&2
+
 pkgs=${PKGS:-./...}
 status=0
 echo "== go vet $pkgs" >&2

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"net/netip"
 	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
@@ -19,6 +20,8 @@ type Config struct {
 	// EndpointToHostAccept lets workloads reach the host itself once their
 	// egress policy allowed it; false (the default) drops such traffic.
 	EndpointToHostAccept bool
+	// HostEndpoints configures host endpoint protection (failsafe ports).
+	HostEndpoints rules.HostEndpointConfig
 }
 
 // Calculator turns datastore sync events into the desired filter-table
@@ -30,6 +33,8 @@ type Calculator struct {
 	index  *Index
 	synced bool // a full sync event was applied
 	dirty  bool // something changed since the last Render
+	// hostAddrs are the host's addresses by interface (hostendpoints.go).
+	hostAddrs map[netip.Addr]string
 }
 
 // NewCalculator returns a Calculator with an empty model.
@@ -76,7 +81,8 @@ func (c *Calculator) Render() map[int]rules.Result {
 	out := make(map[int]rules.Result, len(c.cfg.IPVersions))
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
-			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept,
+			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, HostEndpoints: c.cfg.HostEndpoints,
+			HostAddrs: c.hostAddrs,
 		})
 	}
 	c.index.EndRender()

@@ -81,9 +81,10 @@ func (x *Index) Apply(ev model.SyncEvent) {
 			x.dirtyNetSets[calc.NetSetKey(u.Kind, u.Namespace, u.Name)] = true
 		case resources.KindProfile:
 			x.profileChanged(u.Name)
-		case resources.KindTier:
+		case resources.KindTier, resources.KindHostEndpoint:
 			// A tier's order reorders every list that holds one of its
-			// policies; tiers change rarely, so rebuild.
+			// policies; host endpoints' expected IPs are in selectors' sets.
+			// Both change rarely, so rebuild.
 			x.allDirty = true
 		}
 	}
@@ -270,6 +271,7 @@ func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 			ms.updateEndpoint(ep.Key, ep)
 		}
 		x.fillNetSets(ms)
+		ms.addHostEndpoints(x.model) // hostendpoints.go
 	}
 	if ms.sorted == nil {
 		ms.sorted = make([]netip.Prefix, 0, len(ms.byEP)+len(ms.byNet))

@@ -27,6 +27,34 @@
 // whose link-local sources anti-spoofing would drop. cali-OUTPUT accepts
 // host-to-workload traffic: the host always reaches its workloads.
 //
+// Host endpoints (hostendpoint.go, hosttables.go), rendered only when
+// this node has some; cali* interfaces are never host endpoints:
+//
+//	filter cali-INPUT (after the workload rules) / cali-OUTPUT:
+//	   accept mark set (by untracked or pre-DNAT policy) -> ACCEPT
+//	   -> cali-from-host-endpoint / cali-to-host-endpoint:
+//	      -i/-o <iface> -g cali-fh-/cali-th-<iface>, ...; then for "*"
+//	      (every other interface but cali+ and lo) -g its hashed chain;
+//	      other interfaces return unpoliced
+//	cali-fh-/cali-th-<iface>: established accept, invalid drop,
+//	   -j cali-failsafe-in / cali-failsafe-out (ACCEPT per failsafe port),
+//	   (IPv6: neighbour discovery accept), -j the group chain of the
+//	   endpoint's normal policies and profiles (no policy, no profile:
+//	   drop), ACCEPT
+//	cali-FORWARD: before the workload dispatch, unless the accept mark is
+//	   set, -j cali-hep-forward (-j cali-from-hep-forward, -j
+//	   cali-to-hep-forward: dispatch to cali-fhfw-/cali-thfw-<iface>:
+//	   established -> accept mark, return; the tiers of the applyOnForward
+//	   policies with their end-of-tier drop; none: return undecided); at
+//	   its end the accept mark -> ACCEPT (traffic between host interfaces)
+//	raw PREROUTING/OUTPUT -> cali-PREROUTING/cali-OUTPUT: clear our mark
+//	   bits, dispatch (named interfaces only) to cali-fh-/cali-th-<iface>:
+//	   failsafe (both ways: no conntrack here), the doNotTrack policies'
+//	   tiers (no end-of-tier drop); accept mark -> NOTRACK, ACCEPT
+//	mangle PREROUTING -> cali-PREROUTING: established or accept mark ->
+//	   ACCEPT, dispatch to cali-fh-<iface>: failsafe, the preDNAT policies'
+//	   tiers (no end-of-tier drop); accept mark -> ACCEPT
+//
 // Rule selectors match through IP sets (cali40s:/cali60s:<selector id>,
 // hash:net): one per distinct selector, holding Source.Members — the
 // addresses of the endpoints it matches and the CIDRs of the

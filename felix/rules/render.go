@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -20,6 +21,12 @@ type Config struct {
 	EndpointToHostAccept bool
 	// LogPrefix is used by rules with action Log.
 	LogPrefix string
+	// HostEndpoints configures host endpoint protection (hostendpoint.go).
+	HostEndpoints HostEndpointConfig
+	// HostAddrs maps this host's addresses to their interfaces: a host
+	// endpoint given by expectedIPs only protects the interface that has
+	// one of them (the dataplane reads the map from the kernel).
+	HostAddrs map[netip.Addr]string
 }
 
 // Result is the desired filter-table state for one family.
@@ -27,6 +34,10 @@ type Result struct {
 	Chains  []ipt.Chain
 	Inserts map[string][]ipt.Rule // built-in chain -> rules at its top
 	IPSets  map[string][]netip.Prefix
+	// Raw and Mangle are the raw and mangle tables' state: host endpoints'
+	// untracked and pre-DNAT policy (hostendpoint.go); empty without host
+	// endpoints.
+	Raw, Mangle Table
 }
 
 // Source is what rendering reads. *calc.Model implements it; felix/policy
@@ -41,8 +52,9 @@ type Source interface {
 	Profile(name string) *calc.Profile
 	// Tier returns a tier (order, defaultAction) by name; never nil.
 	Tier(name string) *resources.Tier
-	// Members returns the addresses of every endpoint sel matches and the
-	// CIDRs of every network set it matches, sorted (calc.ComparePrefixes).
+	// Members returns the addresses of every endpoint sel matches (host
+	// endpoints: their expectedIPs) and the CIDRs of every network set it
+	// matches, sorted (calc.ComparePrefixes).
 	// The result may end up in the rendered IP sets: the Source must not
 	// modify it afterwards (return a new slice when the members change).
 	Members(sel selector.Selector) []netip.Prefix
@@ -79,6 +91,7 @@ func Render(m Source, node string, cfg Config) Result {
 	drop := ipt.Rule{Action: "DROP"}
 	r.chains[ChainFromDispatch] = append(fromDispatch, drop)
 	r.chains[ChainToDispatch] = append(toDispatch, drop)
+	host := r.hostEndpoints(node) // hostendpoint.go
 	for key, p := range r.policies {
 		r.chains[PolicyChain(key, true)] = r.ruleChain(p.Ingress, false)
 		r.chains[PolicyChain(key, false)] = r.ruleChain(p.Egress, false)
@@ -92,20 +105,22 @@ func Render(m Source, node string, cfg Config) Result {
 		r.chains[ProfileChain(name, true)] = r.ruleChain(in, true)
 		r.chains[ProfileChain(name, false)] = r.ruleChain(out, true)
 	}
-	res := Result{IPSets: r.ipsets, Inserts: map[string][]ipt.Rule{
+	res := Result{IPSets: r.ipsets, Raw: host.raw.table(), Mangle: host.mangle.table(), Inserts: map[string][]ipt.Rule{
 		"FORWARD": {{Action: ChainForward}},
 		"INPUT":   {{Action: ChainInput}},
 		"OUTPUT":  {{Action: ChainOutput}},
 	}}
-	names := make([]string, 0, len(r.chains))
-	for n := range r.chains {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		res.Chains = append(res.Chains, ipt.Chain{Name: n, Rules: fixGoto(r.chains[n])})
-	}
+	res.Chains = sortedChains(r.chains)
 	return res
+}
+
+// sortedChains returns chains sorted by name, gotos rendered.
+func sortedChains(chains map[string][]ipt.Rule) []ipt.Chain {
+	out := make([]ipt.Chain, 0, len(chains))
+	for _, n := range slices.Sorted(maps.Keys(chains)) {
+		out = append(out, ipt.Chain{Name: n, Rules: fixGoto(chains[n])})
+	}
+	return out
 }
 
 // fixGoto turns the "goto X" action shorthand into "-g X" (Rule.Action is
@@ -200,7 +215,12 @@ func (r *renderer) endpoint(ep *calc.Endpoint) {
 // tier selected ep or the last one passed. Rules: linear in policies,
 // tiers and profiles.
 func (r *renderer) group(ep *calc.Endpoint, dir calc.Direction) string {
-	tiers := calc.TierGroups(r.m.PoliciesFor(ep, dir))
+	return r.groupOf(r.m.PoliciesFor(ep, dir), ep.Profiles, dir == calc.Ingress)
+}
+
+// groupOf is group for a policy list (in evaluation order) and profiles.
+func (r *renderer) groupOf(policies []*calc.Policy, profiles []string, ingress bool) string {
+	tiers := calc.TierGroups(policies)
 	var sig strings.Builder
 	for _, pols := range tiers {
 		t := r.m.Tier(pols[0].Tier)
@@ -210,18 +230,17 @@ func (r *renderer) group(ep *calc.Endpoint, dir calc.Direction) string {
 		}
 		sig.WriteString("]")
 	}
-	sig.WriteString("|" + strings.Join(ep.Profiles, ","))
-	ingress := dir == calc.Ingress
+	sig.WriteString("|" + strings.Join(profiles, ","))
 	name := groupChain(sig.String(), ingress)
 	if _, done := r.chains[name]; done {
 		return name
 	}
 	var rules []ipt.Rule
 	for _, pols := range tiers {
-		rules = append(rules, r.tierBlock(pols, ingress)...)
+		rules = append(rules, r.tierBlock(pols, ingress, r.policies, true)...)
 	}
 	rules = append(rules, ipt.Rule{Action: markAction(0, markMask)})
-	for _, prof := range ep.Profiles {
+	for _, prof := range profiles {
 		r.profiles[prof] = true
 		rules = append(rules, ipt.Rule{Match: markMatch(0, MarkAccept), Action: ProfileChain(prof, ingress)})
 	}
@@ -233,15 +252,17 @@ func (r *renderer) group(ep *calc.Endpoint, dir calc.Direction) string {
 }
 
 // tierBlock renders one tier's policies (pols, in order, all of one tier)
-// for a group chain.
-func (r *renderer) tierBlock(pols []*calc.Policy, ingress bool) []ipt.Rule {
+// for a group chain, registering them in chains (the policies whose chains
+// the table needs). endDrop renders the end-of-tier drop of a tier whose
+// defaultAction is Deny (untracked and pre-DNAT host policy has none).
+func (r *renderer) tierBlock(pols []*calc.Policy, ingress bool, chains map[string]*calc.Policy, endDrop bool) []ipt.Rule {
 	rules := []ipt.Rule{{Action: markAction(0, markMask)}}
 	for _, p := range pols {
-		r.policies[p.Key] = p
+		chains[p.Key] = p
 		rules = append(rules, ipt.Rule{Match: markMatch(0, markMask), Action: PolicyChain(p.Key, ingress)})
 	}
 	rules = append(rules, ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
-	if r.m.Tier(pols[0].Tier).Spec.DefaultAction != resources.TierActionPass {
+	if endDrop && r.m.Tier(pols[0].Tier).Spec.DefaultAction != resources.TierActionPass {
 		rules = append(rules, ipt.Rule{Match: markMatch(0, MarkPass), Action: "DROP"})
 	}
 	return rules
