@@ -49,9 +49,18 @@ func benchNetSet(cfg fleetsim.Config, j, v int) *resources.NetworkSet {
 	return s
 }
 
-// fleetCalculator is a Calculator for one local endpoint with the fleet
-// and sets network sets applied and rendered once.
+// fleetCalculator is a Calculator with fleetEvent(cfg, sets) applied and
+// rendered once.
 func fleetCalculator(cfg fleetsim.Config, sets int) *policy.Calculator {
+	c := policy.NewCalculator(policy.Config{NodeName: "local", IPVersions: []int{4}})
+	c.Apply(fleetEvent(cfg, sets))
+	c.Render()
+	return c
+}
+
+// fleetEvent is the full sync of fleetsim's fleet as seen from one local
+// endpoint (node "local"), with sets network sets.
+func fleetEvent(cfg fleetsim.Config, sets int) model.SyncEvent {
 	local := cfg.Endpoint(0, 0, 0)
 	local.Spec.Node = "local"
 	ev := model.SyncEvent{Full: true}
@@ -67,8 +76,5 @@ func fleetCalculator(cfg fleetsim.Config, sets int) *policy.Calculator {
 	for j := range sets {
 		ev.Updates = append(ev.Updates, model.UpdateOf(benchNetSet(cfg, j, 0)))
 	}
-	c := policy.NewCalculator(policy.Config{NodeName: "local", IPVersions: []int{4}})
-	c.Apply(ev)
-	c.Render()
-	return c
+	return ev
 }
