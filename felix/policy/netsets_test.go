@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
@@ -20,6 +21,10 @@ var (
 	extIn      = netip.MustParseAddr("198.51.100.7")
 	extOut     = netip.MustParseAddr("198.51.100.77")
 	extGateway = netip.MustParseAddr("198.51.100.1")
+	// With IPv6: "in" also has 2001:db8:100::7, "out" 2001:db8:100::1:7.
+	extIn6      = netip.MustParseAddr("2001:db8:100::7")
+	extOut6     = netip.MustParseAddr("2001:db8:100::1:7")
+	extGateway6 = netip.MustParseAddr("2001:db8:100::1")
 )
 
 // addExternal makes the external clients "in" and "out" (probe names),
@@ -43,22 +48,36 @@ func (b *bed) addExternal() {
 	}
 	addr := func(h *netlink.Handle, l netlink.Link, a netip.Addr) {
 		t.Helper()
-		must(h.AddrAdd(l, &netlink.Addr{IPNet: felixtest.PrefixToIPNet(netip.PrefixFrom(a, 24))}))
+		bits := map[bool]int{true: 24, false: 64}[a.Is4()]
+		must(h.AddrAdd(l, &netlink.Addr{IPNet: felixtest.PrefixToIPNet(netip.PrefixFrom(a, bits)), Flags: unix.IFA_F_NODAD}))
 	}
 	hostSide := b.host.Link(t, "extnet0")
-	addr(b.host.NL, hostSide, extGateway)
-	must(b.host.NL.LinkSetUp(hostSide))
 	must(c.NL.LinkSetName(c.Link(t, "tmpext0"), "eth0"))
 	eth0 := c.Link(t, "eth0")
+	in, out := &felixtest.Workload{NS: c, V4: extIn}, &felixtest.Workload{NS: c, V4: extOut}
+	addr(b.host.NL, hostSide, extGateway)
 	addr(c.NL, eth0, extIn)
 	addr(c.NL, eth0, extOut)
+	if b.v6 {
+		in.V6, out.V6 = extIn6, extOut6
+		addr(b.host.NL, hostSide, extGateway6)
+		addr(c.NL, eth0, extIn6)
+		addr(c.NL, eth0, extOut6)
+	}
+	must(b.host.NL.LinkSetUp(hostSide))
 	must(c.NL.LinkSetUp(eth0))
 	must(c.NL.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: extGateway.AsSlice()}))
-	for _, a := range []netip.Addr{extIn, extOut} {
-		felixtest.Serve(t, c, netip.AddrPortFrom(a, 80))
+	if b.v6 {
+		must(c.NL.RouteAdd(&netlink.Route{LinkIndex: eth0.Attrs().Index, Gw: extGateway6.AsSlice()}))
 	}
-	b.wls["in"] = &felixtest.Workload{NS: c, V4: extIn}
-	b.wls["out"] = &felixtest.Workload{NS: c, V4: extOut}
+	for _, w := range []*felixtest.Workload{in, out} {
+		for _, a := range []netip.Addr{w.V4, w.V6} {
+			if a.IsValid() {
+				felixtest.Serve(t, c, netip.AddrPortFrom(a, 80))
+			}
+		}
+	}
+	b.wls["in"], b.wls["out"] = in, out
 }
 
 // moveTo re-stores workload name's endpoint in namespace ns, as the driver
@@ -141,4 +160,28 @@ spec:
   egress: [{action: Allow, protocol: TCP, destination: {selector: role == 'external-database'}}]
 `)
 	b.check(tcp("web", "in", 80, true), tcp("web", "out", 80, false))
+}
+
+// TestNetworkSetsIPv6: a network set's IPv6 CIDRs go into the IPv6 IP
+// sets: of the two external IPv6 clients only the one inside the set
+// reaches the workload, and IPv4 stays as the set's IPv4 nets say.
+func TestNetworkSetsIPv6(t *testing.T) {
+	b := newBed(t, felix.Config{Policy: true, EnableIPv6: true})
+	b.addExternal()
+	b.addWorkload("web", 1, nil, map[string]string{"app": "web"})
+	b.setPolicies(`
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: from-partners}
+spec:
+  selector: app == 'web'
+  types: [Ingress]
+  ingress: [{action: Allow, protocol: TCP, source: {selector: role == 'partner'}}]
+`)
+	set := resources.NewGlobalNetworkSet("partners")
+	set.Labels = map[string]string{"role": "partner"}
+	set.Spec.Nets = []string{"2001:db8:100::/112", "198.51.100.0/28"}
+	b.put(set)
+	b.check(v6(tcp("in", "web", 80, true)), v6(tcp("out", "web", 80, false)),
+		tcp("in", "web", 80, true), tcp("out", "web", 80, false))
 }
