@@ -29,6 +29,8 @@ type Endpoint struct {
 	// dataplane drops its traffic meanwhile (fail closed).
 	Pending bool
 	own     map[string]string // labels on the WorkloadEndpoint itself
+	// labelsKey names Labels in the model's labelSets.
+	labelsKey string
 }
 
 // Model holds everything policy depends on.
@@ -40,6 +42,7 @@ type Model struct {
 	tiers     map[string]*resources.Tier // by name; "default" is implied
 	staged    map[string]*stagedPolicy   // by the key of the policy it stages
 	netSets   map[string]*NetSet         // by kind/namespace/name
+	labelSets labelSets                  // endpoints' effective labels, shared
 	// hostEndpoints by name (hostendpoints.go).
 	hostEndpoints map[string]*HostEndpoint
 	// defaultTier stands for the default tier until one is stored;
@@ -51,8 +54,8 @@ type Model struct {
 func NewModel() *Model {
 	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{},
 		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*NetSet{},
-		hostEndpoints: map[string]*HostEndpoint{},
-		defaultTier:   resources.NewDefaultTier(), unstoredTier: &resources.Tier{Spec: resources.TierSpec{DefaultAction: resources.TierActionDeny}}}
+		labelSets: labelSets{}, hostEndpoints: map[string]*HostEndpoint{},
+		defaultTier: resources.NewDefaultTier(), unstoredTier: &resources.Tier{Spec: resources.TierSpec{DefaultAction: resources.TierActionDeny}}}
 }
 
 // Kinds lists the resource kinds the dataplane's model consumes (for a
@@ -149,11 +152,13 @@ func (m *Model) removeEndpoint(key string) {
 		}
 	}
 	delete(m.endpoints, key)
+	m.labelSets.release(ep.labelsKey)
 }
 
 // relabel computes effective labels: profile labelsToApply (in profile
 // order, later profiles win), then the endpoint's own labels on top, then
 // its namespace (projectcalico.org/namespace), which nothing overrides.
+// Endpoints with equal labels share one map.
 func (m *Model) relabel(ep *Endpoint) {
 	labels := map[string]string{}
 	for _, name := range ep.Profiles {
@@ -163,7 +168,8 @@ func (m *Model) relabel(ep *Endpoint) {
 	}
 	maps.Copy(labels, ep.own)
 	labels[LabelNamespace] = ep.Namespace
-	ep.Labels = labels
+	m.labelSets.release(ep.labelsKey)
+	ep.Labels, ep.labelsKey = m.labelSets.share(labels)
 }
 
 func (m *Model) relabelAll() {

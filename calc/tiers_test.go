@@ -17,6 +17,21 @@ func doc(parts ...string) string {
 	return strings.Join(parts, "---\n")
 }
 
+// yamlObj is one object as YAML for doc: kind, then the flow-style
+// contents of its metadata and spec.
+func yamlObj(kind, metadata, spec string) string {
+	return "kind: " + kind + "\nmetadata: {" + metadata + "}\nspec: {" + spec + "}\n"
+}
+
+// gnp is a GlobalNetworkPolicy for doc; tier a Tier.
+func gnp(name, spec string) string  { return yamlObj("GlobalNetworkPolicy", "name: "+name, spec) }
+func tier(name, spec string) string { return yamlObj("Tier", "name: "+name, spec) }
+
+// np is a NetworkPolicy of a namespace for doc.
+func np(name, namespace, spec string) string {
+	return yamlObj("NetworkPolicy", "name: "+name+", namespace: "+namespace, spec)
+}
+
 func nsWep(name, ns, ip string, labels map[string]string) *resources.WorkloadEndpoint {
 	w := wep(name, ip, []string{"net1"}, labels)
 	w.Namespace = ns
@@ -28,15 +43,15 @@ func TestTieredVerdicts(t *testing.T) {
 	web := wep("web", "10.0.0.1", []string{"net1"}, map[string]string{"role": "web"})
 	db := wep("db", "10.0.0.2", []string{"net1"}, map[string]string{"role": "db"})
 	weps := []*resources.WorkloadEndpoint{web, db}
-	security := "kind: Tier\nmetadata: {name: security}\nspec: {order: 100}\n"
-	securityPass := "kind: Tier\nmetadata: {name: security}\nspec: {order: 100, defaultAction: Pass}\n"
-	platform := "kind: Tier\nmetadata: {name: platform}\nspec: {order: 50}\n"
-	passAll := "kind: GlobalNetworkPolicy\nmetadata: {name: security.pass}\nspec: {tier: security, selector: role == 'db', ingress: [{action: Pass}]}\n"
-	denyWeb := "kind: GlobalNetworkPolicy\nmetadata: {name: security.deny-web}\nspec: {tier: security, order: 1, selector: role == 'db', ingress: [{action: Deny, source: {selector: role == 'web'}}]}\n"
-	noMatch := "kind: GlobalNetworkPolicy\nmetadata: {name: security.only-udp}\nspec: {tier: security, selector: role == 'db', ingress: [{action: Allow, protocol: UDP}]}\n"
-	allowDefault := "kind: GlobalNetworkPolicy\nmetadata: {name: allow-web}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'web'}}]}\n"
-	denyDefault := "kind: GlobalNetworkPolicy\nmetadata: {name: deny-all}\nspec: {selector: role == 'db', ingress: [{action: Deny}]}\n"
-	platformAllow := "kind: GlobalNetworkPolicy\nmetadata: {name: platform.allow}\nspec: {tier: platform, selector: all(), ingress: [{action: Allow, protocol: TCP, destination: {ports: [22]}}, {action: Pass}]}\n"
+	security := tier("security", "order: 100")
+	securityPass := tier("security", "order: 100, defaultAction: Pass")
+	platform := tier("platform", "order: 50")
+	passAll := gnp("security.pass", "tier: security, selector: role == 'db', ingress: [{action: Pass}]")
+	denyWeb := gnp("security.deny-web", "tier: security, order: 1, selector: role == 'db', ingress: [{action: Deny, source: {selector: role == 'web'}}]")
+	noMatch := gnp("security.only-udp", "tier: security, selector: role == 'db', ingress: [{action: Allow, protocol: UDP}]")
+	allowDefault := gnp("allow-web", "selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'web'}}]")
+	denyDefault := gnp("deny-all", "selector: role == 'db', ingress: [{action: Deny}]")
+	platformAllow := gnp("platform.allow", "tier: platform, selector: all(), ingress: [{action: Allow, protocol: TCP, destination: {ports: [22]}}, {action: Pass}]")
 	cases := []struct {
 		name, yaml string
 		port       uint16
@@ -65,12 +80,12 @@ func TestTieredVerdicts(t *testing.T) {
 
 func TestTierOrderOfPolicies(t *testing.T) {
 	m := buildModel(t, doc(
-		"kind: Tier\nmetadata: {name: b}\nspec: {order: 10}\n",
-		"kind: Tier\nmetadata: {name: a}\nspec: {order: 20}\n",
-		"kind: GlobalNetworkPolicy\nmetadata: {name: p-default}\nspec: {order: 1, selector: all()}\n",
-		"kind: GlobalNetworkPolicy\nmetadata: {name: p-a}\nspec: {tier: a, order: 1, selector: all()}\n",
-		"kind: GlobalNetworkPolicy\nmetadata: {name: p-b2}\nspec: {tier: b, order: 2, selector: all()}\n",
-		"kind: GlobalNetworkPolicy\nmetadata: {name: p-b1}\nspec: {tier: b, order: 1, selector: all()}\n",
+		tier("b", "order: 10"),
+		tier("a", "order: 20"),
+		gnp("p-default", "order: 1, selector: all()"),
+		gnp("p-a", "tier: a, order: 1, selector: all()"),
+		gnp("p-b2", "tier: b, order: 2, selector: all()"),
+		gnp("p-b1", "tier: b, order: 1, selector: all()"),
 	), wep("x", "10.0.0.1", nil, nil))
 	var names []string
 	for _, p := range m.PoliciesFor(m.Endpoint("default/x"), Ingress) {
@@ -86,20 +101,20 @@ func TestTierOrderOfPolicies(t *testing.T) {
 func TestStagedVerdicts(t *testing.T) {
 	web := wep("web", "10.0.0.1", []string{"net1"}, map[string]string{"role": "web"})
 	db := wep("db", "10.0.0.2", []string{"net1"}, map[string]string{"role": "db"})
-	allow := "kind: GlobalNetworkPolicy\nmetadata: {name: allow-web}\nspec: {order: 1, selector: role == 'db', ingress: [{action: Allow}]}\n"
+	allow := gnp("allow-web", "order: 1, selector: role == 'db', ingress: [{action: Allow}]")
 	cases := []struct {
 		name, yaml       string
 		enforced, staged bool
 		stagedReason     string
 	}{
-		{"staged deny", doc("kind: StagedGlobalNetworkPolicy\nmetadata: {name: deny-db}\nspec: {selector: role == 'db', ingress: [{action: Deny}]}\n"),
+		{"staged deny", doc(yamlObj("StagedGlobalNetworkPolicy", "name: deny-db", "selector: role == 'db', ingress: [{action: Deny}]")),
 			true, false, "StagedGlobalNetworkPolicy/deny-db rule 0"},
-		{"staged replacement of a policy", doc(allow, "kind: StagedGlobalNetworkPolicy\nmetadata: {name: allow-web}\nspec: {selector: role == 'db', ingress: [{action: Allow, protocol: UDP}]}\n"),
+		{"staged replacement of a policy", doc(allow, yamlObj("StagedGlobalNetworkPolicy", "name: allow-web", "selector: role == 'db', ingress: [{action: Allow, protocol: UDP}]")),
 			true, false, "none allowed"},
-		{"staged delete", doc(allow, "kind: StagedGlobalNetworkPolicy\nmetadata: {name: allow-web}\nspec: {stagedAction: Delete}\n",
-			"kind: GlobalNetworkPolicy\nmetadata: {name: deny-rest}\nspec: {order: 1000, selector: role == 'db', ingress: [{action: Deny}]}\n"),
+		{"staged delete", doc(allow, yamlObj("StagedGlobalNetworkPolicy", "name: allow-web", "stagedAction: Delete"),
+			gnp("deny-rest", "order: 1000, selector: role == 'db', ingress: [{action: Deny}]")),
 			true, false, "deny-rest"},
-		{"staged namespaced deny in another namespace changes nothing", doc("kind: StagedNetworkPolicy\nmetadata: {name: deny, namespace: other}\nspec: {selector: all(), ingress: [{action: Deny}]}\n"),
+		{"staged namespaced deny in another namespace changes nothing", doc(yamlObj("StagedNetworkPolicy", "name: deny, namespace: other", "selector: all(), ingress: [{action: Deny}]")),
 			true, true, "profile net1"},
 	}
 	for _, tc := range cases {
@@ -131,10 +146,10 @@ func TestNamespaces(t *testing.T) {
 	aDB := nsWep("a-db", "team-a", "10.0.0.2", map[string]string{"role": "db"})
 	bWeb := nsWep("b-web", "team-b", "10.0.0.3", map[string]string{"role": "web"})
 	bDB := nsWep("b-db", "team-b", "10.0.0.4", map[string]string{"role": "db"})
-	denyOthers := "kind: GlobalNetworkPolicy\nmetadata: {name: z-deny}\nspec: {order: 1000, selector: all(), ingress: [{action: Deny}]}\n"
-	npA := "kind: NetworkPolicy\nmetadata: {name: web-to-db, namespace: team-a}\nspec: {order: 1, selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'web'}}]}\n"
-	npAFromB := "kind: NetworkPolicy\nmetadata: {name: b-web-to-db, namespace: team-a}\nspec: {order: 1, selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'web', namespaceSelector: projectcalico.org/name == 'team-b'}}]}\n"
-	gnpNS := "kind: GlobalNetworkPolicy\nmetadata: {name: only-b}\nspec: {order: 1, namespaceSelector: projectcalico.org/name == 'team-b', selector: role == 'db', ingress: [{action: Allow}]}\n"
+	denyOthers := gnp("z-deny", "order: 1000, selector: all(), ingress: [{action: Deny}]")
+	npA := np("web-to-db", "team-a", "order: 1, selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'web'}}]")
+	npAFromB := np("b-web-to-db", "team-a", "order: 1, selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'web', namespaceSelector: projectcalico.org/name == 'team-b'}}]")
+	gnpNS := gnp("only-b", "order: 1, namespaceSelector: projectcalico.org/name == 'team-b', selector: role == 'db', ingress: [{action: Allow}]")
 	cases := []struct {
 		name, yaml string
 		src, dst   string
@@ -167,8 +182,8 @@ func TestNamespaces(t *testing.T) {
 // to host endpoints only, never to workloads.
 func TestHostOnlyPoliciesSkipWorkloads(t *testing.T) {
 	m := buildModel(t, netProfile+"---\n"+doc(
-		"kind: GlobalNetworkPolicy\nmetadata: {name: untracked}\nspec: {selector: all(), doNotTrack: true, applyOnForward: true, ingress: [{action: Deny}]}\n",
-		"kind: GlobalNetworkPolicy\nmetadata: {name: prednat}\nspec: {selector: all(), preDNAT: true, applyOnForward: true, ingress: [{action: Deny}]}\n",
+		gnp("untracked", "selector: all(), doNotTrack: true, applyOnForward: true, ingress: [{action: Deny}]"),
+		gnp("prednat", "selector: all(), preDNAT: true, applyOnForward: true, ingress: [{action: Deny}]"),
 	), wep("a", "10.0.0.1", []string{"net1"}, nil), wep("b", "10.0.0.2", []string{"net1"}, nil))
 	if res := m.Verdict(tcp("10.0.0.1", "10.0.0.2", 80)); !res.Allowed {
 		t.Fatalf("host-only policies applied to a workload: %s", res.Reason)
@@ -180,20 +195,20 @@ func TestHostOnlyPoliciesSkipWorkloads(t *testing.T) {
 // a GlobalNetworkSet for global policies or namespaceSelector global()).
 func TestNetworkSets(t *testing.T) {
 	db := nsWep("db", "team-a", "10.0.0.2", map[string]string{"role": "db"})
-	gns := "kind: GlobalNetworkSet\nmetadata: {name: partners, labels: {role: partner}}\nspec: {nets: [198.51.100.0/24]}\n"
-	ns := "kind: NetworkSet\nmetadata: {name: office, namespace: team-a, labels: {role: office}}\nspec: {nets: [203.0.113.0/28]}\n"
-	nsOther := "kind: NetworkSet\nmetadata: {name: office, namespace: team-b, labels: {role: office}}\nspec: {nets: [192.0.2.0/28]}\n"
-	gnp := "kind: GlobalNetworkPolicy\nmetadata: {name: partners-in}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'partner'}}]}\n"
-	npOffice := "kind: NetworkPolicy\nmetadata: {name: office-in, namespace: team-a}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'office'}}]}\n"
-	npGlobal := "kind: NetworkPolicy\nmetadata: {name: partners-in, namespace: team-a}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'partner', namespaceSelector: global()}}]}\n"
-	npNoGlobal := "kind: NetworkPolicy\nmetadata: {name: partners-in, namespace: team-a}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'partner'}}]}\n"
-	notPartner := "kind: GlobalNetworkPolicy\nmetadata: {name: not-partners}\nspec: {selector: role == 'db', ingress: [{action: Allow, source: {notSelector: role == 'partner'}}]}\n"
+	gns := yamlObj("GlobalNetworkSet", "name: partners, labels: {role: partner}", "nets: [198.51.100.0/24]")
+	ns := yamlObj("NetworkSet", "name: office, namespace: team-a, labels: {role: office}", "nets: [203.0.113.0/28]")
+	nsOther := yamlObj("NetworkSet", "name: office, namespace: team-b, labels: {role: office}", "nets: [192.0.2.0/28]")
+	partnersIn := gnp("partners-in", "selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'partner'}}]")
+	npOffice := np("office-in", "team-a", "selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'office'}}]")
+	npGlobal := np("partners-in", "team-a", "selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'partner', namespaceSelector: global()}}]")
+	npNoGlobal := np("partners-in", "team-a", "selector: role == 'db', ingress: [{action: Allow, source: {selector: role == 'partner'}}]")
+	notPartner := gnp("not-partners", "selector: role == 'db', ingress: [{action: Allow, source: {notSelector: role == 'partner'}}]")
 	cases := []struct {
 		name, yaml, src string
 		allowed         bool
 	}{
-		{"global set admits its CIDR", doc(gns, gnp), "198.51.100.7", true},
-		{"outside the set denied", doc(gns, gnp), "198.51.101.7", false},
+		{"global set admits its CIDR", doc(gns, partnersIn), "198.51.100.7", true},
+		{"outside the set denied", doc(gns, partnersIn), "198.51.101.7", false},
 		{"namespaced set admits for its namespace", doc(ns, npOffice), "203.0.113.5", true},
 		{"another namespace's set does not", doc(nsOther, npOffice), "192.0.2.5", false},
 		{"global set needs namespaceSelector global() in a NetworkPolicy", doc(gns, npNoGlobal), "198.51.100.7", false},

@@ -4,6 +4,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/calicoctl/classic"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/cluster"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/datastore"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/flows"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/ipam"
 	"github.com/calico-docker/calico-libnetwork/calicoctl/node"
@@ -23,6 +24,7 @@ var groups = []func(*cli.App) []*cobra.Command{
 	ipam.Commands,      // ipam
 	cluster.Commands,   // cluster
 	datastore.Commands, // datastore
+	flows.Commands,     // flows
 }
 
 // groupCommands are the top-level commands of every group.

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,5 +222,47 @@ func TestJoinRefusesBadTokens(t *testing.T) {
 	if _, err := Join(ctx, addr, good, JoinRequest{Name: "Bad_Name", Address: "127.0.0.1", PeerPort: 1, ClientPort: 2}); err == nil ||
 		!strings.Contains(err.Error(), "not a valid node name") {
 		t.Errorf("bad name: %v", err)
+	}
+}
+
+// TestRemovedMemberKnowsIt: `calicoctl cluster remove-member` of a running
+// member stops that member, which tells its host why (embedded.Lost) and
+// where the remaining members are; a member closed normally tells nothing.
+func TestRemovedMemberKnowsIt(t *testing.T) {
+	h1, st1, addr, ca := firstHost(t)
+	tok := makeToken(t, st1, ca, time.Hour)
+	h2, h3 := newHost(t, "host2"), newHost(t, "host3")
+	for _, h := range []*host{h2, h3} {
+		if r := h.join(t, addr, tok); r.Role != RoleMember {
+			t.Fatalf("%s joined as %s, want member", h.name, r.Role)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// etcd refuses a removal until every member has been active a while
+	// ("unhealthy cluster") just after the joins.
+	testenv.Eventually(t, 20*time.Second, 500*time.Millisecond, func() error {
+		_, err := st1.RemoveMember(ctx, "host3")
+		return err
+	})
+	select {
+	case <-h3.member.Lost():
+	case <-ctx.Done():
+		t.Fatal("host3's member did not notice its removal within 30s")
+	}
+	others, err := h3.member.LostReason()
+	if !errors.Is(err, embedded.ErrMemberRemoved) {
+		t.Errorf("LostReason: %v, want ErrMemberRemoved", err)
+	}
+	for _, h := range []*host{h1, h2} {
+		if !slices.Contains(others, h.member.Endpoints[0]) {
+			t.Errorf("remaining members %v lack %s's %s", others, h.name, h.member.Endpoints[0])
+		}
+	}
+	h2.member.Close()
+	select {
+	case <-h2.member.Lost():
+		t.Error("a member closed normally reported itself lost")
+	default:
 	}
 }

@@ -14,7 +14,7 @@ import (
 func systemConfig(cfg *Config) syscheck.Config {
 	return syscheck.Config{
 		IptablesBackend: cfg.IptablesBackend, IPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
-		PluginDir: cfg.PluginDir, NetworkingBackend: cfg.NetworkingBackend,
+		PluginDir: cfg.PluginDir, NetworkingBackend: cfg.NetworkingBackend, FlowLogs: cfg.FlowLogs,
 	}
 }
 

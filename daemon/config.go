@@ -45,6 +45,7 @@ type Config struct {
 	Routing                  // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
 	EtcdSettings             // etcd_compaction_retention, etcd_quota_bytes, etcd_maintenance_interval (etcd.go)
 	JoinSettings             // join_token, join_address, etcd_voters, etcd_join_port (join.go)
+	FlowLogSettings          // flow_logs, flow_logs_interval, flow_logs_max, flow_logs_intervals (flows.go)
 	Migrated        []string // old variables honoured (migrate.go), logged at start
 	ConsulAddr      string   // consul_addr; "" = no Consul registration (consul.go)
 }
@@ -198,6 +199,7 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 		ConsulAddr:      p.hostPort("consul_addr"),
 		EtcdSettings:    p.etcdSettings(),
 		JoinSettings:    p.joinSettings(),
+		FlowLogSettings: p.flowLogSettings(),
 	}
 	if p.err == nil {
 		p.fail(checkEtcdExposure(c.Etcd.Endpoints))

@@ -110,7 +110,13 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		return err
 	}
 	obs.watchDataplane(dp)
-	statusSrc := newStatusSources(cfg, cli, dp) // status.go: the status socket's document
+	statusSrc := newStatusSources(cfg, cli, dp)                                      // status.go: the status socket's document
+	if statusSrc.Flows, err = startFlows(runCtx, cfg, c, dp, obs, log); err != nil { // flows.go
+		cancel()
+		<-dp.Done()
+		return err
+	}
+	cons.setAPI(statusSrc.Flows) // the console's page reads the same API on its origin
 	if err := startIPAMGC(runCtx, cfg, c, alloc, log); err != nil {
 		cancel()
 		<-dp.Done()
@@ -122,7 +128,10 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 		<-dp.Done()
 		return err
 	}
-	obs.watchRouting(statusSrc.Routing) // BGP and route metrics (observability.go)
+	obs.watchRouting(statusSrc.Routing)                       // BGP and route metrics (observability.go)
+	if err := annotateFlowsAPI(ctx, store, cfg); err != nil { // flows.go; after routing stored the node's address
+		log.Warn("Could not record the flows API address on the node; calicoctl flows --node will not find it", "err", err)
+	}
 	// Consul registration of this node's workloads (consul.go).
 	if err := startConsul(runCtx, cfg, c, log); err != nil {
 		cancel()
@@ -179,9 +188,10 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 	dp := felix.New(felix.Config{
 		ResyncInterval: cfg.ResyncInterval, EnableIPv6: cfg.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Logger: log,
-		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept,
-		HostEndpoints: cfg.HostProtection.felixConfig(),
-		ProbeIPIP:     cfg.NetworkingBackend != routing.BackendNone,
+		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: cfg.EndpointToHostAccept, FlowLogs: cfg.FlowLogs,
+		HostEndpoints:   cfg.HostProtection.felixConfig(),
+		ProbeIPIP:       cfg.NetworkingBackend != routing.BackendNone,
+		OwnedInterfaces: func() []string { return ownedInterfaces(c, cfg.NodeName) },
 	})
 	w := newWatcher(cfg.NodeName, c, dp, log)
 	w.prime()
@@ -190,6 +200,17 @@ func startDataplane(ctx context.Context, cfg *Config, c *cache.Cache, log *slog.
 	}
 	go w.run(ctx)
 	return dp, nil
+}
+
+// ownedInterfaces lists the host-side interfaces of the node's endpoints
+// in the cache: felix keeps these veths whatever their state.
+func ownedInterfaces(c *cache.Cache, node string) []string {
+	weps := c.EndpointsOfNode(node)
+	names := make([]string, 0, len(weps))
+	for _, w := range weps {
+		names = append(names, w.Spec.InterfaceName)
+	}
+	return names
 }
 
 // serveDrivers serves the network and IPAM drivers on their sockets. The

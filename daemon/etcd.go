@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -140,8 +141,44 @@ func startMember(ctx context.Context, cfg *Config, st clusterState, joined *clus
 			return nil, nil, err
 		}
 	}
+	go followMember(joinCtx, cfg, emb, cli, stopJoins, log)
 	log.Info("Started embedded etcd", "endpoints", emb.Endpoints, "dataDir", cfg.DataDir, "pki", pki.Dir(cfg.DataDir))
 	return cli, func() { stopJoins(); cli.Close(); emb.Close() }, nil
+}
+
+// followMember waits for this host's member to stop by itself. Removed
+// from the cluster (`calicoctl cluster remove-member` of this host), or
+// stopped by a fatal error, it no longer serves etcd nor joins: the daemon
+// says so, goes on as a client of the other members (those the member
+// last knew) and, when removed, records this host as such a client, so
+// that a restart does not bring a removed member back.
+func followMember(ctx context.Context, cfg *Config, emb *embedded.Server, cli *clientv3.Client, stopJoins func(), log *slog.Logger) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-emb.Lost():
+	}
+	others, err := emb.LostReason()
+	stopJoins()
+	emb.Close()
+	if len(others) > 0 {
+		cli.SetEndpoints(others...)
+	}
+	if !errors.Is(err, embedded.ErrMemberRemoved) {
+		log.Error("This host's etcd member stopped on its own; using the other members' etcd: restart the daemon to start it again",
+			"err", err, "members", others)
+		return
+	}
+	log.Error("This host's etcd member was removed from the cluster (calicoctl cluster remove-member): it no longer serves etcd "+
+		"nor joins, and this host is from now on a client of the other members. To make it a member again: stop the daemon, "+
+		"move <data_dir>/etcd and <data_dir>/cluster.json away, and start it with a new join token (calicoctl cluster token)",
+		"err", err, "members", others, "dataDir", cfg.DataDir)
+	if len(others) == 0 {
+		return
+	}
+	if serr := saveClusterState(cfg.DataDir, clusterState{Role: cluster.RoleClient, Endpoints: others}); serr != nil {
+		log.Error("Could not record this host as a client of the cluster", "err", serr)
+	}
 }
 
 // restoreSnapshot restores etcd_restore_snapshot into a host that has no

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"time"
 
@@ -86,22 +85,15 @@ func nodeBlocks(c *cache.Cache, node string) []ipam.BlockInfo {
 }
 
 // holders are the addresses and handles of every endpoint in the cache
-// (the whole cluster's, as driver.IPAMHolders reads them from etcd).
+// (the whole cluster's).
 func holders(c *cache.Cache) ipam.Holders {
-	h := ipam.Holders{IPs: map[netip.Addr]bool{}, Handles: map[string]bool{}}
+	var weps []*resources.WorkloadEndpoint
 	for _, r := range c.Resources(resources.KindWorkloadEndpoint) {
-		w, ok := r.(*resources.WorkloadEndpoint)
-		if !ok {
-			continue
-		}
-		for _, p := range w.Addrs() {
-			h.IPs[p.Addr()] = true
-		}
-		if w.Spec.Endpoint != "" {
-			h.Handles[driver.Handle(w.Spec.Endpoint)] = true
+		if w, ok := r.(*resources.WorkloadEndpoint); ok {
+			weps = append(weps, w)
 		}
 	}
-	return h
+	return driver.HoldersOf(weps)
 }
 
 func collectableHandle(h string) bool {

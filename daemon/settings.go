@@ -86,6 +86,13 @@ var settings = []Setting{
 		"host:port of the web console when console is true; it has no login, so keep it on localhost unless others must reach it"},
 	{"single_socket", "single-socket", "CALICO_SINGLE_SOCKET", "false",
 		"serve the network and IPAM drivers on one socket, <plugin_dir>/calico.sock (the managed plugin does)"},
+	// Flow logs (flows.go; docs/flows.md).
+	{"flow_logs", "flow-logs", "CALICO_FLOW_LOGS", "true",
+		"log every connection policy decides (first packet, NFLOG) with the deciding policy rule, counted by conntrack; served by `calicoctl flows`, the status socket and metrics_addr"},
+	{"flow_logs_interval", "flow-logs-interval", "CALICO_FLOW_LOGS_INTERVAL", "15s", "flow-log aggregation interval (1s to 10m)"},
+	{"flow_logs_max", "flow-logs-max", "CALICO_FLOW_LOGS_MAX", "10000",
+		"flow rows kept per interval (100 to 1000000; 4x as many connections tracked); what does not fit is counted as dropped"},
+	{"flow_logs_intervals", "flow-logs-intervals", "CALICO_FLOW_LOGS_INTERVALS", "20", "closed flow-log intervals kept in memory (1 to 1000)"},
 	// Routing across hosts (routing.go), named as calico/node's.
 	{"networking_backend", "networking-backend", "CALICO_NETWORKING_BACKEND", "bird",
 		"bird: BGP between hosts (in-process) plus pool encapsulation; vxlan: no BGP, VXLAN pools only; none: no routing"},

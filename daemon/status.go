@@ -79,6 +79,9 @@ type StatusSources struct {
 	// Routing is routing.Router.Status: BGP sessions, routes, tunnels.
 	Routing func() status.Status
 	Now     func() time.Time // default time.Now
+	// Flows serves the flows API (/api/v1/...) on the socket too; nil
+	// when flow logs are off.
+	Flows http.Handler
 }
 
 // newStatusSources are the daemon's sources: its etcd client and felix.
@@ -152,5 +155,8 @@ func StatusHandler(s *StatusSources) http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(s.Snapshot(r.Context()))
 	})
+	if s.Flows != nil {
+		mux.Handle("/api/v1/", s.Flows)
+	}
 	return mux
 }

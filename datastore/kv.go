@@ -24,9 +24,24 @@ type KV struct {
 }
 
 // Cond requires Key to be at ModRevision, or absent when ModRevision is 0.
+// With Prefix, it requires instead that no key under Key was created or
+// modified after ModRevision (see UnchangedSince).
 type Cond struct {
 	Key         string
 	ModRevision int64
+	Prefix      bool
+}
+
+// UnchangedSince is the condition that no object of kind (in namespace,
+// for a namespaced kind) was created or modified after revision rev, the
+// revision a list of them was read at: a write checked against that list
+// commits only if the list still holds. Deletions do not break it.
+func UnchangedSince(kind, namespace string, rev int64) (Cond, error) {
+	prefix, err := listPrefix(kind, namespace)
+	if err != nil {
+		return Cond{}, err
+	}
+	return Cond{Key: prefix, ModRevision: rev, Prefix: true}, nil
 }
 
 // Absent is the condition that key does not exist.
@@ -72,11 +87,7 @@ type TxnResult struct {
 func (s *Store) Commit(ctx context.Context, t Txn) (TxnResult, error) {
 	cmps := make([]clientv3.Cmp, len(t.If))
 	for i, c := range t.If {
-		if c.ModRevision == 0 {
-			cmps[i] = clientv3.Compare(clientv3.CreateRevision(c.Key), "=", 0)
-		} else {
-			cmps[i] = clientv3.Compare(clientv3.ModRevision(c.Key), "=", c.ModRevision)
-		}
+		cmps[i] = c.cmp()
 	}
 	then := make([]clientv3.Op, len(t.Then))
 	for i, op := range t.Then {
@@ -104,6 +115,17 @@ func (s *Store) Commit(ctx context.Context, t Txn) (TxnResult, error) {
 		}
 	}
 	return res, nil
+}
+
+func (c Cond) cmp() clientv3.Cmp {
+	switch {
+	case c.Prefix:
+		// Every key in the range (none: a zero revision) is older.
+		return clientv3.Compare(clientv3.ModRevision(c.Key).WithPrefix(), "<", c.ModRevision+1)
+	case c.ModRevision == 0:
+		return clientv3.Compare(clientv3.CreateRevision(c.Key), "=", 0)
+	}
+	return clientv3.Compare(clientv3.ModRevision(c.Key), "=", c.ModRevision)
 }
 
 // GetKey reads one key; ok is false when it does not exist.

@@ -146,6 +146,13 @@ func (s *Store) List(ctx context.Context, kind, namespace string) ([]resources.R
 
 // Create stores a new object; ErrAlreadyExists if the name is taken.
 func (s *Store) Create(ctx context.Context, r resources.Resource) (resources.Resource, error) {
+	return s.CreateIf(ctx, r)
+}
+
+// CreateIf stores a new object if the conditions hold, atomically:
+// ErrAlreadyExists if the name is taken, ErrConflict if a condition failed
+// (read again, check again, retry).
+func (s *Store) CreateIf(ctx context.Context, r resources.Resource, conds ...Cond) (resources.Resource, error) {
 	if err := prepare(r); err != nil {
 		return nil, err
 	}
@@ -161,13 +168,23 @@ func (s *Store) Create(ctx context.Context, r resources.Resource) (resources.Res
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
-		Then(clientv3.OpPut(key, val)).Commit()
+	cmps := []clientv3.Cmp{Absent(key).cmp()}
+	for _, c := range conds {
+		cmps = append(cmps, c.cmp())
+	}
+	txn := s.cli.Txn(ctx).If(cmps...).Then(clientv3.OpPut(key, val))
+	if len(conds) > 0 { // tell a taken name from a failed condition
+		txn = txn.Else(clientv3.OpGet(key, clientv3.WithKeysOnly()))
+	}
+	resp, err := txn.Commit()
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", describe(r), err)
 	}
 	if !resp.Succeeded {
-		return nil, fmt.Errorf("create %s: %w", describe(r), ErrAlreadyExists)
+		if len(conds) == 0 || len(resp.Responses[0].GetResponseRange().Kvs) > 0 {
+			return nil, fmt.Errorf("create %s: %w", describe(r), ErrAlreadyExists)
+		}
+		return nil, fmt.Errorf("create %s: %w", describe(r), ErrConflict)
 	}
 	r.Meta().ResourceVersion = strconv.FormatInt(resp.Header.Revision, 10)
 	return r, nil

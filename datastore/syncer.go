@@ -71,7 +71,7 @@ func (s *Store) NewSyncer(cfg SyncerConfig) *Syncer {
 		kinds = append(kinds, k.Kind)
 	}
 	return &Syncer{s: s, cfg: cfg, spaces: []keySpace{
-		{name: "resources", watch: resourcePrefix, lists: []string{resourcePrefix}, kinds: kinds, decode: decodeResource},
+		{name: "resources", watch: resourcePrefix, lists: []string{resourcePrefix}, kinds: kinds, decode: internedResources()},
 		{name: "ipam", watch: IPAMPrefix, lists: []string{BlockPrefix, AffinityPrefix},
 			kinds: []string{model.KindBlock, model.KindAffinity}, decode: decodeIPAM},
 	}}
@@ -209,6 +209,20 @@ func decodeResource(key string, value []byte, modRev int64, deleted bool) (model
 	}
 	u.Object = obj
 	return u, true, nil
+}
+
+// internedResources returns decodeResource with the objects' common
+// strings and label maps shared (see interner), for one key space's
+// goroutine.
+func internedResources() func(string, []byte, int64, bool) (model.Update, bool, error) {
+	in := newInterner()
+	return func(key string, value []byte, modRev int64, deleted bool) (model.Update, bool, error) {
+		u, ok, err := decodeResource(key, value, modRev, deleted)
+		if u.Object != nil {
+			in.object(u.Object)
+		}
+		return u, ok, err
+	}
 }
 
 // decodeIPAM turns a block or affinity key (and value) into an Update;

@@ -96,7 +96,7 @@
 //
 // Join stores the endpoint before re-owning its addresses, so an
 // allocation held by an endpoint handle always has its endpoint in etcd
-// (IPAMHolders lists them for ipam.GC). If the provisional allocation was
+// (HoldersOf gives ipam.GC what they hold). If the provisional allocation was
 // freed meanwhile (a GC with a grace shorter than Docker's
 // RequestAddress-to-Join gap), Join allocates the address again, failing
 // only if another container has it by then.

@@ -49,6 +49,8 @@ type Endpoints interface {
 	// sandbox (network namespace path) sandboxKey. The caller does not
 	// modify what it gets.
 	EndpointsOfSandbox(sandboxKey string) []*resources.WorkloadEndpoint
+	// EndpointsOfNode returns the endpoints of one node (Resync).
+	EndpointsOfNode(node string) []*resources.WorkloadEndpoint
 }
 
 // Veths creates and deletes workload veth pairs in the host namespace.
@@ -155,11 +157,13 @@ func New(cfg Config) (*Driver, error) {
 	return d, nil
 }
 
-// Close stops background work (name lookups, label resolution) and waits
-// for it.
+// Close stops background work (name lookups, label resolution, veth
+// creation and deletion), waits for it, and deletes the veths made ahead
+// of a Join that never came (vethprep.go).
 func (d *Driver) Close() {
 	d.cancel()
 	d.bg.Wait()
+	d.deleteUnjoined()
 }
 
 // reqCtx bounds background work started for a request (srcroute.go).

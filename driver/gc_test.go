@@ -70,7 +70,10 @@ func TestGCNeverFreesLiveEndpoints(t *testing.T) {
 	}
 
 	gc, err := h.alloc.NewGC(ipam.GCConfig{Grace: 0, Collectable: gcCollectable,
-		Holders: func(ctx context.Context) (ipam.Holders, error) { return IPAMHolders(ctx, h.store) }})
+		Holders: func(ctx context.Context) (ipam.Holders, error) {
+			weps, _, err := datastore.ListAs[*resources.WorkloadEndpoint](ctx, h.store, "")
+			return HoldersOf(weps), err
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

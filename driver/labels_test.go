@@ -141,6 +141,7 @@ func (h *harness) restartWithContainer(cid, name string, labels map[string]strin
 		h.t.Fatal(err)
 	}
 	h.t.Cleanup(func() { dc.Close() })
+	h.waitCached(1) // Resync reads the node's endpoints from the cache
 	drv := h.newDriver(dc)
 	if err := drv.Resync(h.ctx()); err != nil {
 		h.t.Fatal(err)

@@ -281,16 +281,5 @@ func checkEndpoint(t *testing.T, h *harness, ep, netID, addr, profile string) {
 
 func hostLinkExists(t *testing.T, nsPath, name string) bool {
 	t.Helper()
-	ns, err := netns.GetFromPath(nsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	nl, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nl.Close()
-	_, err = nl.LinkByName(name)
-	return err == nil
+	return hostLinkIndex(t, nsPath, name) != 0
 }

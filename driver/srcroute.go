@@ -1,13 +1,8 @@
 package driver
 
 import (
-	"context"
-	"fmt"
 	"net/netip"
-	"os"
-	"time"
 
-	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -105,34 +100,4 @@ func (d *Driver) removeSourceRouting(endpointID string) {
 	if d.sources != nil {
 		d.sources.RemoveSourceRoute(endpointID)
 	}
-}
-
-// Resync finishes work a previous run may have left: it records source
-// routing for every live sandbox that has several calico endpoints of this
-// node, and resumes reading the container labels of joined endpoints of
-// this node still marked labels-pending.
-func (d *Driver) Resync(ctx context.Context) error {
-	weps, _, err := datastore.ListAs[*resources.WorkloadEndpoint](ctx, d.store, "") // every namespace
-	if err != nil {
-		return fmt.Errorf("list endpoints: %w", err)
-	}
-	bySandbox := map[string][]*resources.WorkloadEndpoint{}
-	for _, w := range weps {
-		if key := w.Annotations[AnnotationSandbox]; key != "" && w.Spec.Node == d.node {
-			bySandbox[key] = append(bySandbox[key], w)
-		}
-	}
-	for key, group := range bySandbox {
-		if _, err := os.Stat(key); err == nil && len(group) > 1 {
-			d.startSourceRouting(key, group)
-		}
-		if d.labels != nil {
-			for _, w := range group {
-				if labelsPending(w) {
-					d.labels.add(w.Spec.Endpoint, w.Spec.Network, time.Time{}, nil)
-				}
-			}
-		}
-	}
-	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -79,10 +78,14 @@ func startDaemon(t testing.TB, dockerHost string, extraEnv ...string) *daemon {
 		d.env = append(d.env, "CALICO_IPTABLES_BACKEND="+b)
 	}
 	d.env = append(d.env, extraEnv...)
+	links := testenv.WorkloadLinks(t)
 	d.start()
 	t.Cleanup(func() {
 		d.stop()
 		cleanHostDataplane(t, defaultPool, subnetPool, ipv6Pool, ipv6SubnetPool, ipv6SubnetPool4)
+		// The test's containers went before the daemon (their cleanups
+		// run first): none of the veths it made may be left.
+		testenv.CheckNoNewWorkloadLinks(t, links)
 		if t.Failed() {
 			d.dumpLog()
 		} else {
@@ -123,26 +126,7 @@ func (d *daemon) start() {
 }
 
 // stop sends SIGTERM (SIGKILL after 30s) to the daemon's PID and waits.
-func (d *daemon) stop() {
-	if d.cmd == nil || d.cmd.Process == nil {
-		return
-	}
-	select {
-	case err := <-d.exited:
-		d.exited <- err
-		return
-	default:
-	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(30 * time.Second):
-		d.t.Errorf("daemon (pid %d) ignored SIGTERM for 30s; killing it", d.cmd.Process.Pid)
-		_ = d.cmd.Process.Kill()
-		<-d.exited
-	}
-	d.exited <- nil
-}
+func (d *daemon) stop() { testenv.StopDaemon(d.t, d.cmd, d.exited) }
 
 func (d *daemon) restart() {
 	d.t.Helper()

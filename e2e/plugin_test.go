@@ -41,7 +41,7 @@ func TestManagedPlugin(t *testing.T) {
 	requireFreeRanges(t, pluginPool)
 	plugin := "calico-e2e-" + e.sfx + ":latest"
 	image, base := "calico-e2e-image:"+e.sfx, "calico-e2e-base:"+e.sfx
-	linksBefore := caliLinks(t)
+	linksBefore := testenv.WorkloadLinks(t)
 	buildPlugin(t, e, plugin, image, base)
 	t.Run("image", func(t *testing.T) { checkImage(t, e, image) })
 	t.Run("config", func(t *testing.T) { checkPluginConfig(t, e, plugin) })
@@ -72,7 +72,9 @@ func TestManagedPlugin(t *testing.T) {
 	e.must("network", "rm", net)
 	e.must("plugin", "disable", plugin)
 	e.must("plugin", "rm", plugin)
-	removeBlockRoutes(t, pluginPool) // what the plugin's dataplane keeps for a restart
+	// What the plugin's dataplane keeps for a restart: its blocks'
+	// blackholes, the gateway range's local route, its chains and sets.
+	cleanHostDataplane(t, pluginPool)
 	t.Run("nothing left", func(t *testing.T) { checkPluginGone(t, e, plugin, id, linksBefore) })
 }
 
@@ -194,43 +196,6 @@ func dumpPluginLog(t *testing.T, data string) {
 	t.Logf("plugin log (last %d lines):\n%s", min(80, len(lines)), strings.Join(lines[max(0, len(lines)-80):], "\n"))
 }
 
-// caliLinks lists the host's interfaces named cali*.
-func caliLinks(t *testing.T) []string {
-	t.Helper()
-	out, err := hostCmd(t, "ip", "-o", "link", "show")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, l := range strings.Split(out, "\n") {
-		if f := strings.Fields(l); len(f) > 1 && strings.HasPrefix(f[1], "cali") {
-			names = append(names, strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0])
-		}
-	}
-	slices.Sort(names)
-	return names
-}
-
-// removeBlockRoutes deletes the routes the plugin's dataplane left in the
-// pool (the blackholes of its blocks: the daemon keeps routes when it
-// stops, so workloads survive a restart).
-func removeBlockRoutes(t *testing.T, pool string) {
-	t.Helper()
-	p := netip.MustParsePrefix(pool)
-	out, _ := hostCmd(t, "ip", "-4", "-o", "route", "show", "proto", "80")
-	for _, line := range strings.Split(out, "\n") {
-		m := routeDst.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		if dst, err := netip.ParsePrefix(m[1]); err == nil && p.Overlaps(dst) {
-			if out, err := hostCmd(t, "ip", append([]string{"route", "del"}, strings.Fields(line)...)...); err != nil {
-				t.Errorf("ip route del %s: %v: %s", line, err, out)
-			}
-		}
-	}
-}
-
 // checkPluginGone: no plugin, no socket, no mount of it, no new cali link.
 func checkPluginGone(t *testing.T, e *engine, plugin, id string, linksBefore []string) {
 	if _, err := e.try("plugin", "inspect", plugin); err == nil {
@@ -249,8 +214,8 @@ func checkPluginGone(t *testing.T, e *engine, plugin, id string, linksBefore []s
 		}
 	}
 	testenv.Eventually(t, 10*time.Second, 200*time.Millisecond, func() error {
-		if now := caliLinks(t); !slices.Equal(now, linksBefore) {
-			return fmt.Errorf("cali links %v, before the test %v", now, linksBefore)
+		if now := testenv.WorkloadLinks(t); !slices.Equal(now, linksBefore) {
+			return fmt.Errorf("workload links %v, before the test %v", now, linksBefore)
 		}
 		return nil
 	})

@@ -23,15 +23,7 @@ func TestBookstorePolicy(t *testing.T) {
 	e := newEngine(t)
 	requireFreeRanges(t, defaultPool, subnetPool)
 	d := startDaemon(t, e.host)
-	net := e.network("store")
-	server := e.name("bookstore-server")
-	t.Cleanup(func() { _, _ = e.try("rm", "-f", server) })
-	e.must("run", "-d", "--name", server, "--net", net,
-		"--label", "org.projectcalico.label.biz_type=bookstore", "--label", "org.projectcalico.label.role=server",
-		testenv.TestImage(), "sh", "-c", "mkdir -p /www && echo hubfeu2yculh > /www/id && exec httpd -f -p 80 -h /www")
-	book := e.run("bookstore-frontend", "--net", net, "--label", "org.projectcalico.label.biz_type=bookstore")
-	fruit := e.run("fruitstore-frontend", "--net", net, "--label", "org.projectcalico.label.biz_type=fruitstore")
-	url := "http://" + e.ip(server, net) + ":80/id"
+	_, book, fruit, url := e.bookstore("store")
 	logLabelWindows(t, d)
 
 	// Before the policy the network's profile lets both in.
@@ -53,6 +45,22 @@ func TestBookstorePolicy(t *testing.T) {
 	ctl(t, d, "delete", "networkpolicy", "allow-bookstore-cliient-to-server")
 	e.fetch(fruit, url, true)
 	e.fetch(book, url, true)
+}
+
+// bookstore starts the seed's three containers, labelled as in the seed,
+// on a new network: the server (httpd on port 80 serving /id) and the
+// bookstore and fruitstore frontends. It returns their names and the URL
+// of the server's /id.
+func (e *engine) bookstore(network string) (server, book, fruit, url string) {
+	net := e.network(network)
+	server = e.name("bookstore-server")
+	e.t.Cleanup(func() { _, _ = e.try("rm", "-f", server) })
+	e.must("run", "-d", "--name", server, "--net", net,
+		"--label", "org.projectcalico.label.biz_type=bookstore", "--label", "org.projectcalico.label.role=server",
+		testenv.TestImage(), "sh", "-c", "mkdir -p /www && echo hubfeu2yculh > /www/id && exec httpd -f -p 80 -h /www")
+	book = e.run("bookstore-frontend", "--net", net, "--label", "org.projectcalico.label.biz_type=bookstore")
+	fruit = e.run("fruitstore-frontend", "--net", net, "--label", "org.projectcalico.label.biz_type=fruitstore")
+	return server, book, fruit, "http://" + e.ip(server, net) + ":80/id"
 }
 
 // fetch polls wget from a container until it succeeds (want) or times

@@ -126,8 +126,8 @@ func TestREADMETour(t *testing.T) {
 		_, _ = e.try("network", "rm", "net1", "net2")
 	}
 	removeTour()
-	t.Cleanup(removeTour)
 	d := startDaemon(t, e.host)
+	t.Cleanup(removeTour) // before the daemon stops: Docker's Leave and DeleteEndpoint reach it
 
 	dir := t.TempDir() // the checkout: bin/ holds calicoctl
 	if err := os.Mkdir(filepath.Join(dir, "bin"), 0o755); err != nil {

@@ -87,6 +87,9 @@ func (d *Dataplane) apply(ctx context.Context, full bool) error {
 			}
 			return nil // the full event's OnSyncEvent wakes the loop again
 		}
+		if render > 0 {
+			d.publishRuleIDs(d.policy.ruleIDs)
+		}
 	}
 	routes, err := d.kernel.program(ctx, snap, full || snap.full)
 	d.forgetSandboxes(d.kernel.sandboxesGone, snap.sourceSeq)
@@ -123,12 +126,15 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 	if full {
 		clear(k.configured)
 		k.iptablesDirty = true
-		errs = append(errs, k.ensureGlobalSysctls())
+		errs = append(errs, k.ensureGlobalSysctls(), k.ensureGatewayLocal()) // gateway.go
 	}
 	if full || snap.endpointsDirty || k.endpointsFailed {
 		err := k.syncEndpoints(snap)
 		k.endpointsFailed = err != nil
 		errs = append(errs, err)
+	}
+	if full && k.cfg.StrayVethGrace > 0 {
+		errs = append(errs, k.reapStrayVeths(k.ownedInterfaces(snap.endpoints), time.Now()))
 	}
 	errs = append(errs, k.syncFilterStates(snap.filters, full))
 	if k.iptablesDirty {

@@ -99,7 +99,7 @@ func (k *kernelState) syncFilterStates(states map[int]*FilterState, full bool) e
 		if old != nil {
 			oldSets = old.IPSets
 		}
-		if created || !maps.EqualFunc(oldSets, st.IPSets, slices.Equal) {
+		if created || !maps.EqualFunc(oldSets, st.IPSets, sameMembers) {
 			k.sets[v].SetDesired(st.IPSets)
 			k.setsChanged[v] = true
 			k.setsShrunk[v] = k.setsShrunk[v] || shrunk(oldSets, st.IPSets)
@@ -116,4 +116,13 @@ func shrunk(old, cur map[string][]netip.Prefix) bool {
 		}
 	}
 	return false
+}
+
+// sameMembers is slices.Equal, at no cost for the same slice (policy
+// renders share unchanged member lists).
+func sameMembers(a, b []netip.Prefix) bool {
+	if len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0]) {
+		return true
+	}
+	return slices.Equal(a, b)
 }

@@ -1,6 +1,7 @@
 package felix
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/felix/routes"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
 )
 
@@ -29,6 +31,9 @@ const (
 
 	retryMin = 100 * time.Millisecond
 	retryMax = 30 * time.Second
+	// applyHoldoff is, while changes arrive during applies, the least time
+	// between the end of one apply and the start of the next (see loop).
+	applyHoldoff = 100 * time.Millisecond
 )
 
 // Config configures a Dataplane. The zero value is usable.
@@ -80,11 +85,28 @@ type Config struct {
 	// routes.DefaultRouteProtocol (81). Only touched once SetRoutes was
 	// called; removed when the Dataplane stops.
 	TunnelRouteProtocol int
+	// OwnedInterfaces, if set, returns the host-side interfaces of this
+	// node's endpoints from the freshest view there is (the daemon passes
+	// its datastore cache); felix also counts its own endpoints. A workload
+	// veth with both ends on the host that neither names is a stray,
+	// deleted after StrayVethGrace (strays.go).
+	OwnedInterfaces func() []string
+	// StrayVethGrace is how long a stray workload veth pair is left alone
+	// (default DefaultStrayVethGrace); negative: never reaped.
+	StrayVethGrace time.Duration
 	// ProbeIPIP makes Start check whether the kernel supports IPIP
 	// (creating and deleting a probe device) for IPIPSupport; routing asks
 	// before it plans IPIP tunnels.
 	ProbeIPIP bool
+	// FlowLogs makes policy log the first packet of every connection it
+	// decides to NFLOG group FlowLogGroup, with the deciding rule's
+	// identifier (felix/rules/nflog.go; RuleID maps it back), and turns on
+	// conntrack accounting; OpenFlowLogs reads them.
+	FlowLogs bool
 }
+
+// FlowLogGroup is the NFLOG group flow logs use (felix's own choice).
+const FlowLogGroup = 1
 
 // Endpoint is a local workload endpoint as the dataplane needs it.
 type Endpoint struct {
@@ -101,7 +123,10 @@ type Dataplane struct {
 	cfg  Config
 	log  *slog.Logger
 	kick chan struct{}
-	done chan struct{}
+	// lazyKick asks for an apply within applyHoldoff: only other nodes'
+	// endpoints changed (see OnSyncEvent).
+	lazyKick chan struct{}
+	done     chan struct{}
 
 	mu        sync.Mutex
 	started   bool
@@ -119,6 +144,11 @@ type Dataplane struct {
 	status         Status
 	syncedCh       chan struct{} // closed while in sync
 
+	// ruleIDs maps the NFLOG prefixes of the last render to their rules;
+	// prevRuleIDs those of the render before (packets logged just before a
+	// change still resolve). Replaced, never mutated.
+	ruleIDs, prevRuleIDs map[string]rules.RuleID
+
 	kernel *kernelState // owned by the loop goroutine
 	policy *policyState // owned by the loop goroutine; nil without Config.Policy
 
@@ -126,6 +156,9 @@ type Dataplane struct {
 	// the loop; eventsSince is when the oldest of them was recorded.
 	events      []model.SyncEvent
 	eventsSince time.Time
+	// localKeys are the keys (namespace/name) of this node's
+	// WorkloadEndpoints as OnSyncEvent last saw them.
+	localKeys map[string]bool
 
 	// Desired state of the other managers (tunnels.go, natpools.go,
 	// sandboxes.go): nil until first set.
@@ -165,12 +198,17 @@ func New(cfg Config) *Dataplane {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.StrayVethGrace == 0 {
+		cfg.StrayVethGrace = DefaultStrayVethGrace
+	}
 	base4, base6 := BaseFilterState(cfg.InterfacePrefix), BaseFilterState(cfg.InterfacePrefix)
 	d := &Dataplane{
 		filterStates: map[int]*FilterState{4: &base4, 6: &base6},
 		cfg:          cfg,
 		log:          cfg.Logger.With("component", "felix"),
 		kick:         make(chan struct{}, 1),
+		lazyKick:     make(chan struct{}, 1),
+		localKeys:    map[string]bool{},
 		done:         make(chan struct{}),
 		endpoints:    map[string]Endpoint{},
 		sources:      map[string]sourceEntry{},
@@ -221,7 +259,7 @@ func (d *Dataplane) Start(ctx context.Context) error {
 	d.mu.Unlock()
 	d.kernel = k // handed to the loop goroutine, its only user from now on
 	if d.policy != nil {
-		d.policy.kernel = k // host endpoints by address (hostaddrs.go)
+		d.policy.kernel = k // host endpoints by address (hostinputs.go)
 	}
 	watching := d.watchKernel(ctx, k.ns)
 	go d.loop(ctx, watching)
@@ -287,12 +325,17 @@ func (d *Dataplane) WaitSynced(ctx context.Context) error {
 
 // change applies a mutation of the desired state and wakes the loop.
 func (d *Dataplane) change(mutate func()) {
+	d.record(mutate)
+	d.poke()
+}
+
+// record applies a mutation of the desired state.
+func (d *Dataplane) record(mutate func()) {
 	d.mu.Lock()
 	mutate()
 	d.gen++
 	d.setInSync(false)
 	d.mu.Unlock()
-	d.poke()
 }
 
 // setInSync updates the in-sync flag and its channel; d.mu must be held.
@@ -323,8 +366,28 @@ func (d *Dataplane) poke() {
 	}
 }
 
+// pokeLazy asks the loop for an apply within applyHoldoff.
+func (d *Dataplane) pokeLazy() {
+	select {
+	case d.lazyKick <- struct{}{}:
+	default:
+	}
+}
+
 // loop is the only goroutine that programs the kernel.
 // It stops when ctx ends, once the kernel watcher (watching) has stopped too.
+//
+// A change on a quiet dataplane is applied at once. A change recorded
+// while an apply runs means changes come faster than they are applied
+// (remote endpoints churning across a fleet): the next apply then waits
+// applyHoldoff after the end of this one and takes every change made
+// meanwhile, as Calico's felix batches dataplane updates. Batching lasts
+// only while changes keep arriving during applies: a writer that waits
+// for each change to be programmed (a policy edit, the latency benchmark)
+// never waits for the holdoff. A change of other nodes' endpoints only
+// (a fleet's churn: IP set members) waits for the holdoff too, so such
+// changes are applied together, at most one apply per holdoff; any other
+// change applies them at once with it.
 func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	defer close(d.done)
 	defer d.kernel.close()
@@ -332,45 +395,79 @@ func (d *Dataplane) loop(ctx context.Context, watching <-chan struct{}) {
 	defer d.kernel.removeTunnelRoutes()
 	resync := time.NewTicker(d.cfg.ResyncInterval)
 	defer resync.Stop()
-	var retry, sandboxRetry <-chan time.Time
-	backoff, sandboxDelay := retryMin, sandboxRetryMin
+	var t loopTimers
 	pending, full := true, true
 	for {
 		if pending {
-			if err := d.apply(ctx, full); err != nil && ctx.Err() != nil {
+			select {
+			case <-d.lazyKick: // this apply takes what it asked for
+			default:
+			}
+			err := d.apply(ctx, full)
+			if err != nil && ctx.Err() != nil {
 				return // stopping: the apply was cut short
-			} else if err != nil {
-				d.log.Warn("Dataplane apply failed, will retry", "err", err, "retryIn", backoff)
-				retry = time.After(backoff)
-				backoff = min(2*backoff, retryMax)
-			} else {
-				retry, backoff = nil, retryMin
 			}
+			t.afterApply(d, err)
 			pending, full = false, false
-			// A sandbox whose interface Docker has not moved in yet is
-			// looked at again soon (no netlink event tells us).
-			switch {
-			case !d.kernel.sandboxesPending:
-				sandboxRetry, sandboxDelay = nil, sandboxRetryMin
-			case sandboxRetry == nil:
-				sandboxRetry, sandboxDelay = time.After(sandboxDelay), min(2*sandboxDelay, sandboxRetryMax)
-			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.kick:
-			pending = true
+			// Held while batching: the holdoff takes it. A lazy hold
+			// gives way: this apply takes the lazy changes too.
+			if pending = t.hold == nil || !t.batching; pending {
+				t.hold = nil
+			}
+		case <-d.lazyKick:
+			if t.hold == nil {
+				t.hold, t.batching = time.After(applyHoldoff), false
+			}
+		case <-t.hold:
+			t.hold, pending = nil, true
 		case <-resync.C:
 			pending, full = true, true
-		case <-retry:
+		case <-t.retry:
 			pending, full = true, true
-		case <-sandboxRetry:
-			sandboxRetry = nil
+		case <-t.sandboxRetry:
+			t.sandboxRetry = nil
 			d.mu.Lock()
 			d.sourcesDirty = true
 			d.mu.Unlock()
 			pending = true
 		}
+	}
+}
+
+// loopTimers are the loop's timers: nil channels when not running.
+type loopTimers struct {
+	retry, sandboxRetry, hold <-chan time.Time
+	backoff, sandboxDelay     time.Duration
+	batching                  bool // hold is for changes made during an apply
+}
+
+// afterApply sets the timers after an apply that ended with err.
+func (t *loopTimers) afterApply(d *Dataplane, err error) {
+	t.hold, t.batching = nil, false
+	select {
+	case <-d.kick: // changed while applying: batch the next changes
+		t.hold, t.batching = time.After(applyHoldoff), true
+	default:
+	}
+	t.backoff, t.sandboxDelay = cmp.Or(t.backoff, retryMin), cmp.Or(t.sandboxDelay, sandboxRetryMin)
+	if err != nil {
+		d.log.Warn("Dataplane apply failed, will retry", "err", err, "retryIn", t.backoff)
+		t.retry = time.After(t.backoff)
+		t.backoff = min(2*t.backoff, retryMax)
+	} else {
+		t.retry, t.backoff = nil, retryMin
+	}
+	// A sandbox whose interface Docker has not moved in yet is looked at
+	// again soon (no netlink event tells us).
+	switch {
+	case !d.kernel.sandboxesPending:
+		t.sandboxRetry, t.sandboxDelay = nil, sandboxRetryMin
+	case t.sandboxRetry == nil:
+		t.sandboxRetry, t.sandboxDelay = time.After(t.sandboxDelay), min(2*t.sandboxDelay, sandboxRetryMax)
 	}
 }

@@ -23,7 +23,10 @@
 // hand over as desired state — routing's routes, VXLAN device, FDB and
 // tunl0 (felix/routes, routes of Config.TunnelRouteProtocol), natOutgoing
 // (felix/nat, the nat table and pool sets) and the source rules and routes
-// inside multi-network sandboxes (sandboxes.go). Each runs when its input
+// inside multi-network sandboxes (sandboxes.go). A full resync also
+// reaps stray workload veths: pairs made ahead of a Join that never came,
+// both ends still on the host, owned by no endpoint of this node for
+// Config.StrayVethGrace (strays.go). Each runs when its input
 // changed, after its own failure, and at every full resync, which reads it
 // back from the kernel and repairs it.
 //
@@ -66,7 +69,12 @@
 //   - One owner. Only the goroutine started by Start touches the kernel
 //     (Start itself probes IPIP support before it starts the goroutine).
 //     Update methods take a lock, record intent and send on a kick channel of
-//     buffer 1 without blocking, so bursts coalesce into one apply.
+//     buffer 1 without blocking, so bursts coalesce into one apply. A change
+//     recorded while an apply runs (changes coming faster than they are
+//     applied: a fleet's endpoint churn) makes the next apply wait 100 ms
+//     after this one ends and take everything recorded meanwhile; a change
+//     on a quiet loop, or from a writer that waits for each change to be
+//     programmed, is applied at once.
 //   - Ownership by tag. Routes we own carry Config.RouteProtocol (default
 //     DefaultRouteProtocol = 80, unused by known routing daemons); routes of
 //     that protocol in the main table that are not desired are deleted, so no

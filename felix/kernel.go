@@ -61,6 +61,9 @@ type kernelState struct {
 	sandboxesPending bool
 	sandboxesGone    map[string]bool
 	sourcesFailed    bool
+	// strays are the stray workload veth pairs seen by full resyncs, by
+	// host-side name (strays.go).
+	strays map[string]strayPair
 }
 
 // openKernel opens the namespace, a netlink handle in it, and detects the

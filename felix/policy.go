@@ -3,6 +3,7 @@ package felix
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/policy"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // Policy mode: with Config.NodeName set the Dataplane is fed by the
@@ -38,7 +40,10 @@ func checkPolicyConfig(cfg Config) error {
 
 // OnSyncEvent records one datastore sync event (kinds calc.Kinds; others
 // are ignored) and wakes the loop; events recorded before the loop takes
-// them are applied together, so bursts coalesce. A full event supersedes
+// them are applied together, so bursts coalesce. An event that only changes
+// other nodes' WorkloadEndpoints (what a fleet's churn is made of: IP set
+// members at most) is applied within the loop's holdoff (100 ms) rather
+// than at once, so such changes share applies. A full event supersedes
 // the events queued before it. The event must not be modified afterwards.
 // Without Config.NodeName it is ignored.
 func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
@@ -46,7 +51,8 @@ func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
 		d.log.Warn("OnSyncEvent without Config.NodeName; ignored")
 		return
 	}
-	d.change(func() {
+	var lazy bool
+	d.record(func() {
 		if d.eventsSince.IsZero() {
 			d.eventsSince = time.Now()
 		}
@@ -54,15 +60,46 @@ func (d *Dataplane) OnSyncEvent(ev model.SyncEvent) {
 			d.events = d.events[:0]
 		}
 		d.events = append(d.events, ev)
+		lazy = d.remoteOnly(ev)
 	})
+	if lazy {
+		d.pokeLazy()
+	} else {
+		d.poke()
+	}
+}
+
+// remoteOnly reports whether ev changes nothing but other nodes'
+// WorkloadEndpoints, and keeps localKeys; d.mu is held. A deletion (it
+// carries no object) is remote unless the key was seen on this node.
+func (d *Dataplane) remoteOnly(ev model.SyncEvent) bool {
+	if ev.Full {
+		clear(d.localKeys)
+	}
+	remote := !ev.Full
+	for _, u := range ev.Updates {
+		if u.Kind != resources.KindWorkloadEndpoint {
+			remote = false
+			continue
+		}
+		key := u.Namespace + "/" + u.Name
+		if w, ok := u.Object.(*resources.WorkloadEndpoint); ok && w.Spec.Node == d.cfg.NodeName {
+			d.localKeys[key], remote = true, false
+		} else if d.localKeys[key] { // deleted, or moved off this node
+			delete(d.localKeys, key)
+			remote = false
+		}
+	}
+	return remote
 }
 
 // policyState is the loop goroutine's policy model and its last render.
 type policyState struct {
 	calc      *policy.Calculator
 	enforce   bool
-	filters   map[int]*FilterState // rendered filter states (enforce only)
-	endpoints []Endpoint           // local endpoints from the model
+	filters   map[int]*FilterState    // rendered filter states (enforce only)
+	ruleIDs   map[string]rules.RuleID // NFLOG prefixes of the last render (flow logs)
+	endpoints []Endpoint              // local endpoints from the model
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
 	pendingSince time.Time
@@ -82,7 +119,7 @@ func newPolicyState(cfg Config) *policyState {
 	return &policyState{
 		enforce: cfg.Policy,
 		calc: policy.NewCalculator(policy.Config{NodeName: cfg.NodeName, IPVersions: versions,
-			EndpointToHostAccept: cfg.EndpointToHostAccept, HostEndpoints: cfg.HostEndpoints}),
+			EndpointToHostAccept: cfg.EndpointToHostAccept, HostEndpoints: cfg.HostEndpoints, FlowLogGroup: flowLogGroup(cfg)}),
 	}
 }
 
@@ -94,7 +131,8 @@ func (p *policyState) prepare(snap *snapshot) (bool, time.Duration) {
 	for _, ev := range snap.events {
 		p.calc.Apply(ev)
 	}
-	p.refreshHostAddrs() // hostaddrs.go
+	p.refreshHostAddrs() // hostinputs.go
+	p.calc.SetTunnelPeers(tunnelPeersOf(snap.remote))
 	if !snap.since.IsZero() && p.pendingSince.IsZero() {
 		p.pendingSince = snap.since
 	}
@@ -117,12 +155,20 @@ func (p *policyState) prepare(snap *snapshot) (bool, time.Duration) {
 }
 
 // render renders the model; it reports whether the endpoints changed.
+// When nothing a render shows changed (remote endpoints outside every used
+// IP set), the last filter states and endpoints stay, as the same
+// pointers: the apply then programs nothing.
 func (p *policyState) render() bool {
-	results := p.calc.Render()
+	results, changed := p.calc.RenderIfChanged()
+	if !changed {
+		return false
+	}
 	if p.enforce {
 		p.filters = make(map[int]*FilterState, len(results))
+		p.ruleIDs = map[string]rules.RuleID{}
 		for v, res := range results {
 			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets, Raw: res.Raw, Mangle: res.Mangle}
+			maps.Copy(p.ruleIDs, res.RuleIDs)
 		}
 	}
 	local := p.calc.LocalEndpoints()

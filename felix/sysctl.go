@@ -15,8 +15,11 @@ type sysctl struct {
 }
 
 // globalSysctls enables forwarding for the whole namespace.
-func globalSysctls(ipv6 bool) []sysctl {
+func globalSysctls(ipv6, flowLogs bool) []sysctl {
 	s := []sysctl{{path: "net/ipv4/ip_forward", value: "1"}}
+	if flowLogs { // conntrack's packet and byte counters (flow logs read them)
+		s = append(s, sysctl{path: "net/netfilter/nf_conntrack_acct", value: "1", optional: true})
+	}
 	if ipv6 {
 		s = append(s, sysctl{path: "net/ipv6/conf/all/forwarding", value: "1"})
 	}
@@ -81,7 +84,7 @@ func writeSysctl(path, value string) error {
 
 // ensureGlobalSysctls applies globalSysctls in the namespace.
 func (k *kernelState) ensureGlobalSysctls() error {
-	return k.ns.Do(func() error { return applySysctls(globalSysctls(k.cfg.EnableIPv6)) })
+	return k.ns.Do(func() error { return applySysctls(globalSysctls(k.cfg.EnableIPv6, k.cfg.FlowLogs)) })
 }
 
 // configureIfaces brings workload interfaces up and applies their sysctls

@@ -28,6 +28,14 @@ echo "test artifacts: $CALICO_TEST_ARTIFACTS" >&2
 
 pkgs=${PKGS:-./...}
 status=0
+
+# Workload veths the run leaves in the host namespace: the host ends
+# (cali*) and unjoined container ends (tmp*) that were not there before.
+# Every test must remove what it made; a leftover fails the run.
+workload_links() {
+	ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | grep -E '^(cali|tmp)' | sort || true
+}
+links_before=$(workload_links)
 echo "== go vet $pkgs" >&2
 # shellcheck disable=SC2086
 go vet $pkgs || status=1
@@ -40,6 +48,12 @@ go test -count=1 -exec /bin/true $pkgs >/dev/null 2>&1 || true
 echo "== go test -p 1 $pkgs" >&2
 # shellcheck disable=SC2086
 go test -count=1 -timeout "${TEST_TIMEOUT:-25m}" -p 1 ${GOTESTFLAGS:-} $pkgs || status=1
+left=$(comm -13 <(printf '%s\n' "$links_before") <(workload_links) | grep -v '^$' || true)
+if [[ -n $left ]]; then
+	echo "== FAIL: the run left workload links in the host namespace (not there before it):" >&2
+	printf '   %s\n' $left >&2
+	status=1
+fi
 if [[ $status -ne 0 ]]; then
 	log=${CALICO_TEST_STATE_DIR:-/run/calico-test}/dockerd.log
 	echo "== FAIL; last lines of $log" >&2

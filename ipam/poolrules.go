@@ -42,6 +42,62 @@ func (a *Allocator) CheckPoolWrite(ctx context.Context, p *resources.IPPool, bat
 	if err != nil {
 		return err
 	}
+	if err := checkAgainstStored(p, cidr, stored); err != nil {
+		return err
+	}
+	for _, o := range batch {
+		oc, err := resources.ParseCIDR(o.Spec.CIDR)
+		if o == p || o.Name == p.Name || err != nil {
+			continue
+		}
+		if oc.Overlaps(cidr) {
+			return fmt.Errorf("IP pool %s: spec.cidr %s overlaps IP pool %s (%s) written with it: pools may not overlap; keep one of them: %w", p.Name, cidr, o.Name, oc, ErrPoolRule)
+		}
+	}
+	return nil
+}
+
+// CreatePool creates the pool p if it overlaps no stored pool, in one
+// compare-and-swap: the create commits only if no pool was created or
+// changed since the pools it was checked against were read, so two
+// concurrent creates of overlapping pools (two `docker network create
+// --subnet` at once) cannot both succeed. It wraps
+// datastore.ErrAlreadyExists when the name is taken and ErrPoolRule when p
+// breaks a pool rule.
+func (a *Allocator) CreatePool(ctx context.Context, p *resources.IPPool) (*resources.IPPool, error) {
+	p.Default()
+	cidr, err := resources.ParseCIDR(p.Spec.CIDR)
+	if err != nil {
+		return nil, fmt.Errorf("IP pool %s: spec.cidr %q is not a CIDR: %w", p.Name, p.Spec.CIDR, ErrInvalid)
+	}
+	for range maxAttempts {
+		stored, rev, err := a.listPoolsAt(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkAgainstStored(p, cidr, stored); err != nil {
+			return nil, err
+		}
+		cond, err := datastore.UnchangedSince(resources.KindIPPool, "", rev)
+		if err != nil {
+			return nil, err
+		}
+		err = a.call(ctx, "create IP pool "+p.Name, func(c context.Context) error {
+			_, err := a.store.CreateIf(c, p, cond)
+			return err
+		})
+		if !errors.Is(err, datastore.ErrConflict) {
+			return p, err
+		}
+		// A pool was written meanwhile: check against it too.
+	}
+	return nil, fmt.Errorf("create IP pool %s: %w", p.Name, ErrConflict)
+}
+
+// checkAgainstStored checks p (whose CIDR is cidr) against the stored
+// pools: no overlap, and an existing pool of its name keeps its CIDR and
+// block size.
+func checkAgainstStored(p *resources.IPPool, cidr netip.Prefix, stored []pool) error {
 	for _, o := range stored {
 		if o.Name == p.Name {
 			if err := checkImmutable(p, o); err != nil {
@@ -51,15 +107,6 @@ func (a *Allocator) CheckPoolWrite(ctx context.Context, p *resources.IPPool, bat
 		}
 		if o.cidr.Overlaps(cidr) {
 			return fmt.Errorf("IP pool %s: spec.cidr %s overlaps IP pool %s (%s): pools may not overlap; choose a CIDR outside it, or change that pool instead: %w", p.Name, cidr, o.Name, o.cidr, ErrPoolRule)
-		}
-	}
-	for _, o := range batch {
-		oc, err := resources.ParseCIDR(o.Spec.CIDR)
-		if o == p || o.Name == p.Name || err != nil {
-			continue
-		}
-		if oc.Overlaps(cidr) {
-			return fmt.Errorf("IP pool %s: spec.cidr %s overlaps IP pool %s (%s) written with it: pools may not overlap; keep one of them: %w", p.Name, cidr, o.Name, oc, ErrPoolRule)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
@@ -92,4 +93,75 @@ func TestStoredMappedPoolSkippedAndDeletable(t *testing.T) {
 	if _, err := a.DeletePool(ctx, "mapped", ""); err != nil {
 		t.Fatalf("delete the mapped pool: %v", err)
 	}
+}
+
+// TestConcurrentOverlappingPoolCreates: pools that all overlap, created at
+// once by goroutines with their own allocators (as two daemons answering
+// `docker network create --subnet` would): exactly one is stored each
+// round, the others are refused by the pool rule, never stored beside it.
+func TestConcurrentOverlappingPoolCreates(t *testing.T) {
+	s := newStore(t)
+	ctx := testCtx(t)
+	cidrs := []string{"10.50.0.0/16", "10.50.0.0/17", "10.50.0.0/18", "10.50.1.0/24", "10.50.0.0/20", "10.50.0.0/22", "10.50.0.0/23", "10.50.1.0/25"}
+	for round := range 5 {
+		start := make(chan struct{})
+		errs := make([]error, len(cidrs))
+		var wg sync.WaitGroup
+		for i, c := range cidrs {
+			a := New(s, fmt.Sprintf("host%d", i))
+			p := resources.NewIPPool(fmt.Sprintf("r%d-p%d", round, i))
+			p.Spec.CIDR = c
+			wg.Go(func() {
+				<-start
+				_, errs[i] = a.CreatePool(ctx, p)
+			})
+		}
+		close(start)
+		wg.Wait()
+		created := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				created++
+			case !errors.Is(err, ErrPoolRule):
+				t.Errorf("round %d: create %s: %v, want a pool-rule refusal", round, cidrs[i], err)
+			}
+		}
+		pools, _, err := datastore.ListAs[*resources.IPPool](ctx, s, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if created != 1 || len(pools) != 1 {
+			names := []string{}
+			for _, p := range pools {
+				names = append(names, p.Name+" "+p.Spec.CIDR)
+			}
+			t.Fatalf("round %d: %d creates succeeded, stored pools %v; want exactly one", round, created, names)
+		}
+		if _, err := New(s, "host0").DeletePool(ctx, pools[0].Name, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCreatePoolSameNameElsewhere: CreatePool reports a taken name as
+// datastore.ErrAlreadyExists and refuses an overlap with a stored pool,
+// leaving the store unchanged.
+func TestCreatePoolSameNameElsewhere(t *testing.T) {
+	s := newStore(t)
+	addPool(t, s, "p16", "10.10.0.0/16", 26)
+	a := New(s, "n1")
+	ctx := testCtx(t)
+	rev := revision(t, s.Client())
+	same := resources.NewIPPool("p16")
+	same.Spec.CIDR, same.Spec.BlockSize = "10.10.0.0/16", 26
+	if _, err := a.CreatePool(ctx, same); !errors.Is(err, datastore.ErrAlreadyExists) {
+		t.Errorf("create of a stored pool: %v, want ErrAlreadyExists", err)
+	}
+	over := resources.NewIPPool("p24")
+	over.Spec.CIDR = "10.10.3.0/24"
+	if _, err := a.CreatePool(ctx, over); !errors.Is(err, ErrPoolRule) || !strings.Contains(err.Error(), "overlaps IP pool p16") {
+		t.Errorf("create of an overlapping pool: %v", err)
+	}
+	assertUnchanged(t, s.Client(), rev, "refused pool creates")
 }

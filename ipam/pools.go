@@ -70,13 +70,20 @@ func poolOf(b netip.Prefix, pools []pool) *pool {
 // listPools reads every pool, skipping (with a warning) any whose CIDR
 // does not parse; sorted by name.
 func (a *Allocator) listPools(ctx context.Context) ([]pool, error) {
+	pools, _, err := a.listPoolsAt(ctx)
+	return pools, err
+}
+
+// listPoolsAt is listPools with the revision the pools were read at.
+func (a *Allocator) listPoolsAt(ctx context.Context) ([]pool, int64, error) {
 	var ps []*resources.IPPool
+	var listRev int64
 	err := a.call(ctx, "list IP pools", func(c context.Context) (err error) {
-		ps, _, err = datastore.ListAs[*resources.IPPool](c, a.store, "")
+		ps, listRev, err = datastore.ListAs[*resources.IPPool](c, a.store, "")
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	out := make([]pool, 0, len(ps))
 	for _, p := range ps {
@@ -97,13 +104,13 @@ func (a *Allocator) listPools(ctx context.Context) ([]pool, error) {
 		}
 		key, err := datastore.KeyFor(resources.KindIPPool, "", p.Name)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		rev, _ := strconv.ParseInt(p.ResourceVersion, 10, 64)
 		out = append(out, pool{IPPool: p, cidr: cidr, blockSize: bs, key: key, rev: rev})
 	}
 	slices.SortFunc(out, func(x, y pool) int { return strings.Compare(x.Name, y.Name) })
-	return out, nil
+	return out, listRev, nil
 }
 
 // poolContaining returns the most specific pool containing ip.

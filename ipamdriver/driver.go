@@ -172,10 +172,9 @@ func (d *Driver) createSubnetPool(ctx context.Context, subnet netip.Prefix) erro
 	}
 	p.Spec.BlockSize = max(p.Spec.BlockSize, subnet.Bits())
 	p.Annotations = map[string]string{CreatedByAnnotation: "calico-ipam RequestPool (docker network create --subnet)"}
-	err := bounded(ctx, "create IP pool "+p.Name, func(c context.Context) error {
-		_, err := d.store.Create(c, p)
-		return err
-	})
+	// One compare-and-swap with the overlap check: a pool created
+	// meanwhile (another docker network create) is seen, not overlapped.
+	_, err := d.alloc.CreatePool(ctx, p)
 	if errors.Is(err, datastore.ErrAlreadyExists) {
 		// Created concurrently (another host made the same network), or the
 		// name is taken by a pool with another CIDR.

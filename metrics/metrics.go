@@ -27,11 +27,12 @@ type Metrics struct {
 
 	mu      sync.Mutex
 	sources sources
+	mounted *http.ServeMux // handlers other packages add (Mount)
 }
 
 // New returns a Metrics with every collector registered.
 func New() *Metrics {
-	m := &Metrics{reg: prometheus.NewRegistry()}
+	m := &Metrics{reg: prometheus.NewRegistry(), mounted: http.NewServeMux()}
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.plugin = newPluginMetrics(m.reg)
 	m.etcd = newEtcdMetrics(m.reg)
@@ -53,8 +54,13 @@ func (m *Metrics) Handler() http.Handler {
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { m.health.serve(w, r, false) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { m.health.serve(w, r, true) })
+	mux.Handle("/", m.mounted)
 	return mux
 }
+
+// Mount serves h at pattern on the metrics listener too (the flows API,
+// the web console); it may be called after the server started.
+func (m *Metrics) Mount(pattern string, h http.Handler) { m.mounted.Handle(pattern, h) }
 
 // Ready runs the ready checks, as /readyz does, and returns the failures
 // (nil when ready).

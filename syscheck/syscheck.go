@@ -36,6 +36,9 @@ type Config struct {
 	PluginDir string
 	// NetworkingBackend (bird, vxlan, none) adds the tunnel features.
 	NetworkingBackend string
+	// FlowLogs adds NFLOG (the flow-log rules' target and its netlink
+	// group).
+	FlowLogs bool
 	// ProcSys is /proc/sys unless a test says otherwise.
 	ProcSys string
 	// LookPath finds a tool; exec.LookPath when nil.
@@ -130,6 +133,7 @@ func Check(ctx context.Context, cfg Config) Report {
 	add(c.conntrack())
 	add(c.sysctls()...)
 	add(c.tunnels()...)
+	add(c.flowLogs()...)
 	add(c.pluginDir())
 	for i := range rep.Results {
 		rep.Results[i].Status = rep.Results[i].Severity.String()
@@ -193,6 +197,20 @@ func (c *checker) conntrack() Result {
 		return ok(name, "connection tracking is active in the kernel")
 	}
 	return c.module(name, "nf_conntrack", "connection tracking (nf_conntrack)")
+}
+
+// flowLogs: the NFLOG target and nfnetlink_log, with flow logs on.
+func (c *checker) flowLogs() []Result {
+	if !c.cfg.FlowLogs {
+		return nil
+	}
+	out := []Result{c.module("flow logs", "xt_NFLOG", "the NFLOG target"), c.module("flow logs", "nfnetlink_log", "NFLOG to user space")}
+	for i := range out {
+		if out[i].Severity == Failed {
+			out[i].Fix += ", or set flow_logs to false"
+		}
+	}
+	return out
 }
 
 // errNoModule says a kernel module is neither loaded nor installed.

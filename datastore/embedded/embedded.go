@@ -61,6 +61,9 @@ type Server struct {
 	stop      chan struct{}
 	done      chan struct{} // closed when the maintenance loop has stopped
 	closeOnce sync.Once
+	lost      chan struct{} // closed when the member stopped by itself (lost.go)
+	lostErr   error
+	others    []string
 }
 
 // Start starts etcd in-process and waits until it serves.
@@ -88,8 +91,10 @@ func Start(cfg Config) (*Server, error) {
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
-	s := &Server{etcd: e, closing: closing, Endpoints: []string{adv.String()}, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &Server{etcd: e, closing: closing, Endpoints: []string{adv.String()}, stop: make(chan struct{}), done: make(chan struct{}),
+		lost: make(chan struct{})}
 	go s.maintain(cfg.Maintenance)
+	go s.watchLost()
 	return s, nil
 }
 

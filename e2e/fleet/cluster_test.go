@@ -78,6 +78,29 @@ type loadResult struct {
 	lastOK    time.Time
 }
 
+// startClusterDaemon runs the daemon (node name node) against a 3-member
+// etcd cluster of real etcd processes on loopback and returns the members,
+// a client of its IPAM socket and the default pool it answered.
+func startClusterDaemon(t *testing.T, node string) ([]*etcdMember, *ipamClient, ipamAnswer) {
+	t.Helper()
+	testenv.RequireRoot(t)
+	requireFreeRanges(t, defaultPool)
+	ms := startEtcd(t, 3)
+	var eps []string
+	for _, m := range ms {
+		eps = append(eps, m.clientURL())
+	}
+	dir := t.TempDir()
+	startDaemon(t, node, dir, eps, "DOCKER_HOST="+testenv.Docker(t), "CALICO_NETWORKING_BACKEND=none")
+	c := newIPAMClient(filepath.Join(dir, "calico-ipam.sock")) // gives up after 20s, as Docker after 30s
+	var pool ipamAnswer
+	if err := c.call("RequestPool", map[string]any{"AddressSpace": ipamdriver.GlobalAddressSpace, "Pool": "", "SubPool": "",
+		"Options": map[string]string{}, "V6": false}, &pool); err != nil {
+		t.Fatal(err)
+	}
+	return ms, c, pool
+}
+
 // TestEtcdMemberKilledUnderIPAMLoad runs the daemon against a 3-member
 // etcd cluster of real etcd processes on loopback, drives its IPAM socket
 // from 4 concurrent clients (request, and release half of the time), and
@@ -89,21 +112,7 @@ type loadResult struct {
 // error); every block allocation has its handle key and vice versa.
 // Requests succeed again within 30s of the kill.
 func TestEtcdMemberKilledUnderIPAMLoad(t *testing.T) {
-	testenv.RequireRoot(t)
-	requireFreeRanges(t, defaultPool)
-	ms := startEtcd(t, 3)
-	var eps []string
-	for _, m := range ms {
-		eps = append(eps, m.clientURL())
-	}
-	dir := t.TempDir()
-	startDaemon(t, "cluster-test", dir, eps, "DOCKER_HOST="+testenv.Docker(t), "CALICO_NETWORKING_BACKEND=none")
-	c := newIPAMClient(filepath.Join(dir, "calico-ipam.sock"))
-	var pool ipamAnswer
-	if err := c.call("RequestPool", map[string]any{"AddressSpace": ipamdriver.GlobalAddressSpace, "Pool": "", "SubPool": "",
-		"Options": map[string]string{}, "V6": false}, &pool); err != nil {
-		t.Fatal(err)
-	}
+	ms, c, pool := startClusterDaemon(t, "cluster-test")
 
 	st := &loadStats{loadResult: loadResult{held: map[netip.Addr]bool{}}}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -91,26 +90,7 @@ func startDaemon(t testing.TB, node, pluginDir string, endpoints []string, extra
 	return d
 }
 
-func (d *daemon) stop() {
-	if d.cmd == nil || d.cmd.Process == nil {
-		return
-	}
-	select {
-	case err := <-d.exited:
-		d.exited <- err
-		return
-	default:
-	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(30 * time.Second):
-		d.t.Errorf("daemon (pid %d) ignored SIGTERM for 30s; killing it", d.cmd.Process.Pid)
-		_ = d.cmd.Process.Kill()
-		<-d.exited
-	}
-	d.exited <- nil
-}
+func (d *daemon) stop() { testenv.StopDaemon(d.t, d.cmd, d.exited) }
 
 func (d *daemon) dumpLog() {
 	b, _ := os.ReadFile(d.logPath)

@@ -41,6 +41,11 @@
 //     used for changes in between, plans against what the last successful
 //     batch left and reads back only when nothing is known (at first, or
 //     after any failure).
+//   - Members are held as sorted slices (netip.Prefix.Compare), desired and
+//     known alike: a slice already in kernel form is kept as given, not
+//     copied (felix/policy's member lists are shared this way), a set given
+//     the very same slice again costs nothing, and a changed set is diffed
+//     against the known one in one merge pass.
 //   - Batches use -exist, so a member that appeared or vanished between the
 //     read and the write (or a create racing an identical create) is not an
 //     error. A batch is not a transaction: ipset restore stops at the first

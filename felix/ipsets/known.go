@@ -2,7 +2,6 @@ package ipsets
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 )
 
@@ -46,18 +45,7 @@ func (m *Manager) remember(actual map[string]*kernelSet, p updatePlan, err error
 			}
 			actual[name] = got
 		}
-		if got.members == nil {
-			got.members = make(map[netip.Prefix]bool, len(want))
-		}
-		got.junk = nil
-		for member := range got.members {
-			if _, ok := want[member]; !ok {
-				delete(got.members, member)
-			}
-		}
-		for member := range want {
-			got.members[member] = true
-		}
+		got.known, got.sorted, got.members, got.junk = true, want, nil, nil
 		got.gen = m.gens[name]
 	}
 	m.known = actual

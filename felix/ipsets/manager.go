@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -41,14 +42,17 @@ type Manager struct {
 	tmpName string // temporary set used to replace a set atomically
 	cfgErr  error  // a bad Config, returned by every apply
 
-	desired map[string]map[netip.Prefix]struct{}
+	// desired holds each set's members in kernel form, sorted by
+	// netip.Prefix.Compare without duplicates (often the very slice
+	// SetDesired was given: never modified).
+	desired map[string][]netip.Prefix
 	held    map[string]bool // desired but not programmable: never destroyed
 	invalid error           // what SetDesired had to drop, returned by ApplyUpdates
 	// known is what the last successful update batch left in the kernel
 	// (nil: read it back next time); see ApplyUpdatesIncremental.
 	known map[string]*kernelSet
 	// input is the member slice each desired set was last given; gens
-	// numbers each desired member map (a new number whenever it is
+	// numbers each desired member list (a new number whenever it is
 	// rebuilt), lastGen is the last number handed out.
 	input   map[string][]netip.Prefix
 	gens    map[string]uint64
@@ -58,7 +62,7 @@ type Manager struct {
 // New returns a Manager with nothing desired: ApplyDeletions removes every
 // set of ours.
 func New(cfg Config) *Manager {
-	m := &Manager{desired: map[string]map[netip.Prefix]struct{}{}, held: map[string]bool{}}
+	m := &Manager{desired: map[string][]netip.Prefix{}, held: map[string]bool{}}
 	switch cfg.IPVersion {
 	case 0, 4:
 		cfg.IPVersion, m.family = 4, "inet"
@@ -107,9 +111,12 @@ func (m *Manager) owns(name string) bool { return strings.HasPrefix(name, m.cfg.
 //
 // The member slices must not be modified after the call: a set given the
 // very same slice as last time (same array and length) is known unchanged,
-// which spares normalizing and diffing large unchanged sets on every apply.
+// which spares normalizing and diffing large unchanged sets on every apply;
+// a slice already in kernel form and sorted by netip.Prefix.Compare (as
+// felix/policy's IP set members of single addresses are) is kept, not
+// copied.
 func (m *Manager) SetDesired(sets map[string][]netip.Prefix) {
-	desired := make(map[string]map[netip.Prefix]struct{}, len(sets))
+	desired := make(map[string][]netip.Prefix, len(sets))
 	input, gens := make(map[string][]netip.Prefix, len(sets)), make(map[string]uint64, len(sets))
 	held := map[string]bool{}
 	var problems []error
@@ -160,10 +167,15 @@ func (m *Manager) checkName(name string) error {
 	return nil
 }
 
-// normalize returns the members in the form the kernel stores them, and the
-// members that do not belong in a set of our family.
-func (m *Manager) normalize(members []netip.Prefix) (map[netip.Prefix]struct{}, []netip.Prefix) {
-	want := make(map[netip.Prefix]struct{}, len(members))
+// normalize returns the members in the form the kernel stores them,
+// sorted by netip.Prefix.Compare without duplicates, and the members that
+// do not belong in a set of our family. Members already in that form are
+// returned as they are, without a copy.
+func (m *Manager) normalize(members []netip.Prefix) ([]netip.Prefix, []netip.Prefix) {
+	if m.canonical(members) {
+		return members, nil
+	}
+	want := make([]netip.Prefix, 0, len(members))
 	var bad []netip.Prefix
 	for _, p := range members {
 		if !p.IsValid() || (m.cfg.IPVersion == 4) != p.Addr().Is4() {
@@ -172,18 +184,29 @@ func (m *Manager) normalize(members []netip.Prefix) (map[netip.Prefix]struct{}, 
 		}
 		p = p.Masked()
 		if p.Bits() > 0 {
-			want[p] = struct{}{}
+			want = append(want, p)
 			continue
 		}
 		// hash:net cannot hold a zero-length prefix: store both halves.
-		lo := netip.PrefixFrom(p.Addr(), 1)
 		hi := make([]byte, p.Addr().BitLen()/8)
 		hi[0] = 0x80
 		hiAddr, _ := netip.AddrFromSlice(hi)
-		want[lo] = struct{}{}
-		want[netip.PrefixFrom(hiAddr, 1)] = struct{}{}
+		want = append(want, netip.PrefixFrom(p.Addr(), 1), netip.PrefixFrom(hiAddr, 1))
 	}
-	return want, bad
+	slices.SortFunc(want, netip.Prefix.Compare)
+	return slices.Compact(want), bad
+}
+
+// canonical reports whether members are already in kernel form, sorted and
+// without duplicates.
+func (m *Manager) canonical(members []netip.Prefix) bool {
+	for i, p := range members {
+		if !p.IsValid() || (m.cfg.IPVersion == 4) != p.Addr().Is4() || p.Bits() == 0 || p != p.Masked() ||
+			(i > 0 && compareMasked(members[i-1], p) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // ApplyUpdates creates missing sets, corrects the members of existing ones

@@ -21,7 +21,13 @@ type kernelSet struct {
 	// sets, and not with `ipset list -t`); the value is false for a member
 	// printed with flags (for example "nomatch"), which must be re-added.
 	members map[netip.Prefix]bool
-	// gen is the Manager's number of the desired member map the set was
+	// known: the set is what our last successful batch left (see
+	// Manager.remember), with exactly the members in sorted (sorted by
+	// netip.Prefix.Compare; shared with the desired state, never
+	// modified); members and junk are then unused.
+	known  bool
+	sorted []netip.Prefix
+	// gen is the Manager's number of the desired member list the set was
 	// last brought to (known state only); 0 when read from the kernel.
 	gen uint64
 	// junk holds the first token of member lines that are not prefixes.

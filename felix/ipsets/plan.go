@@ -41,7 +41,7 @@ func (m *Manager) planUpdates(actual map[string]*kernelSet) updatePlan {
 			p.created++
 			p.lines = m.fill(p.lines, name, want)
 		case m.matches(got) && got.gen != 0 && got.gen == m.gens[name]:
-			// Known to hold exactly this desired map already.
+			// Known to hold exactly this desired list already.
 		case m.matches(got):
 			n := len(p.lines)
 			m.diffMembers(&p, name, got, want)
@@ -77,9 +77,9 @@ func (m *Manager) matches(s *kernelSet) bool {
 }
 
 // fill appends the lines that create set name and add every member.
-func (m *Manager) fill(lines []string, name string, want map[netip.Prefix]struct{}) []string {
+func (m *Manager) fill(lines []string, name string, want []netip.Prefix) []string {
 	lines = append(lines, fmt.Sprintf("create %s %s family %s maxelem %d", name, setType, m.family, m.cfg.MaxSize))
-	for _, p := range slices.SortedFunc(maps.Keys(want), netip.Prefix.Compare) {
+	for _, p := range want {
 		lines = append(lines, "add "+name+" "+formatMember(p))
 	}
 	return lines
@@ -88,30 +88,61 @@ func (m *Manager) fill(lines []string, name string, want map[netip.Prefix]struct
 // diffMembers appends the del and add lines that turn got's members into
 // want: deletions first, so a set near its maxelem has room for the adds.
 // A member printed with flags (nomatch) is re-added: with -exist an add
-// overwrites the flags of an existing member.
-func (m *Manager) diffMembers(p *updatePlan, name string, got *kernelSet, want map[netip.Prefix]struct{}) {
+// overwrites the flags of an existing member. A set known from our last
+// batch is diffed in one merge pass of two sorted lists.
+func (m *Manager) diffMembers(p *updatePlan, name string, got *kernelSet, want []netip.Prefix) {
 	var dels, adds []netip.Prefix
-	for member := range got.members {
-		if _, ok := want[member]; !ok {
-			dels = append(dels, member)
-		}
-	}
-	for member := range want {
-		if exact, ok := got.members[member]; !ok || !exact {
-			adds = append(adds, member)
-		}
+	if got.known {
+		dels, adds = diffSorted(got.sorted, want)
+	} else {
+		dels, adds = diffReadBack(got.members, want)
 	}
 	for _, j := range slices.Sorted(slices.Values(got.junk)) {
 		p.lines = append(p.lines, "del "+name+" "+j)
 	}
-	slices.SortFunc(dels, netip.Prefix.Compare)
-	slices.SortFunc(adds, netip.Prefix.Compare)
 	for _, member := range dels {
 		p.lines = append(p.lines, "del "+name+" "+formatMember(member))
 	}
 	for _, member := range adds {
 		p.lines = append(p.lines, "add "+name+" "+formatMember(member))
 	}
+}
+
+// diffReadBack is diffSorted for members read back from the kernel, whose
+// members printed with flags (false) are re-added.
+func diffReadBack(have map[netip.Prefix]bool, want []netip.Prefix) (dels, adds []netip.Prefix) {
+	for member := range have {
+		if _, found := slices.BinarySearchFunc(want, member, netip.Prefix.Compare); !found {
+			dels = append(dels, member)
+		}
+	}
+	slices.SortFunc(dels, netip.Prefix.Compare)
+	for _, member := range want {
+		if exact, ok := have[member]; !ok || !exact {
+			adds = append(adds, member)
+		}
+	}
+	return dels, adds
+}
+
+// diffSorted returns what is only in have and what is only in want; both
+// are sorted by netip.Prefix.Compare without duplicates, and so are the
+// results.
+func diffSorted(have, want []netip.Prefix) (dels, adds []netip.Prefix) {
+	i, j := 0, 0
+	for i < len(have) && j < len(want) {
+		switch c := compareMasked(have[i], want[j]); {
+		case c < 0:
+			dels = append(dels, have[i])
+			i++
+		case c > 0:
+			adds = append(adds, want[j])
+			j++
+		default:
+			i, j = i+1, j+1
+		}
+	}
+	return append(dels, have[i:]...), append(adds, want[j:]...)
 }
 
 // planDeletions returns the lines destroying our sets that are not desired
@@ -144,4 +175,13 @@ func failedLine(err error, lines []string) string {
 		return ""
 	}
 	return fmt.Sprintf(", line %d %q", n, lines[n-1])
+}
+
+// compareMasked is netip.Prefix.Compare for masked prefixes, without
+// masking them again.
+func compareMasked(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
 }

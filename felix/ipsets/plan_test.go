@@ -2,7 +2,6 @@ package ipsets
 
 import (
 	"errors"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -108,7 +107,7 @@ func TestSetDesiredNormalizes(t *testing.T) {
 		name := m.cfg.Prefix + "s:x"
 		m.SetDesired(map[string][]netip.Prefix{name: prefixes(tc.in...)})
 		var got []string
-		for _, p := range slices.SortedFunc(maps.Keys(m.desired[name]), netip.Prefix.Compare) {
+		for _, p := range m.desired[name] {
 			got = append(got, p.String())
 		}
 		if !slices.Equal(got, tc.want) {

@@ -20,6 +20,9 @@ type Config struct {
 	// EndpointToHostAccept lets workloads reach the host itself once their
 	// egress policy allowed it; false (the default) drops such traffic.
 	EndpointToHostAccept bool
+	// FlowLogGroup, when not 0, makes verdict rules log each new
+	// connection's first packet to this NFLOG group (rules.Config).
+	FlowLogGroup uint16
 	// HostEndpoints configures host endpoint protection (failsafe ports).
 	HostEndpoints rules.HostEndpointConfig
 }
@@ -33,8 +36,13 @@ type Calculator struct {
 	index  *Index
 	synced bool // a full sync event was applied
 	dirty  bool // something changed since the last Render
+	// rendered: RenderIfChanged has rendered once (its skip compares
+	// against the last render).
+	rendered bool
 	// hostAddrs are the host's addresses by interface (hostendpoints.go).
 	hostAddrs map[netip.Addr]string
+	// tunnels are the tunnel peers host endpoints accept (hostendpoints.go).
+	tunnels rules.TunnelPeers
 }
 
 // NewCalculator returns a Calculator with an empty model.
@@ -82,12 +90,25 @@ func (c *Calculator) Render() map[int]rules.Result {
 	for _, v := range c.cfg.IPVersions {
 		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
 			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, HostEndpoints: c.cfg.HostEndpoints,
-			HostAddrs: c.hostAddrs,
+			HostAddrs: c.hostAddrs, Tunnels: c.tunnels, FlowLogGroup: c.cfg.FlowLogGroup,
 		})
 	}
 	c.index.EndRender()
 	c.dirty = false
 	return out
+}
+
+// RenderIfChanged is Render when a render could differ from the last one
+// (see Index.Changed); otherwise it clears Dirty and returns nil, false:
+// the last render's filter states still hold. A remote endpoint change
+// that moves no address in or out of a used IP set renders nothing.
+func (c *Calculator) RenderIfChanged() (map[int]rules.Result, bool) {
+	if c.rendered && !c.index.Changed() {
+		c.dirty = false
+		return nil, false
+	}
+	c.rendered = true
+	return c.Render(), true
 }
 
 // LocalEndpoints returns this node's endpoints, sorted by key.

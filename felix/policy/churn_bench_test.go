@@ -12,9 +12,11 @@ import (
 // BenchmarkRemoteChurn is the Calculator's share of one remote endpoint
 // change in a simulated fleet (fleetsim's 200 hosts × 50 endpoints and 20
 // policies, one local endpoint): the change applied and the filter state
-// rendered, as felix's loop does when it applies each change alone. No
-// kernel, no root. Run with -cpuprofile to see where it goes. heap-B/ep is
-// the Calculator's live heap per endpoint after its first render.
+// rendered when a render could show it (RenderIfChanged), as felix's loop
+// does when it applies each change alone. No kernel, no root. Run with
+// -cpuprofile to see where it goes. heap-B/ep is the Calculator's live
+// heap per endpoint after its first render; rendered-% the share of
+// changes that needed a render.
 func BenchmarkRemoteChurn(b *testing.B) {
 	cfg := fleetsim.Config{Hosts: 200, EndpointsPerHost: 50}.Defaults()
 	ev := fleetEvent(cfg, 0) // netsets_bench_test.go
@@ -26,12 +28,16 @@ func BenchmarkRemoteChurn(b *testing.B) {
 	heap := float64(liveHeap()-before) / float64(len(ev.Updates))
 	runtime.KeepAlive(out)
 	b.ResetTimer()
+	rendered := 0
 	for n := range b.N {
 		h, i := 1+n%(cfg.Hosts-1), (n/cfg.Hosts)%cfg.EndpointsPerHost
 		c.Apply(model.SyncEvent{Updates: []model.Update{model.UpdateOf(cfg.Endpoint(h, i, n))}})
-		c.Render()
+		if _, changed := c.RenderIfChanged(); changed {
+			rendered++
+		}
 	}
 	b.ReportMetric(heap, "heap-B/ep")
+	b.ReportMetric(100*float64(rendered)/float64(b.N), "rendered-%")
 }
 
 func liveHeap() uint64 {

@@ -24,7 +24,12 @@
 //     against every endpoint (endpoints × policies); Index re-evaluates
 //     only what a change can affect, so one changed policy costs about one
 //     pass over the local endpoints. Its answers always equal the model's
-//     (TestIndexAgreesWithModel renders both after random changes).
+//     (TestIndexAgreesWithModel renders both after random changes). A
+//     selector's member list is patched by a merge of the changed addresses
+//     (a new slice: renders share it), not re-sorted; and a remote
+//     endpoint change that moves no address in or out of a cached member
+//     list renders nothing at all (Calculator.RenderIfChanged; checked
+//     against the model by TestRenderIfChangedSkipsOnlyUnseenChanges).
 //   - Verdict agreement. calc.Model.Verdict is the reference semantics; the
 //     kernel tests in this package send real packets and check every
 //     workload-to-workload outcome against it. Two things Verdict does not

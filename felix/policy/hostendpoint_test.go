@@ -2,14 +2,21 @@ package policy_test
 
 import (
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -235,4 +242,55 @@ func TestHostEndpointIPv6(t *testing.T) {
 	b.hepCheck(in("v6 failsafe ssh", 22, true), in("v6 denied", 8080, false),
 		hepProbe{name: "v6 out denied", from: b.host, src: hostHEP6, dst: remoteAddr6, port: 8080, want: false},
 		hepProbe{name: "v6 out failsafe bgp", from: b.host, src: hostHEP6, dst: remoteAddr6, port: 179, want: true})
+}
+
+// TestHostEndpointTunnelPeers: a deny-all host endpoint still accepts the
+// VXLAN packets of the hosts routing tunnels to (routing's VTEPs), as
+// Calico does, and only theirs: the accept rule counts the peer's packet
+// and not one from another address.
+func TestHostEndpointTunnelPeers(t *testing.T) {
+	b := newBed(t, felix.Config{Policy: true})
+	remote := b.addRemote()
+	b.put(hostEndpoint("h", hepIface, map[string]string{"role": "k8s-worker"}))
+	b.setPolicies(denyAllHost)
+	b.dp.SetRoutes(routes.Desired{
+		VXLAN: &routes.VXLAN{VNI: 4096, Port: 4789, MTU: 1450, MAC: net.HardwareAddr{0x66, 0, 0, 0, 0, 1},
+			Addr: netip.MustParseAddr("10.65.200.1"), Local: hostHEP},
+		VTEPs: []routes.VTEP{{Node: "remote", MAC: net.HardwareAddr{0x66, 0, 0, 0, 0, 2},
+			Addr: netip.MustParseAddr("10.65.201.1"), IP: remoteAddr}},
+	})
+	felixtest.Eventually(t, converge, "VXLAN peers accepted", func() error {
+		if tunnelAccepted(b) < 0 {
+			return fmt.Errorf("no VXLAN accept rule in %s", rules.HostEndpointChain("fh", hepIface))
+		}
+		return nil
+	})
+	count := func(src netip.Addr) int {
+		before := tunnelAccepted(b)
+		if err := felixtest.SendUDP(remote, src, netip.AddrPortFrom(hostHEP, 4789), "not really vxlan"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+		return tunnelAccepted(b) - before
+	}
+	if n := count(remoteAddr); n != 1 {
+		t.Errorf("VXLAN packet from the peer: accept rule counted %d, want 1", n)
+	}
+	if n := count(outsideAddr); n != 0 {
+		t.Errorf("VXLAN packet from a non-peer: accept rule counted %d, want 0", n)
+	}
+}
+
+var vxlanAcceptRE = regexp.MustCompile(`^\[(\d+):\d+\] -A (\S+) -p udp -m udp --dport 4789 -m set --match-set cali40s:vxlan-peers src`)
+
+// tunnelAccepted returns the packet count of the VXLAN accept rule of
+// hep0's filter chain, -1 when there is none.
+func tunnelAccepted(b *bed) int {
+	n := -1
+	for _, l := range strings.Split(b.iptables(4, "save", "-c", "-t", "filter"), "\n") {
+		if m := vxlanAcceptRE.FindStringSubmatch(l); m != nil && m[2] == rules.HostEndpointChain("fh", hepIface) {
+			n, _ = strconv.Atoi(m[1])
+		}
+	}
+	return n
 }

@@ -53,4 +53,15 @@ func (c *Calculator) SetHostAddrs(addrs map[netip.Addr]string) {
 	}
 	c.hostAddrs = addrs
 	c.dirty = true
+	c.rendered = false // RenderIfChanged must render: the Index does not see addresses
+}
+
+// SetTunnelPeers sets the other hosts whose tunnel packets host endpoints
+// accept; a change makes the Calculator dirty.
+func (c *Calculator) SetTunnelPeers(tp rules.TunnelPeers) {
+	if tp.Equal(c.tunnels) {
+		return
+	}
+	c.tunnels = tp
+	c.dirty = true
 }

@@ -39,16 +39,23 @@ type Index struct {
 	polFor   map[string]*[2][]*calc.Policy
 	members  map[string]*memberSet // by selector UniqueID
 	gen      uint64                // render generation, for member-set GC
+	// visible: since the last render, something changed that a render
+	// could show (see Changed); remote endpoints that no cached selector
+	// matches before or after their change leave it false.
+	visible bool
 }
 
 // memberSet caches the addresses one selector matches, by endpoint key,
 // and the CIDRs of the network sets it matches, by network set key.
+// While sorted is valid, changes are queued as adds and dels and merged
+// into a new sorted slice when asked (O(set + change), not a re-sort).
 type memberSet struct {
-	sel     selector.Selector
-	byEP    map[string][]netip.Prefix
-	byNet   map[string][]netip.Prefix
-	sorted  []netip.Prefix // nil when it must be rebuilt
-	usedGen uint64
+	sel        selector.Selector
+	byEP       map[string][]netip.Prefix
+	byNet      map[string][]netip.Prefix
+	sorted     []netip.Prefix // nil when it must be rebuilt
+	adds, dels []netip.Prefix // pending changes of sorted
+	usedGen    uint64
 }
 
 var _ rules.Source = (*Index)(nil)
@@ -68,10 +75,13 @@ func (x *Index) Model() *calc.Model { return x.model }
 func (x *Index) Apply(ev model.SyncEvent) {
 	x.model.Apply(ev)
 	if ev.Full {
-		x.allDirty = true
+		x.allDirty, x.visible = true, true
 		return
 	}
 	for _, u := range ev.Updates {
+		if u.Kind != resources.KindWorkloadEndpoint {
+			x.visible = true // only endpoint changes are tracked finer
+		}
 		switch u.Kind {
 		case resources.KindWorkloadEndpoint:
 			x.dirtyEndpoints[u.Namespace+"/"+u.Name] = true
@@ -88,6 +98,15 @@ func (x *Index) Apply(ev model.SyncEvent) {
 			x.allDirty = true
 		}
 	}
+}
+
+// Changed reports whether a render now could differ from the last one:
+// false when the only changes since are of remote endpoints that no
+// cached selector matched before or after them (most of a large fleet's
+// churn). It settles the caches.
+func (x *Index) Changed() bool {
+	x.settle()
+	return x.visible
 }
 
 // profileChanged marks the endpoints whose effective labels a profile's
@@ -134,7 +153,9 @@ func (x *Index) update() {
 		x.refreshPolicies()
 	}
 	for key := range x.dirtyEndpoints {
-		x.refreshLocal(key)
+		if x.refreshLocal(key) {
+			x.visible = true
+		}
 	}
 	live := make(map[string]bool, len(x.local))
 	for _, ep := range x.local {
@@ -155,7 +176,9 @@ func (x *Index) update() {
 	for key := range x.dirtyEndpoints {
 		ep := x.model.Endpoint(key) // nil when deleted
 		for _, ms := range x.members {
-			ms.updateEndpoint(key, ep)
+			if ms.updateEndpoint(key, ep) {
+				x.visible = true
+			}
 		}
 	}
 	x.updateNetSets() // index_netsets.go
@@ -168,13 +191,15 @@ func (x *Index) refreshEndpoints() {
 
 // refreshLocal brings one endpoint's entry in the local list up to date:
 // a remote endpoint's change costs a binary search, not a walk and sort of
-// every endpoint of the cluster.
-func (x *Index) refreshLocal(key string) {
+// every endpoint of the cluster. It reports whether the endpoint is or
+// was local.
+func (x *Index) refreshLocal(key string) bool {
 	i, found := slices.BinarySearchFunc(x.local, key, func(ep *calc.Endpoint, k string) int {
 		return strings.Compare(ep.Key, k)
 	})
 	ep := x.model.Endpoint(key)
-	switch local := ep != nil && ep.Node == x.node; {
+	local := ep != nil && ep.Node == x.node
+	switch {
 	case local && found:
 		x.local[i] = ep
 	case local:
@@ -182,6 +207,7 @@ func (x *Index) refreshLocal(key string) {
 	case found:
 		x.local = slices.Delete(x.local, i, i+1)
 	}
+	return local || found
 }
 
 // refreshPolicies re-reads every policy and its evaluation rank.
@@ -224,6 +250,7 @@ func (x *Index) patchPolicies(ep *calc.Endpoint) {
 func (x *Index) BeginRender() {
 	x.settle()
 	x.gen++
+	x.visible = false
 }
 
 // EndRender forgets the member sets the last render did not use.
@@ -273,7 +300,8 @@ func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 		x.fillNetSets(ms)
 		ms.addHostEndpoints(x.model) // hostendpoints.go
 	}
-	if ms.sorted == nil {
+	switch {
+	case ms.sorted == nil:
 		ms.sorted = make([]netip.Prefix, 0, len(ms.byEP)+len(ms.byNet))
 		for _, addrs := range ms.byEP {
 			ms.sorted = append(ms.sorted, addrs...)
@@ -281,37 +309,95 @@ func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 		for _, nets := range ms.byNet {
 			ms.sorted = append(ms.sorted, nets...)
 		}
-		slices.SortFunc(ms.sorted, calc.ComparePrefixes)
+		slices.SortFunc(ms.sorted, compareMember)
+	case len(ms.adds) > 0 || len(ms.dels) > 0:
+		ms.sorted = mergeMembers(ms.sorted, ms.adds, ms.dels)
 	}
+	ms.adds, ms.dels = nil, nil
 	return ms.sorted
 }
 
-// updateEndpoint re-evaluates one endpoint (nil: deleted) for the set.
-func (ms *memberSet) updateEndpoint(key string, ep *calc.Endpoint) {
+// updateEndpoint re-evaluates one endpoint (nil: deleted) for the set and
+// reports whether its members changed.
+func (ms *memberSet) updateEndpoint(key string, ep *calc.Endpoint) bool {
 	if ms.byEP == nil {
-		return // not computed yet
+		return false // not computed yet
 	}
 	in := ep != nil && ms.sel.Evaluate(ep.Labels)
 	var addrs []netip.Prefix
 	if in {
 		addrs = ep.Addrs
 	}
-	if setEntry(ms.byEP, key, addrs, in) {
-		ms.sorted = nil
-	}
+	return ms.set(ms.byEP, key, addrs, in)
 }
 
-// setEntry records val under key (in) or removes key (!in) and reports
-// whether m changed.
-func setEntry(m map[string][]netip.Prefix, key string, val []netip.Prefix, in bool) bool {
+// set records val under key of m (in) or removes key (!in), queueing the
+// change of the sorted list; it reports whether the members changed.
+func (ms *memberSet) set(m map[string][]netip.Prefix, key string, val []netip.Prefix, in bool) bool {
 	old, had := m[key]
 	switch {
 	case !in && had:
 		delete(m, key)
+		ms.change(nil, old)
 		return true
 	case in && (!had || !slices.Equal(old, val)):
 		m[key] = val
+		ms.change(val, old)
 		return true
 	}
 	return false
+}
+
+// change queues adds and dels for the sorted list; once the queue would
+// cost more than a rebuild, it drops the list instead.
+func (ms *memberSet) change(adds, dels []netip.Prefix) {
+	if ms.sorted == nil {
+		return
+	}
+	ms.adds, ms.dels = append(ms.adds, adds...), append(ms.dels, dels...)
+	if len(ms.adds)+len(ms.dels) > len(ms.sorted)/4+16 {
+		ms.sorted, ms.adds, ms.dels = nil, nil, nil
+	}
+}
+
+// compareMember orders members by address, then prefix length.
+func compareMember(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return a.Bits() - b.Bits()
+}
+
+// mergeMembers returns a new sorted list: sorted with one occurrence of
+// each of dels removed and adds inserted (a multiset: two endpoints may
+// briefly share an address). sorted is left as it was.
+func mergeMembers(sorted, adds, dels []netip.Prefix) []netip.Prefix {
+	slices.SortFunc(adds, compareMember)
+	slices.SortFunc(dels, compareMember)
+	out := make([]netip.Prefix, 0, len(sorted)+len(adds)-min(len(dels), len(sorted)))
+	i, j := 0, 0 // next of sorted, of adds
+	for _, d := range dels {
+		for i < len(sorted) && compareMember(sorted[i], d) < 0 {
+			out, j = mergeUpTo(out, adds, j, sorted[i])
+			out = append(out, sorted[i])
+			i++
+		}
+		if i < len(sorted) && sorted[i] == d {
+			i++ // drop one occurrence
+		}
+	}
+	for ; i < len(sorted); i++ {
+		out, j = mergeUpTo(out, adds, j, sorted[i])
+		out = append(out, sorted[i])
+	}
+	return append(out, adds[j:]...)
+}
+
+// mergeUpTo appends adds[j:] that sort before p; it returns the new j.
+func mergeUpTo(out, adds []netip.Prefix, j int, p netip.Prefix) ([]netip.Prefix, int) {
+	for j < len(adds) && compareMember(adds[j], p) < 0 {
+		out = append(out, adds[j])
+		j++
+	}
+	return out, j
 }

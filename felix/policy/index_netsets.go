@@ -41,7 +41,5 @@ func (ms *memberSet) updateNetSet(key string, ns *calc.NetSet) {
 	if in {
 		nets = ns.Nets
 	}
-	if setEntry(ms.byNet, key, nets, in) {
-		ms.sorted = nil
-	}
+	ms.set(ms.byNet, key, nets, in) // index.go
 }

@@ -121,15 +121,7 @@ func (w *world) change() model.SyncEvent {
 		default:
 			obj = w.policy(i % 6)
 		}
-		u := model.UpdateOf(obj)
-		k := u.Kind + "/" + u.Name
-		if w.r.IntN(5) == 0 {
-			u.Object = nil
-			delete(w.state, k)
-		} else {
-			w.state[k] = u
-		}
-		ev.Updates = append(ev.Updates, u)
+		ev.Updates = append(ev.Updates, w.setOrDelete(obj))
 	}
 	if w.r.IntN(15) == 0 {
 		ev = model.SyncEvent{Full: true}

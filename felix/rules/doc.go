@@ -38,7 +38,8 @@
 //	      other interfaces return unpoliced
 //	cali-fh-/cali-th-<iface>: established accept, invalid drop,
 //	   -j cali-failsafe-in / cali-failsafe-out (ACCEPT per failsafe port),
-//	   (IPv6: neighbour discovery accept), -j the group chain of the
+//	   (IPv6: neighbour discovery accept), VXLAN and IPIP from/to the
+//	   tunnel peers' IP sets accept (hosttunnels.go), -j the group chain of the
 //	   endpoint's normal policies and profiles (no policy, no profile:
 //	   drop), ACCEPT
 //	cali-FORWARD: before the workload dispatch, unless the accept mark is

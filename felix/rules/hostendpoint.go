@@ -222,6 +222,7 @@ func (r *renderer) hostLocal(hs HostSource, h *calc.HostEndpoint, dir calc.Direc
 		{Action: failsafe},
 	}
 	rules = append(rules, r.neighbourDiscovery()...)
+	rules = append(rules, r.tunnelAccepts(ingress)...)
 	group := r.groupOf(hs.HostPoliciesFor(h, calc.HostNormal, dir), h.Profiles, ingress)
 	return append(rules, ipt.Rule{Action: group}, ipt.Rule{Action: "ACCEPT"})
 }

@@ -217,3 +217,25 @@ spec: {node: h1, expectedIPs: [10.0.0.9, 10.0.0.1]}
 		t.Error("NeedsHostAddrs = false")
 	}
 }
+
+func TestHostEndpointTunnelAccepts(t *testing.T) {
+	peer := netip.MustParseAddr("10.0.0.7")
+	res := render(t, Config{Tunnels: TunnelPeers{VXLANPort: 4789, VXLANPeers: []netip.Addr{peer}, IPIPPeers: []netip.Addr{peer}}})
+	for _, c := range []string{"cali-fh-eth0", "cali-th-eth0"} {
+		rules := chain(res, c)
+		if !has(rules, "--dport 4789 -m set --match-set cali40s:vxlan-peers", "ACCEPT") ||
+			!has(rules, "-p 4 -m set --match-set cali40s:ipip-peers", "ACCEPT") {
+			t.Errorf("%s: tunnel accepts missing: %v", c, rules)
+		}
+	}
+	if got := res.IPSets["cali40s:vxlan-peers"]; len(got) != 1 || got[0] != netip.PrefixFrom(peer, 32) {
+		t.Errorf("vxlan peers set = %v", got)
+	}
+	if !has(chainOf(res.Raw, "cali-fh-eth0"), "cali40s:vxlan-peers src", "ACCEPT") ||
+		!has(chainOf(res.Mangle, "cali-fh-eth0"), "cali40s:vxlan-peers src", "ACCEPT") {
+		t.Error("tunnel packets not accepted before untracked or pre-DNAT policy")
+	}
+	if has(chain(res, "cali-fhfw-eth0"), "vxlan-peers", "") {
+		t.Error("tunnel accept on the forward path")
+	}
+}

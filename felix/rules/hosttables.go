@@ -30,8 +30,8 @@ func (t *hostTable) table() Table {
 // chains jump to.
 func (r *renderer) policyChains(t *hostTable) {
 	for key, p := range t.policies {
-		t.chains[PolicyChain(key, true)] = r.ruleChain(p.Ingress, false)
-		t.chains[PolicyChain(key, false)] = r.ruleChain(p.Egress, false)
+		t.chains[PolicyChain(key, true)] = r.ruleChain(p.Ingress, false, nil) // untracked: no flow logs
+		t.chains[PolicyChain(key, false)] = r.ruleChain(p.Egress, false, nil)
 	}
 }
 
@@ -64,10 +64,11 @@ func (r *renderer) hostRaw(hs HostSource, heps []*calc.HostEndpoint) *hostTable 
 			continue
 		}
 		named = append(named, h)
-		nd := r.neighbourDiscovery()
-		t.chains[HostEndpointChain("fh", h.IfaceName)] = append(append([]ipt.Rule{{Action: ChainFailsafeIn}}, nd...),
+		in := append(append([]ipt.Rule{{Action: ChainFailsafeIn}}, r.neighbourDiscovery()...), r.tunnelAccepts(true)...)
+		t.chains[HostEndpointChain("fh", h.IfaceName)] = append(in,
 			r.hostTiers(t, hs.HostPoliciesFor(h, calc.HostUntracked, calc.Ingress), true)...)
-		t.chains[HostEndpointChain("th", h.IfaceName)] = append(append([]ipt.Rule{{Action: ChainFailsafeOut}}, nd...),
+		out := append(append([]ipt.Rule{{Action: ChainFailsafeOut}}, r.neighbourDiscovery()...), r.tunnelAccepts(false)...)
+		t.chains[HostEndpointChain("th", h.IfaceName)] = append(out,
 			r.hostTiers(t, hs.HostPoliciesFor(h, calc.HostUntracked, calc.Egress), false)...)
 	}
 	t.chains[ChainFromHostEndpoint] = dispatch(named, "-i", "fh")
@@ -100,7 +101,7 @@ func (r *renderer) hostMangle(hs HostSource, heps []*calc.HostEndpoint) *hostTab
 	t := newHostTable()
 	t.chains[ChainFailsafeIn] = r.failsafe(r.cfg.HostEndpoints.Inbound(), "--dport", "-s")
 	for _, h := range heps {
-		rules := append([]ipt.Rule{{Action: ChainFailsafeIn}}, r.neighbourDiscovery()...)
+		rules := append(append([]ipt.Rule{{Action: ChainFailsafeIn}}, r.neighbourDiscovery()...), r.tunnelAccepts(true)...)
 		t.chains[HostEndpointChain("fh", h.IfaceName)] = append(rules,
 			r.hostTiers(t, hs.HostPoliciesFor(h, calc.HostPreDNAT, calc.Ingress), true)...)
 	}

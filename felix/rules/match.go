@@ -16,8 +16,9 @@ import (
 // counts twice).
 const maxMultiport = 15
 
-// ruleChain renders a policy's or profile's rules for one direction.
-func (r *renderer) ruleChain(rules []calc.Rule, profile bool) []ipt.Rule {
+// ruleChain renders a policy's or profile's rules for one direction; id
+// names them in flow logs (nflog.go).
+func (r *renderer) ruleChain(rules []calc.Rule, profile bool, id *RuleID) []ipt.Rule {
 	var out []ipt.Rule
 	for i := range rules {
 		matches, ok := r.matches(&rules[i])
@@ -25,21 +26,20 @@ func (r *renderer) ruleChain(rules []calc.Rule, profile bool) []ipt.Rule {
 			continue
 		}
 		for _, m := range matches {
-			out = append(out, r.actionRules(rules[i].Action, m, profile)...)
+			out = append(out, r.actionRules(rules[i].Action, m, profile, withRule(id, i))...)
 		}
 	}
 	return out
 }
 
-func (r *renderer) actionRules(action, match string, profile bool) []ipt.Rule {
+func (r *renderer) actionRules(action, match string, profile bool, id *RuleID) []ipt.Rule {
 	switch action {
 	case resources.ActionAllow:
-		return []ipt.Rule{
-			{Match: match, Action: markAction(MarkAccept, MarkAccept)},
-			{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"},
-		}
+		return r.logged(id, true,
+			ipt.Rule{Match: match, Action: markAction(MarkAccept, MarkAccept)},
+			ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
 	case resources.ActionDeny:
-		return []ipt.Rule{{Match: match, Action: "DROP"}}
+		return r.logged(id, false, ipt.Rule{Match: match, Action: "DROP"})
 	case resources.ActionPass:
 		if profile {
 			return []ipt.Rule{{Match: match, Action: "RETURN"}}

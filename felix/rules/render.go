@@ -21,12 +21,18 @@ type Config struct {
 	EndpointToHostAccept bool
 	// LogPrefix is used by rules with action Log.
 	LogPrefix string
+	// FlowLogGroup, when not 0, is the NFLOG group verdict rules log the
+	// first packet of each connection to (nflog.go); 0: no flow logs.
+	FlowLogGroup uint16
 	// HostEndpoints configures host endpoint protection (hostendpoint.go).
 	HostEndpoints HostEndpointConfig
 	// HostAddrs maps this host's addresses to their interfaces: a host
 	// endpoint given by expectedIPs only protects the interface that has
 	// one of them (the dataplane reads the map from the kernel).
 	HostAddrs map[netip.Addr]string
+	// Tunnels are the peers whose VXLAN and IPIP packets host endpoints
+	// accept before policy (hosttunnels.go).
+	Tunnels TunnelPeers
 }
 
 // Result is the desired filter-table state for one family.
@@ -34,6 +40,9 @@ type Result struct {
 	Chains  []ipt.Chain
 	Inserts map[string][]ipt.Rule // built-in chain -> rules at its top
 	IPSets  map[string][]netip.Prefix
+	// RuleIDs maps each NFLOG prefix the chains use to the rule it names
+	// (empty without Config.FlowLogGroup).
+	RuleIDs map[string]RuleID
 	// Raw and Mangle are the raw and mangle tables' state: host endpoints'
 	// untracked and pre-DNAT policy (hostendpoint.go); empty without host
 	// endpoints.
@@ -69,6 +78,7 @@ type renderer struct {
 	ipsets   map[string][]netip.Prefix
 	policies map[string]*calc.Policy // needed policy chains
 	profiles map[string]bool
+	ruleIDs  map[string]RuleID // NFLOG prefix -> rule (nflog.go)
 }
 
 // Render renders the policy of node's local endpoints.
@@ -77,7 +87,7 @@ func Render(m Source, node string, cfg Config) Result {
 		cfg.LogPrefix = "calico-packet: "
 	}
 	r := &renderer{cfg: cfg, m: m, chains: map[string][]ipt.Rule{}, ipsets: map[string][]netip.Prefix{},
-		policies: map[string]*calc.Policy{}, profiles: map[string]bool{}}
+		policies: map[string]*calc.Policy{}, profiles: map[string]bool{}, ruleIDs: map[string]RuleID{}}
 	r.topLevel()
 	var fromDispatch, toDispatch []ipt.Rule
 	for _, ep := range m.LocalEndpoints(node) {
@@ -93,8 +103,9 @@ func Render(m Source, node string, cfg Config) Result {
 	r.chains[ChainToDispatch] = append(toDispatch, drop)
 	host := r.hostEndpoints(node) // hostendpoint.go
 	for key, p := range r.policies {
-		r.chains[PolicyChain(key, true)] = r.ruleChain(p.Ingress, false)
-		r.chains[PolicyChain(key, false)] = r.ruleChain(p.Egress, false)
+		in, out := policyRuleID(p, true), policyRuleID(p, false)
+		r.chains[PolicyChain(key, true)] = r.ruleChain(p.Ingress, false, &in)
+		r.chains[PolicyChain(key, false)] = r.ruleChain(p.Egress, false, &out)
 	}
 	for name := range r.profiles {
 		prof := m.Profile(name)
@@ -102,10 +113,11 @@ func Render(m Source, node string, cfg Config) Result {
 		if prof != nil {
 			in, out = prof.Ingress, prof.Egress
 		}
-		r.chains[ProfileChain(name, true)] = r.ruleChain(in, true)
-		r.chains[ProfileChain(name, false)] = r.ruleChain(out, true)
+		inID, outID := profileRuleID(name, true), profileRuleID(name, false)
+		r.chains[ProfileChain(name, true)] = r.ruleChain(in, true, &inID)
+		r.chains[ProfileChain(name, false)] = r.ruleChain(out, true, &outID)
 	}
-	res := Result{IPSets: r.ipsets, Raw: host.raw.table(), Mangle: host.mangle.table(), Inserts: map[string][]ipt.Rule{
+	res := Result{IPSets: r.ipsets, RuleIDs: r.ruleIDs, Raw: host.raw.table(), Mangle: host.mangle.table(), Inserts: map[string][]ipt.Rule{
 		"FORWARD": {{Action: ChainForward}},
 		"INPUT":   {{Action: ChainInput}},
 		"OUTPUT":  {{Action: ChainOutput}},
@@ -244,10 +256,9 @@ func (r *renderer) groupOf(policies []*calc.Policy, profiles []string, ingress b
 		r.profiles[prof] = true
 		rules = append(rules, ipt.Rule{Match: markMatch(0, MarkAccept), Action: ProfileChain(prof, ingress)})
 	}
-	rules = append(rules,
-		ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"},
-		ipt.Rule{Action: "DROP"})
-	r.chains[name] = rules
+	rules = append(rules, ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
+	defaultDrop := &RuleID{Rule: -1, Direction: direction(ingress), Trigger: TriggerDefaultDeny}
+	r.chains[name] = append(rules, r.logged(defaultDrop, false, ipt.Rule{Action: "DROP"})...)
 	return name
 }
 
@@ -263,7 +274,8 @@ func (r *renderer) tierBlock(pols []*calc.Policy, ingress bool, chains map[strin
 	}
 	rules = append(rules, ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
 	if endDrop && r.m.Tier(pols[0].Tier).Spec.DefaultAction != resources.TierActionPass {
-		rules = append(rules, ipt.Rule{Match: markMatch(0, MarkPass), Action: "DROP"})
+		endOfTier := &RuleID{Tier: pols[0].Tier, Rule: -1, Direction: direction(ingress), Trigger: TriggerEndOfTier}
+		rules = append(rules, r.logged(endOfTier, false, ipt.Rule{Match: markMatch(0, MarkPass), Action: "DROP"})...)
 	}
 	return rules
 }

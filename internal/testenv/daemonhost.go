@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,8 +23,8 @@ import (
 // workloads keep their connectivity across a restart. A test's daemon is
 // the only calico-libnetwork on the machine, so once it has stopped the
 // test removes what its dataplane made in the host namespace: routes of
-// protocol 80 inside the test's pools (the blackholes of its IPAM blocks),
-// and the cali-* iptables chains with the rules that jump to them, and
+// protocol 80 inside the test's pools (the blackholes of its IPAM blocks)
+// and the local route of the gateway range, and the cali-* iptables chains with the rules that jump to them, and
 // cali* IP sets.
 
 // PluginDir is where dockerd looks for plugin sockets; it cannot be changed.
@@ -41,6 +42,8 @@ func CleanHostDataplane(t testing.TB, pools ...string) {
 			cleanChains(t, bin, table)
 		}
 	}
+	// The workloads' gateway range felix makes local (felix/gateway.go).
+	_, _ = hostCmd("ip", "route", "del", "local", "169.254.1.0/24", "dev", "lo", "table", "local", "proto", "80")
 	if sets, err := hostCmd("ipset", "list", "-n"); err == nil {
 		for _, s := range strings.Fields(sets) {
 			if strings.HasPrefix(s, "cali") {
@@ -180,4 +183,78 @@ func LockPluginDir(t testing.TB) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	t.Cleanup(func() { f.Close() }) // closing releases the lock
+}
+
+// StopDaemon stops a daemon process a test started: SIGTERM to its PID,
+// SIGKILL after 30s, and waits for it. exited receives cmd.Wait's result
+// (buffered, 1); it holds a value again afterwards, so StopDaemon may be
+// called twice.
+func StopDaemon(t testing.TB, cmd *exec.Cmd, exited chan error) {
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	select {
+	case err := <-exited:
+		exited <- err
+		return
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Errorf("daemon (pid %d) ignored SIGTERM for 30s; killing it", cmd.Process.Pid)
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+	exited <- nil
+}
+
+// WorkloadLinks lists the host namespace's workload interfaces: host ends
+// of workload veths (cali*) and container ends not moved into a sandbox
+// (tmp*), sorted.
+func WorkloadLinks(t testing.TB) []string {
+	t.Helper()
+	out, err := hostCmd("ip", "-o", "link", "show")
+	if err != nil {
+		t.Fatalf("ip link show: %v: %s", err, out)
+	}
+	var names []string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		name := strings.SplitN(strings.TrimSuffix(f[1], ":"), "@", 2)[0]
+		if strings.HasPrefix(name, "cali") || strings.HasPrefix(name, "tmp") {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// CheckNoNewWorkloadLinks fails the test (without stopping it) if the
+// host namespace has a workload interface that is not in before
+// (WorkloadLinks taken when the test began), naming them: every veth a
+// test's daemon made must be gone once its containers were removed and
+// the daemon stopped. It waits up to 10s for background deletions.
+func CheckNoNewWorkloadLinks(t testing.TB, before []string) {
+	t.Helper()
+	var left []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		left = left[:0]
+		for _, name := range WorkloadLinks(t) {
+			if !slices.Contains(before, name) {
+				left = append(left, name)
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("workload veths left in the host namespace: %v", left)
+			return
+		}
+	}
 }

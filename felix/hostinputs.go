@@ -1,9 +1,14 @@
 package felix
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
 // A HostEndpoint given by its expectedIPs only (no interfaceName) protects
@@ -12,6 +17,9 @@ import (
 // (one netlink dump) and hands them to the policy calculation, which
 // re-renders when an address moved; an address change alone is picked up
 // at the next apply (a change, or the periodic resync).
+//
+// Host endpoints also accept the tunnel packets of the other hosts routing
+// tunnels to (tunnelPeersOf), as Calico's felix does.
 
 // refreshHostAddrs gives the calculation the host's addresses when a local
 // host endpoint needs them, and forgets them otherwise. A failed read keeps
@@ -51,4 +59,32 @@ func (k *kernelState) hostAddrs() (map[netip.Addr]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// tunnelPeersOf derives the tunnel peers host endpoints accept from
+// routing's desired state: the VTEPs' underlay addresses (VXLAN) and the
+// next hops of routes through tunl0 (IPIP). nil: no tunnels.
+func tunnelPeersOf(d *routes.Desired) rules.TunnelPeers {
+	var tp rules.TunnelPeers
+	if d == nil {
+		return tp
+	}
+	if d.VXLAN != nil {
+		tp.VXLANPort = cmp.Or(d.VXLAN.Port, routes.DefaultVXLANPort)
+		for _, v := range d.VTEPs {
+			if v.IP.IsValid() {
+				tp.VXLANPeers = append(tp.VXLANPeers, v.IP)
+			}
+		}
+	}
+	for _, r := range d.Routes {
+		if r.Dev == routes.IPIPDevice && r.Gw.Is4() {
+			tp.IPIPPeers = append(tp.IPIPPeers, r.Gw)
+		}
+	}
+	for _, peers := range []*[]netip.Addr{&tp.VXLANPeers, &tp.IPIPPeers} {
+		slices.SortFunc(*peers, netip.Addr.Compare)
+		*peers = slices.Compact(*peers)
+	}
+	return tp
 }

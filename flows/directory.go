@@ -1,0 +1,144 @@
+package flows
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/calico-docker/calico-libnetwork/calc"
+	"github.com/calico-docker/calico-libnetwork/felix/flowlogs"
+	"github.com/calico-docker/calico-libnetwork/model"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+// Kinds is what a Directory subscribes to in the cache: the policy
+// model's kinds with staged policies and network sets (calc.ExplainKinds).
+var Kinds = calc.ExplainKinds
+
+// Directory answers "which endpoint has this address" and "what would
+// staged policies do with this packet" from its own policy model, fed by
+// a cache subscription (OnSyncEvent): never by asking the datastore.
+// Safe for concurrent use.
+type Directory struct {
+	mu          sync.RWMutex
+	model       *calc.Model
+	networks    map[netip.Addr]string // address -> Docker network ID of its endpoint
+	networkName func(id string) string
+}
+
+// NewDirectory returns an empty Directory; networkName (may be nil) turns
+// a WorkloadEndpoint's network ID into the name users know.
+func NewDirectory(networkName func(id string) string) *Directory {
+	if networkName == nil {
+		networkName = func(id string) string { return id }
+	}
+	return &Directory{model: calc.NewModel(), networks: map[netip.Addr]string{}, networkName: networkName}
+}
+
+// OnSyncEvent applies one cache event (kinds Kinds).
+func (d *Directory) OnSyncEvent(ev model.SyncEvent) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ev.Full {
+		d.networks = map[netip.Addr]string{}
+	}
+	for _, u := range ev.Updates {
+		if u.Kind != resources.KindWorkloadEndpoint {
+			continue
+		}
+		if old := d.model.Endpoint(u.Namespace + "/" + u.Name); old != nil {
+			for _, a := range old.Addrs {
+				delete(d.networks, a.Addr())
+			}
+		}
+		if w, ok := u.Object.(*resources.WorkloadEndpoint); ok && !u.Deleted() {
+			for _, a := range w.Addrs() {
+				d.networks[a.Addr()] = w.Spec.Network
+			}
+		}
+	}
+	d.model.Apply(ev)
+}
+
+// Endpoint describes the owner of addr: a workload endpoint, or an
+// outside address ("net", named pvt or pub as Calico does).
+func (d *Directory) Endpoint(addr netip.Addr) Endpoint {
+	d.mu.RLock()
+	ep := d.model.EndpointByIP(addr)
+	netID := d.networks[addr]
+	d.mu.RUnlock()
+	if ep == nil {
+		name := "pub"
+		if addr.IsPrivate() || addr.IsLoopback() || addr.IsLinkLocalUnicast() {
+			name = "pvt"
+		}
+		return Endpoint{Kind: "net", Name: name, IP: addr.String()}
+	}
+	name := ep.Workload
+	if name == "" {
+		name = ep.Name
+	}
+	network := ""
+	if netID != "" {
+		network = d.networkName(netID)
+	}
+	return Endpoint{Kind: "wep", Name: name, Namespace: ep.Namespace, Network: network, Node: ep.Node,
+		IP: addr.String(), Labels: ep.Labels}
+}
+
+// Endpoints lists every workload endpoint known, sorted by namespace and
+// name.
+func (d *Directory) Endpoints() []Endpoint {
+	d.mu.RLock()
+	eps := d.model.Endpoints()
+	d.mu.RUnlock()
+	out := make([]Endpoint, 0, len(eps))
+	for _, ep := range eps {
+		if len(ep.Addrs) == 0 {
+			continue
+		}
+		out = append(out, d.Endpoint(ep.Addrs[0].Addr()))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Namespace+"/"+out[i].Name < out[j].Namespace+"/"+out[j].Name })
+	return out
+}
+
+// Staged returns what staged policies would decide for t's first packet
+// in direction dir (ingress or egress): each staged policy whose rule
+// matched on the would-be path. Empty when there is no staged policy.
+func (d *Directory) Staged(t flowlogs.Tuple, dir string) []Staged {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if !d.model.HasStaged() {
+		return nil
+	}
+	res := d.model.StagedVerdict(calc.Packet{Src: t.Src, Dst: t.Dst, Protocol: t.Proto, SrcPort: t.SrcPort,
+		DstPort: t.DstPort, ICMPType: -1})
+	var out []Staged
+	for _, s := range res.Steps {
+		kind, ns, name, ok := stagedKey(s.Name)
+		if !ok || s.Direction.String() != dir || s.Rule < 0 {
+			continue
+		}
+		tier := resources.DefaultTierName
+		if i := strings.Index(name, "."); i > 0 {
+			tier = name[:i]
+		}
+		out = append(out, Staged{Tier: tier, Kind: kind, Namespace: ns, Name: name, Rule: s.Rule,
+			Direction: dir, Action: strings.ToLower(s.Action)})
+	}
+	return out
+}
+
+// stagedKey splits a calc.PolicyKey of a staged kind.
+func stagedKey(key string) (kind, ns, name string, ok bool) {
+	parts := strings.Split(key, "/")
+	switch {
+	case parts[0] == resources.KindStagedGlobalNetworkPolicy && len(parts) == 2:
+		return parts[0], "", parts[1], true
+	case parts[0] == resources.KindStagedNetworkPolicy && len(parts) == 3:
+		return parts[0], parts[1], parts[2], true
+	}
+	return "", "", "", false
+}
