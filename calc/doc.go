@@ -1,7 +1,8 @@
 // Package calc is the policy calculation shared by the dataplane (felix)
 // and `calicoctl policy explain`: from WorkloadEndpoints, HostEndpoints,
-// Profiles, NetworkPolicies, GlobalNetworkPolicies and Tiers (and, for the reference
-// verdict, staged policies and network sets) it computes
+// Profiles, NetworkPolicies, GlobalNetworkPolicies, Tiers and
+// (Global)NetworkSets (and, for the reference verdict, staged policies) it
+// computes
 //
 //   - each endpoint's effective labels: its own labels (container labels
 //     and identity labels), over its profiles' labelsToApply, plus
@@ -9,8 +10,9 @@
 //   - for each endpoint and direction, the ordered policies that apply:
 //     by tier (tier order ascending, unset last), then within a tier by
 //     order (ascending, unset last, ties by kind-qualified name);
-//   - the IP set each rule selector stands for (the addresses of every
-//     endpoint, on any host, that the selector matches);
+//   - the IP set each rule selector stands for (Members: the addresses of
+//     every endpoint, on any host, that the selector matches, and the
+//     CIDRs of every network set it matches);
 //   - and, for a given packet, Calico's verdict with the trace of every
 //     policy and profile consulted (Verdict), and the verdict the staged
 //     policies would give (StagedVerdict).
@@ -39,9 +41,10 @@
 // Verdict does not trace host endpoint policy; felix enforces it.
 //
 // The dataplane (felix) consumes Kinds only and renders tiers from the
-// same ordering (PoliciesFor, TierGroups, Tier); staged policies and
-// network sets (ExplainKinds) are evaluated here for explain until the
-// dataplane enforces them.
+// same ordering (PoliciesFor, TierGroups, Tier) and IP sets from Members,
+// so network sets are enforced with exactly the scoping Verdict applies
+// (NetSet.Labels carries it; a dataplane backend never re-derives it).
+// Staged policies (ExplainKinds) are evaluated here for explain only.
 //
 // Model is not safe for concurrent use: one goroutine owns it.
 package calc

@@ -41,7 +41,7 @@ type Model struct {
 	byIP      map[netip.Addr]*Endpoint
 	tiers     map[string]*resources.Tier // by name; "default" is implied
 	staged    map[string]*stagedPolicy   // by the key of the policy it stages
-	netSets   map[string]*netSet         // by kind/namespace/name
+	netSets   map[string]*NetSet         // by kind/namespace/name
 	labelSets labelSets                  // endpoints' effective labels, shared
 	// hostEndpoints by name (hostendpoints.go).
 	hostEndpoints map[string]*HostEndpoint
@@ -53,21 +53,21 @@ type Model struct {
 // NewModel returns an empty model.
 func NewModel() *Model {
 	return &Model{endpoints: map[string]*Endpoint{}, profiles: map[string]*Profile{}, policies: map[string]*Policy{},
-		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*netSet{},
+		byIP: map[netip.Addr]*Endpoint{}, tiers: map[string]*resources.Tier{}, staged: map[string]*stagedPolicy{}, netSets: map[string]*NetSet{},
 		labelSets: labelSets{}, hostEndpoints: map[string]*HostEndpoint{},
 		defaultTier: resources.NewDefaultTier(), unstoredTier: &resources.Tier{Spec: resources.TierSpec{DefaultAction: resources.TierActionDeny}}}
 }
 
 // Kinds lists the resource kinds the dataplane's model consumes (for a
 // cache subscription); tiers give policies their evaluation order and
-// each tier's end its defaultAction.
+// each tier's end its defaultAction; network sets add their CIDRs to the
+// selectors (IP sets) that match them.
 var Kinds = []string{resources.KindWorkloadEndpoint, resources.KindProfile, resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy,
-	resources.KindTier, resources.KindHostEndpoint}
+	resources.KindTier, resources.KindHostEndpoint, resources.KindGlobalNetworkSet, resources.KindNetworkSet}
 
-// ExplainKinds are Kinds plus what only the reference verdict reads so
-// far: staged policies and network sets.
-var ExplainKinds = append(slices.Clone(Kinds), resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy,
-	resources.KindGlobalNetworkSet, resources.KindNetworkSet)
+// ExplainKinds are Kinds plus what only the reference verdict reads:
+// staged policies (evaluated, never enforced).
+var ExplainKinds = append(slices.Clone(Kinds), resources.KindStagedNetworkPolicy, resources.KindStagedGlobalNetworkPolicy)
 
 // Apply feeds one sync event into the model.
 func (m *Model) Apply(ev model.SyncEvent) {
@@ -233,7 +233,12 @@ func (m *Model) policiesFrom(policies map[string]*Policy, ep *Endpoint, dir Dire
 	return out
 }
 
-// Members returns the addresses of every endpoint sel matches, sorted.
+// Members returns what sel stands for in the dataplane, sorted
+// (ComparePrefixes): the addresses of every workload endpoint it matches,
+// the expectedIPs of every host endpoint it matches and the CIDRs of every
+// network set it matches. For workload and network set addresses, a
+// packet's address is in one of them exactly when Verdict's selector
+// match holds for it (Verdict does not trace host endpoints).
 func (m *Model) Members(sel selector.Selector) []netip.Prefix {
 	var out []netip.Prefix
 	for _, ep := range m.endpoints {
@@ -241,8 +246,13 @@ func (m *Model) Members(sel selector.Selector) []netip.Prefix {
 			out = append(out, ep.Addrs...)
 		}
 	}
+	for _, ns := range m.netSets {
+		if ns.Matches(sel) {
+			out = append(out, ns.Nets...)
+		}
+	}
 	out = append(out, m.hostMembers(sel)...)
-	slices.SortFunc(out, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	slices.SortFunc(out, ComparePrefixes)
 	return out
 }
 

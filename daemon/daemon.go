@@ -106,6 +106,7 @@ func Run(ctx context.Context, cfg *Config, log *slog.Logger) (err error) {
 	if err != nil {
 		return err
 	}
+	useCachedReservations(alloc, c) // reservations.go
 	obs.watchStore(c, cfg.NodeName)
 	live := newLiveConfig(cfg, c, log) // FelixConfiguration, applied live (felixconfig.go)
 	dp, err := startDataplane(runCtx, cfg, live, c, log)

@@ -8,8 +8,8 @@
 // register/refresh the Node -> start felix in policy mode, primed with
 // this node's affine blocks (it programs nothing until the watcher's first
 // full sync event, so a restart never cuts running workloads off) -> watch
-// WorkloadEndpoints, Profiles, NetworkPolicies, GlobalNetworkPolicies and
-// Tiers into felix (calc.Kinds) -> IPAM garbage collector (ipamgc.go) -> driver
+// WorkloadEndpoints, Profiles, NetworkPolicies, GlobalNetworkPolicies,
+// Tiers and network sets into felix (calc.Kinds) -> IPAM garbage collector (ipamgc.go) -> driver
 // (resyncs source routing of multi-network containers and resumes reading
 // the labels of endpoints still pending) -> serve <plugin_dir>/calico.sock
 // and calico-ipam.sock (a stale socket from a crash is replaced; a live

@@ -18,9 +18,10 @@ type dataplane interface {
 }
 
 // watcher feeds the dataplane from the cache: every WorkloadEndpoint,
-// Profile, NetworkPolicy, GlobalNetworkPolicy, Tier and HostEndpoint
-// (calc.Kinds: one Full event, then changes; felix picks this node's
-// endpoints and host endpoints and renders their policy), and this node's affine IPAM blocks (programmed as
+// Profile, NetworkPolicy, GlobalNetworkPolicy, Tier, HostEndpoint and
+// (Global)NetworkSet (calc.Kinds: one Full event, then changes; felix
+// picks this node's endpoints and host endpoints and renders their
+// policy), and this node's affine IPAM blocks (programmed as
 // blackhole routes), re-read from the cache's index whenever one of this
 // node's affinities changes. It is the only path from the datastore to
 // the kernel: the driver's handlers only write the datastore (and make

@@ -139,7 +139,7 @@ func (s envSettings) applyTo(wep *resources.WorkloadEndpoint) bool {
 
 // readEnvLater reads a container's environment in the background and
 // applies it to its endpoint (see the top of this file).
-func (d *Driver) readEnvLater(endpointID, containerID string) {
+func (d *Driver) readEnvLater(endpointID, namespace, containerID string) {
 	cr, ok := d.docker.(configReader)
 	if !ok || containerID == "" {
 		return
@@ -149,7 +149,7 @@ func (d *Driver) readEnvLater(endpointID, containerID string) {
 		defer cancel()
 		cfg, err := cr.ContainerConfig(ctx, containerID)
 		if err == nil {
-			err = d.applyEnv(ctx, endpointID, cfg)
+			err = d.applyEnv(ctx, endpointID, namespace, cfg)
 		}
 		if err != nil && d.ctx.Err() == nil {
 			d.log.Warn("Could not apply the container's environment (CALICO_PROFILE, CALICO_IP, MARATHON_APP_ID, SERVICE_PORT) to its endpoint",
@@ -160,10 +160,10 @@ func (d *Driver) readEnvLater(endpointID, containerID string) {
 
 // applyEnv writes what the container's environment asks on its endpoint,
 // in one compare-and-swap.
-func (d *Driver) applyEnv(ctx context.Context, endpointID string, cfg dockerapi.ContainerConfig) error {
+func (d *Driver) applyEnv(ctx context.Context, endpointID, namespace string, cfg dockerapi.ContainerConfig) error {
 	name := WorkloadEndpointName(d.node, endpointID)
 	for range 10 {
-		wep, err := datastore.GetAs[*resources.WorkloadEndpoint](ctx, d.store, resources.DefaultNamespace, name)
+		wep, err := datastore.GetAs[*resources.WorkloadEndpoint](ctx, d.store, namespace, name)
 		if errors.Is(err, datastore.ErrNotFound) {
 			return nil // gone meanwhile
 		}

@@ -60,6 +60,13 @@
 // Profile names must therefore be valid label names. Records of networks
 // live in etcd under NetworkKeyPrefix, so a restarted daemon loses nothing.
 //
+// # Namespaces (namespace.go)
+//
+// A network's endpoints live in the namespace of --opt
+// org.projectcalico.namespace (an RFC 1123 label; default "default"),
+// kept in its record and fixed for its life: every WorkloadEndpoint read,
+// write and delete of the driver uses it, found by the network's ID.
+//
 // # Container labels (labels.go, labeler.go)
 //
 // A container's org.projectcalico.label.<name>=<value> labels become its

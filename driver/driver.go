@@ -120,6 +120,8 @@ type Driver struct {
 	mu        sync.Mutex
 	deleting  map[string]bool      // endpoint IDs whose veth is being deleted
 	preparing map[string]*vethPrep // veths CreateEndpoint is creating (vethprep.go)
+
+	namespaces sync.Map // network ID -> namespace of its endpoints (namespace.go)
 }
 
 // New returns a Driver.

@@ -127,6 +127,7 @@ func (d *Driver) storeEndpoint(ctx context.Context, wep *resources.WorkloadEndpo
 
 func (d *Driver) workloadEndpoint(netw *Network, ep *endpointRequest) *resources.WorkloadEndpoint {
 	wep := resources.NewWorkloadEndpoint(WorkloadEndpointName(d.node, ep.endpointID))
+	wep.Namespace = netw.namespace() // namespace.go
 	wep.Labels = map[string]string{
 		resources.LabelOrchestrator: resources.OrchestratorLibnetwork,
 		resources.LabelProfile:      netw.Profile,
@@ -170,7 +171,10 @@ func (d *Driver) DeleteEndpoint(ctx context.Context, req *network.DeleteEndpoint
 		d.labels.forget(req.EndpointID)
 	}
 	name := WorkloadEndpointName(d.node, req.EndpointID)
-	_, err := d.store.Delete(ctx, resources.KindWorkloadEndpoint, resources.DefaultNamespace, name, "")
+	ns, err := d.namespaceOf(ctx, req.NetworkID)
+	if err == nil {
+		_, err = d.store.Delete(ctx, resources.KindWorkloadEndpoint, ns, name, "")
+	}
 	if err != nil && !errors.Is(err, datastore.ErrNotFound) {
 		return d.fail("DeleteEndpoint", err, "endpoint", req.EndpointID)
 	}

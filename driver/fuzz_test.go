@@ -18,6 +18,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/internal/pluginhttp"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 	"github.com/calico-docker/calico-libnetwork/ipam"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // FuzzCreateNetwork feeds arbitrary request bodies through the handler's
@@ -28,6 +29,8 @@ func FuzzCreateNetwork(f *testing.F) {
 	f.Add(`{"NetworkID":"` + testNetID + `","Options":{"com.docker.network.generic":{"foo":1}},"IPv4Data":[null]}`)
 	f.Add(`{"NetworkID":"` + testNetID + `","Options":{"com.docker.network.internal":true},"IPv6Data":[{"Pool":"::/0","Gateway":"::/0"}]}`)
 	f.Add(`{"Options":{"com.docker.network.enable_ipv6":"yes"}}`)
+	f.Add(`{"NetworkID":"` + testNetID + `","Options":{"com.docker.network.generic":{"org.projectcalico.namespace":"staging"}},` +
+		`"IPv4Data":[{"Pool":"0.0.0.0/0","Gateway":"0.0.0.0/0"}]}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		var req network.CreateNetworkRequest
 		if pluginhttp.DecodeBody([]byte(body), &req) != nil {
@@ -39,6 +42,13 @@ func FuzzCreateNetwork(f *testing.F) {
 		}
 		if o.profile != "" && ValidateProfileName(o.profile) != nil {
 			t.Errorf("accepted invalid profile %q", o.profile)
+		}
+		if o.namespace != "" {
+			w := resources.NewWorkloadEndpoint("w")
+			w.Namespace = o.namespace
+			if err := w.Validate(); err != nil && strings.Contains(err.Error(), "namespace") {
+				t.Errorf("accepted namespace %q that a WorkloadEndpoint refuses: %v", o.namespace, err)
+			}
 		}
 		for _, p := range append(append([]string{}, o.ipv4Pools...), o.ipv6Pools...) {
 			if _, err := netip.ParsePrefix(p); err != nil {

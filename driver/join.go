@@ -112,7 +112,7 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (*network.J
 	if req.SandboxKey == "" {
 		return nil, d.fail("Join", errors.New("SandboxKey is missing: Docker sends the path of the container's network namespace"))
 	}
-	ce, err := d.joining(ctx, req.EndpointID)
+	ce, err := d.joining(ctx, req.NetworkID, req.EndpointID)
 	if err != nil {
 		return nil, d.fail("Join", err, "endpoint", req.EndpointID)
 	}
@@ -154,12 +154,16 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (*network.J
 
 // joining returns what Join needs of an endpoint: the one CreateEndpoint
 // accepted, or (a Join repeated after a daemon restart) the stored one.
-func (d *Driver) joining(ctx context.Context, endpointID string) (*createdEndpoint, error) {
+func (d *Driver) joining(ctx context.Context, networkID, endpointID string) (*createdEndpoint, error) {
 	if c := d.local.createdOf(endpointID); c != nil {
 		return &createdEndpoint{req: c.req, netw: c.netw, wep: cloneEndpoint(c.wep)}, nil
 	}
 	name := WorkloadEndpointName(d.node, endpointID)
-	wep, err := datastore.GetAs[*resources.WorkloadEndpoint](ctx, d.store, resources.DefaultNamespace, name)
+	ns, err := d.namespaceOf(ctx, networkID)
+	if err != nil {
+		return nil, fmt.Errorf("read endpoint %s: %w", endpointID, err)
+	}
+	wep, err := datastore.GetAs[*resources.WorkloadEndpoint](ctx, d.store, ns, name)
 	if errors.Is(err, datastore.ErrNotFound) {
 		return nil, fmt.Errorf("endpoint %s is unknown to the calico driver: it was not created through this daemon "+
 			"(was the daemon restarted between CreateEndpoint and Join?); start the container again: %w", endpointID, err)
@@ -245,7 +249,7 @@ func (d *Driver) undoJoin(ctx context.Context, ce *createdEndpoint, vethMade, re
 	if ce.req == nil || recorded {
 		return
 	}
-	_, err := d.store.Delete(ctx, resources.KindWorkloadEndpoint, resources.DefaultNamespace, ce.wep.Name, "")
+	_, err := d.store.Delete(ctx, resources.KindWorkloadEndpoint, ce.wep.Namespace, ce.wep.Name, "")
 	if err != nil && !errors.Is(err, datastore.ErrNotFound) {
 		d.log.Warn("Undo Join: could not delete the endpoint", "endpoint", id, "err", err)
 	}

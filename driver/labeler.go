@@ -280,10 +280,10 @@ func (l *labeler) resolve(network string, ids []string) {
 				containers[o.ContainerID] = c
 			}
 			if rerr == nil {
-				applied, rerr = l.apply(ctx, id, c, l.storedOf(id))
+				applied, rerr = l.apply(ctx, id, network, c, l.storedOf(id))
 			}
 			if rerr == nil && applied != nil {
-				l.d.readEnvLater(id, c.ID) // CALICO_PROFILE, CALICO_IP, ... (containerenv.go)
+				l.d.readEnvLater(id, applied.Namespace, c.ID) // CALICO_PROFILE, CALICO_IP, ... (containerenv.go)
 			}
 		}
 		l.done(id, applied, rerr)
@@ -305,10 +305,10 @@ func (l *labeler) storedOf(id string) *resources.WorkloadEndpoint {
 // read from etcd when nil or out of date), and returns the endpoint as
 // stored. It returns nil and no error when there was nothing to do: the
 // endpoint is gone or no longer pending.
-func (l *labeler) apply(ctx context.Context, id string, c dockerapi.Container, stored *resources.WorkloadEndpoint) (*resources.WorkloadEndpoint, error) {
+func (l *labeler) apply(ctx context.Context, id, network string, c dockerapi.Container, stored *resources.WorkloadEndpoint) (*resources.WorkloadEndpoint, error) {
 	name := WorkloadEndpointName(l.d.node, id)
 	for range 10 {
-		wep, err := l.current(ctx, name, stored)
+		wep, err := l.current(ctx, name, network, stored)
 		stored = nil // after a conflict, read what is there
 		if errors.Is(err, datastore.ErrNotFound) {
 			return nil, nil
@@ -335,11 +335,15 @@ func (l *labeler) apply(ctx context.Context, id string, c dockerapi.Container, s
 
 // current returns a copy of stored that may be modified, or reads the
 // endpoint when stored is nil.
-func (l *labeler) current(ctx context.Context, name string, stored *resources.WorkloadEndpoint) (*resources.WorkloadEndpoint, error) {
+func (l *labeler) current(ctx context.Context, name, network string, stored *resources.WorkloadEndpoint) (*resources.WorkloadEndpoint, error) {
 	if stored != nil {
 		return cloneEndpoint(stored), nil
 	}
-	return datastore.GetAs[*resources.WorkloadEndpoint](ctx, l.d.store, resources.DefaultNamespace, name)
+	ns, err := l.d.namespaceOf(ctx, network) // namespace.go
+	if err != nil {
+		return nil, err
+	}
+	return datastore.GetAs[*resources.WorkloadEndpoint](ctx, l.d.store, ns, name)
 }
 
 // done records the outcome of one endpoint's resolution.

@@ -129,6 +129,26 @@ func (h *harness) joinEndpoint(epID string) {
 	}
 }
 
+// restartWithContainer makes Docker list a container (labels) as the owner
+// of testEPID, then starts a new driver, as a restarted daemon does, and
+// resyncs it.
+func (h *harness) restartWithContainer(cid, name string, labels map[string]string) *Driver {
+	h.t.Helper()
+	h.docker.AddContainer(cid, name, labels)
+	h.docker.Attach(cid, testNetID, testEPID)
+	dc, err := dockerapi.New(h.docker.Host())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { dc.Close() })
+	h.waitCached(1) // Resync reads the node's endpoints from the cache
+	drv := h.newDriver(dc)
+	if err := drv.Resync(h.ctx()); err != nil {
+		h.t.Fatal(err)
+	}
+	return drv
+}
+
 // waitLabels waits until the endpoint carries want and is no longer pending.
 func (h *harness) waitLabels(epID, workload string, want map[string]string) {
 	h.t.Helper()
@@ -208,19 +228,7 @@ func TestLabelsResumedAfterRestart(t *testing.T) {
 	if w := getEndpoint(t, h, testEPID); !labelsPending(w) {
 		t.Fatal("endpoint lost its pending mark")
 	}
-	cid := strings.Repeat("e", 64)
-	h.docker.AddContainer(cid, "late", map[string]string{LabelPrefix + "role": "db"})
-	h.docker.Attach(cid, testNetID, testEPID)
-	dc, err := dockerapi.New(h.docker.Host())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dc.Close()
-	h.waitCached(1)
-	drv := h.newDriver(dc)
-	if err := drv.Resync(h.ctx()); err != nil {
-		t.Fatal(err)
-	}
+	drv := h.restartWithContainer(strings.Repeat("e", 64), "late", map[string]string{LabelPrefix + "role": "db"})
 	h.waitLabels(testEPID, "late", map[string]string{"role": "db"})
 	if st := drv.LabelStatus(); st.Applied != 1 || st.Window.Count != 0 {
 		t.Errorf("LabelStatus after resume = %+v (no Join seen, so no window)", st)

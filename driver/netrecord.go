@@ -37,6 +37,9 @@ type Network struct {
 	Profile string `json:"profile,omitempty"`
 	// ProfileFromName records that Profile defaults to the network name.
 	ProfileFromName bool `json:"profileFromName,omitempty"`
+	// Namespace is the namespace of the network's WorkloadEndpoints (--opt
+	// org.projectcalico.namespace); empty means "default" (namespace.go).
+	Namespace string `json:"namespace,omitempty"`
 	// IPv4Pools and IPv6Pools are the pools Docker got from calico-ipam:
 	// the --subnet CIDRs, or 0.0.0.0/0 (::/0) for "any Calico pool".
 	IPv4Pools []string  `json:"ipv4Pools,omitempty"`

@@ -23,7 +23,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 		return d.fail("CreateNetwork", err, "network", req.NetworkID)
 	}
 	rec := &Network{
-		ID: req.NetworkID, Profile: opts.profile, ProfileFromName: opts.profile == "",
+		ID: req.NetworkID, Profile: opts.profile, ProfileFromName: opts.profile == "", Namespace: opts.namespace,
 		IPv4Pools: opts.ipv4Pools, IPv6Pools: opts.ipv6Pools, IPv6: opts.ipv6,
 		Created: time.Now().UTC().Truncate(time.Second),
 	}
@@ -35,7 +35,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 	if err := d.records.put(ctx, rec); err != nil {
 		return d.fail("CreateNetwork", err, "network", req.NetworkID)
 	}
-	d.log.Info("Created network", "network", rec.ID, "profile", rec.Profile, "ipv4Pools", rec.IPv4Pools, "ipv6Pools", rec.IPv6Pools)
+	d.log.Info("Created network", "network", rec.ID, "profile", rec.Profile, "namespace", rec.namespace(), "ipv4Pools", rec.IPv4Pools, "ipv6Pools", rec.IPv6Pools)
 	if d.docker != nil {
 		d.bg.Go(func() { d.learnName(rec.ID) })
 	}
@@ -51,6 +51,7 @@ func (d *Driver) DeleteNetwork(ctx context.Context, req *network.DeleteNetworkRe
 	if err := d.records.delete(ctx, req.NetworkID); err != nil {
 		return d.fail("DeleteNetwork", err, "network", req.NetworkID)
 	}
+	d.namespaces.Delete(req.NetworkID)
 	d.log.Info("Deleted network", "network", req.NetworkID)
 	return nil
 }

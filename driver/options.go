@@ -23,12 +23,14 @@ const OptProfile = "org.projectcalico.profile"
 
 // acceptedOpts lists every --opt key the driver understands, with help.
 var acceptedOpts = map[string]string{
-	OptProfile: "the Calico profile of the network's endpoints (default: the network name)",
+	OptProfile:   "the Calico profile of the network's endpoints (default: the network name)",
+	OptNamespace: "the Calico namespace of the network's endpoints, for namespaced policy and network sets (default: default)",
 }
 
 // netOptions is what CreateNetwork takes from the request.
 type netOptions struct {
 	profile   string // "" means: the network name
+	namespace string // "" means: default
 	ipv6      bool
 	ipv4Pools []string
 	ipv6Pools []string
@@ -112,6 +114,13 @@ func (o *netOptions) parseGeneric(v any) error {
 			return fmt.Errorf("--opt %s=%s: %w", OptProfile, s, err)
 		}
 		o.profile = s
+	}
+	if v, ok := m[OptNamespace]; ok {
+		ns, err := parseNamespaceOpt(v) // namespace.go
+		if err != nil {
+			return err
+		}
+		o.namespace = ns
 	}
 	return nil
 }

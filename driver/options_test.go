@@ -55,7 +55,7 @@ func TestParseCreateNetwork(t *testing.T) {
 		{name: "nil options", req: network.CreateNetworkRequest{NetworkID: testNetID, IPv4Data: v4("10.1.0.0/16", "0.0.0.0/0")},
 			wantPools: []string{"10.1.0.0/16"}},
 		{name: "unknown opt", req: network.CreateNetworkRequest{NetworkID: testNetID, Options: generic("foo", "bar"), IPv4Data: v4("0.0.0.0/0", "0.0.0.0/0")},
-			wantErr: "does not know the option(s) foo; accepted --opt keys: org.projectcalico.profile"},
+			wantErr: "does not know the option(s) foo; accepted --opt keys: org.projectcalico.namespace"},
 		{name: "mtu opt", req: network.CreateNetworkRequest{NetworkID: testNetID, Options: generic("com.docker.network.mtu", "1400"), IPv4Data: v4("0.0.0.0/0", "0.0.0.0/0")},
 			wantErr: "com.docker.network.mtu"},
 		{name: "bad profile", req: network.CreateNetworkRequest{NetworkID: testNetID, Options: generic(OptProfile, "dev_"), IPv4Data: v4("0.0.0.0/0", "0.0.0.0/0")},

@@ -76,7 +76,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		// Valid JSON the driver refuses.
 		{"unknown --opt", "/NetworkDriver.CreateNetwork",
 			`{"NetworkID":"` + testNetID + `","Options":{"com.docker.network.generic":{"color":"blue"}},"IPv4Data":[{"Pool":"0.0.0.0/0","Gateway":"0.0.0.0/0"}]}`,
-			"does not know the option(s) color; accepted --opt keys: org.projectcalico.profile", http.StatusInternalServerError},
+			"does not know the option(s) color; accepted --opt keys: org.projectcalico.namespace", http.StatusInternalServerError},
 		{"default IPAM", "/NetworkDriver.CreateNetwork",
 			`{"NetworkID":"` + testNetID + `","IPv4Data":[{"AddressSpace":"LocalDefault","Pool":"172.18.0.0/16","Gateway":"172.18.0.1/16"}]}`,
 			"--ipam-driver calico-ipam", http.StatusInternalServerError},

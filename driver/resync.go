@@ -100,7 +100,7 @@ func (d *Driver) forgetOrphan(ctx context.Context, w *resources.WorkloadEndpoint
 	if err := d.veths.DeleteVeth(HostIface(id)); err != nil {
 		d.log.Warn("Resync: could not delete an orphaned endpoint's veth", "endpoint", id, "err", err)
 	}
-	_, err := d.store.Delete(ctx, resources.KindWorkloadEndpoint, resources.DefaultNamespace, w.Name, w.ResourceVersion)
+	_, err := d.store.Delete(ctx, resources.KindWorkloadEndpoint, w.Namespace, w.Name, w.ResourceVersion)
 	if err != nil && !errors.Is(err, datastore.ErrNotFound) {
 		d.log.Warn("Resync: could not delete an orphaned endpoint", "endpoint", id, "err", err)
 		return

@@ -34,7 +34,8 @@
 //
 // With Config.NodeName set, the Dataplane is fed the datastore's sync
 // events of calc.Kinds (WorkloadEndpoints, Profiles, NetworkPolicies,
-// GlobalNetworkPolicies, Tiers, HostEndpoints) through OnSyncEvent, and the loop goroutine keeps
+// GlobalNetworkPolicies, Tiers, HostEndpoints, GlobalNetworkSets,
+// NetworkSets) through OnSyncEvent, and the loop goroutine keeps
 // the policy model (package felix/policy): this node's WorkloadEndpoints
 // are programmed as OnEndpointUpdate would, and with Config.Policy their
 // Calico policy replaces BaseFilterState: chains rendered by felix/rules

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
+	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // maxAttempts bounds the compare-and-swap retries of one operation.
@@ -43,6 +44,10 @@ type Allocator struct {
 	poolsAt time.Time         // when pools were read
 	labels  map[string]string // this node's labels, read with pools
 	primed  map[string]bool   // family -> this node's affine blocks were loaded
+	// reserved are the IPReservations' CIDRs, read at the start of each
+	// assignment (reservations.go) from reservationSrc, or etcd when nil.
+	reserved       reservations
+	reservationSrc func() []*resources.IPReservation
 }
 
 // cachedBlock is a block as last read or written, with its etcd mod revision.

@@ -74,6 +74,12 @@ func (a *Allocator) assignOnce(ctx context.Context, ip netip.Addr, attr attribut
 	if p.Spec.Disabled {
 		return fmt.Errorf("assign %s: IP pool %s is disabled: enable it (spec.disabled: false) or choose another address: %w", ip, p, ErrPoolDisabled)
 	}
+	if err := a.loadReservations(ctx); err != nil {
+		return err
+	}
+	if err := a.checkReserved(ip); err != nil { // reservations.go
+		return err
+	}
 	cidr, found, err := a.blockOf(ctx, ip)
 	if err != nil {
 		return err

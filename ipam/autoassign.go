@@ -65,6 +65,9 @@ func (a *Allocator) autoAssignOnce(ctx context.Context, args AutoAssignArgs, for
 	if err != nil {
 		return nil, nil, fetched, err
 	}
+	if err := a.loadReservations(ctx); err != nil {
+		return nil, nil, fetched, err
+	}
 	// Resolve both families' pools before writing anything, so a request
 	// that cannot be met changes nothing.
 	var pools4, pools6 []pool
@@ -173,7 +176,7 @@ func inPools(b netip.Prefix, pools []pool) bool { return poolOf(b, pools) != nil
 func (a *Allocator) pickAffine(pools []pool) *cachedBlock {
 	var best *cachedBlock
 	for cidr, c := range a.cache {
-		if c.b.affinity != a.node || c.b.freeCount() == 0 || !inPools(cidr, pools) {
+		if c.b.affinity != a.node || !inPools(cidr, pools) || !a.hasUsable(c) {
 			continue
 		}
 		if best == nil || cidr.Addr().Less(best.b.cidr.Addr()) {
@@ -187,7 +190,7 @@ func (a *Allocator) pickAffine(pools []pool) *cachedBlock {
 // compare-and-swap; nil, nil when the block changed (the cache is then fresh).
 func (a *Allocator) allocFrom(ctx context.Context, c *cachedBlock, pools []pool, n int, attr attribute) ([]netip.Addr, error) {
 	nb := c.b.clone()
-	ips := addrsOf(nb.cidr, nb.allocate(min(n, maxPerTxn), attr))
+	ips := addrsOf(nb.cidr, nb.allocateSkipping(min(n, maxPerTxn), attr, a.reserved.skipper(nb.cidr)))
 	ok, err := a.commit(ctx, c, nb, poolOf(nb.cidr, pools), handleOps(attr.handle(), nb.cidr, ips)...)
 	if err != nil || !ok {
 		return nil, err

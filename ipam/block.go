@@ -230,14 +230,31 @@ func (b *block) addAttr(a attribute) int32 {
 }
 
 // allocate takes up to n free ordinals, oldest-freed first.
-func (b *block) allocate(n int, a attribute) []int {
-	n = min(n, len(b.free))
-	if n == 0 {
+func (b *block) allocate(n int, a attribute) []int { return b.allocateSkipping(n, a, nil) }
+
+// allocateSkipping is allocate passing over the ordinals skip reports
+// (reserved addresses; nil: none), which stay free.
+func (b *block) allocateSkipping(n int, a attribute, skip func(ord int) bool) []int {
+	var ords []int
+	if skip == nil {
+		n = min(n, len(b.free))
+		ords = append([]int(nil), b.free[:n]...)
+		b.free = b.free[n:]
+	} else {
+		rest := make([]int, 0, len(b.free))
+		for _, o := range b.free {
+			if len(ords) < n && !skip(o) {
+				ords = append(ords, o)
+			} else {
+				rest = append(rest, o)
+			}
+		}
+		b.free = rest
+	}
+	if len(ords) == 0 {
 		return nil
 	}
 	idx := b.addAttr(a)
-	ords := append([]int(nil), b.free[:n]...)
-	b.free = b.free[n:]
 	for _, o := range ords {
 		b.alloc[o] = idx
 	}

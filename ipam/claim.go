@@ -28,12 +28,12 @@ func (a *Allocator) claimOrBorrow(ctx context.Context, pools []pool, n int, attr
 		}
 	}
 	for i, p := range pools {
-		cidr, ok := firstFreeBlock(p, existing)
+		cidr, ok := firstFreeBlock(p, slices.Concat(existing, a.reserved.wholeBlocks(p.blockSize)))
 		if !ok {
 			continue
 		}
 		nb := newBlock(cidr, a.node)
-		ips := addrsOf(cidr, nb.allocate(min(n, maxPerTxn), attr))
+		ips := addrsOf(cidr, nb.allocateSkipping(min(n, maxPerTxn), attr, a.reserved.skipper(cidr)))
 		won, err := a.commit(ctx, nil, nb, &pools[i], handleOps(attr.handle(), cidr, ips)...)
 		if err != nil {
 			return nil, false, fmt.Errorf("claim block %s of pool %s: %w", cidr, p.Name, err)
@@ -51,7 +51,7 @@ func (a *Allocator) claimOrBorrow(ctx context.Context, pools []pool, n int, attr
 	}
 	for _, cidr := range existing {
 		c := a.cache[cidr]
-		if c == nil || c.b.freeCount() == 0 || !inPools(cidr, pools) {
+		if c == nil || !inPools(cidr, pools) || !a.hasUsable(c) {
 			continue
 		}
 		slog.Debug("ipam: borrowing from another node's block", "block", cidr, "affinity", c.b.affinity, "node", a.node)

@@ -38,6 +38,12 @@
 // rules (no overlap, fixed CIDR and block size, delete only when empty,
 // with its blocks) are in poolrules.go.
 //
+// IPReservations (reservations.go) are never handed out: AutoAssign
+// passes over reserved addresses and never claims a block they cover
+// whole; AssignIP refuses a reserved address with ErrReserved naming the
+// reservation. They are read at every assignment, from the daemon's cache
+// (UseReservations) or with one etcd list.
+//
 // A transaction carries at most 98 addresses (etcd's default limit is 128
 // operations), so a larger request takes several.
 //

@@ -3,11 +3,11 @@ package policy
 import (
 	"net/netip"
 	"reflect"
+	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
-	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // Config says whose policy a Calculator renders and how.
@@ -55,7 +55,8 @@ func NewCalculator(cfg Config) *Calculator {
 }
 
 // Apply feeds one sync event of calc.Kinds (Tiers included: they order
-// policies and end each tier); other kinds are ignored.
+// policies and end each tier; network sets add their CIDRs to the IP sets
+// of the selectors matching them); other kinds are ignored.
 // It reports whether the event changed anything the dataplane renders.
 func (c *Calculator) Apply(ev model.SyncEvent) bool {
 	relevant := ev.Full
@@ -71,15 +72,9 @@ func (c *Calculator) Apply(ev model.SyncEvent) bool {
 	return true
 }
 
-func isPolicyKind(kind string) bool {
-	switch kind {
-	case resources.KindWorkloadEndpoint, resources.KindProfile,
-		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy, resources.KindTier,
-		resources.KindHostEndpoint:
-		return true
-	}
-	return false
-}
+// isPolicyKind reports whether the dataplane's model reads kind: calc
+// decides, so felix and calc never disagree on what policy depends on.
+func isPolicyKind(kind string) bool { return slices.Contains(calc.Kinds, kind) }
 
 // SetConfig changes how the model renders (the node stays); the next
 // Render uses it.

@@ -7,7 +7,6 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/policy"
 	"github.com/calico-docker/calico-libnetwork/internal/fleetsim"
 	"github.com/calico-docker/calico-libnetwork/model"
-	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // BenchmarkRemoteChurn is the Calculator's share of one remote endpoint
@@ -20,19 +19,7 @@ import (
 // changes that needed a render.
 func BenchmarkRemoteChurn(b *testing.B) {
 	cfg := fleetsim.Config{Hosts: 200, EndpointsPerHost: 50}.Defaults()
-	local := cfg.Endpoint(0, 0, 0)
-	local.Spec.Node = "local"
-	ev := model.SyncEvent{Full: true, Kinds: []string{resources.KindWorkloadEndpoint, resources.KindProfile,
-		resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy}}
-	ev.Updates = append(ev.Updates, model.UpdateOf(cfg.Profile()), model.UpdateOf(local))
-	for i := range cfg.Policies {
-		ev.Updates = append(ev.Updates, model.UpdateOf(cfg.Policy(i)))
-	}
-	for h := 1; h < cfg.Hosts; h++ {
-		for i := range cfg.EndpointsPerHost {
-			ev.Updates = append(ev.Updates, model.UpdateOf(cfg.Endpoint(h, i, h*cfg.EndpointsPerHost+i)))
-		}
-	}
+	ev := fleetEvent(cfg, 0) // netsets_bench_test.go
 	before := liveHeap()
 	c := policy.NewCalculator(policy.Config{NodeName: "local", IPVersions: []int{4}})
 	c.Apply(ev)

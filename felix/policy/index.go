@@ -30,6 +30,7 @@ type Index struct {
 
 	dirtyEndpoints map[string]bool // endpoint keys changed since the last settle
 	dirtyPolicies  map[string]bool // policy keys changed since the last settle
+	dirtyNetSets   map[string]bool // network set keys changed since the last settle
 	allDirty       bool            // a full resync: rebuild every cache
 
 	local    []*calc.Endpoint        // node's endpoints, sorted by key
@@ -44,12 +45,14 @@ type Index struct {
 	visible bool
 }
 
-// memberSet caches the addresses one selector matches, by endpoint key.
+// memberSet caches the addresses one selector matches, by endpoint key,
+// and the CIDRs of the network sets it matches, by network set key.
 // While sorted is valid, changes are queued as adds and dels and merged
 // into a new sorted slice when asked (O(set + change), not a re-sort).
 type memberSet struct {
 	sel        selector.Selector
 	byEP       map[string][]netip.Prefix
+	byNet      map[string][]netip.Prefix
 	sorted     []netip.Prefix // nil when it must be rebuilt
 	adds, dels []netip.Prefix // pending changes of sorted
 	usedGen    uint64
@@ -60,7 +63,7 @@ var _ rules.Source = (*Index)(nil)
 // NewIndex returns an empty index for node's endpoints.
 func NewIndex(node string) *Index {
 	return &Index{node: node, model: calc.NewModel(), allDirty: true,
-		dirtyEndpoints: map[string]bool{}, dirtyPolicies: map[string]bool{},
+		dirtyEndpoints: map[string]bool{}, dirtyPolicies: map[string]bool{}, dirtyNetSets: map[string]bool{},
 		polFor: map[string]*[2][]*calc.Policy{}, members: map[string]*memberSet{}}
 }
 
@@ -84,6 +87,8 @@ func (x *Index) Apply(ev model.SyncEvent) {
 			x.dirtyEndpoints[u.Namespace+"/"+u.Name] = true
 		case resources.KindNetworkPolicy, resources.KindGlobalNetworkPolicy:
 			x.dirtyPolicies[calc.PolicyKey(u.Kind, u.Namespace, u.Name)] = true
+		case resources.KindGlobalNetworkSet, resources.KindNetworkSet:
+			x.dirtyNetSets[calc.NetSetKey(u.Kind, u.Namespace, u.Name)] = true
 		case resources.KindProfile:
 			x.profileChanged(u.Name)
 		case resources.KindTier, resources.KindHostEndpoint:
@@ -120,7 +125,7 @@ func (x *Index) settle() {
 	switch {
 	case x.allDirty:
 		x.rebuild()
-	case len(x.dirtyEndpoints) > 0 || len(x.dirtyPolicies) > 0:
+	case len(x.dirtyEndpoints) > 0 || len(x.dirtyPolicies) > 0 || len(x.dirtyNetSets) > 0:
 		x.update()
 	default:
 		return
@@ -128,6 +133,7 @@ func (x *Index) settle() {
 	x.allDirty = false
 	clear(x.dirtyEndpoints)
 	clear(x.dirtyPolicies)
+	clear(x.dirtyNetSets)
 }
 
 func (x *Index) rebuild() {
@@ -138,7 +144,7 @@ func (x *Index) rebuild() {
 		x.polFor[ep.Key] = x.computePolicies(ep)
 	}
 	for _, ms := range x.members {
-		ms.byEP, ms.sorted = nil, nil // recomputed on demand
+		ms.byEP, ms.byNet, ms.sorted = nil, nil, nil // recomputed on demand
 	}
 }
 
@@ -175,6 +181,7 @@ func (x *Index) update() {
 			}
 		}
 	}
+	x.updateNetSets() // index_netsets.go
 }
 
 // refreshEndpoints re-reads the local endpoint list.
@@ -290,13 +297,17 @@ func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 		for _, ep := range x.model.Endpoints() {
 			ms.updateEndpoint(ep.Key, ep)
 		}
+		x.fillNetSets(ms)
 		ms.addHostEndpoints(x.model) // hostendpoints.go
 	}
 	switch {
 	case ms.sorted == nil:
-		ms.sorted = make([]netip.Prefix, 0, len(ms.byEP))
+		ms.sorted = make([]netip.Prefix, 0, len(ms.byEP)+len(ms.byNet))
 		for _, addrs := range ms.byEP {
 			ms.sorted = append(ms.sorted, addrs...)
+		}
+		for _, nets := range ms.byNet {
+			ms.sorted = append(ms.sorted, nets...)
 		}
 		slices.SortFunc(ms.sorted, compareMember)
 	case len(ms.adds) > 0 || len(ms.dels) > 0:
@@ -312,17 +323,26 @@ func (ms *memberSet) updateEndpoint(key string, ep *calc.Endpoint) bool {
 	if ms.byEP == nil {
 		return false // not computed yet
 	}
-	old, had := ms.byEP[key]
-	if ep == nil || !ms.sel.Evaluate(ep.Labels) {
-		if had {
-			delete(ms.byEP, key)
-			ms.change(nil, old)
-		}
-		return had
+	in := ep != nil && ms.sel.Evaluate(ep.Labels)
+	var addrs []netip.Prefix
+	if in {
+		addrs = ep.Addrs
 	}
-	if !had || !slices.Equal(old, ep.Addrs) {
-		ms.byEP[key] = ep.Addrs
-		ms.change(ep.Addrs, old)
+	return ms.set(ms.byEP, key, addrs, in)
+}
+
+// set records val under key of m (in) or removes key (!in), queueing the
+// change of the sorted list; it reports whether the members changed.
+func (ms *memberSet) set(m map[string][]netip.Prefix, key string, val []netip.Prefix, in bool) bool {
+	old, had := m[key]
+	switch {
+	case !in && had:
+		delete(m, key)
+		ms.change(nil, old)
+		return true
+	case in && (!had || !slices.Equal(old, val)):
+		m[key] = val
+		ms.change(val, old)
 		return true
 	}
 	return false

@@ -86,14 +86,34 @@ func (w *world) tier(i int) resources.Resource {
 	return t
 }
 
+// netSet is a global or namespaced network set with random labels and
+// nets (some overlapping endpoint addresses).
+func (w *world) netSet(i int) resources.Resource {
+	nets := []string{w.pick("10.0.0.0/28", "10.0.0.5/32", "198.51.100.0/24", "fd00::/64"), w.pick("203.0.113.0/24", "10.0.0.100")}
+	labels := map[string]string{"role": w.pick("a", "b", "c")}
+	if w.r.IntN(2) == 0 {
+		labels["zone"] = w.pick("z1", "z2")
+	}
+	if i%2 == 0 {
+		s := resources.NewGlobalNetworkSet(fmt.Sprintf("gns%d", i))
+		s.Labels, s.Spec.Nets = labels, nets
+		return s
+	}
+	s := resources.NewNetworkSet(fmt.Sprintf("ns%d", i))
+	s.Labels, s.Spec.Nets = labels, nets
+	return s
+}
+
 // change returns a random batch of updates, applied to w.state.
 func (w *world) change() model.SyncEvent {
 	var ev model.SyncEvent
 	for range 1 + w.r.IntN(3) {
 		var obj resources.Resource
-		switch i := w.r.IntN(10); w.r.IntN(4) {
+		switch i := w.r.IntN(10); w.r.IntN(5) {
 		case 0:
 			obj = w.endpoint(i)
+		case 4:
+			obj = w.netSet(i % 4)
 		case 1:
 			obj = w.profile(i % 2)
 		case 2:

@@ -56,6 +56,12 @@
 //	   ACCEPT, dispatch to cali-fh-<iface>: failsafe, the preDNAT policies'
 //	   tiers (no end-of-tier drop); accept mark -> ACCEPT
 //
+// Rule selectors match through IP sets (cali40s:/cali60s:<selector id>,
+// hash:net): one per distinct selector, holding Source.Members — the
+// addresses of the endpoints it matches and the CIDRs of the
+// GlobalNetworkSets and NetworkSets it matches (calc decides which, with
+// Calico's namespace scoping) — so a network set costs no extra rule.
+//
 // Verdicts inside a group chain use two mark bits: accept (a policy's
 // Allow) and pass (its Pass: the rest of the tier is skipped and the next
 // tier, or the profiles after the last, decide).

@@ -64,7 +64,9 @@ type Source interface {
 	Profile(name string) *calc.Profile
 	// Tier returns a tier (order, defaultAction) by name; never nil.
 	Tier(name string) *resources.Tier
-	// Members returns the addresses of every endpoint sel matches, sorted.
+	// Members returns the addresses of every endpoint sel matches (host
+	// endpoints: their expectedIPs) and the CIDRs of every network set it
+	// matches, sorted (calc.ComparePrefixes).
 	// The result may end up in the rendered IP sets: the Source must not
 	// modify it afterwards (return a new slice when the members change).
 	Members(sel selector.Selector) []netip.Prefix
