@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/flows"
 	"github.com/calico-docker/calico-libnetwork/internal/testbed"
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
 )
@@ -43,7 +45,11 @@ func TestCrossHostDocker(t *testing.T) {
 	testenv.RequireRoot(t)
 	testenv.RequireTools(t, "ip", "nsenter", "unshare", "dockerd", "etcd")
 	from := testenv.Docker(t) // the test image comes from the test engine
+	// Each daemon publishes its flows API on its LAN address (recorded on
+	// its Node for calicoctl flows --node); short intervals keep the
+	// flow check quick.
 	b, err := testbed.Start(testbed.Config{Daemon: daemonBin, Join: true,
+		Env:   []string{"CALICO_METRICS_ADDR=0.0.0.0:9091", "CALICO_FLOW_LOGS_INTERVAL=2s"},
 		Hosts: []testbed.HostConfig{{Name: "hosta", Docker: true}, {Name: "hostb", Docker: true}}})
 	if err != nil {
 		t.Fatalf("bed: %v", err) // Start closed what it made
@@ -88,6 +94,66 @@ func TestCrossHostDocker(t *testing.T) {
 	calicoctlOn(t, hostA, "apply", "-f", writeFile(t, "policy.yaml", crossHostPolicy))
 	eb.fetch(denied, url, false)
 	eb.fetch(allowed, url, true)
+	checkCrossHostFlows(t, hostA, hostB, denied, ea.ip(server, net))
+}
+
+// checkCrossHostFlows asks, from host A, every node's flows API (calicoctl
+// flows --node all): both nodes answer, each row names the node that
+// recorded it, host A recorded the denial of B's "denied" container by the
+// test's policy, and --node B gives B's rows only.
+func checkCrossHostFlows(t *testing.T, hostA, hostB *testbed.Host, denied, serverIP string) {
+	t.Helper()
+	type doc struct {
+		Flows []flows.Flow `json:"flows"`
+	}
+	get := func(node string) (doc, error) { // stdout only: --node all warns on stderr
+		var d, stderr = doc{}, &strings.Builder{}
+		cmd := exec.Command("timeout", "20", "ip", "netns", "exec", hostA.NS.Name, calicoctlBin, "flows", "--node", node, "-o", "json")
+		cmd.Env, cmd.Stderr = append(os.Environ(), "ETCD_ENDPOINTS=https://127.0.0.1:2379", "CALICO_DATA_DIR="+hostA.DataDir), stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return d, fmt.Errorf("calicoctl flows --node %s: %v: %s", node, err, stderr)
+		}
+		if err := json.Unmarshal(out, &d); err != nil {
+			return d, fmt.Errorf("calicoctl flows --node %s: %v: %s", node, err, out)
+		}
+		return d, nil
+	}
+	var all int
+	testenv.Eventually(t, 40*time.Second, time.Second, func() error {
+		d, err := get("all")
+		all = len(d.Flows)
+		if err != nil {
+			return err
+		}
+		seen, deniedRow := map[string]bool{}, false
+		for _, f := range d.Flows {
+			if f.Node != hostA.Name && f.Node != hostB.Name {
+				return fmt.Errorf("row with node %q, want %s or %s: %+v", f.Node, hostA.Name, hostB.Name, f)
+			}
+			seen[f.Node] = true
+			deniedRow = deniedRow || (f.Node == hostA.Name && f.Reporter == "dst" && f.Action == "deny" &&
+				f.Src.Name == denied && f.Dst.IP == serverIP && strings.Contains(f.Policy.Name, "xhost-deny"))
+		}
+		if !seen[hostA.Name] || !seen[hostB.Name] || !deniedRow {
+			return fmt.Errorf("flows --node all: nodes %v, denial by xhost-deny on %s seen %v (%d rows)",
+				seen, hostA.Name, deniedRow, len(d.Flows))
+		}
+		return nil
+	})
+	d, err := get(hostB.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Flows) == 0 {
+		t.Fatalf("flows --node %s: no rows", hostB.Name)
+	}
+	for _, f := range d.Flows {
+		if f.Node != hostB.Name {
+			t.Fatalf("flows --node %s gave a row of node %q: %+v", hostB.Name, f.Node, f)
+		}
+	}
+	t.Logf("flows: %d rows from both nodes, %d from %s alone", all, len(d.Flows), hostB.Name)
 }
 
 // bedEngine is an engine on a bed host's dockerd, with the test image
