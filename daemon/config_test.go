@@ -18,6 +18,29 @@ func clearEnv(t *testing.T) {
 	t.Setenv("CALICO_CONFIG_FILE", "")
 }
 
+// loadFromEnv loads the configuration of node host1 from env alone. With
+// wantErr set it checks that loading fails with an error containing it and
+// returns nil; otherwise loading must succeed.
+func loadFromEnv(t *testing.T, env map[string]string, wantErr string) *Config {
+	t.Helper()
+	clearEnv(t)
+	t.Setenv("NODENAME", "host1")
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	c, err := LoadConfig(nil, io.Discard)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err = %v, want it to contain %q", err, wantErr)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestLoadConfigDefaults(t *testing.T) {
 	clearEnv(t)
 	t.Setenv("NODENAME", "host1")

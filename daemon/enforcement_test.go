@@ -1,8 +1,6 @@
 package daemon
 
 import (
-	"io"
-	"strings"
 	"testing"
 	"time"
 )
@@ -29,20 +27,9 @@ func TestEnforcementSettings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clearEnv(t)
-			t.Setenv("NODENAME", "host1")
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			c, err := LoadConfig(nil, io.Discard)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want it to contain %q", err, tc.err)
-				}
+			c := loadFromEnv(t, tc.env, tc.err)
+			if c == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if c.Enforcement != tc.want {
 				t.Errorf("Enforcement = %+v, want %+v", c.Enforcement, tc.want)

@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"io"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -31,20 +29,9 @@ func TestHostProtectionSettings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clearEnv(t)
-			t.Setenv("NODENAME", "host1")
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			c, err := LoadConfig(nil, io.Discard)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want it to contain %q", err, tc.err)
-				}
+			c := loadFromEnv(t, tc.env, tc.err)
+			if c == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if !slices.Equal(c.FailsafeInbound, tc.in) || !slices.Equal(c.FailsafeOutbound, tc.out) {
 				t.Errorf("failsafe ports in %v out %v, want %v %v", c.FailsafeInbound, c.FailsafeOutbound, tc.in, tc.out)
