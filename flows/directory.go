@@ -26,6 +26,11 @@ type Directory struct {
 	networks    map[netip.Addr]string // address -> Docker network ID of its endpoint
 	netSets     map[string]netSet     // "kind/namespace/name" -> (Global)NetworkSet
 	networkName func(id string) string
+	// policies indexes the model's policies for liveSeries (series.go);
+	// synced: a Full event was applied; metrics: the counters to prune.
+	policies map[policyKey]policyNow
+	synced   bool
+	metrics  *Metrics
 }
 
 // netSet is a GlobalNetworkSet or NetworkSet, to name outside addresses.
@@ -41,11 +46,23 @@ func NewDirectory(networkName func(id string) string) *Directory {
 	if networkName == nil {
 		networkName = func(id string) string { return id }
 	}
-	return &Directory{model: calc.NewModel(), networks: map[netip.Addr]string{}, netSets: map[string]netSet{}, networkName: networkName}
+	return &Directory{model: calc.NewModel(), networks: map[netip.Addr]string{}, netSets: map[string]netSet{}, networkName: networkName,
+		policies: map[policyKey]policyNow{}}
 }
 
-// OnSyncEvent applies one cache event (kinds Kinds).
+// OnSyncEvent applies one cache event (kinds Kinds); the counters of
+// policies it deleted or shrank go (series.go).
 func (d *Directory) OnSyncEvent(ev model.SyncEvent) {
+	d.apply(ev)
+	d.mu.RLock()
+	m := d.metrics
+	d.mu.RUnlock()
+	if m != nil && touchesPolicies(ev) {
+		m.prune(d.liveSeries)
+	}
+}
+
+func (d *Directory) apply(ev model.SyncEvent) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if ev.Full {
@@ -71,6 +88,10 @@ func (d *Directory) OnSyncEvent(ev model.SyncEvent) {
 		}
 	}
 	d.model.Apply(ev)
+	d.synced = d.synced || ev.Full
+	if touchesPolicies(ev) {
+		d.indexPolicies()
+	}
 }
 
 func (d *Directory) updateNetSet(u model.Update) {

@@ -2,18 +2,23 @@ package flows
 
 import (
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Metrics are the flow-log counters: packets and bytes per deciding
 // policy rule, denied packets per destination (ingress) or source
-// (egress) endpoint, and rows dropped to stay in bounds. Series of
-// deleted policies and endpoints stay until the daemon restarts.
+// (egress) endpoint, and rows dropped to stay in bounds. Series of a
+// deleted policy or profile, or of rules it no longer has, go with it
+// (series.go); series of deleted endpoints stay until the daemon restarts.
 type Metrics struct {
 	policyPackets, policyBytes *prometheus.CounterVec
 	endpointDenied             *prometheus.CounterVec
 	dropped                    prometheus.Counter
+
+	mu     sync.Mutex // guards series, and orders record against prune
+	series map[policyKey]map[seriesLabels]bool
 }
 
 // NewMetrics registers the flow-log counters with reg.
@@ -29,23 +34,30 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			[]string{"namespace", "endpoint", "direction"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "calico", Subsystem: "flow",
 			Name: "dropped_total", Help: "Flow rows or connections not kept to stay inside flow_logs_max."}),
+		series: map[policyKey]map[seriesLabels]bool{},
 	}
 	reg.MustRegister(m.policyPackets, m.policyBytes, m.endpointDenied, m.dropped)
 	return m
 }
 
-// record adds a closed interval's rows.
-func (m *Metrics) record(rows []Flow, dropped uint64) {
+// record adds a closed interval's rows; live says whether a policy
+// series still names a rule (nil: all do). A row whose rule is gone
+// counts in no policy series.
+func (m *Metrics) record(rows []Flow, dropped uint64, live func(seriesLabels) bool) {
 	if m == nil {
 		return
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.dropped.Add(float64(dropped))
 	for i := range rows {
 		r := &rows[i]
 		p := r.Policy
-		labels := []string{p.Tier, p.Kind, p.Namespace, p.Name, strconv.Itoa(p.Rule), p.Direction, r.Action}
-		m.policyPackets.WithLabelValues(labels...).Add(float64(r.Packets))
-		m.policyBytes.WithLabelValues(labels...).Add(float64(r.Bytes))
+		labels := seriesLabels{p.Tier, p.Kind, p.Namespace, p.Name, strconv.Itoa(p.Rule), p.Direction, r.Action}
+		if m.track(p, labels, live) {
+			m.policyPackets.WithLabelValues(labels[:]...).Add(float64(r.Packets))
+			m.policyBytes.WithLabelValues(labels[:]...).Add(float64(r.Bytes))
+		}
 		if r.Action != "deny" {
 			continue
 		}
@@ -55,6 +67,46 @@ func (m *Metrics) record(rows []Flow, dropped uint64) {
 		}
 		if ep.Kind == "wep" {
 			m.endpointDenied.WithLabelValues(ep.Namespace, ep.Name, p.Direction).Add(float64(r.Packets))
+		}
+	}
+}
+
+// track notes the series of a row that names a policy or profile rule; it
+// reports false when that rule is gone (live); m.mu is held.
+func (m *Metrics) track(p PolicyRef, l seriesLabels, live func(seriesLabels) bool) bool {
+	if !rulesSeries(p) {
+		return true
+	}
+	if live != nil && !live(l) {
+		return false
+	}
+	set := m.series[l.key()]
+	if set == nil {
+		set = map[seriesLabels]bool{}
+		m.series[l.key()] = set
+	}
+	set[l] = true
+	return true
+}
+
+// prune deletes the policy series that name no live rule any more.
+func (m *Metrics) prune(live func(seriesLabels) bool) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, set := range m.series {
+		for l := range set {
+			if live(l) {
+				continue
+			}
+			m.policyPackets.DeleteLabelValues(l[:]...)
+			m.policyBytes.DeleteLabelValues(l[:]...)
+			delete(set, l)
+		}
+		if len(set) == 0 {
+			delete(m.series, k)
 		}
 	}
 }
