@@ -1,10 +1,8 @@
 package calc
 
 import (
-	"maps"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -91,32 +89,15 @@ func (m *Model) updateHostEndpoint(u model.Update) {
 // relabelHost computes a host endpoint's effective labels as relabel does
 // for workloads, without a namespace.
 func (m *Model) relabelHost(h *HostEndpoint) {
-	labels := map[string]string{}
-	for _, name := range h.Profiles {
-		if p := m.profiles[name]; p != nil {
-			maps.Copy(labels, p.LabelsToApply)
-		}
-	}
-	maps.Copy(labels, h.own)
-	h.Labels = labels
+	h.Labels = m.profileLabels(h.Profiles, h.own)
 }
 
 // HostEndpoints returns every host endpoint, sorted by name.
-func (m *Model) HostEndpoints() []*HostEndpoint {
-	out := slices.Collect(maps.Values(m.hostEndpoints))
-	slices.SortFunc(out, func(a, b *HostEndpoint) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func (m *Model) HostEndpoints() []*HostEndpoint { return byKey(m.hostEndpoints) }
 
 // LocalHostEndpoints returns node's host endpoints, sorted by name.
 func (m *Model) LocalHostEndpoints(node string) []*HostEndpoint {
-	var out []*HostEndpoint
-	for _, h := range m.HostEndpoints() {
-		if h.Node == node {
-			out = append(out, h)
-		}
-	}
-	return out
+	return onNode(m.HostEndpoints(), node, func(h *HostEndpoint) string { return h.Node })
 }
 
 // HostPoliciesFor returns, in evaluation order, the policies of a kind
