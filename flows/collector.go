@@ -177,7 +177,7 @@ func (c *Collector) Close(now time.Time) {
 	if unknown > 0 {
 		c.log.Debug("Flow logs: packets with an unknown rule prefix", "packets", unknown)
 	}
-	c.cfg.Metrics.record(rows, dropped, c.cfg.Directory.liveSeries)
+	c.cfg.Metrics.record(rows, dropped, c.cfg.Directory)
 	c.ring.Push(Interval{Start: iv.start, End: now, Flows: rows, Dropped: dropped})
 }
 

@@ -53,16 +53,21 @@ func NewDirectory(networkName func(id string) string) *Directory {
 // OnSyncEvent applies one cache event (kinds Kinds); the counters of
 // policies it deleted or shrank go (series.go).
 func (d *Directory) OnSyncEvent(ev model.SyncEvent) {
-	d.apply(ev)
+	gone := d.apply(ev)
 	d.mu.RLock()
 	m := d.metrics
 	d.mu.RUnlock()
 	if m != nil && touchesPolicies(ev) {
-		m.prune(d.liveSeries)
+		m.prune(d)
+	}
+	if m != nil && (ev.Full || len(gone) > 0) {
+		m.forgetEndpoints(gone, d)
 	}
 }
 
-func (d *Directory) apply(ev model.SyncEvent) {
+// apply applies ev; it returns the names of the workload endpoints it
+// deleted (nil for a Full event).
+func (d *Directory) apply(ev model.SyncEvent) (gone []endpointName) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if ev.Full {
@@ -80,6 +85,9 @@ func (d *Directory) apply(ev model.SyncEvent) {
 			for _, a := range old.Addrs {
 				delete(d.networks, a.Addr())
 			}
+			if u.Deleted() && !ev.Full {
+				gone = append(gone, nameOf(old))
+			}
 		}
 		if w, ok := u.Object.(*resources.WorkloadEndpoint); ok && !u.Deleted() {
 			for _, a := range w.Addrs() {
@@ -92,6 +100,7 @@ func (d *Directory) apply(ev model.SyncEvent) {
 	if touchesPolicies(ev) {
 		d.indexPolicies()
 	}
+	return gone
 }
 
 func (d *Directory) updateNetSet(u model.Update) {
@@ -141,10 +150,7 @@ func (d *Directory) Endpoint(addr netip.Addr) Endpoint {
 		}
 		return Endpoint{Kind: "net", Name: name, IP: addr.String()}
 	}
-	name := ep.Workload
-	if name == "" {
-		name = ep.Name
-	}
+	name := nameOf(ep).name
 	network := ""
 	if netID != "" {
 		network = d.networkName(netID)

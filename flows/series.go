@@ -1,6 +1,8 @@
 package flows
 
 import (
+	"cmp"
+	"net/netip"
 	"slices"
 	"strconv"
 
@@ -17,7 +19,8 @@ import (
 // the rules past its last go, when it moves to another tier the series of
 // the old tier go. A row closed after its policy was deleted makes no new
 // series. End-of-tier and default-deny series are kept (they name no
-// policy).
+// policy). Likewise the denied-packets series of an endpoint name go when
+// the last endpoint of that name is deleted.
 
 // policyKey names a policy or profile as the counters' labels do.
 type policyKey struct{ kind, namespace, name string }
@@ -95,7 +98,37 @@ func (d *Directory) liveSeries(l seriesLabels) bool {
 	return err == nil && l[0] == now.tier && rule >= 0 && rule < now.rules[dir]
 }
 
-// setMetrics makes d prune m's series as policies change.
+// endpointName is a workload endpoint as flows name it: its namespace
+// and its workload (container) name, else its own name. A container on
+// two networks of one namespace has two endpoints of one name.
+type endpointName struct{ namespace, name string }
+
+func nameOf(ep *calc.Endpoint) endpointName {
+	return endpointName{namespace: ep.Namespace, name: cmp.Or(ep.Workload, ep.Name)}
+}
+
+// liveEndpoint reports whether the endpoint of a row still holds its
+// address under its name; before the first Full event every one does.
+func (d *Directory) liveEndpoint(ep Endpoint) bool {
+	addr, err := netip.ParseAddr(ep.IP)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if !d.synced {
+		return true
+	}
+	e := d.model.EndpointByIP(addr)
+	return err == nil && e != nil && nameOf(e) == endpointName{ep.Namespace, ep.Name}
+}
+
+// endpointNamed reports whether some workload endpoint bears n (a scan:
+// asked only for a deleted endpoint's name that has series).
+func (d *Directory) endpointNamed(n endpointName) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return slices.ContainsFunc(d.model.Endpoints(), func(e *calc.Endpoint) bool { return nameOf(e) == n })
+}
+
+// setMetrics makes d prune m's series as policies and endpoints change.
 func (d *Directory) setMetrics(m *Metrics) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

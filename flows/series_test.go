@@ -113,3 +113,49 @@ func decodeOne(t *testing.T, yaml string) resources.Resource {
 	objs[0].Default()
 	return objs[0]
 }
+
+// TestDeletedEndpointSeriesGo: an endpoint's denied-packets series go
+// with the last endpoint of its name (a second endpoint of the same
+// container keeps them); a row closed after its endpoint was deleted makes
+// no new series; other series stay.
+func TestDeletedEndpointSeriesGo(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	c, table := setup(t, Config{Metrics: m}, "")
+	deny := prefixOf(t, table, "deny", "ingress", seeds.BookstorePolicyName, 1)
+	denied := func() int { return testutil.CollectAndCount(m.endpointDenied) }
+	second := resources.NewWorkloadEndpoint("h1-server-net2") // the server container on another network
+	second.Spec.Node, second.Spec.Workload, second.Spec.IPNetworks = "h1", "server", []string{"10.0.0.12/32"}
+	c.Directory().OnSyncEvent(model.SyncEvent{Updates: []model.Update{model.UpdateOf(second)}})
+
+	c.Observe(pkt("10.0.0.4", "10.0.0.2", 40000, 80, deny))
+	c.Close(time.Now())
+	if n := denied(); n != 1 {
+		t.Fatalf("%d endpoint series after a denied packet, want 1", n)
+	}
+	policies := testutil.CollectAndCount(m.policyPackets)
+	deleteEndpoint := func(name string) {
+		c.Directory().OnSyncEvent(model.SyncEvent{Updates: []model.Update{{Kind: resources.KindWorkloadEndpoint,
+			Namespace: resources.DefaultNamespace, Name: name}}})
+	}
+	deleteEndpoint("h1-fruit")
+	deleteEndpoint("h1-server")
+	if n := denied(); n != 1 {
+		t.Errorf("%d endpoint series while the server's second endpoint lives, want 1", n)
+	}
+	deleteEndpoint("h1-server-net2")
+	if n := denied(); n != 0 {
+		t.Errorf("%d endpoint series after the server's last endpoint went, want 0", n)
+	}
+	if n := testutil.CollectAndCount(m.policyPackets); n != policies {
+		t.Errorf("policy series %d, want %d (unchanged)", n, policies)
+	}
+
+	// A late row: observed while book's endpoint lived, closed after.
+	c.Observe(pkt("10.0.0.4", "10.0.0.3", 40002, 80, deny))
+	deleteEndpoint("h1-book")
+	c.Close(time.Now())
+	if n := denied(); n != 0 {
+		t.Errorf("%d endpoint series after a late row of a deleted endpoint, want 0", n)
+	}
+}
