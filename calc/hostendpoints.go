@@ -122,9 +122,13 @@ func (m *Model) LocalHostEndpoints(node string) []*HostEndpoint {
 // HostPoliciesFor returns, in evaluation order, the policies of a kind
 // that select h in the direction.
 func (m *Model) HostPoliciesFor(h *HostEndpoint, kind HostPolicyKind, dir Direction) []*Policy {
+	return m.hostPoliciesFrom(m.policies, h, kind, dir)
+}
+
+func (m *Model) hostPoliciesFrom(policies map[string]*Policy, h *HostEndpoint, kind HostPolicyKind, dir Direction) []*Policy {
 	labels := selector.GlobalMap(h.Labels)
 	var out []*Policy
-	for _, p := range m.policies {
+	for _, p := range policies {
 		if p.AppliesToHost(kind, dir) && p.Selector.EvaluateLabels(labels) {
 			out = append(out, p)
 		}
