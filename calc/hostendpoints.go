@@ -148,3 +148,23 @@ func (m *Model) hostMembers(sel selector.Selector) []netip.Prefix {
 	}
 	return out
 }
+
+// HostEndpoint returns a host endpoint by name, or nil.
+func (m *Model) HostEndpoint(name string) *HostEndpoint { return m.hostEndpoints[name] }
+
+// HostEndpointOn returns the host endpoint that polices the interface
+// iface of node, as the dataplane binds them: the first by name with that
+// interfaceName, else node's all-interfaces one ("*"), else nil. The
+// loopback interface is never policed.
+func (m *Model) HostEndpointOn(node, iface string) *HostEndpoint {
+	var all *HostEndpoint
+	for _, h := range m.LocalHostEndpoints(node) {
+		switch {
+		case h.IfaceName == iface:
+			return h
+		case h.AllInterfaces() && all == nil && iface != "lo":
+			all = h
+		}
+	}
+	return all
+}
