@@ -134,6 +134,8 @@ func (m *Model) evaluateFor(pols []*Policy, t target, dir Direction, pkt Packet,
 		}
 	}
 	if t.stage != "" && len(pols) == 0 && len(t.profiles) == 0 {
+		*steps = append(*steps, Step{Direction: dir, Endpoint: t.key, Stage: t.stage, Kind: "default deny",
+			Name: "no policy, no profile", Rule: -1, Action: resources.ActionDeny})
 		return false, fmt.Sprintf("%s denied: no policy and no profile applies to %s (a host endpoint's default deny)", t.label(dir), t.key)
 	}
 	return false, fmt.Sprintf("%s denied: no profile of %s allowed the packet", t.label(dir), t.key)

@@ -112,7 +112,13 @@ type packetView struct {
 type explainStep struct {
 	Direction string `json:"direction"`
 	Endpoint  string `json:"endpoint"`
-	Kind      string `json:"kind"` // policy or profile
+	// Stage is a host endpoint's: doNotTrack, preDNAT, normal or
+	// applyOnForward (calc's order); empty for a workload endpoint.
+	Stage string `json:"stage,omitempty"`
+	// Kind is policy or profile, or an accept before a host endpoint's
+	// policy: failsafe, neighbour discovery or tunnel peer (Name says
+	// what matched), or a host endpoint's "default deny".
+	Kind      string `json:"kind"`
 	Name      string `json:"name"`
 	Matched   bool   `json:"matched"`
 	Rule      *int   `json:"rule,omitempty"`   // index in the policy's or profile's rules
@@ -207,11 +213,27 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*E
 	if err != nil {
 		return nil, err
 	}
+	if from.hep != nil && to.hep != nil && from.Node == to.Node {
+		return nil, fmt.Errorf("--from and --to are both host endpoints of node %s: a host talks to itself over loopback, which policy never polices", from.Node)
+	}
 	if from.addr == to.addr {
 		return nil, fmt.Errorf("--from and --to are both %s: traffic to itself never leaves the container, so no policy applies", from.IP)
 	}
 	pkt.Src, pkt.Dst = from.addr, to.addr
-	res := v.Model.Verdict(pkt)
+	toHost, err := toOwnHost(ctx, st, from, to) // explain_host.go
+	if err != nil {
+		return nil, err
+	}
+	verdict := func(staged bool) calc.Result {
+		switch {
+		case !toHost && v.involvesHost(from, to): // explain_hep.go
+			return v.Model.PathVerdict(pkt, v.hops(from, to), staged)
+		case staged:
+			return v.Model.StagedVerdict(pkt)
+		}
+		return v.Model.Verdict(pkt)
+	}
+	res := verdict(false)
 	exp := &Explanation{Verdict: "denied", Allowed: res.Allowed, Reason: res.Reason, From: from, To: to, Packet: packetOf(pkt)}
 	if res.Allowed {
 		exp.Verdict = "allowed"
@@ -220,13 +242,13 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*E
 		exp.Steps = append(exp.Steps, v.stepOf(s))
 	}
 	if v.Model.HasStaged() {
-		sr := v.Model.StagedVerdict(pkt)
+		sr := verdict(true)
 		exp.Staged = &stagedExplanation{Verdict: map[bool]string{true: "allowed", false: "denied"}[sr.Allowed], Reason: sr.Reason}
 		for _, s := range sr.Steps {
 			exp.Staged.Steps = append(exp.Staged.Steps, v.stepOf(s))
 		}
 	}
-	if err := hostVerdict(ctx, st, exp, from, to, f.hostAction); err != nil { // explain_host.go
+	if err := hostVerdict(ctx, st, exp, from, to, f.hostAction, toHost && to.hep != nil); err != nil { // explain_host.go
 		return nil, err
 	}
 	return exp, nil
@@ -234,7 +256,7 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*E
 
 func (v *policyView) stepOf(s calc.Step) explainStep {
 	out := explainStep{Direction: s.Direction.String(), Endpoint: strings.TrimPrefix(s.Endpoint, resources.DefaultNamespace+"/"),
-		Kind: s.Kind, Name: s.Name, Matched: s.Rule >= 0, Action: s.Action, RuleText: v.ruleText(s)}
+		Stage: s.Stage, Kind: s.Kind, Name: s.Name, Matched: s.Rule >= 0, Action: s.Action, RuleText: v.ruleText(s)}
 	if s.Rule >= 0 {
 		out.Rule = cli.IntPtr(s.Rule)
 	}
@@ -284,14 +306,21 @@ func writeExplanation(w io.Writer, e *Explanation, wide bool) error {
 		t.Header = append(t.Header, "RULE")
 	}
 	for i, s := range e.Steps {
-		result := "no rule matched"
+		result, kind := "no rule matched", s.Kind
+		if s.Stage != "" {
+			kind += " (" + s.Stage + ")"
+		}
 		switch {
+		case s.Rule == nil && s.Action == resources.ActionAllow:
+			result = "accepted before policy"
+		case s.Rule == nil && s.Action != "":
+			result = s.Action
 		case s.Missing:
 			result = "profile does not exist: no rule matched"
 		case s.Matched:
 			result = fmt.Sprintf("rule %d: %s", *s.Rule, s.Action)
 		}
-		row := []string{strconv.Itoa(i + 1), s.Direction, s.Endpoint, s.Kind, s.Name, result}
+		row := []string{strconv.Itoa(i + 1), s.Direction, s.Endpoint, kind, s.Name, result}
 		if wide {
 			row = append(row, s.RuleText)
 		}

@@ -82,6 +82,9 @@ func (a *app) runPolicyShow(ctx context.Context, arg string, format cli.OutputFo
 		if p.Outside {
 			return fmt.Errorf("--endpoint %s: no workload endpoint has this address, so no policy applies to it", p.IP)
 		}
+		if p.hep != nil {
+			return fmt.Errorf("--endpoint %s is host endpoint %s: policy show lists a workload endpoint's policies; trace a host endpoint's with `calicoctl policy explain --to hostendpoint/%s`", arg, p.HostEndpoint, p.HostEndpoint)
+		}
 		if seen[p.Endpoint] {
 			continue
 		}
