@@ -204,3 +204,68 @@ func (e *hopEval) forward(marked bool, why string) (bool, string) {
 	}
 	return true, fmt.Sprintf("allowed: no host endpoint policy of node %s decides this forwarded packet; Calico leaves it to the host's other FORWARD rules", h.Node)
 }
+
+// Party is one end of a flow as PathVerdict sees it: a workload, a host
+// endpoint (the host itself, through that interface), or neither (an
+// address outside Calico's endpoints).
+type Party struct {
+	Workload *Endpoint
+	Host     *HostEndpoint
+}
+
+func (p Party) node() string {
+	switch {
+	case p.Workload != nil:
+		return p.Workload.Node
+	case p.Host != nil:
+		return p.Host.Node
+	}
+	return ""
+}
+
+// Hops returns the hosts a flow from one party to another crosses, with
+// the host endpoints it meets there: a host endpoint party's own; for a
+// workload's traffic to or from another host, its host's all-interfaces
+// host endpoint (Uplink), if any. settings gives each host's settings.
+// A workload's traffic to its own host (INPUT) is not a hop: there,
+// endpoint_to_host_action decides after its egress policy.
+func (m *Model) Hops(from, to Party, settings func(node string) HostSettings) []Hop {
+	fn, tn := from.node(), to.node()
+	if fn != "" && fn == tn {
+		return []Hop{{Node: fn, FromHost: from.Host != nil, ToHost: to.Host != nil, From: from.Workload, To: to.Workload,
+			Settings: settings(fn)}}
+	}
+	var out []Hop
+	if fn != "" {
+		out = append(out, Hop{Node: fn, Out: m.hostSide(from), FromHost: from.Host != nil, From: from.Workload, Settings: settings(fn)})
+	}
+	if tn != "" {
+		out = append(out, Hop{Node: tn, In: m.hostSide(to), ToHost: to.Host != nil, To: to.Workload, Settings: settings(tn)})
+	}
+	return out
+}
+
+// hostSide is the host endpoint a party's traffic crosses on its host.
+func (m *Model) hostSide(p Party) *HostEndpoint {
+	if p.Host != nil {
+		return p.Host
+	}
+	return m.Uplink(p.node())
+}
+
+// Uplink is the host endpoint a workload's traffic to or from other hosts
+// is taken to cross: its host's all-interfaces ("*") host endpoint, else
+// its only other host endpoint; nil when it has none or several (which
+// of several interfaces the traffic uses depends on the host's routes).
+func (m *Model) Uplink(node string) *HostEndpoint {
+	heps := m.LocalHostEndpoints(node)
+	for _, h := range heps {
+		if h.AllInterfaces() {
+			return h
+		}
+	}
+	if len(heps) == 1 {
+		return heps[0]
+	}
+	return nil
+}

@@ -154,3 +154,33 @@ func TestExplainHostEndpointErrors(t *testing.T) {
 	}
 	e.assertUnchanged(t, before)
 }
+
+// TestExplainHostEndpointFailsafe: the failsafe ports come from the
+// command line (the daemon's settings), else FelixConfiguration, else
+// Calico's defaults.
+func TestExplainHostEndpointFailsafe(t *testing.T) {
+	e := hepEnv(t)
+	ssh := []string{"policy", "explain", "--from", "10.241.0.1", "--to", "host1:eth0", "--port", "22"}
+	e.runCode(t, cli.ExitOK, "", ssh...)
+	r := e.runCode(t, cli.ExitDenied, "", append(ssh, "--failsafe-inbound-host-ports", "none")...)
+	if !strings.Contains(r.stdout, "none allowed") {
+		t.Errorf("no failsafe ports:\n%s", r.stdout)
+	}
+	e.mustRun(t, `apiVersion: projectcalico.org/v3
+kind: FelixConfiguration
+metadata: {name: node.host1}
+spec: {failsafeInboundHostPorts: [{protocol: tcp, port: 8080}]}
+`, "apply", "-f", "-")
+	e.runCode(t, cli.ExitDenied, "", ssh...)
+	r = e.runCode(t, cli.ExitOK, "", "policy", "explain", "--from", "10.241.0.1", "--to", "host1:eth0", "--port", "8080")
+	if !strings.Contains(r.stdout, "failsafe tcp:8080") {
+		t.Errorf("FelixConfiguration's failsafe port:\n%s", r.stdout)
+	}
+	e.runCode(t, cli.ExitOK, "", append(ssh, "--failsafe-inbound-host-ports", "tcp:22")...)
+	before := e.snapshot(t)
+	r = e.run(t, "", append(ssh, "--failsafe-inbound-host-ports", "tcp:x")...)
+	if r.code != cli.ExitFailure || !strings.Contains(r.stderr, `--failsafe-inbound-host-ports: entry 1 "tcp:x"`) {
+		t.Errorf("bad failsafe flag: %v", r)
+	}
+	e.assertUnchanged(t, before)
+}

@@ -30,6 +30,11 @@ type explainFlags struct {
 	port, srcPort              int
 	icmpType, icmpCode         int
 	hostAction                 string
+	// failsafeIn and failsafeOut are the daemon's failsafe port settings
+	// ("": FelixConfiguration's, else Calico's defaults); failsafe their
+	// parsed form.
+	failsafeIn, failsafeOut string
+	failsafe                calc.FailsafeConfig
 }
 
 func (a *app) explainCommand() *cobra.Command {
@@ -52,6 +57,18 @@ The packet: --protocol (TCP, UDP, SCTP, ICMP, ICMPv6 or a number; default TCP),
 --port (destination port; required for TCP, UDP and SCTP), --src-port (default 0),
 --icmp-type/--icmp-code (default: echo request).
 
+--from and --to may name a host endpoint too: hostendpoint/NAME (or a NAME no container
+has), NODE:INTERFACE (the host endpoint policing that interface of that node: the one
+with that interfaceName, else the node's "*" one), or one of its expectedIPs. The
+packet is then traced host by host in the order the dataplane applies host endpoint
+policy: doNotTrack (raw), preDNAT (mangle), then normal policy (to or from the host)
+or applyOnForward policy (forwarded), each after the failsafe ports and the tunnel
+peers' packets; a host endpoint with neither policy nor profile denies. The failsafe
+ports are FelixConfiguration's (node.<name>, else default), else Calico's defaults,
+unless --failsafe-inbound-host-ports/--failsafe-outbound-host-ports give the daemon's.
+A workload's traffic to or from another host crosses its host's "*" host endpoint (or
+its only host endpoint) on its way.
+
 Established connections and the return traffic of an allowed flow are always
 allowed by the dataplane; explain is about the first packet.
 
@@ -59,6 +76,8 @@ Exit status: 0 allowed, 3 denied, 1 error (unknown container, bad address or por
 		Example: `  calicoctl policy explain --from bookstore-frontend --to bookstore-server --port 80
   calicoctl policy explain --from 10.0.0.7 --to web-1 --protocol UDP --port 53 -o json
   calicoctl policy explain --from web-1 --to 8.8.8.8 --protocol ICMP
+  calicoctl policy explain --from 192.0.2.7 --to host1:eth0 --port 22
+  calicoctl policy explain --from hostendpoint/host1-eth0 --to db-1 --port 5432
   if calicoctl policy explain --from a --to b --port 443 >/dev/null; then echo open; fi`,
 		Args: cli.ArgsWith(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,6 +93,8 @@ Exit status: 0 allowed, 3 denied, 1 error (unknown container, bad address or por
 	fl.IntVar(&f.icmpType, "icmp-type", -1, "ICMP type (default 8, or 128 for ICMPv6: echo request)")
 	fl.IntVar(&f.icmpCode, "icmp-code", 0, "ICMP code")
 	fl.StringVar(&f.hostAction, "endpoint-to-host-action", "Drop", "the source host's endpoint_to_host_action (Drop or Accept): decides traffic to the workload's own host after policy")
+	fl.StringVar(&f.failsafeIn, "failsafe-inbound-host-ports", "", "the hosts' failsafe_inbound_host_ports, e.g. tcp:22,udp:68 or none (default: FelixConfiguration's, else Calico's)")
+	fl.StringVar(&f.failsafeOut, "failsafe-outbound-host-ports", "", "the hosts' failsafe_outbound_host_ports (default: FelixConfiguration's, else Calico's)")
 	cli.AddOutputFlag(cmd, &f.output, "table", "wide", "yaml", "json")
 	return cmd
 }
@@ -118,13 +139,13 @@ type explainStep struct {
 	// Kind is policy or profile, or an accept before a host endpoint's
 	// policy: failsafe, neighbour discovery or tunnel peer (Name says
 	// what matched), or a host endpoint's "default deny".
-	Kind      string `json:"kind"`
-	Name      string `json:"name"`
-	Matched   bool   `json:"matched"`
-	Rule      *int   `json:"rule,omitempty"`   // index in the policy's or profile's rules
-	Action    string `json:"action,omitempty"` // of the matching rule
-	RuleText  string `json:"ruleText,omitempty"`
-	Missing   bool   `json:"missing,omitempty"` // a profile that does not exist
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Matched  bool   `json:"matched"`
+	Rule     *int   `json:"rule,omitempty"`   // index in the policy's or profile's rules
+	Action   string `json:"action,omitempty"` // of the matching rule
+	RuleText string `json:"ruleText,omitempty"`
+	Missing  bool   `json:"missing,omitempty"` // a profile that does not exist
 }
 
 // packetFlags checks the packet flags before etcd is contacted.
@@ -135,6 +156,9 @@ func (f *explainFlags) packet() (calc.Packet, error) {
 	}
 	if f.hostAction != "Drop" && f.hostAction != "Accept" {
 		return pkt, cli.Usagef("--endpoint-to-host-action %q: give Drop or Accept, as the host's endpoint_to_host_action", f.hostAction)
+	}
+	if err := f.parseFailsafe(); err != nil { // explain_hep.go
+		return pkt, err
 	}
 	proto, err := resources.ParseProtocol(f.protocol)
 	if err != nil {
@@ -201,6 +225,7 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*E
 	if err != nil {
 		return nil, err
 	}
+	v.hosts.override = f.failsafe
 	froms, err := v.candidates("--from", f.from)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
+	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
 	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -25,15 +26,36 @@ import (
 // (whether tunnels are in use) and the FelixConfigurations (failsafe
 // ports).
 type hostInfo struct {
-	nodes  map[string]*resources.Node
-	pools  []*resources.IPPool
-	felix  map[string]*resources.FelixConfiguration
-	loaded bool
+	nodes map[string]*resources.Node
+	pools []*resources.IPPool
+	felix map[string]*resources.FelixConfiguration
+	// override holds the failsafe ports given on the command line (nil:
+	// not given).
+	override calc.FailsafeConfig
+}
+
+// parseFailsafe parses the failsafe port flags (the daemon's syntax).
+func (f *explainFlags) parseFailsafe() error {
+	for _, fl := range []struct {
+		name, value string
+		dst         *[]resources.ProtoPort
+	}{{"--failsafe-inbound-host-ports", f.failsafeIn, &f.failsafe.FailsafeInbound},
+		{"--failsafe-outbound-host-ports", f.failsafeOut, &f.failsafe.FailsafeOutbound}} {
+		if fl.value == "" {
+			continue
+		}
+		ports, err := resources.ParseProtoPorts(fl.value)
+		if err != nil {
+			return cli.Usagef("%s: %v", fl.name, err)
+		}
+		*fl.dst = ports
+	}
+	return nil
 }
 
 func (v *policyView) loadHostInfo(ctx context.Context, st *datastore.Store) error {
 	hi := &v.hosts
-	hi.nodes, hi.felix, hi.loaded = map[string]*resources.Node{}, map[string]*resources.FelixConfiguration{}, true
+	hi.nodes, hi.felix = map[string]*resources.Node{}, map[string]*resources.FelixConfiguration{}
 	for _, kind := range []string{resources.KindNode, resources.KindIPPool, resources.KindFelixConfiguration} {
 		objs, _, err := st.List(ctx, kind, "")
 		if err != nil {
@@ -69,8 +91,10 @@ func (hi *hostInfo) nodeAddrs(node string) []netip.Addr {
 }
 
 // settings are a node's host endpoint settings as explain knows them:
-// failsafe ports from FelixConfiguration node.<name>, else default, else
-// Calico's defaults; tunnel peers: the other nodes, when a pool tunnels.
+// failsafe ports from the command line, else FelixConfiguration
+// node.<name>, else default, else Calico's defaults (the daemon's
+// precedence, its own settings being the command line's); tunnel peers:
+// the other nodes, when a pool tunnels.
 func (hi *hostInfo) settings(node string) calc.HostSettings {
 	var s calc.HostSettings
 	for _, name := range []string{"default", "node." + node} {
@@ -82,6 +106,12 @@ func (hi *hostInfo) settings(node string) calc.HostSettings {
 				s.Failsafe.FailsafeOutbound = *fc.Spec.FailsafeOutboundHostPorts
 			}
 		}
+	}
+	if hi.override.FailsafeInbound != nil {
+		s.Failsafe.FailsafeInbound = hi.override.FailsafeInbound
+	}
+	if hi.override.FailsafeOutbound != nil {
+		s.Failsafe.FailsafeOutbound = hi.override.FailsafeOutbound
 	}
 	vxlan := slices.ContainsFunc(hi.pools, func(p *resources.IPPool) bool { return tunnels(p.Spec.VXLANMode) })
 	ipip := slices.ContainsFunc(hi.pools, func(p *resources.IPPool) bool { return tunnels(p.Spec.IPIPMode) })
@@ -189,52 +219,18 @@ func (v *policyView) involvesHost(from, to *party) bool {
 	if from.hep != nil || to.hep != nil {
 		return true
 	}
-	return from.wep != nil && v.uplink(from.Node) != nil || to.wep != nil && v.uplink(to.Node) != nil
+	return from.wep != nil && v.Model.Uplink(from.Node) != nil || to.wep != nil && v.Model.Uplink(to.Node) != nil
 }
 
-// uplink is the host endpoint a workload's traffic to or from other hosts
-// is taken to cross: its host's "*" host endpoint.
-func (v *policyView) uplink(node string) *calc.HostEndpoint {
-	for _, h := range v.Model.LocalHostEndpoints(node) {
-		if h.AllInterfaces() {
-			return h
-		}
-	}
-	return nil
-}
-
-// hops are the hosts a flow crosses with the host endpoints it meets.
+// hops are the hosts a flow crosses with the host endpoints it meets
+// (calc.Model.Hops).
 func (v *policyView) hops(from, to *party) []calc.Hop {
-	src := v.sideOf(from)
-	dst := v.sideOf(to)
-	if from.Node != "" && from.Node == to.Node { // one host: a workload and its host, or two workloads
-		h := calc.Hop{Node: from.Node, FromHost: from.hep != nil, ToHost: to.hep != nil, From: src.ep, To: dst.ep,
-			Settings: v.hosts.settings(from.Node)}
-		return []calc.Hop{h}
-	}
-	var out []calc.Hop
-	if from.Node != "" {
-		out = append(out, calc.Hop{Node: from.Node, Out: src.hep, FromHost: from.hep != nil, From: src.ep, Settings: v.hosts.settings(from.Node)})
-	}
-	if to.Node != "" {
-		out = append(out, calc.Hop{Node: to.Node, In: dst.hep, ToHost: to.hep != nil, To: dst.ep, Settings: v.hosts.settings(to.Node)})
-	}
-	return out
+	return v.Model.Hops(v.calcParty(from), v.calcParty(to), v.hosts.settings)
 }
 
-// side is one end's endpoint (a workload's) and the host endpoint its
-// traffic crosses on its host.
-type side struct {
-	ep  *calc.Endpoint
-	hep *calc.HostEndpoint
-}
-
-func (v *policyView) sideOf(p *party) side {
-	switch {
-	case p.hep != nil:
-		return side{hep: p.hep}
-	case p.wep != nil:
-		return side{ep: v.Model.Endpoint(p.wep.Namespace + "/" + p.wep.Name), hep: v.uplink(p.Node)}
+func (v *policyView) calcParty(p *party) calc.Party {
+	if p.wep != nil {
+		return calc.Party{Workload: v.Model.Endpoint(p.wep.Namespace + "/" + p.wep.Name)}
 	}
-	return side{}
+	return calc.Party{Host: p.hep}
 }

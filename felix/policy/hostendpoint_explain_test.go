@@ -66,12 +66,10 @@ func TestHostEndpointExplainMatchesKernel(t *testing.T) {
 	w := b.addWorkload("w", 1, []string{"calico"}, nil)
 	b.put(hostEndpoint("h", hepIface, map[string]string{"role": "k8s-worker"}, hostHEP.String()))
 	b.setPolicies(everyHostStage)
-	hep, wl := b.ref.HostEndpoint("h"), b.ref.EndpointByIP(w.V4)
-	settings := calc.HostSettings{Failsafe: cfg.HostEndpoints}
-	into := calc.Hop{Node: node, In: hep, ToHost: true, Settings: settings}
-	outOf := calc.Hop{Node: node, Out: hep, FromHost: true, Settings: settings}
-	toWL := calc.Hop{Node: node, In: hep, To: wl, Settings: settings}
-	fromWL := calc.Hop{Node: node, From: wl, Out: hep, Settings: settings}
+	// The parties as policy explain resolves them; calc.Model.Hops finds
+	// the host endpoints between them.
+	host, wl, outside := calc.Party{Host: b.ref.HostEndpoint("h")}, calc.Party{Workload: b.ref.EndpointByIP(w.V4)}, calc.Party{}
+	into, outOf, toWL, fromWL := []calc.Party{outside, host}, []calc.Party{host, outside}, []calc.Party{outside, wl}, []calc.Party{wl, outside}
 	probes := []explainProbe{
 		{"failsafe beats the untracked deny", remote, remoteAddr, hostHEP, 22, into, true},
 		{"untracked allow", remote, remoteAddr, hostHEP, 12211, into, true},
@@ -89,33 +87,89 @@ func TestHostEndpointExplainMatchesKernel(t *testing.T) {
 		{"forwarded out, applyOnForward allow", w.NS, w.V4, remoteAddr, 8080, fromWL, true},
 		{"forwarded out, end of tier", w.NS, w.V4, remoteAddr, 80, fromWL, false},
 	}
+	b.explainCheck(cfg, probes)
+}
+
+// explainCheck runs the probes concurrently and reports each whose
+// kernel outcome or PathVerdict differs from the wanted one.
+func (b *bed) explainCheck(cfg felix.Config, probes []explainProbe) {
+	b.t.Helper()
+	settings := func(string) calc.HostSettings { return calc.HostSettings{Failsafe: cfg.HostEndpoints} }
 	errs := make([]error, len(probes))
 	var wg sync.WaitGroup
 	for i, p := range probes {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs[i] = p.run(b.ref) }()
+		go func() { defer wg.Done(); errs[i] = p.run(b.ref, settings) }()
 	}
 	wg.Wait()
 	for i, p := range probes {
 		if errs[i] != nil {
-			t.Errorf("%s (%s -> %s:%d): %v", p.name, p.src, p.dst, p.port, errs[i])
+			b.t.Errorf("%s (%s -> %s:%d): %v", p.name, p.src, p.dst, p.port, errs[i])
 		}
 	}
 }
 
-// explainProbe is one TCP flow and the hop calc evaluates it on.
+// TestHostEndpointExplainAllInterfaces: the "*" host endpoint with an
+// applyOnForward policy, then the same policy without applyOnForward, and
+// a staged deny that changes no packet: explain and the kernel agree.
+func TestHostEndpointExplainAllInterfaces(t *testing.T) {
+	cfg := felix.Config{Policy: true}
+	b := newBed(t, cfg, decode(t, allowAll)...)
+	remote := b.addRemote()
+	w := b.addWorkload("w", 1, []string{"calico"}, nil)
+	b.put(hostEndpoint("all", "*", map[string]string{"host-endpoint": ""}))
+	host, wl, outside := calc.Party{Host: b.ref.HostEndpoint("all")}, calc.Party{Workload: b.ref.EndpointByIP(w.V4)}, calc.Party{}
+	into, toWL := []calc.Party{outside, host}, []calc.Party{outside, wl}
+	staged := `
+---
+apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata: {name: deny-web}
+spec:
+  order: 1
+  selector: has(host-endpoint)
+  applyOnForward: true
+  ingress: [{action: Deny}]
+`
+	for _, aof := range []string{"true", "false"} {
+		b.setPolicies(`
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: web}
+spec:
+  order: 10
+  selector: has(host-endpoint)
+  applyOnForward: ` + aof + `
+  ingress: [{action: Allow, protocol: TCP, destination: {ports: [80]}}]
+` + staged)
+		forwarded := aof == "false" // not policed without applyOnForward
+		b.explainCheck(cfg, []explainProbe{
+			{"forwarded, port 80", remote, remoteAddr, w.V4, 80, toWL, true},
+			{"forwarded, port 8080", remote, remoteAddr, w.V4, 8080, toWL, forwarded},
+			{"host, port 80", remote, remoteAddr, hostHEP, 80, into, true},
+			{"host, port 8080", remote, remoteAddr, hostHEP, 8080, into, false},
+			{"host, failsafe", remote, remoteAddr, hostHEP, 22, into, true},
+		})
+		pkt := calc.Packet{Src: remoteAddr, Dst: hostHEP, Protocol: 6, SrcPort: 1, DstPort: 80, ICMPType: -1}
+		if v := b.ref.PathVerdict(pkt, b.ref.Hops(outside, host, func(string) calc.HostSettings { return calc.HostSettings{} }), true); v.Allowed {
+			t.Errorf("staged deny: explain's staged verdict allows (%s)", v.Reason)
+		}
+	}
+}
+
+// explainProbe is one TCP flow between two parties.
 type explainProbe struct {
 	name     string
 	from     *felixtest.NS
 	src, dst netip.Addr
 	port     uint16
-	hop      calc.Hop
+	parties  []calc.Party // from, to
 	want     bool
 }
 
 // run sends the flow and compares the kernel's outcome with the wanted
 // one and with PathVerdict's.
-func (p explainProbe) run(ref *calc.Model) error {
+func (p explainProbe) run(ref *calc.Model, settings func(string) calc.HostSettings) error {
 	sport := uint16(srcPorts.Add(1))
 	timeout := time.Second
 	if p.want {
@@ -123,7 +177,7 @@ func (p explainProbe) run(ref *calc.Model) error {
 	}
 	err := felixtest.TCP(p.from, netip.AddrPortFrom(p.src, sport), netip.AddrPortFrom(p.dst, p.port), timeout)
 	pkt := calc.Packet{Src: p.src, Dst: p.dst, Protocol: 6, SrcPort: sport, DstPort: p.port, ICMPType: -1}
-	v := ref.PathVerdict(pkt, []calc.Hop{p.hop}, false)
+	v := ref.PathVerdict(pkt, ref.Hops(p.parties[0], p.parties[1], settings), false)
 	switch got := err == nil; {
 	case got != p.want:
 		return fmt.Errorf("kernel delivered=%v, want %v (%v); explain: %v, %s", got, p.want, err, v.Allowed, v.Reason)
