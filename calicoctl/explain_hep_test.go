@@ -106,11 +106,7 @@ func TestExplainHostEndpoint(t *testing.T) {
 
 func TestExplainHostEndpointGolden(t *testing.T) {
 	e := hepEnv(t)
-	base := []string{"policy", "explain", "--from", "192.168.100.7", "--to", "host1:eth0", "--port", "8080"}
-	for _, format := range []string{"table", "wide", "yaml", "json"} {
-		r := e.runCode(t, cli.ExitOK, "", append(base, "-o", format)...)
-		checkGolden(t, "explain_hep_prednat_"+format, r.stdout)
-	}
+	goldenEveryFormat(t, e, "explain_hep_prednat_", "policy", "explain", "--from", "192.168.100.7", "--to", "host1:eth0", "--port", "8080")
 	r := e.runCode(t, cli.ExitOK, "", "policy", "explain", "--from", "192.168.100.7", "--to", "hostendpoint/host1-eth0", "--port", "22")
 	checkGolden(t, "explain_hep_failsafe_table", r.stdout)
 	r = e.runCode(t, cli.ExitDenied, "", "policy", "explain", "--from", "bookstore-server", "--to", "hostendpoint/host2-all", "--port", "80", "-o", "wide")
