@@ -225,10 +225,12 @@ func (p Party) node() string {
 
 // Hops returns the hosts a flow from one party to another crosses, with
 // the host endpoints it meets there: a host endpoint party's own; for a
-// workload's traffic to or from another host, its host's all-interfaces
-// host endpoint (Uplink), if any. settings gives each host's settings.
-// A workload's traffic to its own host (INPUT) is not a hop: there,
-// endpoint_to_host_action decides after its egress policy.
+// workload's traffic to or from another host, its host's Uplink (between
+// workloads of two hosts whose traffic is tunnelled, as settings' tunnel
+// peers say, only a "*" one: the packet crosses the tunnel device, and
+// its named interfaces see the tunnel peers' packets). settings gives each
+// host's settings. A workload's traffic to its own host (INPUT) is not a
+// hop: there, endpoint_to_host_action decides after its egress policy.
 func (m *Model) Hops(from, to Party, settings func(node string) HostSettings) []Hop {
 	fn, tn := from.node(), to.node()
 	if fn != "" && fn == tn {
@@ -237,20 +239,28 @@ func (m *Model) Hops(from, to Party, settings func(node string) HostSettings) []
 	}
 	var out []Hop
 	if fn != "" {
-		out = append(out, Hop{Node: fn, Out: m.hostSide(from), FromHost: from.Host != nil, From: from.Workload, Settings: settings(fn)})
+		s := settings(fn)
+		out = append(out, Hop{Node: fn, Out: m.hostSide(from, to, s), FromHost: from.Host != nil, From: from.Workload, Settings: s})
 	}
 	if tn != "" {
-		out = append(out, Hop{Node: tn, In: m.hostSide(to), ToHost: to.Host != nil, To: to.Workload, Settings: settings(tn)})
+		s := settings(tn)
+		out = append(out, Hop{Node: tn, In: m.hostSide(to, from, s), ToHost: to.Host != nil, To: to.Workload, Settings: s})
 	}
 	return out
 }
 
-// hostSide is the host endpoint a party's traffic crosses on its host.
-func (m *Model) hostSide(p Party) *HostEndpoint {
+// hostSide is the host endpoint p's traffic with other crosses on p's
+// host.
+func (m *Model) hostSide(p, other Party, s HostSettings) *HostEndpoint {
 	if p.Host != nil {
 		return p.Host
 	}
-	return m.Uplink(p.node())
+	h := m.Uplink(p.node())
+	tunnelled := len(s.Tunnels.VXLANPeers) > 0 || len(s.Tunnels.IPIPPeers) > 0
+	if h != nil && !h.AllInterfaces() && other.Workload != nil && tunnelled {
+		return nil
+	}
+	return h
 }
 
 // Uplink is the host endpoint a workload's traffic to or from other hosts

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -135,5 +136,43 @@ func TestHostEndpointOn(t *testing.T) {
 	}
 	if h := m.HostEndpointOn("h2", "eth0"); h != nil {
 		t.Errorf("other node: %v", h)
+	}
+}
+
+// TestHops: which host endpoints a flow between two parties meets.
+func TestHops(t *testing.T) {
+	m := hepModel(t, "kind: HostEndpoint\nmetadata: {name: h2-all}\nspec: {node: h2, interfaceName: '*'}\n")
+	w2 := wep("w2", "10.65.1.1", nil, nil)
+	w2.Spec.Node = "h2"
+	m.Update(model.UpdateOf(w2))
+	h1, h2 := m.HostEndpoint("h1-eth0"), m.HostEndpoint("h2-all")
+	w, wOther := Party{Workload: m.Endpoint("default/w")}, Party{Workload: m.Endpoint("default/w2")}
+	plain := func(string) HostSettings { return HostSettings{} }
+	tunnelled := func(string) HostSettings {
+		return HostSettings{Tunnels: TunnelPeers{VXLANPort: 4789, VXLANPeers: []netip.Addr{netip.MustParseAddr("192.168.1.2")}}}
+	}
+	for _, tc := range []struct {
+		name     string
+		from, to Party
+		settings func(string) HostSettings
+		want     []Hop // Node, In, Out, FromHost, ToHost only
+	}{
+		{"workload out: its host's only host endpoint", w, Party{}, plain, []Hop{{Node: "h1", Out: h1}}},
+		{"into a host endpoint", Party{}, Party{Host: h2}, plain, []Hop{{Node: "h2", In: h2, ToHost: true}}},
+		{"workloads of two hosts, routed", w, wOther, plain, []Hop{{Node: "h1", Out: h1}, {Node: "h2", In: h2}}},
+		{"workloads of two hosts, tunnelled: only *", w, wOther, tunnelled, []Hop{{Node: "h1"}, {Node: "h2", In: h2}}},
+		{"host endpoint to a workload of its host", Party{Host: h1}, w, plain, []Hop{{Node: "h1", FromHost: true}}},
+	} {
+		got := m.Hops(tc.from, tc.to, tc.settings)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: %d hops, want %d", tc.name, len(got), len(tc.want))
+			continue
+		}
+		for i, h := range got {
+			wt := tc.want[i]
+			if h.Node != wt.Node || h.In != wt.In || h.Out != wt.Out || h.FromHost != wt.FromHost || h.ToHost != wt.ToHost {
+				t.Errorf("%s: hop %d = %+v, want %+v", tc.name, i, h, wt)
+			}
+		}
 	}
 }

@@ -30,6 +30,11 @@ spec: {node: host1, interfaceName: eth0, expectedIPs: [192.168.100.1]}
 ---
 apiVersion: projectcalico.org/v3
 kind: HostEndpoint
+metadata: {name: host1-eth0-shadowed}
+spec: {node: host1, interfaceName: eth0}
+---
+apiVersion: projectcalico.org/v3
+kind: HostEndpoint
 metadata: {name: host2-all, labels: {role: memcached-client}}
 spec: {node: host2, interfaceName: "*"}
 ---
@@ -135,6 +140,7 @@ func TestExplainHostEndpointErrors(t *testing.T) {
 		{"interface not policed", "host1:eth1", "no host endpoint of node host1 has spec.interfaceName eth1"},
 		{"workload interface", "host1:cali1234", "is a workload's interface, never a host endpoint"},
 		{"no node", ":eth0", "give a host endpoint as NODE:INTERFACE"},
+		{"shadowed", "hostendpoint/host1-eth0-shadowed", "host endpoint host1-eth0-shadowed is not enforced: host1-eth0 (first by name) has the same spec.interfaceName eth0"},
 		{"host to itself", "hostendpoint/host1-eth0", "a host talks to itself"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

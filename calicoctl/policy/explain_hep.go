@@ -141,6 +141,10 @@ func (v *policyView) hostEndpointParty(flag, arg string) ([]*party, bool, error)
 		if h == nil {
 			return nil, true, fmt.Errorf("%s %s: no HostEndpoint named %q: list them with `calicoctl get hostendpoints`", flag, arg, name)
 		}
+		if on := v.Model.HostEndpointOn(h.Node, h.IfaceName); h.IfaceName != "" && !h.AllInterfaces() && on != h {
+			return nil, true, fmt.Errorf("%s %s: host endpoint %s is not enforced: %s (first by name) has the same spec.interfaceName %s on node %s; give hostendpoint/%s",
+				flag, arg, h.Name, on.Name, h.IfaceName, h.Node, on.Name)
+		}
 		ps, err := v.hepParties(flag, arg, h, "")
 		return ps, true, err
 	}
