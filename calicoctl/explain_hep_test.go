@@ -87,6 +87,8 @@ func TestExplainHostEndpoint(t *testing.T) {
 			[]string{"egress (normal, hostendpoint/host1-eth0) allowed before policy: failsafe tcp:2379"}},
 		{"workload to another host's endpoint: both sides", []string{"--from", "bookstore-server", "--to", "hostendpoint/host2-all", "--port", "80"}, cli.ExitDenied,
 			[]string{"profile", "calico", "no policy and no profile applies to hostendpoint/host2-all (a host endpoint's default deny)"}},
+		{"a node's address: its * host endpoint", []string{"--from", "192.168.100.9", "--to", "192.168.100.2", "--port", "80"}, cli.ExitDenied,
+			[]string{"host endpoint host2-all (node host2, interface *, 192.168.100.2)", "default deny"}},
 		{"host endpoint to another host's workload", []string{"--from", "host2:eth7", "--to", "bookstore-frontend", "--port", "80"}, cli.ExitDenied,
 			[]string{"egress (normal, hostendpoint/host2-all) denied"}},
 		{"workload to its own host endpoint: endpoint_to_host_action", []string{"--from", "bookstore-server", "--to", "host1:eth0", "--port", "80"}, cli.ExitDenied,

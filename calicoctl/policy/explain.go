@@ -258,6 +258,16 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*E
 		}
 		return v.Model.Verdict(pkt)
 	}
+	exp := v.explanation(verdict, from, to, pkt)
+	if err := hostVerdict(ctx, st, exp, from, to, f.hostAction, toHost && to.hep != nil); err != nil { // explain_host.go
+		return nil, err
+	}
+	return exp, nil
+}
+
+// explanation is the verdict (verdict(false)) with its steps, and what
+// the staged policies would decide (verdict(true)) when any exist.
+func (v *policyView) explanation(verdict func(staged bool) calc.Result, from, to *party, pkt calc.Packet) *Explanation {
 	res := verdict(false)
 	exp := &Explanation{Verdict: "denied", Allowed: res.Allowed, Reason: res.Reason, From: from, To: to, Packet: packetOf(pkt)}
 	if res.Allowed {
@@ -273,10 +283,7 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*E
 			exp.Staged.Steps = append(exp.Staged.Steps, v.stepOf(s))
 		}
 	}
-	if err := hostVerdict(ctx, st, exp, from, to, f.hostAction, toHost && to.hep != nil); err != nil { // explain_host.go
-		return nil, err
-	}
-	return exp, nil
+	return exp
 }
 
 func (v *policyView) stepOf(s calc.Step) explainStep {

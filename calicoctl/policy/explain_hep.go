@@ -206,7 +206,8 @@ func hepParty(arg string, h *calc.HostEndpoint, iface string, a netip.Addr) *par
 }
 
 // hepByAddr returns the host endpoint with addr among its expectedIPs (a
-// named one first), or nil.
+// named one first), else, for a node's address, that node's "*" host
+// endpoint; or nil.
 func (v *policyView) hepByAddr(addr netip.Addr) *calc.HostEndpoint {
 	var found *calc.HostEndpoint
 	for _, h := range v.Model.HostEndpoints() {
@@ -214,7 +215,17 @@ func (v *policyView) hepByAddr(addr netip.Addr) *calc.HostEndpoint {
 			found = h
 		}
 	}
-	return found
+	if found != nil {
+		return found
+	}
+	for name := range v.hosts.nodes {
+		if slices.Contains(v.hosts.nodeAddrs(name), addr) {
+			if h := v.Model.Uplink(name); h != nil && h.AllInterfaces() {
+				return h
+			}
+		}
+	}
+	return nil
 }
 
 // involvesHost reports whether host endpoints take part in the flow: an

@@ -16,9 +16,24 @@ import (
 // endpoint (role: k8s-worker): untracked (allow 12211 from the remote
 // with its replies; deny 22, which the failsafe port beats), pre-DNAT
 // (deny the outside address; allow 10250, skipping normal policy) and
-// normal plus applyOnForward (allow 80 in and 8080 out; the rest ends in
-// the end-of-tier drop).
+// normal plus applyOnForward: tier security passes 80 to the default tier
+// (which allows it) and drops the rest of the ingress at its end; the
+// default tier allows 8080 out and drops the rest.
 const everyHostStage = `
+apiVersion: projectcalico.org/v3
+kind: Tier
+metadata: {name: security}
+spec: {order: 10}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: security.gate}
+spec:
+  tier: security
+  selector: role == 'k8s-worker'
+  applyOnForward: true
+  ingress: [{action: Pass, protocol: TCP, destination: {ports: [80]}}]
+---
 apiVersion: projectcalico.org/v3
 kind: GlobalNetworkPolicy
 metadata: {name: untracked}
@@ -73,9 +88,9 @@ func TestHostEndpointExplainMatchesKernel(t *testing.T) {
 	probes := []explainProbe{
 		{"failsafe beats the untracked deny", remote, remoteAddr, hostHEP, 22, into, true},
 		{"untracked allow", remote, remoteAddr, hostHEP, 12211, into, true},
-		{"normal allow", remote, remoteAddr, hostHEP, 80, into, true},
 		{"pre-DNAT allow skips normal policy", remote, remoteAddr, hostHEP, 10250, into, true},
-		{"end of tier", remote, remoteAddr, hostHEP, 8080, into, false},
+		{"pass to the default tier", remote, remoteAddr, hostHEP, 80, into, true},
+		{"end of tier security", remote, remoteAddr, hostHEP, 8080, into, false},
 		{"pre-DNAT deny", remote, outsideAddr, hostHEP, 80, into, false},
 		{"failsafe beats the pre-DNAT deny", remote, outsideAddr, hostHEP, 22, into, true},
 		{"host out, normal allow", b.host, hostHEP, remoteAddr, 8080, outOf, true},
@@ -155,6 +170,15 @@ spec:
 			t.Errorf("staged deny: explain's staged verdict allows (%s)", v.Reason)
 		}
 	}
+	// No policy: the host endpoint's default deny, failsafe ports open,
+	// forwarded traffic not policed.
+	b.setPolicies("")
+	b.explainCheck(cfg, []explainProbe{
+		{"default deny", remote, remoteAddr, hostHEP, 80, into, false},
+		{"default deny, failsafe", remote, remoteAddr, hostHEP, 22, into, true},
+		{"no policy, forwarded", remote, remoteAddr, w.V4, 8080, toWL, true},
+		{"no policy, host out", b.host, hostHEP, remoteAddr, 80, []calc.Party{host, outside}, false},
+	})
 }
 
 // explainProbe is one TCP flow between two parties.
