@@ -176,3 +176,23 @@ func TestHops(t *testing.T) {
 		}
 	}
 }
+
+// TestPathVerdictProfilesAndND: a host endpoint's profiles decide after
+// its policies; IPv6 neighbour discovery is accepted before policy.
+func TestPathVerdictProfilesAndND(t *testing.T) {
+	m := buildModel(t, doc(
+		"kind: Profile\nmetadata: {name: ssh-in}\nspec: {ingress: [{action: Allow, protocol: TCP, destination: {ports: [2022]}}]}\n",
+		"kind: HostEndpoint\nmetadata: {name: h}\nspec: {node: h1, interfaceName: eth0, profiles: [ssh-in], expectedIPs: ['fd00::1']}\n",
+	))
+	into := []Hop{{Node: "h1", In: m.HostEndpoint("h"), ToHost: true}}
+	if r := m.PathVerdict(tcpPkt("fd00::2", "fd00::1", 1, 2022), into, false); !r.Allowed || !strings.Contains(r.Reason, "profile ssh-in rule 0") {
+		t.Errorf("profile: %+v", r)
+	}
+	if r := m.PathVerdict(tcpPkt("fd00::2", "fd00::1", 1, 2023), into, false); r.Allowed || !strings.Contains(r.Reason, "no profile of hostendpoint/h") {
+		t.Errorf("profile, other port: %+v", r)
+	}
+	ns := Packet{Src: netip.MustParseAddr("fd00::2"), Dst: netip.MustParseAddr("fd00::1"), Protocol: 58, ICMPType: 135}
+	if r := m.PathVerdict(ns, into, false); !r.Allowed || r.Steps[0].Kind != "neighbour discovery" {
+		t.Errorf("neighbour solicitation: %+v", r)
+	}
+}
