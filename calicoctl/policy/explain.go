@@ -85,8 +85,8 @@ Exit status: 0 allowed, 3 denied, 1 error (unknown container, bad address or por
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.from, "from", "", "source: container name or ID, endpoint name, or IP address (required)")
-	fl.StringVar(&f.to, "to", "", "destination: container name or ID, endpoint name, or IP address (required)")
+	fl.StringVar(&f.from, "from", "", "source: container name or ID, endpoint name, hostendpoint/NAME, NODE:INTERFACE or IP address (required)")
+	fl.StringVar(&f.to, "to", "", "destination: container name or ID, endpoint name, hostendpoint/NAME, NODE:INTERFACE or IP address (required)")
 	fl.StringVar(&f.protocol, "protocol", "TCP", "protocol: TCP, UDP, SCTP, ICMP, ICMPv6 or a number")
 	fl.IntVar(&f.port, "port", -1, "destination port (TCP, UDP, SCTP)")
 	fl.IntVar(&f.srcPort, "src-port", 0, "source port (TCP, UDP, SCTP)")
