@@ -188,3 +188,18 @@ spec: {failsafeInboundHostPorts: [{protocol: tcp, port: 8080}]}
 	}
 	e.assertUnchanged(t, before)
 }
+
+// TestPolicyShowHostEndpoint: a host endpoint's policies per stage, in
+// the dataplane's order.
+func TestPolicyShowHostEndpoint(t *testing.T) {
+	e := hepEnv(t)
+	r := e.runCode(t, cli.ExitOK, "", "policy", "show", "--endpoint", "host1:eth0")
+	checkGolden(t, "policy_show_hep_table", r.stdout)
+	r = e.runCode(t, cli.ExitOK, "", "policy", "show", "--endpoint", "192.168.100.1", "-o", "json")
+	if !strings.Contains(r.stdout, `"stage": "preDNAT"`) {
+		t.Errorf("json lacks the stage:\n%s", r.stdout)
+	}
+	if r := e.run(t, "", "policy", "show", "--endpoint", "hostendpoint/nope"); r.code != cli.ExitFailure || !strings.Contains(r.stderr, `--endpoint hostendpoint/nope: no HostEndpoint named "nope"`) {
+		t.Errorf("unknown host endpoint: %v", r)
+	}
+}
