@@ -103,9 +103,13 @@ func (m *Model) LocalHostEndpoints(node string) []*HostEndpoint {
 // HostPoliciesFor returns, in evaluation order, the policies of a kind
 // that select h in the direction.
 func (m *Model) HostPoliciesFor(h *HostEndpoint, kind HostPolicyKind, dir Direction) []*Policy {
+	return m.hostPoliciesFrom(m.policies, h, kind, dir)
+}
+
+func (m *Model) hostPoliciesFrom(policies map[string]*Policy, h *HostEndpoint, kind HostPolicyKind, dir Direction) []*Policy {
 	labels := selector.GlobalMap(h.Labels)
 	var out []*Policy
-	for _, p := range m.policies {
+	for _, p := range policies {
 		if p.AppliesToHost(kind, dir) && p.Selector.EvaluateLabels(labels) {
 			out = append(out, p)
 		}
@@ -124,4 +128,24 @@ func (m *Model) hostMembers(sel selector.Selector) []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// HostEndpoint returns a host endpoint by name, or nil.
+func (m *Model) HostEndpoint(name string) *HostEndpoint { return m.hostEndpoints[name] }
+
+// HostEndpointOn returns the host endpoint that polices the interface
+// iface of node, as the dataplane binds them: the first by name with that
+// interfaceName, else node's all-interfaces one ("*"), else nil. The
+// loopback interface is never policed.
+func (m *Model) HostEndpointOn(node, iface string) *HostEndpoint {
+	var all *HostEndpoint
+	for _, h := range m.LocalHostEndpoints(node) {
+		switch {
+		case h.IfaceName == iface:
+			return h
+		case h.AllInterfaces() && all == nil && iface != "lo":
+			all = h
+		}
+	}
+	return all
 }
