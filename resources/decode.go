@@ -150,6 +150,9 @@ func DecodeObject(js []byte) (Resource, error) {
 			return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: path,
 				Msg: "is not a field of " + h.Kind + ": remove it or fix its spelling"}
 		}
+		if fe := badValue(js, reflect.TypeOf(obj), h.Kind, nameOf(js)); fe != nil {
+			return nil, fe
+		}
 		return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: fieldOfJSONError(err), Msg: strings.TrimPrefix(err.Error(), "json: ")}
 	}
 	obj.Default()
