@@ -139,6 +139,9 @@ func DecodeObject(js []byte) (Resource, error) {
 		return nil, &FieldError{Kind: h.Kind, Field: "apiVersion", Value: h.APIVersion, Msg: "must be " + APIVersion}
 	}
 	k, ok := kinds[h.Kind]
+	if why := elsewhere(h.Kind); !ok && why != "" {
+		return nil, &FieldError{Field: "kind", Value: h.Kind, Msg: why}
+	}
 	if !ok {
 		return nil, &FieldError{Field: "kind", Value: h.Kind, Msg: "is not a known kind: use one of " + strings.Join(KindNames(), ", ")}
 	}

@@ -39,3 +39,24 @@ func TestNotOnDockerSaysWhyAndWhatInstead(t *testing.T) {
 		})
 	}
 }
+
+// TestKindsNotOnDockerSayWhyAndWhatInstead: a real Calico kind this
+// project does not store is refused as such, not as a typo, in a file
+// and on the command line (any calicoctl spelling).
+func TestKindsNotOnDockerSayWhyAndWhatInstead(t *testing.T) {
+	doc := hdr + "kind: StagedKubernetesNetworkPolicy\nmetadata: {name: p, namespace: default}\nspec: {podSelector: {matchLabels: {app: web}}}\n"
+	err := decodeAndValidate(doc)
+	if err == nil || !strings.Contains(err.Error(), "StagedKubernetesNetworkPolicy is a Calico kind that does not apply on Docker") ||
+		!strings.Contains(err.Error(), "StagedNetworkPolicy") || strings.Contains(err.Error(), "not a known kind") {
+		t.Fatalf("file: %v", err)
+	}
+	for _, name := range []string{"sknp", "kubecontrollersconfig", "ipamconfig", "blockaffinities", "CalicoNodeStatus"} {
+		_, err := Lookup(name)
+		if err == nil || !strings.Contains(err.Error(), "does not apply on Docker") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := Lookup("ipools"); err == nil || !strings.Contains(err.Error(), "unknown resource kind") {
+		t.Errorf("a typo: %v", err)
+	}
+}

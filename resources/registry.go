@@ -58,6 +58,9 @@ func Lookup(name string) (*KindInfo, error) {
 			}
 		}
 	}
+	if why := elsewhere(name); why != "" {
+		return nil, fmt.Errorf("%s", why)
+	}
 	return nil, fmt.Errorf("unknown resource kind %q: use one of %s", name, strings.Join(KindNames(), ", "))
 }
 
