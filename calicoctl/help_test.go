@@ -102,6 +102,25 @@ func TestUnknownSubcommandsFail(t *testing.T) {
 	}
 }
 
+// TestUnknownSubcommandBeforeAFlag: a calicoctl verb this project lacks,
+// given with its flags, is named as the unknown command, not as an
+// unknown flag of the group.
+func TestUnknownSubcommandBeforeAFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ipam", "configure", "--strictaffinity=true"}, `unknown command "configure" for "calicoctl ipam"`},
+		{[]string{"convert", "-f", "policy.yaml"}, `unknown command "convert" for "calicoctl"`},
+		{[]string{"datastore", "migrate", "export", "--bogus"}, `unknown command "migrate" for "calicoctl datastore"`},
+	} {
+		r := runCLI("", nil, tc.args...)
+		if r.code != cli.ExitFailure || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: want exit 1 and %q, got %v", tc.args, tc.want, r)
+		}
+	}
+}
+
 // TestUnknownFlagsFail: an unknown flag fails every command, group or
 // verb, in every group (exit 1, naming the flag), before anything runs;
 // so do stray arguments to the classic forms.

@@ -83,6 +83,31 @@ func TestValidateCommand(t *testing.T) {
 	}
 }
 
+// TestFileFlagsOfCalicoctl: calicoctl's -R/--recursive is accepted (a
+// directory is always read recursively) and --skip-empty skips files
+// without resources, which otherwise fail naming the file.
+func TestFileFlagsOfCalicoctl(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(goodPool), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "empty.yaml"), []byte("# nothing yet\n---\n"), 0o644)
+	r := runCLI("", nil, "validate", "-f", dir, "-R")
+	if r.code != 1 || !strings.Contains(r.stderr, "empty.yaml") || !strings.Contains(r.stderr, "no resources found") {
+		t.Fatalf("an empty file without --skip-empty: %v", r)
+	}
+	for _, args := range [][]string{{"-R", "--skip-empty"}, {"--recursive", "--skip-empty"}, {"--skip-empty"}} {
+		r := runCLI("", nil, append([]string{"validate", "-f", dir}, args...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Successfully validated 1 resource(s)") {
+			t.Errorf("%v: %v", args, r)
+		}
+	}
+	for _, verb := range []string{"apply", "create", "replace", "delete", "get"} {
+		if r := runCLI("", nil, verb, "--help"); !strings.Contains(r.stdout, "--skip-empty") || !strings.Contains(r.stdout, "-R, --recursive") {
+			t.Errorf("%s lacks -R or --skip-empty:\n%s", verb, r.stdout)
+		}
+	}
+}
+
 func TestApplyDirectory(t *testing.T) {
 	e := startEtcd(t)
 	dir := t.TempDir()

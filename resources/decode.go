@@ -45,10 +45,14 @@ func Decode(r io.Reader) ([]Resource, error) {
 		out = append(out, objs...)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no resources found: the input is empty")
+		return nil, ErrNoResources
 	}
 	return out, nil
 }
+
+// ErrNoResources is Decode's error for input without any object (empty,
+// or only comments and "---"); calicoctl's --skip-empty skips such files.
+var ErrNoResources = errors.New("no resources found: the input is empty")
 
 // DecodeBytes is Decode over a byte slice.
 func DecodeBytes(b []byte) ([]Resource, error) { return Decode(bytes.NewReader(b)) }

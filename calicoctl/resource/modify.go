@@ -263,7 +263,7 @@ listed; the exit status is 1 if there is any.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "filename", "f", "", fileFlagUsage)
+	a.AddFileFlags(cmd, &file)
 	a.AddNamespaceFlag(cmd)
 	return cmd
 }

@@ -28,6 +28,10 @@ type App struct {
 	Namespace string
 	// AllNamespaces is get's -A: list namespaced kinds in every namespace.
 	AllNamespaces bool
+	// SkipEmpty is --skip-empty: files without resources are skipped.
+	SkipEmpty bool
+	// recursive is -R, accepted for compatibility (input.go).
+	recursive bool
 	st            *datastore.Store
 	closers       []func()
 	// StatusSocket is --status-socket (calicoctl/node).
