@@ -32,7 +32,6 @@ written in order. Should a write still fail (another client changed the object i
 between), the rest are still written, the output says "Partial success: <verb> N out of M"
 and lists each error ("Hit error: ..."), and the exit status is 1.`
 
-
 func (a *app) fileCommand(use, short, long, example string, act *writeAction) *cobra.Command {
 	var file string
 	cmd := &cobra.Command{

@@ -32,8 +32,8 @@ type App struct {
 	SkipEmpty bool
 	// recursive is -R, accepted for compatibility (input.go).
 	recursive bool
-	st            *datastore.Store
-	closers       []func()
+	st        *datastore.Store
+	closers   []func()
 	// StatusSocket is --status-socket (calicoctl/node).
 	StatusSocket string
 	// Now is the clock (ipam check's grace period); tests may set it.
