@@ -160,3 +160,31 @@ func TestIPPoolAllowedUses(t *testing.T) {
 		t.Fatal("a Tunnel-only pool must not serve workloads")
 	}
 }
+
+// TestCalicoctlAliases: every name calicoctl accepts for a kind
+// (its resourcemgr registrations) finds that kind here.
+func TestCalicoctlAliases(t *testing.T) {
+	want := map[string][]string{
+		KindIPPool:                    {"ippool", "ippools", "ipp", "ipps", "pool", "pools"},
+		KindNode:                      {"node", "nodes", "no", "nos"},
+		KindBGPPeer:                   {"bgppeer", "bgppeers", "bgpp", "bgpps", "bp", "bps"},
+		KindGlobalNetworkSet:          {"globalnetworkset", "globalnetworksets", "gnetsets"},
+		KindGlobalNetworkPolicy:       {"globalnetworkpolicy", "globalnetworkpolicies", "gnp", "gnps"},
+		KindNetworkPolicy:             {"networkpolicy", "networkpolicies", "policy", "np", "policies", "pol", "pols"},
+		KindNetworkSet:                {"networkset", "networksets", "netsets"},
+		KindWorkloadEndpoint:          {"workloadendpoint", "workloadendpoints", "wep", "weps"},
+		KindHostEndpoint:              {"hostendpoint", "hostendpoints", "hep", "heps"},
+		KindTier:                      {"tier", "tiers"},
+		KindIPReservation:             {"ipreservation", "ipreservations", "reservation", "reservations"},
+		KindProfile:                   {"profile", "profiles", "pro", "pros"},
+		KindStagedGlobalNetworkPolicy: {"stagedglobalnetworkpolicy", "stagedglobalnetworkpolicies", "sgnp", "sgnps"},
+	}
+	for kind, names := range want {
+		for _, n := range names {
+			k, err := Lookup(n)
+			if err != nil || k.Kind != kind {
+				t.Errorf("%s: got %v, %v; want %s", n, k, err, kind)
+			}
+		}
+	}
+}
