@@ -62,9 +62,9 @@ func columnsFor(kind string) []column {
 			col("IPS", true, func(h H) string { return strings.Join(h.Spec.ExpectedIPs, ",") }),
 			col("PROFILES", true, func(h H) string { return strings.Join(h.Spec.Profiles, ",") })}
 	case resources.KindGlobalNetworkSet:
-		return []column{nameCol, col("NETS", true, func(n *resources.GlobalNetworkSet) string { return strings.Join(n.Spec.Nets, ",") })}
+		return []column{nameCol, col("NETS", true, func(n *resources.GlobalNetworkSet) string { return truncate(strings.Join(n.Spec.Nets, ","), 80) })}
 	case resources.KindNetworkSet:
-		return []column{nameCol, col("NETS", true, func(n *resources.NetworkSet) string { return strings.Join(n.Spec.Nets, ",") })}
+		return []column{nameCol, col("NETS", true, func(n *resources.NetworkSet) string { return truncate(strings.Join(n.Spec.Nets, ","), 80) })}
 	case resources.KindTier:
 		return []column{nameCol, col("ORDER", false, func(t *resources.Tier) string { return OrderString(t.Spec.Order) })}
 	case resources.KindIPReservation:
