@@ -40,3 +40,15 @@ func TestWrongTypeNamesFieldAndFix(t *testing.T) {
 		})
 	}
 }
+
+// TestFieldTwiceInAnotherCase: encoding/json matches keys ignoring case,
+// so a field given twice in two spellings is a key given twice: refused.
+func TestFieldTwiceInAnotherCase(t *testing.T) {
+	_, err := DecodeBytes([]byte(hdr + "kind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec:\n  ingress:\n  - {action: Allow, destination: {Ports: [80], ports: [443]}}\n"))
+	if err == nil || !strings.Contains(err.Error(), `spec.ingress[0].destination.ports: is given twice (as "Ports" and "ports"`) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := DecodeBytes([]byte(hdr + "kind: GlobalNetworkSet\nmetadata: {name: s, labels: {A: one, a: two}}\nspec: {nets: [10.0.0.0/8]}\n")); err != nil {
+		t.Fatalf("label keys differing in case are two labels: %v", err)
+	}
+}

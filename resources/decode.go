@@ -162,6 +162,10 @@ func DecodeObject(js []byte) (Resource, error) {
 		}
 		return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: fieldOfJSONError(err), Msg: strings.TrimPrefix(err.Error(), "json: ")}
 	}
+	if path, a, b := caseTwin(js, reflect.TypeOf(obj)); path != "" {
+		return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: path,
+			Msg: fmt.Sprintf("is given twice (as %q and %q, which differ only in case): keep only one of them", a, b)}
+	}
 	obj.Default()
 	return obj, nil
 }
