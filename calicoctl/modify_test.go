@@ -17,6 +17,9 @@ func TestPatch(t *testing.T) {
 		t.Fatalf("patch not merged (null resets to the default, other fields kept):\n%s", got)
 	}
 	wantOK(t, e.run(t, "", "patch", "felixconfig", "default", "-p", "spec: {logSeverityScreen: Debug}"), "patched")
+	// calicoctl's --type values; its documentation's example gives --type json an object.
+	wantOK(t, e.run(t, "", "patch", "felixconfig", "default", "--type", "json", "-p", `{"spec":{"logSeverityScreen":"Info"}}`), "patched")
+	wantOK(t, e.run(t, "", "patch", "felixconfig", "default", "-t", "merge", "-p", `{"spec":{"logSeverityScreen":"Debug"}}`), "patched")
 	wantOK(t, e.run(t, "", "patch", "np", "security.allow-api", "-n", "team-a", "-p", `{"spec":{"order":5}}`), "patched")
 	if got := e.mustRun(t, "", "get", "np", "-n", "team-a", "-o", "wide").stdout; !strings.Contains(got, "security   5") {
 		t.Fatalf("order not patched:\n%s", got)
@@ -30,7 +33,10 @@ func TestPatch(t *testing.T) {
 		{[]string{"patch", "ippool", "net2", "-p", `{"spec":{"cidr":"10.1.0.0/33"}}`}, "spec.cidr"},
 		{[]string{"patch", "ippool", "net2", "-p", `{"metadata":{"name":"x"}}`}, "metadata.name cannot be patched"},
 		{[]string{"patch", "ippool", "net2", "-p", `{"spec":{"natOutgoing":true,"natOutgoing":false}}`}, "already set"},
-		{[]string{"patch", "ippool", "net2", "-p", `[1]`}, "must be an object"},
+		{[]string{"patch", "ippool", "net2", "-p", `[1]`}, "give the change as an object"},
+		{[]string{"patch", "ippool", "net2", "-p", `"x"`}, "must be an object"},
+		{[]string{"patch", "ippool", "net2", "--type", "json", "-p", `[{"op":"replace","path":"/spec/disabled","value":true}]`}, "RFC 6902) is not supported"},
+		{[]string{"patch", "ippool", "net2", "-t", "bogus", "-p", `{}`}, `--type "bogus": use strategic (the default), merge or json`},
 		{[]string{"patch", "ippool", "nosuch", "-p", `{}`}, `IPPool "nosuch" not found`},
 		{[]string{"patch", "ippool", "net2"}, "give the patch with -p"},
 		{[]string{"patch", "tier", "default", "-p", `{"spec":{"order":1}}`}, "not found"},
