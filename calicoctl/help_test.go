@@ -121,6 +121,24 @@ func TestUnknownSubcommandBeforeAFlag(t *testing.T) {
 	}
 }
 
+// TestCalicoctlHabitsAccepted: flags and values calicoctl users' scripts
+// pass are accepted: --allow-version-mismatch on every command, -o ps
+// (calicoctl's name for the table).
+func TestCalicoctlHabitsAccepted(t *testing.T) {
+	for _, args := range [][]string{
+		{"validate", "-f", "../resources/testdata/calico-docs/tier.yaml", "--allow-version-mismatch"},
+		{"--allow-version-mismatch", "validate", "-f", "../resources/testdata/calico-docs/tier.yaml"},
+	} {
+		if r := runCLI("", nil, args...); r.code != 0 {
+			t.Errorf("%v: %v", args, r)
+		}
+	}
+	f, err := cli.ParseFormatOf("ps", "table", "wide")
+	if err != nil || f != cli.FormatTable {
+		t.Errorf("-o ps: %v, %v", f, err)
+	}
+}
+
 // TestUnknownFlagsFail: an unknown flag fails every command, group or
 // verb, in every group (exit 1, naming the flag), before anything runs;
 // so do stray arguments to the classic forms.
