@@ -154,8 +154,11 @@ func DecodeObject(js []byte) (Resource, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(obj); err != nil {
 		if path := unknownFieldPath(js, reflect.TypeOf(obj)); path != "" {
-			return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: path,
-				Msg: "is not a field of " + h.Kind + ": remove it or fix its spelling"}
+			msg := "is not a field of " + h.Kind + ": remove it or fix its spelling"
+			if note := calicoFieldNote(h.Kind, path); note != "" {
+				msg = note
+			}
+			return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: path, Msg: msg}
 		}
 		if fe := badValue(js, reflect.TypeOf(obj), h.Kind, nameOf(js)); fe != nil {
 			return nil, fe
