@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 )
@@ -75,12 +76,7 @@ func tryValue(v any, t reflect.Type, path string) (string, any, error) {
 }
 
 func walkBadMap(x map[string]any, t reflect.Type, path string) (string, any, error) {
-	keys := make([]string, 0, len(x))
-	for k := range x {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(x)) {
 		ft := t
 		if t.Kind() == reflect.Map {
 			ft = t.Elem()

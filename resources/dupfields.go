@@ -3,6 +3,7 @@ package resources
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -28,13 +29,8 @@ func walkTwins(v any, t reflect.Type, path string) (string, string, string) {
 	}
 	switch x := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
 		seen := map[string]string{}
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			ft := t
 			switch t.Kind() {
 			case reflect.Map:
