@@ -187,6 +187,20 @@ func TestTierRules(t *testing.T) {
 	wantFail(t, e.run(t, "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: default}\nspec: {order: 5}\n", "apply", "-f", "-"), "fixed at")
 }
 
+// TestClusterInformationIsKept: as calicoctl, ClusterInformation cannot
+// be deleted (by name or by file); its columns are calicoctl's.
+func TestClusterInformationIsKept(t *testing.T) {
+	e := startEtcd(t)
+	loadAllKinds(t, e)
+	before := e.snapshot(t)
+	wantFail(t, e.run(t, "", "delete", "clusterinformation", "default"), `ClusterInformation "default" cannot be deleted: it holds the cluster's GUID`)
+	wantFail(t, e.run(t, "apiVersion: projectcalico.org/v3\nkind: ClusterInformation\nmetadata: {name: default}\n", "delete", "-f", "-"), "datastoreReady: false")
+	e.assertUnchanged(t, before)
+	if got := e.mustRun(t, "", "get", "clusterinfo", "-o", "custom-columns=CLUSTERTYPE,DATASTOREREADY").stdout; !strings.Contains(got, "docker,bgp    true") {
+		t.Errorf("columns:\n%s", got)
+	}
+}
+
 func TestPatchKeepsPoolRules(t *testing.T) {
 	e := startEtcd(t)
 	loadAllKinds(t, e)

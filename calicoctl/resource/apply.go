@@ -195,7 +195,7 @@ func preflight(ctx context.Context, st *datastore.Store, objs []resources.Resour
 		errs = append(errs, tierErrs...)
 	} else {
 		for i, obj := range objs {
-			if err := checkTierDelete(ctx, st, obj); err != nil && contains(todo, obj) {
+			if err := checkDelete(ctx, st, obj); err != nil && contains(todo, obj) { // tier_rules.go
 				errs = append(errs, cli.ObjectError{Index: i + 1, Err: err})
 			}
 		}

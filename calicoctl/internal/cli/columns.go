@@ -73,8 +73,26 @@ func columnsFor(kind string) []column {
 		return bgpPeerColumns(nameCol)
 	case resources.KindBGPConfiguration:
 		return bgpConfigColumns(nameCol)
+	case resources.KindClusterInformation:
+		return clusterInfoColumns(nameCol)
 	}
 	return []column{nameCol}
+}
+
+// clusterInfoColumns are calicoctl's, in the default table too.
+func clusterInfoColumns(nameCol column) []column {
+	type C = *resources.ClusterInformation
+	return []column{nameCol,
+		col("CLUSTERGUID", false, func(c C) string { return c.Spec.ClusterGUID }),
+		col("CLUSTERTYPE", false, func(c C) string { return c.Spec.ClusterType }),
+		col("CALICOVERSION", false, func(c C) string { return c.Spec.CalicoVersion }),
+		col("DATASTOREREADY", false, func(c C) string {
+			if c.Spec.DatastoreReady == nil {
+				return ""
+			}
+			return strconv.FormatBool(*c.Spec.DatastoreReady)
+		}),
+	}
 }
 
 func ippoolColumns(nameCol column) []column {
