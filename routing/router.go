@@ -142,6 +142,7 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Backend != BackendNone {
 		r.dp = cfg.Dataplane
 	}
+	r.c.node = cfg.NodeName
 	return r, nil
 }
 
@@ -203,6 +204,7 @@ func (r *Router) poke() {
 func (r *Router) onSync(ev model.SyncEvent) {
 	poolsChanged := ev.Full || slices.ContainsFunc(ev.Updates, func(u model.Update) bool { return u.Kind == resources.KindIPPool })
 	r.mu.Lock()
+	others := r.c.onlyOthersEndpoints(ev)
 	r.c.apply(ev)
 	r.applyLogSeverity()
 	r.synced = r.synced || ev.Full
@@ -211,7 +213,9 @@ func (r *Router) onSync(ev model.SyncEvent) {
 	if r.cfg.OnPools != nil && poolsChanged {
 		r.cfg.OnPools(pools)
 	}
-	r.poke()
+	if !others {
+		r.poke()
+	}
 }
 
 // reconcile computes the desired state from the model and hands what
