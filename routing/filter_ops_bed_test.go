@@ -1,12 +1,14 @@
 package routing_test
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/internal/testbed"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
@@ -75,7 +77,8 @@ func opsFilter(block netip.Prefix, iface string) *resources.BGPFilter {
 // large community added and its AS path prepended; keeps back routes the
 // hosts learned from each other (source RemotePeers), which BIRD received
 // before; and keeps host2's borrowed address (on its workload's cali
-// interface) from BIRD until the interface pattern no longer matches.
+// interface) from BIRD until the interface pattern no longer matches. A
+// bad BGPFilter is refused with the fields named and nothing stored.
 func TestBGPFilterOperationsWithBIRD(t *testing.T) {
 	b := sharedBed(t)
 	requireBed(t, "bird", "birdc")
@@ -116,6 +119,20 @@ func TestBGPFilterOperationsWithBIRD(t *testing.T) {
 	apply(t, b, peer)
 	// Unfiltered, host1 passes on host2's block (learned over the mesh).
 	eventually(t, "BIRD learns host2's block from host1 too", birdShows(bird, block2, []string{"[" + h1.Name + " ", "[" + h2.Name + " "}))
+
+	// Bad input is refused, naming the field and the fix; nothing is stored.
+	bad := opsFilter(block1, "cali/0")
+	bad.Spec.ImportV4[0].Communities.Values = append(bad.Spec.ImportV4[0].Communities.Values, "64511:70000")
+	_, err = b.Store.Apply(ctx(t), bad)
+	for _, want := range []string{"spec.exportV4[0].interface (cali/0): is not an interface name", "spec.importV4[0].communities.values (2): must list exactly one",
+		"spec.importV4[0].communities.values[1] (64511:70000): has a part above 65535"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("bad BGPFilter: %v, want %q", err, want)
+		}
+	}
+	if _, err := b.Store.Get(ctx(t), resources.KindBGPFilter, "", "ops"); !errors.Is(err, datastore.ErrNotFound) {
+		t.Errorf("the refused BGPFilter: %v, want not found", err)
+	}
 
 	filter := opsFilter(block1, "cali*")
 	apply(t, b, filter)
