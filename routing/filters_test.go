@@ -62,9 +62,12 @@ func TestPeerPolicies(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("policies:\n got %+v\nwant %+v", got, want)
 	}
-	if c.onlyOthersEndpoints(model.SyncEvent{Updates: []model.Update{model.UpdateOf(other)}}) != true ||
-		c.onlyOthersEndpoints(model.SyncEvent{Updates: []model.Update{model.UpdateOf(wep)}}) != false {
-		t.Error("an update of another node's endpoint only must not wake routing; one of this node's must")
+	if c.apply(model.SyncEvent{Updates: []model.Update{model.UpdateOf(other)}}) || c.apply(model.SyncEvent{Updates: []model.Update{model.UpdateOf(wep)}}) {
+		t.Error("an update of another node's endpoint, or an unchanged one of this node's, must not wake routing")
+	}
+	wep.Spec.IPNetworks = wep.Spec.IPNetworks[:1]
+	if !c.apply(model.SyncEvent{Updates: []model.Update{model.UpdateOf(wep)}}) {
+		t.Error("a changed endpoint of this node must wake routing")
 	}
 }
 

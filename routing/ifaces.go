@@ -25,13 +25,15 @@ type workloadIface struct {
 }
 
 // setIface keeps or forgets the interface of a workload endpoint of this
-// node; other nodes' endpoints are not kept.
-func (c *cluster) setIface(u model.Update) {
+// node; other nodes' endpoints are not kept. It reports whether what
+// routing keeps changed.
+func (c *cluster) setIface(u model.Update) bool {
 	key := u.Namespace + "/" + u.Name
 	w, ok := u.Object.(*resources.WorkloadEndpoint)
-	if u.Deleted() || !ok || w.Spec.Node != c.node {
+	if u.Deleted() || !ok || c.node == "" || w.Spec.Node != c.node {
+		_, had := c.ifaces[key]
 		delete(c.ifaces, key)
-		return
+		return had
 	}
 	wi := workloadIface{name: w.Spec.InterfaceName}
 	for _, n := range w.Spec.IPNetworks {
@@ -39,7 +41,9 @@ func (c *cluster) setIface(u model.Update) {
 			wi.addrs = append(wi.addrs, p.Addr())
 		}
 	}
+	old, had := c.ifaces[key]
 	c.ifaces[key] = wi
+	return !had || old.name != wi.name || !slices.Equal(old.addrs, wi.addrs)
 }
 
 // ownOnInterface lists this node's exports whose interface matches
@@ -80,24 +84,4 @@ func ifaceMatches(pattern, name string) bool {
 		name = name[i+len(mid):]
 	}
 	return strings.HasSuffix(name, parts[len(parts)-1])
-}
-
-// onlyOthersEndpoints reports whether an event changes nothing routing
-// keeps: only other nodes' workload endpoints.
-func (c *cluster) onlyOthersEndpoints(ev model.SyncEvent) bool {
-	if ev.Full {
-		return false
-	}
-	for _, u := range ev.Updates {
-		if u.Kind != resources.KindWorkloadEndpoint {
-			return false
-		}
-		if _, kept := c.ifaces[u.Namespace+"/"+u.Name]; kept {
-			return false
-		}
-		if w, ok := u.Object.(*resources.WorkloadEndpoint); ok && w.Spec.Node == c.node {
-			return false
-		}
-	}
-	return true
 }
