@@ -65,14 +65,20 @@ func (k *kernelState) openNft(versions []int) error {
 	s := &nftState{drv: drv, versions: versions, backend: k.cfg.IptablesBackend, applied: map[int]*FilterState{}}
 	if s.backend == "" {
 		s.backend = iptables.BackendNFT
-		if !drv.HasDockerForward(4) && k.legacyTablesInUse() {
+		if !drv.HasDockerForward(4) && slices.Contains(k.legacyTables(4), "filter") {
 			s.backend = iptables.BackendLegacy
 		}
 	}
 	if s.backend == iptables.BackendLegacy {
 		base := BaseFilterState(k.cfg.InterfacePrefix)
 		for _, v := range versions {
-			for _, name := range []string{"filter", "nat"} {
+			names := []string{"filter", "nat"}
+			for _, name := range k.legacyTables(v) { // host endpoints' leftovers, where the tables exist
+				if name == "raw" || name == "mangle" {
+					names = append(names, name)
+				}
+			}
+			for _, name := range names {
 				t := iptables.NewTable(iptables.TableConfig{Name: name, IPVersion: v, Backend: s.backend, Runner: k.runner, Logger: k.log})
 				if name == "filter" {
 					_ = t.Replace(base.Chains, base.Inserts)
@@ -85,16 +91,20 @@ func (k *kernelState) openNft(versions []int) error {
 	return nil
 }
 
-// legacyTablesInUse reports whether the namespace has legacy iptables
-// filter tables (Docker's rules would be there).
-func (k *kernelState) legacyTablesInUse() bool {
+// legacyTables lists the namespace's legacy iptables tables of IP
+// version v (Docker's rules would be in filter).
+func (k *kernelState) legacyTables(v int) []string {
+	file := "/proc/thread-self/net/ip_tables_names"
+	if v == 6 {
+		file = "/proc/thread-self/net/ip6_tables_names"
+	}
 	var names []byte
 	_ = k.ns.Do(func() error {
 		var err error
-		names, err = os.ReadFile("/proc/thread-self/net/ip_tables_names")
+		names, err = os.ReadFile(file)
 		return err
 	})
-	return slices.Contains(strings.Fields(string(names)), "filter")
+	return strings.Fields(string(names))
 }
 
 // syncNft programs the filter states and natOutgoing into our tables when
@@ -150,12 +160,11 @@ func (s *nftState) desired(snap snapshot) (map[int]*nftrules.Table, error) {
 	for _, v := range s.versions {
 		var inputs []nftrules.Input
 		if st := snap.filters[v]; st != nil {
-			if len(st.Raw.Chains)+len(st.Raw.Inserts)+len(st.Mangle.Chains)+len(st.Mangle.Inserts) > 0 {
-				// Fail loudly: the old ruleset stays and the error says why.
-				return nil, fmt.Errorf("IPv%d: host endpoints' raw and mangle policy (doNotTrack, preDNAT) "+
-					"is not programmed by the nftables dataplane yet: remove those policies or use dataplane: iptables", v)
-			}
-			inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: st.Chains, Inserts: st.Inserts, IPSets: st.IPSets})
+			// Host endpoints' doNotTrack and preDNAT policy: raw and
+			// mangle base chains of the same table (empty without them).
+			inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: st.Chains, Inserts: st.Inserts, IPSets: st.IPSets},
+				nftrules.Input{IPVersion: v, Table: nftrules.TableRaw, Chains: st.Raw.Chains, Inserts: st.Raw.Inserts},
+				nftrules.Input{IPVersion: v, Table: nftrules.TableMangle, Chains: st.Mangle.Chains, Inserts: st.Mangle.Inserts})
 		}
 		if snap.natPrimed {
 			chains, inserts := nat.Chains(v)
