@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/calico-docker/calico-libnetwork/felix/ipsets"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/felix/nft"
@@ -197,15 +200,19 @@ func (k *kernelState) syncLegacyAccepts(ctx context.Context) error {
 // destroyOurIPSets destroys the iptables dataplane's IP sets (names
 // starting "cali") over netlink, once no rule uses them.
 func (k *kernelState) destroyOurIPSets() error {
-	sets, err := k.nl.IpsetListAll()
-	if err != nil {
+	var names []string
+	err := k.ns.Do(func() (err error) { names, err = ipsets.Names(); return err })
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EPROTONOSUPPORT) {
 		return nil // no ip_set support: no sets of ours either
 	}
+	if err != nil {
+		return err
+	}
 	var errs []error
-	for _, s := range sets {
-		if strings.HasPrefix(s.SetName, "cali") {
-			if err := k.nl.IpsetDestroy(s.SetName); err != nil {
-				errs = append(errs, fmt.Errorf("destroy IP set %s: %w", s.SetName, err))
+	for _, name := range names {
+		if strings.HasPrefix(name, "cali") {
+			if err := k.nl.IpsetDestroy(name); err != nil {
+				errs = append(errs, fmt.Errorf("destroy IP set %s: %w", name, err))
 			}
 		}
 	}

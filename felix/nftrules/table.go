@@ -72,10 +72,10 @@ type Input struct {
 	// the chains of those iptables tables: one nftables table holds them
 	// all, so theirs are renamed (ChainName) and their inserts go to the
 	// table's own base chains.
-	Table string
-	Chains    []ipt.Chain
-	Inserts   map[string][]ipt.Rule
-	IPSets    map[string][]netip.Prefix
+	Table   string
+	Chains  []ipt.Chain
+	Inserts map[string][]ipt.Rule
+	IPSets  map[string][]netip.Prefix
 }
 
 // hookOf maps the built-in iptables chain an insert targets ("raw OUTPUT"

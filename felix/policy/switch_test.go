@@ -1,7 +1,9 @@
 package policy_test
 
 import (
+	"bytes"
 	"context"
+	"log"
 	"net/netip"
 	"slices"
 	"strings"
@@ -57,8 +59,18 @@ func TestSwitchDataplane(t *testing.T) {
 		t.Fatalf("iptables dataplane: chains %v, sets %v, raw and mangle:\n%s", ipt, ipsetsOurs(b), b.hostTablesLeft())
 	}
 
+	// The switch destroys the iptables dataplane's IP sets over netlink
+	// without a word through the standard log package (the netlink
+	// library's "unknown ipset data attribute" lines).
+	var logged bytes.Buffer
+	prev := log.Writer()
+	log.SetOutput(&logged)
 	b.restart(felix.Config{Policy: true, Dataplane: felix.DataplaneNftables})
 	withNAT()
+	log.SetOutput(prev)
+	if logged.Len() > 0 {
+		t.Errorf("the switch to nftables printed through the log package:\n%s", logged.String())
+	}
 	b.check(probes...)
 	b.hepCheck(hostProbes...)
 	if b.hostTablesLeft() == "" {
