@@ -137,6 +137,9 @@ func (s *StatusSources) Snapshot(ctx context.Context) HostStatus {
 	if s.Felix != nil {
 		if res, ok := s.Felix(); ok {
 			h.FelixConfiguration = felixConfigStatusOf(res)
+			if h.Dataplane != nil {
+				h.FelixConfiguration.Pending = pendingDataplane(h.FelixConfiguration.Dataplane, h.Dataplane.Dataplane)
+			}
 		}
 	}
 	return h
