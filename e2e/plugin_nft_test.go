@@ -1,0 +1,88 @@
+package e2e
+
+import (
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/nftables"
+)
+
+// ourBinaries are the only programs the nftables plugin's image holds.
+var ourBinaries = []string{"usr/bin/calico-libnetwork", "usr/bin/calicoctl"}
+
+// checkNftablesImage: the nftables plugin's image (DATAPLANE=nftables)
+// runs the daemon and calicoctl, holds no other program (no iptables,
+// ipset or nft; what `docker export` adds is empty files and
+// directories), and is no bigger than our two binaries.
+func checkNftablesImage(t *testing.T, e *engine, image, build string) {
+	for _, c := range []struct{ entrypoint, arg, want string }{
+		{"/usr/bin/calico-libnetwork", "--version", "calico-libnetwork "},
+		{"/usr/bin/calicoctl", "--help", "calicoctl"},
+	} {
+		if out, _ := e.try("run", "--rm", "--network", "none", "--entrypoint", c.entrypoint, image, c.arg); !strings.Contains(out, c.want) {
+			t.Errorf("%s %s in the image: %q, want %q", c.entrypoint, c.arg, out, c.want)
+		}
+	}
+	rootfs := filepath.Join(build, "plugin", "rootfs")
+	var programs []string
+	var binSize int64
+	err := filepath.WalkDir(rootfs, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(rootfs, path)
+		if info.Mode()&0o111 != 0 || info.Size() > 0 && !strings.HasPrefix(rel, "etc/") {
+			programs = append(programs, rel)
+			binSize += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(programs)
+	if !slices.Equal(programs, ourBinaries) {
+		t.Errorf("the plugin's rootfs holds %v, want only %v", programs, ourBinaries)
+	}
+	if size, _ := strconv.ParseInt(e.must("image", "inspect", "-f", "{{.Size}}", image), 10, 64); size > binSize+64<<10 {
+		t.Errorf("image is %d bytes, our binaries %d: it holds more than them", size, binSize)
+	}
+}
+
+// checkNftablesOnHost: the nftables plugin programs our tables in the
+// host's namespace, and no chain of ours in iptables (its accepts in
+// Docker's FORWARD aside) nor any IP set.
+func checkNftablesOnHost(t *testing.T) {
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(tables, func(tb *nftables.Table) bool { return tb.Name == "calico" }) {
+		t.Error("no ip calico table on the host")
+	}
+	save, _ := hostCmd(t, "iptables-nft-save")
+	for _, l := range strings.Split(save, "\n") {
+		if strings.Contains(l, "cali-") && !strings.Contains(l, "cali:nft-accept") {
+			t.Errorf("iptables rule or chain of ours with the nftables plugin: %s", l)
+		}
+	}
+	if sets, err := hostCmd(t, "ipset", "list", "-n"); err == nil {
+		for _, s := range strings.Fields(sets) {
+			if strings.HasPrefix(s, "cali") {
+				t.Errorf("IP set %s with the nftables plugin", s)
+			}
+		}
+	}
+}
