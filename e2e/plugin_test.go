@@ -217,9 +217,10 @@ func checkPluginConfig(t *testing.T, e *engine, plugin, dataplane string) {
 	if got := strings.Join(mounts, ","); got != "docker-socket:/var/run/docker.sock,data:/var/lib/calico" {
 		t.Errorf("mounts %s, want the Docker socket and the data dir only", got)
 	}
+	want := map[string]string{"iptables": "", "nftables": "nftables"}[dataplane] // empty: nftablesMode, else iptables
 	for _, env := range c.Env {
-		if env.Name == "CALICO_DATAPLANE" && env.Value != dataplane {
-			t.Errorf("CALICO_DATAPLANE defaults to %q, want %q", env.Value, dataplane)
+		if env.Name == "CALICO_DATAPLANE" && env.Value != want {
+			t.Errorf("CALICO_DATAPLANE defaults to %q, want %q", env.Value, want)
 		}
 	}
 }
