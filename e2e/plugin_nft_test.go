@@ -61,22 +61,11 @@ func checkNftablesImage(t *testing.T, e *engine, image, build string) {
 // host's namespace, and no chain of ours in iptables (its accepts in
 // Docker's FORWARD aside) nor any IP set.
 func checkNftablesOnHost(t *testing.T) {
-	c, err := nftables.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.ContainsFunc(tables, func(tb *nftables.Table) bool { return tb.Name == "calico" }) {
+	if !calicoTableOnHost(t) {
 		t.Error("no ip calico table on the host")
 	}
-	save, _ := hostCmd(t, "iptables-nft-save")
-	for _, l := range strings.Split(save, "\n") {
-		if strings.Contains(l, "cali-") && !strings.Contains(l, "cali:nft-accept") {
-			t.Errorf("iptables rule or chain of ours with the nftables plugin: %s", l)
-		}
+	for _, l := range iptablesOursOnHost(t) {
+		t.Errorf("iptables rule or chain of ours with the nftables plugin: %s", l)
 	}
 	if sets, err := hostCmd(t, "ipset", "list", "-n"); err == nil {
 		for _, s := range strings.Fields(sets) {
@@ -85,4 +74,34 @@ func checkNftablesOnHost(t *testing.T) {
 			}
 		}
 	}
+}
+
+// calicoTableOnHost reports whether the host namespace has our ip calico
+// table (the nftables dataplane's).
+func calicoTableOnHost(t *testing.T) bool {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(tables, func(tb *nftables.Table) bool { return tb.Name == "calico" })
+}
+
+// iptablesOursOnHost lists the host's iptables-nft lines naming a cali-
+// chain (the iptables dataplane's; the nftables one's accepts in Docker's
+// FORWARD carry cali:nft-accept comments and no such name).
+func iptablesOursOnHost(t *testing.T) []string {
+	t.Helper()
+	save, _ := hostCmd(t, "iptables-nft-save")
+	var out []string
+	for _, l := range strings.Split(save, "\n") {
+		if strings.Contains(l, "cali-") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
