@@ -16,6 +16,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/felix/nft"
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
 // Dataplanes (Config.Dataplane).
@@ -165,9 +166,8 @@ func (s *nftState) desired(snap snapshot) (map[int]*nftrules.Table, error) {
 		if st := snap.filters[v]; st != nil {
 			// Host endpoints' doNotTrack and preDNAT policy: raw and
 			// mangle base chains of the same table (empty without them).
-			inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: st.Chains, Inserts: st.Inserts, IPSets: st.IPSets},
-				nftrules.Input{IPVersion: v, Table: nftrules.TableRaw, Chains: st.Raw.Chains, Inserts: st.Raw.Inserts},
-				nftrules.Input{IPVersion: v, Table: nftrules.TableMangle, Chains: st.Mangle.Chains, Inserts: st.Mangle.Inserts})
+			inputs = append(inputs, nftrules.PolicyInputs(v, rules.Result{Chains: st.Chains, Inserts: st.Inserts,
+				IPSets: st.IPSets, Raw: st.Raw, Mangle: st.Mangle})...)
 		}
 		if snap.natPrimed {
 			chains, inserts := nat.Chains(v)

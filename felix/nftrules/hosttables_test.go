@@ -7,36 +7,8 @@ import (
 
 	"github.com/google/nftables/expr"
 
-	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
-	"github.com/calico-docker/calico-libnetwork/model"
-	"github.com/calico-docker/calico-libnetwork/resources"
 )
-
-const hostPolicies = `apiVersion: projectcalico.org/v3
-kind: HostEndpoint
-metadata: {name: h1-eth0, labels: {role: server}}
-spec: {node: h1, interfaceName: eth0}
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: untracked}
-spec:
-  selector: role == 'server'
-  applyOnForward: true
-  doNotTrack: true
-  ingress: [{action: Allow, protocol: TCP, destination: {ports: [12211]}}]
-  egress: [{action: Allow, protocol: TCP, source: {ports: [12211]}}]
----
-apiVersion: projectcalico.org/v3
-kind: GlobalNetworkPolicy
-metadata: {name: prednat}
-spec:
-  selector: role == 'server'
-  applyOnForward: true
-  preDNAT: true
-  ingress: [{action: Deny, protocol: TCP, destination: {ports: [30000]}}]
-`
 
 // Host endpoints' raw and mangle tables land in the same nftables table:
 // their chains renamed apart from the filter table's (felix/rules reuses
@@ -44,23 +16,15 @@ spec:
 // renamed with them, inserts in base chains at raw and mangle priority,
 // NOTRACK compiled to a notrack expression; every rule compiles.
 func TestBuildHostTables(t *testing.T) {
-	objs, err := resources.DecodeBytes([]byte(hostPolicies))
+	m, err := rules.HostScaleModel(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ups []model.Update
-	for _, o := range objs {
-		ups = append(ups, model.UpdateOf(o))
-	}
-	m := calc.NewModel()
-	m.Apply(model.SyncEvent{Full: true, Updates: ups})
 	res := rules.Render(m, "h1", rules.Config{IPVersion: 4})
 	if len(res.Raw.Chains) == 0 || len(res.Mangle.Chains) == 0 {
 		t.Fatalf("rendered no raw or mangle chains: %+v %+v", res.Raw, res.Mangle)
 	}
-	tab, err := Build(4, Input{IPVersion: 4, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets},
-		Input{IPVersion: 4, Table: TableRaw, Chains: res.Raw.Chains, Inserts: res.Raw.Inserts},
-		Input{IPVersion: 4, Table: TableMangle, Chains: res.Mangle.Chains, Inserts: res.Mangle.Inserts})
+	tab, err := Build(4, PolicyInputs(4, res)...)
 	if err != nil {
 		t.Fatal(err)
 	}

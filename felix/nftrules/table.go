@@ -78,6 +78,15 @@ type Input struct {
 	IPSets  map[string][]netip.Prefix
 }
 
+// PolicyInputs returns the inputs of felix/rules' rendering for IP
+// version v: its filter chains, inserts and IP sets, and its raw and
+// mangle tables (empty without host endpoints).
+func PolicyInputs(v int, r rules.Result) []Input {
+	return []Input{{IPVersion: v, Chains: r.Chains, Inserts: r.Inserts, IPSets: r.IPSets},
+		{IPVersion: v, Table: TableRaw, Chains: r.Raw.Chains, Inserts: r.Raw.Inserts},
+		{IPVersion: v, Table: TableMangle, Chains: r.Mangle.Chains, Inserts: r.Mangle.Inserts}}
+}
+
 // hookOf maps the built-in iptables chain an insert targets ("raw OUTPUT"
 // for another table than filter and nat) to our base chain.
 var hookOf = map[string]Hook{
