@@ -38,6 +38,11 @@ var felixFieldsOfSetting = map[string][]string{
 	"dataplane":                    {"nftablesMode"},
 }
 
+// FelixConfigurable reports whether the setting key has a
+// FelixConfiguration counterpart: given explicitly it wins, left unset the
+// datastore decides (the managed plugin leaves these empty for that).
+func FelixConfigurable(key string) bool { _, ok := felixFieldsOfSetting[key]; return ok }
+
 // explicitSettings returns the keys of the settings given by flag,
 // environment variable (or an old variable migrate.go honours) or config
 // file: those not left at their default.

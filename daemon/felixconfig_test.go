@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -185,3 +186,28 @@ func TestNFTablesModeAtStart(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestEmptyFelixSettingsAreUnset: the managed plugin sets every variable,
+// leaving the FelixConfiguration-backed ones empty; empty must load as the
+// default and count as not given, so FelixConfiguration decides.
+func TestEmptyFelixSettingsAreUnset(t *testing.T) {
+	env := map[string]string{}
+	for _, s := range Settings() {
+		if FelixConfigurable(s.Key) {
+			env[s.Env] = ""
+		}
+	}
+	if len(env) == 0 {
+		t.Fatal("no FelixConfiguration-backed settings")
+	}
+	got := loadFromEnv(t, env, "")
+	want := loadFromEnv(t, nil, "")
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("empty variables load as %+v, want the defaults %+v", got, want)
+	}
+	for key := range got.Explicit {
+		if FelixConfigurable(key) {
+			t.Errorf("%s counts as given when its variable is empty", key)
+		}
+	}
+}

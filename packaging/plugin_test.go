@@ -37,10 +37,6 @@ var pluginFixed = map[string]string{
 // pluginDefaults are settable settings whose plugin default differs.
 var pluginDefaults = map[string]string{
 	"CALICO_LOG_FILE": "none", // Docker keeps the plugin's output; files are opt-in, under the data mount
-	// A plugin's environment variables are always set, and a setting given
-	// wins over FelixConfiguration: empty leaves the dataplane to
-	// nftablesMode (the daemon's default, iptables, when unset).
-	"CALICO_DATAPLANE": "",
 }
 
 // TestPluginEnvCoversSettings: every daemon setting is in plugin.json's
@@ -78,6 +74,11 @@ func TestPluginEnvCoversSettings(t *testing.T) {
 			want, settable = v, false
 		} else if v, ok := pluginDefaults[s.Env]; ok {
 			want = v
+		} else if daemon.FelixConfigurable(s.Key) {
+			// A plugin's environment variables are always set, and a
+			// setting given wins over FelixConfiguration: empty leaves it
+			// to FelixConfiguration (the daemon's default when unset).
+			want = ""
 		}
 		if e.Value != want {
 			t.Errorf("env %s = %q, want %q", e.Name, e.Value, want)
