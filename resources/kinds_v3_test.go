@@ -190,6 +190,7 @@ func TestCalicoctlAliases(t *testing.T) {
 		KindIPReservation:             {"ipreservation", "ipreservations", "reservation", "reservations"},
 		KindProfile:                   {"profile", "profiles", "pro", "pros"},
 		KindStagedGlobalNetworkPolicy: {"stagedglobalnetworkpolicy", "stagedglobalnetworkpolicies", "sgnp", "sgnps"},
+		KindBGPFilter:                 {"bgpfilter", "bgpfilters", "bgpf", "bgpfs", "bf", "bfs"},
 	}
 	for kind, names := range want {
 		for _, n := range names {

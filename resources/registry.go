@@ -38,7 +38,7 @@ func init() {
 	register(&KindInfo{Kind: KindFelixConfiguration, Plural: "felixconfigurations", Aliases: []string{"felixconfiguration", "felixconfig", "felixconfigs"}, New: func() Resource { return NewFelixConfiguration("") }})
 	register(&KindInfo{Kind: KindClusterInformation, Plural: "clusterinformations", Aliases: []string{"clusterinformation", "clusterinfo", "clusterinfos"}, New: func() Resource { return NewClusterInformation("") }})
 	register(&KindInfo{Kind: KindIPReservation, Plural: "ipreservations", Aliases: []string{"ipreservation", "reservation", "reservations"}, New: func() Resource { return NewIPReservation("") }})
-	register(&KindInfo{Kind: KindBGPFilter, Plural: "bgpfilters", Aliases: []string{"bgpfilter"}, New: func() Resource { return NewBGPFilter("") }})
+	register(&KindInfo{Kind: KindBGPFilter, Plural: "bgpfilters", Aliases: []string{"bgpfilter", "bgpf", "bgpfs", "bf", "bfs"}, New: func() Resource { return NewBGPFilter("") }})
 	register(&KindInfo{Kind: KindBGPConfiguration, Plural: "bgpconfigurations", Aliases: []string{"bgpconfiguration", "bgpconfig", "bgpconfigs"}, New: func() Resource { return NewBGPConfiguration("") }})
 }
 
