@@ -41,19 +41,24 @@ func (a *app) ipamShowCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show [--ip ADDR | --show-blocks | --show-borrowed | --show-configuration] [-o table|wide|yaml|json]",
 		Short: "Address usage per pool and block, or who holds an address",
-		Long: `Per IP pool: NAME, CIDR, IPS TOTAL, IPS IN USE, IPS RESERVED (held by IPReservations),
-IPS FREE (neither in use nor reserved) (-o wide adds BLOCKS, the number of blocks claimed,
-and DISABLED). --show-blocks adds one row per block: BLOCK, POOL, AFFINITY (the node that
-claimed it), IPS TOTAL, IPS IN USE, IPS RESERVED, IPS FREE.
+		Long: `Prints calicoctl's bordered table: one "IP Pool" row per pool with its CIDR,
+IPS TOTAL, IPS IN USE, IPS RESERVED (held by IPReservations) and IPS FREE (neither
+in use nor reserved), each count with its share of the total. --show-blocks adds a
+"Block" row per block under its pool (blocks whose pool was removed come last);
+-o wide adds BLOCKS (blocks claimed) and DISABLED to the pool rows. An address
+allocated before it was reserved counts as in use and as reserved, so the
+shares need not add up to 100%.
 
---ip ADDR tells who holds an address: its pool and block, the IPAM handle and
-attributes, and the workload endpoint and container it belongs to.
+--ip ADDR answers as calicoctl does: "IP ADDR is in use" with its Handle ID and
+Active Owner Attributes (node, endpoint, workloadEndpoint, ...), or "ADDR is not
+assigned". -o yaml or -o json add its pool, block and affinity, and the workload
+endpoint and container holding it.
 
 --show-borrowed lists the addresses a node took from a block affine to another
 node (when its own blocks were full and no block was free): IP, BORROWING-NODE,
 BLOCK, BLOCK OWNER, TYPE and ALLOCATED-TO (namespace/container).
 
---show-configuration prints the IPAM configuration as Calico's PROPERTY/VALUE
+--show-configuration prints the IPAM configuration as calicoctl's PROPERTY/VALUE
 table: StrictAffinity, AutoAllocateBlocks, MaxBlocksPerHost (0: no limit). This
 allocator's behaviour is fixed: no IPAMConfiguration is stored.`,
 		Example: `  calicoctl ipam show
