@@ -248,9 +248,13 @@ func TestIPAMShowBorrowedAndConfiguration(t *testing.T) {
 			t.Errorf("%v: %v", args, r)
 		}
 	}
-	// Nothing borrowed: the header alone, as for an empty get.
+	// Nothing borrowed: calicoctl's bordered header and no rows.
 	e.clear(t)
-	if got := e.runCode(t, cli.ExitOK, "", "ipam", "show", "--show-borrowed").stdout; got != "IP   BORROWING-NODE   BLOCK   BLOCK OWNER   TYPE   ALLOCATED-TO\n" {
+	const empty = "+----+----------------+-------+-------------+------+--------------+\n" +
+		"| IP | BORROWING-NODE | BLOCK | BLOCK OWNER | TYPE | ALLOCATED-TO |\n" +
+		"+----+----------------+-------+-------------+------+--------------+\n" +
+		"+----+----------------+-------+-------------+------+--------------+\n"
+	if got := e.runCode(t, cli.ExitOK, "", "ipam", "show", "--show-borrowed").stdout; got != empty {
 		t.Errorf("nothing borrowed: %q", got)
 	}
 }

@@ -74,7 +74,7 @@ func allocationOwner(al ipam.Allocation, l *liveness) (typ, to string) {
 }
 
 func writeBorrowed(w io.Writer, rep *borrowedReport) error {
-	t := cli.Table{Header: []string{"IP", "BORROWING-NODE", "BLOCK", "BLOCK OWNER", "TYPE", "ALLOCATED-TO"}}
+	t := bordered{Header: []string{"IP", "BORROWING-NODE", "BLOCK", "BLOCK OWNER", "TYPE", "ALLOCATED-TO"}}
 	for _, b := range rep.Borrowed {
 		t.Rows = append(t.Rows, []string{b.IP, b.BorrowingNode, b.Block, b.BlockOwner, b.Type, b.AllocatedTo})
 	}
@@ -88,13 +88,13 @@ func writeBorrowed(w io.Writer, rep *borrowedReport) error {
 }
 
 // runShowConfiguration prints the IPAM configuration (ipam.CurrentConfig)
-// as Calico's PROPERTY/VALUE table.
+// as calicoctl's bordered PROPERTY/VALUE table.
 func (a *app) runShowConfiguration(format cli.OutputFormat) error {
 	c := ipam.CurrentConfig()
 	if format == cli.FormatYAML || format == cli.FormatJSON {
 		return cli.WriteStructured(a.Out, format, c)
 	}
-	t := cli.Table{Header: []string{"PROPERTY", "VALUE"}, Rows: [][]string{
+	t := bordered{Header: []string{"PROPERTY", "VALUE"}, Rows: [][]string{
 		{"StrictAffinity", strconv.FormatBool(c.StrictAffinity)},
 		{"AutoAllocateBlocks", strconv.FormatBool(c.AutoAllocateBlocks)},
 		{"MaxBlocksPerHost", strconv.Itoa(c.MaxBlocksPerHost)},

@@ -41,19 +41,24 @@ func (a *app) ipamShowCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show [--ip ADDR | --show-blocks | --show-borrowed | --show-configuration] [-o table|wide|yaml|json]",
 		Short: "Address usage per pool and block, or who holds an address",
-		Long: `Per IP pool: NAME, CIDR, IPS TOTAL, IPS IN USE, IPS RESERVED (held by IPReservations),
-IPS FREE (neither in use nor reserved) (-o wide adds BLOCKS, the number of blocks claimed,
-and DISABLED). --show-blocks adds one row per block: BLOCK, POOL, AFFINITY (the node that
-claimed it), IPS TOTAL, IPS IN USE, IPS RESERVED, IPS FREE.
+		Long: `Prints calicoctl's bordered table: one "IP Pool" row per pool with its CIDR,
+IPS TOTAL, IPS IN USE, IPS RESERVED (held by IPReservations) and IPS FREE (neither
+in use nor reserved), each count with its share of the total. --show-blocks adds a
+"Block" row per block under its pool (blocks whose pool was removed come last);
+-o wide adds BLOCKS (blocks claimed) and DISABLED to the pool rows. An address
+allocated before it was reserved counts as in use and as reserved, so the
+shares need not add up to 100%.
 
---ip ADDR tells who holds an address: its pool and block, the IPAM handle and
-attributes, and the workload endpoint and container it belongs to.
+--ip ADDR answers as calicoctl does: "IP ADDR is in use" with its Handle ID and
+Active Owner Attributes (node, endpoint, workloadEndpoint, ...), or "ADDR is not
+assigned". -o yaml or -o json add its pool, block and affinity, and the workload
+endpoint and container holding it.
 
 --show-borrowed lists the addresses a node took from a block affine to another
 node (when its own blocks were full and no block was free): IP, BORROWING-NODE,
 BLOCK, BLOCK OWNER, TYPE and ALLOCATED-TO (namespace/container).
 
---show-configuration prints the IPAM configuration as Calico's PROPERTY/VALUE
+--show-configuration prints the IPAM configuration as calicoctl's PROPERTY/VALUE
 table: StrictAffinity, AutoAllocateBlocks, MaxBlocksPerHost (0: no limit). This
 allocator's behaviour is fixed: no IPAMConfiguration is stored.`,
 		Example: `  calicoctl ipam show
@@ -193,34 +198,52 @@ func usageOf(s *ipamState, withBlocks bool) *ipamUsage {
 	return u
 }
 
+// usageColumns are calicoctl's ipam show columns; the counts align right.
+var usageColumns = []string{"GROUPING", "CIDR", "IPS TOTAL", "IPS IN USE", "IPS RESERVED", "IPS FREE"}
+
+// writeUsage prints calicoctl's bordered table: an "IP Pool" row per pool,
+// followed with --show-blocks by a "Block" row per block of it; blocks whose
+// pool is gone come last, without a pool row. -o wide adds BLOCKS and
+// DISABLED to the pool rows.
 func writeUsage(w io.Writer, u *ipamUsage, wide, showBlocks bool) error {
-	t := cli.Table{Header: []string{"NAME", "CIDR", "IPS TOTAL", "IPS IN USE", "IPS RESERVED", "IPS FREE"}}
+	t := bordered{Header: slices.Clone(usageColumns), Right: usageColumns[2:]}
 	if wide {
 		t.Header = append(t.Header, "BLOCKS", "DISABLED")
 	}
+	blockRows := func(pool string) {
+		for _, b := range u.Blocks {
+			if showBlocks && b.Pool == pool {
+				t.Rows = append(t.Rows, usageRow("Block", b.CIDR, big.NewInt(int64(b.Total)), b.InUse, big.NewInt(int64(b.Reserved)), big.NewInt(int64(b.Free)), wide))
+			}
+		}
+	}
 	for _, p := range u.Pools {
-		row := []string{p.Name, p.CIDR, p.Total, strconv.Itoa(p.InUse), p.Reserved, p.Free}
+		total, _ := new(big.Int).SetString(p.Total, 10)
+		reserved, _ := new(big.Int).SetString(p.Reserved, 10)
+		free, _ := new(big.Int).SetString(p.Free, 10)
+		row := usageRow("IP Pool", p.CIDR, total, p.InUse, reserved, free, wide)
 		if wide {
-			row = append(row, strconv.Itoa(p.Blocks), strconv.FormatBool(p.Disabled))
+			row[len(row)-2], row[len(row)-1] = strconv.Itoa(p.Blocks), strconv.FormatBool(p.Disabled)
 		}
 		t.Rows = append(t.Rows, row)
+		blockRows(p.Name)
 	}
-	if err := t.Write(w); err != nil {
-		return err
+	blockRows("")
+	return t.Write(w)
+}
+
+// usageRow is one row as calicoctl words it: counts to five significant
+// digits (65536, 1.8447e+19), each with its share of the total rounded
+// to a whole percent.
+func usageRow(kind, cidr string, total *big.Int, inUse int, reserved, free *big.Int, wide bool) []string {
+	capacity, _ := new(big.Float).SetInt(total).Float64()
+	share := func(n float64) string { return fmt.Sprintf("%.5g (%.f%%)", n, 100*n/capacity) }
+	f := func(n *big.Int) float64 { v, _ := new(big.Float).SetInt(n).Float64(); return v }
+	row := []string{kind, cidr, fmt.Sprintf("%.5g", capacity), share(float64(inUse)), share(f(reserved)), share(f(free))}
+	if wide {
+		row = append(row, "", "")
 	}
-	if !showBlocks {
-		return nil
-	}
-	fmt.Fprintln(w)
-	bt := cli.Table{Header: []string{"BLOCK", "POOL", "AFFINITY", "IPS TOTAL", "IPS IN USE", "IPS RESERVED", "IPS FREE"}}
-	for _, b := range u.Blocks {
-		pool := b.Pool
-		if pool == "" {
-			pool = "(none)"
-		}
-		bt.Rows = append(bt.Rows, []string{b.CIDR, pool, b.Affinity, strconv.Itoa(b.Total), strconv.Itoa(b.InUse), strconv.Itoa(b.Reserved), strconv.Itoa(b.Free)})
-	}
-	return bt.Write(w)
+	return row
 }
 
 // addressHolder is the answer of ipam show --ip.
@@ -273,39 +296,22 @@ func holderOf(s *ipamState, ip netip.Addr) *addressHolder {
 	return h
 }
 
+// writeHolder words the answer as calicoctl does: whether the address is
+// assigned, its handle and the allocation's attributes, sorted by key.
+// -o yaml or json add its pool, block and the endpoint holding it.
 func writeHolder(w io.Writer, h *addressHolder) {
-	line := func(k, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "%-12s%s\n", k+":", v)
-		}
-	}
-	line("IP", h.IP)
-	switch {
-	case h.Pool == "" && !h.Allocated:
-		fmt.Fprintf(w, "%s is in no IP pool and is not allocated\n", h.IP)
-		return
-	case !h.Allocated:
-		line("Pool", h.Pool)
-		fmt.Fprintf(w, "%s is not allocated\n", h.IP)
+	if !h.Allocated {
+		fmt.Fprintf(w, "%s is not assigned\n", h.IP)
 		return
 	}
-	line("Pool", cli.FirstSet(h.Pool, "(none: its pool was removed)"))
-	block := h.Block
-	if h.Affinity != "" {
-		block += " (affinity " + h.Affinity + ")"
+	fmt.Fprintf(w, "IP %s is in use\n", h.IP)
+	fmt.Fprintf(w, "Handle ID: %s\n", cli.FirstSet(h.Handle, "<none>"))
+	if len(h.Attributes) == 0 {
+		fmt.Fprintln(w, "No Active Owner attributes defined")
+		return
 	}
-	line("Block", block)
-	line("Handle", h.Handle)
-	var attrs []string
+	fmt.Fprintln(w, "Active Owner Attributes:")
 	for _, k := range slices.Sorted(maps.Keys(h.Attributes)) {
-		attrs = append(attrs, k+"="+h.Attributes[k])
+		fmt.Fprintf(w, "  %s: %s\n", k, h.Attributes[k])
 	}
-	line("Attributes", strings.Join(attrs, ", "))
-	if h.Endpoint == "" {
-		line("Endpoint", "(none: see calicoctl ipam check)")
-		return
-	}
-	line("Endpoint", h.Endpoint)
-	line("Container", h.Container)
-	line("Node", h.Node)
 }

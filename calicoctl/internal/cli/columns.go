@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -66,7 +67,7 @@ func columnsFor(kind string) []column {
 	case resources.KindNetworkSet:
 		return []column{nameCol, col("NETS", true, func(n *resources.NetworkSet) string { return truncate(strings.Join(n.Spec.Nets, ","), 80) })}
 	case resources.KindTier:
-		return []column{nameCol, col("ORDER", false, func(t *resources.Tier) string { return OrderString(t.Spec.Order) })}
+		return []column{nameCol, col("ORDER", false, func(t *resources.Tier) string { return orderColumn(t.Spec.Order) })}
 	case resources.KindIPReservation:
 		return []column{nameCol, col("CIDRS", true, func(r *resources.IPReservation) string { return truncate(strings.Join(r.Spec.ReservedCIDRs, ","), 80) })}
 	case resources.KindBGPPeer:
@@ -129,7 +130,7 @@ func policyColumns(nameCol column) []column {
 	}
 	return []column{nameCol,
 		cell("TIER", false, func(s *resources.PolicySpec) string { return s.TierName() }),
-		cell("ORDER", true, func(s *resources.PolicySpec) string { return OrderString(s.Order) }),
+		cell("ORDER", true, func(s *resources.PolicySpec) string { return orderColumn(s.Order) }),
 		cell("SELECTOR", true, func(s *resources.PolicySpec) string { return s.Selector }),
 	}
 }
@@ -234,6 +235,16 @@ func FirstSet(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// orderColumn is the ORDER cell of get's tables as calicoctl fills it
+// (its column template prints the *float64): "<nil>" when unset, else Go's
+// shortest float form, so 1000000 shows as 1e+06.
+func orderColumn(o *float64) string {
+	if o == nil {
+		return "<nil>"
+	}
+	return fmt.Sprint(*o)
 }
 
 func OrderString(o *float64) string {
