@@ -184,7 +184,13 @@ func checkRestart(t *testing.T, e *engine, d *daemon, c1, c2, ip1, ip2, netA str
 }
 
 // checkNothingLeft: no allocation, endpoint or network record remains.
-func checkNothingLeft(t *testing.T, d *daemon) {
+func checkNothingLeft(t *testing.T, d *daemon) { checkLeft(t, d, true) }
+
+// checkNoAddressesLeft is checkNothingLeft for a network Docker still
+// has: its record stays, but no address, handle or endpoint may.
+func checkNoAddressesLeft(t *testing.T, d *daemon) { checkLeft(t, d, false) }
+
+func checkLeft(t *testing.T, d *daemon, networks bool) {
 	cli := d.etcd()
 	store := datastore.New(cli)
 	alloc := ipam.New(store, "calico-e2e")
@@ -206,6 +212,9 @@ func checkNothingLeft(t *testing.T, d *daemon) {
 		weps, _, err := datastore.ListAs[*resources.WorkloadEndpoint](ctx, store, "")
 		if err != nil || len(weps) > 0 {
 			return fmt.Errorf("workload endpoints left: %d (%v)", len(weps), err)
+		}
+		if !networks {
+			return nil
 		}
 		if nets, err := driver.List(ctx, store); err != nil || len(nets) > 0 {
 			return fmt.Errorf("network records left: %v (%v)", nets, err)
