@@ -21,6 +21,13 @@ func Unreachable(err error) bool {
 			switch s.Code() {
 			case codes.Unavailable, codes.DeadlineExceeded:
 				return true
+			case codes.Unknown:
+				// The server's side of the same deadline: etcd returns
+				// its request context's error, which gRPC sends as
+				// Unknown with the error's text.
+				if s.Message() == context.DeadlineExceeded.Error() {
+					return true
+				}
 			}
 		}
 	}
