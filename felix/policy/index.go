@@ -112,6 +112,11 @@ func (x *Index) Changed() bool {
 // profileChanged marks the endpoints whose effective labels a profile's
 // labelsToApply may have changed.
 func (x *Index) profileChanged(name string) {
+	for _, h := range x.model.HostEndpoints() {
+		if slices.Contains(h.Profiles, name) {
+			x.allDirty = true // its labels, so the sets holding its expected IPs
+		}
+	}
 	for _, ep := range x.model.Endpoints() {
 		if slices.Contains(ep.Profiles, name) {
 			x.dirtyEndpoints[ep.Key] = true

@@ -224,6 +224,7 @@ func (r *renderer) hostLocal(hs HostSource, h *calc.HostEndpoint, dir calc.Direc
 	rules = append(rules, r.neighbourDiscovery()...)
 	rules = append(rules, r.tunnelAccepts(ingress)...)
 	group := r.groupOf(hs.HostPoliciesFor(h, calc.HostNormal, dir), h.Profiles, ingress)
+	r.groups[group] = true // referred to by this render's uncached chains
 	return append(rules, ipt.Rule{Action: group}, ipt.Rule{Action: "ACCEPT"})
 }
 
