@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"slices"
@@ -36,8 +37,15 @@ type nftState struct {
 	applied    map[int]*FilterState
 	natApplied []nat.Pool
 	natOn      bool
-	failed     bool
-	cleaned    bool // the iptables dataplane's leftovers are gone
+	// tables are the last desired tables and built the filter states they
+	// were built from (with natOn and natPools): a state rendered right
+	// after one patches its table in place (patchTable).
+	tables   map[int]*nftrules.Table
+	built    map[int]*FilterState
+	builtNat []nat.Pool
+	builtOn  bool
+	failed   bool
+	cleaned  bool // the iptables dataplane's leftovers are gone
 }
 
 func nftMode(cfg Config) bool { return cfg.Dataplane == DataplaneNftables }
@@ -62,7 +70,8 @@ func (k *kernelState) openNft(versions []int) error {
 	if err != nil {
 		return err
 	}
-	s := &nftState{drv: drv, versions: versions, backend: k.cfg.IptablesBackend, applied: map[int]*FilterState{}}
+	s := &nftState{drv: drv, versions: versions, backend: k.cfg.IptablesBackend, applied: map[int]*FilterState{},
+		tables: map[int]*nftrules.Table{}, built: map[int]*FilterState{}}
 	if s.backend == "" {
 		s.backend = iptables.BackendNFT
 		if !drv.HasDockerForward(4) && k.legacyTablesInUse() {
@@ -144,33 +153,69 @@ func (k *kernelState) syncNft(ctx context.Context, snap snapshot, full bool) err
 	return errors.Join(errs...)
 }
 
-// desired builds each family's table from the snapshot.
+// desired returns each family's table for the snapshot: the last one
+// patched with a policy render's delta when it follows the state that
+// table was built from, else built from scratch.
 func (s *nftState) desired(snap snapshot) (map[int]*nftrules.Table, error) {
 	out := map[int]*nftrules.Table{}
+	natSame := snap.natPrimed == s.builtOn && slices.Equal(snap.natPools, s.builtNat)
 	for _, v := range s.versions {
-		var inputs []nftrules.Input
-		if st := snap.filters[v]; st != nil {
-			if len(st.Raw.Chains)+len(st.Raw.Inserts)+len(st.Mangle.Chains)+len(st.Mangle.Inserts) > 0 {
-				// Fail loudly: the old ruleset stays and the error says why.
-				return nil, fmt.Errorf("IPv%d: host endpoints' raw and mangle policy (doNotTrack, preDNAT) "+
-					"is not programmed by the nftables dataplane yet: remove those policies or use dataplane: iptables", v)
-			}
-			inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: st.Chains, Inserts: st.Inserts, IPSets: st.IPSets})
+		st := snap.filters[v]
+		if st != nil && len(st.Raw.Chains)+len(st.Raw.Inserts)+len(st.Mangle.Chains)+len(st.Mangle.Inserts) > 0 {
+			// Fail loudly: the old ruleset stays and the error says why.
+			return nil, fmt.Errorf("IPv%d: host endpoints' raw and mangle policy (doNotTrack, preDNAT) "+
+				"is not programmed by the nftables dataplane yet: remove those policies or use dataplane: iptables", v)
 		}
-		if snap.natPrimed {
-			chains, inserts := nat.Chains(v)
-			masqName, allName := nat.SetNames(v)
-			masq, all := nat.Members(v, snap.natPools)
-			inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: chains, Inserts: inserts,
-				IPSets: map[string][]netip.Prefix{masqName: masq, allName: all}})
+		if t, base := s.tables[v], s.built[v]; t != nil && st != nil && natSame && st.follows(base) &&
+			maps.EqualFunc(st.Inserts, base.Inserts, slices.Equal) {
+			patchTable(t, st, base)
+			out[v], s.built[v] = t, st
+			continue
 		}
-		t, err := nftrules.Build(v, inputs...)
+		t, err := s.build(v, st, snap)
 		if err != nil {
 			return nil, err
 		}
-		out[v] = t
+		out[v], s.tables[v], s.built[v] = t, t, st
 	}
+	s.builtNat, s.builtOn = snap.natPools, snap.natPrimed
 	return out, nil
+}
+
+// patchTable applies st's delta from base (and its IP sets' changes) to t.
+func patchTable(t *nftrules.Table, st, base *FilterState) {
+	for _, name := range st.Delta.Changed {
+		t.SetChain(st.chain(name))
+	}
+	for _, name := range st.Delta.Removed {
+		t.RemoveChain(name)
+	}
+	for name, members := range st.IPSets {
+		if old, ok := base.IPSets[name]; !ok || !sameMembers(old, members) {
+			t.SetIPSet(name, members, false)
+		}
+	}
+	for name := range base.IPSets {
+		if _, ok := st.IPSets[name]; !ok {
+			t.SetIPSet(name, nil, true)
+		}
+	}
+}
+
+// build builds a family's table from scratch.
+func (s *nftState) build(v int, st *FilterState, snap snapshot) (*nftrules.Table, error) {
+	var inputs []nftrules.Input
+	if st != nil {
+		inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: st.Chains, Inserts: st.Inserts, IPSets: st.IPSets})
+	}
+	if snap.natPrimed {
+		chains, inserts := nat.Chains(v)
+		masqName, allName := nat.SetNames(v)
+		masq, all := nat.Members(v, snap.natPools)
+		inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: chains, Inserts: inserts,
+			IPSets: map[string][]netip.Prefix{masqName: masq, allName: all}})
+	}
+	return nftrules.Build(v, inputs...)
 }
 
 // syncLegacyAccepts keeps our accepts in Docker's legacy FORWARD chains.
