@@ -250,15 +250,24 @@ func (x *Index) computePolicies(ep *calc.Endpoint) *[2][]*calc.Policy {
 	return &out
 }
 
-// patchPolicies re-evaluates only the changed policies against ep.
+// patchPolicies re-evaluates only the changed policies against ep; a
+// list neither holding nor gaining one of them is kept as it is.
 func (x *Index) patchPolicies(ep *calc.Endpoint) {
 	lists := x.polFor[ep.Key]
+	var selected []*calc.Policy
+	for key := range x.dirtyPolicies {
+		if p := x.policies[key]; p != nil && p.Selector.Evaluate(ep.Labels) {
+			selected = append(selected, p)
+		}
+	}
+	dirty := func(p *calc.Policy) bool { return x.dirtyPolicies[p.Key] }
 	for _, dir := range []calc.Direction{calc.Ingress, calc.Egress} {
-		list := slices.DeleteFunc(slices.Clone(lists[dir]), func(p *calc.Policy) bool {
-			return x.dirtyPolicies[p.Key]
-		})
-		for key := range x.dirtyPolicies {
-			if p := x.policies[key]; p != nil && p.AppliesTo(dir) && p.Selector.Evaluate(ep.Labels) {
+		if len(selected) == 0 && !slices.ContainsFunc(lists[dir], dirty) {
+			continue
+		}
+		list := slices.DeleteFunc(slices.Clone(lists[dir]), dirty)
+		for _, p := range selected {
+			if p.AppliesTo(dir) {
 				list = append(list, p)
 			}
 		}
