@@ -38,7 +38,11 @@
 // traffic (AppliesToHost), the policies that apply: normal (to and from
 // the host), applyOnForward (forwarded), preDNAT (ingress, before DNAT),
 // doNotTrack (untracked), each list in tier order (HostPoliciesFor).
-// Verdict does not trace host endpoint policy; felix enforces it.
+// The order the dataplane applies them in, with the accepts before policy
+// (failsafe ports, neighbour discovery, tunnel peers), lives here
+// (hostorder.go: HostChecks, FailsafeConfig.Failsafes): felix/rules
+// renders its chains from it and PathVerdict (hostverdict.go) traces a
+// packet through it, host by host (Hops), for explain.
 //
 // The dataplane (felix) consumes Kinds only and renders tiers from the
 // same ordering (PoliciesFor, TierGroups, Tier) and IP sets from Members,

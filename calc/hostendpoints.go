@@ -1,10 +1,8 @@
 package calc
 
 import (
-	"maps"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -91,40 +89,27 @@ func (m *Model) updateHostEndpoint(u model.Update) {
 // relabelHost computes a host endpoint's effective labels as relabel does
 // for workloads, without a namespace.
 func (m *Model) relabelHost(h *HostEndpoint) {
-	labels := map[string]string{}
-	for _, name := range h.Profiles {
-		if p := m.profiles[name]; p != nil {
-			maps.Copy(labels, p.LabelsToApply)
-		}
-	}
-	maps.Copy(labels, h.own)
-	h.Labels = labels
+	h.Labels = m.profileLabels(h.Profiles, h.own)
 }
 
 // HostEndpoints returns every host endpoint, sorted by name.
-func (m *Model) HostEndpoints() []*HostEndpoint {
-	out := slices.Collect(maps.Values(m.hostEndpoints))
-	slices.SortFunc(out, func(a, b *HostEndpoint) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func (m *Model) HostEndpoints() []*HostEndpoint { return byKey(m.hostEndpoints) }
 
 // LocalHostEndpoints returns node's host endpoints, sorted by name.
 func (m *Model) LocalHostEndpoints(node string) []*HostEndpoint {
-	var out []*HostEndpoint
-	for _, h := range m.HostEndpoints() {
-		if h.Node == node {
-			out = append(out, h)
-		}
-	}
-	return out
+	return onNode(m.HostEndpoints(), node, func(h *HostEndpoint) string { return h.Node })
 }
 
 // HostPoliciesFor returns, in evaluation order, the policies of a kind
 // that select h in the direction.
 func (m *Model) HostPoliciesFor(h *HostEndpoint, kind HostPolicyKind, dir Direction) []*Policy {
+	return m.hostPoliciesFrom(m.policies, h, kind, dir)
+}
+
+func (m *Model) hostPoliciesFrom(policies map[string]*Policy, h *HostEndpoint, kind HostPolicyKind, dir Direction) []*Policy {
 	labels := selector.GlobalMap(h.Labels)
 	var out []*Policy
-	for _, p := range m.policies {
+	for _, p := range policies {
 		if p.AppliesToHost(kind, dir) && p.Selector.EvaluateLabels(labels) {
 			out = append(out, p)
 		}
@@ -143,4 +128,24 @@ func (m *Model) hostMembers(sel selector.Selector) []netip.Prefix {
 		}
 	}
 	return out
+}
+
+// HostEndpoint returns a host endpoint by name, or nil.
+func (m *Model) HostEndpoint(name string) *HostEndpoint { return m.hostEndpoints[name] }
+
+// HostEndpointOn returns the host endpoint that polices the interface
+// iface of node, as the dataplane binds them: the first by name with that
+// interfaceName, else node's all-interfaces one ("*"), else nil. The
+// loopback interface is never policed.
+func (m *Model) HostEndpointOn(node, iface string) *HostEndpoint {
+	var all *HostEndpoint
+	for _, h := range m.LocalHostEndpoints(node) {
+		switch {
+		case h.IfaceName == iface:
+			return h
+		case h.AllInterfaces() && all == nil && iface != "lo":
+			all = h
+		}
+	}
+	return all
 }

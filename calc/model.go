@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -160,13 +159,7 @@ func (m *Model) removeEndpoint(key string) {
 // its namespace (projectcalico.org/namespace), which nothing overrides.
 // Endpoints with equal labels share one map.
 func (m *Model) relabel(ep *Endpoint) {
-	labels := map[string]string{}
-	for _, name := range ep.Profiles {
-		if p := m.profiles[name]; p != nil {
-			maps.Copy(labels, p.LabelsToApply)
-		}
-	}
-	maps.Copy(labels, ep.own)
+	labels := m.profileLabels(ep.Profiles, ep.own)
 	labels[LabelNamespace] = ep.Namespace
 	m.labelSets.release(ep.labelsKey)
 	ep.Labels, ep.labelsKey = m.labelSets.share(labels)
@@ -188,18 +181,42 @@ func (m *Model) Endpoint(key string) *Endpoint { return m.endpoints[key] }
 func (m *Model) EndpointByIP(addr netip.Addr) *Endpoint { return m.byIP[addr] }
 
 // Endpoints returns every endpoint, sorted by key.
-func (m *Model) Endpoints() []*Endpoint {
-	out := slices.Collect(maps.Values(m.endpoints))
-	slices.SortFunc(out, func(a, b *Endpoint) int { return strings.Compare(a.Key, b.Key) })
-	return out
-}
+func (m *Model) Endpoints() []*Endpoint { return byKey(m.endpoints) }
 
 // LocalEndpoints returns the endpoints on node, sorted by key.
 func (m *Model) LocalEndpoints(node string) []*Endpoint {
-	var out []*Endpoint
-	for _, ep := range m.Endpoints() {
-		if ep.Node == node {
-			out = append(out, ep)
+	return onNode(m.Endpoints(), node, func(ep *Endpoint) string { return ep.Node })
+}
+
+// profileLabels are the labels profiles apply (their labelsToApply in
+// profile order, later profiles win) with own on top: a fresh map.
+func (m *Model) profileLabels(profiles []string, own map[string]string) map[string]string {
+	labels := map[string]string{}
+	for _, name := range profiles {
+		if p := m.profiles[name]; p != nil {
+			maps.Copy(labels, p.LabelsToApply)
+		}
+	}
+	maps.Copy(labels, own)
+	return labels
+}
+
+// byKey returns the values of an index in the order of their keys (a
+// workload endpoint's Key, a host endpoint's Name).
+func byKey[V any](index map[string]V) []V {
+	out := make([]V, 0, len(index))
+	for _, k := range slices.Sorted(maps.Keys(index)) {
+		out = append(out, index[k])
+	}
+	return out
+}
+
+// onNode keeps, in order, the items of all that nodeOf places on node.
+func onNode[V any](all []V, node string, nodeOf func(V) string) []V {
+	var out []V
+	for _, v := range all {
+		if nodeOf(v) == node {
+			out = append(out, v)
 		}
 	}
 	return out

@@ -21,18 +21,31 @@ type Packet struct {
 // Step records one policy or profile consulted.
 type Step struct {
 	Direction Direction
-	Endpoint  string // endpoint key
-	Kind      string // "policy" or "profile"
-	Name      string // policy key or profile name
-	Rule      int    // index of the deciding rule, -1 when no rule matched
-	Action    string // Allow, Deny, Pass, Log, or "" when no rule matched
+	Endpoint  string // endpoint key; a host endpoint's is HostEndpointKey
+	// Stage is "" for a workload endpoint; for a host endpoint the
+	// HostStage that consulted the step.
+	Stage string
+	// Kind is "policy" or "profile", or for a host endpoint's accept
+	// before policy "failsafe", "neighbour discovery" or "tunnel peer"
+	// (Name says what matched, Action is Allow).
+	Kind   string
+	Name   string // policy key or profile name
+	Rule   int    // index of the deciding rule, -1 when no rule matched
+	Action string // Allow, Deny, Pass, Log, or "" when no rule matched
 }
 
 func (s Step) String() string {
-	if s.Rule < 0 {
-		return fmt.Sprintf("%s %s %s: no rule matched", s.Direction, s.Kind, s.Name)
+	dir := s.Direction.String()
+	if s.Stage != "" {
+		dir += " (" + s.Stage + ")"
 	}
-	return fmt.Sprintf("%s %s %s: rule %d matched: %s", s.Direction, s.Kind, s.Name, s.Rule, s.Action)
+	if s.Rule < 0 && s.Action == "" {
+		return fmt.Sprintf("%s %s %s: no rule matched", dir, s.Kind, s.Name)
+	}
+	if s.Rule < 0 {
+		return fmt.Sprintf("%s %s %s: %s", dir, s.Kind, s.Name, s.Action)
+	}
+	return fmt.Sprintf("%s %s %s: rule %d matched: %s", dir, s.Kind, s.Name, s.Rule, s.Action)
 }
 
 // Result is a verdict with the path that decided it.
@@ -81,64 +94,101 @@ func (m *Model) evaluate(policies map[string]*Policy, ep *Endpoint, dir Directio
 	if ep.Pending { // as the dataplane: fail closed until the labels are known
 		return false, fmt.Sprintf("%s denied: the labels of %s are not known yet", dir, ep.Key)
 	}
-	for _, group := range TierGroups(m.policiesFrom(policies, ep, dir)) {
-		if decided, allowed, reason := m.evaluateTier(group, ep, dir, pkt, steps); decided {
-			return allowed, reason
-		}
+	return m.evaluateFor(m.policiesFrom(policies, ep, dir), target{key: ep.Key, profiles: ep.Profiles}, dir, pkt, steps)
+}
+
+// target is what a policy list is evaluated for: an endpoint (its key
+// and profiles) and, for a host endpoint, the stage (HostStage).
+type target struct {
+	key      string
+	stage    string
+	profiles []string
+}
+
+// label names the direction (and stage) in reasons.
+func (t target) label(dir Direction) string {
+	if t.stage == "" {
+		return dir.String()
 	}
-	for _, name := range ep.Profiles {
+	return fmt.Sprintf("%s (%s, %s)", dir, t.stage, t.key)
+}
+
+// evaluateFor runs the tiers of pols (in evaluation order), then t's
+// profiles; with no profile rule allowing, the packet is denied.
+func (m *Model) evaluateFor(pols []*Policy, t target, dir Direction, pkt Packet, steps *[]Step) (bool, string) {
+	if decided, allowed, reason := m.evaluateTiers(pols, t, dir, pkt, steps, true); decided {
+		return allowed, reason
+	}
+	for _, name := range t.profiles {
 		prof := m.profiles[name]
 		if prof == nil {
-			*steps = append(*steps, Step{Direction: dir, Endpoint: ep.Key, Kind: "profile", Name: name, Rule: -1})
+			*steps = append(*steps, Step{Direction: dir, Endpoint: t.key, Stage: t.stage, Kind: "profile", Name: name, Rule: -1})
 			continue
 		}
-		action, idx := m.firstMatch(prof.Rules(dir), pkt, dir, ep, "profile", name, steps)
+		action, idx := m.firstMatch(prof.Rules(dir), pkt, dir, t, "profile", name, steps)
 		switch action {
 		case resources.ActionAllow:
-			return true, fmt.Sprintf("%s allowed by profile %s rule %d", dir, name, idx)
+			return true, fmt.Sprintf("%s allowed by profile %s rule %d", t.label(dir), name, idx)
 		case resources.ActionDeny:
-			return false, fmt.Sprintf("%s denied by profile %s rule %d", dir, name, idx)
+			return false, fmt.Sprintf("%s denied by profile %s rule %d", t.label(dir), name, idx)
 		}
 	}
-	return false, fmt.Sprintf("%s denied: no profile of %s allowed the packet", dir, ep.Key)
+	if t.stage != "" && len(pols) == 0 && len(t.profiles) == 0 {
+		*steps = append(*steps, Step{Direction: dir, Endpoint: t.key, Stage: t.stage, Kind: "default deny",
+			Name: "no policy, no profile", Rule: -1, Action: resources.ActionDeny})
+		return false, fmt.Sprintf("%s denied: no policy and no profile applies to %s (a host endpoint's default deny)", t.label(dir), t.key)
+	}
+	return false, fmt.Sprintf("%s denied: no profile of %s allowed the packet", t.label(dir), t.key)
+}
+
+// evaluateTiers runs the tiers of pols; decided is false when the packet
+// passed the last tier (or no policy applies). Without endDrop (untracked
+// and pre-DNAT policy) a tier that does not decide passes.
+func (m *Model) evaluateTiers(pols []*Policy, t target, dir Direction, pkt Packet, steps *[]Step, endDrop bool) (decided, allowed bool, reason string) {
+	for _, group := range TierGroups(pols) {
+		if decided, allowed, reason := m.evaluateTier(group, t, dir, pkt, steps, endDrop); decided {
+			return true, allowed, reason
+		}
+	}
+	return false, false, ""
 }
 
 // evaluateTier runs the policies of one tier; decided is false when the
 // packet passes to the next tier.
-func (m *Model) evaluateTier(group []*Policy, ep *Endpoint, dir Direction, pkt Packet, steps *[]Step) (decided, allowed bool, reason string) {
+func (m *Model) evaluateTier(group []*Policy, t target, dir Direction, pkt Packet, steps *[]Step, endDrop bool) (decided, allowed bool, reason string) {
 	for _, p := range group {
-		action, idx := m.firstMatch(p.Rules(dir), pkt, dir, ep, "policy", p.Key, steps)
+		action, idx := m.firstMatch(p.Rules(dir), pkt, dir, t, "policy", p.Key, steps)
 		switch action {
 		case resources.ActionAllow:
-			return true, true, fmt.Sprintf("%s allowed by policy %s rule %d", dir, p.Key, idx)
+			return true, true, fmt.Sprintf("%s allowed by policy %s rule %d", t.label(dir), p.Key, idx)
 		case resources.ActionDeny:
-			return true, false, fmt.Sprintf("%s denied by policy %s rule %d", dir, p.Key, idx)
+			return true, false, fmt.Sprintf("%s denied by policy %s rule %d", t.label(dir), p.Key, idx)
 		case resources.ActionPass:
 			return false, false, ""
 		}
 	}
 	tier := group[0].Tier
-	if m.tierOf(tier).Spec.DefaultAction == resources.TierActionPass {
+	if !endDrop || m.tierOf(tier).Spec.DefaultAction == resources.TierActionPass {
 		return false, false, ""
 	}
 	if tier == resources.DefaultTierName {
-		return true, false, fmt.Sprintf("%s denied: policies select %s and none allowed the packet", dir, ep.Key)
+		return true, false, fmt.Sprintf("%s denied: policies select %s and none allowed the packet", t.label(dir), t.key)
 	}
-	return true, false, fmt.Sprintf("%s denied: policies of tier %s select %s and none decided (end of tier drop)", dir, tier, ep.Key)
+	return true, false, fmt.Sprintf("%s denied: policies of tier %s select %s and none decided (end of tier drop)", t.label(dir), tier, t.key)
 }
 
 // firstMatch walks rules, recording Log matches and the deciding rule.
-func (m *Model) firstMatch(rules []Rule, pkt Packet, dir Direction, ep *Endpoint, kind, name string, steps *[]Step) (string, int) {
+func (m *Model) firstMatch(rules []Rule, pkt Packet, dir Direction, t target, kind, name string, steps *[]Step) (string, int) {
 	for i := range rules {
 		if !m.Matches(&rules[i], pkt) {
 			continue
 		}
-		*steps = append(*steps, Step{Direction: dir, Endpoint: ep.Key, Kind: kind, Name: name, Rule: i, Action: rules[i].Action})
+		*steps = append(*steps, Step{Direction: dir, Endpoint: t.key, Stage: t.stage, Kind: kind, Name: name, Rule: i, Action: rules[i].Action})
 		if rules[i].Action != resources.ActionLog {
 			return rules[i].Action, i
 		}
 	}
-	*steps = append(*steps, Step{Direction: dir, Endpoint: ep.Key, Kind: kind, Name: name, Rule: -1})
+	*steps = append(*steps, Step{Direction: dir, Endpoint: t.key, Stage: t.stage, Kind: kind, Name: name, Rule: -1})
 	return "", -1
 }
 

@@ -54,15 +54,21 @@ func TestExplainSeedBookstore(t *testing.T) {
 
 func TestExplainGolden(t *testing.T) {
 	e := operatorEnv(t)
-	base := []string{"policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "80"}
-	for _, format := range []string{"table", "wide", "yaml", "json"} {
-		r := e.runCode(t, cli.ExitOK, "", append(base, "-o", format)...)
-		checkGolden(t, "explain_allowed_"+format, r.stdout)
-	}
+	goldenEveryFormat(t, e, "explain_allowed_", "policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "80")
 	r := e.runCode(t, cli.ExitDenied, "", "policy", "explain", "--from", "fruitstore-frontend", "--to", "bookstore-server", "--port", "80")
 	checkGolden(t, "explain_denied_table", r.stdout)
 	r = e.runCode(t, cli.ExitDenied, "", "policy", "explain", "--from", "bookstore-frontend", "--to", "bookstore-server", "--port", "22", "-o", "wide")
 	checkGolden(t, "explain_nomatch_wide", r.stdout)
+}
+
+// goldenEveryFormat checks the output of an allowed explain in every
+// output format against testdata/<prefix><format>.golden.
+func goldenEveryFormat(t *testing.T, e *etcdEnv, prefix string, args ...string) {
+	t.Helper()
+	for _, format := range []string{"table", "wide", "yaml", "json"} {
+		r := e.runCode(t, cli.ExitOK, "", append(args, "-o", format)...)
+		checkGolden(t, prefix+format, r.stdout)
+	}
 }
 
 func TestExplainErrors(t *testing.T) {

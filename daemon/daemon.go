@@ -223,16 +223,14 @@ func ownedInterfaces(c *cache.Cache, node string) []string {
 	return names
 }
 
-// networkPeers lists the IPv4 addresses of a network's endpoints in the
+// networkPeers lists the addresses (IPv4 and IPv6) of a network's endpoints in the
 // cache (its index: O(endpoints of the network)); felix routes them in
 // sandboxes whose networks share address space.
 func networkPeers(c *cache.Cache, network string) []netip.Addr {
 	var out []netip.Addr
 	for _, w := range c.EndpointsOfNetwork(network) {
 		for _, a := range w.Addrs() {
-			if a.Addr().Is4() {
-				out = append(out, a.Addr())
-			}
+			out = append(out, a.Addr())
 		}
 	}
 	return out

@@ -19,8 +19,9 @@ import (
 // interface that owns its source address (IPv6 too, with the network's
 // IPv6 --subnet routes, which Docker cannot place). An interface whose
 // address shares a pool with another interface's (two networks without
-// --subnet) also has its network's peers routed by /32 through it, with
-// its address as source, so each peer sees the address it knows. See
+// --subnet, in either family) also has its network's peers routed by /32
+// (and /128, dual-stack) through it, with its address of the peer's
+// family as source, so each peer sees the address it knows. See
 // felix.SourceRoute for what is programmed.
 //
 // The driver only records the intent: at Join (and at start-up, Resync)
@@ -85,7 +86,7 @@ func (d *Driver) startSourceRouting(sandbox string, weps []*resources.WorkloadEn
 				}
 			}
 		}
-		if len(weps) > 1 && d.sharesPool(ctx, r.Addr, weps) {
+		if len(weps) > 1 && (d.sharesPool(ctx, r.Addr, weps) || r.Addr6.IsValid() && d.sharesPool(ctx, r.Addr6, weps)) {
 			r.Peers = w.Spec.Network
 		}
 		entries = append(entries, entry{w.Spec.Endpoint, r})
@@ -100,11 +101,11 @@ func (d *Driver) startSourceRouting(sandbox string, weps []*resources.WorkloadEn
 	}
 }
 
-// sharesPool reports whether the pool of addr (an interface's address)
-// holds an address of another of the sandbox's endpoints: the two
-// networks share address space (both without --subnet), so no subnet
-// route tells their peers apart and felix routes each peer by /32
-// (SourceRoute.Peers).
+// sharesPool reports whether the pool of addr (an interface's IPv4 or
+// IPv6 address) holds an address of another of the sandbox's endpoints:
+// the two networks share address space (both without --subnet, in that
+// family), so no subnet route tells their peers apart and felix routes
+// each peer by /32 and /128 (SourceRoute.Peers).
 func (d *Driver) sharesPool(ctx context.Context, addr netip.Addr, weps []*resources.WorkloadEndpoint) bool {
 	p, err := d.ipam.PoolFor(ctx, addr)
 	if err != nil {

@@ -93,6 +93,7 @@ func TestIPv6(t *testing.T) {
 	})
 	t.Run("two calico networks", func(t *testing.T) { checkTwoNetworks6(t, e, c1, c3, netB) })
 	t.Run("two calico networks at start", func(t *testing.T) { checkTwoNetworksAtStart6(t, e, netA, netB, ip2) })
+	t.Run("two subnet-less networks", func(t *testing.T) { checkTwoSubnetLess6(t, e, c2, netA, ip1) })
 	t.Run("removal frees everything", func(t *testing.T) {
 		e.must("rm", "-f", c1, c2, c3, e.name("v6c4"))
 		e.must("network", "rm", netA, netB)
@@ -124,6 +125,39 @@ func checkTwoNetworks6(t *testing.T, e *engine, c1, c3, netB string) {
 	e.pingFrom(c1, ipv6Explicit)
 	e.pingFrom(c3, ipB)
 	pingFromHost6(t, ipB)
+}
+
+// checkTwoSubnetLess6 connects c2 (on netA, without --subnet) to a
+// second dual-stack network without --subnet: both draw from the same
+// pools in both families, so felix routes each peer of the new network by
+// host route via cali1 — /32s and /128s — from c2's addresses there. The
+// new network's profile admits only its members: a ping answered proves
+// the source address was the right one; c2 still reaches c1 on netA. It
+// removes what it made.
+func checkTwoSubnetLess6(t *testing.T, e *engine, c2, netA, ip1 string) {
+	netC := e.network("v6c", "--ipv6")
+	peer := e.run("v6peer", "--net", netC)
+	t.Cleanup(func() {
+		_, _ = e.try("rm", "-f", peer)
+		_, _ = e.try("network", "disconnect", "-f", netC, c2)
+		_, _ = e.try("network", "rm", netC)
+	})
+	e.must("network", "connect", netC, c2)
+	peer6, own6 := e.ip6(peer, netC), e.ip6(c2, netC)
+	if !netip.MustParsePrefix(ipv6Pool).Contains(netip.MustParseAddr(own6)) || e.ip6(c2, netA) == own6 {
+		t.Fatalf("c2's address on the second network %s: want another address of %s", own6, ipv6Pool)
+	}
+	testenv.Eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
+		route, err := e.exec(c2, "ip", "-6", "route", "get", peer6)
+		if err != nil || !strings.Contains(route, "dev cali1") || !strings.Contains(route, "src "+own6) {
+			return fmt.Errorf("route from c2 to %s: %q (%v), want dev cali1 src %s", peer6, route, err, own6)
+		}
+		return nil
+	})
+	e.pingFrom(c2, peer6)
+	e.pingFrom(peer, own6)
+	e.pingFrom(c2, e.ip(peer, netC)) // and IPv4 as before
+	e.pingFrom(c2, ip1)              // netA's peers still by netA's interface
 }
 
 // checkTwoNetworksAtStart6 attaches both networks before the container

@@ -96,7 +96,7 @@ type Config struct {
 	// veth with both ends on the host that neither names is a stray,
 	// deleted after StrayVethGrace (strays.go).
 	OwnedInterfaces func() []string
-	// NetworkPeers, if set, returns the IPv4 addresses of the endpoints
+	// NetworkPeers, if set, returns the addresses (IPv4 and IPv6) of the endpoints
 	// of one network (the daemon passes its datastore cache's index): a
 	// SourceRoute with Peers routes them in its sandbox (sandboxes.go).
 	// Without it no peer route is programmed.

@@ -36,10 +36,12 @@ import (
 // profile would refuse it. The driver then sets Peers on each such
 // interface's SourceRoute, and every IPv4 address of that network's
 // other endpoints (Config.NetworkPeers) gets a /32 route in the sandbox's
-// main table, "via 169.254.1.n dev <iface> src <address>", with
-// protocol DefaultRouteProtocol: the peer sees the address it knows on
-// its network. Should a peer be on two such networks, the interface with
-// the lower table wins. Peer routes follow the network's endpoints: a
+// main table, "via 169.254.1.n dev <iface> src <address>", and, when the
+// interface has an IPv6 address (Addr6), every IPv6 address a /128 route
+// "via IPv6Gateway dev <iface> src <IPv6 address>", all with protocol
+// DefaultRouteProtocol: the peer sees the address it knows on its
+// network. Should a peer be on two such networks, the interface with the
+// lower table wins. Peer routes follow the network's endpoints: a
 // datastore change to a WorkloadEndpoint of such a network (OnSyncEvent)
 // marks the sandboxes for re-sync, and each resync re-reads them.
 //
@@ -75,9 +77,9 @@ type SourceRoute struct {
 	Gateway  netip.Addr     // its IPv4 gateway, 169.254.1.n
 	Addr6    netip.Addr     // its IPv6 address; invalid when it has none
 	Subnets6 []netip.Prefix // its network's IPv6 subnets, routed by the interface
-	// Peers is the network whose other endpoints get /32 routes via this
-	// interface (its addresses share a pool with another interface's);
-	// empty: none.
+	// Peers is the network whose other endpoints get host routes via this
+	// interface (its addresses share a pool with another interface's):
+	// /32s, and /128s when Addr6 is set; empty: none.
 	Peers string
 }
 

@@ -11,9 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Peer routes inside multi-network sandboxes (see sandboxes.go): a /32
-// route in the sandbox's main table to each peer of a network whose
-// interface shares address space with another interface of the sandbox.
+// Peer routes inside multi-network sandboxes (see sandboxes.go): a host
+// route (/32, /128) in the sandbox's main table to each peer of a network
+// whose interface shares address space with another interface of the
+// sandbox, via that interface, from its address of the peer's family.
 
 // peerRoute is where one peer's route leads.
 type peerRoute struct {
@@ -22,17 +23,23 @@ type peerRoute struct {
 	src  netip.Addr
 }
 
-// syncPeerRoutes makes the sandbox's main-table IPv4 routes of protocol
-// DefaultRouteProtocol exactly the peer routes of es: those of an entry
-// whose interface is not there yet are added at a later sync.
+// syncPeerRoutes makes the sandbox's main-table routes of protocol
+// DefaultRouteProtocol, of both families, exactly the peer routes of es:
+// those of an entry whose interface (or IPv6 address) is not there yet
+// are added at a later sync.
 func syncPeerRoutes(h *netlink.Handle, es []sourceEntry, peersOf func(string) []netip.Addr) error {
 	want, err := wantedPeerRoutes(h, es, peersOf)
 	if err != nil {
 		return err
 	}
+	return errors.Join(syncPeerFamily(h, netlink.FAMILY_V4, want), syncPeerFamily(h, netlink.FAMILY_V6, want))
+}
+
+// syncPeerFamily converges the peer routes of one family on want's.
+func syncPeerFamily(h *netlink.Handle, fam int, want map[netip.Addr]peerRoute) error {
 	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN, Protocol: DefaultRouteProtocol}
 	have, err := retryDump("sandbox peer routes", func() ([]netlink.Route, error) {
-		return h.RouteListFiltered(netlink.FAMILY_V4, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+		return h.RouteListFiltered(fam, filter, netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
 	})
 	if err != nil {
 		return err
@@ -56,11 +63,11 @@ func syncPeerRoutes(h *netlink.Handle, es []sourceEntry, peersOf func(string) []
 		}
 	}
 	for dst, w := range want {
-		if done[dst] {
+		if done[dst] || dst.Is4() != (fam == netlink.FAMILY_V4) {
 			continue
 		}
-		rt := &netlink.Route{LinkIndex: w.link, Dst: prefixToIPNet(netip.PrefixFrom(dst, 32)), Gw: w.gw.AsSlice(),
-			Src: w.src.AsSlice(), Protocol: DefaultRouteProtocol, Family: netlink.FAMILY_V4}
+		rt := &netlink.Route{LinkIndex: w.link, Dst: prefixToIPNet(netip.PrefixFrom(dst, dst.BitLen())), Gw: w.gw.AsSlice(),
+			Src: w.src.AsSlice(), Protocol: DefaultRouteProtocol, Family: fam}
 		if err := h.RouteReplace(rt); err != nil {
 			errs = append(errs, fmt.Errorf("peer route %s via %s: %w", dst, w.gw, err))
 		}
@@ -69,8 +76,10 @@ func syncPeerRoutes(h *netlink.Handle, es []sourceEntry, peersOf func(string) []
 }
 
 // wantedPeerRoutes returns the peer routes of es by destination: the
-// IPv4 peers of each entry's Peers network, other than the sandbox's own
-// addresses, via that entry's interface (lowest table first).
+// peers of each entry's Peers network, other than the sandbox's own
+// addresses, via that entry's interface (lowest table first): IPv4 ones
+// via its gateway from its address, IPv6 ones (when it has an IPv6
+// address) via IPv6Gateway from its IPv6 address.
 func wantedPeerRoutes(h *netlink.Handle, es []sourceEntry, peersOf func(string) []netip.Addr) (map[netip.Addr]peerRoute, error) {
 	want := map[netip.Addr]peerRoute{}
 	if peersOf == nil {
@@ -79,24 +88,47 @@ func wantedPeerRoutes(h *netlink.Handle, es []sourceEntry, peersOf func(string) 
 	own := map[netip.Addr]bool{}
 	for _, e := range es {
 		own[e.Addr] = true
+		if e.Addr6.IsValid() {
+			own[e.Addr6] = true
+		}
 	}
 	es = slices.SortedFunc(slices.Values(es), func(a, b sourceEntry) int { return cmp.Compare(a.Table(), b.Table()) })
 	for _, e := range es {
 		if e.Peers == "" {
 			continue
 		}
-		link, err := linkWithAddr(h, e.Addr)
+		via4, via6, err := peerVias(h, e.SourceRoute)
 		if err != nil {
 			return nil, err
 		}
-		if link == 0 {
-			continue // not moved in yet: the sandbox is retried
-		}
 		for _, p := range peersOf(e.Peers) {
-			if _, taken := want[p]; p.Is4() && !own[p] && !taken {
-				want[p] = peerRoute{link: link, gw: e.Gateway, src: e.Addr}
+			via := via4
+			if p.Is6() {
+				via = via6
+			}
+			if _, taken := want[p]; via.link != 0 && !own[p] && !taken {
+				want[p] = via
 			}
 		}
 	}
 	return want, nil
+}
+
+// peerVias is where r's interface leads its network's IPv4 and IPv6
+// peers; a link of 0 where the interface (or its IPv6 address) is not
+// there yet, or it has no IPv6 address: no routes of that family then.
+func peerVias(h *netlink.Handle, r SourceRoute) (via4, via6 peerRoute, err error) {
+	link, err := linkWithAddr(h, r.Addr)
+	if err != nil || link == 0 {
+		return via4, via6, err // not moved in yet: the sandbox is retried
+	}
+	via4 = peerRoute{link: link, gw: r.Gateway, src: r.Addr}
+	if !r.Addr6.IsValid() {
+		return via4, via6, nil
+	}
+	link6, err := linkWithAddr(h, r.Addr6)
+	if err != nil || link6 == 0 {
+		return via4, via6, err
+	}
+	return via4, peerRoute{link: link6, gw: IPv6Gateway, src: r.Addr6}, nil
 }

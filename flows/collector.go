@@ -71,6 +71,9 @@ func NewCollector(cfg Config) *Collector {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Metrics != nil {
+		cfg.Directory.setMetrics(cfg.Metrics)
+	}
 	return &Collector{cfg: cfg, log: cfg.Logger.With("component", "flows"), cur: newInterval(time.Now()),
 		conns: map[connKey]*conn{}, ring: NewRing(cfg.Intervals)}
 }
@@ -174,7 +177,7 @@ func (c *Collector) Close(now time.Time) {
 	if unknown > 0 {
 		c.log.Debug("Flow logs: packets with an unknown rule prefix", "packets", unknown)
 	}
-	c.cfg.Metrics.record(rows, dropped)
+	c.cfg.Metrics.record(rows, dropped, c.cfg.Directory)
 	c.ring.Push(Interval{Start: iv.start, End: now, Flows: rows, Dropped: dropped})
 }
 

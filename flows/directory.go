@@ -26,6 +26,11 @@ type Directory struct {
 	networks    map[netip.Addr]string // address -> Docker network ID of its endpoint
 	netSets     map[string]netSet     // "kind/namespace/name" -> (Global)NetworkSet
 	networkName func(id string) string
+	// policies indexes the model's policies for liveSeries (series.go);
+	// synced: a Full event was applied; metrics: the counters to prune.
+	policies map[policyKey]policyNow
+	synced   bool
+	metrics  *Metrics
 }
 
 // netSet is a GlobalNetworkSet or NetworkSet, to name outside addresses.
@@ -41,11 +46,28 @@ func NewDirectory(networkName func(id string) string) *Directory {
 	if networkName == nil {
 		networkName = func(id string) string { return id }
 	}
-	return &Directory{model: calc.NewModel(), networks: map[netip.Addr]string{}, netSets: map[string]netSet{}, networkName: networkName}
+	return &Directory{model: calc.NewModel(), networks: map[netip.Addr]string{}, netSets: map[string]netSet{}, networkName: networkName,
+		policies: map[policyKey]policyNow{}}
 }
 
-// OnSyncEvent applies one cache event (kinds Kinds).
+// OnSyncEvent applies one cache event (kinds Kinds); the counters of
+// policies it deleted or shrank go (series.go).
 func (d *Directory) OnSyncEvent(ev model.SyncEvent) {
+	gone := d.apply(ev)
+	d.mu.RLock()
+	m := d.metrics
+	d.mu.RUnlock()
+	if m != nil && touchesPolicies(ev) {
+		m.prune(d)
+	}
+	if m != nil && (ev.Full || len(gone) > 0) {
+		m.forgetEndpoints(gone, d)
+	}
+}
+
+// apply applies ev; it returns the names of the workload endpoints it
+// deleted (nil for a Full event).
+func (d *Directory) apply(ev model.SyncEvent) (gone []endpointName) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if ev.Full {
@@ -63,6 +85,9 @@ func (d *Directory) OnSyncEvent(ev model.SyncEvent) {
 			for _, a := range old.Addrs {
 				delete(d.networks, a.Addr())
 			}
+			if u.Deleted() && !ev.Full {
+				gone = append(gone, nameOf(old))
+			}
 		}
 		if w, ok := u.Object.(*resources.WorkloadEndpoint); ok && !u.Deleted() {
 			for _, a := range w.Addrs() {
@@ -71,6 +96,11 @@ func (d *Directory) OnSyncEvent(ev model.SyncEvent) {
 		}
 	}
 	d.model.Apply(ev)
+	d.synced = d.synced || ev.Full
+	if touchesPolicies(ev) {
+		d.indexPolicies()
+	}
+	return gone
 }
 
 func (d *Directory) updateNetSet(u model.Update) {
@@ -120,10 +150,7 @@ func (d *Directory) Endpoint(addr netip.Addr) Endpoint {
 		}
 		return Endpoint{Kind: "net", Name: name, IP: addr.String()}
 	}
-	name := ep.Workload
-	if name == "" {
-		name = ep.Name
-	}
+	name := nameOf(ep).name
 	network := ""
 	if netID != "" {
 		network = d.networkName(netID)

@@ -32,8 +32,14 @@ func newCluster() *cluster {
 		filters: map[string]*resources.BGPFilter{}, blocks: map[netip.Prefix]*model.Block{}}
 }
 
-// apply folds one sync event into the model.
-func (c *cluster) apply(ev model.SyncEvent) {
+// apply folds one sync event into the model. It reports whether anything
+// routing reads changed: a Full event, any update of the resources it
+// watches, a block added, removed or changed in what routing reads of it
+// (see routedSame); a block whose only change is an address allocated to
+// or released by its own node (a container started or stopped there) is
+// kept but changes no plan.
+func (c *cluster) apply(ev model.SyncEvent) (changed bool) {
+	changed = ev.Full
 	if ev.Full {
 		clear(c.nodes)
 		clear(c.peers)
@@ -55,22 +61,62 @@ func (c *cluster) apply(ev model.SyncEvent) {
 		case resources.KindBGPFilter:
 			setOrDelete(c.filters, u)
 		case model.KindBlock:
-			c.setBlock(u)
+			changed = c.setBlock(u) || changed
+			continue
+		default:
+			continue
 		}
+		changed = true
+	}
+	return changed
+}
+
+// setBlock keeps one IPAM block (u.Name is its CIDR) and reports whether
+// routing sees a difference.
+func (c *cluster) setBlock(u model.Update) bool {
+	cidr, err := netip.ParsePrefix(u.Name)
+	if err != nil {
+		return false
+	}
+	old, had := c.blocks[cidr]
+	if u.Block == nil {
+		delete(c.blocks, cidr)
+		return had
+	}
+	c.blocks[cidr] = u.Block
+	return !had || !routedSame(old, u.Block)
+}
+
+// routedSame reports whether two versions of a block are the same to
+// routing, which reads a block's CIDR, its affinity and the addresses
+// allocated in it for another node (borrowed: exported or routed as /32s).
+func routedSame(a, b *model.Block) bool {
+	if a.CIDR != b.CIDR || a.Affinity != b.Affinity {
+		return false
+	}
+	ia, ib := 0, 0
+	for {
+		ia, ib = nextBorrowed(a, ia), nextBorrowed(b, ib)
+		if ia == len(a.Allocations) || ib == len(b.Allocations) {
+			return ia == len(a.Allocations) && ib == len(b.Allocations)
+		}
+		x, y := a.Allocations[ia], b.Allocations[ib]
+		if x.IP != y.IP || x.Attrs[model.AttrNode] != y.Attrs[model.AttrNode] {
+			return false
+		}
+		ia, ib = ia+1, ib+1
 	}
 }
 
-// setBlock keeps one IPAM block (u.Name is its CIDR).
-func (c *cluster) setBlock(u model.Update) {
-	cidr, err := netip.ParsePrefix(u.Name)
-	if err != nil {
-		return
+// nextBorrowed is the index, from i on, of b's next allocation made for a
+// node other than its affinity (len(b.Allocations) when none is left).
+func nextBorrowed(b *model.Block, i int) int {
+	for ; i < len(b.Allocations); i++ {
+		if n := b.Allocations[i].Attrs[model.AttrNode]; n != "" && n != b.Affinity {
+			return i
+		}
 	}
-	if u.Block == nil {
-		delete(c.blocks, cidr)
-		return
-	}
-	c.blocks[cidr] = u.Block
+	return i
 }
 
 func setOrDelete[T resources.Resource](m map[string]T, u model.Update) {

@@ -17,14 +17,21 @@
 //	                                   │   learned routes   ^
 //	                                   └────────────────────┘
 //
-// The Router's loop is the only writer of desired state: every cache
-// event (resources or IPAM blocks) or BGP change wakes it (coalesced), it
+// The Router's loop is the only writer of desired state: a change of an
+// input of the plan wakes it (coalesced): a cache event of the resources
+// above, an IPAM block added, removed or changed in its affinity or the
+// addresses other nodes borrowed from it (not a container of the block's
+// own node coming or going), a BGP change, new tunnel settings. It then
 // recomputes the whole desired state from the model and hands it over; the
 // speaker converges on it from its own goroutine, and felix's dataplane
 // loop programs the kernel side (routing never writes the kernel: it
 // declares the small Dataplane interface it needs, and felix implements
-// it). The IP pools also go to Config.OnPools, which the daemon wires to
-// felix's natOutgoing.
+// it). With no input change it plans again every Config.Resync (30 s, the
+// safety net; password files, which send no event, are re-read then), and
+// every second while the plan waits on time (the restart hold, a tunnel
+// address to allocate, a password file that cannot be read). The IP pools
+// also go to Config.OnPools, which the daemon wires to felix's
+// natOutgoing.
 //
 // # What is announced and installed
 //

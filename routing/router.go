@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/felix/routes"
@@ -27,7 +28,13 @@ const (
 // Defaults of Config.
 const (
 	DefaultRestartHold = 30 * time.Second
+	DefaultResync      = 30 * time.Second
 )
+
+// retryEvery is how soon a plan that is waiting on time is made again:
+// the restart hold, a tunnel address not yet allocated, a BGP password
+// file not readable (files send no event).
+const retryEvery = time.Second
 
 // Config configures a Router.
 type Config struct {
@@ -49,6 +56,10 @@ type Config struct {
 	// RestartHold bounds how long routes from before a restart are kept
 	// while BGP re-learns them (see Desired.KeepStale). Default 30s.
 	RestartHold time.Duration
+	// Resync is how often the whole plan is made again when no input
+	// changed (the safety net; passwords files changed in place are read
+	// then). Default DefaultResync.
+	Resync time.Duration
 	// GracefulRestartTime is announced to peers; default 120s.
 	GracefulRestartTime time.Duration
 	// SecretsDir holds BGP passwords (secrets.go); default DefaultSecretsDir.
@@ -100,6 +111,9 @@ type Router struct {
 	lastDP    *routes.Desired
 	// secretErrs are the password errors of the last plan, by peer.
 	secretErrs map[string]string
+	// plans counts the plans made (reconcile passes) and planTime sums
+	// their wall time, for tests and benchmarks.
+	plans, planTime atomic.Int64
 }
 
 // New checks the configuration and returns a Router; nothing runs before Run.
@@ -127,6 +141,9 @@ func New(cfg Config) (*Router, error) {
 	}
 	if cfg.RestartHold <= 0 {
 		cfg.RestartHold = DefaultRestartHold
+	}
+	if cfg.Resync <= 0 {
+		cfg.Resync = DefaultResync
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -175,17 +192,17 @@ func (r *Router) Run(ctx context.Context) {
 		wg.Go(func() { r.speaker.Run(ctx) })
 		changes = r.speaker.Changes()
 	}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
+	wake := time.NewTimer(r.cfg.Resync)
+	defer wake.Stop()
 	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
 		case <-r.kick:
 		case <-changes:
-		case <-tick.C:
+		case <-wake.C:
 		}
 		if ctx.Err() == nil {
-			r.reconcile(ctx)
+			wake.Reset(r.reconcile(ctx))
 		}
 	}
 	wg.Wait()
@@ -199,11 +216,13 @@ func (r *Router) poke() {
 	}
 }
 
-// onSync folds a cache event into the model.
+// onSync folds a cache event into the model and wakes the loop when
+// routing's inputs changed (not for a block's own containers coming and
+// going: see cluster.apply).
 func (r *Router) onSync(ev model.SyncEvent) {
 	poolsChanged := ev.Full || slices.ContainsFunc(ev.Updates, func(u model.Update) bool { return u.Kind == resources.KindIPPool })
 	r.mu.Lock()
-	r.c.apply(ev)
+	changed := r.c.apply(ev)
 	r.applyLogSeverity()
 	r.synced = r.synced || ev.Full
 	pools := mapValues(r.c.pools)
@@ -211,16 +230,21 @@ func (r *Router) onSync(ev model.SyncEvent) {
 	if r.cfg.OnPools != nil && poolsChanged {
 		r.cfg.OnPools(pools)
 	}
-	r.poke()
+	if changed {
+		r.poke()
+	}
 }
 
 // reconcile computes the desired state from the model and hands what
 // changed to the speaker and the dataplane (each hand-over makes its owner
-// re-apply); it also keeps the node's tunnel addresses.
-func (r *Router) reconcile(ctx context.Context) {
+// re-apply); it also keeps the node's tunnel addresses. It returns how
+// long the loop may wait for an input change before the next pass.
+func (r *Router) reconcile(ctx context.Context) time.Duration {
+	start := time.Now()
+	defer func() { r.plans.Add(1); r.planTime.Add(int64(time.Since(start))) }()
 	p, ok := r.plan()
 	if !ok {
-		return
+		return r.cfg.Resync
 	}
 	if p.bgp != nil {
 		r.speaker.SetDesired(*p.bgp)
@@ -228,16 +252,20 @@ func (r *Router) reconcile(ctx context.Context) {
 	if p.dp != nil {
 		r.dp.SetRoutes(*p.dp)
 	}
-	if p.tunnels == nil {
-		return
+	if p.tunnels != nil {
+		err := p.tunnels(ctx)
+		r.mu.Lock()
+		r.tunnelErr = err
+		r.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			r.log.Warn("Could not set up this node's tunnel address; will retry", "err", err)
+			p.waiting = true
+		}
 	}
-	err := p.tunnels(ctx)
-	r.mu.Lock()
-	r.tunnelErr = err
-	r.mu.Unlock()
-	if err != nil && ctx.Err() == nil {
-		r.log.Warn("Could not set up this node's tunnel address; will retry", "err", err)
+	if p.waiting {
+		return retryEvery
 	}
+	return r.cfg.Resync
 }
 
 // plan is what one reconcile hands over: nil where nothing changed.
@@ -245,6 +273,10 @@ type plan struct {
 	bgp     *bgp.Desired
 	dp      *routes.Desired
 	tunnels func(context.Context) error
+	// waiting: the plan depends on time, not only on its inputs (the
+	// restart hold, tunnel work held back or failed, a password file not
+	// readable): the loop comes back within retryEvery.
+	waiting bool
 }
 
 // plan computes the desired state; false while the model is half-read
@@ -277,11 +309,12 @@ func (r *Router) plan() (plan, bool) {
 			p.dp, r.lastDP = &d, &d
 		}
 	}
-	if time.Since(r.tunnelAt) > 2*time.Second {
-		if p.tunnels = r.tunnelWork(me); p.tunnels != nil {
-			r.tunnelAt = time.Now()
-		}
+	if work := r.tunnelWork(me); work != nil && time.Since(r.tunnelAt) > 2*time.Second {
+		p.tunnels, r.tunnelAt = work, time.Now()
+	} else if work != nil {
+		p.waiting = true
 	}
+	p.waiting = p.waiting || keep || len(r.secretErrs) > 0
 	return p, true
 }
 

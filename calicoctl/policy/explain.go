@@ -30,6 +30,11 @@ type explainFlags struct {
 	port, srcPort              int
 	icmpType, icmpCode         int
 	hostAction                 string
+	// failsafeIn and failsafeOut are the daemon's failsafe port settings
+	// ("": FelixConfiguration's, else Calico's defaults); failsafe their
+	// parsed form.
+	failsafeIn, failsafeOut string
+	failsafe                calc.FailsafeConfig
 }
 
 func (a *app) explainCommand() *cobra.Command {
@@ -52,6 +57,18 @@ The packet: --protocol (TCP, UDP, SCTP, ICMP, ICMPv6 or a number; default TCP),
 --port (destination port; required for TCP, UDP and SCTP), --src-port (default 0),
 --icmp-type/--icmp-code (default: echo request).
 
+--from and --to may name a host endpoint too: hostendpoint/NAME (or a NAME no container
+has), NODE:INTERFACE (the host endpoint policing that interface of that node: the one
+with that interfaceName, else the node's "*" one), or one of its expectedIPs. The
+packet is then traced host by host in the order the dataplane applies host endpoint
+policy: doNotTrack (raw), preDNAT (mangle), then normal policy (to or from the host)
+or applyOnForward policy (forwarded), each after the failsafe ports and the tunnel
+peers' packets; a host endpoint with neither policy nor profile denies. The failsafe
+ports are FelixConfiguration's (node.<name>, else default), else Calico's defaults,
+unless --failsafe-inbound-host-ports/--failsafe-outbound-host-ports give the daemon's.
+A workload's traffic to or from another host crosses its host's "*" host endpoint (or
+its only host endpoint) on its way.
+
 Established connections and the return traffic of an allowed flow are always
 allowed by the dataplane; explain is about the first packet.
 
@@ -59,6 +76,8 @@ Exit status: 0 allowed, 3 denied, 1 error (unknown container, bad address or por
 		Example: `  calicoctl policy explain --from bookstore-frontend --to bookstore-server --port 80
   calicoctl policy explain --from 10.0.0.7 --to web-1 --protocol UDP --port 53 -o json
   calicoctl policy explain --from web-1 --to 8.8.8.8 --protocol ICMP
+  calicoctl policy explain --from 192.0.2.7 --to host1:eth0 --port 22
+  calicoctl policy explain --from hostendpoint/host1-eth0 --to db-1 --port 5432
   if calicoctl policy explain --from a --to b --port 443 >/dev/null; then echo open; fi`,
 		Args: cli.ArgsWith(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -66,14 +85,16 @@ Exit status: 0 allowed, 3 denied, 1 error (unknown container, bad address or por
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.from, "from", "", "source: container name or ID, endpoint name, or IP address (required)")
-	fl.StringVar(&f.to, "to", "", "destination: container name or ID, endpoint name, or IP address (required)")
+	fl.StringVar(&f.from, "from", "", "source: container name or ID, endpoint name, hostendpoint/NAME, NODE:INTERFACE or IP address (required)")
+	fl.StringVar(&f.to, "to", "", "destination: container name or ID, endpoint name, hostendpoint/NAME, NODE:INTERFACE or IP address (required)")
 	fl.StringVar(&f.protocol, "protocol", "TCP", "protocol: TCP, UDP, SCTP, ICMP, ICMPv6 or a number")
 	fl.IntVar(&f.port, "port", -1, "destination port (TCP, UDP, SCTP)")
 	fl.IntVar(&f.srcPort, "src-port", 0, "source port (TCP, UDP, SCTP)")
 	fl.IntVar(&f.icmpType, "icmp-type", -1, "ICMP type (default 8, or 128 for ICMPv6: echo request)")
 	fl.IntVar(&f.icmpCode, "icmp-code", 0, "ICMP code")
 	fl.StringVar(&f.hostAction, "endpoint-to-host-action", "Drop", "the source host's endpoint_to_host_action (Drop or Accept): decides traffic to the workload's own host after policy")
+	fl.StringVar(&f.failsafeIn, "failsafe-inbound-host-ports", "", "the hosts' failsafe_inbound_host_ports, e.g. tcp:22,udp:68 or none (default: FelixConfiguration's, else Calico's)")
+	fl.StringVar(&f.failsafeOut, "failsafe-outbound-host-ports", "", "the hosts' failsafe_outbound_host_ports (default: FelixConfiguration's, else Calico's)")
 	cli.AddOutputFlag(cmd, &f.output, "table", "wide", "yaml", "json")
 	return cmd
 }
@@ -112,13 +133,19 @@ type packetView struct {
 type explainStep struct {
 	Direction string `json:"direction"`
 	Endpoint  string `json:"endpoint"`
-	Kind      string `json:"kind"` // policy or profile
-	Name      string `json:"name"`
-	Matched   bool   `json:"matched"`
-	Rule      *int   `json:"rule,omitempty"`   // index in the policy's or profile's rules
-	Action    string `json:"action,omitempty"` // of the matching rule
-	RuleText  string `json:"ruleText,omitempty"`
-	Missing   bool   `json:"missing,omitempty"` // a profile that does not exist
+	// Stage is a host endpoint's: doNotTrack, preDNAT, normal or
+	// applyOnForward (calc's order); empty for a workload endpoint.
+	Stage string `json:"stage,omitempty"`
+	// Kind is policy or profile, or an accept before a host endpoint's
+	// policy: failsafe, neighbour discovery or tunnel peer (Name says
+	// what matched), or a host endpoint's "default deny".
+	Kind     string `json:"kind"`
+	Name     string `json:"name"`
+	Matched  bool   `json:"matched"`
+	Rule     *int   `json:"rule,omitempty"`   // index in the policy's or profile's rules
+	Action   string `json:"action,omitempty"` // of the matching rule
+	RuleText string `json:"ruleText,omitempty"`
+	Missing  bool   `json:"missing,omitempty"` // a profile that does not exist
 }
 
 // packetFlags checks the packet flags before etcd is contacted.
@@ -129,6 +156,9 @@ func (f *explainFlags) packet() (calc.Packet, error) {
 	}
 	if f.hostAction != "Drop" && f.hostAction != "Accept" {
 		return pkt, cli.Usagef("--endpoint-to-host-action %q: give Drop or Accept, as the host's endpoint_to_host_action", f.hostAction)
+	}
+	if err := f.parseFailsafe(); err != nil { // explain_hep.go
+		return pkt, err
 	}
 	proto, err := resources.ParseProtocol(f.protocol)
 	if err != nil {
@@ -195,6 +225,7 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*E
 	if err != nil {
 		return nil, err
 	}
+	v.hosts.override = f.failsafe
 	froms, err := v.candidates("--from", f.from)
 	if err != nil {
 		return nil, err
@@ -207,11 +238,37 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*E
 	if err != nil {
 		return nil, err
 	}
+	if from.hep != nil && to.hep != nil && from.Node == to.Node {
+		return nil, fmt.Errorf("--from and --to are both host endpoints of node %s: a host talks to itself over loopback, which policy never polices", from.Node)
+	}
 	if from.addr == to.addr {
 		return nil, fmt.Errorf("--from and --to are both %s: traffic to itself never leaves the container, so no policy applies", from.IP)
 	}
 	pkt.Src, pkt.Dst = from.addr, to.addr
-	res := v.Model.Verdict(pkt)
+	toHost, err := toOwnHost(ctx, st, from, to) // explain_host.go
+	if err != nil {
+		return nil, err
+	}
+	verdict := func(staged bool) calc.Result {
+		switch {
+		case !toHost && v.involvesHost(from, to): // explain_hep.go
+			return v.Model.PathVerdict(pkt, v.hops(from, to), staged)
+		case staged:
+			return v.Model.StagedVerdict(pkt)
+		}
+		return v.Model.Verdict(pkt)
+	}
+	exp := v.explanation(verdict, from, to, pkt)
+	if err := hostVerdict(ctx, st, exp, from, to, f.hostAction, toHost && to.hep != nil); err != nil { // explain_host.go
+		return nil, err
+	}
+	return exp, nil
+}
+
+// explanation is the verdict (verdict(false)) with its steps, and what
+// the staged policies would decide (verdict(true)) when any exist.
+func (v *policyView) explanation(verdict func(staged bool) calc.Result, from, to *party, pkt calc.Packet) *Explanation {
+	res := verdict(false)
 	exp := &Explanation{Verdict: "denied", Allowed: res.Allowed, Reason: res.Reason, From: from, To: to, Packet: packetOf(pkt)}
 	if res.Allowed {
 		exp.Verdict = "allowed"
@@ -220,21 +277,18 @@ func (a *app) explain(ctx context.Context, f *explainFlags, pkt calc.Packet) (*E
 		exp.Steps = append(exp.Steps, v.stepOf(s))
 	}
 	if v.Model.HasStaged() {
-		sr := v.Model.StagedVerdict(pkt)
+		sr := verdict(true)
 		exp.Staged = &stagedExplanation{Verdict: map[bool]string{true: "allowed", false: "denied"}[sr.Allowed], Reason: sr.Reason}
 		for _, s := range sr.Steps {
 			exp.Staged.Steps = append(exp.Staged.Steps, v.stepOf(s))
 		}
 	}
-	if err := hostVerdict(ctx, st, exp, from, to, f.hostAction); err != nil { // explain_host.go
-		return nil, err
-	}
-	return exp, nil
+	return exp
 }
 
 func (v *policyView) stepOf(s calc.Step) explainStep {
 	out := explainStep{Direction: s.Direction.String(), Endpoint: strings.TrimPrefix(s.Endpoint, resources.DefaultNamespace+"/"),
-		Kind: s.Kind, Name: s.Name, Matched: s.Rule >= 0, Action: s.Action, RuleText: v.ruleText(s)}
+		Stage: s.Stage, Kind: s.Kind, Name: s.Name, Matched: s.Rule >= 0, Action: s.Action, RuleText: v.ruleText(s)}
 	if s.Rule >= 0 {
 		out.Rule = cli.IntPtr(s.Rule)
 	}
@@ -284,14 +338,21 @@ func writeExplanation(w io.Writer, e *Explanation, wide bool) error {
 		t.Header = append(t.Header, "RULE")
 	}
 	for i, s := range e.Steps {
-		result := "no rule matched"
+		result, kind := "no rule matched", s.Kind
+		if s.Stage != "" {
+			kind += " (" + s.Stage + ")"
+		}
 		switch {
+		case s.Rule == nil && s.Action == resources.ActionAllow:
+			result = "accepted before policy"
+		case s.Rule == nil && s.Action != "":
+			result = s.Action
 		case s.Missing:
 			result = "profile does not exist: no rule matched"
 		case s.Matched:
 			result = fmt.Sprintf("rule %d: %s", *s.Rule, s.Action)
 		}
-		row := []string{strconv.Itoa(i + 1), s.Direction, s.Endpoint, s.Kind, s.Name, result}
+		row := []string{strconv.Itoa(i + 1), s.Direction, s.Endpoint, kind, s.Name, result}
 		if wide {
 			row = append(row, s.RuleText)
 		}

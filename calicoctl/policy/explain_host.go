@@ -28,17 +28,46 @@ var (
 	gateway6 = netip.MustParseAddr("fe80::ecee:eeff:feee:eeee")
 )
 
+// toLinkLocal reports whether a workload sends to a link-local address
+// (its gateway included).
+func toLinkLocal(from, to *party) bool {
+	return from.wep != nil && to.Outside && slices.ContainsFunc(linkLocal, func(ll netip.Prefix) bool { return ll.Contains(to.addr) })
+}
+
+// toOwnHost reports whether a workload sends to its own host (a host
+// endpoint of it, an address of its Node, a link-local address): the
+// dataplane's INPUT path, where host endpoint policy does not apply.
+func toOwnHost(ctx context.Context, st *datastore.Store, from, to *party) (bool, error) {
+	switch {
+	case from.wep == nil:
+		return false, nil
+	case to.hep != nil:
+		return to.Node == from.Node, nil
+	case toLinkLocal(from, to):
+		return true, nil
+	case to.Outside:
+		return nodeOwns(ctx, st, from.Node, to.addr)
+	}
+	return false, nil
+}
+
 // hostVerdict overrides a verdict the way the dataplane does for a
-// workload's traffic to link-local addresses and to its own host.
-func hostVerdict(ctx context.Context, st *datastore.Store, exp *Explanation, from, to *party, hostAction string) error {
-	if from.wep == nil || !to.Outside {
+// workload's traffic to link-local addresses and to its own host
+// (hepOnHost: to is a host endpoint of the workload's host: its INPUT
+// path, where endpoint_to_host_action decides, not host endpoint policy).
+func hostVerdict(ctx context.Context, st *datastore.Store, exp *Explanation, from, to *party, hostAction string, hepOnHost bool) error {
+	if from.wep == nil || !to.Outside && !hepOnHost {
 		return nil
 	}
 	host := fmt.Sprintf("the workload's own host (node %s)", from.Node)
 	own := gateways.Contains(to.addr) || to.addr == gateway6
-	if own {
+	switch {
+	case hepOnHost:
+		host = fmt.Sprintf("host endpoint %s's address on the workload's own host (node %s; host endpoint policy does not apply to the host's own workloads)", to.HostEndpoint, from.Node)
+		own = true
+	case own:
 		host = "the workload's gateway, its own host (node " + from.Node + ")"
-	} else if slices.ContainsFunc(linkLocal, func(ll netip.Prefix) bool { return ll.Contains(to.addr) }) {
+	case toLinkLocal(from, to):
 		exp.Allowed, exp.Verdict = false, "denied"
 		exp.Reason = fmt.Sprintf("%s is link-local and not the workload's gateway: workload traffic to link-local addresses never leaves the host; the dataplane drops it before policy", to.addr)
 		return nil

@@ -21,6 +21,7 @@ type policyView struct {
 	ix       *cli.EndpointIndex
 	policies map[string]resources.PolicySpec // by calc.PolicyKey
 	profiles map[string]*resources.Profile
+	hosts    hostInfo // explain_hep.go
 }
 
 func LoadPolicyView(ctx context.Context, st *datastore.Store) (*policyView, error) {
@@ -46,6 +47,9 @@ func LoadPolicyView(ctx context.Context, st *datastore.Store) (*policyView, erro
 				v.profiles[p.Name] = p
 			}
 		}
+	}
+	if err := v.loadHostInfo(ctx, st); err != nil {
+		return nil, err
 	}
 	var err error
 	v.ix, err = cli.LoadEndpoints(ctx, st)
@@ -76,21 +80,31 @@ func (v *policyView) ruleText(s calc.Step) string {
 	return cli.DescribeRule(&rules[s.Rule])
 }
 
-// party is one end of an explained flow: a workload endpoint or an
-// address outside Calico's workloads.
+// party is one end of an explained flow: a workload endpoint, a host
+// endpoint or an address outside Calico's endpoints.
 type party struct {
-	Arg       string            `json:"arg"`
-	IP        string            `json:"ip"`
-	Endpoint  string            `json:"endpoint,omitempty"` // WorkloadEndpoint name
-	Container string            `json:"container,omitempty"`
-	Node      string            `json:"node,omitempty"`
-	Labels    map[string]string `json:"labels,omitempty"` // effective labels
-	Outside   bool              `json:"outside,omitempty"`
-	addr      netip.Addr
-	wep       *resources.WorkloadEndpoint
+	Arg          string            `json:"arg"`
+	IP           string            `json:"ip"`
+	Endpoint     string            `json:"endpoint,omitempty"` // WorkloadEndpoint name
+	Container    string            `json:"container,omitempty"`
+	HostEndpoint string            `json:"hostEndpoint,omitempty"` // HostEndpoint name
+	Interface    string            `json:"interface,omitempty"`    // the host endpoint's interface ("*": any)
+	Node         string            `json:"node,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"` // effective labels
+	Outside      bool              `json:"outside,omitempty"`
+	addr         netip.Addr
+	wep          *resources.WorkloadEndpoint
+	hep          *calc.HostEndpoint
 }
 
 func (p *party) describe() string {
+	if p.hep != nil {
+		iface := p.Interface
+		if iface == "" {
+			iface = "found by its expectedIPs"
+		}
+		return fmt.Sprintf("host endpoint %s (node %s, interface %s, %s)", p.HostEndpoint, p.Node, iface, p.IP)
+	}
 	if p.Outside {
 		return p.IP + " (not a workload: a host outside Calico's endpoints)"
 	}
@@ -112,13 +126,21 @@ func (v *policyView) candidates(flag, arg string) ([]*party, error) {
 		p := &party{Arg: arg, IP: ip.String(), addr: ip, Outside: true}
 		if w := v.ix.ByAddr(ip); w != nil {
 			p = v.partyOf(arg, w, ip)
+		} else if h := v.hepByAddr(ip); h != nil {
+			p = hepParty(arg, h, h.IfaceName, ip)
 		}
 		return []*party{p}, nil
 	} else if cli.LooksLikeIP(arg) {
 		return nil, fmt.Errorf("%s %q is not a valid IP address: give an address such as 10.0.0.5, a container name or ID, or an endpoint name", flag, arg)
 	}
+	if ps, ok, err := v.hostEndpointParty(flag, arg); ok { // explain_hep.go
+		return ps, err
+	}
 	weps, err := v.ix.Match(arg)
 	if err != nil {
+		if h := v.Model.HostEndpoint(arg); h != nil {
+			return v.hepParties(flag, arg, h, "")
+		}
 		return nil, fmt.Errorf("%s: %w", flag, err)
 	}
 	var out []*party

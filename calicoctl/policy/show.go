@@ -16,12 +16,15 @@ import (
 func (a *app) policyShowCommand() *cobra.Command {
 	var endpoint, output string
 	cmd := &cobra.Command{
-		Use:   "show --endpoint CONTAINER|IP|ENDPOINT [-o table|wide|yaml|json]",
+		Use:   "show --endpoint CONTAINER|IP|ENDPOINT|hostendpoint/NAME|NODE:INTERFACE [-o table|wide|yaml|json]",
 		Short: "List the policies that select an endpoint, in evaluation order",
 		Long: `For each endpoint of the container (or the endpoint named, or holding the address),
 list per direction the policies whose selector selects it, in the order they are
 evaluated (order ascending, unset last, then by name), then its profiles. Profiles
 decide only when no policy selects the endpoint for that direction, or after a Pass.
+A host endpoint (hostendpoint/NAME, NODE:INTERFACE, or one of its expectedIPs) lists its
+policies per stage in the order the dataplane applies them: doNotTrack, preDNAT, normal
+(then its profiles), applyOnForward.
 
 Columns: DIRECTION, #, KIND (NetworkPolicy, GlobalNetworkPolicy, profile), NAME,
 ORDER, SELECTOR; -o wide adds the number of rules.`,
@@ -55,7 +58,10 @@ type endpointPolicies struct {
 }
 
 type appliedPolicy struct {
-	Kind     string   `json:"kind"` // NetworkPolicy, GlobalNetworkPolicy or profile
+	Kind string `json:"kind"` // NetworkPolicy, GlobalNetworkPolicy or profile
+	// Stage is a host endpoint's: doNotTrack, preDNAT, normal or
+	// applyOnForward.
+	Stage    string   `json:"stage,omitempty"`
 	Name     string   `json:"name"`
 	Order    *float64 `json:"order,omitempty"`
 	Selector string   `json:"selector,omitempty"`
@@ -82,11 +88,19 @@ func (a *app) runPolicyShow(ctx context.Context, arg string, format cli.OutputFo
 		if p.Outside {
 			return fmt.Errorf("--endpoint %s: no workload endpoint has this address, so no policy applies to it", p.IP)
 		}
-		if seen[p.Endpoint] {
+		key := p.Endpoint
+		if p.hep != nil {
+			key = calc.HostEndpointKey(p.HostEndpoint)
+		}
+		if seen[key] {
 			continue
 		}
-		seen[p.Endpoint] = true
-		out = append(out, v.appliedTo(p.wep))
+		seen[key] = true
+		if p.hep != nil {
+			out = append(out, v.appliedToHost(p.hep))
+		} else {
+			out = append(out, v.appliedTo(p.wep))
+		}
 	}
 	if format == cli.FormatYAML || format == cli.FormatJSON {
 		return cli.WriteStructured(a.Out, format, out)
@@ -115,18 +129,54 @@ func (v *policyView) appliedTo(w *resources.WorkloadEndpoint) endpointPolicies {
 		dst *[]appliedPolicy
 	}{{calc.Ingress, &out.Ingress}, {calc.Egress, &out.Egress}} {
 		for _, p := range v.Model.PoliciesFor(ep, d.dir) {
-			spec := v.policies[p.Key]
-			name := strings.TrimPrefix(p.Key, p.Kind+"/")
-			*d.dst = append(*d.dst, appliedPolicy{Kind: p.Kind, Name: name, Order: p.Order, Selector: spec.Selector, Rules: len(p.Rules(d.dir))})
+			*d.dst = append(*d.dst, v.applied(p, d.dir, ""))
 		}
-		for _, name := range ep.Profiles {
-			ap := appliedPolicy{Kind: "profile", Name: name}
-			if prof := v.Model.Profile(name); prof != nil {
-				ap.Rules = len(prof.Rules(d.dir))
-			} else {
-				ap.Missing = true
+		*d.dst = append(*d.dst, v.appliedProfiles(ep.Profiles, d.dir, "")...)
+	}
+	return out
+}
+
+// applied is one policy as policy show lists it.
+func (v *policyView) applied(p *calc.Policy, dir calc.Direction, stage string) appliedPolicy {
+	spec := v.policies[p.Key]
+	name := strings.TrimPrefix(p.Key, p.Kind+"/")
+	return appliedPolicy{Kind: p.Kind, Stage: stage, Name: name, Order: p.Order, Selector: spec.Selector, Rules: len(p.Rules(dir))}
+}
+
+// appliedProfiles are profiles as policy show lists them.
+func (v *policyView) appliedProfiles(names []string, dir calc.Direction, stage string) []appliedPolicy {
+	var out []appliedPolicy
+	for _, name := range names {
+		ap := appliedPolicy{Kind: "profile", Stage: stage, Name: name}
+		if prof := v.Model.Profile(name); prof != nil {
+			ap.Rules = len(prof.Rules(dir))
+		} else {
+			ap.Missing = true
+		}
+		out = append(out, ap)
+	}
+	return out
+}
+
+// appliedToHost lists a host endpoint's policies per direction in the
+// dataplane's order (calc/hostorder.go): doNotTrack, preDNAT, normal
+// (then its profiles), applyOnForward.
+func (v *policyView) appliedToHost(h *calc.HostEndpoint) endpointPolicies {
+	out := endpointPolicies{Endpoint: calc.HostEndpointKey(h.Name), Labels: h.Labels, Ingress: []appliedPolicy{}, Egress: []appliedPolicy{}}
+	for _, a := range h.ExpectedIPs {
+		out.Addresses = append(out.Addresses, a.Addr().String())
+	}
+	for _, d := range []struct {
+		dir calc.Direction
+		dst *[]appliedPolicy
+	}{{calc.Ingress, &out.Ingress}, {calc.Egress, &out.Egress}} {
+		for _, kind := range []calc.HostPolicyKind{calc.HostUntracked, calc.HostPreDNAT, calc.HostNormal, calc.HostForward} {
+			for _, p := range v.Model.HostPoliciesFor(h, kind, d.dir) {
+				*d.dst = append(*d.dst, v.applied(p, d.dir, kind.Stage()))
 			}
-			*d.dst = append(*d.dst, ap)
+			if kind == calc.HostNormal {
+				*d.dst = append(*d.dst, v.appliedProfiles(h.Profiles, d.dir, kind.Stage())...)
+			}
 		}
 	}
 	return out
@@ -152,7 +202,11 @@ func writeEndpointPolicies(w io.Writer, ep *endpointPolicies, wide bool) error {
 			if p.Missing {
 				sel = "(profile does not exist)"
 			}
-			row := []string{d.name, strconv.Itoa(i + 1), p.Kind, p.Name, cli.OrderString(p.Order), sel}
+			kind := p.Kind
+			if p.Stage != "" {
+				kind += " (" + p.Stage + ")"
+			}
+			row := []string{d.name, strconv.Itoa(i + 1), kind, p.Name, cli.OrderString(p.Order), sel}
 			if wide {
 				row = append(row, strconv.Itoa(p.Rules))
 			}

@@ -28,7 +28,10 @@
 // host-to-workload traffic: the host always reaches its workloads.
 //
 // Host endpoints (hostendpoint.go, hosttables.go), rendered only when
-// this node has some; cali* interfaces are never host endpoints:
+// this node has some, in the order calc/hostorder.go gives (the accepts
+// before policy: calc.HostChecks; the failsafe lists:
+// calc.FailsafeConfig.Failsafes), which policy explain traces too; cali*
+// interfaces are never host endpoints:
 //
 //	filter cali-INPUT (after the workload rules) / cali-OUTPUT:
 //	   accept mark set (by untracked or pre-DNAT policy) -> ACCEPT

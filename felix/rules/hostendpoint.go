@@ -28,31 +28,9 @@ const (
 )
 
 // HostEndpointConfig configures host endpoint protection: the failsafe
-// ports, always open through host endpoint policy (untracked, pre-DNAT
-// and normal) so an operator cannot lock themselves out. Inbound ports are
-// destination ports of traffic into the host, outbound ones destination
-// ports of traffic from it; a port's Net limits it to that remote network.
-// nil means Calico's defaults; an empty list means none.
-type HostEndpointConfig struct {
-	FailsafeInbound  []resources.ProtoPort
-	FailsafeOutbound []resources.ProtoPort
-}
-
-// Inbound returns the inbound failsafe ports, defaulted.
-func (c HostEndpointConfig) Inbound() []resources.ProtoPort {
-	if c.FailsafeInbound == nil {
-		return resources.DefaultFailsafeInboundHostPorts()
-	}
-	return c.FailsafeInbound
-}
-
-// Outbound returns the outbound failsafe ports, defaulted.
-func (c HostEndpointConfig) Outbound() []resources.ProtoPort {
-	if c.FailsafeOutbound == nil {
-		return resources.DefaultFailsafeOutboundHostPorts()
-	}
-	return c.FailsafeOutbound
-}
+// ports (calc.FailsafeConfig: calc decides their order and meaning, so
+// policy explain and the rendered chains agree).
+type HostEndpointConfig = calc.FailsafeConfig
 
 // HostSource is what host endpoint rendering reads besides Source.
 // *calc.Model implements it, and so does felix/policy's Index; a Source
@@ -157,8 +135,8 @@ func (r *renderer) hostEndpoints(node string) hostTables {
 // hostFilter renders the filter table's host endpoint chains.
 func (r *renderer) hostFilter(hs HostSource, heps []*calc.HostEndpoint) {
 	cfg := r.cfg.HostEndpoints
-	r.chains[ChainFailsafeIn] = r.failsafe(cfg.Inbound(), "--dport", "-s")
-	r.chains[ChainFailsafeOut] = r.failsafe(cfg.Outbound(), "--dport", "-d")
+	r.chains[ChainFailsafeIn] = r.failsafes(cfg.Failsafes(calc.HostNormal, calc.Ingress), true)
+	r.chains[ChainFailsafeOut] = r.failsafes(cfg.Failsafes(calc.HostNormal, calc.Egress), false)
 	r.chains[ChainFromHostEndpoint] = dispatch(heps, "-i", "fh")
 	r.chains[ChainToHostEndpoint] = dispatch(heps, "-o", "th")
 	r.chains[ChainFromHEPForward] = dispatch(heps, "-i", "fhfw")
@@ -212,17 +190,11 @@ func dispatch(heps []*calc.HostEndpoint, flag, kind string) []ipt.Rule {
 // denies everything else, as Calico does).
 func (r *renderer) hostLocal(hs HostSource, h *calc.HostEndpoint, dir calc.Direction) []ipt.Rule {
 	ingress := dir == calc.Ingress
-	failsafe := ChainFailsafeOut
-	if ingress {
-		failsafe = ChainFailsafeIn
-	}
 	rules := []ipt.Rule{
 		{Match: "-m conntrack --ctstate RELATED,ESTABLISHED", Action: "ACCEPT"},
 		{Match: "-m conntrack --ctstate INVALID", Action: "DROP"},
-		{Action: failsafe},
 	}
-	rules = append(rules, r.neighbourDiscovery()...)
-	rules = append(rules, r.tunnelAccepts(ingress)...)
+	rules = append(rules, r.hostChecks(calc.HostNormal, ingress)...)
 	group := r.groupOf(hs.HostPoliciesFor(h, calc.HostNormal, dir), h.Profiles, ingress)
 	r.groups[group] = true // referred to by this render's uncached chains
 	return append(rules, ipt.Rule{Action: group}, ipt.Rule{Action: "ACCEPT"})
@@ -245,21 +217,43 @@ func (r *renderer) hostForward(hs HostSource, h *calc.HostEndpoint, dir calc.Dir
 	return rules
 }
 
-// failsafe renders failsafe ports as ACCEPT rules matching the port with
-// portFlag (--dport or --sport) and a port's net with netFlag (-s or -d).
-func (r *renderer) failsafe(ports []resources.ProtoPort, portFlag, netFlag string) []ipt.Rule {
+// hostChecks renders, in calc's order (calc.HostChecks), the accepts a
+// host endpoint chain of kind makes before its policy.
+func (r *renderer) hostChecks(kind calc.HostPolicyKind, ingress bool) []ipt.Rule {
 	var out []ipt.Rule
-	for _, p := range ports {
-		proto := strings.ToLower(p.Protocol)
-		m := fmt.Sprintf("-p %s -m %s %s %d", proto, proto, portFlag, p.Port)
-		if p.Net != "" {
-			n, err := resources.ParseNet(p.Net)
-			if err != nil || n.Addr().Is4() != (r.cfg.IPVersion == 4) {
-				continue // validated before; the other family's net
-			}
-			m = netFlag + " " + n.Masked().String() + " " + m
+	for _, c := range calc.HostChecks(kind) {
+		switch c {
+		case calc.CheckFailsafe:
+			out = append(out, ipt.Rule{Action: map[bool]string{true: ChainFailsafeIn, false: ChainFailsafeOut}[ingress]})
+		case calc.CheckNeighbourDiscovery:
+			out = append(out, r.neighbourDiscovery()...)
+		case calc.CheckTunnelPeers:
+			out = append(out, r.tunnelAccepts(ingress)...)
 		}
-		out = append(out, ipt.Rule{Match: m, Action: "ACCEPT"})
+	}
+	return out
+}
+
+// failsafes renders failsafe lists (calc.FailsafeConfig.Failsafes) as
+// ACCEPT rules matching the destination or source port and a port's net
+// as the remote end (-s ingress, -d egress).
+func (r *renderer) failsafes(sets []calc.FailsafeSet, ingress bool) []ipt.Rule {
+	netFlag := map[bool]string{true: "-s", false: "-d"}[ingress]
+	var out []ipt.Rule
+	for _, set := range sets {
+		portFlag := map[bool]string{true: "--dport", false: "--sport"}[set.DstPort]
+		for _, p := range set.Ports {
+			proto := strings.ToLower(p.Protocol)
+			m := fmt.Sprintf("-p %s -m %s %s %d", proto, proto, portFlag, p.Port)
+			if p.Net != "" {
+				n, err := resources.ParseNet(p.Net)
+				if err != nil || n.Addr().Is4() != (r.cfg.IPVersion == 4) {
+					continue // validated before; the other family's net
+				}
+				m = netFlag + " " + n.Masked().String() + " " + m
+			}
+			out = append(out, ipt.Rule{Match: m, Action: "ACCEPT"})
+		}
 	}
 	return out
 }
@@ -273,7 +267,7 @@ func (r *renderer) neighbourDiscovery() []ipt.Rule {
 		return nil
 	}
 	var out []ipt.Rule
-	for _, typ := range []int{133, 134, 135, 136} {
+	for _, typ := range calc.NeighbourDiscoveryTypes {
 		out = append(out, ipt.Rule{Match: fmt.Sprintf("-p ipv6-icmp -m icmp6 --icmpv6-type %d", typ), Action: "ACCEPT"})
 	}
 	return out

@@ -55,20 +55,18 @@ func (r *renderer) hostTiers(t *hostTable, pols []*calc.Policy, ingress bool) []
 // replies of failsafe flows (source port) too.
 func (r *renderer) hostRaw(hs HostSource, heps []*calc.HostEndpoint) *hostTable {
 	t := newHostTable()
-	in, out := r.cfg.HostEndpoints.Inbound(), r.cfg.HostEndpoints.Outbound()
-	t.chains[ChainFailsafeIn] = append(r.failsafe(in, "--dport", "-s"), r.failsafe(out, "--sport", "-s")...)
-	t.chains[ChainFailsafeOut] = append(r.failsafe(out, "--dport", "-d"), r.failsafe(in, "--sport", "-d")...)
+	cfg := r.cfg.HostEndpoints
+	t.chains[ChainFailsafeIn] = r.failsafes(cfg.Failsafes(calc.HostUntracked, calc.Ingress), true)
+	t.chains[ChainFailsafeOut] = r.failsafes(cfg.Failsafes(calc.HostUntracked, calc.Egress), false)
 	var named []*calc.HostEndpoint
 	for _, h := range heps {
 		if h.AllInterfaces() {
 			continue
 		}
 		named = append(named, h)
-		in := append(append([]ipt.Rule{{Action: ChainFailsafeIn}}, r.neighbourDiscovery()...), r.tunnelAccepts(true)...)
-		t.chains[HostEndpointChain("fh", h.IfaceName)] = append(in,
+		t.chains[HostEndpointChain("fh", h.IfaceName)] = append(r.hostChecks(calc.HostUntracked, true),
 			r.hostTiers(t, hs.HostPoliciesFor(h, calc.HostUntracked, calc.Ingress), true)...)
-		out := append(append([]ipt.Rule{{Action: ChainFailsafeOut}}, r.neighbourDiscovery()...), r.tunnelAccepts(false)...)
-		t.chains[HostEndpointChain("th", h.IfaceName)] = append(out,
+		t.chains[HostEndpointChain("th", h.IfaceName)] = append(r.hostChecks(calc.HostUntracked, false),
 			r.hostTiers(t, hs.HostPoliciesFor(h, calc.HostUntracked, calc.Egress), false)...)
 	}
 	t.chains[ChainFromHostEndpoint] = dispatch(named, "-i", "fh")
@@ -99,10 +97,9 @@ func (r *renderer) hostRaw(hs HostSource, heps []*calc.HostEndpoint) *hostTable 
 // goes on to normal policy.
 func (r *renderer) hostMangle(hs HostSource, heps []*calc.HostEndpoint) *hostTable {
 	t := newHostTable()
-	t.chains[ChainFailsafeIn] = r.failsafe(r.cfg.HostEndpoints.Inbound(), "--dport", "-s")
+	t.chains[ChainFailsafeIn] = r.failsafes(r.cfg.HostEndpoints.Failsafes(calc.HostPreDNAT, calc.Ingress), true)
 	for _, h := range heps {
-		rules := append(append([]ipt.Rule{{Action: ChainFailsafeIn}}, r.neighbourDiscovery()...), r.tunnelAccepts(true)...)
-		t.chains[HostEndpointChain("fh", h.IfaceName)] = append(rules,
+		t.chains[HostEndpointChain("fh", h.IfaceName)] = append(r.hostChecks(calc.HostPreDNAT, true),
 			r.hostTiers(t, hs.HostPoliciesFor(h, calc.HostPreDNAT, calc.Ingress), true)...)
 	}
 	t.chains[ChainFromHostEndpoint] = dispatch(heps, "-i", "fh")

@@ -5,24 +5,13 @@ import (
 	"net/netip"
 	"slices"
 
+	"github.com/calico-docker/calico-libnetwork/calc"
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
 )
 
-// TunnelPeers are the other Calico hosts this host exchanges tunnel
-// traffic with. As Calico's felix does, host endpoint chains accept VXLAN
-// (UDP to VXLANPort) and IPIP packets from and to these hosts before
-// policy, so protecting the host's interfaces never cuts workloads on
-// other hosts off; tunnel packets from any other address meet policy.
-type TunnelPeers struct {
-	VXLANPort  int          // 0: no VXLAN
-	VXLANPeers []netip.Addr // other hosts' underlay addresses (their VTEPs)
-	IPIPPeers  []netip.Addr // other hosts' underlay addresses reached through tunl0 (IPv4)
-}
-
-// Equal reports whether two peer lists are the same.
-func (t TunnelPeers) Equal(o TunnelPeers) bool {
-	return t.VXLANPort == o.VXLANPort && slices.Equal(t.VXLANPeers, o.VXLANPeers) && slices.Equal(t.IPIPPeers, o.IPIPPeers)
-}
+// TunnelPeers are the other hosts whose VXLAN and IPIP packets host
+// endpoint chains accept before policy (calc.TunnelPeers).
+type TunnelPeers = calc.TunnelPeers
 
 // tunnelAccepts renders the tunnel accepts of a host endpoint chain for
 // one direction (ingress: from the peers; egress: to them), with the
