@@ -214,6 +214,14 @@ func TestBGPPeerClassic(t *testing.T) {
 	if !strings.Contains(r.stdout, "Updated route-reflector peer bgppeer-192-168-1-1 (192.168.1.1, AS 64511)") {
 		t.Errorf("rr add over a peer: %v", r)
 	}
+	e.mustRun(t, "", "bgppeer", "add", "fd00::1", "as", "64600")
+	if r := e.mustRun(t, "", "bgppeer", "show", "--ipv4"); !strings.Contains(r.stdout, "192.168.1.1") || strings.Contains(r.stdout, "fd00::1") {
+		t.Errorf("show --ipv4: %s", r.stdout)
+	}
+	if r := e.mustRun(t, "", "bgppeer", "show", "--ipv6"); strings.Contains(r.stdout, "192.168.1.1") || !strings.Contains(r.stdout, "fd00::1") {
+		t.Errorf("show --ipv6: %s", r.stdout)
+	}
+	e.mustRun(t, "", "bgppeer", "remove", "fd00::1")
 	r = e.mustRun(t, "", "bgppeer", "remove", "192.168.1.1")
 	if !strings.Contains(r.stdout, "Removed BGP peer bgppeer-192-168-1-1") {
 		t.Errorf("remove: %v", r)

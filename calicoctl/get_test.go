@@ -107,3 +107,22 @@ func TestGetFromFile(t *testing.T) {
 	r = e.mustRun(t, "", "get", "-f", "testdata/all-kinds.yaml")
 	checkGolden(t, "get_file_table", r.stdout)
 }
+
+// TestGetWideTruncatesLongLists: as calicoctl does (joinAndTruncate at 80
+// characters), a long NETS or CIDRS column ends in "..." at 80.
+func TestGetWideTruncatesLongLists(t *testing.T) {
+	e := startEtcd(t)
+	e.mustRun(t, `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkSet
+metadata: {name: many}
+spec: {nets: [10.0.0.0/24, 10.0.1.0/24, 10.0.2.0/24, 10.0.3.0/24, 10.0.4.0/24, 10.0.5.0/24, 10.0.6.0/24, 10.0.7.0/24]}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkSet
+metadata: {name: many, namespace: staging}
+spec: {nets: [10.0.0.0/24, 10.0.1.0/24, 10.0.2.0/24, 10.0.3.0/24, 10.0.4.0/24, 10.0.5.0/24, 10.0.6.0/24, 10.0.7.0/24]}
+`, "apply", "-f", "-")
+	got := e.mustRun(t, "", "get", "globalnetworksets", "-o", "wide").stdout +
+		e.mustRun(t, "", "get", "networksets", "-A", "-o", "wide").stdout
+	checkGolden(t, "get_netsets_truncated_wide", got)
+}

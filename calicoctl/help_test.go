@@ -102,6 +102,43 @@ func TestUnknownSubcommandsFail(t *testing.T) {
 	}
 }
 
+// TestUnknownSubcommandBeforeAFlag: a calicoctl verb this project lacks,
+// given with its flags, is named as the unknown command, not as an
+// unknown flag of the group.
+func TestUnknownSubcommandBeforeAFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ipam", "configure", "--strictaffinity=true"}, `unknown command "configure" for "calicoctl ipam"`},
+		{[]string{"convert", "-f", "policy.yaml"}, `unknown command "convert" for "calicoctl"`},
+		{[]string{"datastore", "migrate", "export", "--bogus"}, `unknown command "migrate" for "calicoctl datastore"`},
+	} {
+		r := runCLI("", nil, tc.args...)
+		if r.code != cli.ExitFailure || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: want exit 1 and %q, got %v", tc.args, tc.want, r)
+		}
+	}
+}
+
+// TestCalicoctlHabitsAccepted: flags and values calicoctl users' scripts
+// pass are accepted: --allow-version-mismatch on every command, -o ps
+// (calicoctl's name for the table).
+func TestCalicoctlHabitsAccepted(t *testing.T) {
+	for _, args := range [][]string{
+		{"validate", "-f", "../resources/testdata/calico-docs/tier.yaml", "--allow-version-mismatch"},
+		{"--allow-version-mismatch", "validate", "-f", "../resources/testdata/calico-docs/tier.yaml"},
+	} {
+		if r := runCLI("", nil, args...); r.code != 0 {
+			t.Errorf("%v: %v", args, r)
+		}
+	}
+	f, err := cli.ParseFormatOf("ps", "table", "wide")
+	if err != nil || f != cli.FormatTable {
+		t.Errorf("-o ps: %v, %v", f, err)
+	}
+}
+
 // TestUnknownFlagsFail: an unknown flag fails every command, group or
 // verb, in every group (exit 1, naming the flag), before anything runs;
 // so do stray arguments to the classic forms.

@@ -190,6 +190,21 @@ func TestIPAMShowGolden(t *testing.T) {
 	}
 }
 
+// TestIPAMShowCountsReservations: addresses an IPReservation holds are
+// IPS RESERVED and not IPS FREE (IPAM never hands them out); nested
+// reservations count once, and an address allocated before it was
+// reserved counts as in use and reserved but is taken from FREE once.
+func TestIPAMShowCountsReservations(t *testing.T) {
+	e := ipamProblemEnv(t)
+	e.mustRun(t, `apiVersion: projectcalico.org/v3
+kind: IPReservation
+metadata: {name: keep}
+spec: {reservedCIDRs: [10.0.0.0/30, 10.0.0.1, 10.0.128.0/26, 10.9.0.0/16, "fd00::/64"]}
+`, "apply", "-f", "-")
+	checkGolden(t, "ipam_show_reserved", e.runCode(t, cli.ExitOK, "", "ipam", "show").stdout)
+	checkGolden(t, "ipam_show_reserved_blocks", e.runCode(t, cli.ExitOK, "", "ipam", "show", "--show-blocks").stdout)
+}
+
 // borrowedEnv adds to ipamProblemEnv what --show-borrowed reports: host2
 // took addresses from host1's block (a container's, a tunnel address) and
 // one allocation carries no node (unclassified).

@@ -80,7 +80,7 @@ calicoctl policy explain exits 3 when the packet would be denied.`,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	a.Conn.Register(root.PersistentFlags())
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &cli.UsageError{Err: err} })
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(a.versionCommand(), a.completionCommand(root))
 	root.AddCommand(groupCommands(a.App)...)
 	root.InitDefaultHelpCmd()
@@ -101,6 +101,26 @@ calicoctl policy explain exits 3 when the packet would be denied.`,
 	return root
 }
 
+// flagError reports a bad flag, unless the flag follows an unknown
+// subcommand of a group ("calicoctl ipam configure --strictaffinity=true"):
+// then the unknown subcommand is the mistake to name.
+func flagError(c *cobra.Command, err error) error {
+	if c.HasSubCommands() && c.Flags().NArg() > 0 {
+		return unknownSubcommand(c, c.Flags().Arg(0))
+	}
+	return &cli.UsageError{Err: err}
+}
+
+func unknownSubcommand(c *cobra.Command, name string) error {
+	var names []string
+	for _, sub := range c.Commands() {
+		if sub.IsAvailableCommand() {
+			names = append(names, sub.Name())
+		}
+	}
+	return cli.Usagef("unknown command %q for %q: use one of %s", name, c.CommandPath(), strings.Join(names, ", "))
+}
+
 // refuseUnknownSubcommands makes every command group (a command with
 // subcommands and nothing to run itself) fail on an unknown subcommand,
 // so scripts never mistake a typo for success. Cobra would print the
@@ -117,12 +137,6 @@ func refuseUnknownSubcommands(cmd *cobra.Command) {
 		if len(args) == 0 {
 			return c.Help()
 		}
-		var names []string
-		for _, sub := range c.Commands() {
-			if sub.IsAvailableCommand() {
-				names = append(names, sub.Name())
-			}
-		}
-		return cli.Usagef("unknown command %q for %q: use one of %s", args[0], c.CommandPath(), strings.Join(names, ", "))
+		return unknownSubcommand(c, args[0])
 	}
 }

@@ -17,6 +17,9 @@ func TestPatch(t *testing.T) {
 		t.Fatalf("patch not merged (null resets to the default, other fields kept):\n%s", got)
 	}
 	wantOK(t, e.run(t, "", "patch", "felixconfig", "default", "-p", "spec: {logSeverityScreen: Debug}"), "patched")
+	// calicoctl's --type values; its documentation's example gives --type json an object.
+	wantOK(t, e.run(t, "", "patch", "felixconfig", "default", "--type", "json", "-p", `{"spec":{"logSeverityScreen":"Info"}}`), "patched")
+	wantOK(t, e.run(t, "", "patch", "felixconfig", "default", "-t", "merge", "-p", `{"spec":{"logSeverityScreen":"Debug"}}`), "patched")
 	wantOK(t, e.run(t, "", "patch", "np", "security.allow-api", "-n", "team-a", "-p", `{"spec":{"order":5}}`), "patched")
 	if got := e.mustRun(t, "", "get", "np", "-n", "team-a", "-o", "wide").stdout; !strings.Contains(got, "security   5") {
 		t.Fatalf("order not patched:\n%s", got)
@@ -30,7 +33,10 @@ func TestPatch(t *testing.T) {
 		{[]string{"patch", "ippool", "net2", "-p", `{"spec":{"cidr":"10.1.0.0/33"}}`}, "spec.cidr"},
 		{[]string{"patch", "ippool", "net2", "-p", `{"metadata":{"name":"x"}}`}, "metadata.name cannot be patched"},
 		{[]string{"patch", "ippool", "net2", "-p", `{"spec":{"natOutgoing":true,"natOutgoing":false}}`}, "already set"},
-		{[]string{"patch", "ippool", "net2", "-p", `[1]`}, "must be an object"},
+		{[]string{"patch", "ippool", "net2", "-p", `[1]`}, "give the change as an object"},
+		{[]string{"patch", "ippool", "net2", "-p", `"x"`}, "must be an object"},
+		{[]string{"patch", "ippool", "net2", "--type", "json", "-p", `[{"op":"replace","path":"/spec/disabled","value":true}]`}, "RFC 6902) is not supported"},
+		{[]string{"patch", "ippool", "net2", "-t", "bogus", "-p", `{}`}, `--type "bogus": use strategic (the default), merge or json`},
 		{[]string{"patch", "ippool", "nosuch", "-p", `{}`}, `IPPool "nosuch" not found`},
 		{[]string{"patch", "ippool", "net2"}, "give the patch with -p"},
 		{[]string{"patch", "tier", "default", "-p", `{"spec":{"order":1}}`}, "not found"},
@@ -80,6 +86,31 @@ func TestValidateCommand(t *testing.T) {
 	}
 	if r := runCLI("", nil, "validate"); r.code != 1 {
 		t.Fatalf("validate without -f: %v", r)
+	}
+}
+
+// TestFileFlagsOfCalicoctl: calicoctl's -R/--recursive is accepted (a
+// directory is always read recursively) and --skip-empty skips files
+// without resources, which otherwise fail naming the file.
+func TestFileFlagsOfCalicoctl(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(goodPool), 0o644)
+	os.WriteFile(filepath.Join(dir, "sub", "empty.yaml"), []byte("# nothing yet\n---\n"), 0o644)
+	r := runCLI("", nil, "validate", "-f", dir, "-R")
+	if r.code != 1 || !strings.Contains(r.stderr, "empty.yaml") || !strings.Contains(r.stderr, "no resources found") {
+		t.Fatalf("an empty file without --skip-empty: %v", r)
+	}
+	for _, args := range [][]string{{"-R", "--skip-empty"}, {"--recursive", "--skip-empty"}, {"--skip-empty"}} {
+		r := runCLI("", nil, append([]string{"validate", "-f", dir}, args...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Successfully validated 1 resource(s)") {
+			t.Errorf("%v: %v", args, r)
+		}
+	}
+	for _, verb := range []string{"apply", "create", "replace", "delete", "get"} {
+		if r := runCLI("", nil, verb, "--help"); !strings.Contains(r.stdout, "--skip-empty") || !strings.Contains(r.stdout, "-R, --recursive") {
+			t.Errorf("%s lacks -R or --skip-empty:\n%s", verb, r.stdout)
+		}
 	}
 }
 
@@ -154,6 +185,20 @@ func TestTierRules(t *testing.T) {
 	e.mustRun(t, "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: default}\n", "apply", "-f", "-")
 	wantFail(t, e.run(t, "", "delete", "tier", "default"), `tier "default" cannot be deleted`)
 	wantFail(t, e.run(t, "apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {name: default}\nspec: {order: 5}\n", "apply", "-f", "-"), "fixed at")
+}
+
+// TestClusterInformationIsKept: as calicoctl, ClusterInformation cannot
+// be deleted (by name or by file); its columns are calicoctl's.
+func TestClusterInformationIsKept(t *testing.T) {
+	e := startEtcd(t)
+	loadAllKinds(t, e)
+	before := e.snapshot(t)
+	wantFail(t, e.run(t, "", "delete", "clusterinformation", "default"), `ClusterInformation "default" cannot be deleted: it holds the cluster's GUID`)
+	wantFail(t, e.run(t, "apiVersion: projectcalico.org/v3\nkind: ClusterInformation\nmetadata: {name: default}\n", "delete", "-f", "-"), "datastoreReady: false")
+	e.assertUnchanged(t, before)
+	if got := e.mustRun(t, "", "get", "clusterinfo", "-o", "custom-columns=CLUSTERTYPE,DATASTOREREADY").stdout; !strings.Contains(got, "docker,bgp    true") {
+		t.Errorf("columns:\n%s", got)
+	}
 }
 
 func TestPatchKeepsPoolRules(t *testing.T) {

@@ -195,7 +195,7 @@ func startDataplane(ctx context.Context, cfg *Config, live *liveConfig, c *cache
 	s := live.resolve().Settings
 	dp := felix.New(felix.Config{
 		ResyncInterval: s.ResyncInterval(), EnableIPv6: s.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
-		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Dataplane: cfg.Dataplane, Logger: log,
+		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Dataplane: live.startedDataplane(), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: s.EndpointToHostAction == felix.EndpointToHostAccept, FlowLogs: cfg.FlowLogs,
 		HostEndpoints:   felix.HostEndpointConfig{FailsafeInbound: s.FailsafeInbound, FailsafeOutbound: s.FailsafeOutbound},
 		ProbeIPIP:       cfg.NetworkingBackend != routing.BackendNone,

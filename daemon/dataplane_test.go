@@ -24,6 +24,7 @@ func TestDataplaneSetting(t *testing.T) {
 		err  string
 	}{
 		{name: "default", want: "iptables"},
+		{name: "env empty (the plugin's default)", env: "", want: "iptables"},
 		{name: "env", env: "nftables", want: "nftables"},
 		{name: "env any case", env: "NFTables", want: "nftables"},
 		{name: "flag", args: []string{"--dataplane=nftables"}, want: "nftables"},
@@ -33,9 +34,7 @@ func TestDataplaneSetting(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			clearEnv(t)
 			t.Setenv("NODENAME", "host1")
-			if tc.env != "" {
-				t.Setenv("CALICO_DATAPLANE", tc.env)
-			}
+			t.Setenv("CALICO_DATAPLANE", tc.env)
 			c, err := LoadConfig(tc.args, io.Discard)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -48,6 +47,11 @@ func TestDataplaneSetting(t *testing.T) {
 			}
 			if c.Dataplane != tc.want {
 				t.Errorf("Dataplane = %q, want %q", c.Dataplane, tc.want)
+			}
+			// Only a value given counts as explicit: an empty one leaves
+			// the dataplane to FelixConfiguration nftablesMode.
+			if given := tc.env != "" || len(tc.args) > 0; c.Explicit["dataplane"] != given {
+				t.Errorf("explicit = %v, want %v", c.Explicit["dataplane"], given)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -34,6 +35,7 @@ var felixFieldsOfSetting = map[string][]string{
 	"resync_interval":              {"routeRefreshInterval", "iptablesRefreshInterval"},
 	"failsafe_inbound_host_ports":  {"failsafeInboundHostPorts"},
 	"failsafe_outbound_host_ports": {"failsafeOutboundHostPorts"},
+	"dataplane":                    {"nftablesMode"},
 }
 
 // explicitSettings returns the keys of the settings given by flag,
@@ -67,7 +69,11 @@ func felixBase(cfg *Config) (felixconfig.Settings, map[string]bool) {
 	base := felixconfig.Settings{LogLevel: cfg.LogLevel, EndpointToHostAction: action, IPv6: cfg.IPv6,
 		VXLANVNI: cfg.VXLANVNI, VXLANPort: cfg.VXLANPort, VXLANMTU: cfg.VXLANMTU, IPIPMTU: cfg.IPIPMTU,
 		RouteRefreshInterval: cfg.ResyncInterval, IptablesRefreshInterval: cfg.ResyncInterval,
-		FailsafeInbound: cfg.HostProtection.FailsafeInbound, FailsafeOutbound: cfg.HostProtection.FailsafeOutbound}
+		FailsafeInbound: cfg.HostProtection.FailsafeInbound, FailsafeOutbound: cfg.HostProtection.FailsafeOutbound,
+		NFTablesMode: "Disabled", NoIptables: noIptables()}
+	if cfg.Dataplane == felix.DataplaneNftables {
+		base.NFTablesMode = "Enabled"
+	}
 	explicit := map[string]bool{}
 	for key, fields := range felixFieldsOfSetting {
 		if cfg.Explicit[key] {
@@ -77,6 +83,17 @@ func felixBase(cfg *Config) (felixconfig.Settings, map[string]bool) {
 		}
 	}
 	return base, explicit
+}
+
+// noIptables reports whether the iptables dataplane's tools are missing
+// (nftablesMode: Auto then means nftables).
+func noIptables() bool {
+	for _, tool := range []string{"iptables", "ipset"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // felixSettingsOf and tunnelSettingsOf hand the resolved settings to felix
@@ -115,7 +132,10 @@ type liveConfig struct {
 	level    *slog.LevelVar // nil: the level is not changed
 	log      *slog.Logger
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// running is the dataplane felix was started with (nftablesMode is
+	// read at start only); "" before.
+	running string
 	felix   felixSettingsSink
 	tunnels tunnelSettingsSink
 	last    *felixconfig.Result
@@ -180,6 +200,11 @@ func (l *liveConfig) apply() {
 			l.log.Error("FelixConfiguration refused by routing", "err", err)
 		}
 	}
+	if want := res.Settings.Dataplane(); l.running != "" && want != l.running &&
+		(l.last == nil || l.last.Settings.Dataplane() != want) {
+		l.log.Warn("FelixConfiguration nftablesMode asks for another dataplane: it takes effect when the daemon restarts",
+			"nftablesMode", res.Settings.NFTablesMode, "source", res.Sources["nftablesMode"], "dataplane", want, "running", l.running)
+	}
 	if l.last == nil || !slices.Equal(l.last.NotApplied, res.NotApplied) {
 		for _, n := range res.NotApplied {
 			l.log.Warn("FelixConfiguration field not applied", "field", n)
@@ -231,11 +256,16 @@ type FelixConfigStatus struct {
 	ResyncInterval       string            `json:"resyncInterval"`
 	Sources              map[string]string `json:"sources,omitempty"`
 	NotApplied           []string          `json:"notApplied,omitempty"`
+	// Dataplane is the dataplane nftablesMode resolves to; Pending says
+	// when it is not the running one (it takes effect at restart).
+	Dataplane string `json:"dataplane"`
+	Pending   string `json:"pending,omitempty"`
 }
 
 func felixConfigStatusOf(res felixconfig.Result) *FelixConfigStatus {
 	st := &FelixConfigStatus{LogLevel: res.Settings.LogLevel.String(), EndpointToHostAction: res.Settings.EndpointToHostAction,
-		IPv6Support: res.Settings.IPv6, ResyncInterval: res.Settings.ResyncInterval().String(), NotApplied: res.NotApplied}
+		IPv6Support: res.Settings.IPv6, ResyncInterval: res.Settings.ResyncInterval().String(), NotApplied: res.NotApplied,
+		Dataplane: res.Settings.Dataplane()}
 	for f, src := range res.Sources {
 		if src != felixconfig.SourceBuiltin {
 			if st.Sources == nil {
@@ -245,4 +275,24 @@ func felixConfigStatusOf(res felixconfig.Result) *FelixConfigStatus {
 		}
 	}
 	return st
+}
+
+// pendingDataplane explains a dataplane FelixConfiguration asks for that
+// is not the running one.
+func pendingDataplane(want, running string) string {
+	if running == "" || want == running {
+		return ""
+	}
+	return "dataplane " + want + " (nftablesMode) takes effect when the daemon restarts; running: " + running
+}
+
+// startedDataplane records the dataplane felix starts with and returns it:
+// what FelixConfiguration's nftablesMode resolves to now.
+func (l *liveConfig) startedDataplane() string {
+	res := l.resolve()
+	l.mu.Lock()
+	l.running = res.Settings.Dataplane()
+	l.mu.Unlock()
+	l.log.Info("Policy dataplane", "dataplane", l.running, "nftablesMode", res.Settings.NFTablesMode, "source", res.Sources["nftablesMode"])
+	return l.running
 }

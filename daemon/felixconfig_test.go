@@ -116,6 +116,7 @@ func TestFelixConfigurationRefused(t *testing.T) {
 		"spec.defaultEndpointToHostAction": {DefaultEndpointToHostAction: "Allow"},
 		"spec.logSeverityScreen":           {LogSeverityScreen: "Loud"},
 		"spec.routeRefreshInterval":        {RouteRefreshInterval: &resources.Duration{Duration: -time.Second}},
+		"spec.nftablesMode":                {NFTablesMode: "On"},
 	} {
 		fc := resources.NewFelixConfiguration("default")
 		fc.Spec = want
@@ -144,6 +145,43 @@ func TestExplicitSettingWins(t *testing.T) {
 			t.Errorf("explicit %v: %+v", tc.explicit, res.Settings)
 		}
 	}
+}
+
+// TestNFTablesModeAtStart: FelixConfiguration's nftablesMode, read from
+// a real etcd through the cache, chooses the dataplane felix starts with
+// unless the daemon's dataplane setting was given explicitly; a change
+// while the daemon runs is shown as pending in the status document until
+// a restart.
+func TestNFTablesModeAtStart(t *testing.T) {
+	_, cli := testenv.StartEtcd(t)
+	store := datastore.New(cli)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	put(ctx, t, store, "default", resources.FelixConfigurationSpec{NFTablesMode: "Enabled"})
+	c := syncedCache(ctx, t, store, "host1")
+	cfg := &Config{NodeName: "host1", LogLevel: slog.LevelInfo, ResyncInterval: time.Hour, Dataplane: felix.DataplaneIptables}
+	if got := newLiveConfig(cfg, c, quiet).startedDataplane(); got != felix.DataplaneNftables {
+		t.Errorf("nftablesMode Enabled: felix starts with %s", got)
+	}
+	cfg.Explicit = map[string]bool{"dataplane": true}
+	if got := newLiveConfig(cfg, c, quiet).startedDataplane(); got != felix.DataplaneIptables {
+		t.Errorf("explicit dataplane: iptables: felix starts with %s", got)
+	}
+	cfg.Explicit = nil
+	live := newLiveConfig(cfg, c, quiet)
+	running := live.startedDataplane()
+	live.attach(nil, nil)
+	go live.run(ctx)
+	put(ctx, t, store, "node.host1", resources.FelixConfigurationSpec{NFTablesMode: "Disabled"})
+	src := &StatusSources{Felix: live.Result, Dataplane: func() felix.Status { return felix.Status{Dataplane: running} }}
+	testenv.Eventually(t, 20*time.Second, 100*time.Millisecond, func() error {
+		st := src.Snapshot(ctx).FelixConfiguration
+		if st == nil || st.Dataplane != felix.DataplaneIptables || !strings.Contains(st.Pending, "restart") ||
+			st.Sources["nftablesMode"] != felixconfig.SourceNode {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -51,7 +51,7 @@ var settings = []Setting{
 	{"iptables_backend", "iptables-backend", "CALICO_IPTABLES_BACKEND", "",
 		"iptables backend: legacy or nft; empty: detect (must match Docker's)"},
 	{"dataplane", "dataplane", "CALICO_DATAPLANE", "iptables",
-		"policy dataplane: iptables (iptables-restore and ipset) or nftables (the daemon's own nftables tables over netlink; no iptables, ipset or nft binaries needed)"},
+		"policy dataplane: iptables (iptables-restore and ipset) or nftables (the daemon's own nftables tables over netlink; no iptables, ipset or nft binaries needed); when given, it wins over FelixConfiguration nftablesMode, read at start"},
 	{"resync_interval", "resync-interval", "CALICO_RESYNC_INTERVAL", "60s", "period of the dataplane's full resync"},
 	{"ignore_loose_rpf", "ignore-loose-rpf", "CALICO_IGNORE_LOOSE_RPF", "false",
 		"start even when net.ipv4.conf.all.rp_filter is 2 (loose), which lets workloads with CAP_NET_RAW spoof addresses"},

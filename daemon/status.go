@@ -33,7 +33,8 @@ import (
 //	  "dataplane": {"inSync": true, "iptablesBackend": "nft", "applies": 12, "failures": 0,
 //	                "lastApply": "...", "lastApplyDuration": "3ms", "endpoints": 2, "routes": 2},
 //	  "felixConfiguration": {"logLevel": "INFO", "endpointToHostAction": "Drop", "ipv6Support": false,
-//	                         "resyncInterval": "1m0s", "sources": {...}, "notApplied": [...]}
+//	                         "resyncInterval": "1m0s", "dataplane": "iptables", "sources": {...}, "notApplied": [...]}
+//	                         (and "pending" when nftablesMode asks for another dataplane than the running one)
 //	}
 //
 // A reader that knows only status.Status (status.Fetch) reads the same
@@ -137,6 +138,9 @@ func (s *StatusSources) Snapshot(ctx context.Context) HostStatus {
 	if s.Felix != nil {
 		if res, ok := s.Felix(); ok {
 			h.FelixConfiguration = felixConfigStatusOf(res)
+			if h.Dataplane != nil {
+				h.FelixConfiguration.Pending = pendingDataplane(h.FelixConfiguration.Dataplane, h.Dataplane.Dataplane)
+			}
 		}
 	}
 	return h

@@ -23,16 +23,28 @@ const pluginPool = "10.233.0.0/16"
 // (packaging/plugin.sh: static binaries, the base image, the Dockerfile,
 // its image exported as the plugin's rootfs), enables it on the test
 // engine under a name of its own, runs two containers on a network whose
-// network and IPAM driver are the plugin, checks they reach each other,
-// then disables and removes it and checks nothing is left.
+// network and IPAM driver are the plugin, checks they reach each other
+// and that a policy applied with calicoctl isolates one, then disables
+// and removes it and checks nothing is left. It runs for both dataplanes:
+// with DATAPLANE=nftables the image holds only our binaries and the
+// plugin programs our nftables tables.
 //
 // The plugin runs in the host's network namespace, as the host-process
 // daemon of the other tests does: they must not run at the same time
 // (the test refuses to start while /run/docker/plugins/calico.sock is
 // served). Its own socket is /run/docker/plugins/<plugin ID>/calico.sock.
 func TestManagedPlugin(t *testing.T) {
+	for _, dp := range []string{"iptables", "nftables"} { // one test body, both dataplanes
+		t.Run(dp, func(t *testing.T) { testManagedPlugin(t, dp) })
+	}
+}
+
+func testManagedPlugin(t *testing.T, dataplane string) {
 	e := newEngine(t)
 	testenv.RequireRoot(t)
+	if dataplane == "nftables" && os.Getenv("CALICO_TEST_IPTABLES_BACKEND") == "legacy" {
+		t.Skip("the nftables plugin image has no iptables-legacy for Docker's legacy FORWARD chain (docs/nftables.md)")
+	}
 	lockPluginDir(t) // wait for the daemon of a concurrent e2e run to stop
 	if answers(filepath.Join(pluginDir, "calico.sock")) {
 		t.Fatalf("%s/calico.sock is served: a calico-libnetwork runs on this host; stop it first "+
@@ -42,9 +54,13 @@ func TestManagedPlugin(t *testing.T) {
 	plugin := "calico-e2e-" + e.sfx + ":latest"
 	image, base := "calico-e2e-image:"+e.sfx, "calico-e2e-base:"+e.sfx
 	linksBefore := testenv.WorkloadLinks(t)
-	buildPlugin(t, e, plugin, image, base)
-	t.Run("image", func(t *testing.T) { checkImage(t, e, image) })
-	t.Run("config", func(t *testing.T) { checkPluginConfig(t, e, plugin) })
+	build := buildPlugin(t, e, plugin, image, base, dataplane)
+	if dataplane == "nftables" {
+		t.Run("image", func(t *testing.T) { checkNftablesImage(t, e, image, build) })
+	} else {
+		t.Run("image", func(t *testing.T) { checkImage(t, e, image) })
+	}
+	t.Run("config", func(t *testing.T) { checkPluginConfig(t, e, plugin, dataplane) })
 
 	id := e.must("plugin", "inspect", "-f", "{{.Id}}", plugin)
 	data := t.TempDir()
@@ -53,13 +69,13 @@ func TestManagedPlugin(t *testing.T) {
 			dumpPluginLog(t, data)
 		}
 	})
-	enablePlugin(t, e, plugin, data)
+	d := &daemon{t: t, dataDir: data, clientPort: enablePlugin(t, e, plugin, data)}
 
 	// The plugin's name is the driver name, for the network and for IPAM.
 	net := e.name("plugin")
 	e.must("network", "create", "--driver", plugin, "--ipam-driver", plugin, net)
 	t.Cleanup(func() { _, _ = e.try("network", "rm", net) })
-	c1, c2 := e.run("p1", "--net", net), e.run("p2", "--net", net)
+	c1, c2 := e.run("p1", "--net", net), e.run("p2", "--net", net, "--label", "org.projectcalico.label.role=isolated")
 	ip1, ip2 := e.ip(c1, net), e.ip(c2, net)
 	for _, ip := range []string{ip1, ip2} {
 		if !netip.MustParsePrefix(pluginPool).Contains(netip.MustParseAddr(ip)) {
@@ -68,6 +84,10 @@ func TestManagedPlugin(t *testing.T) {
 	}
 	e.pingFrom(c1, ip2)
 	e.pingFrom(c2, ip1)
+	isolate(t, e, d, c1, c2, ip1, ip2)
+	if dataplane == "nftables" {
+		t.Run("host dataplane", checkNftablesOnHost)
+	}
 	e.must("rm", "-f", c1, c2)
 	e.must("network", "rm", net)
 	e.must("plugin", "disable", plugin)
@@ -78,23 +98,56 @@ func TestManagedPlugin(t *testing.T) {
 	t.Run("nothing left", func(t *testing.T) { checkPluginGone(t, e, plugin, id, linksBefore) })
 }
 
-// buildPlugin runs packaging/plugin.sh; cleanup removes the plugin (if the
-// test did not), its image and the base image.
-func buildPlugin(t *testing.T, e *engine, plugin, image, base string) {
+// isolatePolicy denies all ingress to workloads labelled role: isolated.
+const isolatePolicy = `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: e2e-plugin-isolate}
+spec:
+  selector: role == 'isolated'
+  types: [Ingress]
+  ingress: [{action: Deny}]
+`
+
+// isolate applies isolatePolicy with calicoctl against the plugin's
+// datastore: c2 (role: isolated) no longer answers c1; c2's own pings to
+// c1 still get their replies.
+func isolate(t *testing.T, e *engine, d *daemon, c1, c2, ip1, ip2 string) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "isolate.yaml")
+	if err := os.WriteFile(file, []byte(isolatePolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctl(t, d, "apply", "-f", file)
+	testenv.Eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
+		if _, err := e.exec(c1, "ping", "-c", "1", "-W", "1", ip2); err == nil {
+			return fmt.Errorf("%s still reaches %s", c1, ip2)
+		}
+		return nil
+	})
+	e.cannotReach(c1, ip2)
+	e.pingFrom(c2, ip1)
+}
+
+// buildPlugin runs packaging/plugin.sh for the dataplane and returns its
+// build directory; cleanup removes the plugin (if the test did not), its
+// image and the base image.
+func buildPlugin(t *testing.T, e *engine, plugin, image, base, dataplane string) string {
 	t.Helper()
 	t.Cleanup(func() {
 		_, _ = e.try("plugin", "disable", "-f", plugin)
 		_, _ = e.try("plugin", "rm", "-f", plugin)
 		_, _ = e.try("rmi", image, base)
 	})
+	build := t.TempDir()
 	cmd := exec.Command("bash", filepath.Join("..", "packaging", "plugin.sh"))
 	cmd.Env = append(os.Environ(), "DOCKER_HOST="+e.host, "PLUGIN="+plugin, "IMAGE="+image, "BASE_IMAGE="+base,
-		"BUILD="+t.TempDir())
+		"BUILD="+build, "DATAPLANE="+dataplane)
 	start := time.Now()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("packaging/plugin.sh: %v\n%s", err, out)
 	}
 	t.Logf("plugin built in %v", time.Since(start).Round(time.Second))
+	return build
 }
 
 // checkImage: the image (the plugin's rootfs) runs the daemon and the
@@ -135,12 +188,13 @@ type pluginConfig struct {
 		Network struct{ Type string }
 		Linux   struct{ Capabilities []string }
 		Mounts  []struct{ Name, Source, Destination string }
+		Env     []struct{ Name, Value string }
 	}
 }
 
 // checkPluginConfig: both driver interfaces on one socket, host network,
-// two capabilities, two mounts.
-func checkPluginConfig(t *testing.T, e *engine, plugin string) {
+// two capabilities, two mounts, the dataplane it was built for.
+func checkPluginConfig(t *testing.T, e *engine, plugin, dataplane string) {
 	var pc pluginConfig
 	if err := json.Unmarshal([]byte(e.must("plugin", "inspect", "-f", "{{json .}}", plugin)), &pc); err != nil {
 		t.Fatal(err)
@@ -163,11 +217,18 @@ func checkPluginConfig(t *testing.T, e *engine, plugin string) {
 	if got := strings.Join(mounts, ","); got != "docker-socket:/var/run/docker.sock,data:/var/lib/calico" {
 		t.Errorf("mounts %s, want the Docker socket and the data dir only", got)
 	}
+	want := map[string]string{"iptables": "", "nftables": "nftables"}[dataplane] // empty: nftablesMode, else iptables
+	for _, env := range c.Env {
+		if env.Name == "CALICO_DATAPLANE" && env.Value != want {
+			t.Errorf("CALICO_DATAPLANE defaults to %q, want %q", env.Value, want)
+		}
+	}
 }
 
 // enablePlugin points the plugin at the test engine and a data dir of the
-// test, with its own pool and etcd ports, and enables it.
-func enablePlugin(t *testing.T, e *engine, plugin, data string) {
+// test, with its own pool and etcd ports, and enables it; it returns the
+// etcd client port.
+func enablePlugin(t *testing.T, e *engine, plugin, data string) int {
 	t.Helper()
 	ports := freePorts(t, 2)
 	args := []string{"plugin", "set", plugin,
@@ -184,6 +245,7 @@ func enablePlugin(t *testing.T, e *engine, plugin, data string) {
 		dumpPluginLog(t, data)
 		t.Fatal(err)
 	}
+	return ports[0]
 }
 
 func dumpPluginLog(t *testing.T, data string) {

@@ -10,10 +10,14 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/calico-docker/calico-libnetwork/felix/ipsets"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/felix/nft"
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
 // Dataplanes (Config.Dataplane).
@@ -74,14 +78,20 @@ func (k *kernelState) openNft(versions []int) error {
 		tables: map[int]*nftrules.Table{}, built: map[int]*FilterState{}}
 	if s.backend == "" {
 		s.backend = iptables.BackendNFT
-		if !drv.HasDockerForward(4) && k.legacyTablesInUse() {
+		if !drv.HasDockerForward(4) && slices.Contains(k.legacyTables(4), "filter") {
 			s.backend = iptables.BackendLegacy
 		}
 	}
 	if s.backend == iptables.BackendLegacy {
 		base := BaseFilterState(k.cfg.InterfacePrefix)
 		for _, v := range versions {
-			for _, name := range []string{"filter", "nat"} {
+			names := []string{"filter", "nat"}
+			for _, name := range k.legacyTables(v) { // host endpoints' leftovers, where the tables exist
+				if name == "raw" || name == "mangle" {
+					names = append(names, name)
+				}
+			}
+			for _, name := range names {
 				t := iptables.NewTable(iptables.TableConfig{Name: name, IPVersion: v, Backend: s.backend, Runner: k.runner, Logger: k.log})
 				if name == "filter" {
 					_ = t.Replace(base.Chains, base.Inserts)
@@ -94,16 +104,20 @@ func (k *kernelState) openNft(versions []int) error {
 	return nil
 }
 
-// legacyTablesInUse reports whether the namespace has legacy iptables
-// filter tables (Docker's rules would be there).
-func (k *kernelState) legacyTablesInUse() bool {
+// legacyTables lists the namespace's legacy iptables tables of IP
+// version v (Docker's rules would be in filter).
+func (k *kernelState) legacyTables(v int) []string {
+	file := "/proc/thread-self/net/ip_tables_names"
+	if v == 6 {
+		file = "/proc/thread-self/net/ip6_tables_names"
+	}
 	var names []byte
 	_ = k.ns.Do(func() error {
 		var err error
-		names, err = os.ReadFile("/proc/thread-self/net/ip_tables_names")
+		names, err = os.ReadFile(file)
 		return err
 	})
-	return slices.Contains(strings.Fields(string(names)), "filter")
+	return strings.Fields(string(names))
 }
 
 // syncNft programs the filter states and natOutgoing into our tables when
@@ -161,13 +175,8 @@ func (s *nftState) desired(snap snapshot) (map[int]*nftrules.Table, error) {
 	natSame := snap.natPrimed == s.builtOn && slices.Equal(snap.natPools, s.builtNat)
 	for _, v := range s.versions {
 		st := snap.filters[v]
-		if st != nil && len(st.Raw.Chains)+len(st.Raw.Inserts)+len(st.Mangle.Chains)+len(st.Mangle.Inserts) > 0 {
-			// Fail loudly: the old ruleset stays and the error says why.
-			return nil, fmt.Errorf("IPv%d: host endpoints' raw and mangle policy (doNotTrack, preDNAT) "+
-				"is not programmed by the nftables dataplane yet: remove those policies or use dataplane: iptables", v)
-		}
 		if t, base := s.tables[v], s.built[v]; t != nil && st != nil && natSame && st.follows(base) &&
-			maps.EqualFunc(st.Inserts, base.Inserts, slices.Equal) {
+			maps.EqualFunc(st.Inserts, base.Inserts, slices.Equal) && sameTable(st.Raw, base.Raw) && sameTable(st.Mangle, base.Mangle) {
 			patchTable(t, st, base)
 			out[v], s.built[v] = t, st
 			continue
@@ -202,11 +211,22 @@ func patchTable(t *nftrules.Table, st, base *FilterState) {
 	}
 }
 
+// sameTable reports whether two renders' raw or mangle tables are equal
+// (host endpoints' chains, rendered in full every time: few).
+func sameTable(a, b rules.Table) bool {
+	return slices.EqualFunc(a.Chains, b.Chains, func(x, y iptables.Chain) bool {
+		return x.Name == y.Name && slices.Equal(x.Rules, y.Rules)
+	}) && maps.EqualFunc(a.Inserts, b.Inserts, slices.Equal)
+}
+
 // build builds a family's table from scratch.
 func (s *nftState) build(v int, st *FilterState, snap snapshot) (*nftrules.Table, error) {
 	var inputs []nftrules.Input
 	if st != nil {
-		inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: st.Chains, Inserts: st.Inserts, IPSets: st.IPSets})
+		// Host endpoints' doNotTrack and preDNAT policy: raw and mangle
+		// base chains of the same table (empty without them).
+		inputs = append(inputs, nftrules.PolicyInputs(v, rules.Result{Chains: st.Chains, Inserts: st.Inserts,
+			IPSets: st.IPSets, Raw: st.Raw, Mangle: st.Mangle})...)
 	}
 	if snap.natPrimed {
 		chains, inserts := nat.Chains(v)
@@ -233,15 +253,19 @@ func (k *kernelState) syncLegacyAccepts(ctx context.Context) error {
 // destroyOurIPSets destroys the iptables dataplane's IP sets (names
 // starting "cali") over netlink, once no rule uses them.
 func (k *kernelState) destroyOurIPSets() error {
-	sets, err := k.nl.IpsetListAll()
-	if err != nil {
+	var names []string
+	err := k.ns.Do(func() (err error) { names, err = ipsets.Names(); return err })
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EPROTONOSUPPORT) {
 		return nil // no ip_set support: no sets of ours either
 	}
+	if err != nil {
+		return err
+	}
 	var errs []error
-	for _, s := range sets {
-		if strings.HasPrefix(s.SetName, "cali") {
-			if err := k.nl.IpsetDestroy(s.SetName); err != nil {
-				errs = append(errs, fmt.Errorf("destroy IP set %s: %w", s.SetName, err))
+	for _, name := range names {
+		if strings.HasPrefix(name, "cali") {
+			if err := k.nl.IpsetDestroy(name); err != nil {
+				errs = append(errs, fmt.Errorf("destroy IP set %s: %w", name, err))
 			}
 		}
 	}

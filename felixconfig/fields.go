@@ -49,6 +49,8 @@ var fields = []field{
 		func(s *Settings) *time.Duration { return &s.RouteRefreshInterval })},
 	{"iptablesRefreshInterval", dur(func(sp *resources.FelixConfigurationSpec) *resources.Duration { return sp.IptablesRefreshInterval },
 		func(s *Settings) *time.Duration { return &s.IptablesRefreshInterval })},
+	{"nftablesMode", str(func(sp *resources.FelixConfigurationSpec) string { return sp.NFTablesMode },
+		func(s *Settings, v string) { s.NFTablesMode = v })},
 	{"failsafeInboundHostPorts", func(sp *resources.FelixConfigurationSpec, s *Settings) bool {
 		if sp.FailsafeInboundHostPorts != nil {
 			s.FailsafeInbound = slices.Clone(*sp.FailsafeInboundHostPorts)
@@ -72,7 +74,8 @@ var applied = func() map[string]bool {
 	return m
 }()
 
-// Fields lists the FelixConfiguration fields this daemon applies live.
+// Fields lists the FelixConfiguration fields this daemon applies: live,
+// except nftablesMode (when the dataplane starts; see Settings.Dataplane).
 func Fields() []string {
 	out := make([]string, len(fields))
 	for i, f := range fields {

@@ -25,6 +25,38 @@ type Settings struct {
 	// full resync for both (see ResyncInterval).
 	RouteRefreshInterval, IptablesRefreshInterval time.Duration
 	FailsafeInbound, FailsafeOutbound             []resources.ProtoPort
+	// NFTablesMode (nftablesMode: Enabled, Disabled or Auto) chooses the
+	// policy dataplane, which the daemon reads when it starts: a change
+	// takes effect at the next restart (see Dataplane).
+	NFTablesMode string
+	// NoIptables is a fact of the host the daemon gives in the base
+	// settings: the iptables dataplane cannot run here (see Dataplane).
+	NoIptables bool
+}
+
+// The policy dataplanes nftablesMode chooses between (the daemon's
+// dataplane setting).
+const (
+	DataplaneIptables = "iptables"
+	DataplaneNftables = "nftables"
+)
+
+// Dataplane returns the policy dataplane nftablesMode asks for: nftables
+// when Enabled, iptables when Disabled. Auto, which in Calico follows
+// kube-proxy's mode, follows the host here: nftables where the iptables
+// dataplane cannot run (NoIptables: the iptables or ipset binaries are
+// missing, as in the managed plugin built for nftables), iptables
+// otherwise.
+func (s Settings) Dataplane() string {
+	switch s.NFTablesMode {
+	case "Enabled":
+		return DataplaneNftables
+	case "Auto":
+		if s.NoIptables {
+			return DataplaneNftables
+		}
+	}
+	return DataplaneIptables
 }
 
 // ResyncInterval is felix's one full-resync period: the shorter of the two

@@ -100,3 +100,42 @@ func TestResyncInterval(t *testing.T) {
 		}
 	}
 }
+
+// TestNFTablesMode: nftablesMode chooses the dataplane with the same
+// precedence as the other fields (the daemon's explicit dataplane
+// setting, node.<name>, default, the daemon's default); Auto is nftables
+// only where the iptables dataplane cannot run.
+func TestNFTablesMode(t *testing.T) {
+	def := felixConfig(t, "metadata: {name: default}\nspec: {nftablesMode: Enabled}\n")
+	node := felixConfig(t, "metadata: {name: node.h1}\nspec: {nftablesMode: Auto}\n")
+	daemonIptables := base
+	daemonIptables.NFTablesMode = "Disabled"
+	for _, tc := range []struct {
+		name       string
+		explicit   map[string]bool
+		def, node  *resources.FelixConfiguration
+		noIptables bool
+		want, src  string
+	}{
+		{"daemon default", nil, nil, nil, false, DataplaneIptables, SourceBuiltin},
+		{"default Enabled", nil, def, nil, false, DataplaneNftables, SourceDefault},
+		{"node Auto over default, iptables here", nil, def, node, false, DataplaneIptables, SourceNode},
+		{"node Auto, no iptables binaries", nil, def, node, true, DataplaneNftables, SourceNode},
+		{"explicit daemon setting wins", map[string]bool{"nftablesMode": true}, def, node, true, DataplaneIptables, SourceDaemon},
+	} {
+		b := daemonIptables
+		b.NoIptables = tc.noIptables
+		r := Resolve(b, tc.explicit, tc.def, tc.node)
+		if got := r.Settings.Dataplane(); got != tc.want || r.Sources["nftablesMode"] != tc.src {
+			t.Errorf("%s: dataplane %s from %q, want %s from %q", tc.name, got, r.Sources["nftablesMode"], tc.want, tc.src)
+		}
+		if strings.Contains(strings.Join(r.NotApplied, "\n"), "nftablesMode") {
+			t.Errorf("%s: nftablesMode reported as not applied: %v", tc.name, r.NotApplied)
+		}
+	}
+	bad := &resources.FelixConfiguration{TypeMeta: resources.NewFelixConfiguration("default").TypeMeta,
+		ObjectMeta: resources.ObjectMeta{Name: "default"}, Spec: resources.FelixConfigurationSpec{NFTablesMode: "enabled"}}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "spec.nftablesMode") || !strings.Contains(err.Error(), "Enabled") {
+		t.Errorf("nftablesMode: enabled: err %v, want one naming spec.nftablesMode and its values", err)
+	}
+}

@@ -12,7 +12,8 @@
 # BASE_IMAGE (calico-libnetwork-base:latest), BUILD (build/), DOCKER_HOST,
 # DATAPLANE (iptables, or nftables: the image holds only our binaries, from
 # the Dockerfile's image-nftables stage, and the plugin's CALICO_DATAPLANE
-# defaults to nftables; for hosts whose Docker uses iptables-nft).
+# defaults to nftables; for hosts whose Docker uses iptables-nft. With
+# iptables it is empty: FelixConfiguration nftablesMode may choose).
 # An existing plugin of the same name is an error: disable and remove it
 # first (docker plugin disable PLUGIN && docker plugin rm PLUGIN).
 set -euo pipefail
@@ -61,7 +62,7 @@ cid=$(docker create "$IMAGE")
 trap 'docker rm -f "$cid" >/dev/null 2>&1 || true' EXIT
 docker export "$cid" | tar -x -C "$BUILD/plugin/rootfs"
 if [[ $DATAPLANE == nftables ]]; then
-	sed -E 's/("name": "CALICO_DATAPLANE".*"value": )"iptables"/\1"nftables"/' plugin.json >"$BUILD/plugin/config.json"
+	sed -E 's/("name": "CALICO_DATAPLANE".*"value": )""/\1"nftables"/' plugin.json >"$BUILD/plugin/config.json"
 	grep -q '"CALICO_DATAPLANE".*"value": "nftables"' "$BUILD/plugin/config.json"
 else
 	cp plugin.json "$BUILD/plugin/config.json"

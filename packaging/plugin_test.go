@@ -37,6 +37,10 @@ var pluginFixed = map[string]string{
 // pluginDefaults are settable settings whose plugin default differs.
 var pluginDefaults = map[string]string{
 	"CALICO_LOG_FILE": "none", // Docker keeps the plugin's output; files are opt-in, under the data mount
+	// A plugin's environment variables are always set, and a setting given
+	// wins over FelixConfiguration: empty leaves the dataplane to
+	// nftablesMode (the daemon's default, iptables, when unset).
+	"CALICO_DATAPLANE": "",
 }
 
 // TestPluginEnvCoversSettings: every daemon setting is in plugin.json's

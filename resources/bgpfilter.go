@@ -1,6 +1,10 @@
 package resources
 
-import "regexp"
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+)
 
 // KindBGPFilter is the Kind of BGPFilter.
 const KindBGPFilter = "BGPFilter"
@@ -32,6 +36,7 @@ type BGPFilterRule struct {
 	PeerType      string                 `json:"peerType,omitempty"`
 	Priority      *int                   `json:"priority,omitempty"`
 	Communities   *BGPFilterCommunities  `json:"communities,omitempty"`
+	ASPathPrefix  []uint32               `json:"asPathPrefix,omitempty"`
 	Action        string                 `json:"action"`
 	Operations    []BGPFilterOperation   `json:"operations,omitempty"`
 }
@@ -42,7 +47,8 @@ type BGPFilterPrefixLength struct {
 	Max *int `json:"max,omitempty"`
 }
 
-// BGPFilterCommunities matches routes carrying one of the communities.
+// BGPFilterCommunities matches routes carrying the community (Calico
+// takes exactly one value): standard aa:nn or large aa:nn:mm.
 type BGPFilterCommunities struct {
 	Values []string `json:"values,omitempty"`
 }
@@ -77,7 +83,44 @@ func NewBGPFilter(name string) *BGPFilter {
 // Default implements Resource.
 func (f *BGPFilter) Default() {}
 
-var community = regexp.MustCompile(`^\d+:\d+(:\d+)?$`)
+var (
+	// bgpFilterIface is what Calico accepts in a rule's interface: a name
+	// or a pattern with * (any characters).
+	bgpFilterIface = regexp.MustCompile(`^[a-zA-Z0-9_.*-]{1,15}$`)
+	communityParts = regexp.MustCompile(`^(\d{1,10}):(\d{1,10})(?::(\d{1,10}))?$`)
+)
+
+// ParseCommunity reads a BGP community as Calico writes it: standard
+// aa:nn (each part 0-65535) or large aa:nn:mm (each part 0-4294967295).
+// It returns the parts and whether the community is large.
+func ParseCommunity(s string) (parts []uint32, large bool, err error) {
+	m := communityParts.FindStringSubmatch(s)
+	if m == nil {
+		return nil, false, fmt.Errorf("is not a community: use aa:nn (standard) or aa:nn:mm (large)")
+	}
+	large = m[3] != ""
+	limit := uint64(65535)
+	if large {
+		limit = 4294967295
+	}
+	for _, d := range m[1:] {
+		if d == "" {
+			continue
+		}
+		n, err := strconv.ParseUint(d, 10, 64)
+		if err != nil || n > limit {
+			return nil, large, fmt.Errorf("has a part above %d: each part of a standard community is 0-65535, of a large one 0-4294967295", limit)
+		}
+		parts = append(parts, uint32(n))
+	}
+	return parts, large, nil
+}
+
+func (v *validator) community(field, s string) {
+	if _, _, err := ParseCommunity(s); err != nil {
+		v.add(field, s, "%s", err.Error())
+	}
+}
 
 // Validate implements Resource.
 func (f *BGPFilter) Validate() error {
@@ -120,8 +163,14 @@ func (r *BGPFilterRule) validate(v *validator, f string, v4 bool) {
 		}
 	}
 	v.optOneOf(f+".source", r.Source, "RemotePeers")
+	if r.Interface != "" && r.Interface != "*" && !bgpFilterIface.MatchString(r.Interface) {
+		v.add(f+".interface", r.Interface, "is not an interface name or pattern: use 1 to 15 letters, digits, '_', '.', '-' and '*' (any characters), such as cali* or *.calico")
+	}
 	v.optOneOf(f+".peerType", r.PeerType, "eBGP", "iBGP")
 	if pl := r.PrefixLength; pl != nil {
+		if r.CIDR == "" {
+			v.add(f+".prefixLength", nil, "needs cidr: give the CIDR (and matchOperator) whose routes' lengths it bounds")
+		}
 		v.intRange(f+".prefixLength.min", pl.Min, 0, maxLen)
 		v.intRange(f+".prefixLength.max", pl.Max, 1, maxLen)
 		if pl.Min != nil && pl.Max != nil && *pl.Min > *pl.Max {
@@ -130,11 +179,18 @@ func (r *BGPFilterRule) validate(v *validator, f string, v4 bool) {
 	}
 	v.intRange(f+".priority", r.Priority, 1, 2147483646)
 	if r.Communities != nil {
-		for i, c := range r.Communities.Values {
-			if !community.MatchString(c) {
-				v.add(fieldIdx(f+".communities.values", i), c, "is not a community: use aa:nn or aa:nn:mm")
-			}
+		if n := len(r.Communities.Values); n != 1 {
+			v.add(f+".communities.values", n, "must list exactly one community (as in Calico): write one rule per community")
 		}
+		for i, c := range r.Communities.Values {
+			v.community(fieldIdx(f+".communities.values", i), c)
+		}
+	}
+	if l := len(r.ASPathPrefix); l > 10 {
+		v.add(f+".asPathPrefix", l, "must list at most 10 AS numbers")
+	}
+	for i, asn := range r.ASPathPrefix {
+		v.asNumber(fieldIdx(f+".asPathPrefix", i), &asn)
 	}
 	if len(r.Operations) > 0 && r.Action != "Accept" {
 		v.add(f+".operations", nil, "apply only to accepted routes: set action Accept or remove them")
@@ -151,14 +207,15 @@ func (r *BGPFilterRule) validateOp(v *validator, f string, op BGPFilterOperation
 	n := 0
 	if op.AddCommunity != nil {
 		n++
-		if !community.MatchString(op.AddCommunity.Value) {
-			v.add(f+".addCommunity.value", op.AddCommunity.Value, "is not a community: use aa:nn or aa:nn:mm")
-		}
+		v.community(f+".addCommunity.value", op.AddCommunity.Value)
 	}
 	if op.PrependASPath != nil {
 		n++
 		if l := len(op.PrependASPath.Prefix); l < 1 || l > 10 {
 			v.add(f+".prependASPath.prefix", l, "must list 1 to 10 AS numbers")
+		}
+		for i, asn := range op.PrependASPath.Prefix {
+			v.asNumber(fieldIdx(f+".prependASPath.prefix", i), &asn)
 		}
 	}
 	if op.SetPriority != nil {

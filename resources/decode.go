@@ -45,10 +45,14 @@ func Decode(r io.Reader) ([]Resource, error) {
 		out = append(out, objs...)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("no resources found: the input is empty")
+		return nil, ErrNoResources
 	}
 	return out, nil
 }
+
+// ErrNoResources is Decode's error for input without any object (empty,
+// or only comments and "---"); calicoctl's --skip-empty skips such files.
+var ErrNoResources = errors.New("no resources found: the input is empty")
 
 // DecodeBytes is Decode over a byte slice.
 func DecodeBytes(b []byte) ([]Resource, error) { return Decode(bytes.NewReader(b)) }
@@ -139,6 +143,9 @@ func DecodeObject(js []byte) (Resource, error) {
 		return nil, &FieldError{Kind: h.Kind, Field: "apiVersion", Value: h.APIVersion, Msg: "must be " + APIVersion}
 	}
 	k, ok := kinds[h.Kind]
+	if why := elsewhere(h.Kind); !ok && why != "" {
+		return nil, &FieldError{Field: "kind", Value: h.Kind, Msg: why}
+	}
 	if !ok {
 		return nil, &FieldError{Field: "kind", Value: h.Kind, Msg: "is not a known kind: use one of " + strings.Join(KindNames(), ", ")}
 	}
@@ -147,10 +154,20 @@ func DecodeObject(js []byte) (Resource, error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(obj); err != nil {
 		if path := unknownFieldPath(js, reflect.TypeOf(obj)); path != "" {
-			return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: path,
-				Msg: "is not a field of " + h.Kind + ": remove it or fix its spelling"}
+			msg := "is not a field of " + h.Kind + ": remove it or fix its spelling"
+			if note := calicoFieldNote(h.Kind, path); note != "" {
+				msg = note
+			}
+			return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: path, Msg: msg}
+		}
+		if fe := badValue(js, reflect.TypeOf(obj), h.Kind, nameOf(js)); fe != nil {
+			return nil, fe
 		}
 		return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: fieldOfJSONError(err), Msg: strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	if path, a, b := caseTwin(js, reflect.TypeOf(obj)); path != "" {
+		return nil, &FieldError{Kind: h.Kind, Name: nameOf(js), Field: path,
+			Msg: fmt.Sprintf("is given twice (as %q and %q, which differ only in case): keep only one of them", a, b)}
 	}
 	obj.Default()
 	return obj, nil

@@ -120,6 +120,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: default}\nspec: {routeRefreshInterval: 90s, failsafeInboundHostPorts: [{protocol: tcp, port: 22}]}\n"))
 	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: node.h1}\nspec: {bpfLogLevel: Debug, wireguardMTU: 1400, flowLogsFlushInterval: 10s, ipv6Support: true}\n"))
 	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: f}\nspec: {exportV4: [{action: Accept, matchOperator: In, cidr: 10.0.0.0/8, operations: [{prependASPath: {prefix: [1]}}]}]}\n"))
+	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: HostEndpoint\nmetadata: {name: h}\nspec: {node: h1, interfaceName: eth0, ports: [{name: web, port: 99999, protocol: TCP}]}\n"))
+	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec: {Selector: all(), selector: all(), ingress: [{action: Allow, destination: {Ports: [1], ports: [2]}}]}\n"))
+	f.Add([]byte("apiVersion: projectcalico.org/v3\nkind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Accept, communities: {values: ['65000:100:7']}, asPathPrefix: [65000], interface: 'cali*', source: RemotePeers, priority: 9, operations: [{addCommunity: {value: '1:2'}}, {setPriority: {value: 20}}]}]}\n"))
 	if files, err := filepath.Glob("testdata/calico-docs/*.yaml"); err == nil {
 		for _, name := range files {
 			if b, err := os.ReadFile(name); err == nil {

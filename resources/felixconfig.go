@@ -79,6 +79,12 @@ type FelixConfigurationSpec struct {
 	PrometheusMetricsPort    *int   `json:"prometheusMetricsPort,omitempty"`
 	UsageReportingEnabled    *bool  `json:"usageReportingEnabled,omitempty"`
 
+	// NFTablesMode chooses the policy dataplane, as in Calico: Enabled
+	// (nftables), Disabled (iptables) or Auto. Read when the daemon starts
+	// its dataplane; the daemon's own dataplane setting, given explicitly,
+	// wins.
+	NFTablesMode string `json:"nftablesMode,omitempty"`
+
 	// Dataplanes this daemon does not have: accepted when off, refused on.
 	BPFEnabled         *bool `json:"bpfEnabled,omitempty"`
 	XDPEnabled         *bool `json:"xdpEnabled,omitempty"`
@@ -192,6 +198,7 @@ func (s *FelixConfigurationSpec) enumFields() []enumField {
 		{"ipForwarding", s.IPForwarding, []string{"Enabled", "Disabled"}},
 		{"chainInsertMode", s.ChainInsertMode, []string{"Insert", "Append"}},
 		{"iptablesBackend", s.IptablesBackend, []string{"Auto", "Legacy", "NFT"}},
+		{"nftablesMode", s.NFTablesMode, []string{"Disabled", "Enabled", "Auto"}},
 	}
 }
 

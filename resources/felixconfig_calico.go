@@ -10,7 +10,7 @@ import (
 )
 
 // calicoOnlyFelixFields are the fields of Calico's FelixConfiguration that
-// this daemon has no counterpart for (eBPF, WireGuard, nftables, flow logs,
+// this daemon has no counterpart for (eBPF, WireGuard, nftables tuning, flow logs,
 // OpenStack, Windows, debug and tuning knobs of Calico's own felix, and
 // ignoreLooseRPF of older Calico versions). A document from Calico's
 // documentation that sets them is accepted and keeps them (calicoctl get
@@ -40,7 +40,7 @@ var calicoOnlyFelixFields = func() map[string]bool {
 	iptablesMangleAllowAction iptablesNATOutgoingInterfaceFilter iptablesPostWriteCheckInterval
 	kubeNodePortRanges logDebugFilenameRegex logPrefix maxIpsetSize metadataAddr metadataPort
 	natOutgoingExclusions netlinkTimeout nftablesFilterAllowAction nftablesFilterDenyAction
-	nftablesMangleAllowAction nftablesMarkMask nftablesMode nftablesRefreshInterval
+	nftablesMangleAllowAction nftablesMarkMask nftablesRefreshInterval
 	openstackRegion policySyncPathPrefix programClusterRoutes prometheusGoMetricsEnabled
 	prometheusProcessMetricsEnabled prometheusWireGuardMetricsEnabled requireMTUFile
 	routeSource routeSyncDisabled routeTableRange routeTableRanges serviceLoopPrevention

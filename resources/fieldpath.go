@@ -3,6 +3,7 @@ package resources
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -25,12 +26,7 @@ func walkUnknown(v any, t reflect.Type, path string) string {
 	}
 	switch x := v.(type) {
 	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			var ft reflect.Type
 			switch t.Kind() {
 			case reflect.Map:
@@ -93,4 +89,59 @@ func joinPath(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// encoding/json matches keys to fields ignoring case, so "Selector" and
+// "selector" in one object both set spec.selector and the last silently
+// wins: the same field given twice. caseTwin finds such a pair.
+
+// caseTwin returns the path of the first field given twice in js under
+// keys that differ only in case, and the two keys; "" when none is.
+func caseTwin(js []byte, t reflect.Type) (path, first, second string) {
+	var v any
+	if json.Unmarshal(js, &v) != nil {
+		return "", "", ""
+	}
+	return walkTwins(v, t, "")
+}
+
+func walkTwins(v any, t reflect.Type, path string) (string, string, string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		seen := map[string]string{}
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			ft := t
+			switch t.Kind() {
+			case reflect.Map:
+				ft = t.Elem()
+			case reflect.Struct:
+				var ok bool
+				if ft, ok = jsonField(t, k); !ok {
+					continue
+				}
+				if prev, dup := seen[strings.ToLower(k)]; dup {
+					return joinPath(path, strings.ToLower(k[:1])+k[1:]), prev, k
+				}
+				seen[strings.ToLower(k)] = k
+			default:
+				return "", "", ""
+			}
+			if p, a, b := walkTwins(x[k], ft, joinPath(path, k)); p != "" {
+				return p, a, b
+			}
+		}
+	case []any:
+		if t.Kind() != reflect.Slice {
+			return "", "", ""
+		}
+		for i, e := range x {
+			if p, a, b := walkTwins(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p, a, b
+			}
+		}
+	}
+	return "", "", ""
 }

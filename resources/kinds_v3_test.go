@@ -34,6 +34,18 @@ func TestV3KindsBadInput(t *testing.T) {
 		{"bgpfilter family", "kind: BGPFilter\nmetadata: {name: f}\nspec: {exportV4: [{action: Accept, matchOperator: In, cidr: 'fd00::/64'}]}\n", "spec.exportV4[0].cidr (fd00::/64): is of the wrong address family"},
 		{"bgpfilter action", "kind: BGPFilter\nmetadata: {name: f}\nspec: {importV6: [{action: Drop}]}\n", "spec.importV6[0].action"},
 		{"bgpfilter op", "kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Reject, operations: [{setPriority: {value: 5}}]}]}\n", "spec.importV4[0].operations: apply only to accepted routes"},
+		{"bgpfilter community", "kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Reject, communities: {values: ['65536:1']}}]}\n", "spec.importV4[0].communities.values[0] (65536:1): has a part above 65535"},
+		{"bgpfilter large community", "kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Reject, communities: {values: ['1:2:4294967296']}}]}\n", "spec.importV4[0].communities.values[0] (1:2:4294967296): has a part above 4294967295"},
+		{"bgpfilter two communities", "kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Reject, communities: {values: ['1:1', '1:2']}}]}\n", "spec.importV4[0].communities.values (2): must list exactly one community"},
+		{"bgpfilter no community", "kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Reject, communities: {}}]}\n", "spec.importV4[0].communities.values (0): must list exactly one"},
+		{"bgpfilter add community", "kind: BGPFilter\nmetadata: {name: f}\nspec: {exportV6: [{action: Accept, operations: [{addCommunity: {value: 'x:1'}}]}]}\n", "spec.exportV6[0].operations[0].addCommunity.value (x:1): is not a community"},
+		{"bgpfilter interface", "kind: BGPFilter\nmetadata: {name: f}\nspec: {exportV4: [{action: Reject, interface: 'eth0/1'}]}\n", "spec.exportV4[0].interface (eth0/1): is not an interface name or pattern"},
+		{"bgpfilter prefix length alone", "kind: BGPFilter\nmetadata: {name: f}\nspec: {exportV4: [{action: Reject, prefixLength: {min: 24}}]}\n", "spec.exportV4[0].prefixLength: needs cidr"},
+		{"bgpfilter priority", "kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Accept, priority: 0}]}\n", "spec.importV4[0].priority (0): must be between 1 and 2147483646"},
+		{"bgpfilter set priority", "kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Accept, operations: [{setPriority: {value: 2147483647}}]}]}\n", "spec.importV4[0].operations[0].setPriority.value (2147483647)"},
+		{"bgpfilter two ops in one", "kind: BGPFilter\nmetadata: {name: f}\nspec: {importV4: [{action: Accept, operations: [{setPriority: {value: 5}, addCommunity: {value: '1:1'}}]}]}\n", "spec.importV4[0].operations[0]: must set exactly one of"},
+		{"bgpfilter prepend zero", "kind: BGPFilter\nmetadata: {name: f}\nspec: {exportV4: [{action: Accept, operations: [{prependASPath: {prefix: [0]}}]}]}\n", "spec.exportV4[0].operations[0].prependASPath.prefix[0] (0): must be a non-zero AS number"},
+		{"bgpfilter source", "kind: BGPFilter\nmetadata: {name: f}\nspec: {exportV4: [{action: Reject, source: Local}]}\n", "spec.exportV4[0].source (Local): must be one of [RemotePeers]"},
 		{"peer password", "kind: BGPPeer\nmetadata: {name: p}\nspec: {peerIP: 10.0.0.1, asNumber: 1, password: {}}\n", "spec.password.secretKeyRef: is required"},
 		{"peer next hop", "kind: BGPPeer\nmetadata: {name: p}\nspec: {peerIP: 10.0.0.1, asNumber: 1, nextHopMode: Other}\n", "spec.nextHopMode"},
 		{"pool uses", "kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.0.0.0/16, allowedUses: [Workloads]}\n", "spec.allowedUses[0] (Workloads)"},
@@ -158,5 +170,33 @@ func TestIPPoolAllowedUses(t *testing.T) {
 	p.Spec.AllowedUses = []string{IPPoolUseTunnel}
 	if p.AllowsUse(IPPoolUseWorkload) {
 		t.Fatal("a Tunnel-only pool must not serve workloads")
+	}
+}
+
+// TestCalicoctlAliases: every name calicoctl accepts for a kind
+// (its resourcemgr registrations) finds that kind here.
+func TestCalicoctlAliases(t *testing.T) {
+	want := map[string][]string{
+		KindIPPool:                    {"ippool", "ippools", "ipp", "ipps", "pool", "pools"},
+		KindNode:                      {"node", "nodes", "no", "nos"},
+		KindBGPPeer:                   {"bgppeer", "bgppeers", "bgpp", "bgpps", "bp", "bps"},
+		KindGlobalNetworkSet:          {"globalnetworkset", "globalnetworksets", "gnetsets"},
+		KindGlobalNetworkPolicy:       {"globalnetworkpolicy", "globalnetworkpolicies", "gnp", "gnps"},
+		KindNetworkPolicy:             {"networkpolicy", "networkpolicies", "policy", "np", "policies", "pol", "pols"},
+		KindNetworkSet:                {"networkset", "networksets", "netsets"},
+		KindWorkloadEndpoint:          {"workloadendpoint", "workloadendpoints", "wep", "weps"},
+		KindHostEndpoint:              {"hostendpoint", "hostendpoints", "hep", "heps"},
+		KindTier:                      {"tier", "tiers"},
+		KindIPReservation:             {"ipreservation", "ipreservations", "reservation", "reservations"},
+		KindProfile:                   {"profile", "profiles", "pro", "pros"},
+		KindStagedGlobalNetworkPolicy: {"stagedglobalnetworkpolicy", "stagedglobalnetworkpolicies", "sgnp", "sgnps"},
+	}
+	for kind, names := range want {
+		for _, n := range names {
+			k, err := Lookup(n)
+			if err != nil || k.Kind != kind {
+				t.Errorf("%s: got %v, %v; want %s", n, k, err, kind)
+			}
+		}
 	}
 }

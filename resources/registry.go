@@ -25,12 +25,12 @@ func init() {
 	register(&KindInfo{Kind: KindIPPool, Plural: "ippools", Aliases: []string{"ippool", "ipp", "ipps", "pool", "pools"}, New: func() Resource { return NewIPPool("") }})
 	register(&KindInfo{Kind: KindProfile, Plural: "profiles", Aliases: []string{"profile", "pro", "pros"}, New: func() Resource { return NewProfile("") }})
 	register(&KindInfo{Kind: KindWorkloadEndpoint, Plural: "workloadendpoints", Namespaced: true, Aliases: []string{"workloadendpoint", "wep", "weps", "endpoint", "endpoints"}, New: func() Resource { return NewWorkloadEndpoint("") }})
-	register(&KindInfo{Kind: KindNode, Plural: "nodes", Aliases: []string{"node", "no"}, New: func() Resource { return NewNode("") }})
+	register(&KindInfo{Kind: KindNode, Plural: "nodes", Aliases: []string{"node", "no", "nos"}, New: func() Resource { return NewNode("") }})
 	register(&KindInfo{Kind: KindNetworkPolicy, Plural: "networkpolicies", Namespaced: true, Aliases: []string{"networkpolicy", "policy", "policies", "pol", "pols", "netpol", "netpols", "np"}, New: func() Resource { return NewNetworkPolicy("") }})
 	register(&KindInfo{Kind: KindGlobalNetworkPolicy, Plural: "globalnetworkpolicies", Aliases: []string{"globalnetworkpolicy", "gnp", "gnps"}, New: func() Resource { return NewGlobalNetworkPolicy("") }})
-	register(&KindInfo{Kind: KindBGPPeer, Plural: "bgppeers", Aliases: []string{"bgppeer", "bgpp", "peer", "peers"}, New: func() Resource { return NewBGPPeer("") }})
+	register(&KindInfo{Kind: KindBGPPeer, Plural: "bgppeers", Aliases: []string{"bgppeer", "bgpp", "bgpps", "bp", "bps", "peer", "peers"}, New: func() Resource { return NewBGPPeer("") }})
 	register(&KindInfo{Kind: KindHostEndpoint, Plural: "hostendpoints", Aliases: []string{"hostendpoint", "hep", "heps"}, New: func() Resource { return NewHostEndpoint("") }})
-	register(&KindInfo{Kind: KindGlobalNetworkSet, Plural: "globalnetworksets", Aliases: []string{"globalnetworkset"}, New: func() Resource { return NewGlobalNetworkSet("") }})
+	register(&KindInfo{Kind: KindGlobalNetworkSet, Plural: "globalnetworksets", Aliases: []string{"globalnetworkset", "gnetsets"}, New: func() Resource { return NewGlobalNetworkSet("") }})
 	register(&KindInfo{Kind: KindNetworkSet, Plural: "networksets", Namespaced: true, Aliases: []string{"networkset", "netset", "netsets"}, New: func() Resource { return NewNetworkSet("") }})
 	register(&KindInfo{Kind: KindTier, Plural: "tiers", Aliases: []string{"tier"}, New: func() Resource { return NewTier("") }})
 	register(&KindInfo{Kind: KindStagedNetworkPolicy, Plural: "stagednetworkpolicies", Namespaced: true, Aliases: []string{"stagednetworkpolicy", "stagedpolicy", "stagedpolicies", "snp", "snps", "spol", "spols"}, New: func() Resource { return NewStagedNetworkPolicy("") }})
@@ -57,6 +57,9 @@ func Lookup(name string) (*KindInfo, error) {
 				return k, nil
 			}
 		}
+	}
+	if why := elsewhere(name); why != "" {
+		return nil, fmt.Errorf("%s", why)
 	}
 	return nil, fmt.Errorf("unknown resource kind %q: use one of %s", name, strings.Join(KindNames(), ", "))
 }

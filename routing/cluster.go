@@ -12,7 +12,7 @@ import (
 
 // watchedKinds are the resources routing follows.
 var watchedKinds = []string{resources.KindNode, resources.KindBGPPeer, resources.KindBGPConfiguration, resources.KindIPPool,
-	resources.KindBGPFilter, model.KindBlock}
+	resources.KindBGPFilter, model.KindBlock, resources.KindWorkloadEndpoint}
 
 // cluster is what routing knows of the datastore: the watched resources
 // and the IPAM blocks (shared with the cache: never mutated). It is plain data; the functions computing desired
@@ -24,12 +24,17 @@ type cluster struct {
 	pools   map[string]*resources.IPPool
 	filters map[string]*resources.BGPFilter
 	blocks  map[netip.Prefix]*model.Block
+	// node is this node's name; ifaces are the interfaces of its
+	// workloads (by endpoint), the interfaces of its own routes that
+	// BGPFilter interface rules match (ifaces.go).
+	node   string
+	ifaces map[string]workloadIface
 }
 
 func newCluster() *cluster {
 	return &cluster{nodes: map[string]*resources.Node{}, peers: map[string]*resources.BGPPeer{},
 		configs: map[string]*resources.BGPConfiguration{}, pools: map[string]*resources.IPPool{},
-		filters: map[string]*resources.BGPFilter{}, blocks: map[netip.Prefix]*model.Block{}}
+		filters: map[string]*resources.BGPFilter{}, blocks: map[netip.Prefix]*model.Block{}, ifaces: map[string]workloadIface{}}
 }
 
 // apply folds one sync event into the model. It reports whether anything
@@ -47,6 +52,7 @@ func (c *cluster) apply(ev model.SyncEvent) (changed bool) {
 		clear(c.pools)
 		clear(c.filters)
 		clear(c.blocks)
+		clear(c.ifaces)
 	}
 	for _, u := range ev.Updates {
 		switch u.Kind {
@@ -62,6 +68,9 @@ func (c *cluster) apply(ev model.SyncEvent) (changed bool) {
 			setOrDelete(c.filters, u)
 		case model.KindBlock:
 			changed = c.setBlock(u) || changed
+			continue
+		case resources.KindWorkloadEndpoint:
+			changed = c.setIface(u) || changed
 			continue
 		default:
 			continue

@@ -2,6 +2,7 @@ package routing
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
@@ -10,31 +11,30 @@ import (
 // peerPolicies are the filters of this node's peers made by BGPPeers:
 // their spec.filters (BGPFilters, in the order listed) and
 // keepOriginalNextHop. Mesh peers have none. A filter that does not exist
-// is skipped, as are rules matching on what GoBGP here cannot see
-// (source, interface, communities, priority) or changing routes
-// (operations); see docs/bgp-filters.md.
+// is skipped; see docs/bgp-filters.md.
 func (c *cluster) peerPolicies(me string, peers []bgp.Peer) map[netip.Addr]bgp.PeerPolicy {
 	out := map[netip.Addr]bgp.PeerPolicy{}
 	asn := c.asnOf(c.nodes[me])
+	var exports []netip.Prefix // for interface rules, read once
 	for _, p := range peers {
 		bp := c.peers[p.Name]
 		if p.Type == bgp.PeerMesh || bp == nil {
 			continue
 		}
 		pp := bgp.PeerPolicy{KeepNextHop: bp.Spec.KeepOriginalNextHop || bp.Spec.NextHopMode == "Keep"}
-		peerType := "iBGP"
+		fc := filterContext{peerType: "iBGP", c: c, me: me, exports: &exports}
 		if p.ASN != asn {
-			peerType = "eBGP"
+			fc.peerType, fc.ownASN = "eBGP", asn
 		}
 		for _, name := range bp.Spec.Filters {
 			f := c.filters[name]
 			if f == nil {
 				continue
 			}
-			pp.Import = append(pp.Import, filterRules(f.Spec.ImportV4, false, peerType)...)
-			pp.Import = append(pp.Import, filterRules(f.Spec.ImportV6, true, peerType)...)
-			pp.Export = append(pp.Export, filterRules(f.Spec.ExportV4, false, peerType)...)
-			pp.Export = append(pp.Export, filterRules(f.Spec.ExportV6, true, peerType)...)
+			pp.Import = append(pp.Import, fc.rules(f.Spec.ImportV4, false, false)...)
+			pp.Import = append(pp.Import, fc.rules(f.Spec.ImportV6, true, false)...)
+			pp.Export = append(pp.Export, fc.rules(f.Spec.ExportV4, false, true)...)
+			pp.Export = append(pp.Export, fc.rules(f.Spec.ExportV6, true, true)...)
 		}
 		if pp.KeepNextHop || len(pp.Import) > 0 || len(pp.Export) > 0 {
 			out[p.Address] = pp
@@ -43,16 +43,27 @@ func (c *cluster) peerPolicies(me string, peers []bgp.Peer) map[netip.Addr]bgp.P
 	return out
 }
 
-// filterRules converts the rules of one BGPFilter list for a peer of
-// peerType; rules for the other peer type, and rules this speaker cannot
-// apply, are left out.
-func filterRules(rules []resources.BGPFilterRule, v6 bool, peerType string) []bgp.FilterRule {
+// filterContext is what converting a peer's rules needs.
+type filterContext struct {
+	peerType string // "eBGP" or "iBGP"
+	// ownASN is this node's AS for an eBGP peer (0 for iBGP): GoBGP's
+	// export policies see it at the front of the AS path.
+	ownASN  uint32
+	c       *cluster
+	me      string
+	exports *[]netip.Prefix // this node's routes, computed when first needed
+}
+
+// rules converts the rules of one BGPFilter list for the peer; rules for
+// the other peer type are left out.
+func (fc filterContext) rules(rules []resources.BGPFilterRule, v6, export bool) []bgp.FilterRule {
 	var out []bgp.FilterRule
 	for _, r := range rules {
-		if !appliable(r) || (r.PeerType != "" && r.PeerType != peerType) {
+		if r.PeerType != "" && r.PeerType != fc.peerType {
 			continue
 		}
-		fr := bgp.FilterRule{V6: v6, Op: r.MatchOperator, Accept: r.Action == "Accept"}
+		fr := bgp.FilterRule{V6: v6, Op: r.MatchOperator, Accept: r.Action == "Accept",
+			FromPeers: r.Source == "RemotePeers", ASPathPrefix: slices.Clone(r.ASPathPrefix)}
 		if r.CIDR != "" {
 			p, err := resources.ParseCIDR(r.CIDR)
 			if err != nil {
@@ -61,20 +72,56 @@ func filterRules(rules []resources.BGPFilterRule, v6 bool, peerType string) []bg
 			fr.CIDR = p.Masked()
 		}
 		if pl := r.PrefixLength; pl != nil {
-			if pl.Min != nil {
-				fr.MinLen = *pl.Min
-			}
-			if pl.Max != nil {
-				fr.MaxLen = *pl.Max
-			}
+			fr.MinLen, fr.MaxLen = deref(pl.Min), deref(pl.Max)
+		}
+		if r.Interface != "" {
+			fr.OwnOnly, fr.Own = true, fc.c.ownOnInterface(fc.ownExports(), r.Interface)
+		}
+		if r.Communities != nil && len(r.Communities.Values) > 0 {
+			fr.Community = r.Communities.Values[0]
+		}
+		fr.Priority = deref(r.Priority)
+		fc.operations(&fr, r.Operations, export)
+		if export && fc.ownASN != 0 && len(fr.ASPathPrefix) > 0 {
+			fr.ASPathPrefix = append([]uint32{fc.ownASN}, fr.ASPathPrefix...)
 		}
 		out = append(out, fr)
 	}
 	return out
 }
 
-// appliable reports whether a rule uses only what this speaker applies:
-// cidr with matchOperator, prefixLength, peerType and action.
-func appliable(r resources.BGPFilterRule) bool {
-	return r.Source == "" && r.Interface == "" && r.Communities == nil && r.Priority == nil && len(r.Operations) == 0
+// operations sets a rule's operations. setPriority on export changes
+// nothing a peer sees (as in Calico, where it sets the metric of a route
+// BIRD does not install): it is left out. On eBGP, GoBGP prepends after
+// this node's AS was added (see bgp.FilterRule): when the prepended path
+// would not start with this node's AS, it is prepended first too, so the
+// peer still sees its neighbor's AS first.
+func (fc filterContext) operations(fr *bgp.FilterRule, ops []resources.BGPFilterOperation, export bool) {
+	for _, op := range ops {
+		switch {
+		case op.AddCommunity != nil:
+			fr.AddCommunities = append(fr.AddCommunities, op.AddCommunity.Value)
+		case op.PrependASPath != nil:
+			fr.Prepend = append(fr.Prepend, op.PrependASPath.Prefix...)
+		case op.SetPriority != nil && !export:
+			fr.SetPriority = op.SetPriority.Value
+		}
+	}
+	if export && fc.ownASN != 0 && len(fr.Prepend) > 0 && fr.Prepend[0] != fc.ownASN {
+		fr.Prepend = append([]uint32{fc.ownASN}, fr.Prepend...)
+	}
+}
+
+func (fc filterContext) ownExports() []netip.Prefix {
+	if *fc.exports == nil {
+		*fc.exports = fc.c.exports(fc.me)
+	}
+	return *fc.exports
+}
+
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

@@ -150,7 +150,8 @@ func TestApplyReportsRoutingChanges(t *testing.T) {
 		{"an unknown block is deleted", model.Update{Kind: model.KindBlock, Name: "10.66.0.0/26"}, false},
 		{"a new block", model.Update{Kind: model.KindBlock, Name: "10.66.0.0/26", Block: block("10.66.0.0/26", "host3")}, true},
 		{"a Node", model.UpdateOf(node("host3", "10.99.0.3/24", nil)), true},
-		{"a kind routing does not read", model.UpdateOf(resources.NewWorkloadEndpoint("w")), false},
+		{"a kind routing does not read", model.UpdateOf(resources.NewIPReservation("r")), false},
+		{"another node's WorkloadEndpoint", model.UpdateOf(otherNodesEndpoint()), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,4 +165,10 @@ func TestApplyReportsRoutingChanges(t *testing.T) {
 	if !clusterOf().apply(model.SyncEvent{Full: true}) {
 		t.Error("a Full event reported no change")
 	}
+}
+
+func otherNodesEndpoint() *resources.WorkloadEndpoint {
+	w := resources.NewWorkloadEndpoint("w")
+	w.Spec.Node = "host9"
+	return w
 }

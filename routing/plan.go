@@ -150,7 +150,7 @@ func (c *cluster) bgpRoutes(me string, learned map[netip.Prefix]bgp.Route, o enc
 		if own[pfx] || r.NextHop.Is4() != pfx.Addr().Is4() || r.NextHop == self.Addr() || r.NextHop == self6.Addr() {
 			continue
 		}
-		rt := routes.Route{Dst: pfx, Gw: r.NextHop}
+		rt := routes.Route{Dst: pfx, Gw: r.NextHop, Priority: r.Priority}
 		if pfx.Addr().Is6() {
 			out = append(out, rt)
 			continue

@@ -159,6 +159,7 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Backend != BackendNone {
 		r.dp = cfg.Dataplane
 	}
+	r.c.node = cfg.NodeName
 	return r, nil
 }
 

@@ -148,18 +148,24 @@ func (a *app) bgpPeerRemoveCommand() *cobra.Command {
 
 func (a *app) bgpPeerShowCommand() *cobra.Command {
 	var output string
+	var v4, v6 bool
 	cmd := &cobra.Command{
-		Use:   "show [-o table|yaml|json]",
+		Use:   "show [--ipv4|--ipv6] [-o table|yaml|json]",
 		Short: "List the global BGP peers",
-		Long: `List the global BGP peers. Columns: PEER IP, AS NUM, TYPE (global or
-route-reflector), NAME. -o yaml|json prints the BGPPeer resources.`,
+		Long: `List the global BGP peers (--ipv4 or --ipv6: only those of that family, as the
+original calicoctl). Columns: PEER IP, AS NUM, TYPE (global or route-reflector), NAME.
+-o yaml|json prints the BGPPeer resources.`,
 		Example: `  calicoctl bgppeer show
+  calicoctl bgppeer show --ipv4
   calicoctl bgppeer show -o json`,
 		Args: cli.ArgsWith(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			format, err := cli.ParseFormatOf(output, "table", "yaml", "json")
 			if err != nil {
 				return err
+			}
+			if v4 && v6 {
+				return cli.Usagef("give --ipv4 or --ipv6, not both")
 			}
 			ctx := cmd.Context()
 			st, err := a.Store(ctx)
@@ -170,6 +176,10 @@ route-reflector), NAME. -o yaml|json prints the BGPPeer resources.`,
 			if err != nil {
 				return err
 			}
+			peers = slices.DeleteFunc(peers, func(p *resources.BGPPeer) bool {
+				ip, err := netip.ParseAddr(p.Spec.PeerIP)
+				return err == nil && (v4 && !ip.Unmap().Is4() || v6 && !ip.Is6())
+			})
 			if format != cli.FormatTable {
 				objs := make([]resources.Resource, len(peers))
 				for i, p := range peers {
@@ -185,6 +195,8 @@ route-reflector), NAME. -o yaml|json prints the BGPPeer resources.`,
 			return t.Write(a.Out)
 		},
 	}
+	cmd.Flags().BoolVar(&v4, "ipv4", false, "only IPv4 peers")
+	cmd.Flags().BoolVar(&v6, "ipv6", false, "only IPv6 peers")
 	cli.AddOutputFlag(cmd, &output, "table", "yaml", "json")
 	return cmd
 }

@@ -33,10 +33,11 @@ const (
 
 // ipamState is everything an audit reads, read once.
 type ipamState struct {
-	pools  []*resources.IPPool
-	blocks []ipam.BlockInfo
-	weps   []*resources.WorkloadEndpoint
-	nodes  map[string]bool
+	pools    []*resources.IPPool
+	blocks   []ipam.BlockInfo
+	weps     []*resources.WorkloadEndpoint
+	nodes    map[string]bool
+	reserved []netip.Prefix // of every IPReservation (reserved.go)
 }
 
 // ipamState connects and reads the IPAM state.
@@ -71,6 +72,11 @@ func readIPAMState(ctx context.Context, st *datastore.Store) (*ipamState, error)
 	for _, n := range nodes {
 		s.nodes[n.Name] = true
 	}
+	rs, _, err := datastore.ListAs[*resources.IPReservation](ctx, st, "")
+	if err != nil {
+		return nil, fmt.Errorf("list IP reservations: %w", err)
+	}
+	s.reserved = reservedNets(rs)
 	return s, nil
 }
 

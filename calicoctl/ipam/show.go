@@ -41,9 +41,10 @@ func (a *app) ipamShowCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show [--ip ADDR | --show-blocks | --show-borrowed | --show-configuration] [-o table|wide|yaml|json]",
 		Short: "Address usage per pool and block, or who holds an address",
-		Long: `Per IP pool: NAME, CIDR, IPS TOTAL, IPS IN USE, IPS FREE (-o wide adds BLOCKS, the
-number of blocks claimed, and DISABLED). --show-blocks adds one row per block: BLOCK,
-POOL, AFFINITY (the node that claimed it), IPS TOTAL, IPS IN USE, IPS FREE.
+		Long: `Per IP pool: NAME, CIDR, IPS TOTAL, IPS IN USE, IPS RESERVED (held by IPReservations),
+IPS FREE (neither in use nor reserved) (-o wide adds BLOCKS, the number of blocks claimed,
+and DISABLED). --show-blocks adds one row per block: BLOCK, POOL, AFFINITY (the node that
+claimed it), IPS TOTAL, IPS IN USE, IPS RESERVED, IPS FREE.
 
 --ip ADDR tells who holds an address: its pool and block, the IPAM handle and
 attributes, and the workload endpoint and container it belongs to.
@@ -117,6 +118,7 @@ type poolUsage struct {
 	CIDR     string `json:"cidr"`
 	Total    string `json:"ipsTotal"` // decimal; IPv6 pools exceed 64 bits
 	InUse    int    `json:"ipsInUse"`
+	Reserved string `json:"ipsReserved"`
 	Free     string `json:"ipsFree"`
 	Blocks   int    `json:"blocks"`
 	Disabled bool   `json:"disabled,omitempty"`
@@ -129,6 +131,7 @@ type blockUsage struct {
 	Affinity string `json:"affinity,omitempty"`
 	Total    int    `json:"ipsTotal"`
 	InUse    int    `json:"ipsInUse"`
+	Reserved int    `json:"ipsReserved"`
 	Free     int    `json:"ipsFree"`
 }
 
@@ -164,34 +167,39 @@ func usageOf(s *ipamState, withBlocks bool) *ipamUsage {
 			continue
 		}
 		pu := poolUsage{Name: p.Name, CIDR: cidr.String(), Disabled: p.Spec.Disabled}
+		var allocs []ipam.Allocation
 		for _, b := range s.blocks {
 			if b.Pool == p.Name {
 				pu.Blocks++
-				pu.InUse += len(b.Allocations)
+				allocs = append(allocs, b.Allocations...)
 			}
 		}
+		pu.InUse = len(allocs)
+		reserved, reservedInUse := reservedUsage(s.reserved, cidr.Masked(), allocs)
 		total := new(big.Int).Lsh(big.NewInt(1), uint(cidr.Addr().BitLen()-cidr.Bits()))
-		pu.Total = total.String()
-		pu.Free = new(big.Int).Sub(total, big.NewInt(int64(pu.InUse))).String()
+		free := new(big.Int).Sub(total, big.NewInt(int64(pu.InUse-reservedInUse)))
+		pu.Total, pu.Reserved, pu.Free = total.String(), reserved.String(), free.Sub(free, reserved).String()
 		u.Pools = append(u.Pools, pu)
 	}
 	if withBlocks {
 		u.Blocks = []blockUsage{}
 		for _, b := range s.blocks {
+			reserved, reservedInUse := reservedUsage(s.reserved, b.CIDR, b.Allocations)
+			r := int(reserved.Int64())
 			u.Blocks = append(u.Blocks, blockUsage{CIDR: b.CIDR.String(), Pool: b.Pool, Affinity: b.Affinity,
-				Total: b.Size, InUse: len(b.Allocations), Free: b.Size - len(b.Allocations)})
+				Total: b.Size, InUse: len(b.Allocations), Reserved: r, Free: b.Size - len(b.Allocations) + reservedInUse - r})
 		}
 	}
 	return u
 }
 
 func writeUsage(w io.Writer, u *ipamUsage, wide, showBlocks bool) error {
-	t := cli.Table{Header: []string{"NAME", "CIDR", "IPS TOTAL", "IPS IN USE", "IPS FREE"}}
+	t := cli.Table{Header: []string{"NAME", "CIDR", "IPS TOTAL", "IPS IN USE", "IPS RESERVED", "IPS FREE"}}
 	if wide {
 		t.Header = append(t.Header, "BLOCKS", "DISABLED")
 	}
 	for _, p := range u.Pools {
-		row := []string{p.Name, p.CIDR, p.Total, strconv.Itoa(p.InUse), p.Free}
+		row := []string{p.Name, p.CIDR, p.Total, strconv.Itoa(p.InUse), p.Reserved, p.Free}
 		if wide {
 			row = append(row, strconv.Itoa(p.Blocks), strconv.FormatBool(p.Disabled))
 		}
@@ -204,13 +212,13 @@ func writeUsage(w io.Writer, u *ipamUsage, wide, showBlocks bool) error {
 		return nil
 	}
 	fmt.Fprintln(w)
-	bt := cli.Table{Header: []string{"BLOCK", "POOL", "AFFINITY", "IPS TOTAL", "IPS IN USE", "IPS FREE"}}
+	bt := cli.Table{Header: []string{"BLOCK", "POOL", "AFFINITY", "IPS TOTAL", "IPS IN USE", "IPS RESERVED", "IPS FREE"}}
 	for _, b := range u.Blocks {
 		pool := b.Pool
 		if pool == "" {
 			pool = "(none)"
 		}
-		bt.Rows = append(bt.Rows, []string{b.CIDR, pool, b.Affinity, strconv.Itoa(b.Total), strconv.Itoa(b.InUse), strconv.Itoa(b.Free)})
+		bt.Rows = append(bt.Rows, []string{b.CIDR, pool, b.Affinity, strconv.Itoa(b.Total), strconv.Itoa(b.InUse), strconv.Itoa(b.Reserved), strconv.Itoa(b.Free)})
 	}
 	return bt.Write(w)
 }

@@ -32,8 +32,6 @@ written in order. Should a write still fail (another client changed the object i
 between), the rest are still written, the output says "Partial success: <verb> N out of M"
 and lists each error ("Hit error: ..."), and the exit status is 1.`
 
-const fileFlagUsage = `YAML or JSON file of one or more resources ("---" separated documents, a kind: List or a top-level list), a directory (every .yaml, .yml and .json file in it, recursively), or - for stdin`
-
 func (a *app) fileCommand(use, short, long, example string, act *writeAction) *cobra.Command {
 	var file string
 	cmd := &cobra.Command{
@@ -46,7 +44,7 @@ func (a *app) fileCommand(use, short, long, example string, act *writeAction) *c
 			return a.runWrite(cmd.Context(), file, act)
 		},
 	}
-	cmd.Flags().StringVarP(&file, "filename", "f", "", fileFlagUsage)
+	a.AddFileFlags(cmd, &file)
 	a.AddNamespaceFlag(cmd)
 	return cmd
 }
@@ -197,7 +195,7 @@ func preflight(ctx context.Context, st *datastore.Store, objs []resources.Resour
 		errs = append(errs, tierErrs...)
 	} else {
 		for i, obj := range objs {
-			if err := checkTierDelete(ctx, st, obj); err != nil && contains(todo, obj) {
+			if err := checkDelete(ctx, st, obj); err != nil && contains(todo, obj) { // tier_rules.go
 				errs = append(errs, cli.ObjectError{Index: i + 1, Err: err})
 			}
 		}

@@ -51,7 +51,7 @@ KIND is a kind, its plural or an alias: ` + cli.KindHelp() + writeNote,
 			return a.writeObjects(cmd.Context(), objs, act)
 		},
 	}
-	cmd.Flags().StringVarP(&file, "filename", "f", "", fileFlagUsage)
+	a.AddFileFlags(cmd, &file)
 	cmd.Flags().BoolVar(&skipNotExists, "skip-not-exists", false, "succeed for objects that do not exist")
 	a.AddNamespaceFlag(cmd)
 	return cmd

@@ -43,7 +43,7 @@ KIND is a kind, its plural or an alias: ` + cli.KindHelp(),
 			return a.runGet(cmd.Context(), args, file, cli.Printer{Format: format, Custom: custom})
 		},
 	}
-	cmd.Flags().StringVarP(&file, "filename", "f", "", fileFlagUsage)
+	a.AddFileFlags(cmd, &file)
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: "+cli.FormatNames+", custom-columns=COL,... (table headings, or HEADING:.json.path), go-template=TEMPLATE, go-template-file=FILE")
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(cli.FormatList, cobra.ShellCompDirectiveNoFileComp))
 	a.AddNamespaceFlag(cmd)

@@ -58,7 +58,7 @@ func (a *app) modify(ctx context.Context, kind, name string, change func(resourc
 }
 
 func (a *app) patchCommand() *cobra.Command {
-	var patch string
+	var patch, patchType string
 	cmd := &cobra.Command{
 		Use:   "patch KIND NAME -p PATCH",
 		Short: "Change fields of one resource",
@@ -77,6 +77,9 @@ KIND is a kind, its plural or an alias: ` + cli.KindHelp(),
 			if patch == "" {
 				return cli.Usagef("give the patch with -p, e.g. -p '{\"spec\":{\"natOutgoing\":true}}'")
 			}
+			if err := checkPatchType(patchType, patch); err != nil {
+				return err
+			}
 			obj, err := a.modify(cmd.Context(), args[0], args[1], func(cur resources.Resource) error { return applyPatch(cur, patch) })
 			if err != nil {
 				return err
@@ -86,8 +89,25 @@ KIND is a kind, its plural or an alias: ` + cli.KindHelp(),
 		},
 	}
 	cmd.Flags().StringVarP(&patch, "patch", "p", "", "the merge patch, JSON or YAML")
+	cmd.Flags().StringVarP(&patchType, "type", "t", "strategic",
+		"calicoctl's patch types: strategic (the default), merge and json all merge an object patch as above; a JSON Patch list of operations (RFC 6902) is not supported")
 	a.AddNamespaceFlag(cmd)
 	return cmd
+}
+
+// checkPatchType accepts calicoctl's --type values. As in calicoctl,
+// each applies an object patch by merging it (Calico's resources have no
+// strategic merge keys); a list of RFC 6902 operations is refused.
+func checkPatchType(t, patch string) error {
+	switch t {
+	case "strategic", "merge", "json":
+	default:
+		return cli.Usagef("--type %q: use strategic (the default), merge or json", t)
+	}
+	if p := strings.TrimSpace(patch); strings.HasPrefix(p, "[") || strings.HasPrefix(p, "- ") {
+		return cli.Usagef("a JSON Patch list of operations (RFC 6902) is not supported: give the change as an object to merge, e.g. -p '{\"spec\":{\"disabled\":true}}'")
+	}
+	return nil
 }
 
 // applyPatch merges patch into obj in place, decoding the result strictly
@@ -263,7 +283,7 @@ listed; the exit status is 1 if there is any.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "filename", "f", "", fileFlagUsage)
+	a.AddFileFlags(cmd, &file)
 	a.AddNamespaceFlag(cmd)
 	return cmd
 }

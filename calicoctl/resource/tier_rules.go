@@ -60,6 +60,17 @@ func checkTierWrites(ctx context.Context, st *datastore.Store, objs, todo []reso
 	return errs, nil
 }
 
+// checkDelete refuses the deletes Calico refuses: ClusterInformation
+// (the cluster's GUID, which the daemon writes once), the default tier and
+// a tier that still holds policies.
+func checkDelete(ctx context.Context, st *datastore.Store, obj resources.Resource) error {
+	if ci, ok := obj.(*resources.ClusterInformation); ok {
+		return fmt.Errorf("ClusterInformation %q cannot be deleted: it holds the cluster's GUID, which the daemon writes once; "+
+			"to hold the cluster still, set spec.datastoreReady: false with calicoctl apply", ci.Name)
+	}
+	return checkTierDelete(ctx, st, obj)
+}
+
 // checkTierDelete refuses deleting the default tier or a tier in use.
 func checkTierDelete(ctx context.Context, st *datastore.Store, obj resources.Resource) error {
 	t, ok := obj.(*resources.Tier)

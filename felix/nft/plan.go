@@ -60,7 +60,7 @@ func (d *Driver) plan(t *nftrules.Table, known *state) (*state, error) {
 }
 
 func baseChain(table *nftables.Table, h nftrules.Hook) *nftables.Chain {
-	hooks := map[string]*nftables.ChainHook{"forward": nftables.ChainHookForward, "input": nftables.ChainHookInput,
+	hooks := map[string]*nftables.ChainHook{"prerouting": nftables.ChainHookPrerouting, "forward": nftables.ChainHookForward, "input": nftables.ChainHookInput,
 		"output": nftables.ChainHookOutput, "postrouting": nftables.ChainHookPostrouting}
 	typ := nftables.ChainTypeFilter
 	if h.NAT {

@@ -27,7 +27,13 @@
 //	input    filter hook input    priority -5 -> jump cali-INPUT
 //	output   filter hook output   priority -5 -> jump cali-OUTPUT
 //	postrouting nat hook postrouting priority 100 -> jump cali-POSTROUTING
+//	raw-prerouting filter hook prerouting priority -300 -> jump raw-cali-PREROUTING
+//	raw-output     filter hook output     priority -300 -> jump raw-cali-OUTPUT
+//	mangle-prerouting filter hook prerouting priority -150 -> jump mangle-cali-PREROUTING
+//	               (host endpoints' doNotTrack and preDNAT: only while needed)
 //	cali-*   the chains of felix/rules and felix/nat, same names
+//	raw-cali-*, mangle-cali-*  felix/rules' raw and mangle chains, renamed
+//	         (it reuses names across iptables tables: cali-OUTPUT)
 //	sets     cali40s-<selector id> (":" of the ipset name becomes "-"),
 //	         cali40masq-ipam-pools, cali40all-ipam-pools; maps
 //	         cali-from-wl-dispatch, cali-to-wl-dispatch (ifname : verdict)

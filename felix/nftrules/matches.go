@@ -253,6 +253,8 @@ func (c *compiler) action(a string) error {
 		c.verdict = &expr.Verdict{Kind: expr.VerdictReturn}
 	case "MASQUERADE":
 		c.emit(&expr.Masq{})
+	case "NOTRACK": // host endpoints' doNotTrack (raw table): no verdict, as in iptables
+		c.emit(&expr.Notrack{})
 	default:
 		return c.target(a)
 	}

@@ -5,15 +5,20 @@ import (
 	"net"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -137,6 +142,11 @@ var rawCounterRE = regexp.MustCompile(`^\[(\d+):\d+\] -A ` + "cali-PREROUTING" +
 // the way in: packets an untracked policy allowed.
 func (b *bed) notracked() int {
 	b.t.Helper()
+	if b.nft {
+		return b.nftCounter(nftrules.ChainName(nftrules.TableRaw, rules.ChainPrerouting), func(r *nftables.Rule) bool {
+			return slices.ContainsFunc(r.Exprs, func(e expr.Any) bool { _, ok := e.(*expr.Notrack); return ok })
+		})
+	}
 	n := 0
 	for _, l := range strings.Split(b.iptables(4, "save", "-c", "-t", "raw"), "\n") {
 		if m := rawCounterRE.FindStringSubmatch(l); m != nil {
@@ -145,6 +155,77 @@ func (b *bed) notracked() int {
 		}
 	}
 	return n
+}
+
+// rawManglePrerouting are the nftables dataplane's base chains in the
+// place of the raw and mangle tables' PREROUTING.
+var rawManglePrerouting = []string{"raw-prerouting", "mangle-prerouting"}
+
+// hostTablesLeft returns what is left of ours in the raw and mangle
+// tables (nftables: the chains of ours standing for them), "" if nothing.
+func (b *bed) hostTablesLeft() string {
+	if b.nft {
+		var left []string
+		for _, v := range []int{4, 6} {
+			for _, l := range nftChains(b.t, b.host, v) {
+				if strings.HasPrefix(l, nftrules.TableRaw+"-") || strings.HasPrefix(l, nftrules.TableMangle+"-") {
+					left = append(left, l)
+				}
+			}
+		}
+		return strings.Join(left, "\n")
+	}
+	if save := b.iptables(4, "save", "-t", "raw") + b.iptables(4, "save", "-t", "mangle"); containsCali(save) {
+		return save
+	}
+	return ""
+}
+
+// flushPrerouting flushes the raw and mangle tables' PREROUTING chains
+// (nftables: our base chains in their place), as someone might.
+func (b *bed) flushPrerouting() {
+	if !b.nft {
+		b.iptables(4, "", "-t", "raw", "-F", "PREROUTING")
+		b.iptables(4, "", "-t", "mangle", "-F", "PREROUTING")
+		return
+	}
+	c := nftConn(b.t, b.host)
+	table := &nftables.Table{Name: nftrules.TableName, Family: nftables.TableFamilyIPv4}
+	for _, name := range rawManglePrerouting {
+		c.FlushChain(&nftables.Chain{Name: name, Table: table})
+	}
+	if err := c.Flush(); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// preroutingJumps reports the raw or mangle PREROUTING chain without our
+// jump.
+func (b *bed) preroutingJumps() error {
+	for i, table := range []string{"raw", "mangle"} {
+		if b.nft {
+			if b.nftCounter(rawManglePrerouting[i], func(*nftables.Rule) bool { return true }) < 0 {
+				return fmt.Errorf("base chain %s is empty", rawManglePrerouting[i])
+			}
+			continue
+		}
+		if !strings.Contains(b.iptables(4, "save", "-t", table), "-A PREROUTING -m comment") {
+			return fmt.Errorf("no jump to cali-PREROUTING in %s", table)
+		}
+	}
+	return nil
+}
+
+// dispatchesTo reports whether the from-host-endpoint dispatch of the
+// IPv4 filter rules goes to chain for hep0.
+func (b *bed) dispatchesTo(chain string) bool {
+	for _, l := range b.ourRules() {
+		if b.nft && strings.HasPrefix(l, rules.ChainFromHostEndpoint+":") && strings.Contains(l, chain) ||
+			!b.nft && strings.Contains(l, "-i "+hepIface+" ") && strings.Contains(l, chain) {
+			return true
+		}
+	}
+	return false
 }
 
 // containsCali reports whether iptables-save output has a rule or chain

@@ -12,9 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
+
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
 	"github.com/calico-docker/calico-libnetwork/felix/routes"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -50,8 +53,11 @@ spec:
 // with the guide's policy its ports open; with a deny-all policy the
 // failsafe port (tcp 22) stays open. Nothing changes before the host
 // endpoint exists: Calico polices only interfaces it was told about.
-func TestHostEndpointProtection(t *testing.T) {
-	b := newBed(t, felix.Config{Policy: true})
+func TestHostEndpointProtection(t *testing.T) { eachDataplane(t, testHostEndpointProtection) }
+
+func testHostEndpointProtection(t *testing.T, cfg felix.Config) {
+	cfg.Policy = true
+	b := newBed(t, cfg)
 	remote := b.addRemote()
 	in := func(name string, port uint16, want bool) hepProbe {
 		return hepProbe{name: name, from: remote, src: remoteAddr, dst: hostHEP, port: port, want: want}
@@ -76,16 +82,19 @@ func TestHostEndpointProtection(t *testing.T) {
 
 	b.remove(b.store[resources.KindHostEndpoint+"//my-host-eth0"])
 	b.hepCheck(in("host endpoint removed", 8080, true), out("host endpoint removed, out", 8080, true))
-	if save := b.iptables(4, "save", "-t", "raw") + b.iptables(4, "save", "-t", "mangle"); containsCali(save) {
-		t.Errorf("raw/mangle rules left after the last host endpoint went:\n%s", save)
+	if left := b.hostTablesLeft(); left != "" {
+		t.Errorf("raw/mangle rules left after the last host endpoint went:\n%s", left)
 	}
 }
 
 // TestHostEndpointFailsafeConfig: configured failsafe ports replace
 // Calico's defaults (here: only tcp 10250 in, none out).
-func TestHostEndpointFailsafeConfig(t *testing.T) {
-	b := newBed(t, felix.Config{Policy: true, HostEndpoints: felix.HostEndpointConfig{
-		FailsafeInbound: []resources.ProtoPort{{Protocol: "tcp", Port: 10250}}, FailsafeOutbound: []resources.ProtoPort{}}})
+func TestHostEndpointFailsafeConfig(t *testing.T) { eachDataplane(t, testHostEndpointFailsafeConfig) }
+
+func testHostEndpointFailsafeConfig(t *testing.T, cfg felix.Config) {
+	cfg.Policy, cfg.HostEndpoints = true, felix.HostEndpointConfig{
+		FailsafeInbound: []resources.ProtoPort{{Protocol: "tcp", Port: 10250}}, FailsafeOutbound: []resources.ProtoPort{}}
+	b := newBed(t, cfg)
 	remote := b.addRemote()
 	b.put(hostEndpoint("h", hepIface, map[string]string{"role": "k8s-worker"}))
 	b.setPolicies(denyAllHost)
@@ -99,15 +108,24 @@ func TestHostEndpointFailsafeConfig(t *testing.T) {
 // (memcached-server) to the host: the client, another host's endpoint
 // (its expectedIPs fill the rule selector's IP set), reaches port 12211
 // without connection tracking; the rest stays denied, failsafe open.
-// It runs on both iptables backends: raw and mangle differ most between them.
+// It runs on both dataplanes, the iptables one on both iptables backends:
+// raw and mangle differ most between them.
 func TestHostEndpointDoNotTrack(t *testing.T) {
-	for _, backend := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
-		t.Run(string(backend), func(t *testing.T) { testDoNotTrack(t, backend) })
-	}
+	eachDataplane(t, func(t *testing.T, cfg felix.Config) {
+		if cfg.Dataplane == felix.DataplaneNftables {
+			testDoNotTrack(t, cfg)
+			return
+		}
+		for _, backend := range []iptables.Backend{iptables.BackendNFT, iptables.BackendLegacy} {
+			cfg.IptablesBackend = backend
+			t.Run(string(backend), func(t *testing.T) { testDoNotTrack(t, cfg) })
+		}
+	})
 }
 
-func testDoNotTrack(t *testing.T, backend iptables.Backend) {
-	b := newBed(t, felix.Config{Policy: true, IptablesBackend: backend})
+func testDoNotTrack(t *testing.T, cfg felix.Config) {
+	cfg.Policy = true
+	b := newBed(t, cfg)
 	remote := b.addRemote()
 	client := hostEndpoint("client", "eth0", map[string]string{"role": "memcached-client"}, remoteAddr.String())
 	client.Spec.Node = "other-host"
@@ -123,16 +141,8 @@ func testDoNotTrack(t *testing.T, backend iptables.Backend) {
 	}
 	// Someone flushes the raw and mangle PREROUTING chains: the resync
 	// puts our jumps back.
-	b.iptables(4, "", "-t", "raw", "-F", "PREROUTING")
-	b.iptables(4, "", "-t", "mangle", "-F", "PREROUTING")
-	felixtest.Eventually(t, converge, "raw and mangle repaired", func() error {
-		for _, table := range []string{"raw", "mangle"} {
-			if !strings.Contains(b.iptables(4, "save", "-t", table), "-A PREROUTING -m comment") {
-				return fmt.Errorf("no jump to cali-PREROUTING in %s", table)
-			}
-		}
-		return nil
-	})
+	b.flushPrerouting()
+	felixtest.Eventually(t, converge, "raw and mangle repaired", b.preroutingJumps)
 	b.hepCheck(in("memcached after repair", 12211, true))
 }
 
@@ -141,8 +151,11 @@ func testDoNotTrack(t *testing.T, backend iptables.Backend) {
 // guide pairs them: traffic from the cluster's networks reaches the host
 // and a local workload; from outside both are denied before DNAT and
 // routing, whatever the destination; failsafe ports stay open.
-func TestHostEndpointPreDNAT(t *testing.T) {
-	b := newBed(t, felix.Config{Policy: true}, decode(t, allowAll)...)
+func TestHostEndpointPreDNAT(t *testing.T) { eachDataplane(t, testHostEndpointPreDNAT) }
+
+func testHostEndpointPreDNAT(t *testing.T, cfg felix.Config) {
+	cfg.Policy = true
+	b := newBed(t, cfg, decode(t, allowAll)...)
 	remote := b.addRemote()
 	w := b.addWorkload("w", 1, []string{"calico"}, nil)
 	b.put(hostEndpoint("h", hepIface, map[string]string{"host-endpoint": ""}))
@@ -171,8 +184,11 @@ spec:
 // ("*"): an applyOnForward policy polices traffic forwarded to workloads
 // and to the host itself; without applyOnForward it polices only the
 // host's own traffic. Workload-to-workload traffic is never affected.
-func TestHostEndpointApplyOnForward(t *testing.T) {
-	b := newBed(t, felix.Config{Policy: true}, decode(t, allowAll)...)
+func TestHostEndpointApplyOnForward(t *testing.T) { eachDataplane(t, testHostEndpointApplyOnForward) }
+
+func testHostEndpointApplyOnForward(t *testing.T, cfg felix.Config) {
+	cfg.Policy = true
+	b := newBed(t, cfg, decode(t, allowAll)...)
 	remote := b.addRemote()
 	w := b.addWorkload("w", 1, []string{"calico"}, nil)
 	b.addWorkload("w2", 2, []string{"calico"}, nil)
@@ -213,8 +229,11 @@ spec:
 
 // TestHostEndpointByExpectedIPs: a host endpoint without interfaceName
 // protects the interface that has one of its expectedIPs, as in Calico.
-func TestHostEndpointByExpectedIPs(t *testing.T) {
-	b := newBed(t, felix.Config{Policy: true})
+func TestHostEndpointByExpectedIPs(t *testing.T) { eachDataplane(t, testHostEndpointByExpectedIPs) }
+
+func testHostEndpointByExpectedIPs(t *testing.T, cfg felix.Config) {
+	cfg.Policy = true
+	b := newBed(t, cfg)
 	remote := b.addRemote()
 	b.put(hostEndpoint("by-ip", "", map[string]string{"role": "k8s-worker"}, "192.0.2.99", hostHEP.String()))
 	b.setPolicies(denyAllHost)
@@ -222,8 +241,8 @@ func TestHostEndpointByExpectedIPs(t *testing.T) {
 		return hepProbe{name: name, from: remote, src: remoteAddr, dst: hostHEP, port: port, want: want}
 	}
 	b.hepCheck(in("denied on hep0", 8080, false), in("failsafe ssh", 22, true))
-	if save := b.iptables(4, "save", "-t", "filter"); !containsCali(save) || !strings.Contains(save, "-i "+hepIface+" ") {
-		t.Errorf("no dispatch to %s:\n%s", hepIface, save)
+	if !b.dispatchesTo(rules.HostEndpointChain("fh", hepIface)) {
+		t.Errorf("no dispatch to %s:\n%s", hepIface, strings.Join(b.ourRules(), "\n"))
 	}
 }
 
@@ -231,8 +250,11 @@ func TestHostEndpointByExpectedIPs(t *testing.T) {
 // failsafe port stays open, which needs neighbour discovery through the
 // host endpoint (accepted before policy); other ports are denied both
 // ways.
-func TestHostEndpointIPv6(t *testing.T) {
-	b := newBed(t, felix.Config{Policy: true, EnableIPv6: true})
+func TestHostEndpointIPv6(t *testing.T) { eachDataplane(t, testHostEndpointIPv6) }
+
+func testHostEndpointIPv6(t *testing.T, cfg felix.Config) {
+	cfg.Policy, cfg.EnableIPv6 = true, true
+	b := newBed(t, cfg)
 	remote := b.addRemote()
 	b.put(hostEndpoint("h", hepIface, map[string]string{"role": "k8s-worker"}, hostHEP6.String()))
 	b.setPolicies(denyAllHost)
@@ -248,8 +270,11 @@ func TestHostEndpointIPv6(t *testing.T) {
 // VXLAN packets of the hosts routing tunnels to (routing's VTEPs), as
 // Calico does, and only theirs: the accept rule counts the peer's packet
 // and not one from another address.
-func TestHostEndpointTunnelPeers(t *testing.T) {
-	b := newBed(t, felix.Config{Policy: true})
+func TestHostEndpointTunnelPeers(t *testing.T) { eachDataplane(t, testHostEndpointTunnelPeers) }
+
+func testHostEndpointTunnelPeers(t *testing.T, cfg felix.Config) {
+	cfg.Policy = true
+	b := newBed(t, cfg)
 	remote := b.addRemote()
 	b.put(hostEndpoint("h", hepIface, map[string]string{"role": "k8s-worker"}))
 	b.setPolicies(denyAllHost)
@@ -286,6 +311,11 @@ var vxlanAcceptRE = regexp.MustCompile(`^\[(\d+):\d+\] -A (\S+) -p udp -m udp --
 // tunnelAccepted returns the packet count of the VXLAN accept rule of
 // hep0's filter chain, -1 when there is none.
 func tunnelAccepted(b *bed) int {
+	if b.nft {
+		return b.nftCounter(rules.HostEndpointChain("fh", hepIface), func(r *nftables.Rule) bool {
+			return looksUp(r, nftrules.SetName("cali40s:vxlan-peers"))
+		})
+	}
 	n := -1
 	for _, l := range strings.Split(b.iptables(4, "save", "-c", "-t", "filter"), "\n") {
 		if m := vxlanAcceptRE.FindStringSubmatch(l); m != nil && m[2] == rules.HostEndpointChain("fh", hepIface) {

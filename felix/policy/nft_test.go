@@ -118,3 +118,53 @@ func nftTables(t testing.TB, n *felixtest.NS) []string {
 	}
 	return out
 }
+
+// nftChains lists the chains of our table of IP version v.
+func nftChains(t testing.TB, n *felixtest.NS, v int) []string {
+	t.Helper()
+	chains, err := nftConn(t, n).ListChainsOfTableFamily(nftFamily(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, ch := range chains {
+		if ch.Table.Name == nftrules.TableName {
+			out = append(out, ch.Name)
+		}
+	}
+	return out
+}
+
+// nftCounter sums the packet counters of the rules of one chain of our
+// IPv4 table that match, -1 when none does (or there is no such chain).
+func (b *bed) nftCounter(chain string, match func(*nftables.Rule) bool) int {
+	b.t.Helper()
+	table := &nftables.Table{Name: nftrules.TableName, Family: nftables.TableFamilyIPv4}
+	rs, err := nftConn(b.t, b.host).GetRules(table, &nftables.Chain{Name: chain, Table: table})
+	if err != nil {
+		return -1
+	}
+	n := -1
+	for _, r := range rs {
+		if !match(r) {
+			continue
+		}
+		n = max(n, 0)
+		for _, e := range r.Exprs {
+			if c, ok := e.(*expr.Counter); ok {
+				n += int(c.Packets)
+			}
+		}
+	}
+	return n
+}
+
+// looksUp reports whether r looks the set up.
+func looksUp(r *nftables.Rule, set string) bool {
+	for _, e := range r.Exprs {
+		if l, ok := e.(*expr.Lookup); ok && l.SetName == set {
+			return true
+		}
+	}
+	return false
+}

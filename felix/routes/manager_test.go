@@ -85,7 +85,7 @@ func eventually(t *testing.T, what string, cond func() error) {
 	}
 }
 
-// ourRoutes renders our routes as "dst via gw [dev] [onlink]".
+// ourRoutes renders our routes as "dst via gw [dev] [onlink] [metric]".
 func (h *host) ourRoutes(t *testing.T) []string {
 	t.Helper()
 	rs, err := h.nl.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: DefaultRouteProtocol, Table: unix.RT_TABLE_MAIN},
@@ -98,6 +98,9 @@ func (h *host) ourRoutes(t *testing.T) []string {
 		s := fmt.Sprintf("%s via %s", r.Dst, r.Gw)
 		if l, err := h.nl.LinkByIndex(r.LinkIndex); err == nil && r.Flags&unix.RTNH_F_ONLINK != 0 {
 			s += " dev " + l.Attrs().Name + " onlink"
+		}
+		if r.Priority != 0 {
+			s += fmt.Sprintf(" metric %d", r.Priority)
 		}
 		out = append(out, s)
 	}
@@ -152,6 +155,24 @@ func TestRoutesConvergeAndHeal(t *testing.T) {
 	if got := h.ourRoutes(t); len(got) != 0 {
 		t.Errorf("routes left after stop: %v", got)
 	}
+}
+
+// TestRouteMetric: a route's priority is its kernel metric; a changed
+// metric replaces the route (the metric is part of its key: one route
+// stays).
+func TestRouteMetric(t *testing.T) {
+	h := newHost(t)
+	d, _ := start(t, h)
+	r := rt("10.41.0.0/26", "10.99.0.2")
+	r.Priority = 300
+	d.Set(Desired{Routes: []Route{r}})
+	eventually(t, "route with metric", routesAre(t, h, "10.41.0.0/26 via 10.99.0.2 metric 300"))
+	r.Priority = 400
+	d.Set(Desired{Routes: []Route{r}})
+	eventually(t, "metric changed", routesAre(t, h, "10.41.0.0/26 via 10.99.0.2 metric 400"))
+	r.Priority = 0
+	d.Set(Desired{Routes: []Route{r}})
+	eventually(t, "metric back to the default", routesAre(t, h, "10.41.0.0/26 via 10.99.0.2"))
 }
 
 func TestVXLANDeviceAndEntries(t *testing.T) {

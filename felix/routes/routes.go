@@ -48,6 +48,12 @@ func (k *kernel) syncRoutes(want []Route, keepStale bool) (int, []string, error)
 		case exists && sameRoute(cur, nr):
 			inPlace++
 			continue
+		case exists && !sameMetric(cur, nr):
+			// The metric is part of a route's key: replacing would add
+			// a second route.
+			if err = k.nl.RouteDel(&cur); err == nil || errors.Is(err, unix.ESRCH) {
+				err = k.nl.RouteAdd(nr)
+			}
 		case exists:
 			err = k.nl.RouteReplace(nr)
 		default:
@@ -96,7 +102,7 @@ func (k *kernel) pruneRoutes(actual []netlink.Route, wanted map[netip.Prefix]Rou
 func (k *kernel) netlinkRoute(w Route, links map[string]int) (*netlink.Route, error) {
 	nr := &netlink.Route{
 		Dst: prefixToIPNet(w.Dst.Masked()), Gw: w.Gw.AsSlice(), Protocol: netlink.RouteProtocol(k.cfg.RouteProtocol),
-		Table: unix.RT_TABLE_MAIN, Scope: netlink.SCOPE_UNIVERSE, Type: unix.RTN_UNICAST,
+		Table: unix.RT_TABLE_MAIN, Scope: netlink.SCOPE_UNIVERSE, Type: unix.RTN_UNICAST, Priority: w.Priority,
 	}
 	if w.Dev != "" {
 		idx, ok := links[w.Dev]
@@ -112,15 +118,21 @@ func (k *kernel) netlinkRoute(w Route, links map[string]int) (*netlink.Route, er
 }
 
 // sameRoute compares what we program: next hop, device (when we chose
-// it) and the onlink flag.
+// it), metric and the onlink flag.
 func sameRoute(cur netlink.Route, want *netlink.Route) bool {
-	if addrOf(cur.Gw) != addrOf(want.Gw) {
+	if addrOf(cur.Gw) != addrOf(want.Gw) || !sameMetric(cur, want) {
 		return false
 	}
 	if want.LinkIndex != 0 && cur.LinkIndex != want.LinkIndex {
 		return false
 	}
 	return cur.Flags&unix.RTNH_F_ONLINK == want.Flags&unix.RTNH_F_ONLINK
+}
+
+// sameMetric: the kernel reports IPv6 routes added without a metric as
+// metric 1024.
+func sameMetric(cur netlink.Route, want *netlink.Route) bool {
+	return cur.Priority == want.Priority || (want.Priority == 0 && cur.Priority == 1024 && cur.Family == unix.AF_INET6)
 }
 
 func routeDst(r netlink.Route) netip.Prefix {

@@ -26,6 +26,9 @@ type Route struct {
 	// (a next hop on a directly connected network).
 	Dev    string
 	OnLink bool // the next hop is on Dev even without a route to it
+	// Priority is the route's metric (a BGPFilter setPriority); 0: the
+	// kernel's default.
+	Priority int
 }
 
 func (r Route) String() string {
@@ -35,6 +38,9 @@ func (r Route) String() string {
 	}
 	if r.OnLink {
 		s += " onlink"
+	}
+	if r.Priority != 0 {
+		s += fmt.Sprintf(" metric %d", r.Priority)
 	}
 	return s
 }

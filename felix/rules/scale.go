@@ -54,3 +54,35 @@ func ScaleUpdates(n, p int) ([]model.Update, error) {
 	}
 	return ups, nil
 }
+
+// HostScaleModel builds a model of h host endpoints of node "h1"
+// (interfaces eth<i>, label tier=edge) under an untracked policy allowing
+// UDP 53 both ways and a pre-DNAT policy denying 198.51.100.0/24: what the
+// raw and mangle tables render. Used by the nftables dataplane's tests.
+func HostScaleModel(h int) (*calc.Model, error) {
+	var ups []model.Update
+	for i := 0; i < h; i++ {
+		hep := resources.NewHostEndpoint(fmt.Sprintf("h1-eth%d", i))
+		hep.Spec.Node, hep.Spec.InterfaceName, hep.Labels = "h1", fmt.Sprintf("eth%d", i), map[string]string{"tier": "edge"}
+		ups = append(ups, model.UpdateOf(hep))
+	}
+	udp, _ := resources.ParseProtocol("UDP")
+	dns := []resources.Port{{Min: 53, Max: 53}}
+	untracked := resources.NewGlobalNetworkPolicy("edge-untracked")
+	untracked.Spec.Selector, untracked.Spec.DoNotTrack, untracked.Spec.ApplyOnForward = "tier == 'edge'", true, true
+	untracked.Spec.Ingress = []resources.Rule{{Action: resources.ActionAllow, Protocol: &udp, Destination: resources.EntityRule{Ports: dns}}}
+	untracked.Spec.Egress = []resources.Rule{{Action: resources.ActionAllow, Protocol: &udp, Source: resources.EntityRule{Ports: dns}}}
+	preDNAT := resources.NewGlobalNetworkPolicy("edge-prednat")
+	preDNAT.Spec.Selector, preDNAT.Spec.PreDNAT, preDNAT.Spec.ApplyOnForward = "tier == 'edge'", true, true
+	preDNAT.Spec.Ingress = []resources.Rule{{Action: resources.ActionDeny, Source: resources.EntityRule{Nets: []string{"198.51.100.0/24"}}}}
+	for _, pol := range []*resources.GlobalNetworkPolicy{untracked, preDNAT} {
+		pol.Default()
+		if err := pol.Validate(); err != nil {
+			return nil, err
+		}
+		ups = append(ups, model.UpdateOf(pol))
+	}
+	m := calc.NewModel()
+	m.Apply(model.SyncEvent{Full: true, Updates: ups})
+	return m, nil
+}

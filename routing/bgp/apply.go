@@ -131,7 +131,7 @@ func (a *applier) stop(graceful bool) {
 	clear(a.exports)
 	a.policies, a.installed = nil, policyNames{} // StartBgp starts with no policies
 	a.s.mu.Lock()
-	a.s.running, a.s.exported = false, 0
+	a.s.running, a.s.exported, a.s.priorities = false, 0, false
 	clear(a.s.learned)
 	clear(a.s.peers)
 	a.s.mu.Unlock()

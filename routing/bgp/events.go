@@ -104,7 +104,11 @@ func (s *Speaker) onPath(p *api.Path) bool {
 		delete(s.learned, pfx)
 		return had
 	}
-	s.learned[pfx] = Route{Prefix: pfx, NextHop: nh, Peer: from, Stale: p.Stale}
+	r := Route{Prefix: pfx, NextHop: nh, Peer: from, Stale: p.Stale}
+	if s.priorities {
+		r.Priority = priorityOf(p)
+	}
+	s.learned[pfx] = r
 	return true
 }
 
@@ -126,6 +130,23 @@ func nextHop(p *api.Path) netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// priorityOf reads the priority an import policy gave a path (see
+// priorityTag); 0: none.
+func priorityOf(p *api.Path) int {
+	for _, a := range p.Pattrs {
+		var lc api.LargeCommunitiesAttribute
+		if a.UnmarshalTo(&lc) != nil {
+			continue
+		}
+		for _, c := range lc.Communities {
+			if c.GlobalAdmin == 4294967295 && c.LocalData1 == 1 && c.LocalData2 > 0 && c.LocalData2 < 1<<31 {
+				return int(c.LocalData2)
+			}
+		}
+	}
+	return 0
 }
 
 // forgetPeer drops the watch state of a removed peer.

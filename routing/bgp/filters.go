@@ -21,8 +21,7 @@ const (
 )
 
 // FilterRule is one rule of a peer's import or export filter (a BGPFilter
-// rule): routes of its family matching CIDR with Op (every route of the
-// family when CIDR is not set) are accepted or rejected. Rules apply in
+// rule). A route matches when every condition set matches; rules apply in
 // order and the first match decides; a route no rule matches is accepted.
 type FilterRule struct {
 	V6   bool
@@ -31,7 +30,29 @@ type FilterRule struct {
 	// MinLen and MaxLen bound the route's prefix length for In and NotIn
 	// (0: no bound).
 	MinLen, MaxLen int
-	Accept         bool
+	// FromPeers (source RemotePeers) matches only routes learned from
+	// peers on export (every imported route is).
+	FromPeers bool
+	// OwnOnly (an interface rule) matches only this node's own routes
+	// listed in Own: those whose interface matches. It matches nothing on
+	// import, nor when Own is empty.
+	OwnOnly bool
+	Own     []netip.Prefix
+	// Community matches routes carrying it: "aa:nn" or "aa:nn:mm" (large).
+	Community string
+	// ASPathPrefix matches routes whose AS path starts with these.
+	ASPathPrefix []uint32
+	// Priority matches routes whose priority (set on import) is this.
+	Priority int
+	Accept   bool
+	// Operations on accepted routes: communities to add, AS numbers to
+	// prepend (the path then starts with them, in order) and, on import,
+	// the route's priority (the kernel metric of the route installed).
+	// GoBGP runs export policies after it added this node's AS for an
+	// eBGP peer: there ASPathPrefix and Prepend see and precede it.
+	AddCommunities []string
+	Prepend        []uint32
+	SetPriority    int
 }
 
 // PeerPolicy is what one peer's routes go through.
@@ -75,6 +96,9 @@ func (a *applier) syncPolicies(ctx context.Context, want map[netip.Addr]PeerPoli
 	a.deletePolicies(ctx, a.installed)
 	old := a.policies
 	a.installed, a.policies = next, clonePolicies(want)
+	a.s.mu.Lock()
+	a.s.priorities = len(want) > 0
+	a.s.mu.Unlock()
 	if len(a.peers) > 0 {
 		if err := a.srv.ResetPeer(ctx, &api.ResetPeerRequest{Address: "all", Soft: true, Direction: api.ResetPeerRequest_IN}); err != nil {
 			a.s.log.Warn("Soft reset after a BGP filter change", "err", err)
@@ -82,7 +106,7 @@ func (a *applier) syncPolicies(ctx context.Context, want map[netip.Addr]PeerPoli
 	}
 	for addr, p := range a.peers {
 		o, w := old[addr], want[addr]
-		if o.KeepNextHop != w.KeepNextHop || !slices.Equal(o.Export, w.Export) {
+		if o.KeepNextHop != w.KeepNextHop || !reflect.DeepEqual(o.Export, w.Export) {
 			n := severPeer(a.global.RouterID, addr)
 			if a.global.IPv6.IsValid() {
 				n += severPeer(a.global.IPv6, addr)
@@ -114,8 +138,14 @@ func (a *applier) addPolicies(ctx context.Context, want map[netip.Addr]PeerPolic
 				Conditions: &api.Conditions{NeighborSet: &api.MatchSet{Name: nbr}},
 				Actions:    &api.Actions{RouteAction: api.RouteAction_NONE, Nexthop: &api.NexthopAction{Unchanged: true}}})
 		}
-		imp = append(imp, a.statements(nbr+"-import", nbr, pp.Import, names)...)
-		exp = append(exp, a.statements(nbr+"-export", nbr, pp.Export, names)...)
+		imp = append(imp, a.statements(nbr+"-import", nbr, pp.Import, false, names)...)
+		exp = append(exp, a.statements(nbr+"-export", nbr, pp.Export, true, names)...)
+	}
+	if len(want) > 0 {
+		// Priorities never come from peers nor go to them (see priorityTag).
+		gen := fmt.Sprintf("calico-%d", a.policyGen)
+		imp = append([]*api.Statement{stripStatement(gen + "-import-priorities")}, imp...)
+		exp = append(exp, stripStatement(gen+"-export-priorities"))
 	}
 	for _, s := range names.sets {
 		if err := a.srv.AddDefinedSet(ctx, &api.AddDefinedSetRequest{DefinedSet: s}); err != nil {
@@ -125,30 +155,15 @@ func (a *applier) addPolicies(ctx context.Context, want map[netip.Addr]PeerPolic
 	return imp, exp, nil
 }
 
-// statements turns rules into GoBGP statements named prefix-<i>, each
-// conditioned on neighbor set nbr; their prefix sets go into names.
-func (a *applier) statements(prefix, nbr string, rules []FilterRule, names *policyNames) []*api.Statement {
+// statements turns rules into GoBGP statements named prefix-<i>..., each
+// conditioned on neighbor set nbr; their sets go into names.
+func (a *applier) statements(prefix, nbr string, rules []FilterRule, export bool, names *policyNames) []*api.Statement {
 	var out []*api.Statement
 	for i, r := range rules {
-		name := fmt.Sprintf("%s-%d", prefix, i)
-		fam := ipv4Unicast
-		if r.V6 {
-			fam = ipv6Unicast
-		}
-		cond := &api.Conditions{NeighborSet: &api.MatchSet{Name: nbr}, AfiSafiIn: []*api.Family{fam}}
-		if r.CIDR.IsValid() {
-			set, invert := prefixSet(name, r)
-			names.sets = append(names.sets, set)
-			cond.PrefixSet = &api.MatchSet{Name: set.Name}
-			if invert {
-				cond.PrefixSet.Type = api.MatchSet_INVERT
-			}
-		}
-		action := api.RouteAction_REJECT
-		if r.Accept {
-			action = api.RouteAction_ACCEPT
-		}
-		out = append(out, &api.Statement{Name: name, Conditions: cond, Actions: &api.Actions{RouteAction: action}})
+		b := ruleStmts{name: fmt.Sprintf("%s-%d", prefix, i), export: export}
+		b.rule(nbr, r)
+		names.sets = append(names.sets, b.sets...)
+		out = append(out, b.stmts...)
 	}
 	return out
 }

@@ -49,6 +49,9 @@ type Speaker struct {
 	applied   Global
 	exported  int
 	lastError string
+	// priorities: the import policies remove priorities peers send, so
+	// those on learned paths were set here (see priorityTag).
+	priorities bool
 }
 
 // peerState is what the watch reported about one neighbor.

@@ -85,6 +85,9 @@ type Route struct {
 	NextHop netip.Addr
 	Peer    netip.Addr // the neighbor it came from
 	Stale   bool       // kept for a restarting peer (graceful restart)
+	// Priority is the kernel metric for the route (a BGPFilter import
+	// rule's setPriority); 0: the kernel's default.
+	Priority int
 }
 
 // PeerStatus is the state of one configured session.

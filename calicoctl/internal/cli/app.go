@@ -28,8 +28,12 @@ type App struct {
 	Namespace string
 	// AllNamespaces is get's -A: list namespaced kinds in every namespace.
 	AllNamespaces bool
-	st            *datastore.Store
-	closers       []func()
+	// SkipEmpty is --skip-empty: files without resources are skipped.
+	SkipEmpty bool
+	// recursive is -R, accepted for compatibility (input.go).
+	recursive bool
+	st        *datastore.Store
+	closers   []func()
 	// StatusSocket is --status-socket (calicoctl/node).
 	StatusSocket string
 	// Now is the clock (ipam check's grace period); tests may set it.

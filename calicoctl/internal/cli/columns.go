@@ -62,9 +62,9 @@ func columnsFor(kind string) []column {
 			col("IPS", true, func(h H) string { return strings.Join(h.Spec.ExpectedIPs, ",") }),
 			col("PROFILES", true, func(h H) string { return strings.Join(h.Spec.Profiles, ",") })}
 	case resources.KindGlobalNetworkSet:
-		return []column{nameCol, col("NETS", true, func(n *resources.GlobalNetworkSet) string { return strings.Join(n.Spec.Nets, ",") })}
+		return []column{nameCol, col("NETS", true, func(n *resources.GlobalNetworkSet) string { return truncate(strings.Join(n.Spec.Nets, ","), 80) })}
 	case resources.KindNetworkSet:
-		return []column{nameCol, col("NETS", true, func(n *resources.NetworkSet) string { return strings.Join(n.Spec.Nets, ",") })}
+		return []column{nameCol, col("NETS", true, func(n *resources.NetworkSet) string { return truncate(strings.Join(n.Spec.Nets, ","), 80) })}
 	case resources.KindTier:
 		return []column{nameCol, col("ORDER", false, func(t *resources.Tier) string { return OrderString(t.Spec.Order) })}
 	case resources.KindIPReservation:
@@ -73,8 +73,26 @@ func columnsFor(kind string) []column {
 		return bgpPeerColumns(nameCol)
 	case resources.KindBGPConfiguration:
 		return bgpConfigColumns(nameCol)
+	case resources.KindClusterInformation:
+		return clusterInfoColumns(nameCol)
 	}
 	return []column{nameCol}
+}
+
+// clusterInfoColumns are calicoctl's, in the default table too.
+func clusterInfoColumns(nameCol column) []column {
+	type C = *resources.ClusterInformation
+	return []column{nameCol,
+		col("CLUSTERGUID", false, func(c C) string { return c.Spec.ClusterGUID }),
+		col("CLUSTERTYPE", false, func(c C) string { return c.Spec.ClusterType }),
+		col("CALICOVERSION", false, func(c C) string { return c.Spec.CalicoVersion }),
+		col("DATASTOREREADY", false, func(c C) string {
+			if c.Spec.DatastoreReady == nil {
+				return ""
+			}
+			return strconv.FormatBool(*c.Spec.DatastoreReady)
+		}),
+	}
 }
 
 func ippoolColumns(nameCol column) []column {

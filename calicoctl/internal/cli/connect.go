@@ -44,6 +44,7 @@ func (c *ConnFlags) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.caCert, "etcd-ca-cert-file", "", "CA bundle to verify etcd (env ETCD_CA_CERT_FILE)")
 	fs.StringVar(&c.cert, "etcd-cert-file", "", "client certificate for etcd (env ETCD_CERT_FILE)")
 	fs.StringVar(&c.key, "etcd-key-file", "", "client key for etcd (env ETCD_KEY_FILE)")
+	fs.Bool("allow-version-mismatch", false, "accepted for calicoctl's scripts: this calicoctl never refuses a cluster of another version (calicoctl version shows both)")
 }
 
 // setting is one datastore setting and where each source keeps it.

@@ -71,6 +71,19 @@ func (a *App) CheckNamespaceFlag() error {
 	return nil
 }
 
+// AddFileFlags registers -f/--filename (into file), and calicoctl's
+// -R/--recursive and --skip-empty, on cmd.
+func (a *App) AddFileFlags(cmd *cobra.Command, file *string) {
+	cmd.Flags().StringVarP(file, "filename", "f", "", FileFlagUsage)
+	cmd.Flags().BoolVarP(&a.recursive, "recursive", "R", false,
+		"accepted for calicoctl's scripts: a directory given to -f is always read recursively")
+	cmd.Flags().BoolVar(&a.SkipEmpty, "skip-empty", false,
+		"skip files (or stdin) without any resource instead of failing")
+}
+
+// FileFlagUsage describes -f.
+const FileFlagUsage = `YAML or JSON file of one or more resources ("---" separated documents, a kind: List or a top-level list), a directory (every .yaml, .yml and .json file in it, recursively), or - for stdin`
+
 // inputFile is one file (or stdin) of resources.
 type inputFile struct {
 	name string
@@ -134,11 +147,15 @@ func manifestFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-// decodeInputs decodes every input; errors name the file.
-func decodeInputs(files []inputFile) ([]resources.Resource, error) {
+// decodeInputs decodes every input; errors name the file. With
+// skipEmpty a file without any object is skipped.
+func decodeInputs(files []inputFile, skipEmpty bool) ([]resources.Resource, error) {
 	var objs []resources.Resource
 	for _, f := range files {
 		got, err := resources.Decode(f.r)
+		if skipEmpty && errors.Is(err, resources.ErrNoResources) {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: nothing was changed: %w", f.name, err)
 		}
@@ -162,7 +179,7 @@ func (a *App) ReadObjects(file string, level CheckLevel) ([]resources.Resource, 
 	if len(files) > 1 {
 		source = file
 	}
-	objs, err := decodeInputs(files)
+	objs, err := decodeInputs(files, a.SkipEmpty)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,7 @@ const FormatNames = "table|wide|yaml|json|name"
 const emptyCell = "-"
 
 func parseFormat(s string) (OutputFormat, error) {
-	if s == "" {
+	if s == "" || strings.EqualFold(s, "ps") { // ps: calicoctl's name for the table
 		return FormatTable, nil
 	}
 	for _, f := range FormatList {
