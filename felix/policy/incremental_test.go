@@ -10,6 +10,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -21,8 +22,9 @@ import (
 // with normal, applyOnForward and untracked policy, full resyncs, and
 // changes of the flow-log group) must, at every render, return exactly
 // what a from-scratch render of a plain calc.Model with the same changes
-// returns; and its Delta applied to the previous render's chains must give
-// the new chains.
+// returns; its Delta applied to the previous render's chains must give
+// the new chains; and an nftables table patched with that Delta, as the
+// nftables dataplane does, must equal one built from scratch.
 func TestIncrementalRenderEqualsScratch(t *testing.T) {
 	renders := 0
 	for seed := range uint64(30) {
@@ -33,6 +35,7 @@ func TestIncrementalRenderEqualsScratch(t *testing.T) {
 		c.Apply(full)
 		m.Apply(full)
 		last := map[int]rules.Result{}
+		tables := map[int]*nftrules.Table{}
 		for step := range 80 {
 			ev := w.incrementalChange()
 			c.Apply(ev)
@@ -48,7 +51,9 @@ func TestIncrementalRenderEqualsScratch(t *testing.T) {
 			renders++
 			for _, v := range cfg.IPVersions {
 				want := rules.Render(m, "h1", rules.Config{IPVersion: v, FlowLogGroup: cfg.FlowLogGroup})
-				checkIncremental(t, fmt.Sprintf("seed %d step %d IPv%d", seed, step, v), last[v], got[v], want)
+				what := fmt.Sprintf("seed %d step %d IPv%d", seed, step, v)
+				checkIncremental(t, what, last[v], got[v], want)
+				tables[v] = checkNftPatch(t, what, v, tables[v], last[v], got[v])
 				last[v] = got[v]
 			}
 		}
@@ -83,6 +88,42 @@ func checkIncremental(t *testing.T, what string, prev, got, want rules.Result) {
 	if !maps.EqualFunc(chains, gotChains, func(a, b []ipt.Rule) bool { return slices.Equal(a, b) }) {
 		t.Fatalf("%s: the previous chains with Delta %+v applied are not the new chains", what, got.Delta)
 	}
+}
+
+// checkNftPatch patches t (built from prev) with got's delta, as the
+// nftables dataplane does, and checks it equals a table built from got
+// from scratch; it returns the table to patch next.
+func checkNftPatch(t *testing.T, what string, v int, tab *nftrules.Table, prev, got rules.Result) *nftrules.Table {
+	t.Helper()
+	want, err := nftrules.Build(v, nftrules.PolicyInputs(v, got)...)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if tab == nil || !got.Delta.Incremental || !reflect.DeepEqual(prev.Raw, got.Raw) || !reflect.DeepEqual(prev.Mangle, got.Mangle) {
+		return want
+	}
+	byName := map[string]ipt.Chain{}
+	for _, c := range got.Chains {
+		byName[c.Name] = c
+	}
+	for _, name := range got.Delta.Changed {
+		tab.SetChain(byName[name])
+	}
+	for _, name := range got.Delta.Removed {
+		tab.RemoveChain(name)
+	}
+	for name, members := range got.IPSets {
+		tab.SetIPSet(name, members, false)
+	}
+	for name := range prev.IPSets {
+		if _, ok := got.IPSets[name]; !ok {
+			tab.SetIPSet(name, nil, true)
+		}
+	}
+	if !reflect.DeepEqual(tab.Chains, want.Chains) || !reflect.DeepEqual(tab.Sets, want.Sets) {
+		t.Fatalf("%s: the nftables table patched with the delta differs from one built from scratch", what)
+	}
+	return tab
 }
 
 // withoutDelta is r with no Delta (a render from scratch has none).
