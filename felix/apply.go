@@ -83,11 +83,12 @@ func (d *Dataplane) apply(ctx context.Context, full bool) error {
 		var ready bool
 		if ready, render = d.policy.prepare(&snap); !ready {
 			d.log.Debug("Dataplane waiting for the first full datastore sync")
+			d.mu.Lock()
 			if full || snap.full { // keep the request for the first real apply
-				d.mu.Lock()
 				d.wantFull = true
-				d.mu.Unlock()
 			}
+			d.idle = true // nothing programmed: no reason to batch what comes next
+			d.mu.Unlock()
 			return nil // the full event's OnSyncEvent wakes the loop again
 		}
 		if render > 0 {
@@ -125,6 +126,8 @@ func (d *Dataplane) apply(ctx context.Context, full bool) error {
 // program converges the kernel on snap. Every step runs even if an earlier
 // one failed; the errors are joined. It returns the number of our routes.
 func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (int, error) {
+	k.links = nil
+	defer func() { k.links = nil }()
 	var errs []error
 	if full {
 		clear(k.configured)

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/felix/ipsets"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
@@ -29,6 +30,18 @@ type FilterState struct {
 	// endpoints' untracked and pre-DNAT policy; hosttables.go). Empty:
 	// ours removed; the tables are left alone until a state has some.
 	Raw, Mangle rules.Table
+	// Serial numbers a policy render's state (0: not one); BaseSerial, when
+	// not 0, is the Serial of the state it was rendered after: Chains differ
+	// from that state's only as Delta says, so a dataplane that applied it
+	// rewrites only those chains (follows).
+	Serial, BaseSerial uint64
+	Delta              rules.Delta
+}
+
+// follows reports whether st was rendered right after applied, so that
+// st.Delta is the whole change of the chains.
+func (st *FilterState) follows(applied *FilterState) bool {
+	return applied != nil && st.BaseSerial != 0 && st.BaseSerial == applied.Serial && st.Delta.Incremental
 }
 
 // BaseFilterState is the filter table without policy: FORWARD jumps first
@@ -77,7 +90,7 @@ func (k *kernelState) syncFilterStates(states map[int]*FilterState, full bool) e
 		if st == nil || st == old {
 			continue
 		}
-		if err := t.Replace(st.Chains, st.Inserts); err != nil {
+		if err := replaceChains(t, st, old); err != nil {
 			return fmt.Errorf("IPv%d filter state: %w", v, err)
 		}
 		if err := k.setHostTables(v, st); err != nil { // hosttables.go
@@ -125,4 +138,24 @@ func sameMembers(a, b []netip.Prefix) bool {
 		return true
 	}
 	return slices.Equal(a, b)
+}
+
+// replaceChains sets the table's desired chains to st's: by its delta when
+// st was rendered right after old, the state the table holds.
+func replaceChains(t *iptables.Table, st, old *FilterState) error {
+	if !st.follows(old) {
+		return t.Replace(st.Chains, st.Inserts)
+	}
+	changed := make([]iptables.Chain, 0, len(st.Delta.Changed))
+	for _, name := range st.Delta.Changed {
+		changed = append(changed, st.chain(name))
+	}
+	return t.Update(changed, st.Delta.Removed, st.Inserts)
+}
+
+// chain returns one of st's chains by name (Chains are sorted by name, as
+// a policy render returns them).
+func (st *FilterState) chain(name string) iptables.Chain {
+	i, _ := slices.BinarySearchFunc(st.Chains, name, func(c iptables.Chain, n string) int { return strings.Compare(c.Name, n) })
+	return st.Chains[i]
 }

@@ -151,6 +151,7 @@ type Dataplane struct {
 	// full resync, an apply only programs the filter table.
 	endpointsDirty bool
 	wantFull       bool // Kick asked for a full resync
+	idle           bool // the last apply waited for the first sync (loop: no holdoff after it)
 	status         Status
 	syncedCh       chan struct{} // closed while in sync
 
@@ -473,9 +474,17 @@ type loopTimers struct {
 // afterApply sets the timers after an apply that ended with err.
 func (t *loopTimers) afterApply(d *Dataplane, err error) {
 	t.hold, t.batching = nil, false
+	d.mu.Lock()
+	idle := d.idle
+	d.idle = false
+	d.mu.Unlock()
 	select {
 	case <-d.kick: // changed while applying: batch the next changes
-		t.hold, t.batching = time.After(applyHoldoff), true
+		if !idle { // (an apply that waited for the first sync programmed nothing)
+			t.hold, t.batching = time.After(applyHoldoff), true
+		} else {
+			d.poke() // the change is taken at once
+		}
 	default:
 	}
 	t.backoff, t.sandboxDelay = cmp.Or(t.backoff, retryMin), cmp.Or(t.sandboxDelay, sandboxRetryMin)

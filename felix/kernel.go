@@ -32,6 +32,10 @@ type kernelState struct {
 	// first has host endpoint rules (hosttables.go).
 	host map[int]*hostTables
 
+	// links is the interface list of the apply under way (program), read
+	// once however many steps need it; nil between applies.
+	links map[string]netlink.Link
+
 	// configured maps each workload interface whose sysctls are set to its
 	// ifindex; a new ifindex (the interface was recreated) means redo.
 	configured map[string]int
@@ -141,6 +145,9 @@ func (k *kernelState) close() {
 
 // listLinks dumps the namespace's interfaces, by name.
 func (k *kernelState) listLinks() (map[string]netlink.Link, error) {
+	if k.links != nil {
+		return k.links, nil // this apply read them already
+	}
 	links, err := retryDump("links", k.nl.LinkList)
 	if err != nil {
 		return nil, err
@@ -149,6 +156,7 @@ func (k *kernelState) listLinks() (map[string]netlink.Link, error) {
 	for _, l := range links {
 		byName[l.Attrs().Name] = l
 	}
+	k.links = byName
 	return byName, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
 	"slices"
@@ -40,8 +41,15 @@ type nftState struct {
 	applied    map[int]*FilterState
 	natApplied []nat.Pool
 	natOn      bool
-	failed     bool
-	cleaned    bool // the iptables dataplane's leftovers are gone
+	// tables are the last desired tables and built the filter states they
+	// were built from (with natOn and natPools): a state rendered right
+	// after one patches its table in place (patchTable).
+	tables   map[int]*nftrules.Table
+	built    map[int]*FilterState
+	builtNat []nat.Pool
+	builtOn  bool
+	failed   bool
+	cleaned  bool // the iptables dataplane's leftovers are gone
 }
 
 func nftMode(cfg Config) bool { return cfg.Dataplane == DataplaneNftables }
@@ -66,7 +74,8 @@ func (k *kernelState) openNft(versions []int) error {
 	if err != nil {
 		return err
 	}
-	s := &nftState{drv: drv, versions: versions, backend: k.cfg.IptablesBackend, applied: map[int]*FilterState{}}
+	s := &nftState{drv: drv, versions: versions, backend: k.cfg.IptablesBackend, applied: map[int]*FilterState{},
+		tables: map[int]*nftrules.Table{}, built: map[int]*FilterState{}}
 	if s.backend == "" {
 		s.backend = iptables.BackendNFT
 		if !drv.HasDockerForward(4) && slices.Contains(k.legacyTables(4), "filter") {
@@ -158,31 +167,75 @@ func (k *kernelState) syncNft(ctx context.Context, snap snapshot, full bool) err
 	return errors.Join(errs...)
 }
 
-// desired builds each family's table from the snapshot.
+// desired returns each family's table for the snapshot: the last one
+// patched with a policy render's delta when it follows the state that
+// table was built from, else built from scratch.
 func (s *nftState) desired(snap snapshot) (map[int]*nftrules.Table, error) {
 	out := map[int]*nftrules.Table{}
+	natSame := snap.natPrimed == s.builtOn && slices.Equal(snap.natPools, s.builtNat)
 	for _, v := range s.versions {
-		var inputs []nftrules.Input
-		if st := snap.filters[v]; st != nil {
-			// Host endpoints' doNotTrack and preDNAT policy: raw and
-			// mangle base chains of the same table (empty without them).
-			inputs = append(inputs, nftrules.PolicyInputs(v, rules.Result{Chains: st.Chains, Inserts: st.Inserts,
-				IPSets: st.IPSets, Raw: st.Raw, Mangle: st.Mangle})...)
+		st := snap.filters[v]
+		if t, base := s.tables[v], s.built[v]; t != nil && st != nil && natSame && st.follows(base) &&
+			maps.EqualFunc(st.Inserts, base.Inserts, slices.Equal) && sameTable(st.Raw, base.Raw) && sameTable(st.Mangle, base.Mangle) {
+			patchTable(t, st, base)
+			out[v], s.built[v] = t, st
+			continue
 		}
-		if snap.natPrimed {
-			chains, inserts := nat.Chains(v)
-			masqName, allName := nat.SetNames(v)
-			masq, all := nat.Members(v, snap.natPools)
-			inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: chains, Inserts: inserts,
-				IPSets: map[string][]netip.Prefix{masqName: masq, allName: all}})
-		}
-		t, err := nftrules.Build(v, inputs...)
+		t, err := s.build(v, st, snap)
 		if err != nil {
 			return nil, err
 		}
-		out[v] = t
+		out[v], s.tables[v], s.built[v] = t, t, st
 	}
+	s.builtNat, s.builtOn = snap.natPools, snap.natPrimed
 	return out, nil
+}
+
+// patchTable applies st's delta from base (and its IP sets' changes) to t.
+func patchTable(t *nftrules.Table, st, base *FilterState) {
+	for _, name := range st.Delta.Changed {
+		t.SetChain(st.chain(name))
+	}
+	for _, name := range st.Delta.Removed {
+		t.RemoveChain(name)
+	}
+	for name, members := range st.IPSets {
+		if old, ok := base.IPSets[name]; !ok || !sameMembers(old, members) {
+			t.SetIPSet(name, members, false)
+		}
+	}
+	for name := range base.IPSets {
+		if _, ok := st.IPSets[name]; !ok {
+			t.SetIPSet(name, nil, true)
+		}
+	}
+}
+
+// sameTable reports whether two renders' raw or mangle tables are equal
+// (host endpoints' chains, rendered in full every time: few).
+func sameTable(a, b rules.Table) bool {
+	return slices.EqualFunc(a.Chains, b.Chains, func(x, y iptables.Chain) bool {
+		return x.Name == y.Name && slices.Equal(x.Rules, y.Rules)
+	}) && maps.EqualFunc(a.Inserts, b.Inserts, slices.Equal)
+}
+
+// build builds a family's table from scratch.
+func (s *nftState) build(v int, st *FilterState, snap snapshot) (*nftrules.Table, error) {
+	var inputs []nftrules.Input
+	if st != nil {
+		// Host endpoints' doNotTrack and preDNAT policy: raw and mangle
+		// base chains of the same table (empty without them).
+		inputs = append(inputs, nftrules.PolicyInputs(v, rules.Result{Chains: st.Chains, Inserts: st.Inserts,
+			IPSets: st.IPSets, Raw: st.Raw, Mangle: st.Mangle})...)
+	}
+	if snap.natPrimed {
+		chains, inserts := nat.Chains(v)
+		masqName, allName := nat.SetNames(v)
+		masq, all := nat.Members(v, snap.natPools)
+		inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: chains, Inserts: inserts,
+			IPSets: map[string][]netip.Prefix{masqName: masq, allName: all}})
+	}
+	return nftrules.Build(v, inputs...)
 }
 
 // syncLegacyAccepts keeps our accepts in Docker's legacy FORWARD chains.

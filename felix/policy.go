@@ -100,6 +100,7 @@ type policyState struct {
 	enforce   bool
 	filters   map[int]*FilterState    // rendered filter states (enforce only)
 	ruleIDs   map[string]rules.RuleID // NFLOG prefixes of the last render (flow logs)
+	serial    uint64                  // of the last rendered FilterState
 	endpoints []Endpoint              // local endpoints from the model
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
@@ -173,10 +174,17 @@ func (p *policyState) render() bool {
 		return false
 	}
 	if p.enforce {
+		prev := p.filters
 		p.filters = make(map[int]*FilterState, len(results))
 		p.ruleIDs = map[string]rules.RuleID{}
 		for v, res := range results {
-			p.filters[v] = &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets, Raw: res.Raw, Mangle: res.Mangle}
+			p.serial++
+			st := &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets, Raw: res.Raw, Mangle: res.Mangle,
+				Delta: res.Delta, Serial: p.serial}
+			if b := prev[v]; b != nil && res.Delta.Incremental {
+				st.BaseSerial = b.Serial
+			}
+			p.filters[v] = st
 			maps.Copy(p.ruleIDs, res.RuleIDs)
 		}
 	}

@@ -83,7 +83,7 @@ func TestPlan(t *testing.T) {
 			want: []string{`-D DOCKER-USER -m comment --comment "cali:AAAAAAAAAAAAAAAA" -j ACCEPT`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := tbl.plan(mustParse(t, tc.save))
+			got := tbl.plan(mustParse(t, tc.save), nil)
 			if tc.empty {
 				if len(got) != 0 {
 					t.Fatalf("plan %q, want nothing", got)
@@ -112,7 +112,7 @@ func TestPlanRemovesEverythingWhenNothingDesired(t *testing.T) {
 	if err := tbl.SetInserts("FORWARD", nil); err != nil {
 		t.Fatal(err)
 	}
-	got := tbl.plan(mustParse(t, save))
+	got := tbl.plan(mustParse(t, save), nil)
 	want := []string{":cali-FORWARD - [0:0]", "-D FORWARD -m comment", "-X cali-FORWARD"}
 	if len(got) != len(want) {
 		t.Fatalf("plan %q, want %q", got, want)
@@ -170,7 +170,7 @@ func FuzzParseSave(f *testing.F) {
 		}
 		tbl := NewTable(TableConfig{Name: "filter", IPVersion: 4})
 		_ = tbl.SetInserts("FORWARD", []Rule{{Action: "ACCEPT"}})
-		tbl.plan(st) // must not panic
+		tbl.plan(st, nil) // must not panic
 	})
 }
 

@@ -42,6 +42,9 @@ type Table struct {
 	// known is what the kernel held after our last successful Apply (our
 	// rules only), for ApplyIncremental; nil when unknown.
 	known *savedTable
+	// dirty names the chains set or removed since known was recorded: an
+	// incremental apply compares only those (and the inserts).
+	dirty map[string]bool
 }
 
 // NewTable returns a Table with nothing desired: applying it removes every
@@ -55,7 +58,8 @@ func NewTable(cfg TableConfig) *Table {
 		log = slog.Default()
 	}
 	log = log.With("table", cfg.Name, "ipVersion", cfg.IPVersion)
-	return &Table{cfg: cfg, log: log, chains: map[string][]Rule{}, inserts: map[string][]Rule{}, hashes: map[string][]string{}}
+	return &Table{cfg: cfg, log: log, chains: map[string][]Rule{}, inserts: map[string][]Rule{}, hashes: map[string][]string{},
+		dirty: map[string]bool{}}
 }
 
 // SetChain sets the desired content of one of our chains. Its name must
@@ -73,6 +77,7 @@ func (t *Table) setChain(c Chain, prev *Table) error {
 	}
 	rules := slices.Clone(c.Rules)
 	t.chains[c.Name], t.hashes[c.Name] = rules, ruleHashes(c.Name, rules)
+	prev.dirty[c.Name] = true
 	return nil
 }
 
@@ -91,7 +96,47 @@ func (t *Table) Replace(chains []Chain, inserts map[string][]Rule) error {
 			return err
 		}
 	}
+	for name := range t.chains {
+		if _, ok := next.chains[name]; !ok {
+			t.dirty[name] = true
+		}
+	}
 	t.chains, t.inserts, t.hashes = next.chains, next.inserts, next.hashes
+	return nil
+}
+
+// Update changes the desired state by a delta: these chains set (added or
+// rewritten), those removed, and the inserts replaced. On error nothing
+// changes.
+func (t *Table) Update(changed []Chain, removed []string, inserts map[string][]Rule) error {
+	for _, c := range changed {
+		if !strings.HasPrefix(c.Name, t.cfg.ChainPrefix) {
+			return fmt.Errorf("chain %s: name must start with %q", c.Name, t.cfg.ChainPrefix)
+		}
+	}
+	for chain := range inserts {
+		if strings.HasPrefix(chain, t.cfg.ChainPrefix) {
+			return fmt.Errorf("inserts into %s: use SetChain for our own chains", chain)
+		}
+	}
+	for _, c := range changed {
+		_ = t.setChain(c, t)
+	}
+	for _, name := range removed {
+		t.RemoveChain(name)
+	}
+	if !maps.EqualFunc(inserts, t.inserts, slices.Equal) {
+		next := &Table{inserts: map[string][]Rule{}, hashes: t.hashes}
+		for chain, rules := range inserts {
+			_ = next.setInserts(chain, rules, t)
+		}
+		for chain := range t.inserts {
+			if _, ok := next.inserts[chain]; !ok {
+				delete(t.hashes, chain)
+			}
+		}
+		t.inserts = next.inserts
+	}
 	return nil
 }
 
@@ -99,6 +144,7 @@ func (t *Table) Replace(chains []Chain, inserts map[string][]Rule) error {
 func (t *Table) RemoveChain(name string) {
 	delete(t.chains, name)
 	delete(t.hashes, name)
+	t.dirty[name] = true
 }
 
 // SetInserts sets the rules we keep, in this order, at the top of a chain we
@@ -139,17 +185,18 @@ func (t *Table) Apply(ctx context.Context) (int, error) {
 // (which repair what others changed meanwhile). Any failure makes the next
 // call read back.
 func (t *Table) ApplyIncremental(ctx context.Context) (int, error) {
-	actual := t.known
+	actual, only := t.known, t.dirty // only the dirty chains can differ from known
 	t.known = nil
 	if actual == nil {
 		var err error
 		if actual, err = t.read(ctx); err != nil {
 			return 0, err
 		}
+		only = nil
 	}
-	lines := t.plan(actual)
+	lines := t.plan(actual, only)
 	if len(lines) == 0 {
-		t.known = actual
+		t.known, t.dirty = actual, map[string]bool{}
 		return 0, nil
 	}
 	input := "*" + t.cfg.Name + "\n" + strings.Join(lines, "\n") + "\nCOMMIT\n"
@@ -162,7 +209,12 @@ func (t *Table) ApplyIncremental(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("write iptables table %s (IPv%d): %w; input was:\n%s",
 			t.cfg.Name, t.cfg.IPVersion, err, input)
 	}
-	t.known = t.expected()
+	if only != nil {
+		t.known = t.patchExpected(actual, only)
+	} else {
+		t.known = t.expected()
+	}
+	t.dirty = map[string]bool{}
 	t.log.Info("Programmed iptables", "lines", len(lines))
 	return len(lines), nil
 }
@@ -187,13 +239,43 @@ func (t *Table) read(ctx context.Context) (*savedTable, error) {
 func (t *Table) expected() *savedTable {
 	st := &savedTable{chains: make(map[string][]savedRule, len(t.chains)+len(t.inserts))}
 	for name := range t.chains {
-		hashes := t.hashes[name]
-		saved := make([]savedRule, len(hashes))
-		for i, h := range hashes {
-			saved[i] = savedRule{hash: h} // plan needs no text of our own chains' rules
-		}
-		st.chains[name] = saved
+		st.chains[name] = t.savedChain(name)
 	}
+	t.expectInserts(st)
+	return st
+}
+
+// savedChain is one of our chains as expected() holds it.
+func (t *Table) savedChain(name string) []savedRule {
+	hashes := t.hashes[name]
+	saved := make([]savedRule, len(hashes))
+	for i, h := range hashes {
+		saved[i] = savedRule{hash: h} // plan needs no text of our own chains' rules
+	}
+	return saved
+}
+
+// patchExpected is expected() computed from the last one (known), given
+// that only the chains in dirty changed since.
+func (t *Table) patchExpected(known *savedTable, dirty map[string]bool) *savedTable {
+	for name := range dirty {
+		if _, ok := t.chains[name]; ok {
+			known.chains[name] = t.savedChain(name)
+		} else {
+			delete(known.chains, name)
+		}
+	}
+	for name := range known.chains {
+		if !strings.HasPrefix(name, t.cfg.ChainPrefix) {
+			delete(known.chains, name) // inserts: recomputed
+		}
+	}
+	t.expectInserts(known)
+	return known
+}
+
+// expectInserts puts the chains we insert into, with our rules, into st.
+func (t *Table) expectInserts(st *savedTable) {
 	for name, rules := range t.inserts {
 		hashes := t.hashes[name]
 		saved := make([]savedRule, len(rules))
@@ -202,7 +284,6 @@ func (t *Table) expected() *savedTable {
 		}
 		st.chains[name] = saved
 	}
-	return st
 }
 
 // plan returns the restore lines (without the table header and COMMIT) that
@@ -210,9 +291,30 @@ func (t *Table) expected() *savedTable {
 // Order matters: declare (which flushes) chains, delete our stale inserted
 // rules, fill chains, insert at the top of other chains, and only then delete
 // chains nothing refers to any more.
-func (t *Table) plan(actual *savedTable) []string {
+//
+// With only set (actual is what the last apply left), only those of our
+// chains are compared.
+func (t *Table) plan(actual *savedTable, only map[string]bool) []string {
 	var decls, dels, adds, ins, drops []string
-	for _, name := range slices.Sorted(maps.Keys(t.chains)) {
+	ours, others := slices.Sorted(maps.Keys(t.chains)), slices.Sorted(maps.Keys(actual.chains))
+	if only != nil {
+		ours, others = nil, nil
+		for name := range only {
+			if _, ok := t.chains[name]; ok {
+				ours = append(ours, name)
+			} else if _, ok := actual.chains[name]; ok {
+				others = append(others, name)
+			}
+		}
+		for name := range actual.chains {
+			if !strings.HasPrefix(name, t.cfg.ChainPrefix) {
+				others = append(others, name)
+			}
+		}
+		slices.Sort(ours)
+		slices.Sort(others)
+	}
+	for _, name := range ours {
 		want := t.hashes[name]
 		got, exists := actual.chains[name]
 		if exists && sameHashes(got, want) {
@@ -223,7 +325,7 @@ func (t *Table) plan(actual *savedTable) []string {
 			adds = append(adds, "-A "+name+" "+renderRule(r, want[i]))
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(actual.chains)) {
+	for _, name := range others {
 		got := actual.chains[name]
 		if strings.HasPrefix(name, t.cfg.ChainPrefix) {
 			if _, ok := t.chains[name]; !ok {

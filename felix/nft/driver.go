@@ -30,6 +30,9 @@ type Driver struct {
 	conn  *nftables.Conn
 	log   *slog.Logger
 	known map[int]*state // what the kernel holds, by IP version; missing: read it back
+	// last is the desired table each known state was programmed from: when
+	// Apply gets the same Table again, only its Dirty part is planned.
+	last map[int]*nftrules.Table
 	// rewrites counts the chains the last Apply (re)wrote or removed.
 	rewrites int
 }
@@ -61,7 +64,7 @@ type setState struct {
 // New opens a netlink connection in the namespace nsFD refers to (-1: the
 // current one).
 func New(nsFD int, log *slog.Logger) (*Driver, error) {
-	d := &Driver{nsFD: nsFD, log: log, known: map[int]*state{}}
+	d := &Driver{nsFD: nsFD, log: log, known: map[int]*state{}, last: map[int]*nftrules.Table{}}
 	return d, d.dial()
 }
 
@@ -96,7 +99,10 @@ func (d *Driver) Close() error { return d.conn.CloseLasting() }
 
 // Forget drops what the driver knows of the kernel: the next Apply reads
 // everything back.
-func (d *Driver) Forget() { clear(d.known) }
+func (d *Driver) Forget() {
+	clear(d.known)
+	clear(d.last)
+}
 
 func family(v int) nftables.TableFamily {
 	if v == 6 {
@@ -112,28 +118,15 @@ func ourTable(v int) *nftables.Table {
 // Apply converges our tables on desired (by IP version; a version missing
 // from desired has its table removed) and, when docker is set, Docker's
 // FORWARD accepts, in one transaction. full reads the kernel back first.
-// On failure nothing is changed and the next Apply reads back.
+// A table given again after a successful Apply, changed in place with its
+// changes in Dirty, costs only those changes. On failure nothing is
+// changed and the next Apply reads back. Afterwards each desired table's
+// Dirty is reset.
 func (d *Driver) Apply(desired map[int]*nftrules.Table, full, docker bool) error {
 	next := map[int]*state{}
 	d.rewrites = 0
 	for _, v := range []int{4, 6} {
-		if full || d.known[v] == nil {
-			st, err := d.readBack(v)
-			if err != nil {
-				d.abort()
-				return err
-			}
-			d.known[v] = st
-		}
-		t := desired[v]
-		if t == nil {
-			if d.known[v].exists {
-				d.conn.DelTable(ourTable(v))
-			}
-			next[v] = &state{chains: map[string]*chainState{}, sets: map[string]*setState{}}
-			continue
-		}
-		st, err := d.plan(t, d.known[v])
+		st, err := d.planFamily(v, desired[v], full)
 		if err != nil {
 			d.abort()
 			return err
@@ -153,7 +146,36 @@ func (d *Driver) Apply(desired map[int]*nftrules.Table, full, docker bool) error
 		return fmt.Errorf("nftables transaction: %w", err)
 	}
 	d.known = next
+	clear(d.last)
+	for v, t := range desired {
+		if t != nil {
+			t.Reset()
+			d.last[v] = t
+		}
+	}
 	return nil
+}
+
+// planFamily queues what converges our table of IP version v on t (nil:
+// none) and returns the state the kernel will then hold.
+func (d *Driver) planFamily(v int, t *nftrules.Table, full bool) (*state, error) {
+	if full || d.known[v] == nil {
+		st, err := d.readBack(v)
+		if err != nil {
+			return nil, err
+		}
+		d.known[v], d.last[v] = st, nil
+	}
+	if t == nil {
+		if d.known[v].exists {
+			d.conn.DelTable(ourTable(v))
+		}
+		return &state{chains: map[string]*chainState{}, sets: map[string]*setState{}}, nil
+	}
+	if t == d.last[v] && t.Dirty != nil && d.known[v].exists {
+		return d.planDirty(t, d.known[v])
+	}
+	return d.plan(t, d.known[v])
 }
 
 // abort drops queued messages and what we knew (the connection is reopened:

@@ -52,13 +52,8 @@ func (d *Driver) plan(t *nftrules.Table, known *state) (*state, error) {
 		}
 		next.chains[name] = st
 	}
-	for _, h := range t.Hooks {
-		st, err := d.planChain(v, table, h.Name, h.Rules, known.chains[h.Name])
-		if err != nil {
-			return nil, err
-		}
-		st.base = true
-		next.chains[h.Name] = st
+	if err := d.planHooks(v, table, t, known, next); err != nil {
+		return nil, err
 	}
 	d.removeStale(table, known, next)
 	return next, nil
@@ -113,27 +108,105 @@ func (d *Driver) planChain(v int, table *nftables.Table, name string, src []ipta
 // removeStale flushes and deletes our chains and sets that are no longer
 // desired (all chains flushed first: they may refer to each other).
 func (d *Driver) removeStale(table *nftables.Table, known, next *state) {
-	var stale []*nftables.Chain
+	var chains, sets []string
 	for _, name := range slices.Sorted(maps.Keys(known.chains)) {
 		if next.chains[name] == nil {
-			stale = append(stale, &nftables.Chain{Name: name, Table: table})
+			chains = append(chains, name)
 		}
-	}
-	d.rewrites += len(stale)
-	for _, c := range stale {
-		d.conn.FlushChain(c)
-	}
-	for _, name := range slices.Sorted(maps.Keys(known.sets)) {
-		if next.sets[name] == nil && known.sets[name].vmap {
-			d.conn.FlushSet(&nftables.Set{Name: name, Table: table}) // its entries name stale chains
-		}
-	}
-	for _, c := range stale {
-		d.conn.DelChain(c)
 	}
 	for _, name := range slices.Sorted(maps.Keys(known.sets)) {
 		if next.sets[name] == nil {
-			d.conn.DelSet(&nftables.Set{Name: name, Table: table})
+			sets = append(sets, name)
 		}
 	}
+	d.remove(table, known, chains, sets)
+}
+
+// remove flushes and deletes chains and sets the kernel holds (known).
+func (d *Driver) remove(table *nftables.Table, known *state, chains, sets []string) {
+	d.rewrites += len(chains)
+	for _, name := range chains {
+		d.conn.FlushChain(&nftables.Chain{Name: name, Table: table})
+	}
+	for _, name := range sets {
+		if known.sets[name].vmap {
+			d.conn.FlushSet(&nftables.Set{Name: name, Table: table}) // its entries name stale chains
+		}
+	}
+	for _, name := range chains {
+		d.conn.DelChain(&nftables.Chain{Name: name, Table: table})
+	}
+	for _, name := range sets {
+		d.conn.DelSet(&nftables.Set{Name: name, Table: table})
+	}
+}
+
+// planDirty is plan for a table the kernel held before its last changes
+// (t.Dirty): only the chains and sets named there, and the base chains,
+// are compared and written. known is updated in place (a failed
+// transaction makes the driver forget it).
+func (d *Driver) planDirty(t *nftrules.Table, known *state) (*state, error) {
+	v, table := t.IPVersion, ourTable(t.IPVersion)
+	var staleChains, staleSets []string
+	for _, name := range slices.Sorted(maps.Keys(t.Dirty.Chains)) {
+		_, want := t.Chains[name]
+		switch {
+		case want && known.chains[name] == nil:
+			d.conn.AddChain(&nftables.Chain{Name: name, Table: table})
+		case !want && known.chains[name] != nil:
+			staleChains = append(staleChains, name)
+		}
+	}
+	for _, h := range t.Hooks {
+		if known.chains[h.Name] == nil {
+			d.conn.AddChain(baseChain(table, h))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(t.Dirty.Sets)) {
+		want, ok := t.Sets[name]
+		if !ok {
+			if known.sets[name] != nil {
+				staleSets = append(staleSets, name)
+			}
+			continue
+		}
+		st, err := d.planSet(table, name, want, known.sets[name])
+		if err != nil {
+			return nil, err
+		}
+		known.sets[name] = st
+	}
+	for name := range t.Dirty.Chains {
+		if src, ok := t.Chains[name]; ok {
+			st, err := d.planChain(v, table, name, src, known.chains[name])
+			if err != nil {
+				return nil, err
+			}
+			known.chains[name] = st
+		}
+	}
+	if err := d.planHooks(v, table, t, known, known); err != nil {
+		return nil, err
+	}
+	d.remove(table, known, staleChains, staleSets)
+	for _, name := range staleChains {
+		delete(known.chains, name)
+	}
+	for _, name := range staleSets {
+		delete(known.sets, name)
+	}
+	return known, nil
+}
+
+// planHooks plans the base chains of t into next.
+func (d *Driver) planHooks(v int, table *nftables.Table, t *nftrules.Table, known, next *state) error {
+	for _, h := range t.Hooks {
+		st, err := d.planChain(v, table, h.Name, h.Rules, known.chains[h.Name])
+		if err != nil {
+			return err
+		}
+		st.base = true
+		next.chains[h.Name] = st
+	}
+	return nil
 }

@@ -60,6 +60,9 @@ type Table struct {
 	Chains    map[string][]ipt.Rule // regular chains, by name
 	Hooks     []Hook                // base chains, sorted by name
 	Sets      map[string]Set        // by nft name (SetName)
+	// Dirty is what changed since the driver last programmed this Table
+	// (patch.go); nil: plan it whole.
+	Dirty *Dirty
 }
 
 // Input is what one family's table is built from: felix's filter state
@@ -153,9 +156,12 @@ func knownHooks() string {
 	return strings.Join(names, ", ")
 }
 
+// dispatchFlags are the dispatch chains with the interface flag they match.
+var dispatchFlags = map[string]string{rules.ChainFromDispatch: "-i", rules.ChainToDispatch: "-o"}
+
 // chain converts one chain; a dispatch chain becomes a map lookup.
 func (t *Table) chain(c ipt.Chain) []ipt.Rule {
-	dir, isDispatch := map[string]string{rules.ChainFromDispatch: "-i", rules.ChainToDispatch: "-o"}[c.Name]
+	dir, isDispatch := dispatchFlags[c.Name]
 	if !isDispatch {
 		return c.Rules
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,27 +18,41 @@ import (
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
-// BenchmarkPolicyApply measures, with rules.ScaleModel's 1000 endpoints
-// (veths present, on node "h1") and 1000 policies fed as sync events:
+// BenchmarkPolicyApply measures, with rules.ScaleModel's n endpoints
+// (veths present, on node "h1") and n policies fed as sync events:
 //
 //   - start-of-day: Start to everything programmed (routes, sysctls, ARP,
 //     chains, IP sets) from a clean namespace;
 //   - one-policy-change: OnSyncEvent of one changed policy to the dataplane
 //     in sync again (p50/p99 over at least 50 changes);
-//   - rule-count: our iptables rules for 100+100 and 1000+1000, to show
+//   - rule-count: our iptables rules for 100+100 and n+n, to show
 //     they grow with policies + endpoints, not their product.
 //
 // Run it with the default benchtime (each part then runs about once):
 //
 //	go test -run '^$' -bench BenchmarkPolicyApply ./felix/policy
+//
+// CALICO_BENCH_SCALE sets n (endpoints and policies; default 1000), and
+// CALICO_BENCH_DATAPLANES the backends (comma separated; default both).
 func BenchmarkPolicyApply(b *testing.B) {
-	for _, dp := range dataplanes { // side by side, each in its own namespace
-		b.Run(dp, func(b *testing.B) { benchPolicyApply(b, dp) })
+	n := 1000
+	if s := os.Getenv("CALICO_BENCH_SCALE"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			b.Fatalf("CALICO_BENCH_SCALE=%q: want a number of endpoints (and policies) such as 10000", s)
+		}
+		n = v
+	}
+	dps := dataplanes
+	if s := os.Getenv("CALICO_BENCH_DATAPLANES"); s != "" {
+		dps = strings.Split(s, ",")
+	}
+	for _, dp := range dps { // side by side, each in its own namespace
+		b.Run(dp, func(b *testing.B) { benchPolicyApply(b, dp, n) })
 	}
 }
 
-func benchPolicyApply(b *testing.B, dataplane string) {
-	const n = 1000
+func benchPolicyApply(b *testing.B, dataplane string, n int) {
 	host := felixtest.NewNS(b, "bench")
 	veths, err := felix.NewVeths(host.Path)
 	if err != nil {
@@ -106,9 +122,9 @@ func benchPolicyApply(b *testing.B, dataplane string) {
 			clean(b, dp)
 			stop()
 			b.ReportMetric(float64(few), "rules-100+100")
-			b.ReportMetric(float64(many), "rules-1000+1000")
-			b.Logf("rules of ours: %d for 100 policies + 100 endpoints, %d for 1000 + 1000 (x%.1f; "+
-				"policies x endpoints would be x100)", few, many, float64(many)/float64(few))
+			b.ReportMetric(float64(many), fmt.Sprintf("rules-%d+%d", n, n))
+			b.Logf("rules of ours: %d for 100 policies + 100 endpoints, %d for %d + %d (x%.1f; "+
+				"policies x endpoints would be x%d)", few, many, n, n, float64(many)/float64(few), n*n/10000)
 		}
 	})
 }

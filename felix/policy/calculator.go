@@ -47,11 +47,14 @@ type Calculator struct {
 	hostAddrs map[netip.Addr]string
 	// tunnels are the tunnel peers host endpoints accept (hostendpoints.go).
 	tunnels rules.TunnelPeers
+	// renderers keep each IP version's rendered chains between renders, so
+	// a change re-renders only the chains it touches (rules.Renderer).
+	renderers map[int]*rules.Renderer
 }
 
 // NewCalculator returns a Calculator with an empty model.
 func NewCalculator(cfg Config) *Calculator {
-	return &Calculator{cfg: cfg, index: NewIndex(cfg.NodeName)}
+	return &Calculator{cfg: cfg, index: NewIndex(cfg.NodeName), renderers: map[int]*rules.Renderer{}}
 }
 
 // Apply feeds one sync event of calc.Kinds (Tiers included: they order
@@ -105,12 +108,23 @@ func (c *Calculator) Dirty() bool { return c.dirty }
 func (c *Calculator) Model() *calc.Model { return c.index.Model() }
 
 // Render renders the filter state of every configured IP version and
-// clears Dirty.
+// clears Dirty. Only the chains a change touched since the last Render are
+// rendered again; each Result's Delta names them.
 func (c *Calculator) Render() map[int]rules.Result {
 	c.index.BeginRender()
 	out := make(map[int]rules.Result, len(c.cfg.IPVersions))
+	for v := range c.renderers {
+		if !slices.Contains(c.cfg.IPVersions, v) {
+			delete(c.renderers, v)
+		}
+	}
 	for _, v := range c.cfg.IPVersions {
-		out[v] = rules.Render(c.index, c.cfg.NodeName, rules.Config{
+		rd := c.renderers[v]
+		if rd == nil {
+			rd = new(rules.Renderer)
+			c.renderers[v] = rd
+		}
+		out[v] = rd.Render(c.index, c.cfg.NodeName, rules.Config{
 			IPVersion: v, EndpointToHostAccept: c.cfg.EndpointToHostAccept, EndpointToHostReturn: c.cfg.EndpointToHostReturn,
 			HostEndpoints: c.cfg.HostEndpoints, HostAddrs: c.hostAddrs, Tunnels: c.tunnels, FlowLogGroup: c.cfg.FlowLogGroup,
 		})

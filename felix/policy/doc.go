@@ -7,8 +7,10 @@
 //
 //	cache.Subscribe ──► felix.Dataplane.OnSyncEvent   (record, kick; any goroutine)
 //	Dataplane loop ──► Calculator.Apply(events) ──► Index (calc.Model + caches)
-//	               ──► Calculator.Render ──► rules.Render(Index) per IP version
+//	               ──► Calculator.Render ──► rules.Renderer.Render(Index) per IP
+//	                   version (incremental: Result.Delta names the chains changed)
 //	               ──► IP set adds ─► iptables-restore ─► IP set deletions
+//	                   (nftables: one netlink transaction of the changed chains)
 //
 // # Goals and invariants
 //
@@ -30,6 +32,13 @@
 //     endpoint change that moves no address in or out of a cached member
 //     list renders nothing at all (Calculator.RenderIfChanged; checked
 //     against the model by TestRenderIfChangedSkipsOnlyUnseenChanges).
+//   - Incremental render. The Calculator keeps a rules.Renderer per IP
+//     version: a changed policy re-renders its own chains, the group and
+//     endpoint chains of the endpoints whose ordered policy list changed,
+//     and the dispatch chains when endpoints came or went; nothing else.
+//     TestIncrementalRenderEqualsScratch checks, after random sequences
+//     of changes, that every render equals one from scratch and that its
+//     Delta turns the last render's chains into the new ones.
 //   - Verdict agreement. calc.Model.Verdict is the reference semantics; the
 //     kernel tests in this package send real packets and check every
 //     workload-to-workload outcome against it. Two things Verdict does not

@@ -35,6 +35,7 @@ type Index struct {
 
 	local    []*calc.Endpoint        // node's endpoints, sorted by key
 	policies map[string]*calc.Policy // every policy by key
+	ordered  []*calc.Policy          // every policy in evaluation order
 	rank     map[string]int          // position in calc's evaluation order (tier, then order)
 	polFor   map[string]*[2][]*calc.Policy
 	members  map[string]*memberSet // by selector UniqueID
@@ -43,6 +44,10 @@ type Index struct {
 	// could show (see Changed); remote endpoints that no cached selector
 	// matches before or after their change leave it false.
 	visible bool
+	// every is every endpoint of the model (sorted), kept until an
+	// endpoint changes: filling many new member sets at once (start of
+	// day) lists and sorts them once, not once per set.
+	every []*calc.Endpoint
 }
 
 // memberSet caches the addresses one selector matches, by endpoint key,
@@ -74,6 +79,7 @@ func (x *Index) Model() *calc.Model { return x.model }
 // Apply feeds one sync event into the model and marks what it touches.
 func (x *Index) Apply(ev model.SyncEvent) {
 	x.model.Apply(ev)
+	x.every = nil
 	if ev.Full {
 		x.allDirty, x.visible = true, true
 		return
@@ -112,6 +118,11 @@ func (x *Index) Changed() bool {
 // profileChanged marks the endpoints whose effective labels a profile's
 // labelsToApply may have changed.
 func (x *Index) profileChanged(name string) {
+	for _, h := range x.model.HostEndpoints() {
+		if slices.Contains(h.Profiles, name) {
+			x.allDirty = true // its labels, so the sets holding its expected IPs
+		}
+	}
 	for _, ep := range x.model.Endpoints() {
 		if slices.Contains(ep.Profiles, name) {
 			x.dirtyEndpoints[ep.Key] = true
@@ -213,6 +224,7 @@ func (x *Index) refreshLocal(key string) bool {
 // refreshPolicies re-reads every policy and its evaluation rank.
 func (x *Index) refreshPolicies() {
 	all := x.model.Policies()
+	x.ordered = all
 	x.policies = make(map[string]*calc.Policy, len(all))
 	x.rank = make(map[string]int, len(all))
 	for i, p := range all {
@@ -220,24 +232,42 @@ func (x *Index) refreshPolicies() {
 	}
 }
 
-// computePolicies evaluates every policy against ep.
+// computePolicies evaluates every policy against ep, once for both
+// directions, in evaluation order (as calc.Model.PoliciesFor lists them).
 func (x *Index) computePolicies(ep *calc.Endpoint) *[2][]*calc.Policy {
 	var out [2][]*calc.Policy
-	for _, dir := range []calc.Direction{calc.Ingress, calc.Egress} {
-		out[dir] = x.model.PoliciesFor(ep, dir)
+	for _, p := range x.ordered {
+		in, eg := p.AppliesTo(calc.Ingress), p.AppliesTo(calc.Egress)
+		if (in || eg) && p.Selector.Evaluate(ep.Labels) {
+			if in {
+				out[calc.Ingress] = append(out[calc.Ingress], p)
+			}
+			if eg {
+				out[calc.Egress] = append(out[calc.Egress], p)
+			}
+		}
 	}
 	return &out
 }
 
-// patchPolicies re-evaluates only the changed policies against ep.
+// patchPolicies re-evaluates only the changed policies against ep; a
+// list neither holding nor gaining one of them is kept as it is.
 func (x *Index) patchPolicies(ep *calc.Endpoint) {
 	lists := x.polFor[ep.Key]
+	var selected []*calc.Policy
+	for key := range x.dirtyPolicies {
+		if p := x.policies[key]; p != nil && p.Selector.Evaluate(ep.Labels) {
+			selected = append(selected, p)
+		}
+	}
+	dirty := func(p *calc.Policy) bool { return x.dirtyPolicies[p.Key] }
 	for _, dir := range []calc.Direction{calc.Ingress, calc.Egress} {
-		list := slices.DeleteFunc(slices.Clone(lists[dir]), func(p *calc.Policy) bool {
-			return x.dirtyPolicies[p.Key]
-		})
-		for key := range x.dirtyPolicies {
-			if p := x.policies[key]; p != nil && p.AppliesTo(dir) && p.Selector.Evaluate(ep.Labels) {
+		if len(selected) == 0 && !slices.ContainsFunc(lists[dir], dirty) {
+			continue
+		}
+		list := slices.DeleteFunc(slices.Clone(lists[dir]), dirty)
+		for _, p := range selected {
+			if p.AppliesTo(dir) {
 				list = append(list, p)
 			}
 		}
@@ -294,7 +324,10 @@ func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 	ms.usedGen = x.gen
 	if ms.byEP == nil {
 		ms.byEP = map[string][]netip.Prefix{}
-		for _, ep := range x.model.Endpoints() {
+		if x.every == nil {
+			x.every = x.model.Endpoints()
+		}
+		for _, ep := range x.every {
 			ms.updateEndpoint(ep.Key, ep)
 		}
 		x.fillNetSets(ms)

@@ -1,6 +1,10 @@
 // Package rules renders the policy calculation (package calc) into
 // iptables chains and the IP sets they match on. It is pure: no kernel
-// access; felix's dataplane applies what it returns.
+// access; felix's dataplane applies what it returns. A Renderer renders
+// incrementally: it keeps the chains of policies, profiles, groups and
+// endpoints keyed by what shapes them, re-renders only what a change
+// touches, and names the chains that changed (Result.Delta); Render is a
+// Renderer used once.
 //
 // Chain layout (filter table, one family at a time):
 //

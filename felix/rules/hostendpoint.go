@@ -196,6 +196,7 @@ func (r *renderer) hostLocal(hs HostSource, h *calc.HostEndpoint, dir calc.Direc
 	}
 	rules = append(rules, r.hostChecks(calc.HostNormal, ingress)...)
 	group := r.groupOf(hs.HostPoliciesFor(h, calc.HostNormal, dir), h.Profiles, ingress)
+	r.groups[group] = true // referred to by this render's uncached chains
 	return append(rules, ipt.Rule{Action: group}, ipt.Rule{Action: "ACCEPT"})
 }
 

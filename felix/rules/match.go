@@ -133,22 +133,44 @@ func (r *renderer) entity(e *calc.Entity, dir, _ string, rangeFlag, portFlag str
 // ipset registers the set of a selector and returns its name.
 func (r *renderer) ipset(sel selector.Selector) string {
 	name := IPSetName(sel.UniqueID(), r.cfg.IPVersion)
-	if _, done := r.ipsets[name]; !done {
-		// Shared when every member is of this version (the usual case):
-		// Source lists are never mutated, and copying a large set on
-		// every render was most of a remote endpoint change's cost.
-		all := r.m.Members(sel)
-		other := func(p netip.Prefix) bool { return p.Addr().Is4() != (r.cfg.IPVersion == 4) }
-		members := all
-		if slices.ContainsFunc(all, other) {
-			members = slices.DeleteFunc(slices.Clone(all), other)
-		}
-		if len(members) == 0 {
-			members = nil
-		}
-		r.ipsets[name] = members
+	if r.sets != nil {
+		*r.sets = append(*r.sets, setRef{name: name, sel: sel})
 	}
+	r.registerSet(name, sel)
 	return name
+}
+
+// registerSet puts a selector's set, with its members of the render's
+// family, into the render's IP sets.
+func (r *renderer) registerSet(name string, sel selector.Selector) {
+	if _, done := r.ipsets[name]; done {
+		return
+	}
+	// Shared when every member is of this version (the usual case):
+	// Source lists are never mutated, and copying a large set on every
+	// render was most of a remote endpoint change's cost. A filtered copy
+	// is kept while its source list stays the same.
+	all := r.m.Members(sel)
+	if c, ok := r.inc.members[name]; ok && sameMembers(c.src, all) {
+		r.ipsets[name] = c.out
+		return
+	}
+	other := func(p netip.Prefix) bool { return p.Addr().Is4() != (r.cfg.IPVersion == 4) }
+	members := all
+	if slices.ContainsFunc(all, other) {
+		members = slices.DeleteFunc(slices.Clone(all), other)
+	}
+	if len(members) == 0 {
+		members = nil
+	}
+	r.inc.members[name] = memberCopy{src: all, out: members}
+	r.ipsets[name] = members
+}
+
+// sameMembers reports whether a and b are the same list (not merely equal:
+// a Source returns a new list when the members change).
+func sameMembers(a, b []netip.Prefix) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 func expand(combos []string, nets []netip.Prefix, flag string) []string {

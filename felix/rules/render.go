@@ -50,6 +50,8 @@ type Result struct {
 	// untracked and pre-DNAT policy (hostendpoint.go); empty without host
 	// endpoints.
 	Raw, Mangle Table
+	// Delta says which Chains changed since the Renderer's last Result.
+	Delta Delta
 }
 
 // Source is what rendering reads. *calc.Model implements it; felix/policy
@@ -74,58 +76,37 @@ type Source interface {
 
 var _ Source = (*calc.Model)(nil)
 
-type renderer struct {
-	cfg      Config
-	m        Source
-	chains   map[string][]ipt.Rule
-	ipsets   map[string][]netip.Prefix
-	policies map[string]*calc.Policy // needed policy chains
-	profiles map[string]bool
-	ruleIDs  map[string]RuleID // NFLOG prefix -> rule (nflog.go)
+// Delta says how a Result's Chains differ from those of the previous
+// Result of the same Renderer. Without Incremental (a first render, or a
+// change of the rendering configuration) there is no delta: compare or
+// replace everything. Inserts, IPSets, RuleIDs, Raw and Mangle are
+// always complete.
+type Delta struct {
+	Incremental bool
+	// Changed names the chains added or rewritten, Removed those gone;
+	// both sorted.
+	Changed, Removed []string
 }
 
-// Render renders the policy of node's local endpoints.
+type renderer struct {
+	cfg    Config
+	m      Source
+	inc    *Renderer
+	chains map[string][]ipt.Rule // chains rendered on every render (top level, host endpoints)
+	ipsets map[string][]netip.Prefix
+	// policies whose chains a chain rendered this render (not cached)
+	// needs: host endpoints' forward chains.
+	policies map[string]*calc.Policy
+	groups   map[string]bool   // group chains such chains jump to
+	ruleIDs  map[string]RuleID // NFLOG prefix -> rule (nflog.go)
+	// sets, when not nil, collects the IP sets a cached chain uses.
+	sets *[]setRef
+}
+
+// Render renders the policy of node's local endpoints from scratch.
 func Render(m Source, node string, cfg Config) Result {
-	if cfg.LogPrefix == "" {
-		cfg.LogPrefix = "calico-packet: "
-	}
-	r := &renderer{cfg: cfg, m: m, chains: map[string][]ipt.Rule{}, ipsets: map[string][]netip.Prefix{},
-		policies: map[string]*calc.Policy{}, profiles: map[string]bool{}, ruleIDs: map[string]RuleID{}}
-	r.topLevel()
-	var fromDispatch, toDispatch []ipt.Rule
-	for _, ep := range m.LocalEndpoints(node) {
-		if ep.IfaceName == "" {
-			continue
-		}
-		fromDispatch = append(fromDispatch, ipt.Rule{Match: "-i " + ep.IfaceName, Action: "goto " + EndpointChain(ep.IfaceName, true)})
-		toDispatch = append(toDispatch, ipt.Rule{Match: "-o " + ep.IfaceName, Action: "goto " + EndpointChain(ep.IfaceName, false)})
-		r.endpoint(ep)
-	}
-	drop := ipt.Rule{Action: "DROP"}
-	r.chains[ChainFromDispatch] = append(fromDispatch, drop)
-	r.chains[ChainToDispatch] = append(toDispatch, drop)
-	host := r.hostEndpoints(node) // hostendpoint.go
-	for key, p := range r.policies {
-		in, out := policyRuleID(p, true), policyRuleID(p, false)
-		r.chains[PolicyChain(key, true)] = r.ruleChain(p.Ingress, false, &in)
-		r.chains[PolicyChain(key, false)] = r.ruleChain(p.Egress, false, &out)
-	}
-	for name := range r.profiles {
-		prof := m.Profile(name)
-		var in, out []calc.Rule
-		if prof != nil {
-			in, out = prof.Ingress, prof.Egress
-		}
-		inID, outID := profileRuleID(name, true), profileRuleID(name, false)
-		r.chains[ProfileChain(name, true)] = r.ruleChain(in, true, &inID)
-		r.chains[ProfileChain(name, false)] = r.ruleChain(out, true, &outID)
-	}
-	res := Result{IPSets: r.ipsets, RuleIDs: r.ruleIDs, Raw: host.raw.table(), Mangle: host.mangle.table(), Inserts: map[string][]ipt.Rule{
-		"FORWARD": {{Action: ChainForward}},
-		"INPUT":   {{Action: ChainInput}},
-		"OUTPUT":  {{Action: ChainOutput}},
-	}}
-	res.Chains = sortedChains(r.chains)
+	res := new(Renderer).Render(m, node, cfg)
+	res.Delta = Delta{} // nothing to compare with
 	return res
 }
 
@@ -198,51 +179,46 @@ func (r *renderer) topLevel() {
 	}
 }
 
-func (r *renderer) endpoint(ep *calc.Endpoint) {
-	fw, tw := EndpointChain(ep.IfaceName, true), EndpointChain(ep.IfaceName, false)
+// endpointChains renders an endpoint's from- and to-workload chains,
+// whose policy is in the group chains named groups (by calc.Direction).
+func (r *renderer) endpointChains(ep *calc.Endpoint, groups [2]string) (fw, tw []ipt.Rule) {
 	if ep.Pending {
-		r.chains[fw] = r.logged(prePolicyRuleID(PrePolicyPending, false), false, ipt.Rule{Action: "DROP"})
-		r.chains[tw] = r.logged(prePolicyRuleID(PrePolicyPending, true), false, ipt.Rule{Action: "DROP"})
-		return
+		return r.logged(prePolicyRuleID(PrePolicyPending, false), false, ipt.Rule{Action: "DROP"}),
+			r.logged(prePolicyRuleID(PrePolicyPending, true), false, ipt.Rule{Action: "DROP"})
 	}
 	// From the workload: anti-spoofing, then egress policy.
 	spoofed := prePolicyRuleID(PrePolicyAntiSpoofing, false)
-	var fwRules []ipt.Rule
 	if len(ep.MAC) > 0 {
-		fwRules = r.logged(spoofed, false, ipt.Rule{Match: "-m mac ! --mac-source " + ep.MAC.String(), Action: "DROP"})
+		fw = r.logged(spoofed, false, ipt.Rule{Match: "-m mac ! --mac-source " + ep.MAC.String(), Action: "DROP"})
 	}
-	egress := r.group(ep, calc.Egress)
 	for _, a := range ep.Addrs {
 		if a.Addr().Is4() == (r.cfg.IPVersion == 4) {
-			fwRules = append(fwRules, ipt.Rule{Match: "-s " + a.String(), Action: "goto " + egress})
+			fw = append(fw, ipt.Rule{Match: "-s " + a.String(), Action: "goto " + groups[calc.Egress]})
 		}
 	}
-	r.chains[fw] = append(fwRules, r.logged(spoofed, false, ipt.Rule{Action: "DROP"})...)
-	r.chains[tw] = []ipt.Rule{{Action: "goto " + r.group(ep, calc.Ingress)}}
+	fw = append(fw, r.logged(spoofed, false, ipt.Rule{Action: "DROP"})...)
+	return fw, []ipt.Rule{{Action: "goto " + groups[calc.Ingress]}}
 }
 
-// group returns (and renders once) the chain for an endpoint's ordered
-// policy list and profile list in one direction. It returns to the caller
-// only when the packet is allowed.
+// groupOf returns the name of the group chain for an ordered policy list
+// (in evaluation order) and profiles in one direction; it returns to the
+// caller only when the packet is allowed. The Renderer renders each
+// group once and keeps it while a chain jumps to it.
 //
-// As Calico's felix: one block per tier that has a policy selecting ep,
-// in tier order. A block clears the marks and jumps to its policies in
-// order while neither mark is set (Allow sets the accept mark, Pass the
-// pass mark, Deny drops); an accepted packet returns; one no policy passed
-// meets the tier's defaultAction (Deny: the end-of-tier drop; Pass: the
-// next block). Profiles come after the last block, reached only when no
-// tier selected ep or the last one passed. Rules: linear in policies,
-// tiers and profiles.
-func (r *renderer) group(ep *calc.Endpoint, dir calc.Direction) string {
-	return r.groupOf(r.m.PoliciesFor(ep, dir), ep.Profiles, dir == calc.Ingress)
-}
-
-// groupOf is group for a policy list (in evaluation order) and profiles.
+// As Calico's felix: one block per tier that has a policy selecting the
+// endpoint, in tier order. A block clears the marks and jumps to its
+// policies in order while neither mark is set (Allow sets the accept mark,
+// Pass the pass mark, Deny drops); an accepted packet returns; one no
+// policy passed meets the tier's defaultAction (Deny: the end-of-tier
+// drop; Pass: the next block). Profiles come after the last block, reached
+// only when no tier selected the endpoint or the last one passed. Rules:
+// linear in policies, tiers and profiles.
 func (r *renderer) groupOf(policies []*calc.Policy, profiles []string, ingress bool) string {
 	tiers := calc.TierGroups(policies)
 	var sig strings.Builder
 	for _, pols := range tiers {
 		t := r.m.Tier(pols[0].Tier)
+		r.inc.tiers[pols[0].Tier] = t
 		fmt.Fprintf(&sig, "%s:%s[", t.Name, t.Spec.DefaultAction)
 		for _, p := range pols {
 			sig.WriteString(p.Key + ",")
@@ -251,22 +227,26 @@ func (r *renderer) groupOf(policies []*calc.Policy, profiles []string, ingress b
 	}
 	sig.WriteString("|" + strings.Join(profiles, ","))
 	name := groupChain(sig.String(), ingress)
-	if _, done := r.chains[name]; done {
-		return name
+	r.inc.notePolicies(policies)
+	if r.inc.groups[name] == nil {
+		r.inc.newGroup(r, name, tiers, profiles, ingress)
 	}
+	return name
+}
+
+// groupRules renders a group chain; its policies are registered in pols.
+func (r *renderer) groupRules(tiers [][]*calc.Policy, profiles []string, ingress bool, pols map[string]*calc.Policy) []ipt.Rule {
 	var rules []ipt.Rule
-	for _, pols := range tiers {
-		rules = append(rules, r.tierBlock(pols, ingress, r.policies, true)...)
+	for _, tier := range tiers {
+		rules = append(rules, r.tierBlock(tier, ingress, pols, true)...)
 	}
 	rules = append(rules, ipt.Rule{Action: markAction(0, markMask)})
 	for _, prof := range profiles {
-		r.profiles[prof] = true
 		rules = append(rules, ipt.Rule{Match: markMatch(0, MarkAccept), Action: ProfileChain(prof, ingress)})
 	}
 	rules = append(rules, ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
 	defaultDrop := &RuleID{Rule: -1, Direction: direction(ingress), Trigger: TriggerDefaultDeny}
-	r.chains[name] = append(rules, r.logged(defaultDrop, false, ipt.Rule{Action: "DROP"})...)
-	return name
+	return append(rules, r.logged(defaultDrop, false, ipt.Rule{Action: "DROP"})...)
 }
 
 // tierBlock renders one tier's policies (pols, in order, all of one tier)

@@ -1,0 +1,212 @@
+package policy
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/calico-docker/calico-libnetwork/calc"
+	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
+	"github.com/calico-docker/calico-libnetwork/model"
+	"github.com/calico-docker/calico-libnetwork/resources"
+)
+
+// TestIncrementalRenderEqualsScratch is the property test of the
+// incremental render: a Calculator fed random sequences of changes
+// (endpoints, profiles, policies with tiers, network sets, host endpoints
+// with normal, applyOnForward and untracked policy, full resyncs, and
+// changes of the flow-log group) must, at every render, return exactly
+// what a from-scratch render of a plain calc.Model with the same changes
+// returns; its Delta applied to the previous render's chains must give
+// the new chains; and an nftables table patched with that Delta, as the
+// nftables dataplane does, must equal one built from scratch.
+func TestIncrementalRenderEqualsScratch(t *testing.T) {
+	renders := 0
+	for seed := range uint64(30) {
+		w := &world{r: rand.New(rand.NewPCG(seed, 3)), state: map[string]model.Update{}}
+		cfg := Config{NodeName: "h1", IPVersions: []int{4, 6}}
+		c, m := NewCalculator(cfg), calc.NewModel()
+		full := model.SyncEvent{Full: true}
+		c.Apply(full)
+		m.Apply(full)
+		last := map[int]rules.Result{}
+		tables := map[int]*nftrules.Table{}
+		for step := range 80 {
+			ev := w.incrementalChange()
+			c.Apply(ev)
+			m.Apply(ev)
+			if w.r.IntN(12) == 0 { // flow logs on or off: every cache is dropped
+				cfg.FlowLogGroup = uint16(w.r.IntN(2))
+				c.SetConfig(cfg)
+			}
+			if w.r.IntN(3) == 0 && step != 79 {
+				continue // changes pile up between renders, as events coalesce
+			}
+			got := c.Render()
+			renders++
+			for _, v := range cfg.IPVersions {
+				want := rules.Render(m, "h1", rules.Config{IPVersion: v, FlowLogGroup: cfg.FlowLogGroup})
+				what := fmt.Sprintf("seed %d step %d IPv%d", seed, step, v)
+				checkIncremental(t, what, last[v], got[v], want)
+				tables[v] = checkNftPatch(t, what, v, tables[v], last[v], got[v])
+				last[v] = got[v]
+			}
+		}
+	}
+	t.Logf("%d renders compared", renders)
+}
+
+// checkIncremental compares an incremental result with a from-scratch one
+// and checks its delta against the previous result.
+func checkIncremental(t *testing.T, what string, prev, got, want rules.Result) {
+	t.Helper()
+	if !reflect.DeepEqual(withoutDelta(got), withoutDelta(want)) {
+		t.Fatalf("%s: incremental render differs from a render from scratch:\n%s", what, resultDiff(got, want))
+	}
+	if !got.Delta.Incremental {
+		return
+	}
+	chains := map[string][]ipt.Rule{}
+	for _, ch := range prev.Chains {
+		chains[ch.Name] = ch.Rules
+	}
+	for _, name := range got.Delta.Removed {
+		delete(chains, name)
+	}
+	gotChains := map[string][]ipt.Rule{}
+	for _, ch := range got.Chains {
+		gotChains[ch.Name] = ch.Rules
+		if slices.Contains(got.Delta.Changed, ch.Name) {
+			chains[ch.Name] = ch.Rules
+		}
+	}
+	if !maps.EqualFunc(chains, gotChains, func(a, b []ipt.Rule) bool { return slices.Equal(a, b) }) {
+		t.Fatalf("%s: the previous chains with Delta %+v applied are not the new chains", what, got.Delta)
+	}
+}
+
+// checkNftPatch patches t (built from prev) with got's delta, as the
+// nftables dataplane does, and checks it equals a table built from got
+// from scratch; it returns the table to patch next.
+func checkNftPatch(t *testing.T, what string, v int, tab *nftrules.Table, prev, got rules.Result) *nftrules.Table {
+	t.Helper()
+	want, err := nftrules.Build(v, nftrules.PolicyInputs(v, got)...)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if tab == nil || !got.Delta.Incremental || !reflect.DeepEqual(prev.Raw, got.Raw) || !reflect.DeepEqual(prev.Mangle, got.Mangle) {
+		return want
+	}
+	byName := map[string]ipt.Chain{}
+	for _, c := range got.Chains {
+		byName[c.Name] = c
+	}
+	for _, name := range got.Delta.Changed {
+		tab.SetChain(byName[name])
+	}
+	for _, name := range got.Delta.Removed {
+		tab.RemoveChain(name)
+	}
+	for name, members := range got.IPSets {
+		tab.SetIPSet(name, members, false)
+	}
+	for name := range prev.IPSets {
+		if _, ok := got.IPSets[name]; !ok {
+			tab.SetIPSet(name, nil, true)
+		}
+	}
+	if !reflect.DeepEqual(tab.Chains, want.Chains) || !reflect.DeepEqual(tab.Sets, want.Sets) {
+		t.Fatalf("%s: the nftables table patched with the delta differs from one built from scratch", what)
+	}
+	return tab
+}
+
+// withoutDelta is r with no Delta (a render from scratch has none).
+func withoutDelta(r rules.Result) rules.Result {
+	r.Delta = rules.Delta{}
+	return r
+}
+
+// incrementalChange is world.change with endpoint churn and host
+// endpoints (and their policies) added.
+func (w *world) incrementalChange() model.SyncEvent {
+	switch w.r.IntN(6) {
+	case 0:
+		return model.SyncEvent{Updates: []model.Update{w.endpointChange()}}
+	case 1:
+		return model.SyncEvent{Updates: []model.Update{w.setOrDelete(w.hostEndpoint(w.r.IntN(3)))}}
+	case 2:
+		return model.SyncEvent{Updates: []model.Update{w.setOrDelete(w.hostPolicy(w.r.IntN(3)))}}
+	}
+	return w.change()
+}
+
+// hostEndpoint is a host endpoint of h1 (or h2) on a named interface or
+// all of them, with labels the test selectors match.
+func (w *world) hostEndpoint(i int) resources.Resource {
+	h := resources.NewHostEndpoint(fmt.Sprintf("hep%d", i))
+	h.Spec.Node = w.pick("h1", "h1", "h2")
+	h.Spec.InterfaceName = w.pick("eth0", "eth1", "*")
+	h.Spec.ExpectedIPs = []string{fmt.Sprintf("10.0.1.%d", i)}
+	if w.r.IntN(2) == 0 {
+		h.Spec.Profiles = []string{w.pick("p0", "p1")}
+	}
+	h.Labels = map[string]string{"role": w.pick("a", "b", "c")}
+	return h
+}
+
+// hostPolicy is a policy for host endpoints: normal, applyOnForward or
+// untracked.
+func (w *world) hostPolicy(i int) resources.Resource {
+	p := resources.NewGlobalNetworkPolicy(fmt.Sprintf("hp%d", i))
+	p.Spec.Selector = w.pick(testSelectors...)
+	p.Spec.Tier = w.pick("", "t1")
+	switch w.r.IntN(3) {
+	case 0:
+		p.Spec.ApplyOnForward = true
+	case 1:
+		p.Spec.ApplyOnForward, p.Spec.DoNotTrack = true, true
+	}
+	p.Spec.Ingress = []resources.Rule{{Action: w.pick(resources.ActionAllow, resources.ActionDeny),
+		Source: resources.EntityRule{Selector: w.pick(testSelectors...)}}}
+	p.Spec.Egress = []resources.Rule{{Action: resources.ActionAllow}}
+	p.Default()
+	return p
+}
+
+// resultDiff describes how two results differ, chain by chain.
+func resultDiff(got, want rules.Result) string {
+	var out string
+	g, w := map[string][]ipt.Rule{}, map[string][]ipt.Rule{}
+	for _, c := range got.Chains {
+		g[c.Name] = c.Rules
+	}
+	for _, c := range want.Chains {
+		w[c.Name] = c.Rules
+	}
+	for name, rs := range g {
+		if wr, ok := w[name]; !ok || !slices.Equal(rs, wr) {
+			out += fmt.Sprintf("chain %s: got %v, want %v (present: %v)\n", name, rs, wr, ok)
+		}
+	}
+	for name, wr := range w {
+		if _, ok := g[name]; !ok {
+			out += fmt.Sprintf("chain %s missing: want %v\n", name, wr)
+		}
+	}
+	if !reflect.DeepEqual(got.IPSets, want.IPSets) {
+		out += fmt.Sprintf("IP sets: got %v, want %v\n", got.IPSets, want.IPSets)
+	}
+	if !reflect.DeepEqual(got.RuleIDs, want.RuleIDs) {
+		out += fmt.Sprintf("rule IDs: got %v, want %v\n", got.RuleIDs, want.RuleIDs)
+	}
+	if !reflect.DeepEqual(got.Raw, want.Raw) || !reflect.DeepEqual(got.Mangle, want.Mangle) || !reflect.DeepEqual(got.Inserts, want.Inserts) {
+		out += "raw, mangle or inserts differ\n"
+	}
+	return out
+}

@@ -1,0 +1,414 @@
+package rules
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/calico-docker/calico-libnetwork/calc"
+	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/resources"
+	"github.com/calico-docker/calico-libnetwork/selector"
+)
+
+// Renderer renders like Render and keeps what it rendered, so that the
+// next render re-renders only what changed (a Renderer is what Render
+// uses, once). Cached chains are keyed by exactly what shapes them:
+//
+//   - a policy's chains by the *calc.Policy (the model compiles a new one
+//     on every change), a profile's by the *calc.Profile;
+//   - a group chain by its name, a hash of its tiers (with their
+//     defaultAction), ordered policy keys and profiles;
+//   - an endpoint's chains by the *calc.Endpoint and the policies its
+//     lists hold (and the tiers they are in);
+//   - all of them by the IP version, log prefix and flow-log group: a
+//     change of those drops every cache.
+//
+// Policy, profile and group chains are reference counted by the chains
+// that jump to them and dropped with the last. The top-level chains and
+// the host endpoints' chains (few) are rendered every time; the dispatch
+// chains whenever the set of endpoints changes. A Result shares the rule
+// slices of the chains that did not change, and its Delta names those that
+// did. Not safe for concurrent use.
+type Renderer struct {
+	key   renderKey
+	valid bool
+	gen   uint64
+	eps   map[string]*epEntry // by interface name
+	// groups by chain name; policies by key; profiles by name.
+	groups   map[string]*groupEntry
+	policies map[string]*ruleEntry
+	profiles map[string]*ruleEntry
+	tiers    map[string]*resources.Tier // the tiers group names were made from
+	// transient: the groups and policies the last render's uncached
+	// chains referred to (host endpoints).
+	transientGroups   map[string]bool
+	transientPolicies map[string]bool
+	transientChains   map[string]bool // the uncached chains of the last render
+	dispatch          [2][]ipt.Rule   // from, to
+	// chains holds every chain of the last Result (gotos rendered); sorted
+	// is its Chains and pos each chain's index there.
+	chains  map[string][]ipt.Rule
+	sorted  []ipt.Chain
+	pos     map[string]int
+	members map[string]memberCopy // IP set name -> members of this family
+	// touched: chains set or removed by the current render, with what the
+	// last Result held.
+	touched map[string]prevChain
+}
+
+type renderKey struct {
+	ipVersion    int
+	logPrefix    string
+	flowLogGroup uint16
+}
+
+type epEntry struct {
+	ep     *calc.Endpoint
+	lists  [2][]*calc.Policy // by calc.Direction
+	groups [2]string
+	ids    map[string]RuleID
+	gen    uint64
+}
+
+type groupEntry struct {
+	refs     int
+	policies []string // keys
+	profiles []string
+	ids      map[string]RuleID
+}
+
+// ruleEntry is a policy's or profile's pair of chains.
+type ruleEntry struct {
+	refs   int
+	pol    *calc.Policy
+	prof   *calc.Profile
+	stale  bool // pol or prof changed since its chains were rendered
+	sets   []setRef
+	ids    map[string]RuleID
+	chains bool // its chains are in Renderer.chains
+}
+
+type setRef struct {
+	name string
+	sel  selector.Selector
+}
+
+type memberCopy struct{ src, out []netip.Prefix }
+
+type prevChain struct {
+	rules   []ipt.Rule
+	existed bool
+}
+
+func (rd *Renderer) reset(key renderKey) {
+	*rd = Renderer{key: key, eps: map[string]*epEntry{}, groups: map[string]*groupEntry{},
+		policies: map[string]*ruleEntry{}, profiles: map[string]*ruleEntry{}, tiers: map[string]*resources.Tier{},
+		transientGroups: map[string]bool{}, transientPolicies: map[string]bool{}, transientChains: map[string]bool{},
+		chains: map[string][]ipt.Rule{}, pos: map[string]int{}, members: map[string]memberCopy{}}
+}
+
+// Render renders the policy of node's local endpoints, re-rendering only
+// what changed since the last call (see Renderer).
+func (rd *Renderer) Render(m Source, node string, cfg Config) Result {
+	if cfg.LogPrefix == "" {
+		cfg.LogPrefix = "calico-packet: "
+	}
+	key := renderKey{cfg.IPVersion, cfg.LogPrefix, cfg.FlowLogGroup}
+	incremental := rd.valid && rd.key == key
+	if !incremental {
+		rd.reset(key)
+	}
+	rd.valid, rd.touched = true, map[string]prevChain{}
+	rd.gen++
+	r := &renderer{cfg: cfg, m: m, inc: rd, chains: map[string][]ipt.Rule{}, ipsets: map[string][]netip.Prefix{},
+		policies: map[string]*calc.Policy{}, groups: map[string]bool{}, ruleIDs: map[string]RuleID{}}
+	r.topLevel()
+	rd.renderEndpoints(r, m.LocalEndpoints(node), rd.tiersChanged(m))
+	host := r.hostEndpoints(node) // hostendpoint.go
+	rd.swapTransient(r)
+	rd.renderRuleChains(r)
+	res := Result{IPSets: rd.ipSets(r), RuleIDs: rd.ruleIDs(r), Raw: host.raw.table(), Mangle: host.mangle.table(),
+		Inserts: map[string][]ipt.Rule{
+			"FORWARD": {{Action: ChainForward}},
+			"INPUT":   {{Action: ChainInput}},
+			"OUTPUT":  {{Action: ChainOutput}},
+		}}
+	res.Chains, res.Delta = rd.output()
+	res.Delta.Incremental = incremental
+	return res
+}
+
+// tiersChanged reports whether a tier a group name was made from changed
+// (its defaultAction is part of the name): every endpoint is then
+// re-rendered.
+func (rd *Renderer) tiersChanged(m Source) bool {
+	for name, t := range rd.tiers {
+		if m.Tier(name) != t {
+			clear(rd.tiers)
+			return true
+		}
+	}
+	return false
+}
+
+// renderEndpoints renders the chains of the endpoints that changed (or
+// whose policy lists did) and, when the set of endpoints changed, the
+// dispatch chains; it drops the chains of endpoints gone.
+func (rd *Renderer) renderEndpoints(r *renderer, eps []*calc.Endpoint, all bool) {
+	changedSet := rd.dispatch[0] == nil
+	for _, ep := range eps {
+		if ep.IfaceName == "" {
+			continue
+		}
+		e := rd.eps[ep.IfaceName]
+		if e != nil && e.gen == rd.gen {
+			changedSet = true // two endpoints with one interface: the last wins, as rendered
+		}
+		var lists [2][]*calc.Policy
+		if !ep.Pending {
+			lists = [2][]*calc.Policy{r.m.PoliciesFor(ep, calc.Ingress), r.m.PoliciesFor(ep, calc.Egress)}
+		}
+		if e != nil && !all && e.ep == ep && samePolicies(e.lists[0], lists[0]) && samePolicies(e.lists[1], lists[1]) {
+			e.gen = rd.gen
+			continue
+		}
+		changedSet = changedSet || e == nil || e.ep.Key != ep.Key
+		rd.renderEndpoint(r, e, ep, lists)
+	}
+	for iface, e := range rd.eps {
+		if e.gen != rd.gen {
+			changedSet = true
+			rd.releaseGroups(e.groups)
+			rd.removeChain(EndpointChain(iface, true))
+			rd.removeChain(EndpointChain(iface, false))
+			delete(rd.eps, iface)
+		}
+	}
+	if changedSet {
+		rd.dispatch = dispatchChains(eps)
+	}
+	rd.setChain(ChainFromDispatch, rd.dispatch[0])
+	rd.setChain(ChainToDispatch, rd.dispatch[1])
+}
+
+// renderEndpoint (re)renders one endpoint's chains; old is its last entry.
+func (rd *Renderer) renderEndpoint(r *renderer, old *epEntry, ep *calc.Endpoint, lists [2][]*calc.Policy) {
+	e := &epEntry{ep: ep, lists: lists, gen: rd.gen}
+	ids := r.capture(func() {
+		if !ep.Pending {
+			e.groups[calc.Ingress] = r.groupOf(lists[calc.Ingress], ep.Profiles, true)
+			e.groups[calc.Egress] = r.groupOf(lists[calc.Egress], ep.Profiles, false)
+			rd.acquireGroup(e.groups[calc.Ingress])
+			rd.acquireGroup(e.groups[calc.Egress])
+		}
+		fw, tw := r.endpointChains(ep, e.groups)
+		rd.setChain(EndpointChain(ep.IfaceName, true), fixGoto(fw))
+		rd.setChain(EndpointChain(ep.IfaceName, false), fixGoto(tw))
+	})
+	e.ids = ids
+	if old != nil {
+		rd.releaseGroups(old.groups)
+	}
+	rd.eps[ep.IfaceName] = e
+}
+
+// dispatchChains renders the from- and to-workload dispatch chains.
+func dispatchChains(eps []*calc.Endpoint) [2][]ipt.Rule {
+	from := make([]ipt.Rule, 0, len(eps)+1)
+	to := make([]ipt.Rule, 0, len(eps)+1)
+	for _, ep := range eps {
+		if ep.IfaceName == "" {
+			continue
+		}
+		from = append(from, ipt.Rule{Match: "-i " + ep.IfaceName + " -g " + EndpointChain(ep.IfaceName, true)})
+		to = append(to, ipt.Rule{Match: "-o " + ep.IfaceName + " -g " + EndpointChain(ep.IfaceName, false)})
+	}
+	drop := ipt.Rule{Action: "DROP"}
+	return [2][]ipt.Rule{append(from, drop), append(to, drop)}
+}
+
+// samePolicies reports whether two policy lists hold the same policies
+// (the same compiled objects) in the same order.
+func samePolicies(a, b []*calc.Policy) bool {
+	return slices.Equal(a, b)
+}
+
+// capture runs f, collecting the rule IDs it logs; they are also kept in
+// r.ruleIDs.
+func (r *renderer) capture(f func()) map[string]RuleID {
+	if r.cfg.FlowLogGroup == 0 {
+		f()
+		return nil
+	}
+	outer := r.ruleIDs
+	r.ruleIDs = map[string]RuleID{}
+	f()
+	ids := r.ruleIDs
+	r.ruleIDs = outer
+	return ids
+}
+
+// newGroup renders a group chain and registers it (with no reference).
+func (rd *Renderer) newGroup(r *renderer, name string, tiers [][]*calc.Policy, profiles []string, ingress bool) {
+	g := &groupEntry{profiles: profiles}
+	pols := map[string]*calc.Policy{}
+	var rules []ipt.Rule
+	g.ids = r.capture(func() { rules = r.groupRules(tiers, profiles, ingress, pols) })
+	for _, tier := range tiers {
+		for _, p := range tier {
+			g.policies = append(g.policies, p.Key)
+		}
+	}
+	rd.groups[name] = g
+	rd.setChain(name, fixGoto(rules))
+}
+
+// notePolicies records the current compiled object of each policy: a
+// new one makes its chains stale.
+func (rd *Renderer) notePolicies(policies []*calc.Policy) {
+	for _, p := range policies {
+		e := rd.policies[p.Key]
+		if e == nil {
+			e = &ruleEntry{stale: true}
+			rd.policies[p.Key] = e
+		}
+		if e.pol != p {
+			e.pol, e.stale = p, true
+		}
+	}
+}
+
+func (rd *Renderer) acquireGroup(name string) {
+	g := rd.groups[name]
+	g.refs++
+	if g.refs > 1 {
+		return
+	}
+	for _, key := range g.policies {
+		rd.policies[key].refs++
+	}
+	for _, name := range g.profiles {
+		e := rd.profiles[name]
+		if e == nil {
+			e = &ruleEntry{stale: true}
+			rd.profiles[name] = e
+		}
+		e.refs++
+	}
+}
+
+func (rd *Renderer) releaseGroups(names [2]string) {
+	for _, name := range names {
+		if name != "" {
+			rd.releaseGroup(name)
+		}
+	}
+}
+
+func (rd *Renderer) releaseGroup(name string) {
+	g := rd.groups[name]
+	g.refs--
+	if g.refs > 0 {
+		return
+	}
+	for _, key := range g.policies {
+		rd.policies[key].refs--
+	}
+	for _, name := range g.profiles {
+		rd.profiles[name].refs--
+	}
+	delete(rd.groups, name)
+	rd.removeChain(name)
+}
+
+// swapTransient takes the references of this render's uncached chains
+// (host endpoints) and drops those of the last render's, and stores the
+// uncached chains.
+func (rd *Renderer) swapTransient(r *renderer) {
+	for _, p := range r.policies {
+		rd.notePolicies([]*calc.Policy{p})
+		rd.policies[p.Key].refs++
+	}
+	for name := range r.groups {
+		rd.acquireGroup(name)
+	}
+	for key := range rd.transientPolicies {
+		rd.policies[key].refs--
+	}
+	for name := range rd.transientGroups {
+		rd.releaseGroup(name)
+	}
+	rd.transientPolicies = map[string]bool{}
+	for key := range r.policies {
+		rd.transientPolicies[key] = true
+	}
+	rd.transientGroups = r.groups
+	seen := make(map[string]bool, len(r.chains))
+	for name, rules := range r.chains {
+		seen[name] = true
+		rd.setChain(name, fixGoto(rules))
+	}
+	for name := range rd.transientChains {
+		if !seen[name] {
+			rd.removeChain(name)
+		}
+	}
+	rd.transientChains = seen
+}
+
+// renderRuleChains renders the chains of the policies and profiles
+// referred to whose object changed, and drops those no longer referred to.
+func (rd *Renderer) renderRuleChains(r *renderer) {
+	for key, e := range rd.policies {
+		switch {
+		case e.refs <= 0:
+			if e.chains {
+				rd.removeChain(PolicyChain(key, true))
+				rd.removeChain(PolicyChain(key, false))
+			}
+			delete(rd.policies, key)
+		case e.stale || !e.chains:
+			p := e.pol
+			in, out := policyRuleID(p, true), policyRuleID(p, false)
+			rd.renderRules(r, e, PolicyChain(key, true), PolicyChain(key, false), func() ([]ipt.Rule, []ipt.Rule) {
+				return r.ruleChain(p.Ingress, false, &in), r.ruleChain(p.Egress, false, &out)
+			})
+		}
+	}
+	for name, e := range rd.profiles {
+		if e.refs <= 0 {
+			if e.chains {
+				rd.removeChain(ProfileChain(name, true))
+				rd.removeChain(ProfileChain(name, false))
+			}
+			delete(rd.profiles, name)
+			continue
+		}
+		prof := r.m.Profile(name)
+		if e.chains && e.prof == prof {
+			continue
+		}
+		e.prof = prof
+		var in, out []calc.Rule
+		if prof != nil {
+			in, out = prof.Ingress, prof.Egress
+		}
+		inID, outID := profileRuleID(name, true), profileRuleID(name, false)
+		rd.renderRules(r, e, ProfileChain(name, true), ProfileChain(name, false), func() ([]ipt.Rule, []ipt.Rule) {
+			return r.ruleChain(in, true, &inID), r.ruleChain(out, true, &outID)
+		})
+	}
+}
+
+// renderRules renders an entry's ingress and egress chains, recording the
+// IP sets and rule IDs they use.
+func (rd *Renderer) renderRules(r *renderer, e *ruleEntry, inName, outName string, render func() (in, out []ipt.Rule)) {
+	var sets []setRef
+	r.sets = &sets
+	var in, out []ipt.Rule
+	e.ids = r.capture(func() { in, out = render() })
+	r.sets = nil
+	e.sets, e.stale, e.chains = sets, false, true
+	rd.setChain(inName, fixGoto(in))
+	rd.setChain(outName, fixGoto(out))
+}
