@@ -62,15 +62,20 @@ func checkDataplane(cfg Config) error {
 	return fmt.Errorf("felix: Dataplane %q: want %q or %q", cfg.Dataplane, DataplaneIptables, DataplaneNftables)
 }
 
-// openNft opens the nftables driver in the namespace and finds where
-// Docker's iptables rules are without running iptables: iptables-nft's
-// FORWARD chain over netlink, else the legacy tables in /proc.
-func (k *kernelState) openNft(versions []int) error {
+// newNftDriver opens an nftables driver in the namespace.
+func (k *kernelState) newNftDriver() (*nft.Driver, error) {
 	fd := -1
 	if h := k.ns.Handle(); h != nil {
 		fd = int(*h)
 	}
-	drv, err := nft.New(fd, k.log)
+	return nft.New(fd, k.log)
+}
+
+// openNft opens the nftables driver in the namespace and finds where
+// Docker's iptables rules are without running iptables: iptables-nft's
+// FORWARD chain over netlink, else the legacy tables in /proc.
+func (k *kernelState) openNft(versions []int) error {
+	drv, err := k.newNftDriver()
 	if err != nil {
 		return err
 	}
@@ -278,11 +283,7 @@ func (k *kernelState) removeNftDataplane() error {
 	if k.nft != nil || k.nftGone {
 		return nil
 	}
-	fd := -1
-	if h := k.ns.Handle(); h != nil {
-		fd = int(*h)
-	}
-	drv, err := nft.New(fd, k.log)
+	drv, err := k.newNftDriver()
 	if err != nil {
 		return err
 	}

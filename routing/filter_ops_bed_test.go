@@ -29,28 +29,6 @@ func birdWithCommunities(b *testbed.Bed, as uint32, statics [][2]string) string 
 	return sb.String()
 }
 
-// birdShows checks `birdc show route all <p>` holds every want and none of
-// the absent fragments.
-func birdShows(bird *testbed.BIRD, p netip.Prefix, want []string, absent ...string) func() error {
-	return func() error {
-		out, err := bird.Show("route", "all", p.String())
-		if err != nil {
-			return fmt.Errorf("%v: %s", err, out)
-		}
-		for _, w := range want {
-			if !strings.Contains(out, w) {
-				return fmt.Errorf("want %q in:\n%s", w, out)
-			}
-		}
-		for _, a := range absent {
-			if strings.Contains(out, a) {
-				return fmt.Errorf("want no %q in:\n%s", a, out)
-			}
-		}
-		return nil
-	}
-}
-
 func opsFilter(block netip.Prefix, iface string) *resources.BGPFilter {
 	f := resources.NewBGPFilter("ops")
 	f.Spec.ImportV4 = []resources.BGPFilterRule{
@@ -118,7 +96,7 @@ func TestBGPFilterOperationsWithBIRD(t *testing.T) {
 	peer.Spec.PeerIP, peer.Spec.ASNumber = bird.IP.String(), 64511
 	apply(t, b, peer)
 	// Unfiltered, host1 passes on host2's block (learned over the mesh).
-	eventually(t, "BIRD learns host2's block from host1 too", birdShows(bird, block2, []string{"[" + h1.Name + " ", "[" + h2.Name + " "}))
+	eventually(t, "BIRD learns host2's block from host1 too", bird.RouteShows(block2.String(), []string{"[" + h1.Name + " ", "[" + h2.Name + " "}))
 
 	// Bad input is refused, naming the field and the fix; nothing is stored.
 	bad := opsFilter(block1, "cali/0")
@@ -150,9 +128,9 @@ func TestBGPFilterOperationsWithBIRD(t *testing.T) {
 	if r, err := ourRoute(h1, netip.MustParsePrefix("198.18.3.0/24")); err != nil || strings.Contains(r, "metric") {
 		t.Errorf("the plain route: %q %v, want it with the default metric", r, err)
 	}
-	eventually(t, "communities added, AS path prepended", birdShows(bird, block1,
+	eventually(t, "communities added, AS path prepended", bird.RouteShows(block1.String(),
 		[]string{"BGP.as_path: 64512 64512 64512\n", "BGP.community: (64512,100)", "BGP.large_community: (64512, 7, 8)"}))
-	eventually(t, "host2's block only from host2 (source RemotePeers)", birdShows(bird, block2,
+	eventually(t, "host2's block only from host2 (source RemotePeers)", bird.RouteShows(block2.String(),
 		[]string{"[" + h2.Name + " "}, "["+h1.Name+" ", "["+b.Hosts[2].Name+" "))
 	eventually(t, "the borrowed address is kept back (interface cali*)", func() error {
 		got, err := bird.Routes()
@@ -170,6 +148,6 @@ func TestBGPFilterOperationsWithBIRD(t *testing.T) {
 	if _, err := b.Store.Apply(ctx(t), opsFilter(block1, "eth*")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the borrowed address goes out once the interface does not match", birdShows(bird, borrowed,
+	eventually(t, "the borrowed address goes out once the interface does not match", bird.RouteShows(borrowed.String(),
 		[]string{"[" + h2.Name + " "}))
 }

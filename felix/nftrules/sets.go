@@ -3,6 +3,8 @@ package nftrules
 import (
 	"net/netip"
 	"slices"
+
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
 // Interval is one element of an interval set: [Start, End); End is
@@ -38,7 +40,7 @@ func Intervals(v int, prefixes []netip.Prefix) []Interval {
 			continue
 		}
 		last = p
-		out = append(out, Interval{Start: p.Addr(), End: lastAddr(p).Next()})
+		out = append(out, Interval{Start: p.Addr(), End: rules.LastAddr(p).Next()})
 	}
 	return out
 }
@@ -62,13 +64,4 @@ func FromBounds(starts, ends []netip.Addr) []Interval {
 		out = append(out, iv)
 	}
 	return out
-}
-
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 1 << (7 - i%8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }

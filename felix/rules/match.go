@@ -116,7 +116,7 @@ func (r *renderer) entity(e *calc.Entity, dir, _ string, rangeFlag, portFlag str
 		if n.Addr().Is4() != (r.cfg.IPVersion == 4) {
 			continue
 		}
-		out = append(out, "-m iprange ! "+rangeFlag+" "+n.Masked().Addr().String()+"-"+lastAddr(n).String())
+		out = append(out, "-m iprange ! "+rangeFlag+" "+n.Masked().Addr().String()+"-"+LastAddr(n).String())
 	}
 	if e.Selector != nil {
 		out = append(out, "-m set --match-set "+r.ipset(e.Selector)+" "+dir)
@@ -257,7 +257,8 @@ func protoArg(p *resources.Protocol) string {
 	return strconv.Itoa(int(p.Number))
 }
 
-func lastAddr(p netip.Prefix) netip.Addr {
+// LastAddr is the last address of p (its broadcast address for IPv4).
+func LastAddr(p netip.Prefix) netip.Addr {
 	b := p.Masked().Addr().AsSlice()
 	for i := p.Bits(); i < len(b)*8; i++ {
 		b[i/8] |= 1 << (7 - i%8)

@@ -107,6 +107,28 @@ func (x *BIRD) Show(args ...string) (string, error) {
 	return string(out), err
 }
 
+// RouteShows checks `birdc show route all <prefix>`: present with every
+// want line fragment and none of the absent ones. It suits Eventually.
+func (x *BIRD) RouteShows(prefix string, want []string, absent ...string) func() error {
+	return func() error {
+		out, err := x.Show("route", "all", prefix)
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				return fmt.Errorf("want %q in:\n%s", w, out)
+			}
+		}
+		for _, a := range absent {
+			if strings.Contains(out, a) {
+				return fmt.Errorf("want no %q in:\n%s", a, out)
+			}
+		}
+		return nil
+	}
+}
+
 // Configure replaces the protocols and makes bird reload its configuration.
 func (x *BIRD) Configure(config string) error {
 	if err := x.write(config); err != nil {

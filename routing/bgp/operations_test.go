@@ -32,28 +32,6 @@ func birdWithCommunities(t *testing.T, addr, ours netip.Addr, oursPort, asn int,
 	return x, port
 }
 
-// birdRoute checks `birdc show route all <prefix>`: present with every
-// want line fragment and none of the absent ones.
-func birdRoute(x *testbed.BIRD, prefix string, want []string, absent ...string) func() error {
-	return func() error {
-		out, err := x.Show("route", "all", prefix)
-		if err != nil {
-			return fmt.Errorf("%v: %s", err, out)
-		}
-		for _, w := range want {
-			if !strings.Contains(out, w) {
-				return fmt.Errorf("want %q in:\n%s", w, out)
-			}
-		}
-		for _, a := range absent {
-			if strings.Contains(out, a) {
-				return fmt.Errorf("want no %q in:\n%s", a, out)
-			}
-		}
-		return nil
-	}
-}
-
 // TestFilterOperationsWithBIRD: real BIRD peers see what BGPFilter rules
 // match and do. From "src" (AS 64513) a route with a standard community is
 // refused on import, one with a large community is accepted with a
@@ -108,9 +86,9 @@ func TestFilterOperationsWithBIRD(t *testing.T) {
 	})
 	eventually(t, "exports: source RemotePeers and interface", birdHas(recv, map[string]bool{
 		"10.128.0.0/26": true, "10.128.1.0/26": true, "10.128.2.0/26": false, "10.202.2.0/24": true, "10.202.3.0/24": false}))
-	eventually(t, "communities added and AS path prepended", birdRoute(recv, "10.128.0.0/26",
+	eventually(t, "communities added and AS path prepended", recv.RouteShows("10.128.0.0/26",
 		[]string{"BGP.as_path: 64512 65000 65000 64512", "(64512,10)", "(64512, 20, 30)"}))
-	eventually(t, "learned route: community added, priority not sent", birdRoute(recv, "10.202.2.0/24",
+	eventually(t, "learned route: community added, priority not sent", recv.RouteShows("10.202.2.0/24",
 		[]string{"BGP.as_path: 64512 64513", "(64512,77)", "(64513, 2, 3)"}, "4294967295"))
-	eventually(t, "unmodified own route", birdRoute(recv, "10.128.1.0/26", []string{"BGP.as_path: 64512\n"}, "BGP.community"))
+	eventually(t, "unmodified own route", recv.RouteShows("10.128.1.0/26", []string{"BGP.as_path: 64512\n"}, "BGP.community"))
 }
