@@ -1,14 +1,9 @@
 package policy
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
-
-	"github.com/calico-docker/calico-libnetwork/datastore"
-	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
 // What the dataplane does after policy, which policy explain must say
@@ -37,27 +32,27 @@ func toLinkLocal(from, to *party) bool {
 // toOwnHost reports whether a workload sends to its own host (a host
 // endpoint of it, an address of its Node, a link-local address): the
 // dataplane's INPUT path, where host endpoint policy does not apply.
-func toOwnHost(ctx context.Context, st *datastore.Store, from, to *party) (bool, error) {
+func (v *policyView) toOwnHost(from, to *party) bool {
 	switch {
 	case from.wep == nil:
-		return false, nil
+		return false
 	case to.hep != nil:
-		return to.Node == from.Node, nil
+		return to.Node == from.Node
 	case toLinkLocal(from, to):
-		return true, nil
+		return true
 	case to.Outside:
-		return nodeOwns(ctx, st, from.Node, to.addr)
+		return v.nodeOwns(from.Node, to.addr)
 	}
-	return false, nil
+	return false
 }
 
 // hostVerdict overrides a verdict the way the dataplane does for a
 // workload's traffic to link-local addresses and to its own host
 // (hepOnHost: to is a host endpoint of the workload's host: its INPUT
 // path, where endpoint_to_host_action decides, not host endpoint policy).
-func hostVerdict(ctx context.Context, st *datastore.Store, exp *Explanation, from, to *party, hostAction string, hepOnHost bool) error {
+func (v *policyView) hostVerdict(exp *Explanation, from, to *party, hostAction string, hepOnHost bool) {
 	if from.wep == nil || !to.Outside && !hepOnHost {
-		return nil
+		return
 	}
 	host := fmt.Sprintf("the workload's own host (node %s)", from.Node)
 	own := gateways.Contains(to.addr) || to.addr == gateway6
@@ -70,46 +65,22 @@ func hostVerdict(ctx context.Context, st *datastore.Store, exp *Explanation, fro
 	case toLinkLocal(from, to):
 		exp.Allowed, exp.Verdict = false, "denied"
 		exp.Reason = fmt.Sprintf("%s is link-local and not the workload's gateway: workload traffic to link-local addresses never leaves the host; the dataplane drops it before policy", to.addr)
-		return nil
+		return
 	}
-	if !own {
-		var err error
-		if own, err = nodeOwns(ctx, st, from.Node, to.addr); err != nil {
-			return err
-		}
-	}
+	own = own || v.nodeOwns(from.Node, to.addr)
 	if !own || !exp.Allowed {
-		return nil
+		return
 	}
 	to.Outside = false
 	if hostAction == "Accept" {
 		exp.Reason += fmt.Sprintf("; %s is %s, and endpoint_to_host_action Accept lets it in", to.addr, host)
-		return nil
+		return
 	}
 	exp.Allowed, exp.Verdict = false, "denied"
 	exp.Reason = fmt.Sprintf("egress policy allows it, but %s is %s and endpoint_to_host_action is Drop (the default; set endpoint_to_host_action: Accept on that host to let workloads reach it)", to.addr, host)
-	return nil
 }
 
 // nodeOwns reports whether addr is one of node's addresses (its Node).
-func nodeOwns(ctx context.Context, st *datastore.Store, node string, addr netip.Addr) (bool, error) {
-	if node == "" {
-		return false, nil
-	}
-	n, err := datastore.GetAs[*resources.Node](ctx, st, "", node)
-	if errors.Is(err, datastore.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read node %s: %w", node, err)
-	}
-	if n.Spec.BGP == nil {
-		return false, nil
-	}
-	for _, s := range []string{n.Spec.BGP.IPv4Address, n.Spec.BGP.IPv6Address} {
-		if p, err := netip.ParsePrefix(s); err == nil && p.Addr() == addr {
-			return true, nil
-		}
-	}
-	return false, nil
+func (v *policyView) nodeOwns(node string, addr netip.Addr) bool {
+	return slices.Contains(v.hosts.nodeAddrs(node), addr)
 }
