@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,12 +32,8 @@ func TestNFTablesModeAtRestart(t *testing.T) {
 
 	setMode := func(mode string) {
 		t.Helper()
-		file := filepath.Join(t.TempDir(), "felix.yaml")
 		doc := "apiVersion: projectcalico.org/v3\nkind: FelixConfiguration\nmetadata: {name: default}\nspec: {nftablesMode: " + mode + "}\n"
-		if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		ctl(t, d, "apply", "-f", file)
+		ctl(t, d, "apply", "-f", writeFile(t, "felix.yaml", doc))
 	}
 	setMode("Enabled")
 	testenv.Eventually(t, 20*time.Second, 100*time.Millisecond, func() error {

@@ -113,11 +113,7 @@ spec:
 // c1 still get their replies.
 func isolate(t *testing.T, e *engine, d *daemon, c1, c2, ip1, ip2 string) {
 	t.Helper()
-	file := filepath.Join(t.TempDir(), "isolate.yaml")
-	if err := os.WriteFile(file, []byte(isolatePolicy), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctl(t, d, "apply", "-f", file)
+	ctl(t, d, "apply", "-f", writeFile(t, "isolate.yaml", isolatePolicy))
 	testenv.Eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
 		if _, err := e.exec(c1, "ping", "-c", "1", "-W", "1", ip2); err == nil {
 			return fmt.Errorf("%s still reaches %s", c1, ip2)

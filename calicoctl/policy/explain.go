@@ -333,10 +333,7 @@ func writeExplanation(w io.Writer, e *Explanation, wide bool) error {
 		t.Header = append(t.Header, "RULE")
 	}
 	for i, s := range e.Steps {
-		result, kind := "no rule matched", s.Kind
-		if s.Stage != "" {
-			kind += " (" + s.Stage + ")"
-		}
+		result, kind := "no rule matched", stageKind(s.Kind, s.Stage)
 		switch {
 		case s.Rule == nil && s.Action == resources.ActionAllow:
 			result = "accepted before policy"
@@ -354,4 +351,13 @@ func writeExplanation(w io.Writer, e *Explanation, wide bool) error {
 		t.Rows = append(t.Rows, row)
 	}
 	return t.Write(w)
+}
+
+// stageKind is a KIND column: the kind, with the host endpoint stage
+// (preDNAT, doNotTrack, ...) it applies at when it has one.
+func stageKind(kind, stage string) string {
+	if stage == "" {
+		return kind
+	}
+	return kind + " (" + stage + ")"
 }

@@ -202,11 +202,7 @@ func writeEndpointPolicies(w io.Writer, ep *endpointPolicies, wide bool) error {
 			if p.Missing {
 				sel = "(profile does not exist)"
 			}
-			kind := p.Kind
-			if p.Stage != "" {
-				kind += " (" + p.Stage + ")"
-			}
-			row := []string{d.name, strconv.Itoa(i + 1), kind, p.Name, cli.OrderString(p.Order), sel}
+			row := []string{d.name, strconv.Itoa(i + 1), stageKind(p.Kind, p.Stage), p.Name, cli.OrderString(p.Order), sel}
 			if wide {
 				row = append(row, strconv.Itoa(p.Rules))
 			}
