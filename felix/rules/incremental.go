@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -254,11 +255,7 @@ func (rd *Renderer) newGroup(r *renderer, name string, tiers [][]*calc.Policy, p
 	pols := map[string]*calc.Policy{}
 	var rules []ipt.Rule
 	g.ids = r.capture(func() { rules = r.groupRules(tiers, profiles, ingress, pols) })
-	for _, tier := range tiers {
-		for _, p := range tier {
-			g.policies = append(g.policies, p.Key)
-		}
-	}
+	g.policies = slices.Collect(maps.Keys(pols))
 	rd.groups[name] = g
 	rd.setChain(name, fixGoto(rules))
 }
