@@ -11,18 +11,18 @@ import (
 // peerPolicies are the filters of this node's peers made by BGPPeers:
 // their spec.filters (BGPFilters, in the order listed) and
 // keepOriginalNextHop. Mesh peers have none. A filter that does not exist
-// is skipped; see docs/bgp-filters.md.
-func (c *cluster) peerPolicies(me string, peers []bgp.Peer) map[netip.Addr]bgp.PeerPolicy {
+// is skipped; see docs/bgp-filters.md. exports are this node's routes
+// (c.exports(me)), which interface rules match.
+func (c *cluster) peerPolicies(me string, peers []bgp.Peer, exports []netip.Prefix) map[netip.Addr]bgp.PeerPolicy {
 	out := map[netip.Addr]bgp.PeerPolicy{}
 	asn := c.asnOf(c.nodes[me])
-	var exports []netip.Prefix // for interface rules, read once
 	for _, p := range peers {
 		bp := c.peers[p.Name]
 		if p.Type == bgp.PeerMesh || bp == nil {
 			continue
 		}
 		pp := bgp.PeerPolicy{KeepNextHop: bp.Spec.KeepOriginalNextHop || bp.Spec.NextHopMode == "Keep"}
-		fc := filterContext{peerType: "iBGP", c: c, me: me, exports: &exports}
+		fc := filterContext{peerType: "iBGP", c: c, exports: exports}
 		if p.ASN != asn {
 			fc.peerType, fc.ownASN = "eBGP", asn
 		}
@@ -50,8 +50,7 @@ type filterContext struct {
 	// export policies see it at the front of the AS path.
 	ownASN  uint32
 	c       *cluster
-	me      string
-	exports *[]netip.Prefix // this node's routes, computed when first needed
+	exports []netip.Prefix // this node's routes
 }
 
 // rules converts the rules of one BGPFilter list for the peer; rules for
@@ -75,7 +74,7 @@ func (fc filterContext) rules(rules []resources.BGPFilterRule, v6, export bool) 
 			fr.MinLen, fr.MaxLen = deref(pl.Min), deref(pl.Max)
 		}
 		if r.Interface != "" {
-			fr.OwnOnly, fr.Own = true, fc.c.ownOnInterface(fc.ownExports(), r.Interface)
+			fr.OwnOnly, fr.Own = true, fc.c.ownOnInterface(fc.exports, r.Interface)
 		}
 		if r.Communities != nil && len(r.Communities.Values) > 0 {
 			fr.Community = r.Communities.Values[0]
@@ -110,13 +109,6 @@ func (fc filterContext) operations(fr *bgp.FilterRule, ops []resources.BGPFilter
 	if export && fc.ownASN != 0 && len(fr.Prepend) > 0 && fr.Prepend[0] != fc.ownASN {
 		fr.Prepend = append([]uint32{fc.ownASN}, fr.Prepend...)
 	}
-}
-
-func (fc filterContext) ownExports() []netip.Prefix {
-	if *fc.exports == nil {
-		*fc.exports = fc.c.exports(fc.me)
-	}
-	return *fc.exports
 }
 
 func deref(p *int) int {

@@ -45,7 +45,7 @@ func TestPeerPolicies(t *testing.T) {
 	c.apply(model.SyncEvent{Updates: []model.Update{model.UpdateOf(wep), model.UpdateOf(other)}})
 	// 10.65.0.70 is borrowed from host2's block; 10.65.1.3 is in host1's.
 	c.blocks = blockMap(block("10.65.0.64/26", "host2", "10.65.0.70@host1", "10.65.0.71@host2"), block("10.65.1.0/26", "host1", "10.65.1.3@host1"))
-	got := c.peerPolicies("host1", c.desiredPeers("host1"))
+	got := c.peerPolicies("host1", c.desiredPeers("host1"), c.exports("host1"))
 	tor := netip.MustParseAddr("10.99.0.254")
 	want := map[netip.Addr]bgp.PeerPolicy{tor: {
 		KeepNextHop: true,

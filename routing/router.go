@@ -329,7 +329,8 @@ func (r *Router) bgpDesired(me string) bgp.Desired {
 	g := &bgp.Global{ASN: r.c.asnOf(self), RouterID: ip.Addr(), IPv6: nodeIPv6(self).Addr(),
 		ListenPort: r.c.settingsFor(me).listenPort}
 	peers := r.withPasswords(r.c.desiredPeers(me)) // secrets.go
-	return bgp.Desired{Global: g, Peers: peers, Exports: r.c.exports(me), Policies: r.c.peerPolicies(me, peers)}
+	exports := r.c.exports(me)
+	return bgp.Desired{Global: g, Peers: peers, Exports: exports, Policies: r.c.peerPolicies(me, peers, exports)}
 }
 
 // dataplaneDesired is the routing dataplane's state; r.mu is held.
