@@ -192,10 +192,11 @@ const cacheSyncTimeout = 2 * time.Minute
 // blocks and with the settings FelixConfiguration gives (live), then keeps
 // it fed from the cache (see watcher).
 func startDataplane(ctx context.Context, cfg *Config, live *liveConfig, c *cache.Cache, log *slog.Logger) (*felix.Dataplane, error) {
-	s := live.resolve().Settings
+	res := live.resolve()
+	s := res.Settings
 	dp := felix.New(felix.Config{
 		ResyncInterval: s.ResyncInterval(), EnableIPv6: s.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
-		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Dataplane: live.startedDataplane(), Logger: log,
+		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Dataplane: live.startedDataplane(res), Logger: log,
 		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: s.EndpointToHostAction == felix.EndpointToHostAccept, FlowLogs: cfg.FlowLogs,
 		HostEndpoints:   felix.HostEndpointConfig{FailsafeInbound: s.FailsafeInbound, FailsafeOutbound: s.FailsafeOutbound},
 		ProbeIPIP:       cfg.NetworkingBackend != routing.BackendNone,

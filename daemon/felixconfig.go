@@ -292,9 +292,8 @@ func pendingDataplane(want, running string) string {
 }
 
 // startedDataplane records the dataplane felix starts with and returns it:
-// what FelixConfiguration's nftablesMode resolves to now.
-func (l *liveConfig) startedDataplane() string {
-	res := l.resolve()
+// what FelixConfiguration's nftablesMode resolves to in res (resolve()).
+func (l *liveConfig) startedDataplane(res felixconfig.Result) string {
 	l.mu.Lock()
 	l.running = res.Settings.Dataplane()
 	l.mu.Unlock()

@@ -161,16 +161,17 @@ func TestNFTablesModeAtStart(t *testing.T) {
 	put(ctx, t, store, "default", resources.FelixConfigurationSpec{NFTablesMode: "Enabled"})
 	c := syncedCache(ctx, t, store, "host1")
 	cfg := &Config{NodeName: "host1", LogLevel: slog.LevelInfo, ResyncInterval: time.Hour, Dataplane: felix.DataplaneIptables}
-	if got := newLiveConfig(cfg, c, quiet).startedDataplane(); got != felix.DataplaneNftables {
+	started := func() string { l := newLiveConfig(cfg, c, quiet); return l.startedDataplane(l.resolve()) }
+	if got := started(); got != felix.DataplaneNftables {
 		t.Errorf("nftablesMode Enabled: felix starts with %s", got)
 	}
 	cfg.Explicit = map[string]bool{"dataplane": true}
-	if got := newLiveConfig(cfg, c, quiet).startedDataplane(); got != felix.DataplaneIptables {
+	if got := started(); got != felix.DataplaneIptables {
 		t.Errorf("explicit dataplane: iptables: felix starts with %s", got)
 	}
 	cfg.Explicit = nil
 	live := newLiveConfig(cfg, c, quiet)
-	running := live.startedDataplane()
+	running := live.startedDataplane(live.resolve())
 	live.attach(nil, nil)
 	go live.run(ctx)
 	put(ctx, t, store, "node.host1", resources.FelixConfigurationSpec{NFTablesMode: "Disabled"})
