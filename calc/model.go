@@ -225,6 +225,12 @@ func onNode[V any](all []V, node string, nodeOf func(V) string) []V {
 // Profile returns a compiled profile by name, or nil.
 func (m *Model) Profile(name string) *Profile { return m.profiles[name] }
 
+// Policy returns a compiled (Global)NetworkPolicy by kind, namespace and
+// name, or nil.
+func (m *Model) Policy(kind, namespace, name string) *Policy {
+	return m.policies[PolicyKey(kind, namespace, name)]
+}
+
 // Policies returns every policy in evaluation order: by tier, then within
 // the tier by order.
 func (m *Model) Policies() []*Policy {

@@ -26,11 +26,10 @@ type Directory struct {
 	networks    map[netip.Addr]string // address -> Docker network ID of its endpoint
 	netSets     map[string]netSet     // "kind/namespace/name" -> (Global)NetworkSet
 	networkName func(id string) string
-	// policies indexes the model's policies for liveSeries (series.go);
-	// synced: a Full event was applied; metrics: the counters to prune.
-	policies map[policyKey]policyNow
-	synced   bool
-	metrics  *Metrics
+	// synced: a Full event was applied; metrics: the counters to prune
+	// (series.go).
+	synced  bool
+	metrics *Metrics
 }
 
 // netSet is a GlobalNetworkSet or NetworkSet, to name outside addresses.
@@ -46,8 +45,7 @@ func NewDirectory(networkName func(id string) string) *Directory {
 	if networkName == nil {
 		networkName = func(id string) string { return id }
 	}
-	return &Directory{model: calc.NewModel(), networks: map[netip.Addr]string{}, netSets: map[string]netSet{}, networkName: networkName,
-		policies: map[policyKey]policyNow{}}
+	return &Directory{model: calc.NewModel(), networks: map[netip.Addr]string{}, netSets: map[string]netSet{}, networkName: networkName}
 }
 
 // OnSyncEvent applies one cache event (kinds Kinds); the counters of
@@ -97,9 +95,6 @@ func (d *Directory) apply(ev model.SyncEvent) (gone []endpointName) {
 	}
 	d.model.Apply(ev)
 	d.synced = d.synced || ev.Full
-	if touchesPolicies(ev) {
-		d.indexPolicies()
-	}
 	return gone
 }
 

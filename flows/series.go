@@ -25,12 +25,6 @@ import (
 // policyKey names a policy or profile as the counters' labels do.
 type policyKey struct{ kind, namespace, name string }
 
-// policyNow is what the policy model holds of a policy or profile.
-type policyNow struct {
-	tier  string
-	rules [2]int // by calc.Direction
-}
-
 // seriesLabels are a policy series' label values, in NewMetrics' order:
 // tier, kind, namespace, name, rule, direction, action.
 type seriesLabels [7]string
@@ -59,15 +53,6 @@ func touchesPolicies(ev model.SyncEvent) bool {
 	return ev.Full || slices.ContainsFunc(ev.Updates, func(u model.Update) bool { return countedKind(u.Kind) })
 }
 
-// indexPolicies rebuilds d.policies from the model; d.mu is held.
-func (d *Directory) indexPolicies() {
-	clear(d.policies)
-	for _, p := range d.model.Policies() {
-		d.policies[policyKey{kind: p.Kind, namespace: p.Namespace, name: p.Name}] = policyNow{tier: p.Tier,
-			rules: [2]int{calc.Ingress: len(p.Ingress), calc.Egress: len(p.Egress)}}
-	}
-}
-
 // liveSeries reports whether a policy series still names a rule the
 // model holds; before the first Full event every series is live.
 func (d *Directory) liveSeries(l seriesLabels) bool {
@@ -76,26 +61,28 @@ func (d *Directory) liveSeries(l seriesLabels) bool {
 	if !d.synced {
 		return true
 	}
-	var now policyNow
+	var tier string
+	var ingress, egress []calc.Rule
 	k := l.key()
 	if k.kind == resources.KindProfile {
 		p := d.model.Profile(k.name)
 		if p == nil {
 			return false
 		}
-		now.rules = [2]int{calc.Ingress: len(p.Ingress), calc.Egress: len(p.Egress)}
+		ingress, egress = p.Ingress, p.Egress
 	} else {
-		var ok bool
-		if now, ok = d.policies[k]; !ok {
+		p := d.model.Policy(k.kind, k.namespace, k.name)
+		if p == nil {
 			return false
 		}
+		tier, ingress, egress = p.Tier, p.Ingress, p.Egress
 	}
-	dir := calc.Egress
+	n := len(egress)
 	if l[5] == "ingress" {
-		dir = calc.Ingress
+		n = len(ingress)
 	}
 	rule, err := strconv.Atoi(l[4])
-	return err == nil && l[0] == now.tier && rule >= 0 && rule < now.rules[dir]
+	return err == nil && l[0] == tier && rule >= 0 && rule < n
 }
 
 // endpointName is a workload endpoint as flows name it: its namespace
