@@ -42,17 +42,17 @@ func (d *Driver) RemoveIptablesLeftovers() (int, error) {
 			n += k
 		}
 		for _, c := range stale {
-			d.conn.FlushChain(c)
+			d.tx.build.FlushChain(c)
 		}
 		for _, c := range stale {
-			d.conn.DelChain(c)
+			d.tx.build.DelChain(c)
 		}
 		n += len(stale)
 	}
 	if n == 0 {
 		return 0, nil
 	}
-	if err := d.conn.Flush(); err != nil {
+	if err := d.tx.commit(); err != nil {
 		d.abort()
 		return 0, fmt.Errorf("remove the iptables dataplane's chains: %w", err)
 	}
@@ -82,7 +82,7 @@ func (d *Driver) queueForeignRuleRemoval(c *nftables.Chain) (int, error) {
 			continue
 		}
 		if strings.HasPrefix(tag, "cali:") || jumpsToOurs(r) {
-			if err := d.conn.DelRule(r); err != nil {
+			if err := d.tx.build.DelRule(r); err != nil {
 				return 0, err
 			}
 			n++
@@ -109,7 +109,7 @@ func (d *Driver) RemoveAll() error {
 	}
 	for _, t := range tables {
 		if t.Name == ourTable(4).Name && (t.Family == family(4) || t.Family == family(6)) {
-			d.conn.DelTable(t)
+			d.tx.build.DelTable(t)
 		}
 	}
 	for _, v := range []int{4, 6} {
@@ -118,7 +118,7 @@ func (d *Driver) RemoveAll() error {
 			return err
 		}
 	}
-	if err := d.conn.Flush(); err != nil {
+	if err := d.tx.commit(); err != nil {
 		d.abort()
 		return fmt.Errorf("remove the nftables dataplane: %w", err)
 	}

@@ -35,7 +35,7 @@ func (d *Driver) queueDockerAccepts(v int, want bool) error {
 		switch tag := tagOf(r.UserData); tag {
 		case tagAcceptIn, tagAcceptOut:
 			if have[tag] || !want {
-				if err := d.conn.DelRule(r); err != nil {
+				if err := d.tx.build.DelRule(r); err != nil {
 					return err
 				}
 				continue
@@ -54,7 +54,7 @@ func (d *Driver) queueDockerAccepts(v int, want bool) error {
 		if have[a.tag] {
 			continue
 		}
-		d.conn.InsertRule(&nftables.Rule{Table: t, Chain: c, UserData: tagData(a.tag), Exprs: []expr.Any{
+		d.tx.build.InsertRule(&nftables.Rule{Table: t, Chain: c, UserData: tagData(a.tag), Exprs: []expr.Any{
 			&expr.Meta{Key: a.key, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte("cali")},
 			&expr.Counter{},

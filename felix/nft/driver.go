@@ -19,15 +19,15 @@ import (
 )
 
 // bufSize is the netlink socket buffer (forced; we are root): a
-// start-of-day transaction of tens of thousands of messages, and their
-// acknowledgements, must fit.
+// start-of-day transaction of tens of thousands of messages must fit.
 const bufSize = 256 << 20
 
 // Driver programs our nftables tables in one network namespace. Not safe
 // for concurrent use: felix's dataplane goroutine owns it.
 type Driver struct {
-	nsFD  int // -1: the current namespace
-	conn  *nftables.Conn
+	nsFD  int            // -1: the current namespace
+	conn  *nftables.Conn // reads
+	tx    *txn           // writes: the transaction being queued
 	log   *slog.Logger
 	known map[int]*state // what the kernel holds, by IP version; missing: read it back
 	// last is the desired table each known state was programmed from: when
@@ -78,6 +78,10 @@ func (d *Driver) dial() error {
 		return fmt.Errorf("nftables netlink connection: %w", err)
 	}
 	d.conn = c
+	if err := d.dialTxn(); err != nil {
+		_ = c.CloseLasting()
+		return err
+	}
 	return nil
 }
 
@@ -95,7 +99,7 @@ func forceBuffers(c *netlink.Conn) error {
 }
 
 // Close closes the connection.
-func (d *Driver) Close() error { return d.conn.CloseLasting() }
+func (d *Driver) Close() error { return errors.Join(d.conn.CloseLasting(), d.tx.close()) }
 
 // Forget drops what the driver knows of the kernel: the next Apply reads
 // everything back.
@@ -141,7 +145,7 @@ func (d *Driver) Apply(desired map[int]*nftrules.Table, full, docker bool) error
 			}
 		}
 	}
-	if err := d.conn.Flush(); err != nil {
+	if err := d.tx.commit(); err != nil {
 		d.abort()
 		return fmt.Errorf("nftables transaction: %w", err)
 	}
@@ -168,7 +172,7 @@ func (d *Driver) planFamily(v int, t *nftrules.Table, full bool) (*state, error)
 	}
 	if t == nil {
 		if d.known[v].exists {
-			d.conn.DelTable(ourTable(v))
+			d.tx.build.DelTable(ourTable(v))
 		}
 		return &state{chains: map[string]*chainState{}, sets: map[string]*setState{}}, nil
 	}
@@ -178,11 +182,11 @@ func (d *Driver) planFamily(v int, t *nftrules.Table, full bool) (*state, error)
 	return d.plan(t, d.known[v])
 }
 
-// abort drops queued messages and what we knew (the connection is reopened:
-// a failed batch may leave unread acknowledgements on it).
+// abort drops queued messages and what we knew (the connections are
+// reopened: a failed batch may leave unread answers on them).
 func (d *Driver) abort() {
 	d.Forget()
-	_ = d.conn.CloseLasting()
+	_ = errors.Join(d.conn.CloseLasting(), d.tx.close())
 	if err := d.dial(); err != nil {
 		d.log.Warn("nftables: reopening the netlink connection failed", "err", err)
 	}

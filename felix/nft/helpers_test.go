@@ -25,3 +25,41 @@ func nftTables(t *testing.T, n *felixtest.NS) []string {
 	}
 	return out
 }
+
+// ruleset sums up n's "ip calico" table: each chain's rule count and each
+// set's element count (keys "set NAME").
+func ruleset(t *testing.T, n *felixtest.NS) map[string]int {
+	t.Helper()
+	c, err := nftables.New(nftables.WithNetNSFd(int(*n.NS.Handle())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: "calico"}
+	out := map[string]int{}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range chains {
+		if ch.Table.Name != table.Name {
+			continue
+		}
+		rules, err := c.GetRules(table, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[ch.Name] = len(rules)
+	}
+	sets, err := c.GetSets(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sets {
+		elems, err := c.GetSetElements(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["set "+s.Name] = len(elems)
+	}
+	return out
+}

@@ -2,10 +2,13 @@ package nft_test
 
 import (
 	"log/slog"
+	"maps"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/nft"
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
@@ -86,5 +89,39 @@ func TestApplyReadBackConverges(t *testing.T) {
 	}
 	if got := nftTables(t, host); len(got) != 0 {
 		t.Errorf("tables left after an empty apply: %v", got)
+	}
+}
+
+// TestFailedApplyChangesNothing: a transaction with one message the kernel
+// refuses (a rule looking up a set that does not exist), among the many of
+// a real change, fails with an error naming that rule's chain, leaves the
+// kernel's table as it was, and the driver converges from there.
+func TestFailedApplyChangesNothing(t *testing.T) {
+	d, host := newDriver(t)
+	want := map[int]*nftrules.Table{4: scaleTable(t, 40, nil)}
+	if err := d.Apply(want, true, false); err != nil {
+		t.Fatal(err)
+	}
+	before := ruleset(t, host)
+	bad := scaleTable(t, 41, nil)
+	bad.Chains["cali-broken"] = []ipt.Rule{{Match: "-m set --match-set cali40s:missing src", Action: "ACCEPT"}}
+	err := d.Apply(map[int]*nftrules.Table{4: bad}, false, false)
+	if err == nil {
+		t.Fatal("an apply referring to a missing set succeeded")
+	}
+	t.Logf("the failed apply: %v", err)
+	for _, s := range []string{"add rule in chain calico/cali-broken", "no such file or directory"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not say %q", err, s)
+		}
+	}
+	if after := ruleset(t, host); !maps.Equal(before, after) {
+		t.Errorf("a failed apply changed the table: %d chains and sets before, %d after", len(before), len(after))
+	}
+	if err := d.Apply(want, false, false); err != nil || d.Rewrites() != 0 {
+		t.Errorf("after the failure, the old table rewrote %d chains (err %v), want 0", d.Rewrites(), err)
+	}
+	if err := d.Apply(map[int]*nftrules.Table{4: bad}, false, false); err == nil {
+		t.Error("the failing apply succeeded the second time")
 	}
 }

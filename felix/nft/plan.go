@@ -22,7 +22,7 @@ func (d *Driver) plan(t *nftrules.Table, known *state) (*state, error) {
 	v := t.IPVersion
 	table := ourTable(v)
 	if !known.exists {
-		d.conn.AddTable(table)
+		d.tx.build.AddTable(table)
 	}
 	next := &state{exists: true, chains: make(map[string]*chainState, len(t.Chains)+len(t.Hooks)),
 		sets: make(map[string]*setState, len(t.Sets))}
@@ -30,12 +30,12 @@ func (d *Driver) plan(t *nftrules.Table, known *state) (*state, error) {
 	// commit is atomic.
 	for name := range t.Chains {
 		if known.chains[name] == nil {
-			d.conn.AddChain(&nftables.Chain{Name: name, Table: table})
+			d.tx.build.AddChain(&nftables.Chain{Name: name, Table: table})
 		}
 	}
 	for _, h := range t.Hooks {
 		if known.chains[h.Name] == nil {
-			d.conn.AddChain(baseChain(table, h))
+			d.tx.build.AddChain(baseChain(table, h))
 		}
 	}
 	for name, want := range t.Sets {
@@ -96,11 +96,11 @@ func (d *Driver) planChain(v int, table *nftables.Table, name string, src []ipta
 	}
 	d.rewrites++
 	if known != nil {
-		d.conn.FlushChain(c)
+		d.tx.build.FlushChain(c)
 	}
 	for i := range expanded {
 		tag, _, _ := strings.Cut(hashes[i], "/")
-		d.conn.AddRule(&nftables.Rule{Table: c.Table, Chain: c, Exprs: compiled[i], UserData: tagData(tag)})
+		d.tx.build.AddRule(&nftables.Rule{Table: c.Table, Chain: c, Exprs: compiled[i], UserData: tagData(tag)})
 	}
 	return st, nil
 }
@@ -126,18 +126,18 @@ func (d *Driver) removeStale(table *nftables.Table, known, next *state) {
 func (d *Driver) remove(table *nftables.Table, known *state, chains, sets []string) {
 	d.rewrites += len(chains)
 	for _, name := range chains {
-		d.conn.FlushChain(&nftables.Chain{Name: name, Table: table})
+		d.tx.build.FlushChain(&nftables.Chain{Name: name, Table: table})
 	}
 	for _, name := range sets {
 		if known.sets[name].vmap {
-			d.conn.FlushSet(&nftables.Set{Name: name, Table: table}) // its entries name stale chains
+			d.tx.build.FlushSet(&nftables.Set{Name: name, Table: table}) // its entries name stale chains
 		}
 	}
 	for _, name := range chains {
-		d.conn.DelChain(&nftables.Chain{Name: name, Table: table})
+		d.tx.build.DelChain(&nftables.Chain{Name: name, Table: table})
 	}
 	for _, name := range sets {
-		d.conn.DelSet(&nftables.Set{Name: name, Table: table})
+		d.tx.build.DelSet(&nftables.Set{Name: name, Table: table})
 	}
 }
 
@@ -152,14 +152,14 @@ func (d *Driver) planDirty(t *nftrules.Table, known *state) (*state, error) {
 		_, want := t.Chains[name]
 		switch {
 		case want && known.chains[name] == nil:
-			d.conn.AddChain(&nftables.Chain{Name: name, Table: table})
+			d.tx.build.AddChain(&nftables.Chain{Name: name, Table: table})
 		case !want && known.chains[name] != nil:
 			staleChains = append(staleChains, name)
 		}
 	}
 	for _, h := range t.Hooks {
 		if known.chains[h.Name] == nil {
-			d.conn.AddChain(baseChain(table, h))
+			d.tx.build.AddChain(baseChain(table, h))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(t.Dirty.Sets)) {

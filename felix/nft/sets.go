@@ -87,7 +87,7 @@ func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]st
 	}
 	old := known.dst
 	if old == nil || !known.vmap {
-		d.conn.FlushSet(set)
+		d.tx.build.FlushSet(set)
 		return st, d.addElements(set, vmapElements(want, slices.Collect(maps.Keys(want))))
 	}
 	var gone, changed []string
@@ -136,7 +136,7 @@ const maxElems = 256
 // addSet creates a set with its elements, in messages of maxElems.
 func (d *Driver) addSet(s *nftables.Set, elems []nftables.SetElement) error {
 	n := min(len(elems), maxElems)
-	if err := d.conn.AddSet(s, elems[:n]); err != nil {
+	if err := d.tx.build.AddSet(s, elems[:n]); err != nil {
 		return err
 	}
 	return d.addElements(s, elems[n:])
@@ -144,7 +144,7 @@ func (d *Driver) addSet(s *nftables.Set, elems []nftables.SetElement) error {
 
 func (d *Driver) addElements(s *nftables.Set, elems []nftables.SetElement) error {
 	for c := range slices.Chunk(elems, maxElems) {
-		if err := d.conn.SetAddElements(s, c); err != nil {
+		if err := d.tx.build.SetAddElements(s, c); err != nil {
 			return err
 		}
 	}
@@ -153,7 +153,7 @@ func (d *Driver) addElements(s *nftables.Set, elems []nftables.SetElement) error
 
 func (d *Driver) delElements(s *nftables.Set, elems []nftables.SetElement) error {
 	for c := range slices.Chunk(elems, maxElems) {
-		if err := d.conn.SetDeleteElements(s, c); err != nil {
+		if err := d.tx.build.SetDeleteElements(s, c); err != nil {
 			return err
 		}
 	}

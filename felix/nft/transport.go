@@ -1,0 +1,188 @@
+package nft
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// txn is the transport of our transactions. google/nftables builds the
+// messages (build, a Conn whose dial only captures what its Flush sends),
+// and commit sends that batch on our own socket in the namespace with an
+// acknowledgement requested of its last message only: google/nftables
+// v0.3.0 asks one of every message (and the echo of every new rule) and
+// reads them one recvmsg each — most of a start of day's transaction.
+//
+// The kernel's nfnetlink batch reports every failing message whatever its
+// flags, aborts the whole batch when any fails, and reports a failed
+// commit against the batch's first message; the last message's
+// acknowledgement comes after all of those. So reading up to it, or up to
+// an error on the batch itself, collects every error of the transaction.
+type txn struct {
+	build    *nftables.Conn
+	captured []netlink.Message
+	sock     *netlink.Conn
+}
+
+// ackTimeout bounds the wait for the kernel's answer to a batch (it
+// answers within sendmsg: nfnetlink handles the batch in the sender's
+// context).
+const ackTimeout = 30 * time.Second
+
+func (d *Driver) dialTxn() error {
+	t := &txn{}
+	build, err := nftables.New(nftables.WithTestDial(t.capture))
+	if err != nil {
+		return err
+	}
+	t.build = build
+	t.sock, err = netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: d.nsFD})
+	if err != nil {
+		return fmt.Errorf("nftables netlink socket: %w", err)
+	}
+	err = errors.Join(forceBuffers(t.sock), t.sock.SetOption(netlink.ExtendedAcknowledge, true),
+		t.sock.SetOption(netlink.CapAcknowledge, true))
+	if err != nil {
+		_ = t.sock.Close()
+		return fmt.Errorf("nftables netlink socket options: %w", err)
+	}
+	d.tx = t
+	return nil
+}
+
+// capture is build's netlink: it keeps the batch Flush sends (req is nil
+// when Flush reads an acknowledgement: there is none).
+func (t *txn) capture(req []netlink.Message) ([]netlink.Message, error) {
+	if req != nil {
+		t.captured = req
+	}
+	return nil, nil
+}
+
+func (t *txn) close() error {
+	if t == nil {
+		return nil
+	}
+	return t.sock.Close()
+}
+
+// commit sends what was queued on build as one transaction: nil when the
+// kernel committed it, else every failing message's error with what it
+// was (nothing of it is then applied).
+func (t *txn) commit() error {
+	t.captured = nil
+	if err := t.build.Flush(); err != nil {
+		return err // the library could not encode a message
+	}
+	msgs := t.captured
+	t.captured = nil
+	if len(msgs) < 3 { // begin, end: nothing queued
+		return nil
+	}
+	for i := range msgs {
+		h := &msgs[i].Header
+		h.Sequence, h.PID = 0, 0 // the socket numbers them
+		h.Flags &^= netlink.Acknowledge | netlink.Echo
+	}
+	msgs[len(msgs)-2].Header.Flags |= netlink.Acknowledge
+	sent, err := t.sock.SendMessages(msgs)
+	if err != nil {
+		return fmt.Errorf("send %d messages: %w", len(msgs), err)
+	}
+	return t.collect(sent)
+}
+
+// collect reads the kernel's answers to sent up to the last message's
+// acknowledgement (or an error on the whole batch).
+func (t *txn) collect(sent []netlink.Message) error {
+	bySeq := make(map[uint32]int, len(sent))
+	for i, m := range sent {
+		bySeq[m.Header.Sequence] = i
+	}
+	first, last := sent[0].Header.Sequence, sent[len(sent)-2].Header.Sequence
+	if err := t.sock.SetReadDeadline(time.Now().Add(ackTimeout)); err != nil {
+		return err
+	}
+	var errs []error
+	for {
+		replies, err := t.receive()
+		if err != nil {
+			return errors.Join(append(errs, fmt.Errorf("read the kernel's answer: %w", err))...)
+		}
+		for _, r := range replies {
+			seq, e := ackOf(r)
+			if e != nil {
+				i, ok := bySeq[seq]
+				switch {
+				case seq == first:
+					e = fmt.Errorf("batch: %w", e)
+				case ok:
+					e = fmt.Errorf("%s: %w", describe(sent[i]), e)
+				}
+				errs = append(errs, e)
+			}
+			if seq == last || (seq == first && e != nil) {
+				return joinFirst(errs, 3)
+			}
+		}
+	}
+}
+
+// receive reads one datagram of netlink messages, raw: the library's
+// Receive turns an error into an OpError without the sequence number
+// that says which message failed.
+func (t *txn) receive() ([]syscall.NetlinkMessage, error) {
+	raw, err := t.sock.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 64<<10)
+	var n int
+	var rerr error
+	err = raw.Read(func(fd uintptr) bool {
+		n, _, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_DONTWAIT)
+		return rerr != unix.EAGAIN && rerr != unix.EINTR
+	})
+	if err = errors.Join(err, rerr); err != nil {
+		return nil, err
+	}
+	return syscall.ParseNetlinkMessage(buf[:n])
+}
+
+// ackOf returns the sequence number an NLMSG_ERROR answers and its error
+// (nil: an acknowledgement), with the kernel's extended message if any.
+// Other messages (none are asked for) answer nothing.
+func ackOf(m syscall.NetlinkMessage) (uint32, error) {
+	if m.Header.Type != unix.NLMSG_ERROR || len(m.Data) < 4+unix.NLMSG_HDRLEN {
+		return 0, nil
+	}
+	errno := int32(binary.NativeEndian.Uint32(m.Data[:4]))
+	seq := binary.NativeEndian.Uint32(m.Data[4+8 : 4+12]) // the request's nlmsg_seq
+	if errno == 0 {
+		return seq, nil
+	}
+	err := error(unix.Errno(-errno))
+	if m.Header.Flags&unix.NLM_F_ACK_TLVS != 0 {
+		// With CapAcknowledge the request's header only precedes them.
+		attrs, _ := netlink.UnmarshalAttributes(m.Data[4+unix.NLMSG_HDRLEN:])
+		for _, a := range attrs {
+			if a.Type == unix.NLMSGERR_ATTR_MSG && len(a.Data) > 1 {
+				err = fmt.Errorf("%w (kernel: %s)", err, string(a.Data[:len(a.Data)-1]))
+			}
+		}
+	}
+	return seq, err
+}
+
+func joinFirst(errs []error, n int) error {
+	if len(errs) > n {
+		errs = append(errs[:n], fmt.Errorf("and %d more failed messages", len(errs)-n))
+	}
+	return errors.Join(errs...)
+}
