@@ -134,13 +134,26 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 		k.iptablesDirty = true
 		errs = append(errs, k.ensureGlobalSysctls(), k.ensureGatewayLocal(), k.removeNftDataplane()) // gateway.go, nftables.go
 	}
-	if full || snap.endpointsDirty || k.endpointsFailed {
-		err := k.syncEndpoints(snap)
-		k.endpointsFailed = err != nil
-		errs = append(errs, err)
+	endpoints := make(chan error, 1)
+	syncEndpoints := func() {
+		var err error
+		if full || snap.endpointsDirty || k.endpointsFailed {
+			err = k.syncEndpoints(snap)
+			k.endpointsFailed = err != nil
+		}
+		if full && k.cfg.StrayVethGrace > 0 {
+			err = errors.Join(err, k.reapStrayVeths(k.ownedInterfaces(snap.endpoints), time.Now()))
+		}
+		endpoints <- err
 	}
-	if full && k.cfg.StrayVethGrace > 0 {
-		errs = append(errs, k.reapStrayVeths(k.ownedInterfaces(snap.endpoints), time.Now()))
+	if k.nft != nil {
+		// Interfaces, routes and sysctls (rtnetlink, /proc) are written while
+		// the nftables transaction is built and committed (its own socket and
+		// state), as Calico's felix updates routes in parallel with its
+		// iptables; a start of day costs the longer of the two.
+		go syncEndpoints()
+	} else {
+		syncEndpoints()
 	}
 	errs = append(errs, k.syncFilterStates(snap.filters, full))
 	if k.iptablesDirty {
@@ -151,6 +164,7 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 	if k.nft != nil { // nftables mode: filter and natOutgoing in one transaction
 		errs = append(errs, k.syncNft(ctx, snap, full))
 	}
+	errs = append(errs, <-endpoints)
 	return k.routes, errors.Join(append(errs, k.programOthers(ctx, snap, full))...)
 }
 

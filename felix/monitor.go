@@ -16,6 +16,10 @@ const (
 	// resubscribeDelay spaces netlink re-subscriptions after a failure
 	// (for example ENOBUFS when events overflow the socket buffer).
 	resubscribeDelay = time.Second
+	// eventBuffer is the subscriptions' socket buffer (forced: felix runs
+	// as root): a start of day adds a route per endpoint, thousands of
+	// events in a burst, while the apply keeps both CPUs busy.
+	eventBuffer = 16 << 20
 )
 
 // watchKernel kicks the loop when a workload interface changes or one of our
@@ -52,12 +56,14 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS) {
 	links := make(chan netlink.LinkUpdate, 256)
 	routes := make(chan netlink.RouteUpdate, 256)
 	if err := netlink.LinkSubscribeWithOptions(links, subCtx.Done(),
-		netlink.LinkSubscribeOptions{Namespace: n.Handle(), ErrorCallback: logErr}); err != nil {
+		netlink.LinkSubscribeOptions{Namespace: n.Handle(), ErrorCallback: logErr,
+			ReceiveBufferSize: eventBuffer, ReceiveBufferForceSize: true}); err != nil {
 		logErr(err)
 		close(links)
 	}
 	if err := netlink.RouteSubscribeWithOptions(routes, subCtx.Done(),
-		netlink.RouteSubscribeOptions{Namespace: n.Handle(), ErrorCallback: logErr}); err != nil {
+		netlink.RouteSubscribeOptions{Namespace: n.Handle(), ErrorCallback: logErr,
+			ReceiveBufferSize: eventBuffer, ReceiveBufferForceSize: true}); err != nil {
 		logErr(err)
 		close(routes)
 	}
