@@ -1,11 +1,13 @@
 package nft
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"strconv"
 
 	"github.com/google/nftables"
@@ -203,23 +205,32 @@ func ruleTag(r iptables.Rule) string {
 
 // fingerprint sums up a rule's expressions (types, comparisons, set
 // lookups, verdict): a rule edited in place under our tag reads back with
-// another fingerprint. Counters' values are left out.
+// another fingerprint. Counters' values are left out. Only compared in
+// memory (both sides computed here), so its encoding is free to change.
 func fingerprint(exprs []expr.Any) string {
 	h := fnv.New64a()
+	var b []byte
 	for _, e := range exprs {
 		switch e := e.(type) {
 		case *expr.Counter:
-			h.Write([]byte("counter"))
+			b = append(b, "counter;"...)
 		case *expr.Verdict:
-			fmt.Fprintf(h, "verdict %d %s;", e.Kind, e.Chain)
+			b = binary.LittleEndian.AppendUint32(append(b, "verdict "...), uint32(e.Kind))
+			b = append(append(b, e.Chain...), ';')
 		case *expr.Cmp:
-			fmt.Fprintf(h, "cmp %d %x;", e.Op, e.Data)
+			b = append(append(append(b, "cmp "...), byte(e.Op), byte(len(e.Data))), e.Data...)
 		case *expr.Lookup:
-			fmt.Fprintf(h, "lookup %s %v;", e.SetName, e.Invert)
+			b = append(append(b, "lookup "...), e.SetName...)
+			if e.Invert {
+				b = append(b, '!')
+			}
+			b = append(b, ';')
 		default:
-			fmt.Fprintf(h, "%T;", e)
+			b = append(b, reflect.TypeOf(e).String()...)
+			b = append(b, ';')
 		}
 	}
+	h.Write(b)
 	return strconv.FormatUint(h.Sum64(), 36)
 }
 
