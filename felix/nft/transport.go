@@ -28,6 +28,7 @@ type txn struct {
 	build    *nftables.Conn
 	captured []netlink.Message
 	sock     *netlink.Conn
+	seq      uint32 // the last message's sequence number
 }
 
 // ackTimeout bounds the wait for the kernel's answer to a batch (it
@@ -86,16 +87,53 @@ func (t *txn) commit() error {
 		return nil
 	}
 	for i := range msgs {
-		h := &msgs[i].Header
-		h.Sequence, h.PID = 0, 0 // the socket numbers them
-		h.Flags &^= netlink.Acknowledge | netlink.Echo
+		msgs[i].Header.Flags &^= netlink.Acknowledge | netlink.Echo
 	}
 	msgs[len(msgs)-2].Header.Flags |= netlink.Acknowledge
-	sent, err := t.sock.SendMessages(msgs)
-	if err != nil {
+	if err := t.send(t.frame(msgs)); err != nil {
 		return fmt.Errorf("send %d messages: %w", len(msgs), err)
 	}
-	return t.collect(sent)
+	return t.collect(msgs)
+}
+
+// frame lays msgs out as one datagram (netlink's framing: a 16-byte
+// header, the payload, padding to 4 bytes), numbering them from t.seq:
+// one allocation for tens of thousands of messages.
+func (t *txn) frame(msgs []netlink.Message) []byte {
+	size := 0
+	for _, m := range msgs {
+		size += nlmsgAlign(unix.NLMSG_HDRLEN + len(m.Data))
+	}
+	buf := make([]byte, 0, size)
+	for i := range msgs {
+		h := &msgs[i].Header
+		t.seq++
+		h.Length, h.Sequence, h.PID = uint32(unix.NLMSG_HDRLEN+len(msgs[i].Data)), t.seq, 0
+		buf = binary.NativeEndian.AppendUint32(buf, h.Length)
+		buf = binary.NativeEndian.AppendUint16(buf, uint16(h.Type))
+		buf = binary.NativeEndian.AppendUint16(buf, uint16(h.Flags))
+		buf = binary.NativeEndian.AppendUint32(buf, h.Sequence)
+		buf = binary.NativeEndian.AppendUint32(buf, h.PID) // 0: the kernel fills in ours
+		buf = append(buf, msgs[i].Data...)
+		buf = buf[:nlmsgAlign(len(buf))] // capacity counted the padding; make zeroed it
+	}
+	return buf
+}
+
+func nlmsgAlign(n int) int { return (n + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1) }
+
+// send writes one datagram to the kernel.
+func (t *txn) send(b []byte) error {
+	raw, err := t.sock.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = raw.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), b, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		return serr != unix.EAGAIN
+	})
+	return errors.Join(err, serr)
 }
 
 // collect reads the kernel's answers to sent up to the last message's
