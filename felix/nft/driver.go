@@ -28,9 +28,9 @@ const bufSize = 256 << 20
 // Driver programs our nftables tables in one network namespace. Not safe
 // for concurrent use: felix's dataplane goroutine owns it.
 type Driver struct {
-	nsFD  int // -1: the current namespace
-	conn  *nftables.Conn
-	log   *slog.Logger
+	nsFD int // -1: the current namespace
+	conn *nftables.Conn
+	log  *slog.Logger
 	// known is what the kernel holds in each of our tables, by IP version
 	// and table name (a family missing: read it back).
 	known map[int]map[string]*state

@@ -205,7 +205,9 @@ func mergeKeys[V any](a, b map[string]V) map[string]bool {
 	return out
 }
 
-func sameSet(a, b Set) bool { return slices.Equal(a.Prefixes, b.Prefixes) && maps.Equal(a.VMap, b.VMap) }
+func sameSet(a, b Set) bool {
+	return slices.Equal(a.Prefixes, b.Prefixes) && maps.Equal(a.VMap, b.VMap)
+}
 
 // patchToward changes tab into want through SetChain, RemoveChain and
 // SetIPSet, in random order.
