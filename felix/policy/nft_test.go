@@ -33,23 +33,6 @@ func nftFamily(v int) nftables.TableFamily {
 	return nftables.TableFamilyIPv4
 }
 
-// ourNftTables lists our tables of IP version v: the main table and the
-// workload shards (nftrules.Table.Parts).
-func ourNftTables(t testing.TB, n *felixtest.NS, v int) []*nftables.Table {
-	t.Helper()
-	tables, err := nftConn(t, n).ListTablesOfFamily(nftFamily(v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*nftables.Table
-	for _, tb := range tables {
-		if tb.Name == nftrules.TableName || nftrules.IsShardName(tb.Name) {
-			out = append(out, tb)
-		}
-	}
-	return out
-}
-
 // nftTablesWith lists our IPv4 tables that hold a chain of that name.
 func nftTablesWith(t testing.TB, n *felixtest.NS, chain string) []*nftables.Table {
 	t.Helper()
