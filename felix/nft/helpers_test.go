@@ -1,6 +1,7 @@
 package nft_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/nftables"
@@ -26,40 +27,43 @@ func nftTables(t *testing.T, n *felixtest.NS) []string {
 	return out
 }
 
-// ruleset sums up n's "ip calico" table: each chain's rule count and each
-// set's element count (keys "set NAME").
+// ruleset sums up n's IPv4 tables named calico*: each chain's rule count
+// and each set's element count (keys "TABLE/CHAIN", "TABLE set NAME").
 func ruleset(t *testing.T, n *felixtest.NS) map[string]int {
 	t.Helper()
 	c, err := nftables.New(nftables.WithNetNSFd(int(*n.NS.Handle())))
 	if err != nil {
 		t.Fatal(err)
 	}
-	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: "calico"}
 	out := map[string]int{}
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tables := map[string]*nftables.Table{}
 	for _, ch := range chains {
-		if ch.Table.Name != table.Name {
+		if !strings.HasPrefix(ch.Table.Name, "calico") {
 			continue
 		}
-		rules, err := c.GetRules(table, ch)
+		tables[ch.Table.Name] = ch.Table
+		rules, err := c.GetRules(ch.Table, ch)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[ch.Name] = len(rules)
+		out[ch.Table.Name+"/"+ch.Name] = len(rules)
 	}
-	sets, err := c.GetSets(table)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range sets {
-		elems, err := c.GetSetElements(s)
+	for name, table := range tables {
+		sets, err := c.GetSets(table)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out["set "+s.Name] = len(elems)
+		for _, s := range sets {
+			elems, err := c.GetSetElements(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[name+" set "+s.Name] = len(elems)
+		}
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,8 +15,9 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
-// scaleTable renders rules.ScaleModel(n, n) for IPv4 as our table.
-func scaleTable(t *testing.T, n int, extra map[string][]netip.Prefix) *nftrules.Table {
+// scaleTable renders rules.ScaleModel(n, n) for IPv4 as our table, with
+// extra chains.
+func scaleTable(t *testing.T, n int, extra map[string][]netip.Prefix, chains ...ipt.Chain) *nftrules.Table {
 	t.Helper()
 	m, err := rules.ScaleModel(n, n)
 	if err != nil {
@@ -25,7 +27,7 @@ func scaleTable(t *testing.T, n int, extra map[string][]netip.Prefix) *nftrules.
 	for k, v := range extra {
 		res.IPSets[k] = v
 	}
-	tab, err := nftrules.Build(4, nftrules.Input{IPVersion: 4, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets})
+	tab, err := nftrules.Build(4, nftrules.Input{IPVersion: 4, Chains: append(res.Chains, chains...), Inserts: res.Inserts, IPSets: res.IPSets})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +94,43 @@ func TestApplyReadBackConverges(t *testing.T) {
 	}
 }
 
+// TestShardTablesFollowEndpoints: the workload shards grow with the
+// endpoints and the ones no longer wanted are deleted in the same
+// transaction; a restart reads every shard back and rewrites nothing.
+func TestShardTablesFollowEndpoints(t *testing.T) {
+	d, host := newDriver(t)
+	for _, tc := range []struct {
+		n    int
+		want []string
+	}{
+		{100, []string{"calico", "calico-wl0"}},
+		{300, []string{"calico", "calico-wl0", "calico-wl1", "calico-wl2", "calico-wl3"}},
+		{20, []string{"calico", "calico-wl0"}},
+	} {
+		want := map[int]*nftrules.Table{4: scaleTable(t, tc.n, nil)}
+		if err := d.Apply(want, false, false); err != nil {
+			t.Fatal(err)
+		}
+		got := nftTables(t, host)
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%d endpoints: tables %v, want %v", tc.n, got, tc.want)
+		}
+		d2, err := nft.New(int(*host.NS.Handle()), slog.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d2.Apply(want, true, false); err != nil || d2.Rewrites() != 0 {
+			t.Errorf("%d endpoints: a fresh driver rewrote %d chains (err %v), want 0", tc.n, d2.Rewrites(), err)
+		}
+		_ = d2.Close()
+	}
+}
+
 // TestFailedApplyChangesNothing: a transaction with one message the kernel
 // refuses (a rule looking up a set that does not exist), among the many of
 // a real change, fails with an error naming that rule's chain, leaves the
-// kernel's table as it was, and the driver converges from there.
+// kernel's tables as they were, and the driver converges from there.
 func TestFailedApplyChangesNothing(t *testing.T) {
 	d, host := newDriver(t)
 	want := map[int]*nftrules.Table{4: scaleTable(t, 40, nil)}
@@ -103,25 +138,25 @@ func TestFailedApplyChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := ruleset(t, host)
-	bad := scaleTable(t, 41, nil)
-	bad.Chains["cali-broken"] = []ipt.Rule{{Match: "-m set --match-set cali40s:missing src", Action: "ACCEPT"}}
-	err := d.Apply(map[int]*nftrules.Table{4: bad}, false, false)
+	broken := ipt.Chain{Name: "cali-broken", Rules: []ipt.Rule{{Match: "-m set --match-set cali40s:missing src", Action: "ACCEPT"}}}
+	bad := map[int]*nftrules.Table{4: scaleTable(t, 41, nil, broken)}
+	err := d.Apply(bad, false, false)
 	if err == nil {
 		t.Fatal("an apply referring to a missing set succeeded")
 	}
 	t.Logf("the failed apply: %v", err)
-	for _, s := range []string{"add rule in chain calico/cali-broken", "no such file or directory"} {
+	for _, s := range []string{"add rule in chain calico", "/cali-broken", "no such file or directory"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not say %q", err, s)
 		}
 	}
 	if after := ruleset(t, host); !maps.Equal(before, after) {
-		t.Errorf("a failed apply changed the table: %d chains and sets before, %d after", len(before), len(after))
+		t.Errorf("a failed apply changed the tables: %d chains and sets before, %d after", len(before), len(after))
 	}
 	if err := d.Apply(want, false, false); err != nil || d.Rewrites() != 0 {
 		t.Errorf("after the failure, the old table rewrote %d chains (err %v), want 0", d.Rewrites(), err)
 	}
-	if err := d.Apply(map[int]*nftrules.Table{4: bad}, false, false); err == nil {
+	if err := d.Apply(bad, false, false); err == nil {
 		t.Error("the failing apply succeeded the second time")
 	}
 }
