@@ -16,8 +16,8 @@ import (
 )
 
 // scaleTable renders rules.ScaleModel(n, n) for IPv4 as our table, with
-// extra chains.
-func scaleTable(t *testing.T, n int, extra map[string][]netip.Prefix, chains ...ipt.Chain) *nftrules.Table {
+// the rules of appended added to the end of its first workload chain.
+func scaleTable(t *testing.T, n int, extra map[string][]netip.Prefix, appended ...ipt.Rule) *nftrules.Table {
 	t.Helper()
 	m, err := rules.ScaleModel(n, n)
 	if err != nil {
@@ -27,7 +27,11 @@ func scaleTable(t *testing.T, n int, extra map[string][]netip.Prefix, chains ...
 	for k, v := range extra {
 		res.IPSets[k] = v
 	}
-	tab, err := nftrules.Build(4, nftrules.Input{IPVersion: 4, Chains: append(res.Chains, chains...), Inserts: res.Inserts, IPSets: res.IPSets})
+	if len(appended) > 0 {
+		i := slices.IndexFunc(res.Chains, func(c ipt.Chain) bool { return strings.HasPrefix(c.Name, "cali-tw-") })
+		res.Chains[i].Rules = append(slices.Clone(res.Chains[i].Rules), appended...)
+	}
+	tab, err := nftrules.Build(4, nftrules.Input{IPVersion: 4, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,14 +142,14 @@ func TestFailedApplyChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := ruleset(t, host)
-	broken := ipt.Chain{Name: "cali-broken", Rules: []ipt.Rule{{Match: "-m set --match-set cali40s:missing src", Action: "ACCEPT"}}}
+	broken := ipt.Rule{Match: "-m set --match-set cali40s:missing src", Action: "ACCEPT"}
 	bad := map[int]*nftrules.Table{4: scaleTable(t, 41, nil, broken)}
 	err := d.Apply(bad, false, false)
 	if err == nil {
 		t.Fatal("an apply referring to a missing set succeeded")
 	}
 	t.Logf("the failed apply: %v", err)
-	for _, s := range []string{"add rule in chain calico", "/cali-broken", "no such file or directory"} {
+	for _, s := range []string{"add rule in chain calico", "/cali-tw-", "no such file or directory"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not say %q", err, s)
 		}
