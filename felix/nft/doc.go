@@ -7,9 +7,16 @@
 // # Goals and invariants
 //
 //   - One transaction per apply. Everything an apply changes, in both
-//     families and in Docker's FORWARD chain, is queued on one connection
-//     and committed with one Flush: the kernel switches from the old
-//     ruleset to the new one atomically, or (any error) keeps the old one.
+//     families and in Docker's FORWARD chain, is queued and committed as
+//     one nfnetlink batch: the kernel switches from the old ruleset to the
+//     new one atomically, or (any error) keeps the old one.
+//   - One acknowledgement per transaction (transport.go). google/nftables
+//     builds the messages; we send its batch on our own socket with an
+//     acknowledgement asked of the last message only and no echoes (the
+//     library asks both of every message and reads each with its own
+//     recvmsg: most of a start of day). The kernel reports every failing
+//     message anyway, before that last acknowledgement, so an error still
+//     names the message that failed (verb, table/chain or set, rule tag).
 //   - Minimal delta. The Driver remembers what the kernel holds after its
 //     last successful apply: a chain is rewritten (flush, add its rules)
 //     only when its rules changed, a set gets element adds and deletes, a
