@@ -35,8 +35,7 @@ type Index struct {
 
 	local    []*calc.Endpoint        // node's endpoints, sorted by key
 	policies map[string]*calc.Policy // every policy by key
-	ordered  []*calc.Policy          // every policy in evaluation order
-	rank     map[string]int          // position in calc's evaluation order (tier, then order)
+	ordered  []*calc.Policy          // every policy in evaluation order (calc.Model.ComparePolicies)
 	polFor   map[string]*[2][]*calc.Policy
 	members  map[string]*memberSet // by selector UniqueID
 	gen      uint64                // render generation, for member-set GC
@@ -160,28 +159,22 @@ func (x *Index) rebuild() {
 }
 
 func (x *Index) update() {
-	if len(x.dirtyPolicies) > 0 {
-		x.refreshPolicies()
-	}
+	changes := x.patchOrdered()
 	for key := range x.dirtyEndpoints {
 		if x.refreshLocal(key) {
 			x.visible = true
 		}
-	}
-	live := make(map[string]bool, len(x.local))
-	for _, ep := range x.local {
-		live[ep.Key] = true
-		if x.dirtyEndpoints[ep.Key] || x.polFor[ep.Key] == nil {
-			x.polFor[ep.Key] = x.computePolicies(ep)
-			continue
-		}
-		if len(x.dirtyPolicies) > 0 {
-			x.patchPolicies(ep)
-		}
-	}
-	for key := range x.polFor {
-		if !live[key] {
+		if ep := x.localEndpoint(key); ep != nil {
+			x.polFor[key] = x.computePolicies(ep)
+		} else {
 			delete(x.polFor, key)
+		}
+	}
+	if len(changes) > 0 {
+		for _, ep := range x.local {
+			if !x.dirtyEndpoints[ep.Key] {
+				x.patchPolicies(ep, changes)
+			}
 		}
 	}
 	for key := range x.dirtyEndpoints {
@@ -221,15 +214,71 @@ func (x *Index) refreshLocal(key string) bool {
 	return local || found
 }
 
-// refreshPolicies re-reads every policy and its evaluation rank.
+// localEndpoint returns the local endpoint of key, or nil.
+func (x *Index) localEndpoint(key string) *calc.Endpoint {
+	i, found := slices.BinarySearchFunc(x.local, key, func(ep *calc.Endpoint, k string) int {
+		return strings.Compare(ep.Key, k)
+	})
+	if !found {
+		return nil
+	}
+	return x.local[i]
+}
+
+// refreshPolicies re-reads every policy, sorted in evaluation order.
 func (x *Index) refreshPolicies() {
 	all := x.model.Policies()
 	x.ordered = all
 	x.policies = make(map[string]*calc.Policy, len(all))
-	x.rank = make(map[string]int, len(all))
-	for i, p := range all {
-		x.policies[p.Key], x.rank[p.Key] = p, i
+	for _, p := range all {
+		x.policies[p.Key] = p
 	}
+}
+
+// policyChange is a dirty policy's last compiled object and its current
+// one (nil: none).
+type policyChange struct{ old, cur *calc.Policy }
+
+// patchOrdered brings the policies and their evaluation order up to date
+// with the dirty policies and returns their changes. A policy keeping its
+// place (tier, order, name) is replaced in place; another is removed and
+// inserted at its binary-searched place: O(log n) comparisons and one
+// move per change, not a sort of every policy. Tier changes rebuild
+// everything (Apply), so the order of the list stays that of
+// ComparePolicies; many dirty policies re-sort all at once.
+func (x *Index) patchOrdered() []policyChange {
+	changes := make([]policyChange, 0, len(x.dirtyPolicies))
+	for key := range x.dirtyPolicies {
+		if c := (policyChange{x.policies[key], x.model.PolicyByKey(key)}); c.old != c.cur {
+			changes = append(changes, c)
+		}
+	}
+	if len(changes) > len(x.ordered)/8+16 {
+		x.refreshPolicies()
+		return changes
+	}
+	cmp := x.model.ComparePolicies
+	for _, c := range changes {
+		if c.old != nil {
+			i, found := slices.BinarySearchFunc(x.ordered, c.old, cmp)
+			if !found || x.ordered[i] != c.old {
+				x.refreshPolicies() // not where it was put: cannot happen
+				return changes
+			}
+			if c.cur != nil && cmp(c.old, c.cur) == 0 {
+				x.ordered[i], x.policies[c.cur.Key] = c.cur, c.cur
+				continue
+			}
+			x.ordered = slices.Delete(x.ordered, i, i+1)
+			delete(x.policies, c.old.Key)
+		}
+		if c.cur != nil {
+			i, _ := slices.BinarySearchFunc(x.ordered, c.cur, cmp)
+			x.ordered = slices.Insert(x.ordered, i, c.cur)
+			x.policies[c.cur.Key] = c.cur
+		}
+	}
+	return changes
 }
 
 // computePolicies evaluates every policy against ep, once for both
@@ -250,29 +299,34 @@ func (x *Index) computePolicies(ep *calc.Endpoint) *[2][]*calc.Policy {
 	return &out
 }
 
-// patchPolicies re-evaluates only the changed policies against ep; a
-// list neither holding nor gaining one of them is kept as it is.
-func (x *Index) patchPolicies(ep *calc.Endpoint) {
+// patchPolicies applies the policy changes to ep's lists: the old object
+// leaves the lists holding it, the new one enters, at its place in
+// evaluation order, those of the directions it applies to when it selects
+// ep. A list neither holding nor gaining one of them is kept as it is
+// (lists are never modified once handed out: a patched one is a copy).
+func (x *Index) patchPolicies(ep *calc.Endpoint, changes []policyChange) {
 	lists := x.polFor[ep.Key]
-	var selected []*calc.Policy
-	for key := range x.dirtyPolicies {
-		if p := x.policies[key]; p != nil && p.Selector.Evaluate(ep.Labels) {
-			selected = append(selected, p)
-		}
-	}
-	dirty := func(p *calc.Policy) bool { return x.dirtyPolicies[p.Key] }
-	for _, dir := range []calc.Direction{calc.Ingress, calc.Egress} {
-		if len(selected) == 0 && !slices.ContainsFunc(lists[dir], dirty) {
-			continue
-		}
-		list := slices.DeleteFunc(slices.Clone(lists[dir]), dirty)
-		for _, p := range selected {
-			if p.AppliesTo(dir) {
-				list = append(list, p)
+	for _, c := range changes {
+		selects := c.cur != nil && c.cur.Selector.Evaluate(ep.Labels)
+		for _, dir := range []calc.Direction{calc.Ingress, calc.Egress} {
+			i := -1
+			if c.old != nil {
+				i = slices.Index(lists[dir], c.old)
 			}
+			enters := selects && c.cur.AppliesTo(dir)
+			if i < 0 && !enters {
+				continue
+			}
+			list := slices.Clone(lists[dir])
+			if i >= 0 {
+				list = slices.Delete(list, i, i+1)
+			}
+			if enters {
+				j, _ := slices.BinarySearchFunc(list, c.cur, x.model.ComparePolicies)
+				list = slices.Insert(list, j, c.cur)
+			}
+			lists[dir] = list
 		}
-		slices.SortFunc(list, func(a, b *calc.Policy) int { return x.rank[a.Key] - x.rank[b.Key] })
-		lists[dir] = list
 	}
 }
 
