@@ -39,6 +39,14 @@ type Index struct {
 	polFor   map[string]*[2][]*calc.Policy
 	members  map[string]*memberSet // by selector UniqueID
 	gen      uint64                // render generation, for member-set GC
+	// changed: the member sets changed since the last BeginRender (by
+	// selector UniqueID; changedAll: all may have); lastChanged and
+	// lastAll those of the epoch being rendered (rules.MemberTracker).
+	changed     map[string]bool
+	changedAll  bool
+	lastChanged []string
+	lastAll     bool
+	unheld      map[string]bool // member sets no Renderer holds: GC candidates
 	// visible: since the last render, something changed that a render
 	// could show (see Changed); remote endpoints that no cached selector
 	// matches before or after their change leave it false.
@@ -60,6 +68,8 @@ type memberSet struct {
 	sorted     []netip.Prefix // nil when it must be rebuilt
 	adds, dels []netip.Prefix // pending changes of sorted
 	usedGen    uint64
+	id         string // sel.UniqueID()
+	holds      int    // Renderers keeping it (rules.MemberTracker)
 }
 
 var _ rules.Source = (*Index)(nil)
@@ -68,7 +78,8 @@ var _ rules.Source = (*Index)(nil)
 func NewIndex(node string) *Index {
 	return &Index{node: node, model: calc.NewModel(), allDirty: true,
 		dirtyEndpoints: map[string]bool{}, dirtyPolicies: map[string]bool{}, dirtyNetSets: map[string]bool{},
-		polFor: map[string]*[2][]*calc.Policy{}, members: map[string]*memberSet{}}
+		polFor: map[string]*[2][]*calc.Policy{}, members: map[string]*memberSet{},
+		changed: map[string]bool{}, unheld: map[string]bool{}}
 }
 
 // Model returns the underlying model (for Verdict and explain). Callers
@@ -156,6 +167,7 @@ func (x *Index) rebuild() {
 	for _, ms := range x.members {
 		ms.byEP, ms.byNet, ms.sorted = nil, nil, nil // recomputed on demand
 	}
+	x.changedAll = true
 }
 
 func (x *Index) update() {
@@ -181,7 +193,7 @@ func (x *Index) update() {
 		ep := x.model.Endpoint(key) // nil when deleted
 		for _, ms := range x.members {
 			if ms.updateEndpoint(key, ep) {
-				x.visible = true
+				x.visible, x.changed[ms.id] = true, true
 			}
 		}
 	}
@@ -330,16 +342,64 @@ func (x *Index) patchPolicies(ep *calc.Endpoint, changes []policyChange) {
 	}
 }
 
-// BeginRender settles the caches; call it before a render.
+// BeginRender settles the caches and starts a new epoch; call it before a
+// render.
 func (x *Index) BeginRender() {
 	x.settle()
 	x.gen++
 	x.visible = false
+	x.lastChanged, x.lastAll = slices.Collect(maps.Keys(x.changed)), x.changedAll
+	clear(x.changed)
+	x.changedAll = false
 }
 
-// EndRender forgets the member sets the last render did not use.
+// EndRender forgets the member sets no Renderer holds that the last
+// render did not use.
 func (x *Index) EndRender() {
-	maps.DeleteFunc(x.members, func(_ string, ms *memberSet) bool { return ms.usedGen != x.gen })
+	for id := range x.unheld {
+		ms := x.members[id]
+		switch {
+		case ms == nil || ms.holds > 0:
+			delete(x.unheld, id)
+		case ms.usedGen != x.gen:
+			delete(x.members, id)
+			delete(x.unheld, id)
+		}
+	}
+}
+
+// MembersEpoch implements rules.MemberTracker: renders are epochs.
+func (x *Index) MembersEpoch() uint64 { return x.gen }
+
+// ChangedMembers implements rules.MemberTracker.
+func (x *Index) ChangedMembers() ([]string, bool) { return x.lastChanged, x.lastAll }
+
+// HoldMembers implements rules.MemberTracker.
+func (x *Index) HoldMembers(sel selector.Selector) {
+	x.memberSet(sel).holds++
+}
+
+// ReleaseMembers implements rules.MemberTracker.
+func (x *Index) ReleaseMembers(sel selector.Selector) {
+	id := sel.UniqueID()
+	if ms := x.members[id]; ms != nil {
+		ms.holds--
+		if ms.holds <= 0 {
+			x.unheld[id] = true
+		}
+	}
+}
+
+// memberSet returns sel's member set, registering a new one (not filled).
+func (x *Index) memberSet(sel selector.Selector) *memberSet {
+	id := sel.UniqueID()
+	ms := x.members[id]
+	if ms == nil {
+		ms = &memberSet{sel: sel, id: id, usedGen: x.gen}
+		x.members[id] = ms
+		x.unheld[id] = true
+	}
+	return ms
 }
 
 // LocalEndpoints implements rules.Source.
@@ -369,12 +429,7 @@ func (x *Index) Tier(name string) *resources.Tier { return x.model.Tier(name) }
 // Members implements rules.Source.
 func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 	x.settle()
-	id := sel.UniqueID()
-	ms := x.members[id]
-	if ms == nil {
-		ms = &memberSet{sel: sel}
-		x.members[id] = ms
-	}
+	ms := x.memberSet(sel)
 	ms.usedGen = x.gen
 	if ms.byEP == nil {
 		ms.byEP = map[string][]netip.Prefix{}

@@ -51,7 +51,21 @@ type Renderer struct {
 	chains  map[string][]ipt.Rule
 	sorted  []ipt.Chain
 	pos     map[string]int
-	members map[string]memberCopy // IP set name -> members of this family
+	// sets are the IP sets of the cached chains; setOut the last Result's
+	// IPSets; transientSets those of its uncached chains (sets.go).
+	sets          map[string]*setEntry
+	setsTouched   map[string]bool
+	transientSets map[string][]netip.Prefix
+	setOut        cowMap[[]netip.Prefix]
+	tracker       MemberTracker // the Source, when it tracks member changes
+	epoch         uint64        // its MembersEpoch at the last render
+	// the cached chains' rule IDs (flow logs), counted by prefix; idOut
+	// the last Result's RuleIDs.
+	idRefs       map[string]int
+	idVals       map[string]RuleID
+	idsTouched   map[string]bool
+	transientIDs map[string]RuleID
+	idOut        cowMap[RuleID]
 	// touched: chains set or removed by the current render, with what the
 	// last Result held.
 	touched map[string]prevChain
@@ -94,8 +108,6 @@ type setRef struct {
 	sel  selector.Selector
 }
 
-type memberCopy struct{ src, out []netip.Prefix }
-
 type prevChain struct {
 	rules   []ipt.Rule
 	existed bool
@@ -105,7 +117,9 @@ func (rd *Renderer) reset(key renderKey) {
 	*rd = Renderer{key: key, eps: map[string]*epEntry{}, groups: map[string]*groupEntry{},
 		policies: map[string]*ruleEntry{}, profiles: map[string]*ruleEntry{}, tiers: map[string]*resources.Tier{},
 		transientGroups: map[string]bool{}, transientPolicies: map[string]bool{}, transientChains: map[string]bool{},
-		chains: map[string][]ipt.Rule{}, pos: map[string]int{}, members: map[string]memberCopy{}}
+		chains: map[string][]ipt.Rule{}, pos: map[string]int{},
+		sets: map[string]*setEntry{}, setsTouched: map[string]bool{},
+		idRefs: map[string]int{}, idVals: map[string]RuleID{}, idsTouched: map[string]bool{}}
 }
 
 // Render renders the policy of node's local endpoints, re-rendering only
@@ -117,8 +131,10 @@ func (rd *Renderer) Render(m Source, node string, cfg Config) Result {
 	key := renderKey{cfg.IPVersion, cfg.LogPrefix, cfg.FlowLogGroup}
 	incremental := rd.valid && rd.key == key
 	if !incremental {
+		rd.releaseAllSets()
 		rd.reset(key)
 	}
+	rd.tracker, _ = m.(MemberTracker)
 	rd.valid, rd.touched = true, map[string]prevChain{}
 	rd.gen++
 	r := &renderer{cfg: cfg, m: m, inc: rd, chains: map[string][]ipt.Rule{}, ipsets: map[string][]netip.Prefix{},
@@ -128,7 +144,9 @@ func (rd *Renderer) Render(m Source, node string, cfg Config) Result {
 	host := r.hostEndpoints(node) // hostendpoint.go
 	rd.swapTransient(r)
 	rd.renderRuleChains(r)
-	res := Result{IPSets: rd.ipSets(r), RuleIDs: rd.ruleIDs(r), Raw: host.raw.table(), Mangle: host.mangle.table(),
+	setsChanged, setsRemoved := rd.syncSets(r) // sets.go
+	idsChanged := rd.syncIDs(r)
+	res := Result{IPSets: rd.setOut.snapshot(), RuleIDs: rd.idOut.snapshot(), Raw: host.raw.table(), Mangle: host.mangle.table(),
 		Inserts: map[string][]ipt.Rule{
 			"FORWARD": {{Action: ChainForward}},
 			"INPUT":   {{Action: ChainInput}},
@@ -136,6 +154,7 @@ func (rd *Renderer) Render(m Source, node string, cfg Config) Result {
 		}}
 	res.Chains, res.Delta = rd.output()
 	res.Delta.Incremental = incremental
+	res.Delta.SetsChanged, res.Delta.SetsRemoved, res.Delta.RuleIDsChanged = setsChanged, setsRemoved, idsChanged
 	return res
 }
 
@@ -180,6 +199,7 @@ func (rd *Renderer) renderEndpoints(r *renderer, eps []*calc.Endpoint, all bool)
 		if e.gen != rd.gen {
 			changedSet = true
 			rd.releaseGroups(e.groups)
+			rd.swapIDs(e.ids, nil)
 			rd.removeChain(EndpointChain(iface, true))
 			rd.removeChain(EndpointChain(iface, false))
 			delete(rd.eps, iface)
@@ -207,9 +227,12 @@ func (rd *Renderer) renderEndpoint(r *renderer, old *epEntry, ep *calc.Endpoint,
 		rd.setChain(EndpointChain(ep.IfaceName, false), fixGoto(tw))
 	})
 	e.ids = ids
+	var oldIDs map[string]RuleID
 	if old != nil {
 		rd.releaseGroups(old.groups)
+		oldIDs = old.ids
 	}
+	rd.swapIDs(oldIDs, ids)
 	rd.eps[ep.IfaceName] = e
 }
 
@@ -256,6 +279,7 @@ func (rd *Renderer) newGroup(r *renderer, name string, tiers [][]*calc.Policy, p
 	var rules []ipt.Rule
 	g.ids = r.capture(func() { rules = r.groupRules(tiers, profiles, ingress, pols) })
 	g.policies = slices.Collect(maps.Keys(pols))
+	rd.swapIDs(nil, g.ids)
 	rd.groups[name] = g
 	rd.setChain(name, fixGoto(rules))
 }
@@ -314,6 +338,7 @@ func (rd *Renderer) releaseGroup(name string) {
 	for _, name := range g.profiles {
 		rd.profiles[name].refs--
 	}
+	rd.swapIDs(g.ids, nil)
 	delete(rd.groups, name)
 	rd.removeChain(name)
 }
@@ -359,10 +384,7 @@ func (rd *Renderer) renderRuleChains(r *renderer) {
 	for key, e := range rd.policies {
 		switch {
 		case e.refs <= 0:
-			if e.chains {
-				rd.removeChain(PolicyChain(key, true))
-				rd.removeChain(PolicyChain(key, false))
-			}
+			rd.dropRules(e, PolicyChain(key, true), PolicyChain(key, false))
 			delete(rd.policies, key)
 		case e.stale || !e.chains:
 			p := e.pol
@@ -374,10 +396,7 @@ func (rd *Renderer) renderRuleChains(r *renderer) {
 	}
 	for name, e := range rd.profiles {
 		if e.refs <= 0 {
-			if e.chains {
-				rd.removeChain(ProfileChain(name, true))
-				rd.removeChain(ProfileChain(name, false))
-			}
+			rd.dropRules(e, ProfileChain(name, true), ProfileChain(name, false))
 			delete(rd.profiles, name)
 			continue
 		}
@@ -403,9 +422,23 @@ func (rd *Renderer) renderRules(r *renderer, e *ruleEntry, inName, outName strin
 	var sets []setRef
 	r.sets = &sets
 	var in, out []ipt.Rule
-	e.ids = r.capture(func() { in, out = render() })
+	ids := r.capture(func() { in, out = render() })
 	r.sets = nil
-	e.sets, e.stale, e.chains = sets, false, true
+	rd.acquireSets(sets) // sets.go
+	rd.releaseSets(e.sets)
+	rd.swapIDs(e.ids, ids)
+	e.ids, e.sets, e.stale, e.chains = ids, sets, false, true
 	rd.setChain(inName, fixGoto(in))
 	rd.setChain(outName, fixGoto(out))
+}
+
+// dropRules drops an entry's chains, IP set references and rule IDs.
+func (rd *Renderer) dropRules(e *ruleEntry, inName, outName string) {
+	if e.chains {
+		rd.removeChain(inName)
+		rd.removeChain(outName)
+	}
+	rd.releaseSets(e.sets)
+	rd.swapIDs(e.ids, nil)
+	e.sets, e.ids = nil, nil
 }
