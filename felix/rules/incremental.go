@@ -48,9 +48,9 @@ type Renderer struct {
 	dispatch          [2][]ipt.Rule   // from, to
 	// chains holds every chain of the last Result (gotos rendered); sorted
 	// is its Chains and pos each chain's index there.
-	chains  map[string][]ipt.Rule
-	sorted  []ipt.Chain
-	pos     map[string]int
+	chains map[string][]ipt.Rule
+	sorted []ipt.Chain
+	pos    map[string]int
 	// sets are the IP sets of the cached chains; setOut the last Result's
 	// IPSets; transientSets those of its uncached chains (sets.go).
 	sets          map[string]*setEntry
