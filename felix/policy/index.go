@@ -41,12 +41,15 @@ type Index struct {
 	gen      uint64                // render generation, for member-set GC
 	// changed: the member sets changed since the last BeginRender (by
 	// selector UniqueID; changedAll: all may have); lastChanged and
-	// lastAll those of the epoch being rendered (rules.MemberTracker).
+	// lastAll those of the epoch being rendered (rules.Tracker).
 	changed     map[string]bool
 	changedAll  bool
 	lastChanged []string
 	lastAll     bool
-	unheld      map[string]bool // member sets no Renderer holds: GC candidates
+	// the same for local endpoints whose object or policy lists changed.
+	epChanged     map[string]bool
+	lastEPChanged []string
+	unheld        map[string]bool // member sets no Renderer holds: GC candidates
 	// visible: since the last render, something changed that a render
 	// could show (see Changed); remote endpoints that no cached selector
 	// matches before or after their change leave it false.
@@ -69,7 +72,7 @@ type memberSet struct {
 	adds, dels []netip.Prefix // pending changes of sorted
 	usedGen    uint64
 	id         string // sel.UniqueID()
-	holds      int    // Renderers keeping it (rules.MemberTracker)
+	holds      int    // Renderers keeping it (rules.Tracker)
 }
 
 var _ rules.Source = (*Index)(nil)
@@ -79,7 +82,7 @@ func NewIndex(node string) *Index {
 	return &Index{node: node, model: calc.NewModel(), allDirty: true,
 		dirtyEndpoints: map[string]bool{}, dirtyPolicies: map[string]bool{}, dirtyNetSets: map[string]bool{},
 		polFor: map[string]*[2][]*calc.Policy{}, members: map[string]*memberSet{},
-		changed: map[string]bool{}, unheld: map[string]bool{}}
+		changed: map[string]bool{}, epChanged: map[string]bool{}, unheld: map[string]bool{}}
 }
 
 // Model returns the underlying model (for Verdict and explain). Callers
@@ -174,7 +177,7 @@ func (x *Index) update() {
 	changes := x.patchOrdered()
 	for key := range x.dirtyEndpoints {
 		if x.refreshLocal(key) {
-			x.visible = true
+			x.visible, x.epChanged[key] = true, true
 		}
 		if ep := x.localEndpoint(key); ep != nil {
 			x.polFor[key] = x.computePolicies(ep)
@@ -338,6 +341,7 @@ func (x *Index) patchPolicies(ep *calc.Endpoint, changes []policyChange) {
 				list = slices.Insert(list, j, c.cur)
 			}
 			lists[dir] = list
+			x.epChanged[ep.Key] = true
 		}
 	}
 }
@@ -349,7 +353,9 @@ func (x *Index) BeginRender() {
 	x.gen++
 	x.visible = false
 	x.lastChanged, x.lastAll = slices.Collect(maps.Keys(x.changed)), x.changedAll
+	x.lastEPChanged = slices.Collect(maps.Keys(x.epChanged))
 	clear(x.changed)
+	clear(x.epChanged)
 	x.changedAll = false
 }
 
@@ -368,18 +374,21 @@ func (x *Index) EndRender() {
 	}
 }
 
-// MembersEpoch implements rules.MemberTracker: renders are epochs.
-func (x *Index) MembersEpoch() uint64 { return x.gen }
+// Epoch implements rules.Tracker: renders are epochs.
+func (x *Index) Epoch() uint64 { return x.gen }
 
-// ChangedMembers implements rules.MemberTracker.
+// ChangedMembers implements rules.Tracker.
 func (x *Index) ChangedMembers() ([]string, bool) { return x.lastChanged, x.lastAll }
 
-// HoldMembers implements rules.MemberTracker.
+// ChangedEndpoints implements rules.Tracker (a rebuild changes all).
+func (x *Index) ChangedEndpoints() ([]string, bool) { return x.lastEPChanged, x.lastAll }
+
+// HoldMembers implements rules.Tracker.
 func (x *Index) HoldMembers(sel selector.Selector) {
 	x.memberSet(sel).holds++
 }
 
-// ReleaseMembers implements rules.MemberTracker.
+// ReleaseMembers implements rules.Tracker.
 func (x *Index) ReleaseMembers(sel selector.Selector) {
 	id := sel.UniqueID()
 	if ms := x.members[id]; ms != nil {

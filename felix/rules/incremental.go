@@ -4,6 +4,7 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
@@ -57,8 +58,9 @@ type Renderer struct {
 	setsTouched   map[string]bool
 	transientSets map[string][]netip.Prefix
 	setOut        cowMap[[]netip.Prefix]
-	tracker       MemberTracker // the Source, when it tracks member changes
-	epoch         uint64        // its MembersEpoch at the last render
+	tracker       Tracker // the Source, when it tracks changes
+	epoch         uint64  // its Epoch at the last render
+	tracked       bool    // this render follows the last by one epoch of tracker
 	// the cached chains' rule IDs (flow logs), counted by prefix; idOut
 	// the last Result's RuleIDs.
 	idRefs       map[string]int
@@ -134,7 +136,11 @@ func (rd *Renderer) Render(m Source, node string, cfg Config) Result {
 		rd.releaseAllSets()
 		rd.reset(key)
 	}
-	rd.tracker, _ = m.(MemberTracker)
+	rd.tracker, _ = m.(Tracker)
+	rd.tracked = incremental && rd.tracker != nil && rd.epoch != 0 && rd.tracker.Epoch() == rd.epoch+1
+	if rd.tracker != nil {
+		rd.epoch = rd.tracker.Epoch()
+	}
 	rd.valid, rd.touched = true, map[string]prevChain{}
 	rd.gen++
 	r := &renderer{cfg: cfg, m: m, inc: rd, chains: map[string][]ipt.Rule{}, ipsets: map[string][]netip.Prefix{},
@@ -175,6 +181,9 @@ func (rd *Renderer) tiersChanged(m Source) bool {
 // whose policy lists did) and, when the set of endpoints changed, the
 // dispatch chains; it drops the chains of endpoints gone.
 func (rd *Renderer) renderEndpoints(r *renderer, eps []*calc.Endpoint, all bool) {
+	if !all && rd.dispatch[0] != nil && rd.renderChangedEndpoints(r, eps) {
+		return
+	}
 	changedSet := rd.dispatch[0] == nil
 	for _, ep := range eps {
 		if ep.IfaceName == "" {
@@ -184,16 +193,8 @@ func (rd *Renderer) renderEndpoints(r *renderer, eps []*calc.Endpoint, all bool)
 		if e != nil && e.gen == rd.gen {
 			changedSet = true // two endpoints with one interface: the last wins, as rendered
 		}
-		var lists [2][]*calc.Policy
-		if !ep.Pending {
-			lists = [2][]*calc.Policy{r.m.PoliciesFor(ep, calc.Ingress), r.m.PoliciesFor(ep, calc.Egress)}
-		}
-		if e != nil && !all && e.ep == ep && samePolicies(e.lists[0], lists[0]) && samePolicies(e.lists[1], lists[1]) {
-			e.gen = rd.gen
-			continue
-		}
 		changedSet = changedSet || e == nil || e.ep.Key != ep.Key
-		rd.renderEndpoint(r, e, ep, lists)
+		rd.refreshEndpoint(r, e, ep, all)
 	}
 	for iface, e := range rd.eps {
 		if e.gen != rd.gen {
@@ -210,6 +211,50 @@ func (rd *Renderer) renderEndpoints(r *renderer, eps []*calc.Endpoint, all bool)
 	}
 	rd.setChain(ChainFromDispatch, rd.dispatch[0])
 	rd.setChain(ChainToDispatch, rd.dispatch[1])
+}
+
+// renderChangedEndpoints re-renders only the endpoints the Source says
+// changed, when it can say and none of them came, went or changed its
+// interface (the dispatch chains stay); it reports whether it did.
+func (rd *Renderer) renderChangedEndpoints(r *renderer, eps []*calc.Endpoint) bool {
+	if !rd.tracked {
+		return false
+	}
+	keys, all := rd.tracker.ChangedEndpoints()
+	if all {
+		return false
+	}
+	todo := make([]*calc.Endpoint, 0, len(keys))
+	for _, key := range keys {
+		i, found := slices.BinarySearchFunc(eps, key, func(ep *calc.Endpoint, k string) int { return strings.Compare(ep.Key, k) })
+		if !found || eps[i].IfaceName == "" {
+			return false
+		}
+		if e := rd.eps[eps[i].IfaceName]; e == nil || e.ep.Key != key {
+			return false
+		}
+		todo = append(todo, eps[i])
+	}
+	for _, ep := range todo {
+		rd.refreshEndpoint(r, rd.eps[ep.IfaceName], ep, false)
+	}
+	rd.setChain(ChainFromDispatch, rd.dispatch[0])
+	rd.setChain(ChainToDispatch, rd.dispatch[1])
+	return true
+}
+
+// refreshEndpoint re-renders an endpoint's chains (its entry e, nil when
+// new) when it or its policy lists changed, or all.
+func (rd *Renderer) refreshEndpoint(r *renderer, e *epEntry, ep *calc.Endpoint, all bool) {
+	var lists [2][]*calc.Policy
+	if !ep.Pending {
+		lists = [2][]*calc.Policy{r.m.PoliciesFor(ep, calc.Ingress), r.m.PoliciesFor(ep, calc.Egress)}
+	}
+	if e != nil && !all && e.ep == ep && samePolicies(e.lists[0], lists[0]) && samePolicies(e.lists[1], lists[1]) {
+		e.gen = rd.gen
+		return
+	}
+	rd.renderEndpoint(r, e, ep, lists)
 }
 
 // renderEndpoint (re)renders one endpoint's chains; old is its last entry.

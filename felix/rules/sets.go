@@ -16,17 +16,22 @@ import (
 // unchanged map is handed out again as it is (the same map), a changed
 // one is copied once and patched (cowMap).
 
-// MemberTracker is a Source that tracks which selectors' members changed
-// (policy.Index). A Renderer reading one fetches the members of only those
-// selectors, not of every set, on each render; without one, every set's
-// members are fetched (and compared) on every render.
-type MemberTracker interface {
-	// MembersEpoch numbers the Source's states: it grows by one from one
+// Tracker is a Source that tracks what changed between renders
+// (policy.Index). A Renderer reading one renders again rendering only the
+// endpoints and fetches the members of only the selectors it names, not
+// every endpoint and set; without one, every endpoint's policy lists and
+// every set's members are fetched (and compared) on every render.
+type Tracker interface {
+	// Epoch numbers the Source's states: it grows by one from one
 	// render round to the next (policy.Index.BeginRender).
-	MembersEpoch() uint64
+	Epoch() uint64
 	// ChangedMembers returns the UniqueIDs of the selectors whose members
 	// may differ from those of the last epoch; all: any may.
 	ChangedMembers() (ids []string, all bool)
+	// ChangedEndpoints returns the keys of the endpoints that are or were
+	// local whose object or policy lists may differ from those of the
+	// last epoch; all: any may.
+	ChangedEndpoints() (keys []string, all bool)
 	// HoldMembers says a Renderer keeps sel's members between renders: the
 	// Source must keep tracking their changes until ReleaseMembers.
 	HoldMembers(sel selector.Selector)
@@ -64,7 +69,9 @@ func (c *cowMap[V]) del(k string)      { c.own(); delete(c.m, k) }
 
 // snapshot returns the map; it is not modified afterwards.
 func (c *cowMap[V]) snapshot() map[string]V {
-	c.own() // never nil
+	if c.m == nil {
+		c.m = map[string]V{}
+	}
 	c.shared = true
 	return c.m
 }
@@ -118,11 +125,8 @@ func (rd *Renderer) syncSets(r *renderer) (changed, removed []string) {
 		cand[name] = true
 	}
 	ids, all := []string(nil), true
-	if rd.tracker != nil && rd.epoch != 0 && rd.tracker.MembersEpoch() == rd.epoch+1 {
+	if rd.tracked {
 		ids, all = rd.tracker.ChangedMembers()
-	}
-	if rd.tracker != nil {
-		rd.epoch = rd.tracker.MembersEpoch()
 	}
 	if all {
 		for name := range rd.sets {
