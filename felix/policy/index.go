@@ -37,8 +37,9 @@ type Index struct {
 	policies map[string]*calc.Policy // every policy by key
 	ordered  []*calc.Policy          // every policy in evaluation order (calc.Model.ComparePolicies)
 	polFor   map[string]*[2][]*calc.Policy
-	members  map[string]*memberSet // by selector UniqueID
-	gen      uint64                // render generation, for member-set GC
+	holders  map[string]map[string]int // policy key -> local endpoint keys whose lists hold it
+	members  map[string]*memberSet     // by selector UniqueID
+	gen      uint64                    // render generation, for member-set GC
 	// changed: the member sets changed since the last BeginRender (by
 	// selector UniqueID; changedAll: all may have); lastChanged and
 	// lastAll those of the epoch being rendered (rules.Tracker).
@@ -81,7 +82,7 @@ var _ rules.Source = (*Index)(nil)
 func NewIndex(node string) *Index {
 	return &Index{node: node, model: calc.NewModel(), allDirty: true,
 		dirtyEndpoints: map[string]bool{}, dirtyPolicies: map[string]bool{}, dirtyNetSets: map[string]bool{},
-		polFor: map[string]*[2][]*calc.Policy{}, members: map[string]*memberSet{},
+		polFor: map[string]*[2][]*calc.Policy{}, holders: map[string]map[string]int{}, members: map[string]*memberSet{},
 		changed: map[string]bool{}, epChanged: map[string]bool{}, unheld: map[string]bool{}}
 }
 
@@ -164,8 +165,9 @@ func (x *Index) rebuild() {
 	x.refreshPolicies()
 	x.refreshEndpoints()
 	clear(x.polFor)
+	clear(x.holders)
 	for _, ep := range x.local {
-		x.polFor[ep.Key] = x.computePolicies(ep)
+		x.setLists(ep.Key, x.computePolicies(ep))
 	}
 	for _, ms := range x.members {
 		ms.byEP, ms.byNet, ms.sorted = nil, nil, nil // recomputed on demand
@@ -179,18 +181,14 @@ func (x *Index) update() {
 		if x.refreshLocal(key) {
 			x.visible, x.epChanged[key] = true, true
 		}
+		var lists *[2][]*calc.Policy
 		if ep := x.localEndpoint(key); ep != nil {
-			x.polFor[key] = x.computePolicies(ep)
-		} else {
-			delete(x.polFor, key)
+			lists = x.computePolicies(ep)
 		}
+		x.setLists(key, lists) // index_policies.go
 	}
 	if len(changes) > 0 {
-		for _, ep := range x.local {
-			if !x.dirtyEndpoints[ep.Key] {
-				x.patchPolicies(ep, changes)
-			}
-		}
+		x.patchLists(changes)
 	}
 	for key := range x.dirtyEndpoints {
 		ep := x.model.Endpoint(key) // nil when deleted
@@ -227,123 +225,6 @@ func (x *Index) refreshLocal(key string) bool {
 		x.local = slices.Delete(x.local, i, i+1)
 	}
 	return local || found
-}
-
-// localEndpoint returns the local endpoint of key, or nil.
-func (x *Index) localEndpoint(key string) *calc.Endpoint {
-	i, found := slices.BinarySearchFunc(x.local, key, func(ep *calc.Endpoint, k string) int {
-		return strings.Compare(ep.Key, k)
-	})
-	if !found {
-		return nil
-	}
-	return x.local[i]
-}
-
-// refreshPolicies re-reads every policy, sorted in evaluation order.
-func (x *Index) refreshPolicies() {
-	all := x.model.Policies()
-	x.ordered = all
-	x.policies = make(map[string]*calc.Policy, len(all))
-	for _, p := range all {
-		x.policies[p.Key] = p
-	}
-}
-
-// policyChange is a dirty policy's last compiled object and its current
-// one (nil: none).
-type policyChange struct{ old, cur *calc.Policy }
-
-// patchOrdered brings the policies and their evaluation order up to date
-// with the dirty policies and returns their changes. A policy keeping its
-// place (tier, order, name) is replaced in place; another is removed and
-// inserted at its binary-searched place: O(log n) comparisons and one
-// move per change, not a sort of every policy. Tier changes rebuild
-// everything (Apply), so the order of the list stays that of
-// ComparePolicies; many dirty policies re-sort all at once.
-func (x *Index) patchOrdered() []policyChange {
-	changes := make([]policyChange, 0, len(x.dirtyPolicies))
-	for key := range x.dirtyPolicies {
-		if c := (policyChange{x.policies[key], x.model.PolicyByKey(key)}); c.old != c.cur {
-			changes = append(changes, c)
-		}
-	}
-	if len(changes) > len(x.ordered)/8+16 {
-		x.refreshPolicies()
-		return changes
-	}
-	cmp := x.model.ComparePolicies
-	for _, c := range changes {
-		if c.old != nil {
-			i, found := slices.BinarySearchFunc(x.ordered, c.old, cmp)
-			if !found || x.ordered[i] != c.old {
-				x.refreshPolicies() // not where it was put: cannot happen
-				return changes
-			}
-			if c.cur != nil && cmp(c.old, c.cur) == 0 {
-				x.ordered[i], x.policies[c.cur.Key] = c.cur, c.cur
-				continue
-			}
-			x.ordered = slices.Delete(x.ordered, i, i+1)
-			delete(x.policies, c.old.Key)
-		}
-		if c.cur != nil {
-			i, _ := slices.BinarySearchFunc(x.ordered, c.cur, cmp)
-			x.ordered = slices.Insert(x.ordered, i, c.cur)
-			x.policies[c.cur.Key] = c.cur
-		}
-	}
-	return changes
-}
-
-// computePolicies evaluates every policy against ep, once for both
-// directions, in evaluation order (as calc.Model.PoliciesFor lists them).
-func (x *Index) computePolicies(ep *calc.Endpoint) *[2][]*calc.Policy {
-	var out [2][]*calc.Policy
-	for _, p := range x.ordered {
-		in, eg := p.AppliesTo(calc.Ingress), p.AppliesTo(calc.Egress)
-		if (in || eg) && p.Selector.Evaluate(ep.Labels) {
-			if in {
-				out[calc.Ingress] = append(out[calc.Ingress], p)
-			}
-			if eg {
-				out[calc.Egress] = append(out[calc.Egress], p)
-			}
-		}
-	}
-	return &out
-}
-
-// patchPolicies applies the policy changes to ep's lists: the old object
-// leaves the lists holding it, the new one enters, at its place in
-// evaluation order, those of the directions it applies to when it selects
-// ep. A list neither holding nor gaining one of them is kept as it is
-// (lists are never modified once handed out: a patched one is a copy).
-func (x *Index) patchPolicies(ep *calc.Endpoint, changes []policyChange) {
-	lists := x.polFor[ep.Key]
-	for _, c := range changes {
-		selects := c.cur != nil && c.cur.Selector.Evaluate(ep.Labels)
-		for _, dir := range []calc.Direction{calc.Ingress, calc.Egress} {
-			i := -1
-			if c.old != nil {
-				i = slices.Index(lists[dir], c.old)
-			}
-			enters := selects && c.cur.AppliesTo(dir)
-			if i < 0 && !enters {
-				continue
-			}
-			list := slices.Clone(lists[dir])
-			if i >= 0 {
-				list = slices.Delete(list, i, i+1)
-			}
-			if enters {
-				j, _ := slices.BinarySearchFunc(list, c.cur, x.model.ComparePolicies)
-				list = slices.Insert(list, j, c.cur)
-			}
-			lists[dir] = list
-			x.epChanged[ep.Key] = true
-		}
-	}
 }
 
 // BeginRender settles the caches and starts a new epoch; call it before a
