@@ -62,6 +62,7 @@ func TestIncrementalRenderEqualsScratch(t *testing.T) {
 				tables[v] = checkNftPatch(t, what, v, tables[v], last[v], got[v])
 				last[v] = got[v]
 			}
+			checkHolds(t, fmt.Sprintf("seed %d step %d", seed, step), c, got)
 		}
 	}
 	t.Logf("%d renders compared", renders)
@@ -162,6 +163,23 @@ func cloneSets(sets map[string][]netip.Prefix) map[string][]netip.Prefix {
 		out[name] = slices.Clone(members)
 	}
 	return out
+}
+
+// checkHolds checks that the renderers hold (rules.Tracker) no more of
+// the Index's member sets than their results use: a set no chain uses any
+// more is released, so the Index stops tracking it.
+func checkHolds(t *testing.T, what string, c *Calculator, got map[int]rules.Result) {
+	t.Helper()
+	holds, sets := 0, 0
+	for _, ms := range c.index.members {
+		holds += ms.holds
+	}
+	for _, res := range got {
+		sets += len(res.IPSets)
+	}
+	if holds > sets {
+		t.Fatalf("%s: renderers hold %d member sets, their results have %d IP sets", what, holds, sets)
+	}
 }
 
 // withoutDelta is r with no Delta (a render from scratch has none).

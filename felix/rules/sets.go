@@ -101,6 +101,14 @@ func (rd *Renderer) releaseSets(sets []setRef) {
 	}
 }
 
+// Forget drops what the Renderer keeps and releases what it holds of its
+// Source (a Tracker): call it before dropping a Renderer. The next Render
+// renders from scratch.
+func (rd *Renderer) Forget() {
+	rd.releaseAllSets()
+	*rd = Renderer{}
+}
+
 // releaseAllSets releases what the Renderer holds of its Source (before
 // its caches are dropped).
 func (rd *Renderer) releaseAllSets() {
