@@ -176,7 +176,7 @@ func (p *policyState) render() bool {
 	if p.enforce {
 		prev := p.filters
 		p.filters = make(map[int]*FilterState, len(results))
-		p.ruleIDs = map[string]rules.RuleID{}
+		p.ruleIDs = mergeRuleIDs(p.ruleIDs, results, len(prev) == len(results))
 		for v, res := range results {
 			p.serial++
 			st := &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets, Raw: res.Raw, Mangle: res.Mangle,
@@ -185,7 +185,6 @@ func (p *policyState) render() bool {
 				st.BaseSerial = b.Serial
 			}
 			p.filters[v] = st
-			maps.Copy(p.ruleIDs, res.RuleIDs)
 		}
 	}
 	local := p.calc.LocalEndpoints()
@@ -206,6 +205,30 @@ func (p *policyState) render() bool {
 		p.endpoints = append(p.endpoints, e)
 	}
 	return !slices.EqualFunc(old, p.endpoints, sameEndpoint)
+}
+
+// mergeRuleIDs returns the NFLOG prefixes of every family's render: last
+// (the previous merge, of the same families when same) when no render's
+// changed, one family's own map when it is the only one, else a merge.
+// Maps once returned are not modified (the flow-log reader keeps them).
+func mergeRuleIDs(last map[string]rules.RuleID, results map[int]rules.Result, same bool) map[string]rules.RuleID {
+	changed := !same || last == nil
+	for _, res := range results {
+		changed = changed || !res.Delta.Incremental || res.Delta.RuleIDsChanged
+	}
+	if !changed {
+		return last
+	}
+	if len(results) == 1 {
+		for _, res := range results {
+			return res.RuleIDs
+		}
+	}
+	out := map[string]rules.RuleID{}
+	for _, res := range results {
+		maps.Copy(out, res.RuleIDs)
+	}
+	return out
 }
 
 func sameEndpoint(a, b Endpoint) bool {

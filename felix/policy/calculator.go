@@ -115,6 +115,7 @@ func (c *Calculator) Render() map[int]rules.Result {
 	out := make(map[int]rules.Result, len(c.cfg.IPVersions))
 	for v := range c.renderers {
 		if !slices.Contains(c.cfg.IPVersions, v) {
+			c.renderers[v].Forget()
 			delete(c.renderers, v)
 		}
 	}
