@@ -59,6 +59,10 @@ type Index struct {
 	// endpoint changes: filling many new member sets at once (start of
 	// day) lists and sorts them once, not once per set.
 	every []*calc.Endpoint
+	// polIdx and epIdx index ordered and every by label (index_labels.go);
+	// nil: build when next needed.
+	polIdx *policyIndex
+	epIdx  endpointIndex
 }
 
 // memberSet caches the addresses one selector matches, by endpoint key,
@@ -93,7 +97,7 @@ func (x *Index) Model() *calc.Model { return x.model }
 // Apply feeds one sync event into the model and marks what it touches.
 func (x *Index) Apply(ev model.SyncEvent) {
 	x.model.Apply(ev)
-	x.every = nil
+	x.every, x.epIdx = nil, nil
 	if ev.Full {
 		x.allDirty, x.visible = true, true
 		return
@@ -323,10 +327,7 @@ func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 	ms.usedGen = x.gen
 	if ms.byEP == nil {
 		ms.byEP = map[string][]netip.Prefix{}
-		if x.every == nil {
-			x.every = x.model.Endpoints()
-		}
-		for _, ep := range x.every {
+		for _, ep := range x.memberCandidates(sel) { // index_labels.go
 			ms.updateEndpoint(ep.Key, ep)
 		}
 		x.fillNetSets(ms)

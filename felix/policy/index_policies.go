@@ -28,7 +28,7 @@ func (x *Index) localEndpoint(key string) *calc.Endpoint {
 // refreshPolicies re-reads every policy, sorted in evaluation order.
 func (x *Index) refreshPolicies() {
 	all := x.model.Policies()
-	x.ordered = all
+	x.ordered, x.polIdx = all, nil
 	x.policies = make(map[string]*calc.Policy, len(all))
 	for _, p := range all {
 		x.policies[p.Key] = p
@@ -52,6 +52,9 @@ func (x *Index) patchOrdered() []policyChange {
 		if c := (policyChange{x.policies[key], x.model.PolicyByKey(key)}); c.old != c.cur {
 			changes = append(changes, c)
 		}
+	}
+	if len(changes) > 0 {
+		x.polIdx = nil
 	}
 	if len(changes) > len(x.ordered)/8+16 {
 		x.refreshPolicies()
@@ -85,7 +88,7 @@ func (x *Index) patchOrdered() []policyChange {
 // directions, in evaluation order (as calc.Model.PoliciesFor lists them).
 func (x *Index) computePolicies(ep *calc.Endpoint) *[2][]*calc.Policy {
 	var out [2][]*calc.Policy
-	for _, p := range x.ordered {
+	for _, p := range x.policyIdx().candidates(ep.Labels) { // index_labels.go
 		in, eg := p.AppliesTo(calc.Ingress), p.AppliesTo(calc.Egress)
 		if (in || eg) && p.Selector.Evaluate(ep.Labels) {
 			if in {
