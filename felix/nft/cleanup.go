@@ -108,7 +108,7 @@ func (d *Driver) RemoveAll() error {
 		return fmt.Errorf("list nftables tables: %w", err)
 	}
 	for _, t := range tables {
-		if t.Name == ourTable(4).Name && (t.Family == family(4) || t.Family == family(6)) {
+		if isOurs(t) {
 			d.conn.DelTable(t)
 		}
 	}

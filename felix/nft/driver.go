@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 
 	"github.com/google/nftables"
@@ -26,13 +28,15 @@ const bufSize = 256 << 20
 // Driver programs our nftables tables in one network namespace. Not safe
 // for concurrent use: felix's dataplane goroutine owns it.
 type Driver struct {
-	nsFD  int // -1: the current namespace
-	conn  *nftables.Conn
-	log   *slog.Logger
-	known map[int]*state // what the kernel holds, by IP version; missing: read it back
-	// last is the desired table each known state was programmed from: when
-	// Apply gets the same Table again, only its Dirty part is planned.
-	last map[int]*nftrules.Table
+	nsFD int // -1: the current namespace
+	conn *nftables.Conn
+	log  *slog.Logger
+	// known is what the kernel holds in each of our tables, by IP version
+	// and table name (a family missing: read it back).
+	known map[int]map[string]*state
+	// last is the desired part each known state was programmed from: when
+	// Apply gets the same Part again, only its Dirty changes are planned.
+	last map[tableKey]*nftrules.Part
 	// rewrites counts the chains the last Apply (re)wrote or removed.
 	rewrites int
 }
@@ -42,6 +46,11 @@ type Driver struct {
 func (d *Driver) Rewrites() int { return d.rewrites }
 
 // state is our table of one family as the kernel holds it.
+type tableKey struct {
+	v    int
+	name string
+}
+
 type state struct {
 	exists bool
 	chains map[string]*chainState
@@ -64,7 +73,7 @@ type setState struct {
 // New opens a netlink connection in the namespace nsFD refers to (-1: the
 // current one).
 func New(nsFD int, log *slog.Logger) (*Driver, error) {
-	d := &Driver{nsFD: nsFD, log: log, known: map[int]*state{}, last: map[int]*nftrules.Table{}}
+	d := &Driver{nsFD: nsFD, log: log, known: map[int]map[string]*state{}, last: map[tableKey]*nftrules.Part{}}
 	return d, d.dial()
 }
 
@@ -111,22 +120,32 @@ func family(v int) nftables.TableFamily {
 	return nftables.TableFamilyIPv4
 }
 
-func ourTable(v int) *nftables.Table {
-	return &nftables.Table{Family: family(v), Name: nftrules.TableName}
+func ourTable(v int, name string) *nftables.Table {
+	return &nftables.Table{Family: family(v), Name: name}
 }
 
-// Apply converges our tables on desired (by IP version; a version missing
-// from desired has its table removed) and, when docker is set, Docker's
-// FORWARD accepts, in one transaction. full reads the kernel back first.
-// A table given again after a successful Apply, changed in place with its
-// changes in Dirty, costs only those changes. On failure nothing is
-// changed and the next Apply reads back. Afterwards each desired table's
-// Dirty is reset.
+// isOurs reports whether a table of an IP family is one of ours: the main
+// table or a shard.
+func isOurs(t *nftables.Table) bool {
+	return (t.Family == family(4) || t.Family == family(6)) && (t.Name == nftrules.TableName || nftrules.IsShardName(t.Name))
+}
+
+// Apply converges our tables on desired (by IP version: the main table
+// and its shards, nftrules.Table.Parts; a version missing from desired has
+// its tables removed) and, when docker is set, Docker's FORWARD accepts,
+// in one transaction. full reads the kernel back first. A part given
+// again after a successful Apply, changed in place with its changes in
+// Dirty, costs only those changes. On failure nothing is changed and the
+// next Apply reads back. Afterwards each desired part's Dirty is reset.
 func (d *Driver) Apply(desired map[int]*nftrules.Table, full, docker bool) error {
-	next := map[int]*state{}
+	next := map[int]map[string]*state{}
+	parts := map[int][]*nftrules.Part{}
 	d.rewrites = 0
 	for _, v := range []int{4, 6} {
-		st, err := d.planFamily(v, desired[v], full)
+		if t := desired[v]; t != nil {
+			parts[v] = t.Parts()
+		}
+		st, err := d.planFamily(v, parts[v], full)
 		if err != nil {
 			d.abort()
 			return err
@@ -147,35 +166,53 @@ func (d *Driver) Apply(desired map[int]*nftrules.Table, full, docker bool) error
 	}
 	d.known = next
 	clear(d.last)
-	for v, t := range desired {
-		if t != nil {
-			t.Reset()
-			d.last[v] = t
+	for v, ps := range parts {
+		for _, p := range ps {
+			p.Reset()
+			d.last[tableKey{v, p.Name}] = p
 		}
 	}
 	return nil
 }
 
-// planFamily queues what converges our table of IP version v on t (nil:
-// none) and returns the state the kernel will then hold.
-func (d *Driver) planFamily(v int, t *nftrules.Table, full bool) (*state, error) {
+// planFamily queues what converges our tables of IP version v on parts
+// (none: no table) and returns the states the kernel will then hold.
+func (d *Driver) planFamily(v int, parts []*nftrules.Part, full bool) (map[string]*state, error) {
 	if full || d.known[v] == nil {
-		st, err := d.readBack(v)
+		known, err := d.readFamily(v)
 		if err != nil {
 			return nil, err
 		}
-		d.known[v], d.last[v] = st, nil
-	}
-	if t == nil {
-		if d.known[v].exists {
-			d.conn.DelTable(ourTable(v))
+		d.known[v] = known
+		for name := range known {
+			delete(d.last, tableKey{v, name})
 		}
-		return &state{chains: map[string]*chainState{}, sets: map[string]*setState{}}, nil
 	}
-	if t == d.last[v] && t.Dirty != nil && d.known[v].exists {
-		return d.planDirty(t, d.known[v])
+	known := d.known[v]
+	next := make(map[string]*state, len(parts))
+	for _, p := range parts {
+		k := known[p.Name]
+		if k == nil {
+			k = &state{chains: map[string]*chainState{}, sets: map[string]*setState{}}
+		}
+		var st *state
+		var err error
+		if p == d.last[tableKey{v, p.Name}] && p.Dirty != nil && k.exists {
+			st, err = d.planDirty(v, p, k)
+		} else {
+			st, err = d.plan(v, p, k)
+		}
+		if err != nil {
+			return nil, err
+		}
+		next[p.Name] = st
 	}
-	return d.plan(t, d.known[v])
+	for _, name := range slices.Sorted(maps.Keys(known)) {
+		if next[name] == nil && known[name].exists {
+			d.conn.DelTable(ourTable(v, name))
+		}
+	}
+	return next, nil
 }
 
 // abort drops queued messages and what we knew (the connection is reopened:

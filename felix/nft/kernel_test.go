@@ -3,6 +3,7 @@ package nft_test
 import (
 	"log/slog"
 	"net/netip"
+	"slices"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
@@ -86,5 +87,38 @@ func TestApplyReadBackConverges(t *testing.T) {
 	}
 	if got := nftTables(t, host); len(got) != 0 {
 		t.Errorf("tables left after an empty apply: %v", got)
+	}
+}
+
+// TestShardTablesFollowEndpoints: the workload shards grow with the
+// endpoints and the ones no longer wanted are deleted in the same
+// transaction; a restart reads every shard back and rewrites nothing.
+func TestShardTablesFollowEndpoints(t *testing.T) {
+	d, host := newDriver(t)
+	for _, tc := range []struct {
+		n    int
+		want []string
+	}{
+		{100, []string{"calico", "calico-wl0"}},
+		{300, []string{"calico", "calico-wl0", "calico-wl1", "calico-wl2", "calico-wl3"}},
+		{20, []string{"calico", "calico-wl0"}},
+	} {
+		want := map[int]*nftrules.Table{4: scaleTable(t, tc.n, nil)}
+		if err := d.Apply(want, false, false); err != nil {
+			t.Fatal(err)
+		}
+		got := nftTables(t, host)
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%d endpoints: tables %v, want %v", tc.n, got, tc.want)
+		}
+		d2, err := nft.New(int(*host.NS.Handle()), slog.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d2.Apply(want, true, false); err != nil || d2.Rewrites() != 0 {
+			t.Errorf("%d endpoints: a fresh driver rewrote %d chains (err %v), want 0", tc.n, d2.Rewrites(), err)
+		}
+		_ = d2.Close()
 	}
 }

@@ -18,9 +18,8 @@ import (
 // kernel's checks within the batch (the commit itself is atomic): chains
 // before the set elements and rules that refer to them, rules rewritten
 // before stale chains and sets they referred to go.
-func (d *Driver) plan(t *nftrules.Table, known *state) (*state, error) {
-	v := t.IPVersion
-	table := ourTable(v)
+func (d *Driver) plan(v int, t *nftrules.Part, known *state) (*state, error) {
+	table := ourTable(v, t.Name)
 	if !known.exists {
 		d.conn.AddTable(table)
 	}
@@ -141,12 +140,12 @@ func (d *Driver) remove(table *nftables.Table, known *state, chains, sets []stri
 	}
 }
 
-// planDirty is plan for a table the kernel held before its last changes
+// planDirty is plan for a part the kernel held before its last changes
 // (t.Dirty): only the chains and sets named there, and the base chains,
 // are compared and written. known is updated in place (a failed
 // transaction makes the driver forget it).
-func (d *Driver) planDirty(t *nftrules.Table, known *state) (*state, error) {
-	v, table := t.IPVersion, ourTable(t.IPVersion)
+func (d *Driver) planDirty(v int, t *nftrules.Part, known *state) (*state, error) {
+	table := ourTable(v, t.Name)
 	var staleChains, staleSets []string
 	for _, name := range slices.Sorted(maps.Keys(t.Dirty.Chains)) {
 		_, want := t.Chains[name]
@@ -199,7 +198,7 @@ func (d *Driver) planDirty(t *nftrules.Table, known *state) (*state, error) {
 }
 
 // planHooks plans the base chains of t into next.
-func (d *Driver) planHooks(v int, table *nftables.Table, t *nftrules.Table, known, next *state) error {
+func (d *Driver) planHooks(v int, table *nftables.Table, t *nftrules.Part, known, next *state) error {
 	for _, h := range t.Hooks {
 		st, err := d.planChain(v, table, h.Name, h.Rules, known.chains[h.Name])
 		if err != nil {

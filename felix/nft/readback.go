@@ -12,29 +12,38 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
 )
 
-// readBack reads our table of IP version v: its chains with their rules'
-// tags, its sets with their elements (verdict maps: keys only).
-func (d *Driver) readBack(v int) (*state, error) {
-	st := &state{chains: map[string]*chainState{}, sets: map[string]*setState{}}
-	table, err := d.conn.ListTableOfFamily(nftrules.TableName, family(v))
+// readFamily reads our tables of IP version v (the main table and the
+// shards), by name: their chains with their rules' tags, their sets with
+// their elements (verdict maps: keys only).
+func (d *Driver) readFamily(v int) (map[string]*state, error) {
+	out := map[string]*state{}
+	tables, err := d.conn.ListTablesOfFamily(family(v))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || isNoEnt(err) {
-			return st, nil
+			return out, nil
 		}
-		return nil, fmt.Errorf("read nftables table %s: %w", nftrules.TableName, err)
+		return nil, fmt.Errorf("list nftables tables: %w", err)
 	}
-	st.exists = true
+	for _, t := range tables {
+		if isOurs(t) {
+			out[t.Name] = &state{exists: true, chains: map[string]*chainState{}, sets: map[string]*setState{}}
+		}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
 	chains, err := d.conn.ListChainsOfTableFamily(family(v))
 	if err != nil {
 		return nil, fmt.Errorf("read back chains: %w", err)
 	}
 	for _, c := range chains {
-		if c.Table.Name != table.Name {
+		st := out[c.Table.Name]
+		if st == nil {
 			continue
 		}
-		rules, err := d.conn.GetRules(table, c)
+		rules, err := d.conn.GetRules(c.Table, c)
 		if err != nil {
-			return nil, fmt.Errorf("read back chain %s: %w", c.Name, err)
+			return nil, fmt.Errorf("read back chain %s of table %s: %w", c.Name, c.Table.Name, err)
 		}
 		cs := &chainState{base: c.Hooknum != nil, hashes: make([]string, len(rules))}
 		for i, r := range rules {
@@ -42,9 +51,18 @@ func (d *Driver) readBack(v int) (*state, error) {
 		}
 		st.chains[c.Name] = cs
 	}
+	for name, st := range out {
+		if err := d.readSets(ourTable(v, name), st); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (d *Driver) readSets(table *nftables.Table, st *state) error {
 	sets, err := d.conn.GetSets(table)
 	if err != nil {
-		return nil, fmt.Errorf("read back sets: %w", err)
+		return fmt.Errorf("read back sets of table %s: %w", table.Name, err)
 	}
 	for _, s := range sets {
 		if s.IsMap {
@@ -53,11 +71,11 @@ func (d *Driver) readBack(v int) (*state, error) {
 		}
 		elems, err := d.conn.GetSetElements(s)
 		if err != nil {
-			return nil, fmt.Errorf("read back set %s: %w", s.Name, err)
+			return fmt.Errorf("read back set %s of table %s: %w", s.Name, table.Name, err)
 		}
 		st.sets[s.Name] = &setState{ivs: intervalsOf(elems)}
 	}
-	return st, nil
+	return nil
 }
 
 func intervalsOf(elems []nftables.SetElement) map[string]nftrules.Interval {

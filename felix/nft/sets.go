@@ -116,7 +116,11 @@ func vmapElements(m map[string]string, ifaces []string) []nftables.SetElement {
 	slices.Sort(ifaces)
 	out := make([]nftables.SetElement, len(ifaces))
 	for i, iface := range ifaces {
-		out[i] = nftables.SetElement{Key: ifnameKey(iface), VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: m[iface]}}
+		v := &expr.Verdict{Kind: expr.VerdictGoto, Chain: m[iface]}
+		if m[iface] == nftrules.ReturnTarget {
+			v = &expr.Verdict{Kind: expr.VerdictReturn}
+		}
+		out[i] = nftables.SetElement{Key: ifnameKey(iface), VerdictData: v}
 	}
 	return out
 }

@@ -21,7 +21,13 @@
 //   - the top-level inserts (FORWARD, INPUT, OUTPUT; POSTROUTING for
 //     natOutgoing) become base chains of our own table.
 //
-// Table layout, one table per family ("ip calico", "ip6 calico"):
+// Table layout: a family's Table is programmed as several kernel tables
+// (Table.Parts, shard.go): the main table "calico" below, and workload
+// shards "calico-wl<N>" holding the endpoint chains of their endpoints
+// with every chain and set those reach, behind base chains of their own
+// (wl-forward-from, wl-forward-to, wl-input-from); the main table's
+// dispatch maps then only return for known interfaces. The main table
+// ("ip calico", "ip6 calico"):
 //
 //	forward  filter hook forward  priority -5 -> jump cali-FORWARD
 //	input    filter hook input    priority -5 -> jump cali-INPUT

@@ -6,38 +6,44 @@ import (
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
 )
 
-// Dirty lists what changed in a Table since the driver last programmed
-// that same Table (by name, changed or removed): the driver then plans only
-// those. A Table without Dirty is planned whole.
+// Dirty lists what changed in a Part since the driver last programmed that
+// same Part (by name, changed or removed): the driver then plans only
+// those. A Part without Dirty is planned whole.
 type Dirty struct {
 	Chains, Sets map[string]bool
 }
 
-// Reset empties the lists (the driver programmed the table).
-func (t *Table) Reset() { t.Dirty = &Dirty{Chains: map[string]bool{}, Sets: map[string]bool{}} }
+// Reset marks every part programmed (the driver calls each part's Reset;
+// this is for callers that program the parts themselves).
+func (t *Table) Reset() {
+	for _, p := range t.Parts() {
+		p.Reset()
+	}
+}
 
 // SetChain sets (or adds) one regular chain, converted as Build does (a
-// dispatch chain becomes a map lookup), and marks it dirty.
+// dispatch chain becomes a map lookup); the parts holding it, or coming
+// to, are updated at the next Parts.
 func (t *Table) SetChain(c ipt.Chain) {
 	if _, isDispatch := dispatchFlags[c.Name]; isDispatch {
-		t.markSet(c.Name)
+		t.pendingChange("", c.Name)
 	}
 	t.Chains[c.Name] = t.chain(c)
-	t.markChain(c.Name)
+	t.pendingChange(c.Name, "")
 }
 
 // RemoveChain removes one regular chain (and a dispatch chain's map).
 func (t *Table) RemoveChain(name string) {
 	delete(t.Chains, name)
-	t.markChain(name)
+	t.pendingChange(name, "")
 	if _, isDispatch := dispatchFlags[name]; isDispatch {
 		delete(t.Sets, name)
-		t.markSet(name)
+		t.pendingChange("", name)
 	}
 }
 
 // SetIPSet sets an address set by its ipset name (nil members: removed
-// when remove is set) and marks it dirty.
+// when remove is set).
 func (t *Table) SetIPSet(ipsetName string, members []netip.Prefix, remove bool) {
 	name := SetName(ipsetName)
 	if remove {
@@ -45,17 +51,5 @@ func (t *Table) SetIPSet(ipsetName string, members []netip.Prefix, remove bool) 
 	} else {
 		t.Sets[name] = Set{Prefixes: members}
 	}
-	t.markSet(name)
-}
-
-func (t *Table) markChain(name string) {
-	if t.Dirty != nil {
-		t.Dirty.Chains[name] = true
-	}
-}
-
-func (t *Table) markSet(name string) {
-	if t.Dirty != nil {
-		t.Dirty.Sets[name] = true
-	}
+	t.pendingChange("", name)
 }

@@ -60,9 +60,10 @@ type Table struct {
 	Chains    map[string][]ipt.Rule // regular chains, by name
 	Hooks     []Hook                // base chains, sorted by name
 	Sets      map[string]Set        // by nft name (SetName)
-	// Dirty is what changed since the driver last programmed this Table
-	// (patch.go); nil: plan it whole.
-	Dirty *Dirty
+	// layout is the Table split into kernel tables (shard.go), and pending
+	// what changed since it was last brought up to date.
+	layout  *layout
+	pending *Dirty
 }
 
 // Input is what one family's table is built from: felix's filter state

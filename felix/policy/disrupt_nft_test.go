@@ -27,26 +27,40 @@ func nftDisruptions(b *bed, server, toServer, clients string) []disruption {
 			b.t.Fatal(err)
 		}
 	}
-	clientSet := &nftables.Set{Table: table, Name: nftrules.SetName(clients), KeyType: nftables.TypeIPAddr, Interval: true}
+	// The server's endpoint chain, its dispatch entry and the set its
+	// policy matches on are in the server's shard table.
+	shard := func() *nftables.Table {
+		ts := nftTablesWith(b.t, b.host, toServer)
+		if len(ts) == 0 {
+			b.t.Fatalf("no table holds %s", toServer)
+		}
+		return ts[0]
+	}
+	clientSet := func() *nftables.Set {
+		return &nftables.Set{Table: shard(), Name: nftrules.SetName(clients), KeyType: nftables.TypeIPAddr, Interval: true}
+	}
 	dockerFwd := &nftables.Chain{Name: "FORWARD", Table: &nftables.Table{Name: "filter", Family: nftables.TableFamilyIPv4}}
 	return []disruption{
 		{"delete an endpoint chain and its dispatch entry", func() {
 			key := make([]byte, 16)
 			copy(key, server)
-			vmap := &nftables.Set{Table: table, Name: rules.ChainToDispatch, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
+			st := shard()
+			vmap := &nftables.Set{Table: st, Name: rules.ChainToDispatch, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
 			must(c.SetDeleteElements(vmap, []nftables.SetElement{{Key: key}}))
-			c.FlushChain(chain(toServer))
-			c.DelChain(chain(toServer))
+			c.FlushChain(&nftables.Chain{Name: toServer, Table: st})
+			c.DelChain(&nftables.Chain{Name: toServer, Table: st})
 			must(nil)
 		}, func() error {
-			_, err := c.GetRules(table, chain(toServer))
-			return err
+			if len(nftTablesWith(b.t, b.host, toServer)) == 0 {
+				return fmt.Errorf("chain %s is missing", toServer)
+			}
+			return nil
 		}},
 		{"flush an IP set", func() {
-			c.FlushSet(clientSet)
+			c.FlushSet(clientSet())
 			must(nil)
 		}, func() error {
-			elems, err := c.GetSetElements(clientSet)
+			elems, err := c.GetSetElements(clientSet())
 			if err != nil || len(elems) == 0 {
 				return fmt.Errorf("set %s is empty (%v)", clients, err)
 			}

@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -32,22 +33,37 @@ func nftFamily(v int) nftables.TableFamily {
 	return nftables.TableFamilyIPv4
 }
 
+// nftTablesWith lists our IPv4 tables that hold a chain of that name.
+func nftTablesWith(t testing.TB, n *felixtest.NS, chain string) []*nftables.Table {
+	t.Helper()
+	chains, err := nftConn(t, n).ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*nftables.Table
+	for _, ch := range chains {
+		if ch.Name == chain && (ch.Table.Name == nftrules.TableName || nftrules.IsShardName(ch.Table.Name)) {
+			out = append(out, ch.Table)
+		}
+	}
+	return out
+}
+
 // nftRules returns every rule of our table of IP version v, one line each:
 // "<chain>:" then the kind of each expression (log, drop, jump X, ...).
 func nftRules(t testing.TB, n *felixtest.NS, v int) []string {
 	t.Helper()
 	c := nftConn(t, n)
-	table := &nftables.Table{Name: nftrules.TableName, Family: nftFamily(v)}
 	chains, err := c.ListChainsOfTableFamily(nftFamily(v))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
 	for _, ch := range chains {
-		if ch.Table.Name != table.Name {
+		if ch.Table.Name != nftrules.TableName && !nftrules.IsShardName(ch.Table.Name) {
 			continue
 		}
-		rules, err := c.GetRules(table, ch)
+		rules, err := c.GetRules(ch.Table, ch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,14 +92,17 @@ func describe(exprs []expr.Any) string {
 }
 
 // nftDropCount sums the packet counters of the drop rules of one chain of
-// our IPv4 table.
+// our IPv4 tables (every table holding it).
 func nftDropCount(t testing.TB, n *felixtest.NS, chain string) int {
 	t.Helper()
 	c := nftConn(t, n)
-	table := &nftables.Table{Name: nftrules.TableName, Family: nftables.TableFamilyIPv4}
-	rules, err := c.GetRules(table, &nftables.Chain{Name: chain, Table: table})
-	if err != nil {
-		t.Fatal(err)
+	var rules []*nftables.Rule
+	for _, table := range nftTablesWith(t, n, chain) {
+		rs, err := c.GetRules(table, &nftables.Chain{Name: chain, Table: table})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules = append(rules, rs...)
 	}
 	total := 0
 	for _, r := range rules {
@@ -119,7 +138,8 @@ func nftTables(t testing.TB, n *felixtest.NS) []string {
 	return out
 }
 
-// nftChains lists the chains of our table of IP version v.
+// nftChains lists the chains of our tables of IP version v (a chain held
+// by two tables once).
 func nftChains(t testing.TB, n *felixtest.NS, v int) []string {
 	t.Helper()
 	chains, err := nftConn(t, n).ListChainsOfTableFamily(nftFamily(v))
@@ -128,7 +148,7 @@ func nftChains(t testing.TB, n *felixtest.NS, v int) []string {
 	}
 	var out []string
 	for _, ch := range chains {
-		if ch.Table.Name == nftrules.TableName {
+		if (ch.Table.Name == nftrules.TableName || nftrules.IsShardName(ch.Table.Name)) && !slices.Contains(out, ch.Name) {
 			out = append(out, ch.Name)
 		}
 	}
@@ -139,10 +159,13 @@ func nftChains(t testing.TB, n *felixtest.NS, v int) []string {
 // IPv4 table that match, -1 when none does (or there is no such chain).
 func (b *bed) nftCounter(chain string, match func(*nftables.Rule) bool) int {
 	b.t.Helper()
-	table := &nftables.Table{Name: nftrules.TableName, Family: nftables.TableFamilyIPv4}
-	rs, err := nftConn(b.t, b.host).GetRules(table, &nftables.Chain{Name: chain, Table: table})
-	if err != nil {
-		return -1
+	var rs []*nftables.Rule
+	for _, table := range nftTablesWith(b.t, b.host, chain) {
+		more, err := nftConn(b.t, b.host).GetRules(table, &nftables.Chain{Name: chain, Table: table})
+		if err != nil {
+			return -1
+		}
+		rs = append(rs, more...)
 	}
 	n := -1
 	for _, r := range rs {

@@ -1,0 +1,415 @@
+package nftrules
+
+import (
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
+)
+
+// Why shards: the kernel validates a table's whole jump graph on every
+// commit that adds a rule with a verdict or a set lookup (any policy
+// rule), so one changed policy chain cost time in proportion to every
+// rule of the table (~8 ms at 1,000 endpoints × 1,000 policies). The
+// validation is per table, and chains cannot jump across tables; so the
+// workload endpoints are spread over shard tables, each holding the
+// endpoint chains of its endpoints with every chain and set they reach
+// (a policy shared by endpoints of two shards is in both), behind base
+// chains of its own. A change is validated only in the tables holding
+// it. The main table keeps everything else and no longer dispatches to
+// the workload chains: its dispatch maps hold each known interface with
+// a return verdict, so unknown interfaces are still dropped there.
+//
+// The verdict is the same as one table's: a packet is dropped as soon as
+// any base chain drops it, and an accept only ends that base chain. A
+// shard's base chains run just after the main table's filter chains
+// (which, where they dispatched, now only check that the interface is
+// known; host endpoints' forward policy still runs there first, and the
+// policy mark bits it reads are not yet the workload policy's) and begin
+// with the accepts and drops that precede the workload dispatch in
+// cali-FORWARD and cali-INPUT (established traffic skips policy, as
+// there); every shard's from-workload chains run before any shard's
+// to-workload chain, so egress is decided before ingress, as in one
+// table. One difference shows in flow logs only: traffic the main table
+// drops outright (workload to host with the Drop endpoint-to-host
+// action) is no longer first run through the workload's egress policy.
+const (
+	// EndpointsPerShard sizes the shards: there are enough of them for
+	// this many endpoints each (a power of two, at most MaxShards).
+	EndpointsPerShard = 128
+	MaxShards         = 32
+	// ShardFromPriority and ShardToPriority are the shards' base chains'
+	// priorities: just after the main table's filter chains
+	// (FilterPriority), before iptables-nft's (0).
+	ShardFromPriority = FilterPriority + 1
+	ShardToPriority   = FilterPriority + 2
+
+	shardPrefix = TableName + "-wl"
+	// ReturnTarget in a dispatch map sends the lookup back to its chain.
+	ReturnTarget = "RETURN"
+)
+
+// ShardName is the table name of shard i.
+func ShardName(i int) string { return shardPrefix + strconv.Itoa(i) }
+
+// IsShardName reports whether a table name is one of our shards'.
+func IsShardName(name string) bool {
+	rest, ok := strings.CutPrefix(name, shardPrefix)
+	if !ok || rest == "" {
+		return false
+	}
+	n, err := strconv.Atoi(rest)
+	return err == nil && strconv.Itoa(n) == rest
+}
+
+// Part is one kernel table of a family's Table: the main table or a
+// shard. The driver programs each; Dirty names what changed since it
+// last did (nil: plan it whole).
+type Part struct {
+	Name   string
+	Chains map[string][]ipt.Rule
+	Hooks  []Hook
+	Sets   map[string]Set
+	Dirty  *Dirty
+	shard  int // -1: the main table
+}
+
+// Reset empties the part's change lists (the driver programmed it).
+func (p *Part) Reset() { p.Dirty = &Dirty{Chains: map[string]bool{}, Sets: map[string]bool{}} }
+
+// layout is the split of a Table into parts, kept up to date by the
+// Table's changes (pending) when Parts is called.
+type layout struct {
+	k      int
+	parts  []*Part // main first, then the shards
+	refs   map[string]chainRefs
+	holder map[string]map[*Part]bool // chain -> parts holding it
+	sets   map[string]map[*Part]bool // set -> parts holding it
+	shard  map[string]int            // interface -> its shard (memo)
+	// split is each dispatch map as each part holds it (by part index),
+	// computed once per round of changes.
+	split map[string][]map[string]string
+}
+
+type chainRefs struct{ chains, sets []string }
+
+// Parts returns the kernel tables t is programmed as: the main table,
+// then the shards (none without workload dispatch: policy off).
+func (t *Table) Parts() []*Part {
+	if k := t.shardCount(); t.layout == nil || t.layout.k != k {
+		t.relayout(k)
+	} else if t.pending != nil {
+		t.applyPending()
+	}
+	t.pending = nil
+	return t.layout.parts
+}
+
+// relayout splits t into the main table and k shards from scratch.
+func (t *Table) relayout(k int) {
+	l := &layout{k: k, refs: map[string]chainRefs{}, holder: map[string]map[*Part]bool{},
+		sets: map[string]map[*Part]bool{}, shard: map[string]int{}, split: map[string][]map[string]string{}}
+	t.layout = l
+	l.parts = append(l.parts, &Part{Name: TableName, shard: -1})
+	for i := range k {
+		l.parts = append(l.parts, &Part{Name: ShardName(i), shard: i})
+	}
+	for _, p := range l.parts {
+		t.fill(p)
+	}
+}
+
+// shardCount is how many shards t's endpoints call for; a running layout
+// keeps its count until the endpoints outgrow it or fall below a quarter
+// of it, so a host near a boundary does not flap.
+func (t *Table) shardCount() int {
+	if _, ok := t.Sets[rules.ChainFromDispatch]; !ok {
+		return 0
+	}
+	n := max(len(t.Sets[rules.ChainFromDispatch].VMap), len(t.Sets[rules.ChainToDispatch].VMap))
+	want := 1
+	for want < MaxShards && want*EndpointsPerShard < n {
+		want *= 2
+	}
+	if l := t.layout; l != nil && l.k > 0 && want < l.k && n*4 > l.k*EndpointsPerShard {
+		return l.k
+	}
+	return want
+}
+
+func (l *layout) shardOf(iface string) int {
+	if i, ok := l.shard[iface]; ok {
+		return i
+	}
+	h := fnv.New32a()
+	h.Write([]byte(iface))
+	i := int(h.Sum32() % uint32(l.k))
+	l.shard[iface] = i
+	return i
+}
+
+// fill computes part p's content from scratch and marks it whole.
+func (t *Table) fill(p *Part) {
+	p.Chains, p.Sets, p.Dirty = map[string][]ipt.Rule{}, map[string]Set{}, nil
+	p.Hooks = t.partHooks(p)
+	chains, sets := t.closure(p)
+	for name := range chains {
+		p.Chains[name] = t.Chains[name]
+		t.hold(t.layout.holder, name, p)
+	}
+	for name := range sets {
+		p.Sets[name] = t.partSet(p, name)
+		t.hold(t.layout.sets, name, p)
+	}
+}
+
+func (t *Table) hold(m map[string]map[*Part]bool, name string, p *Part) {
+	if m[name] == nil {
+		m[name] = map[*Part]bool{}
+	}
+	m[name][p] = true
+}
+
+// partHooks returns the main table's base chains, or a shard's: the
+// from-workload dispatch at forward and input, the to-workload dispatch
+// at forward, each after the accepts and drops that precede the dispatch
+// in the main table's chain.
+func (t *Table) partHooks(p *Part) []Hook {
+	if p.shard < 0 {
+		return t.Hooks
+	}
+	hook := func(name, hook string, prio int32, chain, dispatch string) Hook {
+		var rs []ipt.Rule
+		for _, r := range t.Chains[chain] {
+			if r.Action == dispatch {
+				break
+			}
+			if (r.Action == "ACCEPT" || r.Action == "DROP") && !strings.Contains(r.Match, "-g ") {
+				rs = append(rs, r)
+			}
+		}
+		return Hook{Name: name, Hook: hook, Priority: prio,
+			Rules: append(rs, ipt.Rule{Match: dispatchFlags[dispatch] + " vmap " + dispatch})}
+	}
+	return []Hook{
+		hook("wl-forward-from", "forward", ShardFromPriority, rules.ChainForward, rules.ChainFromDispatch),
+		hook("wl-forward-to", "forward", ShardToPriority, rules.ChainForward, rules.ChainToDispatch),
+		hook("wl-input-from", "input", ShardFromPriority, rules.ChainInput, rules.ChainFromDispatch),
+	}
+}
+
+// partSet is set name as part p holds it: a dispatch map holds, in the
+// main table, every interface with a return verdict; in a shard, its own
+// interfaces with their chains.
+func (t *Table) partSet(p *Part, name string) Set {
+	s := t.Sets[name]
+	if _, ok := dispatchFlags[name]; !ok || !s.IsVMap() {
+		return s
+	}
+	l := t.layout
+	if l.split[name] == nil {
+		split := make([]map[string]string, len(l.parts))
+		for i := range split {
+			split[i] = map[string]string{}
+		}
+		for iface, chain := range s.VMap {
+			split[0][iface] = ReturnTarget
+			split[1+l.shardOf(iface)][iface] = chain
+		}
+		l.split[name] = split
+	}
+	return Set{VMap: l.split[name][p.shard+1]}
+}
+
+// closure returns the chains and sets part p needs: everything reachable
+// from its base chains (a shard's dispatch maps lead to its endpoints'
+// chains; the main table's lead nowhere).
+func (t *Table) closure(p *Part) (chains, sets map[string]bool) {
+	chains, sets = map[string]bool{}, map[string]bool{}
+	var stack []string
+	visitSet := func(name string) {
+		if sets[name] {
+			return
+		}
+		if _, ok := t.Sets[name]; !ok {
+			return
+		}
+		sets[name] = true
+		if _, ok := dispatchFlags[name]; ok && p.shard >= 0 {
+			for _, chain := range t.partSet(p, name).VMap {
+				stack = append(stack, chain)
+			}
+		}
+	}
+	visitRules := func(rs []ipt.Rule) {
+		r := refsOf(rs, t.Chains)
+		stack = append(stack, r.chains...)
+		for _, s := range r.sets {
+			visitSet(s)
+		}
+	}
+	for _, h := range p.Hooks {
+		visitRules(h.Rules)
+	}
+	for len(stack) > 0 {
+		name := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if chains[name] {
+			continue
+		}
+		if _, ok := t.Chains[name]; !ok {
+			continue
+		}
+		chains[name] = true
+		r, ok := t.layout.refs[name]
+		if !ok {
+			r = refsOf(t.Chains[name], t.Chains)
+			t.layout.refs[name] = r
+		}
+		stack = append(stack, r.chains...)
+		for _, s := range r.sets {
+			visitSet(s)
+		}
+	}
+	return chains, sets
+}
+
+// refsOf lists the chains (jumps, gotos) and sets (matches, maps) rules
+// refer to.
+func refsOf(rs []ipt.Rule, chains map[string][]ipt.Rule) chainRefs {
+	var out chainRefs
+	for _, r := range rs {
+		if a, _, _ := strings.Cut(r.Action, " "); a != "" {
+			if _, ok := chains[a]; ok {
+				out.chains = append(out.chains, a)
+			}
+		}
+		f := strings.Fields(r.Match)
+		for i := 1; i < len(f); i++ {
+			switch f[i-1] {
+			case "-g":
+				out.chains = append(out.chains, f[i])
+			case "--match-set":
+				out.sets = append(out.sets, SetName(f[i]))
+			case "vmap":
+				out.sets = append(out.sets, f[i])
+			}
+		}
+	}
+	return out
+}
+
+// pendingChange records a change of the Table for its layout: the parts
+// holding the chain or set are brought up to date at the next Parts.
+func (t *Table) pendingChange(chain, set string) {
+	if t.layout == nil {
+		return
+	}
+	if t.pending == nil {
+		t.pending = &Dirty{Chains: map[string]bool{}, Sets: map[string]bool{}}
+	}
+	if chain != "" {
+		t.pending.Chains[chain] = true
+		delete(t.layout.refs, chain)
+	}
+	if set != "" {
+		t.pending.Sets[set] = true
+	}
+}
+
+// applyPending brings the parts holding pending changes up to date: each
+// such part's reachable chains and sets are recomputed and compared.
+func (t *Table) applyPending() {
+	l := t.layout
+	for name := range dispatchFlags {
+		if t.pending.Sets[name] {
+			delete(l.split, name)
+		}
+	}
+	touched := map[*Part]bool{}
+	for name := range t.pending.Chains {
+		for p := range l.holder[name] {
+			touched[p] = true
+		}
+	}
+	for name := range t.pending.Sets {
+		if _, ok := dispatchFlags[name]; ok {
+			for _, p := range l.parts { // which shard gained or lost an endpoint is not recorded: compare all maps
+				if !maps.Equal(p.Sets[name].VMap, t.partSet(p, name).VMap) {
+					touched[p] = true
+				}
+			}
+			continue
+		}
+		for p := range l.sets[name] {
+			t.refreshSet(p, name)
+		}
+	}
+	for _, p := range l.parts {
+		if touched[p] {
+			t.refreshPart(p)
+		}
+	}
+}
+
+// refreshPart recomputes what part p holds and marks the differences.
+func (t *Table) refreshPart(p *Part) {
+	l := t.layout
+	chains, sets := t.closure(p)
+	for name := range p.Chains {
+		if !chains[name] {
+			delete(p.Chains, name)
+			delete(l.holder[name], p)
+			p.markChain(name)
+		}
+	}
+	for name := range chains {
+		rs, held := p.Chains[name]
+		if !held || t.pending.Chains[name] && !slices.Equal(rs, t.Chains[name]) {
+			p.Chains[name] = t.Chains[name]
+			t.hold(l.holder, name, p)
+			p.markChain(name)
+		}
+	}
+	for name := range p.Sets {
+		if !sets[name] {
+			delete(p.Sets, name)
+			delete(l.sets[name], p)
+			p.markSet(name)
+		}
+	}
+	for name := range sets {
+		if _, held := p.Sets[name]; !held || t.pending.Sets[name] {
+			t.hold(l.sets, name, p)
+			t.refreshSet(p, name)
+		}
+	}
+}
+
+// refreshSet copies set name's content into part p (a set gone from the
+// table is gone from the part).
+func (t *Table) refreshSet(p *Part, name string) {
+	if _, ok := t.Sets[name]; !ok {
+		delete(p.Sets, name)
+		delete(t.layout.sets[name], p)
+	} else {
+		p.Sets[name] = t.partSet(p, name)
+	}
+	p.markSet(name)
+}
+
+func (p *Part) markChain(name string) {
+	if p.Dirty != nil {
+		p.Dirty.Chains[name] = true
+	}
+}
+
+func (p *Part) markSet(name string) {
+	if p.Dirty != nil {
+		p.Dirty.Sets[name] = true
+	}
+}

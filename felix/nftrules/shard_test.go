@@ -1,0 +1,247 @@
+package nftrules
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
+)
+
+func scaleTable(t *testing.T, n int) *Table {
+	t.Helper()
+	m, err := rules.ScaleModel(n, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rules.Render(m, "h1", rules.Config{IPVersion: 4, FlowLogGroup: 1})
+	tab, err := Build(4, Input{IPVersion: 4, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// checkClosed fails unless every chain and set a part's rules refer to
+// is in the part, and its dispatch maps lead only to its own chains.
+func checkClosed(t *testing.T, p *Part) {
+	t.Helper()
+	check := func(where string, rs []ipt.Rule) {
+		for _, r := range rs {
+			f := strings.Fields(r.Match)
+			for i := 1; i < len(f); i++ {
+				if f[i-1] == "-g" {
+					if _, ok := p.Chains[f[i]]; !ok {
+						t.Errorf("%s: %s goes to %s, not in the table", p.Name, where, f[i])
+					}
+				}
+				if f[i-1] == "--match-set" || f[i-1] == "vmap" {
+					if _, ok := p.Sets[SetName(f[i])]; !ok {
+						t.Errorf("%s: %s matches set %s, not in the table", p.Name, where, f[i])
+					}
+				}
+			}
+			if a, _, _ := strings.Cut(r.Action, " "); strings.HasPrefix(a, "cali-") {
+				if _, ok := p.Chains[a]; !ok {
+					t.Errorf("%s: %s jumps to %s, not in the table", p.Name, where, a)
+				}
+			}
+		}
+	}
+	for name, rs := range p.Chains {
+		check(name, rs)
+	}
+	for _, h := range p.Hooks {
+		check(h.Name, h.Rules)
+	}
+	for name, s := range p.Sets {
+		for iface, target := range s.VMap {
+			if _, ok := p.Chains[target]; !ok && target != ReturnTarget {
+				t.Errorf("%s: map %s sends %s to %s, not in the table", p.Name, name, iface, target)
+			}
+		}
+	}
+}
+
+// The endpoints are spread over shards (4 for 300), each shard holds its
+// endpoints' chains with all they reach, and the main table only checks
+// that an interface is known.
+func TestPartsSplitEndpoints(t *testing.T) {
+	tab := scaleTable(t, 300)
+	parts := tab.Parts()
+	if len(parts) != 5 || parts[0].Name != TableName || parts[1].Name != ShardName(0) {
+		t.Fatalf("%d parts, want the main table and 4 shards", len(parts))
+	}
+	for _, p := range parts {
+		checkClosed(t, p)
+	}
+	main := parts[0]
+	for name := range main.Chains {
+		if strings.HasPrefix(name, "cali-fw-") || strings.HasPrefix(name, "cali-tw-") || strings.HasPrefix(name, "cali-pi-") {
+			t.Errorf("main table holds workload chain %s", name)
+		}
+	}
+	if got := main.Sets[rules.ChainToDispatch].VMap; len(got) != 300 || got["cali00000000007"] != ReturnTarget {
+		t.Errorf("main table's to-workload map: %d entries, cali00000000007 -> %q; want 300, each returning", len(got), got["cali00000000007"])
+	}
+	held := map[string]int{}
+	for _, p := range parts[1:] {
+		if len(p.Hooks) != 3 || len(p.Sets[rules.ChainFromDispatch].VMap) == 0 {
+			t.Errorf("shard %s: hooks %v, %d endpoints", p.Name, p.Hooks, len(p.Sets[rules.ChainFromDispatch].VMap))
+		}
+		for iface := range p.Sets[rules.ChainFromDispatch].VMap {
+			held[iface]++
+			if _, ok := p.Chains[rules.EndpointChain(iface, true)]; !ok {
+				t.Errorf("shard %s maps %s but lacks its chain", p.Name, iface)
+			}
+		}
+	}
+	if len(held) != 300 || slices.Max(slices.Collect(maps.Values(held))) != 1 {
+		t.Errorf("%d endpoints in shards (want 300, each once)", len(held))
+	}
+}
+
+func TestShardNames(t *testing.T) {
+	for name, want := range map[string]bool{ShardName(0): true, ShardName(31): true, TableName: false,
+		TableName + "-wl": false, TableName + "-wl01": false, TableName + "-wlx": false, "filter": false} {
+		if IsShardName(name) != want {
+			t.Errorf("IsShardName(%q) = %v", name, !want)
+		}
+	}
+}
+
+// A Table patched toward another one (chain by chain, set by set, as
+// felix patches with a render's delta) splits as the other one split
+// from scratch with the same shard count, and every difference is in the
+// parts' Dirty lists. The endpoint count crosses the shard boundaries
+// both ways (the patched one keeps its count on the way down).
+func TestPartsFollowChanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 15))
+	tab := scaleTable(t, 100)
+	tab.Parts()
+	tab.Reset()
+	for step, n := range []int{100, 120, 129, 260, 250, 200, 60, 10, 0, 40} {
+		want := scaleTable(t, n)
+		for name, rs := range want.Chains { // some policies edited too
+			if strings.HasPrefix(name, "cali-pi-") && rng.IntN(10) == 0 {
+				want.Chains[name] = append(slices.Clone(rs), ipt.Rule{Match: fmt.Sprintf("-p tcp -m multiport --dports %d", step+1), Action: "DROP"})
+			}
+		}
+		before := snapshot(tab.Parts())
+		patchToward(tab, want)
+		got := tab.Parts()
+		fresh := cloneUniverse(want)
+		fresh.relayout(tab.layout.k)
+		if len(got) != len(fresh.layout.parts) {
+			t.Fatalf("step %d: %d parts, want %d", step, len(got), len(fresh.layout.parts))
+		}
+		for i, p := range got {
+			f := fresh.layout.parts[i]
+			if !maps.EqualFunc(p.Chains, f.Chains, slices.Equal) || !maps.EqualFunc(p.Sets, f.Sets, sameSet) {
+				for name := range mergeKeys(p.Chains, f.Chains) {
+					if !slices.Equal(p.Chains[name], f.Chains[name]) {
+						t.Logf("chain %s: got %v, want %v", name, p.Chains[name], f.Chains[name])
+					}
+				}
+				for name := range mergeKeys(p.Sets, f.Sets) {
+					if !sameSet(p.Sets[name], f.Sets[name]) {
+						t.Logf("set %s: got %v, want %v", name, p.Sets[name], f.Sets[name])
+					}
+				}
+				t.Fatalf("step %d (%d endpoints): part %s differs from a fresh split", step, n, p.Name)
+			}
+			checkClosed(t, p)
+			if b, ok := before[p.Name]; ok && p.Dirty != nil {
+				checkDirty(t, step, p, b)
+			}
+		}
+		tab.Reset()
+	}
+}
+
+type partSnap struct {
+	chains map[string][]ipt.Rule
+	sets   map[string]Set
+}
+
+func snapshot(parts []*Part) map[string]partSnap {
+	out := map[string]partSnap{}
+	for _, p := range parts {
+		out[p.Name] = partSnap{maps.Clone(p.Chains), maps.Clone(p.Sets)}
+	}
+	return out
+}
+
+func checkDirty(t *testing.T, step int, p *Part, b partSnap) {
+	t.Helper()
+	for name := range mergeKeys(b.chains, p.Chains) {
+		old, had := b.chains[name]
+		now, has := p.Chains[name]
+		if (had != has || !slices.Equal(old, now)) && !p.Dirty.Chains[name] {
+			t.Errorf("step %d: %s chain %s changed but is not dirty", step, p.Name, name)
+		}
+	}
+	for name := range mergeKeys(b.sets, p.Sets) {
+		old, had := b.sets[name]
+		now, has := p.Sets[name]
+		if (had != has || !sameSet(old, now)) && !p.Dirty.Sets[name] {
+			t.Errorf("step %d: %s set %s changed but is not dirty", step, p.Name, name)
+		}
+	}
+}
+
+func mergeKeys[V any](a, b map[string]V) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+func sameSet(a, b Set) bool {
+	return slices.Equal(a.Prefixes, b.Prefixes) && maps.Equal(a.VMap, b.VMap)
+}
+
+// patchToward changes tab into want through SetChain, RemoveChain and
+// SetIPSet, in random order.
+func patchToward(tab, want *Table) {
+	for name, rs := range want.Chains {
+		if _, dispatch := dispatchFlags[name]; dispatch {
+			var src []ipt.Rule // back to the dispatch chain felix/rules renders
+			for iface, chain := range want.Sets[name].VMap {
+				src = append(src, ipt.Rule{Match: dispatchFlags[name] + " " + iface + " -g " + chain})
+			}
+			tab.SetChain(ipt.Chain{Name: name, Rules: append(src, rs[1:]...)})
+			continue
+		}
+		if old, ok := tab.Chains[name]; !ok || !slices.Equal(old, rs) {
+			tab.SetChain(ipt.Chain{Name: name, Rules: rs})
+		}
+	}
+	for name := range tab.Chains {
+		if _, ok := want.Chains[name]; !ok {
+			tab.RemoveChain(name)
+		}
+	}
+	for name, s := range want.Sets {
+		if old, ok := tab.Sets[name]; !s.IsVMap() && (!ok || !sameSet(old, s)) {
+			tab.SetIPSet(name, s.Prefixes, false)
+		}
+	}
+	for name, s := range tab.Sets {
+		if _, ok := want.Sets[name]; !ok && !s.IsVMap() {
+			tab.SetIPSet(name, nil, true)
+		}
+	}
+}
+
+func cloneUniverse(t *Table) *Table {
+	return &Table{IPVersion: t.IPVersion, Chains: maps.Clone(t.Chains), Hooks: t.Hooks, Sets: maps.Clone(t.Sets)}
+}
