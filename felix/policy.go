@@ -102,6 +102,7 @@ type policyState struct {
 	ruleIDs   map[string]rules.RuleID // NFLOG prefixes of the last render (flow logs)
 	serial    uint64                  // of the last rendered FilterState
 	endpoints []Endpoint              // local endpoints from the model
+	epVersion uint64                  // the model's LocalEndpointsVersion they are of (0: none)
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
 	pendingSince time.Time
@@ -187,6 +188,11 @@ func (p *policyState) render() bool {
 			p.filters[v] = st
 		}
 	}
+	v := p.calc.LocalEndpointsVersion()
+	if v == p.epVersion {
+		return false // the same endpoints: no pass over all of them
+	}
+	p.epVersion = v
 	local := p.calc.LocalEndpoints()
 	old := p.endpoints
 	p.endpoints = make([]Endpoint, 0, len(local))

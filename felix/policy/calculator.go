@@ -148,6 +148,11 @@ func (c *Calculator) RenderIfChanged() (map[int]rules.Result, bool) {
 	return c.Render(), true
 }
 
+// LocalEndpointsVersion returns a number that changes whenever
+// LocalEndpoints' answer may have: callers keep what they derived from it
+// while it stays.
+func (c *Calculator) LocalEndpointsVersion() uint64 { return c.index.LocalVersion() }
+
 // LocalEndpoints returns this node's endpoints, sorted by key.
 func (c *Calculator) LocalEndpoints() []*calc.Endpoint {
 	return c.index.LocalEndpoints(c.cfg.NodeName)

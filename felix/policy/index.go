@@ -34,6 +34,7 @@ type Index struct {
 	allDirty       bool            // a full resync: rebuild every cache
 
 	local    []*calc.Endpoint        // node's endpoints, sorted by key
+	localGen uint64                  // counts the changes of local
 	policies map[string]*calc.Policy // every policy by key
 	ordered  []*calc.Policy          // every policy in evaluation order (calc.Model.ComparePolicies)
 	polFor   map[string]*[2][]*calc.Policy
@@ -208,6 +209,7 @@ func (x *Index) update() {
 // refreshEndpoints re-reads the local endpoint list.
 func (x *Index) refreshEndpoints() {
 	x.local = x.model.LocalEndpoints(x.node)
+	x.localGen++
 }
 
 // refreshLocal brings one endpoint's entry in the local list up to date:
@@ -227,6 +229,9 @@ func (x *Index) refreshLocal(key string) bool {
 		x.local = slices.Insert(x.local, i, ep)
 	case found:
 		x.local = slices.Delete(x.local, i, i+1)
+	}
+	if local || found {
+		x.localGen++
 	}
 	return local || found
 }
@@ -303,6 +308,13 @@ func (x *Index) LocalEndpoints(node string) []*calc.Endpoint {
 		return x.model.LocalEndpoints(node)
 	}
 	return x.local
+}
+
+// LocalVersion returns a number that changes whenever the local endpoint
+// list (or one of its endpoints) does.
+func (x *Index) LocalVersion() uint64 {
+	x.settle()
+	return x.localGen
 }
 
 // PoliciesFor implements rules.Source.

@@ -61,6 +61,9 @@ func (rd *Renderer) output() ([]ipt.Chain, Delta) {
 	slices.Sort(d.Changed)
 	slices.Sort(d.Removed)
 	rd.touched = nil
+	if !structural && len(d.Changed) == 0 {
+		return rd.sorted, d // shared: never modified once handed out
+	}
 	if !structural {
 		out := slices.Clone(rd.sorted)
 		for _, name := range d.Changed {
