@@ -231,6 +231,14 @@ func (m *Model) Policy(kind, namespace, name string) *Policy {
 	return m.policies[PolicyKey(kind, namespace, name)]
 }
 
+// PolicyByKey returns a policy by its Key, or nil.
+func (m *Model) PolicyByKey(key string) *Policy { return m.policies[key] }
+
+// ComparePolicies orders two policies as evaluation does (Policies): by
+// tier, then within the tier by order, name and key. A total order for the
+// current tiers.
+func (m *Model) ComparePolicies(a, b *Policy) int { return m.compareTiered(a, b) }
+
 // Policies returns every policy in evaluation order: by tier, then within
 // the tier by order.
 func (m *Model) Policies() []*Policy {

@@ -78,6 +78,10 @@ func (s *nsScoped) LabelKeys() []string {
 	return slices.Compact(keys)
 }
 
+// IndexHint is the hint of the selector within the namespaces (theirs
+// being on another label set).
+func (s *nsScoped) IndexHint() (selector.Hint, bool) { return selector.IndexHint(s.sel) }
+
 var _ selector.Selector = (*nsScoped)(nil)
 
 // scope says how a policy's selectors are limited by namespace.

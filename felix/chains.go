@@ -108,17 +108,32 @@ func (k *kernelState) syncFilterStates(states map[int]*FilterState, full bool) e
 			k.sets[v] = ipsets.New(ipsets.Config{IPVersion: v, Prefix: fmt.Sprintf("cali%d0s:", v), Runner: k.runner, Logger: k.log})
 			k.setsChanged[v], k.setsShrunk[v] = true, true
 		}
-		var oldSets map[string][]netip.Prefix
-		if old != nil {
-			oldSets = old.IPSets
-		}
-		if created || !maps.EqualFunc(oldSets, st.IPSets, sameMembers) {
-			k.sets[v].SetDesired(st.IPSets)
-			k.setsChanged[v] = true
-			k.setsShrunk[v] = k.setsShrunk[v] || shrunk(oldSets, st.IPSets)
-		}
+		k.syncSets(v, st, old, created)
 	}
 	return nil
+}
+
+// syncSets hands a family's desired IP sets to its manager: by the
+// render's set delta when st was rendered right after old (the manager
+// holds old's sets), else whole.
+func (k *kernelState) syncSets(v int, st, old *FilterState, created bool) {
+	if !created && st.follows(old) {
+		if d := st.Delta; len(d.SetsChanged)+len(d.SetsRemoved) > 0 {
+			k.sets[v].UpdateDesired(st.IPSets, d.SetsChanged, d.SetsRemoved)
+			k.setsChanged[v] = true
+			k.setsShrunk[v] = k.setsShrunk[v] || len(d.SetsRemoved) > 0
+		}
+		return
+	}
+	var oldSets map[string][]netip.Prefix
+	if old != nil {
+		oldSets = old.IPSets
+	}
+	if created || !maps.EqualFunc(oldSets, st.IPSets, sameMembers) {
+		k.sets[v].SetDesired(st.IPSets)
+		k.setsChanged[v] = true
+		k.setsShrunk[v] = k.setsShrunk[v] || shrunk(oldSets, st.IPSets)
+	}
 }
 
 // shrunk reports whether a set of old is missing from cur.

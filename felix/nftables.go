@@ -204,15 +204,11 @@ func patchTable(t *nftrules.Table, st, base *FilterState) {
 	for _, name := range st.Delta.Removed {
 		t.RemoveChain(name)
 	}
-	for name, members := range st.IPSets {
-		if old, ok := base.IPSets[name]; !ok || !sameMembers(old, members) {
-			t.SetIPSet(name, members, false)
-		}
+	for _, name := range st.Delta.SetsChanged {
+		t.SetIPSet(name, st.IPSets[name], false)
 	}
-	for name := range base.IPSets {
-		if _, ok := st.IPSets[name]; !ok {
-			t.SetIPSet(name, nil, true)
-		}
+	for _, name := range st.Delta.SetsRemoved {
+		t.SetIPSet(name, nil, true)
 	}
 }
 

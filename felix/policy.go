@@ -102,6 +102,7 @@ type policyState struct {
 	ruleIDs   map[string]rules.RuleID // NFLOG prefixes of the last render (flow logs)
 	serial    uint64                  // of the last rendered FilterState
 	endpoints []Endpoint              // local endpoints from the model
+	epVersion uint64                  // the model's LocalEndpointsVersion they are of (0: none)
 	// pendingSince is when the oldest change not yet programmed was
 	// recorded; zero when everything is programmed.
 	pendingSince time.Time
@@ -176,7 +177,7 @@ func (p *policyState) render() bool {
 	if p.enforce {
 		prev := p.filters
 		p.filters = make(map[int]*FilterState, len(results))
-		p.ruleIDs = map[string]rules.RuleID{}
+		p.ruleIDs = mergeRuleIDs(p.ruleIDs, results, len(prev) == len(results))
 		for v, res := range results {
 			p.serial++
 			st := &FilterState{Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets, Raw: res.Raw, Mangle: res.Mangle,
@@ -185,9 +186,13 @@ func (p *policyState) render() bool {
 				st.BaseSerial = b.Serial
 			}
 			p.filters[v] = st
-			maps.Copy(p.ruleIDs, res.RuleIDs)
 		}
 	}
+	v := p.calc.LocalEndpointsVersion()
+	if v == p.epVersion {
+		return false // the same endpoints: no pass over all of them
+	}
+	p.epVersion = v
 	local := p.calc.LocalEndpoints()
 	old := p.endpoints
 	p.endpoints = make([]Endpoint, 0, len(local))
@@ -206,6 +211,30 @@ func (p *policyState) render() bool {
 		p.endpoints = append(p.endpoints, e)
 	}
 	return !slices.EqualFunc(old, p.endpoints, sameEndpoint)
+}
+
+// mergeRuleIDs returns the NFLOG prefixes of every family's render: last
+// (the previous merge, of the same families when same) when no render's
+// changed, one family's own map when it is the only one, else a merge.
+// Maps once returned are not modified (the flow-log reader keeps them).
+func mergeRuleIDs(last map[string]rules.RuleID, results map[int]rules.Result, same bool) map[string]rules.RuleID {
+	changed := !same || last == nil
+	for _, res := range results {
+		changed = changed || !res.Delta.Incremental || res.Delta.RuleIDsChanged
+	}
+	if !changed {
+		return last
+	}
+	if len(results) == 1 {
+		for _, res := range results {
+			return res.RuleIDs
+		}
+	}
+	out := map[string]rules.RuleID{}
+	for _, res := range results {
+		maps.Copy(out, res.RuleIDs)
+	}
+	return out
 }
 
 func sameEndpoint(a, b Endpoint) bool {

@@ -90,7 +90,7 @@ func BenchmarkReadAndPlan1000x10(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if p := m.planUpdates(actual); len(p.lines) != 1 {
+		if p := m.planUpdates(actual, m.planNames(false)); len(p.lines) != 1 {
 			b.Fatalf("plan %q, want one add", p.lines)
 		}
 	}

@@ -21,19 +21,22 @@ func (m *Manager) ApplyUpdatesIncremental(ctx context.Context) error {
 	if actual == nil {
 		return m.ApplyUpdates(ctx)
 	}
-	return m.applyUpdates(ctx, actual)
+	return m.applyUpdates(ctx, actual, true)
 }
 
-// remember records what a successful update batch left in the kernel:
-// actual, with every desired set holding exactly its desired members. It
-// forgets everything instead when anything went wrong.
-func (m *Manager) remember(actual map[string]*kernelSet, p updatePlan, err error) {
+// remember records what a successful update batch of the sets names left
+// in the kernel: actual, with every desired set holding exactly its
+// desired members. It forgets everything instead when anything went wrong.
+func (m *Manager) remember(actual map[string]*kernelSet, names []string, p updatePlan, err error) {
 	m.known = nil
+	clear(m.dirty) // planned now; without a known state the next batch plans all
+	m.allDirty = false
 	if err != nil || len(p.errs) > 0 || m.invalid != nil {
 		return
 	}
 	delete(actual, m.tmpName) // destroyed by the batch if it was there
-	for name, want := range m.desired {
+	for _, name := range names {
+		want := m.desired[name]
 		got := actual[name]
 		if got != nil && got.gen != 0 && got.gen == m.gens[name] && m.matches(got) {
 			continue // unchanged since the batch that brought it here

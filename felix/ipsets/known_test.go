@@ -71,8 +71,8 @@ func TestIncrementalReadsBackOnlyWhenUnknown(t *testing.T) {
 }
 
 // TestIncrementalMatchesKernel: random desired states applied
-// incrementally, some sets given the same slice again, leave the kernel
-// exactly as desired.
+// incrementally, some sets given the same slice again, every other one
+// given as a delta (UpdateDesired), leave the kernel exactly as desired.
 func TestIncrementalMatchesKernel(t *testing.T) {
 	m := New(Config{IPVersion: 4, Runner: newNS(t)})
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -91,7 +91,12 @@ func TestIncrementalMatchesKernel(t *testing.T) {
 			}
 			want[fmt.Sprintf("cali40s:%d", s)] = ps
 		}
-		m.SetDesired(want)
+		if round%2 == 1 {
+			changed, removed := setDelta(prev, want)
+			m.UpdateDesired(want, changed, removed)
+		} else {
+			m.SetDesired(want)
+		}
 		applyIncremental(t, m)
 		if round%5 == 4 {
 			applyDeletions(t, m)
@@ -104,4 +109,20 @@ func TestIncrementalMatchesKernel(t *testing.T) {
 			checkSet(t, m, name, strs...)
 		}
 	}
+}
+
+// setDelta names the sets of cur that are new or have other members than
+// in prev, and those of prev gone from cur.
+func setDelta(prev, cur map[string][]netip.Prefix) (changed, removed []string) {
+	for name, ps := range cur {
+		if old, ok := prev[name]; !ok || !slices.Equal(old, ps) {
+			changed = append(changed, name)
+		}
+	}
+	for name := range prev {
+		if _, ok := cur[name]; !ok {
+			removed = append(removed, name)
+		}
+	}
+	return changed, removed
 }

@@ -48,6 +48,13 @@ type Manager struct {
 	desired map[string][]netip.Prefix
 	held    map[string]bool // desired but not programmable: never destroyed
 	invalid error           // what SetDesired had to drop, returned by ApplyUpdates
+	// problems are invalid's parts, by set name (delta.go).
+	problems map[string]error
+	// dirty names the sets whose desired state changed since the last
+	// successful update batch (allDirty: every set); an incremental apply
+	// plans only those (delta.go).
+	dirty    map[string]bool
+	allDirty bool
 	// known is what the last successful update batch left in the kernel
 	// (nil: read it back next time); see ApplyUpdatesIncremental.
 	known map[string]*kernelSet
@@ -62,7 +69,9 @@ type Manager struct {
 // New returns a Manager with nothing desired: ApplyDeletions removes every
 // set of ours.
 func New(cfg Config) *Manager {
-	m := &Manager{desired: map[string][]netip.Prefix{}, held: map[string]bool{}}
+	m := &Manager{desired: map[string][]netip.Prefix{}, held: map[string]bool{},
+		input: map[string][]netip.Prefix{}, gens: map[string]uint64{}, problems: map[string]error{},
+		dirty: map[string]bool{}, allDirty: true}
 	switch cfg.IPVersion {
 	case 0, 4:
 		cfg.IPVersion, m.family = 4, "inet"
@@ -116,38 +125,30 @@ func (m *Manager) owns(name string) bool { return strings.HasPrefix(name, m.cfg.
 // felix/policy's IP set members of single addresses are) is kept, not
 // copied.
 func (m *Manager) SetDesired(sets map[string][]netip.Prefix) {
-	desired := make(map[string][]netip.Prefix, len(sets))
-	input, gens := make(map[string][]netip.Prefix, len(sets)), make(map[string]uint64, len(sets))
-	held := map[string]bool{}
-	var problems []error
-	for name, members := range sets {
-		if want, ok := m.desired[name]; ok && sameSlice(m.input[name], members) {
-			desired[name], input[name], gens[name] = want, members, m.gens[name]
-			continue
-		}
-		if err := m.checkName(name); err != nil {
-			problems = append(problems, err)
-			continue
-		}
-		want, bad := m.normalize(members)
-		if len(bad) > 0 {
-			problems = append(problems, fmt.Errorf("ipset %s: left out members %v: not IPv%d prefixes",
-				name, bad, m.cfg.IPVersion))
-		}
-		if len(want) > m.cfg.MaxSize {
-			held[name] = true
-			problems = append(problems, fmt.Errorf("ipset %s: %d members, more than the maximum %d; "+
-				"the set keeps its previous content: raise the IP set MaxSize", name, len(want), m.cfg.MaxSize))
-			continue
-		}
-		desired[name] = want
-		m.lastGen++
-		gens[name] = m.lastGen
-		if len(bad) == 0 {
-			input[name] = members // reusable: it raised no problem
+	var gone []string
+	for name := range m.desired {
+		if _, ok := sets[name]; !ok {
+			gone = append(gone, name)
 		}
 	}
-	m.desired, m.input, m.gens, m.held, m.invalid = desired, input, gens, held, errors.Join(problems...)
+	for name := range m.held {
+		if _, ok := sets[name]; !ok {
+			gone = append(gone, name)
+		}
+	}
+	for name := range m.problems {
+		if _, ok := sets[name]; !ok {
+			gone = append(gone, name)
+		}
+	}
+	for _, name := range gone {
+		m.undesire(name)
+	}
+	for name, members := range sets {
+		m.desire(name, members)
+	}
+	m.allDirty = true
+	m.joinProblems()
 }
 
 // sameSlice reports whether a and b are the same slice (not merely equal).
@@ -222,13 +223,16 @@ func (m *Manager) ApplyUpdates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return m.applyUpdates(ctx, actual)
+	return m.applyUpdates(ctx, actual, false)
 }
 
 // applyUpdates converges the kernel, whose state is actual, on the desired
-// sets, and remembers the result for ApplyUpdatesIncremental.
-func (m *Manager) applyUpdates(ctx context.Context, actual map[string]*kernelSet) error {
-	p := m.planUpdates(actual)
+// sets (incremental: actual is what the last batch left, and only the
+// dirty sets can differ), and remembers the result for
+// ApplyUpdatesIncremental.
+func (m *Manager) applyUpdates(ctx context.Context, actual map[string]*kernelSet, incremental bool) error {
+	names := m.planNames(incremental) // delta.go
+	p := m.planUpdates(actual, names)
 	var writeErr error
 	if len(p.lines) > 0 {
 		if writeErr = m.restore(ctx, p.lines); writeErr == nil {
@@ -236,7 +240,7 @@ func (m *Manager) applyUpdates(ctx context.Context, actual map[string]*kernelSet
 				"replaced", p.replaced, "lines", len(p.lines))
 		}
 	}
-	m.remember(actual, p, writeErr)
+	m.remember(actual, names, p, writeErr)
 	return errors.Join(append([]error{m.invalid, writeErr}, p.errs...)...)
 }
 

@@ -19,10 +19,11 @@ type updatePlan struct {
 	errs                       []error // sets that cannot be fixed
 }
 
-// planUpdates returns the restore lines that give every desired set its
-// members with the right parameters. Sets of ours that are not desired are
-// left for planDeletions; sets not ours are never mentioned.
-func (m *Manager) planUpdates(actual map[string]*kernelSet) updatePlan {
+// planUpdates returns the restore lines that give the desired sets names
+// (sorted) their members with the right parameters. Sets of ours that are
+// not desired are left for planDeletions; sets not ours are never
+// mentioned.
+func (m *Manager) planUpdates(actual map[string]*kernelSet, names []string) updatePlan {
 	var p updatePlan
 	var tmpErr error                      // why the temporary set cannot be used
 	if tmp, ok := actual[m.tmpName]; ok { // left over from an interrupted replace
@@ -33,7 +34,7 @@ func (m *Manager) planUpdates(actual map[string]*kernelSet) updatePlan {
 				m.tmpName, tmp.refs)
 		}
 	}
-	for _, name := range slices.Sorted(maps.Keys(m.desired)) {
+	for _, name := range names {
 		want := m.desired[name]
 		got, exists := actual[name]
 		switch {

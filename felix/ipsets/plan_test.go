@@ -2,7 +2,10 @@ package ipsets
 
 import (
 	"errors"
+	"fmt"
+	"maps"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -67,7 +70,7 @@ func TestPlanUpdates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			m := New(Config{IPVersion: 4, Runner: &recorder{}})
 			m.SetDesired(desired)
-			p := m.planUpdates(tc.actual)
+			p := m.planUpdates(tc.actual, m.planNames(false))
 			if !slices.Equal(p.lines, tc.want) {
 				t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(p.lines, "\n"), strings.Join(tc.want, "\n"))
 			}
@@ -157,5 +160,34 @@ func TestFailedLine(t *testing.T) {
 	}
 	if got := failedLine(errors.New("Error in line 9: x"), lines); got != "" {
 		t.Errorf("out of range line quoted: %q", got)
+	}
+}
+
+// TestUpdateDesiredEqualsSetDesired: desired states given as deltas leave
+// the Manager as the whole states do (members, held sets, problems).
+func TestUpdateDesiredEqualsSetDesired(t *testing.T) {
+	big := make([]netip.Prefix, 5)
+	for i := range big {
+		big[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 9, 0, byte(i)}), 32)
+	}
+	states := []map[string][]netip.Prefix{
+		{"cali40s:a": prefixes("10.0.0.1/32"), "cali40s:b": prefixes("10.0.0.2/32", "10.0.0.0/8")},
+		{"cali40s:a": prefixes("10.0.0.1/32", "fd00::1/128"), "cali40s:big": big, "other": prefixes("10.0.0.3/32")},
+		{"cali40s:b": prefixes("10.0.0.4/32"), "cali40s:big": big[:2]},
+		{},
+	}
+	delta := New(Config{IPVersion: 4, Runner: &recorder{}, MaxSize: 3})
+	var prev map[string][]netip.Prefix
+	for i, st := range states {
+		whole := New(Config{IPVersion: 4, Runner: &recorder{}, MaxSize: 3})
+		whole.SetDesired(st)
+		changed, removed := setDelta(prev, st)
+		delta.UpdateDesired(st, changed, removed)
+		prev = st
+		if !reflect.DeepEqual(delta.desired, whole.desired) || !maps.Equal(delta.held, whole.held) ||
+			fmt.Sprint(delta.invalid) != fmt.Sprint(whole.invalid) {
+			t.Fatalf("state %d: by delta desired %v held %v problems %v; whole %v %v %v", i,
+				delta.desired, delta.held, delta.invalid, whole.desired, whole.held, whole.invalid)
+		}
 	}
 }

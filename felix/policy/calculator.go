@@ -115,6 +115,7 @@ func (c *Calculator) Render() map[int]rules.Result {
 	out := make(map[int]rules.Result, len(c.cfg.IPVersions))
 	for v := range c.renderers {
 		if !slices.Contains(c.cfg.IPVersions, v) {
+			c.renderers[v].Forget()
 			delete(c.renderers, v)
 		}
 	}
@@ -146,6 +147,11 @@ func (c *Calculator) RenderIfChanged() (map[int]rules.Result, bool) {
 	c.rendered = true
 	return c.Render(), true
 }
+
+// LocalEndpointsVersion returns a number that changes whenever
+// LocalEndpoints' answer may have: callers keep what they derived from it
+// while it stays.
+func (c *Calculator) LocalEndpointsVersion() uint64 { return c.index.LocalVersion() }
 
 // LocalEndpoints returns this node's endpoints, sorted by key.
 func (c *Calculator) LocalEndpoints() []*calc.Endpoint {

@@ -8,7 +8,8 @@
 //	cache.Subscribe ──► felix.Dataplane.OnSyncEvent   (record, kick; any goroutine)
 //	Dataplane loop ──► Calculator.Apply(events) ──► Index (calc.Model + caches)
 //	               ──► Calculator.Render ──► rules.Renderer.Render(Index) per IP
-//	                   version (incremental: Result.Delta names the chains changed)
+//	                   version (incremental: Result.Delta names the chains and
+//	                   IP sets changed)
 //	               ──► IP set adds ─► iptables-restore ─► IP set deletions
 //	                   (nftables: one netlink transaction of the changed chains)
 //
@@ -36,9 +37,14 @@
 //     version: a changed policy re-renders its own chains, the group and
 //     endpoint chains of the endpoints whose ordered policy list changed,
 //     and the dispatch chains when endpoints came or went; nothing else.
+//     The Index keeps every policy in evaluation order by binary-searched
+//     replace/insert, patches only the lists holding a changed policy that
+//     selects what it did, and tells the Renderer (rules.Tracker) which
+//     endpoints and member sets changed, so a render visits only those;
+//     IP sets and flow-log rule IDs are handed over by delta too.
 //     TestIncrementalRenderEqualsScratch checks, after random sequences
 //     of changes, that every render equals one from scratch and that its
-//     Delta turns the last render's chains into the new ones.
+//     Delta turns the last render's chains and IP sets into the new ones.
 //   - Verdict agreement. calc.Model.Verdict is the reference semantics; the
 //     kernel tests in this package send real packets and check every
 //     workload-to-workload outcome against it. Two things Verdict does not

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"net/netip"
 	"reflect"
 	"slices"
 	"testing"
@@ -23,8 +24,10 @@ import (
 // changes of the flow-log group) must, at every render, return exactly
 // what a from-scratch render of a plain calc.Model with the same changes
 // returns; its Delta applied to the previous render's chains must give
-// the new chains; and an nftables table patched with that Delta, as the
-// nftables dataplane does, must equal one built from scratch.
+// the new chains, and its set delta applied to the previous render's IP
+// sets the new sets (a render never modifies an earlier Result's maps);
+// and an nftables table patched with that Delta, as the nftables
+// dataplane does, must equal one built from scratch.
 func TestIncrementalRenderEqualsScratch(t *testing.T) {
 	renders := 0
 	for seed := range uint64(30) {
@@ -35,6 +38,7 @@ func TestIncrementalRenderEqualsScratch(t *testing.T) {
 		c.Apply(full)
 		m.Apply(full)
 		last := map[int]rules.Result{}
+		kept := map[int]rules.Result{} // deep copies of last's IP sets and rule IDs
 		tables := map[int]*nftrules.Table{}
 		for step := range 80 {
 			ev := w.incrementalChange()
@@ -53,9 +57,12 @@ func TestIncrementalRenderEqualsScratch(t *testing.T) {
 				want := rules.Render(m, "h1", rules.Config{IPVersion: v, FlowLogGroup: cfg.FlowLogGroup})
 				what := fmt.Sprintf("seed %d step %d IPv%d", seed, step, v)
 				checkIncremental(t, what, last[v], got[v], want)
+				checkSetDelta(t, what, last[v], kept[v], got[v])
+				kept[v] = rules.Result{IPSets: cloneSets(got[v].IPSets), RuleIDs: maps.Clone(got[v].RuleIDs)}
 				tables[v] = checkNftPatch(t, what, v, tables[v], last[v], got[v])
 				last[v] = got[v]
 			}
+			checkHolds(t, fmt.Sprintf("seed %d step %d", seed, step), c, got)
 		}
 	}
 	t.Logf("%d renders compared", renders)
@@ -112,18 +119,67 @@ func checkNftPatch(t *testing.T, what string, v int, tab *nftrules.Table, prev, 
 	for _, name := range got.Delta.Removed {
 		tab.RemoveChain(name)
 	}
-	for name, members := range got.IPSets {
-		tab.SetIPSet(name, members, false)
+	for _, name := range got.Delta.SetsChanged {
+		tab.SetIPSet(name, got.IPSets[name], false)
 	}
-	for name := range prev.IPSets {
-		if _, ok := got.IPSets[name]; !ok {
-			tab.SetIPSet(name, nil, true)
-		}
+	for _, name := range got.Delta.SetsRemoved {
+		tab.SetIPSet(name, nil, true)
 	}
 	if !reflect.DeepEqual(tab.Chains, want.Chains) || !reflect.DeepEqual(tab.Sets, want.Sets) {
 		t.Fatalf("%s: the nftables table patched with the delta differs from one built from scratch", what)
 	}
 	return tab
+}
+
+// checkSetDelta checks that prev's IP sets and rule IDs are still what
+// they were when it was returned (kept), and that got's set delta applied
+// to them gives got's sets (and unchanged rule IDs are equal).
+func checkSetDelta(t *testing.T, what string, prev, kept, got rules.Result) {
+	t.Helper()
+	if !got.Delta.Incremental {
+		return
+	}
+	if !reflect.DeepEqual(prev.IPSets, kept.IPSets) || !maps.Equal(prev.RuleIDs, kept.RuleIDs) {
+		t.Fatalf("%s: the render modified the previous Result's IP sets or rule IDs", what)
+	}
+	sets := cloneSets(kept.IPSets)
+	for _, name := range got.Delta.SetsRemoved {
+		delete(sets, name)
+	}
+	for _, name := range got.Delta.SetsChanged {
+		sets[name] = got.IPSets[name]
+	}
+	if !maps.EqualFunc(sets, got.IPSets, func(a, b []netip.Prefix) bool { return slices.Equal(a, b) }) {
+		t.Fatalf("%s: the previous IP sets with Delta %+v applied are not the new sets", what, got.Delta)
+	}
+	if !got.Delta.RuleIDsChanged && !maps.Equal(kept.RuleIDs, got.RuleIDs) {
+		t.Fatalf("%s: rule IDs changed but Delta.RuleIDsChanged is false", what)
+	}
+}
+
+func cloneSets(sets map[string][]netip.Prefix) map[string][]netip.Prefix {
+	out := make(map[string][]netip.Prefix, len(sets))
+	for name, members := range sets {
+		out[name] = slices.Clone(members)
+	}
+	return out
+}
+
+// checkHolds checks that the renderers hold (rules.Tracker) no more of
+// the Index's member sets than their results use: a set no chain uses any
+// more is released, so the Index stops tracking it.
+func checkHolds(t *testing.T, what string, c *Calculator, got map[int]rules.Result) {
+	t.Helper()
+	holds, sets := 0, 0
+	for _, ms := range c.index.members {
+		holds += ms.holds
+	}
+	for _, res := range got {
+		sets += len(res.IPSets)
+	}
+	if holds > sets {
+		t.Fatalf("%s: renderers hold %d member sets, their results have %d IP sets", what, holds, sets)
+	}
 }
 
 // withoutDelta is r with no Delta (a render from scratch has none).

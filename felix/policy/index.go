@@ -34,12 +34,24 @@ type Index struct {
 	allDirty       bool            // a full resync: rebuild every cache
 
 	local    []*calc.Endpoint        // node's endpoints, sorted by key
+	localGen uint64                  // counts the changes of local
 	policies map[string]*calc.Policy // every policy by key
-	ordered  []*calc.Policy          // every policy in evaluation order
-	rank     map[string]int          // position in calc's evaluation order (tier, then order)
+	ordered  []*calc.Policy          // every policy in evaluation order (calc.Model.ComparePolicies)
 	polFor   map[string]*[2][]*calc.Policy
-	members  map[string]*memberSet // by selector UniqueID
-	gen      uint64                // render generation, for member-set GC
+	holders  map[string]map[string]int // policy key -> local endpoint keys whose lists hold it
+	members  map[string]*memberSet     // by selector UniqueID
+	gen      uint64                    // render generation, for member-set GC
+	// changed: the member sets changed since the last BeginRender (by
+	// selector UniqueID; changedAll: all may have); lastChanged and
+	// lastAll those of the epoch being rendered (rules.Tracker).
+	changed     map[string]bool
+	changedAll  bool
+	lastChanged []string
+	lastAll     bool
+	// the same for local endpoints whose object or policy lists changed.
+	epChanged     map[string]bool
+	lastEPChanged []string
+	unheld        map[string]bool // member sets no Renderer holds: GC candidates
 	// visible: since the last render, something changed that a render
 	// could show (see Changed); remote endpoints that no cached selector
 	// matches before or after their change leave it false.
@@ -48,6 +60,10 @@ type Index struct {
 	// endpoint changes: filling many new member sets at once (start of
 	// day) lists and sorts them once, not once per set.
 	every []*calc.Endpoint
+	// polIdx and epIdx index ordered and every by label (index_labels.go);
+	// nil: build when next needed.
+	polIdx *policyIndex
+	epIdx  endpointIndex
 }
 
 // memberSet caches the addresses one selector matches, by endpoint key,
@@ -61,6 +77,8 @@ type memberSet struct {
 	sorted     []netip.Prefix // nil when it must be rebuilt
 	adds, dels []netip.Prefix // pending changes of sorted
 	usedGen    uint64
+	id         string // sel.UniqueID()
+	holds      int    // Renderers keeping it (rules.Tracker)
 }
 
 var _ rules.Source = (*Index)(nil)
@@ -69,7 +87,8 @@ var _ rules.Source = (*Index)(nil)
 func NewIndex(node string) *Index {
 	return &Index{node: node, model: calc.NewModel(), allDirty: true,
 		dirtyEndpoints: map[string]bool{}, dirtyPolicies: map[string]bool{}, dirtyNetSets: map[string]bool{},
-		polFor: map[string]*[2][]*calc.Policy{}, members: map[string]*memberSet{}}
+		polFor: map[string]*[2][]*calc.Policy{}, holders: map[string]map[string]int{}, members: map[string]*memberSet{},
+		changed: map[string]bool{}, epChanged: map[string]bool{}, unheld: map[string]bool{}}
 }
 
 // Model returns the underlying model (for Verdict and explain). Callers
@@ -79,7 +98,7 @@ func (x *Index) Model() *calc.Model { return x.model }
 // Apply feeds one sync event into the model and marks what it touches.
 func (x *Index) Apply(ev model.SyncEvent) {
 	x.model.Apply(ev)
-	x.every = nil
+	x.every, x.epIdx = nil, nil
 	if ev.Full {
 		x.allDirty, x.visible = true, true
 		return
@@ -151,44 +170,36 @@ func (x *Index) rebuild() {
 	x.refreshPolicies()
 	x.refreshEndpoints()
 	clear(x.polFor)
+	clear(x.holders)
 	for _, ep := range x.local {
-		x.polFor[ep.Key] = x.computePolicies(ep)
+		x.setLists(ep.Key, x.computePolicies(ep))
 	}
 	for _, ms := range x.members {
 		ms.byEP, ms.byNet, ms.sorted = nil, nil, nil // recomputed on demand
 	}
+	x.changedAll = true
 }
 
 func (x *Index) update() {
-	if len(x.dirtyPolicies) > 0 {
-		x.refreshPolicies()
-	}
+	changes := x.patchOrdered()
 	for key := range x.dirtyEndpoints {
 		if x.refreshLocal(key) {
-			x.visible = true
+			x.visible, x.epChanged[key] = true, true
 		}
+		var lists *[2][]*calc.Policy
+		if ep := x.localEndpoint(key); ep != nil {
+			lists = x.computePolicies(ep)
+		}
+		x.setLists(key, lists) // index_policies.go
 	}
-	live := make(map[string]bool, len(x.local))
-	for _, ep := range x.local {
-		live[ep.Key] = true
-		if x.dirtyEndpoints[ep.Key] || x.polFor[ep.Key] == nil {
-			x.polFor[ep.Key] = x.computePolicies(ep)
-			continue
-		}
-		if len(x.dirtyPolicies) > 0 {
-			x.patchPolicies(ep)
-		}
-	}
-	for key := range x.polFor {
-		if !live[key] {
-			delete(x.polFor, key)
-		}
+	if len(changes) > 0 {
+		x.patchLists(changes)
 	}
 	for key := range x.dirtyEndpoints {
 		ep := x.model.Endpoint(key) // nil when deleted
 		for _, ms := range x.members {
 			if ms.updateEndpoint(key, ep) {
-				x.visible = true
+				x.visible, x.changed[ms.id] = true, true
 			}
 		}
 	}
@@ -198,6 +209,7 @@ func (x *Index) update() {
 // refreshEndpoints re-reads the local endpoint list.
 func (x *Index) refreshEndpoints() {
 	x.local = x.model.LocalEndpoints(x.node)
+	x.localGen++
 }
 
 // refreshLocal brings one endpoint's entry in the local list up to date:
@@ -218,74 +230,75 @@ func (x *Index) refreshLocal(key string) bool {
 	case found:
 		x.local = slices.Delete(x.local, i, i+1)
 	}
+	if local || found {
+		x.localGen++
+	}
 	return local || found
 }
 
-// refreshPolicies re-reads every policy and its evaluation rank.
-func (x *Index) refreshPolicies() {
-	all := x.model.Policies()
-	x.ordered = all
-	x.policies = make(map[string]*calc.Policy, len(all))
-	x.rank = make(map[string]int, len(all))
-	for i, p := range all {
-		x.policies[p.Key], x.rank[p.Key] = p, i
-	}
-}
-
-// computePolicies evaluates every policy against ep, once for both
-// directions, in evaluation order (as calc.Model.PoliciesFor lists them).
-func (x *Index) computePolicies(ep *calc.Endpoint) *[2][]*calc.Policy {
-	var out [2][]*calc.Policy
-	for _, p := range x.ordered {
-		in, eg := p.AppliesTo(calc.Ingress), p.AppliesTo(calc.Egress)
-		if (in || eg) && p.Selector.Evaluate(ep.Labels) {
-			if in {
-				out[calc.Ingress] = append(out[calc.Ingress], p)
-			}
-			if eg {
-				out[calc.Egress] = append(out[calc.Egress], p)
-			}
-		}
-	}
-	return &out
-}
-
-// patchPolicies re-evaluates only the changed policies against ep; a
-// list neither holding nor gaining one of them is kept as it is.
-func (x *Index) patchPolicies(ep *calc.Endpoint) {
-	lists := x.polFor[ep.Key]
-	var selected []*calc.Policy
-	for key := range x.dirtyPolicies {
-		if p := x.policies[key]; p != nil && p.Selector.Evaluate(ep.Labels) {
-			selected = append(selected, p)
-		}
-	}
-	dirty := func(p *calc.Policy) bool { return x.dirtyPolicies[p.Key] }
-	for _, dir := range []calc.Direction{calc.Ingress, calc.Egress} {
-		if len(selected) == 0 && !slices.ContainsFunc(lists[dir], dirty) {
-			continue
-		}
-		list := slices.DeleteFunc(slices.Clone(lists[dir]), dirty)
-		for _, p := range selected {
-			if p.AppliesTo(dir) {
-				list = append(list, p)
-			}
-		}
-		slices.SortFunc(list, func(a, b *calc.Policy) int { return x.rank[a.Key] - x.rank[b.Key] })
-		lists[dir] = list
-	}
-}
-
-// BeginRender settles the caches; call it before a render.
+// BeginRender settles the caches and starts a new epoch; call it before a
+// render.
 func (x *Index) BeginRender() {
 	x.settle()
 	x.gen++
 	x.visible = false
+	x.lastChanged, x.lastAll = slices.Collect(maps.Keys(x.changed)), x.changedAll
+	x.lastEPChanged = slices.Collect(maps.Keys(x.epChanged))
+	clear(x.changed)
+	clear(x.epChanged)
+	x.changedAll = false
 }
 
-// EndRender forgets the member sets the last render did not use.
+// EndRender forgets the member sets no Renderer holds that the last
+// render did not use.
 func (x *Index) EndRender() {
-	maps.DeleteFunc(x.members, func(_ string, ms *memberSet) bool { return ms.usedGen != x.gen })
+	for id := range x.unheld {
+		ms := x.members[id]
+		switch {
+		case ms == nil || ms.holds > 0:
+			delete(x.unheld, id)
+		case ms.usedGen != x.gen:
+			delete(x.members, id)
+			delete(x.unheld, id)
+		}
+	}
+}
+
+// Epoch implements rules.Tracker: renders are epochs.
+func (x *Index) Epoch() uint64 { return x.gen }
+
+// ChangedMembers implements rules.Tracker.
+func (x *Index) ChangedMembers() ([]string, bool) { return x.lastChanged, x.lastAll }
+
+// ChangedEndpoints implements rules.Tracker (a rebuild changes all).
+func (x *Index) ChangedEndpoints() ([]string, bool) { return x.lastEPChanged, x.lastAll }
+
+// HoldMembers implements rules.Tracker.
+func (x *Index) HoldMembers(sel selector.Selector) {
+	x.memberSet(sel).holds++
+}
+
+// ReleaseMembers implements rules.Tracker.
+func (x *Index) ReleaseMembers(sel selector.Selector) {
+	id := sel.UniqueID()
+	if ms := x.members[id]; ms != nil {
+		ms.holds--
+		if ms.holds <= 0 {
+			x.unheld[id] = true
+		}
+	}
+}
+
+// memberSet returns sel's member set, registering a new one (not filled).
+func (x *Index) memberSet(sel selector.Selector) *memberSet {
+	id := sel.UniqueID()
+	ms := x.members[id]
+	if ms == nil {
+		ms = &memberSet{sel: sel, id: id, usedGen: x.gen}
+		x.members[id] = ms
+		x.unheld[id] = true
+	}
+	return ms
 }
 
 // LocalEndpoints implements rules.Source.
@@ -295,6 +308,13 @@ func (x *Index) LocalEndpoints(node string) []*calc.Endpoint {
 		return x.model.LocalEndpoints(node)
 	}
 	return x.local
+}
+
+// LocalVersion returns a number that changes whenever the local endpoint
+// list (or one of its endpoints) does.
+func (x *Index) LocalVersion() uint64 {
+	x.settle()
+	return x.localGen
 }
 
 // PoliciesFor implements rules.Source.
@@ -315,19 +335,11 @@ func (x *Index) Tier(name string) *resources.Tier { return x.model.Tier(name) }
 // Members implements rules.Source.
 func (x *Index) Members(sel selector.Selector) []netip.Prefix {
 	x.settle()
-	id := sel.UniqueID()
-	ms := x.members[id]
-	if ms == nil {
-		ms = &memberSet{sel: sel}
-		x.members[id] = ms
-	}
+	ms := x.memberSet(sel)
 	ms.usedGen = x.gen
 	if ms.byEP == nil {
 		ms.byEP = map[string][]netip.Prefix{}
-		if x.every == nil {
-			x.every = x.model.Endpoints()
-		}
-		for _, ep := range x.every {
+		for _, ep := range x.memberCandidates(sel) { // index_labels.go
 			ms.updateEndpoint(ep.Key, ep)
 		}
 		x.fillNetSets(ms)

@@ -18,7 +18,9 @@ func (x *Index) updateNetSets() {
 	for key := range x.dirtyNetSets {
 		ns := x.model.NetSet(key) // nil when deleted
 		for _, ms := range x.members {
-			ms.updateNetSet(key, ns)
+			if ms.updateNetSet(key, ns) {
+				x.changed[ms.id] = true
+			}
 		}
 	}
 }
@@ -31,15 +33,16 @@ func (x *Index) fillNetSets(ms *memberSet) {
 	}
 }
 
-// updateNetSet re-evaluates one network set (nil: deleted) for the set.
-func (ms *memberSet) updateNetSet(key string, ns *calc.NetSet) {
+// updateNetSet re-evaluates one network set (nil: deleted) for the set
+// and reports whether its members changed.
+func (ms *memberSet) updateNetSet(key string, ns *calc.NetSet) bool {
 	if ms.byNet == nil {
-		return // not computed yet
+		return false // not computed yet
 	}
 	in := ns != nil && ns.Matches(ms.sel)
 	var nets []netip.Prefix
 	if in {
 		nets = ns.Nets
 	}
-	ms.set(ms.byNet, key, nets, in) // index.go
+	return ms.set(ms.byNet, key, nets, in) // index.go
 }

@@ -19,9 +19,18 @@ import (
 // patched with its delta (what the nftables dataplane does: nft-patch);
 // and, as the baseline, every chain rendered from scratch and the whole
 // nftables table built from that (the path before the incremental
-// render: scratch+nft-build). No root.
+// render: scratch+nft-build); and the incremental render with flow logs
+// on (the daemon's default: verdict rules name their rule for the NFLOG
+// reader): render+flowlogs. No root.
 func BenchmarkPolicyChangeRender(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
+		flows := startOfDayRenderWith(b, n, policy.Config{NodeName: "h1", IPVersions: []int{4}, FlowLogGroup: 1})
+		b.Run(fmt.Sprintf("%dx%d/render+flowlogs", n, n), func(b *testing.B) {
+			for i := range b.N {
+				flows.Apply(model.SyncEvent{Updates: []model.Update{changedPolicy(i, n)}})
+				flows.Render()
+			}
+		})
 		c := startOfDayRender(b, n)
 		res := c.Render()[4] // nothing changed: the full render's chains
 		tab, err := nftrules.Build(4, nftrules.Input{IPVersion: 4, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets})
@@ -80,11 +89,16 @@ func BenchmarkStartOfDayRender(b *testing.B) {
 // startOfDayRender returns a Calculator fed rules.ScaleUpdates(n, n) and
 // rendered once.
 func startOfDayRender(b *testing.B, n int) *policy.Calculator {
+	return startOfDayRenderWith(b, n, policy.Config{NodeName: "h1", IPVersions: []int{4}})
+}
+
+// startOfDayRenderWith is startOfDayRender with cfg.
+func startOfDayRenderWith(b *testing.B, n int, cfg policy.Config) *policy.Calculator {
 	ups, err := rules.ScaleUpdates(n, n)
 	if err != nil {
 		b.Fatal(err)
 	}
-	c := policy.NewCalculator(policy.Config{NodeName: "h1", IPVersions: []int{4}})
+	c := policy.NewCalculator(cfg)
 	c.Apply(model.SyncEvent{Full: true, Updates: ups})
 	c.Render()
 	return c

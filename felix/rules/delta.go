@@ -1,58 +1,14 @@
 package rules
 
 import (
-	"net/netip"
 	"slices"
 	"strings"
 
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
 )
 
-// The Renderer's result: the chains of the next Result, what changed
-// since the last one, and the IP sets and rule IDs of every chain.
-
-// ipSets returns the IP sets the chains use, with their members of the
-// render's family (r.ipsets holds those of the uncached chains).
-func (rd *Renderer) ipSets(r *renderer) map[string][]netip.Prefix {
-	for _, entries := range []map[string]*ruleEntry{rd.policies, rd.profiles} {
-		for _, e := range entries {
-			for _, s := range e.sets {
-				r.registerSet(s.name, s.sel)
-			}
-		}
-	}
-	for name := range rd.members {
-		if _, ok := r.ipsets[name]; !ok {
-			delete(rd.members, name)
-		}
-	}
-	return r.ipsets
-}
-
-// ruleIDs returns the NFLOG prefixes of every chain (flow logs only).
-func (rd *Renderer) ruleIDs(r *renderer) map[string]RuleID {
-	if rd.key.flowLogGroup == 0 {
-		return r.ruleIDs
-	}
-	out := r.ruleIDs
-	add := func(ids map[string]RuleID) {
-		for k, v := range ids {
-			out[k] = v
-		}
-	}
-	for _, e := range rd.eps {
-		add(e.ids)
-	}
-	for _, g := range rd.groups {
-		add(g.ids)
-	}
-	for _, entries := range []map[string]*ruleEntry{rd.policies, rd.profiles} {
-		for _, e := range entries {
-			add(e.ids)
-		}
-	}
-	return out
-}
+// The Renderer's result: the chains of the next Result and what changed
+// since the last one (IP sets and rule IDs: sets.go).
 
 // setChain sets a chain of the next Result (gotos rendered).
 func (rd *Renderer) setChain(name string, rules []ipt.Rule) {
@@ -105,6 +61,9 @@ func (rd *Renderer) output() ([]ipt.Chain, Delta) {
 	slices.Sort(d.Changed)
 	slices.Sort(d.Removed)
 	rd.touched = nil
+	if !structural && len(d.Changed) == 0 {
+		return rd.sorted, d // shared: never modified once handed out
+	}
 	if !structural {
 		out := slices.Clone(rd.sorted)
 		for _, name := range d.Changed {

@@ -3,8 +3,11 @@
 // access; felix's dataplane applies what it returns. A Renderer renders
 // incrementally: it keeps the chains of policies, profiles, groups and
 // endpoints keyed by what shapes them, re-renders only what a change
-// touches, and names the chains that changed (Result.Delta); Render is a
-// Renderer used once.
+// touches, and names the chains and IP sets that changed (Result.Delta);
+// Render is a Renderer used once. Reading a Source that tracks its changes
+// (Tracker: policy.Index), a render costs what the change touches, not
+// what the model holds: it revisits only the endpoints and member sets the
+// Source names (sets.go, endpoints.go).
 //
 // Chain layout (filter table, one family at a time):
 //

@@ -39,7 +39,10 @@ type Renderer struct {
 	groups   map[string]*groupEntry
 	policies map[string]*ruleEntry
 	profiles map[string]*ruleEntry
-	tiers    map[string]*resources.Tier // the tiers group names were made from
+	// policiesDirty: the policies whose entry changed (object, references)
+	// since the last render, the only ones renderRuleChains visits.
+	policiesDirty map[string]bool
+	tiers         map[string]*resources.Tier // the tiers group names were made from
 	// transient: the groups and policies the last render's uncached
 	// chains referred to (host endpoints).
 	transientGroups   map[string]bool
@@ -48,10 +51,25 @@ type Renderer struct {
 	dispatch          [2][]ipt.Rule   // from, to
 	// chains holds every chain of the last Result (gotos rendered); sorted
 	// is its Chains and pos each chain's index there.
-	chains  map[string][]ipt.Rule
-	sorted  []ipt.Chain
-	pos     map[string]int
-	members map[string]memberCopy // IP set name -> members of this family
+	chains map[string][]ipt.Rule
+	sorted []ipt.Chain
+	pos    map[string]int
+	// sets are the IP sets of the cached chains; setOut the last Result's
+	// IPSets; transientSets those of its uncached chains (sets.go).
+	sets          map[string]*setEntry
+	setsTouched   map[string]bool
+	transientSets map[string][]netip.Prefix
+	setOut        cowMap[[]netip.Prefix]
+	tracker       Tracker // the Source, when it tracks changes
+	epoch         uint64  // its Epoch at the last render
+	tracked       bool    // this render follows the last by one epoch of tracker
+	// the cached chains' rule IDs (flow logs), counted by prefix; idOut
+	// the last Result's RuleIDs.
+	idRefs       map[string]int
+	idVals       map[string]RuleID
+	idsTouched   map[string]bool
+	transientIDs map[string]RuleID
+	idOut        cowMap[RuleID]
 	// touched: chains set or removed by the current render, with what the
 	// last Result held.
 	touched map[string]prevChain
@@ -94,8 +112,6 @@ type setRef struct {
 	sel  selector.Selector
 }
 
-type memberCopy struct{ src, out []netip.Prefix }
-
 type prevChain struct {
 	rules   []ipt.Rule
 	existed bool
@@ -104,8 +120,11 @@ type prevChain struct {
 func (rd *Renderer) reset(key renderKey) {
 	*rd = Renderer{key: key, eps: map[string]*epEntry{}, groups: map[string]*groupEntry{},
 		policies: map[string]*ruleEntry{}, profiles: map[string]*ruleEntry{}, tiers: map[string]*resources.Tier{},
+		policiesDirty:   map[string]bool{},
 		transientGroups: map[string]bool{}, transientPolicies: map[string]bool{}, transientChains: map[string]bool{},
-		chains: map[string][]ipt.Rule{}, pos: map[string]int{}, members: map[string]memberCopy{}}
+		chains: map[string][]ipt.Rule{}, pos: map[string]int{},
+		sets: map[string]*setEntry{}, setsTouched: map[string]bool{},
+		idRefs: map[string]int{}, idVals: map[string]RuleID{}, idsTouched: map[string]bool{}}
 }
 
 // Render renders the policy of node's local endpoints, re-rendering only
@@ -117,7 +136,13 @@ func (rd *Renderer) Render(m Source, node string, cfg Config) Result {
 	key := renderKey{cfg.IPVersion, cfg.LogPrefix, cfg.FlowLogGroup}
 	incremental := rd.valid && rd.key == key
 	if !incremental {
+		rd.releaseAllSets()
 		rd.reset(key)
+	}
+	rd.tracker, _ = m.(Tracker)
+	rd.tracked = incremental && rd.tracker != nil && rd.epoch != 0 && rd.tracker.Epoch() == rd.epoch+1
+	if rd.tracker != nil {
+		rd.epoch = rd.tracker.Epoch()
 	}
 	rd.valid, rd.touched = true, map[string]prevChain{}
 	rd.gen++
@@ -128,7 +153,9 @@ func (rd *Renderer) Render(m Source, node string, cfg Config) Result {
 	host := r.hostEndpoints(node) // hostendpoint.go
 	rd.swapTransient(r)
 	rd.renderRuleChains(r)
-	res := Result{IPSets: rd.ipSets(r), RuleIDs: rd.ruleIDs(r), Raw: host.raw.table(), Mangle: host.mangle.table(),
+	setsChanged, setsRemoved := rd.syncSets(r) // sets.go
+	idsChanged := rd.syncIDs(r)
+	res := Result{IPSets: rd.setOut.snapshot(), RuleIDs: rd.idOut.snapshot(), Raw: host.raw.table(), Mangle: host.mangle.table(),
 		Inserts: map[string][]ipt.Rule{
 			"FORWARD": {{Action: ChainForward}},
 			"INPUT":   {{Action: ChainInput}},
@@ -136,6 +163,7 @@ func (rd *Renderer) Render(m Source, node string, cfg Config) Result {
 		}}
 	res.Chains, res.Delta = rd.output()
 	res.Delta.Incremental = incremental
+	res.Delta.SetsChanged, res.Delta.SetsRemoved, res.Delta.RuleIDsChanged = setsChanged, setsRemoved, idsChanged
 	return res
 }
 
@@ -150,82 +178,6 @@ func (rd *Renderer) tiersChanged(m Source) bool {
 		}
 	}
 	return false
-}
-
-// renderEndpoints renders the chains of the endpoints that changed (or
-// whose policy lists did) and, when the set of endpoints changed, the
-// dispatch chains; it drops the chains of endpoints gone.
-func (rd *Renderer) renderEndpoints(r *renderer, eps []*calc.Endpoint, all bool) {
-	changedSet := rd.dispatch[0] == nil
-	for _, ep := range eps {
-		if ep.IfaceName == "" {
-			continue
-		}
-		e := rd.eps[ep.IfaceName]
-		if e != nil && e.gen == rd.gen {
-			changedSet = true // two endpoints with one interface: the last wins, as rendered
-		}
-		var lists [2][]*calc.Policy
-		if !ep.Pending {
-			lists = [2][]*calc.Policy{r.m.PoliciesFor(ep, calc.Ingress), r.m.PoliciesFor(ep, calc.Egress)}
-		}
-		if e != nil && !all && e.ep == ep && samePolicies(e.lists[0], lists[0]) && samePolicies(e.lists[1], lists[1]) {
-			e.gen = rd.gen
-			continue
-		}
-		changedSet = changedSet || e == nil || e.ep.Key != ep.Key
-		rd.renderEndpoint(r, e, ep, lists)
-	}
-	for iface, e := range rd.eps {
-		if e.gen != rd.gen {
-			changedSet = true
-			rd.releaseGroups(e.groups)
-			rd.removeChain(EndpointChain(iface, true))
-			rd.removeChain(EndpointChain(iface, false))
-			delete(rd.eps, iface)
-		}
-	}
-	if changedSet {
-		rd.dispatch = dispatchChains(eps)
-	}
-	rd.setChain(ChainFromDispatch, rd.dispatch[0])
-	rd.setChain(ChainToDispatch, rd.dispatch[1])
-}
-
-// renderEndpoint (re)renders one endpoint's chains; old is its last entry.
-func (rd *Renderer) renderEndpoint(r *renderer, old *epEntry, ep *calc.Endpoint, lists [2][]*calc.Policy) {
-	e := &epEntry{ep: ep, lists: lists, gen: rd.gen}
-	ids := r.capture(func() {
-		if !ep.Pending {
-			e.groups[calc.Ingress] = r.groupOf(lists[calc.Ingress], ep.Profiles, true)
-			e.groups[calc.Egress] = r.groupOf(lists[calc.Egress], ep.Profiles, false)
-			rd.acquireGroup(e.groups[calc.Ingress])
-			rd.acquireGroup(e.groups[calc.Egress])
-		}
-		fw, tw := r.endpointChains(ep, e.groups)
-		rd.setChain(EndpointChain(ep.IfaceName, true), fixGoto(fw))
-		rd.setChain(EndpointChain(ep.IfaceName, false), fixGoto(tw))
-	})
-	e.ids = ids
-	if old != nil {
-		rd.releaseGroups(old.groups)
-	}
-	rd.eps[ep.IfaceName] = e
-}
-
-// dispatchChains renders the from- and to-workload dispatch chains.
-func dispatchChains(eps []*calc.Endpoint) [2][]ipt.Rule {
-	from := make([]ipt.Rule, 0, len(eps)+1)
-	to := make([]ipt.Rule, 0, len(eps)+1)
-	for _, ep := range eps {
-		if ep.IfaceName == "" {
-			continue
-		}
-		from = append(from, ipt.Rule{Match: "-i " + ep.IfaceName + " -g " + EndpointChain(ep.IfaceName, true)})
-		to = append(to, ipt.Rule{Match: "-o " + ep.IfaceName + " -g " + EndpointChain(ep.IfaceName, false)})
-	}
-	drop := ipt.Rule{Action: "DROP"}
-	return [2][]ipt.Rule{append(from, drop), append(to, drop)}
 }
 
 // samePolicies reports whether two policy lists hold the same policies
@@ -256,6 +208,7 @@ func (rd *Renderer) newGroup(r *renderer, name string, tiers [][]*calc.Policy, p
 	var rules []ipt.Rule
 	g.ids = r.capture(func() { rules = r.groupRules(tiers, profiles, ingress, pols) })
 	g.policies = slices.Collect(maps.Keys(pols))
+	rd.swapIDs(nil, g.ids)
 	rd.groups[name] = g
 	rd.setChain(name, fixGoto(rules))
 }
@@ -271,8 +224,15 @@ func (rd *Renderer) notePolicies(policies []*calc.Policy) {
 		}
 		if e.pol != p {
 			e.pol, e.stale = p, true
+			rd.policiesDirty[p.Key] = true
 		}
 	}
+}
+
+// refPolicy adds n references to a policy's chains.
+func (rd *Renderer) refPolicy(key string, n int) {
+	rd.policies[key].refs += n
+	rd.policiesDirty[key] = true
 }
 
 func (rd *Renderer) acquireGroup(name string) {
@@ -282,7 +242,7 @@ func (rd *Renderer) acquireGroup(name string) {
 		return
 	}
 	for _, key := range g.policies {
-		rd.policies[key].refs++
+		rd.refPolicy(key, 1)
 	}
 	for _, name := range g.profiles {
 		e := rd.profiles[name]
@@ -309,11 +269,12 @@ func (rd *Renderer) releaseGroup(name string) {
 		return
 	}
 	for _, key := range g.policies {
-		rd.policies[key].refs--
+		rd.refPolicy(key, -1)
 	}
 	for _, name := range g.profiles {
 		rd.profiles[name].refs--
 	}
+	rd.swapIDs(g.ids, nil)
 	delete(rd.groups, name)
 	rd.removeChain(name)
 }
@@ -324,13 +285,13 @@ func (rd *Renderer) releaseGroup(name string) {
 func (rd *Renderer) swapTransient(r *renderer) {
 	for _, p := range r.policies {
 		rd.notePolicies([]*calc.Policy{p})
-		rd.policies[p.Key].refs++
+		rd.refPolicy(p.Key, 1)
 	}
 	for name := range r.groups {
 		rd.acquireGroup(name)
 	}
 	for key := range rd.transientPolicies {
-		rd.policies[key].refs--
+		rd.refPolicy(key, -1)
 	}
 	for name := range rd.transientGroups {
 		rd.releaseGroup(name)
@@ -356,13 +317,14 @@ func (rd *Renderer) swapTransient(r *renderer) {
 // renderRuleChains renders the chains of the policies and profiles
 // referred to whose object changed, and drops those no longer referred to.
 func (rd *Renderer) renderRuleChains(r *renderer) {
-	for key, e := range rd.policies {
+	for key := range rd.policiesDirty {
+		e := rd.policies[key]
+		if e == nil {
+			continue
+		}
 		switch {
 		case e.refs <= 0:
-			if e.chains {
-				rd.removeChain(PolicyChain(key, true))
-				rd.removeChain(PolicyChain(key, false))
-			}
+			rd.dropRules(e, PolicyChain(key, true), PolicyChain(key, false))
 			delete(rd.policies, key)
 		case e.stale || !e.chains:
 			p := e.pol
@@ -372,12 +334,10 @@ func (rd *Renderer) renderRuleChains(r *renderer) {
 			})
 		}
 	}
+	clear(rd.policiesDirty)
 	for name, e := range rd.profiles {
 		if e.refs <= 0 {
-			if e.chains {
-				rd.removeChain(ProfileChain(name, true))
-				rd.removeChain(ProfileChain(name, false))
-			}
+			rd.dropRules(e, ProfileChain(name, true), ProfileChain(name, false))
 			delete(rd.profiles, name)
 			continue
 		}
@@ -403,9 +363,23 @@ func (rd *Renderer) renderRules(r *renderer, e *ruleEntry, inName, outName strin
 	var sets []setRef
 	r.sets = &sets
 	var in, out []ipt.Rule
-	e.ids = r.capture(func() { in, out = render() })
+	ids := r.capture(func() { in, out = render() })
 	r.sets = nil
-	e.sets, e.stale, e.chains = sets, false, true
+	rd.acquireSets(sets) // sets.go
+	rd.releaseSets(e.sets)
+	rd.swapIDs(e.ids, ids)
+	e.ids, e.sets, e.stale, e.chains = ids, sets, false, true
 	rd.setChain(inName, fixGoto(in))
 	rd.setChain(outName, fixGoto(out))
+}
+
+// dropRules drops an entry's chains, IP set references and rule IDs.
+func (rd *Renderer) dropRules(e *ruleEntry, inName, outName string) {
+	if e.chains {
+		rd.removeChain(inName)
+		rd.removeChain(outName)
+	}
+	rd.releaseSets(e.sets)
+	rd.swapIDs(e.ids, nil)
+	e.sets, e.ids = nil, nil
 }

@@ -2,7 +2,6 @@ package rules
 
 import (
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -134,37 +133,19 @@ func (r *renderer) entity(e *calc.Entity, dir, _ string, rangeFlag, portFlag str
 func (r *renderer) ipset(sel selector.Selector) string {
 	name := IPSetName(sel.UniqueID(), r.cfg.IPVersion)
 	if r.sets != nil {
-		*r.sets = append(*r.sets, setRef{name: name, sel: sel})
+		*r.sets = append(*r.sets, setRef{name: name, sel: sel}) // a cached chain's (sets.go)
+		return name
 	}
 	r.registerSet(name, sel)
 	return name
 }
 
 // registerSet puts a selector's set, with its members of the render's
-// family, into the render's IP sets.
+// family, into the IP sets of the render's uncached chains.
 func (r *renderer) registerSet(name string, sel selector.Selector) {
-	if _, done := r.ipsets[name]; done {
-		return
+	if _, done := r.ipsets[name]; !done {
+		r.ipsets[name] = r.ofFamily(r.m.Members(sel)) // sets.go
 	}
-	// Shared when every member is of this version (the usual case):
-	// Source lists are never mutated, and copying a large set on every
-	// render was most of a remote endpoint change's cost. A filtered copy
-	// is kept while its source list stays the same.
-	all := r.m.Members(sel)
-	if c, ok := r.inc.members[name]; ok && sameMembers(c.src, all) {
-		r.ipsets[name] = c.out
-		return
-	}
-	other := func(p netip.Prefix) bool { return p.Addr().Is4() != (r.cfg.IPVersion == 4) }
-	members := all
-	if slices.ContainsFunc(all, other) {
-		members = slices.DeleteFunc(slices.Clone(all), other)
-	}
-	if len(members) == 0 {
-		members = nil
-	}
-	r.inc.members[name] = memberCopy{src: all, out: members}
-	r.ipsets[name] = members
 }
 
 // sameMembers reports whether a and b are the same list (not merely equal:

@@ -86,6 +86,12 @@ type Delta struct {
 	// Changed names the chains added or rewritten, Removed those gone;
 	// both sorted.
 	Changed, Removed []string
+	// SetsChanged names the IP sets added or with new members,
+	// SetsRemoved those gone; both sorted.
+	SetsChanged, SetsRemoved []string
+	// RuleIDsChanged: RuleIDs differ from the last Result's (when not, it
+	// is the same map).
+	RuleIDsChanged bool
 }
 
 type renderer struct {
