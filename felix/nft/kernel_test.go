@@ -108,7 +108,7 @@ func TestShardTablesFollowEndpoints(t *testing.T) {
 		want []string
 	}{
 		{100, []string{"calico", "calico-wl0"}},
-		{300, []string{"calico", "calico-wl0", "calico-wl1", "calico-wl2", "calico-wl3"}},
+		{600, []string{"calico", "calico-wl0", "calico-wl1", "calico-wl2", "calico-wl3"}},
 		{20, []string{"calico", "calico-wl0"}},
 	} {
 		want := map[int]*nftrules.Table{4: scaleTable(t, tc.n, nil)}

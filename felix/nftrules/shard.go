@@ -40,8 +40,8 @@ import (
 const (
 	// EndpointsPerShard sizes the shards: there are enough of them for
 	// this many endpoints each (a power of two, at most MaxShards).
-	EndpointsPerShard = 128
-	MaxShards         = 32
+	EndpointsPerShard = 256
+	MaxShards         = 16
 	// ShardFromPriority and ShardToPriority are the shards' base chains'
 	// priorities: just after the main table's filter chains
 	// (FilterPriority), before iptables-nft's (0).

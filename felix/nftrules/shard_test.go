@@ -67,11 +67,11 @@ func checkClosed(t *testing.T, p *Part) {
 	}
 }
 
-// The endpoints are spread over shards (4 for 300), each shard holds its
+// The endpoints are spread over shards (4 for 600), each shard holds its
 // endpoints' chains with all they reach, and the main table only checks
 // that an interface is known.
 func TestPartsSplitEndpoints(t *testing.T) {
-	tab := scaleTable(t, 300)
+	tab := scaleTable(t, 600)
 	parts := tab.Parts()
 	if len(parts) != 5 || parts[0].Name != TableName || parts[1].Name != ShardName(0) {
 		t.Fatalf("%d parts, want the main table and 4 shards", len(parts))
@@ -85,8 +85,8 @@ func TestPartsSplitEndpoints(t *testing.T) {
 			t.Errorf("main table holds workload chain %s", name)
 		}
 	}
-	if got := main.Sets[rules.ChainToDispatch].VMap; len(got) != 300 || got["cali00000000007"] != ReturnTarget {
-		t.Errorf("main table's to-workload map: %d entries, cali00000000007 -> %q; want 300, each returning", len(got), got["cali00000000007"])
+	if got := main.Sets[rules.ChainToDispatch].VMap; len(got) != 600 || got["cali00000000007"] != ReturnTarget {
+		t.Errorf("main table's to-workload map: %d entries, cali00000000007 -> %q; want 600, each returning", len(got), got["cali00000000007"])
 	}
 	held := map[string]int{}
 	for _, p := range parts[1:] {
@@ -100,8 +100,8 @@ func TestPartsSplitEndpoints(t *testing.T) {
 			}
 		}
 	}
-	if len(held) != 300 || slices.Max(slices.Collect(maps.Values(held))) != 1 {
-		t.Errorf("%d endpoints in shards (want 300, each once)", len(held))
+	if len(held) != 600 || slices.Max(slices.Collect(maps.Values(held))) != 1 {
+		t.Errorf("%d endpoints in shards (want 600, each once)", len(held))
 	}
 }
 
