@@ -313,16 +313,18 @@ func (t *Table) pendingChange(chain, set string) {
 		t.pending = &Dirty{Chains: map[string]bool{}, Sets: map[string]bool{}}
 	}
 	if chain != "" {
-		t.pending.Chains[chain] = true
-		delete(t.layout.refs, chain)
+		t.pending.Chains[chain] = true // its cached refs are compared with its new ones in applyPending
 	}
 	if set != "" {
 		t.pending.Sets[set] = true
 	}
 }
 
-// applyPending brings the parts holding pending changes up to date: each
-// such part's reachable chains and sets are recomputed and compared.
+// applyPending brings the parts holding pending changes up to date. A
+// changed chain that refers to the same chains and sets as before (a
+// policy's rules edited, the usual change) is copied into the parts
+// holding it; otherwise those parts' reachable chains and sets are
+// recomputed and compared.
 func (t *Table) applyPending() {
 	l := t.layout
 	for name := range dispatchFlags {
@@ -332,8 +334,22 @@ func (t *Table) applyPending() {
 	}
 	touched := map[*Part]bool{}
 	for name := range t.pending.Chains {
+		old, cached := l.refs[name]
+		delete(l.refs, name)
+		rs, exists := t.Chains[name]
+		same := false
+		if cached && exists {
+			cur := refsOf(rs, t.Chains)
+			l.refs[name] = cur
+			same = slices.Equal(old.chains, cur.chains) && slices.Equal(old.sets, cur.sets)
+		}
 		for p := range l.holder[name] {
-			touched[p] = true
+			if !same {
+				touched[p] = true
+			} else if !slices.Equal(p.Chains[name], rs) {
+				p.Chains[name] = rs
+				p.markChain(name)
+			}
 		}
 	}
 	for name := range t.pending.Sets {
