@@ -164,3 +164,24 @@ func TestFailedApplyChangesNothing(t *testing.T) {
 		t.Error("the failing apply succeeded the second time")
 	}
 }
+
+// TestDriverInCurrentNamespace: a driver for the current namespace (-1,
+// the daemon's case) programs it; here the current namespace is the
+// test's own, entered for the dial.
+func TestDriverInCurrentNamespace(t *testing.T) {
+	host := felixtest.NewNS(t, "nftcur")
+	var d *nft.Driver
+	if err := host.NS.Do(func() (err error) {
+		d, err = nft.New(-1, slog.Default())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.Apply(map[int]*nftrules.Table{4: scaleTable(t, 10, nil)}, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := nftTables(t, host); !slices.Contains(got, nftrules.TableName) {
+		t.Errorf("tables %v, want ours", got)
+	}
+}

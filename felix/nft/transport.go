@@ -43,7 +43,8 @@ func (d *Driver) dialTxn() error {
 		return err
 	}
 	t.build = build
-	t.sock, err = netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: d.nsFD})
+	// NetNS 0 is the current namespace (nsFD -1: the daemon's own).
+	t.sock, err = netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: max(d.nsFD, 0)})
 	if err != nil {
 		return fmt.Errorf("nftables netlink socket: %w", err)
 	}
