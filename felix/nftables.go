@@ -43,7 +43,7 @@ type nftState struct {
 	natOn      bool
 	// tables are the last desired tables and built the filter states they
 	// were built from (with natOn and natPools): a state rendered right
-	// after one patches its table in place (patchTable).
+	// after one patches its table in place (Table.ApplyDelta).
 	tables   map[int]*nftrules.Table
 	built    map[int]*FilterState
 	builtNat []nat.Pool
@@ -182,7 +182,7 @@ func (s *nftState) desired(snap snapshot) (map[int]*nftrules.Table, error) {
 		st := snap.filters[v]
 		if t, base := s.tables[v], s.built[v]; t != nil && st != nil && natSame && st.follows(base) &&
 			maps.EqualFunc(st.Inserts, base.Inserts, slices.Equal) && sameTable(st.Raw, base.Raw) && sameTable(st.Mangle, base.Mangle) {
-			patchTable(t, st, base)
+			t.ApplyDelta(st.Delta, st.Chains, st.IPSets)
 			out[v], s.built[v] = t, st
 			continue
 		}
@@ -194,22 +194,6 @@ func (s *nftState) desired(snap snapshot) (map[int]*nftrules.Table, error) {
 	}
 	s.builtNat, s.builtOn = snap.natPools, snap.natPrimed
 	return out, nil
-}
-
-// patchTable applies st's delta from base (and its IP sets' changes) to t.
-func patchTable(t *nftrules.Table, st, base *FilterState) {
-	for _, name := range st.Delta.Changed {
-		t.SetChain(st.chain(name))
-	}
-	for _, name := range st.Delta.Removed {
-		t.RemoveChain(name)
-	}
-	for _, name := range st.Delta.SetsChanged {
-		t.SetIPSet(name, st.IPSets[name], false)
-	}
-	for _, name := range st.Delta.SetsRemoved {
-		t.SetIPSet(name, nil, true)
-	}
 }
 
 // sameTable reports whether two renders' raw or mangle tables are equal

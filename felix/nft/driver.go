@@ -47,12 +47,13 @@ type Driver struct {
 // removed (0: the kernel already held the desired rules).
 func (d *Driver) Rewrites() int { return d.rewrites }
 
-// state is our table of one family as the kernel holds it.
+// tableKey names one of our tables: IP version and table name.
 type tableKey struct {
 	v    int
 	name string
 }
 
+// state is one of our tables as the kernel holds it.
 type state struct {
 	exists bool
 	chains map[string]*chainState

@@ -2,8 +2,11 @@ package nftrules
 
 import (
 	"net/netip"
+	"slices"
+	"strings"
 
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
 // Dirty lists what changed in a Part since the driver last programmed that
@@ -52,4 +55,24 @@ func (t *Table) SetIPSet(ipsetName string, members []netip.Prefix, remove bool) 
 		t.Sets[name] = Set{Prefixes: members}
 	}
 	t.pendingChange("", name)
+}
+
+// ApplyDelta patches t with a render's delta: the chains it names changed
+// are taken from chains (sorted by name, as a rules.Result holds them),
+// the sets from sets.
+func (t *Table) ApplyDelta(d rules.Delta, chains []ipt.Chain, sets map[string][]netip.Prefix) {
+	for _, name := range d.Changed {
+		if i, ok := slices.BinarySearchFunc(chains, name, func(c ipt.Chain, n string) int { return strings.Compare(c.Name, n) }); ok {
+			t.SetChain(chains[i])
+		}
+	}
+	for _, name := range d.Removed {
+		t.RemoveChain(name)
+	}
+	for _, name := range d.SetsChanged {
+		t.SetIPSet(name, sets[name], false)
+	}
+	for _, name := range d.SetsRemoved {
+		t.SetIPSet(name, nil, true)
+	}
 }

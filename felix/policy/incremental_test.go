@@ -109,22 +109,7 @@ func checkNftPatch(t *testing.T, what string, v int, tab *nftrules.Table, prev, 
 	if tab == nil || !got.Delta.Incremental || !reflect.DeepEqual(prev.Raw, got.Raw) || !reflect.DeepEqual(prev.Mangle, got.Mangle) {
 		return want
 	}
-	byName := map[string]ipt.Chain{}
-	for _, c := range got.Chains {
-		byName[c.Name] = c
-	}
-	for _, name := range got.Delta.Changed {
-		tab.SetChain(byName[name])
-	}
-	for _, name := range got.Delta.Removed {
-		tab.RemoveChain(name)
-	}
-	for _, name := range got.Delta.SetsChanged {
-		tab.SetIPSet(name, got.IPSets[name], false)
-	}
-	for _, name := range got.Delta.SetsRemoved {
-		tab.SetIPSet(name, nil, true)
-	}
+	tab.ApplyDelta(got.Delta, got.Chains, got.IPSets)
 	if !reflect.DeepEqual(tab.Chains, want.Chains) || !reflect.DeepEqual(tab.Sets, want.Sets) {
 		t.Fatalf("%s: the nftables table patched with the delta differs from one built from scratch", what)
 	}
