@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -146,13 +147,7 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 		}
 		endpoints <- err
 	}
-	if k.nft != nil {
-		// Interfaces, routes and sysctls (rtnetlink, /proc) are written while
-		// the nftables transaction is built and committed (its own socket and
-		// state), as Calico's felix updates routes in parallel with its
-		// iptables; a start of day costs the longer of the two.
-		go syncEndpoints()
-	} else {
+	if k.nft == nil {
 		syncEndpoints()
 	}
 	errs = append(errs, k.syncFilterStates(snap.filters, full))
@@ -162,7 +157,15 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 		errs = append(errs, err)
 	}
 	if k.nft != nil { // nftables mode: filter and natOutgoing in one transaction
-		errs = append(errs, k.syncNft(ctx, snap, full))
+		// Interfaces, routes and sysctls (rtnetlink, /proc) are written while
+		// the kernel commits the nftables transaction (its own socket and
+		// state), as Calico's felix updates routes in parallel with its
+		// iptables: a start of day costs encoding the transaction (every
+		// core) and then the longer of the commit and the endpoints' work.
+		var once sync.Once
+		start := func() { once.Do(func() { go syncEndpoints() }) }
+		errs = append(errs, k.syncNft(ctx, snap, full, start))
+		start() // nothing to commit, or it failed before
 	}
 	errs = append(errs, <-endpoints)
 	return k.routes, errors.Join(append(errs, k.programOthers(ctx, snap, full))...)

@@ -127,8 +127,9 @@ func (k *kernelState) legacyTables(v int) []string {
 
 // syncNft programs the filter states and natOutgoing into our tables when
 // they changed, at every full resync and after a failure. The first full
-// one also removes what the iptables dataplane left.
-func (k *kernelState) syncNft(ctx context.Context, snap snapshot, full bool) error {
+// one also removes what the iptables dataplane left. encoded is called
+// when the transaction is encoded (nft.Driver.ApplyNotify).
+func (k *kernelState) syncNft(ctx context.Context, snap snapshot, full bool, encoded func()) error {
 	s := k.nft
 	natChanged := snap.natPrimed && (!s.natOn || !slices.Equal(s.natApplied, snap.natPools))
 	dirty := full || s.failed || natChanged
@@ -154,7 +155,7 @@ func (k *kernelState) syncNft(ctx context.Context, snap snapshot, full bool) err
 		// Docker's FORWARD accepts are read back and repaired with the rest at
 		// a full resync; a change between them does not touch Docker's chain.
 		repair := full || s.failed
-		err = s.drv.Apply(desired, repair, repair && s.backend == iptables.BackendNFT)
+		err = s.drv.ApplyNotify(desired, repair, repair && s.backend == iptables.BackendNFT, encoded)
 	}
 	s.failed = err != nil
 	if err != nil {

@@ -52,7 +52,7 @@ func (d *Driver) RemoveIptablesLeftovers() (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if err := d.tx.commit(); err != nil {
+	if err := d.tx.commit(nil); err != nil {
 		d.abort()
 		return 0, fmt.Errorf("remove the iptables dataplane's chains: %w", err)
 	}
@@ -118,7 +118,7 @@ func (d *Driver) RemoveAll() error {
 			return err
 		}
 	}
-	if err := d.tx.commit(); err != nil {
+	if err := d.tx.commit(nil); err != nil {
 		d.abort()
 		return fmt.Errorf("remove the nftables dataplane: %w", err)
 	}

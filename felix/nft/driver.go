@@ -145,6 +145,14 @@ func isOurs(t *nftables.Table) bool {
 // Dirty, costs only those changes. On failure nothing is changed and the
 // next Apply reads back. Afterwards each desired part's Dirty is reset.
 func (d *Driver) Apply(desired map[int]*nftrules.Table, full, docker bool) error {
+	return d.ApplyNotify(desired, full, docker, nil)
+}
+
+// ApplyNotify is Apply that calls encoded (unless nil) once the
+// transaction is encoded, before the kernel gets it: what else the caller
+// has to do can then run beside the kernel's commit rather than take
+// cores from the encoding. It is not called when Apply fails before.
+func (d *Driver) ApplyNotify(desired map[int]*nftrules.Table, full, docker bool, encoded func()) error {
 	next := map[int]map[string]*state{}
 	parts := map[int][]*nftrules.Part{}
 	d.rewrites = 0
@@ -167,7 +175,7 @@ func (d *Driver) Apply(desired map[int]*nftrules.Table, full, docker bool) error
 			}
 		}
 	}
-	if err := d.tx.commit(); err != nil {
+	if err := d.tx.commit(encoded); err != nil {
 		d.abort()
 		return fmt.Errorf("nftables transaction: %w", err)
 	}

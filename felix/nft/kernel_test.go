@@ -185,3 +185,35 @@ func TestDriverInCurrentNamespace(t *testing.T) {
 		t.Errorf("tables %v, want ours", got)
 	}
 }
+
+// TestNewChainsEncodedInParallel: chains new to the kernel (a start of
+// day's) are compiled and encoded by several goroutines at commit
+// (encode.go). The kernel then holds just what a driver reading it back
+// wants (no rewrite), and a rule that does not compile among them fails
+// the apply, naming its chain, before anything reaches the kernel.
+func TestNewChainsEncodedInParallel(t *testing.T) {
+	d, host := newDriver(t)
+	bad := ipt.Rule{Match: "-m physdev --physdev-in x", Action: "DROP"}
+	err := d.Apply(map[int]*nftrules.Table{4: scaleTable(t, 100, nil, bad)}, true, false)
+	if err == nil || !strings.Contains(err.Error(), "chain cali-tw-") || !strings.Contains(err.Error(), `"physdev"`) {
+		t.Errorf("apply with a rule that does not compile: %v, want an error naming its chain and match", err)
+	}
+	if got := nftTables(t, host); len(got) != 0 {
+		t.Errorf("the failed apply left tables %v", got)
+	}
+	want := map[int]*nftrules.Table{4: scaleTable(t, 100, nil)}
+	if err := d.Apply(want, true, false); err != nil {
+		t.Fatal(err)
+	}
+	if d.Rewrites() < 300 {
+		t.Fatalf("wrote %d chains, want the ~400 of 100 endpoints × 100 policies", d.Rewrites())
+	}
+	fresh, err := nft.New(int(*host.NS.Handle()), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if err := fresh.Apply(want, true, false); err != nil || fresh.Rewrites() != 0 {
+		t.Errorf("a fresh driver reading the tables back rewrote %d chains (err %v), want 0", fresh.Rewrites(), err)
+	}
+}

@@ -1,13 +1,10 @@
 package nft
 
 import (
-	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
 
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
@@ -70,37 +67,28 @@ func baseChain(table *nftables.Table, h nftrules.Hook) *nftables.Chain {
 		Priority: nftables.ChainPriorityRef(nftables.ChainPriority(h.Priority)), Policy: &accept}
 }
 
-// planChain rewrites a chain whose rules differ from the kernel's.
+// planChain rewrites a chain whose rules differ from the kernel's. A chain
+// new to the kernel is compiled and encoded at commit (encode.go).
 func (d *Driver) planChain(v int, table *nftables.Table, name string, src []iptables.Rule, known *chainState) (*chainState, error) {
 	if known != nil && known.src != nil && slices.Equal(known.src, src) {
 		return known, nil
 	}
-	c := &nftables.Chain{Name: name, Table: table}
-	var expanded []iptables.Rule
-	for _, r := range src {
-		expanded = append(expanded, nftrules.Expand(r)...)
+	if known == nil {
+		d.rewrites++
+		st := &chainState{src: src}
+		return st, d.tx.addJob(&chainJob{v: v, table: table, name: name, src: src, st: st})
 	}
-	compiled := make([][]expr.Any, len(expanded))
-	hashes := make([]string, len(expanded))
-	for i, r := range expanded {
-		exprs, err := nftrules.Compile(v, r)
-		if err != nil {
-			return nil, fmt.Errorf("chain %s: %w", c.Name, err)
-		}
-		compiled[i], hashes[i] = exprs, ruleTag(r)+"/"+fingerprint(exprs)
+	compiled, hashes, err := compileChain(v, name, src)
+	if err != nil {
+		return nil, err
 	}
 	st := &chainState{src: src, hashes: hashes}
-	if known != nil && slices.Equal(known.hashes, hashes) {
+	if slices.Equal(known.hashes, hashes) {
 		return st, nil
 	}
 	d.rewrites++
-	if known != nil {
-		d.tx.build.FlushChain(c)
-	}
-	for i := range expanded {
-		tag, _, _ := strings.Cut(hashes[i], "/")
-		d.tx.build.AddRule(&nftables.Rule{Table: c.Table, Chain: c, Exprs: compiled[i], UserData: tagData(tag)})
-	}
+	d.tx.build.FlushChain(&nftables.Chain{Name: name, Table: table})
+	addRules(d.tx.build, table, name, compiled, hashes)
 	return st, nil
 }
 

@@ -27,8 +27,11 @@ import (
 type txn struct {
 	build    *nftables.Conn
 	captured []netlink.Message
-	sock     *netlink.Conn
-	seq      uint32 // the last message's sequence number
+	pieces   []piece // the transaction so far, but for what build holds (encode.go)
+	// begin and end frame a batch, as the library frames one.
+	begin, end netlink.Message
+	sock       *netlink.Conn
+	seq        uint32 // the last message's sequence number
 }
 
 // ackTimeout bounds the wait for the kernel's answer to a batch (it
@@ -43,6 +46,12 @@ func (d *Driver) dialTxn() error {
 		return err
 	}
 	t.build = build
+	// A batch's framing, captured once from a throwaway message.
+	build.AddTable(&nftables.Table{Name: "framing", Family: nftables.TableFamilyIPv4})
+	if err := build.Flush(); err != nil || len(t.captured) != 3 {
+		return fmt.Errorf("nftables: capture a batch's framing: %v (%d messages)", err, len(t.captured))
+	}
+	t.begin, t.end, t.captured = t.captured[0], t.captured[2], nil
 	// NetNS 0 is the current namespace (nsFD -1: the daemon's own).
 	t.sock, err = netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: max(d.nsFD, 0)})
 	if err != nil {
@@ -74,16 +83,22 @@ func (t *txn) close() error {
 	return t.sock.Close()
 }
 
-// commit sends what was queued on build as one transaction: nil when the
-// kernel committed it, else every failing message's error with what it
-// was (nothing of it is then applied).
-func (t *txn) commit() error {
-	t.captured = nil
-	if err := t.build.Flush(); err != nil {
-		return err // the library could not encode a message
+// commit encodes the queued chain jobs, calls encoded (unless nil) and
+// sends the pieces as one transaction: nil when the kernel committed it,
+// else every failing message's error with what it was (nothing of it is
+// then applied).
+func (t *txn) commit(encoded func()) error {
+	err := t.cut()
+	if err == nil {
+		err = t.runJobs()
 	}
-	msgs := t.captured
-	t.captured = nil
+	if err != nil {
+		return err // the library could not encode a message, or a rule did not compile
+	}
+	msgs := t.assemble()
+	if encoded != nil {
+		encoded()
+	}
 	if len(msgs) < 3 { // begin, end: nothing queued
 		return nil
 	}
@@ -95,6 +110,26 @@ func (t *txn) commit() error {
 		return fmt.Errorf("send %d messages: %w", len(msgs), err)
 	}
 	return t.collect(msgs)
+}
+
+// assemble empties the pieces into one batch.
+func (t *txn) assemble() []netlink.Message {
+	n := 2
+	for _, p := range t.pieces {
+		n += len(p.msgs)
+		if p.job != nil {
+			n += len(p.job.msgs)
+		}
+	}
+	msgs := append(make([]netlink.Message, 0, n), t.begin)
+	for _, p := range t.pieces {
+		msgs = append(msgs, p.msgs...)
+		if p.job != nil {
+			msgs = append(msgs, p.job.msgs...)
+		}
+	}
+	t.pieces = nil
+	return append(msgs, t.end)
 }
 
 // frame lays msgs out as one datagram (netlink's framing: a 16-byte

@@ -58,7 +58,7 @@ func TestBuildHostTables(t *testing.T) {
 				}
 			}
 			for _, e := range Expand(r) {
-				exprs, err := Compile(4, e)
+				exprs, err := Compile(4, name, e)
 				if err != nil {
 					t.Errorf("chain %s: %v", name, err)
 				}

@@ -246,15 +246,16 @@ func (c *compiler) action(a string) error {
 	case "":
 		return nil
 	case "ACCEPT":
-		c.verdict = &expr.Verdict{Kind: expr.VerdictAccept}
+		c.verdict, c.decides = &expr.Verdict{Kind: expr.VerdictAccept}, true
 	case "DROP":
-		c.verdict = &expr.Verdict{Kind: expr.VerdictDrop}
+		c.verdict, c.decides = &expr.Verdict{Kind: expr.VerdictDrop}, true
 	case "RETURN":
 		c.verdict = &expr.Verdict{Kind: expr.VerdictReturn}
 	case "MASQUERADE":
 		c.emit(&expr.Masq{})
 	case "NOTRACK": // host endpoints' doNotTrack (raw table): no verdict, as in iptables
 		c.emit(&expr.Notrack{})
+		c.decides = true
 	default:
 		return c.target(a)
 	}

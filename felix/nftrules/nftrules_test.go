@@ -31,7 +31,7 @@ func TestBuildRenderedTables(t *testing.T) {
 		for name, rs := range tab.Chains {
 			for _, r := range rs {
 				for _, e := range Expand(r) {
-					if _, err := Compile(v, e); err != nil {
+					if _, err := Compile(v, name, e); err != nil {
 						t.Errorf("IPv%d chain %s: %v", v, name, err)
 					}
 				}
@@ -59,30 +59,43 @@ func TestBuildRefusesUnknownInserts(t *testing.T) {
 
 func TestCompile(t *testing.T) {
 	for _, tc := range []struct {
-		v    int
-		rule ipt.Rule
-		want []string // expression types in order
-		err  string
+		v     int
+		chain string // "": a policy chain
+		rule  ipt.Rule
+		want  []string // expression types in order
+		err   string
 	}{
-		{4, ipt.Rule{Match: "-i cali+", Action: "ACCEPT"}, []string{"Meta", "Cmp", "Counter", "Verdict"}, ""},
-		{4, ipt.Rule{Match: "-p tcp -m set --match-set cali40s:x src -m multiport --dports 80", Action: "MARK --set-xmark 0x10000/0x10000"},
+		{4, "", ipt.Rule{Match: "-i cali+", Action: "ACCEPT"}, []string{"Meta", "Cmp", "Counter", "Verdict"}, ""},
+		{4, "", ipt.Rule{Match: "-p tcp -m set --match-set cali40s:x src -m multiport --dports 80", Action: "MARK --set-xmark 0x10000/0x10000"},
 			[]string{"Meta", "Cmp", "Payload", "Lookup", "Payload", "Cmp", "Meta", "Bitwise", "Meta", "Counter"}, ""},
-		{6, ipt.Rule{Match: "-s fd00::/64 -m iprange ! --dst-range fd00::1-fd00::9", Action: "DROP"},
+		{6, "", ipt.Rule{Match: "-s fd00::/64 -m iprange ! --dst-range fd00::1-fd00::9", Action: "DROP"},
 			[]string{"Payload", "Bitwise", "Cmp", "Payload", "Range", "Counter", "Verdict"}, ""},
-		{4, ipt.Rule{Match: "-m mac ! --mac-source 02:00:00:00:00:01", Action: "DROP"}, []string{"Payload", "Cmp", "Counter", "Verdict"}, ""},
-		{4, ipt.Rule{Match: "-i caliX -g cali-fw-caliX"}, []string{"Meta", "Cmp", "Counter", "Verdict"}, ""},
-		{4, ipt.Rule{Action: `LOG --log-prefix "calico-packet: " --log-level 5`}, []string{"Log", "Counter"}, ""},
-		{4, ipt.Rule{Match: "-m conntrack --ctstate RELATED,ESTABLISHED", Action: "ACCEPT"}, []string{"Ct", "Bitwise", "Cmp", "Counter", "Verdict"}, ""},
-		{4, ipt.Rule{Match: "-m physdev --physdev-in x", Action: "DROP"}, nil, `unsupported match module "physdev"`},
-		{4, ipt.Rule{Match: "-s fd00::/64", Action: "DROP"}, nil, "not IPv4"},
-		{4, ipt.Rule{Match: "-m conntrack --ctstate NEW", Action: `NFLOG --nflog-group 1 --nflog-prefix "AI0|pro:net1"`},
+		{4, "", ipt.Rule{Match: "-m mac ! --mac-source 02:00:00:00:00:01", Action: "DROP"}, []string{"Payload", "Cmp", "Counter", "Verdict"}, ""},
+		{4, "", ipt.Rule{Match: "-i caliX -g cali-fw-caliX"}, []string{"Meta", "Cmp", "Counter", "Verdict"}, ""},
+		{4, "", ipt.Rule{Action: `LOG --log-prefix "calico-packet: " --log-level 5`}, []string{"Log", "Counter"}, ""},
+		{4, "", ipt.Rule{Match: "-m conntrack --ctstate RELATED,ESTABLISHED", Action: "ACCEPT"}, []string{"Ct", "Bitwise", "Cmp", "Counter", "Verdict"}, ""},
+		{4, "", ipt.Rule{Match: "-m physdev --physdev-in x", Action: "DROP"}, nil, `unsupported match module "physdev"`},
+		{4, "", ipt.Rule{Match: "-s fd00::/64", Action: "DROP"}, nil, "not IPv4"},
+		{4, "", ipt.Rule{Match: "-m conntrack --ctstate NEW", Action: `NFLOG --nflog-group 1 --nflog-prefix "AI0|pro:net1"`},
 			[]string{"Ct", "Bitwise", "Cmp", "Log", "Counter"}, ""},
-		{4, ipt.Rule{Action: "NFLOG --nflog-group 1"}, nil, "NFLOG target"},
-		{4, ipt.Rule{Match: "-s 10.0.0.0/8 -p tcp -m tcp --dport 22", Action: "ACCEPT"},
+		{4, "", ipt.Rule{Action: "NFLOG --nflog-group 1"}, nil, "NFLOG target"},
+		{4, "", ipt.Rule{Match: "-s 10.0.0.0/8 -p tcp -m tcp --dport 22", Action: "ACCEPT"},
 			[]string{"Payload", "Bitwise", "Cmp", "Meta", "Cmp", "Payload", "Cmp", "Counter", "Verdict"}, ""},
-		{4, ipt.Rule{Action: "TPROXY --on-port 1"}, nil, "unsupported target"},
+		{4, "", ipt.Rule{Action: "TPROXY --on-port 1"}, nil, "unsupported target"},
+		// Plumbing counts only what accepts or drops.
+		{4, "cali-tw-caliX", ipt.Rule{Match: "-m mark --mark 0x10000/0x10000", Action: "RETURN"}, []string{"Meta", "Bitwise", "Cmp", "Verdict"}, ""},
+		{4, "cali-tw-caliX", ipt.Rule{Action: "MARK --set-xmark 0x0/0x30000"}, []string{"Meta", "Bitwise", "Meta"}, ""},
+		{4, "cali-FORWARD", ipt.Rule{Match: "-i cali+", Action: "cali-from-wl-dispatch"}, []string{"Meta", "Cmp", "Verdict"}, ""},
+		{4, "cali-tw-caliX", ipt.Rule{Action: "DROP"}, []string{"Counter", "Verdict"}, ""},
+		{4, "raw-cali-PREROUTING", ipt.Rule{Match: "-i hep0", Action: "NOTRACK"}, []string{"Meta", "Cmp", "Notrack", "Counter"}, ""},
+		{4, "cali-FORWARD", ipt.Rule{Match: "-m mark --mark 0x10000/0x10000", Action: "ACCEPT"}, []string{"Meta", "Bitwise", "Cmp", "Counter", "Verdict"}, ""},
+		{4, "cali-pro-kns.x", ipt.Rule{Action: "MARK --set-xmark 0x10000/0x10000"}, []string{"Meta", "Bitwise", "Meta", "Counter"}, ""},
 	} {
-		exprs, err := Compile(tc.v, tc.rule)
+		chain := tc.chain
+		if chain == "" {
+			chain = "cali-pi-test"
+		}
+		exprs, err := Compile(tc.v, chain, tc.rule)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%+v: err %v, want %q", tc.rule, err, tc.err)
@@ -148,7 +161,7 @@ func FuzzCompile(f *testing.F) {
 		f.Add(s, "DROP")
 	}
 	f.Fuzz(func(t *testing.T, match, action string) {
-		_, _ = Compile(4, ipt.Rule{Match: match, Action: action})
-		_, _ = Compile(6, ipt.Rule{Match: match, Action: action})
+		_, _ = Compile(4, "cali-pi-x", ipt.Rule{Match: match, Action: action})
+		_, _ = Compile(6, "cali-fw-x", ipt.Rule{Match: match, Action: action})
 	})
 }

@@ -47,6 +47,17 @@ func ProfileChain(profile string, ingress bool) string {
 	return hashName("cali-pro-", profile)
 }
 
+// IsRuleChain reports whether a chain holds the rules of a policy or a
+// profile: what users wrote, as opposed to the plumbing around it.
+func IsRuleChain(name string) bool {
+	for _, p := range []string{"cali-pi-", "cali-po-", "cali-pri-", "cali-pro-"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func groupChain(sig string, ingress bool) string {
 	if ingress {
 		return hashName("cali-gi-", sig)

@@ -247,8 +247,8 @@ func (r *renderer) groupRules(tiers [][]*calc.Policy, profiles []string, ingress
 		rules = append(rules, r.tierBlock(tier, ingress, pols, true)...)
 	}
 	rules = append(rules, ipt.Rule{Action: markAction(0, markMask)})
-	for _, prof := range profiles {
-		rules = append(rules, ipt.Rule{Match: markMatch(0, MarkAccept), Action: ProfileChain(prof, ingress)})
+	for i, prof := range profiles {
+		rules = append(rules, ipt.Rule{Match: unlessMarked(i, MarkAccept), Action: ProfileChain(prof, ingress)})
 	}
 	rules = append(rules, ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
 	defaultDrop := &RuleID{Rule: -1, Direction: direction(ingress), Trigger: TriggerDefaultDeny}
@@ -261,9 +261,9 @@ func (r *renderer) groupRules(tiers [][]*calc.Policy, profiles []string, ingress
 // defaultAction is Deny (untracked and pre-DNAT host policy has none).
 func (r *renderer) tierBlock(pols []*calc.Policy, ingress bool, chains map[string]*calc.Policy, endDrop bool) []ipt.Rule {
 	rules := []ipt.Rule{{Action: markAction(0, markMask)}}
-	for _, p := range pols {
+	for i, p := range pols {
 		chains[p.Key] = p
-		rules = append(rules, ipt.Rule{Match: markMatch(0, markMask), Action: PolicyChain(p.Key, ingress)})
+		rules = append(rules, ipt.Rule{Match: unlessMarked(i, markMask), Action: PolicyChain(p.Key, ingress)})
 	}
 	rules = append(rules, ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
 	if endDrop && r.m.Tier(pols[0].Tier).Spec.DefaultAction != resources.TierActionPass {
@@ -277,3 +277,14 @@ func markAction(value, mask uint32) string {
 	return fmt.Sprintf("MARK --set-xmark %#x/%#x", value, mask)
 }
 func markMatch(value, mask uint32) string { return fmt.Sprintf("-m mark --mark %#x/%#x", value, mask) }
+
+// unlessMarked is the match of the i-th jump after the mark bits of mask
+// were cleared: none for the first (nothing can have set them), and
+// "none of them set" after it. One rule in four of a group chain, three
+// expressions fewer in nftables.
+func unlessMarked(i int, mask uint32) string {
+	if i == 0 {
+		return ""
+	}
+	return markMatch(0, mask)
+}

@@ -24,8 +24,9 @@ var (
 
 // TestRenderTiers: the ingress group chain of an endpoint, rule by rule,
 // as tokens: "clear" (both marks), "P:<policy>" (jump while no mark is
-// set), "accepted" (return), "end-drop" (no pass mark: drop), "R:<profile>"
-// (jump while not accepted), "drop".
+// set; unconditional right after a clear), "accepted" (return),
+// "end-drop" (no pass mark: drop), "R:<profile>" (jump while not
+// accepted; unconditional right after a clear), "drop".
 func TestRenderTiers(t *testing.T) {
 	profiles := []string{"clear", "R:net1", "accepted", "drop"}
 	block := func(end bool, pols ...string) []string {
@@ -122,8 +123,19 @@ func tokens(t *testing.T, res Result, name string) []string {
 			out = append(out, "end-drop")
 		case r == ipt.Rule{Action: "DROP"}:
 			out = append(out, "drop")
-		case r.Match == markMatch(0, markMask) && names[r.Action] != "" && names[r.Action][0] == 'P',
-			r.Match == markMatch(0, MarkAccept) && names[r.Action] != "" && names[r.Action][0] == 'R':
+		case names[r.Action] != "":
+			// A jump: unconditional right after the clear, else while
+			// no mark is set (policies) or not accepted (profiles).
+			want := markMatch(0, markMask)
+			if names[r.Action][0] == 'R' {
+				want = markMatch(0, MarkAccept)
+			}
+			if len(out) > 0 && out[len(out)-1] == "clear" {
+				want = ""
+			}
+			if r.Match != want {
+				t.Fatalf("jump %+v in %s: match %q, want %q", r, name, r.Match, want)
+			}
 			out = append(out, names[r.Action])
 		default:
 			t.Fatalf("unexpected rule %+v in %s", r, name)
