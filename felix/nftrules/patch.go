@@ -33,14 +33,20 @@ func (t *Table) SetChain(c ipt.Chain) {
 	}
 	t.Chains[c.Name] = t.chain(c)
 	t.pendingChange(c.Name, "")
+	for _, dispatch := range t.refold(c.Name) {
+		t.pendingChange("", dispatch)
+	}
 }
 
 // RemoveChain removes one regular chain (and a dispatch chain's map).
 func (t *Table) RemoveChain(name string) {
 	delete(t.Chains, name)
 	t.pendingChange(name, "")
+	for _, dispatch := range t.refold(name) {
+		t.pendingChange("", dispatch)
+	}
 	if _, isDispatch := dispatchFlags[name]; isDispatch {
-		delete(t.Sets, name)
+		t.dropDispatch(name)
 		t.pendingChange("", name)
 	}
 }

@@ -215,7 +215,7 @@ func patchToward(tab, want *Table) {
 	for name, rs := range want.Chains {
 		if _, dispatch := dispatchFlags[name]; dispatch {
 			var src []ipt.Rule // back to the dispatch chain felix/rules renders
-			for iface, chain := range want.Sets[name].VMap {
+			for iface, chain := range want.dispatch[name] { // as rendered: not folded
 				src = append(src, ipt.Rule{Match: dispatchFlags[name] + " " + iface + " -g " + chain})
 			}
 			tab.SetChain(ipt.Chain{Name: name, Rules: append(src, rs[1:]...)})

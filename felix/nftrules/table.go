@@ -64,6 +64,10 @@ type Table struct {
 	// what changed since it was last brought up to date.
 	layout  *layout
 	pending *Dirty
+	// dispatch is each dispatch map as rendered (iface -> endpoint
+	// chain), endpointOf its reverse; Sets holds them folded (fold.go).
+	dispatch   map[string]map[string]string
+	endpointOf map[string][]endpointRef
 }
 
 // Input is what one family's table is built from: felix's filter state
@@ -141,6 +145,7 @@ func Build(ipVersion int, inputs ...Input) (*Table, error) {
 			hooks[h.Name].Rules = append(hooks[h.Name].Rules, rs...)
 		}
 	}
+	t.refoldAll()
 	for _, h := range hooks {
 		t.Hooks = append(t.Hooks, *h)
 	}
@@ -176,7 +181,7 @@ func (t *Table) chain(c ipt.Chain) []ipt.Rule {
 		}
 		rest = append(rest, r)
 	}
-	t.Sets[c.Name] = Set{VMap: vmap}
+	t.setDispatch(c.Name, vmap)
 	return append([]ipt.Rule{{Match: dir + " vmap " + c.Name}}, rest...)
 }
 

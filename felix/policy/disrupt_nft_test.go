@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
@@ -15,7 +18,7 @@ import (
 
 // nftDisruptions are testDisruption's breaks for the nftables dataplane:
 // each is done over netlink, as `nft` would do it.
-func nftDisruptions(b *bed, server, toServer, clients string) []disruption {
+func nftDisruptions(b *bed, server, clients string) []disruption {
 	c := nftConn(b.t, b.host)
 	table := &nftables.Table{Name: nftrules.TableName, Family: nftables.TableFamilyIPv4}
 	chain := func(name string) *nftables.Chain { return &nftables.Chain{Name: name, Table: table} }
@@ -27,32 +30,63 @@ func nftDisruptions(b *bed, server, toServer, clients string) []disruption {
 			b.t.Fatal(err)
 		}
 	}
-	// The server's endpoint chain, its dispatch entry and the set its
-	// policy matches on are in the server's shard table.
-	shard := func() *nftables.Table {
-		ts := nftTablesWith(b.t, b.host, toServer)
-		if len(ts) == 0 {
-			b.t.Fatalf("no table holds %s", toServer)
+	// The server's dispatch entry, the chain it leads to (its group's:
+	// an endpoint chain that is only a goto is folded into its entry) and
+	// the set its policy matches on are in the server's shard table.
+	key := make([]byte, 16)
+	copy(key, server)
+	vmapOf := func(t *nftables.Table) *nftables.Set {
+		return &nftables.Set{Table: t, Name: rules.ChainToDispatch, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
+	}
+	// entry returns the server's shard and where its entry leads ("": no entry).
+	entry := func() (*nftables.Table, string) {
+		tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+		if err != nil {
+			b.t.Fatal(err)
 		}
-		return ts[0]
+		for _, t := range tables {
+			if !nftrules.IsShardName(t.Name) {
+				continue
+			}
+			elems, err := c.GetSetElements(vmapOf(t))
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			for _, e := range elems {
+				if bytes.Equal(e.Key, key) {
+					return t, verdictChain(e.Val)
+				}
+			}
+		}
+		return nil, ""
+	}
+	shard := func() *nftables.Table {
+		st, _ := entry()
+		if st == nil {
+			b.t.Fatalf("no shard dispatches to %s", server)
+		}
+		return st
 	}
 	clientSet := func() *nftables.Set {
 		return &nftables.Set{Table: shard(), Name: nftrules.SetName(clients), KeyType: nftables.TypeIPAddr, Interval: true}
 	}
 	dockerFwd := &nftables.Chain{Name: "FORWARD", Table: &nftables.Table{Name: "filter", Family: nftables.TableFamilyIPv4}}
 	return []disruption{
-		{"delete an endpoint chain and its dispatch entry", func() {
-			key := make([]byte, 16)
-			copy(key, server)
-			st := shard()
-			vmap := &nftables.Set{Table: st, Name: rules.ChainToDispatch, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
-			must(c.SetDeleteElements(vmap, []nftables.SetElement{{Key: key}}))
-			c.FlushChain(&nftables.Chain{Name: toServer, Table: st})
-			c.DelChain(&nftables.Chain{Name: toServer, Table: st})
+		{"delete an endpoint's dispatch entry and flush the chain it leads to", func() {
+			st, to := entry()
+			if st == nil || !strings.HasPrefix(to, "cali-") {
+				b.t.Fatalf("the server's dispatch entry: shard %v, chain %q", st, to)
+			}
+			must(c.SetDeleteElements(vmapOf(st), []nftables.SetElement{{Key: key}}))
+			c.FlushChain(&nftables.Chain{Name: to, Table: st})
 			must(nil)
 		}, func() error {
-			if len(nftTablesWith(b.t, b.host, toServer)) == 0 {
-				return fmt.Errorf("chain %s is missing", toServer)
+			st, to := entry()
+			if st == nil {
+				return fmt.Errorf("no dispatch entry for %s", server)
+			}
+			if rs, err := c.GetRules(st, &nftables.Chain{Name: to, Table: st}); err != nil || len(rs) == 0 {
+				return fmt.Errorf("chain %s is empty (%v)", to, err)
 			}
 			return nil
 		}},
@@ -115,4 +149,19 @@ func jumpsTo(r *nftables.Rule, chain string) bool {
 		}
 	}
 	return false
+}
+
+// verdictChain is the chain of a verdict map element's data as
+// google/nftables reads it back (the nested verdict attributes, undecoded).
+func verdictChain(val []byte) string {
+	ad, err := netlink.NewAttributeDecoder(val)
+	if err != nil {
+		return ""
+	}
+	for ad.Next() {
+		if ad.Type() == unix.NFTA_VERDICT_CHAIN {
+			return strings.TrimRight(ad.String(), "\x00")
+		}
+	}
+	return ""
 }

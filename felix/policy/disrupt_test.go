@@ -25,7 +25,7 @@ func testDisruption(b *bed) {
 	clientSel, _ := calc.InNamespace("role == 'client'", "default") // a NetworkPolicy's rules see its namespace
 	clients := rules.IPSetName(clientSel.UniqueID(), 4)
 	if b.nft {
-		for _, tc := range nftDisruptions(b, server, toServer, clients) { // disrupt_nft_test.go
+		for _, tc := range nftDisruptions(b, server, clients) { // disrupt_nft_test.go
 			healed(b, tc)
 		}
 		return

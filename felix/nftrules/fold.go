@@ -1,0 +1,101 @@
+package nftrules
+
+import (
+	"strings"
+
+	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+)
+
+// A workload endpoint chain that is only a goto (the usual ingress chain,
+// `cali-tw-<iface>`: `-g cali-gi-…`, its group's chain) is skipped: its
+// dispatch map element goes straight to the goto's target, as the chain
+// would have. The chain stays in Table.Chains but nothing reaches it, so
+// no part holds it: one chain and one rule fewer per endpoint for the
+// kernel to take in at a start of day and to walk at every commit (the
+// commit visits every chain of every table). An element follows its
+// chain: it is refolded whenever the chain or the dispatch chain changes.
+
+// endpointRef is where a dispatch map leads to an endpoint chain.
+type endpointRef struct{ dispatch, iface string }
+
+// loneGoto returns the target of a chain that is one unconditional goto.
+func loneGoto(rs []ipt.Rule) (string, bool) {
+	if len(rs) != 1 || rs[0].Action != "" {
+		return "", false
+	}
+	f := strings.Fields(rs[0].Match)
+	if len(f) != 2 || f[0] != "-g" {
+		return "", false
+	}
+	return f[1], true
+}
+
+// foldedTarget is the element of a dispatch map for endpoint chain c.
+func (t *Table) foldedTarget(c string) string {
+	if to, ok := loneGoto(t.Chains[c]); ok {
+		return to
+	}
+	return c
+}
+
+// setDispatch records a dispatch map (iface -> endpoint chain) and sets
+// its folded form as the table's map.
+func (t *Table) setDispatch(name string, vmap map[string]string) {
+	if t.dispatch == nil {
+		t.dispatch, t.endpointOf = map[string]map[string]string{}, map[string][]endpointRef{}
+	}
+	t.forgetRefs(name)
+	folded := make(map[string]string, len(vmap))
+	for iface, c := range vmap {
+		t.endpointOf[c] = append(t.endpointOf[c], endpointRef{name, iface})
+		folded[iface] = t.foldedTarget(c)
+	}
+	t.dispatch[name] = vmap
+	t.Sets[name] = Set{VMap: folded}
+}
+
+// dropDispatch forgets a dispatch map.
+func (t *Table) dropDispatch(name string) {
+	t.forgetRefs(name)
+	delete(t.dispatch, name)
+	delete(t.Sets, name)
+}
+
+// forgetRefs drops the reverse entries of dispatch map name.
+func (t *Table) forgetRefs(name string) {
+	for _, c := range t.dispatch[name] {
+		refs := t.endpointOf[c][:0]
+		for _, r := range t.endpointOf[c] {
+			if r.dispatch != name {
+				refs = append(refs, r)
+			}
+		}
+		if len(refs) == 0 {
+			delete(t.endpointOf, c)
+		} else {
+			t.endpointOf[c] = refs
+		}
+	}
+}
+
+// refold brings the dispatch map elements leading to chain c (if any) up
+// to date with c, and returns the maps whose elements changed.
+func (t *Table) refold(c string) []string {
+	var changed []string
+	to := t.foldedTarget(c)
+	for _, ref := range t.endpointOf[c] {
+		if vmap := t.Sets[ref.dispatch].VMap; vmap[ref.iface] != to {
+			vmap[ref.iface] = to
+			changed = append(changed, ref.dispatch)
+		}
+	}
+	return changed
+}
+
+// refoldAll refolds every dispatch map (Build: the endpoint chains may
+// come after the dispatch chains).
+func (t *Table) refoldAll() {
+	for name, vmap := range t.dispatch {
+		t.setDispatch(name, vmap)
+	}
+}
