@@ -214,8 +214,9 @@ func sameSet(a, b Set) bool {
 func patchToward(tab, want *Table) {
 	for name, rs := range want.Chains {
 		if _, dispatch := dispatchFlags[name]; dispatch {
-			var src []ipt.Rule // back to the dispatch chain felix/rules renders
-			for iface, chain := range want.dispatch[name] { // as rendered: not folded
+			// Back to the dispatch chain felix/rules renders (not folded).
+			var src []ipt.Rule
+			for iface, chain := range want.dispatch[name] {
 				src = append(src, ipt.Rule{Match: dispatchFlags[name] + " " + iface + " -g " + chain})
 			}
 			tab.SetChain(ipt.Chain{Name: name, Rules: append(src, rs[1:]...)})
