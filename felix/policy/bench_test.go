@@ -35,21 +35,31 @@ import (
 // CALICO_BENCH_SCALE sets n (endpoints and policies; default 1000), and
 // CALICO_BENCH_DATAPLANES the backends (comma separated; default both).
 func BenchmarkPolicyApply(b *testing.B) {
-	n := 1000
-	if s := os.Getenv("CALICO_BENCH_SCALE"); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 {
-			b.Fatalf("CALICO_BENCH_SCALE=%q: want a number of endpoints (and policies) such as 10000", s)
-		}
-		n = v
-	}
-	dps := dataplanes
-	if s := os.Getenv("CALICO_BENCH_DATAPLANES"); s != "" {
-		dps = strings.Split(s, ",")
-	}
-	for _, dp := range dps { // side by side, each in its own namespace
+	n := benchScale(b)
+	for _, dp := range benchDataplanes() { // side by side, each in its own namespace
 		b.Run(dp, func(b *testing.B) { benchPolicyApply(b, dp, n) })
 	}
+}
+
+// benchScale is CALICO_BENCH_SCALE: endpoints and policies (default 1000).
+func benchScale(b *testing.B) int {
+	s := os.Getenv("CALICO_BENCH_SCALE")
+	if s == "" {
+		return 1000
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < 1 {
+		b.Fatalf("CALICO_BENCH_SCALE=%q: want a number of endpoints (and policies) such as 10000", s)
+	}
+	return v
+}
+
+// benchDataplanes is CALICO_BENCH_DATAPLANES (comma separated; default both).
+func benchDataplanes() []string {
+	if s := os.Getenv("CALICO_BENCH_DATAPLANES"); s != "" {
+		return strings.Split(s, ",")
+	}
+	return dataplanes
 }
 
 func benchPolicyApply(b *testing.B, dataplane string, n int) {
