@@ -5,7 +5,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -17,10 +16,10 @@ import (
 
 // A transaction's messages are laid out in pieces, in order: runs of what
 // build queued, and chain jobs. A chain new to the kernel has nothing to
-// be compared with, so its rules are compiled and encoded at commit by
-// every core at once (a start of day is ~4,000 such chains, and this the
-// larger part of planning it); the pieces keep the batch in the order the
-// plan queued it.
+// be compared with, so its rules are compiled and encoded by every core
+// at once while the plan goes on (a start of day is ~3,000 such chains,
+// and this the larger part of planning it); the pieces keep the batch in
+// the order the plan queued it.
 type piece struct {
 	msgs []netlink.Message
 	job  *chainJob
@@ -37,10 +36,6 @@ type chainJob struct {
 	msgs  []netlink.Message
 	err   error
 }
-
-// jobsPerWorker: fewer jobs than this are encoded by one goroutine (an
-// everyday change has one or two).
-const jobsPerWorker = 64
 
 // compileChain compiles a chain's rules and tags them (each rule's tag
 // and, after a slash, its fingerprint).
@@ -76,6 +71,10 @@ func (t *txn) addJob(j *chainJob) error {
 		return err
 	}
 	t.pieces = append(t.pieces, piece{job: j})
+	if t.pool == nil {
+		t.pool = startPool()
+	}
+	t.pool.jobs <- j
 	return nil
 }
 
@@ -101,29 +100,33 @@ func flushCaptured(c *nftables.Conn, captured *[]netlink.Message) ([]netlink.Mes
 	return msgs[1 : len(msgs)-1], nil
 }
 
-// runJobs compiles and encodes the queued jobs, on up to GOMAXPROCS
-// goroutines, each with an encoder of its own. It returns the first
-// job's error, in the transaction's order.
+// runJobs waits for the queued jobs to be compiled and encoded and
+// returns the first job's error, in the transaction's order.
 func (t *txn) runJobs() error {
-	var jobs []*chainJob
+	t.stopPool()
 	for _, p := range t.pieces {
-		if p.job != nil {
-			jobs = append(jobs, p.job)
+		if p.job != nil && p.job.err != nil {
+			return p.job.err
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), 1+len(jobs)/jobsPerWorker)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
+	return nil
+}
+
+// encodePool compiles and encodes jobs as the plan queues them, on
+// GOMAXPROCS goroutines (the plan itself runs on one core), each with an
+// encoder of its own.
+type encodePool struct {
+	jobs chan *chainJob
+	wg   sync.WaitGroup
+}
+
+func startPool() *encodePool {
+	p := &encodePool{jobs: make(chan *chainJob, 1024)}
+	for range runtime.GOMAXPROCS(0) {
+		p.wg.Go(func() {
 			enc, err := newEncoder()
 			var mine []*chainJob
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(jobs) {
-					break
-				}
-				j := jobs[i]
+			for j := range p.jobs {
 				if j.err = err; err == nil {
 					j.encode(enc)
 				}
@@ -134,13 +137,16 @@ func (t *txn) runJobs() error {
 			}
 		})
 	}
-	wg.Wait()
-	for _, j := range jobs {
-		if j.err != nil {
-			return j.err
-		}
+	return p
+}
+
+// stopPool waits for the pool's jobs (if any) to be done.
+func (t *txn) stopPool() {
+	if t.pool != nil {
+		close(t.pool.jobs)
+		t.pool.wg.Wait()
+		t.pool = nil
 	}
-	return nil
 }
 
 // encoder is a google/nftables Conn whose dial only captures.

@@ -27,7 +27,8 @@ import (
 type txn struct {
 	build    *nftables.Conn
 	captured []netlink.Message
-	pieces   []piece // the transaction so far, but for what build holds (encode.go)
+	pieces   []piece     // the transaction so far, but for what build holds (encode.go)
+	pool     *encodePool // encoding the pieces' jobs (nil: none queued)
 	// begin and end frame a batch, as the library frames one.
 	begin, end netlink.Message
 	sock       *netlink.Conn
@@ -80,6 +81,7 @@ func (t *txn) close() error {
 	if t == nil {
 		return nil
 	}
+	t.stopPool()
 	return t.sock.Close()
 }
 
