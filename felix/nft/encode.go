@@ -25,14 +25,14 @@ type piece struct {
 	job  *chainJob
 }
 
-// chainJob is the rules of one new chain, compiled and encoded at commit.
+// chainJob is the rules of one new chain, compiled and encoded by the
+// pool while the plan goes on.
 type chainJob struct {
 	v     int
 	table *nftables.Table
 	name  string
 	src   []iptables.Rule
-	st    *chainState // its hashes are filled in
-	n     int         // the rule messages it queued on its encoder
+	st    *chainState // its hashes are filled in: one per rule message
 	msgs  []netlink.Message
 	err   error
 }
@@ -80,24 +80,11 @@ func (t *txn) addJob(j *chainJob) error {
 
 // cut moves what build queued since the last cut into a piece.
 func (t *txn) cut() error {
-	msgs, err := flushCaptured(t.build, &t.captured)
-	if len(msgs) > 0 {
+	batch, err := t.flush()
+	if msgs := body(batch); len(msgs) > 0 {
 		t.pieces = append(t.pieces, piece{msgs: msgs})
 	}
 	return err
-}
-
-// flushCaptured flushes c, whose dial captures into *captured, and
-// returns the messages of the batch without its begin and end.
-func flushCaptured(c *nftables.Conn, captured *[]netlink.Message) ([]netlink.Message, error) {
-	*captured = nil
-	err := c.Flush()
-	msgs := *captured
-	*captured = nil
-	if err != nil || len(msgs) < 2 {
-		return nil, err // an encoding error; or nothing queued
-	}
-	return msgs[1 : len(msgs)-1], nil
 }
 
 // runJobs waits for the queued jobs to be compiled and encoded and
@@ -149,22 +136,41 @@ func (t *txn) stopPool() {
 	}
 }
 
-// encoder is a google/nftables Conn whose dial only captures.
+// encoder is a google/nftables Conn, build, whose dial only captures the
+// batch its Flush sends.
 type encoder struct {
-	conn     *nftables.Conn
+	build    *nftables.Conn
 	captured []netlink.Message
 }
 
 func newEncoder() (*encoder, error) {
 	e := &encoder{}
 	c, err := nftables.New(nftables.WithTestDial(func(req []netlink.Message) ([]netlink.Message, error) {
-		if req != nil {
+		if req != nil { // nil: Flush reading an acknowledgement (there is none)
 			e.captured = req
 		}
 		return nil, nil
 	}))
-	e.conn = c
+	e.build = c
 	return e, err
+}
+
+// flush returns the batch of what build queued since the last flush
+// (begin, messages, end; nil when nothing was queued).
+func (e *encoder) flush() ([]netlink.Message, error) {
+	e.captured = nil
+	err := e.build.Flush()
+	batch := e.captured
+	e.captured = nil
+	return batch, err
+}
+
+// body is a batch's messages without its begin and end.
+func body(batch []netlink.Message) []netlink.Message {
+	if len(batch) < 2 {
+		return nil
+	}
+	return batch[1 : len(batch)-1]
 }
 
 // encode queues j's rules on e.
@@ -174,14 +180,15 @@ func (j *chainJob) encode(e *encoder) {
 		j.err = err
 		return
 	}
-	j.st.hashes, j.n = hashes, len(compiled)
-	addRules(e.conn, j.table, j.name, compiled, hashes)
+	j.st.hashes = hashes
+	addRules(e.build, j.table, j.name, compiled, hashes)
 }
 
 // distribute flushes e and hands each job (in the order they were queued
 // on e) its messages.
 func (e *encoder) distribute(jobs []*chainJob) {
-	msgs, err := flushCaptured(e.conn, &e.captured)
+	batch, err := e.flush()
+	msgs := body(batch)
 	for _, j := range jobs {
 		if err != nil && j.err == nil {
 			j.err = fmt.Errorf("chain %s: %w", j.name, err)
@@ -189,6 +196,7 @@ func (e *encoder) distribute(jobs []*chainJob) {
 		if j.err != nil {
 			continue
 		}
-		j.msgs, msgs = msgs[:j.n], msgs[j.n:]
+		n := len(j.st.hashes)
+		j.msgs, msgs = msgs[:n], msgs[n:]
 	}
 }

@@ -187,8 +187,8 @@ func TestDriverInCurrentNamespace(t *testing.T) {
 }
 
 // TestNewChainsEncodedInParallel: chains new to the kernel (a start of
-// day's) are compiled and encoded by several goroutines at commit
-// (encode.go). The kernel then holds just what a driver reading it back
+// day's) are compiled and encoded by several goroutines while the plan
+// goes on (encode.go). The kernel then holds just what a driver reading it back
 // wants (no rewrite), and a rule that does not compile among them fails
 // the apply, naming its chain, before anything reaches the kernel.
 func TestNewChainsEncodedInParallel(t *testing.T) {

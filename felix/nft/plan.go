@@ -68,7 +68,7 @@ func baseChain(table *nftables.Table, h nftrules.Hook) *nftables.Chain {
 }
 
 // planChain rewrites a chain whose rules differ from the kernel's. A chain
-// new to the kernel is compiled and encoded at commit (encode.go).
+// new to the kernel is compiled and encoded by the pool (encode.go).
 func (d *Driver) planChain(v int, table *nftables.Table, name string, src []iptables.Rule, known *chainState) (*chainState, error) {
 	if known != nil && known.src != nil && slices.Equal(known.src, src) {
 		return known, nil

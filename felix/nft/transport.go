@@ -25,8 +25,7 @@ import (
 // acknowledgement comes after all of those. So reading up to it, or up to
 // an error on the batch itself, collects every error of the transaction.
 type txn struct {
-	build    *nftables.Conn
-	captured []netlink.Message
+	*encoder             // build queues the plan's messages
 	pieces   []piece     // the transaction so far, but for what build holds (encode.go)
 	pool     *encodePool // encoding the pieces' jobs (nil: none queued)
 	// begin and end frame a batch, as the library frames one.
@@ -41,18 +40,18 @@ type txn struct {
 const ackTimeout = 30 * time.Second
 
 func (d *Driver) dialTxn() error {
-	t := &txn{}
-	build, err := nftables.New(nftables.WithTestDial(t.capture))
+	enc, err := newEncoder()
 	if err != nil {
 		return err
 	}
-	t.build = build
+	t := &txn{encoder: enc}
 	// A batch's framing, captured once from a throwaway message.
-	build.AddTable(&nftables.Table{Name: "framing", Family: nftables.TableFamilyIPv4})
-	if err := build.Flush(); err != nil || len(t.captured) != 3 {
-		return fmt.Errorf("nftables: capture a batch's framing: %v (%d messages)", err, len(t.captured))
+	enc.build.AddTable(&nftables.Table{Name: "framing", Family: nftables.TableFamilyIPv4})
+	batch, err := enc.flush()
+	if err != nil || len(batch) != 3 {
+		return fmt.Errorf("nftables: capture a batch's framing: %v (%d messages)", err, len(batch))
 	}
-	t.begin, t.end, t.captured = t.captured[0], t.captured[2], nil
+	t.begin, t.end = batch[0], batch[2]
 	// NetNS 0 is the current namespace (nsFD -1: the daemon's own).
 	t.sock, err = netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: max(d.nsFD, 0)})
 	if err != nil {
@@ -68,15 +67,6 @@ func (d *Driver) dialTxn() error {
 	return nil
 }
 
-// capture is build's netlink: it keeps the batch Flush sends (req is nil
-// when Flush reads an acknowledgement: there is none).
-func (t *txn) capture(req []netlink.Message) ([]netlink.Message, error) {
-	if req != nil {
-		t.captured = req
-	}
-	return nil, nil
-}
-
 func (t *txn) close() error {
 	if t == nil {
 		return nil
@@ -85,7 +75,7 @@ func (t *txn) close() error {
 	return t.sock.Close()
 }
 
-// commit encodes the queued chain jobs, calls encoded (unless nil) and
+// commit waits for the queued chain jobs, calls encoded (unless nil) and
 // sends the pieces as one transaction: nil when the kernel committed it,
 // else every failing message's error with what it was (nothing of it is
 // then applied).

@@ -31,26 +31,34 @@ func hashName(prefix, id string) string {
 	return prefix + h[:maxChain-len(prefix)]
 }
 
+// The name prefixes of policy and profile chains, by direction.
+const (
+	policyInPrefix   = "cali-pi-"
+	policyOutPrefix  = "cali-po-"
+	profileInPrefix  = "cali-pri-"
+	profileOutPrefix = "cali-pro-"
+)
+
 // PolicyChain names the chain of one policy and direction.
 func PolicyChain(policyKey string, ingress bool) string {
 	if ingress {
-		return hashName("cali-pi-", policyKey)
+		return hashName(policyInPrefix, policyKey)
 	}
-	return hashName("cali-po-", policyKey)
+	return hashName(policyOutPrefix, policyKey)
 }
 
 // ProfileChain names the chain of one profile and direction.
 func ProfileChain(profile string, ingress bool) string {
 	if ingress {
-		return hashName("cali-pri-", profile)
+		return hashName(profileInPrefix, profile)
 	}
-	return hashName("cali-pro-", profile)
+	return hashName(profileOutPrefix, profile)
 }
 
 // IsRuleChain reports whether a chain holds the rules of a policy or a
 // profile: what users wrote, as opposed to the plumbing around it.
 func IsRuleChain(name string) bool {
-	for _, p := range []string{"cali-pi-", "cali-po-", "cali-pri-", "cali-pro-"} {
+	for _, p := range []string{policyInPrefix, policyOutPrefix, profileInPrefix, profileOutPrefix} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
