@@ -213,6 +213,9 @@ func (r *renderer) hostForward(hs HostSource, h *calc.HostEndpoint, dir calc.Dir
 	}
 	for _, pols := range calc.TierGroups(hs.HostPoliciesFor(h, calc.HostForward, dir)) {
 		rules = append(rules, r.tierBlock(pols, dir == calc.Ingress, r.policies, true)...)
+		if r.tierEnds(pols, dir == calc.Ingress) {
+			break // an unconditional end-of-tier drop
+		}
 	}
 	return rules
 }

@@ -12,8 +12,10 @@ import (
 // NFLOG rule with the same match plus ctstate NEW, whose prefix the
 // result's table maps back to the rule; without it, no NFLOG at all.
 func TestRenderFlowLogs(t *testing.T) {
-	m := buildModel(t, seed0+tierSecurity+"---\n"+polSecDeny+"---\n"+polDefault,
-		wep("db", "h1", "10.0.0.2", map[string]string{"role": "db"}))
+	// security passes to the default tier (whose end-of-tier drop ends db's
+	// chain); web, which no policy selects, meets the profile's default drop.
+	m := buildModel(t, seed0+tierSecurity+"---\n"+polSecDeny+"---\n"+polSecPass+"---\n"+polDefault,
+		wep("db", "h1", "10.0.0.2", map[string]string{"role": "db"}), wep("web", "h1", "10.0.0.3", map[string]string{"role": "web"}))
 	if res := Render(m, "h1", Config{IPVersion: 4}); len(res.RuleIDs) != 0 || hasNFLOG(res) {
 		t.Fatalf("flow logs off: RuleIDs %v, NFLOG rules %v", res.RuleIDs, hasNFLOG(res))
 	}

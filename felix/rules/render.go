@@ -217,8 +217,10 @@ func (r *renderer) endpointChains(ep *calc.Endpoint, groups [2]string) (fw, tw [
 // Pass the pass mark, Deny drops); an accepted packet returns; one no
 // policy passed meets the tier's defaultAction (Deny: the end-of-tier
 // drop; Pass: the next block). Profiles come after the last block, reached
-// only when no tier selected the endpoint or the last one passed. Rules:
-// linear in policies, tiers and profiles.
+// only when no tier selected the endpoint or the last one passed. A block
+// whose tier can't pass (tierEnds: the usual case, no Pass rule) ends in
+// an unconditional drop and is the chain's last. Rules: linear in
+// policies, tiers and profiles.
 func (r *renderer) groupOf(policies []*calc.Policy, profiles []string, ingress bool) string {
 	tiers := calc.TierGroups(policies)
 	var sig strings.Builder
@@ -227,7 +229,11 @@ func (r *renderer) groupOf(policies []*calc.Policy, profiles []string, ingress b
 		r.inc.tiers[pols[0].Tier] = t
 		fmt.Fprintf(&sig, "%s:%s[", t.Name, t.Spec.DefaultAction)
 		for _, p := range pols {
-			sig.WriteString(p.Key + ",")
+			sig.WriteString(p.Key)
+			if passes(p, ingress) { // the tier's end is conditional (tierEnds)
+				sig.WriteString("+pass")
+			}
+			sig.WriteString(",")
 		}
 		sig.WriteString("]")
 	}
@@ -245,6 +251,9 @@ func (r *renderer) groupRules(tiers [][]*calc.Policy, profiles []string, ingress
 	var rules []ipt.Rule
 	for _, tier := range tiers {
 		rules = append(rules, r.tierBlock(tier, ingress, pols, true)...)
+		if r.tierEnds(tier, ingress) {
+			return rules // its end-of-tier drop is unconditional: nothing after it is reached
+		}
 	}
 	rules = append(rules, ipt.Rule{Action: markAction(0, markMask)})
 	for i, prof := range profiles {
@@ -268,9 +277,35 @@ func (r *renderer) tierBlock(pols []*calc.Policy, ingress bool, chains map[strin
 	rules = append(rules, ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
 	if endDrop && r.m.Tier(pols[0].Tier).Spec.DefaultAction != resources.TierActionPass {
 		endOfTier := &RuleID{Tier: pols[0].Tier, Rule: -1, Direction: direction(ingress), Trigger: TriggerEndOfTier}
-		rules = append(rules, r.logged(endOfTier, false, ipt.Rule{Match: markMatch(0, MarkPass), Action: "DROP"})...)
+		match := markMatch(0, MarkPass)
+		if r.tierEnds(pols, ingress) {
+			match = "" // no policy of the tier can set the pass mark
+		}
+		rules = append(rules, r.logged(endOfTier, false, ipt.Rule{Match: match, Action: "DROP"})...)
 	}
 	return rules
+}
+
+// tierEnds reports whether a tier's block always ends a packet's way
+// through a group chain: its defaultAction is Deny and none of its
+// policies (pols) has a Pass rule in the direction, so a packet no policy
+// allowed or denied meets an unconditional end-of-tier drop. The group
+// name records which policies pass (groupOf), so a policy gaining or
+// losing a Pass rule renders its groups anew.
+func (r *renderer) tierEnds(pols []*calc.Policy, ingress bool) bool {
+	if r.m.Tier(pols[0].Tier).Spec.DefaultAction == resources.TierActionPass {
+		return false
+	}
+	return !slices.ContainsFunc(pols, func(p *calc.Policy) bool { return passes(p, ingress) })
+}
+
+// passes reports whether a policy has a Pass rule in a direction.
+func passes(p *calc.Policy, ingress bool) bool {
+	d := calc.Egress
+	if ingress {
+		d = calc.Ingress
+	}
+	return slices.ContainsFunc(p.Rules(d), func(rule calc.Rule) bool { return rule.Action == resources.ActionPass })
 }
 
 func markAction(value, mask uint32) string {

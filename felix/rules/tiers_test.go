@@ -17,8 +17,9 @@ var (
 	tierPlatform     = hdr + "Tier\nmetadata: {name: platform}\nspec: {order: 50}\n"
 	polSecPass       = hdr + "GlobalNetworkPolicy\nmetadata: {name: security.pass}\nspec: {tier: security, order: 2, selector: role == 'db', ingress: [{action: Pass}]}\n"
 	polSecDeny       = hdr + "GlobalNetworkPolicy\nmetadata: {name: security.deny}\nspec: {tier: security, order: 1, selector: role == 'db', ingress: [{action: Deny, protocol: UDP}]}\n"
-	polPlatform      = hdr + "GlobalNetworkPolicy\nmetadata: {name: platform.ssh}\nspec: {tier: platform, selector: all(), ingress: [{action: Allow, protocol: TCP, destination: {ports: [22]}}]}\n"
+	polPlatform      = hdr + "GlobalNetworkPolicy\nmetadata: {name: platform.ssh}\nspec: {tier: platform, selector: all(), ingress: [{action: Allow, protocol: TCP, destination: {ports: [22]}}, {action: Pass, protocol: UDP}]}\n"
 	polDefault       = hdr + "GlobalNetworkPolicy\nmetadata: {name: allow-web}\nspec: {selector: role == 'db', ingress: [{action: Allow}]}\n"
+	polDefaultPass   = hdr + "GlobalNetworkPolicy\nmetadata: {name: pass-web}\nspec: {selector: role == 'db', ingress: [{action: Pass, protocol: TCP}]}\n"
 	polUnstored      = hdr + "GlobalNetworkPolicy\nmetadata: {name: ops.x}\nspec: {tier: ops, selector: role == 'db', ingress: [{action: Allow}]}\n"
 )
 
@@ -26,36 +27,47 @@ var (
 // as tokens: "clear" (both marks), "P:<policy>" (jump while no mark is
 // set; unconditional right after a clear), "accepted" (return),
 // "end-drop" (no pass mark: drop), "R:<profile>" (jump while not
-// accepted; unconditional right after a clear), "drop".
+// accepted; unconditional right after a clear), "drop". A tier none of
+// whose policies can pass ends in "drop" (ended): nothing follows it.
 func TestRenderTiers(t *testing.T) {
 	profiles := []string{"clear", "R:net1", "accepted", "drop"}
-	block := func(end bool, pols ...string) []string {
+	const (
+		open   = iota // defaultAction Pass: no end-of-tier drop
+		passes        // a policy may pass: the drop checks the pass mark
+		ended         // no policy passes: an unconditional drop, the chain's end
+	)
+	block := func(end int, pols ...string) []string {
 		out := []string{"clear"}
 		for _, p := range pols {
 			out = append(out, "P:GlobalNetworkPolicy/"+p)
 		}
 		out = append(out, "accepted")
-		if end {
+		switch end {
+		case passes:
 			out = append(out, "end-drop")
+		case ended:
+			out = append(out, "drop")
 		}
 		return out
 	}
 	cases := []struct {
 		name  string
 		yamls []string
-		want  [][]string // blocks, then the profiles
+		want  [][]string // blocks, then the profiles unless the last block ended
 	}{
 		{"no policy: profiles only", nil, nil},
-		{"default tier only", []string{polDefault}, [][]string{block(true, "allow-web")}},
+		{"default tier only", []string{polDefault}, [][]string{block(ended, "allow-web")}},
 		{"tier before default, policies by order", []string{tierSecurity, polSecPass, polSecDeny, polDefault},
-			[][]string{block(true, "security.deny", "security.pass"), block(true, "allow-web")}},
+			[][]string{block(passes, "security.deny", "security.pass"), block(ended, "allow-web")}},
 		{"defaultAction Pass: no end-of-tier drop", []string{tierSecurityPass, polSecPass, polDefault},
-			[][]string{block(false, "security.pass"), block(true, "allow-web")}},
+			[][]string{block(open, "security.pass"), block(ended, "allow-web")}},
 		{"tiers by order", []string{tierSecurity, tierPlatform, polSecDeny, polPlatform},
-			[][]string{block(true, "platform.ssh"), block(true, "security.deny")}},
-		{"a tier not stored sorts after default and drops", []string{polUnstored, polDefault},
-			[][]string{block(true, "allow-web"), block(true, "ops.x")}},
-		{"only a non-default tier", []string{tierSecurity, polSecPass}, [][]string{block(true, "security.pass")}},
+			[][]string{block(passes, "platform.ssh"), block(ended, "security.deny")}},
+		{"a tier not stored sorts after default and drops", []string{polUnstored, polDefaultPass},
+			[][]string{block(passes, "pass-web"), block(ended, "ops.x")}},
+		{"only a non-default tier", []string{tierSecurity, polSecPass}, [][]string{block(passes, "security.pass")}},
+		{"a tier that can't pass hides the next", []string{tierSecurity, polSecDeny, polDefault},
+			[][]string{block(ended, "security.deny")}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,7 +77,9 @@ func TestRenderTiers(t *testing.T) {
 			for _, b := range tc.want {
 				want = append(want, b...)
 			}
-			want = append(want, profiles...)
+			if len(want) == 0 || want[len(want)-1] != "drop" {
+				want = append(want, profiles...)
+			}
 			if got := tokens(t, res, groupOf(t, res, "calidb")); !reflect.DeepEqual(got, want) {
 				t.Errorf("group chain\n got %v\nwant %v", got, want)
 			}
@@ -108,7 +122,7 @@ func groupOf(t *testing.T, res Result, iface string) string {
 func tokens(t *testing.T, res Result, name string) []string {
 	t.Helper()
 	names := map[string]string{ProfileChain("net1", true): "R:net1"}
-	for _, k := range []string{"security.pass", "security.deny", "platform.ssh", "allow-web", "ops.x"} {
+	for _, k := range []string{"security.pass", "security.deny", "platform.ssh", "allow-web", "pass-web", "ops.x"} {
 		names[PolicyChain("GlobalNetworkPolicy/"+k, true)] = "P:GlobalNetworkPolicy/" + k
 	}
 	clear := markAction(0, markMask)
@@ -142,4 +156,16 @@ func tokens(t *testing.T, res Result, name string) []string {
 		}
 	}
 	return out
+}
+
+// TestRenderPassChangesGroup: a policy that gains a Pass rule makes its
+// tier's end conditional, so its endpoints get another group chain (the
+// incremental render re-renders groups by name).
+func TestRenderPassChangesGroup(t *testing.T) {
+	db := wep("db", "h1", "10.0.0.2", map[string]string{"role": "db"})
+	passing := strings.Replace(polDefault, "[{action: Allow}]", "[{action: Allow}, {action: Pass, protocol: UDP}]", 1)
+	ended := groupOf(t, Render(buildModel(t, seed0+polDefault, db), "h1", Config{IPVersion: 4}), "calidb")
+	if g := groupOf(t, Render(buildModel(t, seed0+passing, db), "h1", Config{IPVersion: 4}), "calidb"); g == ended {
+		t.Fatalf("same group chain %s with and without a Pass rule", g)
+	}
 }
