@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/nft"
@@ -215,5 +218,52 @@ func TestNewChainsEncodedInParallel(t *testing.T) {
 	defer fresh.Close()
 	if err := fresh.Apply(want, true, false); err != nil || fresh.Rewrites() != 0 {
 		t.Errorf("a fresh driver reading the tables back rewrote %d chains (err %v), want 0", fresh.Rewrites(), err)
+	}
+}
+
+// TestMarkClearFusedWithJump: a group chain's mark clear and the jump
+// after it are one kernel rule (the clear's statements, then the jump),
+// and the chain reads back as written (a re-apply rewrites nothing).
+func TestMarkClearFusedWithJump(t *testing.T) {
+	d, host := newDriver(t)
+	want := map[int]*nftrules.Table{4: scaleTable(t, 3, nil)}
+	if err := d.Apply(want, true, false); err != nil {
+		t.Fatal(err)
+	}
+	c, err := nftables.New(nftables.WithNetNSFd(int(*host.NS.Handle())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := 0
+	for _, ch := range chains {
+		if !strings.HasPrefix(ch.Name, "cali-gi-") {
+			continue
+		}
+		groups++
+		got, err := c.GetRules(ch.Table, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// clear + jump to the policy; return if accepted; the end-of-tier drop.
+		if len(got) != 3 {
+			t.Fatalf("%s: %d rules, want 3", ch.Name, len(got))
+		}
+		first := got[0].Exprs
+		set, _ := first[2].(*expr.Meta)
+		jump, _ := first[len(first)-1].(*expr.Verdict)
+		if len(first) != 4 || set == nil || !set.SourceRegister || set.Key != expr.MetaKeyMARK ||
+			jump == nil || jump.Kind != expr.VerdictJump || !strings.HasPrefix(jump.Chain, "cali-pi-") {
+			t.Errorf("%s: first rule %v, want the mark clear then a jump to a policy chain", ch.Name, first)
+		}
+	}
+	if groups != 3 {
+		t.Fatalf("%d ingress group chains, want 3", groups)
+	}
+	if err := d.Apply(want, true, false); err != nil || d.Rewrites() != 0 {
+		t.Errorf("re-apply rewrote %d chains (err %v), want 0", d.Rewrites(), err)
 	}
 }
