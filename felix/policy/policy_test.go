@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"github.com/calico-docker/calico-libnetwork/internal/seeds"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,6 +109,12 @@ var matrix = []policyCase{
 		udp("other", "server", true),
 		tcp("other", "server", 80, true), // no rule matched in pass-clients: allow-all decides
 	}},
+	{name: "an Allow of several ports, then a Deny", policies: onServer("ports-then-deny", `
+  ingress:
+  - {action: Allow, protocol: TCP, destination: {ports: [80, 8080]}}
+  - {action: Deny, protocol: TCP}`), probes: []probe{
+		tcp("client", "server", 80, true), tcp("client", "server", 8080, true), tcp("client", "server", 9090, false),
+	}},
 	{name: "log records and goes on", policies: onServer("log", `
   ingress:
   - {action: Log, protocol: TCP}
@@ -200,7 +207,8 @@ func testPolicyMatrix(t *testing.T, cfg felix.Config) {
 	}
 	t.Run("log rule programmed", func(t *testing.T) {
 		b.t = t
-		b.setPolicies(matrix[5].policies)
+		i := slices.IndexFunc(matrix, func(c policyCase) bool { return c.name == "log records and goes on" })
+		b.setPolicies(matrix[i].policies)
 		if !strings.Contains(strings.Join(b.ourRules(), "\n"), "-j LOG") && !strings.Contains(strings.Join(b.ourRules(), "\n"), " log") {
 			t.Errorf("no LOG rule among ours:\n%s", strings.Join(b.ourRules(), "\n"))
 		}
