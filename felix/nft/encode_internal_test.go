@@ -17,7 +17,9 @@ func TestCompileChainFuses(t *testing.T) {
 		pass   = "MARK --set-xmark 0x20000/0x20000"
 		tcp    = "-p tcp -m tcp --dport 80"
 	)
-	ret := func(bits string) iptables.Rule { return iptables.Rule{Match: "-m mark --mark " + bits, Action: "RETURN"} }
+	ret := func(bits string) iptables.Rule {
+		return iptables.Rule{Match: "-m mark --mark " + bits, Action: "RETURN"}
+	}
 	cases := []struct {
 		name  string
 		chain string
