@@ -1,0 +1,12 @@
+package nft
+
+import "github.com/google/nftables"
+
+// CommitRaw queues what queue adds on the driver's encoder and commits it
+// as one transaction through the driver's transport (one datagram, one
+// answer), leaving what the driver knows of the kernel alone: for
+// benchmarks writing tables of their own.
+func (d *Driver) CommitRaw(queue func(c *nftables.Conn)) error {
+	queue(d.tx.build)
+	return d.tx.commit(nil)
+}

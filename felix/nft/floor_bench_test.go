@@ -1,0 +1,147 @@
+package nft_test
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+
+	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/felix/nft"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
+)
+
+// BenchmarkStartOfDayFloor compares, in one run, our driver writing the
+// table of rules.ScaleModel(n, n) into an empty namespace ("ours": compile,
+// encode and the kernel's commit of one transaction) with the smallest
+// transaction an nftables dataplane could write for the same policy
+// ("floor-<k>": written through the same transport, one datagram, one
+// answer): per policy one set of one member and one chain of one rule
+// (`meta l4proto tcp ip saddr @s tcp dport 80 accept`), per endpoint one
+// verdict-map element sending its packets to its policy's chain, spread
+// over tables of at most k policies (the kernel finds a set by walking its
+// table's sets), each with a base chain and its verdict map. No
+// anti-spoofing, no tiers, profiles or default drops, no counters: what is
+// left is the kernel's cost per set, chain and rule, a lower bound for any
+// start of day in one transaction. n is CALICO_BENCH_SCALE (default 1000).
+func BenchmarkStartOfDayFloor(b *testing.B) {
+	n := 1000
+	if s := os.Getenv("CALICO_BENCH_SCALE"); s != "" {
+		var err error
+		if n, err = strconv.Atoi(s); err != nil || n < 1 {
+			b.Fatalf("CALICO_BENCH_SCALE=%q: want a number of endpoints (and policies)", s)
+		}
+	}
+	host := felixtest.NewNS(b, "nftf")
+	fd := int(*host.NS.Handle())
+	for _, per := range []int{n, 625, 256} {
+		if per > n || (per == n && n > 1000) {
+			continue // one table of 10,000 sets: seconds of set lookups, no floor
+		}
+		b.Run(fmt.Sprintf("floor-%d", per), func(b *testing.B) {
+			d, err := nft.New(fd, slog.Default())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			for range b.N {
+				tables := 0
+				err := d.CommitRaw(func(c *nftables.Conn) {
+					for first := 0; first < n; first += per {
+						writeFloor(c, floorTable(tables), first, min(first+per, n))
+						tables++
+					}
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				err = d.CommitRaw(func(c *nftables.Conn) {
+					for i := range tables {
+						c.DelTable(floorTable(i))
+					}
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+	b.Run("ours", func(b *testing.B) {
+		b.StopTimer()
+		desired := map[int]*nftrules.Table{4: floorScaleTable(b, n)}
+		for range b.N {
+			d, err := nft.New(fd, slog.Default())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if err := d.Apply(desired, true, false); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if err := d.Apply(map[int]*nftrules.Table{}, true, false); err != nil {
+				b.Fatal(err)
+			}
+			_ = d.Close()
+		}
+	})
+}
+
+func floorTable(i int) *nftables.Table {
+	return &nftables.Table{Name: fmt.Sprintf("floor%d", i), Family: nftables.TableFamilyIPv4}
+}
+
+// writeFloor queues on c BenchmarkStartOfDayFloor's table for policies
+// and endpoints [first, last).
+func writeFloor(c *nftables.Conn, table *nftables.Table, first, last int) {
+	c.AddTable(table)
+	accept := nftables.ChainPolicyAccept
+	base := c.AddChain(&nftables.Chain{Name: "forward", Table: table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+	dispatch := &nftables.Set{Table: table, Name: "dispatch", KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
+	elems := make([]nftables.SetElement, 0, last-first)
+	for i := first; i < last; i++ {
+		set := &nftables.Set{Table: table, Name: fmt.Sprintf("s%d", i), KeyType: nftables.TypeIPAddr}
+		_ = c.AddSet(set, []nftables.SetElement{{Key: []byte{10, byte(i >> 16), byte(i >> 8), byte(i)}}})
+		chain := c.AddChain(&nftables.Chain{Name: fmt.Sprintf("p%d", i), Table: table})
+		c.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+			&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 80}},
+			&expr.Verdict{Kind: expr.VerdictAccept},
+		}})
+		name := make([]byte, 16) // an ifname key: NUL padded
+		copy(name, fmt.Sprintf("cali%011d", i))
+		elems = append(elems, nftables.SetElement{Key: name,
+			VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: chain.Name}})
+	}
+	_ = c.AddSet(dispatch, elems)
+	c.AddRule(&nftables.Rule{Table: table, Chain: base, Exprs: []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		&expr.Lookup{SourceRegister: 1, SetName: dispatch.Name, SetID: dispatch.ID, IsDestRegSet: true},
+	}})
+}
+
+// floorScaleTable is our table of rules.ScaleModel(n, n), IPv4.
+func floorScaleTable(b *testing.B, n int) *nftrules.Table {
+	m, err := rules.ScaleModel(n, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tab, err := nftrules.Build(4, nftrules.PolicyInputs(4, rules.Render(m, "h1", rules.Config{IPVersion: 4}))...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tab
+}
