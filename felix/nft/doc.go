@@ -25,7 +25,7 @@
 //   - Read back and repair. A full apply (start, resync timer, after any
 //     failure) first reads our tables back — chains with each rule's tag
 //     (a hash of its source rule, or of the two a fused rule stands for,
-//     in the rule's comment: encode.go, fusable), sets with their
+//     in the rule's comment: rules.Fusable), sets with their
 //     elements — and converges on the desired state from there, undoing
 //     what anything else changed.
 //   - Coexistence with Docker. An nftables accept only ends a packet's

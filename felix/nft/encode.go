@@ -40,66 +40,46 @@ type chainJob struct {
 
 // compileChain compiles a chain's rules and tags them (each rule's tag
 // and, after a slash, its fingerprint). Two rules become one kernel rule
-// where nft can say in one what iptables needs two for (fusable): nft runs
-// a rule's statements in order, so the effect is the same, with one rule
-// fewer to add, validate and pass.
+// where nft can say in one what iptables needs two for (rules.Fusable):
+// one rule fewer to add, validate and pass.
 func compileChain(v int, name string, src []iptables.Rule) ([][]expr.Any, []string, error) {
 	compiled := make([][]expr.Any, 0, len(src))
 	hashes := make([]string, 0, len(src))
+	compile := func(r iptables.Rule) ([]expr.Any, error) {
+		exprs, err := nftrules.Compile(v, name, r)
+		if err != nil {
+			return nil, fmt.Errorf("chain %s: %w", name, err)
+		}
+		return exprs, nil
+	}
 	add := func(r iptables.Rule, exprs []expr.Any) {
 		compiled, hashes = append(compiled, exprs), append(hashes, ruleTag(r)+"/"+fingerprint(exprs))
 	}
 	for i := 0; i < len(src); i++ {
 		expanded := nftrules.Expand(src[i])
-		if len(expanded) == 1 && i+1 < len(src) && fusable(name, src[i], src[i+1]) {
+		if len(expanded) == 1 && i+1 < len(src) && rules.Fusable(name, src[i], src[i+1]) {
 			a, b := src[i], src[i+1]
-			ea, err := nftrules.Compile(v, name, a)
+			ea, err := compile(a)
 			if err != nil {
-				return nil, nil, fmt.Errorf("chain %s: %w", name, err)
+				return nil, nil, err
 			}
-			eb, err := nftrules.Compile(v, name, b)
+			eb, err := compile(b)
 			if err != nil {
-				return nil, nil, fmt.Errorf("chain %s: %w", name, err)
+				return nil, nil, err
 			}
 			add(iptables.Rule{Match: a.Match, Action: a.Action + " ; " + b.Action}, append(ea, eb...))
 			i++
 			continue
 		}
 		for _, r := range expanded {
-			exprs, err := nftrules.Compile(v, name, r)
+			exprs, err := compile(r)
 			if err != nil {
-				return nil, nil, fmt.Errorf("chain %s: %w", name, err)
+				return nil, nil, err
 			}
 			add(r, exprs)
 		}
 	}
 	return compiled, hashes, nil
-}
-
-// fusable reports whether rule a and the rule b after it in chain can be
-// one kernel rule (a's expressions, then b's):
-//
-//   - a sets the mark unconditionally (a group chain's clear) and b is
-//     unconditional too (the jump to the first policy or profile);
-//   - in a policy or profile chain, a sets mark bits V (an Allow's accept
-//     mark, a Pass's pass mark) and b returns if they are set: there the
-//     accept and pass marks are clear at every rule (the group chain
-//     clears them before its jumps and jumps only while none is set, and
-//     each rule that sets one is followed by this return), so b returns
-//     exactly when a matched. One rule per Allow instead of two, and a
-//     packet an Allow does not match passes one rule, not two. (Not when a
-//     expands to several rules, one per port list entry: a packet one of
-//     them marked must meet the return after the last.)
-func fusable(chain string, a, b iptables.Rule) bool {
-	bits, ok := strings.CutPrefix(a.Action, "MARK --set-xmark ")
-	if !ok {
-		return false
-	}
-	if a.Match == "" && b.Match == "" {
-		return true
-	}
-	v, m, ok := strings.Cut(bits, "/")
-	return ok && v == m && rules.IsRuleChain(chain) && b.Match == "-m mark --mark "+bits && b.Action == "RETURN"
 }
 
 // addRules queues a chain's compiled rules on c.

@@ -8,7 +8,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 )
 
-// TestCompileChainFuses: the pairs fusable names become one kernel rule
+// TestCompileChainFuses: the pairs rules.Fusable names become one kernel rule
 // (the first's expressions, then the second's), and nothing else does.
 func TestCompileChainFuses(t *testing.T) {
 	const (

@@ -308,6 +308,36 @@ func passes(p *calc.Policy, ingress bool) bool {
 	return slices.ContainsFunc(p.Rules(d), func(rule calc.Rule) bool { return rule.Action == resources.ActionPass })
 }
 
+// Fusable reports whether rule a and the rule b after it in chain can be
+// one rule where a rule may hold several statements, run in order (an
+// nftables rule: a's expressions, then b's):
+//
+//   - a is a group chain's mark clear and b is unconditional (the jump to
+//     the first policy or profile);
+//   - in a policy or profile chain, a sets the accept or the pass mark (an
+//     Allow, a Pass: actionRules) and b is the return on it. There the
+//     marks are clear at every rule (the group chain clears them before its
+//     jumps and jumps only while none is set, and each rule that sets one
+//     is followed by this return), so b returns exactly when a matched.
+//
+// The caller must not fuse a rule it splits into several (an nftables
+// multiport split): a packet one of them marked must meet the return
+// after the last.
+func Fusable(chain string, a, b ipt.Rule) bool {
+	if a == (ipt.Rule{Action: markAction(0, markMask)}) {
+		return b.Match == ""
+	}
+	if !IsRuleChain(chain) {
+		return false
+	}
+	for _, bit := range []uint32{MarkAccept, MarkPass} {
+		if a.Action == markAction(bit, bit) {
+			return b == ipt.Rule{Match: markMatch(bit, bit), Action: "RETURN"}
+		}
+	}
+	return false
+}
+
 func markAction(value, mask uint32) string {
 	return fmt.Sprintf("MARK --set-xmark %#x/%#x", value, mask)
 }
