@@ -3,8 +3,6 @@ package nft_test
 import (
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/google/nftables"
@@ -14,7 +12,6 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/felix/nft"
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
-	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
 // BenchmarkStartOfDayFloor compares, in one run, our driver writing the
@@ -31,13 +28,7 @@ import (
 // left is the kernel's cost per set, chain and rule, a lower bound for any
 // start of day in one transaction. n is CALICO_BENCH_SCALE (default 1000).
 func BenchmarkStartOfDayFloor(b *testing.B) {
-	n := 1000
-	if s := os.Getenv("CALICO_BENCH_SCALE"); s != "" {
-		var err error
-		if n, err = strconv.Atoi(s); err != nil || n < 1 {
-			b.Fatalf("CALICO_BENCH_SCALE=%q: want a number of endpoints (and policies)", s)
-		}
-	}
+	n := felixtest.BenchScale(b)
 	host := felixtest.NewNS(b, "nftf")
 	fd := int(*host.NS.Handle())
 	for _, per := range []int{n, 625, 256} {
@@ -76,7 +67,7 @@ func BenchmarkStartOfDayFloor(b *testing.B) {
 	}
 	b.Run("ours", func(b *testing.B) {
 		b.StopTimer()
-		desired := map[int]*nftrules.Table{4: floorScaleTable(b, n)}
+		desired := map[int]*nftrules.Table{4: scaleTable(b, n, nil)}
 		for range b.N {
 			d, err := nft.New(fd, slog.Default())
 			if err != nil {
@@ -131,17 +122,4 @@ func writeFloor(c *nftables.Conn, table *nftables.Table, first, last int) {
 		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 		&expr.Lookup{SourceRegister: 1, SetName: dispatch.Name, SetID: dispatch.ID, IsDestRegSet: true},
 	}})
-}
-
-// floorScaleTable is our table of rules.ScaleModel(n, n), IPv4.
-func floorScaleTable(b *testing.B, n int) *nftrules.Table {
-	m, err := rules.ScaleModel(n, n)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tab, err := nftrules.Build(4, nftrules.PolicyInputs(4, rules.Render(m, "h1", rules.Config{IPVersion: 4}))...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return tab
 }

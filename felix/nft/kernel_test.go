@@ -20,7 +20,7 @@ import (
 
 // scaleTable renders rules.ScaleModel(n, n) for IPv4 as our table, with
 // the rules of appended added to the end of its first workload chain.
-func scaleTable(t *testing.T, n int, extra map[string][]netip.Prefix, appended ...ipt.Rule) *nftrules.Table {
+func scaleTable(t testing.TB, n int, extra map[string][]netip.Prefix, appended ...ipt.Rule) *nftrules.Table {
 	t.Helper()
 	m, err := rules.ScaleModel(n, n)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,23 +34,10 @@ import (
 // CALICO_BENCH_SCALE sets n (endpoints and policies; default 1000), and
 // CALICO_BENCH_DATAPLANES the backends (comma separated; default both).
 func BenchmarkPolicyApply(b *testing.B) {
-	n := benchScale(b)
+	n := felixtest.BenchScale(b)
 	for _, dp := range benchDataplanes() { // side by side, each in its own namespace
 		b.Run(dp, func(b *testing.B) { benchPolicyApply(b, dp, n) })
 	}
-}
-
-// benchScale is CALICO_BENCH_SCALE: endpoints and policies (default 1000).
-func benchScale(b *testing.B) int {
-	s := os.Getenv("CALICO_BENCH_SCALE")
-	if s == "" {
-		return 1000
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 1 {
-		b.Fatalf("CALICO_BENCH_SCALE=%q: want a number of endpoints (and policies) such as 10000", s)
-	}
-	return v
 }
 
 // benchDataplanes is CALICO_BENCH_DATAPLANES (comma separated; default both).

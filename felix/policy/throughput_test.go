@@ -22,13 +22,13 @@ const throughputPort = 5001
 // workloads on one host with nothing else installed, and with n other
 // local endpoints and n policies (each selecting one of those others)
 // installed, in interleaved rounds of the same run. It reports both rates
-// and the median of the rounds' ratios (goal: with/without >= 0.97). n is CALICO_BENCH_SCALE
-// (default 1000), the dataplanes CALICO_BENCH_DATAPLANES, as for
-// BenchmarkPolicyApply.
+// and the median of the rounds' ratios (goal: with/without >= 0.97). n is
+// CALICO_BENCH_SCALE (default 1000), the dataplanes
+// CALICO_BENCH_DATAPLANES, as for BenchmarkPolicyApply.
 //
 //	go test ./felix/policy -run '^$' -bench ThroughputWithPolicies -benchtime 1x
 func BenchmarkThroughputWithPolicies(b *testing.B) {
-	n := benchScale(b)
+	n := felixtest.BenchScale(b)
 	for _, dp := range benchDataplanes() {
 		b.Run(dp, func(b *testing.B) { benchThroughput(b, dp, n) })
 	}
@@ -59,9 +59,9 @@ func benchThroughput(b *testing.B, dataplane string, n int) {
 	}
 	// The ratio is the median of each round's with/without: a round's two
 	// streams run back to back, so a change of the machine's load between
-	// rounds cancels out, and half the rounds run them in each order. 1 GiB a stream (~0.8 s on this machine; 256 MiB
-	// streams and the ratio of the two medians moved ±0.15 between
-	// identical runs).
+	// rounds cancels out, and half the rounds run them in each order.
+	// 1 GiB a stream (~0.8 s on this machine; with 256 MiB streams and the
+	// ratio of the two medians it moved ±0.15 between identical runs).
 	ratios := make([]float64, len(with))
 	for i := range with {
 		ratios[i] = with[i] / without[i]
