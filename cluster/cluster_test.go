@@ -225,18 +225,26 @@ func TestJoinRefusesBadTokens(t *testing.T) {
 	}
 }
 
-// TestRemovedMemberKnowsIt: `calicoctl cluster remove-member` of a running
-// member stops that member, which tells its host why (embedded.Lost) and
-// where the remaining members are; a member closed normally tells nothing.
-func TestRemovedMemberKnowsIt(t *testing.T) {
+// threeMembers starts host1 and joins host2 and host3 as members; st1 is
+// host1's store.
+func threeMembers(t *testing.T) (h1, h2, h3 *host, st1 *datastore.Store) {
+	t.Helper()
 	h1, st1, addr, ca := firstHost(t)
 	tok := makeToken(t, st1, ca, time.Hour)
-	h2, h3 := newHost(t, "host2"), newHost(t, "host3")
+	h2, h3 = newHost(t, "host2"), newHost(t, "host3")
 	for _, h := range []*host{h2, h3} {
 		if r := h.join(t, addr, tok); r.Role != RoleMember {
 			t.Fatalf("%s joined as %s, want member", h.name, r.Role)
 		}
 	}
+	return h1, h2, h3, st1
+}
+
+// TestRemovedMemberKnowsIt: `calicoctl cluster remove-member` of a running
+// member stops that member, which tells its host why (embedded.Lost) and
+// where the remaining members are; a member closed normally tells nothing.
+func TestRemovedMemberKnowsIt(t *testing.T) {
+	h1, h2, h3, st1 := threeMembers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// etcd refuses a removal until every member has been active a while
@@ -264,5 +272,29 @@ func TestRemovedMemberKnowsIt(t *testing.T) {
 	case <-h2.member.Lost():
 		t.Error("a member closed normally reported itself lost")
 	default:
+	}
+}
+
+// TestMemberRemovedWhileDown: a member removed while its host was down
+// learns it from the other members when it starts again, at once and
+// with the fix, instead of waiting to be ready.
+func TestMemberRemovedWhileDown(t *testing.T) {
+	_, _, h3, st1 := threeMembers(t)
+	h3.member.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	testenv.Eventually(t, 20*time.Second, 500*time.Millisecond, func() error {
+		_, err := st1.RemoveMember(ctx, "host3")
+		return err
+	})
+	files := h3.files()
+	s, err := embedded.Start(embedded.Config{DataDir: h3.dir, Name: h3.name, ClientPort: h3.clientPort, PeerPort: h3.peerPort,
+		TLS: &files, Quiet: true, UnsafeNoFsync: true})
+	if err == nil {
+		s.Close()
+		t.Fatal("a removed member started again")
+	}
+	if !errors.Is(err, embedded.ErrMemberRemoved) || !strings.Contains(err.Error(), "join again with a new token") {
+		t.Errorf("start of a removed member: %v, want ErrMemberRemoved and the fix", err)
 	}
 }

@@ -81,18 +81,24 @@ func openEtcd(ctx context.Context, cfg *Config, opts []grpc.DialOption, log *slo
 			return nil, nil, err
 		}
 	}
-	files := pki.NodeFiles(pki.Dir(cfg.DataDir))
 	if st.Role == cluster.RoleClient {
-		cli, err := datastore.Connect(ctx, datastore.EtcdConfig{
-			Endpoints: st.Endpoints, CACertFile: files.CA, CertFile: files.Cert, KeyFile: files.Key, DialOptions: opts,
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("this host is a client of the cluster's members: %w", err)
-		}
-		log.Info("Using the cluster's etcd members", "endpoints", st.Endpoints)
-		return cli, func() { cli.Close() }, nil
+		return connectAsClient(ctx, cfg, st.Endpoints, opts, log)
 	}
 	return startMember(ctx, cfg, st, joined, opts, log)
+}
+
+// connectAsClient connects to the cluster's members, this host being a
+// client of them.
+func connectAsClient(ctx context.Context, cfg *Config, endpoints []string, opts []grpc.DialOption, log *slog.Logger) (*clientv3.Client, func(), error) {
+	files := pki.NodeFiles(pki.Dir(cfg.DataDir))
+	cli, err := datastore.Connect(ctx, datastore.EtcdConfig{
+		Endpoints: endpoints, CACertFile: files.CA, CertFile: files.Cert, KeyFile: files.Key, DialOptions: opts,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("this host is a client of the cluster's members: %w", err)
+	}
+	log.Info("Using the cluster's etcd members", "endpoints", endpoints)
+	return cli, func() { cli.Close() }, nil
 }
 
 // startMember runs the embedded etcd member, and its join endpoint when
@@ -116,6 +122,12 @@ func startMember(ctx context.Context, cfg *Config, st clusterState, joined *clus
 		return nil, nil, err
 	}
 	emb, err := embedded.Start(ecfg)
+	var stopped *embedded.StoppedError
+	if errors.As(err, &stopped) && errors.Is(err, embedded.ErrMemberRemoved) && len(stopped.Others) > 0 {
+		// Removed while this host was down: as when removed while it runs.
+		becomeClient(cfg, stopped.Others, err, log)
+		return connectAsClient(ctx, cfg, stopped.Others, opts, log)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -169,6 +181,13 @@ func followMember(ctx context.Context, cfg *Config, emb *embedded.Server, cli *c
 			"err", err, "members", others)
 		return
 	}
+	becomeClient(cfg, others, err, log)
+}
+
+// becomeClient says that this host's member was removed and records the
+// host as a client of the other members, so that a restart does not bring
+// the removed member back.
+func becomeClient(cfg *Config, others []string, err error, log *slog.Logger) {
 	log.Error("This host's etcd member was removed from the cluster (calicoctl cluster remove-member): it no longer serves etcd "+
 		"nor joins, and this host is from now on a client of the other members. To make it a member again: stop the daemon, "+
 		"move <data_dir>/etcd and <data_dir>/cluster.json away, and start it with a new join token (calicoctl cluster token)",

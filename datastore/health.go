@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"strings"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/calico-docker/calico-libnetwork/datastore/memberurl"
 )
 
 // ErrNoSpace says etcd's database reached its quota: it takes no writes
@@ -80,7 +80,7 @@ func Cluster(ctx context.Context, cli *clientv3.Client) (ClusterStatus, error) {
 	for _, m := range ml.Members {
 		ms := MemberStatus{Name: m.Name, ID: fmt.Sprintf("%x", m.ID), PeerURLs: m.PeerURLs, ClientURLs: m.ClientURLs, Learner: m.IsLearner}
 		ms.Error = "not started"
-		for _, u := range reachableURLs(m.ClientURLs, m.PeerURLs) {
+		for _, u := range memberurl.Reachable(m.ClientURLs, m.PeerURLs) {
 			s, err := cli.Status(ctx, u)
 			if err != nil {
 				ms.Error = err.Error()
@@ -102,32 +102,4 @@ func Cluster(ctx context.Context, cli *clientv3.Client) (ClusterStatus, error) {
 		}
 	}
 	return st, nil
-}
-
-// reachableURLs are a member's client URLs as another host dials them: a
-// loopback client URL (a first host that later became reachable) is
-// replaced by the peer URL's host with the client port.
-func reachableURLs(clientURLs, peerURLs []string) []string {
-	if len(peerURLs) == 0 {
-		return clientURLs
-	}
-	peer, err := url.Parse(peerURLs[0])
-	if err != nil || isLoopbackHost(peer.Hostname()) {
-		return clientURLs
-	}
-	out := make([]string, 0, len(clientURLs))
-	for _, c := range clientURLs {
-		u, err := url.Parse(c)
-		if err == nil && isLoopbackHost(u.Hostname()) {
-			u.Host = net.JoinHostPort(peer.Hostname(), u.Port())
-			c = u.String()
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-func isLoopbackHost(h string) bool {
-	ip := net.ParseIP(h)
-	return h == "localhost" || (ip != nil && ip.IsLoopback())
 }

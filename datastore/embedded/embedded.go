@@ -64,6 +64,7 @@ type Server struct {
 	lost      chan struct{} // closed when the member stopped by itself (lost.go)
 	lostErr   error
 	others    []string
+	clientTLS transport.TLSInfo // to ask the other members whether they removed this one (lost.go)
 }
 
 // Start starts etcd in-process and waits until it serves.
@@ -81,21 +82,41 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start embedded etcd on %s:%d (is port %d free? set etcd_client_port): %w", cfg.ClientHost, cfg.ClientPort, cfg.ClientPort, err)
 	}
+	s := &Server{etcd: e, closing: closing, Endpoints: []string{adv.String()}, stop: make(chan struct{}), done: make(chan struct{}),
+		lost: make(chan struct{}), clientTLS: ec.ClientTLSInfo}
 	select {
 	case <-e.Server.ReadyNotify():
+	case <-e.Server.StopNotify():
+		return nil, s.stoppedStarting(dir)
 	case <-time.After(30 * time.Second):
 		e.Server.Stop()
 		e.Close()
 		return nil, errors.New("embedded etcd did not become ready within 30s")
 	case err := <-e.Err():
+		select {
+		case <-e.Server.StoppingNotify():
+			// The server stopping ends its listeners too (Err's "server
+			// is stopping"): tell why it stopped.
+			<-e.Server.StopNotify()
+			return nil, s.stoppedStarting(dir)
+		default:
+		}
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd: %w", err)
 	}
-	s := &Server{etcd: e, closing: closing, Endpoints: []string{adv.String()}, stop: make(chan struct{}), done: make(chan struct{}),
-		lost: make(chan struct{})}
 	go s.maintain(cfg.Maintenance)
 	go s.watchLost()
 	return s, nil
+}
+
+// stoppedStarting is Start's error for a member that stopped by itself
+// before it was ready. Removed from the cluster while this host was down,
+// a member stops as soon as the others refuse it.
+func (s *Server) stoppedStarting(dir string) error {
+	s.whyStopped()
+	s.closing.Store(true)
+	s.etcd.Close()
+	return &StoppedError{Others: s.others, Dir: dir, Err: s.lostErr}
 }
 
 // check refuses a configuration that would expose etcd without TLS.
