@@ -114,7 +114,9 @@ func TestShardTablesFollowEndpoints(t *testing.T) {
 		{600, []string{"calico", "calico-wl0", "calico-wl1", "calico-wl2", "calico-wl3"}},
 		{20, []string{"calico", "calico-wl0"}},
 	} {
-		want := map[int]*nftrules.Table{4: scaleTable(t, tc.n, nil)}
+		tab := scaleTable(t, tc.n, nil)
+		tab.ShardSize = 256 // several shards from a few hundred endpoints
+		want := map[int]*nftrules.Table{4: tab}
 		if err := d.Apply(want, false, false); err != nil {
 			t.Fatal(err)
 		}

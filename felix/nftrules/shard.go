@@ -39,8 +39,15 @@ import (
 // action) is no longer first run through the workload's egress policy.
 const (
 	// EndpointsPerShard sizes the shards: there are enough of them for
-	// this many endpoints each (a power of two, at most MaxShards).
-	EndpointsPerShard = 256
+	// this many endpoints each (a power of two, at most MaxShards). Every
+	// shard adds base chains that each forwarded packet passes (four
+	// shards instead of one cost a TCP stream ~12 % of its throughput on
+	// the benchmark's machine), while the kernel finds a set by walking
+	// its table's sets, so a start of day with fewer, larger tables is
+	// slower (one table at 1,000 × 1,000: ~300 ms against ~240 ms).
+	// Two shards at 1,000 endpoints meet both (docs/nftables.md, "Why
+	// shards"); 16 at 10,000.
+	EndpointsPerShard = 512
 	MaxShards         = 16
 	// ShardFromPriority and ShardToPriority are the shards' base chains'
 	// priorities: just after the main table's filter chains
@@ -131,11 +138,15 @@ func (t *Table) shardCount() int {
 		return 0
 	}
 	n := max(len(t.Sets[rules.ChainFromDispatch].VMap), len(t.Sets[rules.ChainToDispatch].VMap))
+	size := t.ShardSize
+	if size <= 0 {
+		size = EndpointsPerShard
+	}
 	want := 1
-	for want < MaxShards && want*EndpointsPerShard < n {
+	for want < MaxShards && want*size < n {
 		want *= 2
 	}
-	if l := t.layout; l != nil && l.k > 0 && want < l.k && n*4 > l.k*EndpointsPerShard {
+	if l := t.layout; l != nil && l.k > 0 && want < l.k && n*4 > l.k*size {
 		return l.k
 	}
 	return want

@@ -23,8 +23,12 @@ func scaleTable(t *testing.T, n int) *Table {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tab.ShardSize = testShardSize
 	return tab
 }
+
+// testShardSize makes several shards of a few hundred endpoints.
+const testShardSize = 256
 
 // checkClosed fails unless every chain and set a part's rules refer to
 // is in the part, and its dispatch maps lead only to its own chains.
@@ -244,5 +248,5 @@ func patchToward(tab, want *Table) {
 }
 
 func cloneUniverse(t *Table) *Table {
-	return &Table{IPVersion: t.IPVersion, Chains: maps.Clone(t.Chains), Hooks: t.Hooks, Sets: maps.Clone(t.Sets)}
+	return &Table{IPVersion: t.IPVersion, Chains: maps.Clone(t.Chains), Hooks: t.Hooks, Sets: maps.Clone(t.Sets), ShardSize: t.ShardSize}
 }

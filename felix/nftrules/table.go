@@ -60,6 +60,9 @@ type Table struct {
 	Chains    map[string][]ipt.Rule // regular chains, by name
 	Hooks     []Hook                // base chains, sorted by name
 	Sets      map[string]Set        // by nft name (SetName)
+	// ShardSize, when set before the first Parts, replaces
+	// EndpointsPerShard (tests: several shards from a few endpoints).
+	ShardSize int
 	// layout is the Table split into kernel tables (shard.go), and pending
 	// what changed since it was last brought up to date.
 	layout  *layout
