@@ -32,12 +32,18 @@ func newHost(t *testing.T, name string) *host {
 
 func (h *host) files() pki.Files { return pki.NodeFiles(pki.Dir(h.dir)) }
 
+// config is h's member's configuration (initial: an existing cluster to
+// join, or "").
+func (h *host) config(initial string) embedded.Config {
+	files := h.files()
+	return embedded.Config{DataDir: h.dir, Name: h.name, ClientPort: h.clientPort, PeerPort: h.peerPort,
+		TLS: &files, InitialCluster: initial, Quiet: true, UnsafeNoFsync: true}
+}
+
 // start runs h's member (initial: an existing cluster to join, or "").
 func (h *host) start(t *testing.T, initial string) {
 	t.Helper()
-	files := h.files()
-	s, err := embedded.Start(embedded.Config{DataDir: h.dir, Name: h.name, ClientPort: h.clientPort, PeerPort: h.peerPort,
-		TLS: &files, InitialCluster: initial, Quiet: true, UnsafeNoFsync: true})
+	s, err := embedded.Start(h.config(initial))
 	if err != nil {
 		t.Fatalf("start %s: %v", h.name, err)
 	}
@@ -287,9 +293,7 @@ func TestMemberRemovedWhileDown(t *testing.T) {
 		_, err := st1.RemoveMember(ctx, "host3")
 		return err
 	})
-	files := h3.files()
-	s, err := embedded.Start(embedded.Config{DataDir: h3.dir, Name: h3.name, ClientPort: h3.clientPort, PeerPort: h3.peerPort,
-		TLS: &files, Quiet: true, UnsafeNoFsync: true})
+	s, err := embedded.Start(h3.config(""))
 	if err == nil {
 		s.Close()
 		t.Fatal("a removed member started again")

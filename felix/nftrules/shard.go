@@ -41,7 +41,7 @@ const (
 	// EndpointsPerShard sizes the shards: there are enough of them for
 	// this many endpoints each (a power of two, at most MaxShards). Every
 	// shard adds base chains that each forwarded packet passes (four
-	// shards instead of one cost a TCP stream ~12 % of its throughput on
+	// shards instead of one cost a TCP stream ~10 % of its throughput on
 	// the benchmark's machine), while the kernel finds a set by walking
 	// its table's sets, so a start of day with fewer, larger tables is
 	// slower (one table at 1,000 × 1,000: ~300 ms against ~240 ms).

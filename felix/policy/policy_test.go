@@ -1,12 +1,12 @@
 package policy_test
 
 import (
-	"github.com/calico-docker/calico-libnetwork/internal/seeds"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/felix"
+	"github.com/calico-docker/calico-libnetwork/internal/seeds"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
