@@ -9,7 +9,7 @@ const (
 )
 
 // DefaultASNumber is Calico's default AS.
-const DefaultASNumber uint32 = 64512
+const DefaultASNumber ASNumber = 64512
 
 // BGPPeer is a BGP peering for one node (spec.node), a set of nodes
 // (spec.nodeSelector) or every node (neither).
@@ -21,13 +21,13 @@ type BGPPeer struct {
 
 // BGPPeerSpec is the desired state of a BGPPeer.
 type BGPPeerSpec struct {
-	Node         string `json:"node,omitempty"`
-	NodeSelector string `json:"nodeSelector,omitempty"`
-	PeerIP       string `json:"peerIP,omitempty"`
-	PeerSelector string `json:"peerSelector,omitempty"`
-	ASNumber     uint32 `json:"asNumber,omitempty"`
+	Node         string   `json:"node,omitempty"`
+	NodeSelector string   `json:"nodeSelector,omitempty"`
+	PeerIP       string   `json:"peerIP,omitempty"`
+	PeerSelector string   `json:"peerSelector,omitempty"`
+	ASNumber     ASNumber `json:"asNumber,omitempty"`
 	// LocalASNumber overrides the node's AS number for this peering.
-	LocalASNumber *uint32 `json:"localASNumber,omitempty"`
+	LocalASNumber *ASNumber `json:"localASNumber,omitempty"`
 	// Password authenticates the session (TCP MD5). On Docker the secret
 	// is read from a file, see BGPPassword.
 	Password *BGPPassword `json:"password,omitempty"`
@@ -107,10 +107,10 @@ type BGPConfiguration struct {
 
 // BGPConfigurationSpec is the desired state of a BGPConfiguration.
 type BGPConfigurationSpec struct {
-	LogSeverityScreen     string  `json:"logSeverityScreen,omitempty"`
-	NodeToNodeMeshEnabled *bool   `json:"nodeToNodeMeshEnabled,omitempty"`
-	ASNumber              *uint32 `json:"asNumber,omitempty"`
-	ListenPort            uint16  `json:"listenPort,omitempty"`
+	LogSeverityScreen     string    `json:"logSeverityScreen,omitempty"`
+	NodeToNodeMeshEnabled *bool     `json:"nodeToNodeMeshEnabled,omitempty"`
+	ASNumber              *ASNumber `json:"asNumber,omitempty"`
+	ListenPort            uint16    `json:"listenPort,omitempty"`
 }
 
 // NewBGPConfiguration returns an empty BGPConfiguration named name.

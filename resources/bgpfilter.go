@@ -36,7 +36,7 @@ type BGPFilterRule struct {
 	PeerType      string                 `json:"peerType,omitempty"`
 	Priority      *int                   `json:"priority,omitempty"`
 	Communities   *BGPFilterCommunities  `json:"communities,omitempty"`
-	ASPathPrefix  []uint32               `json:"asPathPrefix,omitempty"`
+	ASPathPrefix  []ASNumber             `json:"asPathPrefix,omitempty"`
 	Action        string                 `json:"action"`
 	Operations    []BGPFilterOperation   `json:"operations,omitempty"`
 }
@@ -67,7 +67,7 @@ type BGPFilterValue struct {
 
 // BGPFilterPrependPath lists AS numbers to prepend.
 type BGPFilterPrependPath struct {
-	Prefix []uint32 `json:"prefix"`
+	Prefix []ASNumber `json:"prefix"`
 }
 
 // BGPFilterPriority is a route priority (metric) to set.

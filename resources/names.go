@@ -75,7 +75,7 @@ func (v *validator) oneOf(field, val string, allowed ...string) {
 	v.add(field, val, "must be one of %v", allowed)
 }
 
-func (v *validator) asNumber(field string, asn *uint32) {
+func (v *validator) asNumber(field string, asn *ASNumber) {
 	if asn != nil && *asn == 0 {
 		v.add(field, *asn, "must be a non-zero AS number (1-4294967295)")
 	}

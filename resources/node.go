@@ -23,11 +23,11 @@ type NodeSpec struct {
 
 // NodeBGPSpec is a Node's BGP identity.
 type NodeBGPSpec struct {
-	IPv4Address             string  `json:"ipv4Address,omitempty"` // CIDR form, e.g. 10.0.0.1/24
-	IPv6Address             string  `json:"ipv6Address,omitempty"`
-	ASNumber                *uint32 `json:"asNumber,omitempty"`
-	RouteReflectorClusterID string  `json:"routeReflectorClusterID,omitempty"`
-	IPv4IPIPTunnelAddr      string  `json:"ipv4IPIPTunnelAddr,omitempty"`
+	IPv4Address             string    `json:"ipv4Address,omitempty"` // CIDR form, e.g. 10.0.0.1/24
+	IPv6Address             string    `json:"ipv6Address,omitempty"`
+	ASNumber                *ASNumber `json:"asNumber,omitempty"`
+	RouteReflectorClusterID string    `json:"routeReflectorClusterID,omitempty"`
+	IPv4IPIPTunnelAddr      string    `json:"ipv4IPIPTunnelAddr,omitempty"`
 }
 
 // OrchRef names the orchestrator that knows this node.

@@ -42,7 +42,7 @@ func opsFilter(block netip.Prefix, iface string) *resources.BGPFilter {
 		{CIDR: block.String(), MatchOperator: "Equal", Action: "Accept", Operations: []resources.BGPFilterOperation{
 			{AddCommunity: &resources.BGPFilterValue{Value: "64512:100"}},
 			{AddCommunity: &resources.BGPFilterValue{Value: "64512:7:8"}},
-			{PrependASPath: &resources.BGPFilterPrependPath{Prefix: []uint32{64512, 64512}}}}},
+			{PrependASPath: &resources.BGPFilterPrependPath{Prefix: []resources.ASNumber{64512, 64512}}}}},
 	}
 	return f
 }

@@ -2,7 +2,6 @@ package routing
 
 import (
 	"net/netip"
-	"slices"
 
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/calico-docker/calico-libnetwork/routing/bgp"
@@ -62,7 +61,7 @@ func (fc filterContext) rules(rules []resources.BGPFilterRule, v6, export bool) 
 			continue
 		}
 		fr := bgp.FilterRule{V6: v6, Op: r.MatchOperator, Accept: r.Action == "Accept",
-			FromPeers: r.Source == "RemotePeers", ASPathPrefix: slices.Clone(r.ASPathPrefix)}
+			FromPeers: r.Source == "RemotePeers", ASPathPrefix: asns(r.ASPathPrefix)}
 		if r.CIDR != "" {
 			p, err := resources.ParseCIDR(r.CIDR)
 			if err != nil {
@@ -101,7 +100,7 @@ func (fc filterContext) operations(fr *bgp.FilterRule, ops []resources.BGPFilter
 		case op.AddCommunity != nil:
 			fr.AddCommunities = append(fr.AddCommunities, op.AddCommunity.Value)
 		case op.PrependASPath != nil:
-			fr.Prepend = append(fr.Prepend, op.PrependASPath.Prefix...)
+			fr.Prepend = append(fr.Prepend, asns(op.PrependASPath.Prefix)...)
 		case op.SetPriority != nil && !export:
 			fr.SetPriority = op.SetPriority.Value
 		}
@@ -116,4 +115,13 @@ func deref(p *int) int {
 		return 0
 	}
 	return *p
+}
+
+// asns is AS numbers as the BGP speaker takes them.
+func asns(in []resources.ASNumber) []uint32 {
+	var out []uint32
+	for _, a := range in {
+		out = append(out, uint32(a))
+	}
+	return out
 }

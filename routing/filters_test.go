@@ -26,13 +26,13 @@ func TestPeerPolicies(t *testing.T) {
 		{CIDR: "10.66.0.0/16", MatchOperator: "In", PrefixLength: &resources.BGPFilterPrefixLength{Min: ptr(24)}, Action: "Accept"},
 		{Interface: "cali*", Action: "Reject"},
 		{PeerType: "iBGP", Action: "Reject"}, // the peer is eBGP: left out
-		{Source: "RemotePeers", Priority: ptr(7), ASPathPrefix: []uint32{65000}, Action: "Accept", Operations: []resources.BGPFilterOperation{
+		{Source: "RemotePeers", Priority: ptr(7), ASPathPrefix: []resources.ASNumber{65000}, Action: "Accept", Operations: []resources.BGPFilterOperation{
 			{AddCommunity: &resources.BGPFilterValue{Value: "64512:7"}},
-			{PrependASPath: &resources.BGPFilterPrependPath{Prefix: []uint32{65001}}},
+			{PrependASPath: &resources.BGPFilterPrependPath{Prefix: []resources.ASNumber{65001}}},
 			{SetPriority: &resources.BGPFilterPriority{Value: 9}}}}, // no effect on export
 	}
 	f.Spec.ImportV4 = []resources.BGPFilterRule{{Communities: &resources.BGPFilterCommunities{Values: []string{"65000:1:2"}}, Action: "Accept",
-		Operations: []resources.BGPFilterOperation{{SetPriority: &resources.BGPFilterPriority{Value: 300}}, {PrependASPath: &resources.BGPFilterPrependPath{Prefix: []uint32{65001}}}}}}
+		Operations: []resources.BGPFilterOperation{{SetPriority: &resources.BGPFilterPriority{Value: 300}}, {PrependASPath: &resources.BGPFilterPrependPath{Prefix: []resources.ASNumber{65001}}}}}}
 	f.Spec.ImportV6 = []resources.BGPFilterRule{{CIDR: "fd00::/8", MatchOperator: "Equal", Action: "Reject"}}
 	wep := resources.NewWorkloadEndpoint("host1-libnetwork-libnetwork-ab")
 	wep.Spec.Node, wep.Spec.InterfaceName, wep.Spec.IPNetworks = "host1", "caliab", []string{"10.65.0.70/32", "10.65.1.3/32"}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -41,16 +40,15 @@ func parseAddrSetting(s string) (netip.Prefix, bool) {
 }
 
 // ParseAS checks an AS setting.
-func ParseAS(s string) (*uint32, error) {
+func ParseAS(s string) (*resources.ASNumber, error) {
 	if s == "" {
 		return nil, nil
 	}
-	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+	n, err := resources.ParseASNumber(strings.TrimSpace(s))
 	if err != nil || n == 0 {
-		return nil, fmt.Errorf("AS %q: give an AS number from 1 to 4294967295", s)
+		return nil, fmt.Errorf("AS %q: give an AS number from 1 to 4294967295, or its dotted form HIGH.LOW (65000.100)", s)
 	}
-	v := uint32(n)
-	return &v, nil
+	return &n, nil
 }
 
 // ConfigureNode writes this host's BGP identity into its Node resource,
@@ -94,11 +92,11 @@ func ConfigureNode(ctx context.Context, store NodeStore, name string, s NodeSett
 	return n, nil
 }
 
-func asString(a *uint32) string {
+func asString(a *resources.ASNumber) string {
 	if a == nil {
 		return "(cluster default)"
 	}
-	return strconv.FormatUint(uint64(*a), 10)
+	return a.String()
 }
 
 // chooseAddr applies an IP/IP6 setting to the stored value.

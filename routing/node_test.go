@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/datastore"
@@ -46,6 +47,25 @@ func TestConfigureNode(t *testing.T) {
 	for _, bad := range []NodeSettings{{IP: "fd00::1/64"}, {AS: "0"}, {IP: "autodetect", IPMethod: "interface=nonesuch"}} {
 		if _, err := ConfigureNode(ctx, store, "host1", bad, log); err == nil {
 			t.Errorf("settings %+v accepted", bad)
+		}
+	}
+}
+
+// TestParseAS: the AS setting takes Calico's two notations and refuses
+// anything else, and zero, with both named.
+func TestParseAS(t *testing.T) {
+	for s, want := range map[string]resources.ASNumber{"64513": 64513, " 64513 ": 64513, "1.10": 65546, "65535.65535": 4294967295} {
+		got, err := ParseAS(s)
+		if err != nil || got == nil || *got != want {
+			t.Fatalf("AS %q: %v, %v; want %d", s, got, err, want)
+		}
+	}
+	if got, err := ParseAS(""); got != nil || err != nil {
+		t.Fatalf("AS \"\": %v, %v; want unset", got, err)
+	}
+	for _, s := range []string{"0", "0.0", "x", "1.65536", "4294967296", "1.2.3"} {
+		if _, err := ParseAS(s); err == nil || !strings.Contains(err.Error(), "HIGH.LOW") {
+			t.Fatalf("AS %q: error %v, want one naming both notations", s, err)
 		}
 	}
 }

@@ -21,10 +21,10 @@ type bgpSettings struct {
 
 func (c *cluster) settingsFor(node string) bgpSettings {
 	def := c.configs["default"]
-	s := bgpSettings{asn: resources.DefaultASNumber, mesh: def.MeshEnabled(), listenPort: bgp.DefaultPort}
+	s := bgpSettings{asn: uint32(resources.DefaultASNumber), mesh: def.MeshEnabled(), listenPort: bgp.DefaultPort}
 	if def != nil {
 		if def.Spec.ASNumber != nil {
-			s.asn = *def.Spec.ASNumber
+			s.asn = uint32(*def.Spec.ASNumber)
 		}
 		if def.Spec.ListenPort != 0 {
 			s.listenPort = int(def.Spec.ListenPort)
@@ -45,7 +45,7 @@ func (c *cluster) settingsFor(node string) bgpSettings {
 // asnOf is a node's AS: its own, else the cluster default, else 64512.
 func (c *cluster) asnOf(n *resources.Node) uint32 {
 	if n != nil && n.Spec.BGP != nil && n.Spec.BGP.ASNumber != nil {
-		return *n.Spec.BGP.ASNumber
+		return uint32(*n.Spec.BGP.ASNumber)
 	}
 	return c.settingsFor("").asn
 }
@@ -124,14 +124,14 @@ func (ps *peerSet) addForward(bp *resources.BGPPeer, typ bgp.PeerType, nodes []*
 		}
 		if n := ps.c.nodeByIP(addr); n != nil {
 			p := ps.nodePeer(n, nodeIP(n, addr).Addr(), typ, bp.Name)
-			p.ASN = bp.Spec.ASNumber
+			p.ASN = uint32(bp.Spec.ASNumber)
 			if port != 0 {
 				p.Port = port
 			}
 			ps.add(p)
 			return
 		}
-		ps.add(bgp.Peer{Address: addr, Port: port, ASN: bp.Spec.ASNumber, Type: typ, Name: bp.Name,
+		ps.add(bgp.Peer{Address: addr, Port: port, ASN: uint32(bp.Spec.ASNumber), Type: typ, Name: bp.Name,
 			Multihop: !ps.local(addr).Contains(addr)})
 		return
 	}

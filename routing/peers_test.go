@@ -21,7 +21,7 @@ func node(name, ip string, labels map[string]string, mods ...func(*resources.Nod
 	return n
 }
 
-func withAS(as uint32) func(*resources.Node) {
+func withAS(as resources.ASNumber) func(*resources.Node) {
 	return func(n *resources.Node) { n.Spec.BGP.ASNumber = &as }
 }
 
@@ -35,7 +35,7 @@ func peer(name string, spec resources.BGPPeerSpec) *resources.BGPPeer {
 	return p
 }
 
-func config(name string, mesh *bool, as *uint32, port uint16) *resources.BGPConfiguration {
+func config(name string, mesh *bool, as *resources.ASNumber, port uint16) *resources.BGPConfiguration {
 	c := resources.NewBGPConfiguration(name)
 	c.Spec.NodeToNodeMeshEnabled, c.Spec.ASNumber, c.Spec.ListenPort = mesh, as, port
 	return c
@@ -90,10 +90,10 @@ func TestDesiredPeers(t *testing.T) {
 			"10.99.0.1/64512/mesh/host1+passive 10.99.0.3/64512/mesh/host3"},
 		{"mesh off: no peers", "host1", []resources.Resource{meshOff}, ""},
 		{"default AS and port from BGPConfiguration", "host1",
-			[]resources.Resource{config("default", nil, ptr(uint32(64511)), 1790)},
+			[]resources.Resource{config("default", nil, ptr(resources.ASNumber(64511)), 1790)},
 			"10.99.0.2/64511/mesh/host2:1790 10.99.0.3/64511/mesh/host3:1790"},
 		{"node AS wins over the default", "host1",
-			[]resources.Resource{config("default", nil, ptr(uint32(64511)), 0), node("host3", "10.99.0.3/24", nil, withAS(65003))},
+			[]resources.Resource{config("default", nil, ptr(resources.ASNumber(64511)), 0), node("host3", "10.99.0.3/24", nil, withAS(65003))},
 			"10.99.0.2/64511/mesh/host2 10.99.0.3/65003/mesh/host3"},
 		{"global peer applies to every node", "host3",
 			[]resources.Resource{meshOff, peer("tor", resources.BGPPeerSpec{PeerIP: "10.99.0.254", ASNumber: 64511})},
@@ -146,7 +146,7 @@ func TestASNOf(t *testing.T) {
 	if got := c.asnOf(c.nodes["host1"]); got != 64512 {
 		t.Errorf("default AS = %d", got)
 	}
-	c = clusterOf(append(three, config("default", nil, ptr(uint32(64511)), 0))...)
+	c = clusterOf(append(three, config("default", nil, ptr(resources.ASNumber(64511)), 0))...)
 	if got := c.asnOf(c.nodes["host1"]); got != 64511 {
 		t.Errorf("configured default AS = %d", got)
 	}

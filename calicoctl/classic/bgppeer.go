@@ -89,7 +89,7 @@ a reflector outside the cluster's AS.`,
 			if err != nil {
 				return err
 			}
-			var asn uint32
+			var asn resources.ASNumber
 			if len(args) == 3 {
 				if args[1] != "as" {
 					return cli.Usagef("write the AS number after the word \"as\": calicoctl bgppeer rr add %s as %s", args[0], args[2])
@@ -217,26 +217,16 @@ func parsePeerIP(s string) (netip.Addr, error) {
 }
 
 // parseASN reads an AS number, plain or dotted (HIGH.LOW).
-func parseASN(s string) (uint32, error) {
-	bad := cli.Usagef("AS number %q: give a number from 1 to 4294967295, or HIGH.LOW", s)
-	hi, lo, dotted := strings.Cut(s, ".")
-	if !dotted {
-		n, err := strconv.ParseUint(s, 10, 32)
-		if err != nil || n == 0 {
-			return 0, bad
-		}
-		return uint32(n), nil
+func parseASN(s string) (resources.ASNumber, error) {
+	n, err := resources.ParseASNumber(s)
+	if err != nil || n == 0 {
+		return 0, cli.Usagef("AS number %q: give a number from 1 to 4294967295, or HIGH.LOW", s)
 	}
-	h, err1 := strconv.ParseUint(hi, 10, 16)
-	l, err2 := strconv.ParseUint(lo, 10, 16)
-	if err1 != nil || err2 != nil || h == 0 && l == 0 {
-		return 0, bad
-	}
-	return uint32(h<<16 | l), nil
+	return n, nil
 }
 
 // clusterASN is BGPConfiguration default's AS, else Calico's default.
-func clusterASN(ctx context.Context, st *datastore.Store) (uint32, error) {
+func clusterASN(ctx context.Context, st *datastore.Store) (resources.ASNumber, error) {
 	cfg, err := datastore.GetAs[*resources.BGPConfiguration](ctx, st, "", "default")
 	switch {
 	case errors.Is(err, datastore.ErrNotFound):
@@ -284,7 +274,7 @@ func peerAddr(p *resources.BGPPeer) netip.Addr {
 }
 
 // savePeer creates the global peer of ip, or updates the existing one.
-func (a *app) savePeer(ctx context.Context, ip netip.Addr, asn uint32, rr bool) error {
+func (a *app) savePeer(ctx context.Context, ip netip.Addr, asn resources.ASNumber, rr bool) error {
 	st, err := a.Store(ctx)
 	if err != nil {
 		return err
