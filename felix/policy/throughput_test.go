@@ -35,26 +35,41 @@ func BenchmarkThroughputWithPolicies(b *testing.B) {
 }
 
 func benchThroughput(b *testing.B, dataplane string, n int) {
-	const rounds, bytesPerRound = 7, 1 << 30
+	bd, sink := newStreamBed(b, dataplane)
+	others := otherObjects(n)
+	bd.pairedRounds(b, sink, func() { bd.put(others...) }, func() { bd.remove(others...) },
+		fmt.Sprintf("MB/s-with-%d-policies", n))
+}
+
+// newStreamBed is a bed with a sender and a receiving workload whose sink
+// takes TCP streams, and nothing else.
+func newStreamBed(b *testing.B, dataplane string) (*bed, netip.AddrPort) {
 	// A production-like resync interval: the bed's 500 ms default would run a
 	// full read-back of 15k rules during the "with" rounds and steal the CPU.
 	bd := newBed(b, felix.Config{Policy: true, ResyncInterval: time.Hour, Dataplane: dataplane}, decode(b, networkProfiles)...)
 	bd.addWorkload("sender", 1, []string{"net1"}, map[string]string{"role": "client"})
 	recv := bd.addWorkload("receiver", 2, []string{"net1"}, map[string]string{"role": "server"})
-	sink := sinkTCP(b, recv.NS, netip.AddrPortFrom(recv.V4, throughputPort))
-	others := otherObjects(n)
+	return bd, sinkTCP(b, recv.NS, netip.AddrPortFrom(recv.V4, throughputPort))
+}
+
+// pairedRounds streams from the sender to sink without and with what on
+// installs (off removes it again), in seven rounds of two streams, and
+// reports both rates (the second as withUnit) and the median of the
+// rounds' with/without ratios.
+func (b *bed) pairedRounds(tb *testing.B, sink netip.AddrPort, on, off func(), withUnit string) {
+	const rounds, bytesPerRound = 7, 1 << 30
 	var without, with []float64
-	for i := 0; i < rounds*b.N; i++ {
-		// Odd rounds stream with the policies first: whatever the streams
-		// right after a put or a remove have in common falls on both sides.
+	for i := 0; i < rounds*tb.N; i++ {
+		// Odd rounds stream with it first: whatever the streams right
+		// after a put or a remove have in common falls on both sides.
 		if i%2 == 0 {
-			without = append(without, bd.streamRate(b, "sender", sink, bytesPerRound))
+			without = append(without, b.streamRate(tb, "sender", sink, bytesPerRound))
 		}
-		bd.put(others...)
-		with = append(with, bd.streamRate(b, "sender", sink, bytesPerRound))
-		bd.remove(others...)
+		on()
+		with = append(with, b.streamRate(tb, "sender", sink, bytesPerRound))
+		off()
 		if i%2 == 1 {
-			without = append(without, bd.streamRate(b, "sender", sink, bytesPerRound))
+			without = append(without, b.streamRate(tb, "sender", sink, bytesPerRound))
 		}
 	}
 	// The ratio is the median of each round's with/without: a round's two
@@ -66,9 +81,9 @@ func benchThroughput(b *testing.B, dataplane string, n int) {
 	for i := range with {
 		ratios[i] = with[i] / without[i]
 	}
-	b.ReportMetric(median(without), "MB/s-without")
-	b.ReportMetric(median(with), fmt.Sprintf("MB/s-with-%d-policies", n))
-	b.ReportMetric(median(ratios), "ratio")
+	tb.ReportMetric(median(without), "MB/s-without")
+	tb.ReportMetric(median(with), withUnit)
+	tb.ReportMetric(median(ratios), "ratio")
 }
 
 // otherObjects returns n WorkloadEndpoints on this node (no interface:
