@@ -127,9 +127,9 @@ func (k *kernelState) legacyTables(v int) []string {
 
 // syncNft programs the filter states and natOutgoing into our tables when
 // they changed, at every full resync and after a failure. The first full
-// one also removes what the iptables dataplane left. encoded is called
-// when the transaction is encoded (nft.Driver.ApplyNotify).
-func (k *kernelState) syncNft(ctx context.Context, snap snapshot, full bool, encoded func()) error {
+// one also removes what the iptables dataplane left. beside is called
+// when the endpoints' work can run beside the rest (nft.Driver.ApplyNotify).
+func (k *kernelState) syncNft(ctx context.Context, snap snapshot, full bool, beside func()) error {
 	s := k.nft
 	natChanged := snap.natPrimed && (!s.natOn || !slices.Equal(s.natApplied, snap.natPools))
 	dirty := full || s.failed || natChanged
@@ -155,7 +155,7 @@ func (k *kernelState) syncNft(ctx context.Context, snap snapshot, full bool, enc
 		// Docker's FORWARD accepts are read back and repaired with the rest at
 		// a full resync; a change between them does not touch Docker's chain.
 		repair := full || s.failed
-		err = s.drv.ApplyNotify(desired, repair, repair && s.backend == iptables.BackendNFT, encoded)
+		err = s.drv.ApplyNotify(desired, repair, repair && s.backend == iptables.BackendNFT, beside)
 	}
 	s.failed = err != nil
 	if err != nil {
