@@ -73,7 +73,7 @@ type setState struct {
 	vmap bool
 	src  []netip.Prefix               // address set: the prefixes it was filled from; nil when read back
 	ivs  map[string]nftrules.Interval // address set: its elements, by key (nil: compute from src)
-	dst  map[string]string            // verdict map: iface -> chain; nil when read back
+	dst  map[string]string            // verdict map: iface -> chain (ReturnTarget: return)
 }
 
 // New opens a netlink connection in the namespace nsFD refers to (-1: the

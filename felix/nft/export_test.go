@@ -10,3 +10,7 @@ func (d *Driver) CommitRaw(queue func(c *nftables.Conn)) error {
 	queue(d.tx.build)
 	return d.tx.commit(nil)
 }
+
+// Sent is how many messages the last Apply's transaction held (0: the
+// kernel already held the desired state, nothing was sent).
+func (d *Driver) Sent() int { return d.tx.sent }

@@ -93,6 +93,11 @@ func TestApplyReadBackConverges(t *testing.T) {
 	if beside != 1 {
 		t.Errorf("a fresh driver's apply called beside %d times, want once", beside)
 	}
+	// Nor does it refill a set or a dispatch map: their elements, verdicts
+	// included, read back as written.
+	if n := d2.Sent(); n != 0 {
+		t.Errorf("a fresh driver's full apply of what the kernel holds sent %d messages, want none", n)
+	}
 	changed := scaleTable(t, 601, nil) // one more endpoint and policy, the CIDR set gone
 	if err := d.Apply(map[int]*nftrules.Table{4: changed}, false, false); err != nil {
 		t.Fatal(err)
@@ -105,6 +110,44 @@ func TestApplyReadBackConverges(t *testing.T) {
 	}
 	if got := nftTables(t, host); len(got) != 0 {
 		t.Errorf("tables left after an empty apply: %v", got)
+	}
+}
+
+// TestTamperedDispatchMapRepaired: a dispatch map element whose verdict
+// someone changed reads back as different and a full apply rewrites it;
+// then the kernel holds what a fresh driver wants again.
+func TestTamperedDispatchMapRepaired(t *testing.T) {
+	d, host := newDriver(t)
+	want := map[int]*nftrules.Table{4: scaleTable(t, 20, nil)}
+	if err := d.Apply(want, true, false); err != nil {
+		t.Fatal(err)
+	}
+	main := want[4].Parts()[0]
+	var iface string
+	for k := range main.Sets[rules.ChainFromDispatch].VMap {
+		iface = k
+		break
+	}
+	set := &nftables.Set{Table: &nftables.Table{Name: main.Name, Family: nftables.TableFamilyIPv4},
+		Name: rules.ChainFromDispatch, IsMap: true, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict}
+	key := append([]byte(iface), make([]byte, 16-len(iface))...)
+	err := d.CommitRaw(func(c *nftables.Conn) {
+		_ = c.SetDeleteElements(set, []nftables.SetElement{{Key: key}})
+		_ = c.SetAddElements(set, []nftables.SetElement{{Key: key, VerdictData: &expr.Verdict{Kind: expr.VerdictDrop}}})
+	})
+	if err != nil {
+		t.Fatalf("tamper with %s's dispatch element: %v", iface, err)
+	}
+	if err := d.Apply(want, true, false); err != nil || d.Sent() == 0 {
+		t.Fatalf("full apply over a tampered dispatch map sent %d messages (err %v), want a repair", d.Sent(), err)
+	}
+	d2, err := nft.New(int(*host.NS.Handle()), slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	if err := d2.Apply(want, true, false); err != nil || d2.Sent() != 0 {
+		t.Errorf("after the repair a fresh driver sent %d messages (err %v), want none", d2.Sent(), err)
 	}
 }
 

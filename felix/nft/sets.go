@@ -77,8 +77,8 @@ func elements(ivs []nftrules.Interval) []nftables.SetElement {
 	return out
 }
 
-// planVMap creates an interface verdict map or queues its changed entries;
-// one read back (entries' verdicts are not dumped) is flushed and refilled.
+// planVMap creates an interface verdict map or queues its changed entries
+// (a read-back one too: its verdicts are read back, readback.go).
 func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]string, known *setState) (*setState, error) {
 	set := &nftables.Set{Table: table, Name: name, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
 	st := &setState{vmap: true, dst: want}

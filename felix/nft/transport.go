@@ -32,6 +32,7 @@ type txn struct {
 	begin, end netlink.Message
 	sock       *netlink.Conn
 	seq        uint32 // the last message's sequence number
+	sent       int    // messages of the last transaction (0: none sent)
 }
 
 // ackTimeout bounds the wait for the kernel's answer to a batch (it
@@ -88,10 +89,11 @@ func (t *txn) commit(encoded func()) error {
 		return err // the library could not encode a message, or a rule did not compile
 	}
 	msgs := t.assemble()
+	t.sent = len(msgs) - 2
 	if encoded != nil {
 		encoded()
 	}
-	if len(msgs) < 3 { // begin, end: nothing queued
+	if t.sent == 0 { // begin, end: nothing queued
 		return nil
 	}
 	for i := range msgs {
