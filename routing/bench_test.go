@@ -130,7 +130,9 @@ func BenchmarkLearnedRoutesMemory(b *testing.B) {
 		if _, err := bed.Store.Delete(context.Background(), resources.KindBGPPeer, "", "many", ""); err != nil {
 			b.Fatal(err)
 		}
-		bird.Stop()
+		if err := bird.Close(); err != nil { // the next round takes its address
+			b.Fatal(err)
+		}
 		for ourRouteCount(b, h) > n/2 {
 			time.Sleep(100 * time.Millisecond)
 		}

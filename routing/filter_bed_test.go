@@ -40,7 +40,7 @@ func TestBGPFilterAndDisableBGPExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(bird.Stop)
+	t.Cleanup(func() { _ = bird.Close() })
 	announced := netip.MustParsePrefix("198.51.100.0/24")
 
 	filter := resources.NewBGPFilter("edge")

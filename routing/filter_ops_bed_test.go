@@ -91,7 +91,7 @@ func TestBGPFilterOperationsWithBIRD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(bird.Stop)
+	t.Cleanup(func() { _ = bird.Close() })
 	peer := resources.NewBGPPeer("ops-tor")
 	peer.Spec.PeerIP, peer.Spec.ASNumber = bird.IP.String(), 64511
 	apply(t, b, peer)

@@ -14,6 +14,7 @@ func TestNATOutgoingToTheLAN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = b.RemovePeer(ext) })
 	sink, err := ext.Sink(netip.AddrPortFrom(extIP, 0))
 	if err != nil {
 		t.Fatal(err)

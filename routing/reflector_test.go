@@ -133,7 +133,7 @@ func TestExternalBIRDPeerAddedAndRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(bird.Stop)
+	t.Cleanup(func() { _ = bird.Close() })
 	announced := netip.MustParsePrefix("198.51.100.0/24")
 
 	peer := resources.NewBGPPeer("tor")

@@ -88,6 +88,10 @@ func (d *Driver) dumpRules(t *nftables.Table) ([]netlink.Message, error) {
 			Flags: netlink.Request | netlink.Dump},
 		Data: append([]byte{byte(t.Family), unix.NFNETLINK_V0, 0, 0}, attrs...),
 	}
+	// The kernel marks a dump interrupted when any table of the namespace
+	// changed meanwhile (Docker's iptables-nft ones too); ours change only
+	// by our own transactions, none of which runs now, so the flag is not
+	// a reason to read again.
 	msgs, err := d.tx.sock.Execute(req)
 	if err != nil {
 		return nil, fmt.Errorf("read back the rules of table %s: %w", t.Name, err)

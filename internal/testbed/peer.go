@@ -1,11 +1,13 @@
 package testbed
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,7 +16,8 @@ import (
 
 // AddPeer attaches a new namespace to LAN subnet s with address
 // 10.99.s.<index> (another machine on the LAN: a BGP router, an outside
-// host). Close deletes it.
+// host). RemovePeer deletes it (the test that added it, so that a later
+// test, or the same one run again, can take the address), else Close.
 func (b *Bed) AddPeer(role string, s, index int) (*NS, netip.Addr, error) {
 	n, err := b.track(role)
 	if err != nil {
@@ -27,6 +30,15 @@ func (b *Bed) AddPeer(role string, s, index int) (*NS, netip.Addr, error) {
 	return n, addr, nil
 }
 
+// RemovePeer deletes a namespace AddPeer made, and with it its link to the
+// LAN.
+func (b *Bed) RemovePeer(n *NS) error {
+	b.mu.Lock()
+	b.nss = slices.DeleteFunc(b.nss, func(x *NS) bool { return x == n })
+	b.mu.Unlock()
+	return n.delete()
+}
+
 // BIRD is a BIRD 2 daemon, in a namespace of the bed or (RunBIRD) in
 // the test's own.
 type BIRD struct {
@@ -35,20 +47,25 @@ type BIRD struct {
 	Sock string // control socket, for birdc -s
 	conf string
 	cmd  *exec.Cmd
+	// remove deletes what StartBIRD made for it (nil: RunBIRD's).
+	remove func() error
 }
 
 // StartBIRD starts bird in a new namespace on subnet 0 at 10.99.0.<index>
 // with config (protocols; a router id and a device protocol are added).
-// Close stops it.
+// Its Close stops it and deletes the namespace and files (the bed's Close
+// does too).
 func (b *Bed) StartBIRD(role string, index int, config string) (*BIRD, error) {
 	n, ip, err := b.AddPeer(role, 0, index)
 	if err != nil {
 		return nil, err
 	}
-	x, err := RunBIRD(filepath.Join(b.Dir, role), n, ip, config)
+	dir := filepath.Join(b.Dir, role)
+	x, err := RunBIRD(dir, n, ip, config)
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, b.RemovePeer(n))
 	}
+	x.remove = func() error { return errors.Join(b.RemovePeer(n), os.RemoveAll(dir)) }
 	b.mu.Lock()
 	b.birds = append(b.birds, x)
 	b.mu.Unlock()
@@ -178,6 +195,15 @@ func (x *BIRD) Imported(proto string) (int, error) {
 func (x *BIRD) Established(proto string) bool {
 	out, err := x.Show("protocols", proto)
 	return err == nil && strings.Contains(out, "Established")
+}
+
+// Close stops the daemon and deletes what StartBIRD made for it.
+func (x *BIRD) Close() error {
+	x.Stop()
+	if x.remove == nil {
+		return nil
+	}
+	return x.remove()
 }
 
 // Stop stops bird by PID and waits.
