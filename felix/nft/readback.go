@@ -19,8 +19,8 @@ import (
 )
 
 // readFamily reads our tables of IP version v (the main table and the
-// shards), by name: their chains with their rules' tags, their sets with
-// their elements (verdict maps: keys only). A restart's or a full
+// shards), by name: their chains with their rules' tags, their sets and
+// verdict maps with their elements. A restart's or a full
 // resync's read-back of a large host: the rules come in one dump per
 // table and the sets' elements in one request per set, on connections
 // of their own; all is parsed on every core.
@@ -60,16 +60,20 @@ func (d *Driver) readFamily(v int) (map[string]*state, error) {
 	}
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
+	var dumpErr error
 	for name, st := range out {
 		t := ourTable(v, name)
 		msgs, err := d.dumpRules(t)
 		if err != nil {
-			return nil, err
+			dumpErr = err
+			break
 		}
 		g.Go(func() error { return readRules(t, msgs, st) }) // one table's state each
 	}
-	err = errors.Join(d.readSets(v, out), g.Wait())
-	if err != nil {
+	if dumpErr == nil {
+		dumpErr = d.readSets(v, out)
+	}
+	if err := errors.Join(dumpErr, g.Wait()); err != nil {
 		return nil, err
 	}
 	return out, nil
