@@ -151,7 +151,7 @@ func (d *Driver) Apply(desired map[int]*nftrules.Table, full, docker bool) error
 // the caller has to do can run beside the rest of the apply: when the
 // transaction is encoded, before the kernel gets it (the encoding takes
 // every core; the commit runs on one), or as soon as a read-back of our
-// workload shards in the kernel begins (a restart or a full resync: a
+// workload shards holding endpoints begins (a restart or a full resync: a
 // 10,000 endpoint restart took 2.7–3.3 s so, 3.7 s with the endpoints
 // after, docs/benchmarks.md). It is not called when Apply fails before.
 func (d *Driver) ApplyNotify(desired map[int]*nftrules.Table, full, docker bool, beside func()) error {

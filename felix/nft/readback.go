@@ -41,22 +41,23 @@ func (d *Driver) readFamily(v int) (map[string]*state, error) {
 	if len(out) == 0 {
 		return out, nil
 	}
-	// Reading back shards (a restart, a full resync) takes long enough for
-	// the endpoints' work to go beside it; at a start of day the main
-	// table alone may exist, and the endpoints wait for the encoding.
-	for name := range out {
-		if nftrules.IsShardName(name) && d.beside != nil {
-			d.beside()
-		}
-	}
 	chains, err := d.conn.ListChainsOfTableFamily(family(v))
 	if err != nil {
 		return nil, fmt.Errorf("read back chains: %w", err)
 	}
+	populated := false // shards holding endpoints' chains
 	for _, c := range chains {
 		if st := out[c.Table.Name]; st != nil {
 			st.chains[c.Name] = &chainState{base: c.Hooknum != nil}
+			populated = populated || c.Hooknum == nil && nftrules.IsShardName(c.Table.Name)
 		}
+	}
+	// Reading back populated shards (a restart, a full resync) takes long
+	// enough for the endpoints' work to go beside it. Otherwise (a start
+	// of day, maybe over empty tables) the endpoints wait for the
+	// encoding, which takes every core.
+	if populated && d.beside != nil {
+		d.beside()
 	}
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
