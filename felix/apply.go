@@ -162,8 +162,8 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 		// state), as Calico's felix updates routes in parallel with its
 		// iptables: a start of day costs encoding the transaction (every
 		// core) and then the longer of the commit and the endpoints' work.
-		// A restart or full resync, whose tables are in the kernel, starts
-		// them as its read-back begins.
+		// A restart or full resync whose shards hold endpoints starts them
+		// as its read-back begins.
 		var once sync.Once
 		start := func() { once.Do(func() { go syncEndpoints() }) }
 		errs = append(errs, k.syncNft(ctx, snap, full, start))

@@ -1,10 +1,8 @@
 package nft_test
 
 import (
-	"log/slog"
 	"testing"
 
-	"github.com/calico-docker/calico-libnetwork/felix/nft"
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
@@ -32,11 +30,7 @@ func TestHostTablesReadBackConverge(t *testing.T) {
 	if err := d.Apply(want, true, false); err != nil || d.Rewrites() != 0 {
 		t.Errorf("full re-apply rewrote %d chains (err %v), want 0", d.Rewrites(), err)
 	}
-	fresh, err := nft.New(int(*host.NS.Handle()), slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.Close()
+	fresh := driverIn(t, host)
 	if err := fresh.Apply(want, true, false); err != nil || fresh.Rewrites() != 0 {
 		t.Errorf("a fresh driver rewrote %d chains (err %v), want 0", fresh.Rewrites(), err)
 	}

@@ -44,12 +44,19 @@ func scaleTable(t testing.TB, n int, extra map[string][]netip.Prefix, appended .
 func newDriver(t *testing.T) (*nft.Driver, *felixtest.NS) {
 	t.Helper()
 	host := felixtest.NewNS(t, "nft")
+	return driverIn(t, host), host
+}
+
+// driverIn opens a driver in host (another one: a restarted daemon's),
+// closed when the test ends.
+func driverIn(t *testing.T, host *felixtest.NS) *nft.Driver {
+	t.Helper()
 	d, err := nft.New(int(*host.NS.Handle()), slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Close() })
-	return d, host
+	return d
 }
 
 // TestApplyReadBackConverges: a table written, read back by a full apply
@@ -78,11 +85,7 @@ func TestApplyReadBackConverges(t *testing.T) {
 			t.Errorf("re-apply (full=%v) rewrote %d chains, want 0", full, n)
 		}
 	}
-	d2, err := nft.New(int(*host.NS.Handle()), slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d2.Close()
+	d2 := driverIn(t, host)
 	// A restart's read-back (rules dumped a table at a time, sets read on
 	// connections of their own) lets the endpoints' work start beside it,
 	// once.
@@ -141,11 +144,7 @@ func TestTamperedDispatchMapRepaired(t *testing.T) {
 	if err := d.Apply(want, true, false); err != nil || d.Sent() == 0 {
 		t.Fatalf("full apply over a tampered dispatch map sent %d messages (err %v), want a repair", d.Sent(), err)
 	}
-	d2, err := nft.New(int(*host.NS.Handle()), slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d2.Close()
+	d2 := driverIn(t, host)
 	if err := d2.Apply(want, true, false); err != nil || d2.Sent() != 0 {
 		t.Errorf("after the repair a fresh driver sent %d messages (err %v), want none", d2.Sent(), err)
 	}
@@ -175,14 +174,10 @@ func TestShardTablesFollowEndpoints(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%d endpoints: tables %v, want %v", tc.n, got, tc.want)
 		}
-		d2, err := nft.New(int(*host.NS.Handle()), slog.Default())
-		if err != nil {
-			t.Fatal(err)
-		}
+		d2 := driverIn(t, host)
 		if err := d2.Apply(want, true, false); err != nil || d2.Rewrites() != 0 {
 			t.Errorf("%d endpoints: a fresh driver rewrote %d chains (err %v), want 0", tc.n, d2.Rewrites(), err)
 		}
-		_ = d2.Close()
 	}
 }
 
@@ -263,11 +258,7 @@ func TestNewChainsEncodedInParallel(t *testing.T) {
 	if d.Rewrites() < 300 {
 		t.Fatalf("wrote %d chains, want the ~400 of 100 endpoints × 100 policies", d.Rewrites())
 	}
-	fresh, err := nft.New(int(*host.NS.Handle()), slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fresh.Close()
+	fresh := driverIn(t, host)
 	if err := fresh.Apply(want, true, false); err != nil || fresh.Rewrites() != 0 {
 		t.Errorf("a fresh driver reading the tables back rewrote %d chains (err %v), want 0", fresh.Rewrites(), err)
 	}
