@@ -58,8 +58,8 @@
 //     local IPAM blocks) apart from the kernel's and converges them: every
 //     apply dumps what the kernel has (routes of our protocol, permanent
 //     neighbours on workload interfaces, our iptables chains) and writes only
-//     the difference. A full resync (sysctls re-read, iptables and IP sets
-//     re-read) runs at start, every Config.ResyncInterval, on Kick and after
+//     the difference. A full resync (sysctls re-read, from the link dump
+//     itself: linkdump.go; iptables and IP sets re-read) runs at start, every Config.ResyncInterval, on Kick and after
 //     any failure; a failed apply is retried with exponential backoff. An
 //     apply between resyncs does only what changed: the endpoint side
 //     (links, routes, neighbours) only when endpoints, blocks or workload

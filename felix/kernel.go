@@ -7,6 +7,9 @@ import (
 	"net"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 
 	"github.com/calico-docker/calico-libnetwork/felix/ipsets"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
@@ -22,6 +25,7 @@ type kernelState struct {
 	log     *slog.Logger
 	ns      *ns.NS
 	nl      *netlink.Handle
+	rt      *nl.NetlinkSocket // a route socket in the namespace, for our own dumps (linkdump.go)
 	backend iptables.Backend
 	filters map[int]*iptables.Table // filter table by IP version
 	sets    map[int]*ipsets.Manager // IP sets by IP version, once a state uses them
@@ -35,6 +39,8 @@ type kernelState struct {
 	// links is the interface list of the apply under way (program), read
 	// once however many steps need it; nil between applies.
 	links map[string]netlink.Link
+	// linkConf is each interface's settings, read with links.
+	linkConf map[string]*linkConf
 
 	// configured maps each workload interface whose sysctls are set to its
 	// ifindex; a new ifindex (the interface was recreated) means redo.
@@ -101,6 +107,11 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 	if err != nil {
 		return nil, err
 	}
+	rt, err := routeSocket(n)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
 	var runner iptables.Runner = n
 	if wrap != nil {
 		runner = wrap(runner)
@@ -114,7 +125,7 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 	log.Info("Dataplane starting", "netns", cfg.NetNS, "iptablesBackend", backend,
 		"routeProtocol", cfg.RouteProtocol, "ipv6", cfg.EnableIPv6)
 	k := &kernelState{
-		cfg: cfg, log: log, ns: n, nl: h, backend: backend,
+		cfg: cfg, log: log, ns: n, nl: h, rt: rt, backend: backend,
 		configured: map[string]int{}, iptablesDirty: true,
 		filters: map[int]*iptables.Table{}, appliedFilters: map[int]*FilterState{}, host: map[int]*hostTables{},
 		sets: map[int]*ipsets.Manager{}, runner: runner,
@@ -140,6 +151,7 @@ func (k *kernelState) close() {
 		_ = k.nft.drv.Close()
 	}
 	k.nl.Close()
+	k.rt.Close()
 	k.ns.Close()
 }
 
@@ -148,16 +160,36 @@ func (k *kernelState) listLinks() (map[string]netlink.Link, error) {
 	if k.links != nil {
 		return k.links, nil // this apply read them already
 	}
-	links, err := retryDump("links", k.nl.LinkList)
+	type dump struct {
+		links []netlink.Link
+		conf  map[string]*linkConf
+	}
+	d, err := retryDump("links", func() (d dump, err error) {
+		d.links, d.conf, err = dumpLinks(k.rt)
+		return d, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]netlink.Link, len(links))
-	for _, l := range links {
+	byName := make(map[string]netlink.Link, len(d.links))
+	for _, l := range d.links {
 		byName[l.Attrs().Name] = l
 	}
-	k.links = byName
+	k.links, k.linkConf = byName, d.conf
 	return byName, nil
+}
+
+// routeSocket opens a route netlink socket in namespace n.
+func routeSocket(n *ns.NS) (*nl.NetlinkSocket, error) {
+	target := netns.None()
+	if h := n.Handle(); h != nil {
+		target = *h
+	}
+	s, err := nl.GetNetlinkSocketAt(target, netns.None(), unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("route socket in netns %s: %w", n.Path(), err)
+	}
+	return s, nil
 }
 
 // ensureUp brings an interface administratively up.

@@ -12,7 +12,8 @@ import (
 // sysctl is one /proc/sys setting, path relative to /proc/sys.
 type sysctl struct {
 	path, value string
-	optional    bool // a missing file is fine (e.g. IPv6 disabled at boot)
+	optional    bool    // a missing file is fine (e.g. IPv6 disabled at boot)
+	key         confKey // where a link dump gives its value, if it does (linkdump.go)
 }
 
 // globalSysctls enables forwarding for the whole namespace.
@@ -32,27 +33,33 @@ func globalSysctls(ipv6, flowLogs bool) []sysctl {
 func ifaceSysctls(name string, ipv6 bool) []sysctl {
 	v4, v6 := "net/ipv4/conf/"+name+"/", "net/ipv6/conf/"+name+"/"
 	s := []sysctl{
-		{path: v4 + "forwarding", value: "1"},
-		{path: v4 + "rp_filter", value: "1"},                          // strict: no spoofed sources
-		{path: v4 + "proxy_arp", value: "1"},                          // answer ARP for the gateway
-		{path: "net/ipv4/neigh/" + name + "/proxy_delay", value: "0"}, // and answer at once
+		{path: v4 + "forwarding", value: "1", key: v4Forwarding},
+		{path: v4 + "rp_filter", value: "1", key: v4RPFilter},                             // strict: no spoofed sources
+		{path: v4 + "proxy_arp", value: "1", key: v4ProxyARP},                             // answer ARP for the gateway
+		{path: "net/ipv4/neigh/" + name + "/proxy_delay", value: "0", key: arpProxyDelay}, // and answer at once
 		// Never accept router advertisements from a workload, even without IPv6.
-		{path: v6 + "accept_ra", value: "0", optional: !ipv6},
+		{path: v6 + "accept_ra", value: "0", optional: !ipv6, key: v6AcceptRA},
 	}
 	if ipv6 {
 		s = append(s,
-			sysctl{path: v6 + "disable_ipv6", value: "0"},
-			sysctl{path: v6 + "proxy_ndp", value: "1"},
-			sysctl{path: v6 + "forwarding", value: "1"})
+			sysctl{path: v6 + "disable_ipv6", value: "0", key: v6DisableIPv6},
+			sysctl{path: v6 + "proxy_ndp", value: "1", key: v6ProxyNDP},
+			sysctl{path: v6 + "forwarding", value: "1", key: v6Forwarding})
 	}
 	return s
 }
 
 // applySysctls writes each setting whose current value differs. It must
-// run inside the target namespace: /proc/sys/net is per namespace.
-func applySysctls(settings []sysctl) error {
+// run inside the target namespace: /proc/sys/net is per namespace. conf,
+// if not nil, is the interface's settings as a link dump gave them: those
+// are not read again from /proc.
+func applySysctls(settings []sysctl, conf *linkConf) error {
 	for _, s := range settings {
-		err := writeSysctl(s.path, s.value)
+		cur, known := conf.value(s.key)
+		if known && cur == s.value {
+			continue
+		}
+		err := writeSysctl(s.path, s.value, known)
 		if err != nil && !(s.optional && errors.Is(err, fs.ErrNotExist)) {
 			return err
 		}
@@ -62,20 +69,23 @@ func applySysctls(settings []sysctl) error {
 
 // writeSysctl sets one setting unless it already has the value: one open
 // for both the read and the write (thousands of interfaces at start of
-// day: the fewer syscalls, the sooner policy is in place).
-func writeSysctl(path, value string) error {
+// day: the fewer syscalls, the sooner policy is in place). differs skips
+// the read: the caller knows the value is another.
+func writeSysctl(path, value string, differs bool) error {
 	fd, err := unix.Open("/proc/sys/"+path, unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("read sysctl %s: %w", path, err)
 	}
 	defer unix.Close(fd)
-	var buf [64]byte
-	n, err := unix.Pread(fd, buf[:], 0)
-	if err != nil {
-		return fmt.Errorf("read sysctl %s: %w", path, err)
-	}
-	if strings.TrimSpace(string(buf[:n])) == value {
-		return nil
+	if !differs {
+		var buf [64]byte
+		n, err := unix.Pread(fd, buf[:], 0)
+		if err != nil {
+			return fmt.Errorf("read sysctl %s: %w", path, err)
+		}
+		if strings.TrimSpace(string(buf[:n])) == value {
+			return nil
+		}
 	}
 	if _, err := unix.Pwrite(fd, []byte(value), 0); err != nil {
 		return fmt.Errorf("set sysctl %s=%s: %w", path, value, err)
@@ -85,7 +95,7 @@ func writeSysctl(path, value string) error {
 
 // ensureGlobalSysctls applies globalSysctls in the namespace.
 func (k *kernelState) ensureGlobalSysctls() error {
-	return k.ns.Do(func() error { return applySysctls(globalSysctls(k.cfg.EnableIPv6, k.cfg.FlowLogs)) })
+	return k.ns.Do(func() error { return applySysctls(globalSysctls(k.cfg.EnableIPv6, k.cfg.FlowLogs), nil) })
 }
 
 // configureIfaces brings workload interfaces up and applies their sysctls
@@ -112,7 +122,7 @@ func (k *kernelState) configureIfaces(eps []boundEndpoint) error {
 	}
 	errs.add(k.ns.Do(func() error {
 		for _, ep := range todo {
-			err := applySysctls(ifaceSysctls(ep.IfaceName, k.cfg.EnableIPv6))
+			err := applySysctls(ifaceSysctls(ep.IfaceName, k.cfg.EnableIPv6), k.linkConf[ep.IfaceName])
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				k.log.Debug("Interface vanished before configuration", "iface", ep.IfaceName)

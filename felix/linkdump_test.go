@@ -1,0 +1,102 @@
+package felix
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+)
+
+// confPaths is where /proc shows each setting the dumps give, for
+// interface IF.
+var confPaths = map[confKey]string{
+	v4Forwarding:  "net/ipv4/conf/IF/forwarding",
+	v4RPFilter:    "net/ipv4/conf/IF/rp_filter",
+	v4ProxyARP:    "net/ipv4/conf/IF/proxy_arp",
+	arpProxyDelay: "net/ipv4/neigh/IF/proxy_delay",
+	v6Forwarding:  "net/ipv6/conf/IF/forwarding",
+	v6AcceptRA:    "net/ipv6/conf/IF/accept_ra",
+	v6ProxyNDP:    "net/ipv6/conf/IF/proxy_ndp",
+	v6DisableIPv6: "net/ipv6/conf/IF/disable_ipv6",
+}
+
+// TestDumpLinksReadsSettings checks the dumps against /proc on this
+// kernel, with each setting at its default and then at another value: the
+// array indexes and units in linkdump.go are the kernel's.
+func TestDumpLinksReadsSettings(t *testing.T) {
+	host := felixtest.NewNS(t, "ld")
+	v := newTestVeths(t, host)
+	const iface = "calild0000001"
+	if err := v.CreateVeth(iface, "tmpld0000001", testMAC, 1500); err != nil {
+		t.Fatal(err)
+	}
+	sock, err := routeSocket(host.NS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	check := func(round string) {
+		t.Helper()
+		links, conf, err := dumpLinks(sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(links) != len(conf) || conf[iface] == nil {
+			t.Fatalf("%s: %d links, settings of %d, %s's %v", round, len(links), len(conf), iface, conf[iface])
+		}
+		for k := v4Forwarding; k < numConfKeys; k++ {
+			got, ok := conf[iface].value(k)
+			want := host.Sysctl(t, strings.Replace(confPaths[k], "IF", iface, 1))
+			if !ok || got != want {
+				t.Errorf("%s: %s from the dumps %q (given %v), /proc says %q", round, confPaths[k], got, ok, want)
+			}
+		}
+	}
+	check("defaults")
+	for k, val := range map[confKey]string{v4Forwarding: "0", v4RPFilter: "2", v4ProxyARP: "1", arpProxyDelay: "37",
+		v6Forwarding: "1", v6AcceptRA: "2", v6ProxyNDP: "1", v6DisableIPv6: "1"} {
+		host.SetSysctl(t, strings.Replace(confPaths[k], "IF", iface, 1), val)
+	}
+	check("changed")
+}
+
+// TestDataplaneRepairsSysctls: settings changed behind felix's back are
+// set again at the next full resync, which reads them from the dumps.
+func TestDataplaneRepairsSysctls(t *testing.T) {
+	host := felixtest.NewNS(t, "ld")
+	v := newTestVeths(t, host)
+	const iface = "calild0000002"
+	if err := v.CreateVeth(iface, "tmpld0000002", testMAC, 1500); err != nil {
+		t.Fatal(err)
+	}
+	d := startDataplane(t, host, Config{EnableIPv6: true})
+	d.OnEndpointUpdate(Endpoint{ID: "ep1", IfaceName: iface, MAC: testMAC,
+		IPv4Nets: []netip.Prefix{netip.MustParsePrefix("10.65.0.9/32")}})
+	waitSynced(t, d)
+	want := map[string]string{}
+	for _, s := range ifaceSysctls(iface, true) {
+		want[s.path] = s.value
+		if s.key == confUnknown {
+			t.Errorf("%s: not read from the dumps", s.path)
+		}
+	}
+	tampered := map[string]string{"forwarding": "0", "rp_filter": "0", "proxy_arp": "0", "proxy_delay": "80",
+		"accept_ra": "1", "disable_ipv6": "1", "proxy_ndp": "0"}
+	for path, val := range want {
+		if host.Sysctl(t, path) != val {
+			t.Errorf("%s = %s, want %s", path, host.Sysctl(t, path), val)
+		}
+		host.SetSysctl(t, path, tampered[path[strings.LastIndex(path, "/")+1:]])
+	}
+	felixtest.Eventually(t, 10*time.Second, "the sysctls set again", func() error {
+		for path, val := range want {
+			if got := host.Sysctl(t, path); got != val {
+				return fmt.Errorf("%s = %s, want %s", path, got, val)
+			}
+		}
+		return nil
+	})
+}
