@@ -1,9 +1,11 @@
 package felix
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 
+	mnl "github.com/mdlayher/netlink"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -131,32 +133,39 @@ func dumpLinks(sock *nl.NetlinkSocket) ([]netlink.Link, map[string]*linkConf, er
 }
 
 // devconf reads IFLA_AF_SPEC's IPv4 and IPv6 setting arrays out of an
-// RTM_NEWLINK message.
+// RTM_NEWLINK message. Attributes are decoded by mdlayher/netlink's
+// decoder, which refuses a malformed one where vishvananda's parser
+// panics; what a malformed message holds stays unknown.
 func devconf(m []byte) *linkConf {
 	c := &linkConf{}
 	if len(m) < unix.SizeofIfInfomsg {
 		return c
 	}
-	attrs, err := nl.ParseRouteAttr(m[unix.SizeofIfInfomsg:])
+	ad, err := mnl.NewAttributeDecoder(m[unix.SizeofIfInfomsg:])
 	if err != nil {
 		return c
 	}
-	for _, a := range attrs {
-		if a.Attr.Type&^unix.NLA_F_NESTED != unix.IFLA_AF_SPEC {
+	for ad.Next() {
+		if ad.Type() != unix.IFLA_AF_SPEC {
 			continue
 		}
-		families, _ := nl.ParseRouteAttr(a.Value)
-		for _, f := range families {
-			inner, _ := nl.ParseRouteAttr(f.Value)
-			for _, conf := range inner {
-				switch {
-				case f.Attr.Type == unix.AF_INET && conf.Attr.Type == unix.IFLA_INET_CONF:
-					c.setAll(conf.Value, v4Forwarding, v4RPFilter, v4ProxyARP)
-				case f.Attr.Type == unix.AF_INET6 && conf.Attr.Type == unix.IFLA_INET6_CONF:
-					c.setAll(conf.Value, v6Forwarding, v6AcceptRA, v6ProxyNDP, v6DisableIPv6)
-				}
+		ad.Nested(func(families *mnl.AttributeDecoder) error {
+			for families.Next() {
+				family := families.Type()
+				families.Nested(func(confs *mnl.AttributeDecoder) error {
+					for confs.Next() {
+						switch {
+						case family == unix.AF_INET && confs.Type() == unix.IFLA_INET_CONF:
+							c.setAll(confs.Bytes(), v4Forwarding, v4RPFilter, v4ProxyARP)
+						case family == unix.AF_INET6 && confs.Type() == unix.IFLA_INET6_CONF:
+							c.setAll(confs.Bytes(), v6Forwarding, v6AcceptRA, v6ProxyNDP, v6DisableIPv6)
+						}
+					}
+					return nil
+				})
 			}
-		}
+			return nil
+		})
 	}
 	return c
 }
@@ -166,37 +175,39 @@ func devconf(m []byte) *linkConf {
 func (c *linkConf) setAll(arr []byte, keys ...confKey) {
 	for _, k := range keys {
 		if i := devconfIndex[k] * 4; i+4 <= len(arr) {
-			c.set(k, int64(int32(nl.NativeEndian().Uint32(arr[i:]))))
+			c.set(k, int64(int32(binary.NativeEndian.Uint32(arr[i:]))))
 		}
 	}
 }
 
 // proxyDelay reads an RTM_NEWNEIGHTBL message's per-interface parameters:
 // the interface and its proxy_delay in milliseconds (ok false for the
-// table's defaults, which name no interface).
+// table's defaults, which name no interface, and for a malformed message).
 func proxyDelay(m []byte) (ifindex int32, ms int64, ok bool) {
 	const ndtmsgLen = 4
 	if len(m) < ndtmsgLen {
 		return 0, 0, false
 	}
-	attrs, err := nl.ParseRouteAttr(m[ndtmsgLen:])
+	ad, err := mnl.NewAttributeDecoder(m[ndtmsgLen:])
 	if err != nil {
 		return 0, 0, false
 	}
 	var idxOK, delayOK bool
-	for _, a := range attrs {
-		if a.Attr.Type&^unix.NLA_F_NESTED != ndtaParms {
+	for ad.Next() {
+		if ad.Type() != ndtaParms {
 			continue
 		}
-		parms, _ := nl.ParseRouteAttr(a.Value)
-		for _, p := range parms {
-			switch {
-			case p.Attr.Type == ndtpaIfindex && len(p.Value) >= 4:
-				ifindex, idxOK = int32(nl.NativeEndian().Uint32(p.Value)), true
-			case p.Attr.Type == ndtpaProxyDelay && len(p.Value) >= 8:
-				ms, delayOK = int64(nl.NativeEndian().Uint64(p.Value)), true
+		ad.Nested(func(parms *mnl.AttributeDecoder) error {
+			for parms.Next() {
+				switch parms.Type() {
+				case ndtpaIfindex:
+					ifindex, idxOK = int32(parms.Uint32()), true
+				case ndtpaProxyDelay:
+					ms, delayOK = int64(parms.Uint64()), true
+				}
 			}
-		}
+			return nil
+		})
 	}
-	return ifindex, ms, idxOK && delayOK && ifindex != 0
+	return ifindex, ms, ad.Err() == nil && idxOK && delayOK && ifindex != 0
 }

@@ -100,3 +100,20 @@ func TestDataplaneRepairsSysctls(t *testing.T) {
 		return nil
 	})
 }
+
+// FuzzLinkDumpParsers: the dump parsers take any bytes without panicking
+// (a kernel's message of another layout gives unknown settings, never a
+// crash).
+func FuzzLinkDumpParsers(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(make([]byte, 16))
+	// ifinfomsg, then IFLA_AF_SPEC{AF_INET{IFLA_INET_CONF: 3 values}}
+	f.Add(append(make([]byte, 16), 0x20, 0, 0x1a, 0, 0x1c, 0, 2, 0, 0x10, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0))
+	f.Fuzz(func(t *testing.T, m []byte) {
+		c := devconf(m)
+		for k := v4Forwarding; k < numConfKeys; k++ {
+			c.value(k)
+		}
+		proxyDelay(m)
+	})
+}
