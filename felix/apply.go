@@ -127,8 +127,8 @@ func (d *Dataplane) apply(ctx context.Context, full bool) error {
 // program converges the kernel on snap. Every step runs even if an earlier
 // one failed; the errors are joined. It returns the number of our routes.
 func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (int, error) {
-	k.links, k.linkConf = nil, nil
-	defer func() { k.links, k.linkConf = nil, nil }()
+	k.links = nil
+	defer func() { k.links = nil }()
 	var errs []error
 	if full {
 		clear(k.configured)

@@ -64,3 +64,67 @@ func BenchmarkApply1000(b *testing.B) {
 		<-d.Done()
 	}
 }
+
+// BenchmarkCheckSettings measures what a full resync or a restart spends
+// checking workload interfaces' settings that are already right: through
+// /proc (five files an interface; the baseline), or from the link and ARP
+// table dumps (linkdump.go). n interfaces (CALICO_BENCH_SCALE, default
+// 1000), their peers moved to another namespace as Docker moves them into
+// its containers' (the dumps cost per interface of the host).
+func BenchmarkCheckSettings(b *testing.B) {
+	n := felixtest.BenchScale(b)
+	host := felixtest.NewNS(b, "bench")
+	containers := felixtest.NewNS(b, "benchc")
+	v, err := NewVeths(host.Path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	names := make([]string, n)
+	index := make([]int32, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("calis%08d", i)
+		mac := net.HardwareAddr{0x02, 0x42, 0x0a, byte(i >> 16), byte(i >> 8), byte(i)}
+		peer := fmt.Sprintf("tmps%08d", i)
+		if err := v.CreateVeth(names[i], peer, mac, 1500); err != nil {
+			b.Fatal(err)
+		}
+		if err := host.NL.LinkSetNsFd(host.Link(b, peer), int(*containers.NS.Handle())); err != nil {
+			b.Fatal(err)
+		}
+		index[i] = int32(host.Link(b, names[i]).Attrs().Index)
+	}
+	sock, err := routeSocket(host.NS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sock.Close()
+	check := func(conf map[int32]*linkConf) {
+		err := host.NS.Do(func() error {
+			for i, name := range names {
+				if err := applySysctls(ifaceSysctls(name, false), conf[index[i]]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	check(nil) // set them
+	b.Run("proc", func(b *testing.B) {
+		for range b.N {
+			check(nil)
+		}
+	})
+	b.Run("dumps", func(b *testing.B) {
+		for range b.N {
+			conf, err := dumpSettings(sock)
+			if err != nil {
+				b.Fatal(err)
+			}
+			check(conf)
+		}
+	})
+}

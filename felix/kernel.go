@@ -39,8 +39,6 @@ type kernelState struct {
 	// links is the interface list of the apply under way (program), read
 	// once however many steps need it; nil between applies.
 	links map[string]netlink.Link
-	// linkConf is each interface's settings, read with links.
-	linkConf map[string]*linkConf
 
 	// configured maps each workload interface whose sysctls are set to its
 	// ifindex; a new ifindex (the interface was recreated) means redo.
@@ -160,22 +158,15 @@ func (k *kernelState) listLinks() (map[string]netlink.Link, error) {
 	if k.links != nil {
 		return k.links, nil // this apply read them already
 	}
-	type dump struct {
-		links []netlink.Link
-		conf  map[string]*linkConf
-	}
-	d, err := retryDump("links", func() (d dump, err error) {
-		d.links, d.conf, err = dumpLinks(k.rt)
-		return d, err
-	})
+	links, err := retryDump("links", func() ([]netlink.Link, error) { return dumpLinks(k.rt) })
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]netlink.Link, len(d.links))
-	for _, l := range d.links {
+	byName := make(map[string]netlink.Link, len(links))
+	for _, l := range links {
 		byName[l.Attrs().Name] = l
 	}
-	k.links, k.linkConf = byName, d.conf
+	k.links = byName
 	return byName, nil
 }
 

@@ -11,16 +11,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Why a link dump of our own: felix checks five or more per-interface
-// settings of every workload interface at each full resync and restart,
-// and reading them from /proc took 0.5–1.0 s of a core at 10,000
-// interfaces (50,000 files opened, read and closed), beside the nftables
-// read-back that wants both cores. The kernel already puts an interface's
-// IPv4 and IPv6 settings in every link dump (IFLA_AF_SPEC, as arrays of
-// values), which netlink.LinkList parses and drops; and the ARP table's
-// per-interface proxy_delay comes in one RTM_GETNEIGHTBL dump. So the
-// settings are read with the links, and /proc is opened only to change one
-// (or to read one the dumps did not give, such as IPv6's where IPv6 is off).
+// Why dumps of our own: felix checks five or more per-interface settings
+// of every workload interface at each full resync and restart, and
+// reading them from /proc took 0.45–0.5 s of a core at 10,000 interfaces
+// on a quiet machine (50,000 files opened, read and closed), up to 1 s
+// beside the nftables read-back that wants both cores. The kernel puts an
+// interface's IPv4 and IPv6 settings in every link dump (IFLA_AF_SPEC, as
+// arrays of values), which netlink.LinkList parses and drops, and the ARP
+// table's per-interface proxy_delay comes in one RTM_GETNEIGHTBL dump.
+// Those two dumps cost ~21 µs an interface against ~50 µs for its /proc
+// files (BenchmarkCheckSettings), but every interface of the host pays
+// them: so they are read when most interfaces are to be checked
+// (dumpSettingsFor), and /proc is opened to change a setting, to read one
+// the dumps did not give (IPv6's where IPv6 is off), or to check a few
+// interfaces (a container started).
 
 // confKey names a per-interface setting the dumps give (linkConf).
 type confKey uint8
@@ -82,54 +86,66 @@ func (c *linkConf) value(k confKey) (string, bool) {
 	return strconv.FormatInt(c.val[k], 10), true
 }
 
-// dumpLinks lists the namespace's interfaces, with their settings, over
-// sock (a route socket in the namespace): the links as netlink.LinkList
-// would give them (the library's own LinkDeserialize, without counters),
-// then the ARP table's per-interface parameters. It may fail with
+// dumpLinks lists the namespace's interfaces over sock (a route socket in
+// the namespace) as netlink.LinkList would (the library's own
+// LinkDeserialize), without their counters. It may fail with
 // netlink.ErrDumpInterrupted (retryDump).
-func dumpLinks(sock *nl.NetlinkSocket) ([]netlink.Link, map[string]*linkConf, error) {
-	handles := map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
-	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
-	req.Sockets = handles
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
+func dumpLinks(sock *nl.NetlinkSocket) ([]netlink.Link, error) {
 	var (
 		links    []netlink.Link
 		parseErr error
 	)
-	conf := map[string]*linkConf{}
-	byIndex := map[int32]*linkConf{}
-	err := req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWLINK, func(m []byte) bool {
+	err := linkDump(sock).ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWLINK, func(m []byte) bool {
 		l, err := netlink.LinkDeserialize(nil, m)
 		if err != nil {
 			parseErr = err
 			return false
 		}
-		c := devconf(m)
 		links = append(links, l)
-		conf[l.Attrs().Name] = c
-		byIndex[int32(l.Attrs().Index)] = c
 		return true
 	})
 	if parseErr != nil {
-		return nil, nil, fmt.Errorf("parse link: %w", parseErr)
+		return nil, fmt.Errorf("parse link: %w", parseErr)
 	}
+	return links, err
+}
+
+// dumpSettings reads every interface's settings, by ifindex: a link dump
+// for IPv4's and IPv6's, the ARP table's for proxy_delay. It may fail with
+// netlink.ErrDumpInterrupted (retryDump).
+func dumpSettings(sock *nl.NetlinkSocket) (map[int32]*linkConf, error) {
+	conf := map[int32]*linkConf{}
+	err := linkDump(sock).ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWLINK, func(m []byte) bool {
+		if len(m) >= unix.SizeofIfInfomsg {
+			conf[int32(binary.NativeEndian.Uint32(m[4:8]))] = devconf(m) // ifinfomsg's ifi_index
+		}
+		return true
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	req = nl.NewNetlinkRequest(unix.RTM_GETNEIGHTBL, unix.NLM_F_DUMP)
-	req.Sockets = handles
+	req := nl.NewNetlinkRequest(unix.RTM_GETNEIGHTBL, unix.NLM_F_DUMP)
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
 	family := nl.NewRtGenMsg() // ndtmsg's first byte, its family: the ARP table only
 	family.Family = unix.AF_INET
 	req.AddData(family)
 	err = req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWNEIGHTBL, func(m []byte) bool {
-		if idx, ms, ok := proxyDelay(m); ok && byIndex[idx] != nil {
+		if idx, ms, ok := proxyDelay(m); ok && conf[idx] != nil {
 			// /proc shows it in USER_HZ ticks (100 a second).
-			byIndex[idx].set(arpProxyDelay, ms/10)
+			conf[idx].set(arpProxyDelay, ms/10)
 		}
 		return true
 	})
-	return links, conf, err
+	return conf, err
+}
+
+// linkDump is a request for every link, without counters.
+func linkDump(sock *nl.NetlinkSocket) *nl.NetlinkRequest {
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
+	return req
 }
 
 // devconf reads IFLA_AF_SPEC's IPv4 and IPv6 setting arrays out of an

@@ -38,17 +38,22 @@ func TestDumpLinksReadsSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sock.Close()
+	index := int32(host.Link(t, iface).Attrs().Index)
 	check := func(round string) {
 		t.Helper()
-		links, conf, err := dumpLinks(sock)
+		links, err := dumpLinks(sock)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(links) != len(conf) || conf[iface] == nil {
-			t.Fatalf("%s: %d links, settings of %d, %s's %v", round, len(links), len(conf), iface, conf[iface])
+		conf, err := dumpSettings(sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(links) != len(conf) || conf[index] == nil {
+			t.Fatalf("%s: %d links, settings of %d, %s's %v", round, len(links), len(conf), iface, conf[index])
 		}
 		for k := v4Forwarding; k < numConfKeys; k++ {
-			got, ok := conf[iface].value(k)
+			got, ok := conf[index].value(k)
 			want := host.Sysctl(t, strings.Replace(confPaths[k], "IF", iface, 1))
 			if !ok || got != want {
 				t.Errorf("%s: %s from the dumps %q (given %v), /proc says %q", round, confPaths[k], got, ok, want)
@@ -64,32 +69,39 @@ func TestDumpLinksReadsSettings(t *testing.T) {
 }
 
 // TestDataplaneRepairsSysctls: settings changed behind felix's back are
-// set again at the next full resync, which reads them from the dumps.
+// set again at the next full resync, which reads them from the dumps (40
+// interfaces of 81: enough for dumpSettingsFor).
 func TestDataplaneRepairsSysctls(t *testing.T) {
 	host := felixtest.NewNS(t, "ld")
 	v := newTestVeths(t, host)
-	const iface = "calild0000002"
-	if err := v.CreateVeth(iface, "tmpld0000002", testMAC, 1500); err != nil {
-		t.Fatal(err)
-	}
 	d := startDataplane(t, host, Config{EnableIPv6: true})
-	d.OnEndpointUpdate(Endpoint{ID: "ep1", IfaceName: iface, MAC: testMAC,
-		IPv4Nets: []netip.Prefix{netip.MustParsePrefix("10.65.0.9/32")}})
-	waitSynced(t, d)
-	want := map[string]string{}
-	for _, s := range ifaceSysctls(iface, true) {
-		want[s.path] = s.value
-		if s.key == confUnknown {
-			t.Errorf("%s: not read from the dumps", s.path)
+	const n = 40
+	for i := range n {
+		iface := fmt.Sprintf("calild%07d", i)
+		if err := v.CreateVeth(iface, fmt.Sprintf("tmpld%07d", i), testMAC, 1500); err != nil {
+			t.Fatal(err)
 		}
+		d.OnEndpointUpdate(Endpoint{ID: iface, IfaceName: iface, MAC: testMAC,
+			IPv4Nets: []netip.Prefix{netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 65, 0, byte(i + 1)}), 32)}})
 	}
+	waitSynced(t, d)
+	if !useSettingsDump(n, n*2+1) {
+		t.Fatalf("a full resync of %d interfaces of %d reads /proc", n, n*2+1)
+	}
+	want := map[string]string{}
 	tampered := map[string]string{"forwarding": "0", "rp_filter": "0", "proxy_arp": "0", "proxy_delay": "80",
 		"accept_ra": "1", "disable_ipv6": "1", "proxy_ndp": "0"}
-	for path, val := range want {
-		if host.Sysctl(t, path) != val {
-			t.Errorf("%s = %s, want %s", path, host.Sysctl(t, path), val)
+	for _, iface := range []string{"calild0000000", "calild0000039"} {
+		for _, s := range ifaceSysctls(iface, true) {
+			want[s.path] = s.value
+			if s.key == confUnknown {
+				t.Errorf("%s: not read from the dumps", s.path)
+			}
+			if got := host.Sysctl(t, s.path); got != s.value {
+				t.Errorf("%s = %s, want %s", s.path, got, s.value)
+			}
+			host.SetSysctl(t, s.path, tampered[s.path[strings.LastIndex(s.path, "/")+1:]])
 		}
-		host.SetSysctl(t, path, tampered[path[strings.LastIndex(path, "/")+1:]])
 	}
 	felixtest.Eventually(t, 10*time.Second, "the sysctls set again", func() error {
 		for path, val := range want {
@@ -99,6 +111,20 @@ func TestDataplaneRepairsSysctls(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestSettingsDumpThreshold: the dumps are read for many interfaces, /proc
+// for a few (a container started on a large host).
+func TestSettingsDumpThreshold(t *testing.T) {
+	for _, c := range []struct {
+		n, links int
+		want     bool
+	}{{1, 5, false}, {31, 40, false}, {32, 65, true}, {40, 81, true}, {1, 10001, false},
+		{4999, 10001, false}, {5000, 10001, true}, {10000, 10009, true}, {10000, 20001, true}} {
+		if got := useSettingsDump(c.n, c.links); got != c.want {
+			t.Errorf("%d interfaces of %d: dumps %v, want %v", c.n, c.links, got, c.want)
+		}
+	}
 }
 
 // FuzzLinkDumpParsers: the dump parsers take any bytes without panicking

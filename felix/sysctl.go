@@ -120,9 +120,10 @@ func (k *kernelState) configureIfaces(eps []boundEndpoint) error {
 	if len(todo) == 0 {
 		return errs.err()
 	}
+	conf := k.dumpSettingsFor(len(todo))
 	errs.add(k.ns.Do(func() error {
 		for _, ep := range todo {
-			err := applySysctls(ifaceSysctls(ep.IfaceName, k.cfg.EnableIPv6), k.linkConf[ep.IfaceName])
+			err := applySysctls(ifaceSysctls(ep.IfaceName, k.cfg.EnableIPv6), conf[int32(ep.link.Attrs().Index)])
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				k.log.Debug("Interface vanished before configuration", "iface", ep.IfaceName)
@@ -136,3 +137,25 @@ func (k *kernelState) configureIfaces(eps []boundEndpoint) error {
 	}))
 	return errs.err()
 }
+
+// dumpSettingsFor reads every interface's settings from the dumps when
+// checking n interfaces through /proc would cost more (linkdump.go): n of
+// at least half the host's interfaces, as at a full resync or a restart.
+// nil (read /proc) for fewer, or if the dumps fail.
+func (k *kernelState) dumpSettingsFor(n int) map[int32]*linkConf {
+	if !useSettingsDump(n, len(k.links)) {
+		return nil
+	}
+	conf, err := retryDump("interface settings", func() (map[int32]*linkConf, error) { return dumpSettings(k.rt) })
+	if err != nil {
+		k.log.Warn("Reading interface settings from /proc instead", "err", err)
+		return nil
+	}
+	return conf
+}
+
+// useSettingsDump reports whether n interfaces of a host of links are
+// checked faster with the dumps than through /proc: the dumps cost ~21 µs
+// an interface of the host, /proc ~50 µs an interface checked
+// (BenchmarkCheckSettings).
+func useSettingsDump(n, links int) bool { return n >= max(32, links/2) }
