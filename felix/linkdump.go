@@ -21,7 +21,7 @@ import (
 // table's per-interface proxy_delay comes in one RTM_GETNEIGHTBL dump.
 // Those two dumps cost ~21 µs an interface against ~50 µs for its /proc
 // files (BenchmarkCheckSettings), but every interface of the host pays
-// them: so they are read when most interfaces are to be checked
+// them: so they are read when many interfaces are to be checked
 // (dumpSettingsFor), and /proc is opened to change a setting, to read one
 // the dumps did not give (IPv6's where IPv6 is off), or to check a few
 // interfaces (a container started).
@@ -61,7 +61,7 @@ const (
 	ndtpaIfindex    = 1  // NDTPA_IFINDEX: u32
 	ndtpaProxyDelay = 13 // NDTPA_PROXY_DELAY: u64, milliseconds
 	// rtextFilterSkipStats asks a link dump to leave out the counters
-	// (RTEXT_FILTER_SKIP_STATS), about half of each message; felix reads
+	// (RTEXT_FILTER_SKIP_STATS), a quarter of each message; felix reads
 	// none of them.
 	rtextFilterSkipStats = 1 << 3
 )

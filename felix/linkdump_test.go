@@ -120,7 +120,7 @@ func TestSettingsDumpThreshold(t *testing.T) {
 		n, links int
 		want     bool
 	}{{1, 5, false}, {31, 40, false}, {32, 65, true}, {40, 81, true}, {1, 10001, false},
-		{4999, 10001, false}, {5000, 10001, true}, {10000, 10009, true}, {10000, 20001, true}} {
+		{3999, 10001, false}, {4000, 10001, true}, {1000, 2003, true}, {10000, 20003, true}} {
 		if got := useSettingsDump(c.n, c.links); got != c.want {
 			t.Errorf("%d interfaces of %d: dumps %v, want %v", c.n, c.links, got, c.want)
 		}

@@ -139,9 +139,9 @@ func (k *kernelState) configureIfaces(eps []boundEndpoint) error {
 }
 
 // dumpSettingsFor reads every interface's settings from the dumps when
-// checking n interfaces through /proc would cost more (linkdump.go): n of
-// at least half the host's interfaces, as at a full resync or a restart.
-// nil (read /proc) for fewer, or if the dumps fail.
+// checking n interfaces through /proc would cost more (linkdump.go), as at
+// a full resync or a restart. nil (read /proc) for fewer, or if the dumps
+// fail.
 func (k *kernelState) dumpSettingsFor(n int) map[int32]*linkConf {
 	if !useSettingsDump(n, len(k.links)) {
 		return nil
@@ -157,5 +157,5 @@ func (k *kernelState) dumpSettingsFor(n int) map[int32]*linkConf {
 // useSettingsDump reports whether n interfaces of a host of links are
 // checked faster with the dumps than through /proc: the dumps cost ~21 µs
 // an interface of the host, /proc ~50 µs an interface checked
-// (BenchmarkCheckSettings).
-func useSettingsDump(n, links int) bool { return n >= max(32, links/2) }
+// (BenchmarkCheckSettings), so from n of about 2/5 of links (at least 32).
+func useSettingsDump(n, links int) bool { return n >= max(32, links*2/5) }
