@@ -127,8 +127,8 @@ func (d *Dataplane) apply(ctx context.Context, full bool) error {
 // program converges the kernel on snap. Every step runs even if an earlier
 // one failed; the errors are joined. It returns the number of our routes.
 func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (int, error) {
-	k.links = nil
-	defer func() { k.links = nil }()
+	k.links, k.settings = nil, nil
+	defer func() { k.links, k.settings = nil, nil }()
 	var errs []error
 	if full {
 		clear(k.configured)
@@ -200,7 +200,7 @@ func (k *kernelState) programOthers(ctx context.Context, snap snapshot, full boo
 // syncEndpoints converges the endpoint side: interfaces and their sysctls,
 // routes, neighbour entries, IPv6 gateway addresses.
 func (k *kernelState) syncEndpoints(snap snapshot) error {
-	links, err := k.listLinks()
+	links, err := k.listLinks(k.checkMany(snap.endpoints))
 	if err != nil {
 		return err
 	}

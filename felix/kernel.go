@@ -39,6 +39,11 @@ type kernelState struct {
 	// links is the interface list of the apply under way (program), read
 	// once however many steps need it; nil between applies.
 	links map[string]netlink.Link
+	// settings is each interface's settings, by ifindex, when the apply
+	// under way read them with links (checkMany); nil otherwise.
+	settings map[int32]*linkConf
+	// linkCount is how many interfaces the last link dump found.
+	linkCount int
 
 	// configured maps each workload interface whose sysctls are set to its
 	// ifindex; a new ifindex (the interface was recreated) means redo.
@@ -153,20 +158,35 @@ func (k *kernelState) close() {
 	k.ns.Close()
 }
 
-// listLinks dumps the namespace's interfaces, by name.
-func (k *kernelState) listLinks() (map[string]netlink.Link, error) {
+// listLinks dumps the namespace's interfaces, by name; with settings, it
+// reads their settings too (k.settings). Only the apply's first call
+// dumps.
+func (k *kernelState) listLinks(settings bool) (map[string]netlink.Link, error) {
 	if k.links != nil {
 		return k.links, nil // this apply read them already
 	}
-	links, err := retryDump("links", func() ([]netlink.Link, error) { return dumpLinks(k.rt) })
+	type dump struct {
+		links []netlink.Link
+		conf  map[int32]*linkConf
+	}
+	d, err := retryDump("links", func() (d dump, err error) {
+		d.links, d.conf, err = dumpLinks(k.rt, settings)
+		return d, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]netlink.Link, len(links))
-	for _, l := range links {
+	if d.conf != nil {
+		_, err := retryDump("ARP table parameters", func() (struct{}, error) { return struct{}{}, addProxyDelays(k.rt, d.conf) })
+		if err != nil { // proxy_delay is read from /proc then
+			k.log.Warn("Reading proxy_delay from /proc instead", "err", err)
+		}
+	}
+	byName := make(map[string]netlink.Link, len(d.links))
+	for _, l := range d.links {
 		byName[l.Attrs().Name] = l
 	}
-	k.links = byName
+	k.links, k.settings, k.linkCount = byName, d.conf, len(d.links)
 	return byName, nil
 }
 

@@ -19,12 +19,12 @@ import (
 // interface's IPv4 and IPv6 settings in every link dump (IFLA_AF_SPEC, as
 // arrays of values), which netlink.LinkList parses and drops, and the ARP
 // table's per-interface proxy_delay comes in one RTM_GETNEIGHTBL dump.
-// Those two dumps cost ~21 µs an interface against ~50 µs for its /proc
-// files (BenchmarkCheckSettings), but every interface of the host pays
-// them: so they are read when many interfaces are to be checked
-// (dumpSettingsFor), and /proc is opened to change a setting, to read one
-// the dumps did not give (IPv6's where IPv6 is off), or to check a few
-// interfaces (a container started).
+// Reading the settings out of the link dump felix takes anyway, and the
+// ARP table's dump, costs less than an interface's /proc files
+// (BenchmarkCheckSettings), but every interface of the host pays it: so it
+// is done when many interfaces are to be checked (checkMany), and /proc is
+// opened to change a setting, to read one the dumps did not give (IPv6's
+// where IPv6 is off), or to check a few interfaces (a container started).
 
 // confKey names a per-interface setting the dumps give (linkConf).
 type confKey uint8
@@ -88,64 +88,56 @@ func (c *linkConf) value(k confKey) (string, bool) {
 
 // dumpLinks lists the namespace's interfaces over sock (a route socket in
 // the namespace) as netlink.LinkList would (the library's own
-// LinkDeserialize), without their counters. It may fail with
+// LinkDeserialize), without their counters; with settings, also each
+// interface's IPv4 and IPv6 settings from the same messages, by ifindex
+// (addProxyDelays adds the ARP table's). It may fail with
 // netlink.ErrDumpInterrupted (retryDump).
-func dumpLinks(sock *nl.NetlinkSocket) ([]netlink.Link, error) {
+func dumpLinks(sock *nl.NetlinkSocket, settings bool) ([]netlink.Link, map[int32]*linkConf, error) {
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
+	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+	req.AddData(nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
 	var (
 		links    []netlink.Link
+		conf     map[int32]*linkConf
 		parseErr error
 	)
-	err := linkDump(sock).ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWLINK, func(m []byte) bool {
+	if settings {
+		conf = map[int32]*linkConf{}
+	}
+	err := req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWLINK, func(m []byte) bool {
 		l, err := netlink.LinkDeserialize(nil, m)
 		if err != nil {
 			parseErr = err
 			return false
 		}
 		links = append(links, l)
-		return true
-	})
-	if parseErr != nil {
-		return nil, fmt.Errorf("parse link: %w", parseErr)
-	}
-	return links, err
-}
-
-// dumpSettings reads every interface's settings, by ifindex: a link dump
-// for IPv4's and IPv6's, the ARP table's for proxy_delay. It may fail with
-// netlink.ErrDumpInterrupted (retryDump).
-func dumpSettings(sock *nl.NetlinkSocket) (map[int32]*linkConf, error) {
-	conf := map[int32]*linkConf{}
-	err := linkDump(sock).ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWLINK, func(m []byte) bool {
-		if len(m) >= unix.SizeofIfInfomsg {
-			conf[int32(binary.NativeEndian.Uint32(m[4:8]))] = devconf(m) // ifinfomsg's ifi_index
+		if settings {
+			conf[int32(l.Attrs().Index)] = devconf(m)
 		}
 		return true
 	})
-	if err != nil {
-		return nil, err
+	if parseErr != nil {
+		return nil, nil, fmt.Errorf("parse link: %w", parseErr)
 	}
+	return links, conf, err
+}
+
+// addProxyDelays adds each interface's proxy_delay, from the ARP table's
+// dump, to conf. It may fail with netlink.ErrDumpInterrupted (retryDump).
+func addProxyDelays(sock *nl.NetlinkSocket, conf map[int32]*linkConf) error {
 	req := nl.NewNetlinkRequest(unix.RTM_GETNEIGHTBL, unix.NLM_F_DUMP)
 	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
 	family := nl.NewRtGenMsg() // ndtmsg's first byte, its family: the ARP table only
 	family.Family = unix.AF_INET
 	req.AddData(family)
-	err = req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWNEIGHTBL, func(m []byte) bool {
+	return req.ExecuteIter(unix.NETLINK_ROUTE, unix.RTM_NEWNEIGHTBL, func(m []byte) bool {
 		if idx, ms, ok := proxyDelay(m); ok && conf[idx] != nil {
 			// /proc shows it in USER_HZ ticks (100 a second).
 			conf[idx].set(arpProxyDelay, ms/10)
 		}
 		return true
 	})
-	return conf, err
-}
-
-// linkDump is a request for every link, without counters.
-func linkDump(sock *nl.NetlinkSocket) *nl.NetlinkRequest {
-	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
-	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
-	req.AddData(nl.NewRtAttr(unix.IFLA_EXT_MASK, nl.Uint32Attr(rtextFilterSkipStats)))
-	return req
 }
 
 // devconf reads IFLA_AF_SPEC's IPv4 and IPv6 setting arrays out of an

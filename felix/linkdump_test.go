@@ -41,12 +41,11 @@ func TestDumpLinksReadsSettings(t *testing.T) {
 	index := int32(host.Link(t, iface).Attrs().Index)
 	check := func(round string) {
 		t.Helper()
-		links, err := dumpLinks(sock)
+		links, conf, err := dumpLinks(sock, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		conf, err := dumpSettings(sock)
-		if err != nil {
+		if err := addProxyDelays(sock, conf); err != nil {
 			t.Fatal(err)
 		}
 		if len(links) != len(conf) || conf[index] == nil {
@@ -70,7 +69,7 @@ func TestDumpLinksReadsSettings(t *testing.T) {
 
 // TestDataplaneRepairsSysctls: settings changed behind felix's back are
 // set again at the next full resync, which reads them from the dumps (40
-// interfaces of 81: enough for dumpSettingsFor).
+// interfaces of 81: enough for checkMany).
 func TestDataplaneRepairsSysctls(t *testing.T) {
 	host := felixtest.NewNS(t, "ld")
 	v := newTestVeths(t, host)

@@ -41,7 +41,7 @@ type strayPair struct {
 // were first seen at least the grace ago, and starts the clock for new
 // ones. owned holds the host-side names of this node's endpoints.
 func (k *kernelState) reapStrayVeths(owned map[string]bool, now time.Time) error {
-	links, err := k.listLinks()
+	links, err := k.listLinks(false)
 	if err != nil {
 		return err
 	}

@@ -120,10 +120,9 @@ func (k *kernelState) configureIfaces(eps []boundEndpoint) error {
 	if len(todo) == 0 {
 		return errs.err()
 	}
-	conf := k.dumpSettingsFor(len(todo))
 	errs.add(k.ns.Do(func() error {
 		for _, ep := range todo {
-			err := applySysctls(ifaceSysctls(ep.IfaceName, k.cfg.EnableIPv6), conf[int32(ep.link.Attrs().Index)])
+			err := applySysctls(ifaceSysctls(ep.IfaceName, k.cfg.EnableIPv6), k.settings[int32(ep.link.Attrs().Index)])
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
 				k.log.Debug("Interface vanished before configuration", "iface", ep.IfaceName)
@@ -138,24 +137,23 @@ func (k *kernelState) configureIfaces(eps []boundEndpoint) error {
 	return errs.err()
 }
 
-// dumpSettingsFor reads every interface's settings from the dumps when
-// checking n interfaces through /proc would cost more (linkdump.go), as at
-// a full resync or a restart. nil (read /proc) for fewer, or if the dumps
-// fail.
-func (k *kernelState) dumpSettingsFor(n int) map[int32]*linkConf {
-	if !useSettingsDump(n, len(k.links)) {
-		return nil
+// checkMany reports whether this apply checks enough interfaces' settings
+// (endpoints not configured yet: all of them at a full resync) for reading
+// them with the links to pay, against the interfaces the last dump found
+// (linkdump.go).
+func (k *kernelState) checkMany(eps []Endpoint) bool {
+	n := 0
+	for _, ep := range eps {
+		if _, ok := k.configured[ep.IfaceName]; !ok {
+			n++
+		}
 	}
-	conf, err := retryDump("interface settings", func() (map[int32]*linkConf, error) { return dumpSettings(k.rt) })
-	if err != nil {
-		k.log.Warn("Reading interface settings from /proc instead", "err", err)
-		return nil
-	}
-	return conf
+	return useSettingsDump(n, k.linkCount)
 }
 
 // useSettingsDump reports whether n interfaces of a host of links are
-// checked faster with the dumps than through /proc: the dumps cost ~21 µs
-// an interface of the host, /proc ~50 µs an interface checked
-// (BenchmarkCheckSettings), so from n of about 2/5 of links (at least 32).
+// checked faster with the dumps than through /proc: reading the settings
+// with the links adds ~13–23 µs an interface of the host, /proc costs ~50
+// µs an interface checked (BenchmarkCheckSettings); from n of 2/5 of links
+// (at least 32), the upper end of that break-even.
 func useSettingsDump(n, links int) bool { return n >= max(32, links*2/5) }
