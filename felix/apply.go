@@ -206,7 +206,9 @@ func (k *kernelState) syncEndpoints(snap snapshot) error {
 	}
 	eps := k.bindEndpoints(snap.endpoints, links)
 	errs := []error{k.configureIfaces(eps)}
-	routes, err := k.syncRoutes(k.desiredRoutes(eps, snap.blocks))
+	want := k.desiredRoutes(eps, snap.blocks)
+	k.wantedRoutes.Store(&want) // before deleting: the watcher ignores what we delete
+	routes, err := k.syncRoutes(want)
 	k.routes = routes
 	errs = append(errs, err, k.syncNeighbours(eps, links), k.syncGateways(eps))
 	return errors.Join(errs...)

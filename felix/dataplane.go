@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
@@ -161,6 +162,9 @@ type Dataplane struct {
 
 	kernel *kernelState // owned by the loop goroutine
 	policy *policyState // owned by the loop goroutine; nil without Config.Policy
+	// routeWakes counts the deletions of our workload routes that woke the
+	// loop (monitor.go).
+	routeWakes atomic.Uint64
 
 	// events are sync events recorded by OnSyncEvent and not yet taken by
 	// the loop; eventsSince is when the oldest of them was recorded.
@@ -283,7 +287,7 @@ func (d *Dataplane) Start(ctx context.Context) error {
 	if d.policy != nil {
 		d.policy.kernel = k // host endpoints by address (hostinputs.go)
 	}
-	watching := d.watchKernel(ctx, k.ns)
+	watching := d.watchKernel(ctx, k.ns, &k.wantedRoutes)
 	go d.loop(ctx, watching)
 	return nil
 }

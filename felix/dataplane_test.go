@@ -380,3 +380,43 @@ func TestDataplaneSetFilterState(t *testing.T) {
 		t.Errorf("stale chain left:\n%s", save)
 	}
 }
+
+// Deleting the route of an endpoint that went is the dataplane's own doing:
+// the watcher ignores that deletion (it used to cost another apply, and the
+// batching holdoff for the next change). A route deleted behind its back
+// wakes it, and is repaired without waiting for the resync.
+func TestDataplaneIgnoresItsOwnRouteDeletions(t *testing.T) {
+	host := felixtest.NewNS(t, "dp")
+	v := newTestVeths(t, host)
+	for _, name := range []string{"calidp0000003", "calidp0000004"} {
+		if err := v.CreateVeth(name, "tmp"+strings.TrimPrefix(name, "cali"), testMAC, 1500); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := startDataplane(t, host, Config{ResyncInterval: time.Hour})
+	d.OnEndpointUpdate(Endpoint{ID: "ep3", IfaceName: "calidp0000003",
+		IPv4Nets: []netip.Prefix{netip.MustParsePrefix("10.65.0.3/32")}})
+	d.OnEndpointUpdate(Endpoint{ID: "ep4", IfaceName: "calidp0000004",
+		IPv4Nets: []netip.Prefix{netip.MustParsePrefix("10.65.0.4/32")}})
+	waitSynced(t, d)
+	wantRoutes(t, host, "10.65.0.3/32 dev calidp0000003 scope link", "10.65.0.4/32 dev calidp0000004 scope link")
+
+	d.OnEndpointRemove("ep3") // its veth stays: the dataplane deletes the route
+	waitSynced(t, d)
+	wantRoutes(t, host, "10.65.0.4/32 dev calidp0000004 scope link")
+
+	r, err := host.NL.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: DefaultRouteProtocol},
+		netlink.RT_FILTER_PROTOCOL)
+	if err != nil || len(r) != 1 {
+		t.Fatalf("routes %v, %v", r, err)
+	}
+	if err := host.NL.RouteDel(&r[0]); err != nil {
+		t.Fatal(err)
+	}
+	wantRoutes(t, host, "10.65.0.4/32 dev calidp0000004 scope link") // no resync within the hour
+	// The watcher reads one socket in order: ep3's deletion was judged
+	// before the one that woke the loop.
+	if n := d.routeWakes.Load(); n != 1 {
+		t.Errorf("%d route deletions woke the dataplane, want 1 (the one made behind its back)", n)
+	}
+}

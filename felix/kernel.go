@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync/atomic"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -44,6 +45,9 @@ type kernelState struct {
 	settings map[int32]*linkConf
 	// linkCount is how many interfaces the last link dump found.
 	linkCount int
+	// wantedRoutes is published for the kernel watcher (monitor.go): the
+	// routes the last endpoint sync wanted, set before it deletes any.
+	wantedRoutes atomic.Pointer[map[routeKey]*netlink.Route]
 
 	// configured maps each workload interface whose sysctls are set to its
 	// ifindex; a new ifindex (the interface was recreated) means redo.

@@ -3,6 +3,7 @@ package felix
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -25,13 +26,17 @@ const (
 // watchKernel kicks the loop when a workload interface changes or one of our
 // routes (workload or routing's) is deleted behind our back, so repairs need not wait for the resync
 // timer. A failed subscription is renewed; meanwhile the timer covers.
+// wanted holds the workload routes the loop last wanted (published before
+// it deletes any): the deletion of a route not in it is the loop's own
+// doing and wakes nothing (without that, each endpoint removed cost a
+// second apply, and the batching holdoff for the next change).
 // The returned channel is closed when the watcher has stopped (ctx ended).
-func (d *Dataplane) watchKernel(ctx context.Context, n *ns.NS) <-chan struct{} {
+func (d *Dataplane) watchKernel(ctx context.Context, n *ns.NS, wanted *atomic.Pointer[map[routeKey]*netlink.Route]) <-chan struct{} {
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
 		for {
-			d.watchOnce(ctx, n)
+			d.watchOnce(ctx, n, wanted)
 			select {
 			case <-ctx.Done():
 				return
@@ -45,7 +50,7 @@ func (d *Dataplane) watchKernel(ctx context.Context, n *ns.NS) <-chan struct{} {
 
 // watchOnce subscribes to link and route events and forwards the relevant
 // ones until either subscription ends or ctx is done.
-func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS) {
+func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Pointer[map[routeKey]*netlink.Route]) {
 	subCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	logErr := func(err error) {
@@ -82,11 +87,23 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS) {
 			if !ok {
 				routes = nil
 				cancel()
-			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.RouteProtocol {
+			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.RouteProtocol && stillWanted(u.Route, wanted.Load()) {
+				d.routeWakes.Add(1)
 				d.pokeEndpoints()
 			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.TunnelRouteProtocol {
 				d.pokeRemote()
 			}
 		}
 	}
+}
+
+// stillWanted reports whether a deleted route of our protocol is one the
+// loop wants (someone else deleted it: repair), or may want: nothing
+// published yet, or outside the main table, where our routes never are.
+func stillWanted(r netlink.Route, wanted *map[routeKey]*netlink.Route) bool {
+	if wanted == nil || (r.Table != 0 && r.Table != unix.RT_TABLE_MAIN) {
+		return true
+	}
+	_, ok := (*wanted)[routeKeyOf(r)]
+	return ok
 }

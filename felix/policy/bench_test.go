@@ -125,6 +125,47 @@ func benchPolicyApply(b *testing.B, dataplane string, n int) {
 			len(latencies), pct(0.5), pct(0.99), pct(1), st.UpdateLatency.Total/time.Duration(st.UpdateLatency.Count),
 			st.UpdateLatency.Max)
 	})
+	// A container starting on a host of n endpoints: its endpoint (its
+	// veth already there, as the driver makes it ahead) to its interface,
+	// route, ARP entry and chains programmed and its policy's sets
+	// updated; then the container stops (its endpoint removed, the veth
+	// left, so the dataplane deletes the route), untimed. Reported: start
+	// and stop p50/p99, and the dataplane's applies per start and stop.
+	b.Run("endpoint-start", func(b *testing.B) {
+		b.StopTimer()
+		iface := fmt.Sprintf("cali%011d", n)
+		mac := net.HardwareAddr{0x02, 0x42, 0x0b, 0, 0, 1}
+		if err := veths.CreateVeth(iface, fmt.Sprintf("tmp%011d", n), mac, 1500); err != nil {
+			b.Fatal(err)
+		}
+		dp, stop := startBench(b, host, dataplane, full)
+		defer stop()
+		w := resources.NewWorkloadEndpoint("wnew")
+		w.Spec.Node, w.Spec.InterfaceName = "h1", iface
+		w.Spec.IPNetworks = []string{"10.255.0.1/32"}
+		w.Spec.Profiles = []string{"net1"}
+		w.Labels = map[string]string{"app": "app0"} // selected by p0, a source of p(n-1)
+		gone := model.Update{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name}
+		rounds := max(b.N, 30)
+		starts, stops := make([]time.Duration, 0, rounds), make([]time.Duration, 0, rounds)
+		applies := dp.Status().Applies
+		for range rounds {
+			b.StartTimer()
+			t0 := time.Now()
+			dp.OnSyncEvent(model.SyncEvent{Updates: []model.Update{model.UpdateOf(w)}})
+			waitSynced(b, dp)
+			starts = append(starts, time.Since(t0))
+			b.StopTimer()
+			t0 = time.Now()
+			dp.OnSyncEvent(model.SyncEvent{Updates: []model.Update{gone}})
+			waitSynced(b, dp)
+			stops = append(stops, time.Since(t0))
+		}
+		b.ReportMetric(percentileMs(starts, 0.5), "p50-ms")
+		b.ReportMetric(percentileMs(starts, 0.99), "p99-ms")
+		b.ReportMetric(percentileMs(stops, 0.5), "stop-p50-ms")
+		b.ReportMetric(float64(dp.Status().Applies-applies)/float64(rounds), "applies/start+stop")
+	})
 	b.Run("rule-count", func(b *testing.B) {
 		// Timed as programming 100+100 then 1000+1000 (the timer must run, or
 		// the benchmark framework would raise b.N without bound).
@@ -203,4 +244,10 @@ func ourRuleCount(b *testing.B, host *felixtest.NS, dp *felix.Dataplane) int {
 	}
 	save := host.Run(b, "iptables-"+string(dp.Status().Backend)+"-save", "-t", "filter")
 	return strings.Count(save, "--comment \"cali:") + strings.Count(save, "--comment cali:")
+}
+
+// percentileMs is the p-th percentile of ds, in milliseconds (ds is sorted).
+func percentileMs(ds []time.Duration, p float64) float64 {
+	slices.Sort(ds)
+	return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000
 }
