@@ -162,9 +162,9 @@ type Dataplane struct {
 
 	kernel *kernelState // owned by the loop goroutine
 	policy *policyState // owned by the loop goroutine; nil without Config.Policy
-	// routeWakes counts the deletions of our workload routes that woke the
-	// loop (monitor.go).
-	routeWakes atomic.Uint64
+	// routeWakes and remoteWakes count the deletions of our workload
+	// routes and of routing's that woke the loop (monitor.go).
+	routeWakes, remoteWakes atomic.Uint64
 
 	// events are sync events recorded by OnSyncEvent and not yet taken by
 	// the loop; eventsSince is when the oldest of them was recorded.

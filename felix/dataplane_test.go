@@ -19,6 +19,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 )
 
 const converge = 15 * time.Second
@@ -418,5 +419,35 @@ func TestDataplaneIgnoresItsOwnRouteDeletions(t *testing.T) {
 	// before the one that woke the loop.
 	if n := d.routeWakes.Load(); n != 1 {
 		t.Errorf("%d route deletions woke the dataplane, want 1 (the one made behind its back)", n)
+	}
+}
+
+// The same for routing's routes: the loop deletes the routes routing
+// withdrew without waking itself again; one deleted by hand wakes it.
+func TestDataplaneIgnoresItsOwnRemoteRouteDeletions(t *testing.T) {
+	host := felixtest.NewNS(t, "dp")
+	addIface(t, host, "uplink0", "10.99.0.1/24")
+	d := startDataplane(t, host, Config{ResyncInterval: time.Hour})
+	via := netip.MustParseAddr("10.99.0.2")
+	r1 := routes.Route{Dst: netip.MustParsePrefix("10.40.0.0/26"), Gw: via}
+	r2 := routes.Route{Dst: netip.MustParsePrefix("10.40.0.64/26"), Gw: via}
+	theirs := func() []string { return routesOfProtocol(t, host, routes.DefaultRouteProtocol) }
+	d.SetRoutes(routes.Desired{Routes: []routes.Route{r1, r2}})
+	wantEqual(t, "routing's routes", theirs, "10.40.0.0/26", "10.40.0.64/26")
+	d.SetRoutes(routes.Desired{Routes: []routes.Route{r2}}) // withdrawn: the loop deletes r1
+	waitSynced(t, d)
+	wantEqual(t, "routing's routes", theirs, "10.40.0.64/26")
+
+	rs, err := host.NL.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: routes.DefaultRouteProtocol},
+		netlink.RT_FILTER_PROTOCOL)
+	if err != nil || len(rs) != 1 {
+		t.Fatalf("routes %v, %v", rs, err)
+	}
+	if err := host.NL.RouteDel(&rs[0]); err != nil {
+		t.Fatal(err)
+	}
+	wantEqual(t, "routing's routes", theirs, "10.40.0.64/26") // no resync within the hour
+	if n := d.remoteWakes.Load(); n != 1 {
+		t.Errorf("%d deletions of routing's routes woke the dataplane, want 1 (the one made behind its back)", n)
 	}
 }

@@ -90,7 +90,8 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.RouteProtocol && stillWanted(u.Route, wanted.Load()) {
 				d.routeWakes.Add(1)
 				d.pokeEndpoints()
-			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.TunnelRouteProtocol {
+			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.TunnelRouteProtocol && d.remoteStillWanted(u.Route) {
+				d.remoteWakes.Add(1)
 				d.pokeRemote()
 			}
 		}
@@ -106,4 +107,25 @@ func stillWanted(r netlink.Route, wanted *map[routeKey]*netlink.Route) bool {
 	}
 	_, ok := (*wanted)[routeKeyOf(r)]
 	return ok
+}
+
+// remoteStillWanted is stillWanted for a deleted route of routing's
+// (Config.TunnelRouteProtocol): is its destination in routing's desired
+// state? The loop deletes the others itself, routing having withdrawn them.
+func (d *Dataplane) remoteStillWanted(r netlink.Route) bool {
+	if r.Table != 0 && r.Table != unix.RT_TABLE_MAIN {
+		return true
+	}
+	dst := routeKeyOf(r).dst
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.remote == nil {
+		return true
+	}
+	for _, w := range d.remote.Routes {
+		if w.Dst.Masked() == dst {
+			return true
+		}
+	}
+	return false
 }
