@@ -75,8 +75,9 @@
 //     after this one ends and take everything recorded meanwhile; a change
 //     on a quiet loop, or from a writer that waits for each change to be
 //     programmed, is applied at once. The kernel watcher (monitor.go) kicks
-//     the loop when a workload interface changes and when a route still
-//     wanted is deleted; the routes an apply deletes itself (an endpoint
+//     the loop when a workload interface comes, goes, is renamed or set up
+//     or down (not when its carrier changes: a container starting) and
+//     when a route still wanted is deleted; the routes an apply deletes itself (an endpoint
 //     gone, a route routing withdrew) wake nothing.
 //   - Ownership by tag. Routes we own carry Config.RouteProtocol (default
 //     DefaultRouteProtocol = 80, unused by known routing daemons); routes of

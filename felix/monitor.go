@@ -2,6 +2,7 @@ package felix
 
 import (
 	"context"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -23,9 +24,9 @@ const (
 	eventBuffer = 16 << 20
 )
 
-// watchKernel kicks the loop when a workload interface changes or one of our
-// routes (workload or routing's) is deleted behind our back, so repairs need not wait for the resync
-// timer. A failed subscription is renewed; meanwhile the timer covers.
+// watchKernel kicks the loop when a workload interface changes (linkChanged)
+// or one of our routes (workload or routing's) is deleted behind our back,
+// so repairs need not wait for the resync timer. A failed subscription is renewed; meanwhile the timer covers.
 // wanted holds the workload routes the loop last wanted (published before
 // it deletes any): the deletion of a route not in it is the loop's own
 // doing and wakes nothing (without that, each endpoint removed cost a
@@ -74,13 +75,14 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 	}
 	// Drain both channels until netlink closes them, so its goroutines never
 	// block on a send; the first to close ends the other via cancel.
+	seen := map[int]linkState{}
 	for links != nil || routes != nil {
 		select {
 		case u, ok := <-links:
 			if !ok {
 				links = nil
 				cancel()
-			} else if u.Link != nil && strings.HasPrefix(u.Attrs().Name, d.cfg.InterfacePrefix) {
+			} else if u.Link != nil && linkChanged(seen, u, d.cfg.InterfacePrefix) {
 				d.pokeEndpoints()
 			}
 		case u, ok := <-routes:
@@ -128,4 +130,30 @@ func (d *Dataplane) remoteStillWanted(r netlink.Route) bool {
 		}
 	}
 	return false
+}
+
+// linkState is what the endpoint side depends on of a workload interface
+// besides its index: its name (endpoints are bound by name) and whether
+// it is up (felix brings it up). A change of carrier or operational state
+// (the veth's peer moved into a container and brought up there, each
+// container start) changes neither and wakes nothing.
+type linkState struct {
+	name string
+	up   bool
+}
+
+// linkChanged records link event u in seen (by ifindex) and reports
+// whether it changes a workload interface's linkState: one seen for the
+// first time, gone, renamed, or set up or down.
+func linkChanged(seen map[int]linkState, u netlink.LinkUpdate, prefix string) bool {
+	a := u.Attrs()
+	prev, known := seen[a.Index]
+	ours := strings.HasPrefix(a.Name, prefix)
+	if u.Header.Type == unix.RTM_DELLINK || !ours {
+		delete(seen, a.Index)
+		return known || ours
+	}
+	cur := linkState{name: a.Name, up: a.Flags&net.FlagUp != 0}
+	seen[a.Index] = cur
+	return !known || prev != cur
 }
