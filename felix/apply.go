@@ -28,8 +28,11 @@ type snapshot struct {
 	endpoints []Endpoint
 	blocks    []netip.Prefix
 	filters   map[int]*FilterState
-	// endpointsDirty: the endpoint side needs a re-sync (see Dataplane).
+	// endpointsDirty: the endpoint side needs a re-sync (see Dataplane);
+	// dirtyLinks and linksStale: what the kernel watcher saw of the links.
 	endpointsDirty bool
+	dirtyLinks     map[string]bool
+	linksStale     bool
 	events         []model.SyncEvent // policy mode: events to feed the model
 	since          time.Time         // when the oldest of events was recorded
 	// Routing's state (nil until SetRoutes), natOutgoing's pools (natPrimed
@@ -59,6 +62,7 @@ func (d *Dataplane) takeSnapshot() snapshot {
 	s := snapshot{gen: d.gen, full: d.wantFull, blocks: d.blocks, filters: maps.Clone(d.filterStates)}
 	d.wantFull = false
 	s.endpointsDirty, d.endpointsDirty = d.endpointsDirty, false
+	s.dirtyLinks, s.linksStale, d.dirtyLinks, d.linksStale = d.dirtyLinks, d.linksStale, nil, false
 	s.events, s.since = d.events, d.eventsSince
 	d.events, d.eventsSince = nil, time.Time{}
 	s.remote, s.natPools, s.natPrimed, s.sourceSeq, s.taken = d.remote, d.natPools, d.natPrimed, d.sourceSeq, time.Now()
@@ -139,7 +143,7 @@ func (k *kernelState) program(ctx context.Context, snap snapshot, full bool) (in
 	syncEndpoints := func() {
 		var err error
 		if full || snap.endpointsDirty || k.endpointsFailed {
-			err = k.syncEndpoints(snap)
+			err = k.syncEndpoints(snap, full)
 			k.endpointsFailed = err != nil
 		}
 		if full && k.cfg.StrayVethGrace > 0 {
@@ -199,8 +203,13 @@ func (k *kernelState) programOthers(ctx context.Context, snap snapshot, full boo
 
 // syncEndpoints converges the endpoint side: interfaces and their sysctls,
 // routes, neighbour entries, IPv6 gateway addresses.
-func (k *kernelState) syncEndpoints(snap snapshot) error {
-	links, err := k.listLinks(k.checkMany(snap.endpoints))
+func (k *kernelState) syncEndpoints(snap snapshot, full bool) (err error) {
+	defer func() {
+		if err != nil {
+			k.linkCache = nil // the next sync dumps the links
+		}
+	}()
+	links, err := k.endpointLinks(snap, full)
 	if err != nil {
 		return err
 	}

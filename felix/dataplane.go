@@ -150,10 +150,15 @@ type Dataplane struct {
 	// (interfaces, sysctls, routes, neighbours); without it, and outside a
 	// full resync, an apply only programs the filter table.
 	endpointsDirty bool
-	wantFull       bool // Kick asked for a full resync
-	idle           bool // the last apply waited for the first sync (loop: no holdoff after it)
-	status         Status
-	syncedCh       chan struct{} // closed while in sync
+	// dirtyLinks are the workload interfaces the kernel watcher saw change
+	// since the last apply; linksStale: it may have missed some (it
+	// (re)subscribed), so the next endpoint sync dumps the links.
+	dirtyLinks map[string]bool
+	linksStale bool
+	wantFull   bool // Kick asked for a full resync
+	idle       bool // the last apply waited for the first sync (loop: no holdoff after it)
+	status     Status
+	syncedCh   chan struct{} // closed while in sync
 
 	// ruleIDs maps the NFLOG prefixes of the last render to their rules;
 	// prevRuleIDs those of the render before (packets logged just before a

@@ -451,3 +451,61 @@ func TestDataplaneIgnoresItsOwnRemoteRouteDeletions(t *testing.T) {
 		t.Errorf("%d deletions of routing's routes woke the dataplane, want 1 (the one made behind its back)", n)
 	}
 }
+
+// Between full resyncs the endpoint side binds endpoints to interfaces from
+// the last link dump, kept up to date by the watcher's link events
+// (linkcache.go): endpoints come, an interface is recreated under the same
+// name (a new ifindex), another comes after its endpoint, and no apply
+// dumps the links, yet every route follows.
+func TestDataplaneEndpointLinksFromCache(t *testing.T) {
+	host := felixtest.NewNS(t, "dp")
+	v := newTestVeths(t, host)
+	for _, name := range []string{"calidp0000005", "calidp0000006"} {
+		if err := v.CreateVeth(name, "tmp"+strings.TrimPrefix(name, "cali"), testMAC, 1500); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := startDataplane(t, host, Config{ResyncInterval: time.Hour})
+	ep := func(n int) Endpoint {
+		return Endpoint{ID: fmt.Sprintf("ep%d", n), IfaceName: fmt.Sprintf("calidp%07d", n),
+			IPv4Nets: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("10.65.0.%d/32", n))}}
+	}
+	route := func(n int) string { return fmt.Sprintf("10.65.0.%d/32 dev calidp%07d scope link", n, n) }
+	d.OnEndpointUpdate(ep(5))
+	waitSynced(t, d)
+	wantRoutes(t, host, route(5))
+	// The watcher's subscription marks the links stale once; another
+	// endpoint sync takes that dump before counting.
+	d.OnEndpointUpdate(Endpoint{ID: "absent", IfaceName: "calidp0000009"})
+	waitSynced(t, d)
+	dumps := d.kernel.linkDumps.Load()
+
+	d.OnEndpointUpdate(ep(6))
+	waitSynced(t, d)
+	wantRoutes(t, host, route(5), route(6))
+
+	old := host.Link(t, "calidp0000006").Attrs().Index
+	if err := host.NL.LinkDel(host.Link(t, "calidp0000006")); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.CreateVeth("calidp0000006", "tmpdp0000006", testMAC, 1500); err != nil {
+		t.Fatal(err)
+	}
+	if host.Link(t, "calidp0000006").Attrs().Index == old {
+		t.Fatal("the recreated interface kept its ifindex")
+	}
+	wantRoutes(t, host, route(5), route(6)) // on the new ifindex: the old one's went with it
+	if got := host.Sysctl(t, "net/ipv4/conf/calidp0000006/proxy_arp"); got != "1" {
+		t.Errorf("the recreated interface's proxy_arp = %s, want 1", got)
+	}
+
+	d.OnEndpointUpdate(ep(7)) // its interface comes after it
+	waitSynced(t, d)
+	if err := v.CreateVeth("calidp0000007", "tmpdp0000007", testMAC, 1500); err != nil {
+		t.Fatal(err)
+	}
+	wantRoutes(t, host, route(5), route(6), route(7))
+	if n := d.kernel.linkDumps.Load() - dumps; n != 0 {
+		t.Errorf("%d link dumps between full resyncs, want none", n)
+	}
+}

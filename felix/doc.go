@@ -58,10 +58,14 @@
 //     local IPAM blocks) apart from the kernel's and converges them: every
 //     apply dumps what the kernel has (routes of our protocol, permanent
 //     neighbours on workload interfaces, our iptables chains) and writes only
-//     the difference. A full resync (sysctls re-read, from the link dump
-//     itself: linkdump.go; iptables and IP sets re-read) runs at start, every Config.ResyncInterval, on Kick and after
-//     any failure; a failed apply is retried with exponential backoff. An
-//     apply between resyncs does only what changed: the endpoint side
+//     the difference. Interfaces are the exception: between full resyncs
+//     the last link dump is kept and only the interfaces the kernel
+//     watcher saw change, and the endpoints' interfaces it lacks, are
+//     looked up (linkcache.go). A full resync (links dumped, sysctls re-read
+//     from that dump: linkdump.go; iptables and IP sets re-read) runs at
+//     start, every Config.ResyncInterval, on Kick and after any failure; a
+//     failed apply is retried with exponential backoff. An apply between
+//     resyncs does only what changed: the endpoint side
 //     (links, routes, neighbours) only when endpoints, blocks or workload
 //     interfaces changed, IP sets only when their content changed, and
 //     iptables as a delta from the last successful apply (reading back

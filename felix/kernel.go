@@ -45,6 +45,11 @@ type kernelState struct {
 	settings map[int32]*linkConf
 	// linkCount is how many interfaces the last link dump found.
 	linkCount int
+	// linkDumps counts the link dumps (read by tests).
+	linkDumps atomic.Int64
+	// linkCache is the interfaces by name as the endpoint side last knew
+	// them (linkcache.go); nil: its next sync dumps them.
+	linkCache map[string]netlink.Link
 	// wantedRoutes is published for the kernel watcher (monitor.go): the
 	// routes the last endpoint sync wanted, set before it deletes any.
 	wantedRoutes atomic.Pointer[map[routeKey]*netlink.Route]
@@ -191,6 +196,7 @@ func (k *kernelState) listLinks(settings bool) (map[string]netlink.Link, error) 
 		byName[l.Attrs().Name] = l
 	}
 	k.links, k.settings, k.linkCount = byName, d.conf, len(d.links)
+	k.linkDumps.Add(1)
 	return byName, nil
 }
 

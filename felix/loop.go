@@ -44,6 +44,23 @@ func (d *Dataplane) pokeEndpoints() {
 	d.poke()
 }
 
+// pokeLinks wakes the loop to re-sync the endpoint side for workload
+// interfaces that changed (names), or, stale, for links the watcher may
+// have missed.
+func (d *Dataplane) pokeLinks(names []string, stale bool) {
+	d.mu.Lock()
+	d.endpointsDirty = true
+	d.linksStale = d.linksStale || stale
+	if d.dirtyLinks == nil {
+		d.dirtyLinks = map[string]bool{}
+	}
+	for _, n := range names {
+		d.dirtyLinks[n] = true
+	}
+	d.mu.Unlock()
+	d.poke()
+}
+
 // poke wakes the loop without blocking; pending pokes coalesce.
 func (d *Dataplane) poke() {
 	select {

@@ -66,6 +66,12 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 			ReceiveBufferSize: eventBuffer, ReceiveBufferForceSize: true}); err != nil {
 		logErr(err)
 		close(links)
+	} else {
+		// Interfaces may have changed unseen before this subscription:
+		// the endpoint side's next sync dumps them (linkcache.go).
+		d.mu.Lock()
+		d.linksStale = true
+		d.mu.Unlock()
 	}
 	if err := netlink.RouteSubscribeWithOptions(routes, subCtx.Done(),
 		netlink.RouteSubscribeOptions{Namespace: n.Handle(), ErrorCallback: logErr,
@@ -82,8 +88,10 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 			if !ok {
 				links = nil
 				cancel()
-			} else if u.Link != nil && linkChanged(seen, u, d.cfg.InterfacePrefix) {
-				d.pokeEndpoints()
+			} else if u.Link != nil {
+				if names := linkChanged(seen, u, d.cfg.InterfacePrefix); len(names) > 0 {
+					d.pokeLinks(names, false)
+				}
 			}
 		case u, ok := <-routes:
 			if !ok {
@@ -142,18 +150,29 @@ type linkState struct {
 	up   bool
 }
 
-// linkChanged records link event u in seen (by ifindex) and reports
-// whether it changes a workload interface's linkState: one seen for the
-// first time, gone, renamed, or set up or down.
-func linkChanged(seen map[int]linkState, u netlink.LinkUpdate, prefix string) bool {
+// linkChanged records link event u in seen (by ifindex) and returns the
+// names of the workload interfaces whose linkState it changes (none, or
+// its name and, renamed, its old one): one seen for the first time, gone,
+// renamed, or set up or down.
+func linkChanged(seen map[int]linkState, u netlink.LinkUpdate, prefix string) []string {
 	a := u.Attrs()
 	prev, known := seen[a.Index]
 	ours := strings.HasPrefix(a.Name, prefix)
+	var names []string
+	if known && prev.name != a.Name {
+		names = append(names, prev.name)
+	}
 	if u.Header.Type == unix.RTM_DELLINK || !ours {
 		delete(seen, a.Index)
-		return known || ours
+		if ours {
+			names = append(names, a.Name)
+		}
+		return names
 	}
 	cur := linkState{name: a.Name, up: a.Flags&net.FlagUp != 0}
 	seen[a.Index] = cur
-	return !known || prev != cur
+	if !known || prev != cur {
+		names = append(names, a.Name)
+	}
+	return names
 }
