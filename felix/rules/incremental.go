@@ -50,10 +50,9 @@ type Renderer struct {
 	transientChains   map[string]bool // the uncached chains of the last render
 	dispatch          [2][]ipt.Rule   // from, to
 	// chains holds every chain of the last Result (gotos rendered); sorted
-	// is its Chains and pos each chain's index there.
+	// is its Chains.
 	chains map[string][]ipt.Rule
 	sorted []ipt.Chain
-	pos    map[string]int
 	// sets are the IP sets of the cached chains; setOut the last Result's
 	// IPSets; transientSets those of its uncached chains (sets.go).
 	sets          map[string]*setEntry
@@ -122,8 +121,8 @@ func (rd *Renderer) reset(key renderKey) {
 		policies: map[string]*ruleEntry{}, profiles: map[string]*ruleEntry{}, tiers: map[string]*resources.Tier{},
 		policiesDirty:   map[string]bool{},
 		transientGroups: map[string]bool{}, transientPolicies: map[string]bool{}, transientChains: map[string]bool{},
-		chains: map[string][]ipt.Rule{}, pos: map[string]int{},
-		sets: map[string]*setEntry{}, setsTouched: map[string]bool{},
+		chains: map[string][]ipt.Rule{},
+		sets:   map[string]*setEntry{}, setsTouched: map[string]bool{},
 		idRefs: map[string]int{}, idVals: map[string]RuleID{}, idsTouched: map[string]bool{}}
 }
 
