@@ -187,14 +187,19 @@ type Dataplane struct {
 	remoteStatus routes.Status
 	// remoteStatusGen is the remoteGen remoteStatus applied.
 	remoteStatusGen uint64
-	ipipOK          bool
-	ipipReason      string
-	natPools        []nat.Pool
-	natPrimed       bool
-	natDirty        bool
-	sources         map[string]sourceEntry // by endpoint ID
-	sourcesDirty    bool
-	sourceSeq       uint64
+	// remoteDsts indexes remote's route destinations as of remoteDstsGen
+	// (the kernel watcher's, monitor.go).
+	remoteDsts    map[netip.Prefix]bool
+	remoteDstsGen uint64
+
+	ipipOK       bool
+	ipipReason   string
+	natPools     []nat.Pool
+	natPrimed    bool
+	natDirty     bool
+	sources      map[string]sourceEntry // by endpoint ID
+	sourcesDirty bool
+	sourceSeq    uint64
 
 	// settings are the live settings (settings.go), bumped settingsGen on
 	// every SetSettings; appliedSettingsGen and resyncEvery are the loop's.

@@ -44,13 +44,11 @@ func (d *Dataplane) pokeEndpoints() {
 	d.poke()
 }
 
-// pokeLinks wakes the loop to re-sync the endpoint side for workload
-// interfaces that changed (names), or, stale, for links the watcher may
-// have missed.
-func (d *Dataplane) pokeLinks(names []string, stale bool) {
+// pokeLinks wakes the loop to re-sync the endpoint side for the workload
+// interfaces that changed (by name: the apply looks them up, linkcache.go).
+func (d *Dataplane) pokeLinks(names []string) {
 	d.mu.Lock()
 	d.endpointsDirty = true
-	d.linksStale = d.linksStale || stale
 	if d.dirtyLinks == nil {
 		d.dirtyLinks = map[string]bool{}
 	}

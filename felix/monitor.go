@@ -3,6 +3,7 @@ package felix
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,12 +27,13 @@ const (
 
 // watchKernel kicks the loop when a workload interface changes (linkChanged)
 // or one of our routes (workload or routing's) is deleted behind our back,
-// so repairs need not wait for the resync timer. A failed subscription is renewed; meanwhile the timer covers.
-// wanted holds the workload routes the loop last wanted (published before
-// it deletes any): the deletion of a route not in it is the loop's own
-// doing and wakes nothing (without that, each endpoint removed cost a
-// second apply, and the batching holdoff for the next change).
-// The returned channel is closed when the watcher has stopped (ctx ended).
+// so repairs need not wait for the resync timer. A failed subscription is
+// renewed; meanwhile the timer covers. wanted holds the workload routes the
+// loop last wanted (published before it deletes any): the deletion of a
+// route not in it is the loop's own doing and wakes nothing (without that,
+// each endpoint removed cost a second apply, and the batching holdoff for
+// the next change). The returned channel is closed when the watcher has
+// stopped (ctx ended).
 func (d *Dataplane) watchKernel(ctx context.Context, n *ns.NS, wanted *atomic.Pointer[map[routeKey]*netlink.Route]) <-chan struct{} {
 	stopped := make(chan struct{})
 	go func() {
@@ -90,7 +92,7 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 				cancel()
 			} else if u.Link != nil {
 				if names := linkChanged(seen, u, d.cfg.InterfacePrefix); len(names) > 0 {
-					d.pokeLinks(names, false)
+					d.pokeLinks(names)
 				}
 			}
 		case u, ok := <-routes:
@@ -122,6 +124,8 @@ func stillWanted(r netlink.Route, wanted *map[routeKey]*netlink.Route) bool {
 // remoteStillWanted is stillWanted for a deleted route of routing's
 // (Config.TunnelRouteProtocol): is its destination in routing's desired
 // state? The loop deletes the others itself, routing having withdrawn them.
+// The destinations are indexed once per desired state (SetRoutes), when a
+// deletion first asks.
 func (d *Dataplane) remoteStillWanted(r netlink.Route) bool {
 	if r.Table != 0 && r.Table != unix.RT_TABLE_MAIN {
 		return true
@@ -132,12 +136,14 @@ func (d *Dataplane) remoteStillWanted(r netlink.Route) bool {
 	if d.remote == nil {
 		return true
 	}
-	for _, w := range d.remote.Routes {
-		if w.Dst.Masked() == dst {
-			return true
+	if d.remoteDsts == nil || d.remoteDstsGen != d.remoteGen {
+		d.remoteDsts = make(map[netip.Prefix]bool, len(d.remote.Routes))
+		for _, w := range d.remote.Routes {
+			d.remoteDsts[w.Dst.Masked()] = true
 		}
+		d.remoteDstsGen = d.remoteGen
 	}
-	return false
+	return d.remoteDsts[dst]
 }
 
 // linkState is what the endpoint side depends on of a workload interface
