@@ -63,14 +63,27 @@ func (t *Table) setDispatch(name string, vmap map[string]string) {
 		}
 		t.endpointOf[c] = append(t.endpointOf[c], endpointRef{name, iface})
 		folded[iface] = t.foldedTarget(c)
+		t.noteDispatch(name, iface)
 	}
 	for iface, prev := range old {
 		if _, ok := vmap[iface]; !ok {
 			t.forgetRef(prev, endpointRef{name, iface})
+			t.noteDispatch(name, iface)
 		}
 	}
 	t.dispatch[name] = vmap
 	t.Sets[name] = Set{VMap: folded}
+}
+
+// noteDispatch records that dispatch map name's element for iface changed.
+func (t *Table) noteDispatch(name, iface string) {
+	if t.dispatchDirty == nil {
+		t.dispatchDirty = map[string]map[string]bool{}
+	}
+	if t.dispatchDirty[name] == nil {
+		t.dispatchDirty[name] = map[string]bool{}
+	}
+	t.dispatchDirty[name][iface] = true
 }
 
 // forgetRef drops one reverse entry of chain c.
@@ -85,6 +98,10 @@ func (t *Table) forgetRef(c string, ref endpointRef) {
 
 // dropDispatch forgets a dispatch map.
 func (t *Table) dropDispatch(name string) {
+	if t.dispatchAll == nil {
+		t.dispatchAll = map[string]bool{}
+	}
+	t.dispatchAll[name] = true
 	t.forgetRefs(name)
 	delete(t.dispatch, name)
 	delete(t.Sets, name)
@@ -116,6 +133,7 @@ func (t *Table) refold(c string) []string {
 		if vmap := t.Sets[ref.dispatch].VMap; vmap[ref.iface] != to {
 			vmap[ref.iface] = to
 			changed = append(changed, ref.dispatch)
+			t.noteDispatch(ref.dispatch, ref.iface)
 		}
 	}
 	return changed

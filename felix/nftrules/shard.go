@@ -97,8 +97,10 @@ type layout struct {
 	holder map[string]map[*Part]bool // chain -> parts holding it
 	sets   map[string]map[*Part]bool // set -> parts holding it
 	shard  map[string]int            // interface -> its shard (memo)
-	// split is each dispatch map as each part holds it (by part index),
-	// computed once per round of changes.
+	// split is each dispatch map as each part holds it (by part index):
+	// computed whole when a map changed wholesale, else patched copy on
+	// write for the interfaces that changed (the driver keeps the maps it
+	// programmed to diff the next ones against).
 	split map[string][]map[string]string
 }
 
@@ -112,7 +114,7 @@ func (t *Table) Parts() []*Part {
 	} else if t.pending != nil {
 		t.applyPending()
 	}
-	t.pending = nil
+	t.pending, t.dispatchDirty, t.dispatchAll = nil, nil, nil
 	return t.layout.parts
 }
 
@@ -338,10 +340,18 @@ func (t *Table) pendingChange(chain, set string) {
 // recomputed and compared.
 func (t *Table) applyPending() {
 	l := t.layout
+	// replaced: by dispatch map, the parts whose split map was patched
+	// (a new map); a map re-split whole is compared part by part.
+	replaced := map[string]map[int]bool{}
 	for name := range dispatchFlags {
-		if t.pending.Sets[name] {
-			delete(l.split, name)
+		if !t.pending.Sets[name] {
+			continue
 		}
+		if t.dispatchAll[name] || l.split[name] == nil || !t.Sets[name].IsVMap() {
+			delete(l.split, name)
+			continue
+		}
+		replaced[name] = t.patchSplit(name, t.dispatchDirty[name])
 	}
 	touched := map[*Part]bool{}
 	for name := range t.pending.Chains {
@@ -365,7 +375,13 @@ func (t *Table) applyPending() {
 	}
 	for name := range t.pending.Sets {
 		if _, ok := dispatchFlags[name]; ok {
-			for _, p := range l.parts { // which shard gained or lost an endpoint is not recorded: compare all maps
+			if parts, ok := replaced[name]; ok {
+				for i := range parts {
+					touched[l.parts[i]] = true
+				}
+				continue
+			}
+			for _, p := range l.parts { // re-split whole: compare all maps
 				if !maps.Equal(p.Sets[name].VMap, t.partSet(p, name).VMap) {
 					touched[p] = true
 				}
@@ -381,6 +397,44 @@ func (t *Table) applyPending() {
 			t.refreshPart(p)
 		}
 	}
+}
+
+// patchSplit brings dispatch map name's split up to date for the
+// interfaces whose element changed: the main table's map (a return for
+// every known interface) and each one's shard's, each copied once before
+// its first change. It returns the indexes of the parts whose map it
+// replaced: an endpoint coming or going touches two parts, not all 17 of
+// a 10,000-endpoint host's (each compared and copied whole before).
+func (t *Table) patchSplit(name string, ifaces map[string]bool) map[int]bool {
+	l := t.layout
+	split, folded := l.split[name], t.Sets[name].VMap
+	replaced := map[int]bool{}
+	edit := func(i int) map[string]string {
+		if !replaced[i] {
+			split[i] = maps.Clone(split[i])
+			replaced[i] = true
+		}
+		return split[i]
+	}
+	set := func(i int, iface, target string) {
+		cur, has := split[i][iface]
+		switch {
+		case target == "" && has:
+			delete(edit(i), iface)
+		case target != "" && (!has || cur != target):
+			edit(i)[iface] = target
+		}
+	}
+	for iface := range ifaces {
+		target, known := folded[iface]
+		back := ""
+		if known {
+			back = ReturnTarget
+		}
+		set(0, iface, back)
+		set(1+l.shardOf(iface), iface, target)
+	}
+	return replaced
 }
 
 // refreshPart recomputes what part p holds and marks the differences.

@@ -71,6 +71,11 @@ type Table struct {
 	// chain), endpointOf its reverse; Sets holds them folded (fold.go).
 	dispatch   map[string]map[string]string
 	endpointOf map[string][]endpointRef
+	// dispatchDirty are, by dispatch map, the interfaces whose folded
+	// element changed since the layout was last brought up to date;
+	// dispatchAll the maps changed wholesale (shard.go re-splits those).
+	dispatchDirty map[string]map[string]bool
+	dispatchAll   map[string]bool
 }
 
 // Input is what one family's table is built from: felix's filter state
