@@ -433,6 +433,9 @@ func (t *Table) patchSplit(name string, ifaces map[string]bool) map[int]bool {
 		}
 		set(0, iface, back)
 		set(1+l.shardOf(iface), iface, target)
+		if !known {
+			delete(l.shard, iface) // a hash, recomputed on demand: no memo of every interface ever seen
+		}
 	}
 	return replaced
 }
