@@ -33,6 +33,7 @@ type snapshot struct {
 	endpointsDirty bool
 	dirtyLinks     map[string]bool
 	linksStale     bool
+	routesStale    bool
 	events         []model.SyncEvent // policy mode: events to feed the model
 	since          time.Time         // when the oldest of events was recorded
 	// Routing's state (nil until SetRoutes), natOutgoing's pools (natPrimed
@@ -63,6 +64,7 @@ func (d *Dataplane) takeSnapshot() snapshot {
 	d.wantFull = false
 	s.endpointsDirty, d.endpointsDirty = d.endpointsDirty, false
 	s.dirtyLinks, s.linksStale, d.dirtyLinks, d.linksStale = d.dirtyLinks, d.linksStale, nil, false
+	s.routesStale, d.routesStale = d.routesStale, false
 	s.events, s.since = d.events, d.eventsSince
 	d.events, d.eventsSince = nil, time.Time{}
 	s.remote, s.natPools, s.natPrimed, s.sourceSeq, s.taken = d.remote, d.natPools, d.natPrimed, d.sourceSeq, time.Now()
@@ -209,7 +211,7 @@ func (k *kernelState) syncEndpoints(snap snapshot, full bool) (err error) {
 			k.linkCache = nil // the next sync dumps the links
 		}
 	}()
-	links, err := k.endpointLinks(snap, full)
+	links, dumped, err := k.endpointLinks(snap, full)
 	if err != nil {
 		return err
 	}
@@ -217,7 +219,7 @@ func (k *kernelState) syncEndpoints(snap snapshot, full bool) (err error) {
 	errs := []error{k.configureIfaces(eps)}
 	want := k.desiredRoutes(eps, snap.blocks)
 	k.wantedRoutes.Store(&want) // before deleting: the watcher ignores what we delete
-	routes, err := k.syncRoutes(want)
+	routes, err := k.syncRoutes(want, dumped || snap.routesStale)
 	k.routes = routes
 	errs = append(errs, err, k.syncNeighbours(eps, links), k.syncGateways(eps))
 	return errors.Join(errs...)

@@ -155,10 +155,13 @@ type Dataplane struct {
 	// (re)subscribed), so the next endpoint sync dumps the links.
 	dirtyLinks map[string]bool
 	linksStale bool
-	wantFull   bool // Kick asked for a full resync
-	idle       bool // the last apply waited for the first sync (loop: no holdoff after it)
-	status     Status
-	syncedCh   chan struct{} // closed while in sync
+	// routesStale: a route of ours went behind our back, or the watcher
+	// (re)subscribed: the next endpoint sync dumps our routes.
+	routesStale bool
+	wantFull    bool // Kick asked for a full resync
+	idle        bool // the last apply waited for the first sync (loop: no holdoff after it)
+	status      Status
+	syncedCh    chan struct{} // closed while in sync
 
 	// ruleIDs maps the NFLOG prefixes of the last render to their rules;
 	// prevRuleIDs those of the render before (packets logged just before a

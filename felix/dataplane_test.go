@@ -454,9 +454,11 @@ func TestDataplaneIgnoresItsOwnRemoteRouteDeletions(t *testing.T) {
 
 // Between full resyncs the endpoint side binds endpoints to interfaces from
 // the last link dump, kept up to date by the watcher's link events
-// (linkcache.go): endpoints come, an interface is recreated under the same
-// name (a new ifindex), another comes after its endpoint, and no apply
-// dumps the links, yet every route follows.
+// (linkcache.go), and knows its routes from the last sync (routes.go):
+// endpoints come, an interface is recreated under the same name (a new
+// ifindex), another comes after its endpoint, one is set down by hand
+// (IPv4 drops its routes without a word), and no apply dumps the links or
+// the routes, yet every route follows.
 func TestDataplaneEndpointLinksFromCache(t *testing.T) {
 	host := felixtest.NewNS(t, "dp")
 	v := newTestVeths(t, host)
@@ -478,7 +480,7 @@ func TestDataplaneEndpointLinksFromCache(t *testing.T) {
 	// endpoint sync takes that dump before counting.
 	d.OnEndpointUpdate(Endpoint{ID: "absent", IfaceName: "calidp0000009"})
 	waitSynced(t, d)
-	dumps := d.kernel.linkDumps.Load()
+	dumps, routeDumps := d.kernel.linkDumps.Load(), d.kernel.routeDumps.Load()
 
 	d.OnEndpointUpdate(ep(6))
 	waitSynced(t, d)
@@ -505,7 +507,21 @@ func TestDataplaneEndpointLinksFromCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantRoutes(t, host, route(5), route(6), route(7))
+
+	if err := host.NL.LinkSetDown(host.Link(t, "calidp0000005")); err != nil {
+		t.Fatal(err)
+	}
+	felixtest.Eventually(t, converge, "calidp0000005 up again", func() error {
+		if host.Link(t, "calidp0000005").Attrs().Flags&net.FlagUp == 0 {
+			return errors.New("still down")
+		}
+		return nil
+	})
+	wantRoutes(t, host, route(5), route(6), route(7))
 	if n := d.kernel.linkDumps.Load() - dumps; n != 0 {
 		t.Errorf("%d link dumps between full resyncs, want none", n)
+	}
+	if n := d.kernel.routeDumps.Load() - routeDumps; n != 0 {
+		t.Errorf("%d route dumps between full resyncs, want none", n)
 	}
 }

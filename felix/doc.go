@@ -56,12 +56,15 @@
 //
 //   - Desired versus actual. The Dataplane keeps the desired state (endpoints,
 //     local IPAM blocks) apart from the kernel's and converges them: every
-//     apply dumps what the kernel has (routes of our protocol, permanent
-//     neighbours on workload interfaces, our iptables chains) and writes only
-//     the difference. Interfaces are the exception: between full resyncs
-//     the last link dump is kept and only the interfaces the kernel
-//     watcher saw change, and the endpoints' interfaces it lacks, are
-//     looked up (linkcache.go). A full resync (links dumped, sysctls re-read
+//     apply dumps what the kernel has (permanent neighbours on workload
+//     interfaces, our iptables chains) and writes only the difference.
+//     Interfaces and routes are the exception: between full resyncs the
+//     last link dump is kept and only the interfaces the kernel watcher saw
+//     change, and the endpoints' interfaces it lacks, are looked up
+//     (linkcache.go); our routes are those the last sync left, except on
+//     those interfaces (IPv4 drops a device's routes silently when it goes
+//     down or away), and are dumped again when the watcher sees one deleted
+//     behind our back (routes.go). A full resync (links dumped, sysctls re-read
 //     from that dump: linkdump.go; iptables and IP sets re-read) runs at
 //     start, every Config.ResyncInterval, on Kick and after any failure; a
 //     failed apply is retried with exponential backoff. An apply between

@@ -45,11 +45,17 @@ type kernelState struct {
 	settings map[int32]*linkConf
 	// linkCount is how many interfaces the last link dump found.
 	linkCount int
-	// linkDumps counts the link dumps (read by tests).
-	linkDumps atomic.Int64
+	// linkDumps and routeDumps count the dumps of links and of our routes
+	// (read by tests).
+	linkDumps, routeDumps atomic.Int64
 	// linkCache is the interfaces by name as the endpoint side last knew
-	// them (linkcache.go); nil: its next sync dumps them.
+	// them (linkcache.go); nil: its next sync dumps them. relinked are the
+	// ifindexes (old and new) of those the apply under way looked up again.
 	linkCache map[string]netlink.Link
+	relinked  map[int]bool
+	// routeMemo is our routes as the last endpoint sync left them; nil:
+	// the next one dumps them (routes.go).
+	routeMemo map[routeKey]bool
 	// wantedRoutes is published for the kernel watcher (monitor.go): the
 	// routes the last endpoint sync wanted, set before it deletes any.
 	wantedRoutes atomic.Pointer[map[routeKey]*netlink.Route]

@@ -23,20 +23,22 @@ import (
 // is looked up at each sync until it comes) or that the watcher does not
 // follow (a name without the workload prefix).
 
-// endpointLinks returns the interfaces by name for an endpoint sync.
-func (k *kernelState) endpointLinks(snap snapshot, full bool) (map[string]netlink.Link, error) {
+// endpointLinks returns the interfaces by name for an endpoint sync, and
+// whether it dumped them.
+func (k *kernelState) endpointLinks(snap snapshot, full bool) (map[string]netlink.Link, bool, error) {
+	clear(k.relinked)
 	settings := k.checkMany(snap.endpoints)
 	if full || settings || snap.linksStale || k.linkCache == nil {
 		links, err := k.listLinks(settings)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		k.linkCache = links
-		return links, nil
+		return links, true, nil
 	}
 	for name := range snap.dirtyLinks {
 		if err := k.lookupLink(name); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	for _, ep := range snap.endpoints {
@@ -45,14 +47,21 @@ func (k *kernelState) endpointLinks(snap snapshot, full bool) (map[string]netlin
 			continue
 		}
 		if err := k.lookupLink(ep.IfaceName); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return k.linkCache, nil
+	return k.linkCache, false, nil
 }
 
-// lookupLink brings the cache's entry for interface name up to date.
+// lookupLink brings the cache's entry for interface name up to date, and
+// notes its old and new ifindex as relinked.
 func (k *kernelState) lookupLink(name string) error {
+	if k.relinked == nil {
+		k.relinked = map[int]bool{}
+	}
+	if old, ok := k.linkCache[name]; ok {
+		k.relinked[old.Attrs().Index] = true
+	}
 	l, err := k.nl.LinkByName(name)
 	if _, gone := errors.AsType[netlink.LinkNotFoundError](err); gone {
 		delete(k.linkCache, name)
@@ -62,5 +71,6 @@ func (k *kernelState) lookupLink(name string) error {
 		return fmt.Errorf("look up interface %s: %w", name, err)
 	}
 	k.linkCache[name] = l
+	k.relinked[l.Attrs().Index] = true
 	return nil
 }

@@ -35,11 +35,12 @@ func (d *Dataplane) setInSync(in bool) {
 	d.status.InSync = in
 }
 
-// pokeEndpoints wakes the loop to re-sync the endpoint side: the kernel
-// watcher saw an interface change or one of our routes go.
+// pokeEndpoints wakes the loop to re-sync the endpoint side, routes read
+// back from the kernel: the kernel watcher saw one of our routes go, or
+// (re)subscribed.
 func (d *Dataplane) pokeEndpoints() {
 	d.mu.Lock()
-	d.endpointsDirty = true
+	d.endpointsDirty, d.routesStale = true, true
 	d.mu.Unlock()
 	d.poke()
 }

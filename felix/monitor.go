@@ -80,6 +80,12 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 			ReceiveBufferSize: eventBuffer, ReceiveBufferForceSize: true}); err != nil {
 		logErr(err)
 		close(routes)
+	} else {
+		// Routes may have gone unseen before this subscription: the
+		// endpoint side's next sync dumps them (routes.go).
+		d.mu.Lock()
+		d.routesStale = true
+		d.mu.Unlock()
 	}
 	// Drain both channels until netlink closes them, so its goroutines never
 	// block on a send; the first to close ends the other via cancel.

@@ -54,6 +54,7 @@ func (k *kernelState) desiredRoutes(eps []boundEndpoint, blocks []netip.Prefix) 
 
 // listOurRoutes dumps the main-table routes carrying our protocol.
 func (k *kernelState) listOurRoutes() ([]netlink.Route, error) {
+	k.routeDumps.Add(1)
 	filter := &netlink.Route{Protocol: netlink.RouteProtocol(k.cfg.RouteProtocol), Table: unix.RT_TABLE_MAIN}
 	return retryDump("routes", func() ([]netlink.Route, error) {
 		return k.nl.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
@@ -62,23 +63,44 @@ func (k *kernelState) listOurRoutes() ([]netlink.Route, error) {
 
 // syncRoutes adds the desired routes the kernel lacks and deletes our
 // routes that are not desired (or duplicated). It returns how many desired
-// routes are in place.
-func (k *kernelState) syncRoutes(want map[routeKey]*netlink.Route) (int, error) {
-	actual, err := k.listOurRoutes()
-	if err != nil {
-		return 0, err
-	}
-	errs := errList{what: "program routes"}
+// routes are in place. With dump, what the kernel has is dumped; without,
+// it is the last sync's routes (routeMemo), except on the interfaces
+// looked up again this apply (relinked: set down, recreated, renamed), whose
+// routes the kernel may have dropped silently (IPv4 does, a device going
+// down or away): those desired are written again, the others deleted.
+func (k *kernelState) syncRoutes(want map[routeKey]*netlink.Route, dump bool) (n int, err error) {
+	defer func() {
+		if err != nil {
+			k.routeMemo = nil // the next sync dumps
+		}
+	}()
 	present := make(map[routeKey]bool, len(want))
 	var stale []netlink.Route
-	for _, r := range actual {
-		key := routeKeyOf(r)
-		if _, ok := want[key]; ok && !present[key] {
-			present[key] = true
-			continue
+	if dump || k.routeMemo == nil {
+		actual, err := k.listOurRoutes()
+		if err != nil {
+			return 0, err
 		}
-		stale = append(stale, r)
+		for _, r := range actual {
+			key := routeKeyOf(r)
+			if _, ok := want[key]; ok && !present[key] {
+				present[key] = true
+				continue
+			}
+			stale = append(stale, r)
+		}
+	} else {
+		for key := range k.routeMemo {
+			_, wanted := want[key]
+			switch {
+			case !wanted:
+				stale = append(stale, k.routeOf(key))
+			case !k.relinked[key.ifindex]:
+				present[key] = true
+			}
+		}
 	}
+	errs := errList{what: "program routes"}
 	for key, r := range want {
 		if present[key] {
 			continue
@@ -98,7 +120,14 @@ func (k *kernelState) syncRoutes(want map[routeKey]*netlink.Route) (int, error) 
 			k.log.Debug("Deleted route", "route", describeRoute(routeKeyOf(r)))
 		}
 	}
+	k.routeMemo = present
 	return len(present), errs.err()
+}
+
+// routeOf is the route of ours that key identifies (to delete it).
+func (k *kernelState) routeOf(key routeKey) netlink.Route {
+	return netlink.Route{Dst: prefixToIPNet(key.dst), LinkIndex: key.ifindex, Type: key.typ, Scope: key.scope,
+		Protocol: netlink.RouteProtocol(k.cfg.RouteProtocol), Table: unix.RT_TABLE_MAIN}
 }
 
 func routeKeyOf(r netlink.Route) routeKey {
