@@ -83,6 +83,19 @@ func ourRoutes(t testing.TB, n *testNS) []string {
 	return out
 }
 
+// deleteOnlyRoute deletes by hand n's one IPv4 route of protocol proto.
+func deleteOnlyRoute(t testing.TB, n *testNS, proto int) {
+	t.Helper()
+	r, err := n.NL.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: netlink.RouteProtocol(proto)},
+		netlink.RT_FILTER_PROTOCOL)
+	if err != nil || len(r) != 1 {
+		t.Fatalf("routes %v, %v", r, err)
+	}
+	if err := n.NL.RouteDel(&r[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func wantRoutes(t testing.TB, n *testNS, want ...string) {
 	t.Helper()
 	slices.Sort(want)
@@ -171,14 +184,7 @@ func TestDataplaneHealsRoutes(t *testing.T) {
 	}
 
 	// A desired route deleted by hand comes back.
-	r, err := host.NL.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: DefaultRouteProtocol},
-		netlink.RT_FILTER_PROTOCOL)
-	if err != nil || len(r) != 1 {
-		t.Fatalf("routes %v, %v", r, err)
-	}
-	if err := host.NL.RouteDel(&r[0]); err != nil {
-		t.Fatal(err)
-	}
+	deleteOnlyRoute(t, host, DefaultRouteProtocol)
 	wantRoutes(t, host, "10.65.0.2/32 dev calidp0000002 scope link")
 
 	// An interface set down by hand is brought up again.
@@ -406,14 +412,7 @@ func TestDataplaneIgnoresItsOwnRouteDeletions(t *testing.T) {
 	waitSynced(t, d)
 	wantRoutes(t, host, "10.65.0.4/32 dev calidp0000004 scope link")
 
-	r, err := host.NL.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: DefaultRouteProtocol},
-		netlink.RT_FILTER_PROTOCOL)
-	if err != nil || len(r) != 1 {
-		t.Fatalf("routes %v, %v", r, err)
-	}
-	if err := host.NL.RouteDel(&r[0]); err != nil {
-		t.Fatal(err)
-	}
+	deleteOnlyRoute(t, host, DefaultRouteProtocol)
 	wantRoutes(t, host, "10.65.0.4/32 dev calidp0000004 scope link") // no resync within the hour
 	// The watcher reads one socket in order: ep3's deletion was judged
 	// before the one that woke the loop.
@@ -438,14 +437,7 @@ func TestDataplaneIgnoresItsOwnRemoteRouteDeletions(t *testing.T) {
 	waitSynced(t, d)
 	wantEqual(t, "routing's routes", theirs, "10.40.0.64/26")
 
-	rs, err := host.NL.RouteListFiltered(netlink.FAMILY_V4, &netlink.Route{Protocol: routes.DefaultRouteProtocol},
-		netlink.RT_FILTER_PROTOCOL)
-	if err != nil || len(rs) != 1 {
-		t.Fatalf("routes %v, %v", rs, err)
-	}
-	if err := host.NL.RouteDel(&rs[0]); err != nil {
-		t.Fatal(err)
-	}
+	deleteOnlyRoute(t, host, routes.DefaultRouteProtocol)
 	wantEqual(t, "routing's routes", theirs, "10.40.0.64/26") // no resync within the hour
 	if n := d.remoteWakes.Load(); n != 1 {
 		t.Errorf("%d deletions of routing's routes woke the dataplane, want 1 (the one made behind its back)", n)

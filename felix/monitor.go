@@ -68,25 +68,19 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 			ReceiveBufferSize: eventBuffer, ReceiveBufferForceSize: true}); err != nil {
 		logErr(err)
 		close(links)
-	} else {
-		// Interfaces may have changed unseen before this subscription:
-		// the endpoint side's next sync dumps them (linkcache.go).
-		d.mu.Lock()
-		d.linksStale = true
-		d.mu.Unlock()
 	}
 	if err := netlink.RouteSubscribeWithOptions(routes, subCtx.Done(),
 		netlink.RouteSubscribeOptions{Namespace: n.Handle(), ErrorCallback: logErr,
 			ReceiveBufferSize: eventBuffer, ReceiveBufferForceSize: true}); err != nil {
 		logErr(err)
 		close(routes)
-	} else {
-		// Routes may have gone unseen before this subscription: the
-		// endpoint side's next sync dumps them (routes.go).
-		d.mu.Lock()
-		d.routesStale = true
-		d.mu.Unlock()
 	}
+	// Interfaces and routes may have changed unseen before these
+	// subscriptions: the endpoint side's next sync dumps both (linkcache.go,
+	// routes.go).
+	d.mu.Lock()
+	d.linksStale, d.routesStale = true, true
+	d.mu.Unlock()
 	// Drain both channels until netlink closes them, so its goroutines never
 	// block on a send; the first to close ends the other via cancel.
 	seen := map[int]linkState{}

@@ -109,18 +109,8 @@ func (t *Table) dropDispatch(name string) {
 
 // forgetRefs drops the reverse entries of dispatch map name.
 func (t *Table) forgetRefs(name string) {
-	for _, c := range t.dispatch[name] {
-		refs := t.endpointOf[c][:0]
-		for _, r := range t.endpointOf[c] {
-			if r.dispatch != name {
-				refs = append(refs, r)
-			}
-		}
-		if len(refs) == 0 {
-			delete(t.endpointOf, c)
-		} else {
-			t.endpointOf[c] = refs
-		}
+	for iface, c := range t.dispatch[name] {
+		t.forgetRef(c, endpointRef{name, iface})
 	}
 }
 
