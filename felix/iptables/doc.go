@@ -4,10 +4,12 @@
 // A Table holds desired state: chains we own outright (named with a prefix,
 // "cali-") and rules we keep at the top of chains we do not own (FORWARD).
 // Every rule we write carries a comment "cali:<hash>", where the hash covers
-// the chain name, the rule and every rule above it. Applying reads the table
-// back with iptables-save, compares hash lists (no rule-text parsing), and
-// writes only the difference in one iptables-restore --noflush batch per
-// table. Rules without our tag are never touched, so Docker's chains and
+// the chain name and the rule. Applying reads the table back with
+// iptables-save, compares hash lists (no rule-text parsing), and writes only
+// the difference in one iptables-restore --noflush batch per table: a chain
+// that only gained rules gets them inserted where they go, one that only
+// lost rules has them deleted by position, any other change flushes and
+// rewrites it. Rules without our tag are never touched, so Docker's chains and
 // rules are safe.
 //
 // Reading back a large table (thousands of policy rules) costs far more

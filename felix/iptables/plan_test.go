@@ -1,7 +1,9 @@
 package iptables
 
 import (
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -44,6 +46,15 @@ func dropLine(s, prefix string) string {
 	return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) }), "\n")
 }
 
+// swapLines swaps the lines starting with a and b.
+func swapLines(s, a, b string) string {
+	lines := strings.Split(s, "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, a) })
+	j := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, b) })
+	lines[i], lines[j] = lines[j], lines[i]
+	return strings.Join(lines, "\n")
+}
+
 func mustParse(t *testing.T, s string) *savedTable {
 	t.Helper()
 	st, err := parseSave("filter", []byte(s))
@@ -68,8 +79,17 @@ func TestPlan(t *testing.T) {
 		{name: "jump pushed down by docker",
 			save: strings.Replace(inSync, ":cali-FORWARD - [0:0]\n", ":cali-FORWARD - [0:0]\n-A FORWARD -j DOCKER-USER\n", 1),
 			want: []string{"-D FORWARD -m comment", "-I FORWARD 1 -m comment"}},
-		{name: "rule deleted from our chain",
+		{name: "rule deleted from our chain", // appended again, the chain not flushed
 			save: dropLine(inSync, "-A cali-FORWARD -o cali+"),
+			want: []string{"-A cali-FORWARD -o cali+"}},
+		{name: "first rule deleted from our chain",
+			save: dropLine(inSync, "-A cali-FORWARD -i cali+"),
+			want: []string{"-I cali-FORWARD 1 -i cali+"}},
+		{name: "rule of ours added to our chain",
+			save: strings.Replace(inSync, "COMMIT", "-A cali-FORWARD -m comment --comment \"cali:AAAAAAAAAAAAAAAA\" -j DROP\nCOMMIT", 1),
+			want: []string{"-D cali-FORWARD 3"}},
+		{name: "rules swapped",
+			save: swapLines(inSync, "-A cali-FORWARD -i", "-A cali-FORWARD -o"),
 			want: []string{":cali-FORWARD", "-A cali-FORWARD -i cali+", "-A cali-FORWARD -o cali+"}},
 		{name: "foreign rule in our chain",
 			save: strings.Replace(inSync, "COMMIT", "-A cali-FORWARD -j DROP\nCOMMIT", 1),
@@ -124,12 +144,15 @@ func TestPlanRemovesEverythingWhenNothingDesired(t *testing.T) {
 	}
 }
 
-func TestRuleHashesDependOnPosition(t *testing.T) {
+func TestRuleHashes(t *testing.T) {
 	a := ruleHashes("c", []Rule{{Action: "ACCEPT"}, {Action: "DROP"}})
 	b := ruleHashes("c", []Rule{{Action: "DROP"}, {Action: "ACCEPT"}})
 	c := ruleHashes("d", []Rule{{Action: "ACCEPT"}})
-	if a[0] == b[1] || a[0] == c[0] {
-		t.Errorf("hash ignores position or chain: %v %v %v", a, b, c)
+	if a[0] != b[1] || a[1] != b[0] {
+		t.Errorf("a rule's hash depends on its position: %v %v", a, b)
+	}
+	if a[0] == a[1] || a[0] == c[0] {
+		t.Errorf("hash ignores the rule or the chain: %v %v", a, c)
 	}
 	if len(a[0]) != hashLen || ruleHash(renderRule(Rule{Action: "ACCEPT"}, a[0])) != a[0] {
 		t.Errorf("hash %q does not round-trip through rendering", a[0])
@@ -198,5 +221,75 @@ func TestCountRules(t *testing.T) {
 	save := "# Warning: iptables-legacy tables present\n*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j ACCEPT\n-A FORWARD -j DROP\nCOMMIT\n"
 	if n := CountRules([]byte(save)); n != 2 {
 		t.Errorf("CountRules = %d, want 2", n)
+	}
+}
+
+// TestPatchChain checks patchChain against a simulation of what its lines
+// do to a chain: random chains (with duplicate rules), each changed by
+// random insertions, deletions or both; a patch must give the new chain
+// exactly, and one must be found whenever the change only adds or only
+// removes rules (up to patchLimit).
+func TestPatchChain(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []Rule{{Action: "ACCEPT"}, {Action: "DROP"}, {Match: "-i cali1", Action: "cali-fw-1"},
+		{Match: "-i cali2", Action: "cali-fw-2"}, {Match: "-s 10.0.0.1", Action: "RETURN"}}
+	random := func(n int) []Rule {
+		rs := make([]Rule, n)
+		for i := range rs {
+			rs[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		return rs
+	}
+	for round := range 2000 {
+		old := random(rng.IntN(12))
+		var want []Rule
+		kind := rng.IntN(3) // 0: insertions only, 1: deletions only, 2: both
+		for _, r := range old {
+			for kind != 1 && rng.IntN(3) == 0 {
+				want = append(want, random(1)...)
+			}
+			if kind == 0 || rng.IntN(3) != 0 {
+				want = append(want, r)
+			}
+		}
+		if kind != 1 && rng.IntN(2) == 0 {
+			want = append(want, random(1+rng.IntN(3))...)
+		}
+		got := make([]savedRule, len(old))
+		for i, h := range ruleHashes("cali-x", old) {
+			got[i] = savedRule{hash: h}
+		}
+		wantHashes := ruleHashes("cali-x", want)
+		lines, ok := patchChain("cali-x", got, wantHashes, want)
+		pure := kind != 2 && len(old) != len(want)
+		if !ok {
+			if pure {
+				t.Fatalf("round %d: no patch from %v to %v", round, old, want)
+			}
+			continue
+		}
+		chain := slices.Clone(ruleHashes("cali-x", old))
+		for _, l := range lines {
+			f := strings.Fields(l)
+			switch f[0] {
+			case "-A":
+				chain = append(chain, ruleHash(l))
+			case "-I":
+				n, _ := strconv.Atoi(f[2])
+				chain = slices.Insert(chain, n-1, ruleHash(l))
+			case "-D":
+				n, _ := strconv.Atoi(f[2])
+				chain = slices.Delete(chain, n-1, n)
+			default:
+				t.Fatalf("round %d: line %q", round, l)
+			}
+		}
+		if !slices.Equal(chain, wantHashes) {
+			t.Fatalf("round %d: %v to %v: lines %q give %v", round, old, want, lines, chain)
+		}
+	}
+	foreign := []savedRule{{hash: ruleHashes("cali-x", alphabet[:1])[0]}, {line: "-A cali-x -j LOG"}}
+	if _, ok := patchChain("cali-x", foreign, ruleHashes("cali-x", alphabet[:2]), alphabet[:2]); ok {
+		t.Error("a chain holding a foreign rule was patched (it must be rewritten)")
 	}
 }

@@ -29,16 +29,16 @@ type Chain struct {
 }
 
 // ruleHashes returns the hash of every rule of a chain. Each hash covers the
-// chain name, the previous rule's hash and the rule text, so it changes when
-// a rule or anything above it changes: comparing the hash lists of desired
-// and actual chains is a complete diff without parsing rule text.
+// chain name and the rule text, so comparing the hash lists of desired and
+// actual chains is a complete diff without parsing rule text, and a rule
+// keeps its hash when rules are inserted or deleted above it: a chain that
+// only gained or lost rules is patched in place (patchChain) rather than
+// flushed and written whole.
 func ruleHashes(chain string, rules []Rule) []string {
 	hashes := make([]string, len(rules))
-	prev := ""
 	for i, r := range rules {
-		sum := sha256.Sum256([]byte(chain + "\x00" + prev + "\x00" + r.Match + "\x00" + r.Action))
-		prev = base64.RawURLEncoding.EncodeToString(sum[:])[:hashLen]
-		hashes[i] = prev
+		sum := sha256.Sum256([]byte(chain + "\x00" + r.Match + "\x00" + r.Action))
+		hashes[i] = base64.RawURLEncoding.EncodeToString(sum[:])[:hashLen]
 	}
 	return hashes
 }
