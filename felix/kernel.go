@@ -17,6 +17,7 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/nat"
 	"github.com/calico-docker/calico-libnetwork/felix/ns"
 	"github.com/calico-docker/calico-libnetwork/felix/routes"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
 // kernelState is the dataplane goroutine's handle on the kernel and its
@@ -157,11 +158,17 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 		return k, k.openNft(versions)
 	}
 	for _, v := range versions {
-		k.filters[v] = iptables.NewTable(iptables.TableConfig{
-			Name: "filter", IPVersion: v, Backend: backend, Runner: runner, Logger: log,
-		})
+		k.filters[v] = k.newFilterTable(v)
 	}
 	return k, nil
+}
+
+// newFilterTable is our part of IP version v's iptables filter table.
+func (k *kernelState) newFilterTable(v int) *iptables.Table {
+	return iptables.NewTable(iptables.TableConfig{
+		Name: "filter", IPVersion: v, Backend: k.backend, Runner: k.runner, Logger: k.log,
+		AnyOrder: rules.AnyOrderChains,
+	})
 }
 
 func (k *kernelState) close() {

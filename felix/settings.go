@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -117,9 +116,7 @@ func (k *kernelState) setIPv6(ctx context.Context, on bool) {
 	}
 	k.cfg.EnableIPv6 = on
 	if on {
-		k.filters[6] = iptables.NewTable(iptables.TableConfig{
-			Name: "filter", IPVersion: 6, Backend: k.backend, Runner: k.runner, Logger: k.log,
-		})
+		k.filters[6] = k.newFilterTable(6)
 		k.iptablesDirty = true
 		return
 	}

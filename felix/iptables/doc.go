@@ -7,10 +7,11 @@
 // the chain name and the rule. Applying reads the table back with
 // iptables-save, compares hash lists (no rule-text parsing), and writes only
 // the difference in one iptables-restore --noflush batch per table: a chain
-// that only gained rules gets them inserted where they go, one that only
-// lost rules has them deleted by position, any other change flushes and
-// rewrites it. Rules without our tag are never touched, so Docker's chains and
-// rules are safe.
+// that keeps its other rules in order while it gains or loses some has
+// them deleted and inserted by position (a chain whose rules may run in
+// any order, TableConfig.AnyOrder, gets its new ones at the top); any
+// other change flushes and rewrites it. Rules without our tag are never
+// touched, so Docker's chains and rules are safe.
 //
 // Reading back a large table (thousands of policy rules) costs far more
 // than writing a small change, so ApplyIncremental diffs against what the

@@ -241,3 +241,46 @@ func TestTablePatchesChainsInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestTableAnyOrderKernel: a dispatch-like chain (AnyOrder) gets a new
+// rule at its top with one line, whatever its sorted place, and a
+// read-back then finds the kernel holding what the Table expects.
+func TestTableAnyOrderKernel(t *testing.T) {
+	for _, b := range []Backend{BackendLegacy, BackendNFT} {
+		t.Run(string(b), func(t *testing.T) {
+			n := newNS(t)
+			ctx := context.Background()
+			tbl := NewTable(TableConfig{Name: "filter", IPVersion: 4, Backend: b, Runner: n, AnyOrder: []string{"cali-dispatch"}})
+			r := func(iface string) Rule { return Rule{Match: "-i " + iface, Action: "ACCEPT"} }
+			drop := Rule{Action: "DROP"}
+			for i, s := range []struct {
+				rules []Rule
+				lines int
+				order []string
+			}{
+				{[]Rule{r("cali1"), r("cali3"), drop}, 4, []string{"cali1", "cali3", ""}},
+				{[]Rule{r("cali1"), r("cali2"), r("cali3"), drop}, 1, []string{"cali2", "cali1", "cali3", ""}},
+				{[]Rule{r("cali0"), r("cali2"), r("cali3"), r("cali4"), drop}, 3, []string{"cali0", "cali4", "cali2", "cali3", ""}},
+			} {
+				_ = tbl.SetChain(Chain{Name: "cali-dispatch", Rules: s.rules})
+				if lines, err := tbl.ApplyIncremental(ctx); err != nil || lines != s.lines {
+					t.Fatalf("step %d: %d lines, %v; want %d", i, lines, err, s.lines)
+				}
+				var order []string
+				for _, l := range rulesOf(run(t, n, "", b.binary(4, "save"), "-t", "filter"), "cali-dispatch") {
+					iface := ""
+					if f := strings.Fields(l); len(f) > 3 && f[2] == "-i" {
+						iface = f[3]
+					}
+					order = append(order, iface)
+				}
+				if !slices.Equal(order, s.order) {
+					t.Fatalf("step %d: kernel order %q, want %q", i, order, s.order)
+				}
+				if lines, err := tbl.Apply(ctx); err != nil || lines != 0 {
+					t.Fatalf("step %d: read-back apply: %d lines, %v; want nothing to do", i, lines, err)
+				}
+			}
+		})
+	}
+}

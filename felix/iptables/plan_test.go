@@ -227,8 +227,8 @@ func TestCountRules(t *testing.T) {
 // TestPatchChain checks patchChain against a simulation of what its lines
 // do to a chain: random chains (with duplicate rules), each changed by
 // random insertions, deletions or both; a patch must give the new chain
-// exactly, and one must be found whenever the change only adds or only
-// removes rules (up to patchLimit).
+// exactly, one must be found whenever the change only adds or only
+// removes rules (up to patchLimit), and most mixed changes get one.
 func TestPatchChain(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []Rule{{Action: "ACCEPT"}, {Action: "DROP"}, {Match: "-i cali1", Action: "cali-fw-1"},
@@ -240,6 +240,7 @@ func TestPatchChain(t *testing.T) {
 		}
 		return rs
 	}
+	mixed := 0 // patches that both insert and delete
 	for round := range 2000 {
 		old := random(rng.IntN(12))
 		var want []Rule
@@ -262,6 +263,9 @@ func TestPatchChain(t *testing.T) {
 		wantHashes := ruleHashes("cali-x", want)
 		lines, ok := patchChain("cali-x", got, wantHashes, want)
 		pure := kind != 2 && len(old) != len(want)
+		if ok && kind == 2 && len(old) != len(want) {
+			mixed++
+		}
 		if !ok {
 			if pure {
 				t.Fatalf("round %d: no patch from %v to %v", round, old, want)
@@ -288,8 +292,45 @@ func TestPatchChain(t *testing.T) {
 			t.Fatalf("round %d: %v to %v: lines %q give %v", round, old, want, lines, chain)
 		}
 	}
+	if mixed < 100 {
+		t.Errorf("only %d of the rounds that both inserted and deleted were patched", mixed)
+	}
 	foreign := []savedRule{{hash: ruleHashes("cali-x", alphabet[:1])[0]}, {line: "-A cali-x -j LOG"}}
 	if _, ok := patchChain("cali-x", foreign, ruleHashes("cali-x", alphabet[:2]), alphabet[:2]); ok {
 		t.Error("a chain holding a foreign rule was patched (it must be rewritten)")
+	}
+}
+
+// TestKeepOrder: a chain whose rules but the last may run in any order
+// keeps the order it had for the rules it keeps, gets its new rules at the
+// top, and so is patched by insertions at position 1 and deletions.
+func TestKeepOrder(t *testing.T) {
+	r := func(s string) Rule { return Rule{Match: "-i " + s, Action: "cali-fw-" + s} }
+	drop := Rule{Action: "DROP"}
+	for _, tc := range []struct {
+		name           string
+		old, new, want []Rule
+	}{
+		{"new rule sorted in the middle", []Rule{r("a"), r("c"), drop}, []Rule{r("a"), r("b"), r("c"), drop},
+			[]Rule{r("b"), r("a"), r("c"), drop}},
+		{"the kernel's order kept", []Rule{r("c"), r("a"), drop}, []Rule{r("a"), r("b"), r("c"), drop},
+			[]Rule{r("b"), r("c"), r("a"), drop}},
+		{"one gone", []Rule{r("c"), r("a"), r("b"), drop}, []Rule{r("a"), r("c"), drop}, []Rule{r("c"), r("a"), drop}},
+		{"a duplicate added", []Rule{r("a"), drop}, []Rule{r("a"), r("a"), drop}, []Rule{r("a"), r("a"), drop}},
+		{"last rule changed: as given", []Rule{r("b"), r("a"), drop}, []Rule{r("a"), r("b")}, []Rule{r("a"), r("b")}},
+		{"nothing before", nil, []Rule{r("b"), r("a"), drop}, []Rule{r("b"), r("a"), drop}},
+	} {
+		if got := keepOrder(tc.old, tc.new); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: keepOrder = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+
+	tbl := NewTable(TableConfig{Name: "filter", IPVersion: 4, AnyOrder: []string{"cali-d"}})
+	_ = tbl.SetChain(Chain{Name: "cali-d", Rules: []Rule{r("a"), r("c"), r("e"), drop}})
+	known := tbl.expected()
+	_ = tbl.SetChain(Chain{Name: "cali-d", Rules: []Rule{r("a"), r("b"), r("c"), r("d"), r("e"), drop}})
+	lines := tbl.plan(known, tbl.dirty)
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "-I cali-d 1 -i d ") || !strings.HasPrefix(lines[1], "-I cali-d 1 -i b ") {
+		t.Errorf("two endpoints added: plan %q, want two insertions at the top", lines)
 	}
 }

@@ -91,3 +91,9 @@ func IPSetName(selectorID string, ipVersion int) string {
 	id := strings.NewReplacer("-", "_").Replace(selectorID)
 	return prefix + id[:min(len(id), 31-len(prefix))]
 }
+
+// AnyOrderChains are the chains whose rules but the last may run in any
+// order (iptables.TableConfig.AnyOrder): the dispatch chains, one rule per
+// interface (two endpoints on one interface get the same rule) before the
+// drop.
+var AnyOrderChains = []string{ChainFromDispatch, ChainToDispatch}
