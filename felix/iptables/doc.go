@@ -7,10 +7,11 @@
 // the chain name and the rule. Applying reads the table back with
 // iptables-save, compares hash lists (no rule-text parsing), and writes only
 // the difference in one iptables-restore --noflush batch per table: a chain
-// that keeps its other rules in order while it gains or loses some has
-// them deleted and inserted by position (a chain whose rules may run in
-// any order, TableConfig.AnyOrder, gets its new ones at the top); any
-// other change flushes and rewrites it. Rules without our tag are never
+// that keeps its other rules in order while it gains or loses some is
+// patched in place, its rules gone deleted by their text and its new ones
+// inserted at their positions (a chain whose rules may run in any order,
+// TableConfig.AnyOrder, gets its new ones at the top); any other change
+// flushes and rewrites it. Rules without our tag are never
 // touched, so Docker's chains and rules are safe.
 //
 // Reading back a large table (thousands of policy rules) costs far more

@@ -284,3 +284,50 @@ func TestTableAnyOrderKernel(t *testing.T) {
 		})
 	}
 }
+
+// TestTablePatchDeletesByText: a rule slipped into one of our chains
+// behind our back moves our rules down; an incremental apply (which does
+// not read back) still deletes the rule that went, not whatever is now at
+// its old position, and the next read-back removes the stranger.
+func TestTablePatchDeletesByText(t *testing.T) {
+	for _, b := range []Backend{BackendLegacy, BackendNFT} {
+		t.Run(string(b), func(t *testing.T) {
+			n := newNS(t)
+			ctx := context.Background()
+			save, cli := b.binary(4, "save"), strings.TrimSuffix(b.binary(4, "save"), "-save")
+			tbl := NewTable(TableConfig{Name: "filter", IPVersion: 4, Backend: b, Runner: n, AnyOrder: []string{"cali-dispatch"}})
+			r := func(iface string) Rule { return Rule{Match: "-i " + iface, Action: "ACCEPT"} }
+			drop := Rule{Action: "DROP"}
+			_ = tbl.SetChain(Chain{Name: "cali-dispatch", Rules: []Rule{r("cali1"), r("cali2"), r("cali3"), drop}})
+			if _, err := tbl.ApplyIncremental(ctx); err != nil {
+				t.Fatal(err)
+			}
+			run(t, n, "", cli, "-I", "cali-dispatch", "1", "-i", "stranger", "-j", "ACCEPT")
+			_ = tbl.SetChain(Chain{Name: "cali-dispatch", Rules: []Rule{r("cali1"), r("cali3"), drop}})
+			if lines, err := tbl.ApplyIncremental(ctx); err != nil || lines != 1 {
+				t.Fatalf("incremental apply: %d lines, %v; want one deletion", lines, err)
+			}
+			ifaces := func() []string {
+				var out []string
+				for _, l := range rulesOf(run(t, n, "", save, "-t", "filter"), "cali-dispatch") {
+					f := strings.Fields(l)
+					if len(f) > 3 && f[2] == "-i" {
+						out = append(out, f[3])
+					} else {
+						out = append(out, "")
+					}
+				}
+				return out
+			}
+			if got, want := ifaces(), []string{"stranger", "cali1", "cali3", ""}; !slices.Equal(got, want) {
+				t.Fatalf("after the deletion the chain holds %q, want %q", got, want)
+			}
+			if _, err := tbl.Apply(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := ifaces(), []string{"cali1", "cali3", ""}; !slices.Equal(got, want) {
+				t.Fatalf("after a read-back the chain holds %q, want %q", got, want)
+			}
+		})
+	}
+}

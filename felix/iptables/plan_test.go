@@ -87,7 +87,7 @@ func TestPlan(t *testing.T) {
 			want: []string{"-I cali-FORWARD 1 -i cali+"}},
 		{name: "rule of ours added to our chain",
 			save: strings.Replace(inSync, "COMMIT", "-A cali-FORWARD -m comment --comment \"cali:AAAAAAAAAAAAAAAA\" -j DROP\nCOMMIT", 1),
-			want: []string{"-D cali-FORWARD 3"}},
+			want: []string{`-D cali-FORWARD -m comment --comment "cali:AAAAAAAAAAAAAAAA" -j DROP`}},
 		{name: "rules swapped",
 			save: swapLines(inSync, "-A cali-FORWARD -i", "-A cali-FORWARD -o"),
 			want: []string{":cali-FORWARD", "-A cali-FORWARD -i cali+", "-A cali-FORWARD -o cali+"}},
@@ -258,7 +258,7 @@ func TestPatchChain(t *testing.T) {
 		}
 		got := make([]savedRule, len(old))
 		for i, h := range ruleHashes("cali-x", old) {
-			got[i] = savedRule{hash: h}
+			got[i] = savedRule{line: "-A cali-x " + renderRule(old[i], h), hash: h}
 		}
 		wantHashes := ruleHashes("cali-x", want)
 		lines, ok := patchChain("cali-x", got, wantHashes, want)
@@ -281,8 +281,13 @@ func TestPatchChain(t *testing.T) {
 			case "-I":
 				n, _ := strconv.Atoi(f[2])
 				chain = slices.Insert(chain, n-1, ruleHash(l))
-			case "-D":
-				n, _ := strconv.Atoi(f[2])
+			case "-D": // by position, or by text: the first rule with its hash
+				n, err := strconv.Atoi(f[2])
+				if err != nil {
+					if n = 1 + slices.Index(chain, ruleHash(l)); n == 0 {
+						t.Fatalf("round %d: %q deletes no rule", round, l)
+					}
+				}
 				chain = slices.Delete(chain, n-1, n)
 			default:
 				t.Fatalf("round %d: line %q", round, l)

@@ -290,10 +290,10 @@ func (t *Table) expected() *savedTable {
 
 // savedChain is one of our chains as expected() holds it.
 func (t *Table) savedChain(name string) []savedRule {
-	hashes := t.hashes[name]
+	hashes, rules := t.hashes[name], t.chains[name]
 	saved := make([]savedRule, len(hashes))
 	for i, h := range hashes {
-		saved[i] = savedRule{hash: h} // plan needs no text of our own chains' rules
+		saved[i] = savedRule{line: "-A " + name + " " + renderRule(rules[i], h), hash: h} // the text deletes it
 	}
 	return saved
 }
@@ -408,7 +408,7 @@ const patchLimit = 64
 
 // patchChain returns the lines that turn chain's rules got into want in
 // place when want keeps some of got's rules in got's order and only adds
-// or removes others: the rules gone deleted by position, bottom up, then
+// or removes others: the rules gone deleted by their text, bottom up, then
 // the new ones inserted at theirs, top down (at position 1 for those
 // above every rule kept, an append for those below). ok is false when
 // got holds a rule not ours, when rules changed places, or for more than
@@ -448,8 +448,16 @@ func patchChain(chain string, got []savedRule, want []string, rules []Rule) (lin
 	if len(gone) == 0 && len(added) == 0 {
 		return nil, false
 	}
+	n := counts(have)
 	for _, j := range slices.Backward(gone) {
-		lines = append(lines, fmt.Sprintf("-D %s %d", chain, j+1))
+		// By its text where no other rule has it (iptables deletes the
+		// first that matches): were a rule slipped into our chain behind
+		// our back, a position would delete the wrong one.
+		if n[have[j]] == 1 && got[j].line != "" {
+			lines = append(lines, "-D"+strings.TrimPrefix(got[j].line, "-A"))
+		} else {
+			lines = append(lines, fmt.Sprintf("-D %s %d", chain, j+1))
+		}
 	}
 	// New rules above every rule kept go in at position 1, the lowest
 	// first (iptables-nft needs no rule of the chain for that); then the
