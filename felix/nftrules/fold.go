@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
 // A workload endpoint chain that is only a goto (the usual ingress chain,
@@ -73,6 +74,39 @@ func (t *Table) setDispatch(name string, vmap map[string]string) {
 	}
 	t.dispatch[name] = vmap
 	t.Sets[name] = Set{VMap: folded}
+}
+
+// patchDispatch brings dispatch map name up to date with the interfaces
+// whose rules came (true) or went (false) (rules.Delta.Dispatch): the
+// render's chain of every endpoint's rule is not read, so an endpoint
+// coming or going costs its own element, not a parse of the whole chain
+// (~10 ms of a container start at 10,000 endpoints).
+func (t *Table) patchDispatch(name string, moved map[string]bool) {
+	vmap, folded := t.dispatch[name], t.Sets[name].VMap
+	from := name == rules.ChainFromDispatch
+	for iface, present := range moved {
+		c := ""
+		if present {
+			c = rules.EndpointChain(iface, from)
+		}
+		prev, had := vmap[iface]
+		if had && prev == c {
+			continue
+		}
+		if had {
+			t.forgetRef(prev, endpointRef{name, iface})
+		}
+		if c == "" {
+			delete(vmap, iface)
+			delete(folded, iface)
+		} else {
+			vmap[iface] = c
+			t.endpointOf[c] = append(t.endpointOf[c], endpointRef{name, iface})
+			folded[iface] = t.foldedTarget(c)
+		}
+		t.noteDispatch(name, iface)
+	}
+	t.pendingChange("", name)
 }
 
 // noteDispatch records that dispatch map name's element for iface changed.

@@ -68,6 +68,10 @@ func (t *Table) SetIPSet(ipsetName string, members []netip.Prefix, remove bool) 
 // the sets from sets.
 func (t *Table) ApplyDelta(d rules.Delta, chains []ipt.Chain, sets map[string][]netip.Prefix) {
 	for _, name := range d.Changed {
+		if _, isDispatch := dispatchFlags[name]; isDispatch && d.Dispatch != nil && t.dispatch[name] != nil {
+			t.patchDispatch(name, d.Dispatch)
+			continue
+		}
 		if i, ok := slices.BinarySearchFunc(chains, name, func(c ipt.Chain, n string) int { return strings.Compare(c.Name, n) }); ok {
 			t.SetChain(chains[i])
 		}

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
@@ -105,6 +106,36 @@ func checkIncremental(t *testing.T, what string, prev map[string][]ipt.Rule, got
 	if !maps.EqualFunc(chains, gotChains, func(a, b []ipt.Rule) bool { return slices.Equal(a, b) }) {
 		t.Fatalf("%s: the previous chains with Delta %+v applied are not the new chains", what, got.Delta)
 	}
+	if got.Delta.Dispatch == nil {
+		return
+	}
+	// The interfaces Delta.Dispatch says came or went turn the previous
+	// dispatch chains' interfaces into the new ones'.
+	for _, name := range []string{rules.ChainFromDispatch, rules.ChainToDispatch} {
+		ifaces := dispatchIfaces(prev[name])
+		for iface, present := range got.Delta.Dispatch {
+			if present {
+				ifaces[iface] = true
+			} else {
+				delete(ifaces, iface)
+			}
+		}
+		if want := dispatchIfaces(gotChains[name]); !maps.Equal(ifaces, want) {
+			t.Fatalf("%s: %s's interfaces with Delta.Dispatch %v applied are %v, want %v", what, name, got.Delta.Dispatch, ifaces, want)
+		}
+	}
+}
+
+// dispatchIfaces is the set of interfaces a dispatch chain has rules for
+// (each "-i|-o <iface> -g <chain>").
+func dispatchIfaces(rs []ipt.Rule) map[string]bool {
+	out := map[string]bool{}
+	for _, r := range rs {
+		if f := strings.Fields(r.Match); len(f) == 4 && f[2] == "-g" {
+			out[f[1]] = true
+		}
+	}
+	return out
 }
 
 // checkNftPatch patches t (built from prev) with got's delta, as the

@@ -67,6 +67,14 @@ func (rd *Renderer) output() ([]ipt.Chain, Delta) {
 	slices.Sort(d.Changed)
 	slices.Sort(d.Removed)
 	rd.touched = nil
+	if moved := rd.dispatchMoved; moved != nil &&
+		(slices.Contains(d.Changed, ChainFromDispatch) || slices.Contains(d.Changed, ChainToDispatch)) {
+		d.Dispatch = make(map[string]bool, len(moved))
+		for iface := range moved {
+			d.Dispatch[iface] = rd.eps[iface] != nil
+		}
+	}
+	rd.dispatchMoved = nil
 	if rd.sorted == nil || added+len(d.Removed) > patchLimit {
 		rd.sorted = make([]ipt.Chain, 0, len(rd.chains))
 		for name, rules := range rd.chains {

@@ -49,6 +49,11 @@ type Renderer struct {
 	transientPolicies map[string]bool
 	transientChains   map[string]bool // the uncached chains of the last render
 	dispatch          [2][]ipt.Rule   // from, to
+	// dispatchRules are each interface's two dispatch rules (made once);
+	// dispatchMoved the interfaces whose rules came or went since the last
+	// Result (Delta.Dispatch).
+	dispatchRules map[string][2]ipt.Rule
+	dispatchMoved map[string]bool
 	// chains holds every chain of the last Result (gotos rendered); sorted
 	// is its Chains.
 	chains map[string][]ipt.Rule
@@ -118,6 +123,7 @@ type prevChain struct {
 
 func (rd *Renderer) reset(key renderKey) {
 	*rd = Renderer{key: key, eps: map[string]*epEntry{}, groups: map[string]*groupEntry{},
+		dispatchRules: map[string][2]ipt.Rule{},
 		policies: map[string]*ruleEntry{}, profiles: map[string]*ruleEntry{}, tiers: map[string]*resources.Tier{},
 		policiesDirty:   map[string]bool{},
 		transientGroups: map[string]bool{}, transientPolicies: map[string]bool{}, transientChains: map[string]bool{},

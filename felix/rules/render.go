@@ -92,6 +92,12 @@ type Delta struct {
 	// RuleIDsChanged: RuleIDs differ from the last Result's (when not, it
 	// is the same map).
 	RuleIDsChanged bool
+	// Dispatch, when the dispatch chains are among Changed and only their
+	// endpoints' rules did: each interface whose rules came (true) or
+	// went (false) since the last Result (its rules are
+	// "-i <iface> -g <EndpointChain(iface, true)>" and
+	// "-o <iface> -g <EndpointChain(iface, false)>"). Nil otherwise.
+	Dispatch map[string]bool
 }
 
 type renderer struct {
