@@ -35,7 +35,7 @@ func (d *Driver) plan(v int, t *nftrules.Part, known *state) (*state, error) {
 		}
 	}
 	for name, want := range t.Sets {
-		st, err := d.planSet(table, name, want, known.sets[name])
+		st, err := d.planSet(table, name, want, known.sets[name], nil)
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +157,7 @@ func (d *Driver) planDirty(v int, t *nftrules.Part, known *state) (*state, error
 			}
 			continue
 		}
-		st, err := d.planSet(table, name, want, known.sets[name])
+		st, err := d.planSet(table, name, want, known.sets[name], t.Dirty.Keys[name])
 		if err != nil {
 			return nil, err
 		}

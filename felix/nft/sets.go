@@ -10,10 +10,11 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
 )
 
-// planSet creates a set or queues its element changes.
-func (d *Driver) planSet(table *nftables.Table, name string, want nftrules.Set, known *setState) (*setState, error) {
+// planSet creates a set or queues its element changes (keys, for a
+// verdict map: the only keys whose element may have changed; nil: any).
+func (d *Driver) planSet(table *nftables.Table, name string, want nftrules.Set, known *setState, keys map[string]bool) (*setState, error) {
 	if want.IsVMap() {
-		return d.planVMap(table, name, want.VMap, known)
+		return d.planVMap(table, name, want.VMap, known, keys)
 	}
 	v := 4
 	keyType := nftables.TypeIPAddr
@@ -78,8 +79,9 @@ func elements(ivs []nftrules.Interval) []nftables.SetElement {
 }
 
 // planVMap creates an interface verdict map or queues its changed entries
-// (a read-back one too: its verdicts are read back, readback.go).
-func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]string, known *setState) (*setState, error) {
+// (a read-back one too: its verdicts are read back, readback.go), comparing
+// only keys when given.
+func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]string, known *setState, keys map[string]bool) (*setState, error) {
 	set := &nftables.Set{Table: table, Name: name, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
 	st := &setState{vmap: true, dst: want}
 	if known == nil {
@@ -91,14 +93,27 @@ func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]st
 		return st, d.addElements(set, vmapElements(want, slices.Collect(maps.Keys(want))))
 	}
 	var gone, changed []string
-	for iface, chain := range old {
-		if want[iface] != chain {
-			gone = append(gone, iface)
+	if keys != nil {
+		for iface := range keys {
+			was, had := old[iface]
+			now, has := want[iface]
+			if had && (!has || was != now) {
+				gone = append(gone, iface)
+			}
+			if has && (!had || was != now) {
+				changed = append(changed, iface)
+			}
 		}
-	}
-	for iface, chain := range want {
-		if old[iface] != chain {
-			changed = append(changed, iface)
+	} else {
+		for iface, chain := range old {
+			if want[iface] != chain {
+				gone = append(gone, iface)
+			}
+		}
+		for iface, chain := range want {
+			if old[iface] != chain {
+				changed = append(changed, iface)
+			}
 		}
 	}
 	if len(gone) > 0 {

@@ -102,6 +102,9 @@ type layout struct {
 	// write for the interfaces that changed (the driver keeps the maps it
 	// programmed to diff the next ones against).
 	split map[string][]map[string]string
+	// patched: while applyPending runs, the dispatch maps patchSplit
+	// patched by part, their changed keys marked (markKeys).
+	patched map[*Part]map[string]bool
 }
 
 type chainRefs struct{ chains, sets []string }
@@ -352,7 +355,19 @@ func (t *Table) applyPending() {
 			continue
 		}
 		replaced[name] = t.patchSplit(name, t.dispatchDirty[name])
+		for i := range replaced[name] {
+			p := l.parts[i]
+			p.markKeys(name, t.dispatchDirty[name])
+			if l.patched == nil {
+				l.patched = map[*Part]map[string]bool{}
+			}
+			if l.patched[p] == nil {
+				l.patched[p] = map[string]bool{}
+			}
+			l.patched[p][name] = true
+		}
 	}
+	defer func() { l.patched = nil }()
 	touched := map[*Part]bool{}
 	for name := range t.pending.Chains {
 		old, cached := l.refs[name]
@@ -477,6 +492,10 @@ func (t *Table) refreshPart(p *Part) {
 // refreshSet copies set name's content into part p (a set gone from the
 // table is gone from the part).
 func (t *Table) refreshSet(p *Part, name string) {
+	if t.layout.patched[p][name] { // a dispatch map patched at the keys marked
+		p.Sets[name] = t.partSet(p, name)
+		return
+	}
 	if _, ok := t.Sets[name]; !ok {
 		delete(p.Sets, name)
 		delete(t.layout.sets[name], p)
@@ -495,5 +514,27 @@ func (p *Part) markChain(name string) {
 func (p *Part) markSet(name string) {
 	if p.Dirty != nil {
 		p.Dirty.Sets[name] = true
+		if p.Dirty.whole == nil {
+			p.Dirty.whole = map[string]bool{}
+		}
+		p.Dirty.whole[name] = true
+		delete(p.Dirty.Keys, name)
+	}
+}
+
+// markKeys records that verdict map name changed at most at keys.
+func (p *Part) markKeys(name string, keys map[string]bool) {
+	if p.Dirty == nil || p.Dirty.whole[name] {
+		return
+	}
+	p.Dirty.Sets[name] = true
+	if p.Dirty.Keys == nil {
+		p.Dirty.Keys = map[string]map[string]bool{}
+	}
+	if p.Dirty.Keys[name] == nil {
+		p.Dirty.Keys[name] = map[string]bool{}
+	}
+	for k := range keys {
+		p.Dirty.Keys[name][k] = true
 	}
 }

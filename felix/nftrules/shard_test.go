@@ -195,6 +195,25 @@ func checkDirty(t *testing.T, step int, p *Part, b partSnap) {
 		if (had != has || !sameSet(old, now)) && !p.Dirty.Sets[name] {
 			t.Errorf("step %d: %s set %s changed but is not dirty", step, p.Name, name)
 		}
+		keys, ok := p.Dirty.Keys[name]
+		if !ok {
+			continue
+		}
+		if !had || !has {
+			t.Errorf("step %d: %s map %s came or went, yet only keys %v are marked", step, p.Name, name, keys)
+		}
+		for iface := range mergeKeys(old.VMap, now.VMap) {
+			was, in := old.VMap[iface]
+			is, still := now.VMap[iface]
+			if (in != still || was != is) && !keys[iface] {
+				t.Errorf("step %d: %s map %s changed at %s, not among its marked keys", step, p.Name, name, iface)
+			}
+		}
+	}
+	for name, keys := range p.Dirty.Keys {
+		if keys == nil || !p.Dirty.Sets[name] {
+			t.Errorf("step %d: %s map %s has keys marked but is not dirty", step, p.Name, name)
+		}
 	}
 }
 
