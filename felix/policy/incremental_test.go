@@ -214,11 +214,17 @@ func withoutDelta(r rules.Result) rules.Result {
 	return r
 }
 
-// incrementalChange is world.change with endpoint churn and host
-// endpoints (and their policies) added.
+// incrementalChange is world.change with endpoint churn (some endpoints
+// sharing, changing or losing their interface) and host endpoints (and
+// their policies) added.
 func (w *world) incrementalChange() model.SyncEvent {
 	switch w.r.IntN(6) {
 	case 0:
+		if w.r.IntN(3) == 0 { // an endpoint moving to another's interface, or to none
+			ep := w.endpoint(w.r.IntN(10)).(*resources.WorkloadEndpoint)
+			ep.Spec.InterfaceName = w.pick("cali00000000001", "cali00000000002", "")
+			return model.SyncEvent{Updates: []model.Update{w.setOrDelete(ep)}}
+		}
 		return model.SyncEvent{Updates: []model.Update{w.endpointChange()}}
 	case 1:
 		return model.SyncEvent{Updates: []model.Update{w.setOrDelete(w.hostEndpoint(w.r.IntN(3)))}}

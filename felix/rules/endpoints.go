@@ -13,46 +13,39 @@ import (
 // endpoints did.
 
 // renderEndpoints renders the chains of the endpoints that changed (or
-// whose policy lists did) and, when the set of endpoints changed, the
+// whose policy lists did) and, when the endpoints' interfaces changed, the
 // dispatch chains; it drops the chains of endpoints gone.
 func (rd *Renderer) renderEndpoints(r *renderer, eps []*calc.Endpoint, all bool) {
 	if !all && rd.dispatch[0] != nil && rd.renderChangedEndpoints(r, eps) {
 		return
 	}
-	first := rd.dispatch[0] == nil
-	moved := func(iface string) {
-		if !first {
-			if rd.dispatchMoved == nil {
-				rd.dispatchMoved = map[string]bool{}
-			}
-			rd.dispatchMoved[iface] = true
-		}
-	}
-	changedSet := first
+	changedSet := rd.dispatch[0] == nil
+	ifaceOf := make(map[string]string, len(rd.ifaceOf))
+	count := make(map[string]int, len(rd.ifaceCount))
 	for _, ep := range eps {
 		if ep.IfaceName == "" {
 			continue
 		}
-		e := rd.eps[ep.IfaceName]
-		if e == nil || e.gen == rd.gen || e.ep.Key != ep.Key {
-			// new, or (two endpoints with one interface) the last wins, as rendered
+		ifaceOf[ep.Key] = ep.IfaceName
+		count[ep.IfaceName]++
+		if rd.ifaceOf[ep.Key] != ep.IfaceName { // its old interface, if no longer held, is dropped below
 			changedSet = true
-			moved(ep.IfaceName)
+			rd.moved(ep.IfaceName)
 		}
-		rd.refreshEndpoint(r, e, ep, all)
+		// Two endpoints with one interface: the last wins, as rendered.
+		rd.refreshEndpoint(r, rd.eps[ep.IfaceName], ep, all)
+	}
+	for key := range rd.ifaceOf {
+		if _, ok := ifaceOf[key]; !ok {
+			changedSet = true // gone, or lost its interface
+		}
 	}
 	for iface, e := range rd.eps {
 		if e.gen != rd.gen {
-			changedSet = true
-			moved(iface)
-			rd.releaseGroups(e.groups)
-			rd.swapIDs(e.ids, nil)
-			rd.removeChain(EndpointChain(iface, true))
-			rd.removeChain(EndpointChain(iface, false))
-			delete(rd.eps, iface)
-			delete(rd.dispatchRules, iface)
+			rd.dropEndpoint(iface)
 		}
 	}
+	rd.ifaceOf, rd.ifaceCount = ifaceOf, count
 	if changedSet {
 		rd.dispatch = rd.dispatchChains(eps)
 	}
@@ -60,30 +53,99 @@ func (rd *Renderer) renderEndpoints(r *renderer, eps []*calc.Endpoint, all bool)
 	rd.setChain(ChainToDispatch, rd.dispatch[1])
 }
 
+// moved records that iface's dispatch rules may have come or gone
+// (Delta.Dispatch); not before the first dispatch chains.
+func (rd *Renderer) moved(iface string) {
+	if rd.dispatch[0] == nil {
+		return
+	}
+	if rd.dispatchMoved == nil {
+		rd.dispatchMoved = map[string]bool{}
+	}
+	rd.dispatchMoved[iface] = true
+}
+
+// dropEndpoint forgets the endpoint rendered for iface and drops its
+// chains.
+func (rd *Renderer) dropEndpoint(iface string) {
+	e := rd.eps[iface]
+	rd.moved(iface)
+	rd.releaseGroups(e.groups)
+	rd.swapIDs(e.ids, nil)
+	rd.removeChain(EndpointChain(iface, true))
+	rd.removeChain(EndpointChain(iface, false))
+	delete(rd.eps, iface)
+	delete(rd.dispatchRules, iface)
+}
+
 // renderChangedEndpoints re-renders only the endpoints the Source says
-// changed, when it can say and none of them came, went or changed its
-// interface (the dispatch chains stay); it reports whether it did.
+// changed, when it can say, including those that came or went (a
+// container's start or stop: the full pass visited every endpoint, ~4 ms
+// at 10,000). An endpoint that changed its interface, or whose interface
+// another endpoint has or takes, is left to the full pass (which of two
+// endpoints on one interface is rendered depends on all of them). It
+// reports whether it did.
 func (rd *Renderer) renderChangedEndpoints(r *renderer, eps []*calc.Endpoint) bool {
 	if !rd.tracked {
 		return false
 	}
 	keys, all := rd.tracker.ChangedEndpoints()
-	if all {
+	if all || len(keys) > patchLimit {
 		return false
 	}
-	todo := make([]*calc.Endpoint, 0, len(keys))
-	for _, key := range keys {
+	var kept, came []*calc.Endpoint
+	var gone []string
+	seen := make(map[string]bool, len(keys))
+	taken := map[string]bool{}
+	for _, key := range keys { // checked before anything changes
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
 		i, found := slices.BinarySearchFunc(eps, key, func(ep *calc.Endpoint, k string) int { return strings.Compare(ep.Key, k) })
-		if !found || eps[i].IfaceName == "" {
-			return false
+		now, was := "", rd.ifaceOf[key]
+		if found {
+			now = eps[i].IfaceName
 		}
-		if e := rd.eps[eps[i].IfaceName]; e == nil || e.ep.Key != key {
+		switch {
+		case now == "" && was == "": // not rendered before or now
+		case now == was: // changed in place
+			if rd.ifaceCount[now] > 1 {
+				return false
+			}
+			kept = append(kept, eps[i])
+		case now != "" && was != "": // changed its interface
 			return false
+		case now != "": // came
+			if rd.ifaceCount[now] > 0 || taken[now] {
+				return false
+			}
+			taken[now] = true
+			came = append(came, eps[i])
+		default: // went
+			if rd.ifaceCount[was] > 1 {
+				return false
+			}
+			gone = append(gone, key)
 		}
-		todo = append(todo, eps[i])
 	}
-	for _, ep := range todo {
+	for _, ep := range kept {
 		rd.refreshEndpoint(r, rd.eps[ep.IfaceName], ep, false)
+	}
+	for _, ep := range came {
+		rd.moved(ep.IfaceName)
+		rd.refreshEndpoint(r, nil, ep, false)
+		rd.ifaceOf[ep.Key] = ep.IfaceName
+		rd.ifaceCount[ep.IfaceName] = 1
+	}
+	for _, key := range gone {
+		iface := rd.ifaceOf[key]
+		rd.dropEndpoint(iface)
+		delete(rd.ifaceOf, key)
+		delete(rd.ifaceCount, iface)
+	}
+	if len(came)+len(gone) > 0 {
+		rd.dispatch = rd.dispatchChains(eps)
 	}
 	rd.setChain(ChainFromDispatch, rd.dispatch[0])
 	rd.setChain(ChainToDispatch, rd.dispatch[1])

@@ -54,6 +54,10 @@ type Renderer struct {
 	// Result (Delta.Dispatch).
 	dispatchRules map[string][2]ipt.Rule
 	dispatchMoved map[string]bool
+	// ifaceOf is every endpoint's interface in the last render (those
+	// with one), ifaceCount how many endpoints had each interface.
+	ifaceOf    map[string]string
+	ifaceCount map[string]int
 	// chains holds every chain of the last Result (gotos rendered); sorted
 	// is its Chains.
 	chains map[string][]ipt.Rule
@@ -123,7 +127,7 @@ type prevChain struct {
 
 func (rd *Renderer) reset(key renderKey) {
 	*rd = Renderer{key: key, eps: map[string]*epEntry{}, groups: map[string]*groupEntry{},
-		dispatchRules: map[string][2]ipt.Rule{},
+		dispatchRules: map[string][2]ipt.Rule{}, ifaceOf: map[string]string{}, ifaceCount: map[string]int{},
 		policies: map[string]*ruleEntry{}, profiles: map[string]*ruleEntry{}, tiers: map[string]*resources.Tier{},
 		policiesDirty:   map[string]bool{},
 		transientGroups: map[string]bool{}, transientPolicies: map[string]bool{}, transientChains: map[string]bool{},
