@@ -64,6 +64,11 @@ type Index struct {
 	// nil: build when next needed.
 	polIdx *policyIndex
 	epIdx  endpointIndex
+	// setIdx indexes members by label (nil: build when next needed);
+	// seen is each endpoint's labels when the member sets last evaluated
+	// it (index_labels.go).
+	setIdx *setIndex
+	seen   map[string]map[string]string
 }
 
 // memberSet caches the addresses one selector matches, by endpoint key,
@@ -88,7 +93,7 @@ func NewIndex(node string) *Index {
 	return &Index{node: node, model: calc.NewModel(), allDirty: true,
 		dirtyEndpoints: map[string]bool{}, dirtyPolicies: map[string]bool{}, dirtyNetSets: map[string]bool{},
 		polFor: map[string]*[2][]*calc.Policy{}, holders: map[string]map[string]int{}, members: map[string]*memberSet{},
-		changed: map[string]bool{}, epChanged: map[string]bool{}, unheld: map[string]bool{}}
+		changed: map[string]bool{}, epChanged: map[string]bool{}, unheld: map[string]bool{}, seen: map[string]map[string]string{}}
 }
 
 // Model returns the underlying model (for Verdict and explain). Callers
@@ -177,6 +182,10 @@ func (x *Index) rebuild() {
 	for _, ms := range x.members {
 		ms.byEP, ms.byNet, ms.sorted = nil, nil, nil // recomputed on demand
 	}
+	x.seen = map[string]map[string]string{}
+	for _, ep := range x.model.Endpoints() {
+		x.seen[ep.Key] = ep.Labels
+	}
 	x.changedAll = true
 }
 
@@ -197,10 +206,19 @@ func (x *Index) update() {
 	}
 	for key := range x.dirtyEndpoints {
 		ep := x.model.Endpoint(key) // nil when deleted
-		for _, ms := range x.members {
+		var labels map[string]string
+		if ep != nil {
+			labels = ep.Labels
+		}
+		for _, ms := range x.setCandidates(x.seen[key], labels) { // index_labels.go
 			if ms.updateEndpoint(key, ep) {
 				x.visible, x.changed[ms.id] = true, true
 			}
+		}
+		if ep != nil {
+			x.seen[key] = labels
+		} else {
+			delete(x.seen, key)
 		}
 	}
 	x.updateNetSets() // index_netsets.go
@@ -260,6 +278,7 @@ func (x *Index) EndRender() {
 		case ms.usedGen != x.gen:
 			delete(x.members, id)
 			delete(x.unheld, id)
+			x.setIdx = nil
 		}
 	}
 }
@@ -296,6 +315,7 @@ func (x *Index) memberSet(sel selector.Selector) *memberSet {
 	if ms == nil {
 		ms = &memberSet{sel: sel, id: id, usedGen: x.gen}
 		x.members[id] = ms
+		x.setIdx = nil
 		x.unheld[id] = true
 	}
 	return ms
