@@ -18,7 +18,18 @@ import (
 // heap per endpoint after its first render; rendered-% the share of
 // changes that needed a render.
 func BenchmarkRemoteChurn(b *testing.B) {
-	cfg := fleetsim.Config{Hosts: 200, EndpointsPerHost: 50}.Defaults()
+	remoteChurn(b, fleetsim.Config{Hosts: 200, EndpointsPerHost: 50}.Defaults())
+}
+
+// BenchmarkRemoteChurnManySelectors is BenchmarkRemoteChurn with 2,000
+// policies of 2,000 distinct source selectors, 500 of which select the
+// local endpoint (so 500 member sets are cached): what one remote
+// endpoint's change costs when many selectors are held.
+func BenchmarkRemoteChurnManySelectors(b *testing.B) {
+	remoteChurn(b, fleetsim.Config{Hosts: 200, EndpointsPerHost: 50, Policies: 2000, Apps: 2000}.Defaults())
+}
+
+func remoteChurn(b *testing.B, cfg fleetsim.Config) {
 	ev := fleetEvent(cfg, 0) // netsets_bench_test.go
 	before := liveHeap()
 	c := policy.NewCalculator(policy.Config{NodeName: "local", IPVersions: []int{4}})
