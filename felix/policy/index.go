@@ -182,8 +182,11 @@ func (x *Index) rebuild() {
 	for _, ms := range x.members {
 		ms.byEP, ms.byNet, ms.sorted = nil, nil, nil // recomputed on demand
 	}
-	x.seen = map[string]map[string]string{}
-	for _, ep := range x.model.Endpoints() {
+	if x.every == nil {
+		x.every = x.model.Endpoints() // kept for the member sets' fills
+	}
+	x.seen = make(map[string]map[string]string, len(x.every))
+	for _, ep := range x.every {
 		x.seen[ep.Key] = ep.Labels
 	}
 	x.changedAll = true
