@@ -222,7 +222,7 @@ func (w *world) incrementalChange() model.SyncEvent {
 	case 0:
 		if w.r.IntN(3) == 0 { // an endpoint moving to another's interface, or to none
 			ep := w.endpoint(w.r.IntN(10)).(*resources.WorkloadEndpoint)
-			ep.Spec.InterfaceName = w.pick("cali00000000001", "cali00000000002", "")
+			ep.Spec.InterfaceName = w.pick("cali00000000001", "cali00000000002", "cali00000000099", "")
 			return model.SyncEvent{Updates: []model.Update{w.setOrDelete(ep)}}
 		}
 		return model.SyncEvent{Updates: []model.Update{w.endpointChange()}}
@@ -297,4 +297,56 @@ func resultDiff(got, want rules.Result) string {
 		out += "raw, mangle or inserts differ\n"
 	}
 	return out
+}
+
+// TestIncrementalRenderSharedInterfaces: the cases of endpoints and
+// interfaces that the renderer's per-endpoint path must leave to its full
+// pass, each in one batch of changes, compared with a render from scratch
+// (and the nftables table patched with the delta with one built anew).
+func TestIncrementalRenderSharedInterfaces(t *testing.T) {
+	ep := func(i int, iface string) model.Update {
+		wep := resources.NewWorkloadEndpoint(fmt.Sprintf("w%d", i))
+		wep.Spec.Node, wep.Spec.InterfaceName = "h1", iface
+		wep.Spec.IPNetworks = []string{fmt.Sprintf("10.0.0.%d/32", i)}
+		wep.Spec.Profiles = []string{"p0"}
+		wep.Labels = map[string]string{"role": "a"}
+		return model.UpdateOf(wep)
+	}
+	gone := func(i int) model.Update {
+		return model.Update{Kind: resources.KindWorkloadEndpoint, Namespace: "default", Name: fmt.Sprintf("w%d", i)}
+	}
+	own := func(i int) string { return fmt.Sprintf("cali%011d", i) }
+	steps := []struct {
+		name string
+		ups  []model.Update
+	}{
+		{"start", []model.Update{ep(1, own(1)), ep(2, own(2)), ep(3, own(3))}},
+		{"two new endpoints take one free interface", []model.Update{ep(4, "cali99"), ep(5, "cali99")}},
+		{"one of the two goes", []model.Update{gone(5)}},
+		{"an endpoint moves to another's interface", []model.Update{ep(2, own(1))}},
+		{"the interface's first holder goes", []model.Update{gone(1)}},
+		{"an endpoint loses its interface", []model.Update{ep(3, "")}},
+		{"it gets it back and another comes", []model.Update{ep(3, own(3)), ep(6, own(6))}},
+		{"one leaves a shared interface for a free one", []model.Update{ep(4, own(4))}},
+	}
+	cfg := Config{NodeName: "h1", IPVersions: []int{4}}
+	c, m := NewCalculator(cfg), calc.NewModel()
+	for _, ev := range []model.SyncEvent{{Full: true}, {Updates: []model.Update{model.UpdateOf(resources.NewProfile("p0"))}}} {
+		c.Apply(ev)
+		m.Apply(ev)
+	}
+	last := c.Render()[4]
+	keptChains := chainMap(last.Chains)
+	tab := checkNftPatch(t, "the profile", 4, nil, last, last)
+	for _, s := range steps {
+		ev := model.SyncEvent{Updates: s.ups}
+		c.Apply(ev)
+		m.Apply(ev)
+		got := c.Render()[4]
+		want := rules.Render(m, "h1", rules.Config{IPVersion: 4})
+		checkIncremental(t, s.name, keptChains, got, want)
+		keptChains = chainMap(got.Chains)
+		tab = checkNftPatch(t, s.name, 4, tab, last, got)
+		last = got
+	}
 }
