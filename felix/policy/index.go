@@ -67,7 +67,7 @@ type Index struct {
 	// setIdx indexes members by label (nil: build when next needed);
 	// seen is each endpoint's labels when the member sets last evaluated
 	// it (index_labels.go).
-	setIdx *setIndex
+	setIdx *hintIndex[*memberSet]
 	seen   map[string]map[string]string
 }
 

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/calico-docker/calico-libnetwork/calc"
 	"github.com/calico-docker/calico-libnetwork/selector"
@@ -16,12 +17,46 @@ import (
 // selector. Both indexes are built when first needed after a change of
 // what they index, so a start of day builds each once.
 
+// hintIndex is items (policies, member sets) by the label their
+// selector's hint requires, and the items without a hint.
+type hintIndex[T comparable] struct {
+	byLabel  map[string]map[string][]T
+	unhinted []T
+}
+
+// add indexes v under sel's hint.
+func (hi *hintIndex[T]) add(sel selector.Selector, v T) {
+	h, ok := selector.IndexHint(sel)
+	if !ok {
+		hi.unhinted = append(hi.unhinted, v)
+		return
+	}
+	if hi.byLabel == nil {
+		hi.byLabel = map[string]map[string][]T{}
+	}
+	vals := hi.byLabel[h.Key]
+	if vals == nil {
+		vals = map[string][]T{}
+		hi.byLabel[h.Key] = vals
+	}
+	for _, val := range h.Values {
+		vals[val] = append(vals[val], v)
+	}
+}
+
+// hinted appends to out the items whose hint labels meet.
+func (hi *hintIndex[T]) hinted(out []T, labels map[string]string) []T {
+	for k, v := range labels {
+		out = append(out, hi.byLabel[k][v]...)
+	}
+	return out
+}
+
 // policyIndex is every policy by the label its selector requires, and the
 // policies without a hint, in evaluation order.
 type policyIndex struct {
-	byLabel  map[string]map[string][]*calc.Policy
-	unhinted []*calc.Policy
-	pos      map[*calc.Policy]int // place in the Index's ordered list
+	hintIndex[*calc.Policy]
+	pos map[*calc.Policy]int // place in the Index's ordered list
 }
 
 // policyIdx returns the index of x.ordered, building it if needed.
@@ -29,22 +64,10 @@ func (x *Index) policyIdx() *policyIndex {
 	if x.polIdx != nil {
 		return x.polIdx
 	}
-	pi := &policyIndex{byLabel: map[string]map[string][]*calc.Policy{}, pos: make(map[*calc.Policy]int, len(x.ordered))}
+	pi := &policyIndex{pos: make(map[*calc.Policy]int, len(x.ordered))}
 	for i, p := range x.ordered {
 		pi.pos[p] = i
-		h, ok := selector.IndexHint(p.Selector)
-		if !ok {
-			pi.unhinted = append(pi.unhinted, p)
-			continue
-		}
-		vals := pi.byLabel[h.Key]
-		if vals == nil {
-			vals = map[string][]*calc.Policy{}
-			pi.byLabel[h.Key] = vals
-		}
-		for _, v := range h.Values {
-			vals[v] = append(vals[v], p)
-		}
+		pi.add(p.Selector, p)
 	}
 	x.polIdx = pi
 	return pi
@@ -53,10 +76,7 @@ func (x *Index) policyIdx() *policyIndex {
 // candidates returns the policies that may select labels, in evaluation
 // order: those without a hint and those whose hint the labels meet.
 func (pi *policyIndex) candidates(labels map[string]string) []*calc.Policy {
-	var hinted []*calc.Policy
-	for k, v := range labels {
-		hinted = append(hinted, pi.byLabel[k][v]...)
-	}
+	hinted := pi.hinted(nil, labels)
 	if len(hinted) == 0 {
 		return pi.unhinted
 	}
@@ -109,13 +129,6 @@ func (x *Index) memberCandidates(sel selector.Selector) []*calc.Endpoint {
 	return out
 }
 
-// setIndex is every member set by the label its selector requires, and
-// the sets without a hint.
-type setIndex struct {
-	byLabel  map[string]map[string][]*memberSet
-	unhinted []*memberSet
-}
-
 // setCandidates returns the member sets whose membership of an endpoint
 // may change from labels was to labels now (nil: none): the sets without
 // a hint and those whose hint either meets. An endpoint's change
@@ -124,43 +137,16 @@ type setIndex struct {
 // hold an endpoint whose labels, when it last evaluated them (was: update
 // and the fills keep x.seen so), met its hint.
 func (x *Index) setCandidates(was, now map[string]string) []*memberSet {
-	si := x.setIdx
-	if si == nil {
-		si = &setIndex{byLabel: map[string]map[string][]*memberSet{}}
+	if x.setIdx == nil {
+		x.setIdx = &hintIndex[*memberSet]{}
 		for _, ms := range x.members {
-			h, ok := selector.IndexHint(ms.sel)
-			if !ok {
-				si.unhinted = append(si.unhinted, ms)
-				continue
-			}
-			vals := si.byLabel[h.Key]
-			if vals == nil {
-				vals = map[string][]*memberSet{}
-				si.byLabel[h.Key] = vals
-			}
-			for _, v := range h.Values {
-				vals[v] = append(vals[v], ms)
-			}
-		}
-		x.setIdx = si
-	}
-	out := si.unhinted
-	cloned := false
-	var seen map[*memberSet]bool
-	for _, labels := range []map[string]string{was, now} {
-		for k, v := range labels {
-			for _, ms := range si.byLabel[k][v] {
-				if seen[ms] {
-					continue
-				}
-				if !cloned {
-					out, cloned = slices.Clone(out), true
-					seen = map[*memberSet]bool{}
-				}
-				seen[ms] = true
-				out = append(out, ms)
-			}
+			x.setIdx.add(ms.sel, ms)
 		}
 	}
-	return out
+	hinted := x.setIdx.hinted(x.setIdx.hinted(nil, was), now)
+	if len(hinted) == 0 {
+		return x.setIdx.unhinted
+	}
+	slices.SortFunc(hinted, func(a, b *memberSet) int { return strings.Compare(a.id, b.id) })
+	return append(slices.Compact(hinted), x.setIdx.unhinted...) // a set both labels meet: once
 }
