@@ -266,15 +266,7 @@ func TestTableAnyOrderKernel(t *testing.T) {
 				if lines, err := tbl.ApplyIncremental(ctx); err != nil || lines != s.lines {
 					t.Fatalf("step %d: %d lines, %v; want %d", i, lines, err, s.lines)
 				}
-				var order []string
-				for _, l := range rulesOf(run(t, n, "", b.binary(4, "save"), "-t", "filter"), "cali-dispatch") {
-					iface := ""
-					if f := strings.Fields(l); len(f) > 3 && f[2] == "-i" {
-						iface = f[3]
-					}
-					order = append(order, iface)
-				}
-				if !slices.Equal(order, s.order) {
+				if order := chainIfaces(t, n, b, "cali-dispatch"); !slices.Equal(order, s.order) {
 					t.Fatalf("step %d: kernel order %q, want %q", i, order, s.order)
 				}
 				if lines, err := tbl.Apply(ctx); err != nil || lines != 0 {
@@ -294,7 +286,7 @@ func TestTablePatchDeletesByText(t *testing.T) {
 		t.Run(string(b), func(t *testing.T) {
 			n := newNS(t)
 			ctx := context.Background()
-			save, cli := b.binary(4, "save"), strings.TrimSuffix(b.binary(4, "save"), "-save")
+			cli := strings.TrimSuffix(b.binary(4, "save"), "-save")
 			tbl := NewTable(TableConfig{Name: "filter", IPVersion: 4, Backend: b, Runner: n, AnyOrder: []string{"cali-dispatch"}})
 			r := func(iface string) Rule { return Rule{Match: "-i " + iface, Action: "ACCEPT"} }
 			drop := Rule{Action: "DROP"}
@@ -307,18 +299,7 @@ func TestTablePatchDeletesByText(t *testing.T) {
 			if lines, err := tbl.ApplyIncremental(ctx); err != nil || lines != 1 {
 				t.Fatalf("incremental apply: %d lines, %v; want one deletion", lines, err)
 			}
-			ifaces := func() []string {
-				var out []string
-				for _, l := range rulesOf(run(t, n, "", save, "-t", "filter"), "cali-dispatch") {
-					f := strings.Fields(l)
-					if len(f) > 3 && f[2] == "-i" {
-						out = append(out, f[3])
-					} else {
-						out = append(out, "")
-					}
-				}
-				return out
-			}
+			ifaces := func() []string { return chainIfaces(t, n, b, "cali-dispatch") }
 			if got, want := ifaces(), []string{"stranger", "cali1", "cali3", ""}; !slices.Equal(got, want) {
 				t.Fatalf("after the deletion the chain holds %q, want %q", got, want)
 			}
@@ -330,4 +311,19 @@ func TestTablePatchDeletesByText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// chainIfaces returns, in order, the input interface of each rule of an
+// IPv4 filter chain ("" for a rule without -i).
+func chainIfaces(t *testing.T, n *ns.NS, b Backend, chain string) []string {
+	t.Helper()
+	var out []string
+	for _, l := range rulesOf(run(t, n, "", b.binary(4, "save"), "-t", "filter"), chain) {
+		iface := ""
+		if f := strings.Fields(l); len(f) > 3 && f[2] == "-i" {
+			iface = f[3]
+		}
+		out = append(out, iface)
+	}
+	return out
 }

@@ -9,8 +9,17 @@ import (
 
 // savedRule is one rule line of iptables-save output.
 type savedRule struct {
-	line string // as printed, "-A CHAIN ..."
+	line string // as printed, "-A CHAIN ..." ("" in what an apply left: src)
 	hash string // our hash, "" for a rule that is not ours
+	src  *Rule  // the rule an apply wrote, in what it left
+}
+
+// deletion is the restore line deleting r from chain by its text.
+func (r savedRule) deletion(chain string) string {
+	if r.src != nil {
+		return "-D " + chain + " " + renderRule(*r.src, r.hash)
+	}
+	return "-D" + strings.TrimPrefix(r.line, "-A")
 }
 
 // savedTable is what iptables-save printed for one table.
