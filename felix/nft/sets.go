@@ -93,26 +93,27 @@ func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]st
 		return st, d.addElements(set, vmapElements(want, slices.Collect(maps.Keys(want))))
 	}
 	var gone, changed []string
+	compare := func(iface string) {
+		was, had := old[iface]
+		now, has := want[iface]
+		if had && (!has || was != now) {
+			gone = append(gone, iface)
+		}
+		if has && (!had || was != now) {
+			changed = append(changed, iface)
+		}
+	}
 	if keys != nil {
 		for iface := range keys {
-			was, had := old[iface]
-			now, has := want[iface]
-			if had && (!has || was != now) {
-				gone = append(gone, iface)
-			}
-			if has && (!had || was != now) {
-				changed = append(changed, iface)
-			}
+			compare(iface)
 		}
 	} else {
-		for iface, chain := range old {
-			if want[iface] != chain {
-				gone = append(gone, iface)
-			}
+		for iface := range old {
+			compare(iface)
 		}
-		for iface, chain := range want {
-			if old[iface] != chain {
-				changed = append(changed, iface)
+		for iface := range want {
+			if _, had := old[iface]; !had {
+				compare(iface)
 			}
 		}
 	}

@@ -22,6 +22,43 @@ type Dirty struct {
 	whole map[string]bool // sets marked whole since the last Reset: never in Keys
 }
 
+// Reset empties the part's change lists (the driver programmed it).
+func (p *Part) Reset() { p.Dirty = &Dirty{Chains: map[string]bool{}, Sets: map[string]bool{}} }
+
+func (p *Part) markChain(name string) {
+	if p.Dirty != nil {
+		p.Dirty.Chains[name] = true
+	}
+}
+
+func (p *Part) markSet(name string) {
+	if p.Dirty != nil {
+		p.Dirty.Sets[name] = true
+		if p.Dirty.whole == nil {
+			p.Dirty.whole = map[string]bool{}
+		}
+		p.Dirty.whole[name] = true
+		delete(p.Dirty.Keys, name)
+	}
+}
+
+// markKeys records that verdict map name changed at most at keys.
+func (p *Part) markKeys(name string, keys map[string]bool) {
+	if p.Dirty == nil || p.Dirty.whole[name] {
+		return
+	}
+	p.Dirty.Sets[name] = true
+	if p.Dirty.Keys == nil {
+		p.Dirty.Keys = map[string]map[string]bool{}
+	}
+	if p.Dirty.Keys[name] == nil {
+		p.Dirty.Keys[name] = map[string]bool{}
+	}
+	for k := range keys {
+		p.Dirty.Keys[name][k] = true
+	}
+}
+
 // Reset marks every part programmed (the driver calls each part's Reset;
 // this is for callers that program the parts themselves).
 func (t *Table) Reset() {

@@ -85,9 +85,6 @@ type Part struct {
 	shard  int // -1: the main table
 }
 
-// Reset empties the part's change lists (the driver programmed it).
-func (p *Part) Reset() { p.Dirty = &Dirty{Chains: map[string]bool{}, Sets: map[string]bool{}} }
-
 // layout is the split of a Table into parts, kept up to date by the
 // Table's changes (pending) when Parts is called.
 type layout struct {
@@ -503,38 +500,4 @@ func (t *Table) refreshSet(p *Part, name string) {
 		p.Sets[name] = t.partSet(p, name)
 	}
 	p.markSet(name)
-}
-
-func (p *Part) markChain(name string) {
-	if p.Dirty != nil {
-		p.Dirty.Chains[name] = true
-	}
-}
-
-func (p *Part) markSet(name string) {
-	if p.Dirty != nil {
-		p.Dirty.Sets[name] = true
-		if p.Dirty.whole == nil {
-			p.Dirty.whole = map[string]bool{}
-		}
-		p.Dirty.whole[name] = true
-		delete(p.Dirty.Keys, name)
-	}
-}
-
-// markKeys records that verdict map name changed at most at keys.
-func (p *Part) markKeys(name string, keys map[string]bool) {
-	if p.Dirty == nil || p.Dirty.whole[name] {
-		return
-	}
-	p.Dirty.Sets[name] = true
-	if p.Dirty.Keys == nil {
-		p.Dirty.Keys = map[string]map[string]bool{}
-	}
-	if p.Dirty.Keys[name] == nil {
-		p.Dirty.Keys[name] = map[string]bool{}
-	}
-	for k := range keys {
-		p.Dirty.Keys[name][k] = true
-	}
 }
