@@ -100,27 +100,13 @@ func benchPolicyApply(b *testing.B, dataplane string, n int) {
 			b.StartTimer() // the next round collects before it times
 		}
 	})
-	b.Run("one-policy-change", func(b *testing.B) {
-		b.StopTimer()
-		dp, stop := startBench(b, host, dataplane, full)
-		defer stop()
-		latencies := make([]time.Duration, 0, max(b.N, 50))
-		b.StartTimer()
-		for i := range cap(latencies) {
-			start := time.Now()
-			dp.OnSyncEvent(model.SyncEvent{Updates: []model.Update{changedPolicy(i, n)}})
-			waitSynced(b, dp)
-			latencies = append(latencies, time.Since(start))
-		}
-		b.StopTimer()
-		pct := func(p float64) float64 { return percentileMs(latencies, p) }
-		b.ReportMetric(pct(0.5), "p50-ms")
-		b.ReportMetric(pct(0.99), "p99-ms")
-		st := dp.Status()
-		b.ReportMetric(float64(st.LastRenderDuration.Microseconds())/1000, "render-ms")
-		b.Logf("%d changes: p50 %.1f ms, p99 %.1f ms, max %.1f ms; felix UpdateLatency mean %v max %v",
-			len(latencies), pct(0.5), pct(0.99), pct(1), st.UpdateLatency.Total/time.Duration(st.UpdateLatency.Count),
-			st.UpdateLatency.Max)
+	b.Run("one-policy-change", func(b *testing.B) { benchPolicyChanges(b, host, dataplane, full, n, changedPolicy) })
+	// The same with an egress rule: each change gives one policy an egress
+	// rule (its endpoint's from-workload chains change, not its
+	// to-workload ones: the nftables dataplane's from-workload shards
+	// are larger, docs/nftables.md).
+	b.Run("one-egress-policy-change", func(b *testing.B) {
+		benchPolicyChanges(b, host, dataplane, full, n, changedEgressPolicy)
 	})
 	// A container starting on a host of n endpoints: its endpoint (its
 	// veth already there, as the driver makes it ahead) to its interface,
@@ -231,6 +217,47 @@ func changedPolicy(i, n int) model.Update {
 		Destination: resources.EntityRule{Ports: []resources.Port{{Min: port, Max: port}}}}}
 	pol.Default()
 	return model.Update{Kind: pol.Kind, Name: pol.Name, Object: pol}
+}
+
+// benchPolicyChanges times 50 (or b.N) policy changes, change(i, n) each,
+// on a dataplane started with full, each until the dataplane is in sync,
+// and reports their p50 and p99.
+func benchPolicyChanges(b *testing.B, host *felixtest.NS, dataplane string, full model.SyncEvent, n int, change func(i, n int) model.Update) {
+	b.StopTimer()
+	dp, stop := startBench(b, host, dataplane, full)
+	defer stop()
+	latencies := make([]time.Duration, 0, max(b.N, 50))
+	b.StartTimer()
+	for i := range cap(latencies) {
+		start := time.Now()
+		dp.OnSyncEvent(model.SyncEvent{Updates: []model.Update{change(i, n)}})
+		waitSynced(b, dp)
+		latencies = append(latencies, time.Since(start))
+	}
+	b.StopTimer()
+	pct := func(p float64) float64 { return percentileMs(latencies, p) }
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	st := dp.Status()
+	b.ReportMetric(float64(st.LastRenderDuration.Microseconds())/1000, "render-ms")
+	b.Logf("%d changes: p50 %.1f ms, p99 %.1f ms, max %.1f ms; felix UpdateLatency mean %v max %v",
+		len(latencies), pct(0.5), pct(0.99), pct(1), st.UpdateLatency.Total/time.Duration(st.UpdateLatency.Count),
+		st.UpdateLatency.Max)
+}
+
+// changedEgressPolicy is changedPolicy with an egress rule too: TCP to
+// port 2000+i of the next endpoint.
+func changedEgressPolicy(i, n int) model.Update {
+	u := changedPolicy(i, n)
+	pol := u.Object.(*resources.GlobalNetworkPolicy)
+	tcp, _ := resources.ParseProtocol("TCP")
+	port := uint16(2000 + i)
+	pol.Spec.Egress = []resources.Rule{{Action: resources.ActionAllow, Protocol: &tcp,
+		Destination: resources.EntityRule{Selector: fmt.Sprintf("app == 'app%d'", (i%n+1)%n),
+			Ports: []resources.Port{{Min: port, Max: port}}}}}
+	pol.Spec.Types = nil
+	pol.Default()
+	return u
 }
 
 // ourRuleCount counts our rules in host's IPv4 filter table (nftables:

@@ -201,10 +201,13 @@ func (x *Index) holderKeys(policy string) []string {
 	return keys
 }
 
-// reselects reports whether a change may select other endpoints than the
-// old policy did: a new or deleted policy, another selector or other
-// types.
+// reselects reports whether a change may give the policy to endpoints
+// that did not hold it: a new or deleted policy, another selector, a
+// change of HostOnly, or an old policy of no direction. Other types with
+// the same selector (a policy gaining or losing egress rules) are not:
+// every endpoint the selector selects held the old policy in some
+// direction, so patching its holders suffices (not every endpoint).
 func reselects(c policyChange) bool {
 	return c.old == nil || c.cur == nil || c.old.Selector.UniqueID() != c.cur.Selector.UniqueID() ||
-		c.old.Types != c.cur.Types || c.old.HostOnly != c.cur.HostOnly
+		c.old.HostOnly != c.cur.HostOnly || c.old.Types == [2]bool{}
 }

@@ -64,10 +64,18 @@ func (w *world) policy(i int) resources.Resource {
 	}
 	p.Spec.Selector = w.pick(testSelectors...)
 	p.Spec.Tier = w.pick("", "t1", "t2")
+	if u, ok := w.state[resources.KindGlobalNetworkPolicy+"/"+p.Name]; ok && w.r.IntN(3) == 0 {
+		// The same endpoints, often other types (a policy gaining or
+		// losing its ingress or egress rules).
+		old := u.Object.(*resources.GlobalNetworkPolicy)
+		p.Spec.Selector, p.Spec.Tier = old.Spec.Selector, old.Spec.Tier
+	}
 	rule := resources.Rule{Action: w.pick(resources.ActionAllow, resources.ActionDeny, resources.ActionPass),
 		Source: resources.EntityRule{Selector: w.pick(testSelectors...)}}
-	p.Spec.Ingress = []resources.Rule{rule}
-	if w.r.IntN(2) == 0 {
+	if w.r.IntN(4) > 0 {
+		p.Spec.Ingress = []resources.Rule{rule}
+	}
+	if len(p.Spec.Ingress) == 0 || w.r.IntN(2) == 0 {
 		p.Spec.Egress = []resources.Rule{{Action: resources.ActionDeny,
 			Destination: resources.EntityRule{NotSelector: w.pick(testSelectors...)}}}
 	}
