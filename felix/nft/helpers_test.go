@@ -1,6 +1,7 @@
 package nft_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +65,30 @@ func ruleset(t *testing.T, n *felixtest.NS) map[string]int {
 			}
 			out[name+" set "+s.Name] = len(elems)
 		}
+	}
+	return out
+}
+
+// baseChains returns the base chains of our IPv4 tables in n, by table,
+// sorted.
+func baseChains(t *testing.T, n *felixtest.NS) map[string][]string {
+	t.Helper()
+	c, err := nftables.New(nftables.WithNetNSFd(int(*n.NS.Handle())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, ch := range chains {
+		if ch.Hooknum != nil && strings.HasPrefix(ch.Table.Name, "calico") {
+			out[ch.Table.Name] = append(out[ch.Table.Name], ch.Name)
+		}
+	}
+	for _, names := range out {
+		slices.Sort(names)
 	}
 	return out
 }

@@ -159,9 +159,11 @@ func TestShardTablesFollowEndpoints(t *testing.T) {
 		n    int
 		want []string
 	}{
-		{100, []string{"calico", "calico-wl0"}},
-		{600, []string{"calico", "calico-wl0", "calico-wl1", "calico-wl2", "calico-wl3"}},
-		{20, []string{"calico", "calico-wl0"}},
+		// One from-workload shard (calico-wl0) up to 1,024 endpoints
+		// here, then the to-workload shards.
+		{100, []string{"calico", "calico-wl0", "calico-wl1"}},
+		{600, []string{"calico", "calico-wl0", "calico-wl1", "calico-wl2", "calico-wl3", "calico-wl4"}},
+		{20, []string{"calico", "calico-wl0", "calico-wl1"}},
 	} {
 		tab := scaleTable(t, tc.n, nil)
 		tab.ShardSize = 256 // several shards from a few hundred endpoints
@@ -177,6 +179,36 @@ func TestShardTablesFollowEndpoints(t *testing.T) {
 		d2 := driverIn(t, host)
 		if err := d2.Apply(want, true, false); err != nil || d2.Rewrites() != 0 {
 			t.Errorf("%d endpoints: a fresh driver rewrote %d chains (err %v), want 0", tc.n, d2.Rewrites(), err)
+		}
+	}
+}
+
+// TestShardsChangeDirection: when the from-workload shards grow in number,
+// tables that were to-workload shards become from-workload ones (and back
+// when they shrink); each apply leaves every table with exactly its new
+// base chains, and a fresh driver finds nothing to rewrite.
+func TestShardsChangeDirection(t *testing.T) {
+	d, host := newDriver(t)
+	for _, n := range []int{100, 600, 100} {
+		tab := scaleTable(t, n, nil)
+		tab.ShardSize = 64 // 100: 1 from + 2 to shards; 600: 4 from + 16 to
+		want := map[int]*nftrules.Table{4: tab}
+		if err := d.Apply(want, false, false); err != nil {
+			t.Fatal(err)
+		}
+		wantHooks := map[string][]string{}
+		for _, p := range tab.Parts() {
+			for _, h := range p.Hooks {
+				wantHooks[p.Name] = append(wantHooks[p.Name], h.Name)
+			}
+			slices.Sort(wantHooks[p.Name])
+		}
+		if got := baseChains(t, host); !maps.EqualFunc(got, wantHooks, slices.Equal) {
+			t.Errorf("%d endpoints: base chains %v, want %v", n, got, wantHooks)
+		}
+		d2 := driverIn(t, host)
+		if err := d2.Apply(want, true, false); err != nil || d2.Rewrites() != 0 {
+			t.Errorf("%d endpoints: a fresh driver rewrote %d chains (err %v), want 0", n, d2.Rewrites(), err)
 		}
 	}
 }

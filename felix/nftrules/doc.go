@@ -23,10 +23,11 @@
 //
 // Table layout: a family's Table is programmed as several kernel tables
 // (Table.Parts, shard.go): the main table "calico" below, and workload
-// shards "calico-wl<N>" holding the endpoint chains of their endpoints
-// with every chain and set those reach, behind base chains of their own
-// (wl-forward-from, wl-forward-to, wl-input-from); the main table's
-// dispatch maps then only return for known interfaces. The main table
+// shards "calico-wl<N>", each holding one direction's endpoint chains of
+// its endpoints with every chain and set those reach, behind base chains
+// of its own (from-workload: wl-forward-from, wl-input-from; to-workload:
+// wl-forward-to); the main table's dispatch maps then only return for
+// known interfaces. The main table
 // ("ip calico", "ip6 calico"):
 //
 //	forward  filter hook forward  priority -5 -> jump cali-FORWARD

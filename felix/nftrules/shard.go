@@ -24,6 +24,15 @@ import (
 // the workload chains: its dispatch maps hold each known interface with
 // a return verdict, so unknown interfaces are still dropped there.
 //
+// The two directions are sharded apart: a from-workload shard holds its
+// endpoints' cali-fw- chains (egress policy) behind a forward and an
+// input base chain, a to-workload shard its endpoints' cali-tw- chains
+// (ingress policy) behind a forward base chain. Every forwarded packet
+// passes every shard's forward chain (32 at 10,000 endpoints when each
+// shard held both directions cost a stream ~15 %: docs/nftables.md), so
+// the from-workload side, which holds no ingress policy, is cut in fewer,
+// larger shards (at most MaxFromShards).
+//
 // The verdict is the same as one table's: a packet is dropped as soon as
 // any base chain drops it, and an accept only ends that base chain. A
 // shard's base chains run just after the main table's filter chains
@@ -49,6 +58,13 @@ const (
 	// shards"); 16 at 10,000.
 	EndpointsPerShard = 512
 	MaxShards         = 16
+	// FromShardFactor × EndpointsPerShard endpoints make a from-workload
+	// shard, of which there are at most MaxFromShards: 1 up to 2,048
+	// endpoints, 4 at 10,000. (Up to four forward base chains cost a
+	// stream nothing measurable: docs/benchmarks.md, "the curve of a
+	// forward base chain's cost".)
+	FromShardFactor = 4
+	MaxFromShards   = 4
 	// ShardFromPriority and ShardToPriority are the shards' base chains'
 	// priorities: just after the main table's filter chains
 	// (FilterPriority), before iptables-nft's (0).
@@ -82,18 +98,30 @@ type Part struct {
 	Hooks  []Hook
 	Sets   map[string]Set
 	Dirty  *Dirty
-	shard  int // -1: the main table
+	kind   partKind
+	index  int // in the layout's parts
 }
+
+type partKind int8
+
+const (
+	mainPart  partKind = iota
+	fromShard          // from-workload: cali-fw- chains, forward and input
+	toShard            // to-workload: cali-tw- chains, forward
+)
+
+// shardCounts are a layout's numbers of from- and to-workload shards.
+type shardCounts struct{ from, to int }
 
 // layout is the split of a Table into parts, kept up to date by the
 // Table's changes (pending) when Parts is called.
 type layout struct {
-	k      int
+	k      shardCounts
 	parts  []*Part // main first, then the shards
 	refs   map[string]chainRefs
 	holder map[string]map[*Part]bool // chain -> parts holding it
 	sets   map[string]map[*Part]bool // set -> parts holding it
-	shard  map[string]int            // interface -> its shard (memo)
+	hash   map[string]uint32         // interface -> its hash (memo)
 	// split is each dispatch map as each part holds it (by part index):
 	// computed whole when a map changed wholesale, else patched copy on
 	// write for the interfaces that changed (the driver keeps the maps it
@@ -109,7 +137,7 @@ type chainRefs struct{ chains, sets []string }
 // Parts returns the kernel tables t is programmed as: the main table,
 // then the shards (none without workload dispatch: policy off).
 func (t *Table) Parts() []*Part {
-	if k := t.shardCount(); t.layout == nil || t.layout.k != k {
+	if k := t.shardCounts(); t.layout == nil || t.layout.k != k {
 		t.relayout(k)
 	} else if t.pending != nil {
 		t.applyPending()
@@ -118,51 +146,73 @@ func (t *Table) Parts() []*Part {
 	return t.layout.parts
 }
 
-// relayout splits t into the main table and k shards from scratch.
-func (t *Table) relayout(k int) {
+// relayout splits t into the main table and k's shards from scratch:
+// the from-workload shards are named first (calico-wl0 …), then the
+// to-workload ones.
+func (t *Table) relayout(k shardCounts) {
 	l := &layout{k: k, refs: map[string]chainRefs{}, holder: map[string]map[*Part]bool{},
-		sets: map[string]map[*Part]bool{}, shard: map[string]int{}, split: map[string][]map[string]string{}}
+		sets: map[string]map[*Part]bool{}, hash: map[string]uint32{}, split: map[string][]map[string]string{}}
 	t.layout = l
-	l.parts = append(l.parts, &Part{Name: TableName, shard: -1})
-	for i := range k {
-		l.parts = append(l.parts, &Part{Name: ShardName(i), shard: i})
+	l.parts = append(l.parts, &Part{Name: TableName})
+	for i := range k.from + k.to {
+		kind := fromShard
+		if i >= k.from {
+			kind = toShard
+		}
+		l.parts = append(l.parts, &Part{Name: ShardName(i), kind: kind, index: len(l.parts)})
 	}
 	for _, p := range l.parts {
 		t.fill(p)
 	}
 }
 
-// shardCount is how many shards t's endpoints call for; a running layout
-// keeps its count until the endpoints outgrow it or fall below a quarter
-// of it, so a host near a boundary does not flap.
-func (t *Table) shardCount() int {
+// shardCounts is how many shards of each direction t's endpoints call
+// for (none without workload dispatch: policy off).
+func (t *Table) shardCounts() shardCounts {
 	if _, ok := t.Sets[rules.ChainFromDispatch]; !ok {
-		return 0
+		return shardCounts{}
 	}
 	n := max(len(t.Sets[rules.ChainFromDispatch].VMap), len(t.Sets[rules.ChainToDispatch].VMap))
 	size := t.ShardSize
 	if size <= 0 {
 		size = EndpointsPerShard
 	}
+	var running shardCounts
+	if t.layout != nil {
+		running = t.layout.k
+	}
+	return shardCounts{from: shardCount(n, FromShardFactor*size, MaxFromShards, running.from),
+		to: shardCount(n, size, MaxShards, running.to)}
+}
+
+// shardCount is how many shards of size n endpoints call for, at most
+// most; a running layout keeps its count (running) until the endpoints
+// outgrow it or fall below a quarter of it, so a host near a boundary
+// does not flap.
+func shardCount(n, size, most, running int) int {
 	want := 1
-	for want < MaxShards && want*size < n {
+	for want < most && want*size < n {
 		want *= 2
 	}
-	if l := t.layout; l != nil && l.k > 0 && want < l.k && n*4 > l.k*size {
-		return l.k
+	if running > 0 && want < running && n*4 > running*size {
+		return running
 	}
 	return want
 }
 
-func (l *layout) shardOf(iface string) int {
-	if i, ok := l.shard[iface]; ok {
-		return i
+// partOf is the index of the shard whose dispatch map name holds iface.
+func (l *layout) partOf(name, iface string) int {
+	h, ok := l.hash[iface]
+	if !ok {
+		f := fnv.New32a()
+		f.Write([]byte(iface))
+		h = f.Sum32()
+		l.hash[iface] = h
 	}
-	h := fnv.New32a()
-	h.Write([]byte(iface))
-	i := int(h.Sum32() % uint32(l.k))
-	l.shard[iface] = i
-	return i
+	if name == rules.ChainToDispatch {
+		return 1 + l.k.from + int(h%uint32(l.k.to))
+	}
+	return 1 + int(h%uint32(l.k.from))
 }
 
 // fill computes part p's content from scratch and marks it whole.
@@ -187,12 +237,12 @@ func (t *Table) hold(m map[string]map[*Part]bool, name string, p *Part) {
 	m[name][p] = true
 }
 
-// partHooks returns the main table's base chains, or a shard's: the
-// from-workload dispatch at forward and input, the to-workload dispatch
-// at forward, each after the accepts and drops that precede the dispatch
-// in the main table's chain.
+// partHooks returns the main table's base chains, or a shard's: a
+// from-workload shard's dispatch at forward and input, a to-workload
+// shard's at forward, each after the accepts and drops that precede the
+// dispatch in the main table's chain.
 func (t *Table) partHooks(p *Part) []Hook {
-	if p.shard < 0 {
+	if p.kind == mainPart {
 		return t.Hooks
 	}
 	hook := func(name, hook string, prio int32, chain, dispatch string) Hook {
@@ -208,9 +258,11 @@ func (t *Table) partHooks(p *Part) []Hook {
 		return Hook{Name: name, Hook: hook, Priority: prio,
 			Rules: append(rs, ipt.Rule{Match: dispatchFlags[dispatch] + " vmap " + dispatch})}
 	}
+	if p.kind == toShard {
+		return []Hook{hook("wl-forward-to", "forward", ShardToPriority, rules.ChainForward, rules.ChainToDispatch)}
+	}
 	return []Hook{
 		hook("wl-forward-from", "forward", ShardFromPriority, rules.ChainForward, rules.ChainFromDispatch),
-		hook("wl-forward-to", "forward", ShardToPriority, rules.ChainForward, rules.ChainToDispatch),
 		hook("wl-input-from", "input", ShardFromPriority, rules.ChainInput, rules.ChainFromDispatch),
 	}
 }
@@ -231,11 +283,11 @@ func (t *Table) partSet(p *Part, name string) Set {
 		}
 		for iface, chain := range s.VMap {
 			split[0][iface] = ReturnTarget
-			split[1+l.shardOf(iface)][iface] = chain
+			split[l.partOf(name, iface)][iface] = chain
 		}
 		l.split[name] = split
 	}
-	return Set{VMap: l.split[name][p.shard+1]}
+	return Set{VMap: l.split[name][p.index]}
 }
 
 // closure returns the chains and sets part p needs: everything reachable
@@ -252,7 +304,7 @@ func (t *Table) closure(p *Part) (chains, sets map[string]bool) {
 			return
 		}
 		sets[name] = true
-		if _, ok := dispatchFlags[name]; ok && p.shard >= 0 {
+		if _, ok := dispatchFlags[name]; ok && p.kind != mainPart {
 			for _, chain := range t.partSet(p, name).VMap {
 				stack = append(stack, chain)
 			}
@@ -415,8 +467,9 @@ func (t *Table) applyPending() {
 // interfaces whose element changed: the main table's map (a return for
 // every known interface) and each one's shard's, each copied once before
 // its first change. It returns the indexes of the parts whose map it
-// replaced: an endpoint coming or going touches two parts, not all 17 of
-// a 10,000-endpoint host's (each compared and copied whole before).
+// replaced: an endpoint coming or going touches three parts (the main
+// table, its from- and its to-workload shard), not all 21 of a
+// 10,000-endpoint host's (each compared and copied whole before).
 func (t *Table) patchSplit(name string, ifaces map[string]bool) map[int]bool {
 	l := t.layout
 	split, folded := l.split[name], t.Sets[name].VMap
@@ -444,9 +497,9 @@ func (t *Table) patchSplit(name string, ifaces map[string]bool) map[int]bool {
 			back = ReturnTarget
 		}
 		set(0, iface, back)
-		set(1+l.shardOf(iface), iface, target)
+		set(l.partOf(name, iface), iface, target)
 		if !known {
-			delete(l.shard, iface) // a hash, recomputed on demand: no memo of every interface ever seen
+			delete(l.hash, iface) // recomputed on demand: no memo of every interface ever seen
 		}
 	}
 	return replaced

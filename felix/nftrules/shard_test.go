@@ -71,14 +71,15 @@ func checkClosed(t *testing.T, p *Part) {
 	}
 }
 
-// The endpoints are spread over shards (4 for 600), each shard holds its
-// endpoints' chains with all they reach, and the main table only checks
-// that an interface is known.
+// The endpoints are spread over shards of each direction (for 600: one
+// from-workload shard, four to-workload ones), each shard holds its
+// endpoints' chains of its direction with all they reach, and the main
+// table only checks that an interface is known.
 func TestPartsSplitEndpoints(t *testing.T) {
 	tab := scaleTable(t, 600)
 	parts := tab.Parts()
-	if len(parts) != 5 || parts[0].Name != TableName || parts[1].Name != ShardName(0) {
-		t.Fatalf("%d parts, want the main table and 4 shards", len(parts))
+	if len(parts) != 6 || parts[0].Name != TableName || parts[1].Name != ShardName(0) {
+		t.Fatalf("%d parts, want the main table and 1 + 4 shards", len(parts))
 	}
 	for _, p := range parts {
 		checkClosed(t, p)
@@ -92,20 +93,44 @@ func TestPartsSplitEndpoints(t *testing.T) {
 	if got := main.Sets[rules.ChainToDispatch].VMap; len(got) != 600 || got["cali00000000007"] != ReturnTarget {
 		t.Errorf("main table's to-workload map: %d entries, cali00000000007 -> %q; want 600, each returning", len(got), got["cali00000000007"])
 	}
-	held := map[string]int{}
-	for _, p := range parts[1:] {
-		if len(p.Hooks) != 3 || len(p.Sets[rules.ChainFromDispatch].VMap) == 0 {
-			t.Errorf("shard %s: hooks %v, %d endpoints", p.Name, p.Hooks, len(p.Sets[rules.ChainFromDispatch].VMap))
-		}
-		for iface := range p.Sets[rules.ChainFromDispatch].VMap {
-			held[iface]++
-			if _, ok := p.Chains[rules.EndpointChain(iface, true)]; !ok {
-				t.Errorf("shard %s maps %s but lacks its chain", p.Name, iface)
+	for i, dir := range []struct {
+		parts         []*Part
+		hooks         []string
+		dispatch, not string
+		ingress       bool
+	}{
+		{parts[1:2], []string{"wl-forward-from", "wl-input-from"}, rules.ChainFromDispatch, rules.ChainToDispatch, false},
+		{parts[2:], []string{"wl-forward-to"}, rules.ChainToDispatch, rules.ChainFromDispatch, true},
+	} {
+		held := map[string]int{}
+		for _, p := range dir.parts {
+			var hooks []string
+			for _, h := range p.Hooks {
+				hooks = append(hooks, h.Name)
+			}
+			if !slices.Equal(hooks, dir.hooks) || len(p.Sets[dir.dispatch].VMap) == 0 {
+				t.Errorf("shard %s: hooks %v (want %v), %d endpoints", p.Name, hooks, dir.hooks, len(p.Sets[dir.dispatch].VMap))
+			}
+			if _, ok := p.Sets[dir.not]; ok {
+				t.Errorf("shard %s holds the other direction's map %s", p.Name, dir.not)
+			}
+			for name := range p.Chains {
+				if strings.HasPrefix(name, rules.EndpointChain("", dir.ingress)) {
+					t.Errorf("shard %s holds the other direction's chain %s", p.Name, name)
+				}
+			}
+			for iface := range p.Sets[dir.dispatch].VMap {
+				held[iface]++
+				// (an ingress chain that is only a goto is folded into the
+				// map: checkClosed checks where the map leads)
+				if _, ok := p.Chains[rules.EndpointChain(iface, true)]; !ok && !dir.ingress {
+					t.Errorf("shard %s maps %s but lacks its chain", p.Name, iface)
+				}
 			}
 		}
-	}
-	if len(held) != 600 || slices.Max(slices.Collect(maps.Values(held))) != 1 {
-		t.Errorf("%d endpoints in shards (want 600, each once)", len(held))
+		if len(held) != 600 || slices.Max(slices.Collect(maps.Values(held))) != 1 {
+			t.Errorf("direction %d: %d endpoints in shards (want 600, each once)", i, len(held))
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/nftables"
@@ -32,7 +33,7 @@ func nftDisruptions(b *bed, server, clients string) []disruption {
 	}
 	// The server's dispatch entry, the chain it leads to (its group's:
 	// an endpoint chain that is only a goto is folded into its entry) and
-	// the set its policy matches on are in the server's shard table.
+	// the set its policy matches on are in the server's to-workload shard.
 	key := make([]byte, 16)
 	copy(key, server)
 	vmapOf := func(t *nftables.Table) *nftables.Set {
@@ -47,6 +48,13 @@ func nftDisruptions(b *bed, server, clients string) []disruption {
 		for _, t := range tables {
 			if !nftrules.IsShardName(t.Name) {
 				continue
+			}
+			sets, err := c.GetSets(t)
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			if !slices.ContainsFunc(sets, func(s *nftables.Set) bool { return s.Name == rules.ChainToDispatch }) {
+				continue // a from-workload shard
 			}
 			elems, err := c.GetSetElements(vmapOf(t))
 			if err != nil {

@@ -13,10 +13,10 @@ import (
 // hook costs forwarded traffic: the stream of BenchmarkThroughputWithPolicies
 // between two workloads, with k empty base chains (accept policy, no rule)
 // added beside the dataplane's own and without them, in paired rounds.
-// Every table the nftables dataplane hooks on forward (the main table and
-// each workload shard, two chains a shard: docs/nftables.md) costs every
-// forwarded packet this much whatever its rules. k is CALICO_BENCH_CHAINS
-// (default 32: 16 shards).
+// Every chain the nftables dataplane hooks on forward (the main table's
+// and each workload shard's: docs/nftables.md) costs every forwarded
+// packet this much whatever its rules. k is CALICO_BENCH_CHAINS
+// (default 32: 16 shards of both directions, as before they were split).
 //
 //	go test ./felix/policy -run '^$' -bench ForwardBaseChains -benchtime 1x
 func BenchmarkForwardBaseChains(b *testing.B) {
