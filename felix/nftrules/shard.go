@@ -388,13 +388,18 @@ func (t *Table) pendingChange(chain, set string) {
 // applyPending brings the parts holding pending changes up to date. A
 // changed chain that refers to the same chains and sets as before (a
 // policy's rules edited, the usual change) is copied into the parts
-// holding it; otherwise those parts' reachable chains and sets are
-// recomputed and compared.
+// holding it; a part whose dispatch map only gained entries (a container
+// started) gains what those lead to; otherwise the part's reachable
+// chains and sets are recomputed and compared.
 func (t *Table) applyPending() {
 	l := t.layout
 	// replaced: by dispatch map, the parts whose split map was patched
 	// (a new map); a map re-split whole is compared part by part.
 	replaced := map[string]map[int]bool{}
+	// grown: the parts whose patched maps only gained entries, with the
+	// chains those lead to; a part also in touched is recomputed whole.
+	grown := map[*Part][]string{}
+	shrunk := map[*Part]bool{}
 	for name := range dispatchFlags {
 		if !t.pending.Sets[name] {
 			continue
@@ -403,7 +408,14 @@ func (t *Table) applyPending() {
 			delete(l.split, name)
 			continue
 		}
-		replaced[name] = t.patchSplit(name, t.dispatchDirty[name])
+		var patch splitPatch
+		replaced[name], patch = t.patchSplit(name, t.dispatchDirty[name])
+		for i, targets := range patch.added {
+			grown[l.parts[i]] = append(grown[l.parts[i]], targets...)
+		}
+		for i := range patch.lost {
+			shrunk[l.parts[i]] = true
+		}
 		for i := range replaced[name] {
 			p := l.parts[i]
 			p.markKeys(name, t.dispatchDirty[name])
@@ -441,7 +453,11 @@ func (t *Table) applyPending() {
 		if _, ok := dispatchFlags[name]; ok {
 			if parts, ok := replaced[name]; ok {
 				for i := range parts {
-					touched[l.parts[i]] = true
+					if p := l.parts[i]; shrunk[p] {
+						touched[p] = true
+					} else if _, ok := grown[p]; !ok {
+						grown[p] = nil // its map is refreshed below
+					}
 				}
 				continue
 			}
@@ -459,6 +475,51 @@ func (t *Table) applyPending() {
 	for _, p := range l.parts {
 		if touched[p] {
 			t.refreshPart(p)
+		} else if roots, ok := grown[p]; ok {
+			t.growPart(p, roots)
+		}
+	}
+}
+
+// growPart brings part p up to date when its dispatch maps only gained
+// entries: the maps are copied again and whatever their new targets
+// reach is added (nothing p holds became unreachable, so nothing leaves).
+func (t *Table) growPart(p *Part, roots []string) {
+	l := t.layout
+	for name := range t.pending.Sets {
+		if _, held := p.Sets[name]; held {
+			if _, ok := dispatchFlags[name]; ok {
+				t.refreshSet(p, name)
+			}
+		}
+	}
+	stack := roots
+	for len(stack) > 0 {
+		name := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, held := p.Chains[name]; held {
+			continue
+		}
+		rs, ok := t.Chains[name]
+		if !ok {
+			continue
+		}
+		p.Chains[name] = rs
+		t.hold(l.holder, name, p)
+		p.markChain(name)
+		r, ok := l.refs[name]
+		if !ok {
+			r = refsOf(rs, t.Chains)
+			l.refs[name] = r
+		}
+		stack = append(stack, r.chains...)
+		for _, set := range r.sets {
+			if _, held := p.Sets[set]; !held {
+				if _, ok := t.Sets[set]; ok {
+					t.hold(l.sets, set, p)
+					t.refreshSet(p, set)
+				}
+			}
 		}
 	}
 }
@@ -469,11 +530,14 @@ func (t *Table) applyPending() {
 // its first change. It returns the indexes of the parts whose map it
 // replaced: an endpoint coming or going touches three parts (the main
 // table, its from- and its to-workload shard), not all 21 of a
-// 10,000-endpoint host's (each compared and copied whole before).
-func (t *Table) patchSplit(name string, ifaces map[string]bool) map[int]bool {
+// 10,000-endpoint host's (each compared and copied whole before); and
+// by part, the targets of the entries added and whether any entry went or
+// changed its target.
+func (t *Table) patchSplit(name string, ifaces map[string]bool) (map[int]bool, splitPatch) {
 	l := t.layout
 	split, folded := l.split[name], t.Sets[name].VMap
 	replaced := map[int]bool{}
+	patch := splitPatch{added: map[int][]string{}, lost: map[int]bool{}}
 	edit := func(i int) map[string]string {
 		if !replaced[i] {
 			split[i] = maps.Clone(split[i])
@@ -486,8 +550,13 @@ func (t *Table) patchSplit(name string, ifaces map[string]bool) map[int]bool {
 		switch {
 		case target == "" && has:
 			delete(edit(i), iface)
+			patch.lost[i] = true
 		case target != "" && (!has || cur != target):
 			edit(i)[iface] = target
+			if has {
+				patch.lost[i] = true
+			}
+			patch.added[i] = append(patch.added[i], target)
 		}
 	}
 	for iface := range ifaces {
@@ -502,7 +571,15 @@ func (t *Table) patchSplit(name string, ifaces map[string]bool) map[int]bool {
 			delete(l.hash, iface) // recomputed on demand: no memo of every interface ever seen
 		}
 	}
-	return replaced
+	return replaced, patch
+}
+
+// splitPatch is what patchSplit changed, by part index: the targets of
+// the entries it added, and the parts where an entry went or was
+// retargeted (what its old target reached may now be unreachable).
+type splitPatch struct {
+	added map[int][]string
+	lost  map[int]bool
 }
 
 // refreshPart recomputes what part p holds and marks the differences.
