@@ -3,7 +3,6 @@ package nftrules
 import (
 	"hash/fnv"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -100,6 +99,11 @@ type Part struct {
 	Dirty  *Dirty
 	kind   partKind
 	index  int // in the layout's parts
+	// uses counts the references to each chain and set within the part
+	// (from its base chains, the chains it holds and its dispatch maps'
+	// entries): a chain or set is held while it exists and is used
+	// (holdings.go).
+	chainUses, setUses map[string]int
 }
 
 type partKind int8
@@ -117,8 +121,8 @@ type shardCounts struct{ from, to int }
 // Table's changes (pending) when Parts is called.
 type layout struct {
 	k      shardCounts
-	parts  []*Part // main first, then the shards
-	refs   map[string]chainRefs
+	parts  []*Part                   // main first, then the shards
+	refs   map[string]chainRefs      // chain -> what it refers to (memo of refsOf)
 	holder map[string]map[*Part]bool // chain -> parts holding it
 	sets   map[string]map[*Part]bool // set -> parts holding it
 	hash   map[string]uint32         // interface -> its hash (memo)
@@ -215,21 +219,6 @@ func (l *layout) partOf(name, iface string) int {
 	return 1 + int(h%uint32(l.k.from))
 }
 
-// fill computes part p's content from scratch and marks it whole.
-func (t *Table) fill(p *Part) {
-	p.Chains, p.Sets, p.Dirty = map[string][]ipt.Rule{}, map[string]Set{}, nil
-	p.Hooks = t.partHooks(p)
-	chains, sets := t.closure(p)
-	for name := range chains {
-		p.Chains[name] = t.Chains[name]
-		t.hold(t.layout.holder, name, p)
-	}
-	for name := range sets {
-		p.Sets[name] = t.partSet(p, name)
-		t.hold(t.layout.sets, name, p)
-	}
-}
-
 func (t *Table) hold(m map[string]map[*Part]bool, name string, p *Part) {
 	if m[name] == nil {
 		m[name] = map[*Part]bool{}
@@ -290,68 +279,19 @@ func (t *Table) partSet(p *Part, name string) Set {
 	return Set{VMap: l.split[name][p.index]}
 }
 
-// closure returns the chains and sets part p needs: everything reachable
-// from its base chains (a shard's dispatch maps lead to its endpoints'
-// chains; the main table's lead nowhere).
-func (t *Table) closure(p *Part) (chains, sets map[string]bool) {
-	chains, sets = map[string]bool{}, map[string]bool{}
-	var stack []string
-	visitSet := func(name string) {
-		if sets[name] {
-			return
-		}
-		if _, ok := t.Sets[name]; !ok {
-			return
-		}
-		sets[name] = true
-		if _, ok := dispatchFlags[name]; ok && p.kind != mainPart {
-			for _, chain := range t.partSet(p, name).VMap {
-				stack = append(stack, chain)
-			}
-		}
-	}
-	visitRules := func(rs []ipt.Rule) {
-		r := refsOf(rs, t.Chains)
-		stack = append(stack, r.chains...)
-		for _, s := range r.sets {
-			visitSet(s)
-		}
-	}
-	for _, h := range p.Hooks {
-		visitRules(h.Rules)
-	}
-	for len(stack) > 0 {
-		name := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if chains[name] {
-			continue
-		}
-		if _, ok := t.Chains[name]; !ok {
-			continue
-		}
-		chains[name] = true
-		r, ok := t.layout.refs[name]
-		if !ok {
-			r = refsOf(t.Chains[name], t.Chains)
-			t.layout.refs[name] = r
-		}
-		stack = append(stack, r.chains...)
-		for _, s := range r.sets {
-			visitSet(s)
-		}
-	}
-	return chains, sets
-}
-
 // refsOf lists the chains (jumps, gotos) and sets (matches, maps) rules
-// refer to.
-func refsOf(rs []ipt.Rule, chains map[string][]ipt.Rule) chainRefs {
+// refer to, whether the Table has them or not: a jump's target is a
+// chain when it is not an iptables target (those are upper case; our
+// chains' names are not).
+func refsOf(rs []ipt.Rule) chainRefs {
 	var out chainRefs
 	for _, r := range rs {
-		if a, _, _ := strings.Cut(r.Action, " "); a != "" {
-			if _, ok := chains[a]; ok {
-				out.chains = append(out.chains, a)
-			}
+		a, rest, _ := strings.Cut(r.Action, " ")
+		if a == "goto" { // felix/rules' shorthand, should one reach here
+			a, _, _ = strings.Cut(strings.TrimSpace(rest), " ")
+		}
+		if a != "" && a != strings.ToUpper(a) {
+			out.chains = append(out.chains, a)
 		}
 		f := strings.Fields(r.Match)
 		for i := 1; i < len(f); i++ {
@@ -378,149 +318,10 @@ func (t *Table) pendingChange(chain, set string) {
 		t.pending = &Dirty{Chains: map[string]bool{}, Sets: map[string]bool{}}
 	}
 	if chain != "" {
-		t.pending.Chains[chain] = true // its cached refs are compared with its new ones in applyPending
+		t.pending.Chains[chain] = true // the parts holding it swap its old references for its new ones
 	}
 	if set != "" {
 		t.pending.Sets[set] = true
-	}
-}
-
-// applyPending brings the parts holding pending changes up to date. A
-// changed chain that refers to the same chains and sets as before (a
-// policy's rules edited, the usual change) is copied into the parts
-// holding it; a part whose dispatch map only gained entries (a container
-// started) gains what those lead to; otherwise the part's reachable
-// chains and sets are recomputed and compared.
-func (t *Table) applyPending() {
-	l := t.layout
-	// replaced: by dispatch map, the parts whose split map was patched
-	// (a new map); a map re-split whole is compared part by part.
-	replaced := map[string]map[int]bool{}
-	// grown: the parts whose patched maps only gained entries, with the
-	// chains those lead to; a part also in touched is recomputed whole.
-	grown := map[*Part][]string{}
-	shrunk := map[*Part]bool{}
-	for name := range dispatchFlags {
-		if !t.pending.Sets[name] {
-			continue
-		}
-		if t.dispatchAll[name] || l.split[name] == nil || !t.Sets[name].IsVMap() {
-			delete(l.split, name)
-			continue
-		}
-		var patch splitPatch
-		replaced[name], patch = t.patchSplit(name, t.dispatchDirty[name])
-		for i, targets := range patch.added {
-			grown[l.parts[i]] = append(grown[l.parts[i]], targets...)
-		}
-		for i := range patch.lost {
-			shrunk[l.parts[i]] = true
-		}
-		for i := range replaced[name] {
-			p := l.parts[i]
-			p.markKeys(name, t.dispatchDirty[name])
-			if l.patched == nil {
-				l.patched = map[*Part]map[string]bool{}
-			}
-			if l.patched[p] == nil {
-				l.patched[p] = map[string]bool{}
-			}
-			l.patched[p][name] = true
-		}
-	}
-	defer func() { l.patched = nil }()
-	touched := map[*Part]bool{}
-	for name := range t.pending.Chains {
-		old, cached := l.refs[name]
-		delete(l.refs, name)
-		rs, exists := t.Chains[name]
-		same := false
-		if cached && exists {
-			cur := refsOf(rs, t.Chains)
-			l.refs[name] = cur
-			same = slices.Equal(old.chains, cur.chains) && slices.Equal(old.sets, cur.sets)
-		}
-		for p := range l.holder[name] {
-			if !same {
-				touched[p] = true
-			} else if !slices.Equal(p.Chains[name], rs) {
-				p.Chains[name] = rs
-				p.markChain(name)
-			}
-		}
-	}
-	for name := range t.pending.Sets {
-		if _, ok := dispatchFlags[name]; ok {
-			if parts, ok := replaced[name]; ok {
-				for i := range parts {
-					if p := l.parts[i]; shrunk[p] {
-						touched[p] = true
-					} else if _, ok := grown[p]; !ok {
-						grown[p] = nil // its map is refreshed below
-					}
-				}
-				continue
-			}
-			for _, p := range l.parts { // re-split whole: compare all maps
-				if !maps.Equal(p.Sets[name].VMap, t.partSet(p, name).VMap) {
-					touched[p] = true
-				}
-			}
-			continue
-		}
-		for p := range l.sets[name] {
-			t.refreshSet(p, name)
-		}
-	}
-	for _, p := range l.parts {
-		if touched[p] {
-			t.refreshPart(p)
-		} else if roots, ok := grown[p]; ok {
-			t.growPart(p, roots)
-		}
-	}
-}
-
-// growPart brings part p up to date when its dispatch maps only gained
-// entries: the maps are copied again and whatever their new targets
-// reach is added (nothing p holds became unreachable, so nothing leaves).
-func (t *Table) growPart(p *Part, roots []string) {
-	l := t.layout
-	for name := range t.pending.Sets {
-		if _, held := p.Sets[name]; held {
-			if _, ok := dispatchFlags[name]; ok {
-				t.refreshSet(p, name)
-			}
-		}
-	}
-	stack := roots
-	for len(stack) > 0 {
-		name := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if _, held := p.Chains[name]; held {
-			continue
-		}
-		rs, ok := t.Chains[name]
-		if !ok {
-			continue
-		}
-		p.Chains[name] = rs
-		t.hold(l.holder, name, p)
-		p.markChain(name)
-		r, ok := l.refs[name]
-		if !ok {
-			r = refsOf(rs, t.Chains)
-			l.refs[name] = r
-		}
-		stack = append(stack, r.chains...)
-		for _, set := range r.sets {
-			if _, held := p.Sets[set]; !held {
-				if _, ok := t.Sets[set]; ok {
-					t.hold(l.sets, set, p)
-					t.refreshSet(p, set)
-				}
-			}
-		}
 	}
 }
 
@@ -531,13 +332,12 @@ func (t *Table) growPart(p *Part, roots []string) {
 // replaced: an endpoint coming or going touches three parts (the main
 // table, its from- and its to-workload shard), not all 21 of a
 // 10,000-endpoint host's (each compared and copied whole before); and
-// by part, the targets of the entries added and whether any entry went or
-// changed its target.
+// by part, the targets of the entries added and removed.
 func (t *Table) patchSplit(name string, ifaces map[string]bool) (map[int]bool, splitPatch) {
 	l := t.layout
 	split, folded := l.split[name], t.Sets[name].VMap
 	replaced := map[int]bool{}
-	patch := splitPatch{added: map[int][]string{}, lost: map[int]bool{}}
+	patch := splitPatch{added: map[int][]string{}, removed: map[int][]string{}}
 	edit := func(i int) map[string]string {
 		if !replaced[i] {
 			split[i] = maps.Clone(split[i])
@@ -550,11 +350,11 @@ func (t *Table) patchSplit(name string, ifaces map[string]bool) (map[int]bool, s
 		switch {
 		case target == "" && has:
 			delete(edit(i), iface)
-			patch.lost[i] = true
+			patch.removed[i] = append(patch.removed[i], cur)
 		case target != "" && (!has || cur != target):
 			edit(i)[iface] = target
 			if has {
-				patch.lost[i] = true
+				patch.removed[i] = append(patch.removed[i], cur)
 			}
 			patch.added[i] = append(patch.added[i], target)
 		}
@@ -575,59 +375,6 @@ func (t *Table) patchSplit(name string, ifaces map[string]bool) (map[int]bool, s
 }
 
 // splitPatch is what patchSplit changed, by part index: the targets of
-// the entries it added, and the parts where an entry went or was
-// retargeted (what its old target reached may now be unreachable).
-type splitPatch struct {
-	added map[int][]string
-	lost  map[int]bool
-}
-
-// refreshPart recomputes what part p holds and marks the differences.
-func (t *Table) refreshPart(p *Part) {
-	l := t.layout
-	chains, sets := t.closure(p)
-	for name := range p.Chains {
-		if !chains[name] {
-			delete(p.Chains, name)
-			delete(l.holder[name], p)
-			p.markChain(name)
-		}
-	}
-	for name := range chains {
-		rs, held := p.Chains[name]
-		if !held || t.pending.Chains[name] && !slices.Equal(rs, t.Chains[name]) {
-			p.Chains[name] = t.Chains[name]
-			t.hold(l.holder, name, p)
-			p.markChain(name)
-		}
-	}
-	for name := range p.Sets {
-		if !sets[name] {
-			delete(p.Sets, name)
-			delete(l.sets[name], p)
-			p.markSet(name)
-		}
-	}
-	for name := range sets {
-		if _, held := p.Sets[name]; !held || t.pending.Sets[name] {
-			t.hold(l.sets, name, p)
-			t.refreshSet(p, name)
-		}
-	}
-}
-
-// refreshSet copies set name's content into part p (a set gone from the
-// table is gone from the part).
-func (t *Table) refreshSet(p *Part, name string) {
-	if t.layout.patched[p][name] { // a dispatch map patched at the keys marked
-		p.Sets[name] = t.partSet(p, name)
-		return
-	}
-	if _, ok := t.Sets[name]; !ok {
-		delete(p.Sets, name)
-		delete(t.layout.sets[name], p)
-	} else {
-		p.Sets[name] = t.partSet(p, name)
-	}
-	p.markSet(name)
-}
+// the entries it added, and those of the entries it removed (an entry
+// retargeted is both).
+type splitPatch struct{ added, removed map[int][]string }

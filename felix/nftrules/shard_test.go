@@ -165,10 +165,35 @@ func TestPartsFollowChanges(t *testing.T) {
 		// their dispatch entry no longer goes straight to their group
 		// chain (folded) but to them, or lose it again: an entry
 		// retargeted, its old target maybe unreachable.
+		// Some policies match another policy's set instead of their own
+		// (a reference changed: the old set may be reachable no more in
+		// its shard, the new one may be new to it).
 		want := scaleTableWith(t, n, func(chains []ipt.Chain) {
+			var sets []string
+			for _, ch := range chains {
+				if strings.HasPrefix(ch.Name, "cali-pi-") {
+					for _, r := range ch.Rules {
+						if f := strings.Fields(r.Match); slices.Contains(f, "--match-set") {
+							sets = append(sets, f[slices.Index(f, "--match-set")+1])
+						}
+					}
+				}
+			}
 			for i, ch := range chains {
 				if strings.HasPrefix(ch.Name, "cali-tw-") && rng.IntN(4) == 0 {
 					chains[i].Rules = append([]ipt.Rule{{Match: "-p udp", Action: "DROP"}}, ch.Rules...)
+				}
+				if strings.HasPrefix(ch.Name, "cali-pi-") && len(sets) > 0 && rng.IntN(6) == 0 {
+					other := sets[rng.IntN(len(sets))]
+					rs := slices.Clone(ch.Rules)
+					for j, r := range rs {
+						f := strings.Fields(r.Match)
+						if k := slices.Index(f, "--match-set"); k >= 0 {
+							f[k+1] = other
+							rs[j].Match = strings.Join(f, " ")
+						}
+					}
+					chains[i].Rules = rs
 				}
 			}
 		})
