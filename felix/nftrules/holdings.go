@@ -128,8 +128,7 @@ func (t *Table) takeSet(p *Part, name string) {
 		return
 	}
 	t.hold(t.layout.sets, name, p)
-	p.Sets[name] = t.partSet(p, name)
-	p.markSet(name)
+	t.refreshSet(p, name)
 	for _, target := range t.targets(p, name) {
 		t.refChain(p, target)
 	}
@@ -166,7 +165,6 @@ func (t *Table) targets(p *Part, name string) []string {
 // targets.
 func (t *Table) applyPending() {
 	l := t.layout
-	defer func() { l.patched = nil }()
 	for name := range t.pending.Chains {
 		delete(l.refs, name) // recomputed from the new content on demand
 	}
@@ -237,15 +235,8 @@ func (t *Table) applyDispatch(name string) {
 			if _, held := p.Sets[name]; !held {
 				continue // its base chains do not look it up
 			}
-			p.markKeys(name, t.dispatchDirty[name])
-			if l.patched == nil {
-				l.patched = map[*Part]map[string]bool{}
-			}
-			if l.patched[p] == nil {
-				l.patched[p] = map[string]bool{}
-			}
-			l.patched[p][name] = true
 			p.Sets[name] = t.partSet(p, name)
+			p.markKeys(name, t.dispatchDirty[name])
 			if p.kind != mainPart {
 				for _, target := range patch.added[i] {
 					t.refChain(p, target)
@@ -275,8 +266,7 @@ func (t *Table) applyDispatch(name string) {
 		if maps.Equal(p.Sets[name].VMap, now.VMap) {
 			continue
 		}
-		p.Sets[name] = now
-		p.markSet(name)
+		t.refreshSet(p, name)
 		for _, target := range t.targets(p, name) {
 			t.refChain(p, target)
 		}
@@ -286,10 +276,8 @@ func (t *Table) applyDispatch(name string) {
 	}
 }
 
-// refreshSet copies set name's content into part p.
+// refreshSet copies set name's content into part p and marks it whole.
 func (t *Table) refreshSet(p *Part, name string) {
 	p.Sets[name] = t.partSet(p, name)
-	if !t.layout.patched[p][name] { // a dispatch map patched is marked at its keys
-		p.markSet(name)
-	}
+	p.markSet(name)
 }

@@ -131,9 +131,6 @@ type layout struct {
 	// write for the interfaces that changed (the driver keeps the maps it
 	// programmed to diff the next ones against).
 	split map[string][]map[string]string
-	// patched: while applyPending runs, the dispatch maps patchSplit
-	// patched by part, their changed keys marked (markKeys).
-	patched map[*Part]map[string]bool
 }
 
 type chainRefs struct{ chains, sets []string }
@@ -286,11 +283,7 @@ func (t *Table) partSet(p *Part, name string) Set {
 func refsOf(rs []ipt.Rule) chainRefs {
 	var out chainRefs
 	for _, r := range rs {
-		a, rest, _ := strings.Cut(r.Action, " ")
-		if a == "goto" { // felix/rules' shorthand, should one reach here
-			a, _, _ = strings.Cut(strings.TrimSpace(rest), " ")
-		}
-		if a != "" && a != strings.ToUpper(a) {
+		if a, _, _ := strings.Cut(r.Action, " "); a != "" && a != strings.ToUpper(a) {
 			out.chains = append(out.chains, a)
 		}
 		f := strings.Fields(r.Match)
