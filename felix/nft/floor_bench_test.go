@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
-	"golang.org/x/sys/unix"
 
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/felix/nft"
@@ -103,15 +102,7 @@ func writeFloor(c *nftables.Conn, table *nftables.Table, first, last int) {
 		set := &nftables.Set{Table: table, Name: fmt.Sprintf("s%d", i), KeyType: nftables.TypeIPAddr}
 		_ = c.AddSet(set, []nftables.SetElement{{Key: []byte{10, byte(i >> 16), byte(i >> 8), byte(i)}}})
 		chain := c.AddChain(&nftables.Chain{Name: fmt.Sprintf("p%d", i), Table: table})
-		c.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: []expr.Any{
-			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
-			&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 80}},
-			&expr.Verdict{Kind: expr.VerdictAccept},
-		}})
+		c.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: felixtest.AcceptTCPFromSet(set, 80)})
 		name := make([]byte, 16) // an ifname key: NUL padded
 		copy(name, fmt.Sprintf("cali%011d", i))
 		elems = append(elems, nftables.SetElement{Key: name,

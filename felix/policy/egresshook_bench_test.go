@@ -3,7 +3,6 @@ package policy_test
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,13 +31,7 @@ import (
 //
 //	go test ./felix/policy -run '^$' -bench EgressHookChains -benchtime 1x
 func BenchmarkEgressHookChains(b *testing.B) {
-	k := 1
-	if s := os.Getenv("CALICO_BENCH_EGRESS"); s != "" {
-		var err error
-		if k, err = strconv.Atoi(s); err != nil || k < 1 {
-			b.Fatalf("CALICO_BENCH_EGRESS=%q: want a number of egress chains such as 625", s)
-		}
-	}
+	k := felixtest.BenchInt(b, "CALICO_BENCH_EGRESS", 1, "a number of egress chains such as 625")
 	prefix := os.Getenv("CALICO_BENCH_WILDCARD")
 	bd, sink := newStreamBed(b, "nftables")
 	recv := bd.wls["receiver"]
@@ -125,13 +118,5 @@ func addEgressRules(c *nftables.Conn, ch *nftables.Chain, set *nftables.Set) {
 		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: []byte{0, 0, 0, 0}},
 		&expr.Verdict{Kind: expr.VerdictAccept},
 	}})
-	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{
-		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
-		&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 80}},
-		&expr.Verdict{Kind: expr.VerdictAccept},
-	}})
+	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: felixtest.AcceptTCPFromSet(set, 80)})
 }

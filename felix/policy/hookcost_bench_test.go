@@ -2,11 +2,11 @@ package policy_test
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"testing"
 
 	"github.com/google/nftables"
+
+	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 )
 
 // BenchmarkForwardBaseChains measures what a base chain on the forward
@@ -20,13 +20,7 @@ import (
 //
 //	go test ./felix/policy -run '^$' -bench ForwardBaseChains -benchtime 1x
 func BenchmarkForwardBaseChains(b *testing.B) {
-	k := 32
-	if s := os.Getenv("CALICO_BENCH_CHAINS"); s != "" {
-		var err error
-		if k, err = strconv.Atoi(s); err != nil || k < 1 {
-			b.Fatalf("CALICO_BENCH_CHAINS=%q: want a number of base chains such as 32", s)
-		}
-	}
+	k := felixtest.BenchInt(b, "CALICO_BENCH_CHAINS", 32, "a number of base chains such as 32")
 	bd, sink := newStreamBed(b, "nftables")
 	c, err := nftables.New(nftables.WithNetNSFd(int(*bd.host.NS.Handle())))
 	if err != nil {
