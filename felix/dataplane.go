@@ -59,6 +59,12 @@ type Config struct {
 	// DataplaneNftables (our own nftables tables over netlink, see
 	// felix/nft; nftables.go).
 	Dataplane string
+	// NftablesForwardHook keeps the nftables dataplane's workload ingress
+	// policy on the forward hook where the kernel could hook the
+	// workloads' interfaces' egress instead (Linux 6.16 or later: each
+	// forwarded packet then passes only its own interface's shard;
+	// felix/nftrules, egress.go). Off: egress where the kernel has it.
+	NftablesForwardHook bool
 	// Logger; default slog.Default().
 	Logger *slog.Logger
 

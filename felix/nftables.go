@@ -1,6 +1,7 @@
 package felix
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,9 @@ type nftState struct {
 	builtOn  bool
 	failed   bool
 	cleaned  bool // the iptables dataplane's leftovers are gone
+	// opts lay the tables out: the to-workload shards on the egress hook
+	// where the kernel has it (openNft's probe).
+	opts nftrules.Options
 }
 
 func nftMode(cfg Config) bool { return cfg.Dataplane == DataplaneNftables }
@@ -81,6 +85,15 @@ func (k *kernelState) openNft(versions []int) error {
 	}
 	s := &nftState{drv: drv, versions: versions, backend: k.cfg.IptablesBackend, applied: map[int]*FilterState{},
 		tables: map[int]*nftrules.Table{}, built: map[int]*FilterState{}}
+	if !k.cfg.NftablesForwardHook && cmp.Or(k.cfg.InterfacePrefix, rules.IfacePrefix) == rules.IfacePrefix {
+		egress, err := drv.EgressHooks()
+		if err != nil {
+			_ = drv.Close()
+			return fmt.Errorf("nftables: probe the egress hook: %w", err)
+		}
+		s.opts.Egress = egress
+	}
+	k.log.Info("nftables: workloads' ingress policy", "hook", map[bool]string{true: "egress", false: "forward"}[s.opts.Egress])
 	if s.backend == "" {
 		s.backend = iptables.BackendNFT
 		if !drv.HasDockerForward(4) && slices.Contains(k.legacyTables(4), "filter") {
@@ -221,7 +234,7 @@ func (s *nftState) build(v int, st *FilterState, snap snapshot) (*nftrules.Table
 		inputs = append(inputs, nftrules.Input{IPVersion: v, Chains: chains, Inserts: inserts,
 			IPSets: map[string][]netip.Prefix{masqName: masq, allName: all}})
 	}
-	return nftrules.Build(v, inputs...)
+	return nftrules.BuildWith(s.opts, v, inputs...)
 }
 
 // syncLegacyAccepts keeps our accepts in Docker's legacy FORWARD chains.

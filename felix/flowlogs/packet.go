@@ -31,9 +31,23 @@ type Counts struct {
 	Done bool
 }
 
-// ParsePacket decodes the IP and transport headers of a logged packet.
+// ethernetHeader is the link layer header before the IP header of a
+// packet logged on the netdev egress hook (felix/nftrules' egress mode),
+// whose prefix starts in lower case ("ai…" for "AI…") to say so.
+const ethernetHeader = 14
+
+// ParsePacket decodes the IP and transport headers of a logged packet
+// (after an Ethernet header when its prefix starts in lower case: the
+// prefix is then given back upper case).
 func ParsePacket(b []byte, prefix string, at time.Time) (Packet, bool) {
-	p := Packet{Prefix: strings.TrimRight(prefix, "\x00"), Time: at}
+	prefix = strings.TrimRight(prefix, "\x00")
+	if prefix != "" && prefix[0] >= 'a' && prefix[0] <= 'z' {
+		if len(b) < ethernetHeader {
+			return Packet{}, false
+		}
+		b, prefix = b[ethernetHeader:], strings.ToUpper(prefix[:1])+prefix[1:]
+	}
+	p := Packet{Prefix: prefix, Time: at}
 	if len(b) < 1 {
 		return p, false
 	}

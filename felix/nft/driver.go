@@ -64,9 +64,12 @@ type state struct {
 }
 
 type chainState struct {
-	base   bool
-	src    []iptables.Rule // the rules it was written from; nil when read back
-	hashes []string        // each kernel rule's tag, in order
+	base bool
+	src  []iptables.Rule // the rules it was written from; nil when read back
+	// devices a netdev base chain hooks (netdev.go), as written or read
+	// back.
+	devices []string
+	hashes  []string // each kernel rule's tag, in order
 }
 
 type setState struct {
@@ -127,12 +130,18 @@ func family(v int) nftables.TableFamily {
 }
 
 func ourTable(v int, name string) *nftables.Table {
+	if _, ok := nftrules.IsEgressShardName(name); ok {
+		return &nftables.Table{Family: nftables.TableFamilyNetdev, Name: name}
+	}
 	return &nftables.Table{Family: family(v), Name: name}
 }
 
 // isOurs reports whether a table of an IP family is one of ours: the main
 // table or a shard.
 func isOurs(t *nftables.Table) bool {
+	if _, ok := nftrules.IsEgressShardName(t.Name); ok && isNetdev(t) {
+		return true
+	}
 	return (t.Family == family(4) || t.Family == family(6)) && (t.Name == nftrules.TableName || nftrules.IsShardName(t.Name))
 }
 

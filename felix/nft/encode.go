@@ -42,11 +42,15 @@ type chainJob struct {
 // and, after a slash, its fingerprint). Two rules become one kernel rule
 // where nft can say in one what iptables needs two for (rules.Fusable):
 // one rule fewer to add, validate and pass.
-func compileChain(v int, name string, src []iptables.Rule) ([][]expr.Any, []string, error) {
+func compileChain(table *nftables.Table, name string, src []iptables.Rule) ([][]expr.Any, []string, error) {
 	compiled := make([][]expr.Any, 0, len(src))
 	hashes := make([]string, 0, len(src))
+	v, comp := tableVersion(table), nftrules.Compile
+	if isNetdev(table) {
+		comp = nftrules.CompileNetdev
+	}
 	compile := func(r iptables.Rule) ([]expr.Any, error) {
-		exprs, err := nftrules.Compile(v, name, r)
+		exprs, err := comp(v, name, r)
 		if err != nil {
 			return nil, fmt.Errorf("chain %s: %w", name, err)
 		}
@@ -201,7 +205,7 @@ func body(batch []netlink.Message) []netlink.Message {
 
 // encode queues j's rules on e.
 func (j *chainJob) encode(e *encoder) {
-	compiled, hashes, err := compileChain(j.v, j.name, j.src)
+	compiled, hashes, err := compileChain(j.table, j.name, j.src)
 	if err != nil {
 		j.err = err
 		return

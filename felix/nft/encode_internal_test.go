@@ -40,7 +40,7 @@ func TestCompileChainFuses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			compiled, hashes, err := compileChain(4, tc.chain, tc.src)
+			compiled, hashes, err := compileChain(ourTable(4, "calico"), tc.chain, tc.src)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +66,7 @@ func TestCompileChainFuses(t *testing.T) {
 func TestCompileChainExpandedAllowNotFused(t *testing.T) {
 	src := []iptables.Rule{{Match: "-p tcp -m multiport --dports 80,443", Action: "MARK --set-xmark 0x10000/0x10000"},
 		{Match: "-m mark --mark 0x10000/0x10000", Action: "RETURN"}}
-	compiled, _, err := compileChain(4, "cali-pi-p", src)
+	compiled, _, err := compileChain(ourTable(4, "calico"), "cali-pi-p", src)
 	if err != nil {
 		t.Fatal(err)
 	}

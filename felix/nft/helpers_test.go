@@ -28,8 +28,28 @@ func nftTables(t *testing.T, n *felixtest.NS) []string {
 	return out
 }
 
-// ruleset sums up n's IPv4 tables named calico*: each chain's rule count
-// and each set's element count (keys "TABLE/CHAIN", "TABLE set NAME").
+// ourChains lists the chains of n's IPv4 and netdev tables named
+// calico* (the netdev ones: egress mode's to-workload shards).
+func ourChains(t *testing.T, c *nftables.Conn) []*nftables.Chain {
+	t.Helper()
+	var out []*nftables.Chain
+	for _, f := range []nftables.TableFamily{nftables.TableFamilyIPv4, nftables.TableFamilyNetdev} {
+		chains, err := c.ListChainsOfTableFamily(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range chains {
+			if strings.HasPrefix(ch.Table.Name, "calico") {
+				out = append(out, ch)
+			}
+		}
+	}
+	return out
+}
+
+// ruleset sums up n's IPv4 and netdev tables named calico*: each chain's
+// rule count and each set's element count (keys "TABLE/CHAIN", "TABLE set
+// NAME").
 func ruleset(t *testing.T, n *felixtest.NS) map[string]int {
 	t.Helper()
 	c, err := nftables.New(nftables.WithNetNSFd(int(*n.NS.Handle())))
@@ -37,10 +57,7 @@ func ruleset(t *testing.T, n *felixtest.NS) map[string]int {
 		t.Fatal(err)
 	}
 	out := map[string]int{}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	chains := ourChains(t, c)
 	tables := map[string]*nftables.Table{}
 	for _, ch := range chains {
 		if !strings.HasPrefix(ch.Table.Name, "calico") {
@@ -69,21 +86,17 @@ func ruleset(t *testing.T, n *felixtest.NS) map[string]int {
 	return out
 }
 
-// baseChains returns the base chains of our IPv4 tables in n, by table,
-// sorted.
+// baseChains returns the base chains of our IPv4 and netdev tables in n,
+// by table, sorted.
 func baseChains(t *testing.T, n *felixtest.NS) map[string][]string {
 	t.Helper()
 	c, err := nftables.New(nftables.WithNetNSFd(int(*n.NS.Handle())))
 	if err != nil {
 		t.Fatal(err)
 	}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string][]string{}
-	for _, ch := range chains {
-		if ch.Hooknum != nil && strings.HasPrefix(ch.Table.Name, "calico") {
+	for _, ch := range ourChains(t, c) {
+		if ch.Hooknum != nil {
 			out[ch.Table.Name] = append(out[ch.Table.Name], ch.Name)
 		}
 	}

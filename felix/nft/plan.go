@@ -30,8 +30,8 @@ func (d *Driver) plan(v int, t *nftrules.Part, known *state) (*state, error) {
 		}
 	}
 	for _, h := range t.Hooks {
-		if known.chains[h.Name] == nil {
-			d.tx.build.AddChain(baseChain(table, h))
+		if err := d.addHook(table, h, known); err != nil {
+			return nil, err
 		}
 	}
 	for name, want := range t.Sets {
@@ -53,6 +53,30 @@ func (d *Driver) plan(v int, t *nftrules.Part, known *state) (*state, error) {
 	}
 	d.removeStale(table, known, next)
 	return next, nil
+}
+
+// addHook queues base chain h when the kernel does not hold it; a netdev
+// one (egress mode) also when it hooks other devices than h's: it is
+// then re-created, and its rules written again (it leaves known).
+func (d *Driver) addHook(table *nftables.Table, h nftrules.Hook, known *state) error {
+	k := known.chains[h.Name]
+	if h.Hook != nftrules.EgressHook {
+		if k == nil {
+			d.tx.build.AddChain(baseChain(table, h))
+		}
+		return nil
+	}
+	if k != nil && sameDevices(k.devices, h.Devices) {
+		return nil
+	}
+	if k != nil {
+		c := &nftables.Chain{Name: h.Name, Table: table}
+		d.tx.build.FlushChain(c)
+		d.tx.build.DelChain(c)
+		delete(known.chains, h.Name)
+		d.rewrites++
+	}
+	return d.addNetdevChain(table, h)
 }
 
 func baseChain(table *nftables.Table, h nftrules.Hook) *nftables.Chain {
@@ -78,7 +102,7 @@ func (d *Driver) planChain(v int, table *nftables.Table, name string, src []ipta
 		st := &chainState{src: src}
 		return st, d.tx.addJob(&chainJob{v: v, table: table, name: name, src: src, st: st})
 	}
-	compiled, hashes, err := compileChain(v, name, src)
+	compiled, hashes, err := compileChain(table, name, src)
 	if err != nil {
 		return nil, err
 	}
@@ -145,8 +169,8 @@ func (d *Driver) planDirty(v int, t *nftrules.Part, known *state) (*state, error
 		}
 	}
 	for _, h := range t.Hooks {
-		if known.chains[h.Name] == nil {
-			d.tx.build.AddChain(baseChain(table, h))
+		if err := d.addHook(table, h, known); err != nil {
+			return nil, err
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(t.Dirty.Sets)) {
@@ -192,7 +216,7 @@ func (d *Driver) planHooks(v int, table *nftables.Table, t *nftrules.Part, known
 		if err != nil {
 			return err
 		}
-		st.base = true
+		st.base, st.devices = true, h.Devices
 		next.chains[h.Name] = st
 	}
 	return nil

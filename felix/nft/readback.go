@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -33,9 +34,15 @@ func (d *Driver) readFamily(v int) (map[string]*state, error) {
 		}
 		return nil, fmt.Errorf("list nftables tables: %w", err)
 	}
-	for _, t := range tables {
-		if isOurs(t) {
+	netdev, err := d.conn.ListTablesOfFamily(nftables.TableFamilyNetdev) // egress mode's shards
+	if err != nil && !errors.Is(err, os.ErrNotExist) && !isNoEnt(err) {
+		return nil, fmt.Errorf("list nftables netdev tables: %w", err)
+	}
+	hasNetdev := false
+	for _, t := range slices.Concat(tables, netdev) {
+		if isOurs(t) && tableVersion(t) == v {
 			out[t.Name] = &state{exists: true, chains: map[string]*chainState{}, sets: map[string]*setState{}}
+			hasNetdev = hasNetdev || isNetdev(t)
 		}
 	}
 	if len(out) == 0 {
@@ -50,6 +57,20 @@ func (d *Driver) readFamily(v int) (map[string]*state, error) {
 		if st := out[c.Table.Name]; st != nil {
 			st.chains[c.Name] = &chainState{base: c.Hooknum != nil}
 			populated = populated || c.Hooknum == nil && nftrules.IsShardName(c.Table.Name)
+		}
+	}
+	if hasNetdev {
+		nd, err := d.netdevChains(v)
+		if err != nil {
+			return nil, err
+		}
+		for table, chains := range nd {
+			for name, devs := range chains {
+				if st := out[table]; st != nil {
+					st.chains[name] = &chainState{base: devs != nil, devices: devs}
+					populated = populated || devs == nil
+				}
+			}
 		}
 	}
 	// Reading back populated shards (a restart, a full resync) takes long

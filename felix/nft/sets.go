@@ -16,10 +16,9 @@ func (d *Driver) planSet(table *nftables.Table, name string, want nftrules.Set, 
 	if want.IsVMap() {
 		return d.planVMap(table, name, want.VMap, known, keys)
 	}
-	v := 4
-	keyType := nftables.TypeIPAddr
-	if table.Family == nftables.TableFamilyIPv6 {
-		v, keyType = 6, nftables.TypeIP6Addr
+	v, keyType := tableVersion(table), nftables.TypeIPAddr
+	if v == 6 {
+		keyType = nftables.TypeIP6Addr
 	}
 	st := &setState{src: want.Prefixes}
 	if known != nil && !known.vmap && known.src != nil && slices.Equal(known.src, want.Prefixes) {

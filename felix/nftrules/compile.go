@@ -23,7 +23,21 @@ import (
 // kernel a per-CPU allocation and an expression lookup whenever its chain
 // is written (~30 ms of a start of day's commit; docs/nftables.md).
 func Compile(v int, chain string, r ipt.Rule) ([]expr.Any, error) {
-	c := &compiler{v: v, toks: strings.Fields(r.Match)}
+	return compile(&compiler{v: v, toks: strings.Fields(r.Match)}, chain, r)
+}
+
+// CompileNetdev is Compile for a netdev table's chain (egress mode's
+// to-workload shards, egress.go): there is no conntrack there, so the
+// flow log rules' "first packet of a connection" (ctstate NEW) compiles
+// to nothing (only such packets are marked for the chain) and any other
+// conntrack match is an error, as is an input interface (there is none
+// on the egress hook); an NFLOG prefix's first letter is lower case (the
+// payload starts at the Ethernet header: felix/flowlogs).
+func CompileNetdev(v int, chain string, r ipt.Rule) ([]expr.Any, error) {
+	return compile(&compiler{v: v, toks: strings.Fields(r.Match), netdev: true}, chain, r)
+}
+
+func compile(c *compiler, chain string, r ipt.Rule) ([]expr.Any, error) {
 	for c.i < len(c.toks) {
 		if err := c.match(); err != nil {
 			return nil, fmt.Errorf("rule %q: %w", r.Match+" -j "+r.Action, err)
@@ -47,6 +61,7 @@ func Compile(v int, chain string, r ipt.Rule) ([]expr.Any, error) {
 
 type compiler struct {
 	v       int
+	netdev  bool // a netdev table's chain (CompileNetdev)
 	toks    []string
 	i       int
 	neg     bool
@@ -84,6 +99,9 @@ func (c *compiler) match() error {
 	}
 	switch tok {
 	case "-i", "-o":
+		if c.netdev && tok == "-i" {
+			return fmt.Errorf("an input interface (%s) cannot be matched on the egress hook", arg)
+		}
 		return c.iface(tok == "-i", arg)
 	case "-p":
 		p, err := protoNumber(arg)
@@ -135,6 +153,8 @@ func (c *compiler) module(mod string) error {
 		return c.ctstate()
 	case "mark":
 		return c.markMatch()
+	case "ethertype":
+		return c.ethertype()
 	case "set":
 		return c.set()
 	case "iprange":

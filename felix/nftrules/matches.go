@@ -70,6 +70,12 @@ func (c *compiler) ctstate() error {
 	if c.neg {
 		op = expr.CmpOpEq
 	}
+	if c.netdev {
+		if mask == 8 && !c.neg { // NEW: what the to-workload mark stands for (egress.go)
+			return nil
+		}
+		return fmt.Errorf("conntrack state %s cannot be matched in a netdev table", arg)
+	}
 	c.emit(&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
 		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: native(mask), Xor: native(0)},
 		&expr.Cmp{Op: op, Register: 1, Data: native(0)})
@@ -90,6 +96,22 @@ func valueMask(s string) (value, mask uint32, err error) {
 		return 0, 0, fmt.Errorf("mark %q: want value/mask", s)
 	}
 	return uint32(vv), uint32(mm), nil
+}
+
+// ethertype: "[!] --ethertype 0x0800", the link layer protocol (a
+// netdev table's family check: egress.go).
+func (c *compiler) ethertype() error {
+	_, arg, err := c.flagArg("--ethertype")
+	if err != nil {
+		return err
+	}
+	n, err := strconv.ParseUint(arg, 0, 16)
+	if err != nil {
+		return fmt.Errorf("ethertype %q: want a 16-bit number (0x0800)", arg)
+	}
+	c.emit(&expr.Meta{Key: expr.MetaKeyPROTOCOL, Register: 1},
+		&expr.Cmp{Op: c.op(), Register: 1, Data: binary.BigEndian.AppendUint16(nil, uint16(n))})
+	return nil
 }
 
 // markMatch: "--mark 0x10000/0x10000".
@@ -288,8 +310,12 @@ func (c *compiler) target(a string) error {
 		if !ok || err != nil || !strings.HasSuffix(prefix, `"`) {
 			return fmt.Errorf("NFLOG target %q", a)
 		}
+		prefix = strings.TrimSuffix(prefix, `"`)
+		if c.netdev && prefix != "" {
+			prefix = strings.ToLower(prefix[:1]) + prefix[1:] // the payload's Ethernet header (felix/flowlogs)
+		}
 		c.emit(&expr.Log{Group: uint16(g), Key: 1<<unix.NFTA_LOG_GROUP | 1<<unix.NFTA_LOG_PREFIX,
-			Data: []byte(strings.TrimSuffix(prefix, `"`))})
+			Data: []byte(prefix)})
 		return nil
 	}
 	if strings.ContainsAny(a, " \t") || a == "" {

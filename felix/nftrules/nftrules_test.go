@@ -38,8 +38,8 @@ func TestBuildRenderedTables(t *testing.T) {
 			}
 		}
 		vmap := tab.Sets[rules.ChainFromDispatch].VMap
-		if len(vmap) != 50 || vmap["cali00000000007"] != rules.EndpointChain("cali00000000007", true) {
-			t.Errorf("IPv%d from-workload map has %d entries: %v", v, len(vmap), vmap["cali00000000007"])
+		if len(vmap) != 50 || vmap[rules.ScaleIface(7)] != rules.EndpointChain(rules.ScaleIface(7), true) {
+			t.Errorf("IPv%d from-workload map has %d entries: %v", v, len(vmap), vmap[rules.ScaleIface(7)])
 		}
 		if got := tab.Chains[rules.ChainFromDispatch]; len(got) != 2 || got[1].Action != "DROP" {
 			t.Errorf("IPv%d dispatch chain %v, want the map lookup then drop", v, got)

@@ -1,6 +1,7 @@
 package nftrules
 
 import (
+	"fmt"
 	"hash/fnv"
 	"maps"
 	"strconv"
@@ -71,6 +72,23 @@ const (
 	ShardToPriority   = FilterPriority + 2
 
 	shardPrefix = TableName + "-wl"
+	// egressPrefix names the to-workload shards on the egress hook:
+	// calico-v4-to0 … (netdev tables are of no IP family, so the name
+	// tells the two apart).
+	egressPrefix = TableName + "-v"
+	// EgressHook is the netdev hook of the to-workload shards' base
+	// chains in egress mode (Options.Egress).
+	EgressHook = "egress"
+	// MarkToWorkload, in egress mode, is set on a forwarded packet that
+	// the main table's forward chain sent on to a workload's ingress
+	// policy (neither established, related nor invalid; a known
+	// interface): the only packets the egress-hook shards police. A
+	// netdev table cannot match conntrack state, and a packet the host
+	// itself sends to a workload (not policed, as in cali-OUTPUT) passes
+	// the same hook unmarked. Outside felix/rules' policy bits
+	// (MarkAccept, MarkPass); a veth into the workload's namespace
+	// clears it.
+	MarkToWorkload = 0x40000
 	// ReturnTarget in a dispatch map sends the lookup back to its chain.
 	ReturnTarget = "RETURN"
 )
@@ -88,11 +106,34 @@ func IsShardName(name string) bool {
 	return err == nil && strconv.Itoa(n) == rest
 }
 
+// EgressShardName is the netdev table name of IP version v's
+// to-workload shard i in egress mode.
+func EgressShardName(v, i int) string { return fmt.Sprintf("%s%d-to%d", egressPrefix, v, i) }
+
+// IsEgressShardName reports whether a table name is one of our egress-hook
+// shards', and of which IP version.
+func IsEgressShardName(name string) (v int, ok bool) {
+	rest, ok := strings.CutPrefix(name, egressPrefix)
+	if !ok {
+		return 0, false
+	}
+	ver, idx, ok := strings.Cut(rest, "-to")
+	n, err := strconv.Atoi(idx)
+	if !ok || (ver != "4" && ver != "6") || err != nil || n < 0 || strconv.Itoa(n) != idx {
+		return 0, false
+	}
+	return int(ver[0] - '0'), true
+}
+
 // Part is one kernel table of a family's Table: the main table or a
 // shard. The driver programs each; Dirty names what changed since it
 // last did (nil: plan it whole).
 type Part struct {
-	Name   string
+	Name string
+	// Netdev: a netdev table (egress mode's to-workload shards), whose
+	// base chain hooks devices (Hook.Devices); else one of the Table's IP
+	// family.
+	Netdev bool
 	Chains map[string][]ipt.Rule
 	Hooks  []Hook
 	Sets   map[string]Set
@@ -121,6 +162,7 @@ type shardCounts struct{ from, to int }
 // Table's changes (pending) when Parts is called.
 type layout struct {
 	k      shardCounts
+	egress bool                      // the to-workload shards are on the egress hook (Table.egress)
 	parts  []*Part                   // main first, then the shards
 	refs   map[string]chainRefs      // chain -> what it refers to (memo of refsOf)
 	holder map[string]map[*Part]bool // chain -> parts holding it
@@ -151,16 +193,19 @@ func (t *Table) Parts() []*Part {
 // the from-workload shards are named first (calico-wl0 …), then the
 // to-workload ones.
 func (t *Table) relayout(k shardCounts) {
-	l := &layout{k: k, refs: map[string]chainRefs{}, holder: map[string]map[*Part]bool{},
+	l := &layout{k: k, egress: t.egress, refs: map[string]chainRefs{}, holder: map[string]map[*Part]bool{},
 		sets: map[string]map[*Part]bool{}, hash: map[string]uint32{}, split: map[string][]map[string]string{}}
 	t.layout = l
 	l.parts = append(l.parts, &Part{Name: TableName})
 	for i := range k.from + k.to {
-		kind := fromShard
+		p := &Part{Name: ShardName(i), kind: fromShard, index: len(l.parts)}
 		if i >= k.from {
-			kind = toShard
+			p.kind = toShard
+			if t.egress {
+				p.Name, p.Netdev = EgressShardName(t.IPVersion, i-k.from), true
+			}
 		}
-		l.parts = append(l.parts, &Part{Name: ShardName(i), kind: kind, index: len(l.parts)})
+		l.parts = append(l.parts, p)
 	}
 	for _, p := range l.parts {
 		t.fill(p)
@@ -203,6 +248,9 @@ func shardCount(n, size, most, running int) int {
 
 // partOf is the index of the shard whose dispatch map name holds iface.
 func (l *layout) partOf(name, iface string) int {
+	if slot, _, ok := egressSlot(iface); ok && l.egress && name == rules.ChainToDispatch {
+		return 1 + l.k.from + slot%l.k.to
+	}
 	h, ok := l.hash[iface]
 	if !ok {
 		f := fnv.New32a()
@@ -243,6 +291,9 @@ func (t *Table) partHooks(p *Part) []Hook {
 		}
 		return Hook{Name: name, Hook: hook, Priority: prio,
 			Rules: append(rs, ipt.Rule{Match: dispatchFlags[dispatch] + " vmap " + dispatch})}
+	}
+	if p.kind == toShard && p.Netdev {
+		return []Hook{t.egressHook(p)}
 	}
 	if p.kind == toShard {
 		return []Hook{hook("wl-forward-to", "forward", ShardToPriority, rules.ChainForward, rules.ChainToDispatch)}

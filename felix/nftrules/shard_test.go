@@ -17,6 +17,11 @@ func scaleTable(t *testing.T, n int) *Table { return scaleTableWith(t, n, nil) }
 // scaleTableWith is scaleTable with edit applied to the rendered chains
 // first (nil: none).
 func scaleTableWith(t *testing.T, n int, edit func(chains []ipt.Chain)) *Table {
+	return scaleTableOpts(t, Options{}, n, edit)
+}
+
+// scaleTableOpts is scaleTableWith laid out with o.
+func scaleTableOpts(t *testing.T, o Options, n int, edit func(chains []ipt.Chain)) *Table {
 	t.Helper()
 	m, err := rules.ScaleModel(n, n)
 	if err != nil {
@@ -26,7 +31,7 @@ func scaleTableWith(t *testing.T, n int, edit func(chains []ipt.Chain)) *Table {
 	if edit != nil {
 		edit(res.Chains)
 	}
-	tab, err := Build(4, Input{IPVersion: 4, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets})
+	tab, err := BuildWith(o, 4, Input{IPVersion: 4, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,8 +102,8 @@ func TestPartsSplitEndpoints(t *testing.T) {
 			t.Errorf("main table holds workload chain %s", name)
 		}
 	}
-	if got := main.Sets[rules.ChainToDispatch].VMap; len(got) != 600 || got["cali00000000007"] != ReturnTarget {
-		t.Errorf("main table's to-workload map: %d entries, cali00000000007 -> %q; want 600, each returning", len(got), got["cali00000000007"])
+	if got := main.Sets[rules.ChainToDispatch].VMap; len(got) != 600 || got[rules.ScaleIface(7)] != ReturnTarget {
+		t.Errorf("main table's to-workload map: %d entries, %s -> %q; want 600, each returning", len(got), rules.ScaleIface(7), got[rules.ScaleIface(7)])
 	}
 	for i, dir := range []struct {
 		parts         []*Part
@@ -156,8 +161,14 @@ func TestShardNames(t *testing.T) {
 // parts' Dirty lists. The endpoint count crosses the shard boundaries
 // both ways (the patched one keeps its count on the way down).
 func TestPartsFollowChanges(t *testing.T) {
+	for _, o := range []Options{{}, {Egress: true}} {
+		t.Run(fmt.Sprintf("egress=%v", o.Egress), func(t *testing.T) { testPartsFollowChanges(t, o) })
+	}
+}
+
+func testPartsFollowChanges(t *testing.T, o Options) {
 	rng := rand.New(rand.NewPCG(7, 15))
-	tab := scaleTable(t, 100)
+	tab := scaleTableOpts(t, o, 100, nil)
 	tab.Parts()
 	tab.Reset()
 	for step, n := range []int{100, 120, 129, 260, 250, 200, 60, 10, 0, 40} {
@@ -168,7 +179,7 @@ func TestPartsFollowChanges(t *testing.T) {
 		// Some policies match another policy's set instead of their own
 		// (a reference changed: the old set may be reachable no more in
 		// its shard, the new one may be new to it).
-		want := scaleTableWith(t, n, func(chains []ipt.Chain) {
+		want := scaleTableOpts(t, o, n, func(chains []ipt.Chain) {
 			var sets []string
 			for _, ch := range chains {
 				if strings.HasPrefix(ch.Name, "cali-pi-") {
@@ -212,7 +223,9 @@ func TestPartsFollowChanges(t *testing.T) {
 		}
 		for i, p := range got {
 			f := fresh.layout.parts[i]
-			if !maps.EqualFunc(p.Chains, f.Chains, slices.Equal) || !maps.EqualFunc(p.Sets, f.Sets, sameSet) {
+			if !maps.EqualFunc(p.Chains, f.Chains, slices.Equal) || !maps.EqualFunc(p.Sets, f.Sets, sameSet) ||
+				!slices.EqualFunc(p.Hooks, f.Hooks, sameHook) || p.Name != f.Name || p.Netdev != f.Netdev {
+				t.Logf("hooks: got %v, want %v", p.Hooks, f.Hooks)
 				for name := range mergeKeys(p.Chains, f.Chains) {
 					if !slices.Equal(p.Chains[name], f.Chains[name]) {
 						t.Logf("chain %s: got %v, want %v", name, p.Chains[name], f.Chains[name])
@@ -334,5 +347,9 @@ func patchToward(tab, want *Table) {
 }
 
 func cloneUniverse(t *Table) *Table {
-	return &Table{IPVersion: t.IPVersion, Chains: maps.Clone(t.Chains), Hooks: t.Hooks, Sets: maps.Clone(t.Sets), ShardSize: t.ShardSize}
+	return &Table{IPVersion: t.IPVersion, Chains: maps.Clone(t.Chains), Hooks: t.Hooks, Sets: maps.Clone(t.Sets), ShardSize: t.ShardSize, egress: t.egress}
+}
+
+func sameHook(a, b Hook) bool {
+	return a.Name == b.Name && a.Hook == b.Hook && a.Priority == b.Priority && slices.Equal(a.Rules, b.Rules) && slices.Equal(a.Devices, b.Devices)
 }

@@ -35,9 +35,12 @@ const (
 // Hook is a base chain of our table: the rules felix/rules keeps at the top
 // of a built-in iptables chain.
 type Hook struct {
-	Name     string // our base chain: forward, input, output, postrouting, raw-prerouting, ...
-	Hook     string // netfilter hook: prerouting, forward, input, output, postrouting
-	NAT      bool   // type nat (else filter)
+	Name string // our base chain: forward, input, output, postrouting, raw-prerouting, ...
+	Hook string // netfilter hook: prerouting, forward, input, output, postrouting; egress (netdev)
+	// Devices a netdev hook (egress) is on: names, or name prefixes ending
+	// in "*" (nft's wildcard).
+	Devices  []string
+	NAT      bool // type nat (else filter)
 	Priority int32
 	Rules    []ipt.Rule
 }
@@ -63,6 +66,9 @@ type Table struct {
 	// ShardSize, when set before the first Parts, replaces
 	// EndpointsPerShard (tests: several shards from a few endpoints).
 	ShardSize int
+	// egress: the to-workload shards are on the netdev egress hook
+	// (egress.go).
+	egress bool
 	// layout is the Table split into kernel tables (shard.go), and pending
 	// what changed since it was last brought up to date.
 	layout  *layout
@@ -128,7 +134,11 @@ func ChainName(table, name string) string {
 // Dispatch chains become verdict-map lookups. An insert into a chain with
 // no base-chain equivalent, or two inputs with the same chain, is an error.
 func Build(ipVersion int, inputs ...Input) (*Table, error) {
-	t := &Table{IPVersion: ipVersion, Chains: map[string][]ipt.Rule{}, Sets: map[string]Set{}}
+	return build(Options{}, ipVersion, inputs)
+}
+
+func build(o Options, ipVersion int, inputs []Input) (*Table, error) {
+	t := &Table{IPVersion: ipVersion, Chains: map[string][]ipt.Rule{}, Sets: map[string]Set{}, egress: o.Egress}
 	hooks := map[string]*Hook{}
 	for _, in := range inputs {
 		in = in.renamed()
@@ -177,6 +187,9 @@ var dispatchFlags = map[string]string{rules.ChainFromDispatch: "-i", rules.Chain
 func (t *Table) chain(c ipt.Chain) []ipt.Rule {
 	dir, isDispatch := dispatchFlags[c.Name]
 	if !isDispatch {
+		if t.egress && c.Name == rules.ChainForward {
+			return toWorkloadMarked(c.Rules)
+		}
 		return c.Rules
 	}
 	vmap := map[string]string{}

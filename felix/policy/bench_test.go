@@ -33,7 +33,8 @@ import (
 //	go test -run '^$' -bench BenchmarkPolicyApply ./felix/policy
 //
 // CALICO_BENCH_SCALE sets n (endpoints and policies; default 1000), and
-// CALICO_BENCH_DATAPLANES the backends (comma separated; default both).
+// CALICO_BENCH_DATAPLANES the backends (comma separated; default both;
+// nftables-forward is nftables with the forward-hook layout).
 func BenchmarkPolicyApply(b *testing.B) {
 	n := felixtest.BenchScale(b)
 	for _, dp := range benchDataplanes() { // side by side, each in its own namespace
@@ -62,7 +63,7 @@ func benchPolicyApply(b *testing.B, dataplane string, n int) {
 	b.Cleanup(veths.Close)
 	for i := range n {
 		mac := net.HardwareAddr{0x02, 0x42, 0x0a, byte(i >> 16), byte(i >> 8), byte(i)}
-		if err := veths.CreateVeth(fmt.Sprintf("cali%011d", i), fmt.Sprintf("tmp%011d", i), mac, 1500); err != nil {
+		if err := veths.CreateVeth(rules.ScaleIface(i), fmt.Sprintf("tmp%011d", i), mac, 1500); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -116,7 +117,7 @@ func benchPolicyApply(b *testing.B, dataplane string, n int) {
 	// and stop p50/p99, and the dataplane's applies per start and stop.
 	b.Run("endpoint-start", func(b *testing.B) {
 		b.StopTimer()
-		iface := fmt.Sprintf("cali%011d", n)
+		iface := rules.ScaleIface(n)
 		mac := net.HardwareAddr{0x02, 0x42, 0x0b, 0, 0, 1}
 		if err := veths.CreateVeth(iface, fmt.Sprintf("tmp%011d", n), mac, 1500); err != nil {
 			b.Fatal(err)
@@ -176,7 +177,8 @@ func benchPolicyApply(b *testing.B, dataplane string, n int) {
 // ev and waits until it is programmed.
 func startBench(b *testing.B, host *felixtest.NS, dataplane string, ev model.SyncEvent) (*felix.Dataplane, func()) {
 	b.Helper()
-	dp := felix.New(felix.Config{NetNS: host.Path, NodeName: "h1", Policy: true, Dataplane: dataplane,
+	cfg := dataplaneConfig(dataplane)
+	dp := felix.New(felix.Config{NetNS: host.Path, NodeName: "h1", Policy: true, Dataplane: cfg.Dataplane, NftablesForwardHook: cfg.NftablesForwardHook,
 		ResyncInterval: time.Hour, Logger: quietLogger()})
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := dp.Start(ctx); err != nil {

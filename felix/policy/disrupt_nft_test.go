@@ -45,8 +45,12 @@ func nftDisruptions(b *bed, server, clients string) []disruption {
 		if err != nil {
 			b.t.Fatal(err)
 		}
-		for _, t := range tables {
-			if !nftrules.IsShardName(t.Name) {
+		netdev, err := c.ListTablesOfFamily(nftables.TableFamilyNetdev)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		for _, t := range append(tables, netdev...) {
+			if v, egress := nftrules.IsEgressShardName(t.Name); !nftrules.IsShardName(t.Name) && (!egress || v != 4) {
 				continue
 			}
 			sets, err := c.GetSets(t)

@@ -222,7 +222,7 @@ func (w *world) incrementalChange() model.SyncEvent {
 	case 0:
 		if w.r.IntN(3) == 0 { // an endpoint moving to another's interface, or to none
 			ep := w.endpoint(w.r.IntN(10)).(*resources.WorkloadEndpoint)
-			ep.Spec.InterfaceName = w.pick("cali00000000001", "cali00000000002", "cali00000000099", "")
+			ep.Spec.InterfaceName = w.pick(rules.ScaleIface(1), rules.ScaleIface(2), rules.ScaleIface(99), "")
 			return model.SyncEvent{Updates: []model.Update{w.setOrDelete(ep)}}
 		}
 		return model.SyncEvent{Updates: []model.Update{w.endpointChange()}}

@@ -33,16 +33,40 @@ func nftFamily(v int) nftables.TableFamily {
 	return nftables.TableFamilyIPv4
 }
 
-// nftTablesWith lists our IPv4 tables that hold a chain of that name.
-func nftTablesWith(t testing.TB, n *felixtest.NS, chain string) []*nftables.Table {
+// nftOurChains lists the chains of our tables of IP version v: the main
+// table and the shards of its family, and in egress mode the netdev
+// to-workload shards of that version.
+func nftOurChains(t testing.TB, n *felixtest.NS, v int) []*nftables.Chain {
 	t.Helper()
-	chains, err := nftConn(t, n).ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	c := nftConn(t, n)
+	chains, err := c.ListChainsOfTableFamily(nftFamily(v))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*nftables.Table
+	netdev, err := c.ListChainsOfTableFamily(nftables.TableFamilyNetdev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*nftables.Chain
 	for _, ch := range chains {
-		if ch.Name == chain && (ch.Table.Name == nftrules.TableName || nftrules.IsShardName(ch.Table.Name)) {
+		if ch.Table.Name == nftrules.TableName || nftrules.IsShardName(ch.Table.Name) {
+			out = append(out, ch)
+		}
+	}
+	for _, ch := range netdev {
+		if tv, ok := nftrules.IsEgressShardName(ch.Table.Name); ok && tv == v {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// nftTablesWith lists our IPv4 tables that hold a chain of that name.
+func nftTablesWith(t testing.TB, n *felixtest.NS, chain string) []*nftables.Table {
+	t.Helper()
+	var out []*nftables.Table
+	for _, ch := range nftOurChains(t, n, 4) {
+		if ch.Name == chain {
 			out = append(out, ch.Table)
 		}
 	}
@@ -54,15 +78,8 @@ func nftTablesWith(t testing.TB, n *felixtest.NS, chain string) []*nftables.Tabl
 func nftRules(t testing.TB, n *felixtest.NS, v int) []string {
 	t.Helper()
 	c := nftConn(t, n)
-	chains, err := c.ListChainsOfTableFamily(nftFamily(v))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, ch := range chains {
-		if ch.Table.Name != nftrules.TableName && !nftrules.IsShardName(ch.Table.Name) {
-			continue
-		}
+	for _, ch := range nftOurChains(t, n, v) {
 		rules, err := c.GetRules(ch.Table, ch)
 		if err != nil {
 			t.Fatal(err)
@@ -132,7 +149,7 @@ func nftTables(t testing.TB, n *felixtest.NS) []string {
 	}
 	var out []string
 	for _, tb := range tables {
-		fam := map[nftables.TableFamily]string{nftables.TableFamilyIPv4: "ip", nftables.TableFamilyIPv6: "ip6"}[tb.Family]
+		fam := map[nftables.TableFamily]string{nftables.TableFamilyIPv4: "ip", nftables.TableFamilyIPv6: "ip6", nftables.TableFamilyNetdev: "netdev"}[tb.Family]
 		out = append(out, fam+" "+tb.Name)
 	}
 	return out
@@ -142,13 +159,9 @@ func nftTables(t testing.TB, n *felixtest.NS) []string {
 // by two tables once).
 func nftChains(t testing.TB, n *felixtest.NS, v int) []string {
 	t.Helper()
-	chains, err := nftConn(t, n).ListChainsOfTableFamily(nftFamily(v))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, ch := range chains {
-		if (ch.Table.Name == nftrules.TableName || nftrules.IsShardName(ch.Table.Name)) && !slices.Contains(out, ch.Name) {
+	for _, ch := range nftOurChains(t, n, v) {
+		if !slices.Contains(out, ch.Name) {
 			out = append(out, ch.Name)
 		}
 	}

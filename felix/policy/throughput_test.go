@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/resources"
 )
 
@@ -46,7 +46,9 @@ func benchThroughput(b *testing.B, dataplane string, n int) {
 func newStreamBed(b *testing.B, dataplane string) (*bed, netip.AddrPort) {
 	// A production-like resync interval: the bed's 500 ms default would run a
 	// full read-back of 15k rules during the "with" rounds and steal the CPU.
-	bd := newBed(b, felix.Config{Policy: true, ResyncInterval: time.Hour, Dataplane: dataplane}, decode(b, networkProfiles)...)
+	cfg := dataplaneConfig(dataplane)
+	cfg.Policy, cfg.ResyncInterval = true, time.Hour
+	bd := newBed(b, cfg, decode(b, networkProfiles)...)
 	bd.addWorkload("sender", 1, []string{"net1"}, map[string]string{"role": "client"})
 	recv := bd.addWorkload("receiver", 2, []string{"net1"}, map[string]string{"role": "server"})
 	return bd, sinkTCP(b, recv.NS, netip.AddrPortFrom(recv.V4, throughputPort))
@@ -94,7 +96,7 @@ func otherObjects(n int) []resources.Resource {
 	var out []resources.Resource
 	for i := 0; i < n; i++ {
 		w := resources.NewWorkloadEndpoint(fmt.Sprintf("other-%d", i))
-		w.Spec.Node, w.Spec.InterfaceName = node, fmt.Sprintf("calio%010d", i)
+		w.Spec.Node, w.Spec.InterfaceName = node, rules.ScaleIface(i)
 		w.Spec.IPNetworks = []string{fmt.Sprintf("10.77.%d.%d/32", i/250, i%250+1)}
 		w.Spec.Profiles = []string{"net1"}
 		w.Labels = map[string]string{"app": fmt.Sprintf("other-%d", i)}

@@ -21,8 +21,16 @@ func ScaleModel(n, p int) (*calc.Model, error) {
 	return m, nil
 }
 
+// ScaleIface is the interface name of scale endpoint i: "cali" and 11 hex
+// digits that look random, as the Docker driver's names do (the first
+// characters of a random endpoint ID): the nftables dataplane's egress
+// shards go by the first of them. Distinct for every i below 2^44.
+func ScaleIface(i int) string {
+	return fmt.Sprintf("cali%011x", uint64(i)*0x9e3779b97f4a7c15&(1<<44-1))
+}
+
 // ScaleUpdates returns ScaleModel's content as datastore updates (for
-// feeding a dataplane). Endpoint i has interface cali<i, 11 digits> and
+// feeding a dataplane). Endpoint i has interface ScaleIface(i) and
 // address 10.<i>/32 spread over the last three octets.
 func ScaleUpdates(n, p int) ([]model.Update, error) {
 	var ups []model.Update
@@ -31,7 +39,7 @@ func ScaleUpdates(n, p int) ([]model.Update, error) {
 	ups = append(ups, model.Update{Kind: resources.KindProfile, Name: "net1", Object: prof})
 	for i := 0; i < n; i++ {
 		w := resources.NewWorkloadEndpoint(fmt.Sprintf("w%d", i))
-		w.Spec.Node, w.Spec.InterfaceName = "h1", fmt.Sprintf("cali%011d", i)
+		w.Spec.Node, w.Spec.InterfaceName = "h1", ScaleIface(i)
 		w.Spec.IPNetworks = []string{fmt.Sprintf("10.%d.%d.%d/32", i>>16&255, i>>8&255, i&255)}
 		w.Spec.Profiles = []string{"net1"}
 		w.Labels = map[string]string{"app": fmt.Sprintf("app%d", i)}

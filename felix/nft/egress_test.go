@@ -1,0 +1,106 @@
+package nft_test
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
+)
+
+// egressTable is scaleTable laid out in egress mode.
+func egressTable(t *testing.T, n int) *nftrules.Table {
+	t.Helper()
+	m, err := rules.ScaleModel(n, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rules.Render(m, "h1", rules.Config{IPVersion: 4})
+	tab, err := nftrules.BuildWith(nftrules.Options{Egress: true}, 4,
+		nftrules.Input{IPVersion: 4, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+// TestEgressShards: the kernel (6.16 or later) hooks interfaces' egress
+// by name prefix, and the probe that says so leaves nothing. In egress
+// mode the to-workload shards are netdev tables with one egress base
+// chain each, whatever their count; a fresh driver reads their hooks'
+// devices back and rewrites nothing; an interface of another name adds
+// a hook (the chain re-created) and takes it away again.
+func TestEgressShards(t *testing.T) {
+	d, host := newDriver(t)
+	ok, err := d.EgressHooks()
+	if err != nil || !ok {
+		t.Fatalf("egress hooks by prefix: %v, %v (this kernel has them: 6.16 or later)", ok, err)
+	}
+	if tables := nftTables(t, host); len(tables) != 0 {
+		t.Fatalf("the probe left tables: %v", tables)
+	}
+	fresh := func(what string, want map[int]*nftrules.Table) {
+		t.Helper()
+		d2 := driverIn(t, host)
+		if err := d2.Apply(want, true, false); err != nil || d2.Rewrites() != 0 {
+			t.Errorf("%s: a fresh driver rewrote %d chains (err %v), want 0", what, d2.Rewrites(), err)
+		}
+	}
+	var tab *nftrules.Table
+	for _, n := range []int{100, 600, 100} {
+		tab = egressTable(t, n)
+		tab.ShardSize = 64 // 100: 1 from + 2 to shards; 600: 4 from + 16 to
+		want := map[int]*nftrules.Table{4: tab}
+		if err := d.Apply(want, false, false); err != nil {
+			t.Fatal(err)
+		}
+		wantHooks := map[string][]string{}
+		for _, p := range tab.Parts() {
+			for _, h := range p.Hooks {
+				wantHooks[p.Name] = append(wantHooks[p.Name], h.Name)
+			}
+			slices.Sort(wantHooks[p.Name])
+			if p.Netdev != strings.HasPrefix(p.Name, "calico-v4-to") {
+				t.Errorf("part %s: netdev %v", p.Name, p.Netdev)
+			}
+		}
+		if got := baseChains(t, host); !maps.EqualFunc(got, wantHooks, slices.Equal) {
+			t.Errorf("%d endpoints: base chains %v, want %v", n, got, wantHooks)
+		}
+		fresh("egress shards", want)
+	}
+	// Another name: its own prefix hook, on its shard's chain.
+	dispatch := func(extra ...string) {
+		rs := tab.Chains[rules.ChainToDispatch][1:] // the drop of unknown interfaces
+		var entries []ipt.Rule
+		for i := range 100 {
+			iface := rules.ScaleIface(i)
+			entries = append(entries, ipt.Rule{Match: "-o " + iface + " -g " + rules.EndpointChain(iface, false)})
+		}
+		for _, iface := range extra {
+			entries = append(entries, ipt.Rule{Match: "-o " + iface + " -g " + rules.EndpointChain(rules.ScaleIface(0), false)})
+		}
+		tab.SetChain(ipt.Chain{Name: rules.ChainToDispatch, Rules: append(entries, rs...)})
+	}
+	want := map[int]*nftrules.Table{4: tab}
+	before := ruleset(t, host)
+	dispatch("caliZoo", "tap7")
+	if err := d.Apply(want, false, false); err != nil {
+		t.Fatal(err)
+	}
+	if d.Rewrites() == 0 {
+		t.Error("new hook devices rewrote no chain")
+	}
+	fresh("other names", want)
+	dispatch()
+	if err := d.Apply(want, false, false); err != nil {
+		t.Fatal(err)
+	}
+	fresh("other names gone", want)
+	if after := ruleset(t, host); !maps.Equal(before, after) {
+		t.Errorf("with the other names gone, the tables differ from before")
+	}
+}

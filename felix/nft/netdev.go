@@ -1,0 +1,202 @@
+package nft
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+)
+
+// Egress mode's netdev tables (felix/nftrules, egress.go): each is one
+// to-workload shard whose base chain hooks the egress of devices named
+// by prefix ("cali5*") or in full. google/nftables v0.3.0 encodes one
+// device name per chain (NFTA_HOOK_DEV), so the driver writes these base
+// chains' messages itself, into the same transaction, and reads their
+// devices back with a dump of its own.
+
+// Linux 6.16's hook device attributes (not yet in x/sys/unix).
+const (
+	nftaHookDevs     = 4 // NFTA_HOOK_DEVS
+	nftaDeviceName   = 1 // NFTA_DEVICE_NAME
+	nftaDevicePrefix = 2 // NFTA_DEVICE_PREFIX
+)
+
+// isNetdev reports whether t is one of egress mode's netdev tables.
+func isNetdev(t *nftables.Table) bool { return t.Family == nftables.TableFamilyNetdev }
+
+// tableVersion is the IP version of one of our tables.
+func tableVersion(t *nftables.Table) int {
+	if v, ok := nftrules.IsEgressShardName(t.Name); ok && isNetdev(t) {
+		return v
+	}
+	if t.Family == nftables.TableFamilyIPv6 {
+		return 6
+	}
+	return 4
+}
+
+// netdevChainMsg is the message adding table's base chain h (an egress
+// hook on h.Devices, policy accept).
+func netdevChainMsg(table *nftables.Table, h nftrules.Hook) (netlink.Message, error) {
+	ce := netlink.NewAttributeEncoder()
+	ce.ByteOrder = binary.BigEndian
+	ce.String(unix.NFTA_CHAIN_TABLE, table.Name)
+	ce.String(unix.NFTA_CHAIN_NAME, h.Name)
+	ce.Nested(unix.NFTA_CHAIN_HOOK, func(ae *netlink.AttributeEncoder) error {
+		ae.ByteOrder = binary.BigEndian
+		ae.Uint32(unix.NFTA_HOOK_HOOKNUM, unix.NF_NETDEV_EGRESS)
+		ae.Uint32(unix.NFTA_HOOK_PRIORITY, uint32(h.Priority))
+		ae.Nested(nftaHookDevs, func(de *netlink.AttributeEncoder) error {
+			for _, dev := range h.Devices {
+				if p, ok := strings.CutSuffix(dev, "*"); ok {
+					de.String(nftaDevicePrefix, p) // with its NUL: 6.18 matches no prefix sent without
+				} else {
+					de.String(nftaDeviceName, dev)
+				}
+			}
+			return nil
+		})
+		return nil
+	})
+	ce.Uint32(unix.NFTA_CHAIN_POLICY, 1) // NF_ACCEPT
+	ce.String(unix.NFTA_CHAIN_TYPE, "filter")
+	b, err := ce.Encode()
+	if err != nil {
+		return netlink.Message{}, fmt.Errorf("encode netdev chain %s %s: %w", table.Name, h.Name, err)
+	}
+	return netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_NEWCHAIN),
+			Flags: netlink.Request | netlink.Create},
+		Data: append([]byte{unix.NFPROTO_NETDEV, unix.NFNETLINK_V0, 0, 0}, b...),
+	}, nil
+}
+
+// addRaw ends the current run of build's messages and queues msgs after
+// it.
+func (t *txn) addRaw(msgs ...netlink.Message) error {
+	if err := t.cut(); err != nil {
+		return err
+	}
+	t.pieces = append(t.pieces, piece{msgs: msgs})
+	return nil
+}
+
+// addNetdevChain queues table's base chain h.
+func (d *Driver) addNetdevChain(table *nftables.Table, h nftrules.Hook) error {
+	m, err := netdevChainMsg(table, h)
+	if err != nil {
+		return err
+	}
+	return d.tx.addRaw(m)
+}
+
+// netdevChains reads back the chains of our netdev tables of IP version
+// v: by table, each chain with its hook's devices (nil: a regular chain;
+// prefixes end in "*").
+func (d *Driver) netdevChains(v int) (map[string]map[string][]string, error) {
+	req := netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETCHAIN),
+			Flags: netlink.Request | netlink.Dump},
+		Data: []byte{unix.NFPROTO_NETDEV, unix.NFNETLINK_V0, 0, 0},
+	}
+	msgs, err := d.tx.sock.Execute(req)
+	if err != nil {
+		return nil, fmt.Errorf("read back netdev chains: %w", err)
+	}
+	out := map[string]map[string][]string{}
+	for _, m := range msgs {
+		if len(m.Data) < 4 {
+			continue
+		}
+		table, name, devs, err := parseChain(m.Data[4:])
+		if err != nil {
+			return nil, fmt.Errorf("read back netdev chains: %w", err)
+		}
+		if tv, ok := nftrules.IsEgressShardName(table); !ok || tv != v {
+			continue
+		}
+		if out[table] == nil {
+			out[table] = map[string][]string{}
+		}
+		out[table][name] = devs
+	}
+	return out, nil
+}
+
+// parseChain reads a chain message's table, name and hook devices (a
+// base chain without devices reads back as an empty, non-nil list).
+func parseChain(b []byte) (table, name string, devs []string, err error) {
+	ad, err := netlink.NewAttributeDecoder(b)
+	if err != nil {
+		return "", "", nil, err
+	}
+	for ad.Next() {
+		switch ad.Type() {
+		case unix.NFTA_CHAIN_TABLE:
+			table = ad.String()
+		case unix.NFTA_CHAIN_NAME:
+			name = ad.String()
+		case unix.NFTA_CHAIN_HOOK:
+			devs = []string{}
+			ad.Nested(func(hd *netlink.AttributeDecoder) error {
+				for hd.Next() {
+					switch hd.Type() {
+					case unix.NFTA_HOOK_DEV:
+						devs = append(devs, hd.String())
+					case nftaHookDevs:
+						hd.Nested(func(dd *netlink.AttributeDecoder) error {
+							for dd.Next() {
+								switch dd.Type() {
+								case nftaDeviceName:
+									devs = append(devs, dd.String())
+								case nftaDevicePrefix:
+									devs = append(devs, dd.String()+"*")
+								}
+							}
+							return nil
+						})
+					}
+				}
+				return nil
+			})
+		}
+	}
+	return table, name, devs, ad.Err()
+}
+
+// sameDevices reports whether a base chain read back or programmed with
+// devices got hooks on want (in any order).
+func sameDevices(got, want []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want)))
+}
+
+// EgressHooks reports whether the kernel hooks a netdev chain's egress
+// by device name prefix (Linux 6.16): egress mode's requirement. It
+// commits a table with such a chain and its deletion in one transaction,
+// so nothing is left either way.
+func (d *Driver) EgressHooks() (bool, error) {
+	table := &nftables.Table{Family: nftables.TableFamilyNetdev, Name: nftrules.TableName + "-probe"}
+	d.tx.build.AddTable(table)
+	if err := d.addNetdevChain(table, nftrules.Hook{Name: "probe", Devices: []string{"cali-probe*"}}); err != nil {
+		d.abort()
+		return false, err
+	}
+	d.tx.build.DelTable(table)
+	err := d.tx.commit(nil)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOENT), errors.Is(err, unix.EAFNOSUPPORT):
+		d.abort()
+		return false, nil
+	}
+	d.abort()
+	return false, err
+}
