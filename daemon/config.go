@@ -35,20 +35,23 @@ type Config struct {
 	IPv6            bool
 	IptablesBackend string
 	Dataplane       string // "iptables" or "nftables"
-	ResyncInterval  time.Duration
-	IgnoreLooseRPF  bool
-	DockerHost      string
-	LogLevel        slog.Level
-	Observability            // log_format, log_file, ..., metrics_addr, single_socket (observability.go)
-	ConsoleSettings          // console, console_addr (console.go)
-	Enforcement              // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
-	HostProtection           // failsafe_inbound_host_ports, failsafe_outbound_host_ports (hostprotection.go)
-	Routing                  // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
-	EtcdSettings             // etcd_compaction_retention, etcd_quota_bytes, etcd_maintenance_interval (etcd.go)
-	JoinSettings             // join_token, join_address, etcd_voters, etcd_join_port (join.go)
-	FlowLogSettings          // flow_logs, flow_logs_interval, flow_logs_max, flow_logs_intervals (flows.go)
-	Migrated        []string // old variables honoured (migrate.go), logged at start
-	ConsulAddr      string   // consul_addr; "" = no Consul registration (consul.go)
+	// NftablesForwardHook keeps the nftables dataplane's to-workload
+	// shards on the forward hook (felix.Config.NftablesForwardHook).
+	NftablesForwardHook bool
+	ResyncInterval      time.Duration
+	IgnoreLooseRPF      bool
+	DockerHost          string
+	LogLevel            slog.Level
+	Observability                // log_format, log_file, ..., metrics_addr, single_socket (observability.go)
+	ConsoleSettings              // console, console_addr (console.go)
+	Enforcement                  // endpoint_to_host_action, ipam_gc_interval, ipam_gc_grace (enforcement.go)
+	HostProtection               // failsafe_inbound_host_ports, failsafe_outbound_host_ports (hostprotection.go)
+	Routing                      // networking_backend, ip, ip6, as, vxlan_*, ipip_mtu (routing.go)
+	EtcdSettings                 // etcd_compaction_retention, etcd_quota_bytes, etcd_maintenance_interval (etcd.go)
+	JoinSettings                 // join_token, join_address, etcd_voters, etcd_join_port (join.go)
+	FlowLogSettings              // flow_logs, flow_logs_interval, flow_logs_max, flow_logs_intervals (flows.go)
+	Migrated            []string // old variables honoured (migrate.go), logged at start
+	ConsulAddr          string   // consul_addr; "" = no Consul registration (consul.go)
 	// Explicit holds the keys of the settings given by flag, environment or
 	// config file (not left at their default): those with a
 	// FelixConfiguration counterpart win over it (felixconfig.go).
@@ -191,30 +194,31 @@ func parseConfig(v *viper.Viper) (*Config, error) {
 			Endpoints:  datastore.ParseEndpoints(p.str("etcd_endpoints")),
 			CACertFile: p.str("etcd_ca_cert_file"), CertFile: p.str("etcd_cert_file"), KeyFile: p.str("etcd_key_file"),
 		},
-		EtcdClientHost:  p.host("etcd_client_host"),
-		EtcdClientPort:  p.intIn("etcd_client_port", 1, 65535),
-		EtcdPeerPort:    p.intIn("etcd_peer_port", 1, 65535),
-		NodeName:        p.nodeName("nodename"),
-		PluginDir:       p.dir("plugin_dir"),
-		DataDir:         p.dir("data_dir"),
-		DefaultPool:     p.pool("calico_network"),
-		VethMTU:         p.intIn("veth_mtu", 68, 65535),
-		IPv6:            p.boolean("ipv6"),
-		IptablesBackend: p.oneOf("iptables_backend", "", "legacy", "nft"),
-		Dataplane:       p.dataplane(),
-		ResyncInterval:  p.duration("resync_interval"),
-		IgnoreLooseRPF:  p.boolean("ignore_loose_rpf"),
-		DockerHost:      p.str("docker_host"),
-		LogLevel:        p.level("log_level"),
-		Observability:   p.observability(),
-		ConsoleSettings: p.consoleSettings(),
-		Enforcement:     p.enforcement(),
-		HostProtection:  p.hostProtection(),
-		Routing:         p.routing(),
-		ConsulAddr:      p.hostPort("consul_addr"),
-		EtcdSettings:    p.etcdSettings(),
-		JoinSettings:    p.joinSettings(),
-		FlowLogSettings: p.flowLogSettings(),
+		EtcdClientHost:      p.host("etcd_client_host"),
+		EtcdClientPort:      p.intIn("etcd_client_port", 1, 65535),
+		EtcdPeerPort:        p.intIn("etcd_peer_port", 1, 65535),
+		NodeName:            p.nodeName("nodename"),
+		PluginDir:           p.dir("plugin_dir"),
+		DataDir:             p.dir("data_dir"),
+		DefaultPool:         p.pool("calico_network"),
+		VethMTU:             p.intIn("veth_mtu", 68, 65535),
+		IPv6:                p.boolean("ipv6"),
+		IptablesBackend:     p.oneOf("iptables_backend", "", "legacy", "nft"),
+		Dataplane:           p.dataplane(),
+		NftablesForwardHook: p.boolean("nftables_forward_hook"),
+		ResyncInterval:      p.duration("resync_interval"),
+		IgnoreLooseRPF:      p.boolean("ignore_loose_rpf"),
+		DockerHost:          p.str("docker_host"),
+		LogLevel:            p.level("log_level"),
+		Observability:       p.observability(),
+		ConsoleSettings:     p.consoleSettings(),
+		Enforcement:         p.enforcement(),
+		HostProtection:      p.hostProtection(),
+		Routing:             p.routing(),
+		ConsulAddr:          p.hostPort("consul_addr"),
+		EtcdSettings:        p.etcdSettings(),
+		JoinSettings:        p.joinSettings(),
+		FlowLogSettings:     p.flowLogSettings(),
 	}
 	if p.err == nil {
 		p.fail(checkEtcdExposure(c.Etcd.Endpoints))

@@ -197,7 +197,8 @@ func startDataplane(ctx context.Context, cfg *Config, live *liveConfig, c *cache
 	dp := felix.New(felix.Config{
 		ResyncInterval: s.ResyncInterval(), EnableIPv6: s.IPv6, IgnoreLooseRPF: cfg.IgnoreLooseRPF,
 		IptablesBackend: iptables.Backend(cfg.IptablesBackend), Dataplane: live.startedDataplane(res), Logger: log,
-		NodeName: cfg.NodeName, Policy: true, EndpointToHostAccept: s.EndpointToHostAction == felix.EndpointToHostAccept, FlowLogs: cfg.FlowLogs,
+		NftablesForwardHook: cfg.NftablesForwardHook,
+		NodeName:            cfg.NodeName, Policy: true, EndpointToHostAccept: s.EndpointToHostAction == felix.EndpointToHostAccept, FlowLogs: cfg.FlowLogs,
 		HostEndpoints:   felix.HostEndpointConfig{FailsafeInbound: s.FailsafeInbound, FailsafeOutbound: s.FailsafeOutbound},
 		ProbeIPIP:       cfg.NetworkingBackend != routing.BackendNone,
 		OwnedInterfaces: func() []string { return ownedInterfaces(c, cfg.NodeName) },

@@ -65,6 +65,7 @@ type DataplaneStatus struct {
 	InSync            bool       `json:"inSync"`
 	Dataplane         string     `json:"dataplane,omitempty"`       // iptables or nftables
 	IptablesBackend   string     `json:"iptablesBackend,omitempty"` // legacy or nft (nftables: where Docker's rules are)
+	NftablesHook      string     `json:"nftablesHook,omitempty"`    // nftables: egress or forward, where workloads' ingress policy runs
 	Applies           uint64     `json:"applies"`
 	Failures          uint64     `json:"failures"`
 	LastApply         *time.Time `json:"lastApply,omitempty"`
@@ -148,7 +149,8 @@ func (s *StatusSources) Snapshot(ctx context.Context) HostStatus {
 
 func dataplaneStatusOf(st felix.Status) *DataplaneStatus {
 	d := &DataplaneStatus{
-		InSync: st.InSync, Dataplane: st.Dataplane, IptablesBackend: string(st.Backend), Applies: st.Applies, Failures: st.Failures,
+		InSync: st.InSync, Dataplane: st.Dataplane, IptablesBackend: string(st.Backend), NftablesHook: st.NftablesHook,
+		Applies: st.Applies, Failures: st.Failures,
 		Endpoints: st.Endpoints, Routes: st.RoutesProgrammed,
 	}
 	if !st.LastApply.IsZero() {

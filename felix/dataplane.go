@@ -296,7 +296,10 @@ func (d *Dataplane) Start(ctx context.Context) error {
 	d.mu.Lock()
 	d.status.Backend, d.status.Dataplane = k.backend, DataplaneIptables
 	if k.nft != nil {
-		d.status.Dataplane = DataplaneNftables
+		d.status.Dataplane, d.status.NftablesHook = DataplaneNftables, HookForward
+		if k.nft.opts.Egress {
+			d.status.NftablesHook = HookEgress
+		}
 	}
 	if d.cfg.ProbeIPIP { // before the loop starts: still the only writer
 		d.ipipOK, d.ipipReason = routes.ProbeIPIPWith(k.nl)

@@ -93,7 +93,7 @@ func (k *kernelState) openNft(versions []int) error {
 		}
 		s.opts.Egress = egress
 	}
-	k.log.Info("nftables: workloads' ingress policy", "hook", map[bool]string{true: "egress", false: "forward"}[s.opts.Egress])
+	k.log.Info("nftables: workloads' ingress policy", "hook", map[bool]string{true: HookEgress, false: HookForward}[s.opts.Egress])
 	if s.backend == "" {
 		s.backend = iptables.BackendNFT
 		if !drv.HasDockerForward(4) && slices.Contains(k.legacyTables(4), "filter") {

@@ -9,12 +9,15 @@ import (
 // Status is a snapshot of the dataplane's health, for logs and status
 // commands.
 type Status struct {
-	InSync            bool             // see Dataplane.InSync
-	Backend           iptables.Backend // iptables backend in use (nftables mode: where Docker's rules are)
-	Dataplane         string           // DataplaneIptables or DataplaneNftables
-	Applies           uint64           // applies attempted
-	Failures          uint64           // applies that failed
-	LastApply         time.Time        // start of the last apply
+	InSync    bool             // see Dataplane.InSync
+	Backend   iptables.Backend // iptables backend in use (nftables mode: where Docker's rules are)
+	Dataplane string           // DataplaneIptables or DataplaneNftables
+	// NftablesHook, with nftables, is where workloads' ingress policy
+	// runs: HookEgress (each interface's egress hook) or HookForward.
+	NftablesHook      string
+	Applies           uint64    // applies attempted
+	Failures          uint64    // applies that failed
+	LastApply         time.Time // start of the last apply
 	LastApplyDuration time.Duration
 	LastError         error // of the last apply; nil if it succeeded
 	Endpoints         int   // endpoints desired at the last apply
@@ -25,6 +28,13 @@ type Status struct {
 	LastRenderDuration time.Duration
 	UpdateLatency      LatencyStats
 }
+
+// Where the nftables dataplane runs workloads' ingress policy
+// (Status.NftablesHook).
+const (
+	HookEgress  = "egress"
+	HookForward = "forward"
+)
 
 // LatencyStats summarises observed latencies (for metrics: Total/Count is
 // the mean).

@@ -17,6 +17,10 @@
 //     recvmsg: most of a start of day). The kernel reports every failing
 //     message anyway, before that last acknowledgement, so an error still
 //     names the message that failed (verb, table/chain or set, rule tag).
+//   - Egress mode's netdev tables (netdev.go): their base chains hook
+//     devices by name prefix, which google/nftables cannot encode, so the
+//     driver writes those messages into the same transaction and reads
+//     the hooks' devices back with a chain dump of its own.
 //   - Minimal delta. The Driver remembers what the kernel holds after its
 //     last successful apply: a chain is rewritten (flush, add its rules)
 //     only when its rules changed, a set gets element adds and deletes, a

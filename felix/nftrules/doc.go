@@ -27,7 +27,10 @@
 // its endpoints with every chain and set those reach, behind base chains
 // of its own (from-workload: wl-forward-from, wl-input-from; to-workload:
 // wl-forward-to); the main table's dispatch maps then only return for
-// known interfaces. The main table
+// known interfaces. In egress mode (Options.Egress, egress.go) the
+// to-workload shards are netdev tables "calico-v4-to<N>" whose base chain
+// wl-egress-to hooks their interfaces' egress by name prefix, and
+// cali-FORWARD marks what they police (MarkToWorkload). The main table
 // ("ip calico", "ip6 calico"):
 //
 //	forward  filter hook forward  priority -5 -> jump cali-FORWARD

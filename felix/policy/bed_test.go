@@ -95,6 +95,12 @@ func (b *bed) start(cfg felix.Config) {
 	}
 	b.t.Cleanup(func() { cancel(); <-dp.Done() })
 	b.dp, b.nft, b.stop = dp, cfg.Dataplane == felix.DataplaneNftables, func() { cancel(); <-dp.Done() }
+	// This kernel (6.16 or later) hooks interfaces' egress by name prefix:
+	// nftables runs ingress policy there unless told not to.
+	want := map[bool]string{true: felix.HookForward, false: felix.HookEgress}[cfg.NftablesForwardHook]
+	if got := dp.Status().NftablesHook; b.nft && got != want {
+		b.t.Fatalf("nftables hook %q, want %q", got, want)
+	}
 }
 
 // restart stops the Dataplane and starts one with cfg in its place (the
