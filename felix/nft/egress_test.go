@@ -3,6 +3,7 @@ package nft_test
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -102,5 +103,20 @@ func TestEgressShards(t *testing.T) {
 	fresh("other names gone", want)
 	if after := ruleset(t, host); !maps.Equal(before, after) {
 		t.Errorf("with the other names gone, the tables differ from before")
+	}
+	// More names without the prefix than a hook takes: a clear error, and
+	// nothing changed.
+	var many []string
+	for i := range 300 {
+		many = append(many, "tap"+strconv.Itoa(i))
+	}
+	tab.ShardSize = 1 << 20 // one to-workload shard: 16 prefixes and 300 names
+	dispatch(many...)
+	err = d.Apply(want, false, false)
+	if err == nil || !strings.Contains(err.Error(), "at most 256") || !strings.Contains(err.Error(), "nftables_forward_hook") {
+		t.Errorf("300 names without the prefix: %v", err)
+	}
+	if after := ruleset(t, host); !maps.Equal(before, after) {
+		t.Errorf("the failed apply changed the tables")
 	}
 }

@@ -88,8 +88,17 @@ func (t *txn) addRaw(msgs ...netlink.Message) error {
 	return nil
 }
 
+// maxHookDevices is how many devices the kernel takes in one hook's list
+// (NFT_NETDEVICE_MAX; more: "file too large").
+const maxHookDevices = 256
+
 // addNetdevChain queues table's base chain h.
 func (d *Driver) addNetdevChain(table *nftables.Table, h nftrules.Hook) error {
+	if len(h.Devices) > maxHookDevices {
+		return fmt.Errorf("netdev chain %s %s: %d devices to hook, the kernel takes at most %d: too many workload "+
+			"interfaces not named cali<hex digit>… on this shard (set nftables_forward_hook to police them on the forward hook)",
+			table.Name, h.Name, len(h.Devices), maxHookDevices)
+	}
 	m, err := netdevChainMsg(table, h)
 	if err != nil {
 		return err
