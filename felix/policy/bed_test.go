@@ -216,7 +216,13 @@ func decode(t testing.TB, yamls string) []resources.Resource {
 // servers on every port, and puts its WorkloadEndpoint.
 func (b *bed) addWorkload(name string, n int, profiles []string, labels map[string]string) *felixtest.Workload {
 	b.t.Helper()
-	spec := felixtest.DefaultSpec(n)
+	return b.addWorkloadSpec(name, felixtest.DefaultSpec(n), profiles, labels)
+}
+
+// addWorkloadSpec is addWorkload with the workload's interface and
+// addresses given.
+func (b *bed) addWorkloadSpec(name string, spec felixtest.WorkloadSpec, profiles []string, labels map[string]string) *felixtest.Workload {
+	b.t.Helper()
 	if !b.v6 {
 		spec.V6 = netip.Addr{}
 	}
