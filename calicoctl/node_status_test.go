@@ -33,7 +33,8 @@ func healthySources() *daemon.StatusSources {
 		Node: "host1", Version: "v1.2.3", Endpoints: []string{"http://127.0.0.1:2379"},
 		Datastore: func(context.Context) error { return nil },
 		Dataplane: func() felix.Status {
-			return felix.Status{InSync: true, Backend: iptables.BackendNFT, Applies: 12, LastApply: statusTime,
+			return felix.Status{InSync: true, Backend: iptables.BackendNFT, Dataplane: felix.DataplaneNftables,
+				NftablesHook: felix.HookEgress, Applies: 12, LastApply: statusTime,
 				LastApplyDuration: 3 * time.Millisecond, Endpoints: 2, RoutesProgrammed: 2}
 		},
 		Routing: func() status.Status {

@@ -43,7 +43,9 @@ type daemonDatastore struct {
 
 type daemonDataplane struct {
 	InSync            bool       `json:"inSync"`
+	Dataplane         string     `json:"dataplane,omitempty"`
 	IptablesBackend   string     `json:"iptablesBackend,omitempty"`
+	NftablesHook      string     `json:"nftablesHook,omitempty"`
 	Applies           uint64     `json:"applies"`
 	Failures          uint64     `json:"failures"`
 	LastApply         *time.Time `json:"lastApply,omitempty"`
@@ -260,6 +262,13 @@ func dataplaneLine(d *daemonDataplane) string {
 	detail := fmt.Sprintf("%d endpoint(s), %d route(s); %d apply(ies), %d failed", d.Endpoints, d.Routes, d.Applies, d.Failures)
 	if d.IptablesBackend != "" {
 		detail = "iptables " + d.IptablesBackend + "; " + detail
+	}
+	if d.Dataplane == "nftables" {
+		what := "nftables"
+		if d.NftablesHook != "" {
+			what += ", workloads' ingress policy on the " + d.NftablesHook + " hook"
+		}
+		detail = what + "; " + detail
 	}
 	if d.LastApply != nil {
 		detail += "; last " + d.LastApply.UTC().Format(time.RFC3339)
