@@ -120,3 +120,36 @@ func TestEgressShards(t *testing.T) {
 		t.Errorf("the failed apply changed the tables")
 	}
 }
+
+// TestLayoutSwitch: a host restarted from one layout into the other (the
+// setting changed, or a kernel upgrade brought prefix hooks) converges in
+// one apply of the new daemon and keeps no table of the old layout.
+func TestLayoutSwitch(t *testing.T) {
+	_, host := newDriver(t)
+	for _, egress := range []bool{false, true, false} {
+		tab := scaleTable(t, 600, nil)
+		if egress {
+			tab = egressTable(t, 600)
+		}
+		tab.ShardSize = 64
+		d := driverIn(t, host) // a restarted daemon's
+		if err := d.Apply(map[int]*nftrules.Table{4: tab}, true, false); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][]string{}
+		for _, p := range tab.Parts() {
+			for _, h := range p.Hooks {
+				want[p.Name] = append(want[p.Name], h.Name)
+			}
+			slices.Sort(want[p.Name])
+		}
+		if got := baseChains(t, host); !maps.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("egress %v: base chains %v, want %v", egress, got, want)
+		}
+		tables := nftTables(t, host)
+		slices.Sort(tables)
+		if wantTables := slices.Sorted(maps.Keys(want)); !slices.Equal(tables, wantTables) {
+			t.Errorf("egress %v: tables %v, want %v", egress, tables, wantTables)
+		}
+	}
+}
