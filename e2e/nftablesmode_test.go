@@ -15,9 +15,10 @@ import (
 // with calicoctl to a daemon started without a dataplane setting, is
 // logged as taking effect at the next restart and changes nothing before;
 // after a restart the daemon runs the nftables dataplane (our table in
-// the host namespace, no cali chain left in iptables) and the containers
-// still reach each other; Disabled and another restart bring iptables
-// back with no nftables table left.
+// the host namespace and, on this 6.16+ kernel, the containers' ingress
+// policy in netdev tables on their interfaces' egress hook; no cali chain
+// left in iptables) and the containers still reach each other; Disabled
+// and another restart bring iptables back with no nftables table left.
 func TestNFTablesModeAtRestart(t *testing.T) {
 	if os.Getenv("CALICO_TEST_IPTABLES_BACKEND") == "legacy" {
 		t.Skip("checks iptables-nft; the legacy run covers the dataplanes elsewhere")
@@ -48,8 +49,9 @@ func TestNFTablesModeAtRestart(t *testing.T) {
 
 	d.restart()
 	testenv.Eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
-		if left := iptablesOursOnHost(t); !calicoTableOnHost(t) || len(left) > 0 {
-			return fmt.Errorf("after the restart: ip calico table %v, iptables of ours %v", calicoTableOnHost(t), left)
+		if left := iptablesOursOnHost(t); !calicoTableOnHost(t) || len(left) > 0 || len(egressShardsOnHost(t)) == 0 {
+			return fmt.Errorf("after the restart: ip calico table %v, egress-mode shards %v, iptables of ours %v",
+				calicoTableOnHost(t), egressShardsOnHost(t), left)
 		}
 		return nil
 	})
@@ -59,7 +61,7 @@ func TestNFTablesModeAtRestart(t *testing.T) {
 	setMode("Disabled")
 	d.restart()
 	testenv.Eventually(t, 30*time.Second, 200*time.Millisecond, func() error {
-		if calicoTableOnHost(t) || len(iptablesOursOnHost(t)) == 0 {
+		if calicoTableOnHost(t) || len(egressShardsOnHost(t)) > 0 || len(iptablesOursOnHost(t)) == 0 {
 			return errors.New("nftablesMode Disabled: the nftables dataplane is still there after the restart")
 		}
 		return nil

@@ -91,6 +91,28 @@ func calicoTableOnHost(t *testing.T) bool {
 	return slices.ContainsFunc(tables, func(tb *nftables.Table) bool { return tb.Name == "calico" })
 }
 
+// egressShardsOnHost lists the host's netdev tables of the nftables
+// dataplane's egress mode (calico-v4-to<N>: workloads' ingress policy on
+// their interfaces' egress hook, where the kernel hooks by name prefix).
+func egressShardsOnHost(t *testing.T) []string {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := c.ListTablesOfFamily(nftables.TableFamilyNetdev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, tb := range tables {
+		if strings.HasPrefix(tb.Name, "calico-v4-to") {
+			out = append(out, tb.Name)
+		}
+	}
+	return out
+}
+
 // iptablesOursOnHost lists the host's iptables-nft lines naming a cali-
 // chain (the iptables dataplane's; the nftables one's accepts in Docker's
 // FORWARD carry cali:nft-accept comments and no such name).
