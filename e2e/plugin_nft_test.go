@@ -80,15 +80,25 @@ func checkNftablesOnHost(t *testing.T) {
 // table (the nftables dataplane's).
 func calicoTableOnHost(t *testing.T) bool {
 	t.Helper()
+	return slices.Contains(hostTables(t, nftables.TableFamilyIPv4), "calico")
+}
+
+// hostTables lists the names of the host's nftables tables of a family.
+func hostTables(t *testing.T, family nftables.TableFamily) []string {
+	t.Helper()
 	c, err := nftables.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tables, err := c.ListTablesOfFamily(nftables.TableFamilyIPv4)
+	tables, err := c.ListTablesOfFamily(family)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return slices.ContainsFunc(tables, func(tb *nftables.Table) bool { return tb.Name == "calico" })
+	var out []string
+	for _, tb := range tables {
+		out = append(out, tb.Name)
+	}
+	return out
 }
 
 // egressShardsOnHost lists the host's netdev tables of the nftables
@@ -96,18 +106,10 @@ func calicoTableOnHost(t *testing.T) bool {
 // their interfaces' egress hook, where the kernel hooks by name prefix).
 func egressShardsOnHost(t *testing.T) []string {
 	t.Helper()
-	c, err := nftables.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables, err := c.ListTablesOfFamily(nftables.TableFamilyNetdev)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, tb := range tables {
-		if strings.HasPrefix(tb.Name, "calico-v4-to") {
-			out = append(out, tb.Name)
+	for _, name := range hostTables(t, nftables.TableFamilyNetdev) {
+		if strings.HasPrefix(name, "calico-v4-to") {
+			out = append(out, name)
 		}
 	}
 	return out

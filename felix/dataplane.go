@@ -296,10 +296,7 @@ func (d *Dataplane) Start(ctx context.Context) error {
 	d.mu.Lock()
 	d.status.Backend, d.status.Dataplane = k.backend, DataplaneIptables
 	if k.nft != nil {
-		d.status.Dataplane, d.status.NftablesHook = DataplaneNftables, HookForward
-		if k.nft.opts.Egress {
-			d.status.NftablesHook = HookEgress
-		}
+		d.status.Dataplane, d.status.NftablesHook = DataplaneNftables, k.nft.hook()
 	}
 	if d.cfg.ProbeIPIP { // before the loop starts: still the only writer
 		d.ipipOK, d.ipipReason = routes.ProbeIPIPWith(k.nl)

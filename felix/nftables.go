@@ -93,7 +93,7 @@ func (k *kernelState) openNft(versions []int) error {
 		}
 		s.opts.Egress = egress
 	}
-	k.log.Info("nftables: workloads' ingress policy", "hook", map[bool]string{true: HookEgress, false: HookForward}[s.opts.Egress])
+	k.log.Info("nftables: workloads' ingress policy", "hook", s.hook())
 	if s.backend == "" {
 		s.backend = iptables.BackendNFT
 		if !drv.HasDockerForward(4) && slices.Contains(k.legacyTables(4), "filter") {
@@ -120,6 +120,14 @@ func (k *kernelState) openNft(versions []int) error {
 	}
 	k.backend, k.nft = s.backend, s
 	return nil
+}
+
+// hook is where the tables run workloads' ingress policy (Status.NftablesHook).
+func (s *nftState) hook() string {
+	if s.opts.Egress {
+		return HookEgress
+	}
+	return HookForward
 }
 
 // legacyTables lists the namespace's legacy iptables tables of IP

@@ -58,12 +58,8 @@ func TestEgressShards(t *testing.T) {
 		if err := d.Apply(want, false, false); err != nil {
 			t.Fatal(err)
 		}
-		wantHooks := map[string][]string{}
+		wantHooks := partHooks(tab)
 		for _, p := range tab.Parts() {
-			for _, h := range p.Hooks {
-				wantHooks[p.Name] = append(wantHooks[p.Name], h.Name)
-			}
-			slices.Sort(wantHooks[p.Name])
 			if p.Netdev != strings.HasPrefix(p.Name, "calico-v4-to") {
 				t.Errorf("part %s: netdev %v", p.Name, p.Netdev)
 			}
@@ -136,13 +132,7 @@ func TestLayoutSwitch(t *testing.T) {
 		if err := d.Apply(map[int]*nftrules.Table{4: tab}, true, false); err != nil {
 			t.Fatal(err)
 		}
-		want := map[string][]string{}
-		for _, p := range tab.Parts() {
-			for _, h := range p.Hooks {
-				want[p.Name] = append(want[p.Name], h.Name)
-			}
-			slices.Sort(want[p.Name])
-		}
+		want := partHooks(tab)
 		if got := baseChains(t, host); !maps.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("egress %v: base chains %v, want %v", egress, got, want)
 		}

@@ -29,7 +29,6 @@ type piece struct {
 // chainJob is the rules of one new chain, compiled and encoded by the
 // pool while the plan goes on.
 type chainJob struct {
-	v     int
 	table *nftables.Table
 	name  string
 	src   []iptables.Rule

@@ -8,6 +8,7 @@ import (
 	"github.com/google/nftables"
 
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
 )
 
 // nftTables lists n's nftables tables by name.
@@ -82,6 +83,19 @@ func ruleset(t *testing.T, n *felixtest.NS) map[string]int {
 			}
 			out[name+" set "+s.Name] = len(elems)
 		}
+	}
+	return out
+}
+
+// partHooks returns the base chains tab's parts should have, by table,
+// sorted (baseChains' form).
+func partHooks(tab *nftrules.Table) map[string][]string {
+	out := map[string][]string{}
+	for _, p := range tab.Parts() {
+		for _, h := range p.Hooks {
+			out[p.Name] = append(out[p.Name], h.Name)
+		}
+		slices.Sort(out[p.Name])
 	}
 	return out
 }

@@ -196,13 +196,7 @@ func TestShardsChangeDirection(t *testing.T) {
 		if err := d.Apply(want, false, false); err != nil {
 			t.Fatal(err)
 		}
-		wantHooks := map[string][]string{}
-		for _, p := range tab.Parts() {
-			for _, h := range p.Hooks {
-				wantHooks[p.Name] = append(wantHooks[p.Name], h.Name)
-			}
-			slices.Sort(wantHooks[p.Name])
-		}
+		wantHooks := partHooks(tab)
 		if got := baseChains(t, host); !maps.EqualFunc(got, wantHooks, slices.Equal) {
 			t.Errorf("%d endpoints: base chains %v, want %v", n, got, wantHooks)
 		}

@@ -191,21 +191,39 @@ func sameDevices(got, want []string) bool {
 // commits a table with such a chain and its deletion in one transaction,
 // so nothing is left either way.
 func (d *Driver) EgressHooks() (bool, error) {
-	table := &nftables.Table{Family: nftables.TableFamilyNetdev, Name: nftrules.TableName + "-probe"}
-	d.tx.build.AddTable(table)
-	if err := d.addNetdevChain(table, nftrules.Hook{Name: "probe", Devices: []string{"cali-probe*"}}); err != nil {
-		d.abort()
-		return false, err
-	}
-	d.tx.build.DelTable(table)
-	err := d.tx.commit(nil)
+	err := d.commitEgressChain(nftrules.TableName+"-probe", "probe", []string{"cali-probe*"}, false)
 	switch {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOENT), errors.Is(err, unix.EAFNOSUPPORT):
-		d.abort()
 		return false, nil
 	}
-	d.abort()
 	return false, err
+}
+
+// AddEgressChain commits, in one transaction, netdev table (added unless
+// there) with an egress base chain hooked on devices (names, or prefixes
+// ending in "*"), policy accept and no rules. For benchmarks of egress
+// hooks; the daemon's own tables go through Apply. What the driver knows
+// of its own tables is left alone.
+func (d *Driver) AddEgressChain(table, chain string, devices []string) error {
+	return d.commitEgressChain(table, chain, devices, true)
+}
+
+// commitEgressChain adds netdev table with egress chain on devices, and
+// deletes the table again in the same transaction unless keep.
+func (d *Driver) commitEgressChain(table, chain string, devices []string, keep bool) error {
+	t := &nftables.Table{Family: nftables.TableFamilyNetdev, Name: table}
+	d.tx.build.AddTable(t)
+	err := d.addNetdevChain(t, nftrules.Hook{Name: chain, Devices: devices})
+	if err == nil {
+		if !keep {
+			d.tx.build.DelTable(t)
+		}
+		err = d.tx.commit(nil)
+	}
+	if err != nil {
+		d.abort()
+	}
+	return err
 }

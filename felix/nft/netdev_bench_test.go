@@ -64,10 +64,9 @@ func BenchmarkNetdevChains(b *testing.B) {
 			for range b.N {
 				if prefix {
 					// One chain per prefix, each hooked on every existing
-					// interface it names (a table a batch: google/nftables
-					// cannot encode a prefix).
+					// interface it names (a table a transaction).
 					for i := range 16 {
-						err := felixtest.AddPrefixEgressChain(fd, fmt.Sprintf("prefix%x", i), "tw", fmt.Sprintf("cali%x", i))
+						err := d.AddEgressChain(fmt.Sprintf("prefix%x", i), "tw", []string{fmt.Sprintf("cali%x*", i)})
 						if err != nil {
 							b.Fatal(err)
 						}

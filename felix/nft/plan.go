@@ -42,13 +42,13 @@ func (d *Driver) plan(v int, t *nftrules.Part, known *state) (*state, error) {
 		next.sets[name] = st
 	}
 	for name, src := range t.Chains {
-		st, err := d.planChain(v, table, name, src, known.chains[name])
+		st, err := d.planChain(table, name, src, known.chains[name])
 		if err != nil {
 			return nil, err
 		}
 		next.chains[name] = st
 	}
-	if err := d.planHooks(v, table, t, known, next); err != nil {
+	if err := d.planHooks(table, t, known, next); err != nil {
 		return nil, err
 	}
 	d.removeStale(table, known, next)
@@ -93,14 +93,14 @@ func baseChain(table *nftables.Table, h nftrules.Hook) *nftables.Chain {
 
 // planChain rewrites a chain whose rules differ from the kernel's. A chain
 // new to the kernel is compiled and encoded by the pool (encode.go).
-func (d *Driver) planChain(v int, table *nftables.Table, name string, src []iptables.Rule, known *chainState) (*chainState, error) {
+func (d *Driver) planChain(table *nftables.Table, name string, src []iptables.Rule, known *chainState) (*chainState, error) {
 	if known != nil && known.src != nil && slices.Equal(known.src, src) {
 		return known, nil
 	}
 	if known == nil {
 		d.rewrites++
 		st := &chainState{src: src}
-		return st, d.tx.addJob(&chainJob{v: v, table: table, name: name, src: src, st: st})
+		return st, d.tx.addJob(&chainJob{table: table, name: name, src: src, st: st})
 	}
 	compiled, hashes, err := compileChain(table, name, src)
 	if err != nil {
@@ -189,14 +189,14 @@ func (d *Driver) planDirty(v int, t *nftrules.Part, known *state) (*state, error
 	}
 	for name := range t.Dirty.Chains {
 		if src, ok := t.Chains[name]; ok {
-			st, err := d.planChain(v, table, name, src, known.chains[name])
+			st, err := d.planChain(table, name, src, known.chains[name])
 			if err != nil {
 				return nil, err
 			}
 			known.chains[name] = st
 		}
 	}
-	if err := d.planHooks(v, table, t, known, known); err != nil {
+	if err := d.planHooks(table, t, known, known); err != nil {
 		return nil, err
 	}
 	d.remove(table, known, staleChains, staleSets)
@@ -210,9 +210,9 @@ func (d *Driver) planDirty(v int, t *nftrules.Part, known *state) (*state, error
 }
 
 // planHooks plans the base chains of t into next.
-func (d *Driver) planHooks(v int, table *nftables.Table, t *nftrules.Part, known, next *state) error {
+func (d *Driver) planHooks(table *nftables.Table, t *nftrules.Part, known, next *state) error {
 	for _, h := range t.Hooks {
-		st, err := d.planChain(v, table, h.Name, h.Rules, known.chains[h.Name])
+		st, err := d.planChain(table, h.Name, h.Rules, known.chains[h.Name])
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package nftrules
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
@@ -45,6 +46,45 @@ import (
 // and an NFLOG payload starts at the Ethernet header (its prefix says so:
 // felix/flowlogs).
 
+const (
+	// egressPrefix names the to-workload shards on the egress hook:
+	// calico-v4-to0 … (netdev tables are of no IP family, so the name
+	// tells the two apart).
+	egressPrefix = TableName + "-v"
+	// EgressHook is the netdev hook of the to-workload shards' base
+	// chains in egress mode (Options.Egress).
+	EgressHook = "egress"
+	// MarkToWorkload, in egress mode, is set on a forwarded packet that
+	// the main table's forward chain sent on to a workload's ingress
+	// policy (neither established, related nor invalid; a known
+	// interface): the only packets the egress-hook shards police. A
+	// netdev table cannot match conntrack state, and a packet the host
+	// itself sends to a workload (not policed, as in cali-OUTPUT) passes
+	// the same hook unmarked. Outside felix/rules' policy bits
+	// (MarkAccept, MarkPass); a veth into the workload's namespace
+	// clears it.
+	MarkToWorkload = 0x40000
+)
+
+// EgressShardName is the netdev table name of IP version v's
+// to-workload shard i in egress mode.
+func EgressShardName(v, i int) string { return fmt.Sprintf("%s%d-to%d", egressPrefix, v, i) }
+
+// IsEgressShardName reports whether a table name is one of our egress-hook
+// shards', and of which IP version.
+func IsEgressShardName(name string) (v int, ok bool) {
+	rest, ok := strings.CutPrefix(name, egressPrefix)
+	if !ok {
+		return 0, false
+	}
+	ver, idx, ok := strings.Cut(rest, "-to")
+	n, err := strconv.Atoi(idx)
+	if !ok || (ver != "4" && ver != "6") || err != nil || n < 0 || strconv.Itoa(n) != idx {
+		return 0, false
+	}
+	return int(ver[0] - '0'), true
+}
+
 // Options choose how a Table is laid out in kernel tables.
 type Options struct {
 	// Egress puts the to-workload shards on the netdev egress hook
@@ -68,7 +108,7 @@ func toWorkloadMarked(rs []ipt.Rule) []ipt.Rule {
 	if i < 0 {
 		return rs
 	}
-	mark := ipt.Rule{Match: rs[i].Match, Action: fmt.Sprintf("MARK --set-xmark %#x/%#x", MarkToWorkload, MarkToWorkload)}
+	mark := ipt.Rule{Match: rs[i].Match, Action: rules.MarkAction(MarkToWorkload, MarkToWorkload)}
 	return slices.Insert(slices.Clone(rs), i+1, mark)
 }
 
@@ -98,7 +138,7 @@ func (t *Table) egressHook(p *Part) Hook {
 		ethertype = "0x86dd"
 	}
 	return Hook{Name: "wl-egress-to", Hook: EgressHook, Devices: t.egressDevices(p), Rules: []ipt.Rule{
-		{Match: fmt.Sprintf("-m mark --mark 0x0/%#x", MarkToWorkload), Action: "ACCEPT"},
+		{Match: rules.MarkMatch(0, MarkToWorkload), Action: "ACCEPT"},
 		{Match: "-m ethertype ! --ethertype " + ethertype, Action: "ACCEPT"},
 		{Match: "-o vmap " + rules.ChainToDispatch},
 	}}
@@ -127,12 +167,28 @@ func (t *Table) egressDevices(p *Part) []string {
 }
 
 // refreshEgressHook re-creates shard p's base chain when its devices
-// changed (an interface of another name came or went).
-func (t *Table) refreshEgressHook(p *Part) {
+// changed. Only an interface of another name than cali<hex digit>…
+// coming or going changes them: changed, when not nil, are the only
+// interfaces whose entries changed (a container start need not go
+// through the shard's map).
+func (t *Table) refreshEgressHook(p *Part, changed map[string]bool) {
 	if !p.Netdev {
+		return
+	}
+	if changed != nil && !anyOddName(changed) {
 		return
 	}
 	if h := t.egressHook(p); !slices.Equal(h.Devices, p.Hooks[0].Devices) {
 		p.Hooks = []Hook{h}
 	}
+}
+
+// anyOddName reports whether an interface is not named cali<hex digit>….
+func anyOddName(ifaces map[string]bool) bool {
+	for iface := range ifaces {
+		if _, hex, ok := egressSlot(iface); !ok || !hex {
+			return true
+		}
+	}
+	return false
 }

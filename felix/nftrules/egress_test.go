@@ -51,7 +51,7 @@ func TestEgressLayout(t *testing.T) {
 	}
 	fwd := tab.Chains[rules.ChainForward]
 	i := slices.IndexFunc(fwd, func(r ipt.Rule) bool { return r.Action == rules.ChainToDispatch })
-	if i < 0 || i+1 >= len(fwd) || fwd[i+1].Action != fmt.Sprintf("MARK --set-xmark %#x/%#x", MarkToWorkload, MarkToWorkload) {
+	if i < 0 || i+1 >= len(fwd) || fwd[i+1].Action != rules.MarkAction(MarkToWorkload, MarkToWorkload) {
 		t.Errorf("cali-FORWARD does not mark what comes back from the to-workload dispatch:\n%v", fwd)
 	}
 	if plain := scaleTable(t, 10).Chains[rules.ChainForward]; slices.ContainsFunc(plain, func(r ipt.Rule) bool { return strings.Contains(r.Action, "MARK") }) {
@@ -96,7 +96,7 @@ func TestEgressOddNames(t *testing.T) {
 	if !slices.Contains(after[zShard], "caliZ*") {
 		t.Errorf("%s hooks %v, want caliZ* too", zShard, after[zShard])
 	}
-	tapShard := EgressShardName(4, int(tab.layout.partOf(rules.ChainToDispatch, "tap7"))-1-tab.layout.k.from)
+	tapShard := EgressShardName(4, tab.layout.partOf(rules.ChainToDispatch, "tap7")-1-tab.layout.k.from)
 	if !slices.Contains(after[tapShard], "tap7") {
 		t.Errorf("%s hooks %v, want tap7 too", tapShard, after[tapShard])
 	}
@@ -143,14 +143,12 @@ func TestCompileNetdev(t *testing.T) {
 			t.Errorf("%+v: %v", tc.rule, err)
 			continue
 		}
-		var got []string
 		for _, e := range exprs {
-			got = append(got, strings.TrimPrefix(typeName(e), "*expr."))
 			if l, ok := e.(*expr.Log); ok && string(l.Data) != "aI0|pro:net1" {
 				t.Errorf("NFLOG prefix %q, want aI0|pro:net1", l.Data)
 			}
 		}
-		if !slices.Equal(got, tc.want) {
+		if got := exprTypes(exprs); !slices.Equal(got, tc.want) {
 			t.Errorf("%+v:\n got %v\nwant %v", tc.rule, got, tc.want)
 		}
 	}

@@ -237,7 +237,7 @@ func (t *Table) applyDispatch(name string) {
 			}
 			p.Sets[name] = t.partSet(p, name)
 			p.markKeys(name, t.dispatchDirty[name])
-			t.refreshEgressHook(p)
+			t.refreshEgressHook(p, t.dispatchDirty[name])
 			if p.kind != mainPart {
 				for _, target := range patch.added[i] {
 					t.refChain(p, target)
@@ -268,7 +268,7 @@ func (t *Table) applyDispatch(name string) {
 			continue
 		}
 		t.refreshSet(p, name)
-		t.refreshEgressHook(p)
+		t.refreshEgressHook(p, nil)
 		for _, target := range t.targets(p, name) {
 			t.refChain(p, target)
 		}

@@ -3,6 +3,7 @@ package nftrules
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,17 +107,20 @@ func TestCompile(t *testing.T) {
 			t.Errorf("%+v: %v", tc.rule, err)
 			continue
 		}
-		var got []string
-		for _, e := range exprs {
-			got = append(got, strings.TrimPrefix(strings.TrimPrefix(typeName(e), "*expr."), "expr."))
-		}
-		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+		if got := exprTypes(exprs); !slices.Equal(got, tc.want) {
 			t.Errorf("%+v:\n got %v\nwant %v", tc.rule, got, tc.want)
 		}
 	}
 }
 
-func typeName(e expr.Any) string { return fmt.Sprintf("%T", e) }
+// exprTypes names each expression's type: Meta, Cmp, Verdict, ...
+func exprTypes(exprs []expr.Any) []string {
+	out := make([]string, len(exprs))
+	for i, e := range exprs {
+		out[i] = strings.TrimPrefix(fmt.Sprintf("%T", e), "*expr.")
+	}
+	return out
+}
 
 func TestExpand(t *testing.T) {
 	got := Expand(ipt.Rule{Match: "-p tcp -m multiport --sports 1,2 -m multiport --dports 80,90:99", Action: "DROP"})

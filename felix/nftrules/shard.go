@@ -1,7 +1,6 @@
 package nftrules
 
 import (
-	"fmt"
 	"hash/fnv"
 	"maps"
 	"strconv"
@@ -72,23 +71,6 @@ const (
 	ShardToPriority   = FilterPriority + 2
 
 	shardPrefix = TableName + "-wl"
-	// egressPrefix names the to-workload shards on the egress hook:
-	// calico-v4-to0 … (netdev tables are of no IP family, so the name
-	// tells the two apart).
-	egressPrefix = TableName + "-v"
-	// EgressHook is the netdev hook of the to-workload shards' base
-	// chains in egress mode (Options.Egress).
-	EgressHook = "egress"
-	// MarkToWorkload, in egress mode, is set on a forwarded packet that
-	// the main table's forward chain sent on to a workload's ingress
-	// policy (neither established, related nor invalid; a known
-	// interface): the only packets the egress-hook shards police. A
-	// netdev table cannot match conntrack state, and a packet the host
-	// itself sends to a workload (not policed, as in cali-OUTPUT) passes
-	// the same hook unmarked. Outside felix/rules' policy bits
-	// (MarkAccept, MarkPass); a veth into the workload's namespace
-	// clears it.
-	MarkToWorkload = 0x40000
 	// ReturnTarget in a dispatch map sends the lookup back to its chain.
 	ReturnTarget = "RETURN"
 )
@@ -104,25 +86,6 @@ func IsShardName(name string) bool {
 	}
 	n, err := strconv.Atoi(rest)
 	return err == nil && strconv.Itoa(n) == rest
-}
-
-// EgressShardName is the netdev table name of IP version v's
-// to-workload shard i in egress mode.
-func EgressShardName(v, i int) string { return fmt.Sprintf("%s%d-to%d", egressPrefix, v, i) }
-
-// IsEgressShardName reports whether a table name is one of our egress-hook
-// shards', and of which IP version.
-func IsEgressShardName(name string) (v int, ok bool) {
-	rest, ok := strings.CutPrefix(name, egressPrefix)
-	if !ok {
-		return 0, false
-	}
-	ver, idx, ok := strings.Cut(rest, "-to")
-	n, err := strconv.Atoi(idx)
-	if !ok || (ver != "4" && ver != "6") || err != nil || n < 0 || strconv.Itoa(n) != idx {
-		return 0, false
-	}
-	return int(ver[0] - '0'), true
 }
 
 // Part is one kernel table of a family's Table: the main table or a

@@ -150,7 +150,7 @@ func (r *renderer) hostFilter(hs HostSource, heps []*calc.HostEndpoint) {
 	}
 	// Accepted by untracked (raw) or pre-DNAT (mangle) policy: skip the
 	// normal policy, as Calico does.
-	accepted := ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "ACCEPT"}
+	accepted := ipt.Rule{Match: MarkMatch(MarkAccept, MarkAccept), Action: "ACCEPT"}
 	r.chains[ChainInput] = append(r.chains[ChainInput], accepted, ipt.Rule{Action: ChainFromHostEndpoint})
 	r.chains[ChainOutput] = append(r.chains[ChainOutput], accepted, ipt.Rule{Action: ChainToHostEndpoint})
 	// Forwarded: the host endpoints' applyOnForward policy before the
@@ -159,7 +159,7 @@ func (r *renderer) hostFilter(hs HostSource, heps []*calc.HostEndpoint) {
 	// the host's other rules when no such policy applies.
 	fwd := r.chains[ChainForward]
 	i := slices.IndexFunc(fwd, func(x ipt.Rule) bool { return x.Action == ChainFromDispatch })
-	fwd = slices.Insert(slices.Clone(fwd), max(i, 0), ipt.Rule{Match: markMatch(0, MarkAccept), Action: ChainHostForward})
+	fwd = slices.Insert(slices.Clone(fwd), max(i, 0), ipt.Rule{Match: MarkMatch(0, MarkAccept), Action: ChainHostForward})
 	r.chains[ChainForward] = append(fwd, accepted)
 }
 
@@ -207,7 +207,7 @@ func (r *renderer) hostLocal(hs HostSource, h *calc.HostEndpoint, dir calc.Direc
 func (r *renderer) hostForward(hs HostSource, h *calc.HostEndpoint, dir calc.Direction) []ipt.Rule {
 	est := "-m conntrack --ctstate RELATED,ESTABLISHED"
 	rules := []ipt.Rule{
-		{Match: est, Action: markAction(MarkAccept, MarkAccept)},
+		{Match: est, Action: MarkAction(MarkAccept, MarkAccept)},
 		{Match: est, Action: "RETURN"},
 		{Match: "-m conntrack --ctstate INVALID", Action: "DROP"},
 	}

@@ -71,10 +71,10 @@ func (r *renderer) hostRaw(hs HostSource, heps []*calc.HostEndpoint) *hostTable 
 	}
 	t.chains[ChainFromHostEndpoint] = dispatch(named, "-i", "fh")
 	t.chains[ChainToHostEndpoint] = dispatch(named, "-o", "th")
-	accepted := markMatch(MarkAccept, MarkAccept)
+	accepted := MarkMatch(MarkAccept, MarkAccept)
 	verdict := func(dispatchChain string) []ipt.Rule {
 		return []ipt.Rule{
-			{Action: markAction(0, markMask)},
+			{Action: MarkAction(0, markMask)},
 			{Action: dispatchChain},
 			{Match: accepted, Action: "NOTRACK"},
 			{Match: accepted, Action: "ACCEPT"},
@@ -103,7 +103,7 @@ func (r *renderer) hostMangle(hs HostSource, heps []*calc.HostEndpoint) *hostTab
 			r.hostTiers(t, hs.HostPoliciesFor(h, calc.HostPreDNAT, calc.Ingress), true)...)
 	}
 	t.chains[ChainFromHostEndpoint] = dispatch(heps, "-i", "fh")
-	accepted := markMatch(MarkAccept, MarkAccept)
+	accepted := MarkMatch(MarkAccept, MarkAccept)
 	t.chains[ChainPrerouting] = []ipt.Rule{
 		{Match: "-m conntrack --ctstate RELATED,ESTABLISHED", Action: "ACCEPT"},
 		{Match: accepted, Action: "ACCEPT"},

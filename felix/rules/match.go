@@ -41,8 +41,8 @@ func (r *renderer) actionRules(action, match string, profile bool, id *RuleID) [
 	switch action {
 	case resources.ActionAllow:
 		return r.logged(id, true,
-			ipt.Rule{Match: match, Action: markAction(MarkAccept, MarkAccept)},
-			ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
+			ipt.Rule{Match: match, Action: MarkAction(MarkAccept, MarkAccept)},
+			ipt.Rule{Match: MarkMatch(MarkAccept, MarkAccept), Action: "RETURN"})
 	case resources.ActionDeny:
 		return r.logged(id, false, ipt.Rule{Match: match, Action: "DROP"})
 	case resources.ActionPass:
@@ -50,8 +50,8 @@ func (r *renderer) actionRules(action, match string, profile bool, id *RuleID) [
 			return []ipt.Rule{{Match: match, Action: "RETURN"}}
 		}
 		return []ipt.Rule{
-			{Match: match, Action: markAction(MarkPass, MarkPass)},
-			{Match: markMatch(MarkPass, MarkPass), Action: "RETURN"},
+			{Match: match, Action: MarkAction(MarkPass, MarkPass)},
+			{Match: MarkMatch(MarkPass, MarkPass), Action: "RETURN"},
 		}
 	case resources.ActionLog:
 		return []ipt.Rule{{Match: match, Action: `LOG --log-prefix "` + r.cfg.LogPrefix + `" --log-level 5`}}

@@ -261,11 +261,11 @@ func (r *renderer) groupRules(tiers [][]*calc.Policy, profiles []string, ingress
 			return rules // its end-of-tier drop is unconditional: nothing after it is reached
 		}
 	}
-	rules = append(rules, ipt.Rule{Action: markAction(0, markMask)})
+	rules = append(rules, ipt.Rule{Action: MarkAction(0, markMask)})
 	for i, prof := range profiles {
 		rules = append(rules, ipt.Rule{Match: unlessMarked(i, MarkAccept), Action: ProfileChain(prof, ingress)})
 	}
-	rules = append(rules, ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
+	rules = append(rules, ipt.Rule{Match: MarkMatch(MarkAccept, MarkAccept), Action: "RETURN"})
 	defaultDrop := &RuleID{Rule: -1, Direction: direction(ingress), Trigger: TriggerDefaultDeny}
 	return append(rules, r.logged(defaultDrop, false, ipt.Rule{Action: "DROP"})...)
 }
@@ -275,15 +275,15 @@ func (r *renderer) groupRules(tiers [][]*calc.Policy, profiles []string, ingress
 // the table needs). endDrop renders the end-of-tier drop of a tier whose
 // defaultAction is Deny (untracked and pre-DNAT host policy has none).
 func (r *renderer) tierBlock(pols []*calc.Policy, ingress bool, chains map[string]*calc.Policy, endDrop bool) []ipt.Rule {
-	rules := []ipt.Rule{{Action: markAction(0, markMask)}}
+	rules := []ipt.Rule{{Action: MarkAction(0, markMask)}}
 	for i, p := range pols {
 		chains[p.Key] = p
 		rules = append(rules, ipt.Rule{Match: unlessMarked(i, markMask), Action: PolicyChain(p.Key, ingress)})
 	}
-	rules = append(rules, ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"})
+	rules = append(rules, ipt.Rule{Match: MarkMatch(MarkAccept, MarkAccept), Action: "RETURN"})
 	if endDrop && r.m.Tier(pols[0].Tier).Spec.DefaultAction != resources.TierActionPass {
 		endOfTier := &RuleID{Tier: pols[0].Tier, Rule: -1, Direction: direction(ingress), Trigger: TriggerEndOfTier}
-		match := markMatch(0, MarkPass)
+		match := MarkMatch(0, MarkPass)
 		if r.tierEnds(pols, ingress) {
 			match = "" // no policy of the tier can set the pass mark
 		}
@@ -330,24 +330,27 @@ func passes(p *calc.Policy, ingress bool) bool {
 // multiport split): a packet one of them marked must meet the return
 // after the last.
 func Fusable(chain string, a, b ipt.Rule) bool {
-	if a == (ipt.Rule{Action: markAction(0, markMask)}) {
+	if a == (ipt.Rule{Action: MarkAction(0, markMask)}) {
 		return b.Match == ""
 	}
 	if !IsRuleChain(chain) {
 		return false
 	}
 	for _, bit := range []uint32{MarkAccept, MarkPass} {
-		if a.Action == markAction(bit, bit) {
-			return b == ipt.Rule{Match: markMatch(bit, bit), Action: "RETURN"}
+		if a.Action == MarkAction(bit, bit) {
+			return b == ipt.Rule{Match: MarkMatch(bit, bit), Action: "RETURN"}
 		}
 	}
 	return false
 }
 
-func markAction(value, mask uint32) string {
+// MarkAction is the target setting the mark bits of mask to value.
+func MarkAction(value, mask uint32) string {
 	return fmt.Sprintf("MARK --set-xmark %#x/%#x", value, mask)
 }
-func markMatch(value, mask uint32) string { return fmt.Sprintf("-m mark --mark %#x/%#x", value, mask) }
+
+// MarkMatch matches packets whose mark bits of mask are value.
+func MarkMatch(value, mask uint32) string { return fmt.Sprintf("-m mark --mark %#x/%#x", value, mask) }
 
 // unlessMarked is the match of the i-th jump after the mark bits of mask
 // were cleared: none for the first (nothing can have set them), and
@@ -357,5 +360,5 @@ func unlessMarked(i int, mask uint32) string {
 	if i == 0 {
 		return ""
 	}
-	return markMatch(0, mask)
+	return MarkMatch(0, mask)
 }

@@ -125,24 +125,24 @@ func tokens(t *testing.T, res Result, name string) []string {
 	for _, k := range []string{"security.pass", "security.deny", "platform.ssh", "allow-web", "pass-web", "ops.x"} {
 		names[PolicyChain("GlobalNetworkPolicy/"+k, true)] = "P:GlobalNetworkPolicy/" + k
 	}
-	clear := markAction(0, markMask)
+	clear := MarkAction(0, markMask)
 	var out []string
 	for _, r := range chain(res, name) {
 		switch {
 		case r == ipt.Rule{Action: clear}:
 			out = append(out, "clear")
-		case r == ipt.Rule{Match: markMatch(MarkAccept, MarkAccept), Action: "RETURN"}:
+		case r == ipt.Rule{Match: MarkMatch(MarkAccept, MarkAccept), Action: "RETURN"}:
 			out = append(out, "accepted")
-		case r == ipt.Rule{Match: markMatch(0, MarkPass), Action: "DROP"}:
+		case r == ipt.Rule{Match: MarkMatch(0, MarkPass), Action: "DROP"}:
 			out = append(out, "end-drop")
 		case r == ipt.Rule{Action: "DROP"}:
 			out = append(out, "drop")
 		case names[r.Action] != "":
 			// A jump: unconditional right after the clear, else while
 			// no mark is set (policies) or not accepted (profiles).
-			want := markMatch(0, markMask)
+			want := MarkMatch(0, markMask)
 			if names[r.Action][0] == 'R' {
-				want = markMatch(0, MarkAccept)
+				want = MarkMatch(0, MarkAccept)
 			}
 			if len(out) > 0 && out[len(out)-1] == "clear" {
 				want = ""
