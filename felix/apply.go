@@ -34,6 +34,7 @@ type snapshot struct {
 	dirtyLinks     map[string]bool
 	linksStale     bool
 	routesStale    bool
+	hostAddrsStale bool
 	events         []model.SyncEvent // policy mode: events to feed the model
 	since          time.Time         // when the oldest of events was recorded
 	// Routing's state (nil until SetRoutes), natOutgoing's pools (natPrimed
@@ -65,6 +66,7 @@ func (d *Dataplane) takeSnapshot() snapshot {
 	s.endpointsDirty, d.endpointsDirty = d.endpointsDirty, false
 	s.dirtyLinks, s.linksStale, d.dirtyLinks, d.linksStale = d.dirtyLinks, d.linksStale, nil, false
 	s.routesStale, d.routesStale = d.routesStale, false
+	s.hostAddrsStale, d.hostAddrsStale = d.hostAddrsStale, false
 	s.events, s.since = d.events, d.eventsSince
 	d.events, d.eventsSince = nil, time.Time{}
 	s.remote, s.natPools, s.natPrimed, s.sourceSeq, s.taken = d.remote, d.natPools, d.natPrimed, d.sourceSeq, time.Now()

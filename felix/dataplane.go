@@ -164,10 +164,17 @@ type Dataplane struct {
 	// routesStale: a route of ours went behind our back, or the watcher
 	// (re)subscribed: the next endpoint sync dumps our routes.
 	routesStale bool
-	wantFull    bool // Kick asked for a full resync
-	idle        bool // the last apply waited for the first sync (loop: no holdoff after it)
-	status      Status
-	syncedCh    chan struct{} // closed while in sync
+	// hostAddrsStale: an address of a host interface (not a workload's)
+	// changed, or the watcher (re)subscribed: a host endpoint given by its
+	// expectedIPs only is bound again from the host's addresses
+	// (hostinputs.go). needHostAddrs (the policy calculation has such a
+	// host endpoint) decides whether that change wakes the loop.
+	hostAddrsStale bool
+	needHostAddrs  atomic.Bool
+	wantFull       bool // Kick asked for a full resync
+	idle           bool // the last apply waited for the first sync (loop: no holdoff after it)
+	status         Status
+	syncedCh       chan struct{} // closed while in sync
 
 	// ruleIDs maps the NFLOG prefixes of the last render to their rules;
 	// prevRuleIDs those of the render before (packets logged just before a
@@ -304,7 +311,7 @@ func (d *Dataplane) Start(ctx context.Context) error {
 	d.mu.Unlock()
 	d.kernel = k // handed to the loop goroutine, its only user from now on
 	if d.policy != nil {
-		d.policy.kernel = k // host endpoints by address (hostinputs.go)
+		d.policy.kernel, d.policy.needHostAddrs = k, &d.needHostAddrs // host endpoints by address (hostinputs.go)
 	}
 	watching := d.watchKernel(ctx, k.ns, &k.wantedRoutes)
 	go d.loop(ctx, watching)

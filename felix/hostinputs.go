@@ -13,33 +13,49 @@ import (
 
 // A HostEndpoint given by its expectedIPs only (no interfaceName) protects
 // the interface that has one of those addresses, as in Calico. While this
-// node has such a host endpoint, every apply reads the host's addresses
-// (one netlink dump) and hands them to the policy calculation, which
-// re-renders when an address moved; an address change alone is picked up
-// at the next apply (a change, or the periodic resync).
+// node has such a host endpoint, the policy calculation gets the host's
+// addresses (one dump of links and addresses) at the first apply that
+// needs them, at each full resync, and when the kernel watcher saw an
+// address of a host interface change (monitor.go: not a workload's, not an
+// IPv6 link-local one); it re-renders when an address moved. Reading them
+// at every apply cost a policy change on a host of 10,000 interfaces
+// ~0.6 s (docs/benchmarks.md).
 //
 // Host endpoints also accept the tunnel packets of the other hosts routing
 // tunnels to (tunnelPeersOf), as Calico's felix does.
 
 // refreshHostAddrs gives the calculation the host's addresses when a local
-// host endpoint needs them, and forgets them otherwise. A failed read keeps
-// the previous addresses (logged; the next apply reads again).
-func (p *policyState) refreshHostAddrs() {
-	if !p.calc.NeedsHostAddrs() || p.kernel == nil {
+// host endpoint needs them and they may have changed (stale: a full
+// resync, or the watcher saw an address change), and forgets them when no
+// host endpoint needs them. A failed read keeps the previous addresses
+// (logged; the next apply reads again).
+func (p *policyState) refreshHostAddrs(stale bool) {
+	need := p.calc.NeedsHostAddrs() && p.kernel != nil
+	if p.needHostAddrs != nil {
+		p.needHostAddrs.Store(need)
+	}
+	if !need {
 		p.calc.SetHostAddrs(nil)
+		p.hostAddrsRead = false
+		return
+	}
+	if p.hostAddrsRead && !stale {
 		return
 	}
 	addrs, err := p.kernel.hostAddrs()
 	if err != nil {
 		p.kernel.log.Warn("Reading the host's addresses for host endpoints failed", "err", err)
+		p.hostAddrsRead = false
 		return
 	}
 	p.calc.SetHostAddrs(addrs)
+	p.hostAddrsRead = true
 }
 
 // hostAddrs returns every address of the namespace with its interface's
 // name.
 func (k *kernelState) hostAddrs() (map[netip.Addr]string, error) {
+	k.hostAddrReads.Add(1)
 	links, err := retryDump("links", k.nl.LinkList)
 	if err != nil {
 		return nil, err

@@ -46,9 +46,9 @@ type kernelState struct {
 	settings map[int32]*linkConf
 	// linkCount is how many interfaces the last link dump found.
 	linkCount int
-	// linkDumps and routeDumps count the dumps of links and of our routes
-	// (read by tests).
-	linkDumps, routeDumps atomic.Int64
+	// linkDumps and routeDumps count the dumps of links and of our routes,
+	// hostAddrReads the reads of the host's addresses (read by tests).
+	linkDumps, routeDumps, hostAddrReads atomic.Int64
 	// linkCache is the interfaces by name as the endpoint side last knew
 	// them (linkcache.go); nil: its next sync dumps them. relinked are the
 	// ifindexes (old and new) of those the apply under way looked up again.

@@ -60,6 +60,17 @@ func (d *Dataplane) pokeLinks(names []string) {
 	d.poke()
 }
 
+// pokeHostAddrs notes that an address of a host interface changed, and
+// wakes the loop if a host endpoint is bound by address (hostinputs.go).
+func (d *Dataplane) pokeHostAddrs() {
+	d.mu.Lock()
+	d.hostAddrsStale = true
+	d.mu.Unlock()
+	if d.needHostAddrs.Load() {
+		d.poke()
+	}
+}
+
 // poke wakes the loop without blocking; pending pokes coalesce.
 func (d *Dataplane) poke() {
 	select {

@@ -25,9 +25,10 @@ const (
 	eventBuffer = 16 << 20
 )
 
-// watchKernel kicks the loop when a workload interface changes (linkChanged)
-// or one of our routes (workload or routing's) is deleted behind our back,
-// so repairs need not wait for the resync timer. A failed subscription is
+// watchKernel kicks the loop when a workload interface changes (linkChanged),
+// one of our routes (workload or routing's) is deleted behind our back, or
+// a host interface's address changes while a host endpoint is bound by
+// address (hostinputs.go), so repairs need not wait for the resync timer. A failed subscription is
 // renewed; meanwhile the timer covers. wanted holds the workload routes the
 // loop last wanted (published before it deletes any): the deletion of a
 // route not in it is the loop's own doing and wakes nothing (without that,
@@ -51,8 +52,8 @@ func (d *Dataplane) watchKernel(ctx context.Context, n *ns.NS, wanted *atomic.Po
 	return stopped
 }
 
-// watchOnce subscribes to link and route events and forwards the relevant
-// ones until either subscription ends or ctx is done.
+// watchOnce subscribes to link, route and address events and forwards the
+// relevant ones until any subscription ends or ctx is done.
 func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Pointer[map[routeKey]*netlink.Route]) {
 	subCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -63,6 +64,7 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 	}
 	links := make(chan netlink.LinkUpdate, 256)
 	routes := make(chan netlink.RouteUpdate, 256)
+	addrs := make(chan netlink.AddrUpdate, 256)
 	if err := netlink.LinkSubscribeWithOptions(links, subCtx.Done(),
 		netlink.LinkSubscribeOptions{Namespace: n.Handle(), ErrorCallback: logErr,
 			ReceiveBufferSize: eventBuffer, ReceiveBufferForceSize: true}); err != nil {
@@ -75,16 +77,22 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 		logErr(err)
 		close(routes)
 	}
+	if err := netlink.AddrSubscribeWithOptions(addrs, subCtx.Done(),
+		netlink.AddrSubscribeOptions{Namespace: n.Handle(), ErrorCallback: logErr,
+			ReceiveBufferSize: eventBuffer, ReceiveBufferForceSize: true}); err != nil {
+		logErr(err)
+		close(addrs)
+	}
 	// Interfaces and routes may have changed unseen before these
 	// subscriptions: the endpoint side's next sync dumps both (linkcache.go,
 	// routes.go).
 	d.mu.Lock()
-	d.linksStale, d.routesStale = true, true
+	d.linksStale, d.routesStale, d.hostAddrsStale = true, true, true
 	d.mu.Unlock()
-	// Drain both channels until netlink closes them, so its goroutines never
-	// block on a send; the first to close ends the other via cancel.
+	// Drain the channels until netlink closes them, so its goroutines never
+	// block on a send; the first to close ends the others via cancel.
 	seen := map[int]linkState{}
-	for links != nil || routes != nil {
+	for links != nil || routes != nil || addrs != nil {
 		select {
 		case u, ok := <-links:
 			if !ok {
@@ -105,6 +113,13 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 			} else if u.Type == rtmDelRoute && int(u.Protocol) == d.cfg.TunnelRouteProtocol && d.remoteStillWanted(u.Route) {
 				d.remoteWakes.Add(1)
 				d.pokeRemote()
+			}
+		case u, ok := <-addrs:
+			if !ok {
+				addrs = nil
+				cancel()
+			} else if _, workload := seen[u.LinkIndex]; !workload && !u.LinkAddress.IP.IsLinkLocalUnicast() {
+				d.pokeHostAddrs()
 			}
 		}
 	}

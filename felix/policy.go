@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/felix/policy"
@@ -107,8 +108,13 @@ type policyState struct {
 	// recorded; zero when everything is programmed.
 	pendingSince time.Time
 	// kernel reads the host's addresses for host endpoints given by
-	// expectedIPs only; set by Start (nil in tests of the render alone).
-	kernel *kernelState
+	// expectedIPs only; set by Start (nil in tests of the render alone),
+	// with needHostAddrs, where the watcher learns whether they are
+	// needed. hostAddrsRead: the calculation has the addresses of the
+	// last read, and no address event came since (hostinputs.go).
+	kernel        *kernelState
+	needHostAddrs *atomic.Bool
+	hostAddrsRead bool
 }
 
 func newPolicyState(cfg Config) *policyState {
@@ -142,7 +148,7 @@ func (p *policyState) prepare(snap *snapshot) (bool, time.Duration) {
 	for _, ev := range snap.events {
 		p.calc.Apply(ev)
 	}
-	p.refreshHostAddrs() // hostinputs.go
+	p.refreshHostAddrs(snap.full || snap.hostAddrsStale) // hostinputs.go
 	p.calc.SetTunnelPeers(tunnelPeersOf(snap.remote))
 	if !snap.since.IsZero() && p.pendingSince.IsZero() {
 		p.pendingSince = snap.since

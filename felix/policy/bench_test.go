@@ -109,6 +109,17 @@ func benchPolicyApply(b *testing.B, dataplane string, n int) {
 	b.Run("one-egress-policy-change", func(b *testing.B) {
 		benchPolicyChanges(b, host, dataplane, full, n, changedEgressPolicy)
 	})
+	// The same on a host with a host endpoint given by its expectedIPs
+	// only (the uplink's address): the dataplane then needs the host's
+	// addresses (felix/hostinputs.go), which it must not read at every
+	// apply on a host of n interfaces.
+	b.Run("one-policy-change-hep-by-ip", func(b *testing.B) {
+		h := resources.NewHostEndpoint("uplink")
+		h.Labels = map[string]string{"role": "host"}
+		h.Spec.Node, h.Spec.ExpectedIPs = "h1", []string{felixtest.HostV4.String()}
+		withHEP := model.SyncEvent{Full: true, Updates: append(slices.Clip(full.Updates), model.UpdateOf(h))}
+		benchPolicyChanges(b, host, dataplane, withHEP, n, changedPolicy)
+	})
 	// A container starting on a host of n endpoints: its endpoint (its
 	// veth already there, as the driver makes it ahead) to its interface,
 	// route, ARP entry and chains programmed and its policy's sets
