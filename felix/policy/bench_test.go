@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 	"github.com/calico-docker/calico-libnetwork/model"
 	"github.com/calico-docker/calico-libnetwork/resources"
@@ -160,6 +162,30 @@ func benchPolicyApply(b *testing.B, dataplane string, n int) {
 		b.ReportMetric(percentileMs(starts, 0.99), "p99-ms")
 		b.ReportMetric(percentileMs(stops, 0.5), "stop-p50-ms")
 		b.ReportMetric(float64(dp.Status().Applies-applies)/float64(rounds), "applies/start+stop")
+	})
+	// Routing's routes changing on a host of n endpoints (a route another
+	// host exports, on the uplink, its next hop moving each round): from
+	// SetRoutes to the dataplane in sync again.
+	b.Run("routing-change", func(b *testing.B) {
+		b.StopTimer()
+		dp, stop := startBench(b, host, dataplane, full)
+		defer stop()
+		rounds := max(b.N, 30)
+		took := make([]time.Duration, 0, rounds)
+		for i := range rounds {
+			b.StartTimer()
+			t0 := time.Now()
+			dp.SetRoutes(routes.Desired{Routes: []routes.Route{{Dst: netip.MustParsePrefix("10.250.0.0/26"),
+				Gw: netip.AddrFrom4([4]byte{198, 51, 100, byte(10 + i%200)}), Dev: "uplink0", OnLink: true}}})
+			waitSynced(b, dp)
+			took = append(took, time.Since(t0))
+			b.StopTimer()
+		}
+		if st := dp.RoutesStatus(); !st.InSync || st.Routes != 1 {
+			b.Fatalf("routing's route not in place: %+v", st)
+		}
+		b.ReportMetric(percentileMs(took, 0.5), "p50-ms")
+		b.ReportMetric(percentileMs(took, 0.99), "p99-ms")
 	})
 	b.Run("rule-count", func(b *testing.B) {
 		// Timed as programming 100+100 then 1000+1000 (the timer must run, or

@@ -175,6 +175,36 @@ func TestRouteMetric(t *testing.T) {
 	eventually(t, "metric back to the default", routesAre(t, h, "10.41.0.0/26 via 10.99.0.2"))
 }
 
+// TestRouteDevices: a route naming its device goes on that device (looked
+// up by name); one naming a device that does not exist is an error that
+// names it, and the other routes are programmed all the same; once the
+// device exists the route follows.
+func TestRouteDevices(t *testing.T) {
+	h := newHost(t)
+	d, _ := start(t, h)
+	onUplink := Route{Dst: netip.MustParsePrefix("10.42.0.0/26"), Gw: netip.MustParseAddr("10.99.0.2"), Dev: "uplink0", OnLink: true}
+	onMissing := Route{Dst: netip.MustParsePrefix("10.43.0.0/26"), Gw: netip.MustParseAddr("10.98.0.2"), Dev: "nosuch0", OnLink: true}
+	plain := rt("10.44.0.0/26", "10.99.0.3")
+	_, err := d.m.Apply(Desired{Routes: []Route{onUplink, onMissing, plain}})
+	if err == nil || !strings.Contains(err.Error(), "device nosuch0 does not exist") {
+		t.Errorf("Apply with a missing device: %v, want an error naming nosuch0", err)
+	}
+	eventually(t, "the other routes programmed", routesAre(t, h, "10.42.0.0/26 via 10.99.0.2 dev uplink0 onlink", "10.44.0.0/26 via 10.99.0.3"))
+
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: "nosuch0"}}
+	if err := h.nl.LinkAdd(br); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.nl.LinkSetUp(br); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.m.Apply(Desired{Routes: []Route{onUplink, onMissing, plain}}); err != nil {
+		t.Fatalf("Apply once the device exists: %v", err)
+	}
+	eventually(t, "the route on the new device", routesAre(t, h, "10.42.0.0/26 via 10.99.0.2 dev uplink0 onlink",
+		"10.43.0.0/26 via 10.98.0.2 dev nosuch0 onlink", "10.44.0.0/26 via 10.99.0.3"))
+}
+
 func TestVXLANDeviceAndEntries(t *testing.T) {
 	h := newHost(t)
 	d, _ := start(t, h)

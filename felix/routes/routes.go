@@ -27,7 +27,7 @@ func (k *kernel) syncRoutes(want []Route, keepStale bool) (int, []string, error)
 	if err != nil {
 		return 0, nil, err
 	}
-	links, err := k.linkIndexes()
+	links, err := k.linkIndexes(want)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -145,15 +145,25 @@ func routeDst(r netlink.Route) netip.Prefix {
 	return ipNetToPrefix(r.Dst)
 }
 
-// linkIndexes maps interface names to indexes.
-func (k *kernel) linkIndexes() (map[string]int, error) {
-	links, err := retryDump("links", k.nl.LinkList)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int, len(links))
-	for _, l := range links {
-		out[l.Attrs().Name] = l.Attrs().Index
+// linkIndexes maps the devices routes of want name (a few: tunnel devices,
+// uplinks) to their indexes, looked up by name; one that does not exist is
+// left out. A dump of every link made each change of routing's routes take
+// ~0.18 s on a host of 10,000 workload interfaces (docs/benchmarks.md).
+func (k *kernel) linkIndexes(want []Route) (map[string]int, error) {
+	out, looked := map[string]int{}, map[string]bool{"": true}
+	for _, r := range want {
+		if looked[r.Dev] {
+			continue
+		}
+		looked[r.Dev] = true
+		l, err := k.nl.LinkByName(r.Dev)
+		if _, gone := errors.AsType[netlink.LinkNotFoundError](err); gone {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("look up device %s: %w", r.Dev, err)
+		}
+		out[r.Dev] = l.Attrs().Index
 	}
 	return out, nil
 }
