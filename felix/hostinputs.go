@@ -18,8 +18,8 @@ import (
 // needs them, at each full resync, and when the kernel watcher saw an
 // address of a host interface change (monitor.go: not a workload's, not an
 // IPv6 link-local one); it re-renders when an address moved. Reading them
-// at every apply cost a policy change on a host of 10,000 interfaces
-// ~0.6 s (docs/benchmarks.md).
+// at every apply made a policy change on a host of 10,000 interfaces take
+// ~0.19 s (docs/benchmarks.md).
 //
 // Host endpoints also accept the tunnel packets of the other hosts routing
 // tunnels to (tunnelPeersOf), as Calico's felix does.

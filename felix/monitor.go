@@ -28,8 +28,8 @@ const (
 // watchKernel kicks the loop when a workload interface changes (linkChanged),
 // one of our routes (workload or routing's) is deleted behind our back, or
 // a host interface's address changes while a host endpoint is bound by
-// address (hostinputs.go), so repairs need not wait for the resync timer. A failed subscription is
-// renewed; meanwhile the timer covers. wanted holds the workload routes the
+// address (hostinputs.go), so repairs need not wait for the resync timer.
+// A failed subscription is renewed; meanwhile the timer covers. wanted holds the workload routes the
 // loop last wanted (published before it deletes any): the deletion of a
 // route not in it is the loop's own doing and wakes nothing (without that,
 // each endpoint removed cost a second apply, and the batching holdoff for
@@ -83,9 +83,9 @@ func (d *Dataplane) watchOnce(ctx context.Context, n *ns.NS, wanted *atomic.Poin
 		logErr(err)
 		close(addrs)
 	}
-	// Interfaces and routes may have changed unseen before these
-	// subscriptions: the endpoint side's next sync dumps both (linkcache.go,
-	// routes.go).
+	// Interfaces, routes and addresses may have changed unseen before these
+	// subscriptions: the next apply dumps them (linkcache.go, routes.go,
+	// hostinputs.go).
 	d.mu.Lock()
 	d.linksStale, d.routesStale, d.hostAddrsStale = true, true, true
 	d.mu.Unlock()
