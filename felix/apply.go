@@ -223,7 +223,7 @@ func (k *kernelState) syncEndpoints(snap snapshot, full bool) (err error) {
 	k.wantedRoutes.Store(&want) // before deleting: the watcher ignores what we delete
 	routes, err := k.syncRoutes(want, dumped || snap.routesStale)
 	k.routes = routes
-	errs = append(errs, err, k.syncNeighbours(eps, links), k.syncGateways(eps))
+	errs = append(errs, err, k.syncNeighbours(eps, links, dumped), k.syncGateways(eps))
 	return errors.Join(errs...)
 }
 

@@ -449,8 +449,9 @@ func TestDataplaneIgnoresItsOwnRemoteRouteDeletions(t *testing.T) {
 // (linkcache.go), and knows its routes from the last sync (routes.go):
 // endpoints come, an interface is recreated under the same name (a new
 // ifindex), another comes after its endpoint, one is set down by hand
-// (IPv4 drops its routes without a word), and no apply dumps the links or
-// the routes, yet every route follows.
+// (IPv4 drops its routes without a word, and its ARP entries), and no
+// apply dumps the links, the routes or the ARP entries, yet every route
+// and ARP entry follows; an endpoint removed takes its ARP entry along.
 func TestDataplaneEndpointLinksFromCache(t *testing.T) {
 	host := felixtest.NewNS(t, "dp")
 	v := newTestVeths(t, host)
@@ -461,8 +462,31 @@ func TestDataplaneEndpointLinksFromCache(t *testing.T) {
 	}
 	d := startDataplane(t, host, Config{ResyncInterval: time.Hour})
 	ep := func(n int) Endpoint {
-		return Endpoint{ID: fmt.Sprintf("ep%d", n), IfaceName: fmt.Sprintf("calidp%07d", n),
+		return Endpoint{ID: fmt.Sprintf("ep%d", n), IfaceName: fmt.Sprintf("calidp%07d", n), MAC: testMAC,
 			IPv4Nets: []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("10.65.0.%d/32", n))}}
+	}
+	arp := func(ns ...int) func() error { // exactly these endpoints' entries
+		return func() error {
+			var got, want []string
+			for _, n := range ns {
+				want = append(want, fmt.Sprintf("10.65.0.%d dev calidp%07d", n, n))
+			}
+			all, err := host.NL.NeighList(0, netlink.FAMILY_V4)
+			if err != nil {
+				return err
+			}
+			for _, nb := range all {
+				l, err := host.NL.LinkByIndex(nb.LinkIndex)
+				if err == nil && nb.State == netlink.NUD_PERMANENT && strings.HasPrefix(l.Attrs().Name, "calidp") {
+					got = append(got, fmt.Sprintf("%s dev %s", nb.IP, l.Attrs().Name))
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				return fmt.Errorf("ARP entries %v, want %v", got, want)
+			}
+			return nil
+		}
 	}
 	route := func(n int) string { return fmt.Sprintf("10.65.0.%d/32 dev calidp%07d scope link", n, n) }
 	d.OnEndpointUpdate(ep(5))
@@ -472,7 +496,7 @@ func TestDataplaneEndpointLinksFromCache(t *testing.T) {
 	// endpoint sync takes that dump before counting.
 	d.OnEndpointUpdate(Endpoint{ID: "absent", IfaceName: "calidp0000009"})
 	waitSynced(t, d)
-	dumps, routeDumps := d.kernel.linkDumps.Load(), d.kernel.routeDumps.Load()
+	dumps, routeDumps, neighDumps := d.kernel.linkDumps.Load(), d.kernel.routeDumps.Load(), d.kernel.neighDumps.Load()
 
 	d.OnEndpointUpdate(ep(6))
 	waitSynced(t, d)
@@ -510,10 +534,18 @@ func TestDataplaneEndpointLinksFromCache(t *testing.T) {
 		return nil
 	})
 	wantRoutes(t, host, route(5), route(6), route(7))
+	felixtest.Eventually(t, converge, "ARP entries of 5, 6 and 7", arp(5, 6, 7))
+
+	d.OnEndpointRemove("ep6")
+	waitSynced(t, d)
+	felixtest.Eventually(t, converge, "ep6's ARP entry gone", arp(5, 7))
 	if n := d.kernel.linkDumps.Load() - dumps; n != 0 {
 		t.Errorf("%d link dumps between full resyncs, want none", n)
 	}
 	if n := d.kernel.routeDumps.Load() - routeDumps; n != 0 {
 		t.Errorf("%d route dumps between full resyncs, want none", n)
+	}
+	if n := d.kernel.neighDumps.Load() - neighDumps; n != 0 {
+		t.Errorf("%d ARP entry dumps between full resyncs, want none", n)
 	}
 }

@@ -46,9 +46,10 @@ type kernelState struct {
 	settings map[int32]*linkConf
 	// linkCount is how many interfaces the last link dump found.
 	linkCount int
-	// linkDumps and routeDumps count the dumps of links and of our routes,
-	// hostAddrReads the reads of the host's addresses (read by tests).
-	linkDumps, routeDumps, hostAddrReads atomic.Int64
+	// linkDumps, routeDumps and neighDumps count the dumps of links, of our
+	// routes and of ARP entries, hostAddrReads the reads of the host's
+	// addresses (read by tests).
+	linkDumps, routeDumps, hostAddrReads, neighDumps atomic.Int64
 	// linkCache is the interfaces by name as the endpoint side last knew
 	// them (linkcache.go); nil: its next sync dumps them. relinked are the
 	// ifindexes (old and new) of those the apply under way looked up again.
@@ -57,6 +58,9 @@ type kernelState struct {
 	// routeMemo is our routes as the last endpoint sync left them; nil:
 	// the next one dumps them (routes.go).
 	routeMemo map[routeKey]bool
+	// neighMemo is our ARP entries as the last endpoint sync left them;
+	// nil: the next one dumps them (neigh.go).
+	neighMemo map[neighKey]net.HardwareAddr
 	// wantedRoutes is published for the kernel watcher (monitor.go): the
 	// routes the last endpoint sync wanted, set before it deletes any.
 	wantedRoutes atomic.Pointer[map[routeKey]*netlink.Route]
