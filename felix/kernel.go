@@ -27,6 +27,7 @@ type kernelState struct {
 	log     *slog.Logger
 	ns      *ns.NS
 	nl      *netlink.Handle
+	dumps   *netlink.Handle   // strict checking on, for filtered route dumps (nil: none)
 	rt      *nl.NetlinkSocket // a route socket in the namespace, for our own dumps (linkdump.go)
 	backend iptables.Backend
 	filters map[int]*iptables.Table // filter table by IP version
@@ -135,6 +136,7 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 		h.Close()
 		return nil, err
 	}
+	dumps := strictHandle(n, log)
 	var runner iptables.Runner = n
 	if wrap != nil {
 		runner = wrap(runner)
@@ -148,7 +150,7 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 	log.Info("Dataplane starting", "netns", cfg.NetNS, "iptablesBackend", backend,
 		"routeProtocol", cfg.RouteProtocol, "ipv6", cfg.EnableIPv6)
 	k := &kernelState{
-		cfg: cfg, log: log, ns: n, nl: h, rt: rt, backend: backend,
+		cfg: cfg, log: log, ns: n, nl: h, rt: rt, dumps: dumps, backend: backend,
 		configured: map[string]int{}, iptablesDirty: true,
 		filters: map[int]*iptables.Table{}, appliedFilters: map[int]*FilterState{}, host: map[int]*hostTables{},
 		sets: map[int]*ipsets.Manager{}, runner: runner,
@@ -181,6 +183,9 @@ func (k *kernelState) close() {
 	}
 	k.nl.Close()
 	k.rt.Close()
+	if k.dumps != nil {
+		k.dumps.Close()
+	}
 	k.ns.Close()
 }
 
@@ -215,6 +220,23 @@ func (k *kernelState) listLinks(settings bool) (map[string]netlink.Link, error) 
 	k.links, k.settings, k.linkCount = byName, d.conf, len(d.links)
 	k.linkDumps.Add(1)
 	return byName, nil
+}
+
+// strictHandle opens a netlink handle in namespace n with strict checking
+// on, for route dumps the kernel filters (by protocol and table); nil where
+// the kernel lacks it (before 4.20): those dumps are filtered here.
+func strictHandle(n *ns.NS, log *slog.Logger) *netlink.Handle {
+	h, err := n.NetlinkHandle()
+	if err == nil {
+		if err = h.SetStrictCheck(true); err != nil {
+			h.Close()
+		}
+	}
+	if err != nil {
+		log.Info("Route dumps filtered in user space (no strict netlink checking)", "err", err)
+		return nil
+	}
+	return h
 }
 
 // routeSocket opens a route netlink socket in namespace n.

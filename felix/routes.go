@@ -56,8 +56,12 @@ func (k *kernelState) desiredRoutes(eps []boundEndpoint, blocks []netip.Prefix) 
 func (k *kernelState) listOurRoutes() ([]netlink.Route, error) {
 	k.routeDumps.Add(1)
 	filter := &netlink.Route{Protocol: netlink.RouteProtocol(k.cfg.RouteProtocol), Table: unix.RT_TABLE_MAIN}
+	h := k.nl
+	if k.dumps != nil {
+		h = k.dumps
+	}
 	return retryDump("routes", func() ([]netlink.Route, error) {
-		return k.nl.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+		return h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 	})
 }
 

@@ -58,7 +58,7 @@ func (d *Dataplane) pokeRemote() {
 // syncTunnels applies routing's desired state; the loop goroutine only.
 func (k *kernelState) syncTunnels(des routes.Desired, gen uint64) error {
 	if k.remote == nil {
-		k.remote = routes.NewManager(routes.Config{RouteProtocol: k.cfg.TunnelRouteProtocol, Logger: k.log}, k.nl)
+		k.remote = routes.NewManager(routes.Config{RouteProtocol: k.cfg.TunnelRouteProtocol, Logger: k.log, Dumps: k.dumps}, k.nl)
 	}
 	st, err := k.remote.Apply(des)
 	k.remoteApplies++

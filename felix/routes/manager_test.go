@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/calico-docker/calico-libnetwork/internal/testenv"
@@ -46,6 +47,25 @@ func newHost(t *testing.T) *host {
 		t.Fatal(err)
 	}
 	return &host{path: filepath.Join(testenv.NetNSDir, name), nl: nl}
+}
+
+// strictHandle is a second handle in h's namespace with strict checking on.
+func (h *host) strictHandle(t *testing.T) *netlink.Handle {
+	t.Helper()
+	nsh, err := netns.GetFromPath(h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nsh.Close()
+	sh, err := netlink.NewHandleAt(nsh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sh.Close)
+	if err := sh.SetStrictCheck(true); err != nil {
+		t.Fatal(err)
+	}
+	return sh
 }
 
 // applier is a Manager driven the way felix's loop drives it: Set applies
@@ -121,7 +141,16 @@ func rt(dst, gw string) Route {
 	return Route{Dst: netip.MustParsePrefix(dst), Gw: netip.MustParseAddr(gw)}
 }
 
+// TestRoutesConvergeAndHeal runs with our routes dumped through the
+// Manager's handle (filtered here) and through a strict-checking one
+// (Config.Dumps: filtered by the kernel), with a route of another protocol
+// beside ours either way.
 func TestRoutesConvergeAndHeal(t *testing.T) {
+	t.Run("filtered here", func(t *testing.T) { testRoutesConvergeAndHeal(t, false) })
+	t.Run("filtered by the kernel", func(t *testing.T) { testRoutesConvergeAndHeal(t, true) })
+}
+
+func testRoutesConvergeAndHeal(t *testing.T, strict bool) {
 	h := newHost(t)
 	// A stale route of ours (from an earlier run) and someone else's route.
 	stale := &netlink.Route{Dst: prefixToIPNet(netip.MustParsePrefix("10.50.0.0/26")), Gw: net.ParseIP("10.99.0.9"), Protocol: DefaultRouteProtocol}
@@ -132,6 +161,9 @@ func TestRoutesConvergeAndHeal(t *testing.T) {
 		}
 	}
 	d, stop := start(t, h)
+	if strict {
+		d.m = NewManager(Config{Logger: quiet, Dumps: h.strictHandle(t)}, h.nl)
+	}
 	d.Set(Desired{KeepStale: true, Routes: []Route{rt("10.40.0.0/26", "10.99.0.2")}})
 	eventually(t, "new route added, stale one kept", routesAre(t, h, "10.40.0.0/26 via 10.99.0.2", "10.50.0.0/26 via 10.99.0.9"))
 

@@ -13,8 +13,12 @@ import (
 // listOurRoutes dumps the main-table routes of our protocol.
 func (k *kernel) listOurRoutes() ([]netlink.Route, error) {
 	filter := &netlink.Route{Protocol: netlink.RouteProtocol(k.cfg.RouteProtocol), Table: unix.RT_TABLE_MAIN}
+	h := k.nl
+	if k.cfg.Dumps != nil {
+		h = k.cfg.Dumps
+	}
 	return retryDump("routes", func() ([]netlink.Route, error) {
-		return k.nl.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
+		return h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 	})
 }
 
