@@ -27,7 +27,7 @@ type kernelState struct {
 	log     *slog.Logger
 	ns      *ns.NS
 	nl      *netlink.Handle
-	dumps   *netlink.Handle   // strict checking on, for filtered route dumps (nil: none)
+	dumps   *netlink.Handle   // for our route dumps: strict checking on where the kernel has it, else nl
 	rt      *nl.NetlinkSocket // a route socket in the namespace, for our own dumps (linkdump.go)
 	backend iptables.Backend
 	filters map[int]*iptables.Table // filter table by IP version
@@ -137,6 +137,9 @@ func openKernel(ctx context.Context, cfg Config, log *slog.Logger,
 		return nil, err
 	}
 	dumps := strictHandle(n, log)
+	if dumps == nil {
+		dumps = h
+	}
 	var runner iptables.Runner = n
 	if wrap != nil {
 		runner = wrap(runner)
@@ -183,7 +186,7 @@ func (k *kernelState) close() {
 	}
 	k.nl.Close()
 	k.rt.Close()
-	if k.dumps != nil {
+	if k.dumps != k.nl {
 		k.dumps.Close()
 	}
 	k.ns.Close()

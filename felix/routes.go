@@ -8,6 +8,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/calico-docker/calico-libnetwork/felix/routes"
 )
 
 // routeKey identifies a route for diffing; anything else about our routes
@@ -55,14 +57,7 @@ func (k *kernelState) desiredRoutes(eps []boundEndpoint, blocks []netip.Prefix) 
 // listOurRoutes dumps the main-table routes carrying our protocol.
 func (k *kernelState) listOurRoutes() ([]netlink.Route, error) {
 	k.routeDumps.Add(1)
-	filter := &netlink.Route{Protocol: netlink.RouteProtocol(k.cfg.RouteProtocol), Table: unix.RT_TABLE_MAIN}
-	h := k.nl
-	if k.dumps != nil {
-		h = k.dumps
-	}
-	return retryDump("routes", func() ([]netlink.Route, error) {
-		return h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
-	})
+	return routes.OurRoutes(k.dumps, k.cfg.RouteProtocol)
 }
 
 // syncRoutes adds the desired routes the kernel lacks and deletes our

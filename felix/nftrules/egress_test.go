@@ -133,23 +133,13 @@ func TestCompileNetdev(t *testing.T) {
 		{ipt.Rule{Match: "-o vmap cali-to-wl-dispatch"}, []string{"Meta", "Lookup", "Counter"}, ""}, // (a policy chain's rule counts)
 	} {
 		exprs, err := CompileNetdev(4, "cali-pi-test", tc.rule)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("%+v: err %v, want %q", tc.rule, err, tc.err)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%+v: %v", tc.rule, err)
+		if !checkCompiled(t, tc.rule, exprs, err, tc.want, tc.err) {
 			continue
 		}
 		for _, e := range exprs {
 			if l, ok := e.(*expr.Log); ok && string(l.Data) != "aI0|pro:net1" {
 				t.Errorf("NFLOG prefix %q, want aI0|pro:net1", l.Data)
 			}
-		}
-		if got := exprTypes(exprs); !slices.Equal(got, tc.want) {
-			t.Errorf("%+v:\n got %v\nwant %v", tc.rule, got, tc.want)
 		}
 	}
 }

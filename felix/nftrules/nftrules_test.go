@@ -97,20 +97,30 @@ func TestCompile(t *testing.T) {
 			chain = "cali-pi-test"
 		}
 		exprs, err := Compile(tc.v, chain, tc.rule)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("%+v: err %v, want %q", tc.rule, err, tc.err)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%+v: %v", tc.rule, err)
-			continue
-		}
-		if got := exprTypes(exprs); !slices.Equal(got, tc.want) {
-			t.Errorf("%+v:\n got %v\nwant %v", tc.rule, got, tc.want)
-		}
+		checkCompiled(t, tc.rule, exprs, err, tc.want, tc.err)
 	}
+}
+
+// checkCompiled checks one compiled rule: the error wantErr names (when
+// not ""), else the expression types want. It reports whether the rule
+// compiled as wanted.
+func checkCompiled(t *testing.T, rule ipt.Rule, exprs []expr.Any, err error, want []string, wantErr string) bool {
+	t.Helper()
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%+v: err %v, want %q", rule, err, wantErr)
+		}
+		return false
+	}
+	if err != nil {
+		t.Errorf("%+v: %v", rule, err)
+		return false
+	}
+	if got := exprTypes(exprs); !slices.Equal(got, want) {
+		t.Errorf("%+v:\n got %v\nwant %v", rule, got, want)
+		return false
+	}
+	return true
 }
 
 // exprTypes names each expression's type: Meta, Cmp, Verdict, ...

@@ -11,10 +11,10 @@ type Config struct {
 	RouteProtocol int    // default DefaultRouteProtocol
 	VXLANDevice   string // default DefaultVXLANDevice
 	Logger        *slog.Logger
-	// Dumps, when set, is a handle in the same namespace with strict
-	// checking on (netlink.Handle.SetStrictCheck): our routes are then
-	// dumped filtered by the kernel, not every route of the host (10,000
-	// workload routes on a host of 10,000 endpoints) filtered here.
+	// Dumps is the handle our routes are dumped through (OurRoutes):
+	// one in the same namespace with strict checking on gets them
+	// filtered by the kernel, not every route of the host (10,000 workload
+	// routes on a host of 10,000 endpoints). Default: NewManager's handle.
 	Dumps *netlink.Handle
 }
 
@@ -35,6 +35,9 @@ func NewManager(cfg Config, nl *netlink.Handle) *Manager {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Dumps == nil {
+		cfg.Dumps = nl
 	}
 	return &Manager{k: &kernel{cfg: cfg, log: cfg.Logger, nl: nl}}
 }

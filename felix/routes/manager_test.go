@@ -23,6 +23,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // host is a namespace with an "uplink" bridge holding 10.99.0.1/24.
 type host struct {
 	path string
+	ns   netns.NsHandle // closed by testenv's cleanup
 	nl   *netlink.Handle
 }
 
@@ -46,18 +47,13 @@ func newHost(t *testing.T) *host {
 	if err := nl.AddrAdd(br, addr); err != nil {
 		t.Fatal(err)
 	}
-	return &host{path: filepath.Join(testenv.NetNSDir, name), nl: nl}
+	return &host{path: filepath.Join(testenv.NetNSDir, name), ns: nsh, nl: nl}
 }
 
 // strictHandle is a second handle in h's namespace with strict checking on.
 func (h *host) strictHandle(t *testing.T) *netlink.Handle {
 	t.Helper()
-	nsh, err := netns.GetFromPath(h.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nsh.Close()
-	sh, err := netlink.NewHandleAt(nsh)
+	sh, err := netlink.NewHandleAt(h.ns)
 	if err != nil {
 		t.Fatal(err)
 	}

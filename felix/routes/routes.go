@@ -10,16 +10,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// listOurRoutes dumps the main-table routes of our protocol.
-func (k *kernel) listOurRoutes() ([]netlink.Route, error) {
-	filter := &netlink.Route{Protocol: netlink.RouteProtocol(k.cfg.RouteProtocol), Table: unix.RT_TABLE_MAIN}
-	h := k.nl
-	if k.cfg.Dumps != nil {
-		h = k.cfg.Dumps
-	}
+// OurRoutes dumps the main-table routes of protocol through h (felix's
+// workload routes, routing's routes). Through a handle with strict
+// checking on (netlink.Handle.SetStrictCheck) the kernel filters them;
+// otherwise every route of the host comes and is filtered here.
+func OurRoutes(h *netlink.Handle, protocol int) ([]netlink.Route, error) {
+	filter := &netlink.Route{Protocol: netlink.RouteProtocol(protocol), Table: unix.RT_TABLE_MAIN}
 	return retryDump("routes", func() ([]netlink.Route, error) {
 		return h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_PROTOCOL|netlink.RT_FILTER_TABLE)
 	})
+}
+
+// listOurRoutes dumps the main-table routes of our protocol.
+func (k *kernel) listOurRoutes() ([]netlink.Route, error) {
+	return OurRoutes(k.cfg.Dumps, k.cfg.RouteProtocol)
 }
 
 // syncRoutes adds and corrects the desired routes and, unless keepStale,
