@@ -50,7 +50,7 @@ func compile(c *compiler, chain string, r ipt.Rule) ([]expr.Any, error) {
 	} else if r.Action != "" {
 		return nil, fmt.Errorf("rule %q: both a goto and an action", r.Match)
 	}
-	if c.decides || rules.IsRuleChain(chain) {
+	if c.decides || rules.IsRuleChain(chain) || r.Action == rules.AllowAndClear {
 		c.out = append(c.out, &expr.Counter{})
 	}
 	if c.verdict != nil {

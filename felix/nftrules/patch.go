@@ -76,6 +76,7 @@ func (t *Table) SetChain(c ipt.Chain) {
 	}
 	t.Chains[c.Name] = t.chain(c)
 	t.pendingChange(c.Name, "")
+	t.inlineFollow(c.Name, true)
 	for _, dispatch := range t.refold(c.Name) {
 		t.pendingChange("", dispatch)
 	}
@@ -85,6 +86,7 @@ func (t *Table) SetChain(c ipt.Chain) {
 func (t *Table) RemoveChain(name string) {
 	delete(t.Chains, name)
 	t.pendingChange(name, "")
+	t.inlineFollow(name, false)
 	for _, dispatch := range t.refold(name) {
 		t.pendingChange("", dispatch)
 	}

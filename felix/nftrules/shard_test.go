@@ -210,7 +210,7 @@ func testPartsFollowChanges(t *testing.T, o Options) {
 		})
 		for name, rs := range want.Chains { // some policies edited too
 			if strings.HasPrefix(name, "cali-pi-") && rng.IntN(10) == 0 {
-				want.Chains[name] = append(slices.Clone(rs), ipt.Rule{Match: fmt.Sprintf("-p tcp -m multiport --dports %d", step+1), Action: "DROP"})
+				want.SetChain(ipt.Chain{Name: name, Rules: append(slices.Clone(rs), ipt.Rule{Match: fmt.Sprintf("-p tcp -m multiport --dports %d", step+1), Action: "DROP"})})
 			}
 		}
 		before := snapshot(tab.Parts())
@@ -325,7 +325,8 @@ func patchToward(tab, want *Table) {
 			tab.SetChain(ipt.Chain{Name: name, Rules: append(src, rs[1:]...)})
 			continue
 		}
-		if old, ok := tab.Chains[name]; !ok || !slices.Equal(old, rs) {
+		rs = want.renderedChain(name) // a group chain as rendered, not with its policy inlined
+		if old, ok := tab.renderedChain(name), tab.Chains[name] != nil; !ok || !slices.Equal(old, rs) {
 			tab.SetChain(ipt.Chain{Name: name, Rules: rs})
 		}
 	}

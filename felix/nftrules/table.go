@@ -82,6 +82,9 @@ type Table struct {
 	// dispatchAll the maps changed wholesale (shard.go re-splits those).
 	dispatchDirty map[string]map[string]bool
 	dispatchAll   map[string]bool
+	// inline records what group chains hold their policy's rules
+	// (inline.go).
+	inline inlineState
 }
 
 // Input is what one family's table is built from: felix's filter state
@@ -163,6 +166,7 @@ func build(o Options, ipVersion int, inputs []Input) (*Table, error) {
 			hooks[h.Name].Rules = append(hooks[h.Name].Rules, rs...)
 		}
 	}
+	t.inlineAll()
 	t.refoldAll()
 	for _, h := range hooks {
 		t.Hooks = append(t.Hooks, *h)

@@ -41,8 +41,7 @@ func (r *renderer) actionRules(action, match string, profile bool, id *RuleID) [
 	switch action {
 	case resources.ActionAllow:
 		return r.logged(id, true,
-			ipt.Rule{Match: match, Action: MarkAction(MarkAccept, MarkAccept)},
-			ipt.Rule{Match: MarkMatch(MarkAccept, MarkAccept), Action: "RETURN"})
+			ipt.Rule{Match: match, Action: AcceptAction}, AcceptedReturn)
 	case resources.ActionDeny:
 		return r.logged(id, false, ipt.Rule{Match: match, Action: "DROP"})
 	case resources.ActionPass:

@@ -324,14 +324,19 @@ func passes(p *calc.Policy, ingress bool) bool {
 //     Allow, a Pass: actionRules) and b is the return on it. There the
 //     marks are clear at every rule (the group chain clears them before its
 //     jumps and jumps only while none is set, and each rule that sets one
-//     is followed by this return), so b returns exactly when a matched.
+//     is followed by this return), so b returns exactly when a matched;
+//   - in any chain, a is AllowAndClear and b is AcceptedReturn (there they
+//     must be fused: see AllowAndClear).
 //
 // The caller must not fuse a rule it splits into several (an nftables
 // multiport split): a packet one of them marked must meet the return
 // after the last.
 func Fusable(chain string, a, b ipt.Rule) bool {
-	if a == (ipt.Rule{Action: MarkAction(0, markMask)}) {
+	if a == (ipt.Rule{Action: MarksCleared}) {
 		return b.Match == ""
+	}
+	if a.Action == AllowAndClear {
+		return b == AcceptedReturn
 	}
 	if !IsRuleChain(chain) {
 		return false
@@ -343,6 +348,29 @@ func Fusable(chain string, a, b ipt.Rule) bool {
 	}
 	return false
 }
+
+// The mark plumbing of group and policy chains, for felix/nftrules,
+// which holds a group chain's only policy in the group chain itself
+// (nftrules/inline.go):
+//
+//   - MarksCleared, a group chain's first rule (the policy and pass marks
+//     cleared before its tiers' policies);
+//   - AcceptedReturn, the return on the accept mark (after a policy's
+//     Allow, and in a group chain after a tier's jumps);
+//   - AllowAndClear, an Allow held in its group chain: the accept mark
+//     set and the pass mark cleared, the marks a group chain returns with
+//     when a policy allowed. Fusable always fuses it with the
+//     AcceptedReturn after it, whatever the chain: the return then fires
+//     exactly when the Allow matched, so a mark the packet came in with
+//     (no clear before it there) cannot return it.
+var (
+	MarksCleared   = MarkAction(0, markMask)
+	AcceptedReturn = ipt.Rule{Match: MarkMatch(MarkAccept, MarkAccept), Action: "RETURN"}
+	AllowAndClear  = MarkAction(MarkAccept, markMask)
+)
+
+// AcceptAction is the target of a policy's Allow: the accept mark set.
+var AcceptAction = MarkAction(MarkAccept, MarkAccept)
 
 // MarkAction is the target setting the mark bits of mask to value.
 func MarkAction(value, mask uint32) string {
