@@ -96,3 +96,32 @@ func TestInlinedCounters(t *testing.T) {
 		t.Errorf("no counter on an inlined Allow: %v", exprTypes(exprs))
 	}
 }
+
+// TestInlineRefused: what inlining cannot keep the meaning of keeps the
+// jump.
+func TestInlineRefused(t *testing.T) {
+	const g, pol = "cali-gi-g", "cali-pi-p"
+	allow := ipt.Rule{Match: "-p tcp", Action: rules.AcceptAction}
+	for _, tc := range []struct {
+		name          string
+		group, policy []ipt.Rule
+	}{
+		{"a match on the marks in the policy", groupOf(pol),
+			[]ipt.Rule{{Match: rules.MarkMatch(rules.MarkAccept, rules.MarkAccept) + " -p udp", Action: "DROP"}}},
+		{"an Allow whose return comes later", groupOf(pol),
+			[]ipt.Rule{allow, {Match: "-p udp", Action: "DROP"}, rules.AcceptedReturn}},
+		{"a jump in the policy", groupOf(pol), []ipt.Rule{{Match: "-p tcp", Action: "cali-pi-other"}}},
+		{"a group that can fall through (no end-of-tier drop)", groupOf(pol)[:3], []ipt.Rule{allow}},
+		{"a group of two policies", []ipt.Rule{{Action: rules.MarksCleared}, {Action: pol},
+			{Match: rules.MarkMatch(0, 0x30000), Action: "cali-pi-other"}, rules.AcceptedReturn, {Action: "DROP"}},
+			[]ipt.Rule{allow}},
+	} {
+		tab, err := Build(4, Input{IPVersion: 4, Chains: []ipt.Chain{{Name: g, Rules: tc.group}, {Name: pol, Rules: tc.policy}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(tab.Chains[g], tc.group) {
+			t.Errorf("%s: the group chain became %v", tc.name, tab.Chains[g])
+		}
+	}
+}
