@@ -44,6 +44,11 @@ type Driver struct {
 	rewrites int
 	// beside is ApplyNotify's callback during an apply (never nil then).
 	beside func()
+	// netdev is this apply's read-back of our netdev tables, shared by
+	// both IP versions (nil: not read yet); netdevDumps counts its
+	// chain dumps.
+	netdev      *netdevRead
+	netdevDumps int
 }
 
 // Rewrites returns how many chains the last Apply wrote, rewrote or
@@ -170,7 +175,7 @@ func (d *Driver) ApplyNotify(desired map[int]*nftrules.Table, full, docker bool,
 			once.Do(beside)
 		}
 	}
-	defer func() { d.beside = nil }()
+	defer func() { d.beside, d.netdev = nil, nil }()
 	next := map[int]map[string]*state{}
 	parts := map[int][]*nftrules.Part{}
 	d.rewrites = 0

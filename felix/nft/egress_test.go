@@ -13,19 +13,54 @@ import (
 )
 
 // egressTable is scaleTable laid out in egress mode.
-func egressTable(t *testing.T, n int) *nftrules.Table {
+func egressTable(t *testing.T, n int) *nftrules.Table { return egressTableOf(t, 4, n) }
+
+// egressTableOf is egressTable for IP version v.
+func egressTableOf(t *testing.T, v, n int) *nftrules.Table {
 	t.Helper()
 	m, err := rules.ScaleModel(n, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := rules.Render(m, "h1", rules.Config{IPVersion: 4})
-	tab, err := nftrules.BuildWith(nftrules.Options{Egress: true}, 4,
-		nftrules.Input{IPVersion: 4, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets})
+	res := rules.Render(m, "h1", rules.Config{IPVersion: v})
+	tab, err := nftrules.BuildWith(nftrules.Options{Egress: true}, v,
+		nftrules.Input{IPVersion: v, Chains: res.Chains, Inserts: res.Inserts, IPSets: res.IPSets})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tab
+}
+
+// TestEgressShardsBothVersions: with IPv6 on, both versions' to-workload
+// shards are netdev tables; a full resync reads them back with one dump
+// of the netdev family's chains (it holds both versions'), not one per
+// version, and a fresh driver rewrites nothing.
+func TestEgressShardsBothVersions(t *testing.T) {
+	d, host := newDriver(t)
+	want := map[int]*nftrules.Table{4: egressTableOf(t, 4, 100), 6: egressTableOf(t, 6, 100)}
+	for _, tab := range want {
+		tab.ShardSize = 64
+	}
+	if err := d.Apply(want, true, false); err != nil {
+		t.Fatal(err)
+	}
+	var v6 int
+	for _, name := range nftTables(t, host) {
+		if strings.HasPrefix(name, "calico-v6-to") {
+			v6++
+		}
+	}
+	if v6 == 0 {
+		t.Fatalf("no IPv6 netdev shard among %v", nftTables(t, host))
+	}
+	d2 := driverIn(t, host)
+	before := d2.NetdevDumps()
+	if err := d2.Apply(want, true, false); err != nil || d2.Rewrites() != 0 {
+		t.Errorf("a fresh driver rewrote %d chains (err %v), want 0", d2.Rewrites(), err)
+	}
+	if n := d2.NetdevDumps() - before; n != 1 {
+		t.Errorf("a full resync of both versions dumped the netdev chains %d times, want 1", n)
+	}
 }
 
 // TestEgressShards: the kernel (6.16 or later) hooks interfaces' egress

@@ -14,3 +14,6 @@ func (d *Driver) CommitRaw(queue func(c *nftables.Conn)) error {
 // Sent is how many messages the last Apply's transaction held (0: the
 // kernel already held the desired state, nothing was sent).
 func (d *Driver) Sent() int { return d.tx.sent }
+
+// NetdevDumps counts the driver's dumps of the netdev family's chains.
+func (d *Driver) NetdevDumps() int { return d.netdevDumps }

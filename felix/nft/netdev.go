@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -106,10 +107,45 @@ func (d *Driver) addNetdevChain(table *nftables.Table, h nftrules.Hook) error {
 	return d.tx.addRaw(m)
 }
 
-// netdevChains reads back the chains of our netdev tables of IP version
-// v: by table, each chain with its hook's devices (nil: a regular chain;
-// prefixes end in "*").
-func (d *Driver) netdevChains(v int) (map[string]map[string][]string, error) {
+// netdevRead is our netdev tables as one read-back found them: every IP
+// version's (the netdev family holds both), so that a full resync with
+// IPv6 on lists them and dumps their chains once, not once per version.
+type netdevRead struct {
+	tables []*nftables.Table
+	chains map[string]map[string][]string // netdevChains
+}
+
+// readNetdev returns this apply's read-back of our netdev tables, reading
+// it the first time (tables lists them; chains are dumped only when one
+// is ours).
+func (d *Driver) readNetdev() (*netdevRead, error) {
+	if d.netdev != nil {
+		return d.netdev, nil
+	}
+	tables, err := d.conn.ListTablesOfFamily(nftables.TableFamilyNetdev) // egress mode's shards
+	if err != nil && !errors.Is(err, os.ErrNotExist) && !isNoEnt(err) {
+		return nil, fmt.Errorf("list nftables netdev tables: %w", err)
+	}
+	nd := &netdevRead{}
+	for _, t := range tables {
+		if isOurs(t) {
+			nd.tables = append(nd.tables, t)
+		}
+	}
+	if len(nd.tables) > 0 {
+		if nd.chains, err = d.netdevChains(); err != nil {
+			return nil, err
+		}
+	}
+	d.netdev = nd
+	return nd, nil
+}
+
+// netdevChains reads back the chains of our netdev tables (every IP
+// version's): by table, each chain with its hook's devices (nil: a
+// regular chain; prefixes end in "*").
+func (d *Driver) netdevChains() (map[string]map[string][]string, error) {
+	d.netdevDumps++
 	req := netlink.Message{
 		Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETCHAIN),
 			Flags: netlink.Request | netlink.Dump},
@@ -128,7 +164,7 @@ func (d *Driver) netdevChains(v int) (map[string]map[string][]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read back netdev chains: %w", err)
 		}
-		if tv, ok := nftrules.IsEgressShardName(table); !ok || tv != v {
+		if _, ok := nftrules.IsEgressShardName(table); !ok {
 			continue
 		}
 		if out[table] == nil {

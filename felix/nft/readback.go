@@ -34,12 +34,12 @@ func (d *Driver) readFamily(v int) (map[string]*state, error) {
 		}
 		return nil, fmt.Errorf("list nftables tables: %w", err)
 	}
-	netdev, err := d.conn.ListTablesOfFamily(nftables.TableFamilyNetdev) // egress mode's shards
-	if err != nil && !errors.Is(err, os.ErrNotExist) && !isNoEnt(err) {
-		return nil, fmt.Errorf("list nftables netdev tables: %w", err)
+	nd, err := d.readNetdev()
+	if err != nil {
+		return nil, err
 	}
 	hasNetdev := false
-	for _, t := range slices.Concat(tables, netdev) {
+	for _, t := range slices.Concat(tables, nd.tables) {
 		if isOurs(t) && tableVersion(t) == v {
 			out[t.Name] = &state{exists: true, chains: map[string]*chainState{}, sets: map[string]*setState{}}
 			hasNetdev = hasNetdev || isNetdev(t)
@@ -60,11 +60,7 @@ func (d *Driver) readFamily(v int) (map[string]*state, error) {
 		}
 	}
 	if hasNetdev {
-		nd, err := d.netdevChains(v)
-		if err != nil {
-			return nil, err
-		}
-		for table, chains := range nd {
+		for table, chains := range nd.chains {
 			for name, devs := range chains {
 				if st := out[table]; st != nil {
 					st.chains[name] = &chainState{base: devs != nil, devices: devs}
