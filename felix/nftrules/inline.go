@@ -46,9 +46,7 @@ import (
 
 // inlineState is the Table's record of the rendered rules inlining reads.
 type inlineState struct {
-	// groups are the group chains of the shape above, with the policy
-	// chain each jumps to; rendered their rules as rendered.
-	groups   map[string]string
+	// rendered are the group chains of the shape above, as rendered.
 	rendered map[string][]ipt.Rule
 	// jumps are, by chain, the rule chains its rendered rules jump to;
 	// users the reverse.
@@ -134,8 +132,8 @@ func ruleJumps(rs []ipt.Rule) []string {
 // returns the group chains whose inlining it may change.
 func (t *Table) noteRendered(name string, rs []ipt.Rule, exists bool) []string {
 	s := &t.inline
-	if s.groups == nil {
-		s.groups, s.rendered = map[string]string{}, map[string][]ipt.Rule{}
+	if s.rendered == nil {
+		s.rendered = map[string][]ipt.Rule{}
 		s.jumps, s.users = map[string][]string{}, map[string]map[string]bool{}
 	}
 	var now []string
@@ -162,11 +160,10 @@ func (t *Table) noteRendered(name string, rs []ipt.Rule, exists bool) []string {
 	} else {
 		delete(s.jumps, name)
 	}
-	delete(s.groups, name)
 	delete(s.rendered, name)
 	var out []string
-	if p, ok := inlineShape(rs); ok && exists {
-		s.groups[name], s.rendered[name] = p, rs
+	if _, ok := inlineShape(rs); ok && exists {
+		s.rendered[name] = rs
 		out = append(out, name)
 	}
 	if rules.IsRuleChain(name) {
@@ -174,7 +171,7 @@ func (t *Table) noteRendered(name string, rs []ipt.Rule, exists bool) []string {
 	}
 	for _, p := range touched {
 		for g := range s.users[p] {
-			if _, ok := s.groups[g]; ok && !slices.Contains(out, g) {
+			if _, ok := s.rendered[g]; ok && !slices.Contains(out, g) {
 				out = append(out, g)
 			}
 		}
@@ -186,11 +183,11 @@ func (t *Table) noteRendered(name string, rs []ipt.Rule, exists bool) []string {
 // when that can be, else as rendered. It reports whether it changed.
 func (t *Table) reinline(g string) bool {
 	s := &t.inline
-	p, ok := s.groups[g]
+	rs, ok := s.rendered[g]
 	if !ok {
 		return false
 	}
-	rs := s.rendered[g]
+	p, _ := inlineShape(rs)
 	want := rs
 	if len(s.users[p]) == 1 {
 		if pol, ok := t.Chains[p]; ok {
@@ -230,7 +227,7 @@ func (t *Table) inlineAll() {
 	for name, rs := range t.Chains {
 		t.noteRendered(name, rs, true)
 	}
-	for g := range t.inline.groups {
+	for g := range t.inline.rendered {
 		t.reinline(g)
 	}
 }

@@ -207,7 +207,7 @@ func (r *renderer) hostLocal(hs HostSource, h *calc.HostEndpoint, dir calc.Direc
 func (r *renderer) hostForward(hs HostSource, h *calc.HostEndpoint, dir calc.Direction) []ipt.Rule {
 	est := "-m conntrack --ctstate RELATED,ESTABLISHED"
 	rules := []ipt.Rule{
-		{Match: est, Action: MarkAction(MarkAccept, MarkAccept)},
+		{Match: est, Action: AcceptAction},
 		{Match: est, Action: "RETURN"},
 		{Match: "-m conntrack --ctstate INVALID", Action: "DROP"},
 	}

@@ -74,7 +74,7 @@ func (r *renderer) hostRaw(hs HostSource, heps []*calc.HostEndpoint) *hostTable 
 	accepted := MarkMatch(MarkAccept, MarkAccept)
 	verdict := func(dispatchChain string) []ipt.Rule {
 		return []ipt.Rule{
-			{Action: MarkAction(0, markMask)},
+			{Action: MarksCleared},
 			{Action: dispatchChain},
 			{Match: accepted, Action: "NOTRACK"},
 			{Match: accepted, Action: "ACCEPT"},

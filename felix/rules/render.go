@@ -261,11 +261,11 @@ func (r *renderer) groupRules(tiers [][]*calc.Policy, profiles []string, ingress
 			return rules // its end-of-tier drop is unconditional: nothing after it is reached
 		}
 	}
-	rules = append(rules, ipt.Rule{Action: MarkAction(0, markMask)})
+	rules = append(rules, ipt.Rule{Action: MarksCleared})
 	for i, prof := range profiles {
 		rules = append(rules, ipt.Rule{Match: unlessMarked(i, MarkAccept), Action: ProfileChain(prof, ingress)})
 	}
-	rules = append(rules, ipt.Rule{Match: MarkMatch(MarkAccept, MarkAccept), Action: "RETURN"})
+	rules = append(rules, AcceptedReturn)
 	defaultDrop := &RuleID{Rule: -1, Direction: direction(ingress), Trigger: TriggerDefaultDeny}
 	return append(rules, r.logged(defaultDrop, false, ipt.Rule{Action: "DROP"})...)
 }
@@ -275,12 +275,12 @@ func (r *renderer) groupRules(tiers [][]*calc.Policy, profiles []string, ingress
 // the table needs). endDrop renders the end-of-tier drop of a tier whose
 // defaultAction is Deny (untracked and pre-DNAT host policy has none).
 func (r *renderer) tierBlock(pols []*calc.Policy, ingress bool, chains map[string]*calc.Policy, endDrop bool) []ipt.Rule {
-	rules := []ipt.Rule{{Action: MarkAction(0, markMask)}}
+	rules := []ipt.Rule{{Action: MarksCleared}}
 	for i, p := range pols {
 		chains[p.Key] = p
 		rules = append(rules, ipt.Rule{Match: unlessMarked(i, markMask), Action: PolicyChain(p.Key, ingress)})
 	}
-	rules = append(rules, ipt.Rule{Match: MarkMatch(MarkAccept, MarkAccept), Action: "RETURN"})
+	rules = append(rules, AcceptedReturn)
 	if endDrop && r.m.Tier(pols[0].Tier).Spec.DefaultAction != resources.TierActionPass {
 		endOfTier := &RuleID{Tier: pols[0].Tier, Rule: -1, Direction: direction(ingress), Trigger: TriggerEndOfTier}
 		match := MarkMatch(0, MarkPass)
