@@ -40,7 +40,8 @@ type chainJob struct {
 // compileChain compiles a chain's rules and tags them (each rule's tag
 // and, after a slash, its fingerprint). Two rules become one kernel rule
 // where nft can say in one what iptables needs two for (rules.Fusable):
-// one rule fewer to add, validate and pass.
+// one rule fewer to add, validate and pass, and the second's mark match
+// left out.
 func compileChain(table *nftables.Table, name string, src []iptables.Rule) ([][]expr.Any, []string, error) {
 	compiled := make([][]expr.Any, 0, len(src))
 	hashes := make([]string, 0, len(src))
@@ -66,9 +67,12 @@ func compileChain(table *nftables.Table, name string, src []iptables.Rule) ([][]
 			if err != nil {
 				return nil, nil, err
 			}
-			eb, err := compile(b)
+			// Of b only its verdict: its match, where it has one, is the
+			// mark a has just set (rules.Fusable), and a's counter counts
+			// the packets it would.
+			eb, err := comp(v, "", iptables.Rule{Action: b.Action})
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, fmt.Errorf("chain %s: %w", name, err)
 			}
 			add(iptables.Rule{Match: a.Match, Action: a.Action + " ; " + b.Action}, append(ea, eb...))
 			i++

@@ -77,3 +77,30 @@ func TestCompileChainExpandedAllowNotFused(t *testing.T) {
 		t.Errorf("the second expanded rule has a verdict: %v", compiled[1])
 	}
 }
+
+// TestCompileChainFusedReturnUntested: a fused Allow (or Pass) and its
+// return is the Allow's rule and then the return's verdict alone: its
+// mark match, true once the Allow has set the mark, is not compiled, nor a
+// second counter.
+func TestCompileChainFusedReturnUntested(t *testing.T) {
+	for _, tc := range []struct{ chain, mark, ret string }{
+		{"cali-pi-p", "MARK --set-xmark 0x10000/0x10000", "0x10000/0x10000"},
+		{"cali-pi-p", "MARK --set-xmark 0x20000/0x20000", "0x20000/0x20000"},
+		{"cali-gi-x", "MARK --set-xmark 0x10000/0x30000", "0x10000/0x10000"}, // an inlined Allow
+	} {
+		allow := iptables.Rule{Match: "-p tcp -m tcp --dport 80", Action: tc.mark}
+		compiled, _, err := compileChain(ourTable(4, "calico"), tc.chain, []iptables.Rule{allow,
+			{Match: "-m mark --mark " + tc.ret, Action: "RETURN"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		alone, _, err := compileChain(ourTable(4, "calico"), tc.chain, []iptables.Rule{allow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := append(alone[0], &expr.Verdict{Kind: expr.VerdictReturn})
+		if len(compiled) != 1 || fingerprint(compiled[0]) != fingerprint(want) {
+			t.Errorf("%s %s: compiled %v, want %v", tc.chain, tc.mark, compiled, want)
+		}
+	}
+}

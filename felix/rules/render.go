@@ -328,6 +328,10 @@ func passes(p *calc.Policy, ingress bool) bool {
 //   - in any chain, a is AllowAndClear and b is AcceptedReturn (there they
 //     must be fused: see AllowAndClear).
 //
+// In each case b's match, where it has one, holds whenever a has run (the
+// mark a has just set): the fused rule is a's match and statements, then
+// b's verdict.
+//
 // The caller must not fuse a rule it splits into several (an nftables
 // multiport split): a packet one of them marked must meet the return
 // after the last.
