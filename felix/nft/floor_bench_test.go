@@ -1,12 +1,14 @@
 package nft_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"testing"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
 
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 	"github.com/calico-docker/calico-libnetwork/felix/nft"
@@ -24,8 +26,16 @@ import (
 // over tables of at most k policies (the kernel finds a set by walking its
 // table's sets), each with a base chain and its verdict map. No
 // anti-spoofing, no tiers, profiles or default drops, no counters: what is
-// left is the kernel's cost per set, chain and rule, a lower bound for any
-// start of day in one transaction. n is CALICO_BENCH_SCALE (default 1000).
+// left is the kernel's cost per set, chain and rule. n is
+// CALICO_BENCH_SCALE (default 1000).
+//
+// "shared-<k>" and "shared-interval-<k>" are the same policy without a set
+// per policy: each table has one set of (address . policy number) pairs,
+// and a policy's rule looks its source up in it with its own number
+// beside it (`ip saddr . 7 @sel`): the kernel finds a set by walking its
+// table's sets, and a set costs more than its element. "shared-interval"
+// is that set as an interval set, which address prefixes would need. These
+// are the lower bound for a start of day in one transaction.
 func BenchmarkStartOfDayFloor(b *testing.B) {
 	n := felixtest.BenchScale(b)
 	host := felixtest.NewNS(b, "nftf")
@@ -45,6 +55,41 @@ func BenchmarkStartOfDayFloor(b *testing.B) {
 				err := d.CommitRaw(func(c *nftables.Conn) {
 					for first := 0; first < n; first += per {
 						writeFloor(c, floorTable(tables), first, min(first+per, n))
+						tables++
+					}
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				err = d.CommitRaw(func(c *nftables.Conn) {
+					for i := range tables {
+						c.DelTable(floorTable(i))
+					}
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+	for _, interval := range []bool{false, true} {
+		name := "shared-625"
+		if interval {
+			name = "shared-interval-625"
+		}
+		b.Run(name, func(b *testing.B) {
+			d, err := nft.New(fd, slog.Default())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			for range b.N {
+				tables := 0
+				err := d.CommitRaw(func(c *nftables.Conn) {
+					for first := 0; first < n; first += 625 {
+						writeFloorShared(c, floorTable(tables), first, min(first+625, n), interval)
 						tables++
 					}
 				})
@@ -113,4 +158,62 @@ func writeFloor(c *nftables.Conn, table *nftables.Table, first, last int) {
 		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 		&expr.Lookup{SourceRegister: 1, SetName: dispatch.Name, SetID: dispatch.ID, IsDestRegSet: true},
 	}})
+}
+
+// writeFloorShared is writeFloor with one set of (address . policy
+// number) pairs for the table's policies, an interval set if interval
+// (each pair a range of one).
+func writeFloorShared(c *nftables.Conn, table *nftables.Table, first, last int, interval bool) {
+	c.AddTable(table)
+	accept := nftables.ChainPolicyAccept
+	base := c.AddChain(&nftables.Chain{Name: "forward", Table: table, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+	dispatch := &nftables.Set{Table: table, Name: "dispatch", KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
+	sel := &nftables.Set{Table: table, Name: "sel", KeyType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInteger),
+		Concatenation: true, Interval: interval}
+	_ = c.AddSet(sel, nil)
+	elems := make([]nftables.SetElement, 0, last-first)
+	members := make([]nftables.SetElement, 0, last-first)
+	for i := first; i < last; i++ {
+		id := binary.BigEndian.AppendUint32(nil, uint32(i))
+		key := append([]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}, id...)
+		m := nftables.SetElement{Key: key}
+		if interval {
+			m.KeyEnd = key
+		}
+		members = append(members, m)
+		chain := c.AddChain(&nftables.Chain{Name: fmt.Sprintf("p%d", i), Table: table})
+		c.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+			// The key in 32-bit registers 0 and 1 (netlink numbers 8, 9).
+			&expr.Payload{DestRegister: 8, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+			&expr.Immediate{Register: 9, Data: id},
+			&expr.Lookup{SourceRegister: 8, SetName: sel.Name, SetID: sel.ID},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 80}},
+			&expr.Verdict{Kind: expr.VerdictAccept},
+		}})
+		name := make([]byte, 16)
+		copy(name, fmt.Sprintf("cali%011d", i))
+		elems = append(elems, nftables.SetElement{Key: name,
+			VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: chain.Name}})
+	}
+	addFloorElements(c, sel, members)
+	_ = c.AddSet(dispatch, nil)
+	addFloorElements(c, dispatch, elems)
+	c.AddRule(&nftables.Rule{Table: table, Chain: base, Exprs: []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		&expr.Lookup{SourceRegister: 1, SetName: dispatch.Name, SetID: dispatch.ID, IsDestRegSet: true},
+	}})
+}
+
+// addFloorElements queues elems of set s in messages of at most 500 (a
+// netlink attribute holds at most 64 KiB).
+func addFloorElements(c *nftables.Conn, s *nftables.Set, elems []nftables.SetElement) {
+	for len(elems) > 0 {
+		k := min(len(elems), 500)
+		_ = c.SetAddElements(s, elems[:k])
+		elems = elems[k:]
+	}
 }
