@@ -23,7 +23,8 @@
 //     the hooks' devices back with a chain dump of its own.
 //   - Minimal delta. The Driver remembers what the kernel holds after its
 //     last successful apply: a chain is rewritten (flush, add its rules)
-//     only when its rules changed, a set gets element adds and deletes, a
+//     only when its rules changed, an address set gets adds and deletes
+//     of its elements in the table's selector set (sets.go), a
 //     verdict map its changed interface entries. A policy change thus
 //     costs a few netlink messages, whatever the size of the table.
 //   - Read back and repair. A full apply (start, resync timer, after any

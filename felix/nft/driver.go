@@ -64,8 +64,17 @@ type tableKey struct {
 // state is one of our tables as the kernel holds it.
 type state struct {
 	exists bool
+	// sel: the table holds its nftrules.SelectorSet.
+	sel    bool
 	chains map[string]*chainState
-	sets   map[string]*setState
+	// sets are the table's verdict maps and address sets by name (an
+	// address set's members are elements of the SelectorSet); read back,
+	// an address set is named by its number ("#" and SetID in hex) until
+	// a plan gives it its name.
+	sets map[string]*setState
+	// legacy are address sets of their own the table holds (read back:
+	// written before the SelectorSet), deleted by the next plan.
+	legacy []string
 }
 
 type chainState struct {
@@ -79,9 +88,11 @@ type chainState struct {
 
 type setState struct {
 	vmap bool
-	src  []netip.Prefix               // address set: the prefixes it was filled from; nil when read back
-	ivs  map[string]nftrules.Interval // address set: its elements, by key (nil: compute from src)
-	dst  map[string]string            // verdict map: iface -> chain (ReturnTarget: return)
+	// shared: an address set, its members in the SelectorSet.
+	shared bool
+	src    []netip.Prefix               // address set: the prefixes it was filled from; nil when read back
+	ivs    map[string]nftrules.Interval // address set: its elements, by key (nil: compute from src)
+	dst    map[string]string            // verdict map: iface -> chain (ReturnTarget: return)
 }
 
 // New opens a netlink connection in the namespace nsFD refers to (-1: the
@@ -301,6 +312,10 @@ func fingerprint(exprs []expr.Any) string {
 			b = append(append(b, e.Chain...), ';')
 		case *expr.Cmp:
 			b = append(append(append(b, "cmp "...), byte(e.Op), byte(len(e.Data))), e.Data...)
+		case *expr.Immediate: // a set's number in a SelectorSet lookup
+			// (not its register: the kernel dumps a 32-bit register that
+			// starts a 128-bit one by the 128-bit one's number)
+			b = append(append(append(b, "imm "...), byte(len(e.Data))), e.Data...)
 		case *expr.Lookup:
 			b = append(append(b, "lookup "...), e.SetName...)
 			if e.Invert {

@@ -208,7 +208,7 @@ func TestShardsChangeDirection(t *testing.T) {
 }
 
 // TestFailedApplyChangesNothing: a transaction with one message the kernel
-// refuses (a rule looking up a set that does not exist), among the many of
+// refuses (a rule going to a chain that does not exist), among the many of
 // a real change, fails with an error naming that rule's chain, leaves the
 // kernel's tables as they were, and the driver converges from there.
 func TestFailedApplyChangesNothing(t *testing.T) {
@@ -218,11 +218,11 @@ func TestFailedApplyChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := ruleset(t, host)
-	broken := ipt.Rule{Match: "-m set --match-set cali40s:missing src", Action: "ACCEPT"}
+	broken := ipt.Rule{Match: "-g cali-missing"}
 	bad := map[int]*nftrules.Table{4: scaleTable(t, 41, nil, broken)}
 	err := d.Apply(bad, false, false)
 	if err == nil {
-		t.Fatal("an apply referring to a missing set succeeded")
+		t.Fatal("an apply referring to a missing chain succeeded")
 	}
 	t.Logf("the failed apply: %v", err)
 	for _, s := range []string{"add rule in chain calico", "/cali-tw-", "no such file or directory"} {

@@ -1,6 +1,8 @@
 package nft
 
 import (
+	"encoding/hex"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -20,7 +22,15 @@ func (d *Driver) plan(v int, t *nftrules.Part, known *state) (*state, error) {
 	if !known.exists {
 		d.tx.build.AddTable(table)
 	}
-	next := &state{exists: true, chains: make(map[string]*chainState, len(t.Chains)+len(t.Hooks)),
+	if !known.sel {
+		if err := d.tx.build.AddSet(selectorSet(table), nil); err != nil {
+			return nil, err
+		}
+	}
+	if err := claimRead(t, known); err != nil {
+		return nil, err
+	}
+	next := &state{exists: true, sel: true, chains: make(map[string]*chainState, len(t.Chains)+len(t.Hooks)),
 		sets: make(map[string]*setState, len(t.Sets))}
 	// Map order is fine: within a batch only existence matters, and the
 	// commit is atomic.
@@ -131,7 +141,36 @@ func (d *Driver) removeStale(table *nftables.Table, known, next *state) {
 		}
 	}
 	d.remove(table, known, chains, sets)
+	for _, name := range known.legacy {
+		d.tx.build.DelSet(&nftables.Set{Name: name, Table: table})
+	}
 }
+
+// claimRead names the address sets read back by number (readback.go)
+// after the sets of t they belong to, and refuses two sets of t with one
+// number: they would share members.
+func claimRead(t *nftrules.Part, known *state) error {
+	ids := make(map[[8]byte]string, len(t.Sets))
+	for name, want := range t.Sets {
+		if want.IsVMap() {
+			continue
+		}
+		id := nftrules.SetID(name)
+		if other, ok := ids[id]; ok {
+			return fmt.Errorf("address sets %s and %s of table %s have the same number in %s: rename one",
+				other, name, t.Name, nftrules.SelectorSet)
+		}
+		ids[id] = name
+		if read, ok := known.sets[readName(id)]; ok {
+			delete(known.sets, readName(id))
+			known.sets[name] = read
+		}
+	}
+	return nil
+}
+
+// readName is the name of an address set read back by its number.
+func readName(id [8]byte) string { return "#" + hex.EncodeToString(id[:]) }
 
 // remove flushes and deletes chains and sets the kernel holds (known).
 func (d *Driver) remove(table *nftables.Table, known *state, chains, sets []string) {
@@ -148,6 +187,10 @@ func (d *Driver) remove(table *nftables.Table, known *state, chains, sets []stri
 		d.tx.build.DelChain(&nftables.Chain{Name: name, Table: table})
 	}
 	for _, name := range sets {
+		if k := known.sets[name]; k.shared {
+			d.dropMembers(table, name, k)
+			continue
+		}
 		d.tx.build.DelSet(&nftables.Set{Name: name, Table: table})
 	}
 }

@@ -181,15 +181,45 @@ func (d *Driver) readSets(v int, out map[string]*state) error {
 		return err
 	}
 	for i, s := range sets {
-		st := &setState{vmap: s.IsMap}
-		if s.IsMap {
-			st.dst = verdictsOf(elems[i])
-		} else {
-			st.ivs = intervalsOf(elems[i])
+		t := out[s.Table.Name]
+		switch {
+		case s.IsMap:
+			t.sets[s.Name] = &setState{vmap: true, dst: verdictsOf(elems[i])}
+		case s.Name == nftrules.SelectorSet:
+			t.sel = true
+			for id, ivs := range membersOf(tableVersion(s.Table), elems[i]) {
+				t.sets[readName(id)] = &setState{shared: true, ivs: ivs}
+			}
+		default:
+			t.legacy = append(t.legacy, s.Name)
 		}
-		out[s.Table.Name].sets[s.Name] = st
 	}
 	return nil
+}
+
+// membersOf reads a SelectorSet's elements back as members wrote them:
+// by set number, its intervals. An element of another shape (not ours)
+// is left out: a plan writes its set's members again.
+func membersOf(v int, elems []nftables.SetElement) map[[8]byte]map[string]nftrules.Interval {
+	n := 4
+	if v == 6 {
+		n = 16
+	}
+	out := map[[8]byte]map[string]nftrules.Interval{}
+	for _, e := range elems {
+		if len(e.Key) != n+8 || len(e.KeyEnd) != n+8 || !bytes.Equal(e.Key[n:], e.KeyEnd[n:]) {
+			continue
+		}
+		start, _ := netip.AddrFromSlice(e.Key[:n])
+		last, _ := netip.AddrFromSlice(e.KeyEnd[:n])
+		id := [8]byte(e.Key[n:])
+		if out[id] == nil {
+			out[id] = map[string]nftrules.Interval{}
+		}
+		iv := nftrules.Interval{Start: start, End: last.Next()}
+		out[id][iv.Key()] = iv
+	}
+	return out
 }
 
 // verdictsOf reads a dispatch map's elements back as vmapElements wrote
@@ -226,26 +256,6 @@ func verdictsOf(elems []nftables.SetElement) map[string]string {
 		case expr.VerdictKind(code) == expr.VerdictReturn:
 			out[iface] = nftrules.ReturnTarget
 		}
-	}
-	return out
-}
-
-func intervalsOf(elems []nftables.SetElement) map[string]nftrules.Interval {
-	var starts, ends []netip.Addr
-	for _, e := range elems {
-		a, ok := netip.AddrFromSlice(e.Key)
-		if !ok {
-			continue
-		}
-		if e.IntervalEnd {
-			ends = append(ends, a)
-		} else {
-			starts = append(starts, a)
-		}
-	}
-	out := map[string]nftrules.Interval{}
-	for _, iv := range nftrules.FromBounds(starts, ends) {
-		out[iv.Key()] = iv
 	}
 	return out
 }

@@ -1,8 +1,11 @@
 package nft
 
 import (
+	"encoding/hex"
 	"maps"
+	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -10,35 +13,27 @@ import (
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
 )
 
-// planSet creates a set or queues its element changes (keys, for a
-// verdict map: the only keys whose element may have changed; nil: any).
+// planSet queues the changes of a set (keys, for a verdict map: the only
+// keys whose element may have changed; nil: any): a verdict map's
+// elements, or an address set's members in the table's SelectorSet.
 func (d *Driver) planSet(table *nftables.Table, name string, want nftrules.Set, known *setState, keys map[string]bool) (*setState, error) {
 	if want.IsVMap() {
 		return d.planVMap(table, name, want.VMap, known, keys)
 	}
-	v, keyType := tableVersion(table), nftables.TypeIPAddr
-	if v == 6 {
-		keyType = nftables.TypeIP6Addr
-	}
-	st := &setState{src: want.Prefixes}
-	if known != nil && !known.vmap && known.src != nil && slices.Equal(known.src, want.Prefixes) {
+	v := tableVersion(table)
+	st := &setState{shared: true, src: want.Prefixes}
+	if known != nil && known.shared && known.src != nil && slices.Equal(known.src, want.Prefixes) {
 		return known, nil
 	}
 	st.ivs = map[string]nftrules.Interval{}
 	for _, iv := range nftrules.Intervals(v, want.Prefixes) {
 		st.ivs[iv.Key()] = iv
 	}
-	set := &nftables.Set{Table: table, Name: name, KeyType: keyType, Interval: true}
-	if known == nil {
-		return st, d.addSet(set, elements(slices.Collect(maps.Values(st.ivs))))
+	sel, id := selectorSet(table), idOf(name)
+	if known == nil || !known.shared {
+		return st, d.addElements(sel, members(v, id, slices.Collect(maps.Values(st.ivs))))
 	}
-	old := known.ivs
-	if old == nil {
-		old = map[string]nftrules.Interval{}
-		for _, iv := range nftrules.Intervals(v, known.src) {
-			old[iv.Key()] = iv
-		}
-	}
+	old := intervalsIn(v, known)
 	var gone, added []nftrules.Interval
 	for k, iv := range old {
 		if _, ok := st.ivs[k]; !ok {
@@ -52,29 +47,81 @@ func (d *Driver) planSet(table *nftables.Table, name string, want nftrules.Set, 
 	}
 	// Deletions first: an added interval may overlap a deleted one.
 	if len(gone) > 0 {
-		if err := d.delElements(set, elements(gone)); err != nil {
+		if err := d.delElements(sel, members(v, id, gone)); err != nil {
 			return nil, err
 		}
 	}
 	if len(added) > 0 {
-		if err := d.addElements(set, elements(added)); err != nil {
+		if err := d.addElements(sel, members(v, id, added)); err != nil {
 			return nil, err
 		}
 	}
 	return st, nil
 }
 
-// elements are the kernel elements of intervals: a start, and an end
-// flagged as such unless the interval runs to the last address.
-func elements(ivs []nftrules.Interval) []nftables.SetElement {
-	out := make([]nftables.SetElement, 0, 2*len(ivs))
-	for _, iv := range ivs {
-		out = append(out, nftables.SetElement{Key: iv.Start.AsSlice()})
-		if iv.End.IsValid() {
-			out = append(out, nftables.SetElement{Key: iv.End.AsSlice(), IntervalEnd: true})
-		}
+// intervalsIn are the intervals of a known address set.
+func intervalsIn(v int, known *setState) map[string]nftrules.Interval {
+	if known.ivs != nil {
+		return known.ivs
+	}
+	out := map[string]nftrules.Interval{}
+	for _, iv := range nftrules.Intervals(v, known.src) {
+		out[iv.Key()] = iv
 	}
 	return out
+}
+
+// dropMembers queues the deletion of a known address set's members.
+func (d *Driver) dropMembers(table *nftables.Table, name string, known *setState) {
+	v := tableVersion(table)
+	ivs := slices.Collect(maps.Values(intervalsIn(v, known)))
+	// Members are of the table's family: encoding them cannot fail.
+	_ = d.delElements(selectorSet(table), members(v, idOf(name), ivs))
+}
+
+// selectorSet is table's nftrules.SelectorSet: address . set number, an
+// interval set (each element a range of addresses of one set).
+func selectorSet(table *nftables.Table) *nftables.Set {
+	addr := nftables.TypeIPAddr
+	if tableVersion(table) == 6 {
+		addr = nftables.TypeIP6Addr
+	}
+	return &nftables.Set{Table: table, Name: nftrules.SelectorSet, Interval: true, Concatenation: true,
+		KeyType: nftables.MustConcatSetType(addr, nftables.TypeInteger, nftables.TypeInteger)}
+}
+
+// idOf is the number of address set name, or of one read back by number.
+func idOf(name string) [8]byte {
+	var id [8]byte
+	if h, ok := strings.CutPrefix(name, "#"); ok {
+		if b, err := hex.DecodeString(h); err == nil && len(b) == len(id) {
+			copy(id[:], b)
+			return id
+		}
+	}
+	return nftrules.SetID(name)
+}
+
+// members are the SelectorSet elements of intervals of the set numbered
+// id: each the range from its first to its last address, the number
+// beside both.
+func members(v int, id [8]byte, ivs []nftrules.Interval) []nftables.SetElement {
+	out := make([]nftables.SetElement, 0, len(ivs))
+	for _, iv := range ivs {
+		last := iv.End.Prev()
+		if !iv.End.IsValid() { // to the family's last address
+			last = lastAddr(v)
+		}
+		out = append(out, nftables.SetElement{Key: append(iv.Start.AsSlice(), id[:]...), KeyEnd: append(last.AsSlice(), id[:]...)})
+	}
+	return out
+}
+
+func lastAddr(v int) netip.Addr {
+	if v == 6 {
+		return netip.AddrFrom16([16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	}
+	return netip.AddrFrom4([4]byte{0xff, 0xff, 0xff, 0xff})
 }
 
 // planVMap creates an interface verdict map or queues its changed entries

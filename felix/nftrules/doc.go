@@ -16,8 +16,11 @@
 //     map lookup keyed by interface name (cali-from-wl-dispatch and
 //     cali-to-wl-dispatch, maps of the same name), so a new endpoint is a
 //     map element, not a chain rewrite, and dispatch is O(1);
-//   - selector and network-set IP sets become nftables interval sets of
-//     the table (prefixes: CIDRs welcome), updated element by element;
+//   - selector and network-set IP sets (and natOutgoing's pool sets)
+//     become members of the table's one interval set, SelectorSet, each
+//     beside its set's number (SetID): a rule matching a set looks up the
+//     packet's address with the number beside it (prefixes: CIDRs
+//     welcome), updated element by element;
 //   - the top-level inserts (FORWARD, INPUT, OUTPUT; POSTROUTING for
 //     natOutgoing) become base chains of our own table.
 //
@@ -44,8 +47,9 @@
 //	cali-*   the chains of felix/rules and felix/nat, same names
 //	raw-cali-*, mangle-cali-*  felix/rules' raw and mangle chains, renamed
 //	         (it reuses names across iptables tables: cali-OUTPUT)
-//	sets     cali40s-<selector id> (":" of the ipset name becomes "-"),
-//	         cali40masq-ipam-pools, cali40all-ipam-pools; maps
+//	sets     cali-sel (address . set number: the members of the address
+//	         sets cali40s-<selector id> (":" of the ipset name becomes
+//	         "-"), cali40masq-ipam-pools, cali40all-ipam-pools); maps
 //	         cali-from-wl-dispatch, cali-to-wl-dispatch (ifname : verdict)
 //
 // The rule vocabulary compiled (Compile) is exactly what felix/rules and

@@ -143,10 +143,19 @@ func (c *compiler) set() error {
 	if dir != "src" && dir != "dst" {
 		return fmt.Errorf("set direction %q: want src or dst", dir)
 	}
-	c.loadAddr(dir == "src")
-	c.emit(&expr.Lookup{SourceRegister: 1, SetName: SetName(name), Invert: c.neg})
+	// The key of the table's selector set: the address in the first
+	// 32-bit registers, the set's number after it (SelectorSet).
+	off, size := c.addrField(dir == "src")
+	id := SetID(SetName(name))
+	c.emit(&expr.Payload{DestRegister: reg32, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size},
+		&expr.Immediate{Register: reg32 + size/4, Data: id[:]},
+		&expr.Lookup{SourceRegister: reg32, SetName: SelectorSet, Invert: c.neg})
 	return nil
 }
+
+// reg32 is the first 32-bit register (NFT_REG32_00): a concatenated key
+// is loaded into consecutive ones.
+const reg32 = 8
 
 // iprange: "[!] --src-range A-B" / "--dst-range".
 func (c *compiler) iprange() error {

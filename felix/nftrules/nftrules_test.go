@@ -1,6 +1,7 @@
 package nftrules
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -68,7 +69,7 @@ func TestCompile(t *testing.T) {
 	}{
 		{4, "", ipt.Rule{Match: "-i cali+", Action: "ACCEPT"}, []string{"Meta", "Cmp", "Counter", "Verdict"}, ""},
 		{4, "", ipt.Rule{Match: "-p tcp -m set --match-set cali40s:x src -m multiport --dports 80", Action: "MARK --set-xmark 0x10000/0x10000"},
-			[]string{"Meta", "Cmp", "Payload", "Lookup", "Payload", "Cmp", "Meta", "Bitwise", "Meta", "Counter"}, ""},
+			[]string{"Meta", "Cmp", "Payload", "Immediate", "Lookup", "Payload", "Cmp", "Meta", "Bitwise", "Meta", "Counter"}, ""},
 		{6, "", ipt.Rule{Match: "-s fd00::/64 -m iprange ! --dst-range fd00::1-fd00::9", Action: "DROP"},
 			[]string{"Payload", "Bitwise", "Cmp", "Payload", "Range", "Counter", "Verdict"}, ""},
 		{4, "", ipt.Rule{Match: "-m mac ! --mac-source 02:00:00:00:00:01", Action: "DROP"}, []string{"Payload", "Cmp", "Counter", "Verdict"}, ""},
@@ -154,19 +155,6 @@ func TestIntervals(t *testing.T) {
 			t.Errorf("interval %d = %s, want %s", i, got[i].Key(), want[i])
 		}
 	}
-	var starts, ends []netip.Addr
-	for _, iv := range got {
-		starts = append(starts, iv.Start)
-		if iv.End.IsValid() {
-			ends = append(ends, iv.End)
-		}
-	}
-	back := FromBounds(starts, ends)
-	for i := range back {
-		if back[i] != got[i] {
-			t.Errorf("FromBounds %d = %v, want %v", i, back[i], got[i])
-		}
-	}
 }
 
 // FuzzCompile: no rule text makes Compile panic.
@@ -178,4 +166,39 @@ func FuzzCompile(f *testing.F) {
 		_, _ = Compile(4, "cali-pi-x", ipt.Rule{Match: match, Action: action})
 		_, _ = Compile(6, "cali-fw-x", ipt.Rule{Match: match, Action: action})
 	})
+}
+
+// TestSetMatchKey: a set match looks up the table's SelectorSet with the
+// packet's address in the first 32-bit registers and the set's number
+// right after it (IPv4: one register, IPv6: four), negated for "!".
+func TestSetMatchKey(t *testing.T) {
+	for _, tc := range []struct {
+		v       int
+		match   string
+		off     uint32
+		idReg   uint32
+		negated bool
+	}{
+		{4, "-m set --match-set cali40s:a src", 12, 9, false},
+		{4, "-m set ! --match-set cali40s:a dst", 16, 9, true},
+		{6, "-m set --match-set cali60s:a src", 8, 12, false},
+		{6, "-m set ! --match-set cali60s:a dst", 24, 12, true},
+	} {
+		got, err := Compile(tc.v, "cali-pi-p", ipt.Rule{Match: tc.match, Action: "DROP"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.Fields(tc.match)[len(strings.Fields(tc.match))-2]
+		id := SetID(SetName(name))
+		p, ok1 := got[0].(*expr.Payload)
+		imm, ok2 := got[1].(*expr.Immediate)
+		l, ok3 := got[2].(*expr.Lookup)
+		if !ok1 || !ok2 || !ok3 || p.DestRegister != 8 || p.Offset != tc.off || imm.Register != tc.idReg ||
+			!bytes.Equal(imm.Data, id[:]) || l.SourceRegister != 8 || l.SetName != SelectorSet || l.Invert != tc.negated {
+			t.Errorf("IPv%d %q: %v", tc.v, tc.match, got)
+		}
+	}
+	if SetID("cali40s-a") == SetID("cali40s-b") {
+		t.Error("SetID: two names, one number")
+	}
 }

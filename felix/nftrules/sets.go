@@ -1,6 +1,8 @@
 package nftrules
 
 import (
+	"encoding/binary"
+	"hash/fnv"
 	"net/netip"
 	"slices"
 
@@ -11,6 +13,31 @@ import (
 // invalid when the interval runs to the family's last address.
 type Interval struct {
 	Start, End netip.Addr
+}
+
+// SelectorSet is the one set of each of our tables that holds the
+// members of all its address sets (Table.Sets, by name): an element is a
+// range of addresses and the number of the set it belongs to (SetID),
+// and a rule matching set S looks up its packet's address with S's
+// number beside it. The kernel finds a named set by walking its table's
+// list of sets, for each set added and each rule and element message
+// naming one, so a set per selector made a table's sets cost the square
+// of their number (at 625 one-member sets a table, ~0.3 s of a 10,000 ×
+// 10,000 start of day, docs/benchmarks.md); one set of all members costs
+// what its elements cost.
+const SelectorSet = "cali-sel"
+
+// SetID is the number of address set name in its table's SelectorSet:
+// a 64-bit hash of the name, so it is the same in every build and at
+// every start, and needs no table of numbers kept anywhere. (Two of a
+// table's sets with one number would share members: the driver refuses
+// to program that, which at 64 bits is not expected to happen.)
+func SetID(name string) [8]byte {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	var id [8]byte
+	binary.BigEndian.PutUint64(id[:], h.Sum64())
+	return id
 }
 
 // Key identifies the interval (for diffs).
@@ -41,27 +68,6 @@ func Intervals(v int, prefixes []netip.Prefix) []Interval {
 		}
 		last = p
 		out = append(out, Interval{Start: p.Addr(), End: rules.LastAddr(p).Next()})
-	}
-	return out
-}
-
-// FromBounds rebuilds intervals from a kernel dump: starts and ends (the
-// elements flagged interval-end), in any order.
-func FromBounds(starts, ends []netip.Addr) []Interval {
-	slices.SortFunc(starts, netip.Addr.Compare)
-	slices.SortFunc(ends, netip.Addr.Compare)
-	out := make([]Interval, 0, len(starts))
-	for _, s := range starts {
-		i, _ := slices.BinarySearchFunc(ends, s, netip.Addr.Compare)
-		// the first end above s (an end equal to s closes the interval before)
-		for i < len(ends) && ends[i].Compare(s) <= 0 {
-			i++
-		}
-		iv := Interval{Start: s}
-		if i < len(ends) {
-			iv.End = ends[i]
-		}
-		out = append(out, iv)
 	}
 	return out
 }

@@ -79,8 +79,23 @@ func nftDisruptions(b *bed, server, clients string) []disruption {
 		}
 		return st
 	}
-	clientSet := func() *nftables.Set {
-		return &nftables.Set{Table: shard(), Name: nftrules.SetName(clients), KeyType: nftables.TypeIPAddr, Interval: true}
+	// clientMembers returns the server's shard's selector set and, in it,
+	// the members of the set its policy matches on.
+	clientMembers := func() (*nftables.Set, []nftables.SetElement) {
+		sel := &nftables.Set{Table: shard(), Name: nftrules.SelectorSet, Interval: true, Concatenation: true,
+			KeyType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInteger, nftables.TypeInteger)}
+		elems, err := c.GetSetElements(sel)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		id := nftrules.SetID(nftrules.SetName(clients))
+		var out []nftables.SetElement
+		for _, e := range elems {
+			if bytes.HasSuffix(e.Key, id[:]) {
+				out = append(out, nftables.SetElement{Key: e.Key, KeyEnd: e.KeyEnd})
+			}
+		}
+		return sel, out
 	}
 	dockerFwd := &nftables.Chain{Name: "FORWARD", Table: &nftables.Table{Name: "filter", Family: nftables.TableFamilyIPv4}}
 	return []disruption{
@@ -102,13 +117,15 @@ func nftDisruptions(b *bed, server, clients string) []disruption {
 			}
 			return nil
 		}},
-		{"flush an IP set", func() {
-			c.FlushSet(clientSet())
-			must(nil)
+		{"delete an IP set's members", func() {
+			sel, members := clientMembers()
+			if len(members) == 0 {
+				b.t.Fatalf("set %s has no members in %s", clients, nftrules.SelectorSet)
+			}
+			must(c.SetDeleteElements(sel, members))
 		}, func() error {
-			elems, err := c.GetSetElements(clientSet())
-			if err != nil || len(elems) == 0 {
-				return fmt.Errorf("set %s is empty (%v)", clients, err)
+			if _, members := clientMembers(); len(members) == 0 {
+				return fmt.Errorf("set %s is empty", clients)
 			}
 			return nil
 		}},

@@ -1,6 +1,7 @@
 package policy_test
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -195,10 +196,16 @@ func (b *bed) nftCounter(chain string, match func(*nftables.Rule) bool) int {
 	return n
 }
 
-// looksUp reports whether r looks the set up.
+// looksUp reports whether rule r matches address set set: a lookup in
+// its table's selector set with the set's number beside the address.
 func looksUp(r *nftables.Rule, set string) bool {
-	for _, e := range r.Exprs {
-		if l, ok := e.(*expr.Lookup); ok && l.SetName == set {
+	id := nftrules.SetID(set)
+	for i, e := range r.Exprs {
+		l, ok := e.(*expr.Lookup)
+		if !ok || l.SetName != nftrules.SelectorSet || i == 0 {
+			continue
+		}
+		if imm, ok := r.Exprs[i-1].(*expr.Immediate); ok && bytes.Equal(imm.Data, id[:]) {
 			return true
 		}
 	}
