@@ -83,6 +83,10 @@ func (k *kernelState) openNft(versions []int) error {
 	if err != nil {
 		return err
 	}
+	if err := drv.SelectorSets(); err != nil {
+		_ = drv.Close()
+		return fmt.Errorf("nftables: %w; the iptables dataplane (dataplane: iptables) needs no such set", err)
+	}
 	s := &nftState{drv: drv, versions: versions, backend: k.cfg.IptablesBackend, applied: map[int]*FilterState{},
 		tables: map[int]*nftrules.Table{}, built: map[int]*FilterState{}}
 	if !k.cfg.NftablesForwardHook && cmp.Or(k.cfg.InterfacePrefix, rules.IfacePrefix) == rules.IfacePrefix {

@@ -140,3 +140,15 @@ func scaleSetOf(t *testing.T, i int) string {
 	}
 	return names[i][len("cali40s-"):]
 }
+
+// TestSelectorSetsProbe: this kernel takes the selector set, and the
+// probe that says so leaves no table behind.
+func TestSelectorSetsProbe(t *testing.T) {
+	d, host := newDriver(t)
+	if err := d.SelectorSets(); err != nil {
+		t.Fatal(err)
+	}
+	if got := nftTables(t, host); len(got) != 0 {
+		t.Errorf("the probe left tables: %v", got)
+	}
+}

@@ -2,6 +2,7 @@ package nft
 
 import (
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
@@ -222,6 +223,29 @@ func (d *Driver) delElements(s *nftables.Set, elems []nftables.SetElement) error
 		if err := d.tx.build.SetDeleteElements(s, c); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// SelectorSets checks that the kernel takes our tables' selector set (an
+// interval set keyed by several fields: Linux 5.6 or later), so that an
+// older kernel stops the daemon at its start with an error that says so
+// rather than failing every apply. It commits a table holding one, with a
+// member, and the table's deletion in one transaction: nothing is left
+// either way.
+func (d *Driver) SelectorSets() error {
+	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: nftrules.TableName + "-probe"}
+	d.tx.build.AddTable(t)
+	probe := nftrules.Interval{Start: netip.AddrFrom4([4]byte{192, 0, 2, 0}), End: netip.AddrFrom4([4]byte{192, 0, 2, 1})}
+	err := d.tx.build.AddSet(selectorSet(t), members(4, nftrules.SetID("probe"), []nftrules.Interval{probe}))
+	if err == nil {
+		d.tx.build.DelTable(t)
+		err = d.tx.commit(nil)
+	}
+	if err != nil {
+		d.abort()
+		return fmt.Errorf("this kernel refuses an nftables interval set keyed by several fields (%s, Linux 5.6 or later): %w",
+			nftrules.SelectorSet, err)
 	}
 	return nil
 }
