@@ -45,33 +45,14 @@ func BenchmarkStartOfDayFloor(b *testing.B) {
 			continue // one table of 10,000 sets: seconds of set lookups, no floor
 		}
 		b.Run(fmt.Sprintf("floor-%d", per), func(b *testing.B) {
-			d, err := nft.New(fd, slog.Default())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer d.Close()
-			for range b.N {
-				tables := 0
-				err := d.CommitRaw(func(c *nftables.Conn) {
-					for first := 0; first < n; first += per {
-						writeFloor(c, floorTable(tables), first, min(first+per, n))
-						tables++
-					}
-				})
-				if err != nil {
-					b.Fatal(err)
+			benchCommits(b, fd, func(c *nftables.Conn) (tables []*nftables.Table) {
+				for first := 0; first < n; first += per {
+					t := floorTable(len(tables))
+					writeFloor(c, t, first, min(first+per, n))
+					tables = append(tables, t)
 				}
-				b.StopTimer()
-				err = d.CommitRaw(func(c *nftables.Conn) {
-					for i := range tables {
-						c.DelTable(floorTable(i))
-					}
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-			}
+				return tables
+			})
 		})
 	}
 	for _, interval := range []bool{false, true} {
@@ -80,33 +61,14 @@ func BenchmarkStartOfDayFloor(b *testing.B) {
 			name = "shared-interval-625"
 		}
 		b.Run(name, func(b *testing.B) {
-			d, err := nft.New(fd, slog.Default())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer d.Close()
-			for range b.N {
-				tables := 0
-				err := d.CommitRaw(func(c *nftables.Conn) {
-					for first := 0; first < n; first += 625 {
-						writeFloorShared(c, floorTable(tables), first, min(first+625, n), interval)
-						tables++
-					}
-				})
-				if err != nil {
-					b.Fatal(err)
+			benchCommits(b, fd, func(c *nftables.Conn) (tables []*nftables.Table) {
+				for first := 0; first < n; first += 625 {
+					t := floorTable(len(tables))
+					writeFloorShared(c, t, first, min(first+625, n), interval)
+					tables = append(tables, t)
 				}
-				b.StopTimer()
-				err = d.CommitRaw(func(c *nftables.Conn) {
-					for i := range tables {
-						c.DelTable(floorTable(i))
-					}
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-			}
+				return tables
+			})
 		})
 	}
 	b.Run("ours", func(b *testing.B) {
@@ -134,41 +96,83 @@ func floorTable(i int) *nftables.Table {
 	return &nftables.Table{Name: fmt.Sprintf("floor%d", i), Family: nftables.TableFamilyIPv4}
 }
 
-// writeFloor queues on c BenchmarkStartOfDayFloor's table for policies
-// and endpoints [first, last).
-func writeFloor(c *nftables.Conn, table *nftables.Table, first, last int) {
+// benchCommits times, b.N times on a driver in namespace fd, the one
+// transaction write queues, then deletes the tables write says it added,
+// untimed.
+func benchCommits(b *testing.B, fd int, write func(c *nftables.Conn) []*nftables.Table) {
+	d, err := nft.New(fd, slog.Default())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	for range b.N {
+		var tables []*nftables.Table
+		if err := d.CommitRaw(func(c *nftables.Conn) { tables = write(c) }); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		err := d.CommitRaw(func(c *nftables.Conn) {
+			for _, t := range tables {
+				c.DelTable(t)
+			}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+}
+
+// forwardTable queues table with its forward base chain (policy accept),
+// which it returns.
+func forwardTable(c *nftables.Conn, table *nftables.Table) *nftables.Chain {
 	c.AddTable(table)
 	accept := nftables.ChainPolicyAccept
-	base := c.AddChain(&nftables.Chain{Name: "forward", Table: table, Type: nftables.ChainTypeFilter,
+	return c.AddChain(&nftables.Chain{Name: "forward", Table: table, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+}
+
+// addDispatch queues table's dispatch map (ifname : verdict) with elems
+// and base's rule looking packets up in it.
+func addDispatch(c *nftables.Conn, table *nftables.Table, base *nftables.Chain, elems []nftables.SetElement) {
 	dispatch := &nftables.Set{Table: table, Name: "dispatch", KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
-	elems := make([]nftables.SetElement, 0, last-first)
-	for i := first; i < last; i++ {
-		set := &nftables.Set{Table: table, Name: fmt.Sprintf("s%d", i), KeyType: nftables.TypeIPAddr}
-		_ = c.AddSet(set, []nftables.SetElement{{Key: []byte{10, byte(i >> 16), byte(i >> 8), byte(i)}}})
-		chain := c.AddChain(&nftables.Chain{Name: fmt.Sprintf("p%d", i), Table: table})
-		c.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: felixtest.AcceptTCPFromSet(set, 80)})
-		name := make([]byte, 16) // an ifname key: NUL padded
-		copy(name, fmt.Sprintf("cali%011d", i))
-		elems = append(elems, nftables.SetElement{Key: name,
-			VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: chain.Name}})
-	}
-	_ = c.AddSet(dispatch, elems)
+	_ = c.AddSet(dispatch, nil)
+	addFloorElements(c, dispatch, elems)
 	c.AddRule(&nftables.Rule{Table: table, Chain: base, Exprs: []expr.Any{
 		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 		&expr.Lookup{SourceRegister: 1, SetName: dispatch.Name, SetID: dispatch.ID, IsDestRegSet: true},
 	}})
 }
 
+// ifnameKey is the dispatch key of scale endpoint i's interface name
+// (NUL padded).
+func ifnameKey(i int) []byte {
+	name := make([]byte, 16)
+	copy(name, fmt.Sprintf("cali%011d", i))
+	return name
+}
+
+// writeFloor queues on c BenchmarkStartOfDayFloor's table for policies
+// and endpoints [first, last).
+func writeFloor(c *nftables.Conn, table *nftables.Table, first, last int) {
+	base := forwardTable(c, table)
+	elems := make([]nftables.SetElement, 0, last-first)
+	for i := first; i < last; i++ {
+		set := &nftables.Set{Table: table, Name: fmt.Sprintf("s%d", i), KeyType: nftables.TypeIPAddr}
+		_ = c.AddSet(set, []nftables.SetElement{{Key: []byte{10, byte(i >> 16), byte(i >> 8), byte(i)}}})
+		chain := c.AddChain(&nftables.Chain{Name: fmt.Sprintf("p%d", i), Table: table})
+		c.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: felixtest.AcceptTCPFromSet(set, 80)})
+		elems = append(elems, nftables.SetElement{Key: ifnameKey(i),
+			VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: chain.Name}})
+	}
+	addDispatch(c, table, base, elems)
+}
+
 // writeFloorShared is writeFloor with one set of (address . policy
 // number) pairs for the table's policies, an interval set if interval
 // (each pair a range of one).
 func writeFloorShared(c *nftables.Conn, table *nftables.Table, first, last int, interval bool) {
-	c.AddTable(table)
-	accept := nftables.ChainPolicyAccept
-	base := c.AddChain(&nftables.Chain{Name: "forward", Table: table, Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
-	dispatch := &nftables.Set{Table: table, Name: "dispatch", KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
+	base := forwardTable(c, table)
 	sel := &nftables.Set{Table: table, Name: "sel", KeyType: nftables.MustConcatSetType(nftables.TypeIPAddr, nftables.TypeInteger),
 		Concatenation: true, Interval: interval}
 	_ = c.AddSet(sel, nil)
@@ -194,18 +198,11 @@ func writeFloorShared(c *nftables.Conn, table *nftables.Table, first, last int, 
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 80}},
 			&expr.Verdict{Kind: expr.VerdictAccept},
 		}})
-		name := make([]byte, 16)
-		copy(name, fmt.Sprintf("cali%011d", i))
-		elems = append(elems, nftables.SetElement{Key: name,
+		elems = append(elems, nftables.SetElement{Key: ifnameKey(i),
 			VerdictData: &expr.Verdict{Kind: expr.VerdictGoto, Chain: chain.Name}})
 	}
 	addFloorElements(c, sel, members)
-	_ = c.AddSet(dispatch, nil)
-	addFloorElements(c, dispatch, elems)
-	c.AddRule(&nftables.Rule{Table: table, Chain: base, Exprs: []expr.Any{
-		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
-		&expr.Lookup{SourceRegister: 1, SetName: dispatch.Name, SetID: dispatch.ID, IsDestRegSet: true},
-	}})
+	addDispatch(c, table, base, elems)
 }
 
 // addFloorElements queues elems of set s in messages of at most 500 (a

@@ -2,14 +2,12 @@ package nft_test
 
 import (
 	"fmt"
-	"log/slog"
 	"testing"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
-	"github.com/calico-docker/calico-libnetwork/felix/nft"
 )
 
 // BenchmarkAntiSpoofLayout compares two ways of writing the anti-spoofing
@@ -31,37 +29,20 @@ func BenchmarkAntiSpoofLayout(b *testing.B) {
 	n := felixtest.BenchScale(b)
 	host := felixtest.NewNS(b, "nfts")
 	fd := int(*host.NS.Handle())
-	const tables = 4
+	const count = 4 // tables
 	table := func(i int) *nftables.Table {
 		return &nftables.Table{Name: fmt.Sprintf("spoof%d", i), Family: nftables.TableFamilyIPv4}
 	}
 	for _, layout := range []string{"chains", "concat-map"} {
 		b.Run(layout, func(b *testing.B) {
-			d, err := nft.New(fd, slog.Default())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer d.Close()
-			for range b.N {
-				err := d.CommitRaw(func(c *nftables.Conn) {
-					for i := range tables {
-						writeSpoofing(c, table(i), layout == "concat-map", i*n/tables, (i+1)*n/tables)
-					}
-				})
-				if err != nil {
-					b.Fatal(err)
+			benchCommits(b, fd, func(c *nftables.Conn) (tables []*nftables.Table) {
+				for i := range count {
+					t := table(i)
+					writeSpoofing(c, t, layout == "concat-map", i*n/count, (i+1)*n/count)
+					tables = append(tables, t)
 				}
-				b.StopTimer()
-				err = d.CommitRaw(func(c *nftables.Conn) {
-					for i := range tables {
-						c.DelTable(table(i))
-					}
-				})
-				if err != nil {
-					b.Fatal(err)
-				}
-				b.StartTimer()
-			}
+				return tables
+			})
 		})
 	}
 }
@@ -69,19 +50,14 @@ func BenchmarkAntiSpoofLayout(b *testing.B) {
 // writeSpoofing queues on c BenchmarkAntiSpoofLayout's table for
 // endpoints [first, last).
 func writeSpoofing(c *nftables.Conn, table *nftables.Table, concat bool, first, last int) {
-	c.AddTable(table)
-	accept := nftables.ChainPolicyAccept
-	base := c.AddChain(&nftables.Chain{Name: "forward", Table: table, Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+	base := forwardTable(c, table)
 	egress := c.AddChain(&nftables.Chain{Name: "egress", Table: table})
 	c.AddRule(&nftables.Rule{Table: table, Chain: egress, Exprs: []expr.Any{&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictAccept}}})
-	dispatch := &nftables.Set{Table: table, Name: "dispatch", KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
 	src := &nftables.Set{Table: table, Name: "src", KeyType: nftables.MustConcatSetType(nftables.TypeIFName, nftables.TypeIPAddr),
 		DataType: nftables.TypeVerdict, IsMap: true, Concatenation: true}
 	var elems, srcElems []nftables.SetElement
 	for i := first; i < last; i++ {
-		name := make([]byte, 16)
-		copy(name, fmt.Sprintf("cali%011d", i))
+		name := ifnameKey(i)
 		addr := []byte{10, byte(i >> 16), byte(i >> 8), byte(i)}
 		if !concat {
 			chain := c.AddChain(&nftables.Chain{Name: fmt.Sprintf("fw-%d", i), Table: table})
@@ -107,10 +83,5 @@ func writeSpoofing(c *nftables.Conn, table *nftables.Table, concat bool, first, 
 			&expr.Lookup{SourceRegister: 8, SetName: src.Name, SetID: src.ID, IsDestRegSet: true},
 		}})
 	}
-	_ = c.AddSet(dispatch, nil)
-	addFloorElements(c, dispatch, elems)
-	c.AddRule(&nftables.Rule{Table: table, Chain: base, Exprs: []expr.Any{
-		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
-		&expr.Lookup{SourceRegister: 1, SetName: dispatch.Name, SetID: dispatch.ID, IsDestRegSet: true},
-	}})
+	addDispatch(c, table, base, elems)
 }
