@@ -88,8 +88,10 @@ type chainState struct {
 
 type setState struct {
 	vmap bool
-	// shared: an address set, its members in the SelectorSet.
+	// shared: an address set, its members in the SelectorSet beside id,
+	// its number there.
 	shared bool
+	id     [8]byte
 	src    []netip.Prefix               // address set: the prefixes it was filled from; nil when read back
 	ivs    map[string]nftrules.Interval // address set: its elements, by key (nil: compute from src)
 	dst    map[string]string            // verdict map: iface -> chain (ReturnTarget: return)

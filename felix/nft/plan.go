@@ -188,7 +188,7 @@ func (d *Driver) remove(table *nftables.Table, known *state, chains, sets []stri
 	}
 	for _, name := range sets {
 		if k := known.sets[name]; k.shared {
-			d.dropMembers(table, name, k)
+			d.dropMembers(table, k)
 			continue
 		}
 		d.tx.build.DelSet(&nftables.Set{Name: name, Table: table})

@@ -188,7 +188,7 @@ func (d *Driver) readSets(v int, out map[string]*state) error {
 		case s.Name == nftrules.SelectorSet:
 			t.sel = true
 			for id, ivs := range membersOf(tableVersion(s.Table), elems[i]) {
-				t.sets[readName(id)] = &setState{shared: true, ivs: ivs}
+				t.sets[readName(id)] = &setState{shared: true, id: id, ivs: ivs}
 			}
 		default:
 			t.legacy = append(t.legacy, s.Name)

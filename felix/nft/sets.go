@@ -1,17 +1,16 @@
 package nft
 
 import (
-	"encoding/hex"
 	"fmt"
 	"maps"
 	"net/netip"
 	"slices"
-	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 
 	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
+	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
 // planSet queues the changes of a set (keys, for a verdict map: the only
@@ -22,7 +21,7 @@ func (d *Driver) planSet(table *nftables.Table, name string, want nftrules.Set, 
 		return d.planVMap(table, name, want.VMap, known, keys)
 	}
 	v := tableVersion(table)
-	st := &setState{shared: true, src: want.Prefixes}
+	st := &setState{shared: true, id: nftrules.SetID(name), src: want.Prefixes}
 	if known != nil && known.shared && known.src != nil && slices.Equal(known.src, want.Prefixes) {
 		return known, nil
 	}
@@ -30,9 +29,9 @@ func (d *Driver) planSet(table *nftables.Table, name string, want nftrules.Set, 
 	for _, iv := range nftrules.Intervals(v, want.Prefixes) {
 		st.ivs[iv.Key()] = iv
 	}
-	sel, id := selectorSet(table), idOf(name)
+	sel, id := selectorSet(table), st.id
 	if known == nil || !known.shared {
-		return st, d.addElements(sel, members(v, id, slices.Collect(maps.Values(st.ivs))))
+		return st, d.addElements(sel, members(id, slices.Collect(maps.Values(st.ivs))))
 	}
 	old := intervalsIn(v, known)
 	var gone, added []nftrules.Interval
@@ -48,12 +47,12 @@ func (d *Driver) planSet(table *nftables.Table, name string, want nftrules.Set, 
 	}
 	// Deletions first: an added interval may overlap a deleted one.
 	if len(gone) > 0 {
-		if err := d.delElements(sel, members(v, id, gone)); err != nil {
+		if err := d.delElements(sel, members(id, gone)); err != nil {
 			return nil, err
 		}
 	}
 	if len(added) > 0 {
-		if err := d.addElements(sel, members(v, id, added)); err != nil {
+		if err := d.addElements(sel, members(id, added)); err != nil {
 			return nil, err
 		}
 	}
@@ -73,11 +72,11 @@ func intervalsIn(v int, known *setState) map[string]nftrules.Interval {
 }
 
 // dropMembers queues the deletion of a known address set's members.
-func (d *Driver) dropMembers(table *nftables.Table, name string, known *setState) {
+func (d *Driver) dropMembers(table *nftables.Table, known *setState) {
 	v := tableVersion(table)
 	ivs := slices.Collect(maps.Values(intervalsIn(v, known)))
 	// Members are of the table's family: encoding them cannot fail.
-	_ = d.delElements(selectorSet(table), members(v, idOf(name), ivs))
+	_ = d.delElements(selectorSet(table), members(known.id, ivs))
 }
 
 // selectorSet is table's nftrules.SelectorSet: address . set number, an
@@ -91,38 +90,19 @@ func selectorSet(table *nftables.Table) *nftables.Set {
 		KeyType: nftables.MustConcatSetType(addr, nftables.TypeInteger, nftables.TypeInteger)}
 }
 
-// idOf is the number of address set name, or of one read back by number.
-func idOf(name string) [8]byte {
-	var id [8]byte
-	if h, ok := strings.CutPrefix(name, "#"); ok {
-		if b, err := hex.DecodeString(h); err == nil && len(b) == len(id) {
-			copy(id[:], b)
-			return id
-		}
-	}
-	return nftrules.SetID(name)
-}
-
 // members are the SelectorSet elements of intervals of the set numbered
 // id: each the range from its first to its last address, the number
 // beside both.
-func members(v int, id [8]byte, ivs []nftrules.Interval) []nftables.SetElement {
+func members(id [8]byte, ivs []nftrules.Interval) []nftables.SetElement {
 	out := make([]nftables.SetElement, 0, len(ivs))
 	for _, iv := range ivs {
 		last := iv.End.Prev()
 		if !iv.End.IsValid() { // to the family's last address
-			last = lastAddr(v)
+			last = rules.LastAddr(netip.PrefixFrom(iv.Start, 0))
 		}
 		out = append(out, nftables.SetElement{Key: append(iv.Start.AsSlice(), id[:]...), KeyEnd: append(last.AsSlice(), id[:]...)})
 	}
 	return out
-}
-
-func lastAddr(v int) netip.Addr {
-	if v == 6 {
-		return netip.AddrFrom16([16]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	}
-	return netip.AddrFrom4([4]byte{0xff, 0xff, 0xff, 0xff})
 }
 
 // planVMap creates an interface verdict map or queues its changed entries
@@ -237,7 +217,7 @@ func (d *Driver) SelectorSets() error {
 	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: nftrules.TableName + "-probe"}
 	d.tx.build.AddTable(t)
 	probe := nftrules.Interval{Start: netip.AddrFrom4([4]byte{192, 0, 2, 0}), End: netip.AddrFrom4([4]byte{192, 0, 2, 1})}
-	err := d.tx.build.AddSet(selectorSet(t), members(4, nftrules.SetID("probe"), []nftrules.Interval{probe}))
+	err := d.tx.build.AddSet(selectorSet(t), members(nftrules.SetID("probe"), []nftrules.Interval{probe}))
 	if err == nil {
 		d.tx.build.DelTable(t)
 		err = d.tx.commit(nil)
