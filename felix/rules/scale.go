@@ -30,8 +30,9 @@ func ScaleIface(i int) string {
 }
 
 // ScaleUpdates returns ScaleModel's content as datastore updates (for
-// feeding a dataplane). Endpoint i has interface ScaleIface(i) and
-// address 10.<i>/32 spread over the last three octets.
+// feeding a dataplane). Endpoint i has interface ScaleIface(i), address
+// 10.<i>/32 spread over the last three octets and, as the Docker
+// driver's endpoints have, a MAC (02:42 and the address, as Docker's).
 func ScaleUpdates(n, p int) ([]model.Update, error) {
 	var ups []model.Update
 	prof := resources.NewProfile("net1")
@@ -41,6 +42,7 @@ func ScaleUpdates(n, p int) ([]model.Update, error) {
 		w := resources.NewWorkloadEndpoint(fmt.Sprintf("w%d", i))
 		w.Spec.Node, w.Spec.InterfaceName = "h1", ScaleIface(i)
 		w.Spec.IPNetworks = []string{fmt.Sprintf("10.%d.%d.%d/32", i>>16&255, i>>8&255, i&255)}
+		w.Spec.MAC = fmt.Sprintf("02:42:0a:%02x:%02x:%02x", i>>16&255, i>>8&255, i&255)
 		w.Spec.Profiles = []string{"net1"}
 		w.Labels = map[string]string{"app": fmt.Sprintf("app%d", i)}
 		ups = append(ups, model.UpdateOf(w))
