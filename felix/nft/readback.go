@@ -184,7 +184,7 @@ func (d *Driver) readSets(v int, out map[string]*state) error {
 		t := out[s.Table.Name]
 		switch {
 		case s.IsMap:
-			t.sets[s.Name] = &setState{vmap: true, dst: verdictsOf(elems[i])}
+			t.sets[s.Name] = &setState{vmap: true, dst: verdictsOf(s.Name, elems[i])}
 		case s.Name == nftrules.SelectorSet:
 			t.sel = true
 			for id, ivs := range membersOf(tableVersion(s.Table), elems[i]) {
@@ -227,10 +227,13 @@ func membersOf(v int, elems []nftables.SetElement) map[[8]byte]map[string]nftrul
 // not refill the maps (at 10,000 endpoints that was 0.2 s of commit, with
 // the shards' validation, every resync_interval). An element whose verdict
 // is neither reads back as a target no chain has, and is rewritten.
-func verdictsOf(elems []nftables.SetElement) map[string]string {
+func verdictsOf(name string, elems []nftables.SetElement) map[string]string {
 	out := make(map[string]string, len(elems))
 	for _, e := range elems {
-		iface := string(bytes.TrimRight(e.Key, "\x00"))
+		iface, ok := mapKey(name, e.Key)
+		if !ok {
+			continue // not of the map's key length: the kernel holds none such
+		}
 		out[iface] = "?"
 		// google/nftables hands a verdict over undecoded: the attributes
 		// of NFTA_DATA_VERDICT, a code and for a jump or goto the chain.

@@ -1,8 +1,10 @@
 package nft
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
 
@@ -109,15 +111,23 @@ func members(id [8]byte, ivs []nftrules.Interval) []nftables.SetElement {
 // (a read-back one too: its verdicts are read back, readback.go), comparing
 // only keys when given.
 func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]string, known *setState, keys map[string]bool) (*setState, error) {
-	set := &nftables.Set{Table: table, Name: name, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
+	set := vmapSet(table, name)
 	st := &setState{vmap: true, dst: want}
 	if known == nil {
-		return st, d.addSet(set, vmapElements(want, slices.Collect(maps.Keys(want))))
+		elems, err := vmapElements(name, want, slices.Collect(maps.Keys(want)))
+		if err != nil {
+			return nil, err
+		}
+		return st, d.addSet(set, elems)
 	}
 	old := known.dst
 	if old == nil || !known.vmap {
 		d.tx.build.FlushSet(set)
-		return st, d.addElements(set, vmapElements(want, slices.Collect(maps.Keys(want))))
+		elems, err := vmapElements(name, want, slices.Collect(maps.Keys(want)))
+		if err != nil {
+			return nil, err
+		}
+		return st, d.addElements(set, elems)
 	}
 	var gone, changed []string
 	compare := func(iface string) {
@@ -145,27 +155,72 @@ func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]st
 		}
 	}
 	if len(gone) > 0 {
-		if err := d.delElements(set, vmapElements(old, gone)); err != nil {
+		elems, err := vmapElements(name, old, gone)
+		if err == nil {
+			err = d.delElements(set, elems)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
 	if len(changed) > 0 {
-		return st, d.addElements(set, vmapElements(want, changed))
+		elems, err := vmapElements(name, want, changed)
+		if err != nil {
+			return nil, err
+		}
+		return st, d.addElements(set, elems)
 	}
 	return st, nil
 }
 
-func vmapElements(m map[string]string, ifaces []string) []nftables.SetElement {
-	slices.Sort(ifaces)
-	out := make([]nftables.SetElement, len(ifaces))
-	for i, iface := range ifaces {
-		v := &expr.Verdict{Kind: expr.VerdictGoto, Chain: m[iface]}
-		if m[iface] == nftrules.ReturnTarget {
+// vmapSet is verdict map name of table: a dispatch map keyed by
+// interface name, or the source map keyed by interface, MAC and address
+// (nftrules.SourceMap).
+func vmapSet(table *nftables.Table, name string) *nftables.Set {
+	set := &nftables.Set{Table: table, Name: name, KeyType: nftables.TypeIFName, DataType: nftables.TypeVerdict, IsMap: true}
+	if name == nftrules.SourceMap {
+		addr := nftables.TypeIPAddr
+		if tableVersion(table) == 6 {
+			addr = nftables.TypeIP6Addr
+		}
+		set.KeyType, set.Concatenation = nftables.MustConcatSetType(nftables.TypeIFName, nftables.TypeEtherAddr, addr), true
+	}
+	return set
+}
+
+func vmapElements(name string, m map[string]string, keys []string) ([]nftables.SetElement, error) {
+	slices.Sort(keys)
+	out := make([]nftables.SetElement, len(keys))
+	for i, k := range keys {
+		v := &expr.Verdict{Kind: expr.VerdictGoto, Chain: m[k]}
+		if m[k] == nftrules.ReturnTarget {
 			v = &expr.Verdict{Kind: expr.VerdictReturn}
 		}
-		out[i] = nftables.SetElement{Key: ifnameKey(iface), VerdictData: v}
+		key := ifnameKey(k)
+		if name == nftrules.SourceMap {
+			iface, mac, addr, err := nftrules.ParseSourceKey(k)
+			if err != nil {
+				return nil, err
+			}
+			// Each field padded to 32 bits: the MAC's 6 bytes take 8.
+			key = append(append(append(ifnameKey(iface), mac...), 0, 0), addr.AsSlice()...)
+		}
+		out[i] = nftables.SetElement{Key: key, VerdictData: v}
 	}
-	return out
+	return out, nil
+}
+
+// mapKey reads an element key of verdict map name back as vmapElements
+// wrote it (false: not of that shape).
+func mapKey(name string, key []byte) (string, bool) {
+	if name != nftrules.SourceMap {
+		return string(bytes.TrimRight(key, "\x00")), true
+	}
+	if len(key) != 16+8+4 && len(key) != 16+8+16 {
+		return "", false
+	}
+	addr, _ := netip.AddrFromSlice(key[24:])
+	return nftrules.SourceKey(string(bytes.TrimRight(key[:16], "\x00")), net.HardwareAddr(key[16:22]), addr), true
 }
 
 // ifnameKey is an interface name as an ifname set key (16 bytes, NUL padded).

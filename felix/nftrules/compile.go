@@ -115,6 +115,8 @@ func (c *compiler) match() error {
 		c.verdict = &expr.Verdict{Kind: expr.VerdictGoto, Chain: arg}
 	case "-m":
 		return c.module(arg)
+	case srcKeyFlag:
+		return c.sourceLookup(arg)
 	default:
 		return fmt.Errorf("unsupported match %q", tok)
 	}

@@ -16,6 +16,10 @@
 //     map lookup keyed by interface name (cali-from-wl-dispatch and
 //     cali-to-wl-dispatch, maps of the same name), so a new endpoint is a
 //     map element, not a chain rewrite, and dispatch is O(1);
+//   - anti-spoofing: an endpoint's from-workload chain that only checks
+//     its source MAC and addresses and goes to its egress group becomes
+//     elements of a verdict map keyed by interface, MAC and address
+//     (SourceMap, spoof.go), looked up before the dispatch map;
 //   - selector and network-set IP sets (and natOutgoing's pool sets)
 //     become members of the table's one interval set, SelectorSet, each
 //     beside its set's number (SetID): a rule matching a set looks up the
@@ -50,7 +54,9 @@
 //	sets     cali-sel (address . set number: the members of the address
 //	         sets cali40s-<selector id> (":" of the ipset name becomes
 //	         "-"), cali40masq-ipam-pools, cali40all-ipam-pools); maps
-//	         cali-from-wl-dispatch, cali-to-wl-dispatch (ifname : verdict)
+//	         cali-from-wl-dispatch, cali-to-wl-dispatch (ifname : verdict);
+//	         in from-workload shards cali-from-wl-src (ifname . ether_addr
+//	         . ipv4_addr : verdict) and its chain cali-spoofed
 //
 // The rule vocabulary compiled (Compile) is exactly what felix/rules and
 // felix/nat emit; anything else is an error naming the token, so a new

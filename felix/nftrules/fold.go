@@ -33,10 +33,15 @@ func loneGoto(rs []ipt.Rule) (string, bool) {
 	return f[1], true
 }
 
-// foldedTarget is the element of a dispatch map for endpoint chain c.
+// foldedTarget is the element of a dispatch map for endpoint chain c: a
+// lone goto's target, SpoofedChain for an anti-spoofing chain folded into
+// the source map (spoof.go), else c.
 func (t *Table) foldedTarget(c string) string {
 	if to, ok := loneGoto(t.Chains[c]); ok {
 		return to
+	}
+	if _, ok := sourceEntries("", t.Chains[c]); ok {
+		return SpoofedChain
 	}
 	return c
 }
@@ -52,6 +57,12 @@ func (t *Table) setDispatch(name string, vmap map[string]string) {
 		t.dispatch, t.endpointOf = map[string]map[string]string{}, map[string][]endpointRef{}
 	}
 	old, oldFolded := t.dispatch[name], t.Sets[name].VMap
+	from := name == rules.ChainFromDispatch
+	if from && t.Sets[SourceMap].VMap == nil {
+		t.Sets[SourceMap] = Set{VMap: map[string]string{}}
+		t.Chains[SpoofedChain] = spoofedRules
+		t.pendingChange(SpoofedChain, "")
+	}
 	folded := make(map[string]string, len(vmap))
 	for iface, c := range vmap {
 		prev, had := old[iface]
@@ -65,11 +76,17 @@ func (t *Table) setDispatch(name string, vmap map[string]string) {
 		t.endpointOf[c] = append(t.endpointOf[c], endpointRef{name, iface})
 		folded[iface] = t.foldedTarget(c)
 		t.noteDispatch(name, iface)
+		if from {
+			t.refoldSource(iface, c)
+		}
 	}
 	for iface, prev := range old {
 		if _, ok := vmap[iface]; !ok {
 			t.forgetRef(prev, endpointRef{name, iface})
 			t.noteDispatch(name, iface)
+			if from {
+				t.refoldSource(iface, "")
+			}
 		}
 	}
 	t.dispatch[name] = vmap
@@ -105,6 +122,9 @@ func (t *Table) patchDispatch(name string, moved map[string]bool) {
 			folded[iface] = t.foldedTarget(c)
 		}
 		t.noteDispatch(name, iface)
+		if from {
+			t.refoldSource(iface, c)
+		}
 	}
 	t.pendingChange("", name)
 }
@@ -139,6 +159,13 @@ func (t *Table) dropDispatch(name string) {
 	t.forgetRefs(name)
 	delete(t.dispatch, name)
 	delete(t.Sets, name)
+	if name == rules.ChainFromDispatch {
+		t.dispatchAll[SourceMap] = true
+		delete(t.Sets, SourceMap)
+		t.sourceOf = nil
+		delete(t.Chains, SpoofedChain)
+		t.pendingChange(SpoofedChain, "")
+	}
 }
 
 // forgetRefs drops the reverse entries of dispatch map name.
@@ -158,6 +185,9 @@ func (t *Table) refold(c string) []string {
 			vmap[ref.iface] = to
 			changed = append(changed, ref.dispatch)
 			t.noteDispatch(ref.dispatch, ref.iface)
+		}
+		if ref.dispatch == rules.ChainFromDispatch && t.refoldSource(ref.iface, c) {
+			changed = append(changed, SourceMap)
 		}
 	}
 	return changed

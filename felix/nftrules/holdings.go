@@ -150,7 +150,7 @@ func (t *Table) dropSet(p *Part, name string) {
 // targets lists the chains part p's set name (as p holds it) leads to:
 // a shard's dispatch map's entries' targets, one per entry.
 func (t *Table) targets(p *Part, name string) []string {
-	if _, ok := dispatchFlags[name]; !ok || p.kind == mainPart {
+	if !isDispatchMap(name) || p.kind == mainPart {
 		return nil
 	}
 	return slices.Collect(maps.Values(p.Sets[name].VMap))
@@ -168,7 +168,7 @@ func (t *Table) applyPending() {
 	for name := range t.pending.Chains {
 		delete(l.refs, name) // recomputed from the new content on demand
 	}
-	for name := range dispatchFlags {
+	for _, name := range dispatchMaps {
 		if t.pending.Sets[name] {
 			t.applyDispatch(name)
 		}
@@ -200,7 +200,7 @@ func (t *Table) applyPending() {
 		}
 	}
 	for name := range t.pending.Sets {
-		if _, ok := dispatchFlags[name]; ok {
+		if isDispatchMap(name) {
 			continue
 		}
 		_, exists := t.Sets[name]

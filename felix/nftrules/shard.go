@@ -209,6 +209,15 @@ func shardCount(n, size, most, running int) int {
 	return want
 }
 
+// partOfKey is the index of the shard whose map name (isDispatchMap)
+// holds key: an interface, or a SourceMap key.
+func (l *layout) partOfKey(name, key string) int {
+	if name == SourceMap {
+		return l.partOf(rules.ChainFromDispatch, sourceIface(key))
+	}
+	return l.partOf(name, key)
+}
+
 // partOf is the index of the shard whose dispatch map name holds iface.
 func (l *layout) partOf(name, iface string) int {
 	if slot, _, ok := egressSlot(iface); ok && l.egress && name == rules.ChainToDispatch {
@@ -252,6 +261,9 @@ func (t *Table) partHooks(p *Part) []Hook {
 				rs = append(rs, r)
 			}
 		}
+		if dispatch == rules.ChainFromDispatch {
+			rs = append(rs, srcLookup)
+		}
 		return Hook{Name: name, Hook: hook, Priority: prio,
 			Rules: append(rs, ipt.Rule{Match: dispatchFlags[dispatch] + " vmap " + dispatch})}
 	}
@@ -272,7 +284,7 @@ func (t *Table) partHooks(p *Part) []Hook {
 // interfaces with their chains.
 func (t *Table) partSet(p *Part, name string) Set {
 	s := t.Sets[name]
-	if _, ok := dispatchFlags[name]; !ok || !s.IsVMap() {
+	if !isDispatchMap(name) || !s.IsVMap() {
 		return s
 	}
 	l := t.layout
@@ -281,9 +293,11 @@ func (t *Table) partSet(p *Part, name string) Set {
 		for i := range split {
 			split[i] = map[string]string{}
 		}
-		for iface, chain := range s.VMap {
-			split[0][iface] = ReturnTarget
-			split[l.partOf(name, iface)][iface] = chain
+		for key, chain := range s.VMap {
+			if name != SourceMap {
+				split[0][key] = ReturnTarget
+			}
+			split[l.partOfKey(name, key)][key] = chain
 		}
 		l.split[name] = split
 	}
@@ -330,6 +344,9 @@ func (t *Table) pendingChange(chain, set string) {
 	if set != "" {
 		t.pending.Sets[set] = true
 	}
+	if set == rules.ChainFromDispatch {
+		t.pending.Sets[SourceMap] = true // its elements follow the map's
+	}
 }
 
 // patchSplit brings dispatch map name's split up to date for the
@@ -366,16 +383,18 @@ func (t *Table) patchSplit(name string, ifaces map[string]bool) (map[int]bool, s
 			patch.added[i] = append(patch.added[i], target)
 		}
 	}
-	for iface := range ifaces {
-		target, known := folded[iface]
-		back := ""
-		if known {
-			back = ReturnTarget
+	for key := range ifaces {
+		target, known := folded[key]
+		if name != SourceMap { // the main table does not look it up
+			back := ""
+			if known {
+				back = ReturnTarget
+			}
+			set(0, key, back)
 		}
-		set(0, iface, back)
-		set(l.partOf(name, iface), iface, target)
-		if !known {
-			delete(l.hash, iface) // recomputed on demand: no memo of every interface ever seen
+		set(l.partOfKey(name, key), key, target)
+		if !known && name != SourceMap {
+			delete(l.hash, key) // recomputed on demand: no memo of every interface ever seen
 		}
 	}
 	return replaced, patch

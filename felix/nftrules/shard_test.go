@@ -20,14 +20,21 @@ func scaleTableWith(t *testing.T, n int, edit func(chains []ipt.Chain)) *Table {
 	return scaleTableOpts(t, Options{}, n, edit)
 }
 
-// scaleTableOpts is scaleTableWith laid out with o.
+// scaleTableOpts is scaleTableWith laid out with o (flow logs on: every
+// endpoint's from-workload chain logs its drops, so none is folded into
+// the source map).
 func scaleTableOpts(t *testing.T, o Options, n int, edit func(chains []ipt.Chain)) *Table {
+	return scaleTableCfg(t, o, rules.Config{IPVersion: 4, FlowLogGroup: 1}, n, edit)
+}
+
+// scaleTableCfg is scaleTableOpts rendered with cfg.
+func scaleTableCfg(t *testing.T, o Options, cfg rules.Config, n int, edit func(chains []ipt.Chain)) *Table {
 	t.Helper()
 	m, err := rules.ScaleModel(n, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := rules.Render(m, "h1", rules.Config{IPVersion: 4, FlowLogGroup: 1})
+	res := rules.Render(m, "h1", cfg)
 	if edit != nil {
 		edit(res.Chains)
 	}
@@ -162,13 +169,20 @@ func TestShardNames(t *testing.T) {
 // both ways (the patched one keeps its count on the way down).
 func TestPartsFollowChanges(t *testing.T) {
 	for _, o := range []Options{{}, {Egress: true}} {
-		t.Run(fmt.Sprintf("egress=%v", o.Egress), func(t *testing.T) { testPartsFollowChanges(t, o) })
+		for _, logs := range []uint16{1, 0} {
+			t.Run(fmt.Sprintf("egress=%v/flowlogs=%v", o.Egress, logs != 0), func(t *testing.T) {
+				testPartsFollowChanges(t, o, rules.Config{IPVersion: 4, FlowLogGroup: logs})
+			})
+		}
 	}
 }
 
-func testPartsFollowChanges(t *testing.T, o Options) {
+// Without flow logs the from-workload chains are folded into the source
+// map; some gain a rule of their own (unfolded), some a second address or
+// another one (their elements change, their dispatch entry does not).
+func testPartsFollowChanges(t *testing.T, o Options, cfg rules.Config) {
 	rng := rand.New(rand.NewPCG(7, 15))
-	tab := scaleTableOpts(t, o, 100, nil)
+	tab := scaleTableCfg(t, o, cfg, 100, nil)
 	tab.Parts()
 	tab.Reset()
 	for step, n := range []int{100, 120, 129, 260, 250, 200, 60, 10, 0, 40} {
@@ -179,7 +193,7 @@ func testPartsFollowChanges(t *testing.T, o Options) {
 		// Some policies match another policy's set instead of their own
 		// (a reference changed: the old set may be reachable no more in
 		// its shard, the new one may be new to it).
-		want := scaleTableOpts(t, o, n, func(chains []ipt.Chain) {
+		want := scaleTableCfg(t, o, cfg, n, func(chains []ipt.Chain) {
 			var sets []string
 			for _, ch := range chains {
 				if strings.HasPrefix(ch.Name, "cali-pi-") {
@@ -191,6 +205,19 @@ func testPartsFollowChanges(t *testing.T, o Options) {
 				}
 			}
 			for i, ch := range chains {
+				if strings.HasPrefix(ch.Name, "cali-fw-") && len(ch.Rules) == 3 {
+					rs := slices.Clone(ch.Rules)
+					switch rng.IntN(8) {
+					case 0:
+						rs = append([]ipt.Rule{{Match: "-p udp", Action: "DROP"}}, rs...)
+					case 1:
+						rs[1].Match = strings.Replace(rs[1].Match, "10.", "10.99.", 1)
+						rs[1].Match = strings.Replace(rs[1].Match, ".0.", ".", 1)
+					case 2:
+						rs = slices.Insert(rs, 2, ipt.Rule{Match: fmt.Sprintf("-s 10.200.0.%d/32 -g %s", rng.IntN(250), strings.Fields(rs[1].Match)[3])})
+					}
+					chains[i].Rules = rs
+				}
 				if strings.HasPrefix(ch.Name, "cali-tw-") && rng.IntN(4) == 0 {
 					chains[i].Rules = append([]ipt.Rule{{Match: "-p udp", Action: "DROP"}}, ch.Rules...)
 				}
@@ -212,6 +239,9 @@ func testPartsFollowChanges(t *testing.T, o Options) {
 			if strings.HasPrefix(name, "cali-pi-") && rng.IntN(10) == 0 {
 				want.SetChain(ipt.Chain{Name: name, Rules: append(slices.Clone(rs), ipt.Rule{Match: fmt.Sprintf("-p tcp -m multiport --dports %d", step+1), Action: "DROP"})})
 			}
+		}
+		if folded := len(want.Sets[SourceMap].VMap); (cfg.FlowLogGroup == 0 && n > 0) != (folded > 0) {
+			t.Fatalf("step %d: %d elements in %s with flow logs %v", step, folded, SourceMap, cfg.FlowLogGroup != 0)
 		}
 		before := snapshot(tab.Parts())
 		patchToward(tab, want)

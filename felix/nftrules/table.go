@@ -82,6 +82,8 @@ type Table struct {
 	// dispatchAll the maps changed wholesale (shard.go re-splits those).
 	dispatchDirty map[string]map[string]bool
 	dispatchAll   map[string]bool
+	// sourceOf is each interface's elements of SourceMap (spoof.go).
+	sourceOf map[string]map[string]string
 	// inline records what group chains hold their policy's rules
 	// (inline.go).
 	inline inlineState

@@ -14,6 +14,7 @@ import (
 
 	"github.com/calico-docker/calico-libnetwork/felix"
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
+	"github.com/calico-docker/calico-libnetwork/felix/nftrules"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
 )
 
@@ -133,8 +134,8 @@ var counterRE = regexp.MustCompile(`^\[(\d+):\d+\] -A (\S+) .*-j DROP`)
 // from-workload chain.
 func dropCount(b *bed, iface string) int {
 	chain := rules.EndpointChain(iface, true)
-	if b.nft {
-		return nftDropCount(b.t, b.host, chain)
+	if b.nft { // and the chain an endpoint's chain folded into the source map leads to
+		return nftDropCount(b.t, b.host, chain) + nftDropCount(b.t, b.host, nftrules.SpoofedChain)
 	}
 	n := 0
 	for _, l := range strings.Split(b.iptables(4, "save", "-c", "-t", "filter"), "\n") {
