@@ -108,6 +108,16 @@ func TestNodeDiags(t *testing.T) {
 	if !strings.Contains(files["summary.txt"], "iptables backend: nft (the daemon's, from its status)") {
 		t.Errorf("summary.txt: %s", files["summary.txt"])
 	}
+	// The nftables listing (read over netlink: this namespace has none of
+	// our tables, unless a test of another package made some here).
+	if text, ok := files["nftables.txt"]; !ok && !strings.Contains(errs, "nftables.txt: ") {
+		t.Errorf("neither nftables.txt nor its failure is in the archive; errors.txt:\n%s", errs)
+	} else if ok && !strings.HasPrefix(text, "no Calico nftables tables") && !strings.HasPrefix(text, "table ") {
+		t.Errorf("nftables.txt: %s", text)
+	}
+	if strings.Contains(errs, "set names") {
+		t.Errorf("the datastore is reachable, yet the sets were not named: %s", errs)
+	}
 	// Each command's output is there, or errors.txt says why not.
 	for _, c := range node.DiagsCommands("nft") {
 		if _, ok := files[c.File]; !ok && !strings.Contains(errs, c.File+": ") {
@@ -131,6 +141,7 @@ func TestNodeDiagsCollectorsFailing(t *testing.T) {
 	for _, want := range []string{
 		"status.json: calico-libnetwork is not running on this host: cannot reach " + noDaemonSocket,
 		"resources/: cannot reach etcd at http://127.0.0.1:1",
+		"nftables.txt (set names): cannot reach etcd at http://127.0.0.1:1",
 		"logs/: the daemon's log file:",
 	} {
 		if !strings.Contains(errs, want) {

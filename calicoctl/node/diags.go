@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/calico-docker/calico-libnetwork/calicoctl/internal/cli"
+	"github.com/calico-docker/calico-libnetwork/datastore"
 	"github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/resources"
 	"github.com/spf13/cobra"
@@ -48,6 +49,8 @@ func (a *app) nodeDiagsCommand() *cobra.Command {
   iptables-save.txt        iptables-save and ip6tables-save of the backend the daemon
   ip6tables-save.txt       uses (iptables-nft or iptables-legacy)
   ipset-list.txt           ipset list
+  nftables.txt             the daemon's nftables tables (dataplane: nftables): chains with
+                           their counters, maps, and address sets' members by set name
   ip-route.txt ...         ip route, ip -6 route, ip rule, ip -6 rule, ip link, ip addr
   logs/                    the daemon's log file and its newest rotated files
   summary.txt              what was collected, from where
@@ -55,7 +58,7 @@ func (a *app) nodeDiagsCommand() *cobra.Command {
 
 A collector that fails (the daemon not running, etcd unreachable, a tool not installed)
 is recorded in errors.txt and the others still run. Run it as root: iptables-save,
-ipset and the status socket need it.
+ipset, nftables and the status socket need it.
 
 --output defaults to calico-diags-NODE-TIME.tar.gz in the temporary directory. The
 iptables backend is --iptables-backend, else the daemon's (from its status), else
@@ -100,12 +103,14 @@ func (a *app) runDiags(ctx context.Context, o diagsOptions) error {
 	} else {
 		ar.add("status.json", raw)
 	}
-	a.collectResources(ctx, ar, node)
+	store, storeErr := a.Store(ctx)
+	a.collectResources(ctx, ar, node, store, storeErr)
 	backend, how := a.diagsBackend(ctx, o.backend, st)
 	fmt.Fprintf(&summary, "iptables backend: %s (%s)\n", backend, how)
 	for _, c := range DiagsCommands(backend) {
 		ar.addCommand(ctx, c.File, c.argv)
 	}
+	a.collectNftables(ctx, ar, node, store, storeErr)
 	logFile := a.diagsLogFile(o.logFile)
 	fmt.Fprintf(&summary, "log file: %s\n", logFile)
 	collectLogs(ar, logFile)
@@ -184,8 +189,7 @@ func DiagsCommands(b iptables.Backend) []diagsCommand {
 
 // collectResources writes every kind as calicoctl get KIND -o yaml, and
 // this host's workload endpoints.
-func (a *app) collectResources(ctx context.Context, ar *diagsArchive, node string) {
-	st, err := a.Store(ctx)
+func (a *app) collectResources(ctx context.Context, ar *diagsArchive, node string, st *datastore.Store, err error) {
 	if err != nil {
 		ar.fail("resources/", err)
 		return

@@ -53,6 +53,18 @@ func TestEgressShardsBothVersions(t *testing.T) {
 	if v6 == 0 {
 		t.Fatalf("no IPv6 netdev shard among %v", nftTables(t, host))
 	}
+	// The listing (calicoctl node diags) shows both versions' tables, the
+	// netdev shards' hooks among them.
+	var b strings.Builder
+	if err := d.List(&b, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\ntable ip6 calico\n", "\ntable netdev calico-v6-to0\n", "  chain wl-egress-to  hook egress devices cali",
+		"\ntable netdev calico-v4-to0\n", "\ntable ip6 calico-wl0\n", "  set cali-sel  "} {
+		if !strings.Contains("\n"+b.String(), want) {
+			t.Errorf("the listing lacks %q:\n%s", want, b.String())
+		}
+	}
 	d2 := driverIn(t, host)
 	before := d2.NetdevDumps()
 	if err := d2.Apply(want, true, false); err != nil || d2.Rewrites() != 0 {

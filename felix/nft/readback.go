@@ -129,16 +129,9 @@ func readRules(t *nftables.Table, msgs []netlink.Message, st *state) error {
 	if len(msgs) == 0 {
 		return nil
 	}
-	for i := range msgs {
-		msgs[i].Header.Flags &^= netlink.Multi // all of it is one answer here
-	}
-	parser, err := nftables.New(nftables.WithTestDial(func([]netlink.Message) ([]netlink.Message, error) { return msgs, nil }))
+	rules, err := parseRules(t, msgs)
 	if err != nil {
 		return err
-	}
-	rules, err := parser.GetRules(t, &nftables.Chain{Table: t})
-	if err != nil {
-		return fmt.Errorf("read back the rules of table %s: %w", t.Name, err)
 	}
 	for _, r := range rules {
 		if cs := st.chains[r.Chain.Name]; cs != nil {
@@ -146,6 +139,22 @@ func readRules(t *nftables.Table, msgs []netlink.Message, st *state) error {
 		}
 	}
 	return nil
+}
+
+// parseRules parses a dump of table t's rules (dumpRules).
+func parseRules(t *nftables.Table, msgs []netlink.Message) ([]*nftables.Rule, error) {
+	for i := range msgs {
+		msgs[i].Header.Flags &^= netlink.Multi // all of it is one answer here
+	}
+	parser, err := nftables.New(nftables.WithTestDial(func([]netlink.Message) ([]netlink.Message, error) { return msgs, nil }))
+	if err != nil {
+		return nil, err
+	}
+	rules, err := parser.GetRules(t, &nftables.Chain{Table: t})
+	if err != nil {
+		return nil, fmt.Errorf("read back the rules of table %s: %w", t.Name, err)
+	}
+	return rules, nil
 }
 
 // readSets reads the sets of each table in out with their elements, each

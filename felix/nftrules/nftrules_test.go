@@ -201,4 +201,8 @@ func TestSetMatchKey(t *testing.T) {
 	if SetID("cali40s-a") == SetID("cali40s-b") {
 		t.Error("SetID: two names, one number")
 	}
+	names := SetNames([]string{"cali40s:a", "cali40masq-ipam-pools"})
+	if len(names) != 2 || names[SetID("cali40s-a")] != "cali40s-a" || names[SetID("cali40masq-ipam-pools")] != "cali40masq-ipam-pools" {
+		t.Errorf("SetNames: %v", names)
+	}
 }

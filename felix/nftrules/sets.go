@@ -71,3 +71,14 @@ func Intervals(v int, prefixes []netip.Prefix) []Interval {
 	}
 	return out
 }
+
+// SetNames maps the numbers (SetID) of the address sets named by
+// ipsetNames (felix/rules' and felix/nat's names) to their nftables
+// names: what a listing of a table's SelectorSet shows its members under.
+func SetNames(ipsetNames []string) map[[8]byte]string {
+	out := make(map[[8]byte]string, len(ipsetNames))
+	for _, n := range ipsetNames {
+		out[SetID(SetName(n))] = SetName(n)
+	}
+	return out
+}
