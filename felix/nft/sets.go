@@ -113,21 +113,22 @@ func members(id [8]byte, ivs []nftrules.Interval) []nftables.SetElement {
 func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]string, known *setState, keys map[string]bool) (*setState, error) {
 	set := vmapSet(table, name)
 	st := &setState{vmap: true, dst: want}
-	if known == nil {
-		elems, err := vmapElements(name, want, slices.Collect(maps.Keys(want)))
+	// write queues m's elements at keys: added to the set (or with it), or
+	// deleted from it.
+	write := func(op func(*nftables.Set, []nftables.SetElement) error, m map[string]string, keys []string) error {
+		elems, err := vmapElements(name, m, keys)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return st, d.addSet(set, elems)
+		return op(set, elems)
+	}
+	if known == nil {
+		return st, write(d.addSet, want, slices.Collect(maps.Keys(want)))
 	}
 	old := known.dst
 	if old == nil || !known.vmap {
 		d.tx.build.FlushSet(set)
-		elems, err := vmapElements(name, want, slices.Collect(maps.Keys(want)))
-		if err != nil {
-			return nil, err
-		}
-		return st, d.addElements(set, elems)
+		return st, write(d.addElements, want, slices.Collect(maps.Keys(want)))
 	}
 	var gone, changed []string
 	compare := func(iface string) {
@@ -155,20 +156,12 @@ func (d *Driver) planVMap(table *nftables.Table, name string, want map[string]st
 		}
 	}
 	if len(gone) > 0 {
-		elems, err := vmapElements(name, old, gone)
-		if err == nil {
-			err = d.delElements(set, elems)
-		}
-		if err != nil {
+		if err := write(d.delElements, old, gone); err != nil {
 			return nil, err
 		}
 	}
 	if len(changed) > 0 {
-		elems, err := vmapElements(name, want, changed)
-		if err != nil {
-			return nil, err
-		}
-		return st, d.addElements(set, elems)
+		return st, write(d.addElements, want, changed)
 	}
 	return st, nil
 }

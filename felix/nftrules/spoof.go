@@ -2,12 +2,12 @@ package nftrules
 
 import (
 	"fmt"
-
-	"github.com/google/nftables/expr"
 	"maps"
 	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/google/nftables/expr"
 
 	ipt "github.com/calico-docker/calico-libnetwork/felix/iptables"
 	"github.com/calico-docker/calico-libnetwork/felix/rules"
@@ -25,18 +25,19 @@ import (
 // source address (`iifname . ether saddr . ip saddr`), leading to the
 // group; and its element of the from-workload dispatch map leads to
 // SpoofedChain, which counts and drops (what the source map did not send
-// on was spoofed). A from-workload shard's base chains look the packet up
-// in the source map before the dispatch map. At 10,000 endpoints the per-endpoint chains cost ~0.15 s
-// of a start of day's commit (BenchmarkAntiSpoofLayout: four tables of
-// 2,500 chains against four maps of 2,500 elements).
+// on was spoofed). A from-workload shard's base chains look the packet
+// up in the source map before the dispatch map. At 10,000 endpoints the
+// per-endpoint chains cost ~0.15 s of a start of day's commit
+// (BenchmarkAntiSpoofLayout: four tables of 2,500 chains against four
+// maps of 2,500 elements).
 //
 // What is different: a spoofed packet is counted by its shard's
-// SpoofedChain, not by its endpoint's chain (with flow logs on, the
-// chain logs its drops and is not folded: it has NFLOG rules, so not the
-// shape). An endpoint without a
-// MAC, or with an address that is not a single one, keeps its chain.
-// Like the lone-goto fold (fold.go) the chain stays in Table.Chains, held
-// by no part, and its elements follow it.
+// SpoofedChain, not by its endpoint's chain. A chain of another shape
+// keeps its chain: an endpoint without a MAC, an address that is not a
+// single one, a rule of its own, and every endpoint while flow logs are
+// on (the chain logs its drops: NFLOG rules, so not the shape). Like the
+// lone-goto fold (fold.go) the chain stays in Table.Chains, held by no
+// part, and its elements follow it.
 
 // SourceMap is the verdict map of the folded anti-spoofing chains, and
 // SpoofedChain the chain their dispatch elements lead to.
