@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -66,20 +68,44 @@ func startDaemon(t testing.TB, dockerHost string, extraEnv ...string) *daemon {
 			t.Fatalf("%s/%s.sock is served by another process (a calico-libnetwork left running?); stop it first", pluginDir, name)
 		}
 	}
-	ports := freePorts(t, 2)
-	d := &daemon{t: t, dataDir: t.TempDir(), clientPort: ports[0]}
+	d := &daemon{t: t, dataDir: t.TempDir()}
 	d.logPath = filepath.Join(d.dataDir, "daemon.log")
 	d.env = append(os.Environ(),
 		"DOCKER_HOST="+dockerHost, "NODENAME=calico-e2e", "ETCD_ENDPOINTS=",
 		"CALICO_DATA_DIR="+d.dataDir, "CALICO_PLUGIN_DIR="+pluginDir,
-		fmt.Sprintf("CALICO_ETCD_CLIENT_PORT=%d", ports[0]), fmt.Sprintf("CALICO_ETCD_PEER_PORT=%d", ports[1]),
 		"CALICO_LOG_LEVEL=debug", "CALICO_RESYNC_INTERVAL=10s", "CALICO_LOG_FILE=none")
 	if b := os.Getenv("CALICO_TEST_IPTABLES_BACKEND"); b == "legacy" || b == "nft" {
 		d.env = append(d.env, "CALICO_IPTABLES_BACKEND="+b)
 	}
 	d.env = append(d.env, extraEnv...)
 	links := testenv.WorkloadLinks(t)
-	d.start()
+	// Free ports can be taken by another process before the daemon's
+	// embedded etcd listens on them (the tests of other packages run
+	// beside these): then the daemon exits saying so, and it starts
+	// again on other ports.
+	for attempt := 1; ; attempt++ {
+		ports := freePorts(t, 2)
+		d.clientPort = ports[0]
+		env := append(slices.Clone(d.env), fmt.Sprintf("CALICO_ETCD_CLIENT_PORT=%d", ports[0]), fmt.Sprintf("CALICO_ETCD_PEER_PORT=%d", ports[1]))
+		logged := logSize(d.logPath)
+		err := d.tryStart(env)
+		if err == nil {
+			d.env = env
+			break
+		}
+		if attempt < 3 && errors.Is(err, errExited) && strings.Contains(logSince(d.logPath, logged), "address already in use") {
+			t.Logf("daemon start-up, attempt %d: a port was taken; again on other ports, from an empty data dir", attempt)
+			entries, _ := os.ReadDir(d.dataDir)
+			for _, e := range entries {
+				if e.Name() != filepath.Base(d.logPath) {
+					_ = os.RemoveAll(filepath.Join(d.dataDir, e.Name()))
+				}
+			}
+			continue
+		}
+		d.dumpLog()
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		d.stop()
 		cleanHostDataplane(t, defaultPool, subnetPool, ipv6Pool, ipv6SubnetPool, ipv6SubnetPool4)
@@ -97,15 +123,27 @@ func startDaemon(t testing.TB, dockerHost string, extraEnv ...string) *daemon {
 
 func (d *daemon) start() {
 	d.t.Helper()
+	if err := d.tryStart(d.env); err != nil {
+		d.dumpLog()
+		d.t.Fatal(err)
+	}
+}
+
+// errExited: the daemon exited during start-up.
+var errExited = errors.New("daemon exited during start-up")
+
+// tryStart runs the daemon with env and waits until it serves its plugin
+// sockets (60 s at most).
+func (d *daemon) tryStart(env []string) error {
 	logf, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
-		d.t.Fatal(err)
+		return err
 	}
 	defer logf.Close()
 	d.cmd = exec.Command(daemonBin)
-	d.cmd.Env, d.cmd.Stdout, d.cmd.Stderr = d.env, logf, logf
+	d.cmd.Env, d.cmd.Stdout, d.cmd.Stderr = env, logf, logf
 	if err := d.cmd.Start(); err != nil {
-		d.t.Fatalf("start daemon: %v", err)
+		return fmt.Errorf("start daemon: %w", err)
 	}
 	d.exited = make(chan error, 1)
 	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(d.cmd, d.exited)
@@ -114,15 +152,32 @@ func (d *daemon) start() {
 		select {
 		case err := <-d.exited:
 			d.exited <- err
-			d.dumpLog()
-			d.t.Fatalf("daemon exited during start-up: %v", err)
+			return fmt.Errorf("%w: %v", errExited, err)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			d.dumpLog()
-			d.t.Fatal("daemon did not serve its plugin sockets within 60s")
+			return errors.New("daemon did not serve its plugin sockets within 60s")
 		}
 	}
+	return nil
+}
+
+// logSize is the length of the log file at path (0 when there is none).
+func logSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// logSince is what the log file at path holds after its first off bytes.
+func logSince(path string, off int64) string {
+	b, _ := os.ReadFile(path)
+	if int64(len(b)) < off {
+		return ""
+	}
+	return string(b[off:])
 }
 
 // stop sends SIGTERM (SIGKILL after 30s) to the daemon's PID and waits.

@@ -33,14 +33,15 @@ func loneGoto(rs []ipt.Rule) (string, bool) {
 	return f[1], true
 }
 
-// foldedTarget is the element of a dispatch map for endpoint chain c: a
-// lone goto's target, SpoofedChain for an anti-spoofing chain folded into
-// the source map (spoof.go), else c.
-func (t *Table) foldedTarget(c string) string {
+// foldedTarget is the element of dispatch map name for iface's endpoint
+// chain c: a lone goto's target; SpoofedChain where the chain is folded
+// into the source map (spoof.go: refoldSource, which comes first, found
+// it of that shape); else c.
+func (t *Table) foldedTarget(name, iface, c string) string {
 	if to, ok := loneGoto(t.Chains[c]); ok {
 		return to
 	}
-	if _, ok := sourceEntries("", t.Chains[c]); ok {
+	if name == rules.ChainFromDispatch && len(t.sourceOf[iface]) > 0 {
 		return SpoofedChain
 	}
 	return c
@@ -74,11 +75,11 @@ func (t *Table) setDispatch(name string, vmap map[string]string) {
 			t.forgetRef(prev, endpointRef{name, iface})
 		}
 		t.endpointOf[c] = append(t.endpointOf[c], endpointRef{name, iface})
-		folded[iface] = t.foldedTarget(c)
-		t.noteDispatch(name, iface)
 		if from {
 			t.refoldSource(iface, c)
 		}
+		folded[iface] = t.foldedTarget(name, iface, c)
+		t.noteDispatch(name, iface)
 	}
 	for iface, prev := range old {
 		if _, ok := vmap[iface]; !ok {
@@ -113,18 +114,18 @@ func (t *Table) patchDispatch(name string, moved map[string]bool) {
 		if had {
 			t.forgetRef(prev, endpointRef{name, iface})
 		}
+		if from {
+			t.refoldSource(iface, c)
+		}
 		if c == "" {
 			delete(vmap, iface)
 			delete(folded, iface)
 		} else {
 			vmap[iface] = c
 			t.endpointOf[c] = append(t.endpointOf[c], endpointRef{name, iface})
-			folded[iface] = t.foldedTarget(c)
+			folded[iface] = t.foldedTarget(name, iface, c)
 		}
 		t.noteDispatch(name, iface)
-		if from {
-			t.refoldSource(iface, c)
-		}
 	}
 	t.pendingChange("", name)
 }
@@ -179,15 +180,14 @@ func (t *Table) forgetRefs(name string) {
 // to date with c, and returns the maps whose elements changed.
 func (t *Table) refold(c string) []string {
 	var changed []string
-	to := t.foldedTarget(c)
 	for _, ref := range t.endpointOf[c] {
-		if vmap := t.Sets[ref.dispatch].VMap; vmap[ref.iface] != to {
+		if ref.dispatch == rules.ChainFromDispatch && t.refoldSource(ref.iface, c) {
+			changed = append(changed, SourceMap)
+		}
+		if vmap, to := t.Sets[ref.dispatch].VMap, t.foldedTarget(ref.dispatch, ref.iface, c); vmap[ref.iface] != to {
 			vmap[ref.iface] = to
 			changed = append(changed, ref.dispatch)
 			t.noteDispatch(ref.dispatch, ref.iface)
-		}
-		if ref.dispatch == rules.ChainFromDispatch && t.refoldSource(ref.iface, c) {
-			changed = append(changed, SourceMap)
 		}
 	}
 	return changed
