@@ -43,8 +43,9 @@ spec:
 // own: strict reverse-path filtering on the workload's interface (the
 // kernel drops the packets before iptables counts them), then, with
 // rp_filter switched off, the anti-spoofing rules of the workload's
-// from-endpoint chain (their DROP counters grow). MAC spoofing only
-// iptables stops.
+// from-endpoint chain (their DROP counters grow; in nftables mode, where
+// that chain is folded into the shard's source map, the counter of
+// cali-spoofed). MAC spoofing only the rules stop.
 // Verdict is not consulted: it trusts source addresses by design.
 func TestAntiSpoofing(t *testing.T) { eachDataplane(t, testAntiSpoofing) }
 
@@ -131,7 +132,8 @@ func addAddr(t *testing.T, n *felixtest.NS, a netip.Addr) {
 var counterRE = regexp.MustCompile(`^\[(\d+):\d+\] -A (\S+) .*-j DROP`)
 
 // dropCount sums the packet counters of the DROP rules of an endpoint's
-// from-workload chain.
+// from-workload chain (nftables: and of the cali-spoofed chains its
+// dispatch element leads to when the chain is folded into the source map).
 func dropCount(b *bed, iface string) int {
 	chain := rules.EndpointChain(iface, true)
 	if b.nft { // and the chain an endpoint's chain folded into the source map leads to
