@@ -21,7 +21,11 @@ import (
 // rendering this node's policy from the datastore as the daemon does;
 // without the datastore they show their sets' numbers.
 func (a *app) collectNftables(ctx context.Context, ar *diagsArchive, node string, st *datastore.Store, storeErr error) {
-	names, err := nftSetNames(ctx, st, storeErr, node)
+	var names map[[8]byte]string
+	err := storeErr
+	if err == nil {
+		names, err = nftSetNames(ctx, st, node)
+	}
 	if err != nil {
 		ar.fail("nftables.txt (set names)", fmt.Errorf("%w; the listing shows the sets' numbers instead", err))
 	}
@@ -42,10 +46,7 @@ func (a *app) collectNftables(ctx context.Context, ar *diagsArchive, node string
 // nftSetNames maps the numbers of node's address sets (nftrules.SetID) to
 // their names: the selector sets of its policy, rendered for both IP
 // versions, and natOutgoing's pool sets.
-func nftSetNames(ctx context.Context, st *datastore.Store, storeErr error, node string) (map[[8]byte]string, error) {
-	if storeErr != nil {
-		return nil, storeErr
-	}
+func nftSetNames(ctx context.Context, st *datastore.Store, node string) (map[[8]byte]string, error) {
 	view, err := policy.LoadPolicyView(ctx, st)
 	if err != nil {
 		return nil, err

@@ -188,19 +188,12 @@ func (d *Driver) listTable(w io.Writer, v int, t *nftables.Table, chains []*nfta
 	return nil
 }
 
-// hookName is nft's name of a netfilter hook of an IP family.
+// hookName is nft's name of a netfilter hook of an IP family (hookNums').
 func hookName(h nftables.ChainHook) string {
-	switch h {
-	case *nftables.ChainHookPrerouting:
-		return "prerouting"
-	case *nftables.ChainHookInput:
-		return "input"
-	case *nftables.ChainHookForward:
-		return "forward"
-	case *nftables.ChainHookOutput:
-		return "output"
-	case *nftables.ChainHookPostrouting:
-		return "postrouting"
+	for name, n := range hookNums {
+		if *n == h {
+			return name
+		}
 	}
 	return fmt.Sprintf("%d", h)
 }

@@ -89,15 +89,18 @@ func (d *Driver) addHook(table *nftables.Table, h nftrules.Hook, known *state) e
 	return d.addNetdevChain(table, h)
 }
 
+// hookNums are the netfilter hooks of an IP family's base chains by name
+// (nftrules.Hook.Hook).
+var hookNums = map[string]*nftables.ChainHook{"prerouting": nftables.ChainHookPrerouting, "forward": nftables.ChainHookForward,
+	"input": nftables.ChainHookInput, "output": nftables.ChainHookOutput, "postrouting": nftables.ChainHookPostrouting}
+
 func baseChain(table *nftables.Table, h nftrules.Hook) *nftables.Chain {
-	hooks := map[string]*nftables.ChainHook{"prerouting": nftables.ChainHookPrerouting, "forward": nftables.ChainHookForward, "input": nftables.ChainHookInput,
-		"output": nftables.ChainHookOutput, "postrouting": nftables.ChainHookPostrouting}
 	typ := nftables.ChainTypeFilter
 	if h.NAT {
 		typ = nftables.ChainTypeNAT
 	}
 	accept := nftables.ChainPolicyAccept
-	return &nftables.Chain{Name: h.Name, Table: table, Hooknum: hooks[h.Hook], Type: typ,
+	return &nftables.Chain{Name: h.Name, Table: table, Hooknum: hookNums[h.Hook], Type: typ,
 		Priority: nftables.ChainPriorityRef(nftables.ChainPriority(h.Priority)), Policy: &accept}
 }
 

@@ -62,7 +62,7 @@ func (t *Table) setDispatch(name string, vmap map[string]string) {
 	if from && t.Sets[SourceMap].VMap == nil {
 		t.Sets[SourceMap] = Set{VMap: map[string]string{}}
 		t.Chains[SpoofedChain] = spoofedRules
-		t.pendingChange(SpoofedChain, "")
+		t.pendingChange(SpoofedChain, SourceMap)
 	}
 	folded := make(map[string]string, len(vmap))
 	for iface, c := range vmap {
@@ -162,6 +162,7 @@ func (t *Table) dropDispatch(name string) {
 	delete(t.Sets, name)
 	if name == rules.ChainFromDispatch {
 		t.dispatchAll[SourceMap] = true
+		t.pendingChange("", SourceMap)
 		delete(t.Sets, SourceMap)
 		t.sourceOf = nil
 		delete(t.Chains, SpoofedChain)
@@ -181,8 +182,8 @@ func (t *Table) forgetRefs(name string) {
 func (t *Table) refold(c string) []string {
 	var changed []string
 	for _, ref := range t.endpointOf[c] {
-		if ref.dispatch == rules.ChainFromDispatch && t.refoldSource(ref.iface, c) {
-			changed = append(changed, SourceMap)
+		if ref.dispatch == rules.ChainFromDispatch {
+			t.refoldSource(ref.iface, c)
 		}
 		if vmap, to := t.Sets[ref.dispatch].VMap, t.foldedTarget(ref.dispatch, ref.iface, c); vmap[ref.iface] != to {
 			vmap[ref.iface] = to

@@ -344,9 +344,6 @@ func (t *Table) pendingChange(chain, set string) {
 	if set != "" {
 		t.pending.Sets[set] = true
 	}
-	if set == rules.ChainFromDispatch {
-		t.pending.Sets[SourceMap] = true // its elements follow the map's
-	}
 }
 
 // patchSplit brings dispatch map name's split up to date for the

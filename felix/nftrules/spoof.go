@@ -109,9 +109,9 @@ func sourceEntries(iface string, rs []ipt.Rule) (map[string]string, bool) {
 }
 
 // refoldSource brings iface's SourceMap elements up to date with its
-// from-workload endpoint chain c ("": gone), and reports whether they
-// changed.
-func (t *Table) refoldSource(iface, c string) bool {
+// from-workload endpoint chain c ("": gone); a change is pending for the
+// parts (the elements changed are marked, as a dispatch map's).
+func (t *Table) refoldSource(iface, c string) {
 	var want map[string]string
 	if c != "" {
 		want, _ = sourceEntries(iface, t.Chains[c])
@@ -121,7 +121,7 @@ func (t *Table) refoldSource(iface, c string) bool {
 	}
 	old := t.sourceOf[iface]
 	if maps.Equal(old, want) {
-		return false
+		return
 	}
 	m := t.Sets[SourceMap].VMap
 	for k := range old {
@@ -141,7 +141,7 @@ func (t *Table) refoldSource(iface, c string) bool {
 	} else {
 		t.sourceOf[iface] = want
 	}
-	return true
+	t.pendingChange("", SourceMap)
 }
 
 // srcLookup is a from-workload shard's base chains' rule before the
