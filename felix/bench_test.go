@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+
 	"github.com/calico-docker/calico-libnetwork/felix/internal/felixtest"
 )
 
@@ -132,6 +136,83 @@ func BenchmarkCheckSettings(b *testing.B) {
 	b.Run("dumps", func(b *testing.B) {
 		for range b.N {
 			check(list(true))
+		}
+	})
+}
+
+// BenchmarkEndpointWrites compares, in one run, the two ways of writing a
+// start of day's routes and ARP entries (one each per endpoint, on n
+// veths; n is CALICO_BENCH_SCALE, default 1000): "one-by-one", each a
+// request netlink.Handle sends and waits for, as the sync did until
+// session 19, and "batched", as writeBatched sends them (nlbatch.go).
+// Each round deletes them again, untimed.
+func BenchmarkEndpointWrites(b *testing.B) {
+	n := felixtest.BenchScale(b)
+	host := felixtest.NewNS(b, "benchw")
+	felixtest.AddUplink(b, host) // else each route scans every interface for a source address
+	v, err := NewVeths(host.Path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer v.Close()
+	routes := make([]*netlink.Route, n)
+	neighs := make([]*netlink.Neigh, n)
+	for i := range n {
+		iface := fmt.Sprintf("calibw%07d", i)
+		mac := net.HardwareAddr{0x02, 0x42, 0x0a, 0x42, byte(i >> 8), byte(i)}
+		if err := v.CreateVeth(iface, fmt.Sprintf("tmpbw%07d", i), mac, 1500); err != nil {
+			b.Fatal(err)
+		}
+		idx := host.Link(b, iface).Attrs().Index
+		ip := netip.AddrFrom4([4]byte{10, 66, byte(i >> 8), byte(i)})
+		routes[i] = &netlink.Route{LinkIndex: idx, Type: unix.RTN_UNICAST, Scope: netlink.SCOPE_LINK, Protocol: 80,
+			Table: unix.RT_TABLE_MAIN, Dst: prefixToIPNet(netip.PrefixFrom(ip, 32))}
+		neighs[i] = &netlink.Neigh{LinkIndex: idx, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
+			IP: ip.AsSlice(), HardwareAddr: mac}
+	}
+	sock, err := routeSocket(host.NS)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sock.Close()
+	undo := func() {
+		b.StopTimer()
+		for i := range n {
+			if err := host.NL.RouteDel(routes[i]); err != nil {
+				b.Fatal(err)
+			}
+			if err := host.NL.NeighDel(neighs[i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+	}
+	b.Run("one-by-one", func(b *testing.B) {
+		for range b.N {
+			for i := range n {
+				if err := host.NL.RouteReplace(routes[i]); err != nil {
+					b.Fatal(err)
+				}
+				if err := host.NL.NeighSet(neighs[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			undo()
+		}
+	})
+	b.Run("batched", func(b *testing.B) {
+		for range b.N {
+			reqs := make([]*nl.NetlinkRequest, 0, 2*n)
+			for i := range n {
+				ip, _ := netip.AddrFromSlice(neighs[i].IP)
+				reqs = append(reqs, routeRequest(routes[i]), neighRequest(neighs[i].LinkIndex, ip, neighs[i].HardwareAddr))
+			}
+			for _, err := range writeBatched(sock, reqs) {
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			undo()
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,18 +57,23 @@ func (k *kernelState) syncNeighbours(eps []boundEndpoint, links map[string]netli
 	}
 	errs := errList{what: "program ARP entries"}
 	next := make(map[neighKey]net.HardwareAddr, len(want))
+	var (
+		sets []neighKey
+		reqs []*nl.NetlinkRequest
+	)
 	for key, mac := range want {
 		if cur, ok := have[key]; ok && bytes.Equal(cur, mac) && !k.relinked[key.ifindex] {
 			next[key] = mac // already right
 			continue
 		}
-		n := &netlink.Neigh{LinkIndex: key.ifindex, Family: netlink.FAMILY_V4,
-			State: netlink.NUD_PERMANENT, IP: key.ip.AsSlice(), HardwareAddr: mac}
-		if err := k.nl.NeighSet(n); err != nil {
+		sets, reqs = append(sets, key), append(reqs, neighRequest(key.ifindex, key.ip, mac))
+	}
+	for i, err := range writeBatched(k.rt, reqs) {
+		if key := sets[i]; err != nil {
 			errs.add(fmt.Errorf("set ARP entry %s dev #%d: %w", key.ip, key.ifindex, err))
-			continue
+		} else {
+			next[key] = want[key]
 		}
-		next[key] = mac
 	}
 	for key := range have {
 		if _, ok := want[key]; ok {

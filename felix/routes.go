@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/calico-docker/calico-libnetwork/felix/routes"
@@ -100,15 +101,21 @@ func (k *kernelState) syncRoutes(want map[routeKey]*netlink.Route, dump bool) (n
 		}
 	}
 	errs := errList{what: "program routes"}
+	var (
+		adds []routeKey
+		reqs []*nl.NetlinkRequest
+	)
 	for key, r := range want {
-		if present[key] {
+		if !present[key] {
+			adds, reqs = append(adds, key), append(reqs, routeRequest(r))
+		}
+	}
+	for i, err := range writeBatched(k.rt, reqs) {
+		if err != nil {
+			errs.add(fmt.Errorf("add route %s: %w", describeRoute(adds[i]), err))
 			continue
 		}
-		if err := k.nl.RouteReplace(r); err != nil {
-			errs.add(fmt.Errorf("add route %s: %w", describeRoute(key), err))
-			continue
-		}
-		present[key] = true
+		present[adds[i]] = true
 	}
 	// Delete after adding so an address moving to another interface is
 	// never unrouted; a route replaced meanwhile is already gone (ESRCH).
