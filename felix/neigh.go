@@ -141,11 +141,16 @@ func (k *kernelState) syncGateways(eps []boundEndpoint) error {
 		}
 	}
 	errs := errList{what: "add IPv6 gateway addresses"}
-	for _, link := range need {
-		addr := &netlink.Addr{IPNet: &net.IPNet{IP: gw, Mask: net.CIDRMask(64, 128)},
-			Scope: unix.RT_SCOPE_LINK, Flags: unix.IFA_F_NODAD}
-		if err := k.nl.AddrAdd(link, addr); err != nil && !errors.Is(err, unix.EEXIST) {
-			errs.add(fmt.Errorf("add %s to %s: %w", IPv6Gateway, link.Attrs().Name, err))
+	var (
+		links []netlink.Link
+		reqs  []*nl.NetlinkRequest
+	)
+	for idx, link := range need {
+		links, reqs = append(links, link), append(reqs, gatewayRequest(idx))
+	}
+	for i, err := range writeBatched(k.rt, reqs) {
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			errs.add(fmt.Errorf("add %s to %s: %w", IPv6Gateway, links[i].Attrs().Name, err))
 		}
 	}
 	return errs.err()

@@ -20,7 +20,7 @@ import (
 // start, in its middle, as the last of a datagram (the one answered
 // anyway) and as the very last: each error belongs to its request, and
 // the kernel holds exactly what the others asked for, as the sync's diff
-// reads it back (routeKeyOf).
+// reads it back (routeKeyOf); and the IPv6 gateway addresses likewise.
 func TestWriteBatched(t *testing.T) {
 	host := felixtest.NewNS(t, "nb")
 	felixtest.AddUplink(t, host)
@@ -129,5 +129,34 @@ func TestWriteBatched(t *testing.T) {
 	}
 	if found != len(macs) {
 		t.Errorf("%d of %d ARP entries in the kernel", found, len(macs))
+	}
+
+	// The IPv6 gateway address on each interface (and on a missing one):
+	// as AddrAdd puts it, and refused as a duplicate the second time, as
+	// syncGateways expects (it ignores EEXIST).
+	gateways := func() []*nl.NetlinkRequest {
+		return []*nl.NetlinkRequest{gatewayRequest(ifindex[0]), gatewayRequest(missing),
+			gatewayRequest(ifindex[1]), gatewayRequest(ifindex[2])}
+	}
+	for round, want := range []error{nil, unix.EEXIST} {
+		for i, err := range writeBatched(sock, gateways()) {
+			if i == 1 && !errors.Is(err, unix.ENODEV) || i != 1 && !errors.Is(err, want) {
+				t.Errorf("round %d: gateway address %d: %v, want %v", round, i, err, want)
+			}
+		}
+	}
+	for _, idx := range ifindex {
+		addrs, err := host.NL.AddrList(&netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Index: idx}}, netlink.FAMILY_V6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(addrs, func(a netlink.Addr) bool { return a.IP.Equal(IPv6Gateway.AsSlice()) })
+		if i < 0 {
+			t.Errorf("interface #%d: no %s among %v", idx, IPv6Gateway, addrs)
+			continue
+		}
+		if a := addrs[i]; a.Scope != unix.RT_SCOPE_LINK || a.Flags&unix.IFA_F_NODAD == 0 || a.String() != IPv6Gateway.String()+"/64" {
+			t.Errorf("interface #%d: %s scope %d flags %#x; want /64, link scope, nodad", idx, a, a.Scope, a.Flags)
+		}
 	}
 }
