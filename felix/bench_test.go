@@ -143,8 +143,8 @@ func BenchmarkCheckSettings(b *testing.B) {
 // BenchmarkEndpointWrites compares, in one run, the two ways of writing a
 // start of day's routes and ARP entries (one each per endpoint, on n
 // veths; n is CALICO_BENCH_SCALE, default 1000): "one-by-one", each a
-// request netlink.Handle sends and waits for, as the sync did until
-// session 19, and "batched", as writeBatched sends them (nlbatch.go).
+// request netlink.Handle's RouteReplace and NeighSet send and wait for,
+// and "batched", as the endpoint sync sends them (writeBatched).
 // Each round deletes them again, untimed.
 func BenchmarkEndpointWrites(b *testing.B) {
 	n := felixtest.BenchScale(b)
